@@ -1,0 +1,135 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { detectApp } from './adapters/detect.js';
+import { createNodeRequestListener } from './adapters/node.js';
+import { type KitConfig, loadConfig } from './config/config.js';
+import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
+import { ListenError } from './errors.js';
+import { RequestScope } from './http/request-scope.js';
+import { installProcessHandlers } from './lifecycle/process-handlers.js';
+import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
+import { createLogger } from './logging/logger.js';
+import { requestLineHook } from './logging/request-line.js';
+import type { AppRunnerRuntime } from './runtime.js';
+
+function listen(server: Server, config: KitConfig): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const where = `${config.host ?? 'all interfaces'} port ${config.port}`;
+      const fix =
+        error.code === 'EADDRINUSE'
+          ? 'Another process holds the port: stop it, or set PORT (or options.port) to a free one.'
+          : error.code === 'EACCES'
+            ? 'Ports below 1024 need privileges: use a higher port, such as 8080.'
+            : 'Check options.host and the PORT variable.';
+      reject(new ListenError(`Could not listen on ${where}: ${error.message}. ${fix}`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen({ port: config.port, host: config.host }, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function createKitServer(config: KitConfig, listener: NodeRequestListener): Server {
+  const { keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs } = config.server;
+  const server = createServer(
+    {
+      keepAliveTimeout: keepAliveTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+    },
+    listener,
+  );
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  server.headersTimeout = headersTimeoutMs;
+  server.requestTimeout = requestTimeoutMs;
+  return server;
+}
+
+function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve, reject) => logger.flush((error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * Starts the kit: validates the configuration, builds the logger, installs the signal and error
+ * handlers, and — with `options.app` — serves the app on `PORT` on all interfaces, with the request
+ * scope and the `/healthz` and `/readyz` endpoints in front of it. Resolves once the server listens.
+ * Delete your own `listen()` call: the kit owns the server.
+ *
+ * @throws ConfigurationError (`ARK_CONFIG_INVALID`) for a bad option or environment variable.
+ * @throws UnsupportedAppError (`ARK_APP_UNSUPPORTED`) when `app` is not an app the kit recognises.
+ * @throws ListenError (`ARK_LISTEN_FAILED`) when the port cannot be bound.
+ *
+ * @example
+ * ```ts
+ * import express from 'express';
+ * import { bootstrapAppRunner } from 'apprunner-kit';
+ *
+ * const app = express();
+ * app.get('/hello', (req, res) => res.json({ hello: 'world' }));
+ * const runtime = await bootstrapAppRunner({ app });
+ * runtime.onShutdown('database', () => pool.end());
+ * ```
+ */
+export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promise<AppRunnerRuntime> {
+  const { config, destination, exit } = loadConfig(options);
+  const detected = options.app === undefined ? undefined : detectApp(options.app);
+
+  const logger = createLogger({
+    service: config.service,
+    level: config.logging.level,
+    ...(destination === undefined ? {} : { destination }),
+  });
+  const scope = new RequestScope();
+  if (config.logging.requests) scope.onFinish(requestLineHook(logger));
+
+  const exitFn = exit === undefined ? (code: number) => process.exit(code) : exit;
+  const coordinator = new ShutdownCoordinator(config.shutdown, logger, exitFn);
+  coordinator.onFinal('logger flush', () => flushLogger(logger), 1_000);
+  const uninstall = installProcessHandlers(coordinator, logger, config.shutdown);
+  coordinator.onStopped(uninstall);
+
+  const state = () => coordinator.state;
+  const createRequestListener = (listener: NodeRequestListener) =>
+    createNodeRequestListener(listener, scope, state);
+
+  let server: Server | undefined;
+  if (detected !== undefined) {
+    server = createKitServer(config, createRequestListener(detected.listener));
+    coordinator.addServer(server);
+    try {
+      const address = await listen(server, config);
+      logger.info(
+        { port: address.port, address: address.address, framework: detected.kind },
+        `listening on port ${address.port}`,
+      );
+    } catch (error) {
+      uninstall();
+      throw error;
+    }
+  }
+  coordinator.markReady();
+
+  return {
+    config,
+    logger,
+    server,
+    get state() {
+      return coordinator.state;
+    },
+    signal: coordinator.signal,
+    get inFlight() {
+      return coordinator.inFlight;
+    },
+    onShutdown: (name, fn, hookOptions) => coordinator.onShutdown(name, fn, hookOptions),
+    track: (promise, name) => coordinator.track(promise, name),
+    shutdown: (reason = 'runtime.shutdown()') => coordinator.shutdown(reason),
+    createRequestListener,
+    manageServer: (managed) => {
+      coordinator.addServer(managed);
+    },
+  };
+}

@@ -1,0 +1,148 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DestinationStream } from 'pino';
+import type { LogLevel } from './environment.js';
+
+/** A plain Node.js request listener, as `http.createServer` takes it (an Express app is one). */
+export type NodeRequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/** A Koa application, recognised by its `callback()`. */
+export interface KoaLikeApp {
+  callback(): NodeRequestListener;
+  use(...args: never[]): unknown;
+}
+
+/** A Fastify instance, recognised by `register`, `addHook` and `ready`. */
+export interface FastifyLikeApp {
+  register(...args: never[]): unknown;
+  addHook(...args: never[]): unknown;
+  ready(...args: never[]): unknown;
+}
+
+/** Anything `bootstrapAppRunner({ app })` accepts. */
+export type SupportedApp = NodeRequestListener | KoaLikeApp | FastifyLikeApp;
+
+/** Logging options. */
+export interface LoggingOptions {
+  /**
+   * Lowest level written.
+   * @default the `LOG_LEVEL` variable, else `'info'`
+   */
+  level?: LogLevel;
+  /**
+   * Write one line per finished request; `false` turns it off.
+   * @default true
+   */
+  requests?: boolean;
+  /**
+   * Where log lines go. For tests and embedding; App Runner wants stdout.
+   * @default stdout
+   */
+  destination?: DestinationStream;
+}
+
+/** Shutdown options. */
+export interface ShutdownOptions {
+  /**
+   * Bound on everything from the first signal to exit, drain delay and hooks included. Keep it below
+   * the platform's stop window: ECS and Kubernetes send SIGKILL 30 s after SIGTERM by default.
+   * @default 20000
+   */
+  timeoutMs?: number;
+  /**
+   * Time to keep serving after the signal, with readiness failing, before connections are drained;
+   * lets a load balancer or Kubernetes stop routing first.
+   * @default 0
+   */
+  drainDelayMs?: number;
+  /**
+   * How long a keep-alive socket with nothing in flight is left open once draining begins, so that a
+   * request its client was writing at that moment is still served (with `Connection: close`).
+   * @default 1000
+   */
+  idleGraceMs?: number;
+  /**
+   * Default bound of each `onShutdown` hook.
+   * @default 5000
+   */
+  hookTimeoutMs?: number;
+  /**
+   * Signals that start the shutdown; `[]` installs no handler.
+   * @default ['SIGTERM', 'SIGINT']
+   */
+  signals?: readonly NodeJS.Signals[];
+  /**
+   * On an unhandled promise rejection: `'shutdown'` logs it as fatal and drains with exit code 1
+   * (Node's own default is to crash); `'log'` logs it and keeps serving. Beware Express 4: a
+   * rejected `async` route handler is an unhandled rejection and its request is never answered.
+   * @default 'shutdown'
+   */
+  unhandledRejection?: 'shutdown' | 'log';
+  /**
+   * Install `uncaughtException` and `unhandledRejection` listeners. An uncaught exception is logged
+   * as fatal with its stack, then the process drains and exits 1.
+   * @default true
+   */
+  handleProcessErrors?: boolean;
+  /**
+   * Called with the exit code once shutdown ends; `false` leaves the process running (for embedding
+   * and tests).
+   * @default process.exit
+   */
+  exit?: ((code: number) => void) | false;
+}
+
+/** Timeouts of the kit's `http.Server`, chosen for a load balancer or proxy in front of it. */
+export interface ServerOptions {
+  /**
+   * How long an idle keep-alive connection stays open. Above the 60 s idle timeout of AWS load
+   * balancers, so the proxy, not the app, closes idle connections (avoids 502s on reuse).
+   * @default 65000
+   */
+  keepAliveTimeoutMs?: number;
+  /**
+   * Time allowed to receive the request headers. Above `keepAliveTimeoutMs`, as Node requires for
+   * reused connections.
+   * @default 66000
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Time allowed to receive the whole request; App Runner ends requests at 120 s.
+   * @default 120000
+   */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Options of {@link bootstrapAppRunner}. Every option is optional; an option wins over the
+ * environment variable of the same meaning, which wins over the documented default.
+ */
+export interface BootstrapOptions {
+  /** The app to serve: an Express app, a Koa app, or a Node request listener. */
+  app?: SupportedApp;
+  /**
+   * Port to listen on; `0` picks a free port (for tests).
+   * @default the `PORT` variable, else 8080
+   */
+  port?: number;
+  /**
+   * Interface to listen on.
+   * @default all interfaces (IPv6 and IPv4 where available)
+   */
+  host?: string;
+  /**
+   * Service name on log lines and traces.
+   * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else the `name` in ./package.json
+   */
+  service?: string;
+  /** Logging options. */
+  logging?: LoggingOptions;
+  /** Shutdown options. */
+  shutdown?: ShutdownOptions;
+  /** Server timeouts. */
+  server?: ServerOptions;
+  /**
+   * The environment to read instead of `process.env` (for tests and embedding).
+   * @default process.env
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+}

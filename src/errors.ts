@@ -1,0 +1,114 @@
+/**
+ * Every error the kit throws is an {@link AppRunnerKitError} with a stable `code`. `instanceof` works
+ * across the ESM and CJS builds and across two installed copies of the package, because it checks a
+ * process-wide brand rather than the prototype chain.
+ */
+
+const BRAND = Symbol.for('apprunner-kit.error');
+
+interface Branded {
+  readonly [BRAND]: readonly string[];
+}
+
+function isBranded(value: unknown): value is Branded {
+  return typeof value === 'object' && value !== null && Array.isArray((value as Partial<Branded>)[BRAND]);
+}
+
+/** Options accepted by every kit error. */
+export interface AppRunnerKitErrorOptions {
+  /** The error that caused this one. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of every error the kit throws.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bootstrapAppRunner({ port: 70000 });
+ * } catch (error) {
+ *   if (error instanceof AppRunnerKitError) console.error(error.code); // 'ARK_CONFIG_INVALID'
+ * }
+ * ```
+ */
+export class AppRunnerKitError extends Error {
+  /** Stable identifier of the failure kind, documented in the README. */
+  static readonly code: string = 'ARK_ERROR';
+  /** Stable identifier of the failure kind, documented in the README. */
+  readonly code: string;
+  declare readonly [BRAND]: readonly string[];
+
+  constructor(message: string, options: AppRunnerKitErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const kinds: string[] = [];
+    for (let ctor: unknown = new.target; ctor !== Error && typeof ctor === 'function'; ) {
+      if (Object.hasOwn(ctor, 'code')) kinds.push((ctor as typeof AppRunnerKitError).code);
+      ctor = Object.getPrototypeOf(ctor);
+    }
+    this.code = (new.target as typeof AppRunnerKitError).code;
+    this.name = new.target.name;
+    Object.defineProperty(this, BRAND, { value: Object.freeze(kinds), enumerable: false });
+  }
+
+  /** True for any kit error of this class or a subclass, whichever copy of the kit created it. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`, a subclass too.
+    return isBranded(value) && value[BRAND].includes(this.code);
+  }
+}
+
+/**
+ * An option or environment variable has a value the kit cannot accept. The message names the field,
+ * the value received and what is accepted.
+ */
+export class ConfigurationError extends AppRunnerKitError {
+  static override readonly code = 'ARK_CONFIG_INVALID';
+  /** The option path or environment variable that was wrong, e.g. `shutdown.timeoutMs` or `PORT`. */
+  readonly field: string;
+
+  constructor(field: string, message: string, options?: AppRunnerKitErrorOptions) {
+    super(message, options);
+    this.field = field;
+  }
+}
+
+/** `bootstrapAppRunner({ app })` was given something that is not a supported app. */
+export class UnsupportedAppError extends AppRunnerKitError {
+  static override readonly code = 'ARK_APP_UNSUPPORTED';
+}
+
+/** A framework integration that this version of the kit does not provide yet. */
+export class AdapterUnavailableError extends AppRunnerKitError {
+  static override readonly code = 'ARK_ADAPTER_UNAVAILABLE';
+}
+
+/** An optional peer dependency the requested feature needs is not installed. */
+export class MissingDependencyError extends AppRunnerKitError {
+  static override readonly code = 'ARK_DEPENDENCY_MISSING';
+  /** The npm package that is missing. */
+  readonly packageName: string;
+
+  constructor(packageName: string, feature: string, options?: AppRunnerKitErrorOptions) {
+    super(
+      `${feature} needs the package "${packageName}", which is not installed. Install it with: npm install ${packageName}`,
+      options,
+    );
+    this.packageName = packageName;
+  }
+}
+
+/** The server could not listen on the configured host and port. */
+export class ListenError extends AppRunnerKitError {
+  static override readonly code = 'ARK_LISTEN_FAILED';
+}
+
+/** Every error class the kit exports, for documentation and tests. */
+export const errorClasses = [
+  AppRunnerKitError,
+  ConfigurationError,
+  UnsupportedAppError,
+  AdapterUnavailableError,
+  MissingDependencyError,
+  ListenError,
+] as const;

@@ -1,0 +1,31 @@
+/** Resolves after `ms`, on a timer that never keeps the process alive. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** What {@link withTimeout} resolves to: the settled value or reason, or that the bound was hit. */
+export type Bounded<T> =
+  | { readonly outcome: 'fulfilled'; readonly value: T }
+  | { readonly outcome: 'rejected'; readonly reason: unknown }
+  | { readonly outcome: 'timed-out' };
+
+/**
+ * Settles `promise` or gives up after `ms`, whichever comes first, never rejecting. The timer is
+ * unref'd and cleared as soon as the promise settles.
+ */
+export function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<Bounded<T>> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ outcome: 'timed-out' }), ms);
+    timer.unref();
+    Promise.resolve(promise).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve({ outcome: 'fulfilled', value });
+      },
+      (reason: unknown) => {
+        clearTimeout(timer);
+        resolve({ outcome: 'rejected', reason });
+      },
+    );
+  });
+}

@@ -1,0 +1,146 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
+
+interface SocketState {
+  /** Responses on this socket that have not finished. */
+  readonly responses: Set<ServerResponse>;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Tracks the sockets of one `http.Server` and the responses in flight on each, and drains them
+ * without dropping a request (DESIGN.md, "the keep-alive race"):
+ *
+ * 1. stop accepting connections, but leave open sockets alone (`net.Server#close`, not
+ *    `http.Server#close`, which on Node >= 19 also closes idle sockets at once and on Node 20 stops
+ *    the header/request timeout checker);
+ * 2. every response not yet started, and every request that still arrives on an open socket, is
+ *    answered with `Connection: close`, so Node closes that socket once the response is written;
+ * 3. a socket with nothing in flight is closed only after it stayed idle for `idleGraceMs`: a client
+ *    that was writing its next request on it at the moment of the drain gets that request served.
+ */
+export class ConnectionTracker {
+  readonly server: Server;
+  readonly #sockets = new Map<Socket, SocketState>();
+  #idleGraceMs = 0;
+  #drained: Promise<void> | undefined;
+  #resolveDrained: (() => void) | undefined;
+  #listenerClosed = false;
+
+  constructor(server: Server) {
+    this.server = server;
+    server.on('connection', this.#onConnection);
+    // Prepended so that `Connection: close` is set before the app's handler can write the headers.
+    server.prependListener('request', this.#onRequest);
+  }
+
+  /** Open sockets, idle or not. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  /** Responses in flight on this server's sockets. */
+  get inFlight(): number {
+    let count = 0;
+    for (const state of this.#sockets.values()) count += state.responses.size;
+    return count;
+  }
+
+  /** True once {@link drain} was called. */
+  get draining(): boolean {
+    return this.#drained !== undefined;
+  }
+
+  /**
+   * Stops accepting connections and closes every socket once its last response is written, or after
+   * it stayed idle for `idleGraceMs`. Resolves when the server has closed. Safe to call twice.
+   */
+  drain(idleGraceMs: number): Promise<void> {
+    if (this.#drained !== undefined) return this.#drained;
+    this.#idleGraceMs = idleGraceMs;
+    this.#drained = new Promise<void>((resolve) => {
+      this.#resolveDrained = resolve;
+    });
+    if (this.server.listening) {
+      // The callback runs on the server's 'close' event: no longer listening and no socket left.
+      NetServer.prototype.close.call(this.server, () => {
+        this.#listenerClosed = true;
+        this.#settleIfDrained();
+      });
+    } else {
+      this.#listenerClosed = true;
+    }
+    for (const [socket, state] of this.#sockets) {
+      for (const res of state.responses) {
+        if (!res.headersSent) res.setHeader('connection', 'close');
+      }
+      if (state.responses.size === 0) this.#closeWhenIdle(socket, state);
+    }
+    this.#settleIfDrained();
+    return this.#drained;
+  }
+
+  /** Destroys every socket at once (the deadline has passed). */
+  destroyAll(): void {
+    for (const socket of this.#sockets.keys()) socket.destroy();
+    this.server.closeAllConnections();
+  }
+
+  /** Removes the listeners this tracker added to the server. */
+  detach(): void {
+    this.server.off('connection', this.#onConnection);
+    this.server.off('request', this.#onRequest);
+  }
+
+  readonly #onConnection = (socket: Socket): void => {
+    const state: SocketState = { responses: new Set(), idleTimer: undefined };
+    this.#sockets.set(socket, state);
+    socket.once('close', () => {
+      if (state.idleTimer !== undefined) clearTimeout(state.idleTimer);
+      this.#sockets.delete(socket);
+      if (this.draining) this.#settleIfDrained();
+    });
+    if (this.draining) this.#closeWhenIdle(socket, state);
+  };
+
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const state = this.#sockets.get(req.socket);
+    if (state === undefined) return; // a socket accepted before the tracker was attached
+    if (state.idleTimer !== undefined) {
+      clearTimeout(state.idleTimer);
+      state.idleTimer = undefined;
+    }
+    state.responses.add(res);
+    if (this.draining) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      state.responses.delete(res);
+      if (this.draining && state.responses.size === 0 && !req.socket.destroyed) {
+        this.#closeWhenIdle(req.socket, state);
+      }
+    });
+  };
+
+  #closeWhenIdle(socket: Socket, state: SocketState): void {
+    if (state.idleTimer !== undefined) clearTimeout(state.idleTimer);
+    state.idleTimer = setTimeout(() => {
+      if (state.responses.size === 0) socket.destroy();
+    }, this.#idleGraceMs);
+    state.idleTimer.unref();
+  }
+
+  #settleIfDrained(): void {
+    if (!this.#listenerClosed || this.#sockets.size > 0 || this.#resolveDrained === undefined) return;
+    this.#stopTimeoutChecker();
+    this.#resolveDrained();
+    this.#resolveDrained = undefined;
+  }
+
+  // `http.Server#close` would stop Node's header/request timeout checker, but also close idle
+  // sockets at once; we used `net.Server#close`, so clear the checker ourselves once all is closed.
+  #stopTimeoutChecker(): void {
+    const key = Object.getOwnPropertySymbols(this.server).find(
+      (s) => s.description === 'http.server.connectionsCheckingInterval',
+    );
+    if (key !== undefined) clearInterval((this.server as unknown as Record<symbol, NodeJS.Timeout>)[key]);
+  }
+}

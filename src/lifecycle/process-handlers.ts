@@ -1,0 +1,57 @@
+import type { Logger } from 'pino';
+import type { ShutdownCoordinator } from './shutdown-coordinator.js';
+
+/** What to do on an unhandled promise rejection. */
+export type UnhandledRejectionPolicy = 'shutdown' | 'log';
+
+/** Settings of {@link installProcessHandlers}. */
+export interface ProcessHandlerSettings {
+  readonly signals: readonly NodeJS.Signals[];
+  readonly unhandledRejection: UnhandledRejectionPolicy;
+  readonly handleProcessErrors: boolean;
+}
+
+/**
+ * Installs the process-level listeners: each configured signal starts the shutdown (a second one
+ * while draining forces the exit); an uncaught exception is logged as fatal with its stack and
+ * drains with exit code 1; an unhandled rejection does the same, or is only logged, per policy.
+ * Returns the function that removes every listener it added.
+ */
+export function installProcessHandlers(
+  coordinator: ShutdownCoordinator,
+  logger: Logger,
+  settings: ProcessHandlerSettings,
+): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (coordinator.state === 'draining' || coordinator.state === 'stopped') {
+      coordinator.force(`second ${signal}`);
+    } else {
+      logger.info({ signal }, `received ${signal}`);
+      void coordinator.shutdown(signal);
+    }
+  };
+  const onUncaughtException = (error: Error, origin: string): void => {
+    logger.fatal({ err: error, origin }, `uncaught exception: ${error?.message ?? String(error)}`);
+    void coordinator.shutdown('uncaughtException', true);
+  };
+  const onUnhandledRejection = (reason: unknown): void => {
+    const message = reason instanceof Error ? reason.message : String(reason);
+    if (settings.unhandledRejection === 'log') {
+      logger.error({ err: reason }, `unhandled promise rejection: ${message}`);
+      return;
+    }
+    logger.fatal({ err: reason }, `unhandled promise rejection: ${message}`);
+    void coordinator.shutdown('unhandledRejection', true);
+  };
+
+  for (const signal of settings.signals) process.on(signal, onSignal);
+  if (settings.handleProcessErrors) {
+    process.on('uncaughtException', onUncaughtException);
+    process.on('unhandledRejection', onUnhandledRejection);
+  }
+  return () => {
+    for (const signal of settings.signals) process.off(signal, onSignal);
+    process.off('uncaughtException', onUncaughtException);
+    process.off('unhandledRejection', onUnhandledRejection);
+  };
+}

@@ -1,0 +1,238 @@
+import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { sleep, withTimeout } from '../internal/timers.js';
+import { ConnectionTracker } from './connection-tracker.js';
+import type { LifecycleState } from './state.js';
+
+/** A function run during shutdown; its argument aborts when the function's time is up. */
+export type ShutdownHook = (signal: AbortSignal) => unknown;
+
+/** Options of a shutdown hook. */
+export interface ShutdownHookOptions {
+  /**
+   * How long the hook may run before it is abandoned (and its signal aborted); the overall
+   * `shutdown.timeoutMs` bounds it too.
+   * @default the `shutdown.hookTimeoutMs` option (5000)
+   */
+  timeoutMs?: number;
+}
+
+/** How a shutdown ended. */
+export interface ShutdownResult {
+  /** What started it: the signal name, `uncaughtException`, or the reason given to `shutdown()`. */
+  readonly reason: string;
+  /** 0 when everything finished in time; 1 after an error, a forced exit or the deadline. */
+  readonly exitCode: number;
+  /** True when the deadline was reached and what was left was destroyed. */
+  readonly timedOut: boolean;
+  /** Milliseconds from the start of the shutdown to its end. */
+  readonly durationMs: number;
+}
+
+/** Settings of the {@link ShutdownCoordinator}, from the validated config. */
+export interface ShutdownSettings {
+  readonly timeoutMs: number;
+  readonly drainDelayMs: number;
+  readonly idleGraceMs: number;
+  readonly hookTimeoutMs: number;
+}
+
+interface RegisteredHook {
+  readonly name: string;
+  readonly fn: ShutdownHook;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The shutdown state machine, `starting → ready → draining → stopped`. A shutdown fails readiness
+ * and aborts {@link ShutdownCoordinator.signal}, keeps serving for the drain delay, drains every
+ * server without dropping a request, awaits tracked work, runs the hooks in reverse order of
+ * registration (each bounded), and flushes the logger last. `shutdown.timeoutMs` bounds it all:
+ * at the deadline what is left is destroyed and logged, and the exit code is 1.
+ */
+export class ShutdownCoordinator {
+  readonly #settings: ShutdownSettings;
+  readonly #logger: Logger;
+  readonly #exit: ((code: number) => void) | false;
+  readonly #abort = new AbortController();
+  readonly #trackers: ConnectionTracker[] = [];
+  readonly #tasks = new Map<Promise<unknown>, string>();
+  readonly #hooks: RegisteredHook[] = [];
+  readonly #finalizers: RegisteredHook[] = [];
+  readonly #stoppedListeners: (() => void)[] = [];
+  #state: LifecycleState = 'starting';
+  #phase = 'not started';
+  #failed = false;
+  #result: Promise<ShutdownResult> | undefined;
+
+  constructor(settings: ShutdownSettings, logger: Logger, exit: ((code: number) => void) | false) {
+    this.#settings = settings;
+    this.#logger = logger;
+    this.#exit = exit;
+  }
+
+  /** The lifecycle state. */
+  get state(): LifecycleState {
+    return this.#state;
+  }
+
+  /** Aborted when draining begins. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Requests in flight on the managed servers. */
+  get inFlight(): number {
+    return this.#trackers.reduce((sum, t) => sum + t.inFlight, 0);
+  }
+
+  /** Moves `starting` to `ready`; no effect in any other state. */
+  markReady(): void {
+    if (this.#state === 'starting') this.#state = 'ready';
+  }
+
+  /** Drains `server` with the others on shutdown. Returns its tracker. */
+  addServer(server: Server): ConnectionTracker {
+    const tracker = new ConnectionTracker(server);
+    this.#trackers.push(tracker);
+    if (this.#state === 'draining') void tracker.drain(this.#settings.idleGraceMs);
+    return tracker;
+  }
+
+  /** Shutdown waits for `promise` (bounded by the deadline); a rejection is logged. */
+  track<T>(promise: Promise<T>, name = 'task'): Promise<T> {
+    this.#tasks.set(promise, name);
+    promise.then(
+      () => this.#tasks.delete(promise),
+      (error: unknown) => {
+        this.#tasks.delete(promise);
+        this.#logger.error({ err: error, task: name }, `tracked task "${name}" failed`);
+      },
+    );
+    return promise;
+  }
+
+  /** Registers a hook run after the drain, in reverse order of registration. Returns its remover. */
+  onShutdown(name: string, fn: ShutdownHook, options: ShutdownHookOptions = {}): () => void {
+    const hook: RegisteredHook = { name, fn, timeoutMs: options.timeoutMs ?? this.#settings.hookTimeoutMs };
+    this.#hooks.push(hook);
+    return () => {
+      const index = this.#hooks.indexOf(hook);
+      if (index !== -1) this.#hooks.splice(index, 1);
+    };
+  }
+
+  /** Registers a kit-internal step run after every hook (the logger's and tracer's flush). */
+  onFinal(name: string, fn: ShutdownHook, timeoutMs: number): void {
+    this.#finalizers.push({ name, fn, timeoutMs });
+  }
+
+  /** Calls `listener` once the state is `stopped`, before the process exits. */
+  onStopped(listener: () => void): void {
+    this.#stoppedListeners.push(listener);
+  }
+
+  /**
+   * Starts the shutdown, or joins the one under way. `failure` makes the exit code 1 even when
+   * everything finishes in time (an uncaught exception).
+   */
+  shutdown(reason: string, failure = false): Promise<ShutdownResult> {
+    if (failure) this.#failed = true;
+    this.#result ??= this.#run(reason);
+    return this.#result;
+  }
+
+  /** Ends at once: destroys every socket, flushes the log, exits 1. For a second signal. */
+  force(reason: string): void {
+    this.#logger.warn(
+      { reason, phase: this.#phase, inFlight: this.inFlight },
+      'shutdown forced: exiting now',
+    );
+    for (const tracker of this.#trackers) tracker.destroyAll();
+    this.#finish(1);
+  }
+
+  async #run(reason: string): Promise<ShutdownResult> {
+    const startedAt = performance.now();
+    const { timeoutMs, drainDelayMs } = this.#settings;
+    this.#state = 'draining';
+    this.#abort.abort(new DOMException(`apprunner-kit is shutting down (${reason})`, 'AbortError'));
+    this.#logger.info(
+      { reason, inFlight: this.inFlight, connections: this.#connections(), timeoutMs, drainDelayMs },
+      'shutdown started',
+    );
+
+    const outcome = await withTimeout(this.#sequence(startedAt + timeoutMs), timeoutMs);
+    const timedOut = outcome.outcome === 'timed-out';
+    if (timedOut) {
+      this.#logger.error(
+        {
+          reason,
+          timeoutMs,
+          phase: this.#phase,
+          inFlight: this.inFlight,
+          connections: this.#connections(),
+          tasks: [...this.#tasks.values()],
+        },
+        `shutdown timed out after ${timeoutMs} ms: destroying what is left`,
+      );
+      for (const tracker of this.#trackers) tracker.destroyAll();
+    }
+    const exitCode = timedOut || this.#failed ? 1 : 0;
+    const durationMs = Math.round(performance.now() - startedAt);
+    this.#logger.info({ reason, exitCode, durationMs }, 'shutdown complete');
+    this.#finish(exitCode);
+    return { reason, exitCode, timedOut, durationMs };
+  }
+
+  async #sequence(deadline: number): Promise<void> {
+    if (this.#settings.drainDelayMs > 0) {
+      this.#phase = 'drain delay';
+      await sleep(this.#settings.drainDelayMs);
+    }
+    this.#phase = 'draining connections';
+    await Promise.all(this.#trackers.map((t) => t.drain(this.#settings.idleGraceMs)));
+    this.#phase = 'awaiting tracked tasks';
+    while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
+    for (const hook of [...this.#hooks].reverse()) await this.#runHook('shutdown hook', hook, deadline);
+    for (const hook of this.#finalizers) await this.#runHook('final step', hook, deadline);
+  }
+
+  async #runHook(kind: string, hook: RegisteredHook, deadline: number): Promise<void> {
+    this.#phase = `${kind} "${hook.name}"`;
+    const budget = Math.max(0, Math.min(hook.timeoutMs, Math.floor(deadline - performance.now())));
+    const controller = new AbortController();
+    let started: Promise<unknown>;
+    try {
+      started = Promise.resolve(hook.fn(controller.signal));
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    const outcome = await withTimeout(started, budget);
+    if (outcome.outcome === 'rejected') {
+      this.#logger.error({ err: outcome.reason, hook: hook.name }, `${kind} "${hook.name}" failed`);
+    } else if (outcome.outcome === 'timed-out') {
+      controller.abort(
+        new DOMException(`${kind} "${hook.name}" timed out after ${budget} ms`, 'TimeoutError'),
+      );
+      this.#logger.error(
+        { hook: hook.name, timeoutMs: budget },
+        `${kind} "${hook.name}" timed out after ${budget} ms`,
+      );
+    }
+  }
+
+  #connections(): number {
+    return this.#trackers.reduce((sum, t) => sum + t.connections, 0);
+  }
+
+  #finish(exitCode: number): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#phase = 'stopped';
+    for (const listener of this.#stoppedListeners) listener();
+    this.#logger.flush();
+    if (this.#exit !== false) this.#exit(exitCode);
+  }
+}

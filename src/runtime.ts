@@ -1,0 +1,54 @@
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { KitConfig } from './config/config.js';
+import type { NodeRequestListener } from './config/options.js';
+import type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
+import type { LifecycleState } from './lifecycle/state.js';
+
+/**
+ * What {@link bootstrapAppRunner} returns: the running kit.
+ *
+ * @example
+ * ```ts
+ * const runtime = await bootstrapAppRunner({ app });
+ * runtime.onShutdown('database', () => pool.end());
+ * runtime.logger.info({ port: runtime.config.port }, 'up');
+ * ```
+ */
+export interface AppRunnerRuntime {
+  /** The validated, frozen configuration. */
+  readonly config: KitConfig;
+  /** The kit's pino logger: JSON on stdout, with `requestId` inside requests. */
+  readonly logger: Logger;
+  /** The server the kit listens with; `undefined` when bootstrapped without `app`. */
+  readonly server: Server | undefined;
+  /** `starting`, `ready`, `draining` or `stopped`. */
+  readonly state: LifecycleState;
+  /** Aborted when draining begins: pass it to long work so it stops in time. */
+  readonly signal: AbortSignal;
+  /** Requests in flight on the servers the kit manages. */
+  readonly inFlight: number;
+  /**
+   * Registers `fn` to run on shutdown, after the drain, in reverse order of registration, bounded
+   * by its own timeout. Returns the function that unregisters it.
+   */
+  onShutdown(name: string, fn: ShutdownHook, options?: ShutdownHookOptions): () => void;
+  /** Makes shutdown wait for `promise` (bounded by `shutdown.timeoutMs`); returns `promise`. */
+  track<T>(promise: Promise<T>, name?: string): Promise<T>;
+  /**
+   * Runs the shutdown sequence, as a signal would; a second call joins the first. Resolves when it
+   * ends (unless `shutdown.exit` ends the process first).
+   */
+  shutdown(reason?: string): Promise<ShutdownResult>;
+  /**
+   * For manual wiring: the kit's request scope and health endpoints in front of `listener`.
+   * @example
+   * ```ts
+   * const server = http.createServer(runtime.createRequestListener(handler));
+   * runtime.manageServer(server);
+   * ```
+   */
+  createRequestListener(listener: NodeRequestListener): NodeRequestListener;
+  /** For manual wiring: drain `server` on shutdown with the kit's own. */
+  manageServer(server: Server): void;
+}

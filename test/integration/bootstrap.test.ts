@@ -1,0 +1,167 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  AdapterUnavailableError,
+  ConfigurationError,
+  getRequestContext,
+  ListenError,
+  UnsupportedAppError,
+} from '../../src/index.js';
+import { baseUrl, get } from '../support/http.js';
+import { startRuntime, stopRuntimes } from '../support/runtime.js';
+
+function hello(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('content-type', 'application/json');
+  if (req.url?.startsWith('/missing') || req.url?.startsWith('/healthz/')) res.statusCode = 404;
+  res.end(JSON.stringify({ url: req.url, method: req.method, requestId: getRequestContext()?.requestId }));
+}
+
+afterEach(stopRuntimes);
+
+describe('bootstrapAppRunner with a Node request listener', () => {
+  it('serves the app on an ephemeral port and logs that it listens', async () => {
+    const { runtime, logs } = await startRuntime({ app: hello, service: 'svc' });
+    expect(runtime.state).toBe('ready');
+    const response = await get(`${baseUrl(runtime.server!)}/hello`);
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ url: '/hello', method: 'GET' });
+    const [listening] = logs.lines.filter((l) => String(l.msg).startsWith('listening on port'));
+    expect(listening).toMatchObject({ level: 'info', service: 'svc', framework: 'node' });
+    expect(listening?.port).toBe((runtime.server!.address() as AddressInfo).port);
+  });
+
+  it('answers /healthz and /readyz in front of the app, as application/health+json', async () => {
+    const { runtime } = await startRuntime({ app: hello });
+    const url = baseUrl(runtime.server!);
+    const live = await get(`${url}/healthz`);
+    expect(live.status).toBe(200);
+    expect(JSON.parse(live.body)).toEqual({ status: 'pass' });
+    expect(live.headers['content-type']).toBe('application/health+json');
+    expect(live.headers['cache-control']).toBe('no-store');
+    const ready = await get(`${url}/readyz?probe=1`);
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'pass' });
+    const head = await get(`${url}/healthz`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+  });
+
+  it('leaves other methods and deeper paths to the app', async () => {
+    const { runtime } = await startRuntime({ app: hello });
+    const url = baseUrl(runtime.server!);
+    expect(JSON.parse((await get(`${url}/healthz`, { method: 'POST' })).body)).toMatchObject({
+      method: 'POST',
+    });
+    expect((await get(`${url}/healthz/deep`)).status).toBe(404);
+  });
+
+  it('fails readiness while draining, and keeps liveness', async () => {
+    const { runtime } = await startRuntime({ app: hello, shutdown: { drainDelayMs: 300, timeoutMs: 5_000 } });
+    const url = baseUrl(runtime.server!);
+    const stopping = runtime.shutdown('test');
+    expect(runtime.state).toBe('draining');
+    expect(runtime.signal.aborted).toBe(true);
+    const ready = await get(`${url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toEqual({
+      status: 'fail',
+      checks: { 'lifecycle:state': [{ status: 'fail', observedValue: 'draining' }] },
+    });
+    expect((await get(`${url}/healthz`)).status).toBe(200);
+    const result = await stopping;
+    expect(result).toMatchObject({ reason: 'test', exitCode: 0, timedOut: false });
+    expect(runtime.state).toBe('stopped');
+  });
+
+  it('writes one request line per request, with its requestId, and none for health checks', async () => {
+    const { runtime, logs } = await startRuntime({ app: hello });
+    const url = baseUrl(runtime.server!);
+    await get(`${url}/missing?token=secret`, { headers: { 'x-request-id': 'req-42' } });
+    await get(`${url}/healthz`);
+    await get(`${url}/readyz`);
+    const lines = logs.find('request completed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ requestId: 'req-42', method: 'GET', path: '/missing', statusCode: 404 });
+    expect(typeof lines[0]?.durationMs).toBe('number');
+    expect(JSON.stringify(logs.lines)).not.toContain('secret');
+  });
+
+  it('turns the request line off with logging.requests: false', async () => {
+    const { runtime, logs } = await startRuntime({ app: hello, logging: { requests: false } });
+    await get(`${baseUrl(runtime.server!)}/hello`);
+    expect(logs.find('request completed')).toHaveLength(0);
+  });
+
+  it('logs a 5xx response at error level', async () => {
+    const { runtime, logs } = await startRuntime({
+      app: (_req, res) => {
+        res.statusCode = 503;
+        res.end();
+      },
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    expect(logs.find('request failed')[0]).toMatchObject({ level: 'error', statusCode: 503 });
+  });
+
+  it('replaces a malformed X-Request-Id with a generated one', async () => {
+    const { runtime } = await startRuntime({ app: hello });
+    const url = baseUrl(runtime.server!);
+    const forged = await get(`${url}/x`, { headers: { 'x-request-id': 'a b"}{' } });
+    const generated = JSON.parse(forged.body).requestId as string;
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    const tooLong = await get(`${url}/x`, { headers: { 'x-request-id': 'x'.repeat(129) } });
+    expect(JSON.parse(tooLong.body).requestId).not.toBe('x'.repeat(129));
+  });
+
+  it('serves a Koa-shaped app through its callback()', async () => {
+    const koaLike = { middleware: [], use: () => koaLike, callback: () => hello };
+    const { runtime, logs } = await startRuntime({ app: koaLike });
+    expect((await get(`${baseUrl(runtime.server!)}/k`)).status).toBe(200);
+    expect(logs.lines.find((l) => l.framework === 'koa')).toBeDefined();
+  });
+
+  it('wires manually without app', async () => {
+    const { runtime } = await startRuntime();
+    expect(runtime.server).toBeUndefined();
+    const server = createServer(runtime.createRequestListener(hello));
+    runtime.manageServer(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    expect((await get(`${baseUrl(server)}/healthz`)).status).toBe(200);
+    expect(JSON.parse((await get(`${baseUrl(server)}/m`)).body).requestId).toBeTypeOf('string');
+    await runtime.shutdown('manual');
+    expect(server.listening).toBe(false);
+  });
+});
+
+describe('bootstrapAppRunner failures', () => {
+  it.each([[{}], [42], ['app'], [null]])('rejects %j as an unsupported app', async (app) => {
+    const promise = startRuntime({ app: app as never });
+    await expect(promise).rejects.toBeInstanceOf(UnsupportedAppError);
+    await expect(promise).rejects.toThrow(/request listener/);
+  });
+
+  it('says the Fastify adapter is not available yet', async () => {
+    const fastifyLike = { register() {}, addHook() {}, ready() {} };
+    await expect(startRuntime({ app: fastifyLike })).rejects.toBeInstanceOf(AdapterUnavailableError);
+  });
+
+  it('rejects bad configuration before anything starts', async () => {
+    await expect(startRuntime({ app: hello, env: { PORT: 'eighty' } })).rejects.toBeInstanceOf(
+      ConfigurationError,
+    );
+  });
+
+  it('fails with ListenError, naming the port and the fix, when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const promise = startRuntime({ app: hello, port });
+      await expect(promise).rejects.toBeInstanceOf(ListenError);
+      await expect(promise).rejects.toThrow(new RegExp(`port ${port}.*EADDRINUSE.*free one`));
+    } finally {
+      blocker.close();
+    }
+  });
+});

@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { AppRunnerKitError, ConfigurationError } from '../../src/index.js';
+
+const run = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
+
+describe('the built package', () => {
+  it('shares one request context and one error brand between the ESM and CJS builds and entry points', async () => {
+    const { stdout } = await run(process.execPath, [join(root, 'test/fixtures/dual-package.cjs')], {
+      cwd: root,
+    });
+    const report = JSON.parse(stdout);
+    expect(report.seen).toEqual({
+      esmCore: 'shared-1',
+      cjsCore: 'shared-1',
+      cjsExpress: 'shared-1',
+      esmKoa: 'shared-1',
+    });
+    expect(report.errors).toEqual({
+      cjsErrorIsEsmBase: true,
+      esmErrorIsCjsClass: true,
+      adapterErrorIsEsmClass: true,
+      adapterErrorCode: 'ARK_ADAPTER_UNAVAILABLE',
+      adapterErrorName: 'AdapterUnavailableError',
+      notConfusedWithOtherClass: false,
+    });
+  });
+
+  it('recognises errors from a second installed copy of the package', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'apprunner-kit-copy-'));
+    try {
+      cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true });
+      writeFileSync(join(copy, 'package.json'), JSON.stringify({ type: 'module' }));
+      // The copy resolves its own dependency (pino) from a node_modules beside it.
+      symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir');
+      const other = (await import(join(copy, 'dist/index.js'))) as typeof import('../../src/index.js');
+      expect(other.ConfigurationError).not.toBe(ConfigurationError);
+      const foreign = new other.ConfigurationError('PORT', 'bad');
+      expect(foreign).toBeInstanceOf(ConfigurationError);
+      expect(foreign).toBeInstanceOf(AppRunnerKitError);
+      expect(new ConfigurationError('PORT', 'bad')).toBeInstanceOf(other.AppRunnerKitError);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+});
