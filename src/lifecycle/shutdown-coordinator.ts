@@ -163,7 +163,12 @@ export class ShutdownCoordinator {
       'shutdown started',
     );
 
+    // The one timer the kit keeps referenced: while shutting down, the process must stay alive until
+    // the sequence ends or the deadline passes, even when what it awaits (a hook's promise) holds no
+    // handle of its own; otherwise Node would exit early, skipping the remaining hooks.
+    const keepAlive = setTimeout(() => {}, timeoutMs + 1_000);
     const outcome = await withTimeout(this.#sequence(startedAt + timeoutMs), timeoutMs);
+    clearTimeout(keepAlive);
     const timedOut = outcome.outcome === 'timed-out';
     if (timedOut) {
       this.#logger.error(

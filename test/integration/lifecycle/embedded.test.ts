@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { baseUrl, get } from '../../support/http.js';
+import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+
+afterEach(stopRuntimes);
+
+const ok = (_req: unknown, res: { end(body: string): void }) => res.end('ok');
+
+describe('shutdown without exiting the process', () => {
+  it('ends in the stopped state, closes the server and removes its process listeners', async () => {
+    const before = {
+      sigusr2: process.listenerCount('SIGUSR2'),
+      uncaught: process.listenerCount('uncaughtException'),
+      rejection: process.listenerCount('unhandledRejection'),
+    };
+    const { runtime, logs } = await startRuntime({
+      app: ok,
+      shutdown: { signals: ['SIGUSR2'], handleProcessErrors: true },
+    });
+    expect(process.listenerCount('SIGUSR2')).toBe(before.sigusr2 + 1);
+    expect(process.listenerCount('uncaughtException')).toBe(before.uncaught + 1);
+
+    process.kill(process.pid, 'SIGUSR2');
+    await vi.waitFor(() => expect(runtime.state).toBe('stopped'), { timeout: 3_000 });
+
+    expect(runtime.server!.listening).toBe(false);
+    expect(logs.find('shutdown complete')[0]).toMatchObject({ reason: 'SIGUSR2', exitCode: 0 });
+    expect(process.listenerCount('SIGUSR2')).toBe(before.sigusr2);
+    expect(process.listenerCount('uncaughtException')).toBe(before.uncaught);
+    expect(process.listenerCount('unhandledRejection')).toBe(before.rejection);
+  });
+
+  it('shares one promise between calls and reports the result', async () => {
+    const { runtime } = await startRuntime({ app: ok });
+    const first = runtime.shutdown('one');
+    const second = runtime.shutdown('two');
+    expect(second).toBe(first);
+    const result = await first;
+    expect(result.reason).toBe('one');
+    expect(result.exitCode).toBe(0);
+    expect(result.timedOut).toBe(false);
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('calls an injected exit with the exit code', async () => {
+    const exit = vi.fn();
+    const { runtime } = await startRuntime({ app: ok, shutdown: { exit } });
+    await runtime.shutdown();
+    expect(exit).toHaveBeenCalledExactlyOnceWith(0);
+  });
+
+  it('exits 1 through the injected exit when the deadline passes', async () => {
+    const exit = vi.fn();
+    const { runtime } = await startRuntime({ app: ok, shutdown: { exit, timeoutMs: 200 } });
+    runtime.track(new Promise(() => {}), 'never');
+    const result = await runtime.shutdown();
+    expect(result).toMatchObject({ exitCode: 1, timedOut: true });
+    expect(exit).toHaveBeenCalledExactlyOnceWith(1);
+  });
+
+  it('removes a hook with the function onShutdown returns', async () => {
+    const { runtime } = await startRuntime({ app: ok });
+    const ran: string[] = [];
+    runtime.onShutdown('kept', () => {
+      ran.push('kept');
+    });
+    const remove = runtime.onShutdown('removed', () => {
+      ran.push('removed');
+    });
+    remove();
+    await runtime.shutdown();
+    expect(ran).toEqual(['kept']);
+  });
+
+  it('passes hooks a signal that aborts when their time is up', async () => {
+    const { runtime } = await startRuntime({ app: ok });
+    let seen: AbortSignal | undefined;
+    runtime.onShutdown(
+      'slow',
+      (signal) => {
+        seen = signal;
+        return new Promise(() => {});
+      },
+      { timeoutMs: 50 },
+    );
+    await runtime.shutdown();
+    expect(seen?.aborted).toBe(true);
+    expect((seen!.reason as DOMException).name).toBe('TimeoutError');
+  });
+
+  it('logs a tracked task that fails, and still completes', async () => {
+    const { runtime, logs } = await startRuntime({ app: ok });
+    const failing = runtime.track(Promise.reject(new Error('task broke')), 'flaky');
+    await expect(failing).rejects.toThrow('task broke');
+    const result = await runtime.shutdown();
+    expect(result.exitCode).toBe(0);
+    expect(logs.find('tracked task "flaky" failed')[0]).toMatchObject({ level: 'error', task: 'flaky' });
+  });
+
+  it('aborts runtime.signal with an AbortError naming the reason', async () => {
+    const { runtime } = await startRuntime({ app: ok });
+    const aborted = new Promise<unknown>((resolve) =>
+      runtime.signal.addEventListener('abort', () => resolve(runtime.signal.reason)),
+    );
+    void runtime.shutdown('deploy');
+    const reason = (await aborted) as DOMException;
+    expect(reason.name).toBe('AbortError');
+    expect(reason.message).toContain('deploy');
+  });
+
+  it('keeps serving during the drain delay, then refuses', async () => {
+    const { runtime } = await startRuntime({ app: ok, shutdown: { drainDelayMs: 300 } });
+    const url = baseUrl(runtime.server!);
+    const stopping = runtime.shutdown();
+    expect((await get(`${url}/x`)).body).toBe('ok');
+    await stopping;
+    await expect(get(`${url}/x`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});

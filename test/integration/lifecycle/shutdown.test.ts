@@ -1,0 +1,312 @@
+import { Agent } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killApps, startApp } from '../../support/app-process.js';
+import { get } from '../../support/http.js';
+
+const fixture = new URL('../../fixtures/shutdown-app.mjs', import.meta.url).pathname;
+
+afterEach(killApps);
+
+/** Opens a raw TCP connection to 127.0.0.1:port. */
+function openSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Reads from `socket` until one whole HTTP response (with Content-Length) has arrived. */
+function readResponse(socket: Socket): Promise<{ head: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    const onData = (chunk: Buffer) => {
+      data += chunk.toString('latin1');
+      const end = data.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const head = data.slice(0, end);
+      const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+      if (data.length >= end + 4 + length) {
+        socket.off('data', onData);
+        resolve({ head, body: data.slice(end + 4, end + 4 + length) });
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.once('close', () =>
+      reject(new Error(`socket closed before a whole response; got ${JSON.stringify(data)}`)),
+    );
+  });
+}
+
+const closed = (socket: Socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()));
+const request = (path: string) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
+
+describe('shutdown on a real signal', () => {
+  it('exits 0 promptly when idle', async () => {
+    const app = await startApp(fixture);
+    app.signal('SIGTERM');
+    const { code, elapsedMs } = await app.exit();
+    expect(code).toBe(0);
+    expect(elapsedMs).toBeLessThan(1_000);
+    expect(app.lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['received SIGTERM', 'shutdown started', 'signal aborted', 'shutdown complete']),
+    );
+  });
+
+  it('completes in-flight requests of different lengths with their full body', async () => {
+    const app = await startApp(fixture);
+    const lengths = [100, 400, 900];
+    const responses = lengths.map((ms) => get(`${app.url}/slow?ms=${ms}&chunks=5`));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    app.signal('SIGTERM');
+    const bodies = await Promise.all(responses);
+    bodies.forEach((response, i) => {
+      expect(response.status).toBe(200);
+      expect(response.body).toBe(`chunk-1;chunk-2;chunk-3;chunk-4;chunk-5;done-${lengths[i]}`);
+    });
+    const { code, elapsedMs } = await app.exit();
+    expect(code).toBe(0);
+    expect(elapsedMs).toBeGreaterThanOrEqual(800);
+  });
+
+  it('answers a request reused on a kept-alive socket during the drain with Connection: close, then closes it', async () => {
+    const app = await startApp(fixture, { IDLE_GRACE_MS: '2000' });
+    const socket = await openSocket(app.port);
+    socket.write(request('/fast'));
+    expect((await readResponse(socket)).head).toMatch(/connection: keep-alive/i);
+
+    app.signal('SIGTERM');
+    await app.waitForLine((l) => l.msg === 'shutdown started');
+    const isClosed = closed(socket);
+    socket.write(request('/fast'));
+    const response = await readResponse(socket);
+    expect(response.head).toMatch(/^HTTP\/1.1 200/);
+    expect(response.head).toMatch(/connection: close/i);
+    expect(response.body).toBe('ok');
+    await isClosed;
+    expect((await app.exit()).code).toBe(0);
+  });
+
+  it('serves a request that is being written on an idle socket at the moment the drain starts', async () => {
+    const app = await startApp(fixture, { IDLE_GRACE_MS: '2000' });
+    const socket = await openSocket(app.port);
+    socket.write(request('/fast'));
+    await readResponse(socket);
+
+    // The next request is half written when the signal arrives and finished once draining began.
+    socket.write('GET /fast HTTP/1.1\r\nHost: loc');
+    app.signal('SIGTERM');
+    await app.waitForLine((l) => l.msg === 'shutdown started');
+    socket.write('alhost\r\n\r\n');
+    const response = await readResponse(socket);
+    expect(response.head).toMatch(/^HTTP\/1.1 200/);
+    expect(response.head).toMatch(/connection: close/i);
+    expect(response.body).toBe('ok');
+    expect((await app.exit()).code).toBe(0);
+  });
+
+  it('refuses new connections once draining', async () => {
+    const app = await startApp(fixture);
+    const slow = get(`${app.url}/slow?ms=600&chunks=3`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    app.signal('SIGTERM');
+    await app.waitForLine((l) => l.msg === 'shutdown started');
+    await expect(openSocket(app.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect((await slow).status).toBe(200);
+    expect((await app.exit()).code).toBe(0);
+  });
+
+  it('does not let an idle keep-alive socket hold the exit beyond the idle grace', async () => {
+    const app = await startApp(fixture, { IDLE_GRACE_MS: '300' });
+    const socket = await openSocket(app.port);
+    socket.write(request('/fast'));
+    await readResponse(socket);
+    const isClosed = closed(socket);
+    app.signal('SIGTERM');
+    const { code, elapsedMs } = await app.exit();
+    await isClosed;
+    expect(code).toBe(0);
+    expect(elapsedMs).toBeGreaterThanOrEqual(250);
+    expect(elapsedMs).toBeLessThan(1_500);
+  });
+
+  it('cuts a never-ending request at the deadline and exits 1 close to it', async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '1000' });
+    const hanging = get(`${app.url}/hang`).catch((error: NodeJS.ErrnoException) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    app.signal('SIGTERM');
+    const { code, elapsedMs } = await app.exit();
+    expect(code).toBe(1);
+    expect(elapsedMs).toBeGreaterThanOrEqual(950);
+    expect(elapsedMs).toBeLessThan(1_800);
+    const timedOut = app.lines.find((l) => String(l.msg).startsWith('shutdown timed out'));
+    expect(timedOut).toMatchObject({ level: 'error', phase: 'draining connections', inFlight: 1 });
+    expect(await hanging).toBeInstanceOf(Error);
+  });
+
+  it('awaits tracked work, and bounds it by the deadline', async () => {
+    const app = await startApp(fixture);
+    expect((await get(`${app.url}/track?ms=500`)).body).toBe('tracked');
+    app.signal('SIGTERM');
+    const finished = await app.exit();
+    expect(finished.code).toBe(0);
+    expect(finished.elapsedMs).toBeGreaterThanOrEqual(400);
+
+    const stuck = await startApp(fixture, { TRACK_MS: 'never', TIMEOUT_MS: '700' });
+    stuck.signal('SIGTERM');
+    const bounded = await stuck.exit();
+    expect(bounded.code).toBe(1);
+    expect(bounded.elapsedMs).toBeLessThan(1_500);
+    expect(stuck.lines.find((l) => String(l.msg).startsWith('shutdown timed out'))).toMatchObject({
+      phase: 'awaiting tracked tasks',
+      tasks: ['boot task'],
+    });
+  });
+
+  it('runs hooks in reverse order, each bounded; a failing or hanging hook does not stop the rest', async () => {
+    const hooks = [
+      { name: 'first' },
+      { name: 'throws', throws: true },
+      { name: 'hangs', hang: true, timeoutMs: 300 },
+      { name: 'last', ms: 50 },
+    ];
+    const app = await startApp(fixture, { HOOKS: JSON.stringify(hooks) });
+    app.signal('SIGTERM');
+    const { code, elapsedMs } = await app.exit();
+    expect(code).toBe(0);
+    expect(elapsedMs).toBeLessThan(1_500);
+    const events = app.lines
+      .map((l) => String(l.msg))
+      .filter((msg) => msg.startsWith('hook ') || msg.startsWith('shutdown hook'));
+    expect(events).toEqual([
+      'hook last started',
+      'hook last done',
+      'hook hangs started',
+      'shutdown hook "hangs" timed out after 300 ms',
+      'hook throws started',
+      'shutdown hook "throws" failed',
+      'hook first started',
+      'hook first done',
+    ]);
+    const failed = app.lines.find((l) => l.msg === 'shutdown hook "throws" failed');
+    expect((failed!.err as { message: string }).message).toBe('hook throws failed on purpose');
+  });
+
+  it('forces the exit on a second signal', async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '10000' });
+    const hanging = get(`${app.url}/hang`).catch((error: NodeJS.ErrnoException) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    app.signal('SIGTERM');
+    await app.waitForLine((l) => l.msg === 'shutdown started');
+    app.signal('SIGINT');
+    const { code, elapsedMs } = await app.exit();
+    expect(code).toBe(1);
+    expect(elapsedMs).toBeLessThan(500);
+    expect(app.lines.find((l) => l.msg === 'shutdown forced: exiting now')).toMatchObject({
+      reason: 'second SIGINT',
+    });
+    expect(await hanging).toBeInstanceOf(Error);
+  });
+
+  it('drains two servers together', async () => {
+    const app = await startApp(fixture, { SECOND_SERVER: '1' });
+    const line = await app.waitForLine((l) => l.msg === 'second server listening');
+    const secondUrl = `http://127.0.0.1:${line.port as number}`;
+    const first = get(`${app.url}/slow?ms=400&chunks=2`);
+    const second = get(`${secondUrl}/slow?ms=600&chunks=3`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    app.signal('SIGTERM');
+    expect((await first).body).toBe('chunk-1;chunk-2;done-400');
+    expect((await second).body).toBe('chunk-1;chunk-2;chunk-3;done-600');
+    expect((await app.exit()).code).toBe(0);
+  });
+});
+
+describe('process errors', () => {
+  it('logs an uncaught exception as fatal with its stack, drains, and exits 1', async () => {
+    const app = await startApp(fixture);
+    const slow = get(`${app.url}/slow?ms=300&chunks=3`);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await get(`${app.url}/throw`);
+    expect((await slow).body).toBe('chunk-1;chunk-2;chunk-3;done-300');
+    const { code } = await app.exit(0);
+    expect(code).toBe(1);
+    const fatal = app.lines.find((l) => l.level === 'fatal');
+    expect(fatal?.msg).toBe('uncaught exception: boom from /throw');
+    expect((fatal!.err as { stack: string }).stack).toContain('shutdown-app.mjs');
+    expect(app.lines.find((l) => l.msg === 'shutdown started')).toMatchObject({
+      reason: 'uncaughtException',
+    });
+  });
+
+  it("drains and exits 1 on an unhandled rejection under the 'shutdown' policy", async () => {
+    const app = await startApp(fixture);
+    await get(`${app.url}/reject`);
+    const { code } = await app.exit(0);
+    expect(code).toBe(1);
+    expect(app.lines.find((l) => l.level === 'fatal')?.msg).toBe(
+      'unhandled promise rejection: rejected from /reject',
+    );
+  });
+
+  it("logs an unhandled rejection and keeps serving under the 'log' policy", async () => {
+    const app = await startApp(fixture, { UNHANDLED: 'log' });
+    await get(`${app.url}/reject`);
+    await app.waitForLine((l) => l.msg === 'unhandled promise rejection: rejected from /reject');
+    expect((await get(`${app.url}/fast`)).body).toBe('ok');
+    app.signal('SIGTERM');
+    expect((await app.exit()).code).toBe(0);
+    expect(app.lines.find((l) => l.msg === 'unhandled promise rejection: rejected from /reject')?.level).toBe(
+      'error',
+    );
+  });
+});
+
+describe('under continuous keep-alive load', () => {
+  it('fails no request sent on an open connection, in each of 12 consecutive runs', async () => {
+    const runs: { sent: number; failed: number; refused: number; exit: number | null }[] = [];
+    for (let run = 0; run < 12; run++) {
+      const app = await startApp(fixture, { IDLE_GRACE_MS: '1000' });
+      const exited = app.exit(0);
+      const load = (await import('../../support/load.js')).keepAliveLoad(app.port, {
+        connections: 32,
+        until: exited,
+        maxMs: 8_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      app.signal('SIGTERM');
+      const report = await load;
+      const { code } = await exited;
+      runs.push({
+        sent: report.outcomes.length,
+        failed: report.failedOnOpenConnections,
+        refused: report.failedNewConnections,
+        exit: code,
+      });
+    }
+    for (const run of runs) {
+      expect(run.failed, JSON.stringify(runs)).toBe(0);
+      expect(run.exit).toBe(0);
+      expect(run.sent).toBeGreaterThan(32);
+    }
+  }, 120_000);
+});
+
+describe('Agent reuse sanity', () => {
+  it('marks the second request on a keep-alive agent as reused', async () => {
+    const app = await startApp(fixture);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const { keepAliveLoad } = await import('../../support/load.js');
+    const report = await keepAliveLoad(app.port, {
+      connections: 1,
+      until: new Promise(() => {}),
+      maxMs: 2_000,
+      maxRequests: 3,
+    });
+    expect(report.outcomes.map((o) => o.reused)).toEqual([false, true, true]);
+    agent.destroy();
+    app.signal('SIGTERM');
+    expect((await app.exit()).code).toBe(0);
+  });
+});
