@@ -10,6 +10,8 @@ import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { createLogger } from './logging/logger.js';
+import { logProcessWarnings } from './logging/process-warnings.js';
+import { redaction } from './logging/redaction.js';
 import { requestLineHook } from './logging/request-line.js';
 import type { AppRunnerRuntime } from './runtime.js';
 
@@ -75,26 +77,45 @@ function flushLogger(logger: Logger): Promise<void> {
  * ```
  */
 export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promise<AppRunnerRuntime> {
-  const { config, destination, exit } = loadConfig(options);
+  const loaded = loadConfig(options);
+  const { config, exit } = loaded;
   const detected = options.app === undefined ? undefined : detectApp(options.app);
 
-  const logger = createLogger({
-    service: config.service,
-    level: config.logging.level,
-    ...(destination === undefined ? {} : { destination }),
-  });
-  const scope = new RequestScope();
-  if (config.logging.requests) scope.onFinish(requestLineHook(logger));
+  const logger =
+    loaded.logger ??
+    createLogger({
+      service: config.service,
+      level: config.logging.level,
+      redact: config.logging.redact,
+      debugSampleRate: config.logging.debugSampleRate,
+      pretty: config.logging.pretty,
+      ...(config.version === undefined ? {} : { version: config.version }),
+      ...(config.region === undefined ? {} : { region: config.region }),
+      ...(loaded.destination === undefined ? {} : { destination: loaded.destination }),
+    });
+  const scope = new RequestScope({ debugSampleRate: config.logging.debugSampleRate });
+  if (config.logging.requests) {
+    scope.onFinish(
+      requestLineHook(logger, { levels: config.logging.requestLevels, query: config.logging.query }),
+    );
+  }
 
   const exitFn = exit === undefined ? (code: number) => process.exit(code) : exit;
   const coordinator = new ShutdownCoordinator(config.shutdown, logger, exitFn);
-  coordinator.onFinal('logger flush', () => flushLogger(logger), 1_000);
-  const uninstall = installProcessHandlers(coordinator, logger, config.shutdown);
+  // Bounded by what is left of the deadline only: lines still queued for a slow stdout are the last
+  // thing worth waiting for.
+  coordinator.onFinal('logger flush', () => flushLogger(logger), config.shutdown.timeoutMs);
+  const uninstallWarnings = logProcessWarnings(logger);
+  const uninstallHandlers = installProcessHandlers(coordinator, logger, config.shutdown);
+  const uninstall = () => {
+    uninstallHandlers();
+    uninstallWarnings();
+  };
   coordinator.onStopped(uninstall);
 
   const state = () => coordinator.state;
   const createRequestListener = (listener: NodeRequestListener) =>
-    createNodeRequestListener(listener, scope, state);
+    createNodeRequestListener(listener, scope, state, config.logging.healthRequests);
 
   let server: Server | undefined;
   if (detected !== undefined) {
@@ -116,6 +137,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   return {
     config,
     logger,
+    redaction,
     server,
     get state() {
       return coordinator.state;

@@ -98,6 +98,11 @@ export class MissingDependencyError extends AppRunnerKitError {
   }
 }
 
+/** A function of the kit was called with an argument it cannot accept. */
+export class InvalidArgumentError extends AppRunnerKitError {
+  static override readonly code = 'ARK_ARGUMENT_INVALID';
+}
+
 /** The server could not listen on the configured host and port. */
 export class ListenError extends AppRunnerKitError {
   static override readonly code = 'ARK_LISTEN_FAILED';
@@ -110,5 +115,6 @@ export const errorClasses = [
   UnsupportedAppError,
   AdapterUnavailableError,
   MissingDependencyError,
+  InvalidArgumentError,
   ListenError,
 ] as const;

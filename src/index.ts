@@ -23,6 +23,7 @@ export {
   type AppRunnerKitErrorOptions,
   ConfigurationError,
   errorClasses,
+  InvalidArgumentError,
   ListenError,
   MissingDependencyError,
   UnsupportedAppError,
@@ -31,5 +32,13 @@ export { livenessPath, readinessPath } from './health/endpoints.js';
 export { getRequestContext, type RequestContext } from './http/context.js';
 export type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
 export type { LifecycleState } from './lifecycle/state.js';
-export { type CreateLoggerOptions, createLogger } from './logging/logger.js';
+export { type CreateLoggerOptions, createLogger, redactedHeaders } from './logging/logger.js';
+export {
+  minimumRedactedLength,
+  RedactionRegistry,
+  redactedText,
+  redaction,
+} from './logging/redaction.js';
+export type { RequestLevels } from './logging/request-line.js';
 export type { AppRunnerRuntime } from './runtime.js';
+export { parseTraceHeader, type TraceHeader } from './tracing/trace-header.js';

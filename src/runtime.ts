@@ -4,6 +4,7 @@ import type { KitConfig } from './config/config.js';
 import type { NodeRequestListener } from './config/options.js';
 import type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
 import type { LifecycleState } from './lifecycle/state.js';
+import type { RedactionRegistry } from './logging/redaction.js';
 
 /**
  * What {@link bootstrapAppRunner} returns: the running kit.
@@ -20,6 +21,10 @@ export interface AppRunnerRuntime {
   readonly config: KitConfig;
   /** The kit's pino logger: JSON on stdout, with `requestId` inside requests. */
   readonly logger: Logger;
+  /**
+   * The process-wide registry of secret values masked in every log line; the secrets loader feeds it.
+   */
+  readonly redaction: RedactionRegistry;
   /** The server the kit listens with; `undefined` when bootstrapped without `app`. */
   readonly server: Server | undefined;
   /** `starting`, `ready`, `draining` or `stopped`. */

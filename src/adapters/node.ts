@@ -8,12 +8,21 @@ import type { LifecycleState } from '../lifecycle/state.js';
  * Puts the kit in front of a Node request listener: health endpoints first (outside the request
  * scope, so they are never logged per request nor counted in flight), then the request scope around
  * the app's handler. Because it sits in front, no route of the app can hide the health paths.
+ * With `logHealthRequests`, health requests enter the scope too, and so get their request line.
  */
 export function createNodeRequestListener(
   listener: NodeRequestListener,
   scope: RequestScope,
   state: () => LifecycleState,
+  logHealthRequests = false,
 ): NodeRequestListener {
+  if (logHealthRequests) {
+    return function apprunnerKitListener(req: IncomingMessage, res: ServerResponse): void {
+      scope.run(req, res, () => {
+        if (!handleHealthRequest(req, res, state)) listener(req, res);
+      });
+    };
+  }
   return function apprunnerKitListener(req: IncomingMessage, res: ServerResponse): void {
     if (handleHealthRequest(req, res, state)) return;
     scope.run(req, res, () => listener(req, res));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import type { RequestLevels } from '../logging/request-line.js';
 import { type LogLevel, logLevels, parseEnvironment } from './environment.js';
 import type { BootstrapOptions } from './options.js';
 import {
@@ -19,7 +20,18 @@ export interface KitConfig {
   readonly port: number;
   readonly host: string | undefined;
   readonly service: string;
-  readonly logging: { readonly level: LogLevel; readonly requests: boolean };
+  readonly version: string | undefined;
+  readonly region: string | undefined;
+  readonly logging: {
+    readonly level: LogLevel;
+    readonly requests: boolean;
+    readonly requestLevels: RequestLevels;
+    readonly query: boolean;
+    readonly healthRequests: boolean;
+    readonly redact: readonly string[];
+    readonly debugSampleRate: number;
+    readonly pretty: boolean | 'auto';
+  };
   readonly shutdown: {
     readonly timeoutMs: number;
     readonly drainDelayMs: number;
@@ -40,16 +52,33 @@ export interface KitConfig {
 export interface LoadedConfig {
   readonly config: KitConfig;
   readonly destination: DestinationStream | undefined;
+  readonly logger: Logger | undefined;
   readonly exit: ((code: number) => void) | false | undefined;
 }
 
-const optionKeys = ['app', 'port', 'host', 'service', 'logging', 'shutdown', 'server', 'env'] as const;
+const optionKeys = [
+  'app',
+  'port',
+  'host',
+  'service',
+  'version',
+  'logging',
+  'shutdown',
+  'server',
+  'env',
+] as const;
 const signalNames = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
 /** Documented defaults, in one place. */
 export const defaults = Object.freeze({
   port: 8080,
   logLevel: 'info' as LogLevel,
+  requestLevels: Object.freeze({
+    success: 'info',
+    clientError: 'info',
+    serverError: 'error',
+    aborted: 'warn',
+  } satisfies RequestLevels),
   service: 'app',
   shutdown: Object.freeze({
     timeoutMs: 20_000,
@@ -62,13 +91,17 @@ export const defaults = Object.freeze({
   server: Object.freeze({ keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000, requestTimeoutMs: 120_000 }),
 });
 
-function packageName(cwd: string): string | undefined {
+/** `name` and `version` of the app's package.json, when there is a readable one. */
+function appPackage(cwd: string): { name: string | undefined; version: string | undefined } {
   try {
-    const pkg: unknown = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8'));
-    const name = (pkg as { name?: unknown }).name;
-    return typeof name === 'string' && name !== '' ? name : undefined;
+    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
+      name?: unknown;
+      version?: unknown;
+    };
+    const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+    return { name: text(pkg.name), version: text(pkg.version) };
   } catch {
-    return undefined; // no readable package.json: the documented fallback applies
+    return { name: undefined, version: undefined }; // no readable package.json: the documented fallbacks apply
   }
 }
 
@@ -90,7 +123,50 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   }
   const env = parseEnvironment((envOption as Record<string, string | undefined> | undefined) ?? process.env);
 
-  const logging = parseSection('logging', top.logging, ['level', 'requests', 'destination']);
+  const logging = parseSection('logging', top.logging, [
+    'level',
+    'requests',
+    'requestLevels',
+    'query',
+    'healthRequests',
+    'redact',
+    'debugSampleRate',
+    'pretty',
+    'logger',
+    'destination',
+  ]);
+  const requestLevels = parseSection('logging.requestLevels', logging.requestLevels, [
+    'success',
+    'clientError',
+    'serverError',
+    'aborted',
+  ]);
+  const userLogger = logging.logger;
+  if (
+    userLogger !== undefined &&
+    (typeof userLogger !== 'object' ||
+      userLogger === null ||
+      typeof (userLogger as Logger).child !== 'function')
+  ) {
+    invalid('logging.logger', userLogger, 'a pino logger');
+  }
+  const redact = optional(logging.redact, (value) => {
+    if (!Array.isArray(value)) invalid('logging.redact', value, 'an array of paths such as "user.password"');
+    return value.map((path, i) => parseName(`logging.redact[${i}]`, path));
+  });
+  const debugSampleRate = optional(logging.debugSampleRate, (value) => {
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+      invalid('logging.debugSampleRate', value, 'a number from 0 to 1');
+    }
+    return value;
+  });
+  const pretty = optional(logging.pretty, (value) => {
+    if (value !== 'auto' && typeof value !== 'boolean')
+      invalid('logging.pretty', value, "true, false or 'auto'");
+    return value;
+  });
+  const level = (field: string) => (value: unknown) => parseEnum(field, value, logLevels);
+  const pkg = appPackage(cwd);
   const shutdown = parseSection('shutdown', top.shutdown, [
     'timeoutMs',
     'drainDelayMs',
@@ -145,14 +221,33 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       optional(top.service, (v) => parseName('service', v)) ??
       env.SERVICE_NAME ??
       env.OTEL_SERVICE_NAME ??
-      packageName(cwd) ??
+      pkg.name ??
       defaults.service,
+    version: optional(top.version, (v) => parseName('version', v, 128)) ?? env.SERVICE_VERSION ?? pkg.version,
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     logging: {
-      level:
-        optional(logging.level, (v) => parseEnum('logging.level', v, logLevels)) ??
-        env.LOG_LEVEL ??
-        defaults.logLevel,
+      level: optional(logging.level, level('logging.level')) ?? env.LOG_LEVEL ?? defaults.logLevel,
       requests: optional(logging.requests, (v) => parseBoolean('logging.requests', v)) ?? true,
+      requestLevels: {
+        success:
+          optional(requestLevels.success, level('logging.requestLevels.success')) ??
+          defaults.requestLevels.success,
+        clientError:
+          optional(requestLevels.clientError, level('logging.requestLevels.clientError')) ??
+          defaults.requestLevels.clientError,
+        serverError:
+          optional(requestLevels.serverError, level('logging.requestLevels.serverError')) ??
+          defaults.requestLevels.serverError,
+        aborted:
+          optional(requestLevels.aborted, level('logging.requestLevels.aborted')) ??
+          defaults.requestLevels.aborted,
+      },
+      query: optional(logging.query, (v) => parseBoolean('logging.query', v)) ?? false,
+      healthRequests:
+        optional(logging.healthRequests, (v) => parseBoolean('logging.healthRequests', v)) ?? false,
+      redact: redact ?? [],
+      debugSampleRate: debugSampleRate ?? 0,
+      pretty: pretty ?? 'auto',
     },
     shutdown: {
       timeoutMs:
@@ -188,6 +283,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   return {
     config: deepFreeze(config),
     destination: destination as DestinationStream | undefined,
+    logger: userLogger as Logger | undefined,
     exit: exit as LoadedConfig['exit'],
   };
 }

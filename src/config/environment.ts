@@ -46,6 +46,24 @@ export const environmentSchema = Object.freeze({
     default: '`OTEL_SERVICE_NAME`, else the `name` in `package.json` of the working directory',
     parse: (raw, name) => parseName(name, raw),
   }),
+  SERVICE_VERSION: variable({
+    description: 'Service version on every log line; `options.version` wins over it.',
+    accepted: 'a string of at most 128 characters',
+    default: 'the `version` in `package.json` of the working directory',
+    parse: (raw, name) => parseName(name, raw, 128),
+  }),
+  AWS_REGION: variable({
+    description: 'AWS region, on every log line; App Runner, ECS and the AWS SDK set or read it.',
+    accepted: 'a region name such as `us-east-1`',
+    default: '`AWS_DEFAULT_REGION`, else unset',
+    parse: (raw, name) => parseName(name, raw, 64),
+  }),
+  AWS_DEFAULT_REGION: variable({
+    description: 'AWS region when `AWS_REGION` is unset.',
+    accepted: 'a region name such as `us-east-1`',
+    default: 'unset',
+    parse: (raw, name) => parseName(name, raw, 64),
+  }),
   OTEL_SERVICE_NAME: variable({
     description: 'Service name when `SERVICE_NAME` is unset (the OpenTelemetry variable).',
     accepted: 'a string of at most 256 characters',

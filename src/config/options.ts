@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import type { RequestLevels } from '../logging/request-line.js';
 import type { LogLevel } from './environment.js';
 
 /** A plain Node.js request listener, as `http.createServer` takes it (an Express app is one). */
@@ -34,7 +35,43 @@ export interface LoggingOptions {
    */
   requests?: boolean;
   /**
-   * Where log lines go. For tests and embedding; App Runner wants stdout.
+   * Level of the request line by outcome.
+   * @default { success: 'info', clientError: 'info', serverError: 'error', aborted: 'warn' }
+   */
+  requestLevels?: Partial<RequestLevels>;
+  /**
+   * Keep the query string in the request line's `path` (it may carry tokens).
+   * @default false
+   */
+  query?: boolean;
+  /**
+   * Write request lines for the health endpoints too (App Runner checks every few seconds).
+   * @default false
+   */
+  healthRequests?: boolean;
+  /**
+   * More paths to censor, in pino's `redact` syntax (`user.password`, `*.token`); the
+   * `authorization`, `cookie`, `set-cookie`, `proxy-authorization` and `x-api-key` headers always are.
+   */
+  redact?: readonly string[];
+  /**
+   * Share of requests, from 0 to 1, logged at `debug` whatever `level` says.
+   * @default 0
+   */
+  debugSampleRate?: number;
+  /**
+   * Human-readable lines through `pino-pretty` when stdout is a terminal and the app has it
+   * installed (`'auto'`); never on a pipe.
+   * @default 'auto'
+   */
+  pretty?: boolean | 'auto';
+  /**
+   * Your own pino logger, used as it is: the kit's request context fields, redaction and formats do
+   * not apply to it.
+   */
+  logger?: Logger;
+  /**
+   * Where the kit's log lines go. For tests and embedding; App Runner wants stdout.
    * @default stdout
    */
   destination?: DestinationStream;
@@ -134,6 +171,11 @@ export interface BootstrapOptions {
    * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else the `name` in ./package.json
    */
   service?: string;
+  /**
+   * Service version on log lines and traces.
+   * @default `SERVICE_VERSION`, else the `version` in ./package.json
+   */
+  version?: string;
   /** Logging options. */
   logging?: LoggingOptions;
   /** Shutdown options. */

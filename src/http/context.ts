@@ -7,12 +7,26 @@ export interface RequestContext {
   readonly requestId: string;
   /** The raw `X-Amzn-Trace-Id` header as received, capped in length; `undefined` when absent. */
   readonly traceHeader: string | undefined;
+  /**
+   * The X-Ray trace id (`1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`) of the request: the `Root` of a
+   * well-formed `X-Amzn-Trace-Id`, else `undefined`.
+   */
+  readonly traceId: string | undefined;
+  /** The route pattern (`/notes/:id`) when the framework adapter knows it. */
+  readonly route: string | undefined;
   /** `performance.now()` when the kit first saw the request. */
   readonly startedAt: number;
+  /** True when this request was picked for debug-level logging (`logging.debugSampleRate`). */
+  readonly debugSampled: boolean;
+}
+
+/** The context as the kit's own parts see it: adapters fill in the route once they know it. */
+export interface MutableRequestContext extends RequestContext {
+  route: string | undefined;
 }
 
 // One store per process, shared by the ESM and CJS builds and every entry point (see processGlobal).
-const storage = processGlobal('requestContext.v1', () => new AsyncLocalStorage<RequestContext>());
+const storage = processGlobal('requestContext.v1', () => new AsyncLocalStorage<MutableRequestContext>());
 
 /**
  * The context of the request being handled, or `undefined` outside any request.
@@ -28,6 +42,6 @@ export function getRequestContext(): RequestContext | undefined {
 }
 
 /** Runs `fn` with `context` as the request context of everything it starts, sync or async. */
-export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
+export function runWithRequestContext<T>(context: MutableRequestContext, fn: () => T): T {
   return storage.run(context, fn);
 }

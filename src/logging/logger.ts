@@ -1,12 +1,32 @@
 import { hostname } from 'node:os';
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type DestinationStream, type Level, type Logger, pino } from 'pino';
 import type { LogLevel } from '../config/environment.js';
 import { getRequestContext } from '../http/context.js';
+import { prettyDestination, redactingDestination, stdoutDestination } from './destination.js';
+import { redactedText, redaction } from './redaction.js';
+
+/** Headers whose values never reach a log line, wherever a `headers` object is logged. */
+export const redactedHeaders = [
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'proxy-authorization',
+  'x-api-key',
+] as const;
 
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {
   /** Service name, a field of every line. */
   service: string;
+  /** Service version, a field of every line when known. */
+  version?: string;
+  /** AWS region, a field of every line when known. */
+  region?: string;
+  /**
+   * Instance name, a field of every line.
+   * @default the host name (on App Runner and Fargate, the task's)
+   */
+  instance?: string;
   /**
    * Lowest level written.
    * @default 'info'
@@ -14,36 +34,91 @@ export interface CreateLoggerOptions {
   level?: LogLevel;
   /**
    * Where lines go.
-   * @default stdout, written synchronously so that no line is lost at exit
+   * @default stdout, asynchronously (flushed on shutdown and exit)
    */
   destination?: DestinationStream;
+  /** More paths to censor, in pino's `redact` syntax (`user.password`, `*.token`). */
+  redact?: readonly string[];
+  /**
+   * Share of requests, 0 to 1, logged at `debug` whatever `level` says.
+   * @default 0
+   */
+  debugSampleRate?: number;
+  /**
+   * Human-readable output through `pino-pretty`: `'auto'` uses it when stdout is a terminal and the
+   * app has `pino-pretty` installed, never on a pipe.
+   * @default 'auto'
+   */
+  pretty?: boolean | 'auto';
+}
+
+const headerPaths = redactedHeaders.flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`]);
+
+function contextFields(): Record<string, unknown> {
+  const context = getRequestContext();
+  if (context === undefined) return {};
+  return context.traceId === undefined
+    ? { requestId: context.requestId }
+    : { requestId: context.requestId, traceId: context.traceId };
 }
 
 /**
- * Builds the kit's pino logger: JSON lines on stdout, the level as a label, an ISO timestamp, the
- * service name, and the `requestId` of the request being handled on every line written inside one.
+ * Builds the kit's pino logger: JSON lines on stdout with the level as a label, an ISO timestamp,
+ * `service`, `version`, `instance` and `region`; `requestId` and `traceId` on every line written
+ * inside a request; sensitive headers censored and registered secret values masked. Use it to give
+ * a framework the kit's logger at construction (Fastify's `loggerInstance`).
  *
  * @example
  * ```ts
- * const logger = createLogger({ service: 'notes-api' });
- * logger.info({ noteId }, 'note created');
+ * import Fastify from 'fastify';
+ * import { createLogger } from 'apprunner-kit';
+ *
+ * const fastify = Fastify({ loggerInstance: createLogger({ service: 'notes-api' }) });
  * ```
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const level = options.level ?? 'info';
+  const sampleRate = options.debugSampleRate ?? 0;
+  const destination =
+    options.destination ??
+    prettyDestination(options.pretty ?? 'auto', process.stdout.isTTY === true, process.cwd()) ??
+    stdoutDestination();
+  const base: Record<string, string> = { service: options.service };
+  if (options.version !== undefined) base.version = options.version;
+  base.instance = options.instance ?? hostname();
+  if (options.region !== undefined) base.region = options.region;
+
+  // Debug sampling: the logger runs at `debug`, and lines below the configured level are dropped
+  // unless the request was sampled. Only when sampling is on: otherwise pino's own level check
+  // turns disabled levels into no-ops.
+  const sampling =
+    sampleRate > 0 && level !== 'silent' && pino.levels.values[level]! > pino.levels.values.debug!;
+  const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : pino.levels.values[level]!;
+
   return pino(
     {
-      level: options.level ?? 'info',
-      base: { service: options.service, pid: process.pid, hostname: hostname() },
+      level: sampling ? 'debug' : level,
+      base,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      mixin: requestFields,
+      mixin: contextFields,
+      redact: { paths: [...headerPaths, ...(options.redact ?? [])], censor: redactedText },
+      ...(sampling
+        ? {
+            hooks: {
+              logMethod(
+                this: Logger,
+                args: Parameters<Logger[Level]>,
+                method: Logger[Level],
+                numeric: number,
+              ) {
+                if (numeric < threshold && getRequestContext()?.debugSampled !== true) return;
+                method.apply(this, args);
+              },
+            },
+          }
+        : {}),
     },
-    destination,
+    redactingDestination(destination, redaction),
   );
-}
-
-function requestFields(): Record<string, unknown> {
-  const context = getRequestContext();
-  return context === undefined ? {} : { requestId: context.requestId };
 }

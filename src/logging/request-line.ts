@@ -1,30 +1,80 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { LogLevel } from '../config/environment.js';
 import type { RequestContext } from '../http/context.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+/** Level of the request line by outcome. */
+export interface RequestLevels {
+  /** Status below 400. @default 'info' */
+  readonly success: LogLevel;
+  /** Status 400–499. @default 'info' */
+  readonly clientError: LogLevel;
+  /** Status 500 and above. @default 'error' */
+  readonly serverError: LogLevel;
+  /** The client went away before the response finished. @default 'warn' */
+  readonly aborted: LogLevel;
+}
+
+/** Options of {@link requestLineHook}. */
+export interface RequestLineOptions {
+  readonly levels: RequestLevels;
+  /** Keep the query string in `path` (it may carry tokens). */
+  readonly query: boolean;
+}
+
+function firstHop(forwardedFor: string | string[] | undefined): string | undefined {
+  const header = Array.isArray(forwardedFor) ? forwardedFor[0] : forwardedFor;
+  if (header === undefined) return undefined;
+  const comma = header.indexOf(',');
+  const hop = (comma === -1 ? header : header.slice(0, comma)).trim();
+  return hop === '' ? undefined : hop;
+}
+
+/** The peer's address, an IPv4-mapped IPv6 address (the server listens on `::`) in its IPv4 form. */
+function peerAddress(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 /**
- * The finish hook that writes one line per request: method, path without the query string, status,
- * duration; `error` level for 5xx, `warn` when the client went away before the response finished.
+ * The finish hook that writes one line per request: `method`, `path` (without the query string unless
+ * asked), `route` when the framework knows it, `statusCode`, `durationMs`, `bytes` (the response's
+ * Content-Length), `userAgent`, `clientIp` (first `X-Forwarded-For` hop, else the peer), `requestId`
+ * and `traceId`. The message says the outcome: `request completed`, `request failed` (5xx) or
+ * `request aborted`.
  */
-export function requestLineHook(logger: Logger): RequestFinishHook {
+export function requestLineHook(logger: Logger, options: RequestLineOptions): RequestFinishHook {
+  const { levels, query } = options;
   return (context: RequestContext, req: IncomingMessage, res: ServerResponse): void => {
+    const aborted = !res.writableFinished;
+    const status = res.statusCode;
+    const level = aborted
+      ? levels.aborted
+      : status >= 500
+        ? levels.serverError
+        : status >= 400
+          ? levels.clientError
+          : levels.success;
+    if (!logger.isLevelEnabled(level)) return;
+    const url = req.url ?? '/';
+    const q = query ? -1 : url.indexOf('?');
+    const length = res.getHeader('content-length');
     const fields = {
       requestId: context.requestId,
+      traceId: context.traceId,
       method: req.method,
-      path: pathOf(req.url),
-      statusCode: res.statusCode,
+      path: q === -1 ? url : url.slice(0, q),
+      route: context.route,
+      statusCode: status,
       durationMs: Math.round((performance.now() - context.startedAt) * 1000) / 1000,
+      bytes: length === undefined ? undefined : Number(length),
+      userAgent: req.headers['user-agent'],
+      clientIp: firstHop(req.headers['x-forwarded-for']) ?? peerAddress(req.socket.remoteAddress),
     };
-    if (!res.writableFinished) logger.warn(fields, 'request aborted');
-    else if (res.statusCode >= 500) logger.error(fields, 'request failed');
-    else logger.info(fields, 'request completed');
+    logger[level](
+      fields,
+      aborted ? 'request aborted' : status >= 500 ? 'request failed' : 'request completed',
+    );
   };
 }

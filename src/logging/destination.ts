@@ -1,0 +1,54 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { type DestinationStream, pino } from 'pino';
+import type { RedactionRegistry } from './redaction.js';
+
+/** How lines reach stdout. */
+export type StdoutMode = 'json' | 'pretty';
+
+/**
+ * The default destination: stdout, written asynchronously so that a slow reader of the pipe never
+ * stalls request handling. Lines wait in memory meanwhile; the shutdown flushes them (bounded by the
+ * deadline), and pino flushes synchronously on `process.exit`.
+ */
+export function stdoutDestination(): DestinationStream {
+  return pino.destination({ dest: 1, sync: false });
+}
+
+/**
+ * pino-pretty, when `mode` allows it, stdout is a terminal and the app has `pino-pretty`
+ * installed; `undefined` otherwise. Never on a pipe: App Runner and CloudWatch get JSON.
+ */
+export function prettyDestination(
+  mode: boolean | 'auto',
+  isTTY: boolean,
+  cwd: string,
+): DestinationStream | undefined {
+  if (mode === false || (mode === 'auto' && !isTTY)) return undefined;
+  try {
+    // Resolved from the app's own directory: pino-pretty is the app's (dev) dependency, not the kit's.
+    const pretty = createRequire(join(cwd, 'package.json'))('pino-pretty') as (
+      options: object,
+    ) => DestinationStream;
+    return pretty({ sync: true, colorize: isTTY });
+  } catch {
+    return undefined; // not installed: JSON it is
+  }
+}
+
+/** Wraps `destination` so that every line is masked by `registry` before it is written. */
+export function redactingDestination(
+  destination: DestinationStream,
+  registry: RedactionRegistry,
+): DestinationStream {
+  const target = destination as DestinationStream & {
+    flush?: (cb?: (error?: Error) => void) => void;
+    flushSync?: () => void;
+  };
+  const wrapped: DestinationStream & { flush?: unknown; flushSync?: unknown } = {
+    write: (line: string) => target.write(registry.mask(line)),
+  };
+  if (typeof target.flush === 'function') wrapped.flush = target.flush.bind(target);
+  if (typeof target.flushSync === 'function') wrapped.flushSync = target.flushSync.bind(target);
+  return wrapped;
+}

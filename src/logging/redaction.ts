@@ -1,0 +1,140 @@
+import { InvalidArgumentError } from '../errors.js';
+import { processGlobal } from '../internal/process-global.js';
+
+/** What a masked value or path is replaced with. */
+export const redactedText = '[REDACTED]';
+
+/** Shortest value the registry accepts: masking a shorter one everywhere would destroy the logs. */
+export const minimumRedactedLength = 6;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `value` as it appears inside a JSON string, escaped once. */
+function jsonEscaped(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
+}
+
+/**
+ * The process-wide registry of secret values that must never reach a log line. The kit's loggers
+ * mask every registered value wherever it appears in a line: message, fields, nested objects,
+ * arrays, an `Error`'s message and stack, child-logger bindings — as it is, JSON-escaped, or escaped
+ * twice (a JSON document logged as a string). The secrets loader registers every value it resolves.
+ *
+ * @example
+ * ```ts
+ * runtime.redaction.addValue(apiKey);
+ * runtime.logger.info(`calling with ${apiKey}`); // → "calling with [REDACTED]"
+ * ```
+ */
+export class RedactionRegistry {
+  readonly #values = new Set<string>();
+  #pattern: RegExp | undefined;
+
+  /** How many values are registered. */
+  get size(): number {
+    return this.#values.size;
+  }
+
+  /**
+   * Masks `value` in every line from now on.
+   *
+   * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) when `value` is not a string of at least
+   * {@link minimumRedactedLength} characters.
+   */
+  addValue(value: string): void {
+    if (typeof value !== 'string' || value.length < minimumRedactedLength) {
+      throw new InvalidArgumentError(
+        `redaction.addValue() needs a string of at least ${minimumRedactedLength} characters; received ${
+          typeof value === 'string' ? `one of ${value.length}` : typeof value
+        }. Shorter values would mask ordinary text all over the logs.`,
+      );
+    }
+    if (this.#values.has(value)) return;
+    this.#values.add(value);
+    this.#compile();
+  }
+
+  /** Stops masking `value` (a rotated-out secret). */
+  removeValue(value: string): void {
+    if (this.#values.delete(value)) this.#compile();
+  }
+
+  /** True when `value` is registered. */
+  has(value: string): boolean {
+    return this.#values.has(value);
+  }
+
+  /**
+   * Masks every registered value inside the JSON string literals of `line`, leaving the line valid
+   * JSON. Costs one regular-expression test per line when a value is registered, nothing otherwise.
+   */
+  mask(line: string): string {
+    const pattern = this.#pattern;
+    if (pattern === undefined) return line;
+    pattern.lastIndex = 0;
+    if (!pattern.test(line)) return line;
+    const inString = stringSpans(line);
+    pattern.lastIndex = 0;
+    return line.replace(pattern, (match: string, offset: number) =>
+      isInside(inString, offset) && startsEscapeUnit(line, offset) ? redactedText : match,
+    );
+  }
+
+  #compile(): void {
+    const forms = new Set<string>();
+    for (const value of this.#values) {
+      const once = jsonEscaped(value);
+      forms.add(value);
+      forms.add(once);
+      forms.add(jsonEscaped(once));
+    }
+    this.#pattern =
+      forms.size === 0
+        ? undefined
+        : new RegExp(
+            [...forms]
+              .sort((a, b) => b.length - a.length)
+              .map(escapeRegExp)
+              .join('|'),
+            'g',
+          );
+  }
+}
+
+/** Start (inclusive) and end (exclusive) offsets of each string literal's content in a JSON line. */
+function stringSpans(line: string): number[] {
+  const spans: number[] = [];
+  let start = -1;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (start === -1) {
+      if (c === 34 /* " */) start = i + 1;
+    } else if (c === 92 /* \ */) {
+      i++;
+    } else if (c === 34) {
+      spans.push(start, i);
+      start = -1;
+    }
+  }
+  return spans;
+}
+
+function isInside(spans: number[], offset: number): boolean {
+  for (let i = 0; i < spans.length; i += 2) {
+    if (offset < spans[i]!) return false;
+    if (offset < spans[i + 1]!) return true;
+  }
+  return false;
+}
+
+/** False when `offset` falls inside an escape sequence (after an odd run of backslashes). */
+function startsEscapeUnit(line: string, offset: number): boolean {
+  let backslashes = 0;
+  for (let i = offset - 1; i >= 0 && line.charCodeAt(i) === 92; i--) backslashes++;
+  return backslashes % 2 === 0;
+}
+
+/** The registry shared by every copy of the kit in the process. */
+export const redaction: RedactionRegistry = processGlobal('redaction.v1', () => new RedactionRegistry());

@@ -1,0 +1,271 @@
+import { Agent } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger, redactedText, redaction } from '../../../src/index.js';
+import { baseUrl, get } from '../../support/http.js';
+import { captureLogs } from '../../support/log-capture.js';
+import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+
+afterEach(stopRuntimes);
+
+const traceOf = (i: number) => `1-5759e988-${String(i).padStart(24, '0')}`;
+
+describe('log lines inside requests', () => {
+  it('carry requestId and traceId from nested async code, across concurrent requests, without mixing', async () => {
+    const { runtime, logs } = await startRuntime({
+      logging: { requests: false },
+      app: async (req, res) => {
+        const child = runtime.logger.child({ component: 'repo' });
+        runtime.logger.info({ step: 1, tag: req.headers['x-tag'] }, 'start');
+        await delay(Math.random() * 15);
+        child.info({ step: 2, tag: req.headers['x-tag'] }, 'child line');
+        await Promise.all([
+          delay(Math.random() * 5).then(() =>
+            runtime.logger.info({ step: 3, tag: req.headers['x-tag'] }, 'fan-out'),
+          ),
+          new Promise<void>((resolve) =>
+            setImmediate(() => {
+              child.child({ deeper: true }).info({ step: 4, tag: req.headers['x-tag'] }, 'grandchild');
+              resolve();
+            }),
+          ),
+        ]);
+        res.end();
+      },
+    });
+    const url = baseUrl(runtime.server!);
+    const agent = new Agent({ keepAlive: true, maxSockets: 50 });
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        get(`${url}/`, {
+          agent,
+          headers: {
+            'x-tag': String(i),
+            'x-request-id': `r-${i}`,
+            'x-amzn-trace-id': `Root=${traceOf(i)};Sampled=1`,
+          },
+        }),
+      ),
+    );
+    agent.destroy();
+    const tagged = logs.lines.filter((l) => l.tag !== undefined);
+    expect(tagged).toHaveLength(200);
+    for (const line of tagged) {
+      expect(line.requestId).toBe(`r-${line.tag}`);
+      expect(line.traceId).toBe(traceOf(Number(line.tag)));
+    }
+    expect(logs.lines.find((l) => l.msg === 'grandchild')).toMatchObject({ component: 'repo', deeper: true });
+  });
+
+  it('carry no request fields outside a request', async () => {
+    const { runtime, logs } = await startRuntime();
+    runtime.logger.info('outside');
+    const line = logs.find('outside')[0]!;
+    expect(line.requestId).toBeUndefined();
+    expect(line.traceId).toBeUndefined();
+  });
+
+  it('have the base fields, the level as a label and an ISO time', async () => {
+    const { runtime, logs } = await startRuntime({
+      service: 'svc',
+      version: '1.2.3',
+      env: { AWS_REGION: 'eu-west-1' },
+    });
+    runtime.logger.warn('hello');
+    const line = logs.find('hello')[0]!;
+    expect(line).toMatchObject({ level: 'warn', service: 'svc', version: '1.2.3', region: 'eu-west-1' });
+    expect(typeof line.instance).toBe('string');
+    expect(new Date(line.time as string).toISOString()).toBe(line.time);
+  });
+});
+
+describe('the request line', () => {
+  it('has every field, the query string left out', async () => {
+    const { runtime, logs } = await startRuntime({
+      app: (_req, res) => {
+        res.setHeader('content-length', 5);
+        res.end('hello');
+      },
+    });
+    await get(`${baseUrl(runtime.server!)}/notes/7?token=abc`, {
+      headers: {
+        'user-agent': 'probe/1.0',
+        'x-forwarded-for': '203.0.113.9, 10.0.0.1',
+        'x-request-id': 'line-1',
+        'x-amzn-trace-id': `Root=${traceOf(1)}`,
+      },
+    });
+    const line = logs.find('request completed')[0]!;
+    expect(line).toMatchObject({
+      level: 'info',
+      requestId: 'line-1',
+      traceId: traceOf(1),
+      method: 'GET',
+      path: '/notes/7',
+      statusCode: 200,
+      bytes: 5,
+      userAgent: 'probe/1.0',
+      clientIp: '203.0.113.9',
+    });
+    expect(line.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('keeps the query with query: true, and uses the peer address without X-Forwarded-For', async () => {
+    const { runtime, logs } = await startRuntime({ app: (_req, res) => res.end(), logging: { query: true } });
+    await get(`${baseUrl(runtime.server!)}/a?b=c`);
+    expect(logs.find('request completed')[0]).toMatchObject({ path: '/a?b=c', clientIp: '127.0.0.1' });
+  });
+
+  it('logs an aborted request as aborted', async () => {
+    const { runtime, logs } = await startRuntime({ app: () => {} });
+    await get(`${baseUrl(runtime.server!)}/never`, { timeoutMs: 100 }).catch(() => undefined);
+    await expect.poll(() => logs.find('request aborted').length).toBe(1);
+    expect(logs.find('request aborted')[0]).toMatchObject({ level: 'warn', path: '/never' });
+  });
+
+  it('follows custom levels by outcome', async () => {
+    const { runtime, logs } = await startRuntime({
+      app: (req, res) => {
+        res.statusCode = req.url === '/bad' ? 400 : 200;
+        res.end();
+      },
+      logging: { requestLevels: { success: 'debug', clientError: 'warn' }, level: 'info' },
+    });
+    const url = baseUrl(runtime.server!);
+    await get(`${url}/ok`);
+    await get(`${url}/bad`);
+    expect(logs.lines.filter((l) => l.msg === 'request completed').map((l) => [l.path, l.level])).toEqual([
+      ['/bad', 'warn'],
+    ]);
+  });
+
+  it('logs health requests only when asked', async () => {
+    const quiet = await startRuntime({ app: (_req, res) => res.end() });
+    await get(`${baseUrl(quiet.runtime.server!)}/healthz`);
+    expect(quiet.logs.find('request completed')).toHaveLength(0);
+    const chatty = await startRuntime({ app: (_req, res) => res.end(), logging: { healthRequests: true } });
+    await get(`${baseUrl(chatty.runtime.server!)}/healthz`);
+    expect(chatty.logs.find('request completed')[0]).toMatchObject({ path: '/healthz', statusCode: 200 });
+  });
+});
+
+describe('redaction', () => {
+  it('censors sensitive headers by default and custom paths when asked', async () => {
+    const { runtime, logs } = await startRuntime({ logging: { redact: ['user.password'] } });
+    runtime.logger.info(
+      {
+        req: { headers: { authorization: 'Bearer abc', cookie: 'sid=1', 'x-api-key': 'k', accept: '*/*' } },
+        headers: { 'proxy-authorization': 'Basic x' },
+        res: { headers: { 'set-cookie': 'sid=2' } },
+        user: { name: 'ann', password: 'hunter2' },
+      },
+      'headers',
+    );
+    const line = logs.find('headers')[0] as Record<string, Record<string, Record<string, unknown>>>;
+    expect(line.req!.headers).toEqual({
+      authorization: redactedText,
+      cookie: redactedText,
+      'x-api-key': redactedText,
+      accept: '*/*',
+    });
+    expect(line.headers!['proxy-authorization']).toBe(redactedText);
+    expect(line.res!.headers!['set-cookie']).toBe(redactedText);
+    expect(line.user).toEqual({ name: 'ann', password: redactedText });
+  });
+
+  it('masks a registered value in message, fields, arrays, errors, stacks and child bindings', async () => {
+    const secret = 'p@ss"word\\42';
+    redaction.addValue(secret);
+    try {
+      const { runtime, logs } = await startRuntime();
+      const child = runtime.logger.child({ connection: `postgres://app:${secret}@db` });
+      const error = new Error(`login failed for ${secret}`);
+      child.error(
+        { err: error, list: ['a', secret], nested: { deep: { value: secret } } },
+        `using ${secret}`,
+      );
+      child.info({ body: JSON.stringify({ password: secret }) }, 'embedded json');
+      const raw = logs.lines.map((l) => JSON.stringify(l)).join('\n');
+      expect(raw).not.toContain('ss\\"word');
+      expect(raw).not.toContain('ss\\\\\\"word');
+      const line = logs.find(`using ${redactedText}`)[0] as Record<string, unknown> & {
+        err: { message: string; stack: string };
+      };
+      expect(line.connection).toBe(`postgres://app:${redactedText}@db`);
+      expect(line.err.message).toBe(`login failed for ${redactedText}`);
+      expect(line.err.stack).toContain(`login failed for ${redactedText}`);
+      expect(line.list).toEqual(['a', redactedText]);
+      expect(line.nested).toEqual({ deep: { value: redactedText } });
+      expect(logs.find('embedded json')[0]?.body).toBe(JSON.stringify({ password: redactedText }));
+    } finally {
+      redaction.removeValue(secret);
+    }
+  });
+
+  it('applies to loggers built ahead of time with createLogger', () => {
+    const secret = 'early-secret-value';
+    redaction.addValue(secret);
+    try {
+      const logs = captureLogs();
+      createLogger({ service: 's', destination: logs }).info(`x ${secret}`);
+      expect(logs.lines[0]?.msg).toBe(`x ${redactedText}`);
+    } finally {
+      redaction.removeValue(secret);
+    }
+  });
+});
+
+describe('debug sampling', () => {
+  it('logs debug lines of sampled requests only, and none outside requests', async () => {
+    const { runtime, logs } = await startRuntime({
+      logging: { debugSampleRate: 1, level: 'info', requests: false },
+      app: (_req, res) => {
+        runtime.logger.debug('inside');
+        res.end();
+      },
+    });
+    runtime.logger.debug('outside');
+    await get(`${baseUrl(runtime.server!)}/`);
+    expect(logs.find('inside')).toHaveLength(1);
+    expect(logs.find('outside')).toHaveLength(0);
+  });
+
+  it('logs no debug line with a rate of 0', async () => {
+    const { runtime, logs } = await startRuntime({
+      logging: { level: 'info', requests: false },
+      app: (_req, res) => {
+        runtime.logger.debug('inside');
+        res.end();
+      },
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    expect(logs.find('inside')).toHaveLength(0);
+  });
+});
+
+describe('process warnings', () => {
+  it('become JSON warn lines while the runtime runs, and go back to Node afterwards', async () => {
+    const before = process.listeners('warning');
+    const { runtime, logs } = await startRuntime();
+    process.emitWarning('something is deprecated', { type: 'DeprecationWarning', code: 'DEP_TEST' });
+    await expect.poll(() => logs.find('something is deprecated').length).toBe(1);
+    expect(logs.find('something is deprecated')[0]).toMatchObject({
+      level: 'warn',
+      warning: { name: 'DeprecationWarning', code: 'DEP_TEST' },
+    });
+    await runtime.shutdown();
+    expect(process.listeners('warning')).toEqual(before);
+  });
+});
+
+describe('a logger of your own', () => {
+  it('is used as it is', async () => {
+    const logs = captureLogs();
+    const own = pino({ base: { mine: true } }, logs);
+    const { runtime } = await startRuntime({ logging: { logger: own } });
+    expect(runtime.logger).toBe(own);
+    runtime.logger.info('from mine');
+    expect(logs.find('from mine')[0]).toMatchObject({ mine: true });
+  });
+});

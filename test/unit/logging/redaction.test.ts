@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../../src/errors.js';
+import { minimumRedactedLength, RedactionRegistry, redactedText } from '../../../src/logging/redaction.js';
+
+function registryWith(...values: string[]): RedactionRegistry {
+  const registry = new RedactionRegistry();
+  for (const value of values) registry.addValue(value);
+  return registry;
+}
+
+const line = (object: unknown) => JSON.stringify(object);
+
+describe('RedactionRegistry.mask', () => {
+  it('returns the line untouched when nothing is registered or nothing matches', () => {
+    const text = line({ msg: 'hello' });
+    expect(new RedactionRegistry().mask(text)).toBe(text);
+    expect(registryWith('s3cr3t-value').mask(text)).toBe(text);
+  });
+
+  it('masks a value in messages, nested fields and arrays, keeping valid JSON', () => {
+    const secret = 's3cr3t-value';
+    const masked = registryWith(secret).mask(
+      line({ msg: `token is ${secret}!`, a: { b: [`x${secret}y`, 'plain'] }, [secret]: 1 }),
+    );
+    expect(masked).not.toContain(secret);
+    expect(JSON.parse(masked)).toEqual({
+      msg: `token is ${redactedText}!`,
+      a: { b: [`x${redactedText}y`, 'plain'] },
+      [redactedText]: 1,
+    });
+  });
+
+  it('masks the JSON-escaped and the twice-escaped forms of a value with quotes and backslashes', () => {
+    const secret = 'pa"ss\\word\n1';
+    const registry = registryWith(secret);
+    const once = registry.mask(line({ msg: secret }));
+    expect(JSON.parse(once)).toEqual({ msg: redactedText });
+    const embedded = JSON.stringify({ password: secret });
+    const twice = registry.mask(line({ body: embedded }));
+    expect(JSON.parse(twice).body).toBe(JSON.stringify({ password: redactedText }));
+  });
+
+  it('does not cut an escape sequence in half', () => {
+    // "nabcdef" must not match the "n" of an escaped newline "\\n" followed by "abcdef".
+    const masked = registryWith('nabcdef').mask(line({ msg: '\nabcdef' }));
+    expect(JSON.parse(masked)).toEqual({ msg: '\nabcdef' });
+  });
+
+  it('leaves numbers and keys outside string literals alone', () => {
+    const masked = registryWith('123456789').mask(line({ port: 123456789, note: 'pin 123456789' }));
+    expect(JSON.parse(masked)).toEqual({ port: 123456789, note: `pin ${redactedText}` });
+  });
+
+  it('prefers the longest value when two overlap', () => {
+    const masked = registryWith('secret', 'secret-longer').mask(line({ msg: 'a secret-longer b' }));
+    expect(JSON.parse(masked).msg).toBe(`a ${redactedText} b`);
+  });
+
+  it('stops masking a removed value', () => {
+    const registry = registryWith('rotated-out');
+    registry.removeValue('rotated-out');
+    expect(registry.has('rotated-out')).toBe(false);
+    expect(registry.mask(line({ msg: 'rotated-out' }))).toContain('rotated-out');
+  });
+});
+
+describe('RedactionRegistry.addValue', () => {
+  it.each(['', '0', 'abcde', 42, undefined])('refuses %j naming the minimum', (value) => {
+    const registry = new RedactionRegistry();
+    expect(() => registry.addValue(value as string)).toThrow(InvalidArgumentError);
+    expect(() => registry.addValue(value as string)).toThrow(`at least ${minimumRedactedLength} characters`);
+    expect(registry.size).toBe(0);
+  });
+
+  it('accepts a value of the minimum length once', () => {
+    const registry = registryWith('abcdef', 'abcdef');
+    expect(registry.size).toBe(1);
+  });
+});
