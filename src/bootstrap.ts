@@ -6,6 +6,9 @@ import { createNodeRequestListener } from './adapters/node.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
 import { ListenError } from './errors.js';
+import { HealthEndpoints } from './health/endpoints.js';
+import { eventLoopDelayProbe } from './health/probes/event-loop.js';
+import { HealthRegistry } from './health/registry.js';
 import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
@@ -113,9 +116,19 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   };
   coordinator.onStopped(uninstall);
 
-  const state = () => coordinator.state;
+  const health = new HealthRegistry(config.health, logger);
+  if (config.health.eventLoopStallMs !== undefined) {
+    const stall = eventLoopDelayProbe({ maxDelayMs: config.health.eventLoopStallMs });
+    health.register('eventLoop:stall', stall, { kind: 'liveness', componentType: 'system' });
+    coordinator.onStopped(stall.stop);
+  }
+  const endpoints = new HealthEndpoints(
+    { ...config.health, serviceId: config.service, version: config.version },
+    health,
+    () => coordinator.state,
+  );
   const createRequestListener = (listener: NodeRequestListener) =>
-    createNodeRequestListener(listener, scope, state, config.logging.healthRequests);
+    createNodeRequestListener(listener, scope, endpoints, config.logging.healthRequests);
 
   let server: Server | undefined;
   if (detected !== undefined) {
@@ -138,6 +151,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     config,
     logger,
     redaction,
+    health,
     server,
     get state() {
       return coordinator.state;

@@ -10,6 +10,7 @@ export { environmentSchema, type LogLevel, logLevels, renderEnvironmentTable } f
 export type {
   BootstrapOptions,
   FastifyLikeApp,
+  HealthOptions,
   KoaLikeApp,
   LoggingOptions,
   NodeRequestListener,
@@ -28,7 +29,38 @@ export {
   MissingDependencyError,
   UnsupportedAppError,
 } from './errors.js';
-export { livenessPath, readinessPath } from './health/endpoints.js';
+export {
+  mysqlProbe,
+  type PingableClient,
+  postgresProbe,
+  type QueryableClient,
+  redisProbe,
+} from './health/probes/datastores.js';
+export {
+  type EventLoopDelayProbeOptions,
+  type EventLoopUtilizationProbeOptions,
+  eventLoopDelayProbe,
+  eventLoopUtilizationProbe,
+  type StoppableCheck,
+} from './health/probes/event-loop.js';
+export { type HttpProbeOptions, httpProbe } from './health/probes/http.js';
+export { type MemoryProbeOptions, memoryProbe } from './health/probes/memory.js';
+export { type TcpProbeOptions, tcpProbe } from './health/probes/tcp.js';
+export { type HealthEvaluation, HealthRegistry } from './health/registry.js';
+export {
+  type TerminusHealthCheck,
+  type TerminusHealthCheckOptions,
+  terminusHealthChecks,
+} from './health/terminus.js';
+export type {
+  HealthCheck,
+  HealthCheckKind,
+  HealthCheckOptions,
+  HealthCheckOutcome,
+  HealthCheckReport,
+  HealthCheckResult,
+  HealthStatus,
+} from './health/types.js';
 export { getRequestContext, type RequestContext } from './http/context.js';
 export type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
 export type { LifecycleState } from './lifecycle/state.js';

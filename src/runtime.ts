@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { KitConfig } from './config/config.js';
 import type { NodeRequestListener } from './config/options.js';
+import type { HealthRegistry } from './health/registry.js';
 import type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
 import type { LifecycleState } from './lifecycle/state.js';
 import type { RedactionRegistry } from './logging/redaction.js';
@@ -25,6 +26,8 @@ export interface AppRunnerRuntime {
    * The process-wide registry of secret values masked in every log line; the secrets loader feeds it.
    */
   readonly redaction: RedactionRegistry;
+  /** The health check registry behind `/healthz`, `/readyz` and `/startupz`. */
+  readonly health: HealthRegistry;
   /** The server the kit listens with; `undefined` when bootstrapped without `app`. */
   readonly server: Server | undefined;
   /** `starting`, `ready`, `draining` or `stopped`. */

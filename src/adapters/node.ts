@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeRequestListener } from '../config/options.js';
-import { handleHealthRequest } from '../health/endpoints.js';
+import type { HealthEndpoints } from '../health/endpoints.js';
 import type { RequestScope } from '../http/request-scope.js';
-import type { LifecycleState } from '../lifecycle/state.js';
 
 /**
  * Puts the kit in front of a Node request listener: health endpoints first (outside the request
@@ -13,18 +12,18 @@ import type { LifecycleState } from '../lifecycle/state.js';
 export function createNodeRequestListener(
   listener: NodeRequestListener,
   scope: RequestScope,
-  state: () => LifecycleState,
+  health: HealthEndpoints,
   logHealthRequests = false,
 ): NodeRequestListener {
   if (logHealthRequests) {
     return function apprunnerKitListener(req: IncomingMessage, res: ServerResponse): void {
       scope.run(req, res, () => {
-        if (!handleHealthRequest(req, res, state)) listener(req, res);
+        if (!health.handle(req, res)) listener(req, res);
       });
     };
   }
   return function apprunnerKitListener(req: IncomingMessage, res: ServerResponse): void {
-    if (handleHealthRequest(req, res, state)) return;
+    if (health.handle(req, res)) return;
     scope.run(req, res, () => listener(req, res));
   };
 }

@@ -32,6 +32,16 @@ export interface KitConfig {
     readonly debugSampleRate: number;
     readonly pretty: boolean | 'auto';
   };
+  readonly health: {
+    readonly livenessPath: string;
+    readonly readinessPath: string;
+    readonly startupPath: string;
+    readonly timeoutMs: number;
+    readonly minIntervalMs: number;
+    readonly budgetMs: number;
+    readonly exposeErrors: boolean;
+    readonly eventLoopStallMs: number | undefined;
+  };
   readonly shutdown: {
     readonly timeoutMs: number;
     readonly drainDelayMs: number;
@@ -63,6 +73,7 @@ const optionKeys = [
   'service',
   'version',
   'logging',
+  'health',
   'shutdown',
   'server',
   'env',
@@ -80,6 +91,14 @@ export const defaults = Object.freeze({
     aborted: 'warn',
   } satisfies RequestLevels),
   service: 'app',
+  health: Object.freeze({
+    livenessPath: '/healthz',
+    readinessPath: '/readyz',
+    startupPath: '/startupz',
+    timeoutMs: 1_000,
+    minIntervalMs: 1_000,
+    budgetMs: 1_500,
+  }),
   shutdown: Object.freeze({
     timeoutMs: 20_000,
     drainDelayMs: 0,
@@ -166,6 +185,38 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     return value;
   });
   const level = (field: string) => (value: unknown) => parseEnum(field, value, logLevels);
+  const health = parseSection('health', top.health, [
+    'livenessPath',
+    'readinessPath',
+    'startupPath',
+    'timeoutMs',
+    'minIntervalMs',
+    'budgetMs',
+    'exposeErrors',
+    'eventLoopStallMs',
+  ]);
+  const path = (field: string) => (value: unknown) => {
+    if (typeof value !== 'string' || !/^\/[\w\-./~]*$/.test(value) || value.length > 200) {
+      invalid(field, value, 'a path starting with "/" without a query string, such as "/healthz"');
+    }
+    return value;
+  };
+  const healthPaths = {
+    livenessPath: optional(health.livenessPath, path('health.livenessPath')) ?? defaults.health.livenessPath,
+    readinessPath:
+      optional(health.readinessPath, path('health.readinessPath')) ?? defaults.health.readinessPath,
+    startupPath: optional(health.startupPath, path('health.startupPath')) ?? defaults.health.startupPath,
+  };
+  if (new Set(Object.values(healthPaths)).size !== 3) {
+    invalid(
+      'health.readinessPath',
+      healthPaths.readinessPath,
+      'a path different from the liveness and startup paths',
+    );
+  }
+  const budgetMs =
+    optional(health.budgetMs, (v) => parseInteger('health.budgetMs', v, 1, 60_000)) ??
+    defaults.health.budgetMs;
   const pkg = appPackage(cwd);
   const shutdown = parseSection('shutdown', top.shutdown, [
     'timeoutMs',
@@ -248,6 +299,20 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       redact: redact ?? [],
       debugSampleRate: debugSampleRate ?? 0,
       pretty: pretty ?? 'auto',
+    },
+    health: {
+      ...healthPaths,
+      timeoutMs:
+        optional(health.timeoutMs, (v) => parseInteger('health.timeoutMs', v, 1, 60_000)) ??
+        defaults.health.timeoutMs,
+      minIntervalMs:
+        optional(health.minIntervalMs, (v) => parseDuration('health.minIntervalMs', v, 600_000)) ??
+        defaults.health.minIntervalMs,
+      budgetMs,
+      exposeErrors: optional(health.exposeErrors, (v) => parseBoolean('health.exposeErrors', v)) ?? false,
+      eventLoopStallMs: optional(health.eventLoopStallMs, (v) =>
+        parseInteger('health.eventLoopStallMs', v, 100, 600_000),
+      ),
     },
     shutdown: {
       timeoutMs:

@@ -77,6 +77,52 @@ export interface LoggingOptions {
   destination?: DestinationStream;
 }
 
+/** Health endpoint options. */
+export interface HealthOptions {
+  /**
+   * Path of the liveness endpoint: point App Runner's health check here.
+   * @default '/healthz'
+   */
+  livenessPath?: string;
+  /**
+   * Path of the readiness endpoint.
+   * @default '/readyz'
+   */
+  readinessPath?: string;
+  /**
+   * Path of the startup endpoint, for Kubernetes-style startup probes.
+   * @default '/startupz'
+   */
+  startupPath?: string;
+  /**
+   * Default timeout of one check run.
+   * @default 1000
+   */
+  timeoutMs?: number;
+  /**
+   * Default minimum time between two runs of a check.
+   * @default 1000
+   */
+  minIntervalMs?: number;
+  /**
+   * Bound on answering a health endpoint, whatever its checks do; below App Runner's 2 s timeout.
+   * @default 1500
+   */
+  budgetMs?: number;
+  /**
+   * Put each failing check's error text in the response body. Off by default: the body is public.
+   * @default false
+   */
+  exposeErrors?: boolean;
+  /**
+   * Fail liveness when the event loop was blocked longer than this in the last interval (opt-in;
+   * keep it high: App Runner throttles the CPU of idle instances, and a spike must not get a healthy
+   * instance replaced).
+   * @default undefined (off)
+   */
+  eventLoopStallMs?: number;
+}
+
 /** Shutdown options. */
 export interface ShutdownOptions {
   /**
@@ -178,6 +224,8 @@ export interface BootstrapOptions {
   version?: string;
   /** Logging options. */
   logging?: LoggingOptions;
+  /** Health endpoint options. */
+  health?: HealthOptions;
   /** Shutdown options. */
   shutdown?: ShutdownOptions;
   /** Server timeouts. */

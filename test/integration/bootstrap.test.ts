@@ -36,7 +36,7 @@ describe('bootstrapAppRunner with a Node request listener', () => {
     const url = baseUrl(runtime.server!);
     const live = await get(`${url}/healthz`);
     expect(live.status).toBe(200);
-    expect(JSON.parse(live.body)).toEqual({ status: 'pass' });
+    expect(JSON.parse(live.body)).toMatchObject({ status: 'pass', serviceId: 'apprunner-kit' });
     expect(live.headers['content-type']).toBe('application/health+json');
     expect(live.headers['cache-control']).toBe('no-store');
     const ready = await get(`${url}/readyz?probe=1`);
@@ -64,7 +64,7 @@ describe('bootstrapAppRunner with a Node request listener', () => {
     expect(runtime.signal.aborted).toBe(true);
     const ready = await get(`${url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(JSON.parse(ready.body)).toEqual({
+    expect(JSON.parse(ready.body)).toMatchObject({
       status: 'fail',
       checks: { 'lifecycle:state': [{ status: 'fail', observedValue: 'draining' }] },
     });

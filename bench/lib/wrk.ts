@@ -1,0 +1,104 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { freePort } from '../../test/support/child.js';
+
+const run = promisify(execFile);
+
+/** Installs wrk from Debian's packages when it is missing (the benchmarks run as root on CI machines). */
+export async function ensureWrk(): Promise<void> {
+  try {
+    await run('wrk', ['--version']).catch((error: { stdout?: string }) => {
+      if (!error.stdout?.includes('wrk')) throw error;
+    });
+  } catch {
+    await run('apt-get', ['update', '-qq']);
+    await run('apt-get', ['install', '-y', '-qq', 'wrk']);
+  }
+}
+
+/** A benchmark app in a child process pinned to CPU 0, its stdout sent to /dev/null. */
+export interface PinnedApp {
+  readonly port: number;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `node script` pinned to CPU 0 with PORT set, and waits until GET `probePath` answers. */
+export async function startPinned(script: string, env: Record<string, string> = {}, probePath = '/'): Promise<PinnedApp> {
+  const port = await freePort();
+  const devNull = openSync('/dev/null', 'w');
+  const child = spawn('taskset', ['-c', '0', process.execPath, script], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), NODE_ENV: 'production', ...env },
+    stdio: ['ignore', devNull, 'inherit'],
+  });
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}${probePath}`);
+      await response.arrayBuffer();
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) throw new Error(`${script} did not answer within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    port,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
+}
+
+/** wrk's result: requests per second and latency percentiles in µs. */
+export interface WrkResult {
+  readonly rps: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly errors: number;
+}
+
+function toMicroseconds(value: string): number {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
+  if (match === null) return Number.NaN;
+  const n = Number(match[1]);
+  return match[2] === 'us' ? n : match[2] === 'ms' ? n * 1_000 : n * 1_000_000;
+}
+
+/** Runs wrk pinned to CPU 1 against `url` for `seconds`, one thread, `connections` keep-alive connections. */
+export async function wrk(url: string, seconds: number, connections = 32): Promise<WrkResult> {
+  const { stdout } = await run('taskset', [
+    '-c',
+    '1',
+    'wrk',
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    url,
+  ]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const p50 = /\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '';
+  const p99 = /\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '';
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1];
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  return {
+    rps,
+    p50Us: toMicroseconds(p50),
+    p99Us: toMicroseconds(p99),
+    errors:
+      Number(errors ?? 0) +
+      (socketErrors === null ? 0 : socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0)),
+  };
+}
+
+/** Median of `values`, with the minimum and maximum. */
+export function spread(values: readonly number[]): { median: number; min: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
+}

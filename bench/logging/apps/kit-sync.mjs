@@ -1,0 +1,6 @@
+// apprunner-kit with a synchronous stdout destination (for comparison).
+import { bootstrapAppRunner } from 'apprunner-kit';
+import { pino } from 'pino';
+import { handler } from './handler.mjs';
+
+await bootstrapAppRunner({ app: handler, logging: { destination: pino.destination({ dest: 1, sync: true }) } });

@@ -1,0 +1,64 @@
+/**
+ * bench/logging: what one request line costs. The same handler bare, under apprunner-kit with the
+ * request line off and on, and under pino-http, each logging to stdout (sent to /dev/null), measured
+ * with wrk in interleaved rounds (app pinned to CPU 0, wrk to CPU 1). Reports requests/s (median,
+ * min–max), the added cost per request in µs against the bare handler, and the kit's cost as a
+ * ratio of pino-http's.
+ *
+ *   npm run bench:logging [-- --rounds 3 --seconds 5]
+ */
+import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+};
+const rounds = arg('rounds', 3);
+const seconds = arg('seconds', 5);
+
+const variants = [
+  { name: 'bare', script: 'bare.mjs', env: {} },
+  { name: 'kit, request line off', script: 'kit.mjs', env: { REQUESTS: '0' } },
+  { name: 'kit, request line on', script: 'kit.mjs', env: {} },
+  { name: 'pino-http', script: 'pino-http.mjs', env: {} },
+] as const;
+
+async function main(): Promise<void> {
+  await ensureWrk();
+  const rps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of variants) {
+      const app = await startPinned(new URL(`apps/${variant.script}`, import.meta.url).pathname, variant.env);
+      try {
+        await wrk(`http://127.0.0.1:${app.port}/`, 1); // warm-up
+        const result = await wrk(`http://127.0.0.1:${app.port}/`, seconds);
+        if (result.errors > 0) throw new Error(`${variant.name}: ${result.errors} errors`);
+        rps.get(variant.name)!.push(result.rps);
+      } finally {
+        await app.stop();
+      }
+    }
+  }
+  const bare = spread(rps.get('bare')!).median;
+  const costUs = (name: string) => 1e6 / spread(rps.get(name)!).median - 1e6 / bare;
+  console.log(`\n## Request logging cost (wrk, 32 connections, ${seconds} s × ${rounds} interleaved rounds)\n`);
+  console.log('| variant | requests/s (median, min–max) | × bare | added µs per request |');
+  console.log('| --- | --- | --- | --- |');
+  for (const { name } of variants) {
+    const s = spread(rps.get(name)!);
+    console.log(
+      `| ${name} | ${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)}) | ${(s.median / bare).toFixed(2)} | ${
+        name === 'bare' ? '–' : costUs(name).toFixed(1)
+      } |`,
+    );
+  }
+  const kitLine = costUs('kit, request line on');
+  const pinoHttp = costUs('pino-http');
+  console.log(
+    `\nkit request line: ${kitLine.toFixed(1)} µs per request against pino-http's ${pinoHttp.toFixed(1)} µs: ${(
+      kitLine / pinoHttp
+    ).toFixed(2)}× (target: below 1)`,
+  );
+}
+
+await main();

@@ -1,0 +1,74 @@
+/**
+ * bench/shutdown: the same keep-alive load (32 connections, back-to-back requests) on the same app,
+ * shut down with SIGTERM under apprunner-kit and under each peer, interleaved run by run. Reports per
+ * run the requests that failed although sent on an already-open connection (the keep-alive race:
+ * the proxy in front answers those with 502), the requests served, the new connections refused once
+ * the server stopped accepting (expected: a proxy retries them elsewhere), and the time to exit.
+ *
+ *   npm run bench:shutdown [-- --runs 5]
+ */
+import { killApps, startApp } from '../../test/support/app-process.js';
+import { keepAliveLoad } from '../../test/support/load.js';
+
+const implementations = ['kit', 'server-close', 'terminus', 'http-terminator', 'stoppable', 'close-with-grace'];
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg === -1 ? 5 : Number(process.argv[runsArg + 1]);
+const loadBeforeSignalMs = 300;
+
+interface Run {
+  readonly failed: number;
+  readonly served: number;
+  readonly refused: number;
+  readonly exitMs: number;
+  readonly exit: string;
+}
+
+async function once(name: string): Promise<Run> {
+  const app = await startApp(new URL(`apps/${name}.mjs`, import.meta.url).pathname);
+  const exited = app.exit(0);
+  const load = keepAliveLoad(app.port, { connections: 32, until: exited, maxMs: 15_000 });
+  await new Promise((resolve) => setTimeout(resolve, loadBeforeSignalMs));
+  const signalledAt = app.signal('SIGTERM');
+  const report = await load;
+  const { code } = await exited;
+  const { elapsedMs } = await app.exit(signalledAt);
+  const signal = app.child.signalCode;
+  return {
+    failed: report.failedOnOpenConnections,
+    served: report.succeeded,
+    refused: report.failedNewConnections,
+    exitMs: Math.round(elapsedMs),
+    exit: code === null ? String(signal) : String(code),
+  };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+async function main(): Promise<void> {
+  const results = new Map<string, Run[]>(implementations.map((name) => [name, []]));
+  for (let run = 0; run < runs; run++) {
+    for (const name of implementations) results.get(name)!.push(await once(name));
+  }
+  killApps();
+
+  console.log(`\n## Shutdown under keep-alive load (32 connections, SIGTERM after ${loadBeforeSignalMs} ms, ${runs} runs)\n`);
+  console.log('| implementation | failed on open connections, per run | median failed | served (median) | refused new (median) | time to exit, ms (median, min–max) | exit |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const [name, list] of results) {
+    const exits = list.map((r) => r.exitMs);
+    console.log(
+      `| ${name} | ${list.map((r) => r.failed).join(' ')} | ${median(list.map((r) => r.failed))} | ${median(
+        list.map((r) => r.served),
+      )} | ${median(list.map((r) => r.refused))} | ${median(exits)} (${Math.min(...exits)}–${Math.max(...exits)}) | ${[
+        ...new Set(list.map((r) => r.exit)),
+      ].join(', ')} |`,
+    );
+  }
+  const kitFailures = results.get('kit')!.reduce((sum, r) => sum + r.failed, 0);
+  console.log(`\nkit: ${kitFailures} failed request(s) on open connections over ${runs} runs (target: 0)`);
+}
+
+await main();

@@ -1,0 +1,180 @@
+import type { Logger } from 'pino';
+import { describeValue } from '../config/parse.js';
+import { InvalidArgumentError } from '../errors.js';
+import { withTimeout } from '../internal/timers.js';
+import { CheckRunner } from './check-runner.js';
+import type {
+  HealthCheck,
+  HealthCheckKind,
+  HealthCheckOptions,
+  HealthCheckReport,
+  HealthStatus,
+} from './types.js';
+
+/** Registry-wide defaults, from the `health` options. */
+export interface HealthRegistrySettings {
+  readonly timeoutMs: number;
+  readonly minIntervalMs: number;
+  /** Bound on evaluating all the checks of one endpoint. */
+  readonly budgetMs: number;
+}
+
+/** The outcome of evaluating the checks of one endpoint. */
+export interface HealthEvaluation {
+  readonly status: HealthStatus;
+  readonly checks: Readonly<Record<string, HealthCheckReport>>;
+}
+
+const kinds: readonly HealthCheckKind[] = ['liveness', 'readiness', 'startup'];
+
+/**
+ * The registry of health checks behind `/healthz`, `/readyz` and `/startupz` (`runtime.health`).
+ * Checks are bounded by their timeout, shared between concurrent requests, and run at most once per
+ * minimum interval; a status change is logged once.
+ *
+ * @example
+ * ```ts
+ * runtime.health.register('postgres', () => pool.query('SELECT 1'), { componentType: 'datastore' });
+ * runtime.health.register('cache', () => redis.ping(), { critical: false });
+ * ```
+ */
+export class HealthRegistry {
+  readonly #settings: HealthRegistrySettings;
+  readonly #logger: Logger | undefined;
+  readonly #runners = new Map<string, CheckRunner>();
+
+  constructor(settings: HealthRegistrySettings, logger?: Logger) {
+    this.#settings = settings;
+    this.#logger = logger;
+  }
+
+  /** Names of the registered checks. */
+  get names(): string[] {
+    return [...this.#runners.keys()];
+  }
+
+  /**
+   * Registers a check. Returns the function that removes it.
+   *
+   * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an empty or duplicate name, a check that
+   * is not a function, or an invalid option.
+   */
+  register(name: string, check: HealthCheck, options: HealthCheckOptions = {}): () => void {
+    if (typeof name !== 'string' || name.trim() === '' || name.length > 128) {
+      throw new InvalidArgumentError(
+        `health.register() needs a name of 1 to 128 characters; received ${describeValue(name)}.`,
+      );
+    }
+    if (this.#runners.has(name)) {
+      throw new InvalidArgumentError(
+        `health.register(): a check named "${name}" is already registered. Use another name, or remove the first with the function register() returned.`,
+      );
+    }
+    if (typeof check !== 'function') {
+      throw new InvalidArgumentError(
+        `health.register("${name}") needs a check function; received ${describeValue(check)}.`,
+      );
+    }
+    const kind = options.kind ?? 'readiness';
+    if (!kinds.includes(kind)) {
+      throw new InvalidArgumentError(
+        `health.register("${name}"): kind must be one of ${kinds.join(', ')}; received ${describeValue(kind)}.`,
+      );
+    }
+    const duration = (field: 'timeoutMs' | 'minIntervalMs', fallback: number, min: number): number => {
+      const value = options[field] ?? fallback;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 600_000) {
+        throw new InvalidArgumentError(
+          `health.register("${name}"): ${field} must be an integer from ${min} to 600000 ms; received ${describeValue(value)}.`,
+        );
+      }
+      return value;
+    };
+    const critical = options.critical ?? true;
+    if (typeof critical !== 'boolean') {
+      throw new InvalidArgumentError(
+        `health.register("${name}"): critical must be true or false; received ${describeValue(critical)}.`,
+      );
+    }
+    const runner = new CheckRunner(
+      name,
+      check,
+      {
+        kind,
+        timeoutMs: Math.min(duration('timeoutMs', this.#settings.timeoutMs, 1), this.#settings.budgetMs),
+        minIntervalMs: duration('minIntervalMs', this.#settings.minIntervalMs, 0),
+        critical,
+        componentType: options.componentType,
+      },
+      (checkName, report, previous) => this.#logChange(checkName, report, previous, critical),
+    );
+    this.#runners.set(name, runner);
+    return () => {
+      if (this.#runners.get(name) === runner) this.#runners.delete(name);
+    };
+  }
+
+  /** True when at least one check counts for `endpoint`. */
+  has(endpoint: 'liveness' | 'readiness' | 'startup'): boolean {
+    for (const runner of this.#runners.values()) if (this.#counts(runner, endpoint)) return true;
+    return false;
+  }
+
+  /**
+   * Evaluates the checks that count for `endpoint`, concurrently, within the budget. Startup checks
+   * count for `startup` and `readiness` until they first pass.
+   */
+  async evaluate(endpoint: 'liveness' | 'readiness' | 'startup'): Promise<HealthEvaluation> {
+    const runners = [...this.#runners.values()].filter((runner) => this.#counts(runner, endpoint));
+    const reports = await Promise.all(
+      runners.map(async (runner) => {
+        const bounded = await withTimeout(runner.result(), this.#settings.budgetMs);
+        if (bounded.outcome === 'fulfilled') return bounded.value;
+        return {
+          status: 'fail',
+          time: new Date().toISOString(),
+          durationMs: this.#settings.budgetMs,
+          output: `no result within the ${this.#settings.budgetMs} ms health budget`,
+        } satisfies HealthCheckReport;
+      }),
+    );
+    const checks: Record<string, HealthCheckReport> = {};
+    let status: HealthStatus = 'pass';
+    reports.forEach((report, i) => {
+      const runner = runners[i]!;
+      checks[runner.name] = report;
+      const effective = report.status === 'fail' && !runner.settings.critical ? 'warn' : report.status;
+      if (effective === 'fail') status = 'fail';
+      else if (effective === 'warn' && status === 'pass') status = 'warn';
+    });
+    return { status, checks };
+  }
+
+  #counts(runner: CheckRunner, endpoint: 'liveness' | 'readiness' | 'startup'): boolean {
+    const { kind } = runner.settings;
+    if (endpoint === 'liveness') return kind === 'liveness';
+    if (endpoint === 'startup') return kind === 'startup' && !runner.passedOnce;
+    return kind === 'readiness' || (kind === 'startup' && !runner.passedOnce);
+  }
+
+  #logChange(
+    name: string,
+    report: HealthCheckReport,
+    previous: HealthStatus | undefined,
+    critical: boolean,
+  ): void {
+    const logger = this.#logger;
+    if (logger === undefined) return;
+    const fields = { check: name, status: report.status, previous, critical, output: report.output };
+    if (report.status === 'pass') {
+      if (previous !== undefined) logger.info(fields, `health check "${name}" passes again`);
+    } else if (report.status === 'warn' || !critical) {
+      logger.warn(
+        fields,
+        `health check "${name}" ${report.status === 'warn' ? 'warns' : 'fails'}: ${report.output ?? ''}`,
+      );
+    } else {
+      logger.error(fields, `health check "${name}" fails: ${report.output ?? ''}`);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../../src/index.js';
+import { baseUrl, get } from '../../support/http.js';
+import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+
+afterEach(stopRuntimes);
+
+const ok = (_req: unknown, res: { end(): void }) => res.end();
+
+describe('health endpoints with checks', () => {
+  it('report each check in application/health+json, with time and duration, error text hidden', async () => {
+    const { runtime } = await startRuntime({ app: ok, version: '2.0.0', service: 'notes' });
+    runtime.health.register(
+      'postgres',
+      () => {
+        throw new Error('password authentication failed for user "app"');
+      },
+      { componentType: 'datastore' },
+    );
+    runtime.health.register('cache', () => ({ status: 'pass', observedValue: 2, observedUnit: 'ms' }));
+    const response = await get(`${baseUrl(runtime.server!)}/readyz`);
+    expect(response.status).toBe(503);
+    expect(response.headers['content-type']).toBe('application/health+json');
+    expect(response.headers['cache-control']).toBe('no-store');
+    const body = JSON.parse(response.body);
+    expect(body).toMatchObject({
+      status: 'fail',
+      serviceId: 'notes',
+      version: '2.0.0',
+      checks: {
+        'lifecycle:state': [{ status: 'pass', observedValue: 'ready' }],
+        postgres: [{ status: 'fail', componentType: 'datastore' }],
+        cache: [{ status: 'pass', observedValue: 2, observedUnit: 'ms' }],
+      },
+    });
+    expect(body.checks.postgres[0].time).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(typeof body.checks.postgres[0].durationMs).toBe('number');
+    expect(response.body).not.toContain('password');
+  });
+
+  it('shows error text with exposeErrors', async () => {
+    const { runtime } = await startRuntime({ app: ok, health: { exposeErrors: true } });
+    runtime.health.register('db', () => {
+      throw new Error('connect ECONNREFUSED');
+    });
+    const body = JSON.parse((await get(`${baseUrl(runtime.server!)}/readyz`)).body);
+    expect(body.checks.db[0].output).toBe('connect ECONNREFUSED');
+  });
+
+  it('answers 200 for warn, and HEAD without a body', async () => {
+    const { runtime } = await startRuntime({ app: ok });
+    runtime.health.register('cache', () => false, { critical: false });
+    const url = `${baseUrl(runtime.server!)}/readyz`;
+    const response = await get(url);
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body).status).toBe('warn');
+    const head = await get(url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+  });
+
+  it('keeps liveness independent of readiness checks', async () => {
+    const { runtime } = await startRuntime({ app: ok });
+    runtime.health.register('db', () => false);
+    const url = baseUrl(runtime.server!);
+    expect((await get(`${url}/readyz`)).status).toBe(503);
+    expect((await get(`${url}/healthz`)).status).toBe(200);
+    runtime.health.register('heap', () => false, { kind: 'liveness' });
+    expect((await get(`${url}/healthz`)).status).toBe(503);
+  });
+
+  it('answers /readyz within the budget when a check never settles', async () => {
+    const { runtime } = await startRuntime({ app: ok, health: { budgetMs: 300, timeoutMs: 5_000 } });
+    runtime.health.register('hung', () => new Promise(() => {}));
+    const started = performance.now();
+    const response = await get(`${baseUrl(runtime.server!)}/readyz`);
+    expect(response.status).toBe(503);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('fails readiness while draining without running the checks', async () => {
+    const { runtime } = await startRuntime({ app: ok, shutdown: { drainDelayMs: 300 } });
+    let runs = 0;
+    runtime.health.register('db', () => {
+      runs++;
+    });
+    const url = baseUrl(runtime.server!);
+    const stopping = runtime.shutdown();
+    const response = await get(`${url}/readyz`);
+    expect(response.status).toBe(503);
+    expect(JSON.parse(response.body).checks['lifecycle:state'][0].observedValue).toBe('draining');
+    expect(runs).toBe(0);
+    await stopping;
+  });
+
+  it('serves /startupz from startup checks, which stop counting once passed', async () => {
+    const { runtime } = await startRuntime({ app: ok });
+    let warm = false;
+    runtime.health.register('cache warm-up', () => warm, { kind: 'startup', minIntervalMs: 0 });
+    const url = baseUrl(runtime.server!);
+    expect((await get(`${url}/startupz`)).status).toBe(503);
+    expect((await get(`${url}/readyz`)).status).toBe(503);
+    warm = true;
+    expect((await get(`${url}/startupz`)).status).toBe(200);
+    warm = false;
+    expect((await get(`${url}/readyz`)).status).toBe(200);
+    expect((await get(`${url}/startupz`)).status).toBe(200);
+  });
+
+  it('moves to configured paths', async () => {
+    const { runtime } = await startRuntime({
+      app: (_req, res) => {
+        res.statusCode = 404;
+        res.end();
+      },
+      health: { livenessPath: '/ping', readinessPath: '/health/ready', startupPath: '/health/started' },
+    });
+    const url = baseUrl(runtime.server!);
+    expect((await get(`${url}/ping`)).status).toBe(200);
+    expect((await get(`${url}/health/ready`)).status).toBe(200);
+    expect((await get(`${url}/healthz`)).status).toBe(404);
+  });
+
+  it('fails liveness on an event-loop stall only when opted in', async () => {
+    const { runtime } = await startRuntime({ app: ok, health: { eventLoopStallMs: 200 } });
+    const url = baseUrl(runtime.server!);
+    expect((await get(`${url}/healthz`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the check's minimum interval
+    const blockedUntil = Date.now() + 400;
+    while (Date.now() < blockedUntil) {
+      // block the event loop
+    }
+    const stalled = await get(`${url}/healthz`);
+    expect(stalled.status).toBe(503);
+    expect(JSON.parse(stalled.body).checks['eventLoop:stall'][0].observedValue).toBeGreaterThanOrEqual(300);
+  });
+
+  it.each([
+    [{ livenessPath: 'healthz' }, 'health.livenessPath'],
+    [{ readinessPath: '/readyz?x=1' }, 'health.readinessPath'],
+    [{ readinessPath: '/healthz' }, 'health.readinessPath'],
+    [{ budgetMs: 0 }, 'health.budgetMs'],
+    [{ timeoutMs: -5 }, 'health.timeoutMs'],
+    [{ exposeErrors: 'yes' }, 'health.exposeErrors'],
+    [{ eventLoopStallMs: 10 }, 'health.eventLoopStallMs'],
+    [{ interval: 5 }, 'health.interval'],
+  ])('rejects health option %j', async (health, field) => {
+    const promise = startRuntime({ app: ok, health: health as never });
+    await expect(promise).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(promise).rejects.toMatchObject({ field });
+  });
+});

@@ -1,0 +1,137 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTerminus } from '@godaddy/terminus';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  eventLoopDelayProbe,
+  eventLoopUtilizationProbe,
+  HealthRegistry,
+  httpProbe,
+  memoryProbe,
+  postgresProbe,
+  redisProbe,
+  tcpProbe,
+  terminusHealthChecks,
+} from '../../../src/index.js';
+import { freePort } from '../../support/child.js';
+import { get } from '../../support/http.js';
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+function listen(handler: Parameters<typeof createServer>[1]): Promise<number> {
+  const server = createServer(handler);
+  servers.push(server);
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+const never = new AbortController().signal;
+
+describe('probes', () => {
+  it('tcpProbe passes on an open port and fails on a closed one', async () => {
+    const open = await listen((_req, res) => res.end());
+    await expect(tcpProbe({ host: '127.0.0.1', port: open })(never)).resolves.toMatchObject({
+      status: 'pass',
+      observedUnit: 'ms',
+    });
+    const closed = await freePort();
+    await expect(tcpProbe({ host: '127.0.0.1', port: closed })(never)).rejects.toThrow(`127.0.0.1:${closed}`);
+  });
+
+  it('httpProbe checks the status', async () => {
+    const port = await listen((req, res) => {
+      res.statusCode = req.url === '/down' ? 500 : 204;
+      res.end();
+    });
+    await expect(httpProbe({ url: `http://127.0.0.1:${port}/up` })(never)).resolves.toMatchObject({
+      status: 'pass',
+    });
+    await expect(httpProbe({ url: `http://127.0.0.1:${port}/down` })(never)).rejects.toThrow('answered 500');
+    await expect(
+      httpProbe({ url: `http://127.0.0.1:${port}/up`, expectStatus: [200] })(never),
+    ).rejects.toThrow('204');
+  });
+
+  it('httpProbe stops when its signal aborts', async () => {
+    const port = await listen(() => {});
+    const controller = new AbortController();
+    const running = httpProbe({ url: `http://127.0.0.1:${port}/hang` })(controller.signal);
+    controller.abort();
+    await expect(running).rejects.toThrow();
+  });
+
+  it('memoryProbe compares with its limits', () => {
+    expect(memoryProbe({})(never)).toMatchObject({ status: 'pass', observedUnit: 'bytes' });
+    expect(memoryProbe({ maxRssBytes: 1 })(never)).toMatchObject({ status: 'fail' });
+    expect(memoryProbe({ maxHeapUsedBytes: 1 })(never)).toMatchObject({ status: 'fail' });
+  });
+
+  it('eventLoopDelayProbe measures per interval, not cumulatively', async () => {
+    const probe = eventLoopDelayProbe({ maxDelayMs: 150 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        // block the loop
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(probe(never)).toMatchObject({ status: 'fail' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(probe(never)).toMatchObject({ status: 'pass' });
+    } finally {
+      probe.stop();
+    }
+  });
+
+  it('eventLoopUtilizationProbe reports the busy share since the last run', async () => {
+    const probe = eventLoopUtilizationProbe({ max: 0.5 });
+    const until = Date.now() + 100;
+    while (Date.now() < until) {
+      // busy
+    }
+    expect(probe(never)).toMatchObject({ status: 'fail' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(probe(never)).toMatchObject({ status: 'pass' });
+  });
+
+  it('postgresProbe and redisProbe use any client with query() or ping()', async () => {
+    const queries: string[] = [];
+    await expect(postgresProbe({ query: async (text) => queries.push(text) })(never)).resolves.toMatchObject({
+      status: 'pass',
+    });
+    expect(queries).toEqual(['SELECT 1']);
+    await expect(redisProbe({ ping: async () => 'PONG' })(never)).resolves.toMatchObject({ status: 'pass' });
+    await expect(
+      redisProbe({ ping: async () => Promise.reject(new Error('ECONNREFUSED')) })(never),
+    ).rejects.toThrow();
+  });
+});
+
+describe('terminusHealthChecks with the real @godaddy/terminus', () => {
+  it('answers terminus health routes from the registry', async () => {
+    const registry = new HealthRegistry({ timeoutMs: 200, minIntervalMs: 0, budgetMs: 500 });
+    let dbUp = true;
+    registry.register('db', () => dbUp);
+    const server = createServer((_req, res) => res.end('app'));
+    servers.push(server);
+    createTerminus(server, {
+      healthChecks: { ...terminusHealthChecks(registry), verbatim: true },
+      signals: [],
+      logger: () => {},
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const up = await get(`${url}/readyz`);
+    expect(up.status).toBe(200);
+    expect(JSON.parse(up.body)).toMatchObject({ status: 'pass', checks: { db: [{ status: 'pass' }] } });
+    dbUp = false;
+    const down = await get(`${url}/readyz`);
+    expect(down.status).toBe(503);
+    expect(JSON.parse(down.body)).toMatchObject({ status: 'fail', checks: { db: [{ status: 'fail' }] } });
+    expect((await get(`${url}/healthz`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,213 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../../src/errors.js';
+import { HealthRegistry } from '../../../src/health/registry.js';
+import type { HealthCheck } from '../../../src/health/types.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { captureLogs } from '../../support/log-capture.js';
+
+const settings = { timeoutMs: 200, minIntervalMs: 0, budgetMs: 500 };
+
+function counting(check: HealthCheck): HealthCheck & { runs: number } {
+  const wrapped = Object.assign(
+    (signal: AbortSignal) => {
+      wrapped.runs++;
+      return check(signal);
+    },
+    { runs: 0 },
+  );
+  return wrapped;
+}
+
+describe('HealthRegistry aggregation', () => {
+  it('passes with no checks, and with passing checks of every return shape', async () => {
+    const registry = new HealthRegistry(settings);
+    expect(await registry.evaluate('readiness')).toEqual({ status: 'pass', checks: {} });
+    registry.register('nothing', () => {});
+    registry.register('true', () => true);
+    registry.register('async', async () => {});
+    registry.register('result', () => ({ status: 'pass', observedValue: 3, observedUnit: 'ms' }));
+    const evaluation = await registry.evaluate('readiness');
+    expect(evaluation.status).toBe('pass');
+    expect(Object.keys(evaluation.checks)).toEqual(['nothing', 'true', 'async', 'result']);
+    expect(evaluation.checks.result).toMatchObject({ status: 'pass', observedValue: 3, observedUnit: 'ms' });
+    expect(new Date(evaluation.checks.nothing!.time).getTime()).toBeGreaterThan(Date.now() - 5_000);
+    expect(evaluation.checks.nothing!.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('fails on a throwing, rejecting or false critical check, and warns on a non-critical one', async () => {
+    const registry = new HealthRegistry(settings);
+    registry.register('ok', () => true);
+    registry.register('optional', () => false, { critical: false });
+    expect((await registry.evaluate('readiness')).status).toBe('warn');
+    registry.register('throws', () => {
+      throw new Error('db down');
+    });
+    const evaluation = await registry.evaluate('readiness');
+    expect(evaluation.status).toBe('fail');
+    expect(evaluation.checks.throws).toMatchObject({ status: 'fail', output: 'db down' });
+    expect(evaluation.checks.optional).toMatchObject({ status: 'fail', output: 'check returned false' });
+    const rejecting = new HealthRegistry(settings);
+    rejecting.register('rejects', async () => Promise.reject(new Error('nope')));
+    expect((await rejecting.evaluate('readiness')).checks.rejects).toMatchObject({
+      status: 'fail',
+      output: 'nope',
+    });
+  });
+
+  it('takes a warn result as warn, and an invalid result as a failure', async () => {
+    const registry = new HealthRegistry(settings);
+    registry.register('slowish', () => ({ status: 'warn', output: 'slow' }));
+    expect((await registry.evaluate('readiness')).status).toBe('warn');
+    registry.register('weird', () => ({ status: 'maybe' }) as never);
+    const evaluation = await registry.evaluate('readiness');
+    expect(evaluation.status).toBe('fail');
+    expect(evaluation.checks.weird?.output).toContain('invalid result');
+  });
+
+  it('keeps liveness, readiness and startup checks apart', async () => {
+    const registry = new HealthRegistry(settings);
+    registry.register('live', () => false, { kind: 'liveness' });
+    registry.register('ready', () => true);
+    expect((await registry.evaluate('liveness')).status).toBe('fail');
+    expect(Object.keys((await registry.evaluate('readiness')).checks)).toEqual(['ready']);
+    expect(registry.has('startup')).toBe(false);
+  });
+
+  it('counts a startup check on readiness until it first passes, then never again', async () => {
+    const registry = new HealthRegistry(settings);
+    let warmed = false;
+    const warmup = counting(() => warmed);
+    registry.register('warmup', warmup, { kind: 'startup' });
+    expect((await registry.evaluate('readiness')).status).toBe('fail');
+    expect((await registry.evaluate('startup')).status).toBe('fail');
+    warmed = true;
+    expect((await registry.evaluate('readiness')).status).toBe('pass');
+    warmed = false;
+    expect((await registry.evaluate('readiness')).checks).toEqual({});
+    expect((await registry.evaluate('startup')).checks).toEqual({});
+    expect(warmup.runs).toBe(3);
+  });
+});
+
+describe('HealthRegistry bounds', () => {
+  it('cuts a check at its timeout, aborts its signal and reports "timed out after N ms"', async () => {
+    const registry = new HealthRegistry(settings);
+    let seen: AbortSignal | undefined;
+    registry.register(
+      'hangs',
+      (signal) => {
+        seen = signal;
+        return new Promise(() => {});
+      },
+      { timeoutMs: 50 },
+    );
+    const started = performance.now();
+    const evaluation = await registry.evaluate('readiness');
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(evaluation.checks.hangs).toMatchObject({ status: 'fail', output: 'timed out after 50 ms' });
+    expect(seen?.aborted).toBe(true);
+  });
+
+  it('answers within the budget even when a check timeout is longer', async () => {
+    const registry = new HealthRegistry({ timeoutMs: 5_000, minIntervalMs: 0, budgetMs: 100 });
+    registry.register('hangs', () => new Promise(() => {}));
+    const started = performance.now();
+    expect((await registry.evaluate('readiness')).status).toBe('fail');
+    expect(performance.now() - started).toBeLessThan(300);
+  });
+
+  it('does not start a new run while a hung one is pending', async () => {
+    const registry = new HealthRegistry({ timeoutMs: 20, minIntervalMs: 0, budgetMs: 500 });
+    const hung = counting(() => new Promise(() => {}));
+    registry.register('hung', hung);
+    for (let i = 0; i < 5; i++) {
+      expect((await registry.evaluate('readiness')).status).toBe('fail');
+    }
+    expect(hung.runs).toBe(1);
+  });
+});
+
+describe('HealthRegistry coalescing and rate limiting', () => {
+  it('shares one run between concurrent evaluations', async () => {
+    const registry = new HealthRegistry(settings);
+    const slow = counting(() => delay(30).then(() => true));
+    registry.register('slow', slow);
+    const results = await Promise.all(Array.from({ length: 50 }, () => registry.evaluate('readiness')));
+    expect(results.every((r) => r.status === 'pass')).toBe(true);
+    expect(slow.runs).toBe(1);
+    expect(new Set(results.map((r) => r.checks.slow!.time)).size).toBe(1);
+  });
+
+  it('runs a check at most once per minimum interval, whatever the request rate', async () => {
+    const registry = new HealthRegistry({ ...settings, minIntervalMs: 100 });
+    const check = counting(() => true);
+    registry.register('db', check);
+    const until = performance.now() + 350;
+    let evaluations = 0;
+    while (performance.now() < until) {
+      await registry.evaluate('readiness');
+      evaluations++;
+      await delay(5);
+    }
+    expect(evaluations).toBeGreaterThan(30);
+    expect(check.runs).toBeGreaterThanOrEqual(3);
+    expect(check.runs).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('HealthRegistry registration', () => {
+  const registry = new HealthRegistry(settings);
+  registry.register('taken', () => true);
+
+  it.each([
+    ['a duplicate name', () => registry.register('taken', () => true), /already registered/],
+    ['an empty name', () => registry.register('', () => true), /name of 1 to 128/],
+    ['a non-function', () => registry.register('x', 'SELECT 1' as never), /needs a check function/],
+    ['a negative timeout', () => registry.register('x', () => true, { timeoutMs: -1 }), /timeoutMs must be/],
+    [
+      'a fractional interval',
+      () => registry.register('x', () => true, { minIntervalMs: 1.5 }),
+      /minIntervalMs/,
+    ],
+    ['an unknown kind', () => registry.register('x', () => true, { kind: 'deep' as never }), /kind must be/],
+    [
+      'a non-boolean critical',
+      () => registry.register('x', () => true, { critical: 'yes' as never }),
+      /critical/,
+    ],
+  ])('rejects %s with a clear error', (_, register, message) => {
+    expect(register).toThrow(InvalidArgumentError);
+    expect(register).toThrow(message);
+  });
+
+  it('removes a check with the function register returns, freeing its name', async () => {
+    const own = new HealthRegistry(settings);
+    const remove = own.register('db', () => false);
+    remove();
+    expect(own.names).toEqual([]);
+    own.register('db', () => true);
+    expect((await own.evaluate('readiness')).status).toBe('pass');
+  });
+});
+
+describe('HealthRegistry logging', () => {
+  it('logs a status change once, not every run', async () => {
+    const logs = captureLogs();
+    const registry = new HealthRegistry(settings, createLogger({ service: 's', destination: logs }));
+    let up = true;
+    registry.register('db', () => {
+      if (!up) throw new Error('connection refused');
+    });
+    await registry.evaluate('readiness');
+    up = false;
+    await registry.evaluate('readiness');
+    await registry.evaluate('readiness');
+    up = true;
+    await registry.evaluate('readiness');
+    expect(logs.lines.map((l) => [l.level, l.msg])).toEqual([
+      ['error', 'health check "db" fails: connection refused'],
+      ['info', 'health check "db" passes again'],
+    ]);
+  });
+});
