@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { freePort } from '../../test/support/child.js';
@@ -25,7 +25,11 @@ export interface PinnedApp {
 }
 
 /** Starts `node script` pinned to CPU 0 with PORT set, and waits until GET `probePath` answers. */
-export async function startPinned(script: string, env: Record<string, string> = {}, probePath = '/'): Promise<PinnedApp> {
+export async function startPinned(
+  script: string,
+  env: Record<string, string> = {},
+  probePath = '/',
+): Promise<PinnedApp> {
   const port = await freePort();
   const devNull = openSync('/dev/null', 'w');
   const child = spawn('taskset', ['-c', '0', process.execPath, script], {

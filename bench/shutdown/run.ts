@@ -10,7 +10,14 @@
 import { killApps, startApp } from '../../test/support/app-process.js';
 import { keepAliveLoad } from '../../test/support/load.js';
 
-const implementations = ['kit', 'server-close', 'terminus', 'http-terminator', 'stoppable', 'close-with-grace'];
+const implementations = [
+  'kit',
+  'server-close',
+  'terminus',
+  'http-terminator',
+  'stoppable',
+  'close-with-grace',
+];
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg === -1 ? 5 : Number(process.argv[runsArg + 1]);
 const loadBeforeSignalMs = 300;
@@ -54,8 +61,12 @@ async function main(): Promise<void> {
   }
   killApps();
 
-  console.log(`\n## Shutdown under keep-alive load (32 connections, SIGTERM after ${loadBeforeSignalMs} ms, ${runs} runs)\n`);
-  console.log('| implementation | failed on open connections, per run | median failed | served (median) | refused new (median) | time to exit, ms (median, min–max) | exit |');
+  console.log(
+    `\n## Shutdown under keep-alive load (32 connections, SIGTERM after ${loadBeforeSignalMs} ms, ${runs} runs)\n`,
+  );
+  console.log(
+    '| implementation | failed on open connections, per run | median failed | served (median) | refused new (median) | time to exit, ms (median, min–max) | exit |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const [name, list] of results) {
     const exits = list.map((r) => r.exitMs);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { startSharedServices } from './services/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -16,10 +17,20 @@ function newestSource(dir: string): number {
 /**
  * Integration tests load the built package (dist/), as users do. `npm test` builds first; when
  * vitest is run alone, rebuild if dist/ is missing or older than src/.
+ * Also starts the shared PostgreSQL and Redis (TEST_POSTGRES_URL, TEST_REDIS_URL) while it builds,
+ * and returns the teardown that stops them.
  */
-export default function setup(): void {
-  const built = join(root, 'dist', 'index.js');
-  if (!existsSync(built) || statSync(built).mtimeMs < newestSource(join(root, 'src'))) {
-    execFileSync('npx', ['tsup', '--silent'], { cwd: root, stdio: 'inherit' });
+export default async function setup(): Promise<() => Promise<void>> {
+  const services = startSharedServices();
+  try {
+    const built = join(root, 'dist', 'index.js');
+    if (!existsSync(built) || statSync(built).mtimeMs < newestSource(join(root, 'src'))) {
+      execFileSync('npx', ['tsup', '--silent'], { cwd: root, stdio: 'inherit' });
+    }
+  } catch (error) {
+    // A failed setup gets no teardown: stop the shared services here, or they outlive the run.
+    await (await services)();
+    throw error;
   }
+  return await services;
 }

@@ -1,0 +1,19 @@
+/**
+ * The AWS endpoint stand-in: Secrets Manager and SSM Parameter Store over AWS JSON 1.1 on
+ * 127.0.0.1, for the real `@aws-sdk/client-secrets-manager` and `@aws-sdk/client-ssm` clients.
+ * The implementation lives in `./aws/`.
+ */
+export {
+  type AwsEndpoint,
+  type AwsEndpointOptions,
+  type AwsFault,
+  type AwsOperation,
+  type CredentialScope,
+  type RecordedAwsRequest,
+  startAwsEndpoint,
+} from './aws/endpoint.js';
+export { type AwsClientEnv, awsClientEnv } from './aws/env.js';
+export { type AwsErrorSpec, KNOWN_AWS_ERRORS, type KnownAwsErrorCode } from './aws/errors.js';
+export type { PutSecretOptions, SecretVersionInfo } from './aws/secrets-manager.js';
+export type { ParameterType, ParameterVersionInfo, PutParameterOptions } from './aws/ssm.js';
+export { applyEnv } from './env.js';
