@@ -10,7 +10,12 @@ const pool = new pg.Pool({
 });
 pool.on('error', () => {});
 let queries = 0;
-const counted = { query: (text) => (queries++, pool.query(text)) };
+const counted = {
+  query: (text) => {
+    queries++;
+    return pool.query(text);
+  },
+};
 
 const naive = process.env.NAIVE === '1';
 const runtime = await bootstrapAppRunner({
