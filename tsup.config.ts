@@ -1,4 +1,4 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 /**
  * One build for every public entry point. `splitting` makes each module system share one chunk
@@ -6,7 +6,7 @@ import { defineConfig } from 'tsup';
  * copy of the internal state; state that must also be shared between the ESM and the CJS build is
  * keyed on `Symbol.for` (see src/internal/process-global.ts).
  */
-export default defineConfig({
+const library: Options = {
   entry: {
     index: 'src/index.ts',
     express: 'src/adapters/express.ts',
@@ -19,9 +19,31 @@ export default defineConfig({
   dts: true,
   splitting: true,
   sourcemap: true,
-  clean: true,
+  // Not cleaned here: `npm run build` empties dist/ first, while a rebuild by the test setup overwrites
+  // in place, so that tests already running against dist/ do not see it vanish.
+  clean: false,
   treeshake: true,
   shims: false,
   // Error classes report their class name as `name`; keep it when esbuild renames on collision.
   keepNames: true,
-});
+};
+
+/**
+ * The `apprunner-kit` executable (`apprunner-kit check`): ESM only, no type declarations, one bundle of
+ * its own; the banner's `#!` line makes tsup mark dist/cli.js executable.
+ */
+const cli: Options = {
+  entry: { cli: 'src/cli/main.ts' },
+  format: ['esm'],
+  target: 'node20',
+  platform: 'node',
+  dts: false,
+  splitting: false,
+  sourcemap: true,
+  clean: false,
+  treeshake: true,
+  banner: { js: '#!/usr/bin/env node' },
+  keepNames: true,
+};
+
+export default defineConfig([library, cli]);

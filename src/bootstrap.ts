@@ -1,14 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { detectApp } from './adapters/detect.js';
-import { createNodeRequestListener } from './adapters/node.js';
+import { type AdapterKit, type InstalledApp, inFront } from './adapters/adapter.js';
+import { selectAdapter } from './adapters/select.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
 import { ListenError } from './errors.js';
 import { HealthEndpoints } from './health/endpoints.js';
 import { eventLoopDelayProbe } from './health/probes/event-loop.js';
 import { HealthRegistry } from './health/registry.js';
+import { getMutableRequestContext } from './http/context.js';
+import { LoadShedder } from './http/load-shedder.js';
 import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
@@ -16,7 +18,10 @@ import { createLogger } from './logging/logger.js';
 import { logProcessWarnings } from './logging/process-warnings.js';
 import { redaction } from './logging/redaction.js';
 import { requestLineHook } from './logging/request-line.js';
+import { startMetrics } from './metrics/start.js';
 import type { AppRunnerRuntime } from './runtime.js';
+import { SecretStore } from './secrets/secret-store.js';
+import { startTracing } from './tracing/start.js';
 
 function listen(server: Server, config: KitConfig): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
@@ -48,10 +53,14 @@ function createKitServer(config: KitConfig, listener: NodeRequestListener): Serv
     },
     listener,
   );
-  server.keepAliveTimeout = keepAliveTimeoutMs;
-  server.headersTimeout = headersTimeoutMs;
-  server.requestTimeout = requestTimeoutMs;
+  applyTimeouts(server, config);
   return server;
+}
+
+function applyTimeouts(server: Server, config: KitConfig): void {
+  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
+  server.headersTimeout = config.server.headersTimeoutMs;
+  server.requestTimeout = config.server.requestTimeoutMs;
 }
 
 function flushLogger(logger: Logger): Promise<void> {
@@ -82,7 +91,7 @@ function flushLogger(logger: Logger): Promise<void> {
 export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promise<AppRunnerRuntime> {
   const loaded = loadConfig(options);
   const { config, exit } = loaded;
-  const detected = options.app === undefined ? undefined : detectApp(options.app);
+  const adapter = options.app === undefined ? undefined : selectAdapter(options.app, options.adapter);
 
   const logger =
     loaded.logger ??
@@ -97,6 +106,19 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       ...(loaded.destination === undefined ? {} : { destination: loaded.destination }),
     });
   const scope = new RequestScope({ debugSampleRate: config.logging.debugSampleRate });
+  const tracing = await startTracing(config.tracing, {
+    logger,
+    scope,
+    service: config.service,
+    version: config.version,
+    region: config.region,
+  });
+  const metrics = startMetrics(config.metrics, {
+    scope,
+    logger,
+    service: config.service,
+    destination: loaded.metricsDestination,
+  });
   if (config.logging.requests) {
     scope.onFinish(
       requestLineHook(logger, { levels: config.logging.requestLevels, query: config.logging.query }),
@@ -105,6 +127,11 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
 
   const exitFn = exit === undefined ? (code: number) => process.exit(code) : exit;
   const coordinator = new ShutdownCoordinator(config.shutdown, logger, exitFn);
+  // Final steps run in this order: spans are exported after the last hook, then the metrics of the
+  // last interval, and the logger flush comes last, so that what the tracer logs on the way out and
+  // the metrics' lines (on the same stdout writer) are written too.
+  coordinator.onFinal('tracer flush', () => tracing.shutdown(), config.shutdown.hookTimeoutMs);
+  coordinator.onFinal('metrics flush', () => metrics.flush(), config.shutdown.hookTimeoutMs);
   // Bounded by what is left of the deadline only: lines still queued for a slow stdout are the last
   // thing worth waiting for.
   coordinator.onFinal('logger flush', () => flushLogger(logger), config.shutdown.timeoutMs);
@@ -113,9 +140,17 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   const uninstall = () => {
     uninstallHandlers();
     uninstallWarnings();
+    void tracing.shutdown();
+    metrics.stop();
   };
   coordinator.onStopped(uninstall);
 
+  const secrets = new SecretStore({
+    secrets: options.secrets,
+    options: options.secretOptions,
+    env: loaded.env,
+    logger,
+  });
   const health = new HealthRegistry(config.health, logger);
   if (config.health.eventLoopStallMs !== undefined) {
     const stall = eventLoopDelayProbe({ maxDelayMs: config.health.eventLoopStallMs });
@@ -127,32 +162,47 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     health,
     () => coordinator.state,
   );
-  const createRequestListener = (listener: NodeRequestListener) =>
-    createNodeRequestListener(listener, scope, endpoints, config.logging.healthRequests);
-
-  let server: Server | undefined;
-  if (detected !== undefined) {
-    server = createKitServer(config, createRequestListener(detected.listener));
-    coordinator.addServer(server);
-    try {
-      const address = await listen(server, config);
-      logger.info(
-        { port: address.port, address: address.address, framework: detected.kind },
-        `listening on port ${address.port}`,
+  const shedder =
+    config.loadShedding === undefined ? undefined : new LoadShedder(config.loadShedding, logger);
+  if (shedder !== undefined) {
+    coordinator.onStopped(() => shedder.stop());
+    const readiness = config.loadShedding!.readiness;
+    if (readiness !== 'off') {
+      health.register(
+        'loadShedding:pressure',
+        () => ({ status: shedder.pressure ? readiness : 'pass', observedValue: shedder.shed }),
+        { componentType: 'system', minIntervalMs: 0 },
       );
-    } catch (error) {
-      uninstall();
-      throw error;
     }
   }
-  coordinator.markReady();
+  metrics.observe({ health, shedder });
+  const kit: AdapterKit = {
+    scope,
+    health: endpoints,
+    logger,
+    logHealthRequests: config.logging.healthRequests,
+    shedder,
+    reportError: (error) => {
+      const context = getMutableRequestContext();
+      if (context !== undefined) context.error = error;
+      // With the request line on, the error goes out with it; otherwise on a line of its own.
+      if (context === undefined || !config.logging.requests) logger.error({ err: error }, 'request error');
+    },
+  };
+  const createRequestListener = (listener: NodeRequestListener) => inFront(kit, listener);
 
-  return {
+  let server: Server | undefined;
+  const runtime: AppRunnerRuntime = {
     config,
     logger,
     redaction,
+    secrets,
+    tracer: tracing.tracer,
+    metrics: metrics.api,
     health,
-    server,
+    get server() {
+      return server;
+    },
     get state() {
       return coordinator.state;
     },
@@ -160,6 +210,12 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     get inFlight() {
       return coordinator.inFlight;
     },
+    stats: () => ({
+      inFlight: scope.inFlight,
+      served: scope.served,
+      shed: shedder?.shed ?? 0,
+      pressure: shedder?.pressure ?? false,
+    }),
     onShutdown: (name, fn, hookOptions) => coordinator.onShutdown(name, fn, hookOptions),
     track: (promise, name) => coordinator.track(promise, name),
     shutdown: (reason = 'runtime.shutdown()') => coordinator.shutdown(reason),
@@ -168,4 +224,36 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       coordinator.addServer(managed);
     },
   };
+
+  try {
+    await secrets.load();
+    await options.beforeListen?.(runtime);
+  } catch (error) {
+    uninstall();
+    throw error;
+  }
+
+  if (adapter !== undefined) {
+    let installed: InstalledApp;
+    try {
+      installed = adapter.install(options.app as never, kit);
+      scope.routeOf = installed.routeOf;
+      server = installed.server ?? createKitServer(config, installed.listener!);
+      if (installed.server !== undefined) applyTimeouts(installed.server, config);
+      coordinator.addServer(server);
+      if (installed.afterDrain !== undefined)
+        coordinator.onDrained(`${installed.kind} close`, installed.afterDrain);
+      await installed.ready?.();
+      const address = await listen(server, config);
+      logger.info(
+        { port: address.port, address: address.address, framework: installed.kind },
+        `listening on port ${address.port}`,
+      );
+    } catch (error) {
+      uninstall();
+      throw error;
+    }
+  }
+  coordinator.markReady();
+  return runtime;
 }

@@ -78,11 +78,6 @@ export class UnsupportedAppError extends AppRunnerKitError {
   static override readonly code = 'ARK_APP_UNSUPPORTED';
 }
 
-/** A framework integration that this version of the kit does not provide yet. */
-export class AdapterUnavailableError extends AppRunnerKitError {
-  static override readonly code = 'ARK_ADAPTER_UNAVAILABLE';
-}
-
 /** An optional peer dependency the requested feature needs is not installed. */
 export class MissingDependencyError extends AppRunnerKitError {
   static override readonly code = 'ARK_DEPENDENCY_MISSING';
@@ -108,13 +103,89 @@ export class ListenError extends AppRunnerKitError {
   static override readonly code = 'ARK_LISTEN_FAILED';
 }
 
+/** A secret reference cannot be parsed; the message quotes it and says what is wrong. */
+export class SecretReferenceError extends AppRunnerKitError {
+  static override readonly code = 'ARK_SECRET_REFERENCE_INVALID';
+  /** The reference as written. */
+  readonly reference: string;
+
+  constructor(reference: string, why: string, options?: AppRunnerKitErrorOptions) {
+    super(`Invalid secret reference "${reference}": ${why}.`, options);
+    this.reference = reference;
+  }
+}
+
+/** `secrets.get(name)` or `getJson(name)` for a name that was not declared at start-up. */
+export class SecretNotDeclaredError extends AppRunnerKitError {
+  static override readonly code = 'ARK_SECRET_NOT_DECLARED';
+}
+
+/** Options of the errors about one secret. */
+export interface SecretErrorOptions extends AppRunnerKitErrorOptions {
+  /** The reference that failed. */
+  reference: string;
+  /** The AWS error code (`AccessDeniedException`, `ParameterNotFound`, …) when AWS answered one. */
+  awsCode?: string | undefined;
+}
+
+/** Loading a secret failed; `reference` and `awsCode` say which and why. */
+export class SecretFetchError extends AppRunnerKitError {
+  static override readonly code: string = 'ARK_SECRET_FETCH_FAILED';
+  readonly reference: string;
+  readonly awsCode: string | undefined;
+
+  constructor(message: string, options: SecretErrorOptions) {
+    super(message, options);
+    this.reference = options.reference;
+    this.awsCode = options.awsCode;
+  }
+}
+
+/** The secret or parameter does not exist (or not in that region, version or stage). */
+export class SecretNotFoundError extends SecretFetchError {
+  static override readonly code = 'ARK_SECRET_NOT_FOUND';
+}
+
+/** AWS denied the read: the instance role lacks a permission, or the KMS key refuses to decrypt. */
+export class SecretAccessDeniedError extends SecretFetchError {
+  static override readonly code = 'ARK_SECRET_ACCESS_DENIED';
+}
+
+/** AWS did not answer in time, or could not be reached. */
+export class SecretTimeoutError extends SecretFetchError {
+  static override readonly code = 'ARK_SECRET_TIMEOUT';
+}
+
+/** A loaded value could not be turned into what was asked: not JSON, or without the JSON key. */
+export class SecretTransformError extends AppRunnerKitError {
+  static override readonly code = 'ARK_SECRET_TRANSFORM_FAILED';
+}
+
+/** Required secrets could not be loaded at start-up; `failures` holds one error per reference. */
+export class SecretsStartupError extends AppRunnerKitError {
+  static override readonly code = 'ARK_SECRETS_STARTUP_FAILED';
+  readonly failures: readonly AppRunnerKitError[];
+
+  constructor(message: string, failures: readonly AppRunnerKitError[]) {
+    super(message, { cause: failures[0] });
+    this.failures = failures;
+  }
+}
+
 /** Every error class the kit exports, for documentation and tests. */
 export const errorClasses = [
   AppRunnerKitError,
   ConfigurationError,
   UnsupportedAppError,
-  AdapterUnavailableError,
   MissingDependencyError,
   InvalidArgumentError,
   ListenError,
+  SecretReferenceError,
+  SecretNotDeclaredError,
+  SecretFetchError,
+  SecretNotFoundError,
+  SecretAccessDeniedError,
+  SecretTimeoutError,
+  SecretTransformError,
+  SecretsStartupError,
 ] as const;

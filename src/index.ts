@@ -3,23 +3,36 @@
  *
  * @packageDocumentation
  */
+export type { AdapterKit, AnyAppAdapter, AppAdapter, InstalledApp } from './adapters/adapter.js';
+export { type ExpressLikeApp, expressAdapter } from './adapters/express.js';
+export { type FastifyLikeApp, fastifyAdapter } from './adapters/fastify.js';
+export { type KoaLikeApp, koaAdapter } from './adapters/koa.js';
+export { nodeAdapter } from './adapters/node.js';
 export { bootstrapAppRunner } from './bootstrap.js';
 export type { KitConfig } from './config/config.js';
 export { defaults } from './config/config.js';
-export { environmentSchema, type LogLevel, logLevels, renderEnvironmentTable } from './config/environment.js';
+export {
+  type EnvironmentVariable,
+  environmentSchema,
+  type LogLevel,
+  logLevels,
+  renderEnvironmentTable,
+} from './config/environment.js';
+export type { MetricsConfig } from './config/metrics.js';
 export type {
   BootstrapOptions,
-  FastifyLikeApp,
   HealthOptions,
-  KoaLikeApp,
+  LoadSheddingOptions,
   LoggingOptions,
+  MetricsOptions,
   NodeRequestListener,
   ServerOptions,
   ShutdownOptions,
   SupportedApp,
+  TracingOptions,
 } from './config/options.js';
+export type { TracingConfig, TracingMode } from './config/tracing.js';
 export {
-  AdapterUnavailableError,
   AppRunnerKitError,
   type AppRunnerKitErrorOptions,
   ConfigurationError,
@@ -27,8 +40,18 @@ export {
   InvalidArgumentError,
   ListenError,
   MissingDependencyError,
+  SecretAccessDeniedError,
+  type SecretErrorOptions,
+  SecretFetchError,
+  SecretNotDeclaredError,
+  SecretNotFoundError,
+  SecretReferenceError,
+  SecretsStartupError,
+  SecretTimeoutError,
+  SecretTransformError,
   UnsupportedAppError,
 } from './errors.js';
+export type { HealthEndpointSettings, HealthEndpoints } from './health/endpoints.js';
 export {
   mysqlProbe,
   type PingableClient,
@@ -46,7 +69,7 @@ export {
 export { type HttpProbeOptions, httpProbe } from './health/probes/http.js';
 export { type MemoryProbeOptions, memoryProbe } from './health/probes/memory.js';
 export { type TcpProbeOptions, tcpProbe } from './health/probes/tcp.js';
-export { type HealthEvaluation, HealthRegistry } from './health/registry.js';
+export { type HealthEvaluation, HealthRegistry, type HealthRegistrySettings } from './health/registry.js';
 export {
   type TerminusHealthCheck,
   type TerminusHealthCheckOptions,
@@ -62,6 +85,13 @@ export type {
   HealthStatus,
 } from './health/types.js';
 export { getRequestContext, type RequestContext } from './http/context.js';
+export type { LoadShedder, LoadShedderSettings, LoadStats } from './http/load-shedder.js';
+export type {
+  RequestFinishHook,
+  RequestScope,
+  RequestStartHook,
+  RouteResolver,
+} from './http/request-scope.js';
 export type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
 export type { LifecycleState } from './lifecycle/state.js';
 export { type CreateLoggerOptions, createLogger, redactedHeaders } from './logging/logger.js';
@@ -72,5 +102,38 @@ export {
   redaction,
 } from './logging/redaction.js';
 export type { RequestLevels } from './logging/request-line.js';
+export type { MetricDimensions, RuntimeMetrics } from './metrics/app-metrics.js';
+export { emfLimits } from './metrics/limits.js';
+export type { MetricsDestination } from './metrics/publisher.js';
+export { isMetricUnit, type MetricUnit, metricUnits } from './metrics/units.js';
 export type { AppRunnerRuntime } from './runtime.js';
-export { parseTraceHeader, type TraceHeader } from './tracing/trace-header.js';
+export type { FetchedSecret, SecretProvider } from './secrets/provider.js';
+export type { AwsClientHook } from './secrets/providers/aws-client.js';
+export type { AwsClientLike } from './secrets/providers/secrets-manager.js';
+export { parseSecretReference, type SecretReference } from './secrets/reference.js';
+export type { SecretEntryInfo } from './secrets/secret-cache.js';
+export { createSecretStore, SecretStore, type SecretStoreOptions } from './secrets/secret-store.js';
+export type { SecretDeclaration, SecretOptions } from './secrets/settings.js';
+export {
+  formatTraceHeader,
+  newTraceId,
+  parseTraceHeader,
+  type TraceHeader,
+  type TraceHeaderFields,
+} from './tracing/trace-header.js';
+export type {
+  AwsBuildArguments,
+  AwsBuildHandler,
+  AwsBuildMiddleware,
+  AwsBuildMiddlewareOptions,
+  AwsHandlerContext,
+  AwsHandlerOutput,
+  InstrumentableAwsClient,
+  RuntimeTracer,
+  SpanAttributes,
+  SpanAttributeValue,
+  SpanHandle,
+  SpanKindName,
+  SpanOptions,
+  TracingBackendName,
+} from './tracing/tracer.js';

@@ -3,9 +3,13 @@ import type { Logger } from 'pino';
 import type { KitConfig } from './config/config.js';
 import type { NodeRequestListener } from './config/options.js';
 import type { HealthRegistry } from './health/registry.js';
+import type { LoadStats } from './http/load-shedder.js';
 import type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
 import type { LifecycleState } from './lifecycle/state.js';
 import type { RedactionRegistry } from './logging/redaction.js';
+import type { RuntimeMetrics } from './metrics/app-metrics.js';
+import type { SecretStore } from './secrets/secret-store.js';
+import type { RuntimeTracer } from './tracing/tracer.js';
 
 /**
  * What {@link bootstrapAppRunner} returns: the running kit.
@@ -26,6 +30,24 @@ export interface AppRunnerRuntime {
    * The process-wide registry of secret values masked in every log line; the secrets loader feeds it.
    */
   readonly redaction: RedactionRegistry;
+  /** Secrets and parameters: `get(name)` for declared ones, `resolve(ref)` for any reference. */
+  readonly secrets: SecretStore;
+  /**
+   * Tracing: spans around your own work, attributes, the current trace id, and AWS SDK clients
+   * traced per call. No-ops when tracing is off (`runtime.tracer.mode`).
+   */
+  readonly tracer: RuntimeTracer;
+  /**
+   * The app's own CloudWatch metrics, written as EMF lines with the kit's: `count(name, value?,
+   * dimensions?)`, `record(name, value, unit, dimensions?)`, `flush()`. Checks its arguments and
+   * drops them when `metrics` is off.
+   * @example
+   * ```ts
+   * runtime.metrics.count('OrdersPlaced', 1, { Plan: 'pro' });
+   * runtime.metrics.record('PaymentLatency', elapsedMs, 'Milliseconds');
+   * ```
+   */
+  readonly metrics: RuntimeMetrics;
   /** The health check registry behind `/healthz`, `/readyz` and `/startupz`. */
   readonly health: HealthRegistry;
   /** The server the kit listens with; `undefined` when bootstrapped without `app`. */
@@ -36,6 +58,8 @@ export interface AppRunnerRuntime {
   readonly signal: AbortSignal;
   /** Requests in flight on the servers the kit manages. */
   readonly inFlight: number;
+  /** In-flight, served and shed counts, and event-loop pressure, for scaling decisions. */
+  stats(): LoadStats;
   /**
    * Registers `fn` to run on shutdown, after the drain, in reverse order of registration, bounded
    * by its own timeout. Returns the function that unregisters it.

@@ -1,22 +1,83 @@
 /**
- * `apprunner-kit/express`: the Express integration.
- *
- * The dedicated Express adapter is not available in this version yet; see the README for what
- * `bootstrapAppRunner({ app })` already does with a Express app. The request context accessor is
- * re-exported so that Express code can import everything it needs from this entry point.
+ * `apprunner-kit/express`: the Express 4 and 5 adapter. `bootstrapAppRunner({ app })` picks it for an
+ * Express app by itself; import it from here to name it explicitly (`adapter: expressAdapter`).
  */
-import { AdapterUnavailableError } from '../errors.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
 
 export { getRequestContext, type RequestContext } from '../http/context.js';
 
-/**
- * The Express integration for manual wiring.
- *
- * @throws AdapterUnavailableError (`ARK_ADAPTER_UNAVAILABLE`) in this version.
- */
-export function apprunnerExpress(): never {
-  throw new AdapterUnavailableError(
-    'apprunner-kit/express is not available in this version of apprunner-kit yet. Use ' +
-      'bootstrapAppRunner({ app }) from "apprunner-kit" (see the README for what it supports today).',
-  );
+/** What the kit needs of an Express app: it is a request listener with a final callback. */
+export interface ExpressLikeApp {
+  (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;
+  use: (...args: never[]) => unknown;
+  set: (...args: never[]) => unknown;
+  handle: (...args: never[]) => unknown;
 }
+
+function statusOf(error: unknown): number {
+  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
+  const candidate = typeof status === 'number' ? status : statusCode;
+  return typeof candidate === 'number' && Number.isInteger(candidate) && candidate >= 400 && candidate <= 599
+    ? candidate
+    : 500;
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  const body = Buffer.from(text);
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(body.length),
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(body);
+}
+
+/**
+ * The kit's replacement for Express's final handler (which, outside `NODE_ENV=production`, sends the
+ * stack trace to the client): a route's error becomes its status (an `http-errors` 4xx keeps its
+ * exposed message) or a 500 with no detail, logged with the request; anything unrouted is a 404.
+ * The app's own error middleware runs first, as always.
+ */
+function finalHandler(kit: AdapterKit, req: IncomingMessage, res: ServerResponse) {
+  return (error?: unknown): void => {
+    if (error !== undefined && error !== null && error !== 'route' && error !== 'router') {
+      kit.reportError(error);
+      if (res.headersSent) {
+        req.socket.destroy();
+        return;
+      }
+      const status = statusOf(error);
+      const exposed = status < 500 && (error as { expose?: unknown }).expose === true;
+      sendText(res, status, exposed ? String((error as Error).message) : (STATUS_CODES[status] ?? 'Error'));
+      return;
+    }
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    sendText(res, 404, 'Not Found');
+  };
+}
+
+/** The Express adapter: the kit in front of the app, Express's route pattern on the request line. */
+export const expressAdapter: AppAdapter<ExpressLikeApp> = {
+  name: 'express',
+  // Only `use`, `set` and `handle`: Express 4's `app.router` getter throws, so it is never touched.
+  matches: (app): app is ExpressLikeApp =>
+    typeof app === 'function' &&
+    isFunction((app as Partial<ExpressLikeApp>).use) &&
+    isFunction((app as Partial<ExpressLikeApp>).set) &&
+    isFunction((app as Partial<ExpressLikeApp>).handle),
+  install: (app, kit) => ({
+    kind: 'express',
+    listener: inFront(kit, (req, res) => app(req, res, finalHandler(kit, req, res))),
+    routeOf: (req) => {
+      const { route, baseUrl } = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown };
+      return typeof route?.path === 'string'
+        ? `${typeof baseUrl === 'string' ? baseUrl : ''}${route.path}`
+        : undefined;
+    },
+  }),
+};

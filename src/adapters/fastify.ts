@@ -1,22 +1,130 @@
 /**
- * `apprunner-kit/fastify`: the Fastify integration.
- *
- * The dedicated Fastify adapter is not available in this version yet; see the README for what
- * `bootstrapAppRunner({ app })` already does with a Fastify app. The request context accessor is
- * re-exported so that Fastify code can import everything it needs from this entry point.
+ * `apprunner-kit/fastify`: the Fastify 5 adapter. `bootstrapAppRunner({ app })` picks it for a
+ * Fastify instance by itself; import it from here to name it explicitly (`adapter: fastifyAdapter`),
+ * and `createLogger` to make the kit's logger Fastify's (`loggerInstance`).
  */
-import { AdapterUnavailableError } from '../errors.js';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { UnsupportedAppError } from '../errors.js';
+import { type AppAdapter, isFunction } from './adapter.js';
 
 export { getRequestContext, type RequestContext } from '../http/context.js';
+export { type CreateLoggerOptions, createLogger } from '../logging/logger.js';
+
+type Done = (error?: Error) => void;
+
+interface FastifyRequestLike {
+  raw: IncomingMessage;
+  routeOptions?: { url?: unknown };
+}
+
+interface FastifyReplyLike {
+  raw: ServerResponse;
+  hijack(): unknown;
+}
+
+interface FastifyInstanceLike {
+  addHook(
+    name: 'onRequest',
+    hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => void,
+  ): unknown;
+  addHook(
+    name: 'onError',
+    hook: (request: FastifyRequestLike, reply: FastifyReplyLike, error: unknown, done: Done) => void,
+  ): unknown;
+}
+
+/** What the kit needs of a Fastify instance (typed loosely, so that any Fastify 5 instance fits). */
+export interface FastifyLikeApp {
+  register: (...args: never[]) => unknown;
+  addHook: (...args: never[]) => unknown;
+  ready: (...args: never[]) => unknown;
+  close: (...args: never[]) => unknown;
+  readonly server: Server;
+}
+
+interface FastifyApp {
+  register(plugin: (instance: FastifyInstanceLike, options: unknown, done: Done) => void): unknown;
+  ready(): PromiseLike<unknown>;
+  close(): PromiseLike<unknown>;
+  readonly server: Server;
+}
+
+const fastifyRequest = Symbol('apprunner-kit.fastifyRequest');
 
 /**
- * The Fastify integration for manual wiring.
- *
- * @throws AdapterUnavailableError (`ARK_ADAPTER_UNAVAILABLE`) in this version.
+ * The Fastify adapter: a plugin (wrapped the way `fastify-plugin` wraps, so its hooks reach every
+ * route of every encapsulated context, the 404 handler included) whose `onRequest` hook answers the
+ * health paths and runs the rest of the request inside the kit's request scope, and whose `onError`
+ * hook logs a route's error with the request and marks its trace. The kit listens with Fastify's own
+ * server after `ready()`; on shutdown it drains that server first, then calls `fastify.close()`, so
+ * `onClose` hooks run after the last request was answered.
  */
-export function apprunnerFastify(): never {
-  throw new AdapterUnavailableError(
-    'apprunner-kit/fastify is not available in this version of apprunner-kit yet. Use ' +
-      'bootstrapAppRunner({ app }) from "apprunner-kit" (see the README for what it supports today).',
-  );
-}
+export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
+  name: 'fastify',
+  matches: (app): app is FastifyLikeApp =>
+    typeof app === 'object' &&
+    app !== null &&
+    isFunction((app as Partial<FastifyLikeApp>).register) &&
+    isFunction((app as Partial<FastifyLikeApp>).addHook) &&
+    isFunction((app as Partial<FastifyLikeApp>).ready) &&
+    typeof (app as Partial<FastifyLikeApp>).server === 'object',
+  install: (fastify, kit) => {
+    const app = fastify as unknown as FastifyApp;
+    const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
+      instance.addHook('onRequest', (request, reply, next) => {
+        const req = request.raw as IncomingMessage & { [fastifyRequest]?: FastifyRequestLike };
+        req[fastifyRequest] = request;
+        if (!kit.logHealthRequests && kit.health.handle(req, reply.raw)) {
+          reply.hijack();
+          return;
+        }
+        if (kit.shedder?.shouldShed(kit.scope.inFlight) && !kit.health.matches(req)) {
+          reply.hijack();
+          kit.shedder.reject(reply.raw);
+          return;
+        }
+        kit.scope.run(req, reply.raw, () => {
+          if (kit.logHealthRequests && kit.health.handle(req, reply.raw)) {
+            reply.hijack();
+            return;
+          }
+          next();
+        });
+      });
+      instance.addHook('onError', (_request, _reply, error, next) => {
+        kit.reportError(error);
+        next();
+      });
+      done();
+    };
+    // What fastify-plugin does: no encapsulation, so the hooks apply to the whole app.
+    Object.assign(plugin, {
+      [Symbol.for('skip-override')]: true,
+      [Symbol.for('fastify.display-name')]: 'apprunner-kit',
+    });
+    try {
+      app.register(plugin);
+    } catch (error) {
+      throw new UnsupportedAppError(
+        'bootstrapAppRunner({ app }) needs the Fastify instance before ready() or listen(): remove your own ' +
+          'fastify.listen() (the kit listens) and pass the instance right after registering your routes.',
+        { cause: error },
+      );
+    }
+    return {
+      kind: 'fastify',
+      server: app.server,
+      ready: async () => {
+        await app.ready();
+      },
+      afterDrain: async () => {
+        await app.close();
+      },
+      routeOf: (req) => {
+        const url = (req as IncomingMessage & { [fastifyRequest]?: FastifyRequestLike })[fastifyRequest]
+          ?.routeOptions?.url;
+        return typeof url === 'string' ? url : undefined;
+      },
+    };
+  },
+};

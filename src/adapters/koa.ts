@@ -1,22 +1,61 @@
 /**
- * `apprunner-kit/koa`: the Koa integration.
- *
- * The dedicated Koa adapter is not available in this version yet; see the README for what
- * `bootstrapAppRunner({ app })` already does with a Koa app. The request context accessor is
- * re-exported so that Koa code can import everything it needs from this entry point.
+ * `apprunner-kit/koa`: the Koa 2 and 3 adapter. `bootstrapAppRunner({ app })` picks it for a Koa app
+ * by itself; import it from here to name it explicitly (`adapter: koaAdapter`).
  */
-import { AdapterUnavailableError } from '../errors.js';
+import type { IncomingMessage } from 'node:http';
+import type { NodeRequestListener } from '../config/options.js';
+import { type AppAdapter, inFront, isFunction } from './adapter.js';
 
 export { getRequestContext, type RequestContext } from '../http/context.js';
 
-/**
- * The Koa integration for manual wiring.
- *
- * @throws AdapterUnavailableError (`ARK_ADAPTER_UNAVAILABLE`) in this version.
- */
-export function apprunnerKoa(): never {
-  throw new AdapterUnavailableError(
-    'apprunner-kit/koa is not available in this version of apprunner-kit yet. Use ' +
-      'bootstrapAppRunner({ app }) from "apprunner-kit" (see the README for what it supports today).',
-  );
+/** What the kit needs of a Koa app. */
+export interface KoaLikeApp {
+  callback(): NodeRequestListener;
+  use: (...args: never[]) => unknown;
+  on: (...args: never[]) => unknown;
+  middleware: unknown[];
 }
+
+interface KoaContextLike {
+  _matchedRoute?: unknown;
+}
+
+const koaContext = Symbol('apprunner-kit.koaContext');
+
+/**
+ * The Koa adapter: the kit in front of `app.callback()`; an `error` listener, so that Koa's default
+ * plain-text stderr output never appears and route errors are logged with the request and mark its
+ * trace; `@koa/router`'s route pattern (`ctx._matchedRoute`) on the request line. Middleware the app
+ * adds later still runs (Koa composes the same middleware array).
+ */
+export const koaAdapter: AppAdapter<KoaLikeApp> = {
+  name: 'koa',
+  matches: (app): app is KoaLikeApp =>
+    typeof app === 'object' &&
+    app !== null &&
+    isFunction((app as Partial<KoaLikeApp>).callback) &&
+    isFunction((app as Partial<KoaLikeApp>).use) &&
+    isFunction((app as Partial<KoaLikeApp>).on) &&
+    Array.isArray((app as Partial<KoaLikeApp>).middleware),
+  install: (app, kit) => {
+    // Before callback(): Koa installs its stderr printer only when no `error` listener exists.
+    (app.on as (event: 'error', listener: (error: unknown) => void) => unknown)('error', (error) =>
+      kit.reportError(error),
+    );
+    app.middleware.unshift(async function apprunnerKitContext(
+      ctx: { req: IncomingMessage },
+      next: () => Promise<void>,
+    ) {
+      (ctx.req as IncomingMessage & { [koaContext]?: unknown })[koaContext] = ctx;
+      await next();
+    });
+    return {
+      kind: 'koa',
+      listener: inFront(kit, app.callback()),
+      routeOf: (req) => {
+        const ctx = (req as IncomingMessage & { [koaContext]?: KoaContextLike })[koaContext];
+        return typeof ctx?._matchedRoute === 'string' ? ctx._matchedRoute : undefined;
+      },
+    };
+  },
+};

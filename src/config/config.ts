@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import type { RequestLevels } from '../logging/request-line.js';
+import type { MetricsDestination } from '../metrics/publisher.js';
 import { type LogLevel, logLevels, parseEnvironment } from './environment.js';
+import { type MetricsConfig, parseMetricsConfig } from './metrics.js';
 import type { BootstrapOptions } from './options.js';
 import {
   deepFreeze,
@@ -14,6 +16,7 @@ import {
   parseName,
   parseSection,
 } from './parse.js';
+import { parseTracingConfig, type TracingConfig } from './tracing.js';
 
 /** The validated, frozen configuration every part of the kit reads. */
 export interface KitConfig {
@@ -42,6 +45,16 @@ export interface KitConfig {
     readonly exposeErrors: boolean;
     readonly eventLoopStallMs: number | undefined;
   };
+  readonly loadShedding:
+    | {
+        readonly maxInFlight: number | undefined;
+        readonly maxEventLoopDelayMs: number | undefined;
+        readonly maxEventLoopUtilization: number | undefined;
+        readonly intervalMs: number;
+        readonly retryAfterSeconds: number;
+        readonly readiness: 'off' | 'warn' | 'fail';
+      }
+    | undefined;
   readonly shutdown: {
     readonly timeoutMs: number;
     readonly drainDelayMs: number;
@@ -56,6 +69,10 @@ export interface KitConfig {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
   };
+  /** Tracing: the mode asked for and the `OTEL_*` variables tracing reads. */
+  readonly tracing: TracingConfig;
+  /** CloudWatch metrics in the Embedded Metric Format (off unless `metrics` is given). */
+  readonly metrics: MetricsConfig;
 }
 
 /** What the config loader returns: the frozen config, and the live objects options carried. */
@@ -63,19 +80,30 @@ export interface LoadedConfig {
   readonly config: KitConfig;
   readonly destination: DestinationStream | undefined;
   readonly logger: Logger | undefined;
+  /** The environment the kit read (`options.env` or `process.env`), for `env:` secret references. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   readonly exit: ((code: number) => void) | false | undefined;
+  /** `metrics.destination`: where EMF lines go instead of stdout (tests, embedding). */
+  readonly metricsDestination: MetricsDestination | undefined;
 }
 
 const optionKeys = [
   'app',
+  'adapter',
+  'beforeListen',
   'port',
   'host',
   'service',
   'version',
   'logging',
   'health',
+  'secrets',
+  'secretOptions',
+  'loadShedding',
   'shutdown',
   'server',
+  'tracing',
+  'metrics',
   'env',
 ] as const;
 const signalNames = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
@@ -140,7 +168,8 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   if (envOption !== undefined && (typeof envOption !== 'object' || envOption === null)) {
     invalid('env', envOption, 'an object of environment variables');
   }
-  const env = parseEnvironment((envOption as Record<string, string | undefined> | undefined) ?? process.env);
+  const rawEnv = (envOption as Record<string, string | undefined> | undefined) ?? process.env;
+  const env = parseEnvironment(rawEnv);
 
   const logging = parseSection('logging', top.logging, [
     'level',
@@ -238,6 +267,9 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   if (destination !== undefined && typeof (destination as { write?: unknown }).write !== 'function') {
     invalid('logging.destination', destination, 'a stream with a write(line) method');
   }
+  if (top.beforeListen !== undefined && typeof top.beforeListen !== 'function') {
+    invalid('beforeListen', top.beforeListen, 'a function (runtime) => void | Promise<void>');
+  }
   const exit = shutdown.exit;
   if (exit !== undefined && exit !== false && typeof exit !== 'function') {
     invalid('shutdown.exit', exit, 'a function taking the exit code, or false');
@@ -262,6 +294,59 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       'server.headersTimeoutMs',
       headersTimeoutMs,
       `at most server.requestTimeoutMs (${requestTimeoutMs}), as Node.js requires`,
+    );
+  }
+
+  const metrics = parseMetricsConfig(top.metrics, env);
+  const shedding =
+    top.loadShedding === undefined
+      ? undefined
+      : parseSection('loadShedding', top.loadShedding, [
+          'maxInFlight',
+          'maxEventLoopDelayMs',
+          'maxEventLoopUtilization',
+          'intervalMs',
+          'retryAfterSeconds',
+          'readiness',
+        ]);
+  const loadShedding =
+    shedding === undefined
+      ? undefined
+      : {
+          maxInFlight: optional(shedding.maxInFlight, (v) =>
+            parseInteger('loadShedding.maxInFlight', v, 1, 1_000_000),
+          ),
+          maxEventLoopDelayMs: optional(shedding.maxEventLoopDelayMs, (v) =>
+            parseInteger('loadShedding.maxEventLoopDelayMs', v, 10, 60_000),
+          ),
+          maxEventLoopUtilization: optional(shedding.maxEventLoopUtilization, (v) => {
+            if (typeof v !== 'number' || !(v > 0 && v <= 1)) {
+              invalid('loadShedding.maxEventLoopUtilization', v, 'a number above 0, at most 1');
+            }
+            return v;
+          }),
+          intervalMs:
+            optional(shedding.intervalMs, (v) => parseInteger('loadShedding.intervalMs', v, 50, 60_000)) ??
+            500,
+          retryAfterSeconds:
+            optional(shedding.retryAfterSeconds, (v) =>
+              parseInteger('loadShedding.retryAfterSeconds', v, 0, 3_600),
+            ) ?? 1,
+          readiness:
+            optional(shedding.readiness, (v) =>
+              parseEnum('loadShedding.readiness', v, ['off', 'warn', 'fail'] as const),
+            ) ?? 'off',
+        };
+  if (
+    loadShedding !== undefined &&
+    loadShedding.maxInFlight === undefined &&
+    loadShedding.maxEventLoopDelayMs === undefined &&
+    loadShedding.maxEventLoopUtilization === undefined
+  ) {
+    invalid(
+      'loadShedding',
+      top.loadShedding,
+      'at least one of maxInFlight, maxEventLoopDelayMs, maxEventLoopUtilization',
     );
   }
 
@@ -314,6 +399,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
         parseInteger('health.eventLoopStallMs', v, 100, 600_000),
       ),
     },
+    loadShedding,
     shutdown: {
       timeoutMs:
         optional(shutdown.timeoutMs, (v) => parseInteger('shutdown.timeoutMs', v, 1, 3_600_000)) ??
@@ -337,6 +423,8 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
         true,
     },
     server: { keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs },
+    tracing: parseTracingConfig(top.tracing, env),
+    metrics: metrics.config,
   };
   if (config.shutdown.drainDelayMs >= config.shutdown.timeoutMs) {
     invalid(
@@ -348,7 +436,9 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   return {
     config: deepFreeze(config),
     destination: destination as DestinationStream | undefined,
+    metricsDestination: metrics.destination,
     logger: userLogger as Logger | undefined,
+    env: rawEnv,
     exit: exit as LoadedConfig['exit'],
   };
 }

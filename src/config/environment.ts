@@ -1,4 +1,17 @@
+import { parseDimensionText } from './metrics.js';
 import { parseEnum, parseIntegerText, parseName } from './parse.js';
+import {
+  parseBooleanText,
+  parseDaemonAddress,
+  parseEndpointUrl,
+  parseOtlpProtocol,
+  parsePlatformMarker,
+  parseResourceAttributes,
+  parseSamplerArg,
+  parseTracesExporter,
+  parseTracesSampler,
+  tracesSamplers,
+} from './tracing.js';
 
 /** The log levels the kit accepts, most severe first. */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -52,6 +65,14 @@ export const environmentSchema = Object.freeze({
     default: 'the `version` in `package.json` of the working directory',
     parse: (raw, name) => parseName(name, raw, 128),
   }),
+  DEPLOYMENT_ENVIRONMENT: variable({
+    description:
+      "Deployment environment (`prod`, `staging`): the `Environment` dimension of the kit's CloudWatch metrics (`metrics.dimensions` wins over it).",
+    accepted: 'at most 255 printable ASCII characters',
+    default:
+      '`deployment.environment.name` (or `deployment.environment`) in `OTEL_RESOURCE_ATTRIBUTES`, else unset: metrics have no `Environment` dimension',
+    parse: (raw, name) => parseDimensionText(raw, name),
+  }),
   AWS_REGION: variable({
     description: 'AWS region, on every log line; App Runner, ECS and the AWS SDK set or read it.',
     accepted: 'a region name such as `us-east-1`',
@@ -69,6 +90,98 @@ export const environmentSchema = Object.freeze({
     accepted: 'a string of at most 256 characters',
     default: 'unset',
     parse: (raw, name) => parseName(name, raw),
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable({
+    description:
+      "Where spans go over OTLP (App Runner: `http://localhost:4317`); `/v1/traces` is appended for HTTP. When set, `tracing.mode: 'auto'` traces through OpenTelemetry.",
+    accepted: 'an `http://` or `https://` URL',
+    default: 'unset: `http://localhost:4318` (HTTP) or `http://localhost:4317` (gRPC) in `otel` mode',
+    parse: (raw, name) => parseEndpointUrl(raw, name),
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: variable({
+    description:
+      'The OTLP endpoint of traces, used as it is (no path appended); wins over `OTEL_EXPORTER_OTLP_ENDPOINT`. When set, `auto` traces through OpenTelemetry.',
+    accepted: 'an `http://` or `https://` URL',
+    default: 'unset',
+    parse: (raw, name) => parseEndpointUrl(raw, name),
+  }),
+  OTEL_EXPORTER_OTLP_PROTOCOL: variable({
+    description: 'The OTLP transport: gRPC, or HTTP with a protobuf or JSON body.',
+    accepted: 'grpc, http/protobuf, http/json',
+    default:
+      "`grpc` when the endpoint's port is 4317 (a deviation from OpenTelemetry's default, for App Runner's collector), else `http/protobuf`",
+    parse: (raw, name) => parseOtlpProtocol(raw, name),
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: variable({
+    description: 'The OTLP transport of traces; wins over `OTEL_EXPORTER_OTLP_PROTOCOL`.',
+    accepted: 'grpc, http/protobuf, http/json',
+    default: '`OTEL_EXPORTER_OTLP_PROTOCOL`',
+    parse: (raw, name) => parseOtlpProtocol(raw, name),
+  }),
+  OTEL_EXPORTER_OTLP_TIMEOUT: variable({
+    description:
+      'How long one export may take, retries included, before its spans are dropped (it runs in the background, never in a request).',
+    accepted: 'an integer of milliseconds from 1 to 600000',
+    default: '10000',
+    parse: (raw, name) => parseIntegerText(name, raw, 1, 600_000),
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: variable({
+    description: 'The export timeout of traces; wins over `OTEL_EXPORTER_OTLP_TIMEOUT`.',
+    accepted: 'an integer of milliseconds from 1 to 600000',
+    default: '`OTEL_EXPORTER_OTLP_TIMEOUT`',
+    parse: (raw, name) => parseIntegerText(name, raw, 1, 600_000),
+  }),
+  OTEL_TRACES_EXPORTER: variable({
+    description:
+      'When set, `auto` traces through OpenTelemetry; `none` keeps `auto` off, and in `otel` mode exports nothing (trace ids and headers still flow).',
+    accepted: 'otlp, none',
+    default: 'otlp',
+    parse: (raw, name) => parseTracesExporter(raw, name),
+  }),
+  OTEL_TRACES_SAMPLER: variable({
+    description:
+      "Which traces are recorded. The `parentbased_*` samplers follow the caller's `Sampled=` flag, and decide themselves when it is `?` or absent.",
+    accepted: tracesSamplers.join(', '),
+    default: 'parentbased_always_on',
+    parse: (raw, name) => parseTracesSampler(raw, name),
+  }),
+  OTEL_TRACES_SAMPLER_ARG: variable({
+    description: 'The ratio of the `traceidratio` samplers.',
+    accepted: 'a number from 0 to 1',
+    default: '1',
+    parse: (raw, name) => parseSamplerArg(raw, name),
+  }),
+  OTEL_RESOURCE_ATTRIBUTES: variable({
+    description:
+      'More resource attributes on every span, such as `deployment.environment.name=prod`; they win over the detected `cloud.*` ones, not over `service.name`.',
+    accepted: 'comma-separated `key=value` pairs, values percent-encoded',
+    default: 'unset',
+    parse: (raw, name) => parseResourceAttributes(raw, name),
+  }),
+  OTEL_SDK_DISABLED: variable({
+    description: '`true` keeps tracing off in `auto` mode.',
+    accepted: 'true, false',
+    default: 'false',
+    parse: (raw, name) => parseBooleanText(raw, name),
+  }),
+  AWS_XRAY_DAEMON_ADDRESS: variable({
+    description:
+      'Address of an X-Ray daemon. This version has no X-Ray SDK backend: when only this variable is set, `auto` logs one warning and leaves tracing off.',
+    accepted: '`host:port`, or `udp:host:port tcp:host:port`',
+    default: 'unset',
+    parse: (raw, name) => parseDaemonAddress(raw, name),
+  }),
+  ECS_CONTAINER_METADATA_URI_V4: variable({
+    description: 'Set by ECS (Fargate too): spans get `cloud.platform=aws_ecs`.',
+    accepted: 'a URL',
+    default: 'unset',
+    parse: (raw, name) => parsePlatformMarker(raw, name),
+  }),
+  KUBERNETES_SERVICE_HOST: variable({
+    description: 'Set by Kubernetes: spans get `cloud.platform=aws_eks`.',
+    accepted: 'an address',
+    default: 'unset',
+    parse: (raw, name) => parsePlatformMarker(raw, name),
   }),
 });
 

@@ -1,23 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
+import type { AnyAppAdapter } from '../adapters/adapter.js';
+import type { FastifyLikeApp } from '../adapters/fastify.js';
+import type { KoaLikeApp } from '../adapters/koa.js';
 import type { RequestLevels } from '../logging/request-line.js';
+import type { MetricsDestination } from '../metrics/publisher.js';
+import type { AppRunnerRuntime } from '../runtime.js';
+import type { SecretDeclaration, SecretOptions } from '../secrets/settings.js';
 import type { LogLevel } from './environment.js';
+import type { TracingMode } from './tracing.js';
 
 /** A plain Node.js request listener, as `http.createServer` takes it (an Express app is one). */
 export type NodeRequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
-
-/** A Koa application, recognised by its `callback()`. */
-export interface KoaLikeApp {
-  callback(): NodeRequestListener;
-  use(...args: never[]): unknown;
-}
-
-/** A Fastify instance, recognised by `register`, `addHook` and `ready`. */
-export interface FastifyLikeApp {
-  register(...args: never[]): unknown;
-  addHook(...args: never[]): unknown;
-  ready(...args: never[]): unknown;
-}
 
 /** Anything `bootstrapAppRunner({ app })` accepts. */
 export type SupportedApp = NodeRequestListener | KoaLikeApp | FastifyLikeApp;
@@ -123,6 +117,35 @@ export interface HealthOptions {
   eventLoopStallMs?: number;
 }
 
+/** Load shedding: off unless this option is given with at least one limit. */
+export interface LoadSheddingOptions {
+  /**
+   * Answer 503 once this many requests are in flight. App Runner routes at most its MaxConcurrency
+   * (100 by default) to an instance; set it to what one instance really serves well, at most that.
+   */
+  maxInFlight?: number;
+  /** Answer 503 while the longest event-loop delay of the last interval exceeds this many ms. */
+  maxEventLoopDelayMs?: number;
+  /** Answer 503 while the event loop was busier than this share (0–1) of the last interval. */
+  maxEventLoopUtilization?: number;
+  /**
+   * Length of one event-loop measurement interval.
+   * @default 500
+   */
+  intervalMs?: number;
+  /**
+   * `Retry-After` of a shed response, in seconds.
+   * @default 1
+   */
+  retryAfterSeconds?: number;
+  /**
+   * What `/readyz` says while the event loop is under pressure: `'off'` (nothing), `'warn'` (200),
+   * `'fail'` (503: a load balancer stops routing here until it recovers).
+   * @default 'off'
+   */
+  readiness?: 'off' | 'warn' | 'fail';
+}
+
 /** Shutdown options. */
 export interface ShutdownOptions {
   /**
@@ -174,6 +197,80 @@ export interface ShutdownOptions {
   exit?: ((code: number) => void) | false;
 }
 
+/**
+ * Tracing options. The exporter, sampler and resource come from the OpenTelemetry variables
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_TRACES_SAMPLER`, …).
+ */
+export interface TracingOptions {
+  /**
+   * `'auto'`: OpenTelemetry when `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+   * `OTEL_TRACES_EXPORTER` is set, else off. `'otel'`: OpenTelemetry (needs the `@opentelemetry/*`
+   * packages). `'off'`: no spans; the trace id of an incoming `X-Amzn-Trace-Id` still reaches the logs.
+   * @default 'auto'
+   */
+  mode?: TracingMode;
+  /**
+   * Trace outgoing `fetch` (undici) requests made inside a request or span, and send them the
+   * trace header.
+   * @default true
+   */
+  fetch?: boolean;
+  /**
+   * Trace outgoing `node:http`/`node:https` requests made inside a request or span, and send them
+   * the trace header. The kit wraps `http.request`, `http.get`, `https.request` and `https.get`
+   * while it runs (no loader flag); `false` leaves them alone.
+   * @default true
+   */
+  httpClient?: boolean;
+}
+
+/**
+ * CloudWatch metrics in the Embedded Metric Format, written to stdout as JSON lines that CloudWatch
+ * Logs turns into metrics: per route and method (requests, latency, 4xx, 5xx), in-flight peak, shed
+ * requests, health-check outcomes, secret-refresh failures, and `runtime.metrics` for the app's own.
+ * Off unless this option is given: custom metrics are billed per metric.
+ *
+ * @example
+ * ```ts
+ * await bootstrapAppRunner({ app, metrics: { namespace: 'NotesApi', maxRoutes: 40 } });
+ * ```
+ */
+export interface MetricsOptions {
+  /**
+   * Aggregate and write metrics; `false` keeps `runtime.metrics` working as a no-op.
+   * @default true once `metrics` is given (metrics are off without the option)
+   */
+  enabled?: boolean;
+  /**
+   * CloudWatch namespace of every metric, the kit's and the app's.
+   * @default 'AppRunnerKit'
+   */
+  namespace?: string;
+  /**
+   * Dimensions of every metric, replacing the defaults (at most 28: the request metrics add `Route`
+   * and `Method`).
+   * @default { Service: <service name>, Environment: <DEPLOYMENT_ENVIRONMENT> } (no Environment when unset)
+   */
+  dimensions?: Record<string, string>;
+  /**
+   * Time between two flushes (a line per route and method, and a few more). Metrics are flushed on
+   * shutdown too, before the logger.
+   * @default 60000
+   */
+  flushIntervalMs?: number;
+  /**
+   * Route patterns with metrics of their own: the requests of later ones count under Route `other`,
+   * so that the number of metrics (and their cost) stays bounded.
+   * @default 20
+   */
+  maxRoutes?: number;
+  /**
+   * Where EMF lines go (for tests and embedding): anything with `write(line)`.
+   * @default stdout, through the kit's writer (lines never interleave with log lines)
+   */
+  destination?: MetricsDestination;
+}
+
 /** Timeouts of the kit's `http.Server`, chosen for a load balancer or proxy in front of it. */
 export interface ServerOptions {
   /**
@@ -200,8 +297,13 @@ export interface ServerOptions {
  * environment variable of the same meaning, which wins over the documented default.
  */
 export interface BootstrapOptions {
-  /** The app to serve: an Express app, a Koa app, or a Node request listener. */
+  /** The app to serve: an Express app, a Fastify instance, a Koa app, or a Node request listener. */
   app?: SupportedApp;
+  /**
+   * The framework adapter, named explicitly (`expressAdapter` from `apprunner-kit/express`, …);
+   * by default the kit recognises the app by its shape.
+   */
+  adapter?: AnyAppAdapter;
   /**
    * Port to listen on; `0` picks a free port (for tests).
    * @default the `PORT` variable, else 8080
@@ -224,12 +326,31 @@ export interface BootstrapOptions {
   version?: string;
   /** Logging options. */
   logging?: LoggingOptions;
+  /**
+   * Runs once the secrets are loaded, before the server listens: open pools, run migrations, warm
+   * caches. Traffic arrives only after it resolves; when it throws, the bootstrap fails with that error.
+   */
+  beforeListen?: (runtime: AppRunnerRuntime) => unknown;
   /** Health endpoint options. */
   health?: HealthOptions;
+  /**
+   * Secrets and parameters loaded before the server listens and kept fresh through rotation:
+   * NAME → reference (`secretsmanager:prod/db#password`, `ssm:/app/key`, an ARN, `env:NAME`,
+   * `file:/path#key`) or `{ ref, ttlMs?, optional? }`. Read them with `runtime.secrets.get(NAME)`.
+   */
+  secrets?: Record<string, SecretDeclaration>;
+  /** Cache, start-up budget, AWS client and custom provider options of the secrets. */
+  secretOptions?: SecretOptions;
+  /** Load shedding (off unless given): 503 with `Retry-After` past a limit; health is never shed. */
+  loadShedding?: LoadSheddingOptions;
   /** Shutdown options. */
   shutdown?: ShutdownOptions;
   /** Server timeouts. */
   server?: ServerOptions;
+  /** Tracing: OpenTelemetry with X-Ray trace ids, or off. */
+  tracing?: TracingOptions;
+  /** CloudWatch metrics (EMF on stdout): off unless given. */
+  metrics?: MetricsOptions;
   /**
    * The environment to read instead of `process.env` (for tests and embedding).
    * @default process.env

@@ -48,6 +48,16 @@ export class HealthEndpoints {
     };
   }
 
+  /** True when `req` asks for one of the health endpoints. */
+  matches(req: IncomingMessage): boolean {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const { livenessPath, readinessPath, startupPath } = this.#settings;
+    return path === livenessPath || path === readinessPath || path === startupPath;
+  }
+
   /** Answers a health request and returns true, or returns false for any other request. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;

@@ -42,6 +42,7 @@ export class HealthRegistry {
   readonly #settings: HealthRegistrySettings;
   readonly #logger: Logger | undefined;
   readonly #runners = new Map<string, CheckRunner>();
+  #reportListeners: readonly ((name: string, report: HealthCheckReport) => void)[] = [];
 
   constructor(settings: HealthRegistrySettings, logger?: Logger) {
     this.#settings = settings;
@@ -114,6 +115,18 @@ export class HealthRegistry {
     };
   }
 
+  /**
+   * Calls `listener` with each check report an endpoint evaluation returns (a report is returned
+   * again while a run is shared or within its minimum interval). For the kit's metrics; returns the
+   * function that removes it. A listener must not throw.
+   */
+  onReport(listener: (name: string, report: HealthCheckReport) => void): () => void {
+    this.#reportListeners = [...this.#reportListeners, listener];
+    return () => {
+      this.#reportListeners = this.#reportListeners.filter((l) => l !== listener);
+    };
+  }
+
   /** True when at least one check counts for `endpoint`. */
   has(endpoint: 'liveness' | 'readiness' | 'startup'): boolean {
     for (const runner of this.#runners.values()) if (this.#counts(runner, endpoint)) return true;
@@ -143,6 +156,7 @@ export class HealthRegistry {
     reports.forEach((report, i) => {
       const runner = runners[i]!;
       checks[runner.name] = report;
+      for (const listener of this.#reportListeners) listener(runner.name, report);
       const effective = report.status === 'fail' && !runner.settings.critical ? 'warn' : report.status;
       if (effective === 'fail') status = 'fail';
       else if (effective === 'warn' && status === 'pass') status = 'warn';

@@ -8,7 +8,8 @@ export interface RequestContext {
   /** The raw `X-Amzn-Trace-Id` header as received, capped in length; `undefined` when absent. */
   readonly traceHeader: string | undefined;
   /**
-   * The X-Ray trace id (`1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`) of the request: the `Root` of a
+   * The X-Ray trace id (`1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`) of the request: with tracing on, the
+   * trace of the request's span (the caller's, or a new one); with tracing off, the `Root` of a
    * well-formed `X-Amzn-Trace-Id`, else `undefined`.
    */
   readonly traceId: string | undefined;
@@ -20,9 +21,15 @@ export interface RequestContext {
   readonly debugSampled: boolean;
 }
 
-/** The context as the kit's own parts see it: adapters fill in the route once they know it. */
+/**
+ * The context as the kit's own parts see it: adapters fill in the route once they know it, and the
+ * tracer sets the trace id of the request's span (a new trace too) before the handler runs.
+ */
 export interface MutableRequestContext extends RequestContext {
   route: string | undefined;
+  traceId: string | undefined;
+  /** The error a route threw, as the framework adapter reported it (logged with the request line). */
+  error?: unknown;
 }
 
 // One store per process, shared by the ESM and CJS builds and every entry point (see processGlobal).
@@ -38,6 +45,11 @@ const storage = processGlobal('requestContext.v1', () => new AsyncLocalStorage<M
  * ```
  */
 export function getRequestContext(): RequestContext | undefined {
+  return storage.getStore();
+}
+
+/** The context of the request being handled, as the kit's own parts may change it. */
+export function getMutableRequestContext(): MutableRequestContext | undefined {
   return storage.getStore();
 }
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { maxTraceHeaderLength, parseTraceHeader } from '../tracing/trace-header.js';
-import { type MutableRequestContext, type RequestContext, runWithRequestContext } from './context.js';
+import { type MutableRequestContext, runWithRequestContext } from './context.js';
 import { requestIdFrom } from './request-id.js';
 
 /** Called when a request enters the scope, before the app's handler. */
@@ -11,12 +11,33 @@ export type RequestStartHook = (
   res: ServerResponse,
 ) => void;
 /** Called once when the response has finished or the connection was closed before it did. */
-export type RequestFinishHook = (context: RequestContext, req: IncomingMessage, res: ServerResponse) => void;
+export type RequestFinishHook = (
+  context: MutableRequestContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+) => void;
+
+/** Reads the framework's route pattern of a request (`/notes/:id`), once the framework routed it. */
+export type RouteResolver = (req: IncomingMessage) => string | undefined;
 
 /** Options of a {@link RequestScope}. */
 export interface RequestScopeOptions {
   /** Share of requests, 0 to 1, whose context is marked for debug-level logging. */
   readonly debugSampleRate?: number;
+}
+
+const scopeKey = Symbol('apprunner-kit.scope');
+
+type ScopedResponse = ServerResponse & {
+  [scopeKey]?: { scope: RequestScope; context: MutableRequestContext; req: IncomingMessage } | undefined;
+};
+
+function onResponseClose(this: ScopedResponse): void {
+  const entry = this[scopeKey];
+  if (entry !== undefined) {
+    this[scopeKey] = undefined;
+    entry.scope.finish(entry.context, entry.req, this);
+  }
 }
 
 // Hook lists are replaced on change (copy-on-write), so the per-request loop needs no guard against a
@@ -43,6 +64,8 @@ export class RequestScope {
   readonly #finishHooks = new HookList<RequestFinishHook>();
   #inFlight = 0;
   #served = 0;
+  /** Set by the framework adapter: the route pattern of a finished request. */
+  routeOf: RouteResolver | undefined;
 
   constructor(options: RequestScopeOptions = {}) {
     this.#debugSampleRate = options.debugSampleRate ?? 0;
@@ -82,15 +105,19 @@ export class RequestScope {
       debugSampled: this.#debugSampleRate > 0 && Math.random() < this.#debugSampleRate,
     };
     this.#inFlight++;
-    res.once('close', () => this.#finish(context, req, res));
+    // One shared listener, the context on the response: no closure allocated per request.
+    (res as ScopedResponse)[scopeKey] = { scope: this, context, req };
+    res.on('close', onResponseClose);
     const startHooks = this.#startHooks.items;
     for (let i = 0; i < startHooks.length; i++) startHooks[i]!(context, req, res);
     return runWithRequestContext(context, handler);
   }
 
-  #finish(context: RequestContext, req: IncomingMessage, res: ServerResponse): void {
+  /** @internal Called by the shared 'close' listener. */
+  finish(context: MutableRequestContext, req: IncomingMessage, res: ServerResponse): void {
     this.#inFlight--;
     this.#served++;
+    if (context.route === undefined && this.routeOf !== undefined) context.route = this.routeOf(req);
     const finishHooks = this.#finishHooks.items;
     for (let i = 0; i < finishHooks.length; i++) finishHooks[i]!(context, req, res);
   }

@@ -2,14 +2,19 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 
 interface SocketState {
-  /** Responses on this socket that have not finished. */
-  readonly responses: Set<ServerResponse>;
+  /** Responses on this socket that have not finished; counted from the drain on. */
+  active: number;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
+/** The response a socket is writing now: Node's own pointer, set from the request to the response's end. */
+function currentResponse(socket: Socket): ServerResponse | undefined {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+}
+
 /**
- * Tracks the sockets of one `http.Server` and the responses in flight on each, and drains them
- * without dropping a request (DESIGN.md, "the keep-alive race"):
+ * Tracks the sockets of one `http.Server` and drains them without dropping a request (DESIGN.md,
+ * "the keep-alive race"):
  *
  * 1. stop accepting connections, but leave open sockets alone (`net.Server#close`, not
  *    `http.Server#close`, which on Node >= 19 also closes idle sockets at once and on Node 20 stops
@@ -18,6 +23,11 @@ interface SocketState {
  *    answered with `Connection: close`, so Node closes that socket once the response is written;
  * 3. a socket with nothing in flight is closed only after it stayed idle for `idleGraceMs`: a client
  *    that was writing its next request on it at the moment of the drain gets that request served.
+ *
+ * Until the drain it costs nothing per request: it only keeps the set of open sockets (one listener
+ * per connection), and learns which have a response in flight from Node's own bookkeeping. Pipelined
+ * requests queued behind the current response at the drain are not waited for beyond the idle grace
+ * (no load balancer pipelines).
  */
 export class ConnectionTracker {
   readonly server: Server;
@@ -30,8 +40,6 @@ export class ConnectionTracker {
   constructor(server: Server) {
     this.server = server;
     server.on('connection', this.#onConnection);
-    // Prepended so that `Connection: close` is set before the app's handler can write the headers.
-    server.prependListener('request', this.#onRequest);
   }
 
   /** Open sockets, idle or not. */
@@ -42,7 +50,11 @@ export class ConnectionTracker {
   /** Responses in flight on this server's sockets. */
   get inFlight(): number {
     let count = 0;
-    for (const state of this.#sockets.values()) count += state.responses.size;
+    if (this.draining) {
+      for (const state of this.#sockets.values()) count += state.active;
+    } else {
+      for (const socket of this.#sockets.keys()) if (currentResponse(socket) !== undefined) count++;
+    }
     return count;
   }
 
@@ -61,6 +73,8 @@ export class ConnectionTracker {
     this.#drained = new Promise<void>((resolve) => {
       this.#resolveDrained = resolve;
     });
+    // Prepended so that `Connection: close` is set before the app's handler can write the headers.
+    this.server.prependListener('request', this.#onRequest);
     if (this.server.listening) {
       // The callback runs on the server's 'close' event: no longer listening and no socket left.
       NetServer.prototype.close.call(this.server, () => {
@@ -71,10 +85,13 @@ export class ConnectionTracker {
       this.#listenerClosed = true;
     }
     for (const [socket, state] of this.#sockets) {
-      for (const res of state.responses) {
-        if (!res.headersSent) res.setHeader('connection', 'close');
+      const res = currentResponse(socket);
+      if (res === undefined) {
+        this.#closeWhenIdle(socket, state);
+        continue;
       }
-      if (state.responses.size === 0) this.#closeWhenIdle(socket, state);
+      if (!res.headersSent) res.setHeader('connection', 'close');
+      this.#follow(socket, state, res);
     }
     this.#settleIfDrained();
     return this.#drained;
@@ -93,7 +110,7 @@ export class ConnectionTracker {
   }
 
   readonly #onConnection = (socket: Socket): void => {
-    const state: SocketState = { responses: new Set(), idleTimer: undefined };
+    const state: SocketState = { active: 0, idleTimer: undefined };
     this.#sockets.set(socket, state);
     socket.once('close', () => {
       if (state.idleTimer !== undefined) clearTimeout(state.idleTimer);
@@ -103,27 +120,29 @@ export class ConnectionTracker {
     if (this.draining) this.#closeWhenIdle(socket, state);
   };
 
+  /** A request that arrives during the drain: served, with `Connection: close`. */
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const state = this.#sockets.get(req.socket);
-    if (state === undefined) return; // a socket accepted before the tracker was attached
+    res.setHeader('connection', 'close');
+    if (state !== undefined) this.#follow(req.socket, state, res);
+  };
+
+  #follow(socket: Socket, state: SocketState, res: ServerResponse): void {
     if (state.idleTimer !== undefined) {
       clearTimeout(state.idleTimer);
       state.idleTimer = undefined;
     }
-    state.responses.add(res);
-    if (this.draining) res.setHeader('connection', 'close');
+    state.active++;
     res.once('close', () => {
-      state.responses.delete(res);
-      if (this.draining && state.responses.size === 0 && !req.socket.destroyed) {
-        this.#closeWhenIdle(req.socket, state);
-      }
+      state.active--;
+      if (state.active === 0 && !socket.destroyed) this.#closeWhenIdle(socket, state);
     });
-  };
+  }
 
   #closeWhenIdle(socket: Socket, state: SocketState): void {
     if (state.idleTimer !== undefined) clearTimeout(state.idleTimer);
     state.idleTimer = setTimeout(() => {
-      if (state.responses.size === 0) socket.destroy();
+      if (state.active === 0) socket.destroy();
     }, this.#idleGraceMs);
     state.idleTimer.unref();
   }

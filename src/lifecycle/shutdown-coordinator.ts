@@ -59,6 +59,7 @@ export class ShutdownCoordinator {
   readonly #trackers: ConnectionTracker[] = [];
   readonly #tasks = new Map<Promise<unknown>, string>();
   readonly #hooks: RegisteredHook[] = [];
+  readonly #afterDrain: RegisteredHook[] = [];
   readonly #finalizers: RegisteredHook[] = [];
   readonly #stoppedListeners: (() => void)[] = [];
   #state: LifecycleState = 'starting';
@@ -121,6 +122,14 @@ export class ShutdownCoordinator {
       const index = this.#hooks.indexOf(hook);
       if (index !== -1) this.#hooks.splice(index, 1);
     };
+  }
+
+  /**
+   * Registers a kit-internal step run once connections are drained and tracked work is done, before
+   * the hooks (a framework's own close, such as Fastify's `onClose` hooks).
+   */
+  onDrained(name: string, fn: ShutdownHook): void {
+    this.#afterDrain.push({ name, fn, timeoutMs: this.#settings.hookTimeoutMs });
   }
 
   /** Registers a kit-internal step run after every hook (the logger's and tracer's flush). */
@@ -200,6 +209,7 @@ export class ShutdownCoordinator {
     await Promise.all(this.#trackers.map((t) => t.drain(this.#settings.idleGraceMs)));
     this.#phase = 'awaiting tracked tasks';
     while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
+    for (const step of this.#afterDrain) await this.#runHook('drain step', step, deadline);
     for (const hook of [...this.#hooks].reverse()) await this.#runHook('shutdown hook', hook, deadline);
     for (const hook of this.#finalizers) await this.#runHook('final step', hook, deadline);
   }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { LogLevel } from '../config/environment.js';
-import type { RequestContext } from '../http/context.js';
+import type { MutableRequestContext } from '../http/context.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 
 /** Level of the request line by outcome. */
@@ -46,7 +46,7 @@ function peerAddress(address: string | undefined): string | undefined {
  */
 export function requestLineHook(logger: Logger, options: RequestLineOptions): RequestFinishHook {
   const { levels, query } = options;
-  return (context: RequestContext, req: IncomingMessage, res: ServerResponse): void => {
+  return (context: MutableRequestContext, req: IncomingMessage, res: ServerResponse): void => {
     const aborted = !res.writableFinished;
     const status = res.statusCode;
     const level = aborted
@@ -71,6 +71,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
       bytes: length === undefined ? undefined : Number(length),
       userAgent: req.headers['user-agent'],
       clientIp: firstHop(req.headers['x-forwarded-for']) ?? peerAddress(req.socket.remoteAddress),
+      ...(context.error === undefined ? {} : { err: context.error }),
     };
     logger[level](
       fields,

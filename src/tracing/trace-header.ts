@@ -1,3 +1,5 @@
+import { randomFillSync } from 'node:crypto';
+
 /** The fields of an `X-Amzn-Trace-Id` header that the kit understands. */
 export interface TraceHeader {
   /** `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`, lower case. */
@@ -57,4 +59,111 @@ export function parseTraceHeader(raw: string | undefined): TraceHeader | undefin
     }
   }
   return root === undefined ? undefined : { root, parent, sampled, self, lineage };
+}
+
+/** The fields {@link formatTraceHeader} writes. */
+export interface TraceHeaderFields {
+  /** `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`. */
+  readonly root: string;
+  /** 16 hex digits: the span (X-Ray: segment) the receiver's span is a child of. */
+  readonly parent?: string | undefined;
+  /** `'1'` sampled, `'0'` not, `'?'` the receiver decides (and says so in its response). */
+  readonly sampled?: '0' | '1' | '?' | undefined;
+  /** `Lineage=` as received, forwarded for Lambda's recursion detection. */
+  readonly lineage?: string | undefined;
+}
+
+/**
+ * Writes an `X-Amzn-Trace-Id` value: `Root=…;Parent=…;Sampled=…;Lineage=…`, lower-case hex.
+ * Each field is checked against the same patterns as {@link parseTraceHeader}: a malformed optional
+ * field is left out, and a malformed `root` gives `undefined`, so nothing malformed is ever sent on.
+ *
+ * @example
+ * ```ts
+ * formatTraceHeader({ root: '1-5759e988-bd862e3fe1be46a994272793', parent: '53995c3f42cd8ad8', sampled: '1' });
+ * // 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1'
+ * ```
+ */
+export function formatTraceHeader(fields: TraceHeaderFields): string | undefined {
+  if (typeof fields.root !== 'string' || !rootPattern.test(fields.root)) return undefined;
+  let header = `Root=${fields.root.toLowerCase()}`;
+  const { parent, sampled, lineage } = fields;
+  if (typeof parent === 'string' && parentPattern.test(parent)) header += `;Parent=${parent.toLowerCase()}`;
+  if (sampled === '0' || sampled === '1' || sampled === '?') header += `;Sampled=${sampled}`;
+  if (typeof lineage === 'string' && lineagePattern.test(lineage)) header += `;Lineage=${lineage}`;
+  return header;
+}
+
+/** True for a well-formed X-Ray trace id, `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx` (any case). */
+export function isTraceId(value: unknown): value is string {
+  return typeof value === 'string' && rootPattern.test(value);
+}
+
+// Random ids come from one pooled buffer refilled 4 KiB at a time: `randomBytes` per id costs about
+// a microsecond, a slice of the pool a few dozen nanoseconds.
+const poolSize = 4096;
+const pool = Buffer.allocUnsafe(poolSize);
+let poolOffset = poolSize;
+
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > poolSize) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex;
+}
+
+/**
+ * A new X-Ray trace id: `1-`, the epoch time in seconds as 8 hex digits, `-`, 96 random bits as 24
+ * hex digits. X-Ray rejects ids whose time is more than 30 days off, which is why the time is there.
+ *
+ * @example
+ * ```ts
+ * newTraceId(); // '1-6743c2be-9f0c3e5b2d1a48c7b6e5f4a3'
+ * ```
+ */
+export function newTraceId(nowMs: number = Date.now()): string {
+  const hex = newHexTraceId(nowMs);
+  return `1-${hex.slice(0, 8)}-${hex.slice(8)}`;
+}
+
+/**
+ * A new X-Ray trace id in the 32-hex-digit form OpenTelemetry holds (the same as `newTraceId()`
+ * without the version and dashes), made directly: this runs once per request.
+ */
+export function newHexTraceId(nowMs: number = Date.now()): string {
+  const seconds = Math.floor(nowMs / 1000) >>> 0;
+  let random = randomHex(12);
+  while (random === '000000000000000000000000') random = randomHex(12);
+  return `${seconds.toString(16).padStart(8, '0')}${random}`;
+}
+
+/** A new span id: 16 random hex digits, never all zeros (the invalid id). */
+export function newSpanId(): string {
+  let id = randomHex(8);
+  while (id === '0000000000000000') id = randomHex(8);
+  return id;
+}
+
+/**
+ * The 32-hex-digit form OpenTelemetry and W3C use for an X-Ray trace id (the same 128 bits without
+ * the version and dashes); `undefined` for a malformed id.
+ */
+export function toHexTraceId(traceId: string): string | undefined {
+  if (!rootPattern.test(traceId)) return undefined;
+  return `${traceId.slice(2, 10)}${traceId.slice(11)}`.toLowerCase();
+}
+
+const hexTraceIdPattern = /^[0-9a-f]{32}$/i;
+
+/**
+ * The X-Ray form (`1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`) of a 32-hex-digit trace id; `undefined`
+ * for anything else, and for the all-zero invalid id.
+ */
+export function fromHexTraceId(hex: string): string | undefined {
+  if (!hexTraceIdPattern.test(hex) || /^0+$/.test(hex)) return undefined;
+  const lower = hex.toLowerCase();
+  return `1-${lower.slice(0, 8)}-${lower.slice(8)}`;
 }

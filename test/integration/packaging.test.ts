@@ -25,8 +25,8 @@ describe('the built package', () => {
       cjsErrorIsEsmBase: true,
       esmErrorIsCjsClass: true,
       adapterErrorIsEsmClass: true,
-      adapterErrorCode: 'ARK_ADAPTER_UNAVAILABLE',
-      adapterErrorName: 'AdapterUnavailableError',
+      adapterErrorCode: 'ARK_APP_UNSUPPORTED',
+      adapterErrorName: 'UnsupportedAppError',
       notConfusedWithOtherClass: false,
     });
   });

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  AdapterUnavailableError,
   AppRunnerKitError,
   ConfigurationError,
   errorClasses,
@@ -65,7 +64,7 @@ describe('AppRunnerKitError', () => {
     const foreign = new ForeignBase();
     expect(foreign).toBeInstanceOf(ConfigurationError);
     expect(foreign).toBeInstanceOf(AppRunnerKitError);
-    expect(foreign).not.toBeInstanceOf(AdapterUnavailableError);
+    expect(foreign).not.toBeInstanceOf(ListenError);
   });
 
   it('names the missing package and the install command', () => {

@@ -1,0 +1,67 @@
+// The same hello-world app on each framework (FRAMEWORK: node, express, fastify, koa), bare or under
+// apprunner-kit or under the hand-assembled Express stack (VARIANT: bare, kit-off, kit-on, kit-otel,
+// stack). Logs go to stdout, which the harness sends to /dev/null.
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const port = Number(process.env.PORT);
+const framework = process.env.FRAMEWORK ?? 'node';
+const variant = process.env.VARIANT ?? 'bare';
+const body = JSON.stringify({ hello: 'world' });
+
+function build() {
+  if (framework === 'express') {
+    const app = require('express')();
+    app.get('/', (_req, res) => res.json({ hello: 'world' }));
+    return { app, listen: () => app.listen(port, '127.0.0.1') };
+  }
+  if (framework === 'fastify') {
+    const app = require('fastify')();
+    app.get('/', async () => ({ hello: 'world' }));
+    return { app, listen: () => app.listen({ port, host: '127.0.0.1' }) };
+  }
+  if (framework === 'koa') {
+    const Koa = require('koa');
+    const app = new Koa();
+    app.use((ctx) => {
+      ctx.body = { hello: 'world' };
+    });
+    return { app, listen: () => app.listen(port, '127.0.0.1') };
+  }
+  const app = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  };
+  return { app, listen: () => createServer(app).listen(port, '127.0.0.1') };
+}
+
+if (variant === 'stack') {
+  // What an App Runner team assembles by hand today: pino-http, the X-Ray SDK's Express middleware
+  // (to a daemon address on loopback: datagrams to a closed port cost the same to send), terminus.
+  const express = require('express');
+  const { pinoHttp } = require('pino-http');
+  const AWSXRay = require('aws-xray-sdk-core');
+  const xrayExpress = require('aws-xray-sdk-express');
+  const { createTerminus } = require('@godaddy/terminus');
+  AWSXRay.setDaemonAddress('127.0.0.1:2999');
+  AWSXRay.setContextMissingStrategy('IGNORE_ERROR');
+  AWSXRay.setLogger({ error() {}, warn() {}, info() {}, debug() {} });
+  const app = express();
+  app.use(xrayExpress.openSegment('overhead-bench'));
+  app.use(pinoHttp());
+  app.get('/', (_req, res) => res.json({ hello: 'world' }));
+  app.use(xrayExpress.closeSegment());
+  const server = createServer(app);
+  createTerminus(server, { signals: ['SIGTERM'], healthChecks: { '/healthz': async () => ({}) } });
+  server.listen(port, '127.0.0.1');
+} else if (variant === 'bare') {
+  await build().listen();
+} else {
+  const { bootstrapAppRunner } = await import('apprunner-kit');
+  await bootstrapAppRunner({
+    app: build().app,
+    logging: { requests: variant !== 'kit-off' },
+    tracing: { mode: variant === 'kit-otel' ? 'otel' : 'off' },
+  });
+}

@@ -1,0 +1,169 @@
+/**
+ * bench/tracing: what tracing costs per request. The same handler as plain Node.js, under the
+ * OpenTelemetry auto-instrumentation (NodeSDK + HTTP instrumentation, X-Ray ids and propagator,
+ * loaded with `--require`), and under apprunner-kit with tracing off and with `otel` — both tracers
+ * exporting every span over OTLP/HTTP protobuf to the same local sink (this process, which drains
+ * and acknowledges). wrk in interleaved rounds, app pinned to CPU 0, wrk to CPU 1. Reports
+ * requests/s (median, min–max) and the app's CPU time per request (from /proc: on 2 shared cores
+ * throughput swings with whatever else runs, CPU per request much less), the CPU each tracer adds
+ * per request over its own untraced baseline, and the kit's as a ratio of the auto-instrumentation's.
+ *
+ *   npm run bench:tracing [-- --rounds 3 --seconds 5]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+};
+const rounds = arg('rounds', 3);
+const seconds = arg('seconds', 5);
+const apps = new URL('apps/', import.meta.url).pathname;
+const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** CPU time (user + system) the process has used, in µs, from /proc/<pid>/stat. */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
+}
+
+/** An OTLP/HTTP sink: reads each export, answers an empty ExportTraceServiceResponse. */
+interface Sink {
+  readonly url: string;
+  exports: number;
+  bytes: number;
+  close(): Promise<void>;
+}
+
+async function startSink(): Promise<Sink> {
+  const server: Server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => {
+      sink.bytes += chunk.length;
+    });
+    req.on('end', () => {
+      sink.exports += 1;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const sink: Sink = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    exports: 0,
+    bytes: 0,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  return sink;
+}
+
+interface Variant {
+  readonly name: string;
+  readonly script: string;
+  readonly env: (sink: Sink) => Record<string, string>;
+  readonly exports: boolean;
+}
+
+const variants: readonly Variant[] = [
+  { name: 'plain node', script: 'bare.cjs', env: () => ({}), exports: false },
+  {
+    name: 'plain node + OTel auto-instrumentation',
+    script: 'bare.cjs',
+    env: (sink) => ({ NODE_OPTIONS: `--require ${apps}otel-sdk.cjs`, SINK_URL: `${sink.url}/v1/traces` }),
+    exports: true,
+  },
+  { name: 'kit, tracing off', script: 'kit.mjs', env: () => ({}), exports: false },
+  {
+    name: 'kit, tracing otel',
+    script: 'kit.mjs',
+    env: (sink) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }),
+    exports: true,
+  },
+];
+
+async function main(): Promise<void> {
+  await ensureWrk();
+  const sink = await startSink();
+  const rps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const exported = new Map<string, number>(variants.map((v) => [v.name, 0]));
+  const errors = new Map<string, number>(variants.map((v) => [v.name, 0]));
+  const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of variants) {
+        const app = await startPinned(`${apps}${variant.script}`, variant.env(sink));
+        try {
+          await wrk(`http://127.0.0.1:${app.port}/`, 1); // warm-up
+          const before = sink.bytes;
+          const cpuBefore = cpuMicros(app.child.pid!);
+          const result = await wrk(`http://127.0.0.1:${app.port}/`, seconds);
+          const cpuUsed = cpuMicros(app.child.pid!) - cpuBefore;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          // A few wrk timeouts happen when the machine stalls (2 shared cores); many mean a broken app.
+          if (result.errors > result.rps * seconds * 0.001) {
+            throw new Error(`${variant.name}: ${result.errors} errors`);
+          }
+          errors.set(variant.name, errors.get(variant.name)! + result.errors);
+          rps.get(variant.name)!.push(result.rps);
+          cpu.get(variant.name)!.push(cpuUsed / (result.rps * seconds));
+          exported.set(variant.name, exported.get(variant.name)! + sink.bytes - before);
+        } finally {
+          await app.stop();
+        }
+      }
+    }
+  } finally {
+    await sink.close();
+  }
+  for (const variant of variants) {
+    if (variant.exports && exported.get(variant.name) === 0)
+      throw new Error(`${variant.name} exported nothing`);
+  }
+
+  const median = (name: string) => spread(rps.get(name)!).median;
+  const plain = median('plain node');
+  console.log(
+    `\n## Tracing cost (wrk, 32 connections, ${seconds} s × ${rounds} interleaved rounds; every request traced and exported)\n`,
+  );
+  console.log(
+    '| variant | requests/s (median, min–max) | × plain node | app CPU µs per request (median, min–max) | OTLP bytes per request | wrk errors |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const { name } of variants) {
+    const s = spread(rps.get(name)!);
+    const c = spread(cpu.get(name)!);
+    const requests = rps.get(name)!.reduce((sum, r) => sum + r * seconds, 0);
+    console.log(
+      `| ${name} | ${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)}) | ${(s.median / plain).toFixed(2)} | ` +
+        `${c.median.toFixed(1)} (${c.min.toFixed(1)}–${c.max.toFixed(1)}) | ${(exported.get(name)! / requests).toFixed(0)} | ${errors.get(name)} |`,
+    );
+  }
+  const cpuOf = (name: string) => spread(cpu.get(name)!).median;
+  const wallOf = (name: string) => 1e6 / median(name);
+  const autoName = 'plain node + OTel auto-instrumentation';
+  const kitCpu = cpuOf('kit, tracing otel') - cpuOf('kit, tracing off');
+  const autoCpu = cpuOf(autoName) - cpuOf('plain node');
+  const kitWall = wallOf('kit, tracing otel') - wallOf('kit, tracing off');
+  const autoWall = wallOf(autoName) - wallOf('plain node');
+  console.log(
+    `\nadded CPU per request: kit \`otel\` over kit \`off\` ${kitCpu.toFixed(1)} µs; OTel auto-instrumentation over plain node ` +
+      `${autoCpu.toFixed(1)} µs; ratio ${(kitCpu / autoCpu).toFixed(2)} (target: below 1).`,
+  );
+  console.log(
+    `added time per request from the median throughputs: kit ${kitWall.toFixed(1)} µs (${(
+      (1 - median('kit, tracing otel') / median('kit, tracing off')) * 100
+    ).toFixed(0)} % of throughput), auto-instrumentation ${autoWall.toFixed(1)} µs (${(
+      (1 - median(autoName) / plain) * 100
+    ).toFixed(0)} %); ratio ${(kitWall / autoWall).toFixed(2)}.`,
+  );
+}
+
+await main();

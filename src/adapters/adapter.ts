@@ -1,0 +1,83 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { NodeRequestListener } from '../config/options.js';
+import type { HealthEndpoints } from '../health/endpoints.js';
+import type { LoadShedder } from '../http/load-shedder.js';
+import type { RequestScope, RouteResolver } from '../http/request-scope.js';
+
+/** What the kit gives an adapter to install itself. */
+export interface AdapterKit {
+  readonly scope: RequestScope;
+  readonly health: HealthEndpoints;
+  readonly logger: Logger;
+  /** Health requests enter the request scope too (`logging.healthRequests`). */
+  readonly logHealthRequests: boolean;
+  /** Load shedding, when configured: checked after the health endpoints, before the request scope. */
+  readonly shedder: LoadShedder | undefined;
+  /**
+   * Records an error a route threw on the current request: it is logged with the request line (or
+   * on its own line when that is off) and marks the request's trace as a fault.
+   */
+  reportError(error: unknown): void;
+}
+
+/** An app with the kit installed, ready for the kit to serve. */
+export interface InstalledApp {
+  /** `node`, `express`, `koa`, `fastify`. */
+  readonly kind: string;
+  /** A request listener for a server the kit creates; absent when the framework owns its server. */
+  readonly listener?: NodeRequestListener;
+  /** The framework's own server (Fastify), which the kit listens with and drains. */
+  readonly server?: Server;
+  /** Run before listening (Fastify's `ready()`). */
+  ready?(): Promise<void>;
+  /** Run after the drain, before the shutdown hooks (Fastify's `close()` and `onClose` hooks). */
+  afterDrain?(): Promise<void>;
+  /** The route pattern of a request, once the framework routed it. */
+  readonly routeOf?: RouteResolver;
+}
+
+/** Recognises one framework's apps by shape and installs the kit on them. */
+export interface AppAdapter<A = unknown> {
+  readonly name: string;
+  /** True when `app` has this framework's shape; never imports the framework. */
+  matches(app: unknown): app is A;
+  install(app: A, kit: AdapterKit): InstalledApp;
+}
+
+/** An adapter of any framework, as `bootstrapAppRunner({ adapter })` takes it. */
+export interface AnyAppAdapter {
+  readonly name: string;
+  matches(app: unknown): boolean;
+  install(app: never, kit: AdapterKit): InstalledApp;
+}
+
+/** Puts the health endpoints and the request scope in front of `handler`, the same way for every adapter. */
+export function inFront(
+  kit: AdapterKit,
+  handler: (req: IncomingMessage, res: import('node:http').ServerResponse) => void,
+): NodeRequestListener {
+  const { scope, health, shedder } = kit;
+  if (kit.logHealthRequests || shedder !== undefined) {
+    return function apprunnerKitListener(req, res): void {
+      if (!kit.logHealthRequests && health.handle(req, res)) return;
+      if (shedder?.shouldShed(scope.inFlight) && !health.matches(req)) {
+        shedder.reject(res);
+        return;
+      }
+      scope.run(req, res, () => {
+        if (!kit.logHealthRequests || !health.handle(req, res)) handler(req, res);
+      });
+    };
+  }
+  // The common case, kept free of the branches above.
+  return function apprunnerKitListener(req, res): void {
+    if (health.handle(req, res)) return;
+    scope.run(req, res, () => handler(req, res));
+  };
+}
+
+/** True for a function. */
+export function isFunction(value: unknown): value is (...args: never[]) => unknown {
+  return typeof value === 'function';
+}

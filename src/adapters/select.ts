@@ -1,0 +1,36 @@
+import { describeValue } from '../config/parse.js';
+import { UnsupportedAppError } from '../errors.js';
+import type { AnyAppAdapter } from './adapter.js';
+import { expressAdapter } from './express.js';
+import { fastifyAdapter } from './fastify.js';
+import { koaAdapter } from './koa.js';
+import { nodeAdapter } from './node.js';
+
+/** The adapters `bootstrapAppRunner({ app })` tries, most specific first. */
+export const adapters: readonly AnyAppAdapter[] = [fastifyAdapter, koaAdapter, expressAdapter, nodeAdapter];
+
+/**
+ * The adapter for `app`: `explicit` when given (it must match), else the first whose shape `app`
+ * has. Recognises apps by shape only: no framework is imported.
+ *
+ * @throws UnsupportedAppError (`ARK_APP_UNSUPPORTED`)
+ */
+export function selectAdapter(app: unknown, explicit?: AnyAppAdapter): AnyAppAdapter {
+  if (explicit !== undefined) {
+    if (!explicit.matches(app)) {
+      throw new UnsupportedAppError(
+        `bootstrapAppRunner({ adapter: ${explicit.name}Adapter }) received ${describeValue(app)}, which is not a ${explicit.name} app.`,
+      );
+    }
+    return explicit;
+  }
+  const found = adapters.find((adapter) => adapter.matches(app));
+  if (found === undefined) {
+    throw new UnsupportedAppError(
+      `bootstrapAppRunner({ app }) received ${describeValue(app)}, which is not an Express app, a Koa app, ` +
+        'a Fastify instance or a Node.js request listener (req, res) => void. Pass one of those, or omit ' +
+        '`app` and wire the runtime yourself.',
+    );
+  }
+  return found;
+}

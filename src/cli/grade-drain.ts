@@ -1,0 +1,112 @@
+import type { DrainObservation } from './drain-run.js';
+import { plural, seconds } from './format.js';
+import { describeExit } from './grade-startup.js';
+import type { CheckResult } from './report.js';
+
+const title = 'drains on SIGTERM under keep-alive load';
+
+/**
+ * Grades the stop: `fail` when a request sent on an open connection got no answer (App Runner's
+ * proxy would answer 502) or the app was still running when the grace window ended (SIGKILL);
+ * `warn` for a non-zero exit, an exit by SIGTERM's default action (no handler), 5xx answers, failed
+ * new connections, or a drain that could not be measured under load; `pass` otherwise.
+ */
+export function gradeDrain(drain: DrainObservation | undefined, skipped: string): CheckResult {
+  if (drain === undefined) {
+    return { id: 'drain', title, status: 'skip', summary: skipped, figures: {} };
+  }
+  const r = drain.requests;
+  const figures = {
+    endpoint:
+      drain.endpoint === undefined
+        ? null
+        : `${drain.endpoint.host.includes(':') ? `[${drain.endpoint.host}]` : drain.endpoint.host}:${drain.endpoint.port}`,
+    requests: r.sent,
+    onOpenConnections: r.onOpenConnections,
+    failedOnOpenConnections: r.failedOnOpenConnections,
+    refusedNewConnections: r.refusedNewConnections,
+    failedNewConnections: r.failedNewConnections,
+    failedBeforeSignal: r.failedBeforeSignal,
+    status5xx: r.status5xx,
+    errors: Object.entries(r.errors)
+      .map(([error, n]) => `${error} ×${n}`)
+      .join(', '),
+    inFlightAtSignal: drain.inFlightAtSignal,
+    exitCode: drain.exit?.code ?? null,
+    exitSignal: drain.exit?.signal ?? null,
+    exitAfterMs: drain.exitAfterMs ?? null,
+    aliveAtGrace: drain.aliveAtGrace,
+    graceMs: drain.graceMs,
+  };
+  const row = (status: CheckResult['status'], summary: string, hint?: string): CheckResult => ({
+    id: 'drain',
+    title,
+    status,
+    summary,
+    ...(hint === undefined ? {} : { hint }),
+    figures,
+  });
+  if (!drain.signalled) {
+    const exit =
+      drain.exit === undefined
+        ? ''
+        : ` (${describeExit(drain.exit)}, ${seconds(drain.exit.atMs)} after start)`;
+    return row('fail', `exited on its own before SIGTERM${exit}`, 'see the last lines of its output');
+  }
+
+  const exitText =
+    drain.exit === undefined
+      ? 'did not exit even after SIGKILL'
+      : drain.aliveAtGrace
+        ? `still running ${seconds(drain.graceMs)} after SIGTERM: SIGKILLed`
+        : `exited (${describeExit(drain.exit)}) ${seconds(drain.exitAfterMs ?? 0)} after SIGTERM, grace ${seconds(drain.graceMs)}`;
+  const loadText =
+    drain.endpoint === undefined
+      ? `no load (${drain.loadSkipped ?? 'not reachable'})`
+      : `SIGTERM with ${drain.inFlightAtSignal} in flight: ${r.failedOnOpenConnections} of ${plural(r.onOpenConnections, 'request')} on open connections failed${r.failedOnOpenConnections > 0 ? ` (${figures.errors})` : ''}`;
+  const summary = `${loadText}; ${exitText}`;
+
+  if (r.failedOnOpenConnections > 0) {
+    return row(
+      'fail',
+      summary,
+      'on SIGTERM stop accepting, answer what arrives on open connections with Connection: close, close idle ones after a short grace, then exit (bootstrapAppRunner does)',
+    );
+  }
+  if (drain.aliveAtGrace) {
+    return row(
+      'fail',
+      summary,
+      `exit within the grace window: handle SIGTERM and bound the shutdown (--grace ${seconds(drain.graceMs)}; ECS and Kubernetes default to 30 s, App Runner does not document its window)`,
+    );
+  }
+  if (drain.exit?.signal === 'SIGTERM') {
+    return row(
+      'warn',
+      `${summary}: killed by SIGTERM's default action, nothing drained`,
+      "handle SIGTERM; as a container's main process (PID 1) an app without a handler ignores SIGTERM and is killed after the window",
+    );
+  }
+  if (drain.exit !== undefined && drain.exit.code !== 0) {
+    return row(
+      'warn',
+      summary,
+      'exit 0 after a clean shutdown: a non-zero code reads as a crash in the logs',
+    );
+  }
+  if (drain.endpoint === undefined) {
+    return row('warn', summary, 'the drain was not measured under load');
+  }
+  if (r.status5xx > 0 || r.failedNewConnections > 0) {
+    const parts = [
+      r.status5xx > 0 ? `${plural(r.status5xx, '5xx answer')}` : '',
+      r.failedNewConnections > 0 ? `${plural(r.failedNewConnections, 'new connection')} reset` : '',
+    ].filter((p) => p !== '');
+    return row(
+      'warn',
+      `${summary}; ${parts.join(', ')}`,
+      'check the load path (--load-path) answers without errors',
+    );
+  }
+  return row('pass', summary);
+}

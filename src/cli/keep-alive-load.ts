@@ -1,0 +1,169 @@
+import { Agent, request } from 'node:http';
+import type { Endpoint } from './health-probe.js';
+import { pause } from './timing.js';
+
+/** The outcome of one request of the load. */
+export interface LoadOutcome {
+  /** Sent on a connection that had already carried a request: App Runner's proxy reuses its connections. */
+  readonly reused: boolean;
+  /** Sent after the app was signalled to stop. */
+  readonly afterSignal: boolean;
+  /** Got a whole answer (any status). */
+  readonly answered: boolean;
+  readonly status?: number;
+  /** Why it got no answer: `ECONNRESET`, `ECONNREFUSED`, `socket hang up`, `timeout`, … */
+  readonly error?: string;
+}
+
+/** Options of {@link KeepAliveLoad}. */
+export interface KeepAliveLoadOptions {
+  readonly endpoint: Endpoint;
+  readonly path: string;
+  readonly connections: number;
+  /** Requests at most, all connections together. */
+  readonly maxRequests: number;
+  /** A request without a whole answer after this long fails as `timeout`. */
+  readonly requestTimeoutMs: number;
+  /** Pause of a connection between an answer and its next request. @default 5 */
+  readonly thinkMs?: number;
+}
+
+// Error codes are the useful part of a socket error; messages (`socket hang up`) where there is none.
+function errorName(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNRESET' && error instanceof Error && error.message === 'socket hang up')
+    return 'socket hang up';
+  return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A light keep-alive load, as a proxy's connection pool sends it: a few connections, each with its
+ * own agent holding one socket and one request at a time, back to back with a short pause. Records
+ * each request's outcome, whether it went out on an already-open connection, and whether it was sent
+ * after the stop signal. Bounded by `maxRequests` and each request's timeout.
+ *
+ * @example
+ * ```ts
+ * const load = new KeepAliveLoad({ endpoint, path: '/', connections: 4, maxRequests: 300, requestTimeoutMs: 5000 });
+ * load.start();
+ * // … app.signal('SIGTERM'); load.markSignal(); …
+ * load.stop(); await load.finished;
+ * ```
+ */
+export class KeepAliveLoad {
+  readonly #options: KeepAliveLoadOptions;
+  readonly #outcomes: LoadOutcome[] = [];
+  readonly #agents: Agent[] = [];
+  #sent = 0;
+  #inFlight = 0;
+  #stopped = false;
+  #signalled = false;
+  #finished: Promise<void> = Promise.resolve();
+
+  constructor(options: KeepAliveLoadOptions) {
+    this.#options = options;
+  }
+
+  /** Starts every connection's loop. */
+  start(): void {
+    const workers = Array.from({ length: this.#options.connections }, () => this.#worker());
+    this.#finished = Promise.all(workers).then(() => undefined);
+  }
+
+  /** Resolves when every connection's loop has ended (after {@link stop}, the budget, or refusals). */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  /** Requests sent so far. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /** Requests that got an outcome so far. */
+  get completed(): number {
+    return this.#outcomes.length;
+  }
+
+  /** Requests sent and not yet answered or failed. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** The outcomes so far. */
+  get outcomes(): readonly LoadOutcome[] {
+    return this.#outcomes;
+  }
+
+  /** From now on, requests sent count as sent after the stop signal. */
+  markSignal(): void {
+    this.#signalled = true;
+  }
+
+  /** Sends no new request; those in flight go on. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /** Stops and destroys every connection: requests still in flight fail. */
+  destroy(): void {
+    this.#stopped = true;
+    for (const agent of this.#agents) agent.destroy();
+  }
+
+  async #worker(): Promise<void> {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    this.#agents.push(agent);
+    try {
+      while (!this.#stopped && this.#sent < this.#options.maxRequests) {
+        const outcome = await this.#send(agent);
+        this.#outcomes.push(outcome);
+        // A refused connection means the app no longer accepts: the proxy would route elsewhere.
+        if (outcome.error === 'ECONNREFUSED') break;
+        if (!this.#stopped) await pause(this.#options.thinkMs ?? 5);
+      }
+    } finally {
+      agent.destroy();
+    }
+  }
+
+  #send(agent: Agent): Promise<LoadOutcome> {
+    const { endpoint, path, requestTimeoutMs } = this.#options;
+    const afterSignal = this.#signalled;
+    this.#sent += 1;
+    this.#inFlight += 1;
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (outcome: Omit<LoadOutcome, 'reused' | 'afterSignal'>) => {
+        if (settled) return;
+        settled = true;
+        this.#inFlight -= 1;
+        clearTimeout(timer);
+        resolve({ reused: req.reusedSocket, afterSignal, ...outcome });
+      };
+      const req = request(
+        {
+          host: endpoint.host,
+          port: endpoint.port,
+          path,
+          agent,
+          headers: { 'user-agent': 'apprunner-kit-check' },
+        },
+        (res) => {
+          res.resume();
+          res.once('end', () => finish({ answered: true, status: res.statusCode ?? 0 }));
+          res.once('error', (error) => finish({ answered: false, error: errorName(error) }));
+          res.once('close', () => {
+            if (!res.complete) finish({ answered: false, error: 'incomplete answer' });
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        finish({ answered: false, error: 'timeout' });
+        req.destroy();
+      }, requestTimeoutMs);
+      req.once('error', (error) => finish({ answered: false, error: errorName(error) }));
+      req.end();
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import { seconds, shellQuote } from './format.js';
+import type { CheckReport, CheckStatus } from './report.js';
+
+// The table shows the end of the tail, cut to a terminal's width; --json carries all of it.
+const shownLines = 12;
+const shownLineLength = 200;
+
+const labels: Record<CheckStatus, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
+
+/**
+ * Renders a report as the table `apprunner-kit check` prints: one row per check (grade, check,
+ * figures), a hint under each warn or fail, the totals, and — when a check failed — the app's last
+ * lines of output.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(renderText(await runCheck(options)));
+ * ```
+ */
+export function renderText(report: CheckReport): string {
+  const health = report.health;
+  const healthText = health.protocol === 'http' ? `HTTP GET ${health.path}` : 'TCP';
+  const out: string[] = [
+    `apprunner-kit check: ${shellQuote(report.command)}`,
+    `  PORT=${report.port}, cwd ${report.cwd}`,
+    `  health ${healthText}: interval ${health.intervalS} s, timeout ${health.timeoutS} s, healthy ${health.healthyThreshold}, unhealthy ${health.unhealthyThreshold} (probed here every ${Math.min(250, report.probeIntervalMs)} ms while starting, then every ${report.probeIntervalMs} ms)`,
+    `  SIGTERM under ${report.load.connections} keep-alive connections (≤ ${report.load.requests} requests to ${report.load.path}), SIGKILL ${seconds(report.graceMs)} later`,
+    '',
+  ];
+  const width = Math.max(...report.checks.map((c) => c.id.length));
+  for (const check of report.checks) {
+    out.push(`  ${labels[check.status]}  ${check.id.padEnd(width)}  ${check.summary}`);
+    if (check.hint !== undefined && (check.status === 'warn' || check.status === 'fail')) {
+      out.push(`  ${' '.repeat(4 + 2 + width)}  → ${check.hint}`);
+    }
+  }
+  const { pass, warn, fail, skip } = report.counts;
+  out.push(
+    '',
+    `${pass} passed, ${warn} ${warn === 1 ? 'warning' : 'warnings'}, ${fail} failed${skip > 0 ? `, ${skip} skipped` : ''} in ${seconds(report.durationMs)}`,
+  );
+  for (const note of report.notes) out.push(`note: ${note}`);
+  if (fail > 0) {
+    out.push('', report.lastLines.length === 0 ? 'The app wrote no output.' : 'Last lines of its output:');
+    for (const { stream, line } of report.lastLines.slice(-shownLines)) {
+      const cut = line.length > shownLineLength ? `${line.slice(0, shownLineLength - 1)}…` : line;
+      out.push(`  ${stream === 'stderr' ? 'err' : 'out'} | ${cut}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,218 @@
+import type { ParsedEnvironment } from './environment.js';
+import { invalid, parseBoolean, parseEnum, parseName, parseSection } from './parse.js';
+
+/** The tracing modes `tracing.mode` accepts. */
+export const tracingModes = ['auto', 'otel', 'off'] as const;
+
+/**
+ * How the kit traces: `'auto'` picks from the environment (OpenTelemetry when an `OTEL_EXPORTER_OTLP_*`
+ * endpoint or `OTEL_TRACES_EXPORTER` is set, else off), `'otel'` traces through OpenTelemetry, `'off'`
+ * does not trace (the trace id of an incoming `X-Amzn-Trace-Id` still reaches the logs).
+ */
+export type TracingMode = (typeof tracingModes)[number];
+
+/** The OTLP transports the kit can export over. */
+export const otlpProtocols = ['grpc', 'http/protobuf', 'http/json'] as const;
+
+/** An OTLP transport, as `OTEL_EXPORTER_OTLP_PROTOCOL` names it. */
+export type OtlpProtocol = (typeof otlpProtocols)[number];
+
+/** The samplers `OTEL_TRACES_SAMPLER` may name. */
+export const tracesSamplers = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/** A sampler, as `OTEL_TRACES_SAMPLER` names it. */
+export type TracesSampler = (typeof tracesSamplers)[number];
+
+/** The values of `OTEL_TRACES_EXPORTER` the kit accepts. */
+export const tracesExporters = ['otlp', 'none'] as const;
+
+/** The platforms recognised from the environment, as `cloud.platform` names them. */
+export type CloudPlatform = 'aws_ecs' | 'aws_eks';
+
+/** The validated tracing settings: the option, and the environment variables tracing reads. */
+export interface TracingConfig {
+  /** The mode asked for (`auto` is resolved when tracing starts). */
+  readonly mode: TracingMode;
+  /** Trace outgoing `fetch` (undici) requests. */
+  readonly fetch: boolean;
+  /** Trace outgoing `node:http` and `node:https` requests. */
+  readonly httpClient: boolean;
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+  readonly endpoint: string | undefined;
+  /** `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`. */
+  readonly tracesEndpoint: string | undefined;
+  /** `OTEL_EXPORTER_OTLP_PROTOCOL`. */
+  readonly protocol: OtlpProtocol | undefined;
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`. */
+  readonly tracesProtocol: OtlpProtocol | undefined;
+  /** `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, in milliseconds. */
+  readonly exportTimeoutMs: number | undefined;
+  /** `OTEL_TRACES_EXPORTER`. */
+  readonly exporter: (typeof tracesExporters)[number] | undefined;
+  /** `OTEL_TRACES_SAMPLER`. */
+  readonly sampler: TracesSampler | undefined;
+  /** `OTEL_TRACES_SAMPLER_ARG`. */
+  readonly samplerArg: number | undefined;
+  /** `OTEL_RESOURCE_ATTRIBUTES`, decoded. */
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  /** `OTEL_SDK_DISABLED`. */
+  readonly sdkDisabled: boolean;
+  /** `AWS_XRAY_DAEMON_ADDRESS`. */
+  readonly xrayDaemonAddress: string | undefined;
+  /** From `ECS_CONTAINER_METADATA_URI_V4` or `KUBERNETES_SERVICE_HOST`. */
+  readonly platform: CloudPlatform | undefined;
+}
+
+/** An `http://` or `https://` URL without credentials, as the OTLP endpoint variables carry it. */
+export function parseEndpointUrl(raw: string, name: string): string {
+  const text = raw.trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    invalid(name, raw, 'an http:// or https:// URL without credentials, such as http://localhost:4317');
+  }
+  return text;
+}
+
+/** `grpc`, `http/protobuf` or `http/json`. */
+export function parseOtlpProtocol(raw: string, name: string): OtlpProtocol {
+  return parseEnum(name, raw.trim().toLowerCase(), otlpProtocols);
+}
+
+/** `otlp` or `none`; `console` is refused because stdout carries the JSON logs. */
+export function parseTracesExporter(raw: string, name: string): (typeof tracesExporters)[number] {
+  const value = raw.trim().toLowerCase();
+  if (!(tracesExporters as readonly string[]).includes(value)) {
+    invalid(
+      name,
+      raw,
+      '"otlp" or "none" (the kit exports over OTLP only; "console" would mix spans into the JSON logs)',
+    );
+  }
+  return value as (typeof tracesExporters)[number];
+}
+
+/** One of {@link tracesSamplers}. */
+export function parseTracesSampler(raw: string, name: string): TracesSampler {
+  return parseEnum(name, raw.trim().toLowerCase(), tracesSamplers);
+}
+
+/** A sampling ratio from 0 to 1. */
+export function parseSamplerArg(raw: string, name: string): number {
+  const n = /^\s*(?:\d+(?:\.\d*)?|\.\d+)\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 0 && n <= 1)) invalid(name, raw, 'a number from 0 to 1, such as 0.1');
+  return n;
+}
+
+/** `true` or `false`, in any case. */
+export function parseBooleanText(raw: string, name: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (value !== 'true' && value !== 'false') invalid(name, raw, '"true" or "false"');
+  return value === 'true';
+}
+
+const resourceKeyPattern = /^[\w.\-/]{1,255}$/;
+
+/**
+ * `key1=value1,key2=value2` as the OpenTelemetry spec writes `OTEL_RESOURCE_ATTRIBUTES`: values are
+ * percent-decoded; keys are letters, digits, `_`, `.`, `-` and `/`.
+ */
+export function parseResourceAttributes(raw: string, name: string): Readonly<Record<string, string>> {
+  const attributes: Record<string, string> = {};
+  if (raw.length > 4096) invalid(name, `${raw.slice(0, 40)}…`, 'at most 4096 characters');
+  for (const pair of raw.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    const key = eq === -1 ? '' : pair.slice(0, eq).trim();
+    let value: string | undefined;
+    try {
+      value = eq === -1 ? undefined : decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      value = undefined;
+    }
+    if (!resourceKeyPattern.test(key) || value === undefined || /\p{Cc}/u.test(value)) {
+      invalid(
+        name,
+        pair,
+        'comma-separated key=value pairs with percent-encoded values, such as "team=notes"',
+      );
+    }
+    attributes[key] = value;
+  }
+  return attributes;
+}
+
+const daemonPartPattern = /^(?:(?:udp|tcp):)?[\w.-]{1,253}:\d{1,5}$/;
+
+/** `host:port`, or `udp:host:port tcp:host:port`, as the X-Ray SDKs read `AWS_XRAY_DAEMON_ADDRESS`. */
+export function parseDaemonAddress(raw: string, name: string): string {
+  const text = raw.trim();
+  const parts = text.split(/\s+/);
+  if (parts.length > 2 || !parts.every((part) => daemonPartPattern.test(part))) {
+    invalid(name, raw, 'host:port (such as 127.0.0.1:2000), or "udp:host:port tcp:host:port"');
+  }
+  return text;
+}
+
+/** A value a platform sets, checked only for being a sane string. */
+export function parsePlatformMarker(raw: string, name: string): string {
+  return parseName(name, raw, 2048);
+}
+
+/**
+ * Validates the `tracing` option section and combines it with the environment variables tracing
+ * reads. Unknown keys and bad values throw the configuration error naming the field.
+ */
+export function parseTracingConfig(value: unknown, env: ParsedEnvironment): TracingConfig {
+  const section = parseSection('tracing', value, ['mode', 'fetch', 'httpClient']);
+  const mode =
+    section.mode === undefined
+      ? 'auto'
+      : section.mode === 'xray'
+        ? invalid(
+            'tracing.mode',
+            section.mode,
+            'one of "auto", "otel", "off" (the X-Ray SDK backend is not in this version: trace through OpenTelemetry)',
+          )
+        : parseEnum('tracing.mode', section.mode, tracingModes);
+  const platform: CloudPlatform | undefined =
+    env.ECS_CONTAINER_METADATA_URI_V4 !== undefined
+      ? 'aws_ecs'
+      : env.KUBERNETES_SERVICE_HOST !== undefined
+        ? 'aws_eks'
+        : undefined;
+  return {
+    mode,
+    fetch: section.fetch === undefined ? true : parseBoolean('tracing.fetch', section.fetch),
+    httpClient:
+      section.httpClient === undefined ? true : parseBoolean('tracing.httpClient', section.httpClient),
+    endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    tracesEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    protocol: env.OTEL_EXPORTER_OTLP_PROTOCOL,
+    tracesProtocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    exportTimeoutMs: env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT,
+    exporter: env.OTEL_TRACES_EXPORTER,
+    sampler: env.OTEL_TRACES_SAMPLER,
+    samplerArg: env.OTEL_TRACES_SAMPLER_ARG,
+    resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES ?? {},
+    sdkDisabled: env.OTEL_SDK_DISABLED ?? false,
+    xrayDaemonAddress: env.AWS_XRAY_DAEMON_ADDRESS,
+    platform,
+  };
+}

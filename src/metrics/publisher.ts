@@ -1,0 +1,108 @@
+import type { Logger } from 'pino';
+import { type EmfGroup, emfLines } from './emf-lines.js';
+import type { MetricSource } from './source.js';
+
+/**
+ * Where EMF lines go: anything with `write(line)` (each line ends with a newline). The kit's stdout
+ * writer by default; tests pass a collector, as they do for `logging.destination`.
+ *
+ * @example
+ * ```ts
+ * const lines: string[] = [];
+ * await bootstrapAppRunner({ app, metrics: { destination: { write: (line) => lines.push(line) } } });
+ * ```
+ */
+export interface MetricsDestination {
+  write(line: string): unknown;
+  /** Writes what is queued before the process exits; called when metrics are flushed at exit. */
+  flushSync?(): void;
+}
+
+/** Settings of the {@link MetricsPublisher}. */
+export interface MetricsPublisherSettings {
+  readonly namespace: string;
+  readonly flushIntervalMs: number;
+  readonly destination: MetricsDestination;
+  readonly sources: readonly MetricSource[];
+  readonly logger?: Logger | undefined;
+}
+
+/**
+ * Flushes the metric sources as EMF lines: every `flushIntervalMs` on an unref'd timer (it never
+ * keeps the process alive), on demand, once more when stopped if the shutdown's own flush did not
+ * run (a forced exit), and at process exit if it was never stopped. Lines go to the destination
+ * whole, one `write` each: on the kit's stdout writer they never interleave with log lines.
+ */
+export class MetricsPublisher {
+  readonly #settings: MetricsPublisherSettings;
+  #timer: NodeJS.Timeout | undefined;
+  #started = false;
+  #stopped = false;
+  #finalDone = false;
+  #failureLogged = false;
+
+  constructor(settings: MetricsPublisherSettings) {
+    this.#settings = settings;
+  }
+
+  /** Starts the interval and the exit hook. */
+  start(): void {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    this.#timer = setInterval(() => this.flush(), this.#settings.flushIntervalMs);
+    this.#timer.unref();
+    process.on('exit', this.#onExit);
+  }
+
+  /**
+   * Writes every source's groups now; returns the number of lines written. Never throws: a failure
+   * is logged (once until a flush succeeds again) and that interval's metrics are lost.
+   */
+  flush(): number {
+    try {
+      const groups: EmfGroup[] = [];
+      for (const source of this.#settings.sources) source.collect(groups);
+      if (groups.length === 0) return 0;
+      const options = { namespace: this.#settings.namespace, timestamp: Date.now() };
+      let written = 0;
+      for (const group of groups) {
+        for (const line of emfLines(group, options)) {
+          this.#settings.destination.write(`${line}\n`);
+          written++;
+        }
+      }
+      this.#failureLogged = false;
+      return written;
+    } catch (error) {
+      if (!this.#failureLogged) {
+        this.#failureLogged = true;
+        this.#settings.logger?.error({ err: error }, 'metrics: writing the EMF lines failed');
+      }
+      return 0;
+    }
+  }
+
+  /** The shutdown's flush: after it, {@link MetricsPublisher.stop} writes nothing more. */
+  flushFinal(): number {
+    this.#finalDone = true;
+    return this.flush();
+  }
+
+  /**
+   * Stops the interval and the exit hook; flushes what is left unless the shutdown's flush already
+   * ran. Safe to call twice.
+   */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    process.off('exit', this.#onExit);
+    if (this.#started && !this.#finalDone) this.flush();
+  }
+
+  // Runs after the kit's stdout writer wrote its last lines at exit (its listener came first), so it
+  // writes its own through once more.
+  readonly #onExit = (): void => {
+    if (this.flush() > 0) this.#settings.destination.flushSync?.();
+  };
+}

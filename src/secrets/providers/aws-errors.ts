@@ -1,0 +1,83 @@
+import {
+  type AppRunnerKitError,
+  SecretAccessDeniedError,
+  SecretFetchError,
+  SecretNotFoundError,
+  SecretTimeoutError,
+} from '../../errors.js';
+
+const notFound = new Set([
+  'ResourceNotFoundException',
+  'ParameterNotFound',
+  'ParameterVersionNotFound',
+  'InvalidRequestException',
+]);
+const denied = new Set([
+  'AccessDeniedException',
+  'AccessDenied',
+  'DecryptionFailure',
+  'KMSAccessDeniedException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+]);
+const unreachable = new Set([
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+function describe(error: unknown): { name: string; code: string | undefined; message: string } {
+  const e = error as { name?: string; code?: string; message?: string; $metadata?: unknown };
+  return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(error) };
+}
+
+function permission(service: 'secretsmanager' | 'ssm'): string {
+  return service === 'secretsmanager'
+    ? 'Grant the instance role secretsmanager:GetSecretValue on this secret (and kms:Decrypt on its key when it is encrypted with a customer-managed KMS key).'
+    : 'Grant the instance role ssm:GetParameter and ssm:GetParameters (ssm:GetParametersByPath for a prefix) on this parameter (and kms:Decrypt for a SecureString encrypted with a customer-managed key).';
+}
+
+/**
+ * Turns an AWS SDK error into the kit's error for `reference`, keeping the AWS error code and adding
+ * the fix: the missing permission, the VPC egress, the region or credentials to set.
+ */
+export function wrapAwsError(
+  error: unknown,
+  reference: string,
+  service: 'secretsmanager' | 'ssm',
+): AppRunnerKitError {
+  const { name, code, message } = describe(error);
+  const options = { reference, awsCode: name, cause: error };
+  if (notFound.has(name)) {
+    return new SecretNotFoundError(
+      `${reference}: ${name} (${message}). Check the name, the version or stage, and the region.`,
+      options,
+    );
+  }
+  if (denied.has(name)) {
+    return new SecretAccessDeniedError(`${reference}: ${name} (${message}). ${permission(service)}`, options);
+  }
+  if (name === 'TimeoutError' || name === 'AbortError' || (code !== undefined && unreachable.has(code))) {
+    return new SecretTimeoutError(
+      `${reference}: ${service === 'secretsmanager' ? 'Secrets Manager' : 'SSM'} did not answer (${code ?? name}: ${message}). ` +
+        'With an App Runner VPC connector, outbound traffic to AWS needs a NAT gateway or VPC interface endpoints.',
+      { ...options, awsCode: code ?? name },
+    );
+  }
+  if (name === 'CredentialsProviderError') {
+    return new SecretFetchError(
+      `${reference}: no AWS credentials (${message}). On App Runner, give the service an instance role; locally, set AWS_PROFILE or use env: and file: references.`,
+      options,
+    );
+  }
+  if (/region is missing/i.test(message)) {
+    return new SecretFetchError(`${reference}: no AWS region. Set AWS_REGION, or use a full ARN.`, options);
+  }
+  return new SecretFetchError(`${reference}: ${name} (${message}).`, options);
+}

@@ -1,0 +1,146 @@
+import { SecretTransformError } from '../../errors.js';
+import type { FetchedSecret, SecretProvider } from '../provider.js';
+import type { SecretReference } from '../reference.js';
+import {
+  type AwsClientHook,
+  type AwsClientSettings,
+  awsClientConfig,
+  ClientsByRegion,
+  importPeer,
+} from './aws-client.js';
+import { wrapAwsError } from './aws-errors.js';
+
+/** Any client with the AWS SDK v3 `send(command, options)` (a `SecretsManagerClient` or `SSMClient`). */
+export interface AwsClientLike {
+  send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
+
+/** Options of {@link secretsManagerProvider}. */
+export interface SecretsManagerProviderOptions {
+  readonly settings: AwsClientSettings;
+  /** A client of your own, used for every reference. */
+  readonly client?: AwsClientLike | undefined;
+  /** Called with each client the provider creates. */
+  readonly onClient?: AwsClientHook | undefined;
+}
+
+interface SecretValueOutput {
+  readonly SecretString?: string;
+  readonly SecretBinary?: Uint8Array;
+  readonly VersionId?: string;
+}
+
+type Sdk = typeof import('@aws-sdk/client-secrets-manager');
+
+/** Selects `key` from a JSON secret; non-string values come back as JSON. */
+export function selectJsonKey(reference: string, text: string, key: string): string {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new SecretTransformError(
+      `${reference}: the secret is not JSON, so its key "${key}" cannot be selected.`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new SecretTransformError(
+      `${reference}: the secret is JSON but not an object, so it has no key "${key}".`,
+    );
+  }
+  const value = (document as Record<string, unknown>)[key];
+  if (value === undefined) {
+    throw new SecretTransformError(
+      `${reference}: the secret has no key "${key}" (its keys: ${Object.keys(document).join(', ') || 'none'}).`,
+    );
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * `secretsmanager:` references and Secrets Manager ARNs, through `@aws-sdk/client-secrets-manager`
+ * (an optional peer, imported on first use). Concurrent reads of one secret — two JSON keys of the
+ * same secret at start-up — share one `GetSecretValue` call.
+ */
+export function secretsManagerProvider(options: SecretsManagerProviderOptions): SecretProvider {
+  let sdk: Promise<Sdk> | undefined;
+  const loadSdk = (): Promise<Sdk> => {
+    sdk ??= importPeer(
+      '@aws-sdk/client-secrets-manager',
+      'A secretsmanager: secret reference',
+      () => import('@aws-sdk/client-secrets-manager'),
+    );
+    sdk.catch(() => {
+      sdk = undefined;
+    });
+    return sdk;
+  };
+  const clients = new ClientsByRegion<AwsClientLike>(async (region) => {
+    if (options.client !== undefined) return options.client;
+    const { SecretsManagerClient } = await loadSdk();
+    const client = new SecretsManagerClient(awsClientConfig(options.settings, region));
+    options.onClient?.(client);
+    return client as unknown as AwsClientLike;
+  });
+  const inflight = new Map<string, Promise<SecretValueOutput>>();
+
+  const read = (reference: SecretReference & { kind: 'secretsmanager' }, signal: AbortSignal) => {
+    const key = [reference.region, reference.secretId, reference.versionStage, reference.versionId].join('|');
+    let pending = inflight.get(key);
+    if (pending === undefined) {
+      pending = (async () => {
+        const { GetSecretValueCommand } = await loadSdk();
+        const client = await clients.get(reference.region);
+        const command = new GetSecretValueCommand({
+          SecretId: reference.secretId,
+          ...(reference.versionStage === undefined ? {} : { VersionStage: reference.versionStage }),
+          ...(reference.versionId === undefined ? {} : { VersionId: reference.versionId }),
+        });
+        return (await client.send(command as never, { abortSignal: signal })) as SecretValueOutput;
+      })();
+      inflight.set(key, pending);
+      const forget = () => inflight.delete(key);
+      pending.then(forget, forget);
+    }
+    return pending;
+  };
+
+  return {
+    async fetch(reference: SecretReference, signal: AbortSignal): Promise<FetchedSecret> {
+      if (reference.kind !== 'secretsmanager') throw new TypeError(`cannot fetch ${reference.raw}`);
+      let output: SecretValueOutput;
+      try {
+        output = await read(reference, signal);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ARK_DEPENDENCY_MISSING') throw error;
+        throw wrapAwsError(error, reference.raw, 'secretsmanager');
+      }
+      const version = output.VersionId === undefined ? {} : { version: output.VersionId };
+      if (output.SecretString !== undefined) {
+        const value =
+          reference.jsonKey === undefined
+            ? output.SecretString
+            : selectJsonKey(reference.raw, output.SecretString, reference.jsonKey);
+        return { value, sensitive: true, ...version };
+      }
+      if (output.SecretBinary !== undefined) {
+        if (reference.jsonKey !== undefined) {
+          throw new SecretTransformError(
+            `${reference.raw}: the secret is binary, so it has no JSON key to select.`,
+          );
+        }
+        return {
+          value: Buffer.from(output.SecretBinary).toString('base64'),
+          binary: true,
+          sensitive: true,
+          ...version,
+        };
+      }
+      throw new SecretTransformError(
+        `${reference.raw}: the secret has neither SecretString nor SecretBinary.`,
+      );
+    },
+  };
+}

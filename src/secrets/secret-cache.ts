@@ -1,0 +1,309 @@
+import { channel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { AppRunnerKitError, SecretFetchError } from '../errors.js';
+import { minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
+import type { FetchedSecret, SecretProvider } from './provider.js';
+import type { SecretReference } from './reference.js';
+
+/** The diagnostics channel a failed secret fetch is published on (the metrics count it). */
+export const secretFetchFailedChannelName = 'apprunner-kit:secrets:fetch-failed';
+
+/** What {@link secretFetchFailedChannelName} publishes: which reference, and whether a value was cached. */
+export interface SecretFetchFailedMessage {
+  readonly reference: string;
+  /** Failed fetches in a row. */
+  readonly failures: number;
+  /** A value was cached: this was a refresh, and the cached value is still served. */
+  readonly cached: boolean;
+}
+
+const fetchFailed = channel(secretFetchFailedChannelName);
+
+/** Cache-wide settings, from `secretOptions`. */
+export interface SecretCacheSettings {
+  /** Time a value is fresh. */
+  readonly ttlMs: number;
+  /** Most entries kept; the least recently used of those not declared at start-up go first. */
+  readonly maxEntries: number;
+  /** First wait after a failed refresh; doubles with each failure in a row. */
+  readonly backoffBaseMs: number;
+  /** Longest wait between refresh attempts. */
+  readonly backoffMaxMs: number;
+  /** Bound on one fetch (background refreshes and `resolve`). */
+  readonly fetchTimeoutMs: number;
+}
+
+/** Per-reference options. */
+export interface EntryOptions {
+  /** Time this value is fresh; the cache's `ttlMs` when absent. */
+  readonly ttlMs?: number | undefined;
+  /** Never evicted (declared at start-up). */
+  readonly pinned?: boolean | undefined;
+}
+
+interface Entry {
+  readonly reference: SecretReference;
+  ttlMs: number;
+  pinned: boolean;
+  fetched: FetchedSecret | undefined;
+  expiresAt: number;
+  inflight: Promise<FetchedSecret> | undefined;
+  failures: number;
+  retryAt: number;
+  lastUsed: number;
+}
+
+/** What the cache knows about one reference, without its value. */
+export interface SecretEntryInfo {
+  readonly version: string | undefined;
+  /** The value is past its TTL (a refresh is due or failing). */
+  readonly stale: boolean;
+  /** Failed refreshes in a row. */
+  readonly failures: number;
+}
+
+/**
+ * The one cache under every provider: TTL with jitter on a monotonic clock, stale-while-revalidate
+ * on access (no timer: App Runner throttles idle CPU), stale-if-error with exponential backoff and a
+ * cap (logged once per failure streak), single-flight, a bound on entries, and the registration of
+ * every sensitive value with the log redaction registry. Providers only fetch.
+ */
+export class SecretCache {
+  readonly #settings: SecretCacheSettings;
+  readonly #providerFor: (reference: SecretReference) => SecretProvider;
+  readonly #logger: Logger | undefined;
+  readonly #redaction: RedactionRegistry;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(
+    settings: SecretCacheSettings,
+    providerFor: (reference: SecretReference) => SecretProvider,
+    redaction: RedactionRegistry,
+    logger?: Logger,
+  ) {
+    this.#settings = settings;
+    this.#providerFor = providerFor;
+    this.#redaction = redaction;
+    this.#logger = logger;
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * The cached value, at once; when it is past its TTL, starts one background refresh and still
+   * returns it (stale-while-revalidate). `undefined` when nothing was fetched yet.
+   */
+  peek(reference: SecretReference): FetchedSecret | undefined {
+    const entry = this.#entries.get(reference.raw);
+    if (entry === undefined) return undefined;
+    const now = performance.now();
+    entry.lastUsed = now;
+    if (
+      entry.fetched !== undefined &&
+      now >= entry.expiresAt &&
+      entry.inflight === undefined &&
+      now >= entry.retryAt
+    ) {
+      this.#start(entry).catch(() => {}); // logged in #start; the caller keeps the cached value
+    }
+    return entry.fetched;
+  }
+
+  /**
+   * The value: the cached one while fresh; else a fetch (joined when one is under way). When a
+   * refresh fails and a value is cached, the cached value is returned (stale-if-error).
+   */
+  async get(reference: SecretReference, options: EntryOptions = {}): Promise<FetchedSecret> {
+    const entry = this.#entry(reference, options);
+    const now = performance.now();
+    entry.lastUsed = now;
+    if (entry.fetched !== undefined && now < entry.expiresAt) return entry.fetched;
+    if (entry.inflight !== undefined) return this.#orStale(entry, entry.inflight);
+    if (entry.fetched !== undefined && now < entry.retryAt) return entry.fetched;
+    return this.#orStale(entry, this.#start(entry));
+  }
+
+  /** Fetches now, joining a fetch under way; rejects when it fails (the cached value stays). */
+  refresh(reference: SecretReference, options: EntryOptions = {}): Promise<FetchedSecret> {
+    const entry = this.#entry(reference, options);
+    return entry.inflight ?? this.#start(entry);
+  }
+
+  /** Marks the value stale: the next access refreshes it (and may still serve it meanwhile). */
+  invalidate(reference: SecretReference): void {
+    const entry = this.#entries.get(reference.raw);
+    if (entry === undefined) return;
+    entry.expiresAt = 0;
+    entry.retryAt = 0;
+  }
+
+  /** Stores a value fetched elsewhere (a start-up batch). */
+  store(reference: SecretReference, fetched: FetchedSecret, options: EntryOptions = {}): void {
+    this.#accept(this.#entry(reference, options), fetched);
+  }
+
+  /** What the cache knows about `reference`, without the value. */
+  info(reference: SecretReference): SecretEntryInfo | undefined {
+    const entry = this.#entries.get(reference.raw);
+    if (entry === undefined) return undefined;
+    return {
+      version: entry.fetched?.version,
+      stale: entry.fetched === undefined || performance.now() >= entry.expiresAt,
+      failures: entry.failures,
+    };
+  }
+
+  #entry(reference: SecretReference, options: EntryOptions): Entry {
+    let entry = this.#entries.get(reference.raw);
+    if (entry === undefined) {
+      entry = {
+        reference,
+        ttlMs: options.ttlMs ?? this.#settings.ttlMs,
+        pinned: options.pinned === true,
+        fetched: undefined,
+        expiresAt: 0,
+        inflight: undefined,
+        failures: 0,
+        retryAt: 0,
+        lastUsed: performance.now(),
+      };
+      this.#entries.set(reference.raw, entry);
+      this.#evict();
+    } else {
+      if (options.ttlMs !== undefined) entry.ttlMs = options.ttlMs;
+      if (options.pinned === true) entry.pinned = true;
+    }
+    return entry;
+  }
+
+  #evict(): void {
+    while (this.#entries.size > this.#settings.maxEntries) {
+      let oldest: Entry | undefined;
+      for (const entry of this.#entries.values()) {
+        if (
+          !entry.pinned &&
+          entry.inflight === undefined &&
+          (oldest === undefined || entry.lastUsed < oldest.lastUsed)
+        ) {
+          oldest = entry;
+        }
+      }
+      if (oldest === undefined) return; // everything is pinned or in flight
+      this.#entries.delete(oldest.reference.raw);
+    }
+  }
+
+  async #orStale(entry: Entry, pending: Promise<FetchedSecret>): Promise<FetchedSecret> {
+    try {
+      return await pending;
+    } catch (error) {
+      if (entry.fetched !== undefined) return entry.fetched;
+      throw error;
+    }
+  }
+
+  #start(entry: Entry): Promise<FetchedSecret> {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new DOMException(`fetch timed out after ${this.#settings.fetchTimeoutMs} ms`, 'TimeoutError'),
+        ),
+      this.#settings.fetchTimeoutMs,
+    );
+    timer.unref();
+    const pending = (async () => {
+      try {
+        return await this.#providerFor(entry.reference).fetch(entry.reference, controller.signal);
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    entry.inflight = pending.then(
+      (fetched) => {
+        entry.inflight = undefined;
+        this.#accept(entry, fetched);
+        return fetched;
+      },
+      (error: unknown) => {
+        entry.inflight = undefined;
+        throw this.#failed(entry, error);
+      },
+    );
+    return entry.inflight;
+  }
+
+  #accept(entry: Entry, fetched: FetchedSecret): void {
+    const previous = entry.fetched;
+    const now = performance.now();
+    // Jitter shortens the TTL by up to 10 %, so that a fleet started together does not refresh together.
+    entry.expiresAt = now + entry.ttlMs * (1 - Math.random() * 0.1);
+    entry.fetched = fetched;
+    if (entry.failures > 0) {
+      this.#logger?.info(
+        { reference: entry.reference.raw, failures: entry.failures },
+        `secret ${entry.reference.raw} refreshed again after ${entry.failures} failed attempt(s)`,
+      );
+    }
+    entry.failures = 0;
+    entry.retryAt = 0;
+    if (fetched.sensitive) this.#mask(entry.reference, fetched.value);
+    if (previous !== undefined && previous.value !== fetched.value) {
+      this.#logger?.info(
+        { reference: entry.reference.raw, previousVersion: previous.version, version: fetched.version },
+        `secret ${entry.reference.raw} has a new value (rotated)`,
+      );
+    }
+  }
+
+  #failed(entry: Entry, error: unknown): AppRunnerKitError {
+    const wrapped =
+      error instanceof AppRunnerKitError
+        ? error
+        : new SecretFetchError(`${entry.reference.raw}: ${(error as Error)?.message ?? String(error)}`, {
+            reference: entry.reference.raw,
+            cause: error,
+          });
+    entry.failures++;
+    const backoff = Math.min(
+      this.#settings.backoffMaxMs,
+      this.#settings.backoffBaseMs * 2 ** (entry.failures - 1),
+    );
+    entry.retryAt = performance.now() + backoff * (0.8 + Math.random() * 0.4);
+    if (fetchFailed.hasSubscribers) {
+      const message: SecretFetchFailedMessage = {
+        reference: entry.reference.raw,
+        failures: entry.failures,
+        cached: entry.fetched !== undefined,
+      };
+      fetchFailed.publish(message);
+    }
+    if (entry.fetched !== undefined && entry.failures === 1) {
+      this.#logger?.warn(
+        { err: wrapped, reference: entry.reference.raw },
+        `secret ${entry.reference.raw} could not be refreshed: serving the cached value, retrying with backoff`,
+      );
+    } else if (entry.fetched !== undefined) {
+      this.#logger?.debug(
+        { reference: entry.reference.raw, failures: entry.failures },
+        'secret refresh failed again',
+      );
+    }
+    return wrapped;
+  }
+
+  #mask(reference: SecretReference, value: string): void {
+    if (value.length >= minimumRedactedLength) {
+      this.#redaction.addValue(value);
+    } else if (value.length > 0) {
+      this.#logger?.warn(
+        { reference: reference.raw },
+        `secret ${reference.raw} is shorter than ${minimumRedactedLength} characters: it cannot be masked in logs`,
+      );
+    }
+  }
+}

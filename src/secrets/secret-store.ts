@@ -1,0 +1,383 @@
+import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import {
+  AppRunnerKitError,
+  SecretFetchError,
+  SecretNotDeclaredError,
+  SecretNotFoundError,
+  SecretsStartupError,
+  SecretTimeoutError,
+  SecretTransformError,
+} from '../errors.js';
+import { withTimeout } from '../internal/timers.js';
+import { redaction as processRedaction, type RedactionRegistry } from '../logging/redaction.js';
+import type { FetchedSecret, SecretProvider } from './provider.js';
+import type { AwsClientHook } from './providers/aws-client.js';
+import { envProvider } from './providers/env.js';
+import { fileProvider } from './providers/file.js';
+import { secretsManagerProvider } from './providers/secrets-manager.js';
+import { type SsmProvider, ssmProvider } from './providers/ssm.js';
+import { parseSecretReference, type SecretReference } from './reference.js';
+import { SecretCache, type SecretEntryInfo } from './secret-cache.js';
+import {
+  type NormalisedDeclaration,
+  parseSecretDeclarations,
+  parseSecretOptions,
+  type SecretDeclaration,
+  type SecretOptions,
+  type SecretSettings,
+} from './settings.js';
+
+/** Options of {@link createSecretStore}. */
+export interface SecretStoreOptions {
+  /** Secrets to load with `load()` and read with `get(name)`: NAME → reference. */
+  secrets?: Record<string, SecretDeclaration> | undefined;
+  /** Cache, start-up, AWS client and provider options. */
+  options?: SecretOptions | undefined;
+  /** The environment `env:` references read. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Directory relative `file:` paths start from. @default process.cwd() */
+  cwd?: string;
+  /** Logger for refresh failures and rotations (never values). */
+  logger?: Logger;
+  /** Called with each AWS client the store builds (tracing instruments it). */
+  onAwsClient?: AwsClientHook;
+  /** Registry that masks loaded values in logs. @default the process-wide registry */
+  redaction?: RedactionRegistry;
+}
+
+interface Declared extends NormalisedDeclaration {
+  readonly reference: SecretReference;
+}
+
+/**
+ * Secrets and parameters, loaded once and kept fresh (`runtime.secrets`). Declared names are read
+ * synchronously with {@link SecretStore.get}; when a value is past its TTL, `get` returns it and
+ * refreshes it in the background. Any reference can be read with {@link SecretStore.resolve}.
+ *
+ * @example
+ * ```ts
+ * const runtime = await bootstrapAppRunner({
+ *   app,
+ *   secrets: { DB_PASSWORD: 'secretsmanager:prod/db#password', API_KEY: 'ssm:/notes/api-key' },
+ * });
+ * const pool = new pg.Pool({ password: () => runtime.secrets.get('DB_PASSWORD') }); // rotation-proof
+ * ```
+ */
+export class SecretStore {
+  readonly #settings: SecretSettings;
+  readonly #declared = new Map<string, Declared>();
+  readonly #cache: SecretCache;
+  readonly #providers: Record<string, SecretProvider>;
+  readonly #ssm: SsmProvider;
+  readonly #logger: Logger | undefined;
+  readonly #customSchemes: readonly string[];
+
+  constructor(options: SecretStoreOptions = {}) {
+    const settings = parseSecretOptions(options.options);
+    this.#settings = settings;
+    this.#logger = options.logger;
+    this.#customSchemes = Object.keys(settings.providers);
+    const awsOptions = { settings: settings.aws, onClient: options.onAwsClient };
+    this.#ssm = ssmProvider({ ...awsOptions, client: settings.clients.ssm });
+    this.#providers = {
+      ...settings.providers,
+      secretsmanager: secretsManagerProvider({ ...awsOptions, client: settings.clients.secretsManager }),
+      ssm: this.#ssm,
+      env: envProvider(options.env ?? process.env),
+      file: fileProvider(options.cwd ?? process.cwd()),
+    };
+    for (const declaration of parseSecretDeclarations(options.secrets, settings.exportToEnv)) {
+      let reference: SecretReference;
+      try {
+        reference = parseSecretReference(declaration.ref, this.#customSchemes);
+      } catch (error) {
+        (error as Error).message = `secrets.${declaration.name}: ${(error as Error).message}`;
+        throw error;
+      }
+      this.#declared.set(declaration.name, { ...declaration, reference });
+    }
+    this.#cache = new SecretCache(
+      {
+        ttlMs: settings.ttlMs,
+        maxEntries: Math.max(settings.maxEntries, this.#declared.size),
+        backoffBaseMs: 1_000,
+        backoffMaxMs: Math.min(300_000, settings.ttlMs),
+        fetchTimeoutMs: settings.fetchTimeoutMs,
+      },
+      (reference) => this.#providerFor(reference),
+      options.redaction ?? processRedaction,
+      options.logger,
+    );
+  }
+
+  /** The declared names. */
+  get names(): string[] {
+    return [...this.#declared.keys()];
+  }
+
+  /**
+   * Loads every declared secret — SSM parameters in `GetParameters` batches of 10, the rest in
+   * parallel — within `startupTimeoutMs`. A required one that fails stops the start with one error
+   * listing every failure and its fix; an optional one is logged.
+   *
+   * @throws SecretsStartupError (`ARK_SECRETS_STARTUP_FAILED`)
+   */
+  async load(): Promise<void> {
+    if (this.#declared.size === 0) return;
+    const started = performance.now();
+    const references = new Map<string, SecretReference>();
+    for (const declared of this.#declared.values())
+      references.set(declared.reference.raw, declared.reference);
+    const results = new Map<string, FetchedSecret | Error>();
+    const controller = new AbortController();
+    // Every start-up call listens to this one signal: lift the 10-listener warning threshold.
+    setMaxListeners(references.size + 10, controller.signal);
+    const budget = this.#settings.startupTimeoutMs;
+
+    const byProvider = new Map<SecretProvider, SecretReference[]>();
+    for (const reference of references.values()) {
+      const provider = this.#providerFor(reference);
+      byProvider.set(provider, [...(byProvider.get(provider) ?? []), reference]);
+    }
+    const loading = Promise.all(
+      [...byProvider].map(async ([provider, list]) => {
+        if (provider.fetchMany !== undefined && list.length > 1) {
+          try {
+            const fetched = await provider.fetchMany(list, controller.signal);
+            for (const reference of list) {
+              const result = fetched.get(reference);
+              results.set(
+                reference.raw,
+                result ?? new SecretFetchError(`${reference.raw}: no result`, { reference: reference.raw }),
+              );
+            }
+          } catch (error) {
+            for (const reference of list) results.set(reference.raw, error as Error);
+          }
+          return;
+        }
+        await Promise.all(
+          list.map(async (reference) => {
+            try {
+              results.set(reference.raw, await provider.fetch(reference, controller.signal));
+            } catch (error) {
+              results.set(reference.raw, error as Error);
+            }
+          }),
+        );
+      }),
+    );
+    const outcome = await withTimeout(loading, budget);
+    if (outcome.outcome === 'timed-out') {
+      controller.abort(new DOMException(`secrets start-up budget of ${budget} ms exhausted`, 'TimeoutError'));
+    }
+
+    const failures: { declared: Declared; error: AppRunnerKitError }[] = [];
+    for (const declared of this.#declared.values()) {
+      const result = results.get(declared.reference.raw);
+      const options = { ttlMs: declared.ttlMs, pinned: true };
+      if (result !== undefined && !(result instanceof Error)) {
+        this.#cache.store(declared.reference, result, options);
+        continue;
+      }
+      const error =
+        result === undefined
+          ? new SecretTimeoutError(
+              `${declared.reference.raw}: not loaded within the start-up budget of ${budget} ms (secretOptions.startupTimeoutMs). ` +
+                'With an App Runner VPC connector, outbound traffic to AWS needs a NAT gateway or VPC interface endpoints.',
+              { reference: declared.reference.raw },
+            )
+          : this.#wrap(declared.reference, result);
+      failures.push({ declared, error });
+    }
+
+    const required = failures.filter((f) => !f.declared.optional);
+    for (const { declared, error } of failures.filter((f) => f.declared.optional)) {
+      this.#logger?.warn(
+        { err: error, secret: declared.name },
+        `optional secret ${declared.name} was not loaded`,
+      );
+    }
+    if (required.length > 0) {
+      const lines = required.map(({ declared, error }) => `  - ${declared.name}: ${error.message}`);
+      throw new SecretsStartupError(
+        `${required.length} of ${this.#declared.size} secrets could not be loaded:\n${lines.join('\n')}`,
+        required.map((f) => f.error),
+      );
+    }
+    if (this.#settings.exportToEnv) {
+      for (const [name, declared] of this.#declared) {
+        const fetched = this.#cache.peek(declared.reference);
+        if (fetched !== undefined) process.env[name] = fetched.value;
+      }
+    }
+    this.#logger?.info(
+      {
+        secrets: this.#declared.size,
+        references: references.size,
+        failed: failures.length,
+        durationMs: Math.round(performance.now() - started),
+      },
+      `loaded ${this.#declared.size - failures.length} of ${this.#declared.size} secrets`,
+    );
+  }
+
+  /**
+   * The value of a declared secret, at once (binary secrets as base64). When it is past its TTL, it
+   * is still returned and refreshed in the background; a failed refresh keeps serving it.
+   *
+   * @throws SecretNotDeclaredError (`ARK_SECRET_NOT_DECLARED`) for a name not declared.
+   * @throws SecretNotFoundError (`ARK_SECRET_NOT_FOUND`) for an optional secret that is not loaded.
+   */
+  get(name: string): string {
+    return this.#fetched(name).value;
+  }
+
+  /** True when `name` is declared and has a value (an optional secret may not). */
+  has(name: string): boolean {
+    const declared = this.#declared.get(name);
+    return declared !== undefined && this.#cache.peek(declared.reference) !== undefined;
+  }
+
+  /**
+   * A declared secret parsed as JSON.
+   * @throws SecretTransformError (`ARK_SECRET_TRANSFORM_FAILED`) when it is not JSON.
+   */
+  getJson<T = unknown>(name: string): T {
+    const value = this.get(name);
+    try {
+      return JSON.parse(value) as T;
+    } catch (error) {
+      throw new SecretTransformError(`secrets.getJson("${name}"): the value is not JSON.`, { cause: error });
+    }
+  }
+
+  /** A declared secret as bytes: a binary secret decoded, text as UTF-8. */
+  getBuffer(name: string): Buffer {
+    const fetched = this.#fetched(name);
+    return Buffer.from(fetched.value, fetched.binary === true ? 'base64' : 'utf8');
+  }
+
+  /**
+   * The value of any reference, cached like declared ones (`ttlMs` for this one).
+   *
+   * @throws SecretReferenceError (`ARK_SECRET_REFERENCE_INVALID`) for a malformed reference.
+   * @throws SecretFetchError (`ARK_SECRET_FETCH_FAILED`) and its subclasses when it cannot be loaded.
+   */
+  async resolve(ref: string, options: { ttlMs?: number } = {}): Promise<string> {
+    const reference = parseSecretReference(ref, this.#customSchemes);
+    return (await this.#cache.get(reference, { ttlMs: options.ttlMs })).value;
+  }
+
+  /**
+   * Fetches a declared secret now (say, after a database refused the password: it was rotated).
+   * Resolves with the new value; rejects when the fetch fails, keeping the old value.
+   */
+  async refresh(name: string): Promise<string> {
+    const declared = this.#declaration(name);
+    return (await this.#cache.refresh(declared.reference, { ttlMs: declared.ttlMs, pinned: true })).value;
+  }
+
+  /** Marks a declared secret stale: the next `get` returns it and refreshes it in the background. */
+  invalidate(name: string): void {
+    this.#cache.invalidate(this.#declaration(name).reference);
+  }
+
+  /** Version, staleness and failed refreshes of a declared secret (never its value). */
+  info(name: string): SecretEntryInfo | undefined {
+    return this.#cache.info(this.#declaration(name).reference);
+  }
+
+  /**
+   * Every SSM parameter under a prefix (`ssm:/notes/prod/`), page by page, as name → value;
+   * SecureStrings are masked in logs. Not cached.
+   */
+  async loadPath(prefix: string, options: { recursive?: boolean } = {}): Promise<Record<string, string>> {
+    const reference = parseSecretReference(prefix, this.#customSchemes);
+    if (reference.kind !== 'ssm') {
+      throw new SecretFetchError(`secrets.loadPath("${prefix}"): only ssm: prefixes can be listed.`, {
+        reference: prefix,
+      });
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#settings.fetchTimeoutMs);
+    timer.unref();
+    try {
+      const parameters = await this.#ssm.fetchPath(
+        reference.name,
+        options.recursive ?? true,
+        reference.region,
+        controller.signal,
+      );
+      const values: Record<string, string> = {};
+      for (const parameter of parameters) {
+        values[parameter.name] = parameter.value;
+        if (parameter.sensitive)
+          this.#cache.store(parseSecretReference(`ssm:${parameter.name}`), {
+            value: parameter.value,
+            sensitive: true,
+          });
+      }
+      return values;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #declaration(name: string): Declared {
+    const declared = this.#declared.get(name);
+    if (declared === undefined) {
+      const known = this.names;
+      throw new SecretNotDeclaredError(
+        `No secret named "${name}" was declared${known.length > 0 ? ` (declared: ${known.join(', ')})` : ''}. ` +
+          'Declare it in bootstrapAppRunner({ secrets }), or read the reference with await secrets.resolve(ref).',
+      );
+    }
+    return declared;
+  }
+
+  #fetched(name: string): FetchedSecret {
+    const declared = this.#declaration(name);
+    const fetched = this.#cache.peek(declared.reference);
+    if (fetched === undefined) {
+      throw new SecretNotFoundError(
+        `Secret ${name} (${declared.reference.raw}) has no value: ${
+          declared.optional
+            ? 'it is optional and was not loaded'
+            : 'the store was not loaded (call load() first)'
+        }.`,
+        { reference: declared.reference.raw },
+      );
+    }
+    return fetched;
+  }
+
+  #providerFor(reference: SecretReference): SecretProvider {
+    const scheme = reference.kind === 'custom' ? reference.scheme : reference.kind;
+    return this.#providers[scheme]!;
+  }
+
+  #wrap(reference: SecretReference, error: Error): AppRunnerKitError {
+    if (error instanceof AppRunnerKitError) return error;
+    return new SecretFetchError(`${reference.raw}: ${error.message}`, {
+      reference: reference.raw,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * A secret store usable without the runtime (a worker, a migration script).
+ *
+ * @example
+ * ```ts
+ * const store = createSecretStore({ secrets: { DB_PASSWORD: 'secretsmanager:prod/db#password' } });
+ * await store.load();
+ * store.get('DB_PASSWORD');
+ * ```
+ */
+export function createSecretStore(options: SecretStoreOptions = {}): SecretStore {
+  return new SecretStore(options);
+}

@@ -1,0 +1,107 @@
+import type { RequestContext } from '../http/context.js';
+import type { IncomingRequestInfo } from './incoming-request.js';
+import type { TraceHeader } from './trace-header.js';
+import type { SpanAttributes, SpanHandle, SpanOptions, TracingBackendName } from './tracer.js';
+
+/** An outgoing call about to be made, as the backend-neutral instrumentation describes it. */
+export type OutgoingCall =
+  | {
+      readonly kind: 'http';
+      /** Which client made it. */
+      readonly library: 'fetch' | 'node:http';
+      /** As sent, upper case. */
+      readonly method: string;
+      /** `http:` or `https:`. */
+      readonly protocol: string;
+      readonly host: string;
+      readonly port: number | undefined;
+      /** The path, without the query string (it may carry secrets). */
+      readonly path: string;
+    }
+  | {
+      readonly kind: 'aws';
+      /** `SecretsManager`, `S3`: the client's name without `Client`. */
+      readonly service: string;
+      /** `GetSecretValue`: the command's name without `Command`. */
+      readonly operation: string;
+      readonly region: string | undefined;
+    };
+
+/** How an outgoing call ended. */
+export interface CallOutcome {
+  readonly statusCode?: number | undefined;
+  readonly error?: unknown;
+  /** The AWS request id, when AWS answered. */
+  readonly requestId?: string | undefined;
+  /** How many HTTP attempts an AWS SDK call made. */
+  readonly attempts?: number | undefined;
+}
+
+/** A span around one outgoing call. */
+export interface ClientSpan {
+  /** The `X-Amzn-Trace-Id` to send with the call; `undefined` when there is none to send. */
+  readonly traceHeader: string | undefined;
+  /** Ends the span; only the first call counts. */
+  end(outcome: CallOutcome): void;
+}
+
+/** How a request ended, for its span. */
+export interface RequestOutcome {
+  readonly statusCode: number;
+  /** The connection closed before the response was sent in full. */
+  readonly aborted: boolean;
+  /** The route pattern, when an adapter set it. */
+  readonly route: string | undefined;
+}
+
+/** What the start of a request's span tells the request scope. */
+export interface StartedRequest {
+  /** The trace id in X-Ray form: the caller's, or a new one. */
+  readonly traceId: string;
+  /** Whether the trace is sampled (recorded and exported). */
+  readonly sampled: boolean;
+}
+
+/** How the backend exports, for the start-up log line. */
+export interface BackendDescription {
+  readonly [key: string]: string | number | boolean | undefined;
+}
+
+/**
+ * What one tracing backend provides. The backend-neutral parts — the request scope hooks, the
+ * fetch and node:http client instrumentation, the AWS SDK middleware, `runtime.tracer` — drive it;
+ * OpenTelemetry implements it in `otel/`, and the X-Ray SDK can implement it the same way.
+ * Methods never throw on bad input from the network; the instrumentation guards them anyway.
+ */
+export interface TracingBackend {
+  readonly name: Exclude<TracingBackendName, 'off'>;
+  /** For the start-up log line: protocol, endpoint, sampler. */
+  readonly description: BackendDescription;
+  /** Starts the span of a request, continuing `header`'s trace when there is one. */
+  startRequest(
+    context: RequestContext,
+    request: IncomingRequestInfo,
+    header: TraceHeader | undefined,
+  ): StartedRequest;
+  /** Ends the span of a request. */
+  finishRequest(context: RequestContext, outcome: RequestOutcome): void;
+  /**
+   * Starts a client span, a child of the current span; `undefined` when there is no current span
+   * (calls outside any request or span are not traced) or tracing is suppressed here.
+   */
+  startClientSpan(call: OutgoingCall): ClientSpan | undefined;
+  /** Runs `fn` with `span` current and the client instrumentation below it suppressed. */
+  withClientSpan<T>(span: ClientSpan, fn: () => T): T;
+  /** {@link RuntimeTracer.span}. */
+  span<T>(name: string, fn: (span: SpanHandle) => T, options?: SpanOptions): T;
+  /** {@link RuntimeTracer.setAttributes}. */
+  setAttributes(attributes: SpanAttributes): void;
+  /** {@link RuntimeTracer.currentTraceId}. */
+  currentTraceId(): string | undefined;
+  /** {@link RuntimeTracer.currentTraceHeader}. */
+  currentTraceHeader(): string | undefined;
+  /** Exports what is finished; never rejects. */
+  flush(): Promise<void>;
+  /** Exports what is finished and releases everything; never rejects; safe to call twice. */
+  shutdown(): Promise<void>;
+}

@@ -1,0 +1,73 @@
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+
+/** What a tracing backend records about an incoming request, read once from the request. */
+export interface IncomingRequestInfo {
+  /** The method as received. */
+  readonly method: string;
+  /** The path, without the query string (it may carry tokens). */
+  readonly path: string;
+  /** `https` when the proxy in front says so (`X-Forwarded-Proto`) or the socket is TLS, else `http`. */
+  readonly scheme: 'http' | 'https';
+  /** The host name of the `Host` header. */
+  readonly host: string | undefined;
+  /** The port of the `Host` header, else the scheme's default. */
+  readonly port: number | undefined;
+  /** The first `X-Forwarded-For` hop, else the peer address. */
+  readonly clientAddress: string | undefined;
+  /** The address of the socket's peer (the proxy in front, on App Runner). */
+  readonly peerAddress: string | undefined;
+  readonly userAgent: string | undefined;
+  /** `1.0`, `1.1`. */
+  readonly protocolVersion: string;
+}
+
+const maxLength = 1024;
+
+function cap(value: string | undefined): string | undefined {
+  return value === undefined || value.length <= maxLength ? value : value.slice(0, maxLength);
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function splitHost(host: string | undefined): { host: string | undefined; port: number | undefined } {
+  if (host === undefined || host === '') return { host: undefined, port: undefined };
+  // `name`, `name:port`, `[v6]`, `[v6]:port`: the port is after the last colon that follows any `]`.
+  const colon = host.lastIndexOf(':');
+  if (colon === -1 || colon < host.lastIndexOf(']')) return { host: cap(host), port: undefined };
+  const port = Number(host.slice(colon + 1));
+  return Number.isInteger(port) && port > 0 && port <= 65_535
+    ? { host: cap(host.slice(0, colon)), port }
+    : { host: cap(host), port: undefined };
+}
+
+/** Reads what a tracing backend records from an incoming request; never throws. */
+export function describeIncomingRequest(req: IncomingMessage): IncomingRequestInfo {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  const forwardedProto = firstHeader(req.headers['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase();
+  const scheme =
+    forwardedProto === 'https' || forwardedProto === 'http'
+      ? forwardedProto
+      : (req.socket as TLSSocket | undefined)?.encrypted === true
+        ? 'https'
+        : 'http';
+  const { host, port } = splitHost(req.headers.host);
+  // Dual-stack servers report IPv4 peers as `::ffff:a.b.c.d`; the plain form is the one people search.
+  const remote = req.socket?.remoteAddress;
+  const peerAddress = remote?.startsWith('::ffff:') === true ? remote.slice(7) : remote;
+  const forwardedFor = firstHeader(req.headers['x-forwarded-for'])?.split(',')[0]?.trim();
+  return {
+    method: req.method ?? 'GET',
+    path: cap(query === -1 ? url : url.slice(0, query)) ?? '/',
+    scheme,
+    host,
+    port: port ?? (host === undefined ? undefined : scheme === 'https' ? 443 : 80),
+    clientAddress: cap(forwardedFor === '' ? undefined : forwardedFor) ?? peerAddress,
+    peerAddress,
+    userAgent: cap(req.headers['user-agent']),
+    protocolVersion: req.httpVersion,
+  };
+}

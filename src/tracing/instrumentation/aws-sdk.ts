@@ -1,0 +1,94 @@
+import type { CallOutcome, ClientSpan, TracingBackend } from '../backend.js';
+import type { AwsBuildMiddleware, InstrumentableAwsClient } from '../tracer.js';
+import type { InstrumentationFailures } from './failures.js';
+
+/** The name of the kit's middleware in the client's stack. */
+export const awsMiddlewareName = 'apprunnerKitTracing';
+
+interface ResponseMetadata {
+  readonly httpStatusCode?: number;
+  readonly requestId?: string;
+  readonly attempts?: number;
+}
+
+function metadataOf(value: unknown): ResponseMetadata {
+  const metadata = (value as { $metadata?: unknown } | null)?.$metadata;
+  return typeof metadata === 'object' && metadata !== null ? (metadata as ResponseMetadata) : {};
+}
+
+function outcome(value: unknown, error?: unknown): CallOutcome {
+  const { httpStatusCode, requestId, attempts } = metadataOf(value);
+  return {
+    statusCode: typeof httpStatusCode === 'number' ? httpStatusCode : undefined,
+    requestId: typeof requestId === 'string' ? requestId : undefined,
+    attempts: typeof attempts === 'number' ? attempts : undefined,
+    error,
+  };
+}
+
+async function regionOf(client: InstrumentableAwsClient): Promise<string | undefined> {
+  const region = (client.config as { region?: unknown } | undefined)?.region;
+  try {
+    const value = typeof region === 'function' ? await (region as () => unknown)() : region;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function setTraceHeader(request: unknown, header: string): void {
+  const headers = (request as { headers?: unknown } | null)?.headers;
+  if (typeof headers === 'object' && headers !== null) {
+    for (const name of Object.keys(headers)) {
+      if (name.toLowerCase() === 'x-amzn-trace-id') delete (headers as Record<string, unknown>)[name];
+    }
+    (headers as Record<string, string>)['X-Amzn-Trace-Id'] = header;
+  }
+}
+
+/**
+ * Traces an AWS SDK v3 client with one middleware in the `build` step, which runs once per
+ * `send()`, above the retry loop (the `finalizeRequest` step): one client span per SDK call, with
+ * its retries inside. The request gets the trace header (X-Ray links the call to the service's own
+ * segment), and the HTTP requests below run with tracing suppressed, so the node:http
+ * instrumentation adds no span per attempt. Calls outside any request or span are not traced.
+ */
+export function instrumentAwsClient<C extends InstrumentableAwsClient>(
+  client: C,
+  backend: TracingBackend,
+  failures: InstrumentationFailures,
+): C {
+  const middleware: AwsBuildMiddleware = (next, context) => async (args) => {
+    let span: ClientSpan | undefined;
+    try {
+      span = backend.startClientSpan({
+        kind: 'aws',
+        service: (context.clientName ?? 'AWS').replace(/Client$/, ''),
+        operation: (context.commandName ?? 'Call').replace(/Command$/, ''),
+        region: await regionOf(client),
+      });
+      if (span?.traceHeader !== undefined) setTraceHeader(args.request, span.traceHeader);
+    } catch (error) {
+      failures.report('starting an AWS SDK span', error);
+    }
+    if (span === undefined) return next(args);
+    const traced = span;
+    return backend.withClientSpan(traced, async () => {
+      try {
+        const result = await next(args);
+        traced.end(outcome(result.output));
+        return result;
+      } catch (error) {
+        traced.end(outcome(error, error));
+        throw error;
+      }
+    });
+  };
+  client.middlewareStack.add(middleware, {
+    step: 'build',
+    name: awsMiddlewareName,
+    override: true,
+    tags: ['TRACING'],
+  });
+  return client;
+}

@@ -1,0 +1,119 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
+import type { InstrumentationFailures } from './failures.js';
+
+/** undici's request, as its diagnostics channels publish it (undici 5 and 6; Node 20's fetch is undici 6). */
+interface UndiciRequest {
+  readonly origin?: unknown;
+  readonly method?: unknown;
+  readonly path?: unknown;
+  /** undici 6: `[name, value, name, value, …]`; undici 5: `name: value\r\n…`. */
+  readonly headers?: unknown;
+  addHeader?(name: string, value: string): unknown;
+}
+
+interface TracedRequest {
+  readonly span: ClientSpan;
+  statusCode: number | undefined;
+}
+
+function requestOf(message: unknown): UndiciRequest | undefined {
+  const request = (message as { request?: unknown } | null)?.request;
+  return typeof request === 'object' && request !== null ? (request as UndiciRequest) : undefined;
+}
+
+function hasTraceHeader(headers: unknown): boolean {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === 'x-amzn-trace-id') return true;
+    }
+    return false;
+  }
+  return typeof headers === 'string' && /(^|\r\n)x-amzn-trace-id:/i.test(headers);
+}
+
+function describe(request: UndiciRequest): OutgoingCall | undefined {
+  let origin: URL;
+  try {
+    origin = new URL(String(request.origin));
+  } catch {
+    return undefined;
+  }
+  const path = typeof request.path === 'string' ? request.path : '/';
+  const query = path.indexOf('?');
+  return {
+    kind: 'http',
+    library: 'fetch',
+    method: typeof request.method === 'string' ? request.method : 'GET',
+    protocol: origin.protocol,
+    host: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: origin.port === '' ? undefined : Number(origin.port),
+    path: query === -1 ? path : path.slice(0, query),
+  };
+}
+
+/**
+ * Client spans for `fetch` (and any undici client) through undici's diagnostics channels — no
+ * loader, no patching: `undici:request:create` starts the span and adds the `X-Amzn-Trace-Id`
+ * header (unless the caller set one), `undici:request:headers` records the status,
+ * `undici:request:trailers` (the body was read to its end) or `undici:request:error` ends it. A
+ * response whose body is never read leaves its span unended (and unexported), as the request
+ * itself is. Returns the function that unsubscribes.
+ */
+export function instrumentFetch(backend: TracingBackend, failures: InstrumentationFailures): () => void {
+  const traced = new WeakMap<object, TracedRequest>();
+  const onCreate = (message: unknown) => {
+    try {
+      const request = requestOf(message);
+      if (request === undefined) return;
+      const call = describe(request);
+      if (call === undefined) return;
+      const span = backend.startClientSpan(call);
+      if (span === undefined) return;
+      traced.set(request, { span, statusCode: undefined });
+      if (
+        span.traceHeader !== undefined &&
+        typeof request.addHeader === 'function' &&
+        !hasTraceHeader(request.headers)
+      ) {
+        request.addHeader('x-amzn-trace-id', span.traceHeader);
+      }
+    } catch (error) {
+      failures.report('starting a fetch span', error);
+    }
+  };
+  const onHeaders = (message: unknown) => {
+    const request = requestOf(message);
+    const entry = request === undefined ? undefined : traced.get(request);
+    if (entry === undefined) return;
+    const status = (message as { response?: { statusCode?: unknown } }).response?.statusCode;
+    if (typeof status === 'number') entry.statusCode = status;
+  };
+  const onTrailers = (message: unknown) => {
+    const request = requestOf(message);
+    const entry = request === undefined ? undefined : traced.get(request);
+    if (entry === undefined || request === undefined) return;
+    traced.delete(request);
+    entry.span.end({ statusCode: entry.statusCode });
+  };
+  const onError = (message: unknown) => {
+    const request = requestOf(message);
+    const entry = request === undefined ? undefined : traced.get(request);
+    if (entry === undefined || request === undefined) return;
+    traced.delete(request);
+    entry.span.end({
+      statusCode: entry.statusCode,
+      error: (message as { error?: unknown }).error ?? new Error('fetch failed'),
+    });
+  };
+  const channels: [string, (message: unknown) => void][] = [
+    ['undici:request:create', onCreate],
+    ['undici:request:headers', onHeaders],
+    ['undici:request:trailers', onTrailers],
+    ['undici:request:error', onError],
+  ];
+  for (const [name, listener] of channels) subscribe(name, listener);
+  return () => {
+    for (const [name, listener] of channels) unsubscribe(name, listener);
+  };
+}

@@ -1,0 +1,47 @@
+import type { RequestScope } from '../../http/request-scope.js';
+import type { TracingBackend } from '../backend.js';
+import { describeIncomingRequest } from '../incoming-request.js';
+import { formatTraceHeader, parseTraceHeader } from '../trace-header.js';
+import type { InstrumentationFailures } from './failures.js';
+
+/**
+ * One server span per request, through the request scope's hooks: started before the handler runs
+ * (continuing the trace of a well-formed `X-Amzn-Trace-Id`, else a new one), ended when the
+ * response ends. Sets the request context's `traceId` to the span's, so log lines carry it. A
+ * caller that sent `Sampled=?` gets the decision back in the response's `X-Amzn-Trace-Id`.
+ * Returns the function that removes the hooks.
+ */
+export function instrumentServer(
+  scope: RequestScope,
+  backend: TracingBackend,
+  failures: InstrumentationFailures,
+): () => void {
+  const removeStart = scope.onStart((context, req, res) => {
+    try {
+      const header = parseTraceHeader(context.traceHeader);
+      const started = backend.startRequest(context, describeIncomingRequest(req), header);
+      context.traceId = started.traceId;
+      if (header?.sampled === '?' && !res.headersSent) {
+        const answer = formatTraceHeader({ root: started.traceId, sampled: started.sampled ? '1' : '0' });
+        if (answer !== undefined) res.setHeader('X-Amzn-Trace-Id', answer);
+      }
+    } catch (error) {
+      failures.report('starting the request span', error);
+    }
+  });
+  const removeFinish = scope.onFinish((context, _req, res) => {
+    try {
+      backend.finishRequest(context, {
+        statusCode: res.statusCode,
+        aborted: !res.writableFinished,
+        route: context.route,
+      });
+    } catch (error) {
+      failures.report('ending the request span', error);
+    }
+  });
+  return () => {
+    removeStart();
+    removeFinish();
+  };
+}

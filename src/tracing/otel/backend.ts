@@ -1,0 +1,392 @@
+import {
+  type Context,
+  context as contextApi,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Logger } from 'pino';
+import type { TracingConfig } from '../../config/tracing.js';
+import { getRequestContext, type RequestContext } from '../../http/context.js';
+import type {
+  BackendDescription,
+  CallOutcome,
+  ClientSpan,
+  OutgoingCall,
+  RequestOutcome,
+  StartedRequest,
+  TracingBackend,
+} from '../backend.js';
+import type { IncomingRequestInfo } from '../incoming-request.js';
+import { newTraceId, type TraceHeader, toHexTraceId } from '../trace-header.js';
+import type { SpanAttributes, SpanHandle, SpanKindName, SpanOptions } from '../tracer.js';
+import {
+  clientSpan,
+  definedAttributes,
+  errorType,
+  normaliseMethod,
+  outcomeAttributes,
+  serverAttributes,
+  serverSpanName,
+} from './attributes.js';
+import { RequestContextManager } from './context-manager.js';
+import { resolveExportTarget } from './export-target.js';
+import { loadExporter, OutageReportingExporter } from './exporter.js';
+import { XrayIdGenerator } from './id-generator.js';
+import { contextFromHeader, headerFor, XrayPropagator } from './propagator.js';
+import { resourceAttributes } from './resource.js';
+import { createSampler } from './sampler.js';
+
+/** What the OpenTelemetry backend is built from. */
+export interface OtelBackendOptions {
+  readonly tracing: TracingConfig;
+  readonly service: string;
+  readonly version: string | undefined;
+  readonly region: string | undefined;
+  readonly logger: Logger;
+}
+
+/** The span of one request, kept until its response ends. */
+interface RequestTrace {
+  readonly context: Context;
+  readonly span: Span;
+  readonly method: string;
+}
+
+const kinds: Readonly<Record<SpanKindName, SpanKind>> = {
+  internal: SpanKind.INTERNAL,
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+};
+
+function recordError(span: Span, error: unknown): void {
+  if (!span.isRecording()) return;
+  span.recordException(error instanceof Error ? error : String(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+  span.setAttribute('error.type', errorType(error));
+}
+
+const invalidTraceId = '00000000000000000000000000000000';
+
+/**
+ * The X-Ray form of a span context's trace id. Span contexts hold 32 lower-case hex digits (the kit
+ * makes or checks every id), so no pattern test is needed on this per-request path (it was ~3 % of
+ * the kit's tracing cost, measured); the all-zero id of a suppressed context is the one to refuse.
+ */
+function xrayTraceId(hex: string): string | undefined {
+  return hex.length === 32 && hex !== invalidTraceId ? `1-${hex.slice(0, 8)}-${hex.slice(8)}` : undefined;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+class OtelSpanHandle implements SpanHandle {
+  readonly #span: Span;
+
+  constructor(span: Span) {
+    this.#span = span;
+  }
+
+  get traceId(): string | undefined {
+    return xrayTraceId(this.#span.spanContext().traceId);
+  }
+
+  get spanId(): string | undefined {
+    const context = this.#span.spanContext();
+    return isSpanContextValid(context) ? context.spanId : undefined;
+  }
+
+  setAttributes(attributes: SpanAttributes): void {
+    this.#span.setAttributes(definedAttributes(attributes));
+  }
+
+  recordError(error: unknown): void {
+    recordError(this.#span, error);
+  }
+}
+
+class OtelClientSpan implements ClientSpan {
+  readonly span: Span;
+  readonly context: Context;
+  readonly traceHeader: string | undefined;
+  #ended = false;
+
+  constructor(span: Span, context: Context) {
+    this.span = span;
+    this.context = context;
+    this.traceHeader = headerFor(context);
+  }
+
+  end(outcome: CallOutcome): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const span = this.span;
+    if (span.isRecording()) {
+      span.setAttributes(outcomeAttributes(outcome));
+      if (outcome.error !== undefined) {
+        recordError(span, outcome.error);
+      } else if (outcome.statusCode !== undefined && outcome.statusCode >= 400) {
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.setAttribute('error.type', String(outcome.statusCode));
+      }
+    }
+    span.end();
+  }
+}
+
+/**
+ * The OpenTelemetry backend: a `BasicTracerProvider` with X-Ray trace ids, the X-Ray propagator and
+ * sampler, a batch span processor, and the OTLP exporter `OTEL_EXPORTER_OTLP_*` names. It registers
+ * itself as OpenTelemetry's global provider, context manager and propagator when none is, so code
+ * and instrumentations using `@opentelemetry/api` join the kit's traces.
+ */
+class OtelBackend implements TracingBackend {
+  readonly name = 'otel' as const;
+  readonly description: BackendDescription;
+  readonly #logger: Logger;
+  readonly #provider: BasicTracerProvider;
+  readonly #tracer: Tracer;
+  readonly #ids: XrayIdGenerator;
+  readonly #contextManager: RequestContextManager;
+  readonly #requests = new WeakMap<RequestContext, RequestTrace>();
+  readonly #exporterOrigin: string | undefined;
+  readonly #registered = { trace: false, context: false, propagation: false };
+  #shutdown: Promise<void> | undefined;
+
+  constructor(
+    options: OtelBackendOptions,
+    exporter: OutageReportingExporter | undefined,
+    description: BackendDescription,
+  ) {
+    this.description = description;
+    this.#logger = options.logger;
+    this.#ids = new XrayIdGenerator();
+    this.#contextManager = new RequestContextManager((request) => this.#requests.get(request)?.context);
+    const processors: SpanProcessor[] = exporter === undefined ? [] : [new BatchSpanProcessor(exporter)];
+    this.#provider = new BasicTracerProvider({
+      resource: defaultResource().merge(resourceFromAttributes(resourceAttributes(options))),
+      idGenerator: this.#ids,
+      sampler: createSampler(options.tracing.sampler, options.tracing.samplerArg),
+      spanProcessors: processors,
+    });
+    this.#tracer = this.#provider.getTracer('apprunner-kit');
+    this.#exporterOrigin =
+      typeof description.endpoint === 'string' ? originOf(description.endpoint) : undefined;
+    this.#register();
+  }
+
+  #register(): void {
+    this.#registered.context = contextApi.setGlobalContextManager(this.#contextManager);
+    this.#registered.trace = trace.setGlobalTracerProvider(this.#provider);
+    this.#registered.propagation = propagation.setGlobalPropagator(new XrayPropagator());
+    const taken = Object.entries(this.#registered)
+      .filter(([, registered]) => !registered)
+      .map(([name]) => name);
+    if (taken.length > 0) {
+      this.#logger.warn(
+        { tracing: { notRegistered: taken } },
+        'another OpenTelemetry SDK is registered globally: the kit traces and exports on its own, but @opentelemetry/api calls in your code use the other one',
+      );
+    }
+  }
+
+  startRequest(
+    context: RequestContext,
+    request: IncomingRequestInfo,
+    header: TraceHeader | undefined,
+  ): StartedRequest {
+    let parent = ROOT_CONTEXT;
+    if (header !== undefined) {
+      parent = contextFromHeader(ROOT_CONTEXT, header);
+      if (header.parent === undefined) this.#ids.pin(toHexTraceId(header.root));
+    }
+    const method = normaliseMethod(request.method);
+    let span: Span;
+    try {
+      span = this.#tracer.startSpan(
+        serverSpanName(method.method, undefined),
+        { kind: SpanKind.SERVER, attributes: serverAttributes(request, method) },
+        parent,
+      );
+    } finally {
+      this.#ids.pin(undefined);
+    }
+    this.#requests.set(context, { context: trace.setSpan(parent, span), span, method: method.method });
+    const spanContext = span.spanContext();
+    return {
+      traceId: xrayTraceId(spanContext.traceId) ?? header?.root ?? newTraceId(),
+      sampled: (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED,
+    };
+  }
+
+  finishRequest(context: RequestContext, outcome: RequestOutcome): void {
+    const request = this.#requests.get(context);
+    if (request === undefined) return;
+    const { span } = request;
+    if (span.isRecording()) {
+      span.setAttribute('http.response.status_code', outcome.statusCode);
+      if (outcome.route !== undefined) {
+        span.setAttribute('http.route', outcome.route);
+        span.updateName(serverSpanName(request.method, outcome.route));
+      }
+      if (outcome.statusCode >= 500) {
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.setAttribute('error.type', String(outcome.statusCode));
+      } else if (outcome.aborted) {
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: 'the connection closed before the response ended',
+        });
+        span.setAttribute('error.type', 'aborted');
+      }
+    }
+    span.end();
+  }
+
+  startClientSpan(call: OutgoingCall): ClientSpan | undefined {
+    const active = this.#contextManager.active();
+    if (isTracingSuppressed(active) || trace.getSpan(active) === undefined) return undefined;
+    if (call.kind === 'http' && this.#exporterOrigin !== undefined && this.#isExporter(call))
+      return undefined;
+    const { name, attributes } = clientSpan(call);
+    const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, active);
+    return new OtelClientSpan(span, trace.setSpan(active, span));
+  }
+
+  #isExporter(call: OutgoingCall & { kind: 'http' }): boolean {
+    const port = call.port ?? (call.protocol === 'https:' ? 443 : 80);
+    return `${call.protocol}//${call.host}:${port}` === this.#exporterOrigin;
+  }
+
+  withClientSpan<T>(span: ClientSpan, fn: () => T): T {
+    if (!(span instanceof OtelClientSpan)) return fn();
+    return this.#contextManager.with(suppressTracing(span.context), fn);
+  }
+
+  span<T>(name: string, fn: (span: SpanHandle) => T, options: SpanOptions = {}): T {
+    const parent = this.#contextManager.active();
+    const span = this.#tracer.startSpan(
+      name,
+      {
+        kind: kinds[options.kind ?? 'internal'] ?? SpanKind.INTERNAL,
+        attributes: definedAttributes(options.attributes),
+      },
+      parent,
+    );
+    const handle = new OtelSpanHandle(span);
+    return this.#contextManager.with(trace.setSpan(parent, span), () => {
+      let result: T;
+      try {
+        result = fn(handle);
+      } catch (error) {
+        recordError(span, error);
+        span.end();
+        throw error;
+      }
+      if (!isThenable(result)) {
+        span.end();
+        return result;
+      }
+      return Promise.resolve(result).then(
+        (value) => {
+          span.end();
+          return value;
+        },
+        (error: unknown) => {
+          recordError(span, error);
+          span.end();
+          throw error;
+        },
+      ) as T;
+    });
+  }
+
+  setAttributes(attributes: SpanAttributes): void {
+    trace.getSpan(this.#contextManager.active())?.setAttributes(definedAttributes(attributes));
+  }
+
+  currentTraceId(): string | undefined {
+    const spanContext = trace.getSpanContext(this.#contextManager.active());
+    if (spanContext !== undefined && isSpanContextValid(spanContext)) return xrayTraceId(spanContext.traceId);
+    return getRequestContext()?.traceId;
+  }
+
+  currentTraceHeader(): string | undefined {
+    return headerFor(this.#contextManager.active());
+  }
+
+  async flush(): Promise<void> {
+    try {
+      await this.#provider.forceFlush();
+    } catch {
+      // A failed export is logged by the exporter, once per outage.
+    }
+  }
+
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#stop();
+    return this.#shutdown;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#registered.trace) trace.disable();
+    if (this.#registered.propagation) propagation.disable();
+    try {
+      await this.#provider.shutdown();
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'tracer shutdown: the last spans could not be exported');
+    }
+    // Last: the batch processor's final export runs with the exporter's requests suppressed through it.
+    if (this.#registered.context) contextApi.disable();
+  }
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    const port = parsed.port === '' ? (parsed.protocol === 'https:' ? '443' : '80') : parsed.port;
+    return `${parsed.protocol}//${parsed.hostname}:${port}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Builds the OpenTelemetry backend from the validated settings.
+ *
+ * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when the exporter package of the protocol is missing.
+ */
+export async function createOtelBackend(options: OtelBackendOptions): Promise<TracingBackend> {
+  const sampler = options.tracing.sampler ?? 'parentbased_always_on';
+  if (options.tracing.exporter === 'none') {
+    return new OtelBackend(options, undefined, { exporter: 'none', sampler });
+  }
+  const target = resolveExportTarget(options.tracing);
+  const exporter = new OutageReportingExporter(await loadExporter(target), options.logger, target);
+  return new OtelBackend(options, exporter, {
+    exporter: 'otlp',
+    protocol: target.protocol,
+    protocolFrom: target.protocolFrom,
+    endpoint: target.url,
+    sampler,
+  });
+}

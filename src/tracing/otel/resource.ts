@@ -1,0 +1,28 @@
+import type { TracingConfig } from '../../config/tracing.js';
+
+/** What the resource is built from. */
+export interface ResourceSettings {
+  readonly service: string;
+  readonly version: string | undefined;
+  readonly region: string | undefined;
+  readonly tracing: Pick<TracingConfig, 'platform' | 'resourceAttributes'>;
+}
+
+/**
+ * The resource attributes of every span: `service.name` (the kit's service name, which wins over
+ * everything), `service.version`, `cloud.provider` and `cloud.region` when a region is set,
+ * `cloud.platform` when ECS or Kubernetes is recognised, then `OTEL_RESOURCE_ATTRIBUTES` over the
+ * detected ones. App Runner sets no variable that tells it apart: name it with
+ * `OTEL_RESOURCE_ATTRIBUTES=cloud.platform=aws_app_runner`.
+ */
+export function resourceAttributes(settings: ResourceSettings): Record<string, string> {
+  const detected: Record<string, string> = { 'telemetry.distro.name': 'apprunner-kit' };
+  if (settings.region !== undefined || settings.tracing.platform !== undefined)
+    detected['cloud.provider'] = 'aws';
+  if (settings.region !== undefined) detected['cloud.region'] = settings.region;
+  if (settings.tracing.platform !== undefined) detected['cloud.platform'] = settings.tracing.platform;
+  const attributes: Record<string, string> = { ...detected, ...settings.tracing.resourceAttributes };
+  attributes['service.name'] = settings.service;
+  if (settings.version !== undefined) attributes['service.version'] = settings.version;
+  return attributes;
+}

@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import type { TracingConfig } from '../config/tracing.js';
+import type { RequestScope } from '../http/request-scope.js';
+import type { TracingBackend } from './backend.js';
+import { instrumentAwsClient } from './instrumentation/aws-sdk.js';
+import { InstrumentationFailures } from './instrumentation/failures.js';
+import { instrumentFetch } from './instrumentation/fetch.js';
+import { instrumentHttpClient } from './instrumentation/http-client.js';
+import { instrumentServer } from './instrumentation/server.js';
+import { resolveTracingMode } from './mode.js';
+import { loadOtelBackend } from './otel/peer.js';
+import { type InstrumentableAwsClient, offTracer, type RuntimeTracer } from './tracer.js';
+
+/** What tracing is started with. */
+export interface TracingDependencies {
+  readonly logger: Logger;
+  readonly scope: RequestScope;
+  readonly service: string;
+  readonly version: string | undefined;
+  readonly region: string | undefined;
+}
+
+/** Running tracing: the public tracer, and its shutdown. */
+export interface Tracing {
+  readonly tracer: RuntimeTracer;
+  /**
+   * Removes the hooks, subscriptions and wrappers, exports what is left and releases the backend.
+   * Never rejects; safe to call twice (one shared promise).
+   */
+  shutdown(): Promise<void>;
+}
+
+function backendTracer(backend: TracingBackend, failures: InstrumentationFailures): RuntimeTracer {
+  return Object.freeze({
+    mode: backend.name,
+    span: backend.span.bind(backend),
+    setAttributes: backend.setAttributes.bind(backend),
+    currentTraceId: backend.currentTraceId.bind(backend),
+    currentTraceHeader: backend.currentTraceHeader.bind(backend),
+    instrumentAwsClient: <C extends InstrumentableAwsClient>(client: C) =>
+      instrumentAwsClient(client, backend, failures),
+    flush: backend.flush.bind(backend),
+  });
+}
+
+/**
+ * Starts tracing as `config` says: resolves the mode, loads the backend (OpenTelemetry's packages
+ * only in `otel` mode), installs the server hooks and the fetch and node:http client
+ * instrumentation, and logs one line saying what runs and why.
+ *
+ * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when an `@opentelemetry/*` package the
+ * mode needs is not installed.
+ */
+export async function startTracing(
+  config: TracingConfig,
+  dependencies: TracingDependencies,
+): Promise<Tracing> {
+  const { logger, scope } = dependencies;
+  const plan = resolveTracingMode(config);
+  if (plan.warning !== undefined) logger.warn({ tracing: { mode: config.mode } }, plan.warning);
+  if (plan.backend === 'off') {
+    logger.debug({ tracing: { mode: config.mode, backend: 'off', reason: plan.reason } }, 'tracing is off');
+    return { tracer: offTracer(), shutdown: () => Promise.resolve() };
+  }
+
+  const { createOtelBackend } = await loadOtelBackend();
+  const backend = await createOtelBackend({
+    tracing: config,
+    service: dependencies.service,
+    version: dependencies.version,
+    region: dependencies.region,
+    logger,
+  });
+  const failures = new InstrumentationFailures(logger);
+  const uninstalls = [instrumentServer(scope, backend, failures)];
+  if (config.fetch) uninstalls.push(instrumentFetch(backend, failures));
+  if (config.httpClient) uninstalls.push(instrumentHttpClient(backend, failures));
+  const { description } = backend;
+  logger.info(
+    { tracing: { mode: config.mode, backend: backend.name, reason: plan.reason, ...description } },
+    description.exporter === 'none'
+      ? 'tracing through OpenTelemetry, exporting nothing (OTEL_TRACES_EXPORTER=none)'
+      : `tracing through OpenTelemetry: ${description.protocol} to ${description.endpoint}`,
+  );
+
+  let stopped: Promise<void> | undefined;
+  return {
+    tracer: backendTracer(backend, failures),
+    shutdown() {
+      stopped ??= (async () => {
+        for (const uninstall of uninstalls.splice(0)) {
+          try {
+            uninstall();
+          } catch (error) {
+            logger.warn({ err: error }, 'tracing: removing an instrumentation failed');
+          }
+        }
+        await backend.shutdown();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,192 @@
+import { getRequestContext } from '../http/context.js';
+
+/** A span attribute value, as OpenTelemetry accepts it. */
+export type SpanAttributeValue =
+  | string
+  | number
+  | boolean
+  | readonly string[]
+  | readonly number[]
+  | readonly boolean[];
+
+/** Span attributes; entries whose value is `undefined` are left out. */
+export type SpanAttributes = Readonly<Record<string, SpanAttributeValue | undefined>>;
+
+/** What a span stands for, as OpenTelemetry's `SpanKind` names it. */
+export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+
+/** Options of {@link RuntimeTracer.span}. */
+export interface SpanOptions {
+  /** Attributes set when the span starts. */
+  readonly attributes?: SpanAttributes;
+  /**
+   * What the span stands for.
+   * @default 'internal'
+   */
+  readonly kind?: SpanKindName;
+}
+
+/** The span {@link RuntimeTracer.span} passes to its function. With tracing off, every method is a no-op. */
+export interface SpanHandle {
+  /** The span's trace id in X-Ray form (`1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`); `undefined` when off. */
+  readonly traceId: string | undefined;
+  /** The span's id, 16 hex digits; `undefined` when off. */
+  readonly spanId: string | undefined;
+  /** Adds attributes to the span. */
+  setAttributes(attributes: SpanAttributes): void;
+  /** Records an error the function handled: an `exception` event, and the span's status set to error. */
+  recordError(error: unknown): void;
+}
+
+/** The tracing backends: `'otel'` (OpenTelemetry) or `'off'`. */
+export type TracingBackendName = 'otel' | 'off';
+
+/**
+ * A client of the AWS SDK for JavaScript v3 (`new S3Client(…)`, `new SecretsManagerClient(…)`):
+ * anything with a Smithy middleware stack.
+ */
+export interface InstrumentableAwsClient {
+  readonly middlewareStack: {
+    add(middleware: AwsBuildMiddleware, options: AwsBuildMiddlewareOptions): void;
+  };
+  readonly config?: object;
+}
+
+/** The arguments of a Smithy `build` step handler, as far as the kit reads them. */
+export interface AwsBuildArguments {
+  readonly input: object;
+  readonly request: unknown;
+}
+
+/** The result of a Smithy handler, as far as the kit reads it. */
+export interface AwsHandlerOutput {
+  readonly output: unknown;
+  readonly response: unknown;
+}
+
+/** A Smithy `build` step handler. */
+export type AwsBuildHandler = (args: AwsBuildArguments) => Promise<AwsHandlerOutput>;
+
+/** The Smithy handler context, as far as the kit reads it. */
+export interface AwsHandlerContext {
+  readonly clientName?: string;
+  readonly commandName?: string;
+}
+
+/** A Smithy `build` step middleware. */
+export type AwsBuildMiddleware = (next: AwsBuildHandler, context: AwsHandlerContext) => AwsBuildHandler;
+
+/** Where the kit's middleware goes in the Smithy stack. */
+export interface AwsBuildMiddlewareOptions {
+  readonly step: 'build';
+  readonly name: string;
+  readonly override?: boolean;
+  readonly tags?: string[];
+}
+
+/**
+ * The kit's tracer, `runtime.tracer`: the same API whichever backend runs, and no-ops when tracing
+ * is off.
+ *
+ * @example
+ * ```ts
+ * const runtime = await bootstrapAppRunner({ app });
+ * const s3 = runtime.tracer.instrumentAwsClient(new S3Client({}));
+ *
+ * app.get('/notes/:id', async (req, res) => {
+ *   const note = await runtime.tracer.span('load note', async (span) => {
+ *     span.setAttributes({ 'note.id': req.params.id });
+ *     return s3.send(new GetObjectCommand({ Bucket: 'notes', Key: req.params.id }));
+ *   });
+ *   res.json(note);
+ * });
+ * ```
+ */
+export interface RuntimeTracer {
+  /** The backend that runs: `'otel'`, or `'off'` (also when `auto` found nothing to export to). */
+  readonly mode: TracingBackendName;
+  /**
+   * Runs `fn` inside a new span, a child of the current one (a new trace outside any request or
+   * span). A promise returned by `fn` ends the span when it settles; a throw or rejection is
+   * recorded on the span (status error, an `exception` event) and passed on unchanged.
+   *
+   * @example
+   * ```ts
+   * const rows = await runtime.tracer.span('query notes', () => pool.query(sql), {
+   *   attributes: { 'db.system': 'postgresql' },
+   * });
+   * ```
+   */
+  span<T>(name: string, fn: (span: SpanHandle) => T, options?: SpanOptions): T;
+  /**
+   * Adds attributes to the current span (the request's, or the innermost {@link RuntimeTracer.span});
+   * does nothing outside any span.
+   *
+   * @example
+   * ```ts
+   * runtime.tracer.setAttributes({ 'user.tier': 'pro' });
+   * ```
+   */
+  setAttributes(attributes: SpanAttributes): void;
+  /**
+   * The trace id of the current span in X-Ray form (`1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`), the one
+   * the log lines carry; with tracing off, the `Root` of the request's `X-Amzn-Trace-Id`.
+   * `undefined` outside any request or span.
+   *
+   * @example
+   * ```ts
+   * res.setHeader('x-trace-id', runtime.tracer.currentTraceId() ?? '');
+   * ```
+   */
+  currentTraceId(): string | undefined;
+  /**
+   * The `X-Amzn-Trace-Id` value that makes work elsewhere a child of the current span — to put in a
+   * message (SQS, EventBridge) or a request the kit does not instrument. `undefined` when off or
+   * outside any span.
+   *
+   * @example
+   * ```ts
+   * await sqs.send(new SendMessageCommand({
+   *   QueueUrl, MessageBody,
+   *   MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: runtime.tracer.currentTraceHeader() } },
+   * }));
+   * ```
+   */
+  currentTraceHeader(): string | undefined;
+  /**
+   * Traces an AWS SDK v3 client: each `client.send()` made inside a request or span becomes one
+   * client span (not one per HTTP attempt: retries stay inside it), and its requests carry the
+   * trace header. Returns the client. Safe to call twice; a no-op when tracing is off.
+   *
+   * @example
+   * ```ts
+   * const dynamo = runtime.tracer.instrumentAwsClient(new DynamoDBClient({}));
+   * ```
+   */
+  instrumentAwsClient<C extends InstrumentableAwsClient>(client: C): C;
+  /**
+   * Exports the finished spans now. Shutdown does it for you; use it in scripts and tests.
+   * Never rejects: a failed export is logged.
+   */
+  flush(): Promise<void>;
+}
+
+const noopSpan: SpanHandle = Object.freeze({
+  traceId: undefined,
+  spanId: undefined,
+  setAttributes() {},
+  recordError() {},
+});
+
+/** The tracer of `mode: 'off'`: every method a no-op, the trace id from the request's header. */
+export function offTracer(): RuntimeTracer {
+  return Object.freeze({
+    mode: 'off' as const,
+    span: <T>(_name: string, fn: (span: SpanHandle) => T) => fn(noopSpan),
+    setAttributes() {},
+    currentTraceId: () => getRequestContext()?.traceId,
+    currentTraceHeader: () => undefined,
+    instrumentAwsClient: <C extends InstrumentableAwsClient>(client: C) => client,
+    flush: () => Promise.resolve(),
+  });
+}

@@ -1,0 +1,166 @@
+// One app, written for each framework the conformance suite covers (FRAMEWORK: node, express4,
+// express5, koa2, koa3, fastify), bootstrapped the one-line way and run as a child process.
+import { createRequire } from 'node:module';
+import { bootstrapAppRunner, getRequestContext } from 'apprunner-kit';
+
+const require = createRequire(import.meta.url);
+const framework = process.env.FRAMEWORK;
+let runtime;
+
+const hello = () => {
+  runtime.logger.info({ where: 'handler' }, 'handler line');
+  const context = getRequestContext();
+  return { hello: framework, requestId: context?.requestId, traceId: context?.traceId };
+};
+const secret = () => runtime.secrets.get('GREETING');
+const slow = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const block = (ms) => {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // the event loop is blocked, as by a heavy synchronous computation
+  }
+  return 'blocked';
+};
+
+function buildExpress(express) {
+  const app = express();
+  app.get('/hello', (_req, res) => res.json(hello()));
+  app.get('/notes/:id', (req, res) => res.json({ id: req.params.id }));
+  app.get('/secret', (_req, res) => res.type('text').send(secret()));
+  app.get('/slow', async (req, res) => {
+    await slow(Number(req.query.ms));
+    res.type('text').send('slow');
+  });
+  app.get('/block', (req, res) => res.type('text').send(block(Number(req.query.ms))));
+  app.get('/boom', () => {
+    throw new Error('sync boom');
+  });
+  app.get('/boom-async', async () => {
+    await slow(1);
+    throw new Error('async boom');
+  });
+  const late = express.Router();
+  app.use(late);
+  app.use((_req, res) => res.status(404).type('text').send('custom 404'));
+  app.use((error, _req, res, next) => {
+    res.setHeader('x-app-error-handler', '1');
+    next(error);
+  });
+  return { app, addLate: () => late.get('/late', (_req, res) => res.type('text').send('late')) };
+}
+
+function buildKoa(Koa) {
+  const Router = require('@koa/router');
+  const app = new Koa();
+  const router = new (Router.Router ?? Router)();
+  app.use(async (_ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      // Koa's own error handling clears the headers set so far, but keeps `error.headers`.
+      error.headers = { 'x-app-error-handler': '1' };
+      throw error;
+    }
+  });
+  router.get('/hello', (ctx) => {
+    ctx.body = hello();
+  });
+  router.get('/notes/:id', (ctx) => {
+    ctx.body = { id: ctx.params.id };
+  });
+  router.get('/secret', (ctx) => {
+    ctx.body = secret();
+  });
+  router.get('/slow', async (ctx) => {
+    await slow(Number(ctx.query.ms));
+    ctx.body = 'slow';
+  });
+  router.get('/block', (ctx) => {
+    ctx.body = block(Number(ctx.query.ms));
+  });
+  router.get('/boom', () => {
+    throw new Error('sync boom');
+  });
+  router.get('/boom-async', async () => {
+    await slow(1);
+    throw new Error('async boom');
+  });
+  app.use(router.routes());
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = 'custom 404';
+  });
+  return { app, addLate: () => router.get('/late', (ctx) => (ctx.body = 'late')) };
+}
+
+function buildFastify() {
+  const app = require('fastify')();
+  app.get('/hello', async () => hello());
+  app.get('/notes/:id', async (request) => ({ id: request.params.id }));
+  app.get('/secret', async (_request, reply) => reply.type('text/plain').send(secret()));
+  app.get('/slow', async (request, reply) => {
+    await slow(Number(request.query.ms));
+    return reply.type('text/plain').send('slow');
+  });
+  app.get('/block', async (request, reply) => reply.type('text/plain').send(block(Number(request.query.ms))));
+  app.get('/boom', () => {
+    throw new Error('sync boom');
+  });
+  app.get('/boom-async', async () => {
+    await slow(1);
+    throw new Error('async boom');
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).type('text/plain').send('custom 404'));
+  app.setErrorHandler((_error, _request, reply) => {
+    reply.header('x-app-error-handler', '1');
+    reply.code(500).send({ error: 'Internal Server Error' });
+  });
+  return { app, addLate: undefined };
+}
+
+function buildNode() {
+  let late = false;
+  const app = (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const json = (status, body) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (url.pathname === '/hello') return json(200, hello());
+    if (url.pathname.startsWith('/notes/')) return json(200, { id: url.pathname.slice(7) });
+    if (url.pathname === '/secret') return res.end(secret());
+    if (url.pathname === '/slow')
+      return void slow(Number(url.searchParams.get('ms'))).then(() => res.end('slow'));
+    if (url.pathname === '/block') return res.end(block(Number(url.searchParams.get('ms'))));
+    if (url.pathname === '/late' && late) return res.end('late');
+    if (url.pathname === '/boom' || url.pathname === '/boom-async') {
+      res.setHeader('x-app-error-handler', '1');
+      res.statusCode = 500;
+      return res.end('Internal Server Error');
+    }
+    res.statusCode = 404;
+    res.end('custom 404');
+  };
+  return { app, addLate: () => (late = true) };
+}
+
+const built =
+  framework === 'express4'
+    ? buildExpress(require('express4'))
+    : framework === 'express5'
+      ? buildExpress(require('express'))
+      : framework === 'koa2'
+        ? buildKoa(require('koa2'))
+        : framework === 'koa3'
+          ? buildKoa(require('koa'))
+          : framework === 'fastify'
+            ? buildFastify()
+            : buildNode();
+
+runtime = await bootstrapAppRunner({
+  app: built.app,
+  secrets: { GREETING: 'env:GREETING_VALUE' },
+  shutdown: process.env.TIMEOUT_MS ? { timeoutMs: Number(process.env.TIMEOUT_MS) } : {},
+  ...(process.env.SHEDDING ? { loadShedding: JSON.parse(process.env.SHEDDING) } : {}),
+});
+built.addLate?.();

@@ -1,0 +1,148 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { killApps, type RunningApp, startApp } from '../support/app-process.js';
+import { get } from '../support/http.js';
+import { keepAliveLoad } from '../support/load.js';
+
+const fixture = new URL('./app.mjs', import.meta.url).pathname;
+const frameworks = ['node', 'express4', 'express5', 'koa2', 'koa3', 'fastify'] as const;
+const traceRoot = '1-5759e988-bd862e3fe1be46a994272793';
+
+afterEach(killApps);
+
+function start(framework: string, env: Record<string, string> = {}): Promise<RunningApp> {
+  return startApp(fixture, { FRAMEWORK: framework, GREETING_VALUE: `hello from ${framework}`, ...env });
+}
+
+describe.each(frameworks)('%s', (framework) => {
+  it('serves routes, with the route pattern on the request line', async () => {
+    const app = await start(framework);
+    const response = await get(`${app.url}/notes/42`);
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ id: '42' });
+    const line = await app.waitForLine((l) => l.msg === 'request completed' && l.path === '/notes/42');
+    if (framework !== 'node') expect(line.route).toBe('/notes/:id');
+    expect(line.statusCode).toBe(200);
+  });
+
+  // Fastify forbids new routes once ready(): there is nothing to conform to.
+  it.skipIf(framework === 'fastify')('serves a route registered after the bootstrap', async () => {
+    const app = await start(framework);
+    const response = await get(`${app.url}/late`);
+    expect(response.status).toBe(200);
+    expect(response.body).toBe('late');
+  });
+
+  it("keeps /healthz and /readyz in front of the app's catch-all 404", async () => {
+    const app = await start(framework);
+    expect((await get(`${app.url}/nowhere`)).body).toBe('custom 404');
+    const live = await get(`${app.url}/healthz`);
+    expect(live.status).toBe(200);
+    expect(live.headers['content-type']).toBe('application/health+json');
+    const ready = await get(`${app.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body).status).toBe('pass');
+  });
+
+  it('turns a sync route error into a 500 without a stack, logged, after the app error handler', async () => {
+    const app = await start(framework);
+    const response = await get(`${app.url}/boom`);
+    expect(response.status).toBe(500);
+    expect(response.body).not.toMatch(/at .*\(|\.mjs|boom/);
+    expect(response.headers['x-app-error-handler']).toBe('1');
+    if (framework !== 'node') {
+      const line = await app.waitForLine((l) => l.path === '/boom' && l.msg === 'request failed');
+      expect((line.err as { message: string }).message).toBe('sync boom');
+    }
+  });
+
+  it('handles an async route error (Express 4: per the unhandledRejection policy)', async () => {
+    if (framework === 'express4') {
+      // Express 4 does not see a rejected async handler: the rejection is unhandled, and the default
+      // policy drains the instance and exits 1 (the request itself is never answered).
+      const app = await start(framework, { TIMEOUT_MS: '1500' });
+      const pending = get(`${app.url}/boom-async`, { timeoutMs: 5_000 }).catch((error: Error) => error);
+      const { code } = await app.exit(0);
+      expect(code).toBe(1);
+      expect(app.lines.find((l) => l.level === 'fatal')?.msg).toBe('unhandled promise rejection: async boom');
+      expect(await pending).toBeInstanceOf(Error);
+      return;
+    }
+    const app = await start(framework);
+    const response = await get(`${app.url}/boom-async`);
+    expect(response.status).toBe(500);
+    expect(response.body).not.toMatch(/at .*\(|\.mjs|boom/);
+    expect(response.headers['x-app-error-handler']).toBe('1');
+    if (framework !== 'node') {
+      const line = await app.waitForLine((l) => l.path === '/boom-async' && l.msg === 'request failed');
+      expect((line.err as { message: string }).message).toBe('async boom');
+    }
+    expect(app.stderr()).toBe('');
+  });
+
+  it('correlates log lines with the request and its trace', async () => {
+    const app = await start(framework);
+    const response = await get(`${app.url}/hello`, {
+      headers: { 'x-request-id': `conf-${framework}`, 'x-amzn-trace-id': `Root=${traceRoot};Sampled=1` },
+    });
+    expect(JSON.parse(response.body)).toMatchObject({ requestId: `conf-${framework}`, traceId: traceRoot });
+    const line = await app.waitForLine((l) => l.msg === 'handler line');
+    expect(line).toMatchObject({ requestId: `conf-${framework}`, traceId: traceRoot });
+    const requestLine = await app.waitForLine((l) => l.msg === 'request completed' && l.path === '/hello');
+    expect(requestLine).toMatchObject({ requestId: `conf-${framework}`, traceId: traceRoot });
+  });
+
+  it('reads a secret in a handler', async () => {
+    const app = await start(framework);
+    expect((await get(`${app.url}/secret`)).body).toBe(`hello from ${framework}`);
+  });
+
+  it('sheds past maxInFlight with 503 and Retry-After, never health, and serves again after', async () => {
+    const app = await start(framework, { SHEDDING: JSON.stringify({ maxInFlight: 2 }) });
+    const responses = Array.from({ length: 6 }, () => get(`${app.url}/slow?ms=400`));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect((await get(`${app.url}/healthz`)).status).toBe(200);
+    const settled = await Promise.all(responses);
+    expect(settled.map((r) => r.status).sort()).toEqual([200, 200, 503, 503, 503, 503]);
+    const shed = settled.find((r) => r.status === 503)!;
+    expect(shed.headers['retry-after']).toBe('1');
+    expect(JSON.parse(shed.body)).toMatchObject({ status: 503, reason: 'overloaded' });
+    expect((await get(`${app.url}/notes/1`)).status).toBe(200);
+  });
+
+  it('sheds while the event loop is blocked, keeps health up, and recovers without flapping', async () => {
+    const app = await start(framework, {
+      SHEDDING: JSON.stringify({ maxEventLoopDelayMs: 100, intervalMs: 100 }),
+    });
+    const blocking = get(`${app.url}/block?ms=500`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const during = [get(`${app.url}/notes/1`), get(`${app.url}/notes/2`), get(`${app.url}/healthz`)];
+    expect((await blocking).status).toBe(200);
+    const [first, second, health] = await Promise.all(during);
+    expect([first!.status, second!.status]).toEqual([503, 503]);
+    expect(health!.status).toBe(200);
+    await app.waitForLine((l) => l.msg === 'event loop recovered: no longer shedding', 3_000);
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      statuses.push((await get(`${app.url}/notes/${i}`)).status);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(app.lines.filter((l) => l.msg === 'event loop under pressure: shedding load')).toHaveLength(1);
+  });
+
+  it('drops no request sent on an open connection when shut down under keep-alive load (5 runs)', async () => {
+    const failures: number[] = [];
+    for (let run = 0; run < 5; run++) {
+      const app = await start(framework);
+      const exited = app.exit(0);
+      const load = keepAliveLoad(app.port, { connections: 32, until: exited, maxMs: 8_000, path: '/hello' });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      app.signal('SIGTERM');
+      const report = await load;
+      expect((await exited).code).toBe(0);
+      expect(report.succeeded).toBeGreaterThan(32);
+      failures.push(report.failedOnOpenConnections);
+    }
+    expect(failures).toEqual([0, 0, 0, 0, 0]);
+  }, 60_000);
+});

@@ -1,0 +1,289 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  bootstrapAppRunner,
+  createSecretStore,
+  redaction,
+  SecretAccessDeniedError,
+  SecretNotDeclaredError,
+  SecretNotFoundError,
+  SecretsStartupError,
+  SecretTimeoutError,
+  SecretTransformError,
+} from '../../../src/index.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
+import { captureLogs } from '../../support/log-capture.js';
+
+let endpoint: AwsEndpoint;
+let restoreEnv: () => void;
+
+beforeAll(async () => {
+  endpoint = await startAwsEndpoint();
+  restoreEnv = applyEnv(awsClientEnv(endpoint));
+  endpoint.putSecret('prod/db', JSON.stringify({ username: 'app', password: 'pa55-w0rd-db', port: 5432 }));
+  endpoint.putSecret('prod/api-key', 'api-key-value-123');
+  endpoint.putSecret('prod/cert', new Uint8Array([0, 1, 2, 250, 251, 255]));
+  endpoint.putSecret('prod/empty', '');
+  endpoint.putSecret('prod/zero', '0');
+  endpoint.putParameter('/notes/feature-flag', 'on', { type: 'String' });
+  endpoint.putParameter('/notes/token', 'secure-token-value', { type: 'SecureString' });
+});
+
+afterAll(async () => {
+  restoreEnv?.();
+  await endpoint?.close();
+});
+
+afterEach(() => {
+  endpoint.clearFaults();
+  endpoint.resetCalls();
+});
+
+const fast = {
+  aws: { requestTimeoutMs: 300, connectTimeoutMs: 300, maxAttempts: 2 },
+  startupTimeoutMs: 3_000,
+};
+
+describe('Secrets Manager through the real SDK client', () => {
+  it('loads string, JSON key, binary and falsy values', async () => {
+    const store = createSecretStore({
+      secrets: {
+        API_KEY: 'secretsmanager:prod/api-key',
+        DB_PASSWORD: 'secretsmanager:prod/db#password',
+        DB_PORT: 'secretsmanager:prod/db#port',
+        CERT: 'secretsmanager:prod/cert',
+        EMPTY: 'secretsmanager:prod/empty',
+        ZERO: 'secretsmanager:prod/zero',
+      },
+      options: fast,
+    });
+    await store.load();
+    expect(store.get('API_KEY')).toBe('api-key-value-123');
+    expect(store.get('DB_PASSWORD')).toBe('pa55-w0rd-db');
+    expect(store.get('DB_PORT')).toBe('5432');
+    expect([...store.getBuffer('CERT')]).toEqual([0, 1, 2, 250, 251, 255]);
+    expect(store.get('EMPTY')).toBe('');
+    expect(store.get('ZERO')).toBe('0');
+    // Two keys of one secret share one GetSecretValue call.
+    expect(endpoint.requests('GetSecretValue').filter((r) => r.body.SecretId === 'prod/db')).toHaveLength(1);
+  });
+
+  it('reads the secret by ARN in App Runner form and by version stage', async () => {
+    endpoint.putSecret('prod/rotating', JSON.stringify({ password: 'first-password' }));
+    endpoint.rotateSecret('prod/rotating', JSON.stringify({ password: 'second-password' }));
+    const arn = `arn:aws:secretsmanager:${endpoint.region}:${endpoint.accountId}:secret:prod/rotating`;
+    const store = createSecretStore({
+      secrets: {
+        CURRENT: `${arn}:password::`,
+        PREVIOUS: `secretsmanager:prod/rotating?versionStage=AWSPREVIOUS#password`,
+      },
+      options: fast,
+    });
+    await store.load();
+    expect(store.get('CURRENT')).toBe('second-password');
+    expect(store.get('PREVIOUS')).toBe('first-password');
+  });
+
+  it('picks up a rotation on refresh(), and logs it without the value', async () => {
+    endpoint.putSecret('prod/rotate-me', 'before-rotation');
+    const logs = captureLogs();
+    const store = createSecretStore({
+      secrets: { TOKEN: 'secretsmanager:prod/rotate-me' },
+      options: fast,
+      logger: createLogger({ service: 't', destination: logs }),
+    });
+    await store.load();
+    endpoint.rotateSecret('prod/rotate-me', 'after-rotation');
+    expect(store.get('TOKEN')).toBe('before-rotation');
+    expect(await store.refresh('TOKEN')).toBe('after-rotation');
+    expect(store.get('TOKEN')).toBe('after-rotation');
+    expect(logs.lines.some((l) => String(l.msg).includes('rotated'))).toBe(true);
+    expect(JSON.stringify(logs.lines)).not.toContain('after-rotation');
+  });
+
+  it('shares one call among concurrent resolves of one reference', async () => {
+    endpoint.inject('GetSecretValue', { kind: 'delay', ms: 50 });
+    const store = createSecretStore({ options: fast });
+    const values = await Promise.all(
+      Array.from({ length: 30 }, () => store.resolve('secretsmanager:prod/api-key')),
+    );
+    expect(new Set(values)).toEqual(new Set(['api-key-value-123']));
+    expect(endpoint.calls('GetSecretValue')).toBe(1);
+  });
+
+  it('retries throttling, within the capped attempts', async () => {
+    endpoint.inject('GetSecretValue', { kind: 'error', error: 'ThrottlingException', times: 1 });
+    const store = createSecretStore({ options: { ...fast, aws: { ...fast.aws, maxAttempts: 3 } } });
+    expect(await store.resolve('secretsmanager:prod/api-key')).toBe('api-key-value-123');
+    expect(endpoint.calls('GetSecretValue')).toBe(2);
+  });
+
+  it('serves the cached value when a refresh meets a failing endpoint', async () => {
+    const store = createSecretStore({ secrets: { KEY: 'secretsmanager:prod/api-key' }, options: fast });
+    await store.load();
+    endpoint.inject('GetSecretValue', {
+      kind: 'error',
+      error: 'InternalFailure',
+      times: Number.POSITIVE_INFINITY,
+    });
+    await expect(store.refresh('KEY')).rejects.toThrow(/InternalFailure/);
+    expect(store.get('KEY')).toBe('api-key-value-123');
+  });
+
+  it('bounds a hanging endpoint by the request timeout and attempts', async () => {
+    endpoint.inject('GetSecretValue', { kind: 'hang', times: Number.POSITIVE_INFINITY });
+    const store = createSecretStore({ options: fast });
+    const started = performance.now();
+    await expect(store.resolve('secretsmanager:prod/api-key')).rejects.toBeInstanceOf(SecretTimeoutError);
+    expect(performance.now() - started).toBeLessThan(2_500);
+  });
+});
+
+describe('SSM Parameter Store through the real SDK client', () => {
+  it('batches start-up reads in GetParameters calls of 10', async () => {
+    const secrets: Record<string, string> = {};
+    for (let i = 0; i < 25; i++) {
+      endpoint.putParameter(`/batch/p${i}`, `value-${i}`, { type: i % 2 === 0 ? 'SecureString' : 'String' });
+      secrets[`P${i}`] = `ssm:/batch/p${i}`;
+    }
+    const store = createSecretStore({ secrets, options: fast });
+    await store.load();
+    expect(store.get('P0')).toBe('value-0');
+    expect(store.get('P24')).toBe('value-24');
+    const batches = endpoint.requests('GetParameters').map((r) => (r.body.Names as string[]).length);
+    expect(batches.sort((a, b) => a - b)).toEqual([5, 10, 10]);
+    expect(endpoint.requests('GetParameters').every((r) => r.body.WithDecryption === true)).toBe(true);
+    expect(endpoint.calls('GetParameter')).toBe(0);
+  });
+
+  it('masks SecureStrings in logs, not plain Strings', async () => {
+    const store = createSecretStore({
+      secrets: { FLAG: 'ssm:/notes/feature-flag', TOKEN: 'ssm:/notes/token' },
+      options: fast,
+    });
+    await store.load();
+    expect(redaction.has('secure-token-value')).toBe(true);
+    expect(redaction.has('on')).toBe(false);
+  });
+
+  it('loads a prefix page by page', async () => {
+    for (let i = 0; i < 23; i++) endpoint.putParameter(`/paged/app/k${i}`, `v${i}`);
+    const store = createSecretStore({ options: fast });
+    const values = await store.loadPath('ssm:/paged/app/');
+    expect(Object.keys(values)).toHaveLength(23);
+    expect(values['/paged/app/k7']).toBe('v7');
+    expect(endpoint.calls('GetParametersByPath')).toBe(3);
+  });
+
+  it('resolves one parameter with GetParameter and decryption', async () => {
+    const store = createSecretStore({ options: fast });
+    expect(await store.resolve('ssm:/notes/token')).toBe('secure-token-value');
+    expect(endpoint.requests('GetParameter')[0]?.body).toMatchObject({
+      Name: '/notes/token',
+      WithDecryption: true,
+    });
+  });
+});
+
+describe('start-up failures', () => {
+  it('names every failing reference with its AWS code and the fix', async () => {
+    endpoint.inject('GetSecretValue', { kind: 'error', error: 'AccessDeniedException', times: 1 });
+    const store = createSecretStore({
+      secrets: {
+        DENIED: 'secretsmanager:prod/api-key',
+        MISSING: 'ssm:/notes/missing',
+        NO_PARAM: 'ssm:/notes/nope',
+        FLAG: 'ssm:/notes/feature-flag',
+        OPTIONAL: { ref: 'ssm:/notes/also-nope', optional: true },
+      },
+      options: fast,
+    });
+    let error: SecretsStartupError | undefined;
+    try {
+      await store.load();
+    } catch (caught) {
+      error = caught as SecretsStartupError;
+    }
+    expect(error).toBeInstanceOf(SecretsStartupError);
+    expect(error!.failures).toHaveLength(3);
+    expect(error!.message).toContain('3 of 5 secrets could not be loaded');
+    expect(error!.message).toMatch(
+      /DENIED: secretsmanager:prod\/api-key: AccessDeniedException .*secretsmanager:GetSecretValue/,
+    );
+    expect(error!.message).toMatch(/MISSING: ssm:\/notes\/missing: ParameterNotFound/);
+    expect(error!.message).toMatch(/NO_PARAM: .*ParameterNotFound/);
+    expect(error!.failures[0]).toBeInstanceOf(SecretAccessDeniedError);
+    expect(error!.failures[1]).toBeInstanceOf(SecretNotFoundError);
+    expect((error!.failures[0] as SecretAccessDeniedError).awsCode).toBe('AccessDeniedException');
+  });
+
+  it('says a missing secret is not found, with the region hint', async () => {
+    const store = createSecretStore({ secrets: { MISSING: 'secretsmanager:prod/nope' }, options: fast });
+    const error = (await store.load().catch((caught: unknown) => caught)) as SecretsStartupError;
+    expect(error.failures[0]).toBeInstanceOf(SecretNotFoundError);
+    expect(error.message).toMatch(/ResourceNotFoundException .*region/);
+  });
+
+  it('gives up within the start-up budget on a hanging endpoint, with the VPC hint', async () => {
+    endpoint.inject('GetSecretValue', { kind: 'hang', times: Number.POSITIVE_INFINITY });
+    const store = createSecretStore({
+      secrets: { KEY: 'secretsmanager:prod/api-key' },
+      options: { startupTimeoutMs: 500, aws: { requestTimeoutMs: 5_000, maxAttempts: 1 } },
+    });
+    const started = performance.now();
+    await expect(store.load()).rejects.toThrow(/start-up budget of 500 ms.*NAT gateway/s);
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
+  it('stops bootstrapAppRunner before it listens', async () => {
+    const promise = bootstrapAppRunner({
+      app: (_req, res) => res.end(),
+      port: 0,
+      env: {},
+      logging: { destination: captureLogs() },
+      shutdown: { signals: [], exit: false, handleProcessErrors: false },
+      secrets: { KEY: 'secretsmanager:prod/does-not-exist' },
+      secretOptions: fast,
+    });
+    await expect(promise).rejects.toBeInstanceOf(SecretsStartupError);
+  });
+});
+
+describe('runtime.secrets', () => {
+  it('serves declared secrets synchronously and masks them in log lines', async () => {
+    const logs = captureLogs();
+    const runtime = await bootstrapAppRunner({
+      app: (_req, res) => res.end(),
+      port: 0,
+      env: {},
+      logging: { destination: logs, requests: false },
+      shutdown: { signals: [], exit: false, handleProcessErrors: false },
+      secrets: { DB_PASSWORD: 'secretsmanager:prod/db#password', LOCAL: 'env:NOT_SET_ANYWHERE_PLEASE' },
+      secretOptions: fast,
+    }).catch((error: unknown) => error);
+    expect(runtime).toBeInstanceOf(SecretsStartupError); // env: reads options.env, which is empty
+
+    const ok = await bootstrapAppRunner({
+      app: (_req, res) => res.end(),
+      port: 0,
+      env: { LOCAL_TOKEN: 'local-token-value' },
+      logging: { destination: logs, requests: false },
+      shutdown: { signals: [], exit: false, handleProcessErrors: false },
+      secrets: { DB_PASSWORD: 'secretsmanager:prod/db#password', LOCAL: 'env:LOCAL_TOKEN' },
+      secretOptions: fast,
+    });
+    try {
+      expect(ok.secrets.get('DB_PASSWORD')).toBe('pa55-w0rd-db');
+      expect(ok.secrets.get('LOCAL')).toBe('local-token-value');
+      expect(() => ok.secrets.get('NOPE')).toThrow(SecretNotDeclaredError);
+      expect(() => ok.secrets.getJson('DB_PASSWORD')).toThrow(SecretTransformError);
+      ok.logger.info(
+        { connection: `postgres://app:${ok.secrets.get('DB_PASSWORD')}@db/notes` },
+        'connecting',
+      );
+      expect(logs.find('connecting')[0]?.connection).toBe('postgres://app:[REDACTED]@db/notes');
+    } finally {
+      await ok.shutdown();
+    }
+  });
+});

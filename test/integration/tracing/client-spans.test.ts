@@ -1,0 +1,340 @@
+import http, { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
+import { baseUrl, get } from '../../support/http.js';
+import { type CollectedSpan, type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
+import { stopRuntimes } from '../../support/runtime.js';
+import { callerHexRoot, callerParent, callerRoot, startTraced } from './support.js';
+
+let collector: OtlpCollector;
+let aws: AwsEndpoint;
+let restoreEnv: () => void;
+let downstream: Server;
+let downstreamUrl: string;
+const received: { path: string; headers: IncomingHttpHeaders }[] = [];
+
+beforeAll(async () => {
+  collector = await startOtlpCollector({ grpc: false });
+  aws = await startAwsEndpoint();
+  aws.putSecret('notes/db', 's3cr3t-value');
+  restoreEnv = applyEnv(awsClientEnv(aws));
+  downstream = createServer((req, res) => {
+    received.push({ path: req.url ?? '', headers: req.headers });
+    const wait = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('wait') ?? 0);
+    setTimeout(() => res.end(`downstream ${req.url}`), wait);
+  });
+  await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
+  downstreamUrl = baseUrl(downstream);
+});
+
+afterEach(async () => {
+  await stopRuntimes();
+  collector.clear();
+  aws.resetCalls();
+  aws.clearFaults();
+  received.length = 0;
+});
+
+afterAll(async () => {
+  restoreEnv();
+  await collector.close();
+  await aws.close();
+  await new Promise((resolve) => downstream.close(resolve));
+});
+
+function secretsClient(): SecretsManagerClient {
+  return new SecretsManagerClient({
+    endpoint: aws.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 3,
+  });
+}
+
+function httpGet(url: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+function byName(spans: readonly CollectedSpan[], name: string): CollectedSpan {
+  const span = spans.find((s) => s.name === name);
+  if (span === undefined) throw new Error(`no span ${name} in ${JSON.stringify(spans.map((s) => s.name))}`);
+  return span;
+}
+
+const incoming = { 'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1` };
+
+describe('client spans inside a request', () => {
+  it('fetch: a child of the server span, and the downstream request carries the trace header', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => async (_req, res) => {
+      const answer = await fetch(`${downstreamUrl}/users/7?token=abc`);
+      res.end(await answer.text());
+    });
+    expect((await get(`${baseUrl(runtime.server!)}/`, { headers: incoming })).body).toBe(
+      'downstream /users/7?token=abc',
+    );
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(2);
+    const server = spans.find((s) => s.kind === 'server')!;
+    const client = spans.find((s) => s.kind === 'client')!;
+
+    expect(client).toMatchObject({ traceId: callerHexRoot, parentSpanId: server.spanId, name: 'GET' });
+    expect(client.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'url.full': `${downstreamUrl}/users/7`,
+      'server.address': '127.0.0.1',
+      'server.port': (downstream.address() as AddressInfo).port,
+      'http.response.status_code': 200,
+    });
+    expect(received[0]!.headers['x-amzn-trace-id']).toBe(
+      `Root=${callerRoot};Parent=${client.spanId};Sampled=1`,
+    );
+  });
+
+  it('fetch: a failed request ends its span with the error; a header the caller set is kept', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedUrl = baseUrl(closed);
+    await new Promise((resolve) => closed.close(resolve));
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => async (_req, res) => {
+      await fetch(`${closedUrl}/`).catch(() => undefined);
+      await (await fetch(downstreamUrl, { headers: { 'X-Amzn-Trace-Id': 'Root=mine' } })).text();
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(3);
+    const failed = spans.find((s) => s.kind === 'client' && s.status.code === 'error');
+    expect(failed?.attributes['error.type']).toBeDefined();
+    expect(received[0]!.headers['x-amzn-trace-id']).toBe('Root=mine');
+  });
+
+  it('node:http: a child of the server span, and the downstream request carries the trace header', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => async (_req, res) => {
+      res.end(await httpGet(`${downstreamUrl}/orders?limit=1`));
+    });
+    await get(`${baseUrl(runtime.server!)}/`, { headers: incoming });
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(2);
+    const server = spans.find((s) => s.kind === 'server')!;
+    const client = spans.find((s) => s.kind === 'client')!;
+    expect(client).toMatchObject({ traceId: callerHexRoot, parentSpanId: server.spanId });
+    expect(client.attributes).toMatchObject({
+      'url.full': `${downstreamUrl}/orders`,
+      'http.response.status_code': 200,
+    });
+    expect(received[0]!.headers['x-amzn-trace-id']).toBe(
+      `Root=${callerRoot};Parent=${client.spanId};Sampled=1`,
+    );
+  });
+
+  it('node:http: raw array headers are sent as given (no header can be added), the span still made', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => {
+      const raw = ['host', downstreamUrl.slice('http://'.length), 'x-raw', '1'];
+      const req = http.request(`${downstreamUrl}/raw`, {
+        headers: raw as unknown as http.OutgoingHttpHeaders,
+      });
+      req.on('response', (answer) => {
+        answer.resume();
+        answer.on('end', () => res.end());
+      });
+      req.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(2);
+    expect(spans.filter((s) => s.kind === 'client')).toHaveLength(1);
+    expect(received[0]!.headers).toMatchObject({ 'x-raw': '1' });
+    expect(received[0]!.headers['x-amzn-trace-id']).toBeUndefined();
+  });
+
+  it('AWS SDK v3: one span per call, retries inside it, the trace header on every attempt', async () => {
+    aws.inject('GetSecretValue', { kind: 'error', error: 'ThrottlingException' });
+    const { runtime } = await startTraced(collector, 'http/protobuf', (rt) => {
+      const client = rt.tracer.instrumentAwsClient(rt.tracer.instrumentAwsClient(secretsClient()));
+      return async (_req, res) => {
+        const secret = await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));
+        res.end(String(secret.SecretString?.length));
+      };
+    });
+    expect((await get(`${baseUrl(runtime.server!)}/`, { headers: incoming })).body).toBe('12');
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(2);
+    await delay(100);
+
+    expect(collector.spans).toHaveLength(2); // the server span and the SDK call: no span per HTTP attempt
+    const server = spans.find((s) => s.kind === 'server')!;
+    const call = byName(spans, 'SecretsManager.GetSecretValue');
+    expect(call).toMatchObject({
+      kind: 'client',
+      traceId: callerHexRoot,
+      parentSpanId: server.spanId,
+      status: { code: 'unset' },
+    });
+    expect(call.attributes).toMatchObject({
+      'rpc.system': 'aws-api',
+      'rpc.service': 'SecretsManager',
+      'rpc.method': 'GetSecretValue',
+      'cloud.region': 'us-east-1',
+      'http.response.status_code': 200,
+      'http.request.resend_count': 1,
+    });
+    expect(call.attributes['aws.request_id']).toMatch(/^[0-9a-f-]{36}$/);
+    const attempts = aws.requests('GetSecretValue');
+    expect(attempts).toHaveLength(2);
+    for (const attempt of attempts) {
+      expect(attempt.headers['x-amzn-trace-id']).toBe(`Root=${callerRoot};Parent=${call.spanId};Sampled=1`);
+    }
+  });
+
+  it('AWS SDK v3: a failed call marks its span as an error with the AWS error code', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', (rt) => {
+      const client = rt.tracer.instrumentAwsClient(secretsClient());
+      return async (_req, res) => {
+        const error = await client
+          .send(new GetSecretValueCommand({ SecretId: 'missing' }))
+          .catch((e: Error) => e);
+        res.end(error instanceof Error ? error.name : 'no error');
+      };
+    });
+    expect((await get(`${baseUrl(runtime.server!)}/`)).body).toBe('ResourceNotFoundException');
+    await runtime.tracer.flush();
+    const call = byName(await collector.waitForSpans(2), 'SecretsManager.GetSecretValue');
+    expect(call.status.code).toBe('error');
+    expect(call.attributes).toMatchObject({
+      'error.type': 'ResourceNotFoundException',
+      'http.response.status_code': 400,
+    });
+    expect(call.events.map((e) => e.name)).toEqual(['exception']);
+  });
+
+  it('runtime.tracer.span: nested spans, with the calls inside them as children', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', (rt) => async (_req, res) => {
+      const body = await rt.tracer.span(
+        'load user',
+        async (span) => {
+          span.setAttributes({ 'user.id': '7', skipped: undefined });
+          rt.tracer.setAttributes({ 'cache.hit': false });
+          return (await fetch(`${downstreamUrl}/users/7`)).text();
+        },
+        { attributes: { 'app.layer': 'service' } },
+      );
+      await rt.tracer
+        .span('fails', async () => {
+          throw new TypeError('broken');
+        })
+        .catch(() => undefined);
+      rt.tracer.span('sync', (span) => span.recordError(new Error('handled')));
+      res.end(body);
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(5);
+    const server = spans.find((s) => s.kind === 'server')!;
+    const load = byName(spans, 'load user');
+    expect(load).toMatchObject({
+      kind: 'internal',
+      parentSpanId: server.spanId,
+      attributes: { 'user.id': '7', 'cache.hit': false, 'app.layer': 'service' },
+    });
+    expect(spans.find((s) => s.kind === 'client')?.parentSpanId).toBe(load.spanId);
+    expect(byName(spans, 'fails')).toMatchObject({
+      status: { code: 'error', message: 'broken' },
+      attributes: { 'error.type': 'TypeError' },
+    });
+    expect(byName(spans, 'sync').status.code).toBe('error');
+  });
+});
+
+describe('client calls outside any request or span', () => {
+  it('are not traced and carry no header (health probes, background refreshes)', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => res.end());
+    const client = runtime.tracer.instrumentAwsClient(secretsClient());
+    await (await fetch(`${downstreamUrl}/a`)).text();
+    await httpGet(`${downstreamUrl}/b`);
+    await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));
+    await runtime.tracer.flush();
+    await delay(100);
+    expect(collector.spans).toEqual([]);
+    expect(received.map((r) => r.headers['x-amzn-trace-id'])).toEqual([undefined, undefined]);
+    expect(aws.requests('GetSecretValue')[0]!.headers['x-amzn-trace-id']).toBeUndefined();
+  });
+
+  it('are traced inside runtime.tracer.span, in a trace of their own', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => res.end());
+    const traceId = await runtime.tracer.span('nightly job', async (span) => {
+      await (await fetch(`${downstreamUrl}/job`)).text();
+      return span.traceId;
+    });
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(2);
+    const job = byName(spans, 'nightly job');
+    expect(job.parentSpanId).toBeUndefined();
+    expect(traceId).toBe(`1-${job.traceId.slice(0, 8)}-${job.traceId.slice(8)}`);
+    expect(received[0]!.headers['x-amzn-trace-id']).toMatch(
+      new RegExp(`^Root=${traceId};Parent=[0-9a-f]{16};Sampled=1$`),
+    );
+  });
+});
+
+describe('concurrent requests', () => {
+  it('never share a trace: 50 at once, each with its own trace, logs and downstream header', async () => {
+    const { runtime, logs } = await startTraced(collector, 'http/protobuf', (rt) => async (req, res) => {
+      const wait = Math.floor(Math.random() * 30);
+      await delay(Math.floor(Math.random() * 10));
+      const answer = await fetch(`${downstreamUrl}/echo?wait=${wait}&id=${req.headers['x-request-id']}`);
+      rt.logger.info({ seen: rt.tracer.currentTraceId() }, 'fetched');
+      res.end(await answer.text());
+    });
+    const ids = Array.from({ length: 50 }, (_, i) => `req-${i}`);
+    await Promise.all(
+      ids.map((id) => get(`${baseUrl(runtime.server!)}/`, { headers: { 'x-request-id': id } })),
+    );
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(100);
+
+    const servers = spans.filter((s) => s.kind === 'server');
+    expect(new Set(servers.map((s) => s.traceId)).size).toBe(50);
+    for (const client of spans.filter((s) => s.kind === 'client')) {
+      const parent = servers.find((s) => s.spanId === client.parentSpanId);
+      expect(parent?.traceId).toBe(client.traceId);
+    }
+    for (const id of ids) {
+      const line = logs.lines.find((l) => l.msg === 'fetched' && l.requestId === id)!;
+      expect(line.seen).toBe(line.traceId);
+      const downstreamRequest = received.find((r) => r.path.endsWith(`id=${id}`))!;
+      expect(downstreamRequest.headers['x-amzn-trace-id']).toMatch(
+        new RegExp(`^Root=${line.traceId};Parent=`),
+      );
+      expect(servers.some((s) => `1-${s.traceId.slice(0, 8)}-${s.traceId.slice(8)}` === line.traceId)).toBe(
+        true,
+      );
+    }
+  });
+});
+
+describe('after shutdown', () => {
+  it('node:http is restored and fetch no longer traced', async () => {
+    const original = { request: http.request, get: http.get };
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => res.end());
+    expect(http.request).not.toBe(original.request);
+    await runtime.shutdown('test');
+    expect(http.request).toBe(original.request);
+    expect(http.get).toBe(original.get);
+    await runtime.tracer.span('after', () => fetch(`${downstreamUrl}/after`).then((r) => r.text()));
+    expect(received[0]!.headers['x-amzn-trace-id']).toBeUndefined();
+  });
+});

@@ -1,0 +1,86 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { baseUrl, get } from '../../support/http.js';
+import { absentCollectorUrl, type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
+import { stopRuntimes } from '../../support/runtime.js';
+import { startTraced } from './support.js';
+
+let collector: OtlpCollector;
+
+beforeAll(async () => {
+  collector = await startOtlpCollector();
+});
+
+afterEach(async () => {
+  await stopRuntimes();
+  collector.clear();
+});
+
+afterAll(async () => {
+  await collector.close();
+});
+
+const failedExport = /^trace export to .* failed: spans are dropped until the collector answers/;
+const exportTimeout = { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '300' };
+
+describe.each(['http/protobuf', 'grpc'] as const)('a collector that is not there (%s)', (protocol) => {
+  it('leaves requests unaffected and is logged once, not per batch', async () => {
+    const absent = await absentCollectorUrl();
+    const { runtime, logs } = await startTraced(collector, protocol, () => (_req, res) => res.end('ok'), {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: absent, ...exportTimeout },
+    });
+    for (let batch = 0; batch < 4; batch++) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => get(`${baseUrl(runtime.server!)}/`)),
+      );
+      expect(answers.map((a) => `${a.status} ${a.body}`)).toEqual(Array(10).fill('200 ok'));
+      await runtime.tracer.flush();
+    }
+    const warnings = logs.lines.filter((l) => typeof l.msg === 'string' && failedExport.test(l.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', tracing: { protocol } });
+    expect(logs.find('request completed')).toHaveLength(40);
+  });
+});
+
+describe('a collector that fails, then recovers', () => {
+  it('is logged once when it fails and once when it is back, with what was dropped', async () => {
+    const { runtime, logs } = await startTraced(collector, 'http/json', () => (_req, res) => res.end(), {
+      env: exportTimeout,
+    });
+    collector.inject({ kind: 'error', httpStatus: 500, times: 3 });
+    for (let i = 0; i < 3; i++) {
+      await get(`${baseUrl(runtime.server!)}/`);
+      await runtime.tracer.flush();
+    }
+    await get(`${baseUrl(runtime.server!)}/after`);
+    await runtime.tracer.flush();
+
+    const [span] = await collector.waitForSpans(1);
+    expect(span!.attributes['url.path']).toBe('/after');
+    expect(logs.lines.filter((l) => typeof l.msg === 'string' && failedExport.test(l.msg))).toHaveLength(1);
+    expect(logs.find('trace export recovered')).toEqual([
+      expect.objectContaining({ level: 'info', failedBatches: 3, droppedSpans: 3 }),
+    ]);
+  });
+
+  it('a collector that hangs: requests are answered meanwhile, and the shutdown stays bounded', async () => {
+    collector.inject({ kind: 'hang', times: 100 });
+    const { runtime, logs } = await startTraced(
+      collector,
+      'http/protobuf',
+      () => (_req, res) => res.end('ok'),
+      {
+        shutdown: { hookTimeoutMs: 300 },
+      },
+    );
+    await get(`${baseUrl(runtime.server!)}/`);
+    void runtime.tracer.flush(); // an export now hangs in the background
+    const answers = await Promise.all(Array.from({ length: 20 }, () => get(`${baseUrl(runtime.server!)}/`)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+
+    const result = await runtime.shutdown('test');
+    expect(result.durationMs).toBeLessThan(5_000);
+    expect(logs.lines.some((l) => l.msg === 'final step "tracer flush" timed out after 300 ms')).toBe(true);
+    expect(logs.lines.at(-1)).toMatchObject({ msg: 'shutdown complete' });
+  });
+});

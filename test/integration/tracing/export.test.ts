@@ -1,0 +1,121 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { getRequestContext } from '../../../src/index.js';
+import { baseUrl, get } from '../../support/http.js';
+import { type OtlpCollector, type OtlpTransport, startOtlpCollector } from '../../support/otlp-collector.js';
+import { stopRuntimes } from '../../support/runtime.js';
+import { callerHexRoot, callerParent, callerRoot, hexOf, startTraced, xrayOf } from './support.js';
+
+let collector: OtlpCollector;
+
+beforeAll(async () => {
+  collector = await startOtlpCollector();
+});
+
+afterEach(async () => {
+  await stopRuntimes();
+  collector.clear();
+});
+
+afterAll(async () => {
+  await collector.close();
+});
+
+const protocols: OtlpTransport[] = ['http/protobuf', 'http/json', 'grpc'];
+
+describe.each(protocols)('server spans exported over OTLP %s', (protocol) => {
+  it("keep the caller's trace id, with the caller's span as parent", async () => {
+    const { runtime, logs } = await startTraced(collector, protocol, (rt) => (_req, res) => {
+      rt.logger.info('inside the handler');
+      res.end('ok');
+    });
+    const response = await get(`${baseUrl(runtime.server!)}/notes/7?token=secret`, {
+      headers: {
+        'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1`,
+        'user-agent': 'kit-test/1',
+      },
+    });
+    expect(response.status).toBe(200);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+
+    expect(span).toMatchObject({
+      traceId: callerHexRoot,
+      parentSpanId: callerParent,
+      name: 'GET',
+      kind: 'server',
+      transport: protocol,
+      status: { code: 'unset' },
+    });
+    expect(span!.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'url.path': '/notes/7',
+      'url.scheme': 'http',
+      'server.address': '127.0.0.1',
+      'server.port': (runtime.server!.address() as { port: number }).port,
+      'http.response.status_code': 200,
+      'network.protocol.version': '1.1',
+      'user_agent.original': 'kit-test/1',
+      'client.address': '127.0.0.1',
+    });
+    expect(JSON.stringify(span!.attributes)).not.toContain('secret');
+    expect(span!.resource).toMatchObject({
+      'service.name': 'notes-api',
+      'service.version': '1.4.0',
+      'telemetry.sdk.language': 'nodejs',
+      'telemetry.distro.name': 'apprunner-kit',
+    });
+    expect(span!.scope.name).toBe('apprunner-kit');
+    expect(logs.find('inside the handler')[0]).toMatchObject({ traceId: callerRoot });
+    expect(logs.find('request completed')[0]).toMatchObject({ traceId: callerRoot });
+  });
+
+  it('start a new X-Ray trace without a header, and the logs carry its id', async () => {
+    const { runtime, logs } = await startTraced(collector, protocol, (rt) => (_req, res) => {
+      res.end(rt.tracer.currentTraceId());
+    });
+    const before = Math.floor(Date.now() / 1000);
+    const response = await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+
+    expect(response.body).toMatch(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+    expect(span!.traceId).toBe(hexOf(response.body));
+    expect(span!.parentSpanId).toBeUndefined();
+    expect(Number.parseInt(span!.traceId.slice(0, 8), 16)).toBeGreaterThanOrEqual(before);
+    expect(logs.find('request completed')[0]).toMatchObject({ traceId: xrayOf(span!.traceId) });
+    expect(response.headers['x-amzn-trace-id']).toBeUndefined();
+  });
+});
+
+describe('server spans', () => {
+  it('are named by route when the adapter knows it, and mark 5xx as errors', async () => {
+    const { runtime } = await startTraced(collector, 'http/json', () => (req, res) => {
+      const route = req.url?.startsWith('/notes/') ? '/notes/:id' : undefined;
+      // What a framework adapter does once it has routed the request.
+      if (route !== undefined) (getRequestContext() as { route: string | undefined }).route = route;
+      res.statusCode = req.url === '/boom' ? 503 : 200;
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/notes/42`);
+    await get(`${baseUrl(runtime.server!)}/boom`, { method: 'DELETE' });
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(2);
+    const routed = spans.find((s) => s.attributes['url.path'] === '/notes/42');
+    const failed = spans.find((s) => s.attributes['url.path'] === '/boom');
+    expect(routed).toMatchObject({ name: 'GET /notes/:id', attributes: { 'http.route': '/notes/:id' } });
+    expect(failed).toMatchObject({
+      name: 'DELETE',
+      status: { code: 'error' },
+      attributes: { 'error.type': '503', 'http.response.status_code': 503 },
+    });
+  });
+
+  it('are exported by the shutdown, without a flush', async () => {
+    const { runtime } = await startTraced(collector, 'grpc', () => (_req, res) => res.end());
+    await get(`${baseUrl(runtime.server!)}/`);
+    await get(`${baseUrl(runtime.server!)}/`);
+    expect(collector.spans).toHaveLength(0);
+    await runtime.shutdown('test');
+    expect(collector.spans).toHaveLength(2);
+  });
+});

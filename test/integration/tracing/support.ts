@@ -1,0 +1,48 @@
+import type { BootstrapOptions, NodeRequestListener } from '../../../src/index.js';
+import type { OtlpCollector, OtlpTransport } from '../../support/otlp-collector.js';
+import { startRuntime, type TestRuntime } from '../../support/runtime.js';
+
+/** A well-formed caller: trace, parent span. */
+export const callerRoot = '1-5759e988-bd862e3fe1be46a994272793';
+export const callerHexRoot = '5759e988bd862e3fe1be46a994272793';
+export const callerParent = '53995c3f42cd8ad8';
+
+/** The 32-hex-digit form of an X-Ray trace id, as OTLP carries it. */
+export function hexOf(traceId: string): string {
+  return traceId.slice(2).replace('-', '');
+}
+
+/** The X-Ray form of a 32-hex-digit trace id. */
+export function xrayOf(hex: string): string {
+  return `1-${hex.slice(0, 8)}-${hex.slice(8)}`;
+}
+
+/** The env that points the kit's OTel mode at `collector` over `protocol`. */
+export function otlpEnv(collector: OtlpCollector, protocol: OtlpTransport): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: protocol === 'grpc' ? collector.grpcUrl : collector.httpUrl,
+    OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+  };
+}
+
+/**
+ * A runtime in `auto` mode exporting to `collector` over `protocol`. `app` gets the runtime through
+ * `runtimeRef` (it exists once the promise resolves).
+ */
+export async function startTraced(
+  collector: OtlpCollector,
+  protocol: OtlpTransport,
+  app: (runtime: TestRuntime['runtime']) => NodeRequestListener,
+  options: BootstrapOptions = {},
+): Promise<TestRuntime> {
+  let started: TestRuntime | undefined;
+  const listener: NodeRequestListener = (req, res) => app(started!.runtime)(req, res);
+  started = await startRuntime({
+    service: 'notes-api',
+    version: '1.4.0',
+    app: listener,
+    ...options,
+    env: { ...otlpEnv(collector, protocol), ...options.env },
+  });
+  return started;
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { renderText } from '../../../src/cli/render-text.js';
+import { type CheckReport, countStatuses, exitCodeOf } from '../../../src/cli/report.js';
+
+function report(statuses: CheckReport['checks'][number]['status'][]): CheckReport {
+  const ids = ['listen', 'health', 'start', 'drain', 'logs', 'files'] as const;
+  const checks = statuses.map((status, i) => ({
+    id: ids[i]!,
+    title: ids[i]!,
+    status,
+    summary: `${ids[i]} is ${status}`,
+    ...(status === 'pass' ? {} : { hint: `fix ${ids[i]}` }),
+    figures: {},
+  }));
+  const counts = countStatuses(checks);
+  return {
+    tool: 'apprunner-kit check',
+    schemaVersion: 1,
+    command: ['node', 'my server.js'],
+    cwd: '/app',
+    port: 8080,
+    localAddress: '192.0.2.2',
+    health: {
+      protocol: 'http',
+      path: '/healthz',
+      intervalS: 5,
+      timeoutS: 2,
+      healthyThreshold: 1,
+      unhealthyThreshold: 5,
+    },
+    probeIntervalMs: 1000,
+    startTimeoutMs: 60_000,
+    graceMs: 10_000,
+    load: { connections: 4, requests: 300, path: '/' },
+    durationMs: 4321,
+    checks,
+    counts,
+    passed: counts.fail === 0,
+    notes: ['a note'],
+    lastLines: [
+      { stream: 'stdout', line: 'starting' },
+      { stream: 'stderr', line: 'x'.repeat(300) },
+    ],
+  };
+}
+
+describe('renderText', () => {
+  it('prints one row per check, hints under warn and fail, totals, notes and — on failure — the last lines', () => {
+    const text = renderText(report(['pass', 'warn', 'fail', 'skip', 'pass', 'pass']));
+    expect(text).toContain("apprunner-kit check: node 'my server.js'");
+    expect(text).toContain('health HTTP GET /healthz: interval 5 s, timeout 2 s, healthy 1, unhealthy 5');
+    expect(text).toContain('  PASS  listen  listen is pass\n');
+    expect(text).toContain('  WARN  health  health is warn\n                → fix health\n');
+    expect(text).toContain('  FAIL  start   start is fail\n');
+    expect(text).toContain('  SKIP  drain   drain is skip\n  PASS  logs');
+    expect(text).toContain('3 passed, 1 warning, 1 failed, 1 skipped in 4.3 s');
+    expect(text).toContain('note: a note');
+    expect(text).toContain('Last lines of its output:\n  out | starting\n  err | xxx');
+    expect(text).toContain(`${'x'.repeat(199)}…\n`);
+  });
+
+  it('leaves the output out when nothing failed', () => {
+    expect(renderText(report(['pass', 'pass', 'pass', 'pass', 'warn', 'pass']))).not.toContain('Last lines');
+  });
+});
+
+describe('exitCodeOf', () => {
+  it('is 1 when a check failed, 0 otherwise; --strict makes warnings fail', () => {
+    expect(exitCodeOf(report(['pass', 'fail']))).toBe(1);
+    expect(exitCodeOf(report(['pass', 'warn', 'skip']))).toBe(0);
+    expect(exitCodeOf(report(['pass', 'warn']), true)).toBe(1);
+    expect(exitCodeOf(report(['pass', 'pass']), true)).toBe(0);
+  });
+});

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/config.js';
+import { ConfigurationError } from '../../../src/errors.js';
+
+function tracing(options: Record<string, unknown> | undefined, env: Record<string, string> = {}) {
+  return loadConfig({ env, ...(options === undefined ? {} : { tracing: options as never }) }).config.tracing;
+}
+
+function failure(run: () => unknown): ConfigurationError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('tracing options', () => {
+  it('default to auto, with fetch and node:http client spans, nothing read from the environment', () => {
+    expect(tracing(undefined)).toEqual({
+      mode: 'auto',
+      fetch: true,
+      httpClient: true,
+      endpoint: undefined,
+      tracesEndpoint: undefined,
+      protocol: undefined,
+      tracesProtocol: undefined,
+      exportTimeoutMs: undefined,
+      exporter: undefined,
+      sampler: undefined,
+      samplerArg: undefined,
+      resourceAttributes: {},
+      sdkDisabled: false,
+      xrayDaemonAddress: undefined,
+      platform: undefined,
+    });
+  });
+
+  it('are frozen', () => {
+    expect(Object.isFrozen(tracing({ mode: 'otel' }))).toBe(true);
+  });
+
+  it.each(['auto', 'otel', 'off'])('accept mode %j', (mode) => {
+    expect(tracing({ mode }).mode).toBe(mode);
+  });
+
+  it.each([
+    [{ mode: 'xray' }, 'tracing.mode', /"xray".*not in this version/],
+    [{ mode: 'on' }, 'tracing.mode', /received "on"; expected one of "auto", "otel", "off"/],
+    [{ mode: 1 }, 'tracing.mode', /received 1/],
+    [{ fetch: 'yes' }, 'tracing.fetch', /received "yes"; expected true or false/],
+    [{ httpClient: 0 }, 'tracing.httpClient', /received 0; expected true or false/],
+    [
+      { sampleRate: 0.1 },
+      'tracing.sampleRate',
+      /Unknown option tracing\.sampleRate\. Accepted keys of tracing: mode, fetch, httpClient/,
+    ],
+  ])('refuse %j, naming %s', (options, field, message) => {
+    const error = failure(() => tracing(options));
+    expect(error.field).toBe(field);
+    expect(error.message).toMatch(message);
+  });
+
+  it('refuse a tracing section that is not an object', () => {
+    expect(failure(() => loadConfig({ env: {}, tracing: 'otel' as never })).field).toBe('tracing');
+  });
+});
+
+describe('tracing environment variables', () => {
+  it('are read into the config', () => {
+    expect(
+      tracing(undefined, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: ' http://localhost:4317 ',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector.internal/v1/traces',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'GRPC',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod, team=notes%2Capi,,',
+        OTEL_SDK_DISABLED: 'FALSE',
+        AWS_XRAY_DAEMON_ADDRESS: 'tcp:127.0.0.1:2000 udp:127.0.0.1:2001',
+      }),
+    ).toMatchObject({
+      endpoint: 'http://localhost:4317',
+      tracesEndpoint: 'https://collector.internal/v1/traces',
+      protocol: 'grpc',
+      tracesProtocol: 'http/json',
+      exporter: 'otlp',
+      sampler: 'parentbased_traceidratio',
+      samplerArg: 0.25,
+      resourceAttributes: { 'deployment.environment.name': 'prod', team: 'notes,api' },
+      sdkDisabled: false,
+      xrayDaemonAddress: 'tcp:127.0.0.1:2000 udp:127.0.0.1:2001',
+    });
+  });
+
+  it('treat empty values as unset', () => {
+    expect(
+      tracing(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: '  ', OTEL_TRACES_SAMPLER_ARG: '' }),
+    ).toMatchObject({
+      endpoint: undefined,
+      samplerArg: undefined,
+    });
+  });
+
+  it.each([
+    [{ ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc' }, 'aws_ecs'],
+    [{ KUBERNETES_SERVICE_HOST: '10.100.0.1' }, 'aws_eks'],
+    [
+      { ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc', KUBERNETES_SERVICE_HOST: '10.0.0.1' },
+      'aws_ecs',
+    ],
+  ])('recognise the platform from %j', (env, platform) => {
+    expect(tracing(undefined, env).platform).toBe(platform);
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4317', /an http:\/\/ or https:\/\/ URL/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'ftp://collector:21', /an http:\/\/ or https:\/\/ URL/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://user:secret@collector:4317', /without credentials/],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'not a url', /an http:\/\/ or https:\/\/ URL/],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http', /one of "grpc", "http\/protobuf", "http\/json"/],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'udp', /one of "grpc", "http\/protobuf", "http\/json"/],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '0', /an integer from 1 to 600000/],
+    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '10s', /an integer from 1 to 600000/],
+    ['OTEL_TRACES_EXPORTER', 'console', /"otlp" or "none".*console/],
+    ['OTEL_TRACES_EXPORTER', 'otlp,zipkin', /"otlp" or "none"/],
+    ['OTEL_TRACES_SAMPLER', 'xray', /one of "always_on", "always_off", "traceidratio"/],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5', /a number from 0 to 1/],
+    ['OTEL_TRACES_SAMPLER_ARG', '-0.1', /a number from 0 to 1/],
+    ['OTEL_TRACES_SAMPLER_ARG', 'half', /a number from 0 to 1/],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'team', /key=value pairs/],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'team=%E0%A4%A', /key=value pairs/],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'bad key=1', /key=value pairs/],
+    ['OTEL_RESOURCE_ATTRIBUTES', `a=${'x'.repeat(5000)}`, /at most 4096 characters/],
+    ['OTEL_SDK_DISABLED', 'yes', /"true" or "false"/],
+    ['AWS_XRAY_DAEMON_ADDRESS', 'localhost', /host:port/],
+    ['AWS_XRAY_DAEMON_ADDRESS', 'tcp:a:1 udp:b:2 udp:c:3', /host:port/],
+    ['KUBERNETES_SERVICE_HOST', '10.0.0.1\n', /without control characters/],
+  ])('refuse %s=%j, naming the variable', (name, value, message) => {
+    const error = failure(() => tracing(undefined, { [name]: value }));
+    expect(error.field).toBe(name);
+    expect(error.message).toContain(name);
+    expect(error.message).toMatch(message);
+  });
+});

@@ -1,0 +1,153 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ConfigurationError,
+  createSecretStore,
+  MissingDependencyError,
+  SecretNotFoundError,
+  type SecretProvider,
+  SecretReferenceError,
+} from '../../../src/index.js';
+import { importPeer } from '../../../src/secrets/providers/aws-client.js';
+import { parseDotenv } from '../../../src/secrets/providers/file.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(
+  join(dir, 'secrets.json'),
+  JSON.stringify({ db: { password: 'json-pass' }, token: 'json-token' }),
+);
+writeFileSync(
+  join(dir, '.env'),
+  'export DB_PASSWORD="dot pass"\n# comment\nAPI_KEY=plain-key # trailing\nEMPTY=\n',
+);
+writeFileSync(join(dir, 'token.txt'), 'file-token-value\n');
+
+describe('local providers', () => {
+  it('reads env:, whole files, and keys of JSON and dotenv files', async () => {
+    const store = createSecretStore({
+      env: { LOCAL: 'from-env' },
+      cwd: dir,
+      secrets: {
+        FROM_ENV: 'env:LOCAL',
+        WHOLE: 'file:token.txt',
+        JSON_KEY: `file:${join(dir, 'secrets.json')}#token`,
+        JSON_OBJECT: 'file:secrets.json#db',
+        DOTENV: 'file:.env#DB_PASSWORD',
+        DOTENV_PLAIN: 'file:.env#API_KEY',
+        EMPTY: 'file:.env#EMPTY',
+      },
+    });
+    await store.load();
+    expect(store.get('FROM_ENV')).toBe('from-env');
+    expect(store.get('WHOLE')).toBe('file-token-value');
+    expect(store.get('JSON_KEY')).toBe('json-token');
+    expect(store.getJson('JSON_OBJECT')).toEqual({ password: 'json-pass' });
+    expect(store.get('DOTENV')).toBe('dot pass');
+    expect(store.get('DOTENV_PLAIN')).toBe('plain-key');
+    expect(store.get('EMPTY')).toBe('');
+  });
+
+  it('fails clearly on a missing variable, file or key, and skips optional ones', async () => {
+    const store = createSecretStore({
+      env: {},
+      cwd: dir,
+      secrets: {
+        A: 'env:NOPE',
+        B: 'file:missing.txt',
+        C: 'file:.env#NOPE',
+        D: { ref: 'env:NOPE2', optional: true },
+      },
+    });
+    const error = (await store.load().catch((caught: unknown) => caught)) as Error & { failures: Error[] };
+    expect(error.failures).toHaveLength(3);
+    expect(error.failures.every((f) => f instanceof SecretNotFoundError)).toBe(true);
+    expect(error.message).toContain('environment variable NOPE is not set');
+    expect(error.message).toContain('missing.txt');
+    expect(error.message).toContain('has no key "NOPE"');
+    expect(store.has('D')).toBe(false);
+    expect(() => store.get('D')).toThrow(/optional and was not loaded/);
+  });
+
+  it('serves a custom scheme through a registered provider', async () => {
+    const calls: string[] = [];
+    const vault: SecretProvider = {
+      async fetch(reference) {
+        calls.push(reference.raw);
+        return {
+          value: `vault-value-for-${reference.kind === 'custom' ? reference.path : ''}`,
+          sensitive: true,
+        };
+      },
+    };
+    const store = createSecretStore({ secrets: { T: 'vault:kv/app' }, options: { providers: { vault } } });
+    await store.load();
+    expect(store.get('T')).toBe('vault-value-for-kv/app');
+    expect(calls).toEqual(['vault:kv/app']);
+  });
+
+  it('exports declared secrets to process.env when asked', async () => {
+    const store = createSecretStore({
+      env: { X: 'exported-value' },
+      secrets: { APPRUNNER_KIT_TEST_EXPORTED: 'env:X' },
+      options: { exportToEnv: true },
+    });
+    await store.load();
+    expect(process.env.APPRUNNER_KIT_TEST_EXPORTED).toBe('exported-value');
+    delete process.env.APPRUNNER_KIT_TEST_EXPORTED;
+  });
+
+  it('parses dotenv quoting and comments', () => {
+    expect(
+      parseDotenv('A=1\nB="two words"\nC=\'single\'\n#x=y\nexport D=4 # note\nE="line\\nbreak"'),
+    ).toEqual({
+      A: '1',
+      B: 'two words',
+      C: 'single',
+      D: '4',
+      E: 'line\nbreak',
+    });
+  });
+});
+
+describe('secret store validation', () => {
+  it.each([
+    [{ secrets: { A: 42 } }, 'secrets.A'],
+    [{ secrets: { A: { ref: 'env:X', ttlMs: 10 } } }, 'secrets.A.ttlMs'],
+    [{ secrets: { A: { ref: 'env:X', optional: 'yes' } } }, 'secrets.A.optional'],
+    [{ secrets: { A: { ref: 'env:X', extra: 1 } } }, 'secrets.A.extra'],
+    [{ secrets: { 'bad name': 'env:X' }, options: { exportToEnv: true } }, 'secrets.bad name'],
+    [{ options: { ttlMs: -1 } }, 'secretOptions.ttlMs'],
+    [{ options: { aws: { maxAttempts: 0 } } }, 'secretOptions.aws.maxAttempts'],
+    [{ options: { providers: { ssm: { fetch() {} } } } }, 'secretOptions.providers.ssm'],
+    [{ options: { providers: { vault: {} } } }, 'secretOptions.providers.vault'],
+    [{ options: { clients: { ssm: {} } } }, 'secretOptions.clients.ssm'],
+    [{ options: { cache: true } }, 'secretOptions.cache'],
+  ])('rejects %j naming %s', (options, field) => {
+    expect(() => createSecretStore(options as never)).toThrow(ConfigurationError);
+    try {
+      createSecretStore(options as never);
+    } catch (error) {
+      expect((error as ConfigurationError).field).toBe(field);
+    }
+  });
+
+  it('rejects an invalid reference naming the secret', () => {
+    expect(() => createSecretStore({ secrets: { DB: 'vault:x' } })).toThrow(SecretReferenceError);
+    expect(() => createSecretStore({ secrets: { DB: 'vault:x' } })).toThrow(
+      /^secrets\.DB: Invalid secret reference "vault:x"/,
+    );
+  });
+
+  it('names a missing optional peer and its install command', async () => {
+    const error = await importPeer(
+      '@aws-sdk/client-not-installed',
+      'A test reference',
+      () => import('@aws-sdk/client-not-installed' as string),
+    ).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MissingDependencyError);
+    expect((error as Error).message).toContain('npm install @aws-sdk/client-not-installed');
+  });
+});
