@@ -31,7 +31,12 @@ export type {
   SupportedApp,
   TracingOptions,
 } from './config/options.js';
-export type { TracingConfig, TracingMode } from './config/tracing.js';
+export type {
+  DaemonEndpoint,
+  TracingConfig,
+  TracingMode,
+  XrayDaemonAddress,
+} from './config/tracing.js';
 export {
   AppRunnerKitError,
   type AppRunnerKitErrorOptions,
@@ -137,3 +142,9 @@ export type {
   SpanOptions,
   TracingBackendName,
 } from './tracing/tracer.js';
+export type {
+  XraySamplingMode,
+  XraySamplingRule,
+  XraySamplingRules,
+  XrayTracingOptions,
+} from './tracing/xray/options.js';

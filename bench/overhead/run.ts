@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
+import { cpuMicros, ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const run = promisify(execFile);
 const arg = (name: string, fallback: string) => {
@@ -36,13 +36,20 @@ async function otlpSink(): Promise<{ url: string; close(): void }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
-async function measure(framework: string, variant: string, env: Record<string, string>): Promise<number> {
+/** Requests/s and the app's CPU µs per request, for one variant. */
+async function measure(
+  framework: string,
+  variant: string,
+  env: Record<string, string>,
+): Promise<{ rps: number; cpu: number }> {
   const started = await startPinned(app, { FRAMEWORK: framework, VARIANT: variant, ...env });
   try {
     await wrk(`http://127.0.0.1:${started.port}/`, 1);
+    const before = cpuMicros(started.child.pid!);
     const result = await wrk(`http://127.0.0.1:${started.port}/`, seconds);
+    const used = cpuMicros(started.child.pid!) - before;
     if (result.errors > 0) throw new Error(`${framework}/${variant}: ${result.errors} errors`);
-    return result.rps;
+    return { rps: result.rps, cpu: used / (result.rps * seconds) };
   } finally {
     await started.stop();
   }
@@ -85,22 +92,29 @@ async function main(): Promise<void> {
         ...(framework === 'express' ? ['stack'] : []),
       ];
       const rps = new Map<string, number[]>(variants.map((v) => [v, []]));
+      const cpu = new Map<string, number[]>(variants.map((v) => [v, []]));
       for (let round = 0; round < rounds; round++) {
         for (const variant of variants) {
-          rps.get(variant)!.push(await measure(framework, variant, variant === 'kit-otel' ? otelEnv : {}));
+          const result = await measure(framework, variant, variant === 'kit-otel' ? otelEnv : {});
+          rps.get(variant)!.push(result.rps);
+          cpu.get(variant)!.push(result.cpu);
         }
       }
+      const bareCpu = spread(cpu.get('bare')!).median;
       const bare = spread(rps.get('bare')!).median;
       lines.push(`\n### ${framework} (wrk, 32 connections, ${seconds} s × ${rounds} interleaved rounds)\n`);
-      lines.push('| variant | requests/s (median, min–max) | × bare | added µs per request |');
-      lines.push('| --- | --- | --- | --- |');
+      lines.push(
+        '| variant | requests/s (median, min–max) | × bare | added µs per request (throughput) | app CPU µs per request | added CPU µs |',
+      );
+      lines.push('| --- | --- | --- | --- | --- | --- |');
       for (const variant of variants) {
         const s = spread(rps.get(variant)!);
         const added = 1e6 / s.median - 1e6 / bare;
+        const c = spread(cpu.get(variant)!).median;
         lines.push(
           `| ${variant} | ${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)}) | ${(s.median / bare).toFixed(2)} | ${
             variant === 'bare' ? '–' : added.toFixed(1)
-          } |`,
+          } | ${c.toFixed(1)} | ${variant === 'bare' ? '–' : (c - bareCpu).toFixed(1)} |`,
         );
       }
       if (framework === 'express') {

@@ -17,6 +17,7 @@ const implementations = [
   'http-terminator',
   'stoppable',
   'close-with-grace',
+  'lightship',
 ];
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg === -1 ? 5 : Number(process.argv[runsArg + 1]);

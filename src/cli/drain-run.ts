@@ -19,8 +19,10 @@ export interface DrainRequestCounts {
   readonly failedBeforeSignal: number;
   /** Answers with a 5xx status. */
   readonly status5xx: number;
-  /** Failures by error, e.g. `{ ECONNRESET: 3 }`. */
+  /** Failures by error, e.g. `{ ECONNRESET: 3, ECONNREFUSED: 1 }`. */
   readonly errors: Readonly<Record<string, number>>;
+  /** Failures on open connections by error. */
+  readonly errorsOnOpenConnections: Readonly<Record<string, number>>;
 }
 
 /** What {@link runDrain} observed. */
@@ -55,6 +57,7 @@ export interface DrainOptions {
 
 function count(outcomes: readonly LoadOutcome[], sent: number): DrainRequestCounts {
   const errors: Record<string, number> = {};
+  const onOpenErrors: Record<string, number> = {};
   let onOpen = 0;
   let failedOnOpen = 0;
   let refused = 0;
@@ -70,8 +73,10 @@ function count(outcomes: readonly LoadOutcome[], sent: number): DrainRequestCoun
     const error = o.error ?? 'unknown';
     errors[error] = (errors[error] ?? 0) + 1;
     if (!o.afterSignal) failedBefore += 1;
-    if (o.reused) failedOnOpen += 1;
-    else if (error === 'ECONNREFUSED') refused += 1;
+    if (o.reused) {
+      failedOnOpen += 1;
+      onOpenErrors[error] = (onOpenErrors[error] ?? 0) + 1;
+    } else if (error === 'ECONNREFUSED') refused += 1;
     else failedNew += 1;
   }
   return {
@@ -83,6 +88,7 @@ function count(outcomes: readonly LoadOutcome[], sent: number): DrainRequestCoun
     failedBeforeSignal: failedBefore,
     status5xx,
     errors,
+    errorsOnOpenConnections: onOpenErrors,
   };
 }
 

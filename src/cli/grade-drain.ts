@@ -3,6 +3,12 @@ import { plural, seconds } from './format.js';
 import { describeExit } from './grade-startup.js';
 import type { CheckResult } from './report.js';
 
+function tally(errors: Readonly<Record<string, number>>): string {
+  return Object.entries(errors)
+    .map(([error, n]) => `${error} ×${n}`)
+    .join(', ');
+}
+
 const title = 'drains on SIGTERM under keep-alive load';
 
 /**
@@ -28,9 +34,8 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
     failedNewConnections: r.failedNewConnections,
     failedBeforeSignal: r.failedBeforeSignal,
     status5xx: r.status5xx,
-    errors: Object.entries(r.errors)
-      .map(([error, n]) => `${error} ×${n}`)
-      .join(', '),
+    errors: tally(r.errors),
+    errorsOnOpenConnections: tally(r.errorsOnOpenConnections),
     inFlightAtSignal: drain.inFlightAtSignal,
     exitCode: drain.exit?.code ?? null,
     exitSignal: drain.exit?.signal ?? null,
@@ -63,7 +68,7 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
   const loadText =
     drain.endpoint === undefined
       ? `no load (${drain.loadSkipped ?? 'not reachable'})`
-      : `SIGTERM with ${drain.inFlightAtSignal} in flight: ${r.failedOnOpenConnections} of ${plural(r.onOpenConnections, 'request')} on open connections failed${r.failedOnOpenConnections > 0 ? ` (${figures.errors})` : ''}`;
+      : `SIGTERM with ${drain.inFlightAtSignal} in flight: ${r.failedOnOpenConnections} of ${plural(r.onOpenConnections, 'request')} on open connections failed${r.failedOnOpenConnections > 0 ? ` (${figures.errorsOnOpenConnections})` : ''}`;
   const summary = `${loadText}; ${exitText}`;
 
   if (r.failedOnOpenConnections > 0) {

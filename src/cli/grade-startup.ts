@@ -267,7 +267,12 @@ export function gradeStart(
       title,
       status: 'fail',
       summary: `${why}; App Runner allows ${appRunnerStartWindowS} s`,
-      hint: 'start listening early and load what is slow after listen, or raise --start-timeout to see if it gets there',
+      hint:
+        health.endedBy === 'unreachable'
+          ? 'listen on $PORT on all interfaces (see listen)'
+          : health.endedBy === 'exited'
+            ? 'see the last lines of its output'
+            : 'listen early and load what is slow afterwards, or raise --start-timeout to see whether it gets there',
       figures: { ...base, healthyAfterMs: null, estimatedOnAppRunnerMs: null },
     };
   }

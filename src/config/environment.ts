@@ -166,9 +166,9 @@ export const environmentSchema = Object.freeze({
   }),
   AWS_XRAY_DAEMON_ADDRESS: variable({
     description:
-      'Address of an X-Ray daemon. This version has no X-Ray SDK backend: when only this variable is set, `auto` logs one warning and leaves tracing off.',
+      'Address of the X-Ray daemon: segments go there over UDP, and centralized sampling rules come from it over TCP. In `auto` mode, setting it (and no `OTEL_*` endpoint or exporter, which win) traces through the X-Ray SDK.',
     accepted: '`host:port`, or `udp:host:port tcp:host:port`',
-    default: 'unset',
+    default: 'unset (`127.0.0.1:2000` in `xray` mode)',
     parse: (raw, name) => parseDaemonAddress(raw, name),
   }),
   ECS_CONTAINER_METADATA_URI_V4: variable({

@@ -7,6 +7,7 @@ import type { RequestLevels } from '../logging/request-line.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
 import type { AppRunnerRuntime } from '../runtime.js';
 import type { SecretDeclaration, SecretOptions } from '../secrets/settings.js';
+import type { XrayTracingOptions } from '../tracing/xray/options.js';
 import type { LogLevel } from './environment.js';
 import type { TracingMode } from './tracing.js';
 
@@ -204,8 +205,10 @@ export interface ShutdownOptions {
 export interface TracingOptions {
   /**
    * `'auto'`: OpenTelemetry when `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
-   * `OTEL_TRACES_EXPORTER` is set, else off. `'otel'`: OpenTelemetry (needs the `@opentelemetry/*`
-   * packages). `'off'`: no spans; the trace id of an incoming `X-Amzn-Trace-Id` still reaches the logs.
+   * `OTEL_TRACES_EXPORTER` is set, else the X-Ray SDK when `AWS_XRAY_DAEMON_ADDRESS` is set, else off.
+   * `'otel'`: OpenTelemetry (needs the `@opentelemetry/*` packages). `'xray'`: the X-Ray SDK, segments
+   * over UDP to an X-Ray daemon (needs `aws-xray-sdk-core`). `'off'`: no spans; the trace id of an
+   * incoming `X-Amzn-Trace-Id` still reaches the logs.
    * @default 'auto'
    */
   mode?: TracingMode;
@@ -222,6 +225,8 @@ export interface TracingOptions {
    * @default true
    */
   httpClient?: boolean;
+  /** Sampling of the X-Ray SDK backend; ignored in the other modes. */
+  xray?: XrayTracingOptions;
 }
 
 /**

@@ -1,13 +1,15 @@
 import type { ParsedEnvironment } from './environment.js';
+import { parseXrayOptions, type XrayConfig } from '../tracing/xray/options.js';
 import { invalid, parseBoolean, parseEnum, parseName, parseSection } from './parse.js';
 
 /** The tracing modes `tracing.mode` accepts. */
-export const tracingModes = ['auto', 'otel', 'off'] as const;
+export const tracingModes = ['auto', 'otel', 'xray', 'off'] as const;
 
 /**
  * How the kit traces: `'auto'` picks from the environment (OpenTelemetry when an `OTEL_EXPORTER_OTLP_*`
- * endpoint or `OTEL_TRACES_EXPORTER` is set, else off), `'otel'` traces through OpenTelemetry, `'off'`
- * does not trace (the trace id of an incoming `X-Amzn-Trace-Id` still reaches the logs).
+ * endpoint or `OTEL_TRACES_EXPORTER` is set, else the X-Ray SDK when `AWS_XRAY_DAEMON_ADDRESS` is,
+ * else off), `'otel'` traces through OpenTelemetry, `'xray'` through the X-Ray SDK and its daemon,
+ * `'off'` does not trace (the trace id of an incoming `X-Amzn-Trace-Id` still reaches the logs).
  */
 export type TracingMode = (typeof tracingModes)[number];
 
@@ -65,7 +67,9 @@ export interface TracingConfig {
   /** `OTEL_SDK_DISABLED`. */
   readonly sdkDisabled: boolean;
   /** `AWS_XRAY_DAEMON_ADDRESS`. */
-  readonly xrayDaemonAddress: string | undefined;
+  readonly xrayDaemonAddress: XrayDaemonAddress | undefined;
+  /** `tracing.xray`: the X-Ray SDK backend's sampling. */
+  readonly xray: XrayConfig;
   /** From `ECS_CONTAINER_METADATA_URI_V4` or `KUBERNETES_SERVICE_HOST`. */
   readonly platform: CloudPlatform | undefined;
 }
@@ -158,16 +162,46 @@ export function parseResourceAttributes(raw: string, name: string): Readonly<Rec
   return attributes;
 }
 
-const daemonPartPattern = /^(?:(?:udp|tcp):)?[\w.-]{1,253}:\d{1,5}$/;
+/** One address of the X-Ray daemon. */
+export interface DaemonEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
 
-/** `host:port`, or `udp:host:port tcp:host:port`, as the X-Ray SDKs read `AWS_XRAY_DAEMON_ADDRESS`. */
-export function parseDaemonAddress(raw: string, name: string): string {
-  const text = raw.trim();
-  const parts = text.split(/\s+/);
-  if (parts.length > 2 || !parts.every((part) => daemonPartPattern.test(part))) {
-    invalid(name, raw, 'host:port (such as 127.0.0.1:2000), or "udp:host:port tcp:host:port"');
+/** Where the X-Ray daemon listens: segments over UDP, the sampling proxy over TCP (HTTP). */
+export interface XrayDaemonAddress {
+  readonly udp: DaemonEndpoint;
+  readonly tcp: DaemonEndpoint;
+}
+
+const daemonEndpointPattern = /^([\w.-]{1,253}):(\d{1,5})$/;
+
+/**
+ * `host:port` (UDP and TCP on the same port, as the daemon listens by default), or
+ * `udp:host:port tcp:host:port` in either order, as the X-Ray SDKs read `AWS_XRAY_DAEMON_ADDRESS`.
+ */
+export function parseDaemonAddress(raw: string, name: string): XrayDaemonAddress {
+  const accepted = 'host:port (such as 127.0.0.1:2000), or "udp:host:port tcp:host:port"';
+  const endpoint = (text: string): DaemonEndpoint => {
+    const match = daemonEndpointPattern.exec(text);
+    const port = Number(match?.[2]);
+    if (match === null || !(port >= 1 && port <= 65_535)) invalid(name, raw, accepted);
+    return { host: match[1]!, port };
+  };
+  const parts = raw.trim().split(/\s+/);
+  if (parts.length === 1) {
+    const both = endpoint(parts[0]!);
+    return { udp: both, tcp: both };
   }
-  return text;
+  const found: { udp?: DaemonEndpoint; tcp?: DaemonEndpoint } = {};
+  for (const part of parts.length === 2 ? parts : []) {
+    const kind = part.slice(0, 4).toLowerCase();
+    if ((kind === 'udp:' || kind === 'tcp:') && found[kind === 'udp:' ? 'udp' : 'tcp'] === undefined) {
+      found[kind === 'udp:' ? 'udp' : 'tcp'] = endpoint(part.slice(4));
+    }
+  }
+  if (found.udp === undefined || found.tcp === undefined) invalid(name, raw, accepted);
+  return { udp: found.udp, tcp: found.tcp };
 }
 
 /** A value a platform sets, checked only for being a sane string. */
@@ -180,17 +214,8 @@ export function parsePlatformMarker(raw: string, name: string): string {
  * reads. Unknown keys and bad values throw the configuration error naming the field.
  */
 export function parseTracingConfig(value: unknown, env: ParsedEnvironment): TracingConfig {
-  const section = parseSection('tracing', value, ['mode', 'fetch', 'httpClient']);
-  const mode =
-    section.mode === undefined
-      ? 'auto'
-      : section.mode === 'xray'
-        ? invalid(
-            'tracing.mode',
-            section.mode,
-            'one of "auto", "otel", "off" (the X-Ray SDK backend is not in this version: trace through OpenTelemetry)',
-          )
-        : parseEnum('tracing.mode', section.mode, tracingModes);
+  const section = parseSection('tracing', value, ['mode', 'fetch', 'httpClient', 'xray']);
+  const mode = section.mode === undefined ? 'auto' : parseEnum('tracing.mode', section.mode, tracingModes);
   const platform: CloudPlatform | undefined =
     env.ECS_CONTAINER_METADATA_URI_V4 !== undefined
       ? 'aws_ecs'
@@ -213,6 +238,7 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
     resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES ?? {},
     sdkDisabled: env.OTEL_SDK_DISABLED ?? false,
     xrayDaemonAddress: env.AWS_XRAY_DAEMON_ADDRESS,
+    xray: parseXrayOptions(section.xray),
     platform,
   };
 }

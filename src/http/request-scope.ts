@@ -93,11 +93,20 @@ export class RequestScope {
 
   /** Runs `handler` inside a new request context, counted in flight until the response ends. */
   run<T>(req: IncomingMessage, res: ServerResponse, handler: () => T): T {
-    const rawTrace = req.headers['x-amzn-trace-id'];
+    // From rawHeaders, not req.headers: Node builds the headers object lazily, on first access, and
+    // an app that never reads it should not pay for it here.
+    const raw = req.rawHeaders;
+    let requestIdHeader: string | undefined;
+    let rawTrace: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 12 && name.toLowerCase() === 'x-request-id') requestIdHeader ??= raw[i + 1];
+      else if (name.length === 15 && name.toLowerCase() === 'x-amzn-trace-id') rawTrace ??= raw[i + 1];
+    }
     const traceHeader =
-      typeof rawTrace === 'string' && rawTrace.length <= maxTraceHeaderLength ? rawTrace : undefined;
+      rawTrace !== undefined && rawTrace.length <= maxTraceHeaderLength ? rawTrace : undefined;
     const context: MutableRequestContext = {
-      requestId: requestIdFrom(req.headers['x-request-id']),
+      requestId: requestIdFrom(requestIdHeader),
       traceHeader,
       traceId: traceHeader === undefined ? undefined : parseTraceHeader(traceHeader)?.root,
       route: undefined,

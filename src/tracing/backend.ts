@@ -52,6 +52,8 @@ export interface RequestOutcome {
   readonly aborted: boolean;
   /** The route pattern, when an adapter set it. */
   readonly route: string | undefined;
+  /** The response's `Content-Length`, when it set one. */
+  readonly contentLength?: number | undefined;
 }
 
 /** What the start of a request's span tells the request scope. */
@@ -70,7 +72,7 @@ export interface BackendDescription {
 /**
  * What one tracing backend provides. The backend-neutral parts — the request scope hooks, the
  * fetch and node:http client instrumentation, the AWS SDK middleware, `runtime.tracer` — drive it;
- * OpenTelemetry implements it in `otel/`, and the X-Ray SDK can implement it the same way.
+ * OpenTelemetry implements it in `otel/`, the X-Ray SDK in `xray/`.
  * Methods never throw on bad input from the network; the instrumentation guards them anyway.
  */
 export interface TracingBackend {

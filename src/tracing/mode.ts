@@ -13,13 +13,14 @@ export interface TracingPlan {
 /**
  * Resolves `tracing.mode` against the environment. `auto` traces through OpenTelemetry when
  * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_TRACES_EXPORTER` is set
- * (unless `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true`). `AWS_XRAY_DAEMON_ADDRESS` alone
- * would select the X-Ray SDK backend, which this version does not have: tracing stays off, with a
- * warning that says how to trace instead.
+ * (unless `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true`), else through the X-Ray SDK when
+ * `AWS_XRAY_DAEMON_ADDRESS` is set: OpenTelemetry wins when both are, as it is the supported route.
  */
 export function resolveTracingMode(config: TracingConfig): TracingPlan {
   if (config.mode === 'otel')
     return { backend: 'otel', reason: 'tracing.mode is "otel"', warning: undefined };
+  if (config.mode === 'xray')
+    return { backend: 'xray', reason: 'tracing.mode is "xray"', warning: undefined };
   if (config.mode === 'off') return { backend: 'off', reason: 'tracing.mode is "off"', warning: undefined };
   if (config.sdkDisabled) return { backend: 'off', reason: 'OTEL_SDK_DISABLED is true', warning: undefined };
   if (config.exporter === 'none') {
@@ -33,20 +34,16 @@ export function resolveTracingMode(config: TracingConfig): TracingPlan {
         : config.exporter !== undefined
           ? 'OTEL_TRACES_EXPORTER'
           : undefined;
-  if (set !== undefined) return { backend: 'otel', reason: `${set} is set`, warning: undefined };
+  if (set !== undefined) {
+    const over = config.xrayDaemonAddress === undefined ? '' : ' (it wins over AWS_XRAY_DAEMON_ADDRESS)';
+    return { backend: 'otel', reason: `${set} is set${over}`, warning: undefined };
+  }
   if (config.xrayDaemonAddress !== undefined) {
-    return {
-      backend: 'off',
-      reason: 'AWS_XRAY_DAEMON_ADDRESS is set, and this version has no X-Ray SDK backend',
-      warning:
-        'AWS_XRAY_DAEMON_ADDRESS is set, but this version of apprunner-kit traces through OpenTelemetry only: ' +
-        'tracing is off. Set OTEL_EXPORTER_OTLP_ENDPOINT (an ADOT collector takes OTLP and sends X-Ray traces) ' +
-        'or tracing.mode "otel"; "off" silences this warning.',
-    };
+    return { backend: 'xray', reason: 'AWS_XRAY_DAEMON_ADDRESS is set', warning: undefined };
   }
   return {
     backend: 'off',
-    reason: 'no OTEL_EXPORTER_OTLP_* endpoint or OTEL_TRACES_EXPORTER is set',
+    reason: 'no OTEL_EXPORTER_OTLP_* endpoint, OTEL_TRACES_EXPORTER or AWS_XRAY_DAEMON_ADDRESS is set',
     warning: undefined,
   };
 }

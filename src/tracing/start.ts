@@ -9,6 +9,7 @@ import { instrumentHttpClient } from './instrumentation/http-client.js';
 import { instrumentServer } from './instrumentation/server.js';
 import { resolveTracingMode } from './mode.js';
 import { loadOtelBackend } from './otel/peer.js';
+import { loadXrayBackend } from './xray/peer.js';
 import { type InstrumentableAwsClient, offTracer, type RuntimeTracer } from './tracer.js';
 
 /** What tracing is started with. */
@@ -45,11 +46,11 @@ function backendTracer(backend: TracingBackend, failures: InstrumentationFailure
 
 /**
  * Starts tracing as `config` says: resolves the mode, loads the backend (OpenTelemetry's packages
- * only in `otel` mode), installs the server hooks and the fetch and node:http client
- * instrumentation, and logs one line saying what runs and why.
+ * only in `otel` mode, `aws-xray-sdk-core` only in `xray` mode), installs the server hooks and the
+ * fetch and node:http client instrumentation, and logs one line saying what runs and why.
  *
- * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when an `@opentelemetry/*` package the
- * mode needs is not installed.
+ * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when an `@opentelemetry/*` package or
+ * `aws-xray-sdk-core` the mode needs is not installed.
  */
 export async function startTracing(
   config: TracingConfig,
@@ -63,14 +64,17 @@ export async function startTracing(
     return { tracer: offTracer(), shutdown: () => Promise.resolve() };
   }
 
-  const { createOtelBackend } = await loadOtelBackend();
-  const backend = await createOtelBackend({
+  const backendOptions = {
     tracing: config,
     service: dependencies.service,
     version: dependencies.version,
     region: dependencies.region,
     logger,
-  });
+  };
+  const backend =
+    plan.backend === 'xray'
+      ? await (await loadXrayBackend()).createXrayBackend(backendOptions)
+      : await (await loadOtelBackend()).createOtelBackend(backendOptions);
   const failures = new InstrumentationFailures(logger);
   const uninstalls = [instrumentServer(scope, backend, failures)];
   if (config.fetch) uninstalls.push(instrumentFetch(backend, failures));
@@ -78,9 +82,11 @@ export async function startTracing(
   const { description } = backend;
   logger.info(
     { tracing: { mode: config.mode, backend: backend.name, reason: plan.reason, ...description } },
-    description.exporter === 'none'
-      ? 'tracing through OpenTelemetry, exporting nothing (OTEL_TRACES_EXPORTER=none)'
-      : `tracing through OpenTelemetry: ${description.protocol} to ${description.endpoint}`,
+    backend.name === 'xray'
+      ? `tracing through the X-Ray SDK: segments over UDP to ${description.daemon}, ${description.sampling} sampling`
+      : description.exporter === 'none'
+        ? 'tracing through OpenTelemetry, exporting nothing (OTEL_TRACES_EXPORTER=none)'
+        : `tracing through OpenTelemetry: ${description.protocol} to ${description.endpoint}`,
   );
 
   let stopped: Promise<void> | undefined;

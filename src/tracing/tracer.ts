@@ -38,8 +38,8 @@ export interface SpanHandle {
   recordError(error: unknown): void;
 }
 
-/** The tracing backends: `'otel'` (OpenTelemetry) or `'off'`. */
-export type TracingBackendName = 'otel' | 'off';
+/** The tracing backends: `'otel'` (OpenTelemetry), `'xray'` (the X-Ray SDK) or `'off'`. */
+export type TracingBackendName = 'otel' | 'xray' | 'off';
 
 /**
  * A client of the AWS SDK for JavaScript v3 (`new S3Client(…)`, `new SecretsManagerClient(…)`):
@@ -103,7 +103,7 @@ export interface AwsBuildMiddlewareOptions {
  * ```
  */
 export interface RuntimeTracer {
-  /** The backend that runs: `'otel'`, or `'off'` (also when `auto` found nothing to export to). */
+  /** The backend that runs: `'otel'`, `'xray'`, or `'off'` (also when `auto` found nothing to export to). */
   readonly mode: TracingBackendName;
   /**
    * Runs `fn` inside a new span, a child of the current one (a new trace outside any request or

@@ -4,6 +4,11 @@ import { describeIncomingRequest } from '../incoming-request.js';
 import { formatTraceHeader, parseTraceHeader } from '../trace-header.js';
 import type { InstrumentationFailures } from './failures.js';
 
+function contentLengthOf(value: number | string | string[] | undefined): number | undefined {
+  const length = typeof value === 'string' ? Number(value) : value;
+  return typeof length === 'number' && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
 /**
  * One server span per request, through the request scope's hooks: started before the handler runs
  * (continuing the trace of a well-formed `X-Amzn-Trace-Id`, else a new one), ended when the
@@ -35,6 +40,7 @@ export function instrumentServer(
         statusCode: res.statusCode,
         aborted: !res.writableFinished,
         route: context.route,
+        contentLength: contentLengthOf(res.getHeader('content-length')),
       });
     } catch (error) {
       failures.report('ending the request span', error);

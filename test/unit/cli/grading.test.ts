@@ -206,6 +206,7 @@ function drain(
       failedBeforeSignal: 0,
       status5xx: 0,
       errors: { ECONNREFUSED: 4 },
+      errorsOnOpenConnections: {},
       ...requests,
     },
     inFlightAtSignal: 3,
@@ -229,7 +230,17 @@ describe('gradeDrain', () => {
   });
 
   it('fails on a request dropped on an open connection, naming the errors', () => {
-    const row = gradeDrain(drain({}, { failedOnOpenConnections: 3, errors: { ECONNRESET: 3 } }), '');
+    const row = gradeDrain(
+      drain(
+        {},
+        {
+          failedOnOpenConnections: 3,
+          errors: { ECONNRESET: 3, ECONNREFUSED: 1 },
+          errorsOnOpenConnections: { ECONNRESET: 3 },
+        },
+      ),
+      '',
+    );
     expect(row.status).toBe('fail');
     expect(row.summary).toContain('3 of 290 requests on open connections failed (ECONNRESET ×3)');
   });

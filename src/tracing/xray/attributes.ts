@@ -1,0 +1,166 @@
+import type { CallOutcome, OutgoingCall } from '../backend.js';
+import type { IncomingRequestInfo } from '../incoming-request.js';
+import type { SpanAttributes } from '../tracer.js';
+
+/** What the kit writes on a segment or subsegment besides what the SDK's classes declare. */
+export interface XrayFields {
+  namespace?: string;
+  http?: {
+    request?: Record<string, string | boolean | number>;
+    response?: { status?: number; content_length?: number };
+  };
+  aws?: Record<string, unknown>;
+  annotations?: Record<string, string | number | boolean>;
+  fault?: boolean;
+  error?: boolean;
+  throttle?: boolean;
+}
+
+/** The methods of the SDK's segments and subsegments the kit calls. */
+export interface XrayEntity extends XrayFields {
+  readonly id: string;
+  addAnnotation(key: string, value: string | number | boolean): void;
+  addMetadata(key: string, value: unknown, namespace?: string): void;
+  addError(error: Error | string, remote?: boolean): void;
+}
+
+const maxNameLength = 200;
+const maxAnnotationKey = 500;
+const maxAnnotationValue = 1_000;
+
+/**
+ * A segment or subsegment name X-Ray accepts: 1 to 200 Unicode letters, digits, white space and
+ * `_ . : / % & # = + \ - @`; anything else becomes `_`.
+ */
+export function xrayName(name: string, fallback: string): string {
+  const cleaned = name.replace(/[^\p{L}\p{N}\s_.:/%&#=+\\\-@]/gu, '_').slice(0, maxNameLength);
+  return cleaned.trim() === '' ? fallback : cleaned;
+}
+
+/**
+ * An annotation key X-Ray can filter on: letters, digits and `_` only (`note.id` → `note_id`),
+ * at most 500 characters; `undefined` when nothing is left.
+ */
+export function annotationKey(key: string): string | undefined {
+  const cleaned = key.replace(/[^A-Za-z0-9_]/g, '_').slice(0, maxAnnotationKey);
+  return cleaned === '' ? undefined : cleaned;
+}
+
+/**
+ * Records attributes as X-Ray defines them: strings, finite numbers and booleans become annotations
+ * (indexed, for filter expressions; keys sanitised by {@link annotationKey}, strings capped at
+ * 1000 characters); arrays and anything else become metadata in the `default` namespace, under
+ * the key as given.
+ */
+export function recordAttributes(entity: XrayEntity, attributes: SpanAttributes | undefined): void {
+  if (attributes === undefined) return;
+  for (const key of Object.keys(attributes)) {
+    const value = attributes[key];
+    if (value === undefined) continue;
+    const annotatable =
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value));
+    const annotation = annotatable ? annotationKey(key) : undefined;
+    if (annotation !== undefined) {
+      entity.addAnnotation(
+        annotation,
+        typeof value === 'string' && value.length > maxAnnotationValue
+          ? value.slice(0, maxAnnotationValue)
+          : (value as string | number | boolean),
+      );
+    } else {
+      entity.addMetadata(key, typeof value === 'number' ? String(value) : value);
+    }
+  }
+}
+
+/** The URL X-Ray shows for a request: scheme, `Host` (with a port that is not the default) and path, never the query. */
+export function requestUrl(info: IncomingRequestInfo): string {
+  const defaultPort = info.scheme === 'https' ? 443 : 80;
+  const port = info.port === undefined || info.port === defaultPort ? '' : `:${info.port}`;
+  return `${info.scheme}://${info.host ?? 'localhost'}${port}${info.path}`;
+}
+
+/** The `http.request` block of a request's segment. */
+export function incomingRequestData(info: IncomingRequestInfo): Record<string, string | boolean> {
+  const data: Record<string, string | boolean> = {
+    method: info.method,
+    url: requestUrl(info),
+  };
+  if (info.clientAddress !== undefined) data.client_ip = info.clientAddress;
+  if (info.userAgent !== undefined) data.user_agent = info.userAgent;
+  if (info.clientAddress !== undefined && info.clientAddress !== info.peerAddress)
+    data.x_forwarded_for = true;
+  return data;
+}
+
+/** X-Ray's flags for a response status: 429 throttle (and error), other 4xx error, 5xx fault. */
+export function flagStatus(entity: XrayFields, status: number | undefined): void {
+  if (status === undefined) return;
+  if (status === 429) entity.throttle = true;
+  if (status >= 400 && status < 500) entity.error = true;
+  else if (status >= 500) entity.fault = true;
+}
+
+const throttlingErrors =
+  /^(?:Throttling|ThrottlingException|ThrottledException|RequestThrottledException|TooManyRequestsException|ProvisionedThroughputExceededException|TransactionInProgressException|RequestLimitExceeded|BandwidthLimitExceeded|LimitExceededException|RequestThrottled|SlowDown|PriorRequestNotComplete|EC2ThrottledException)$/;
+
+/** The name of an error the AWS SDK throws, when it is one. */
+function errorName(error: unknown): string | undefined {
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** The subsegment name and fields of an outgoing call, known when it starts. */
+export function callFields(call: OutgoingCall): { name: string; fields: XrayFields } {
+  if (call.kind === 'aws') {
+    return {
+      name: xrayName(call.service, 'AWS'),
+      fields: {
+        namespace: 'aws',
+        aws: {
+          operation: call.operation,
+          ...(call.region === undefined ? {} : { region: call.region }),
+        },
+      },
+    };
+  }
+  const defaultPort = call.protocol === 'https:' ? 443 : 80;
+  const port = call.port === undefined || call.port === defaultPort ? '' : `:${call.port}`;
+  const host = call.host.includes(':') ? `[${call.host}]` : call.host;
+  return {
+    name: xrayName(call.host, 'remote'),
+    fields: {
+      namespace: 'remote',
+      http: { request: { method: call.method, url: `${call.protocol}//${host}${port}${call.path}` } },
+    },
+  };
+}
+
+/**
+ * Records how a call ended: the status, the AWS request id and retries, X-Ray's flags, and the
+ * error. A throttling error of an AWS service sets `throttle` whatever its status. An error with a
+ * 4xx status stays an `error` (the SDK's own patcher makes every thrown error a fault).
+ */
+export function recordOutcome(entity: XrayEntity, call: OutgoingCall, outcome: CallOutcome): void {
+  const status = outcome.statusCode;
+  if (status !== undefined) {
+    entity.http = { ...entity.http, response: { status } };
+  }
+  if (call.kind === 'aws' && entity.aws !== undefined) {
+    if (outcome.requestId !== undefined) entity.aws.request_id = outcome.requestId;
+    if (outcome.attempts !== undefined && outcome.attempts > 1) entity.aws.retries = outcome.attempts - 1;
+  }
+  flagStatus(entity, status);
+  const { error } = outcome;
+  if (error === undefined) return;
+  const name = errorName(error);
+  if (name !== undefined && throttlingErrors.test(name)) {
+    entity.throttle = true;
+    entity.error = true;
+  }
+  entity.addError(error instanceof Error ? error : String(error), true);
+  // addError sets `fault`; a client-side (4xx) error is not one.
+  if (entity.error === true) delete entity.fault;
+}

@@ -1,0 +1,451 @@
+import AWSXRay from 'aws-xray-sdk-core';
+import type { Logger } from 'pino';
+import type { CloudPlatform, TracingConfig, XrayDaemonAddress } from '../../config/tracing.js';
+import { getRequestContext, type RequestContext } from '../../http/context.js';
+import type {
+  BackendDescription,
+  CallOutcome,
+  ClientSpan,
+  OutgoingCall,
+  RequestOutcome,
+  StartedRequest,
+  TracingBackend,
+} from '../backend.js';
+import type { IncomingRequestInfo } from '../incoming-request.js';
+import { formatTraceHeader, newTraceId, type TraceHeader } from '../trace-header.js';
+import type { SpanAttributes, SpanHandle, SpanOptions } from '../tracer.js';
+import {
+  callFields,
+  flagStatus,
+  incomingRequestData,
+  recordAttributes,
+  recordOutcome,
+  type XrayEntity,
+  type XrayFields,
+  xrayName,
+} from './attributes.js';
+import { DaemonStatus } from './daemon-status.js';
+import { DaemonEmitter } from './emitter.js';
+import { type SamplingDecision, startSampler, type XraySampler } from './sampling.js';
+import { type RequestBound, ScopeManager } from './scope.js';
+import { loadSdkInternals, type SampleRequest } from './sdk-internals.js';
+import { type SdkLogger, sdkLogger } from './sdk-logger.js';
+
+/** What the X-Ray SDK backend is built from. */
+export interface XrayBackendOptions {
+  readonly tracing: TracingConfig;
+  readonly service: string;
+  readonly version: string | undefined;
+  readonly region: string | undefined;
+  readonly logger: Logger;
+}
+
+/** Where the daemon listens when `AWS_XRAY_DAEMON_ADDRESS` is not set, as the SDKs assume. */
+export const defaultDaemonAddress: XrayDaemonAddress = Object.freeze({
+  udp: Object.freeze({ host: '127.0.0.1', port: 2000 }),
+  tcp: Object.freeze({ host: '127.0.0.1', port: 2000 }),
+});
+
+type Segment = AWSXRay.Segment;
+type Subsegment = AWSXRay.Subsegment;
+/** A segment or subsegment, as the kit writes on it. */
+type Entity = (Segment | Subsegment) & XrayEntity;
+type KitSegmentFields = Segment & XrayFields & { service?: object; counter?: number };
+
+/** The trace a scope belongs to. */
+interface TraceState {
+  readonly traceId: string;
+  readonly sampled: boolean;
+  /** The caller's `Lineage=`, forwarded on every outgoing header of the request. */
+  readonly lineage: string | undefined;
+}
+
+/** The current segment or subsegment, and its trace. */
+interface XrayScope extends RequestBound {
+  readonly entity: Entity;
+  readonly trace: TraceState;
+  /** Inside an outgoing call: the client instrumentation below it adds no subsegment. */
+  readonly suppressed: boolean;
+}
+
+const origins: Readonly<Record<CloudPlatform, string>> = {
+  aws_ecs: 'AWS::ECS::Container',
+  aws_eks: 'AWS::EKS::Container',
+};
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function asError(error: unknown): Error | string {
+  return error instanceof Error ? error : String(error);
+}
+
+function traceHeaderOf(trace: TraceState, parent: string): string | undefined {
+  return formatTraceHeader({
+    root: trace.traceId,
+    parent,
+    sampled: trace.sampled ? '1' : '0',
+    lineage: trace.lineage,
+  });
+}
+
+/**
+ * The SDK's segment and subsegment classes, sending through `emitter` instead of the SDK's own
+ * emitter: every document's ids are checked before it leaves (a malformed one never reaches the
+ * daemon), and the socket reports a daemon that is not there. Everything else — the document
+ * format, sending a segment once it and its subsegments are closed, streaming subsegments past the
+ * SDK's threshold — is the SDK's.
+ */
+function entityClasses(emitter: DaemonEmitter) {
+  class KitSegment extends AWSXRay.Segment {
+    override flush(): void {
+      if (this.notTraced === true) return;
+      Reflect.deleteProperty(this, 'exception');
+      emitter.send({ traceId: this.trace_id, id: this.id, parentId: this.parent_id }, false, () =>
+        this.format(),
+      );
+    }
+  }
+  class KitSubsegment extends AWSXRay.Subsegment {
+    override flush(): void {
+      const segment = this.segment as Segment | undefined;
+      if (this.notTraced || segment === undefined || segment.notTraced === true) return;
+      const parent = (this.parent as { id?: unknown } | undefined)?.id;
+      emitter.send({ traceId: segment.trace_id, id: this.id, parentId: parent }, true, () => this.format());
+    }
+  }
+  return { KitSegment, KitSubsegment };
+}
+
+class XraySpanHandle implements SpanHandle {
+  readonly #entity: Entity;
+  readonly traceId: string;
+  readonly #sampled: boolean;
+
+  constructor(entity: Entity, trace: TraceState) {
+    this.#entity = entity;
+    this.traceId = trace.traceId;
+    this.#sampled = trace.sampled;
+  }
+
+  get spanId(): string {
+    return this.#entity.id;
+  }
+
+  setAttributes(attributes: SpanAttributes): void {
+    if (this.#sampled) recordAttributes(this.#entity, attributes);
+  }
+
+  recordError(error: unknown): void {
+    if (this.#sampled) this.#entity.addError(asError(error));
+  }
+}
+
+class XrayClientSpan implements ClientSpan {
+  readonly subsegment: Entity & Subsegment;
+  readonly trace: TraceState;
+  readonly traceHeader: string | undefined;
+  readonly #call: OutgoingCall;
+  #ended = false;
+
+  constructor(call: OutgoingCall, subsegment: Entity & Subsegment, trace: TraceState) {
+    this.#call = call;
+    this.subsegment = subsegment;
+    this.trace = trace;
+    this.traceHeader = traceHeaderOf(trace, subsegment.id);
+  }
+
+  end(outcome: CallOutcome): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.trace.sampled) recordOutcome(this.subsegment, this.#call, outcome);
+    this.subsegment.close();
+  }
+}
+
+/**
+ * The X-Ray SDK backend: a segment per request built with `aws-xray-sdk-core`'s classes, subsegments
+ * for outgoing calls and `runtime.tracer.span()`, sampled by the SDK's samplers and sent over UDP to
+ * the daemon as each segment closes. The SDK runs in manual mode: the kit keeps the current segment
+ * in its own request context ({@link ScopeManager}) and passes segments explicitly.
+ */
+class XrayBackend implements TracingBackend {
+  readonly name = 'xray' as const;
+  readonly description: BackendDescription;
+  readonly #logger: Logger;
+  readonly #name: string;
+  readonly #origin: string | undefined;
+  readonly #service: object;
+  readonly #daemon: XrayDaemonAddress;
+  readonly #scopes = new ScopeManager<XrayScope>();
+  readonly #emitter: DaemonEmitter;
+  readonly #sampler: XraySampler;
+  readonly #sdkLogger: SdkLogger;
+  readonly #previousSdkLogger: unknown;
+  readonly #KitSegment: ReturnType<typeof entityClasses>['KitSegment'];
+  readonly #KitSubsegment: ReturnType<typeof entityClasses>['KitSubsegment'];
+  #shutdown: Promise<void> | undefined;
+
+  constructor(
+    options: XrayBackendOptions,
+    parts: {
+      daemon: XrayDaemonAddress;
+      emitter: DaemonEmitter;
+      sampler: XraySampler;
+      sdkLogger: SdkLogger;
+      previousSdkLogger: unknown;
+    },
+  ) {
+    this.#logger = options.logger;
+    this.#name = xrayName(options.service, 'service');
+    this.#origin = options.tracing.platform === undefined ? undefined : origins[options.tracing.platform];
+    this.#service = Object.freeze({
+      name: options.service,
+      version: options.version ?? 'unknown',
+      runtime: 'node',
+      runtime_version: process.version,
+    });
+    this.#daemon = parts.daemon;
+    this.#emitter = parts.emitter;
+    this.#sampler = parts.sampler;
+    this.#sdkLogger = parts.sdkLogger;
+    this.#previousSdkLogger = parts.previousSdkLogger;
+    const classes = entityClasses(parts.emitter);
+    this.#KitSegment = classes.KitSegment;
+    this.#KitSubsegment = classes.KitSubsegment;
+    const { udp, tcp } = parts.daemon;
+    this.description = {
+      daemon: `${udp.host}:${udp.port}`,
+      ...(tcp.host === udp.host && tcp.port === udp.port
+        ? {}
+        : { samplingEndpoint: `${tcp.host}:${tcp.port}` }),
+      sampling: options.tracing.xray.sampling,
+      samplingRules: options.tracing.xray.samplingRules === undefined ? 'default' : 'configured',
+    };
+  }
+
+  /** A new segment of this service, with what a sampled one records from the start. */
+  #segment(traceId: string, parent: string | undefined, decision: SamplingDecision): KitSegmentFields {
+    const segment: KitSegmentFields = new this.#KitSegment(this.#name, traceId, parent ?? null);
+    // The SDK re-parses the id (and would make a new one of a malformed id); the kit's is checked.
+    segment.trace_id = traceId;
+    if (!decision.sampled) {
+      segment.notTraced = true;
+      return segment;
+    }
+    segment.service = this.#service;
+    if (this.#origin !== undefined) segment.origin = this.#origin;
+    if (decision.rule !== undefined) segment.setMatchedSamplingRule(decision.rule);
+    return segment;
+  }
+
+  #sampleRequest(request: IncomingRequestInfo | undefined): SampleRequest {
+    return {
+      host: request?.host,
+      httpMethod: request?.method,
+      urlPath: request?.path,
+      serviceName: this.#name,
+      serviceType: this.#origin,
+    };
+  }
+
+  startRequest(
+    context: RequestContext,
+    request: IncomingRequestInfo,
+    header: TraceHeader | undefined,
+  ): StartedRequest {
+    const traceId = header?.root ?? newTraceId();
+    const decision: SamplingDecision =
+      header?.sampled === '1'
+        ? { sampled: true, rule: undefined }
+        : header?.sampled === '0'
+          ? { sampled: false, rule: undefined }
+          : this.#sampler.decide(this.#sampleRequest(request));
+    const segment = this.#segment(traceId, header?.parent, decision);
+    if (decision.sampled) segment.http = { request: incomingRequestData(request) };
+    this.#scopes.setRequest(context, {
+      entity: segment as Entity,
+      trace: { traceId, sampled: decision.sampled, lineage: header?.lineage },
+      request: context,
+      suppressed: false,
+    });
+    return { traceId, sampled: decision.sampled };
+  }
+
+  finishRequest(context: RequestContext, outcome: RequestOutcome): void {
+    const scope = this.#scopes.ofRequest(context);
+    if (scope === undefined || !scope.trace.sampled) return;
+    const segment = scope.entity as KitSegmentFields & Entity;
+    const { statusCode, contentLength } = outcome;
+    segment.http = {
+      ...segment.http,
+      response:
+        contentLength === undefined
+          ? { status: statusCode }
+          : { status: statusCode, content_length: contentLength },
+    };
+    flagStatus(segment, statusCode);
+    if (outcome.route !== undefined) segment.addAnnotation('http_route', outcome.route);
+    if (outcome.aborted && statusCode < 500) {
+      segment.addError('the connection closed before the response ended');
+    }
+    segment.close();
+    // The SDK sends a segment once its subsegments are closed too; one still open (a response body
+    // never read) would hold the request's segment back forever. Send it now, with that subsegment
+    // in progress; the SDK sends it again, complete, if the subsegment ends later.
+    if ((segment.counter ?? 0) > 0) segment.flush();
+  }
+
+  startClientSpan(call: OutgoingCall): ClientSpan | undefined {
+    const scope = this.#scopes.active();
+    if (scope === undefined || scope.suppressed) return undefined;
+    if (call.kind === 'http' && this.#isSamplingEndpoint(call)) return undefined;
+    const { name, fields } = callFields(call);
+    const subsegment = new this.#KitSubsegment(name) as Entity & Subsegment;
+    Object.assign(subsegment, fields);
+    scope.entity.addSubsegment(subsegment);
+    return new XrayClientSpan(call, subsegment, scope.trace);
+  }
+
+  #isSamplingEndpoint(call: OutgoingCall & { kind: 'http' }): boolean {
+    const { tcp } = this.#daemon;
+    return call.host === tcp.host && (call.port ?? 80) === tcp.port;
+  }
+
+  withClientSpan<T>(span: ClientSpan, fn: () => T): T {
+    if (!(span instanceof XrayClientSpan)) return fn();
+    return this.#scopes.with(
+      { entity: span.subsegment, trace: span.trace, request: getRequestContext(), suppressed: true },
+      fn,
+    );
+  }
+
+  span<T>(name: string, fn: (span: SpanHandle) => T, options: SpanOptions = {}): T {
+    const parent = this.#scopes.active();
+    let root: KitSegmentFields | undefined;
+    let trace: TraceState;
+    let parentEntity: Entity;
+    if (parent === undefined) {
+      // Outside any request: a new trace, whose segment (the service) holds the span.
+      const traceId = newTraceId();
+      const decision = this.#sampler.decide(this.#sampleRequest(undefined));
+      root = this.#segment(traceId, undefined, decision);
+      trace = { traceId, sampled: decision.sampled, lineage: undefined };
+      parentEntity = root as KitSegmentFields & Entity;
+    } else {
+      trace = parent.trace;
+      parentEntity = parent.entity;
+    }
+    const subsegment = new this.#KitSubsegment(xrayName(name, 'span')) as Entity & Subsegment;
+    if (options.kind === 'client' || options.kind === 'producer') subsegment.namespace = 'remote';
+    parentEntity.addSubsegment(subsegment);
+    if (trace.sampled) recordAttributes(subsegment, options.attributes);
+    const handle = new XraySpanHandle(subsegment, trace);
+    const end = (error?: { readonly value: unknown }) => {
+      if (error !== undefined && trace.sampled) subsegment.addError(asError(error.value));
+      subsegment.close();
+      root?.close();
+    };
+    const scope: XrayScope = {
+      entity: subsegment,
+      trace,
+      request: getRequestContext(),
+      suppressed: parent?.suppressed ?? false,
+    };
+    return this.#scopes.with(scope, () => {
+      let result: T;
+      try {
+        result = fn(handle);
+      } catch (error) {
+        end({ value: error });
+        throw error;
+      }
+      if (!isThenable(result)) {
+        end();
+        return result;
+      }
+      return Promise.resolve(result).then(
+        (value) => {
+          end();
+          return value;
+        },
+        (error: unknown) => {
+          end({ value: error });
+          throw error;
+        },
+      ) as T;
+    });
+  }
+
+  setAttributes(attributes: SpanAttributes): void {
+    const scope = this.#scopes.active();
+    if (scope?.trace.sampled === true) recordAttributes(scope.entity, attributes);
+  }
+
+  currentTraceId(): string | undefined {
+    return this.#scopes.active()?.trace.traceId ?? getRequestContext()?.traceId;
+  }
+
+  currentTraceHeader(): string | undefined {
+    const scope = this.#scopes.active();
+    return scope === undefined ? undefined : traceHeaderOf(scope.trace, scope.entity.id);
+  }
+
+  flush(): Promise<void> {
+    return this.#emitter.flush();
+  }
+
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#stop();
+    return this.#shutdown;
+  }
+
+  async #stop(): Promise<void> {
+    try {
+      this.#sampler.stop();
+      if (AWSXRay.getLogger() === this.#sdkLogger) AWSXRay.setLogger(this.#previousSdkLogger as SdkLogger);
+      await this.#emitter.close();
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'tracing: the X-Ray backend did not stop cleanly');
+    }
+    this.#scopes.disable();
+  }
+}
+
+/**
+ * Builds the X-Ray SDK backend from the validated settings: routes the SDK's log calls to the kit's
+ * logger, opens the UDP socket to the daemon and starts the sampler.
+ *
+ * @throws Error when the installed `aws-xray-sdk-core` is not a 3.x layout the kit supports.
+ */
+export async function createXrayBackend(options: XrayBackendOptions): Promise<TracingBackend> {
+  const { logger, tracing } = options;
+  const daemon = tracing.xrayDaemonAddress ?? defaultDaemonAddress;
+  const internals = await loadSdkInternals();
+  const centralized = tracing.xray.sampling === 'centralized';
+  const status = new DaemonStatus(
+    logger,
+    centralized && (daemon.tcp.host !== daemon.udp.host || daemon.tcp.port !== daemon.udp.port)
+      ? `udp ${daemon.udp.host}:${daemon.udp.port}, tcp ${daemon.tcp.host}:${daemon.tcp.port}`
+      : `${daemon.udp.host}:${daemon.udp.port}`,
+    centralized,
+  );
+  const previousSdkLogger = AWSXRay.getLogger();
+  const routed = sdkLogger(logger, status);
+  AWSXRay.setLogger(routed);
+  if (AWSXRay.isAutomaticMode()) {
+    logger.warn(
+      { tracing: { backend: 'xray' } },
+      'aws-xray-sdk-core was loaded in automatic mode before the kit started: its async hook slows every ' +
+        'asynchronous operation, and the kit does not use it. Let the kit load the SDK, or set AWS_XRAY_MANUAL_MODE=true.',
+    );
+  }
+  const emitter = new DaemonEmitter(daemon.udp, status, logger);
+  const sampler = startSampler(internals, tracing.xray, daemon, status);
+  return new XrayBackend(options, { daemon, emitter, sampler, sdkLogger: routed, previousSdkLogger });
+}

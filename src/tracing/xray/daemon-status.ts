@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+
+/** The two ways the kit reaches the daemon: segments over UDP, sampling rules over TCP. */
+export type DaemonChannel = 'udp' | 'sampling';
+
+/**
+ * Logs an X-Ray daemon outage once: a warning when the first channel fails, an info line when
+ * every failed channel works again — not a line per segment or per poll.
+ */
+export class DaemonStatus {
+  readonly #logger: Logger;
+  readonly #daemon: string;
+  readonly #failing = new Set<DaemonChannel>();
+  readonly #sampling: boolean;
+  #sentWhileDown = 0;
+  /** Called when UDP works again while sampling still fails: the sampler refreshes its rules now. */
+  onUdpRecovered: (() => void) | undefined;
+
+  /** `daemon` names it in the log lines; `sampling` says whether rules are fetched from it. */
+  constructor(logger: Logger, daemon: string, sampling: boolean) {
+    this.#logger = logger;
+    this.#daemon = daemon;
+    this.#sampling = sampling;
+  }
+
+  /** True while a channel fails. */
+  get down(): boolean {
+    return this.#failing.size > 0;
+  }
+
+  /** A channel failed. */
+  failed(channel: DaemonChannel, error: unknown): void {
+    if (this.#failing.has(channel)) return;
+    const first = this.#failing.size === 0;
+    this.#failing.add(channel);
+    if (!first) return;
+    const what =
+      channel === 'udp'
+        ? 'segments sent to it are lost'
+        : 'local sampling rules apply and segments sent to it may be lost';
+    this.#logger.warn(
+      { err: error, tracing: { daemon: this.#daemon, channel } },
+      `the X-Ray daemon at ${this.#daemon} does not answer: ${what} until it does (logged once per outage)`,
+    );
+  }
+
+  /** A channel worked. */
+  succeeded(channel: DaemonChannel): void {
+    if (!this.#failing.delete(channel)) return;
+    if (channel === 'udp' && this.#failing.has('sampling')) this.onUdpRecovered?.();
+    if (this.#failing.size > 0) return;
+    this.#logger.info(
+      {
+        tracing: { daemon: this.#daemon, sampling: this.#sampling ? 'centralized' : 'local' },
+        segmentsSentWhileDown: this.#sentWhileDown,
+      },
+      'the X-Ray daemon answers again',
+    );
+    this.#sentWhileDown = 0;
+  }
+
+  /** Counts a segment sent while the daemon is down (likely lost). */
+  sentWhileDown(): void {
+    this.#sentWhileDown += 1;
+  }
+}

@@ -1,0 +1,127 @@
+import http from 'node:http';
+import type { XrayDaemonAddress } from '../../config/tracing.js';
+import type { DaemonStatus } from './daemon-status.js';
+import type { XrayConfig } from './options.js';
+import type {
+  SampleRequest,
+  SdkDaemonConfig,
+  SdkHttpRequest,
+  SdkInternals,
+  SdkServiceConnector,
+} from './sdk-internals.js';
+
+/** Bound on each request to the daemon's sampling endpoint, connect to last byte. */
+export const samplingRequestTimeoutMs = 2_000;
+
+/** What the sampler decided for a new trace. */
+export interface SamplingDecision {
+  readonly sampled: boolean;
+  /** The centralized rule that matched, recorded on the segment (`aws.xray.rule_name`). */
+  readonly rule: string | undefined;
+}
+
+/** The sampler of new traces (a caller's `Sampled=1` or `Sampled=0` never reaches it). */
+export interface XraySampler {
+  decide(request: SampleRequest): SamplingDecision;
+  /** Stops the pollers and gives back what was changed in the SDK. Safe to call twice. */
+  stop(): void;
+}
+
+const notSampled: SamplingDecision = Object.freeze({ sampled: false, rule: undefined });
+const sampledLocally: SamplingDecision = Object.freeze({ sampled: true, rule: undefined });
+
+/**
+ * The SDK's service connector calls `http.request` with no timeout, and the socket it opens keeps
+ * the process alive: a daemon that accepts and never answers would hold it forever. This request
+ * function bounds each call and unrefs its socket; it uses `http.request` as it was before the
+ * kit's client instrumentation wrapped it, so the polls are never traced.
+ */
+function boundedRequest(request: typeof http.request): SdkHttpRequest {
+  return (options, callback) => {
+    const req = request(options, callback);
+    req.setTimeout(samplingRequestTimeoutMs, () =>
+      req.destroy(new Error(`no answer within ${samplingRequestTimeoutMs} ms`)),
+    );
+    req.once('socket', (socket) => socket.unref());
+    return req;
+  };
+}
+
+function setDaemon(config: SdkDaemonConfig, address: XrayDaemonAddress): () => void {
+  const previous = { ...config };
+  config.udp_ip = address.udp.host;
+  config.udp_port = address.udp.port;
+  config.tcp_ip = address.tcp.host;
+  config.tcp_port = address.tcp.port;
+  return () => Object.assign(config, previous);
+}
+
+function setHttpClient(connector: SdkServiceConnector): () => void {
+  const previous = connector.httpClient;
+  connector.httpClient = { request: boundedRequest(http.request) };
+  return () => {
+    connector.httpClient = previous;
+  };
+}
+
+/**
+ * Starts the sampler `config` asks for, on the SDK's own samplers (they are process-wide: one
+ * X-Ray backend runs per process).
+ *
+ * `'centralized'` (the default): the SDK's `DefaultSampler`, its pollers started now — outside any
+ * request, so their timers carry no request's context — against the daemon's TCP endpoint only,
+ * each request bounded and unref'd; the local rules decide until the rules arrive and whenever
+ * they are more than an hour old. `'local'`: the local rules only; nothing is polled.
+ */
+export function startSampler(
+  internals: SdkInternals,
+  config: XrayConfig,
+  daemon: XrayDaemonAddress,
+  status: DaemonStatus,
+): XraySampler {
+  const sdk = internals.defaultSampler;
+  // The SDK keeps the parsed rules; a copy, as the configured ones are frozen.
+  sdk.localSampler.setLocalRules(
+    config.samplingRules === undefined ? undefined : structuredClone(config.samplingRules),
+  );
+  const restores: (() => void)[] = [() => sdk.localSampler.setLocalRules()];
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    status.onUdpRecovered = undefined;
+    for (const restore of restores.splice(0).reverse()) restore();
+  };
+
+  if (config.sampling === 'local') {
+    const local = sdk.localSampler;
+    return {
+      decide: (request) => (local.shouldSample(request) === true ? sampledLocally : notSampled),
+      stop,
+    };
+  }
+
+  restores.push(setDaemon(internals.daemonConfig, daemon));
+  restores.push(setHttpClient(internals.serviceConnector));
+  restores.push(() => {
+    clearInterval(sdk.rulePoller.poller);
+    clearInterval(sdk.targetPoller.poller);
+    sdk.rulePoller.poller = undefined;
+    sdk.targetPoller.poller = undefined;
+    sdk.started = false;
+  });
+  if (sdk.started) sdk.rulePoller.start();
+  else sdk.start();
+  // Rules are polled every 5 minutes: when segments reach the daemon again, fetch them now.
+  status.onUdpRecovered = () => {
+    if (!stopped) sdk.rulePoller.start();
+  };
+  return {
+    decide(request) {
+      const decision = sdk.shouldSample(request);
+      if (typeof decision === 'string') return { sampled: true, rule: decision };
+      return decision === true ? sampledLocally : notSampled;
+    },
+    stop,
+  };
+}

@@ -1,0 +1,49 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { getRequestContext, type RequestContext } from '../../http/context.js';
+
+/** What a scope must say: the request it was entered in. */
+export interface RequestBound {
+  /** The request context `with()` was called in: a scope never leaks into another request. */
+  readonly request: RequestContext | undefined;
+}
+
+/**
+ * The current X-Ray scope (segment or subsegment), kept by the kit rather than by the SDK's CLS
+ * namespace. Inside a request the scope is the request's segment, looked up from the request
+ * context the kit already keeps (AsyncLocalStorage, set by the request scope on every adapter), so a
+ * request costs no second storage and no async hook; `with()` — a `runtime.tracer.span()`, an AWS SDK
+ * call with its HTTP requests suppressed — uses a storage of its own. The SDK's segments are handed
+ * to it explicitly, as its manual mode intends.
+ */
+export class ScopeManager<S extends RequestBound> {
+  readonly #storage = new AsyncLocalStorage<S>();
+  readonly #requests = new WeakMap<RequestContext, S>();
+
+  /** The innermost scope, or the request's; `undefined` outside both. */
+  active(): S | undefined {
+    const request = getRequestContext();
+    const scope = this.#storage.getStore();
+    if (scope !== undefined && scope.request === request) return scope;
+    return request === undefined ? undefined : this.#requests.get(request);
+  }
+
+  /** The scope of `request`, once its segment started. */
+  ofRequest(request: RequestContext): S | undefined {
+    return this.#requests.get(request);
+  }
+
+  /** Makes `scope` the scope of `request` (its segment). */
+  setRequest(request: RequestContext, scope: S): void {
+    this.#requests.set(request, scope);
+  }
+
+  /** Runs `fn` with `scope` current, sync or async. */
+  with<T>(scope: S, fn: () => T): T {
+    return this.#storage.run(scope, fn);
+  }
+
+  /** Releases the storage. */
+  disable(): void {
+    this.#storage.disable();
+  }
+}
