@@ -8,6 +8,7 @@
  *   npm run bench:health [-- --seconds 5]
  */
 import { ensureServicesInstalled, startPostgres } from '../../test/support/services/index.js';
+import { type ChartBar, printChart } from '../lib/chart.js';
 import { ensureWrk, startPinned, wrk } from '../lib/wrk.js';
 
 const secondsArg = process.argv.indexOf('--seconds');
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   await ensureServicesInstalled();
   const database = await startPostgres();
   const rows: string[] = [];
+  const bars: ChartBar[] = [];
   try {
     for (const variant of [
       { name: 'kit', env: {} },
@@ -34,6 +36,11 @@ async function main(): Promise<void> {
           const result = await wrk(`http://127.0.0.1:${app.port}/readyz`, seconds, connections);
           const after = Number(await (await fetch(`http://127.0.0.1:${app.port}/queries`)).text());
           const requests = result.rps * seconds;
+          bars.push({
+            label: `${variant.name}, ${connections} connection${connections === 1 ? '' : 's'}`,
+            value: (1000 * (after - before)) / requests,
+            highlight: variant.name === 'kit',
+          });
           rows.push(
             `| ${variant.name} | ${connections} | ${Math.round(result.rps)} | ${(result.p50Us / 1000).toFixed(2)} | ${(
               result.p99Us / 1000
@@ -54,6 +61,13 @@ async function main(): Promise<void> {
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const row of rows) console.log(row);
   console.log(`\nkit target: about ${seconds} queries per row (one per 1 s interval), whatever the load.`);
+  printChart({
+    id: 'health',
+    title: `/readyz with a PostgreSQL probe under load (wrk, ${seconds} s per row)`,
+    unit: 'probe queries per 1,000 /readyz requests (lower is better)',
+    digits: 2,
+    bars,
+  });
 }
 
 await main();

@@ -24,15 +24,19 @@ export interface PinnedApp {
   stop(): Promise<void>;
 }
 
-/** Starts `node script` pinned to CPU 0 with PORT set, and waits until GET `probePath` answers. */
+/**
+ * Starts `node ...nodeArgs script` pinned to CPU 0 with PORT set, and waits until GET `probePath`
+ * answers.
+ */
 export async function startPinned(
   script: string,
   env: Record<string, string> = {},
   probePath = '/',
+  nodeArgs: readonly string[] = [],
 ): Promise<PinnedApp> {
   const port = await freePort();
   const devNull = openSync('/dev/null', 'w');
-  const child = spawn('taskset', ['-c', '0', process.execPath, script], {
+  const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, script], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), NODE_ENV: 'production', ...env },
     stdio: ['ignore', devNull, 'inherit'],
   });
@@ -85,6 +89,8 @@ export interface WrkResult {
   readonly p50Us: number;
   readonly p99Us: number;
   readonly errors: number;
+  /** Requests completed during the run. */
+  readonly requests: number;
 }
 
 function toMicroseconds(value: string): number {
@@ -94,8 +100,16 @@ function toMicroseconds(value: string): number {
   return match[2] === 'us' ? n : match[2] === 'ms' ? n * 1_000 : n * 1_000_000;
 }
 
-/** Runs wrk pinned to CPU 1 against `url` for `seconds`, one thread, `connections` keep-alive connections. */
-export async function wrk(url: string, seconds: number, connections = 32): Promise<WrkResult> {
+/**
+ * Runs wrk pinned to CPU 1 against `url` for `seconds`, one thread, `connections` keep-alive
+ * connections; with `script`, a Lua file that shapes the requests (`wrk -s`).
+ */
+export async function wrk(
+  url: string,
+  seconds: number,
+  connections = 32,
+  script?: string,
+): Promise<WrkResult> {
   const { stdout } = await run('taskset', [
     '-c',
     '1',
@@ -104,15 +118,18 @@ export async function wrk(url: string, seconds: number, connections = 32): Promi
     `-c${connections}`,
     `-d${seconds}s`,
     '--latency',
+    ...(script === undefined ? [] : ['-s', script]),
     url,
   ]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const requests = Number(/(\d+) requests in /.exec(stdout)?.[1] ?? Number.NaN);
   const p50 = /\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '';
   const p99 = /\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '';
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1];
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   return {
     rps,
+    requests,
     p50Us: toMicroseconds(p50),
     p99Us: toMicroseconds(p99),
     errors:

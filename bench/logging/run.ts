@@ -7,6 +7,7 @@
  *
  *   npm run bench:logging [-- --rounds 3 --seconds 5]
  */
+import { printChart } from '../lib/chart.js';
 import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const arg = (name: string, fallback: number) => {
@@ -55,6 +56,18 @@ async function main(): Promise<void> {
       } |`,
     );
   }
+  printChart({
+    id: 'logging',
+    title: `Request logging: throughput against the bare handler (${rounds} rounds)`,
+    unit: 'requests/s as a multiple of bare, median with min–max (higher is better)',
+    digits: 2,
+    marker: { value: 1, label: 'bare' },
+    bars: variants.map(({ name }) => {
+      const s = spread(rps.get(name)!);
+      const ratio = { value: s.median / bare, min: s.min / bare, max: s.max / bare };
+      return { label: name, ...ratio, highlight: name.startsWith('kit') };
+    }),
+  });
   // Each request line's own cost, over the stack it runs on: the kit's over the kit with the line off,
   // pino-http's over the bare handler.
   const kitLine = costUs('kit, request line on') - costUs('kit, request line off');

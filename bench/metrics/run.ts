@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { MutableRequestContext } from '../../src/http/context.js';
 import { RequestMetrics } from '../../src/metrics/request-metrics.js';
+import { printChart } from '../lib/chart.js';
 import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const arg = (name: string, fallback: number) => {
@@ -87,6 +88,16 @@ async function main(): Promise<void> {
       `| ${name} | ${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)}) | ${added} |`,
     );
   }
+  printChart({
+    id: 'metrics',
+    title: `Metrics: throughput with metrics off and on (${rounds} rounds)`,
+    unit: 'requests/s, median with min–max (higher is better)',
+    digits: 0,
+    bars: variants.map(({ name }) => {
+      const s = spread(rps.get(name)!);
+      return { label: name, value: s.median, min: s.min, max: s.max, highlight: name.endsWith('on') };
+    }),
+  });
   const hook = hookCost();
   console.log(
     `\nThe request hook alone, in process: ${hook.median.toFixed(0)} ns per request (${hook.min.toFixed(0)}–${hook.max.toFixed(0)}); it allocates nothing once a route's record exists.`,

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { chartLine } from '../lib/chart.js';
 import { cpuMicros, ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const run = promisify(execFile);
@@ -117,6 +118,19 @@ async function main(): Promise<void> {
           } | ${c.toFixed(1)} | ${variant === 'bare' ? '–' : (c - bareCpu).toFixed(1)} |`,
         );
       }
+      lines.push(
+        chartLine({
+          id: `overhead-${framework}`,
+          title: `Per-request overhead on ${framework} (${rounds} rounds)`,
+          unit: 'app CPU µs per request, median with min–max (lower is better)',
+          marker: { value: bareCpu, label: 'bare' },
+          bars: variants.map((variant) => {
+            const c = spread(cpu.get(variant)!);
+            const highlight = variant.startsWith('kit');
+            return { label: variant, value: c.median, min: c.min, max: c.max, highlight };
+          }),
+        }),
+      );
       if (framework === 'express') {
         const kitOn = spread(rps.get('kit-on')!).median;
         const stack = spread(rps.get('stack')!).median;

@@ -9,6 +9,7 @@
  */
 import { killApps, startApp } from '../../test/support/app-process.js';
 import { keepAliveLoad } from '../../test/support/load.js';
+import { printChart } from '../lib/chart.js';
 
 const implementations = [
   'kit',
@@ -81,6 +82,17 @@ async function main(): Promise<void> {
   }
   const kitFailures = results.get('kit')!.reduce((sum, r) => sum + r.failed, 0);
   console.log(`\nkit: ${kitFailures} failed request(s) on open connections over ${runs} runs (target: 0)`);
+  printChart({
+    id: 'shutdown-failed',
+    title: `Shutdown under keep-alive load: failed requests on open connections (${runs} runs)`,
+    unit: 'requests failed on already-open connections per shutdown, median with min–max (lower is better)',
+    digits: 0,
+    bars: [...results].map(([name, list]) => {
+      const failed = list.map((r) => r.failed);
+      const [min, max] = [Math.min(...failed), Math.max(...failed)];
+      return { label: name, value: median(failed), min, max, highlight: name === 'kit' };
+    }),
+  });
 }
 
 await main();

@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { printChart } from '../lib/chart.js';
 import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const arg = (name: string, fallback: number) => {
@@ -146,6 +147,15 @@ async function main(): Promise<void> {
         `${c.median.toFixed(1)} (${c.min.toFixed(1)}–${c.max.toFixed(1)}) | ${(exported.get(name)! / requests).toFixed(0)} | ${errors.get(name)} |`,
     );
   }
+  printChart({
+    id: 'tracing',
+    title: `Tracing: app CPU per request, every request traced and exported (${rounds} rounds)`,
+    unit: 'app CPU µs per request, median with min–max (lower is better)',
+    bars: variants.map(({ name }) => {
+      const c = spread(cpu.get(name)!);
+      return { label: name, value: c.median, min: c.min, max: c.max, highlight: name.startsWith('kit') };
+    }),
+  });
   const cpuOf = (name: string) => spread(cpu.get(name)!).median;
   const wallOf = (name: string) => 1e6 / median(name);
   const autoName = 'plain node + OTel auto-instrumentation';

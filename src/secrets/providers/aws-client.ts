@@ -69,3 +69,55 @@ export class ClientsByRegion<C> {
     return client;
   }
 }
+
+/** What {@link awsService} needs to reach one AWS service. */
+export interface AwsServiceOptions<Sdk> {
+  /** The SDK package (`@aws-sdk/client-ssm`), named in the missing-dependency error. */
+  readonly packageName: string;
+  /** What needs it, for the same error (`An ssm: parameter reference`). */
+  readonly feature: string;
+  /** Imports the package (a literal `import()`, so that bundlers see it). */
+  readonly load: () => Promise<Sdk>;
+  /** Builds a client of the service from the loaded SDK. */
+  readonly construct: (sdk: Sdk, config: Record<string, unknown>) => object;
+  readonly settings: AwsClientSettings;
+  /** A client of your own, used for every region. */
+  readonly client?:
+    | { send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown> }
+    | undefined;
+  /** Called with each client built. */
+  readonly onClient?: AwsClientHook | undefined;
+}
+
+/** One AWS service: its SDK imported on first use (again after a failed import), a client per region. */
+export interface AwsService<Sdk> {
+  sdk(): Promise<Sdk>;
+  send(region: string | undefined, build: (sdk: Sdk) => unknown, signal: AbortSignal): Promise<unknown>;
+}
+
+/** The SDK and clients of one AWS service, as the Secrets Manager and SSM providers share them. */
+export function awsService<Sdk>(options: AwsServiceOptions<Sdk>): AwsService<Sdk> {
+  type Client = NonNullable<AwsServiceOptions<Sdk>['client']>;
+  let sdk: Promise<Sdk> | undefined;
+  const loadSdk = (): Promise<Sdk> => {
+    sdk ??= importPeer(options.packageName, options.feature, options.load);
+    sdk.catch(() => {
+      sdk = undefined;
+    });
+    return sdk;
+  };
+  const clients = new ClientsByRegion<Client>(async (region) => {
+    if (options.client !== undefined) return options.client;
+    const client = options.construct(await loadSdk(), awsClientConfig(options.settings, region));
+    options.onClient?.(client);
+    return client as Client;
+  });
+  return {
+    sdk: loadSdk,
+    async send(region, build, signal) {
+      const loaded = await loadSdk();
+      const client = await clients.get(region);
+      return client.send(build(loaded) as never, { abortSignal: signal });
+    },
+  };
+}

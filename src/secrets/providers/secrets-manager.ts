@@ -1,13 +1,7 @@
 import { SecretTransformError } from '../../errors.js';
 import type { FetchedSecret, SecretProvider } from '../provider.js';
 import type { SecretReference } from '../reference.js';
-import {
-  type AwsClientHook,
-  type AwsClientSettings,
-  awsClientConfig,
-  ClientsByRegion,
-  importPeer,
-} from './aws-client.js';
+import { type AwsClientHook, type AwsClientSettings, awsService } from './aws-client.js';
 import { wrapAwsError } from './aws-errors.js';
 
 /** Any client with the AWS SDK v3 `send(command, options)` (a `SecretsManagerClient` or `SSMClient`). */
@@ -65,24 +59,14 @@ export function selectJsonKey(reference: string, text: string, key: string): str
  * same secret at start-up — share one `GetSecretValue` call.
  */
 export function secretsManagerProvider(options: SecretsManagerProviderOptions): SecretProvider {
-  let sdk: Promise<Sdk> | undefined;
-  const loadSdk = (): Promise<Sdk> => {
-    sdk ??= importPeer(
-      '@aws-sdk/client-secrets-manager',
-      'A secretsmanager: secret reference',
-      () => import('@aws-sdk/client-secrets-manager'),
-    );
-    sdk.catch(() => {
-      sdk = undefined;
-    });
-    return sdk;
-  };
-  const clients = new ClientsByRegion<AwsClientLike>(async (region) => {
-    if (options.client !== undefined) return options.client;
-    const { SecretsManagerClient } = await loadSdk();
-    const client = new SecretsManagerClient(awsClientConfig(options.settings, region));
-    options.onClient?.(client);
-    return client as unknown as AwsClientLike;
+  const service = awsService<Sdk>({
+    packageName: '@aws-sdk/client-secrets-manager',
+    feature: 'A secretsmanager: secret reference',
+    load: () => import('@aws-sdk/client-secrets-manager'),
+    construct: (sdk, config) => new sdk.SecretsManagerClient(config),
+    settings: options.settings,
+    client: options.client,
+    onClient: options.onClient,
   });
   const inflight = new Map<string, Promise<SecretValueOutput>>();
 
@@ -90,16 +74,16 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
     const key = [reference.region, reference.secretId, reference.versionStage, reference.versionId].join('|');
     let pending = inflight.get(key);
     if (pending === undefined) {
-      pending = (async () => {
-        const { GetSecretValueCommand } = await loadSdk();
-        const client = await clients.get(reference.region);
-        const command = new GetSecretValueCommand({
-          SecretId: reference.secretId,
-          ...(reference.versionStage === undefined ? {} : { VersionStage: reference.versionStage }),
-          ...(reference.versionId === undefined ? {} : { VersionId: reference.versionId }),
-        });
-        return (await client.send(command as never, { abortSignal: signal })) as SecretValueOutput;
-      })();
+      pending = service.send(
+        reference.region,
+        (sdk) =>
+          new sdk.GetSecretValueCommand({
+            SecretId: reference.secretId,
+            ...(reference.versionStage === undefined ? {} : { VersionStage: reference.versionStage }),
+            ...(reference.versionId === undefined ? {} : { VersionId: reference.versionId }),
+          }),
+        signal,
+      ) as Promise<SecretValueOutput>;
       inflight.set(key, pending);
       const forget = () => inflight.delete(key);
       pending.then(forget, forget);

@@ -1,13 +1,7 @@
 import { SecretNotFoundError } from '../../errors.js';
 import type { FetchedSecret, SecretProvider } from '../provider.js';
 import type { SecretReference } from '../reference.js';
-import {
-  type AwsClientHook,
-  type AwsClientSettings,
-  awsClientConfig,
-  ClientsByRegion,
-  importPeer,
-} from './aws-client.js';
+import { type AwsClientHook, type AwsClientSettings, awsService } from './aws-client.js';
 import { wrapAwsError } from './aws-errors.js';
 import type { AwsClientLike } from './secrets-manager.js';
 
@@ -64,30 +58,16 @@ function toFetched(parameter: Parameter): FetchedSecret {
  * read with `GetParametersByPath`, page by page.
  */
 export function ssmProvider(options: SsmProviderOptions): SsmProvider {
-  let sdk: Promise<Sdk> | undefined;
-  const loadSdk = (): Promise<Sdk> => {
-    sdk ??= importPeer(
-      '@aws-sdk/client-ssm',
-      'An ssm: parameter reference',
-      () => import('@aws-sdk/client-ssm'),
-    );
-    sdk.catch(() => {
-      sdk = undefined;
-    });
-    return sdk;
-  };
-  const clients = new ClientsByRegion<AwsClientLike>(async (region) => {
-    if (options.client !== undefined) return options.client;
-    const { SSMClient } = await loadSdk();
-    const client = new SSMClient(awsClientConfig(options.settings, region));
-    options.onClient?.(client);
-    return client as unknown as AwsClientLike;
+  const service = awsService<Sdk>({
+    packageName: '@aws-sdk/client-ssm',
+    feature: 'An ssm: parameter reference',
+    load: () => import('@aws-sdk/client-ssm'),
+    construct: (sdk, config) => new sdk.SSMClient(config),
+    settings: options.settings,
+    client: options.client,
+    onClient: options.onClient,
   });
-  const send = async (region: string | undefined, build: (sdk: Sdk) => unknown, signal: AbortSignal) => {
-    const loaded = await loadSdk();
-    const client = await clients.get(region);
-    return client.send(build(loaded) as never, { abortSignal: signal });
-  };
+  const send = service.send;
   const wrap = (error: unknown, reference: string) =>
     (error as { code?: string }).code === 'ARK_DEPENDENCY_MISSING'
       ? (error as Error)

@@ -1,11 +1,21 @@
+import type { ServerResponse } from 'node:http';
 import type { RequestScope } from '../../http/request-scope.js';
 import type { TracingBackend } from '../backend.js';
 import { describeIncomingRequest } from '../incoming-request.js';
 import { formatTraceHeader, parseTraceHeader } from '../trace-header.js';
 import type { InstrumentationFailures } from './failures.js';
 
-function contentLengthOf(value: number | string | string[] | undefined): number | undefined {
-  const length = typeof value === 'string' ? Number(value) : value;
+/**
+ * The response's length as sent: its `Content-Length` header, else the length Node.js wrote itself
+ * (`writeHead(status, headers)` does not store headers where `getHeader` reads them; a body given to
+ * `end()` gets a length computed by Node). `undefined` for a chunked response.
+ */
+function contentLengthOf(res: ServerResponse): number | undefined {
+  const header = res.getHeader('content-length');
+  const length =
+    typeof header === 'string'
+      ? Number(header)
+      : (header ?? (res as { _contentLength?: unknown })._contentLength);
   return typeof length === 'number' && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
@@ -40,7 +50,7 @@ export function instrumentServer(
         statusCode: res.statusCode,
         aborted: !res.writableFinished,
         route: context.route,
-        contentLength: contentLengthOf(res.getHeader('content-length')),
+        contentLength: contentLengthOf(res),
       });
     } catch (error) {
       failures.report('ending the request span', error);

@@ -1,0 +1,190 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { baseUrl, get } from '../../support/http.js';
+import { stopRuntimes } from '../../support/runtime.js';
+import { startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
+import { callerParent, callerRoot } from './support.js';
+import { expectWellFormed, segmentFor, startXray } from './xray-support.js';
+
+let daemon: XRayDaemon;
+let downstream: Server;
+const received: IncomingHttpHeaders[] = [];
+
+beforeAll(async () => {
+  daemon = await startXRayDaemon();
+  downstream = createServer((req, res) => {
+    received.push(req.headers);
+    res.end('downstream');
+  });
+  await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
+});
+
+afterEach(async () => {
+  await stopRuntimes();
+  daemon.clear();
+  received.length = 0;
+});
+
+afterAll(async () => {
+  await daemon.close();
+  await new Promise((resolve) => downstream.close(resolve));
+});
+
+const statuses: Record<string, number> = { '/ok': 200, '/missing': 404, '/broken': 500, '/busy': 429 };
+
+describe('a segment per request', () => {
+  it('records the HTTP request and response, with X-Ray flags by status (404 error, 500 fault, 429 throttle)', async () => {
+    const { runtime, logs } = await startXray(daemon, () => (req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      res.writeHead(statuses[path] ?? 200, { 'content-length': 2 });
+      res.end('hi');
+    });
+    const url = baseUrl(runtime.server!);
+    for (const path of Object.keys(statuses)) {
+      await get(`${url}${path}?token=secret`, { headers: { 'user-agent': 'notes-test/1.0' } });
+    }
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 4);
+
+    const ok = segmentFor(daemon, '/ok');
+    expect(ok).toMatchObject({ name: 'notes-api', parentId: undefined, inProgress: false });
+    expect(ok.document).toMatchObject({
+      http: {
+        request: { method: 'GET', url: `${url}/ok`, client_ip: '127.0.0.1', user_agent: 'notes-test/1.0' },
+        response: { status: 200, content_length: 2 },
+      },
+      service: { version: '1.4.0' },
+      aws: { xray: { sdk: 'X-Ray for Node.js' } },
+    });
+    expect(ok.document.end_time).toBeGreaterThanOrEqual(ok.document.start_time as number);
+    for (const flag of ['error', 'fault', 'throttle']) expect(ok.document[flag]).toBeUndefined();
+    expect(segmentFor(daemon, '/missing').document).toMatchObject({ error: true });
+    expect(segmentFor(daemon, '/missing').document.fault).toBeUndefined();
+    expect(segmentFor(daemon, '/broken').document).toMatchObject({ fault: true });
+    expect(segmentFor(daemon, '/busy').document).toMatchObject({ error: true, throttle: true });
+
+    for (const path of Object.keys(statuses)) {
+      const line = logs.lines.find((l) => l.path === path && typeof l.statusCode === 'number')!;
+      expect(line.traceId).toBe(segmentFor(daemon, path).traceId);
+    }
+    expect(expectWellFormed(daemon)).toEqual([]);
+  });
+
+  it('takes the client address from X-Forwarded-For, and says so', async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
+    await get(`${baseUrl(runtime.server!)}/fwd`, { headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.1' } });
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    expect(daemon.segments[0]!.document.http).toMatchObject({
+      request: { client_ip: '203.0.113.9', x_forwarded_for: true },
+    });
+  });
+
+  it('logs one line saying the X-Ray SDK runs, and why', async () => {
+    const { logs } = await startXray(daemon, () => (_req, res) => res.end());
+    const line = logs.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('tracing through'));
+    expect(line).toMatchObject({
+      level: 'info',
+      msg: `tracing through the X-Ray SDK: segments over UDP to 127.0.0.1:${daemon.udpPort}, local sampling`,
+      tracing: { mode: 'auto', backend: 'xray', reason: 'AWS_XRAY_DAEMON_ADDRESS is set' },
+    });
+  });
+});
+
+describe('the incoming X-Amzn-Trace-Id', () => {
+  it('continues the caller’s trace under its parent', async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
+    await get(`${baseUrl(runtime.server!)}/child`, {
+      headers: { 'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1` },
+    });
+    await get(`${baseUrl(runtime.server!)}/root-only`, {
+      headers: { 'x-amzn-trace-id': ` root = ${callerRoot.toUpperCase()} ;; ` },
+    });
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 2);
+    expect(segmentFor(daemon, '/child')).toMatchObject({ traceId: callerRoot, parentId: callerParent });
+    expect(segmentFor(daemon, '/root-only')).toMatchObject({ traceId: callerRoot, parentId: undefined });
+  });
+
+  it('Sampled=0: nothing reaches the daemon; the trace id still reaches the logs and the calls made', async () => {
+    const { runtime, logs } = await startXray(daemon, () => async (_req, res) => {
+      res.end(await (await fetch(baseUrl(downstream))).text());
+    });
+    const answer = await get(`${baseUrl(runtime.server!)}/quiet`, {
+      headers: { 'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=0` },
+    });
+    expect(answer.status).toBe(200);
+    await runtime.tracer.flush();
+    await delay(150);
+    expect(daemon.datagrams).toBe(0);
+    expect(logs.lines.find((l) => l.path === '/quiet')?.traceId).toBe(callerRoot);
+    expect(received[0]!['x-amzn-trace-id']).toMatch(new RegExp(`^Root=${callerRoot};Parent=[0-9a-f]{16};Sampled=0$`));
+  });
+
+  it('Sampled=?: the kit decides and answers with the decision', async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
+    const answer = await get(`${baseUrl(runtime.server!)}/ask`, {
+      headers: { 'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=?` },
+    });
+    expect(answer.headers['x-amzn-trace-id']).toBe(`Root=${callerRoot};Sampled=1`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    expect(daemon.segments[0]).toMatchObject({ traceId: callerRoot, parentId: callerParent });
+  });
+
+  it('Sampled=? with rules that record nothing: answered Sampled=0, and nothing sent', async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end(), {
+      tracing: {
+        xray: { sampling: 'local', samplingRules: { version: 2, default: { fixed_target: 0, rate: 0 } } },
+      },
+    });
+    const answer = await get(`${baseUrl(runtime.server!)}/ask`, {
+      headers: { 'x-amzn-trace-id': `Root=${callerRoot};Sampled=?` },
+    });
+    expect(answer.headers['x-amzn-trace-id']).toBe(`Root=${callerRoot};Sampled=0`);
+    await runtime.tracer.flush();
+    await delay(150);
+    expect(daemon.datagrams).toBe(0);
+  });
+
+  const malformed: [string, string][] = [
+    ['a short root', 'Root=1-5759e988-bd862e3fe1be46a99427279;Sampled=1'],
+    ['a root with non-hex digits', 'Root=1-5759e98z-bd862e3fe1be46a994272793;Sampled=1'],
+    ['another version', 'Root=2-5759e988-bd862e3fe1be46a994272793;Sampled=1'],
+    ['no root', `Parent=${callerParent};Sampled=1`],
+    ['a root with extra parts', 'Root=1-5759e988-bd862e3fe1be46a994272793-00;Sampled=1'],
+    ['garbage', ';;==;Root;=;'],
+    ['an injection attempt', 'Root=1-5759e988-bd862e3fe1be46a994272793","id":"x'],
+    ['non-ASCII', 'Root=1-5759e988-bd862e3fe1be46a99427279é'],
+    ['an oversized header', `Root=${callerRoot};Foo=${'x'.repeat(2000)}`],
+  ];
+
+  it.each(malformed)('%s: a well-formed new trace, nothing malformed reaches the daemon', async (_what, header) => {
+    const { runtime, logs } = await startXray(daemon, () => (_req, res) => res.end('ok'));
+    const answer = await get(`${baseUrl(runtime.server!)}/m`, { headers: { 'x-amzn-trace-id': header } });
+    expect(answer.status).toBe(200);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const [segment] = daemon.segments;
+    expect(segment!.parentId).toBeUndefined();
+    expect(segment!.traceId).not.toBe(callerRoot);
+    expect(logs.lines.find((l) => l.path === '/m')?.traceId).toBe(segment!.traceId);
+    expect(expectWellFormed(daemon)).toEqual([]);
+  });
+
+  it('a malformed Parent is dropped, the well-formed Root kept', async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
+    for (const parent of ['53995c3f42cd8ad', '53995c3f42cd8ad8ff', 'zz995c3f42cd8ad8', '"},{"x":1']) {
+      await get(`${baseUrl(runtime.server!)}/p`, {
+        headers: { 'x-amzn-trace-id': `Root=${callerRoot};Parent=${parent};Sampled=1` },
+      });
+    }
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 4);
+    for (const segment of daemon.segments) {
+      expect(segment).toMatchObject({ traceId: callerRoot, parentId: undefined });
+    }
+    expect(expectWellFormed(daemon)).toEqual([]);
+  });
+});
