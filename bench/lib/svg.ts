@@ -49,7 +49,7 @@ export function renderBarChart(chart: ChartData): string {
     Number.MIN_VALUE,
   );
   const step = niceStep(extent);
-  const scaleMax = Math.ceil((extent * 1.02) / step) * step;
+  const scaleMax = Math.ceil(extent / step) * step;
   const x = (value: number) => plotLeft + (Math.max(0, value) / scaleMax) * plotWidth;
   const plotBottom = top + chart.bars.length * rowHeight;
 

@@ -57,6 +57,7 @@ if (variant === 'stack') {
   server.listen(port, '127.0.0.1');
 } else if (variant === 'bare') {
   await build().listen();
+  process.on('SIGINT', () => process.exit(0)); // exit normally, so that --cpu-prof can write its profile
 } else {
   const { bootstrapAppRunner } = await import('apprunner-kit');
   await bootstrapAppRunner({

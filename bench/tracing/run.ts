@@ -7,10 +7,14 @@
  * requests/s (median, min–max) and the app's CPU time per request (from /proc: on 2 shared cores
  * throughput swings with whatever else runs, CPU per request much less), the CPU each tracer adds
  * per request over its own untraced baseline, and the kit's as a ratio of the auto-instrumentation's.
+ * The X-Ray SDK variants send every segment over UDP to a sink in this process (the daemon's
+ * place): kit `xray` over kit `off`, and on an Express app, kit `xray` over kit `off` against
+ * aws-xray-sdk-express over plain Express.
  *
  *   npm run bench:tracing [-- --rounds 3 --seconds 5]
  */
 import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,9 +37,13 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
 }
 
-/** An OTLP/HTTP sink: reads each export, answers an empty ExportTraceServiceResponse. */
+/**
+ * An OTLP/HTTP sink: reads each export, answers an empty ExportTraceServiceResponse; and a UDP
+ * socket standing where the X-Ray daemon would (`daemon`), counting the segments' bytes.
+ */
 interface Sink {
   readonly url: string;
+  readonly daemon: string;
   exports: number;
   bytes: number;
   close(): Promise<void>;
@@ -53,12 +61,20 @@ async function startSink(): Promise<Sink> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const udp = createSocket('udp4');
+  udp.on('message', (message) => {
+    sink.exports += 1;
+    sink.bytes += message.length;
+  });
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
   const sink: Sink = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    daemon: `127.0.0.1:${udp.address().port}`,
     exports: 0,
     bytes: 0,
     close: () =>
       new Promise((resolve) => {
+        udp.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -86,6 +102,26 @@ const variants: readonly Variant[] = [
     name: 'kit, tracing otel',
     script: 'kit.mjs',
     env: (sink) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }),
+    exports: true,
+  },
+  {
+    name: 'kit, tracing xray',
+    script: 'kit-xray.mjs',
+    env: (sink) => ({ AWS_XRAY_DAEMON_ADDRESS: sink.daemon }),
+    exports: true,
+  },
+  { name: 'express', script: 'express.cjs', env: () => ({}), exports: false },
+  {
+    name: 'express + aws-xray-sdk-express',
+    script: 'express.cjs',
+    env: (sink) => ({ XRAY_SDK_EXPRESS: '1', AWS_XRAY_DAEMON_ADDRESS: sink.daemon }),
+    exports: true,
+  },
+  { name: 'kit + express, tracing off', script: 'kit-express.mjs', env: () => ({}), exports: false },
+  {
+    name: 'kit + express, tracing xray',
+    script: 'kit-express.mjs',
+    env: (sink) => ({ AWS_XRAY_DAEMON_ADDRESS: sink.daemon }),
     exports: true,
   },
 ];
@@ -135,7 +171,7 @@ async function main(): Promise<void> {
     `\n## Tracing cost (wrk, 32 connections, ${seconds} s × ${rounds} interleaved rounds; every request traced and exported)\n`,
   );
   console.log(
-    '| variant | requests/s (median, min–max) | × plain node | app CPU µs per request (median, min–max) | OTLP bytes per request | wrk errors |',
+    '| variant | requests/s (median, min–max) | × plain node | app CPU µs per request (median, min–max) | bytes exported per request | wrk errors |',
   );
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const { name } of variants) {
@@ -173,6 +209,23 @@ async function main(): Promise<void> {
     ).toFixed(0)} % of throughput), auto-instrumentation ${autoWall.toFixed(1)} µs (${(
       (1 - median(autoName) / plain) * 100
     ).toFixed(0)} %); ratio ${(kitWall / autoWall).toFixed(2)}.`,
+  );
+  const added = (traced: string, base: string) => ({
+    cpu: cpuOf(traced) - cpuOf(base),
+    wall: wallOf(traced) - wallOf(base),
+    lost: (1 - median(traced) / median(base)) * 100,
+  });
+  const xray = added('kit, tracing xray', 'kit, tracing off');
+  const kitExpress = added('kit + express, tracing xray', 'kit + express, tracing off');
+  const sdkExpress = added('express + aws-xray-sdk-express', 'express');
+  const line = (what: string, a: ReturnType<typeof added>) =>
+    `${what}: ${a.cpu.toFixed(1)} µs CPU, ${a.wall.toFixed(1)} µs time (${a.lost.toFixed(0)} % of throughput)`;
+  console.log(`\nX-Ray SDK, added per request:\n- ${line('kit `xray` over kit `off`', xray)}`);
+  console.log(`- ${line('on Express: kit `xray` over kit `off`', kitExpress)}`);
+  console.log(`- ${line('aws-xray-sdk-express over plain Express', sdkExpress)}`);
+  console.log(
+    `- ratio kit / aws-xray-sdk-express on Express: ${(kitExpress.cpu / sdkExpress.cpu).toFixed(2)} in CPU, ` +
+      `${(kitExpress.wall / sdkExpress.wall).toFixed(2)} in time (target: below 1).`,
   );
 }
 

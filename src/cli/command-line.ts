@@ -43,7 +43,8 @@ Options:
   --health-timeout <s>       App Runner's timeout, 1-20 (default 2)
   --healthy-threshold <n>    passes in a row that make it healthy, 1-20 (default 1)
   --unhealthy-threshold <n>  failures in a row that make it unhealthy, 1-20 (default 5)
-  --probe-interval <ms>      how often this run checks health, 50 to the interval (default 1000)
+  --probe-interval <ms>      time between this run's checks once healthy (every 250 ms at most
+                             while starting), 50 to the interval (default 1000)
   --health-samples <n>       checks once healthy, for latency figures, 1-20 (default 3)
   --start-timeout <s>        how long it may take to become healthy here (default 60; App Runner: 300)
   --grace <s>                SIGTERM to SIGKILL, in seconds (default 10)

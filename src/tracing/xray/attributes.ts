@@ -31,6 +31,11 @@ const maxAnnotationValue = 1_000;
 /**
  * A segment or subsegment name X-Ray accepts: 1 to 200 Unicode letters, digits, white space and
  * `_ . : / % & # = + \ - @`; anything else becomes `_`.
+ *
+ * @example
+ * ```ts
+ * xrayName('load <user>', 'span'); // 'load _user_'
+ * ```
  */
 export function xrayName(name: string, fallback: string): string {
   const cleaned = name.replace(/[^\p{L}\p{N}\s_.:/%&#=+\\\-@]/gu, '_').slice(0, maxNameLength);
@@ -40,6 +45,11 @@ export function xrayName(name: string, fallback: string): string {
 /**
  * An annotation key X-Ray can filter on: letters, digits and `_` only (`note.id` → `note_id`),
  * at most 500 characters; `undefined` when nothing is left.
+ *
+ * @example
+ * ```ts
+ * annotationKey('user-tier'); // 'user_tier'
+ * ```
  */
 export function annotationKey(key: string): string | undefined {
   const cleaned = key.replace(/[^A-Za-z0-9_]/g, '_').slice(0, maxAnnotationKey);
@@ -51,6 +61,11 @@ export function annotationKey(key: string): string | undefined {
  * (indexed, for filter expressions; keys sanitised by {@link annotationKey}, strings capped at
  * 1000 characters); arrays and anything else become metadata in the `default` namespace, under
  * the key as given.
+ *
+ * @example
+ * ```ts
+ * recordAttributes(subsegment, { 'note.id': '7', tags: ['a'] }); // annotation note_id, metadata tags
+ * ```
  */
 export function recordAttributes(entity: XrayEntity, attributes: SpanAttributes | undefined): void {
   if (attributes === undefined) return;
@@ -75,14 +90,29 @@ export function recordAttributes(entity: XrayEntity, attributes: SpanAttributes 
   }
 }
 
-/** The URL X-Ray shows for a request: scheme, `Host` (with a port that is not the default) and path, never the query. */
+/**
+ * The URL X-Ray shows for a request: scheme, `Host` (with a port that is not the default) and path,
+ * never the query.
+ *
+ * @example
+ * ```ts
+ * requestUrl(describeIncomingRequest(req)); // 'https://notes.example.com/notes/7'
+ * ```
+ */
 export function requestUrl(info: IncomingRequestInfo): string {
   const defaultPort = info.scheme === 'https' ? 443 : 80;
   const port = info.port === undefined || info.port === defaultPort ? '' : `:${info.port}`;
   return `${info.scheme}://${info.host ?? 'localhost'}${port}${info.path}`;
 }
 
-/** The `http.request` block of a request's segment. */
+/**
+ * The `http.request` block of a request's segment.
+ *
+ * @example
+ * ```ts
+ * segment.http = { request: incomingRequestData(describeIncomingRequest(req)) };
+ * ```
+ */
 export function incomingRequestData(info: IncomingRequestInfo): Record<string, string | boolean> {
   const data: Record<string, string | boolean> = {
     method: info.method,
@@ -95,7 +125,14 @@ export function incomingRequestData(info: IncomingRequestInfo): Record<string, s
   return data;
 }
 
-/** X-Ray's flags for a response status: 429 throttle (and error), other 4xx error, 5xx fault. */
+/**
+ * X-Ray's flags for a response status: 429 throttle (and error), other 4xx error, 5xx fault.
+ *
+ * @example
+ * ```ts
+ * flagStatus(segment, 429); // segment.error = segment.throttle = true
+ * ```
+ */
 export function flagStatus(entity: XrayFields, status: number | undefined): void {
   if (status === undefined) return;
   if (status === 429) entity.throttle = true;
@@ -112,7 +149,15 @@ function errorName(error: unknown): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-/** The subsegment name and fields of an outgoing call, known when it starts. */
+/**
+ * The subsegment name and fields of an outgoing call, known when it starts.
+ *
+ * @example
+ * ```ts
+ * callFields({ kind: 'aws', service: 'S3', operation: 'GetObject', region: 'eu-west-1' });
+ * // { name: 'S3', fields: { namespace: 'aws', aws: { operation: 'GetObject', region: 'eu-west-1' } } }
+ * ```
+ */
 export function callFields(call: OutgoingCall): { name: string; fields: XrayFields } {
   if (call.kind === 'aws') {
     return {
@@ -142,6 +187,11 @@ export function callFields(call: OutgoingCall): { name: string; fields: XrayFiel
  * Records how a call ended: the status, the AWS request id and retries, X-Ray's flags, and the
  * error. A throttling error of an AWS service sets `throttle` whatever its status. An error with a
  * 4xx status stays an `error` (the SDK's own patcher makes every thrown error a fault).
+ *
+ * @example
+ * ```ts
+ * recordOutcome(subsegment, call, { statusCode: 200, requestId: 'c0ffee', attempts: 1 });
+ * ```
  */
 export function recordOutcome(entity: XrayEntity, call: OutgoingCall, outcome: CallOutcome): void {
   const status = outcome.statusCode;

@@ -421,6 +421,12 @@ class XrayBackend implements TracingBackend {
  * Builds the X-Ray SDK backend from the validated settings: routes the SDK's log calls to the kit's
  * logger, opens the UDP socket to the daemon and starts the sampler.
  *
+ * @example
+ * ```ts
+ * const { createXrayBackend } = await loadXrayBackend();
+ * const backend = await createXrayBackend({ tracing: config.tracing, service, version, region, logger });
+ * ```
+ *
  * @throws Error when the installed `aws-xray-sdk-core` is not a 3.x layout the kit supports.
  */
 export async function createXrayBackend(options: XrayBackendOptions): Promise<TracingBackend> {

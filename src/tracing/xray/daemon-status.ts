@@ -6,6 +6,13 @@ export type DaemonChannel = 'udp' | 'sampling';
 /**
  * Logs an X-Ray daemon outage once: a warning when the first channel fails, an info line when
  * every failed channel works again — not a line per segment or per poll.
+ *
+ * @example
+ * ```ts
+ * const status = new DaemonStatus(logger, '127.0.0.1:2000', true);
+ * status.failed('udp', error); // one warning
+ * status.failed('udp', error); // nothing more
+ * ```
  */
 export class DaemonStatus {
   readonly #logger: Logger;

@@ -25,7 +25,14 @@ export interface DocumentIds {
   readonly parentId: unknown;
 }
 
-/** Why `ids` must not reach the daemon, or `undefined` when they are well formed. */
+/**
+ * Why `ids` must not reach the daemon, or `undefined` when they are well formed.
+ *
+ * @example
+ * ```ts
+ * malformedIds({ traceId: '1-5759e988-bd862e3fe1be46a994272793', id: 'xyz', parentId: undefined }, false); // 'id'
+ * ```
+ */
 export function malformedIds(ids: DocumentIds, parentRequired: boolean): string | undefined {
   if (typeof ids.traceId !== 'string' || !traceIdPattern.test(ids.traceId)) return 'trace id';
   if (typeof ids.id !== 'string' || !entityIdPattern.test(ids.id)) return 'id';
@@ -41,6 +48,13 @@ export function malformedIds(ids: DocumentIds, parentRequired: boolean): string 
  * report a daemon that is not there: the ICMP "port unreachable" comes back as `ECONNREFUSED`, which
  * {@link DaemonStatus} logs once per outage. A send never waits and never throws: a daemon that is
  * absent costs a request what a daemon that is there costs.
+ *
+ * @example
+ * ```ts
+ * const emitter = new DaemonEmitter({ host: '127.0.0.1', port: 2000 }, status, logger);
+ * emitter.send({ traceId: segment.trace_id, id: segment.id, parentId: segment.parent_id }, false, () => segment.format());
+ * await emitter.close();
+ * ```
  */
 export class DaemonEmitter {
   readonly #endpoint: DaemonEndpoint;

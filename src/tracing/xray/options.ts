@@ -123,7 +123,15 @@ function parseRule(field: string, value: unknown): XraySamplingRule {
   };
 }
 
-/** Validates local sampling rules, as {@link XraySamplingRules} describes them. */
+/**
+ * Validates local sampling rules, as {@link XraySamplingRules} describes them.
+ *
+ * @example
+ * ```ts
+ * parseSamplingRules('tracing.xray.samplingRules', { version: 2, default: { fixed_target: 1, rate: 0.05 } });
+ * ```
+ * @throws ConfigurationError (`ARK_CONFIG_INVALID`) naming the field that is wrong.
+ */
 export function parseSamplingRules(field: string, value: unknown): XraySamplingRules {
   const section = parseSection(field, value, ['version', 'default', 'rules']);
   if (section.version !== 2) invalid(`${field}.version`, section.version, '2 (the host-based rule format)');
@@ -146,7 +154,15 @@ export function parseSamplingRules(field: string, value: unknown): XraySamplingR
   };
 }
 
-/** Validates the `tracing.xray` option section. */
+/**
+ * Validates the `tracing.xray` option section.
+ *
+ * @example
+ * ```ts
+ * parseXrayOptions({ sampling: 'local' }); // { sampling: 'local', samplingRules: undefined }
+ * ```
+ * @throws ConfigurationError (`ARK_CONFIG_INVALID`) naming the field that is wrong.
+ */
 export function parseXrayOptions(value: unknown): XrayConfig {
   const section = parseSection('tracing.xray', value, ['sampling', 'samplingRules']);
   return {

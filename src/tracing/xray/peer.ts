@@ -7,6 +7,10 @@ const feature = 'Tracing through the X-Ray SDK';
  * Imports an optional peer dependency of the X-Ray backend. A missing package becomes a
  * {@link MissingDependencyError} naming it and the `npm install` command.
  *
+ * @example
+ * ```ts
+ * const AWSXRay = await importXrayPeer(() => import('aws-xray-sdk-core'));
+ * ```
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when the package is not installed.
  */
 export async function importXrayPeer<T>(load: () => Promise<T>): Promise<T> {
@@ -29,6 +33,10 @@ export async function importXrayPeer<T>(load: () => Promise<T>): Promise<T> {
  * itself (see `scope.ts`), so it has the SDK read `AWS_XRAY_MANUAL_MODE` while it loads. When the
  * application loaded the SDK first, it is already evaluated and keeps the mode it chose.
  *
+ * @example
+ * ```ts
+ * const { createXrayBackend } = await loadXrayBackend();
+ * ```
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when `aws-xray-sdk-core` is not installed.
  */
 export async function loadXrayBackend(): Promise<typeof import('./backend.js')> {

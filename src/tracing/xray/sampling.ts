@@ -72,6 +72,13 @@ function setHttpClient(connector: SdkServiceConnector): () => void {
  * request, so their timers carry no request's context — against the daemon's TCP endpoint only,
  * each request bounded and unref'd; the local rules decide until the rules arrive and whenever
  * they are more than an hour old. `'local'`: the local rules only; nothing is polled.
+ *
+ * @example
+ * ```ts
+ * const sampler = startSampler(await loadSdkInternals(), config.tracing.xray, daemon, status);
+ * sampler.decide({ host, httpMethod: 'GET', urlPath: '/notes/7', serviceName, serviceType: undefined });
+ * sampler.stop();
+ * ```
  */
 export function startSampler(
   internals: SdkInternals,

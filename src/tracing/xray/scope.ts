@@ -14,6 +14,13 @@ export interface RequestBound {
  * request costs no second storage and no async hook; `with()` — a `runtime.tracer.span()`, an AWS SDK
  * call with its HTTP requests suppressed — uses a storage of its own. The SDK's segments are handed
  * to it explicitly, as its manual mode intends.
+ *
+ * @example
+ * ```ts
+ * const scopes = new ScopeManager<XrayScope>();
+ * scopes.setRequest(context, { entity: segment, trace, request: context, suppressed: false });
+ * scopes.with({ entity: subsegment, trace, request: getRequestContext(), suppressed: false }, () => work());
+ * ```
  */
 export class ScopeManager<S extends RequestBound> {
   readonly #storage = new AsyncLocalStorage<S>();

@@ -83,6 +83,10 @@ function isFunction(value: unknown): boolean {
  * start and stop its pollers), the service connector (to bound its requests to the daemon) and the
  * daemon address its pollers use — and checks their shape. Their layout has not changed since 3.0.
  *
+ * @example
+ * ```ts
+ * const { defaultSampler } = await loadSdkInternals();
+ * ```
  * @throws Error when this version of `aws-xray-sdk-core` lays them out differently.
  */
 export async function loadSdkInternals(): Promise<SdkInternals> {

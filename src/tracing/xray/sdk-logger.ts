@@ -21,6 +21,11 @@ const maxDistinctWarnings = 20;
  * debug and info calls (one per request when no centralized rule matches yet) go to `debug`.
  * Its sampling-poll failures and successes feed {@link DaemonStatus}, logged once per outage. Any
  * other warning or error is logged once per distinct message, as a warning.
+ *
+ * @example
+ * ```ts
+ * AWSXRay.setLogger(sdkLogger(logger, status));
+ * ```
  */
 export function sdkLogger(logger: Logger, status: DaemonStatus): SdkLogger {
   const seen = new Set<string>();

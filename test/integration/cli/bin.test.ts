@@ -7,7 +7,7 @@ import { appPort, fixture, tempDir } from './check-runner.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
-const quick = ['--probe-interval', '100', '--health-samples', '2', '--requests', '120', '--grace', '3'];
+const quick = ['--probe-interval', '100', '--health-samples', '2', '--requests', '120', '--grace', '6'];
 let cwd: { dir: string; remove: () => void };
 
 beforeEach(() => {
@@ -52,10 +52,16 @@ function runBin(args: readonly string[], timeoutMs = 15_000, onStart?: (pid: num
   });
 }
 
+/** The process runs: it exists and is not a zombie waiting for init to reap it. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -177,14 +183,17 @@ describe('the apprunner-kit executable (dist/cli.js)', () => {
       },
     );
     const deadline = Date.now() + 5000;
-    while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const app = Number(readFileSync(pidFile, 'utf8'));
+    // The file exists a moment before its content is written: wait for a pid, not for the file.
+    const readPid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0);
+    while (readPid() <= 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const app = readPid();
+    expect(app).toBeGreaterThan(0);
     expect(alive(app)).toBe(true);
 
     process.kill(checker, 'SIGINT');
     const run = await running;
 
-    expect(run.code).toBe(130);
+    expect(run.code, run.stderr).toBe(130);
     expect(run.stderr).toBe('apprunner-kit: interrupted by SIGINT; the app was killed\n');
     const gone = Date.now() + 2000;
     while (alive(app) && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));

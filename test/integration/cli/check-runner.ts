@@ -35,7 +35,7 @@ export function fixture(name: string): string {
 }
 
 // Small intervals and bounds, so that each run takes a second or two (a few for a broken app).
-const quick = ['--probe-interval', '100', '--health-samples', '2', '--requests', '120', '--grace', '3'];
+const quick = ['--probe-interval', '100', '--health-samples', '2', '--requests', '120', '--grace', '6'];
 
 /**
  * Runs `apprunner-kit check` in this process on a free port, with quick settings and `flags`, parsed
@@ -67,6 +67,12 @@ export async function check(
 /** `{ listen: 'pass', health: 'fail', … }` of a report. */
 export function grades(report: CheckReport): Record<string, CheckStatus> {
   return Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
+}
+
+/** Every row's summary and the app's last lines: the message of a failed expectation on the grades. */
+export function explain(report: CheckReport): string {
+  const rows = report.checks.map((c) => `${c.status} ${c.id}: ${c.summary}`);
+  return [...rows, ...report.lastLines.map((l) => `${l.stream} | ${l.line}`)].join('\n');
 }
 
 /** The row of check `id`. */

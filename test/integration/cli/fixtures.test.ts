@@ -7,7 +7,7 @@ import { parseCommandLine } from '../../../src/cli/command-line.js';
 import { runCheck } from '../../../src/cli/run-check.js';
 import { ConfigurationError } from '../../../src/errors.js';
 import { freePort } from '../../support/child.js';
-import { check, fixture, grades, row, tempDir } from './check-runner.js';
+import { check, explain, fixture, grades, row, tempDir } from './check-runner.js';
 
 const node = process.execPath;
 const root = new URL('../../../', import.meta.url).pathname;
@@ -26,7 +26,7 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('passes a good kit app on every check, with the HTTP health check on /healthz', async () => {
     const report = await check([node, fixture('good-app.mjs')], cwd.dir, ['--health-path', '/healthz']);
 
-    expect(grades(report)).toEqual({
+    expect(grades(report), explain(report)).toEqual({
       listen: 'pass',
       health: 'pass',
       start: 'pass',
@@ -58,7 +58,7 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('fails an app that listens on 127.0.0.1 only: listen, health and start', async () => {
     const report = await check([node, fixture('loopback-app.mjs')], cwd.dir, ['--start-timeout', '5']);
 
-    expect(grades(report)).toMatchObject({
+    expect(grades(report), explain(report)).toMatchObject({
       listen: 'fail',
       health: 'fail',
       start: 'fail',
@@ -82,7 +82,7 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('fails an app that listens on another port, naming it', async () => {
     const report = await check([node, fixture('wrong-port-app.mjs')], cwd.dir, ['--start-timeout', '5']);
 
-    expect(grades(report)).toMatchObject({ listen: 'fail', health: 'fail', start: 'fail' });
+    expect(grades(report), explain(report)).toMatchObject({ listen: 'fail', health: 'fail', start: 'fail' });
     const listen = row(report, 'listen');
     expect(listen.figures.verdict).toBe('other-port');
     expect(listen.summary).toMatch(new RegExp(`^listens on \\[::\\]:\\d+, not on PORT=${report.port}$`));
@@ -94,7 +94,7 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('fails an app that ignores SIGTERM: still alive at the grace window, SIGKILLed', async () => {
     const report = await check([node, fixture('ignores-sigterm-app.mjs')], cwd.dir, ['--grace', '1.5']);
 
-    expect(grades(report)).toEqual({
+    expect(grades(report), explain(report)).toEqual({
       listen: 'pass',
       health: 'pass',
       start: 'pass',
@@ -112,7 +112,7 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('fails an app that drops in-flight requests on SIGTERM', async () => {
     const report = await check([node, fixture('drops-in-flight-app.mjs')], cwd.dir);
 
-    expect(grades(report)).toEqual({
+    expect(grades(report), explain(report)).toEqual({
       listen: 'pass',
       health: 'pass',
       start: 'pass',
@@ -122,7 +122,11 @@ describe('apprunner-kit check grades fixture apps', () => {
     });
     const drain = row(report, 'drain');
     expect(drain.figures.failedOnOpenConnections).toBeGreaterThan(0);
-    expect(drain.figures.exitCode).toBe(0);
+    expect(drain.figures, drain.summary).toMatchObject({
+      exitCode: 0,
+      exitSignal: null,
+      aliveAtGrace: false,
+    });
     expect(drain.summary).toMatch(
       /SIGTERM with \d+ in flight: [1-9]\d* of \d+ requests on open connections failed/,
     );
@@ -131,7 +135,7 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('warns about an app that logs plain text, with the share and an example', async () => {
     const report = await check([node, fixture('plain-text-app.mjs')], cwd.dir);
 
-    expect(grades(report)).toEqual({
+    expect(grades(report), explain(report)).toEqual({
       listen: 'pass',
       health: 'pass',
       start: 'pass',
@@ -155,7 +159,7 @@ describe('apprunner-kit check grades fixture apps', () => {
 
     const report = await check([node, 'server.mjs'], cwd.dir);
 
-    expect(grades(report)).toEqual({
+    expect(grades(report), explain(report)).toEqual({
       listen: 'pass',
       health: 'pass',
       start: 'pass',
@@ -179,7 +183,12 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('fails an app that never listens, within the start timeout, with its last lines', async () => {
     const report = await check([node, fixture('never-listens-app.mjs')], cwd.dir, ['--start-timeout', '2']);
 
-    expect(grades(report)).toMatchObject({ listen: 'fail', health: 'fail', start: 'fail', logs: 'pass' });
+    expect(grades(report), explain(report)).toMatchObject({
+      listen: 'fail',
+      health: 'fail',
+      start: 'fail',
+      logs: 'pass',
+    });
     expect(row(report, 'listen').summary).toBe('nothing listened within 2.0 s (--start-timeout)');
     expect(row(report, 'start').summary).toBe(
       'not healthy 2.0 s after start (--start-timeout); App Runner allows 300 s',
@@ -195,7 +204,7 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('fails an app that exits at once, with its exit code and last lines; skips what cannot run', async () => {
     const report = await check([node, fixture('exits-at-once-app.mjs')], cwd.dir);
 
-    expect(grades(report)).toEqual({
+    expect(grades(report), explain(report)).toEqual({
       listen: 'fail',
       health: 'skip',
       start: 'skip',
@@ -213,7 +222,7 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('fails a command that cannot start, naming the error', async () => {
     const report = await check(['no-such-command-apprunner-kit'], cwd.dir);
 
-    expect(grades(report)).toEqual({
+    expect(grades(report), explain(report)).toEqual({
       listen: 'fail',
       health: 'skip',
       start: 'skip',
@@ -247,7 +256,7 @@ describe('apprunner-kit check grades fixture apps', () => {
   it('on a machine without a non-loopback address, decides from /proc: warns for all interfaces, fails loopback', async () => {
     const noAddress = { localAddress: undefined };
     const good = await check([node, fixture('good-app.mjs')], cwd.dir, [], 'fixtures', noAddress);
-    expect(grades(good)).toEqual({
+    expect(grades(good), explain(good)).toEqual({
       listen: 'warn',
       health: 'pass',
       start: 'pass',

@@ -50,6 +50,7 @@ async function runApp(script: string, env: Record<string, string>, dir = fixture
 }
 
 const otel = (loaded: string[]) => loaded.filter((url) => url.includes('@opentelemetry'));
+const xraySdk = (loaded: string[]) => loaded.filter((url) => url.includes('/aws-xray-sdk-core/'));
 
 let collector: OtlpCollector;
 let downstream: Server;
@@ -75,6 +76,7 @@ describe('with tracing off', () => {
     expect(report).toMatchObject({ mode: 'off', status: 200 });
     expect(report.loaded.some((url) => url.endsWith('/dist/index.js'))).toBe(true);
     expect(otel(report.loaded)).toEqual([]);
+    expect(xraySdk(report.loaded)).toEqual([]);
   });
 
   it('requiring and running the CommonJS build loads no OpenTelemetry module', async () => {
@@ -82,6 +84,7 @@ describe('with tracing off', () => {
     expect(report).toMatchObject({ mode: 'off', status: 200 });
     expect(report.loaded.some((path) => path.endsWith('/dist/index.cjs'))).toBe(true);
     expect(otel(report.loaded)).toEqual([]);
+    expect(xraySdk(report.loaded)).toEqual([]);
   });
 });
 
@@ -99,6 +102,7 @@ describe('with tracing on', () => {
       expect(loaded).toContain(`@opentelemetry/${name}/`);
     }
     expect(loaded).not.toContain('@opentelemetry/exporter-trace-otlp-grpc/');
+    expect(xraySdk(report.loaded)).toEqual([]);
   });
 
   it('the CommonJS build loads them when the mode needs them', async () => {

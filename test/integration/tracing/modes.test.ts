@@ -114,16 +114,18 @@ describe('auto mode', () => {
     expect(logs.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 
-  it('with only AWS_XRAY_DAEMON_ADDRESS: off, with one warning saying how to trace', async () => {
+  it('with only AWS_XRAY_DAEMON_ADDRESS: the X-Ray SDK (see xray-*.test.ts)', async () => {
     const { runtime, logs } = await startRuntime({
       app: (_req, res) => res.end(),
       env: { AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000' },
+      tracing: { xray: { sampling: 'local' } },
     });
-    await get(`${baseUrl(runtime.server!)}/`);
-    expect(runtime.tracer.mode).toBe('off');
-    const warnings = logs.lines.filter((l) => l.level === 'warn');
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.msg).toMatch(/AWS_XRAY_DAEMON_ADDRESS is set.*tracing is off/);
+    expect(runtime.tracer.mode).toBe('xray');
+    expect(logs.lines.find((l) => (l.tracing as { backend?: string } | undefined)?.backend)).toMatchObject({
+      msg: 'tracing through the X-Ray SDK: segments over UDP to 127.0.0.1:2000, local sampling',
+      tracing: { reason: 'AWS_XRAY_DAEMON_ADDRESS is set' },
+    });
+    expect(logs.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 });
 

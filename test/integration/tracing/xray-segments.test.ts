@@ -81,6 +81,22 @@ describe('a segment per request', () => {
     });
   });
 
+  it('none for the health endpoints', async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
+    for (const path of ['/healthz', '/readyz']) {
+      expect((await get(`${baseUrl(runtime.server!)}${path}`)).status).toBe(200);
+    }
+    await get(`${baseUrl(runtime.server!)}/after`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    await delay(50);
+    expect(daemon.segments.map((s) => s.document.http)).toEqual([
+      expect.objectContaining({
+        request: expect.objectContaining({ url: `${baseUrl(runtime.server!)}/after` }),
+      }),
+    ]);
+  });
+
   it('logs one line saying the X-Ray SDK runs, and why', async () => {
     const { logs } = await startXray(daemon, () => (_req, res) => res.end());
     const line = logs.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('tracing through'));
@@ -119,7 +135,9 @@ describe('the incoming X-Amzn-Trace-Id', () => {
     await delay(150);
     expect(daemon.datagrams).toBe(0);
     expect(logs.lines.find((l) => l.path === '/quiet')?.traceId).toBe(callerRoot);
-    expect(received[0]!['x-amzn-trace-id']).toMatch(new RegExp(`^Root=${callerRoot};Parent=[0-9a-f]{16};Sampled=0$`));
+    expect(received[0]!['x-amzn-trace-id']).toMatch(
+      new RegExp(`^Root=${callerRoot};Parent=[0-9a-f]{16};Sampled=0$`),
+    );
   });
 
   it('Sampled=?: the kit decides and answers with the decision', async () => {
@@ -160,18 +178,21 @@ describe('the incoming X-Amzn-Trace-Id', () => {
     ['an oversized header', `Root=${callerRoot};Foo=${'x'.repeat(2000)}`],
   ];
 
-  it.each(malformed)('%s: a well-formed new trace, nothing malformed reaches the daemon', async (_what, header) => {
-    const { runtime, logs } = await startXray(daemon, () => (_req, res) => res.end('ok'));
-    const answer = await get(`${baseUrl(runtime.server!)}/m`, { headers: { 'x-amzn-trace-id': header } });
-    expect(answer.status).toBe(200);
-    await runtime.tracer.flush();
-    await daemon.waitFor((d) => d.segments.length === 1);
-    const [segment] = daemon.segments;
-    expect(segment!.parentId).toBeUndefined();
-    expect(segment!.traceId).not.toBe(callerRoot);
-    expect(logs.lines.find((l) => l.path === '/m')?.traceId).toBe(segment!.traceId);
-    expect(expectWellFormed(daemon)).toEqual([]);
-  });
+  it.each(malformed)(
+    '%s: a well-formed new trace, nothing malformed reaches the daemon',
+    async (_what, header) => {
+      const { runtime, logs } = await startXray(daemon, () => (_req, res) => res.end('ok'));
+      const answer = await get(`${baseUrl(runtime.server!)}/m`, { headers: { 'x-amzn-trace-id': header } });
+      expect(answer.status).toBe(200);
+      await runtime.tracer.flush();
+      await daemon.waitFor((d) => d.segments.length === 1);
+      const [segment] = daemon.segments;
+      expect(segment!.parentId).toBeUndefined();
+      expect(segment!.traceId).not.toBe(callerRoot);
+      expect(logs.lines.find((l) => l.path === '/m')?.traceId).toBe(segment!.traceId);
+      expect(expectWellFormed(daemon)).toEqual([]);
+    },
+  );
 
   it('a malformed Parent is dropped, the well-formed Root kept', async () => {
     const { runtime } = await startXray(daemon, () => (_req, res) => res.end());

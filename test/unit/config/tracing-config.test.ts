@@ -33,6 +33,7 @@ describe('tracing options', () => {
       resourceAttributes: {},
       sdkDisabled: false,
       xrayDaemonAddress: undefined,
+      xray: { sampling: 'centralized', samplingRules: undefined },
       platform: undefined,
     });
   });
@@ -41,20 +42,19 @@ describe('tracing options', () => {
     expect(Object.isFrozen(tracing({ mode: 'otel' }))).toBe(true);
   });
 
-  it.each(['auto', 'otel', 'off'])('accept mode %j', (mode) => {
+  it.each(['auto', 'otel', 'xray', 'off'])('accept mode %j', (mode) => {
     expect(tracing({ mode }).mode).toBe(mode);
   });
 
   it.each([
-    [{ mode: 'xray' }, 'tracing.mode', /"xray".*not in this version/],
-    [{ mode: 'on' }, 'tracing.mode', /received "on"; expected one of "auto", "otel", "off"/],
+    [{ mode: 'on' }, 'tracing.mode', /received "on"; expected one of "auto", "otel", "xray", "off"/],
     [{ mode: 1 }, 'tracing.mode', /received 1/],
     [{ fetch: 'yes' }, 'tracing.fetch', /received "yes"; expected true or false/],
     [{ httpClient: 0 }, 'tracing.httpClient', /received 0; expected true or false/],
     [
       { sampleRate: 0.1 },
       'tracing.sampleRate',
-      /Unknown option tracing\.sampleRate\. Accepted keys of tracing: mode, fetch, httpClient/,
+      /Unknown option tracing\.sampleRate\. Accepted keys of tracing: mode, fetch, httpClient, xray/,
     ],
   ])('refuse %j, naming %s', (options, field, message) => {
     const error = failure(() => tracing(options));
@@ -92,7 +92,7 @@ describe('tracing environment variables', () => {
       samplerArg: 0.25,
       resourceAttributes: { 'deployment.environment.name': 'prod', team: 'notes,api' },
       sdkDisabled: false,
-      xrayDaemonAddress: 'tcp:127.0.0.1:2000 udp:127.0.0.1:2001',
+      xrayDaemonAddress: { udp: { host: '127.0.0.1', port: 2001 }, tcp: { host: '127.0.0.1', port: 2000 } },
     });
   });
 

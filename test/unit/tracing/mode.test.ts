@@ -37,29 +37,39 @@ describe('tracing mode resolution', () => {
       'otel',
       'OTEL_EXPORTER_OTLP_ENDPOINT is set',
     ],
-    [{}, 'off', 'no OTEL_EXPORTER_OTLP_* endpoint or OTEL_TRACES_EXPORTER is set'],
+    [{}, 'off', 'no OTEL_EXPORTER_OTLP_* endpoint, OTEL_TRACES_EXPORTER or AWS_XRAY_DAEMON_ADDRESS is set'],
     [
       { OTEL_SERVICE_NAME: 'notes', OTEL_TRACES_SAMPLER: 'always_on' },
       'off',
-      'no OTEL_EXPORTER_OTLP_* endpoint or OTEL_TRACES_EXPORTER is set',
+      'no OTEL_EXPORTER_OTLP_* endpoint, OTEL_TRACES_EXPORTER or AWS_XRAY_DAEMON_ADDRESS is set',
     ],
   ])('auto with %j: %s', (env, backend, reason) => {
     expect(plan(env)).toEqual({ backend, reason, warning: undefined });
   });
 
-  it('auto with only AWS_XRAY_DAEMON_ADDRESS: off, with a warning saying what to do', () => {
-    const result = plan({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000' });
-    expect(result.backend).toBe('off');
-    expect(result.warning).toMatch(
-      /AWS_XRAY_DAEMON_ADDRESS is set.*tracing is off.*OTEL_EXPORTER_OTLP_ENDPOINT/s,
+  it('auto with only AWS_XRAY_DAEMON_ADDRESS: the X-Ray SDK', () => {
+    expect(plan({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000' })).toEqual({
+      backend: 'xray',
+      reason: 'AWS_XRAY_DAEMON_ADDRESS is set',
+      warning: undefined,
+    });
+  });
+
+  it('auto with AWS_XRAY_DAEMON_ADDRESS and OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none: off', () => {
+    expect(plan({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', OTEL_SDK_DISABLED: 'true' }).backend).toBe(
+      'off',
+    );
+    expect(plan({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', OTEL_TRACES_EXPORTER: 'none' }).backend).toBe(
+      'off',
     );
   });
 
   it('auto prefers OpenTelemetry when both are configured', () => {
     expect(
       plan({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }),
-    ).toMatchObject({
+    ).toEqual({
       backend: 'otel',
+      reason: 'OTEL_EXPORTER_OTLP_ENDPOINT is set (it wins over AWS_XRAY_DAEMON_ADDRESS)',
       warning: undefined,
     });
   });
@@ -67,7 +77,13 @@ describe('tracing mode resolution', () => {
   it('an explicit mode wins over the environment', () => {
     expect(plan({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }, 'off').backend).toBe('off');
     expect(plan({ OTEL_SDK_DISABLED: 'true' }, 'otel').backend).toBe('otel');
-    expect(plan({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000' }, 'off').warning).toBeUndefined();
+    expect(plan({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000' }, 'off').backend).toBe('off');
+    expect(plan({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }, 'xray').backend).toBe('xray');
+    expect(plan({}, 'xray')).toEqual({
+      backend: 'xray',
+      reason: 'tracing.mode is "xray"',
+      warning: undefined,
+    });
   });
 });
 

@@ -1,0 +1,330 @@
+/**
+ * bench/run-all: every benchmark in bench/, one after the other, with the reduced rounds and
+ * durations below so that the whole run stays under 10 minutes on 2 cores, then BENCHMARKS.md: the
+ * machine, the method, each bench's tables (its stdout, each table headed by the command that
+ * reproduces it), an SVG chart per table (docs/benchmarks/*.svg, drawn from the `bench-chart:` lines
+ * the benches print), and the reliability table (failure mode → test). Each bench runs in its own
+ * process group with a time bound; one that fails or overruns is reported in BENCHMARKS.md, and the
+ * run exits 1.
+ *
+ *   npm run bench [-- --only shutdown,soak]   (--only: a subset, written under $TMPDIR/apprunner-kit-bench/)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { parseChartLine } from './lib/chart.js';
+import { failureModes, missingTests } from './lib/reliability.js';
+import { renderBarChart } from './lib/svg.js';
+
+const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const tsxCli = `${root}/node_modules/tsx/dist/cli.mjs`;
+const chartsDir = 'docs/benchmarks';
+
+interface Bench {
+  readonly name: string;
+  /** What it compares, one line. */
+  readonly about: string;
+  readonly args: readonly string[];
+  /** Bound on its run; it is killed (its whole process group) past it. */
+  readonly timeoutS: number;
+}
+
+// Reduced from each bench's defaults to fit the 10 minutes; run a bench alone with more rounds for
+// figures to quote. Estimated durations on the 2-core machine in the comments.
+const benches: readonly Bench[] = [
+  {
+    name: 'shutdown',
+    about:
+      'SIGTERM under 32 keep-alive connections: the kit against terminus, http-terminator, stoppable, close-with-grace, lightship and `server.close()`',
+    args: ['--runs', '3'], // 7 implementations × 3 runs × ~2 s ≈ 45 s
+    timeoutS: 150,
+  },
+  {
+    name: 'overhead',
+    about:
+      'per-request cost on each framework: bare, kit (request line off, on, on + OpenTelemetry) and the hand-assembled Express stack (pino-http + aws-xray-sdk-express + terminus)',
+    args: ['--rounds', '3', '--seconds', '1'], // 17 variants × 3 × ~3 s ≈ 150 s
+    timeoutS: 300,
+  },
+  {
+    name: 'logging',
+    about: 'the request line against pino-http',
+    args: ['--rounds', '3', '--seconds', '2'], // 5 × 3 × ~4 s ≈ 60 s
+    timeoutS: 150,
+  },
+  {
+    name: 'tracing',
+    about: '`otel` mode against the OpenTelemetry auto-instrumentation',
+    args: ['--rounds', '3', '--seconds', '2'], // 4 × 3 × ~4 s ≈ 50 s
+    timeoutS: 150,
+  },
+  {
+    name: 'metrics',
+    about: 'CloudWatch EMF metrics off and on',
+    args: ['--rounds', '2', '--seconds', '2'], // 4 × 2 × ~4 s + the in-process hook ≈ 40 s
+    timeoutS: 120,
+  },
+  {
+    name: 'health',
+    about: '`/readyz` with a PostgreSQL probe against a query per request',
+    args: ['--seconds', '2'], // 4 rows × ~3 s + PostgreSQL ≈ 20 s
+    timeoutS: 120,
+  },
+  {
+    name: 'secrets',
+    about: 'a cached `get` against `Map#get`; a cold start of 50 references against sequential calls',
+    args: [], // ≈ 10 s
+    timeoutS: 90,
+  },
+  {
+    name: 'soak',
+    about: '200,000 requests per adapter with every feature on: heap and file descriptors',
+    args: ['--warmup', '2', '--max-seconds', '80'], // 4 × (~45 s at 4–5k requests/s) ≈ 190 s
+    timeoutS: 420,
+  },
+];
+
+interface Outcome {
+  readonly bench: Bench;
+  readonly stdout: string;
+  readonly stderrTail: string;
+  readonly code: number | null;
+  readonly timedOut: boolean;
+  readonly seconds: number;
+}
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+
+function command(bench: Bench): string {
+  return `npm run bench:${bench.name}${bench.args.length > 0 ? ` -- ${bench.args.join(' ')}` : ''}`;
+}
+
+/** Runs one bench in its own process group; its stdout is kept and echoed, its stderr echoed. */
+function runBench(bench: Bench): Promise<Outcome> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [tsxCli, `bench/${bench.name}/run.ts`, ...bench.args], {
+    cwd: root,
+    detached: true, // its own process group: the apps it starts go with it on a timeout
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    stdout += chunk;
+    process.stdout.write(chunk);
+  });
+  child.stderr.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4_000);
+    process.stderr.write(chunk);
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, bench.timeoutS * 1000);
+  return new Promise((resolve) => {
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({
+        bench,
+        stdout,
+        stderrTail: stderr.trim().split('\n').slice(-15).join('\n'),
+        code,
+        timedOut,
+        seconds: (performance.now() - started) / 1000,
+      });
+    });
+  });
+}
+
+/**
+ * A bench's stdout as Markdown for BENCHMARKS.md: headings one level down, the reproducing command
+ * before each table, each `bench-chart:` line replaced by its SVG (written) and a link to it.
+ */
+function section(outcome: Outcome, charts: Set<string>, outRoot: string): string[] {
+  const out: string[] = [];
+  let previous = '';
+  for (const line of outcome.stdout.split('\n')) {
+    const chart = parseChartLine(line);
+    if (chart !== undefined) {
+      const file = `${chartsDir}/${chart.id}.svg`;
+      writeFileSync(`${outRoot}/${file}`, renderBarChart(chart));
+      charts.add(`${chart.id}.svg`);
+      out.push('', `![${chart.title}](${file})`, '');
+    } else if (line.startsWith('#')) {
+      out.push(`#${line}`);
+    } else {
+      if (line.startsWith('|') && !previous.startsWith('|')) {
+        if (out.at(-1) !== '') out.push('');
+        out.push(`Reproduce: \`${command(outcome.bench)}\``, '');
+      }
+      out.push(line);
+    }
+    previous = line;
+  }
+  if (outcome.code !== 0 || outcome.timedOut) {
+    out.push(
+      '',
+      `**This bench ${outcome.timedOut ? `was stopped at its ${outcome.bench.timeoutS} s bound` : `exited with code ${outcome.code}`}.** The end of its stderr:`,
+      '',
+      '```text',
+      outcome.stderrTail,
+      '```',
+    );
+  }
+  return out;
+}
+
+function cpuModel(): string {
+  const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return match?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+}
+
+function wrkVersion(): string {
+  try {
+    return execFileSync('wrk', ['--version'], { encoding: 'utf8' }).split(' Copyright')[0]!.trim();
+  } catch (error) {
+    // wrk --version exits 1 after printing its version
+    const stdout = (error as { stdout?: string }).stdout ?? '';
+    return stdout.split(' Copyright')[0]?.trim() || 'not installed';
+  }
+}
+
+const loads = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
+
+function reliabilitySection(): string[] {
+  const missing = missingTests(root);
+  const out = [
+    '## Reliability: each failure mode and its test',
+    '',
+    'Fault tests run with `npm run test:faults` (test/faults, also part of `npm test`); the others are in the',
+    'integration and unit suites. Every fault is made real: a closed port or a TCP gate taken down, an',
+    'endpoint that hangs or throttles, a database stopped or frozen with SIGSTOP, a pipe nobody reads, raw',
+    'sockets, a real SIGTERM to a child process.',
+    '',
+    '| failure mode | what the kit does | tests |',
+    '| --- | --- | --- |',
+  ];
+  for (const mode of failureModes) {
+    const tests = mode.tests
+      .map(({ file, titles }) => `[${file}](${file}): ${titles.map((t) => `“${t}”`).join('; ')}`)
+      .join('<br>');
+    out.push(`| ${mode.fault} | ${mode.expected} | ${tests} |`);
+  }
+  if (missing.length > 0) out.push('', `**Not found when this file was generated:** ${missing.join('; ')}.`);
+  const files = [...new Set(failureModes.flatMap((m) => m.tests.map((t) => t.file)))].filter(
+    (f) => !f.startsWith('test/faults/'),
+  );
+  out.push('', 'All of them at once:', '', '```sh', `npx vitest run test/faults ${files.join(' ')}`, '```');
+  return out;
+}
+
+async function main(): Promise<void> {
+  const only = arg('only')?.split(',');
+  const selected = only === undefined ? benches : benches.filter((b) => only.includes(b.name));
+  const startedAt = new Date();
+  const loadBefore = loads();
+  const started = performance.now();
+  // A subset is a trial: it leaves BENCHMARKS.md and the charts in the checkout alone.
+  const outRoot = only === undefined ? root : `${tmpdir()}/apprunner-kit-bench`;
+  mkdirSync(`${outRoot}/${chartsDir}`, { recursive: true });
+
+  const outcomes: Outcome[] = [];
+  for (const bench of selected) {
+    process.stderr.write(`\n=== bench/${bench.name}: ${command(bench)}\n`);
+    const outcome = await runBench(bench);
+    process.stderr.write(`=== bench/${bench.name}: ${outcome.seconds.toFixed(0)} s, exit ${outcome.code}\n`);
+    outcomes.push(outcome);
+  }
+  const totalS = (performance.now() - started) / 1000;
+
+  const charts = new Set<string>();
+  const results: string[] = [];
+  for (const outcome of outcomes) {
+    results.push(
+      `## ${outcome.bench.name}`,
+      '',
+      `${outcome.bench.about[0]!.toUpperCase()}${outcome.bench.about.slice(1)}. bench/${outcome.bench.name}/run.ts, ${outcome.seconds.toFixed(0)} s.`,
+      ...section(outcome, charts, outRoot),
+      '',
+    );
+  }
+  for (const file of readdirSync(`${outRoot}/${chartsDir}`)) {
+    if (only === undefined && file.endsWith('.svg') && !charts.has(file))
+      rmSync(`${outRoot}/${chartsDir}/${file}`);
+  }
+
+  const failed = outcomes.filter((o) => o.code !== 0 || o.timedOut);
+  const doc = [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench\` (bench/run-all.ts) in ${Math.round(totalS)} s; regenerate rather than edit.`,
+    'Every figure below is a comparison made in the same run, on the same machine: the kit against the bare',
+    'framework or against the tool people use for the same job. Absolute numbers depend on the machine;',
+    'the ratios and the CPU time per request travel better.',
+    '',
+    '## Machine',
+    '',
+    '| | |',
+    '| --- | --- |',
+    `| CPU | ${cpuModel()}, ${cpus().length} cores |`,
+    `| memory | ${(totalmem() / 2 ** 30).toFixed(1)} GiB |`,
+    `| kernel | Linux ${release()} |`,
+    `| Node.js | ${process.version} |`,
+    `| load generator | ${wrkVersion()} |`,
+    `| date | ${startedAt.toISOString()} |`,
+    `| load average (1, 5, 15 min) | ${loadBefore} at the start, ${loads()} at the end |`,
+    '',
+    'The machine is shared: other work ran during these measurements (see the load average), which moves',
+    'throughput figures by tens of percent from round to round. Prefer the CPU µs per request and the counts',
+    '(failed requests, queries, API calls, bytes of heap), which hold much steadier.',
+    '',
+    '## Method',
+    '',
+    '- **Load**: `wrk`, one thread, 32 keep-alive connections, pinned to CPU 1 with `taskset`; each app runs',
+    '  in its own process pinned to CPU 0, its stdout to /dev/null. A 1 s warm-up precedes each measurement.',
+    '  On 2 cores autocannon (Node.js) would take most of a core itself, so it only cross-checks Express.',
+    '- **Interleaved rounds**: every variant of a table runs once per round (A B C, A B C, …), so that a',
+    '  slow spell of the machine hits all of them; each figure is the **median** of the rounds, with the',
+    '  **min–max** beside it, and the SVG charts draw the min–max as whiskers.',
+    '- **CPU per request**: the app process’s user + system time from `/proc/<pid>/stat`, over the requests',
+    '  wrk completed. It does not count the time the app waited for a core.',
+    '- **Baselines in the same run**: "× bare", "added µs" and the peers are measured in the same rounds.',
+    '- **Shutdown**: a real SIGTERM to a child process under 32 keep-alive connections of back-to-back',
+    '  requests; a request that fails on an already-open connection is a 502 behind a proxy.',
+    '- **Soak**: 200,000 requests per adapter in wrk chunks (a mix of routes, a new URL per `/items`',
+    '  request, `/readyz`, `/healthz`, trace headers); heap measured after two forced garbage collections',
+    '  (`--expose-gc`), after the warm-up and at the end; descriptors counted in `/proc/<pid>/fd`.',
+    '- Rounds and durations here are reduced to keep `npm run bench` under 10 minutes; the command above',
+    '  each table reproduces it, and each bench accepts more (`--rounds`, `--seconds`, `--runs`).',
+    '',
+    ...(failed.length > 0
+      ? [`**Failed in this run:** ${failed.map((o) => `bench/${o.bench.name}`).join(', ')} (see below).`, '']
+      : []),
+    ...results,
+    ...reliabilitySection(),
+    '',
+  ].join('\n');
+  const out = `${outRoot}/BENCHMARKS.md`;
+  writeFileSync(out, doc.replace(/\n{3,}/g, '\n\n'));
+  process.stderr.write(
+    `\n${out} written: ${outcomes.length} benches in ${Math.round(totalS)} s, ${charts.size} charts in ${outRoot}/${chartsDir}/${
+      failed.length > 0 ? `; failed: ${failed.map((o) => o.bench.name).join(', ')}` : ''
+    }\n`,
+  );
+  if (failed.length > 0) process.exitCode = 1;
+}
+
+await main();

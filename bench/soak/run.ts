@@ -1,0 +1,196 @@
+/**
+ * bench/soak: 200,000 requests through each adapter (node, express, fastify, koa) with every feature
+ * of the kit on (bench/soak/app.mjs: request lines, a readiness check, a secret read per request,
+ * metrics, OpenTelemetry tracing to a local OTLP sink, load shedding). The app runs pinned to CPU 0
+ * with --expose-gc, wrk pinned to CPU 1 sends a mix of routes (bench/soak/requests.lua: a new URL
+ * per /items request, /readyz, /healthz, trace headers) in chunks until the count is reached, or the
+ * time bound is. After a warm-up, the heap is measured after two garbage collections (through the
+ * app's /__soak/memory), and the open file descriptors counted in /proc/<pid>/fd; again at the end.
+ * Targets: heap growth under 8 MiB, no descriptor growth. Exits 1 when an adapter misses one.
+ *
+ *   npm run bench:soak [-- --requests 200000 --frameworks node,express --max-seconds 120]
+ */
+import { readdirSync } from 'node:fs';
+import { chartLine } from '../lib/chart.js';
+import { startOtlpSink } from '../lib/otlp-sink.js';
+import { ensureWrk, type PinnedApp, startPinned, wrk } from '../lib/wrk.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : process.argv[i + 1]!;
+};
+const target = Number(arg('requests', '200000'));
+const maxSeconds = Number(arg('max-seconds', '120'));
+const warmupSeconds = Number(arg('warmup', '3'));
+const frameworks = arg('frameworks', 'node,express,fastify,koa').split(',');
+const maxHeapGrowthMiB = 8;
+const app = new URL('app.mjs', import.meta.url).pathname;
+const requestMix = new URL('requests.lua', import.meta.url).pathname;
+const MiB = 1024 * 1024;
+
+interface Memory {
+  readonly heapUsed: number;
+  readonly rss: number;
+}
+
+interface Soak {
+  readonly framework: string;
+  readonly requests: number;
+  readonly seconds: number;
+  readonly errors: number;
+  readonly heapBefore: number;
+  readonly heapAfter: number;
+  /** The highest heap measured after a chunk, over the heap after warm-up. */
+  readonly heapPeakGrowth: number;
+  readonly rssBefore: number;
+  readonly rssAfter: number;
+  readonly fdsBefore: number;
+  readonly fdsAfter: number;
+}
+
+async function memory(port: number): Promise<Memory> {
+  const response = await fetch(`http://127.0.0.1:${port}/__soak/memory`);
+  if (!response.ok) throw new Error(`/__soak/memory answered ${response.status}`);
+  return (await response.json()) as Memory;
+}
+
+const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+
+/**
+ * The descriptor count once it has held still for 300 ms (the server closes the load's sockets
+ * shortly after wrk does), or the lowest seen within 3 s.
+ */
+async function settledFds(pid: number): Promise<number> {
+  const deadline = performance.now() + 3_000;
+  let last = openFds(pid);
+  let lowest = last;
+  let stableSince = performance.now();
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = openFds(pid);
+    lowest = Math.min(lowest, now);
+    if (now !== last) {
+      last = now;
+      stableSince = performance.now();
+    } else if (performance.now() - stableSince >= 300) {
+      return now;
+    }
+  }
+  return lowest;
+}
+
+async function soak(framework: string, env: Record<string, string>): Promise<Soak> {
+  const started: PinnedApp = await startPinned(
+    app,
+    { FRAMEWORK: framework, SOAK_API_KEY: 'soak-api-key-value', ...env },
+    '/',
+    ['--expose-gc'],
+  );
+  const pid = started.child.pid!;
+  const url = `http://127.0.0.1:${started.port}`;
+  try {
+    const warmup = await wrk(`${url}/`, warmupSeconds, 32, requestMix);
+    const fdsBefore = await settledFds(pid);
+    const before = await memory(started.port);
+    let requests = 0;
+    let errors = warmup.errors;
+    let peak = before.heapUsed;
+    let chunk = 5;
+    const soakStarted = performance.now();
+    while (requests < target && (performance.now() - soakStarted) / 1000 < maxSeconds) {
+      const result = await wrk(`${url}/`, chunk, 32, requestMix);
+      requests += result.requests;
+      errors += result.errors;
+      peak = Math.max(peak, (await memory(started.port)).heapUsed);
+      // The next chunk: about what is left at the rate just measured, 1 to 10 s.
+      chunk = Math.min(10, Math.max(1, Math.ceil((target - requests) / Math.max(result.rps, 1))));
+    }
+    const seconds = (performance.now() - soakStarted) / 1000;
+    const fdsAfter = await settledFds(pid);
+    const after = await memory(started.port);
+    return {
+      framework,
+      requests,
+      seconds,
+      errors,
+      heapBefore: before.heapUsed,
+      heapAfter: after.heapUsed,
+      heapPeakGrowth: Math.max(peak, after.heapUsed) - before.heapUsed,
+      rssBefore: before.rss,
+      rssAfter: after.rss,
+      fdsBefore,
+      fdsAfter,
+    };
+  } finally {
+    await started.stop();
+  }
+}
+
+const mib = (bytes: number) => (bytes / MiB).toFixed(1);
+const signedMib = (bytes: number) => `${bytes >= 0 ? '+' : ''}${mib(bytes)}`;
+
+function verdict(result: Soak): string[] {
+  const problems: string[] = [];
+  if (result.requests < target) problems.push(`only ${result.requests} requests within ${maxSeconds} s`);
+  if (result.heapAfter - result.heapBefore >= maxHeapGrowthMiB * MiB) problems.push('heap grew');
+  if (result.fdsAfter > result.fdsBefore) problems.push('descriptors grew');
+  if (result.errors > 0) problems.push(`${result.errors} failed requests`);
+  return problems;
+}
+
+async function main(): Promise<void> {
+  await ensureWrk();
+  const sink = await startOtlpSink();
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
+  const results: Soak[] = [];
+  try {
+    for (const framework of frameworks) results.push(await soak(framework, env));
+  } finally {
+    await sink.close();
+  }
+  if (sink.exports() === 0) throw new Error('no trace export reached the sink: tracing was not on');
+
+  console.log(
+    `\n## Soak: ${target.toLocaleString('en-US')} requests per adapter, every feature on (wrk, 32 connections, after a ${warmupSeconds} s warm-up)\n`,
+  );
+  console.log(
+    '| adapter | requests | s | requests/s | failed | heap after warm-up, MiB | heap at the end, MiB | growth, MiB (peak) | RSS, MiB | open fds (warm-up → end) | within targets |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const failures: string[] = [];
+  for (const r of results) {
+    const problems = verdict(r);
+    if (problems.length > 0) failures.push(`${r.framework}: ${problems.join(', ')}`);
+    console.log(
+      `| ${r.framework} | ${r.requests.toLocaleString('en-US')} | ${r.seconds.toFixed(0)} | ${Math.round(
+        r.requests / r.seconds,
+      )} | ${r.errors} | ${mib(r.heapBefore)} | ${mib(r.heapAfter)} | ${signedMib(r.heapAfter - r.heapBefore)} (${signedMib(
+        r.heapPeakGrowth,
+      )}) | ${mib(r.rssBefore)} → ${mib(r.rssAfter)} | ${r.fdsBefore} → ${r.fdsAfter} | ${
+        problems.length === 0 ? 'yes' : `no: ${problems.join(', ')}`
+      } |`,
+    );
+  }
+  console.log(
+    chartLine({
+      id: 'soak-heap',
+      title: `Soak: heap growth over ${target.toLocaleString('en-US')} requests, every feature on`,
+      unit: 'MiB of heap after garbage collection, end over after warm-up (lower is better)',
+      digits: 2,
+      marker: { value: maxHeapGrowthMiB, label: `target < ${maxHeapGrowthMiB} MiB` },
+      bars: results.map((r) => ({
+        label: r.framework,
+        value: (r.heapAfter - r.heapBefore) / MiB,
+        highlight: true,
+      })),
+    }),
+  );
+  console.log(
+    `\ntargets: heap growth under ${maxHeapGrowthMiB} MiB and no file-descriptor growth after warm-up; ${
+      failures.length === 0 ? 'met by every adapter' : `missed: ${failures.join('; ')}`
+    }.`,
+  );
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+await main();

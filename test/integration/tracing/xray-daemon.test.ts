@@ -1,0 +1,151 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { baseUrl, get } from '../../support/http.js';
+import { stopRuntimes } from '../../support/runtime.js';
+import { startXRayDaemon, type XRayDaemon, xrayDaemonAddress } from '../../support/xray-daemon.js';
+import { segmentFor, startXray } from './xray-support.js';
+
+let daemon: XRayDaemon;
+
+beforeAll(async () => {
+  daemon = await startXRayDaemon({ sharePort: false });
+});
+
+afterEach(async () => {
+  await stopRuntimes();
+  daemon.clear();
+});
+
+afterAll(async () => {
+  await daemon.close();
+});
+
+/** A port nothing listens on, UDP or TCP, on 127.0.0.1. */
+async function absentPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const outage = /^the X-Ray daemon at .* does not answer: .* until it does \(logged once per outage\)$/;
+const daemonLines = (lines: readonly Record<string, unknown>[]) =>
+  lines.filter((l) => typeof l.msg === 'string' && /X-Ray daemon|aws-xray-sdk-core/.test(l.msg));
+
+describe('a daemon that is not there', () => {
+  it.each(['local', 'centralized'] as const)(
+    'leaves requests unaffected and is logged once, not per segment (%s sampling)',
+    async (sampling) => {
+      const port = await absentPort();
+      const { runtime, logs } = await startXray(daemon, () => (_req, res) => res.end('ok'), {
+        env: { AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${port}` },
+        tracing: { xray: { sampling, samplingRules: { version: 2, default: { fixed_target: 0, rate: 1 } } } },
+      });
+      for (let batch = 0; batch < 4; batch++) {
+        const answers = await Promise.all(
+          Array.from({ length: 10 }, () => get(`${baseUrl(runtime.server!)}/`)),
+        );
+        expect(answers.map((a) => `${a.status} ${a.body}`)).toEqual(Array(10).fill('200 ok'));
+        await runtime.tracer.flush();
+        await delay(20);
+      }
+      const lines = daemonLines(logs.lines);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 'warn', tracing: { daemon: `127.0.0.1:${port}` } });
+      expect(lines[0]!.msg).toMatch(outage);
+      expect(logs.find('request completed')).toHaveLength(40);
+    },
+  );
+
+  it('is logged once when it goes away and once when it is back', async () => {
+    const port = await absentPort();
+    const { runtime, logs } = await startXray(daemon, () => (_req, res) => res.end(), {
+      env: { AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${port}` },
+    });
+    for (let i = 0; i < 5; i++) {
+      await get(`${baseUrl(runtime.server!)}/down`);
+      await runtime.tracer.flush();
+      await delay(10);
+    }
+    const back: Socket = createSocket('udp4');
+    const datagrams: string[] = [];
+    back.on('message', (message) => datagrams.push(message.toString()));
+    back.bind(port, '127.0.0.1');
+    await once(back, 'listening');
+    try {
+      await delay(1_100);
+      for (let i = 0; i < 4; i++) {
+        await get(`${baseUrl(runtime.server!)}/up`);
+        await runtime.tracer.flush();
+        await delay(10);
+      }
+      expect(datagrams.length).toBeGreaterThanOrEqual(4);
+      const lines = daemonLines(logs.lines);
+      expect(lines.map((l) => l.level)).toEqual(['warn', 'info']);
+      expect(lines[1]).toMatchObject({ msg: 'the X-Ray daemon answers again' });
+      expect(lines[1]!.segmentsSentWhileDown).toBeGreaterThanOrEqual(1);
+    } finally {
+      back.close();
+    }
+  });
+
+  it('a host name that does not resolve: requests unaffected, one warning', async () => {
+    // A label longer than 63 characters fails in the resolver itself: no DNS query leaves the machine.
+    const unresolvable = `${'a'.repeat(64)}.invalid`;
+    const { runtime, logs } = await startXray(daemon, () => (_req, res) => res.end('ok'), {
+      env: { AWS_XRAY_DAEMON_ADDRESS: `${unresolvable}:2000` },
+      tracing: { xray: { sampling: 'local' } },
+    });
+    for (let i = 0; i < 5; i++) {
+      expect((await get(`${baseUrl(runtime.server!)}/`)).status).toBe(200);
+      await runtime.tracer.flush();
+    }
+    await delay(100);
+    expect(daemonLines(logs.lines)).toEqual([
+      expect.objectContaining({ level: 'warn', tracing: expect.objectContaining({ channel: 'udp' }) }),
+    ]);
+  });
+});
+
+describe('centralized sampling', () => {
+  it('polls the rules from the daemon only, and applies them (the matched rule on the segment)', async () => {
+    daemon.setSamplingRules([
+      { RuleName: 'notes', Priority: 1, FixedRate: 1, ReservoirSize: 0, URLPath: '/notes/*' },
+      { RuleName: 'Default', Priority: 10000, FixedRate: 0, ReservoirSize: 0 },
+    ]);
+    expect(daemon.address).toBe(xrayDaemonAddress(daemon.udpPort, daemon.tcpPort));
+    expect(daemon.address).toMatch(/^udp:127\.0\.0\.1:\d+ tcp:127\.0\.0\.1:\d+$/);
+    const { runtime, logs } = await startXray(daemon, () => (_req, res) => res.end(), {
+      tracing: { mode: 'xray' },
+    });
+    await daemon.waitFor((d) => d.samplingRequests.some((r) => r.path === '/GetSamplingRules'));
+    let matched: string | undefined;
+    for (let i = 0; i < 40 && matched === undefined; i++) {
+      await get(`${baseUrl(runtime.server!)}/notes/${i}`);
+      await runtime.tracer.flush();
+      await delay(25);
+      const segment = daemon.segments.find((s) => s.document.aws !== undefined);
+      matched = (segment?.document.aws as { xray?: { rule_name?: string } } | undefined)?.xray?.rule_name;
+    }
+    expect(matched).toBe('notes');
+    expect(daemon.samplingRequests[0]).toEqual({ path: '/GetSamplingRules', body: {} });
+    expect(logs.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
+    expect(daemonLines(logs.lines)).toEqual([]);
+    daemon.setSamplingRules([{ RuleName: 'Default', Priority: 10000, FixedRate: 0.05, ReservoirSize: 1 }]);
+  });
+
+  it('local sampling polls nothing', async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
+    await get(`${baseUrl(runtime.server!)}/notes/1`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    expect(segmentFor(daemon, '/notes/1').document.aws).not.toHaveProperty('xray.rule_name');
+    await delay(100);
+    expect(daemon.samplingRequests).toEqual([]);
+  });
+});

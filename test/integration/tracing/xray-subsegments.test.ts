@@ -1,0 +1,290 @@
+import http, { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
+import { baseUrl, get } from '../../support/http.js';
+import { stopRuntimes } from '../../support/runtime.js';
+import { type CollectedSubsegment, startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
+import { callerParent, callerRoot } from './support.js';
+import { childrenOf, expectWellFormed, startXray } from './xray-support.js';
+
+let daemon: XRayDaemon;
+let aws: AwsEndpoint;
+let restoreEnv: () => void;
+let downstream: Server;
+let downstreamUrl: string;
+const received: { path: string; headers: IncomingHttpHeaders }[] = [];
+
+beforeAll(async () => {
+  daemon = await startXRayDaemon();
+  aws = await startAwsEndpoint();
+  aws.putSecret('notes/db', 's3cr3t-value');
+  restoreEnv = applyEnv(awsClientEnv(aws));
+  downstream = createServer((req, res) => {
+    received.push({ path: req.url ?? '', headers: req.headers });
+    res.statusCode = req.url?.startsWith('/teapot') ? 418 : 200;
+    res.end(`downstream ${req.url}`);
+  });
+  await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
+  downstreamUrl = baseUrl(downstream);
+});
+
+afterEach(async () => {
+  await stopRuntimes();
+  daemon.clear();
+  aws.resetCalls();
+  aws.clearFaults();
+  received.length = 0;
+});
+
+afterAll(async () => {
+  restoreEnv();
+  await daemon.close();
+  await aws.close();
+  await new Promise((resolve) => downstream.close(resolve));
+});
+
+function secretsClient(): SecretsManagerClient {
+  return new SecretsManagerClient({
+    endpoint: aws.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 3,
+  });
+}
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+function named(subsegments: readonly CollectedSubsegment[], name: string): CollectedSubsegment {
+  const found = subsegments.find((s) => s.name === name);
+  if (found === undefined) throw new Error(`no ${name} in ${JSON.stringify(subsegments.map((s) => s.name))}`);
+  return found;
+}
+
+const incoming = {
+  'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1;Lineage=a87bd80c:1`,
+};
+const port = () => (downstream.address() as AddressInfo).port;
+
+describe('subsegments inside a request', () => {
+  it('fetch: a remote subsegment of the segment, and the downstream request is its child', async () => {
+    const { runtime } = await startXray(daemon, () => async (_req, res) => {
+      const answer = await fetch(`${downstreamUrl}/users/7?token=abc`);
+      res.end(await answer.text());
+    });
+    expect((await get(`${baseUrl(runtime.server!)}/`, { headers: incoming })).body).toBe(
+      'downstream /users/7?token=abc',
+    );
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const [segment] = daemon.segments;
+    const [call] = childrenOf(daemon, segment!.id);
+    expect(segment).toMatchObject({ traceId: callerRoot, parentId: callerParent });
+    expect(call).toMatchObject({ name: '127.0.0.1', traceId: callerRoot, inProgress: false });
+    expect(call!.document).toMatchObject({
+      namespace: 'remote',
+      http: { request: { method: 'GET', url: `${downstreamUrl}/users/7` }, response: { status: 200 } },
+    });
+    expect(received[0]!.headers['x-amzn-trace-id']).toBe(
+      `Root=${callerRoot};Parent=${call!.id};Sampled=1;Lineage=a87bd80c:1`,
+    );
+  });
+
+  it('node:http: a remote subsegment with the status and its flags; the downstream request is its child', async () => {
+    const { runtime } = await startXray(daemon, () => async (_req, res) => {
+      res.end(await httpGet(`${downstreamUrl}/teapot?x=1`));
+    });
+    await get(`${baseUrl(runtime.server!)}/`, { headers: incoming });
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const [call] = childrenOf(daemon, daemon.segments[0]!.id);
+    expect(call!.document).toMatchObject({
+      namespace: 'remote',
+      error: true,
+      http: { request: { url: `http://127.0.0.1:${port()}/teapot` }, response: { status: 418 } },
+    });
+    expect(received[0]!.headers['x-amzn-trace-id']).toMatch(
+      new RegExp(`^Root=${callerRoot};Parent=${call!.id};`),
+    );
+  });
+
+  it('a fetch that fails is a fault with the error recorded as remote', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedUrl = baseUrl(closed);
+    await new Promise((resolve) => closed.close(resolve));
+    const { runtime } = await startXray(daemon, () => async (_req, res) => {
+      await fetch(`${closedUrl}/`).catch(() => undefined);
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const [call] = childrenOf(daemon, daemon.segments[0]!.id);
+    expect(call!.document).toMatchObject({ namespace: 'remote', fault: true });
+    expect((call!.document.cause as { exceptions: { remote: boolean }[] }).exceptions[0]).toMatchObject({
+      remote: true,
+    });
+  });
+
+  it('AWS SDK v3: one aws subsegment per call (retries inside), with operation, region and request id', async () => {
+    aws.inject('GetSecretValue', { kind: 'error', error: 'ThrottlingException' });
+    const { runtime } = await startXray(daemon, (rt) => {
+      const client = rt.tracer.instrumentAwsClient(secretsClient());
+      return async (_req, res) => {
+        const secret = await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));
+        res.end(String(secret.SecretString?.length));
+      };
+    });
+    expect((await get(`${baseUrl(runtime.server!)}/`, { headers: incoming })).body).toBe('12');
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    await delay(50);
+
+    const [segment] = daemon.segments;
+    const children = childrenOf(daemon, segment!.id);
+    expect(children).toHaveLength(1); // no remote subsegment per HTTP attempt below the SDK call
+    const call = named(children, 'SecretsManager');
+    expect(call.document).toMatchObject({
+      namespace: 'aws',
+      aws: { operation: 'GetSecretValue', region: 'us-east-1', retries: 1 },
+      http: { response: { status: 200 } },
+    });
+    expect((call.document.aws as { request_id: string }).request_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(daemon.subsegments).toHaveLength(1);
+    for (const attempt of aws.requests('GetSecretValue')) {
+      expect(attempt.headers['x-amzn-trace-id']).toBe(
+        `Root=${callerRoot};Parent=${call.id};Sampled=1;Lineage=a87bd80c:1`,
+      );
+    }
+  });
+
+  it('AWS SDK v3: a failed call is an error (4xx), a throttled one a throttle, with the cause', async () => {
+    aws.inject('GetSecretValue', { kind: 'error', error: 'ThrottlingException', times: 3 });
+    const { runtime } = await startXray(daemon, (rt) => {
+      const client = rt.tracer.instrumentAwsClient(secretsClient());
+      return async (_req, res) => {
+        const throttled = await client
+          .send(new GetSecretValueCommand({ SecretId: 'notes/db' }))
+          .catch((e) => e);
+        const missing = await client.send(new GetSecretValueCommand({ SecretId: 'missing' })).catch((e) => e);
+        res.end(`${(throttled as Error).name} ${(missing as Error).name}`);
+      };
+    });
+    expect((await get(`${baseUrl(runtime.server!)}/`)).body).toBe(
+      'ThrottlingException ResourceNotFoundException',
+    );
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const [throttled, missing] = childrenOf(daemon, daemon.segments[0]!.id);
+    expect(throttled!.document).toMatchObject({ throttle: true, error: true, aws: { retries: 2 } });
+    expect(missing!.document).toMatchObject({ error: true, http: { response: { status: 400 } } });
+    expect(missing!.document.fault).toBeUndefined();
+    expect(missing!.document.cause).toMatchObject({
+      exceptions: [{ type: 'ResourceNotFoundException', remote: true }],
+    });
+  });
+
+  it('runtime.tracer: spans are subsegments, attributes annotations or metadata, calls their children', async () => {
+    let seen: { traceId?: string | undefined; header?: string | undefined; spanId?: string | undefined } = {};
+    const { runtime } = await startXray(daemon, (rt) => async (_req, res) => {
+      const body = await rt.tracer.span(
+        'load user',
+        async (span) => {
+          span.setAttributes({
+            'user.id': '7',
+            'retry count': 2,
+            cached: false,
+            tags: ['a', 'b'],
+            skipped: undefined,
+          });
+          rt.tracer.setAttributes({ 'user-tier': 'pro', ratio: Number.NaN });
+          seen = {
+            traceId: rt.tracer.currentTraceId(),
+            header: rt.tracer.currentTraceHeader(),
+            spanId: span.spanId,
+          };
+          return (await fetch(`${downstreamUrl}/users/7`)).text();
+        },
+        { attributes: { 'app.layer': 'service' } },
+      );
+      await rt.tracer
+        .span('fails', async () => {
+          throw new TypeError('broken');
+        })
+        .catch(() => undefined);
+      rt.tracer.span('sync', (span) => span.recordError(new Error('handled')));
+      rt.tracer.setAttributes({ 'request.kind': 'user' });
+      res.end(body);
+    });
+    await get(`${baseUrl(runtime.server!)}/`, { headers: incoming });
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const [segment] = daemon.segments;
+    const spans = childrenOf(daemon, segment!.id);
+    const load = named(spans, 'load user');
+    expect(load.document).toMatchObject({
+      annotations: { user_id: '7', retry_count: 2, cached: false, user_tier: 'pro', app_layer: 'service' },
+      metadata: { default: { tags: ['a', 'b'], ratio: 'NaN' } },
+    });
+    expect(segment!.document).toMatchObject({ annotations: { request_kind: 'user' } });
+    expect(seen).toEqual({
+      traceId: callerRoot,
+      header: `Root=${callerRoot};Parent=${load.id};Sampled=1;Lineage=a87bd80c:1`,
+      spanId: load.id,
+    });
+    expect(childrenOf(daemon, load.id).map((s) => s.document.namespace)).toEqual(['remote']);
+    expect(named(spans, 'fails').document).toMatchObject({
+      fault: true,
+      cause: { exceptions: [{ type: 'TypeError', message: 'broken' }] },
+    });
+    expect(named(spans, 'sync').document).toMatchObject({ fault: true });
+    expect(expectWellFormed(daemon)).toEqual([]);
+  });
+});
+
+describe('outside any request', () => {
+  it('client calls are not traced and carry no header', async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
+    const client = runtime.tracer.instrumentAwsClient(secretsClient());
+    await (await fetch(`${downstreamUrl}/a`)).text();
+    await httpGet(`${downstreamUrl}/b`);
+    await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));
+    expect(runtime.tracer.currentTraceId()).toBeUndefined();
+    expect(runtime.tracer.currentTraceHeader()).toBeUndefined();
+    await runtime.tracer.flush();
+    await delay(100);
+    expect(daemon.datagrams).toBe(0);
+    expect(received.map((r) => r.headers['x-amzn-trace-id'])).toEqual([undefined, undefined]);
+  });
+
+  it('runtime.tracer.span starts a trace of its own: a segment of the service holding the span', async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
+    const traceId = await runtime.tracer.span('nightly job', async (span) => {
+      await (await fetch(`${downstreamUrl}/job`)).text();
+      return span.traceId;
+    });
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const [segment] = daemon.segments;
+    expect(segment).toMatchObject({ name: 'notes-api', traceId, parentId: undefined });
+    const job = named(childrenOf(daemon, segment!.id), 'nightly job');
+    const [call] = childrenOf(daemon, job.id);
+    expect(received[0]!.headers['x-amzn-trace-id']).toBe(`Root=${traceId};Parent=${call!.id};Sampled=1`);
+  });
+});

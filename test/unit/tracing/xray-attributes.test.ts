@@ -1,0 +1,185 @@
+import type AWSXRayModule from 'aws-xray-sdk-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingRequestInfo } from '../../../src/tracing/incoming-request.js';
+import {
+  annotationKey,
+  callFields,
+  flagStatus,
+  incomingRequestData,
+  recordAttributes,
+  recordOutcome,
+  requestUrl,
+  type XrayEntity,
+  type XrayFields,
+  xrayName,
+} from '../../../src/tracing/xray/attributes.js';
+import { loadXrayBackend } from '../../../src/tracing/xray/peer.js';
+
+let AWSXRay: typeof AWSXRayModule;
+
+beforeAll(async () => {
+  // As the kit loads it: in manual mode (no CLS namespace, no async hook in this test process).
+  await loadXrayBackend();
+  AWSXRay = (await import('aws-xray-sdk-core')).default;
+});
+
+/** A real subsegment of a real segment, as the backend makes them. */
+function subsegment(): XrayEntity & AWSXRayModule.Subsegment {
+  const segment = new AWSXRay.Segment('notes-api');
+  const sub = new AWSXRay.Subsegment('call');
+  segment.addSubsegment(sub);
+  return sub as XrayEntity & AWSXRayModule.Subsegment;
+}
+
+function json(entity: AWSXRayModule.Subsegment): Record<string, unknown> {
+  return JSON.parse(entity.toString()) as Record<string, unknown>;
+}
+
+const info: IncomingRequestInfo = {
+  method: 'POST',
+  path: '/notes/7',
+  scheme: 'https',
+  host: 'notes.example.com',
+  port: 443,
+  clientAddress: '203.0.113.9',
+  peerAddress: '10.0.0.1',
+  userAgent: 'curl/8',
+  protocolVersion: '1.1',
+};
+
+describe('names and keys X-Ray accepts', () => {
+  it.each([
+    ['notes-api', 'notes-api'],
+    ['GET /notes/:id', 'GET /notes/:id'],
+    ['café load', 'café load'],
+    ['a<b>"c"', 'a_b__c_'],
+    ['', 'fallback'],
+    ['x'.repeat(300), 'x'.repeat(200)],
+  ])('name %j → %j', (name, expected) => {
+    expect(xrayName(name, 'fallback')).toBe(expected);
+  });
+
+  it.each([
+    ['user.id', 'user_id'],
+    ['user-tier', 'user_tier'],
+    ['retry count', 'retry_count'],
+    ['ok_1', 'ok_1'],
+    ['é', '_'],
+    ['', undefined],
+  ])('annotation key %j → %j', (key, expected) => {
+    expect(annotationKey(key)).toBe(expected);
+  });
+});
+
+describe('recordAttributes', () => {
+  it('makes strings, finite numbers and booleans annotations, and the rest metadata', () => {
+    const entity = subsegment();
+    recordAttributes(entity, {
+      'note.id': '7',
+      count: 3,
+      cached: false,
+      tags: ['a', 'b'],
+      ratio: Number.POSITIVE_INFINITY,
+      long: 'x'.repeat(1500),
+      skipped: undefined,
+    });
+    expect(json(entity)).toMatchObject({
+      annotations: { note_id: '7', count: 3, cached: false, long: 'x'.repeat(1000) },
+      metadata: { default: { tags: ['a', 'b'], ratio: 'Infinity' } },
+    });
+    expect(json(entity).annotations).not.toHaveProperty('skipped');
+  });
+});
+
+describe('HTTP data', () => {
+  it('the request URL has no query and no default port', () => {
+    expect(requestUrl(info)).toBe('https://notes.example.com/notes/7');
+    expect(requestUrl({ ...info, scheme: 'http', port: 8080 })).toBe('http://notes.example.com:8080/notes/7');
+    expect(requestUrl({ ...info, host: undefined, port: undefined })).toBe('https://localhost/notes/7');
+  });
+
+  it('the request block says when the client address came from X-Forwarded-For', () => {
+    expect(incomingRequestData(info)).toEqual({
+      method: 'POST',
+      url: 'https://notes.example.com/notes/7',
+      client_ip: '203.0.113.9',
+      user_agent: 'curl/8',
+      x_forwarded_for: true,
+    });
+    expect(incomingRequestData({ ...info, clientAddress: '10.0.0.1', userAgent: undefined })).toEqual({
+      method: 'POST',
+      url: 'https://notes.example.com/notes/7',
+      client_ip: '10.0.0.1',
+    });
+  });
+
+  it.each([
+    [200, {}],
+    [302, {}],
+    [404, { error: true }],
+    [429, { error: true, throttle: true }],
+    [500, { fault: true }],
+    [503, { fault: true }],
+  ])('status %d flags %j', (status, flags) => {
+    const fields: XrayFields = {};
+    flagStatus(fields, status);
+    expect(fields).toEqual(flags);
+  });
+});
+
+describe('outgoing calls', () => {
+  it('an HTTP call is a remote subsegment named by host, with its URL', () => {
+    expect(
+      callFields({
+        kind: 'http',
+        library: 'fetch',
+        method: 'GET',
+        protocol: 'http:',
+        host: '::1',
+        port: 8080,
+        path: '/x',
+      }),
+    ).toEqual({
+      name: '::1',
+      fields: { namespace: 'remote', http: { request: { method: 'GET', url: 'http://[::1]:8080/x' } } },
+    });
+  });
+
+  it('an AWS call is an aws subsegment named by service, with its operation, request id and retries', () => {
+    const call = { kind: 'aws', service: 'DynamoDB', operation: 'GetItem', region: 'eu-west-1' } as const;
+    const { name, fields } = callFields(call);
+    const entity = Object.assign(subsegment(), fields);
+    recordOutcome(entity, call, { statusCode: 200, requestId: 'req-1', attempts: 3 });
+    expect(name).toBe('DynamoDB');
+    expect(json(entity)).toMatchObject({
+      namespace: 'aws',
+      aws: { operation: 'GetItem', region: 'eu-west-1', request_id: 'req-1', retries: 2 },
+      http: { response: { status: 200 } },
+    });
+  });
+
+  it('a 4xx AWS error is an error, not a fault; a throttling error a throttle; no answer a fault', () => {
+    const call = { kind: 'aws', service: 'S3', operation: 'GetObject', region: undefined } as const;
+    const denied = Object.assign(subsegment(), callFields(call).fields);
+    recordOutcome(denied, call, {
+      statusCode: 403,
+      error: Object.assign(new Error('no'), { name: 'AccessDenied' }),
+    });
+    expect(json(denied)).toMatchObject({
+      error: true,
+      cause: { exceptions: [{ type: 'AccessDenied', remote: true }] },
+    });
+    expect(json(denied).fault).toBeUndefined();
+
+    const slow = Object.assign(subsegment(), callFields(call).fields);
+    recordOutcome(slow, call, {
+      statusCode: 400,
+      error: Object.assign(new Error('slow'), { name: 'ThrottlingException' }),
+    });
+    expect(json(slow)).toMatchObject({ error: true, throttle: true });
+
+    const reset = Object.assign(subsegment(), callFields(call).fields);
+    recordOutcome(reset, call, { error: new Error('socket hang up') });
+    expect(json(reset)).toMatchObject({ fault: true });
+  });
+});

@@ -1,0 +1,133 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/index.js';
+import { DaemonStatus } from '../../../src/tracing/xray/daemon-status.js';
+import { DaemonEmitter, malformedIds } from '../../../src/tracing/xray/emitter.js';
+import { captureLogs, type LogCapture } from '../../support/log-capture.js';
+import { startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
+
+const traceId = '1-5759e988-bd862e3fe1be46a994272793';
+const id = '53995c3f42cd8ad8';
+
+let daemon: XRayDaemon;
+let logs: LogCapture;
+
+function emitter(port = daemon.udpPort, host = '127.0.0.1'): DaemonEmitter {
+  const logger = createLogger({ service: 'test', destination: logs });
+  return new DaemonEmitter({ host, port }, new DaemonStatus(logger, `${host}:${port}`, false), logger);
+}
+
+function segment(ids: { traceId: string; id: string; parentId?: string }): string {
+  return JSON.stringify({
+    trace_id: ids.traceId,
+    id: ids.id,
+    ...(ids.parentId === undefined ? {} : { parent_id: ids.parentId }),
+    name: 'notes-api',
+    start_time: 1,
+    end_time: 2,
+  });
+}
+
+beforeAll(async () => {
+  daemon = await startXRayDaemon();
+});
+
+afterEach(() => {
+  daemon.clear();
+});
+
+afterAll(async () => {
+  await daemon.close();
+});
+
+describe('malformedIds', () => {
+  it.each([
+    [{ traceId, id, parentId: undefined }, false, undefined],
+    [{ traceId, id, parentId: 'a'.repeat(16) }, true, undefined],
+    [{ traceId, id, parentId: undefined }, true, 'parent id'],
+    [{ traceId: '1-5759e988-bd862e3fe1be46a99427279', id, parentId: undefined }, false, 'trace id'],
+    [{ traceId: traceId.toUpperCase(), id, parentId: undefined }, false, 'trace id'],
+    [{ traceId: `${traceId}\n`, id, parentId: undefined }, false, 'trace id'],
+    [{ traceId, id: 'xyz', parentId: undefined }, false, 'id'],
+    [{ traceId, id, parentId: '"},{"x":1' }, false, 'parent id'],
+    [{ traceId: 42, id, parentId: undefined }, false, 'trace id'],
+  ])('%j (parent required: %s) → %j', (ids, parentRequired, expected) => {
+    expect(malformedIds(ids, parentRequired)).toBe(expected);
+  });
+});
+
+describe('DaemonEmitter', () => {
+  beforeAll(() => {
+    logs = captureLogs();
+  });
+
+  it('sends documents in the daemon’s wire format, queued while it connects', async () => {
+    const sender = emitter();
+    for (let i = 0; i < 3; i++) {
+      const ids = { traceId, id: `${i}`.repeat(16) };
+      sender.send({ ...ids, parentId: undefined }, false, () => segment(ids));
+    }
+    await sender.flush();
+    await daemon.waitFor((d) => d.segments.length === 3);
+    expect(daemon.segments.map((s) => s.id)).toEqual(['0'.repeat(16), '1'.repeat(16), '2'.repeat(16)]);
+    expect(daemon.malformed).toEqual([]);
+    await sender.close();
+    await sender.close();
+  });
+
+  it('never sends a document with a malformed id, nor serialises it; logs that once', async () => {
+    logs = captureLogs();
+    const sender = emitter();
+    let serialised = 0;
+    for (const bad of ['1-5759e988-bd862e3fe1be46a99427279', 'Root=x']) {
+      sender.send({ traceId: bad, id, parentId: undefined }, false, () => {
+        serialised += 1;
+        return segment({ traceId: bad, id });
+      });
+    }
+    sender.send({ traceId, id, parentId: undefined }, false, () => segment({ traceId, id }));
+    await sender.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    await delay(50);
+    expect(daemon.datagrams).toBe(1);
+    expect(serialised).toBe(0);
+    expect(logs.lines.map((l) => l.msg)).toEqual([
+      'tracing: a segment with a malformed trace id was dropped',
+    ]);
+    await sender.close();
+  });
+
+  it('drops a document larger than a datagram, logged once', async () => {
+    logs = captureLogs();
+    const sender = emitter();
+    const huge = JSON.stringify({
+      trace_id: traceId,
+      id,
+      name: 'x',
+      start_time: 1,
+      end_time: 2,
+      pad: 'x'.repeat(70_000),
+    });
+    sender.send({ traceId, id, parentId: undefined }, false, () => huge);
+    sender.send({ traceId, id, parentId: undefined }, false, () => huge);
+    await sender.flush();
+    await delay(50);
+    expect(daemon.datagrams).toBe(0);
+    expect(logs.lines).toHaveLength(1);
+    expect(logs.lines[0]!.msg).toMatch(
+      /^tracing: a segment of \d+ bytes was dropped, larger than a UDP datagram/,
+    );
+    await sender.close();
+  });
+
+  it('flush resolves at once with nothing to send, and is bounded otherwise', async () => {
+    const sender = emitter();
+    const started = Date.now();
+    await sender.flush();
+    expect(Date.now() - started).toBeLessThan(50);
+    await sender.close();
+    sender.send({ traceId, id, parentId: undefined }, false, () => segment({ traceId, id }));
+    await sender.flush(100);
+    expect(daemon.datagrams).toBe(0); // closed: nothing is sent any more
+  });
+});
