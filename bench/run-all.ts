@@ -36,26 +36,27 @@ const benches: readonly Bench[] = [
     name: 'shutdown',
     about:
       'SIGTERM under 32 keep-alive connections: the kit against terminus, http-terminator, stoppable, close-with-grace, lightship and `server.close()`',
-    args: ['--runs', '3'], // 7 implementations × 3 runs × ~2 s ≈ 45 s
+    args: ['--runs', '5'], // 7 implementations × 5 runs × ~0.5 s ≈ 15 s
     timeoutS: 150,
   },
   {
     name: 'overhead',
     about:
       'per-request cost on each framework: bare, kit (request line off, on, on + OpenTelemetry) and the hand-assembled Express stack (pino-http + aws-xray-sdk-express + terminus)',
-    args: ['--rounds', '3', '--seconds', '1'], // 17 variants × 3 × ~3 s ≈ 150 s
+    args: ['--rounds', '3', '--seconds', '1'], // 21 variants × 3 × ~2.4 s ≈ 155 s
     timeoutS: 300,
   },
   {
     name: 'logging',
     about: 'the request line against pino-http',
-    args: ['--rounds', '3', '--seconds', '2'], // 5 × 3 × ~4 s ≈ 60 s
+    args: ['--rounds', '3', '--seconds', '2'], // 5 × 3 × ~3.2 s ≈ 50 s
     timeoutS: 150,
   },
   {
     name: 'tracing',
-    about: '`otel` mode against the OpenTelemetry auto-instrumentation',
-    args: ['--rounds', '3', '--seconds', '2'], // 4 × 3 × ~4 s ≈ 50 s
+    about:
+      'tracing off, `otel` and `xray` against the OpenTelemetry auto-instrumentation and aws-xray-sdk-express',
+    args: ['--rounds', '3', '--seconds', '1'], // 9 variants × 3 × ~2.5 s ≈ 70 s
     timeoutS: 150,
   },
   {
@@ -79,7 +80,7 @@ const benches: readonly Bench[] = [
   {
     name: 'soak',
     about: '200,000 requests per adapter with every feature on: heap and file descriptors',
-    args: ['--warmup', '2', '--max-seconds', '80'], // 4 × (~45 s at 4–5k requests/s) ≈ 190 s
+    args: ['--warmup', '2', '--max-seconds', '80'], // 4 × (15–45 s at 5–14k requests/s) ≈ 130 s
     timeoutS: 420,
   },
 ];

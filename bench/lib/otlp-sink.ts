@@ -21,6 +21,9 @@ export async function startOtlpSink(): Promise<OtlpSink> {
       res.end();
     });
   });
+  // Idle export connections stay open (Node's 5 s default would close some between two exports), so
+  // the exporter holds the same socket throughout, as with a collector: a soak counts descriptors.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -91,6 +91,14 @@ export interface WrkResult {
   readonly errors: number;
   /** Requests completed during the run. */
   readonly requests: number;
+  /** The parts of `errors`: answers other than 2xx and 3xx, and wrk's socket errors by kind. */
+  readonly non2xx: number;
+  readonly socketErrors: {
+    readonly connect: number;
+    readonly read: number;
+    readonly write: number;
+    readonly timeout: number;
+  };
 }
 
 function toMicroseconds(value: string): number {
@@ -127,9 +135,17 @@ export async function wrk(
   const p99 = /\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '';
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1];
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const [connect, read, write, timeout] = (socketErrors?.slice(1) ?? [0, 0, 0, 0]).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   return {
     rps,
     requests,
+    non2xx: Number(errors ?? 0),
+    socketErrors: { connect, read, write, timeout },
     p50Us: toMicroseconds(p50),
     p99Us: toMicroseconds(p99),
     errors:

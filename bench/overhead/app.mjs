@@ -1,6 +1,6 @@
 // The same hello-world app on each framework (FRAMEWORK: node, express, fastify, koa), bare or under
 // apprunner-kit or under the hand-assembled Express stack (VARIANT: bare, kit-off, kit-on, kit-otel,
-// stack). Logs go to stdout, which the harness sends to /dev/null.
+// kit-metrics, stack). Logs go to stdout, which the harness sends to /dev/null.
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -64,5 +64,6 @@ if (variant === 'stack') {
     app: build().app,
     logging: { requests: variant !== 'kit-off' },
     tracing: { mode: variant === 'kit-otel' ? 'otel' : 'off' },
+    ...(variant === 'kit-metrics' ? { metrics: {} } : {}),
   });
 }

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
         'kit-off',
         'kit-on',
         'kit-otel',
+        'kit-metrics',
         ...(framework === 'express' ? ['stack'] : []),
       ];
       const rps = new Map<string, number[]>(variants.map((v) => [v, []]));

@@ -1,5 +1,5 @@
-import type { ParsedEnvironment } from './environment.js';
 import { parseXrayOptions, type XrayConfig } from '../tracing/xray/options.js';
+import type { ParsedEnvironment } from './environment.js';
 import { invalid, parseBoolean, parseEnum, parseName, parseSection } from './parse.js';
 
 /** The tracing modes `tracing.mode` accepts. */

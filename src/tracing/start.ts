@@ -9,8 +9,8 @@ import { instrumentHttpClient } from './instrumentation/http-client.js';
 import { instrumentServer } from './instrumentation/server.js';
 import { resolveTracingMode } from './mode.js';
 import { loadOtelBackend } from './otel/peer.js';
-import { loadXrayBackend } from './xray/peer.js';
 import { type InstrumentableAwsClient, offTracer, type RuntimeTracer } from './tracer.js';
+import { loadXrayBackend } from './xray/peer.js';
 
 /** What tracing is started with. */
 export interface TracingDependencies {

@@ -4,7 +4,6 @@ import type { CloudPlatform, TracingConfig, XrayDaemonAddress } from '../../conf
 import { getRequestContext, type RequestContext } from '../../http/context.js';
 import type {
   BackendDescription,
-  CallOutcome,
   ClientSpan,
   OutgoingCall,
   RequestOutcome,
@@ -12,20 +11,22 @@ import type {
   TracingBackend,
 } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
-import { formatTraceHeader, newTraceId, type TraceHeader } from '../trace-header.js';
+import { newTraceId, type TraceHeader } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanOptions } from '../tracer.js';
-import {
-  callFields,
-  flagStatus,
-  incomingRequestData,
-  recordAttributes,
-  recordOutcome,
-  type XrayEntity,
-  type XrayFields,
-  xrayName,
-} from './attributes.js';
+import { callFields, flagStatus, incomingRequestData, recordAttributes, xrayName } from './attributes.js';
 import { DaemonStatus } from './daemon-status.js';
 import { DaemonEmitter } from './emitter.js';
+import {
+  asError,
+  type Entity,
+  entityClasses,
+  type KitSegmentFields,
+  type Subsegment,
+  type TraceState,
+  traceHeaderOf,
+  XrayClientSpan,
+  XraySpanHandle,
+} from './entities.js';
 import { type SamplingDecision, startSampler, type XraySampler } from './sampling.js';
 import { type RequestBound, ScopeManager } from './scope.js';
 import { loadSdkInternals, type SampleRequest } from './sdk-internals.js';
@@ -46,20 +47,6 @@ export const defaultDaemonAddress: XrayDaemonAddress = Object.freeze({
   tcp: Object.freeze({ host: '127.0.0.1', port: 2000 }),
 });
 
-type Segment = AWSXRay.Segment;
-type Subsegment = AWSXRay.Subsegment;
-/** A segment or subsegment, as the kit writes on it. */
-type Entity = (Segment | Subsegment) & XrayEntity;
-type KitSegmentFields = Segment & XrayFields & { service?: object; counter?: number };
-
-/** The trace a scope belongs to. */
-interface TraceState {
-  readonly traceId: string;
-  readonly sampled: boolean;
-  /** The caller's `Lineage=`, forwarded on every outgoing header of the request. */
-  readonly lineage: string | undefined;
-}
-
 /** The current segment or subsegment, and its trace. */
 interface XrayScope extends RequestBound {
   readonly entity: Entity;
@@ -79,93 +66,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-function asError(error: unknown): Error | string {
-  return error instanceof Error ? error : String(error);
-}
-
-function traceHeaderOf(trace: TraceState, parent: string): string | undefined {
-  return formatTraceHeader({
-    root: trace.traceId,
-    parent,
-    sampled: trace.sampled ? '1' : '0',
-    lineage: trace.lineage,
-  });
-}
-
-/**
- * The SDK's segment and subsegment classes, sending through `emitter` instead of the SDK's own
- * emitter: every document's ids are checked before it leaves (a malformed one never reaches the
- * daemon), and the socket reports a daemon that is not there. Everything else — the document
- * format, sending a segment once it and its subsegments are closed, streaming subsegments past the
- * SDK's threshold — is the SDK's.
- */
-function entityClasses(emitter: DaemonEmitter) {
-  class KitSegment extends AWSXRay.Segment {
-    override flush(): void {
-      if (this.notTraced === true) return;
-      Reflect.deleteProperty(this, 'exception');
-      emitter.send({ traceId: this.trace_id, id: this.id, parentId: this.parent_id }, false, () =>
-        this.format(),
-      );
-    }
-  }
-  class KitSubsegment extends AWSXRay.Subsegment {
-    override flush(): void {
-      const segment = this.segment as Segment | undefined;
-      if (this.notTraced || segment === undefined || segment.notTraced === true) return;
-      const parent = (this.parent as { id?: unknown } | undefined)?.id;
-      emitter.send({ traceId: segment.trace_id, id: this.id, parentId: parent }, true, () => this.format());
-    }
-  }
-  return { KitSegment, KitSubsegment };
-}
-
-class XraySpanHandle implements SpanHandle {
-  readonly #entity: Entity;
-  readonly traceId: string;
-  readonly #sampled: boolean;
-
-  constructor(entity: Entity, trace: TraceState) {
-    this.#entity = entity;
-    this.traceId = trace.traceId;
-    this.#sampled = trace.sampled;
-  }
-
-  get spanId(): string {
-    return this.#entity.id;
-  }
-
-  setAttributes(attributes: SpanAttributes): void {
-    if (this.#sampled) recordAttributes(this.#entity, attributes);
-  }
-
-  recordError(error: unknown): void {
-    if (this.#sampled) this.#entity.addError(asError(error));
-  }
-}
-
-class XrayClientSpan implements ClientSpan {
-  readonly subsegment: Entity & Subsegment;
-  readonly trace: TraceState;
-  readonly traceHeader: string | undefined;
-  readonly #call: OutgoingCall;
-  #ended = false;
-
-  constructor(call: OutgoingCall, subsegment: Entity & Subsegment, trace: TraceState) {
-    this.#call = call;
-    this.subsegment = subsegment;
-    this.trace = trace;
-    this.traceHeader = traceHeaderOf(trace, subsegment.id);
-  }
-
-  end(outcome: CallOutcome): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    if (this.trace.sampled) recordOutcome(this.subsegment, this.#call, outcome);
-    this.subsegment.close();
-  }
 }
 
 /**
@@ -232,8 +132,6 @@ class XrayBackend implements TracingBackend {
   /** A new segment of this service, with what a sampled one records from the start. */
   #segment(traceId: string, parent: string | undefined, decision: SamplingDecision): KitSegmentFields {
     const segment: KitSegmentFields = new this.#KitSegment(this.#name, traceId, parent ?? null);
-    // The SDK re-parses the id (and would make a new one of a malformed id); the kit's is checked.
-    segment.trace_id = traceId;
     if (!decision.sampled) {
       segment.notTraced = true;
       return segment;

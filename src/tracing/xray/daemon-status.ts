@@ -19,7 +19,7 @@ export class DaemonStatus {
   readonly #daemon: string;
   readonly #failing = new Set<DaemonChannel>();
   readonly #sampling: boolean;
-  #sentWhileDown = 0;
+  #droppedWhileDown = 0;
   /** Called when UDP works again while sampling still fails: the sampler refreshes its rules now. */
   onUdpRecovered: (() => void) | undefined;
 
@@ -43,7 +43,7 @@ export class DaemonStatus {
     if (!first) return;
     const what =
       channel === 'udp'
-        ? 'segments sent to it are lost'
+        ? 'segments are dropped'
         : 'local sampling rules apply and segments sent to it may be lost';
     this.#logger.warn(
       { err: error, tracing: { daemon: this.#daemon, channel } },
@@ -59,15 +59,15 @@ export class DaemonStatus {
     this.#logger.info(
       {
         tracing: { daemon: this.#daemon, sampling: this.#sampling ? 'centralized' : 'local' },
-        segmentsSentWhileDown: this.#sentWhileDown,
+        droppedSegments: this.#droppedWhileDown,
       },
       'the X-Ray daemon answers again',
     );
-    this.#sentWhileDown = 0;
+    this.#droppedWhileDown = 0;
   }
 
-  /** Counts a segment sent while the daemon is down (likely lost). */
-  sentWhileDown(): void {
-    this.#sentWhileDown += 1;
+  /** Counts a segment dropped while the daemon does not answer. */
+  droppedWhileDown(): void {
+    this.#droppedWhileDown += 1;
   }
 }

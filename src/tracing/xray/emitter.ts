@@ -10,8 +10,10 @@ const maxDatagram = 65_507;
 const maxQueued = 256;
 /** How long after a failed connect (an unknown host name) the next send tries again. */
 const reconnectDelayMs = 5_000;
-/** Sends without an error, at least this long after the last one, before the daemon counts as back. */
-const recoverySends = 3;
+/** While the daemon does not answer: one datagram sent, as a probe, every so often; the rest dropped. */
+export const probeIntervalMs = 500;
+/** Probes answered without an error, the last at least this long after the last error: the daemon is back. */
+const recoveryProbes = 3;
 const recoveryQuietMs = 1_000;
 
 const traceIdPattern = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
@@ -45,9 +47,14 @@ export function malformedIds(ids: DocumentIds, parentRequired: boolean): string 
  * Sends segment documents to the X-Ray daemon over UDP, in its wire format (a JSON header line,
  * then the document). One socket, `connect()`ed to the daemon once (one DNS lookup, not one per
  * datagram as the SDK's own emitter does) and `unref()`ed. Connecting is also what lets the kernel
- * report a daemon that is not there: the ICMP "port unreachable" comes back as `ECONNREFUSED`, which
- * {@link DaemonStatus} logs once per outage. A send never waits and never throws: a daemon that is
- * absent costs a request what a daemon that is there costs.
+ * report a daemon that is not there: the ICMP "port unreachable" comes back on the socket as
+ * `ECONNREFUSED`, which {@link DaemonStatus} logs once per outage.
+ *
+ * A send never waits and never throws. Datagrams go out without a completion callback: with one,
+ * Node.js builds an error object (a stack trace) for every send refused while the daemon is away —
+ * measured at several µs a request. While the daemon does not answer, the emitter sends one probe
+ * datagram every {@link probeIntervalMs} ms (with a callback, to see it answer again) and drops the
+ * rest unserialised: a daemon that is absent costs requests nothing.
  *
  * @example
  * ```ts
@@ -64,9 +71,13 @@ export class DaemonEmitter {
   #connected = false;
   #retryAt = 0;
   #queue: Buffer[] = [];
+  /** Probe sends whose callback has not come yet. */
   #pending = 0;
   #idle: (() => void)[] = [];
-  #okSinceError = 0;
+  /** The daemon refused datagrams, and has not answered probes since. */
+  #down = false;
+  #nextProbeAt = 0;
+  #okProbes = 0;
   #lastErrorAt = 0;
   #closed = false;
   #reported = new Set<string>();
@@ -78,8 +89,8 @@ export class DaemonEmitter {
   }
 
   /**
-   * Sends one document, serialised by `format` only once its ids are known to be well formed;
-   * drops it (logged once per kind) otherwise.
+   * Sends one document, serialised by `format` only once its ids are known to be well formed (and
+   * only when it is to be sent); drops it (logged once per kind) otherwise.
    */
   send(ids: DocumentIds, parentRequired: boolean, format: () => string): void {
     if (this.#closed) return;
@@ -87,6 +98,16 @@ export class DaemonEmitter {
     if (malformed !== undefined) {
       this.#once(`malformed ${malformed}`, `tracing: a segment with a malformed ${malformed} was dropped`);
       return;
+    }
+    let probe = false;
+    if (this.#down) {
+      const now = Date.now();
+      if (now < this.#nextProbeAt) {
+        this.#status.droppedWhileDown();
+        return;
+      }
+      this.#nextProbeAt = now + probeIntervalMs;
+      probe = true;
     }
     const message = Buffer.from(protocolHeader + format());
     if (message.length > maxDatagram) {
@@ -97,18 +118,20 @@ export class DaemonEmitter {
       return;
     }
     if (this.#connected) {
-      this.#write(message);
+      this.#write(message, probe);
       return;
     }
     if (this.#queue.length < maxQueued) this.#queue.push(message);
+    else this.#status.droppedWhileDown();
     if (this.#socket === undefined && Date.now() >= this.#retryAt) this.#connect();
   }
 
-  /** Resolves once every datagram handed to the socket has been sent, or after `timeoutMs`. */
+  /**
+   * Resolves once the datagrams waiting for the socket to connect and the probes in flight are
+   * handed to the kernel (others are, as soon as they are sent), or after `timeoutMs`.
+   */
   flush(timeoutMs = 1_000): Promise<void> {
-    if (this.#pending === 0 && (this.#queue.length === 0 || this.#socket === undefined)) {
-      return Promise.resolve();
-    }
+    if (this.#settled()) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       timer.unref();
@@ -161,7 +184,7 @@ export class DaemonEmitter {
         this.#connected = true;
         const queued = this.#queue;
         this.#queue = [];
-        for (const message of queued) this.#write(message);
+        for (const message of queued) this.#write(message, false);
         this.#settle();
       });
     } catch (error) {
@@ -184,49 +207,58 @@ export class DaemonEmitter {
     this.#settle();
   }
 
-  #write(message: Buffer): void {
+  #write(message: Buffer, probe: boolean): void {
     const socket = this.#socket;
     if (socket === undefined) return;
-    this.#pending += 1;
-    if (this.#status.down) this.#status.sentWhileDown();
     try {
+      if (!probe) {
+        socket.send(message);
+        return;
+      }
+      this.#pending += 1;
       socket.send(message, (error) => {
         this.#pending -= 1;
         if (error) this.#failed(error);
-        else this.#succeeded();
+        else this.#probeAnswered();
         this.#settle();
       });
     } catch (error) {
-      this.#pending -= 1;
+      if (probe) this.#pending -= 1;
       this.#failed(error);
     }
   }
 
   #failed(error: unknown): void {
-    this.#okSinceError = 0;
-    this.#lastErrorAt = Date.now();
     if ((error as { code?: unknown } | null)?.code === 'EMSGSIZE') {
       this.#once('too large', 'tracing: a segment was dropped, larger than the network allows (EMSGSIZE)');
       return;
     }
+    this.#okProbes = 0;
+    this.#lastErrorAt = Date.now();
+    if (!this.#down) {
+      this.#down = true;
+      this.#nextProbeAt = this.#lastErrorAt + probeIntervalMs;
+    }
     this.#status.failed('udp', error);
   }
 
-  #succeeded(): void {
-    this.#okSinceError += 1;
-    // With the daemon absent, sends alternate between "sent" and the refused error of the one
-    // before: several quiet sends in a row, well after the last error, mean it is back.
-    if (
-      this.#status.down &&
-      this.#okSinceError >= recoverySends &&
-      Date.now() - this.#lastErrorAt >= recoveryQuietMs
-    ) {
+  #probeAnswered(): void {
+    this.#okProbes += 1;
+    // With the daemon absent, each probe is followed by its refusal: several quiet probes in a row,
+    // well after the last error, mean it is back.
+    if (this.#okProbes >= recoveryProbes && Date.now() - this.#lastErrorAt >= recoveryQuietMs) {
+      this.#down = false;
+      this.#okProbes = 0;
       this.#status.succeeded('udp');
     }
   }
 
+  #settled(): boolean {
+    return this.#pending === 0 && (this.#queue.length === 0 || this.#socket === undefined);
+  }
+
   #settle(): void {
-    if (this.#pending > 0 || (this.#queue.length > 0 && this.#socket !== undefined)) return;
+    if (!this.#settled()) return;
     for (const done of this.#idle.splice(0)) done();
   }
 

@@ -25,7 +25,9 @@ beforeAll(async () => {
   downstream = createServer((req, res) => {
     received.push({ path: req.url ?? '', headers: req.headers });
     res.statusCode = req.url?.startsWith('/teapot') ? 418 : 200;
-    res.end(`downstream ${req.url}`);
+    if (req.url === '/endless')
+      res.write('a body that never ends'); // until the connection closes
+    else res.end(`downstream ${req.url}`);
   });
   await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
   downstreamUrl = baseUrl(downstream);
@@ -43,6 +45,7 @@ afterAll(async () => {
   restoreEnv();
   await daemon.close();
   await aws.close();
+  downstream.closeAllConnections();
   await new Promise((resolve) => downstream.close(resolve));
 });
 
@@ -121,6 +124,21 @@ describe('subsegments inside a request', () => {
     expect(received[0]!.headers['x-amzn-trace-id']).toMatch(
       new RegExp(`^Root=${callerRoot};Parent=${call!.id};`),
     );
+  });
+
+  it('a fetch whose body never ends: the segment is sent at the response, that subsegment in progress', async () => {
+    const { runtime } = await startXray(daemon, () => async (_req, res) => {
+      await fetch(`${downstreamUrl}/endless`);
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    expect(daemon.segments[0]!.inProgress).toBe(false);
+    expect(childrenOf(daemon, daemon.segments[0]!.id)).toEqual([
+      expect.objectContaining({ name: '127.0.0.1', inProgress: true }),
+    ]);
+    expect(expectWellFormed(daemon)).toEqual([]);
   });
 
   it('a fetch that fails is a fault with the error recorded as remote', async () => {
