@@ -36,14 +36,16 @@ const benches: readonly Bench[] = [
     name: 'shutdown',
     about:
       'SIGTERM under 32 keep-alive connections: the kit against terminus, http-terminator, stoppable, close-with-grace, lightship and `server.close()`',
-    args: ['--runs', '5'], // 7 implementations × 5 runs × ~0.5 s ≈ 15 s
+    args: ['--runs', '3'], // 7 implementations × 3 runs × ~0.5 s ≈ 10 s
     timeoutS: 150,
   },
   {
     name: 'overhead',
     about:
       'per-request cost on each framework: bare, kit (request line off, on, on + OpenTelemetry) and the hand-assembled Express stack (pino-http + aws-xray-sdk-express + terminus)',
-    args: ['--rounds', '3', '--seconds', '1'], // 21 variants × 3 × ~2.4 s ≈ 155 s
+    // 21 variants × 3 × ~3.4 s + the autocannon check ≈ 225 s. Not 1 s: a stall of the shared machine
+    // then leaves a round with almost no requests (autocannon reported 36 requests/s for kit-on).
+    args: ['--rounds', '3', '--seconds', '2'],
     timeoutS: 300,
   },
   {
@@ -56,7 +58,9 @@ const benches: readonly Bench[] = [
     name: 'tracing',
     about:
       'tracing off, `otel` and `xray` against the OpenTelemetry auto-instrumentation and aws-xray-sdk-express',
-    args: ['--rounds', '3', '--seconds', '1'], // 9 variants × 3 × ~2.5 s ≈ 70 s
+    // 9 variants × 3 × ~3.7 s ≈ 100 s. Not 1 s: the peers' instrumentations warm up slowly, and a
+    // round of 1 s completed no request at all.
+    args: ['--rounds', '3', '--seconds', '2'],
     timeoutS: 150,
   },
   {
@@ -80,7 +84,7 @@ const benches: readonly Bench[] = [
   {
     name: 'soak',
     about: '200,000 requests per adapter with every feature on: heap and file descriptors',
-    args: ['--warmup', '2', '--max-seconds', '80'], // 4 × (15–45 s at 5–14k requests/s) ≈ 130 s
+    args: ['--warmup', '1', '--max-seconds', '80'], // 4 × (15–45 s at 5–14k requests/s) ≈ 140 s
     timeoutS: 420,
   },
 ];

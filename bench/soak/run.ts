@@ -190,7 +190,10 @@ async function soak(framework: string, env: Record<string, string>): Promise<Soa
 }
 
 const mib = (bytes: number) => (bytes / MiB).toFixed(1);
-const signedMib = (bytes: number) => `${bytes >= 0 ? '+' : ''}${mib(bytes)}`;
+const signedMib = (bytes: number) => {
+  const text = mib(bytes);
+  return text === '-0.0' ? '0.0' : `${bytes >= 0 ? '+' : ''}${text}`;
+};
 
 function verdict(result: Soak): string[] {
   const problems: string[] = [];

@@ -50,11 +50,11 @@ export function malformedIds(ids: DocumentIds, parentRequired: boolean): string 
  * report a daemon that is not there: the ICMP "port unreachable" comes back on the socket as
  * `ECONNREFUSED`, which {@link DaemonStatus} logs once per outage.
  *
- * A send never waits and never throws. Datagrams go out without a completion callback: with one,
- * Node.js builds an error object (a stack trace) for every send refused while the daemon is away —
- * measured at several µs a request. While the daemon does not answer, the emitter sends one probe
- * datagram every {@link probeIntervalMs} ms (with a callback, to see it answer again) and drops the
- * rest unserialised: a daemon that is absent costs requests nothing.
+ * A send never waits and never throws. While the daemon does not answer, the emitter sends one
+ * probe datagram every {@link probeIntervalMs} ms, to see it answer again, and drops the rest
+ * unserialised: sending to a closed port costs Node.js an error object with a stack trace for every
+ * refused datagram, measured at several µs a request, and serialising a segment no one receives
+ * is waste. A daemon that is absent costs requests next to nothing.
  *
  * @example
  * ```ts
@@ -71,7 +71,7 @@ export class DaemonEmitter {
   #connected = false;
   #retryAt = 0;
   #queue: Buffer[] = [];
-  /** Probe sends whose callback has not come yet. */
+  /** Sends whose callback has not come yet. */
   #pending = 0;
   #idle: (() => void)[] = [];
   /** The daemon refused datagrams, and has not answered probes since. */
@@ -126,10 +126,7 @@ export class DaemonEmitter {
     if (this.#socket === undefined && Date.now() >= this.#retryAt) this.#connect();
   }
 
-  /**
-   * Resolves once the datagrams waiting for the socket to connect and the probes in flight are
-   * handed to the kernel (others are, as soon as they are sent), or after `timeoutMs`.
-   */
+  /** Resolves once every datagram handed to the socket has been sent, or after `timeoutMs`. */
   flush(timeoutMs = 1_000): Promise<void> {
     if (this.#settled()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -210,20 +207,16 @@ export class DaemonEmitter {
   #write(message: Buffer, probe: boolean): void {
     const socket = this.#socket;
     if (socket === undefined) return;
+    this.#pending += 1;
     try {
-      if (!probe) {
-        socket.send(message);
-        return;
-      }
-      this.#pending += 1;
       socket.send(message, (error) => {
         this.#pending -= 1;
         if (error) this.#failed(error);
-        else this.#probeAnswered();
+        else if (probe) this.#probeAnswered();
         this.#settle();
       });
     } catch (error) {
-      if (probe) this.#pending -= 1;
+      this.#pending -= 1;
       this.#failed(error);
     }
   }

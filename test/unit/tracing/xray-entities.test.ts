@@ -1,0 +1,90 @@
+import type AWSXRayModule from 'aws-xray-sdk-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/index.js';
+import { DaemonStatus } from '../../../src/tracing/xray/daemon-status.js';
+import { DaemonEmitter } from '../../../src/tracing/xray/emitter.js';
+import { entityClasses } from '../../../src/tracing/xray/entities.js';
+import { loadXrayBackend } from '../../../src/tracing/xray/peer.js';
+import { captureLogs } from '../../support/log-capture.js';
+import { startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
+
+const traceId = '1-5759e988-bd862e3fe1be46a994272793';
+const parentId = '53995c3f42cd8ad8';
+
+let AWSXRay: typeof AWSXRayModule;
+let daemon: XRayDaemon;
+let emitter: DaemonEmitter;
+let classes: ReturnType<typeof entityClasses>;
+
+beforeAll(async () => {
+  await loadXrayBackend();
+  AWSXRay = (await import('aws-xray-sdk-core')).default;
+  daemon = await startXRayDaemon();
+  const logger = createLogger({ service: 'test', destination: captureLogs() });
+  emitter = new DaemonEmitter(
+    { host: '127.0.0.1', port: daemon.udpPort },
+    new DaemonStatus(logger, 'daemon', false),
+    logger,
+  );
+  classes = entityClasses(emitter);
+});
+
+afterAll(async () => {
+  await emitter.close();
+  await daemon.close();
+});
+
+describe("the kit's segments", () => {
+  it('are the SDK’s, with the given trace and parent, and ids from the kit’s generator', () => {
+    const segment = new classes.KitSegment('notes-api', traceId, parentId);
+    expect(segment).toBeInstanceOf(AWSXRay.Segment);
+    expect(segment).toMatchObject({
+      name: 'notes-api',
+      trace_id: traceId,
+      parent_id: parentId,
+      in_progress: true,
+    });
+    expect(segment.id).toMatch(/^[0-9a-f]{16}$/);
+    expect(new classes.KitSegment('x').trace_id).toMatch(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+    expect(new Set(Array.from({ length: 100 }, () => new classes.KitSegment('x').id)).size).toBe(100);
+  });
+
+  it('are written as the SDK writes them', () => {
+    const segment = new classes.KitSegment('notes-api', traceId, parentId);
+    const subsegment = new classes.KitSubsegment('load note');
+    segment.addSubsegment(subsegment);
+    segment.addAnnotation('note_id', '7');
+    subsegment.close();
+    segment.close();
+    const sdk = JSON.parse(AWSXRay.Segment.prototype.format.call(segment)) as Record<string, unknown>;
+    expect(JSON.parse(segment.format())).toEqual(sdk);
+    expect(sdk).not.toHaveProperty('counter');
+    expect(JSON.parse(new classes.KitSegment('empty', traceId).format())).not.toHaveProperty('subsegments');
+  });
+
+  it('fall back to the SDK’s writer for a BigInt in metadata', () => {
+    const segment = new classes.KitSegment('notes-api', traceId);
+    segment.addMetadata('big', 12345678901234567890n);
+    expect(JSON.parse(segment.format())).toMatchObject({
+      metadata: { default: { big: '12345678901234567890' } },
+    });
+  });
+
+  it('reach the daemon once closed, subsegments inside', async () => {
+    await emitter.flush(); // what the tests above closed
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    daemon.clear();
+    const segment = new classes.KitSegment('notes-api', traceId, parentId);
+    const subsegment = new classes.KitSubsegment('load note');
+    segment.addSubsegment(subsegment);
+    segment.close(); // a subsegment is still open: nothing sent yet
+    expect(daemon.datagrams).toBe(0);
+    subsegment.close();
+    await emitter.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    expect(daemon.segments[0]).toMatchObject({ traceId, parentId, inProgress: false });
+    expect(daemon.subsegments).toEqual([
+      expect.objectContaining({ name: 'load note', parentId: segment.id }),
+    ]);
+  });
+});
