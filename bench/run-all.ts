@@ -8,12 +8,13 @@
  * run exits 1.
  *
  *   npm run bench [-- --only shutdown,soak]   (--only: a subset, written under $TMPDIR/apprunner-kit-bench/)
+ *   npx tsx bench/run-all.ts --reliability-only   (rewrites the Reliability section alone)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { parseChartLine } from './lib/chart.js';
-import { failureModes, missingTests } from './lib/reliability.js';
+import { reliabilityMarkdown } from './lib/reliability.js';
 import { renderBarChart } from './lib/svg.js';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -209,34 +210,18 @@ const loads = () =>
     .map((l) => l.toFixed(2))
     .join(', ');
 
-function reliabilitySection(): string[] {
-  const missing = missingTests(root);
-  const out = [
-    '## Reliability: each failure mode and its test',
-    '',
-    'Fault tests run with `npm run test:faults` (test/faults, also part of `npm test`); the others are in the',
-    'integration and unit suites. Every fault is made real: a closed port or a TCP gate taken down, an',
-    'endpoint that hangs or throttles, a database stopped or frozen with SIGSTOP, a pipe nobody reads, raw',
-    'sockets, a real SIGTERM to a child process.',
-    '',
-    '| failure mode | what the kit does | tests |',
-    '| --- | --- | --- |',
-  ];
-  for (const mode of failureModes) {
-    const tests = mode.tests
-      .map(({ file, titles }) => `[${file}](${file}): ${titles.map((t) => `“${t}”`).join('; ')}`)
-      .join('<br>');
-    out.push(`| ${mode.fault} | ${mode.expected} | ${tests} |`);
-  }
-  if (missing.length > 0) out.push('', `**Not found when this file was generated:** ${missing.join('; ')}.`);
-  const files = [...new Set(failureModes.flatMap((m) => m.tests.map((t) => t.file)))].filter(
-    (f) => !f.startsWith('test/faults/'),
-  );
-  out.push('', 'All of them at once:', '', '```sh', `npx vitest run test/faults ${files.join(' ')}`, '```');
-  return out;
+/** Rewrites only the Reliability section of BENCHMARKS.md, when test titles changed. */
+function rewriteReliability(): void {
+  const path = `${root}/BENCHMARKS.md`;
+  const text = readFileSync(path, 'utf8');
+  const at = text.indexOf('## Reliability');
+  if (at === -1) throw new Error('BENCHMARKS.md has no Reliability section: run the whole bench');
+  writeFileSync(path, `${text.slice(0, at)}${reliabilityMarkdown(root).join('\n')}\n`);
+  process.stderr.write('BENCHMARKS.md: Reliability section rewritten\n');
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--reliability-only')) return rewriteReliability();
   const only = arg('only')?.split(',');
   const selected = only === undefined ? benches : benches.filter((b) => only.includes(b.name));
   const startedAt = new Date();
@@ -319,7 +304,7 @@ async function main(): Promise<void> {
       ? [`**Failed in this run:** ${failed.map((o) => `bench/${o.bench.name}`).join(', ')} (see below).`, '']
       : []),
     ...results,
-    ...reliabilitySection(),
+    ...reliabilityMarkdown(root),
     '',
   ].join('\n');
   const out = `${outRoot}/BENCHMARKS.md`;

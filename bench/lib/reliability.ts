@@ -114,7 +114,8 @@ export const failureModes: readonly FailureMode[] = [
         file: daemon,
         titles: [
           'leaves requests unaffected and is logged once, not per segment',
-          'is logged once when it goes away and once when it is back',
+          'drops segments while it is away (one probe every 500 ms), and is logged once when it is back',
+          'a host name that does not resolve: requests unaffected, one warning',
         ],
       },
     ],
@@ -164,4 +165,32 @@ export function missingTests(root: string): string[] {
     }
   }
   return missing;
+}
+
+/** The "Reliability" section of BENCHMARKS.md: the table of {@link failureModes}, checked against the tests. */
+export function reliabilityMarkdown(root: string): string[] {
+  const missing = missingTests(root);
+  const out = [
+    '## Reliability: each failure mode and its test',
+    '',
+    'Fault tests run with `npm run test:faults` (test/faults, also part of `npm test`); the others are in the',
+    'integration and unit suites. Every fault is made real: a closed port or a TCP gate taken down, an',
+    'endpoint that hangs or throttles, a database stopped or frozen with SIGSTOP, a pipe nobody reads, raw',
+    'sockets, a real SIGTERM to a child process.',
+    '',
+    '| failure mode | what the kit does | tests |',
+    '| --- | --- | --- |',
+  ];
+  for (const mode of failureModes) {
+    const tests = mode.tests
+      .map(({ file, titles }) => `[${file}](${file}): ${titles.map((t) => `“${t}”`).join('; ')}`)
+      .join('<br>');
+    out.push(`| ${mode.fault} | ${mode.expected} | ${tests} |`);
+  }
+  if (missing.length > 0) out.push('', `**Not found when this file was generated:** ${missing.join('; ')}.`);
+  const files = [...new Set(failureModes.flatMap((m) => m.tests.map((t) => t.file)))].filter(
+    (f) => !f.startsWith('test/faults/'),
+  );
+  out.push('', 'All of them at once:', '', '```sh', `npx vitest run test/faults ${files.join(' ')}`, '```');
+  return out;
 }
