@@ -17,6 +17,7 @@ function newestSource(dir: string): number {
 /**
  * Integration tests load the built package (dist/), as users do. `npm test` builds first; when
  * vitest is run alone, rebuild if dist/ is missing or older than src/.
+ * Links examples/node_modules/apprunner-kit to this checkout, for the tests that run the examples.
  * Also starts the shared PostgreSQL and Redis (TEST_POSTGRES_URL, TEST_REDIS_URL) while it builds,
  * and returns the teardown that stops them.
  */
@@ -27,6 +28,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     if (!existsSync(built) || statSync(built).mtimeMs < newestSource(join(root, 'src'))) {
       execFileSync('npx', ['tsup', '--silent'], { cwd: root, stdio: 'inherit' });
     }
+    // The examples import 'apprunner-kit' from this checkout, as `npm run example` sets it up.
+    execFileSync(process.execPath, [join(root, 'scripts', 'link-examples.mjs')], { cwd: root, stdio: 'inherit' });
   } catch (error) {
     // A failed setup gets no teardown: stop the shared services here, or they outlive the run.
     await (await services)();
