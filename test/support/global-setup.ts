@@ -29,7 +29,10 @@ export default async function setup(): Promise<() => Promise<void>> {
       execFileSync('npx', ['tsup', '--silent'], { cwd: root, stdio: 'inherit' });
     }
     // The examples import 'apprunner-kit' from this checkout, as `npm run example` sets it up.
-    execFileSync(process.execPath, [join(root, 'scripts', 'link-examples.mjs')], { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, 'scripts', 'link-examples.mjs')], {
+      cwd: root,
+      stdio: 'inherit',
+    });
   } catch (error) {
     // A failed setup gets no teardown: stop the shared services here, or they outlive the run.
     await (await services)();
