@@ -69,7 +69,9 @@ const noFields = Object.freeze({});
 
 // The mixin runs for every line. Outside a request it returns one frozen empty object, which the merge
 // strategy below recognises, so that the line's own fields are not copied for nothing.
-function contextFields(): object {
+function contextFields(lineFields: { requestId?: unknown }): object {
+  // A line that names its request already (the request line does) needs no second copy.
+  if (lineFields.requestId !== undefined) return noFields;
   const context = getRequestContext();
   if (context === undefined) return noFields;
   return context.traceId === undefined
