@@ -13,13 +13,11 @@
  *
  *   npm run bench:tracing [-- --rounds 3 --seconds 5]
  */
-import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { printChart } from '../lib/chart.js';
-import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
+import { cpuMicros, ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,14 +26,6 @@ const arg = (name: string, fallback: number) => {
 const rounds = arg('rounds', 3);
 const seconds = arg('seconds', 5);
 const apps = new URL('apps/', import.meta.url).pathname;
-const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-/** CPU time (user + system) the process has used, in µs, from /proc/<pid>/stat. */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
-}
 
 /**
  * An OTLP/HTTP sink: reads each export, answers an empty ExportTraceServiceResponse; and a UDP

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pathWithoutQuery } from '../http/path.js';
 import type { LifecycleState } from '../lifecycle/state.js';
 import type { HealthEvaluation, HealthRegistry } from './registry.js';
 import type { HealthStatus } from './types.js';
@@ -50,20 +51,15 @@ export class HealthEndpoints {
 
   /** True when `req` asks for one of the health endpoints. */
   matches(req: IncomingMessage): boolean {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    const path = this.#requestedPath(req);
     const { livenessPath, readinessPath, startupPath } = this.#settings;
     return path === livenessPath || path === readinessPath || path === startupPath;
   }
 
   /** Answers a health request and returns true, or returns false for any other request. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    const path = this.#requestedPath(req);
+    if (path === undefined) return false;
     const { livenessPath, readinessPath, startupPath } = this.#settings;
     if (path === livenessPath) {
       if (this.#registry.has('liveness')) this.#evaluate(req, res, 'liveness', undefined);
@@ -84,6 +80,11 @@ export class HealthEndpoints {
       return true;
     }
     return false;
+  }
+
+  /** The path a GET or HEAD request asks for; `undefined` for any other method. */
+  #requestedPath(req: IncomingMessage): string | undefined {
+    return req.method === 'GET' || req.method === 'HEAD' ? pathWithoutQuery(req.url) : undefined;
   }
 
   #evaluate(

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { LogLevel } from '../config/environment.js';
 import type { MutableRequestContext } from '../http/context.js';
+import { pathWithoutQuery, peerAddress } from '../http/path.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 
 /** Level of the request line by outcome. */
@@ -32,11 +33,6 @@ function firstHop(forwardedFor: string | string[] | undefined): string | undefin
   return hop === '' ? undefined : hop;
 }
 
-/** The peer's address, an IPv4-mapped IPv6 address (the server listens on `::`) in its IPv4 form. */
-function peerAddress(address: string | undefined): string | undefined {
-  return address?.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
 /**
  * The finish hook that writes one line per request: `method`, `path` (without the query string unless
  * asked), `route` when the framework knows it, `statusCode`, `durationMs`, `bytes` (the response's
@@ -57,14 +53,12 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
           ? levels.clientError
           : levels.success;
     if (!logger.isLevelEnabled(level)) return;
-    const url = req.url ?? '/';
-    const q = query ? -1 : url.indexOf('?');
     const length = res.getHeader('content-length');
     const fields = {
       requestId: context.requestId,
       traceId: context.traceId,
       method: req.method,
-      path: q === -1 ? url : url.slice(0, q),
+      path: query ? (req.url ?? '/') : pathWithoutQuery(req.url),
       route: context.route,
       statusCode: status,
       durationMs: Math.round((performance.now() - context.startedAt) * 1000) / 1000,

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { peerAddress } from '../http/path.js';
 
 /** What a tracing backend records about an incoming request, read once from the request. */
 export interface IncomingRequestInfo {
@@ -55,9 +56,7 @@ export function describeIncomingRequest(req: IncomingMessage): IncomingRequestIn
         ? 'https'
         : 'http';
   const { host, port } = splitHost(req.headers.host);
-  // Dual-stack servers report IPv4 peers as `::ffff:a.b.c.d`; the plain form is the one people search.
-  const remote = req.socket?.remoteAddress;
-  const peerAddress = remote?.startsWith('::ffff:') === true ? remote.slice(7) : remote;
+  const peer = peerAddress(req.socket?.remoteAddress);
   const forwardedFor = firstHeader(req.headers['x-forwarded-for'])?.split(',')[0]?.trim();
   return {
     method: req.method ?? 'GET',
@@ -65,8 +64,8 @@ export function describeIncomingRequest(req: IncomingMessage): IncomingRequestIn
     scheme,
     host,
     port: port ?? (host === undefined ? undefined : scheme === 'https' ? 443 : 80),
-    clientAddress: cap(forwardedFor === '' ? undefined : forwardedFor) ?? peerAddress,
-    peerAddress,
+    clientAddress: cap(forwardedFor === '' ? undefined : forwardedFor) ?? peer,
+    peerAddress: peer,
     userAgent: cap(req.headers['user-agent']),
     protocolVersion: req.httpVersion,
   };

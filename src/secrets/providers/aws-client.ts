@@ -1,4 +1,4 @@
-import { MissingDependencyError } from '../../errors.js';
+import { importPeer } from '../../internal/import-peer.js';
 
 /** How the kit builds AWS clients: bounded connect and request timeouts, capped retries. */
 export interface AwsClientSettings {
@@ -12,26 +12,6 @@ export interface AwsClientSettings {
 
 /** Called with each AWS client the kit creates (tracing instruments it). */
 export type AwsClientHook = (client: object) => void;
-
-/**
- * Imports an optional peer dependency, or throws the error that names it and the install command.
- * Dynamic, so that the package is loaded only by the part that uses it.
- */
-export async function importPeer<T>(
-  packageName: string,
-  feature: string,
-  load: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new MissingDependencyError(packageName, feature, { cause: error });
-    }
-    throw error;
-  }
-}
 
 /** The constructor options every kit-built AWS client gets, for `region` (or the SDK's default). */
 export function awsClientConfig(
@@ -72,9 +52,7 @@ export class ClientsByRegion<C> {
 
 /** What {@link awsService} needs to reach one AWS service. */
 export interface AwsServiceOptions<Sdk> {
-  /** The SDK package (`@aws-sdk/client-ssm`), named in the missing-dependency error. */
-  readonly packageName: string;
-  /** What needs it, for the same error (`An ssm: parameter reference`). */
+  /** What needs the SDK, for the missing-dependency error (`An ssm: parameter reference`). */
   readonly feature: string;
   /** Imports the package (a literal `import()`, so that bundlers see it). */
   readonly load: () => Promise<Sdk>;
@@ -100,7 +78,7 @@ export function awsService<Sdk>(options: AwsServiceOptions<Sdk>): AwsService<Sdk
   type Client = NonNullable<AwsServiceOptions<Sdk>['client']>;
   let sdk: Promise<Sdk> | undefined;
   const loadSdk = (): Promise<Sdk> => {
-    sdk ??= importPeer(options.packageName, options.feature, options.load);
+    sdk ??= importPeer(options.feature, options.load);
     sdk.catch(() => {
       sdk = undefined;
     });

@@ -60,7 +60,6 @@ export function selectJsonKey(reference: string, text: string, key: string): str
  */
 export function secretsManagerProvider(options: SecretsManagerProviderOptions): SecretProvider {
   const service = awsService<Sdk>({
-    packageName: '@aws-sdk/client-secrets-manager',
     feature: 'A secretsmanager: secret reference',
     load: () => import('@aws-sdk/client-secrets-manager'),
     construct: (sdk, config) => new sdk.SecretsManagerClient(config),

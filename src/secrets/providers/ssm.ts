@@ -59,7 +59,6 @@ function toFetched(parameter: Parameter): FetchedSecret {
  */
 export function ssmProvider(options: SsmProviderOptions): SsmProvider {
   const service = awsService<Sdk>({
-    packageName: '@aws-sdk/client-ssm',
     feature: 'An ssm: parameter reference',
     load: () => import('@aws-sdk/client-ssm'),
     construct: (sdk, config) => new sdk.SSMClient(config),

@@ -2,7 +2,7 @@ import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import type { ExportTarget } from './export-target.js';
-import { importPeer } from './peer.js';
+import { importOtelPeer } from './peer.js';
 
 /**
  * The OTLP exporter of `target`'s protocol; only that one exporter package is loaded.
@@ -16,15 +16,19 @@ export async function loadExporter(target: ExportTarget): Promise<SpanExporter> 
   };
   switch (target.protocol) {
     case 'grpc': {
-      const { OTLPTraceExporter } = await importPeer(() => import('@opentelemetry/exporter-trace-otlp-grpc'));
+      const { OTLPTraceExporter } = await importOtelPeer(
+        () => import('@opentelemetry/exporter-trace-otlp-grpc'),
+      );
       return new OTLPTraceExporter(config);
     }
     case 'http/json': {
-      const { OTLPTraceExporter } = await importPeer(() => import('@opentelemetry/exporter-trace-otlp-http'));
+      const { OTLPTraceExporter } = await importOtelPeer(
+        () => import('@opentelemetry/exporter-trace-otlp-http'),
+      );
       return new OTLPTraceExporter(config);
     }
     default: {
-      const { OTLPTraceExporter } = await importPeer(
+      const { OTLPTraceExporter } = await importOtelPeer(
         () => import('@opentelemetry/exporter-trace-otlp-proto'),
       );
       return new OTLPTraceExporter(config);

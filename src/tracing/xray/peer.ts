@@ -1,11 +1,7 @@
-import { MissingDependencyError } from '../../errors.js';
-import { missingPackage } from '../otel/peer.js';
-
-const feature = 'Tracing through the X-Ray SDK';
+import { importPeer } from '../../internal/import-peer.js';
 
 /**
- * Imports an optional peer dependency of the X-Ray backend. A missing package becomes a
- * {@link MissingDependencyError} naming it and the `npm install` command.
+ * Imports a peer dependency of the X-Ray backend (see {@link importPeer}).
  *
  * @example
  * ```ts
@@ -13,14 +9,8 @@ const feature = 'Tracing through the X-Ray SDK';
  * ```
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when the package is not installed.
  */
-export async function importXrayPeer<T>(load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    const missing = missingPackage(error);
-    if (missing !== undefined) throw new MissingDependencyError(missing, feature, { cause: error });
-    throw error;
-  }
+export function importXrayPeer<T>(load: () => Promise<T>): Promise<T> {
+  return importPeer('Tracing through the X-Ray SDK', load);
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type SecretProvider,
   SecretReferenceError,
 } from '../../../src/index.js';
-import { importPeer } from '../../../src/secrets/providers/aws-client.js';
+import { importPeer } from '../../../src/internal/import-peer.js';
 import { parseDotenv } from '../../../src/secrets/providers/file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
@@ -143,7 +143,6 @@ describe('secret store validation', () => {
 
   it('names a missing optional peer and its install command', async () => {
     const error = await importPeer(
-      '@aws-sdk/client-not-installed',
       'A test reference',
       () => import('@aws-sdk/client-not-installed' as string),
     ).catch((caught: unknown) => caught);
