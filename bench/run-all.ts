@@ -44,7 +44,7 @@ const benches: readonly Bench[] = [
     name: 'overhead',
     about:
       'per-request cost on each framework: bare, kit (request line off, on, on + OpenTelemetry) and the hand-assembled Express stack (pino-http + aws-xray-sdk-express + terminus)',
-    // 21 variants × 3 × ~3.4 s + the autocannon check ≈ 225 s. Not 1 s: a stall of the shared machine
+    // 23 variants × 3 × ~3.4 s + the autocannon check ≈ 245 s. Not 1 s: a stall of the shared machine
     // then leaves a round with almost no requests (autocannon reported 36 requests/s for kit-on).
     args: ['--rounds', '3', '--seconds', '2'],
     timeoutS: 300,

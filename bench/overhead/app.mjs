@@ -1,6 +1,7 @@
 // The same hello-world app on each framework (FRAMEWORK: node, express, fastify, koa), bare or under
-// apprunner-kit or under the hand-assembled Express stack (VARIANT: bare, kit-off, kit-on, kit-otel,
-// kit-metrics, stack). Logs go to stdout, which the harness sends to /dev/null.
+// apprunner-kit or under the hand-assembled Express stack (VARIANT: bare, bare-1us, kit-off, kit-on,
+// kit-otel, kit-metrics, stack). Logs go to stdout, which the harness sends to /dev/null. `bare-1us`
+// is the bare app doing 1 µs of busy work per request: what 1 µs of work reads as in this measurement.
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -9,27 +10,43 @@ const port = Number(process.env.PORT);
 const framework = process.env.FRAMEWORK ?? 'node';
 const variant = process.env.VARIANT ?? 'bare';
 const body = JSON.stringify({ hello: 'world' });
+const workUs = variant === 'bare-1us' ? 1 : 0;
+
+/** Busy work for `workUs` µs (the calibration variant); nothing otherwise. */
+function work() {
+  if (workUs === 0) return;
+  const until = performance.now() + workUs / 1000;
+  while (performance.now() < until);
+}
 
 function build() {
   if (framework === 'express') {
     const app = require('express')();
-    app.get('/', (_req, res) => res.json({ hello: 'world' }));
+    app.get('/', (_req, res) => {
+      work();
+      res.json({ hello: 'world' });
+    });
     return { app, listen: () => app.listen(port, '127.0.0.1') };
   }
   if (framework === 'fastify') {
     const app = require('fastify')();
-    app.get('/', async () => ({ hello: 'world' }));
+    app.get('/', async () => {
+      work();
+      return { hello: 'world' };
+    });
     return { app, listen: () => app.listen({ port, host: '127.0.0.1' }) };
   }
   if (framework === 'koa') {
     const Koa = require('koa');
     const app = new Koa();
     app.use((ctx) => {
+      work();
       ctx.body = { hello: 'world' };
     });
     return { app, listen: () => app.listen(port, '127.0.0.1') };
   }
   const app = (_req, res) => {
+    work();
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
   };
@@ -55,7 +72,7 @@ if (variant === 'stack') {
   const server = createServer(app);
   createTerminus(server, { signals: ['SIGTERM'], healthChecks: { '/healthz': async () => ({}) } });
   server.listen(port, '127.0.0.1');
-} else if (variant === 'bare') {
+} else if (variant === 'bare' || variant === 'bare-1us') {
   await build().listen();
   process.on('SIGINT', () => process.exit(0)); // exit normally, so that --cpu-prof can write its profile
 } else {

@@ -2,12 +2,16 @@
  * bench/overhead: what the kit adds per request on each framework. Per framework, the same app bare,
  * under the kit with the request line off, on, and on with OpenTelemetry tracing exporting to a local
  * OTLP receiver; for Express also the hand-assembled stack (pino-http + aws-xray-sdk-express +
- * terminus). wrk pinned to CPU 1, the app to CPU 0, interleaved rounds; medians with min–max, added µs
- * per request and the ratio to bare. A shorter autocannon pass on Express checks wrk's figures.
+ * terminus). wrk and this harness (with its OTLP sink) pinned to CPU 1, the app to CPU 0,
+ * interleaved rounds; medians with min–max, added µs per request and the ratio to bare.
+ * `bare-1us` (node and express) is the bare app with 1 µs of busy work per request: what 1 µs of
+ * work reads as here, for at saturation work added per request costs more than itself (fewer
+ * requests share each event-loop turn and each wake-up of the load generator). A shorter autocannon
+ * pass on Express checks wrk's figures.
  *
  *   npm run bench:overhead [-- --rounds 3 --seconds 3 --frameworks node,express]
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -79,6 +83,8 @@ async function autocannonRps(framework: string, variant: string): Promise<number
 
 async function main(): Promise<void> {
   await ensureWrk();
+  // Off the app's CPU: the OTLP sink in this process must not take the app's core.
+  execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const sink = await otlpSink();
   const otelEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
   const lines: string[] = [];
@@ -87,6 +93,7 @@ async function main(): Promise<void> {
     for (const framework of frameworks) {
       const variants = [
         'bare',
+        ...(framework === 'node' || framework === 'express' ? ['bare-1us'] : []),
         'kit-off',
         'kit-on',
         'kit-otel',
@@ -119,17 +126,24 @@ async function main(): Promise<void> {
           } | ${c.toFixed(1)} | ${variant === 'bare' ? '–' : (c - bareCpu).toFixed(1)} |`,
         );
       }
+      const calibrated = cpu.get('bare-1us');
+      if (calibrated !== undefined)
+        lines.push(
+          `\n1 µs of busy work in the bare handler reads as +${(spread(calibrated).median - bareCpu).toFixed(1)} µs of app CPU per request here.\n`,
+        );
       lines.push(
         chartLine({
           id: `overhead-${framework}`,
           title: `Per-request overhead on ${framework} (${rounds} rounds)`,
           unit: 'app CPU µs per request, median with min–max (lower is better)',
           marker: { value: bareCpu, label: 'bare' },
-          bars: variants.map((variant) => {
-            const c = spread(cpu.get(variant)!);
-            const highlight = variant.startsWith('kit');
-            return { label: variant, value: c.median, min: c.min, max: c.max, highlight };
-          }),
+          bars: variants
+            .filter((v) => v !== 'bare-1us')
+            .map((variant) => {
+              const c = spread(cpu.get(variant)!);
+              const highlight = variant.startsWith('kit');
+              return { label: variant, value: c.median, min: c.min, max: c.max, highlight };
+            }),
         }),
       );
       if (framework === 'express') {

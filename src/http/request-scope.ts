@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { maxTraceHeaderLength, parseTraceHeader } from '../tracing/trace-header.js';
-import { type MutableRequestContext, runWithRequestContext } from './context.js';
+import { type MutableRequestContext, runWithRequestContext, tracingSlot } from './context.js';
 import { requestIdFrom } from './request-id.js';
 
 /** Called when a request enters the scope, before the app's handler. */
@@ -112,6 +112,7 @@ export class RequestScope {
       route: undefined,
       startedAt: performance.now(),
       debugSampled: this.#debugSampleRate > 0 && Math.random() < this.#debugSampleRate,
+      [tracingSlot]: undefined, // present from the start: every context has one shape
     };
     this.#inFlight++;
     // One shared listener, the context on the response: no closure allocated per request.

@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import type { LogLevel } from '../config/environment.js';
 import type { MutableRequestContext } from '../http/context.js';
 import { pathWithoutQuery, peerAddress } from '../http/path.js';
+import { rawHeader } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
+import { jsonString, rawLineWriter } from './logger.js';
 
 /** Level of the request line by outcome. */
 export interface RequestLevels {
@@ -25,12 +27,15 @@ export interface RequestLineOptions {
   readonly query: boolean;
 }
 
-function firstHop(forwardedFor: string | string[] | undefined): string | undefined {
-  const header = Array.isArray(forwardedFor) ? forwardedFor[0] : forwardedFor;
+function firstHop(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const comma = header.indexOf(',');
   const hop = (comma === -1 ? header : header.slice(0, comma)).trim();
   return hop === '' ? undefined : hop;
+}
+
+function field(name: string, value: string | undefined): string {
+  return value === undefined ? '' : `,"${name}":${jsonString(value)}`;
 }
 
 /**
@@ -42,6 +47,7 @@ function firstHop(forwardedFor: string | string[] | undefined): string | undefin
  */
 export function requestLineHook(logger: Logger, options: RequestLineOptions): RequestFinishHook {
   const { levels, query } = options;
+  const writeRaw = rawLineWriter(logger);
   return (context: MutableRequestContext, req: IncomingMessage, res: ServerResponse): void => {
     const aborted = !res.writableFinished;
     const status = res.statusCode;
@@ -54,22 +60,39 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
           : levels.success;
     if (!logger.isLevelEnabled(level)) return;
     const length = res.getHeader('content-length');
+    const bytes = length === undefined || !Number.isFinite(Number(length)) ? undefined : Number(length);
+    const path = query ? (req.url ?? '/') : pathWithoutQuery(req.url);
+    const durationMs = Math.round((performance.now() - context.startedAt) * 1000) / 1000;
+    const userAgent = rawHeader(req, 'user-agent');
+    const clientIp = firstHop(rawHeader(req, 'x-forwarded-for')) ?? peerAddress(req.socket.remoteAddress);
+    const message = aborted ? 'request aborted' : status >= 500 ? 'request failed' : 'request completed';
+    if (writeRaw !== undefined && context.error === undefined) {
+      // The same line pino writes below, field for field, without its generic serialisation.
+      writeRaw(
+        level,
+        `,"requestId":${jsonString(context.requestId)}${field('traceId', context.traceId)}${field(
+          'method',
+          req.method,
+        )}${field('path', path)}${field('route', context.route)},"statusCode":${status},"durationMs":${durationMs}${
+          bytes === undefined || !Number.isFinite(bytes) ? '' : `,"bytes":${bytes}`
+        }${field('userAgent', userAgent)}${field('clientIp', clientIp)}`,
+        message,
+      );
+      return;
+    }
     const fields = {
       requestId: context.requestId,
       traceId: context.traceId,
       method: req.method,
-      path: query ? (req.url ?? '/') : pathWithoutQuery(req.url),
+      path,
       route: context.route,
       statusCode: status,
-      durationMs: Math.round((performance.now() - context.startedAt) * 1000) / 1000,
-      bytes: length === undefined ? undefined : Number(length),
-      userAgent: req.headers['user-agent'],
-      clientIp: firstHop(req.headers['x-forwarded-for']) ?? peerAddress(req.socket.remoteAddress),
+      durationMs,
+      bytes,
+      userAgent,
+      clientIp,
       ...(context.error === undefined ? {} : { err: context.error }),
     };
-    logger[level](
-      fields,
-      aborted ? 'request aborted' : status >= 500 ? 'request failed' : 'request completed',
-    );
+    logger[level](fields, message);
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { peerAddress } from '../http/path.js';
+import { rawHeader } from '../http/raw-headers.js';
 
 /** What a tracing backend records about an incoming request, read once from the request. */
 export interface IncomingRequestInfo {
@@ -29,10 +30,6 @@ function cap(value: string | undefined): string | undefined {
   return value === undefined || value.length <= maxLength ? value : value.slice(0, maxLength);
 }
 
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function splitHost(host: string | undefined): { host: string | undefined; port: number | undefined } {
   if (host === undefined || host === '') return { host: undefined, port: undefined };
   // `name`, `name:port`, `[v6]`, `[v6]:port`: the port is after the last colon that follows any `]`.
@@ -48,16 +45,16 @@ function splitHost(host: string | undefined): { host: string | undefined; port: 
 export function describeIncomingRequest(req: IncomingMessage): IncomingRequestInfo {
   const url = req.url ?? '/';
   const query = url.indexOf('?');
-  const forwardedProto = firstHeader(req.headers['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase();
+  const forwardedProto = rawHeader(req, 'x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
   const scheme =
     forwardedProto === 'https' || forwardedProto === 'http'
       ? forwardedProto
       : (req.socket as TLSSocket | undefined)?.encrypted === true
         ? 'https'
         : 'http';
-  const { host, port } = splitHost(req.headers.host);
+  const { host, port } = splitHost(rawHeader(req, 'host'));
   const peer = peerAddress(req.socket?.remoteAddress);
-  const forwardedFor = firstHeader(req.headers['x-forwarded-for'])?.split(',')[0]?.trim();
+  const forwardedFor = rawHeader(req, 'x-forwarded-for')?.split(',')[0]?.trim();
   return {
     method: req.method ?? 'GET',
     path: cap(query === -1 ? url : url.slice(0, query)) ?? '/',
@@ -66,7 +63,7 @@ export function describeIncomingRequest(req: IncomingMessage): IncomingRequestIn
     port: port ?? (host === undefined ? undefined : scheme === 'https' ? 443 : 80),
     clientAddress: cap(forwardedFor === '' ? undefined : forwardedFor) ?? peer,
     peerAddress: peer,
-    userAgent: cap(req.headers['user-agent']),
+    userAgent: cap(rawHeader(req, 'user-agent')),
     protocolVersion: req.httpVersion,
   };
 }

@@ -16,7 +16,12 @@ import { defaultResource, resourceFromAttributes } from '@opentelemetry/resource
 import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import type { TracingConfig } from '../../config/tracing.js';
-import { getRequestContext, type RequestContext } from '../../http/context.js';
+import {
+  getRequestContext,
+  type MutableRequestContext,
+  type RequestContext,
+  tracingSlot,
+} from '../../http/context.js';
 import type {
   BackendDescription,
   CallOutcome,
@@ -60,6 +65,11 @@ interface RequestTrace {
   readonly context: Context;
   readonly span: Span;
   readonly method: string;
+}
+
+/** The trace of a request, kept on its context (see tracingSlot). */
+function requestTrace(request: RequestContext): RequestTrace | undefined {
+  return (request as MutableRequestContext)[tracingSlot] as RequestTrace | undefined;
 }
 
 const kinds: Readonly<Record<SpanKindName, SpanKind>> = {
@@ -167,7 +177,6 @@ class OtelBackend implements TracingBackend {
   readonly #tracer: Tracer;
   readonly #ids: XrayIdGenerator;
   readonly #contextManager: RequestContextManager;
-  readonly #requests = new WeakMap<RequestContext, RequestTrace>();
   readonly #exporterOrigin: string | undefined;
   readonly #registered = { trace: false, context: false, propagation: false };
   #shutdown: Promise<void> | undefined;
@@ -180,7 +189,7 @@ class OtelBackend implements TracingBackend {
     this.description = description;
     this.#logger = options.logger;
     this.#ids = new XrayIdGenerator();
-    this.#contextManager = new RequestContextManager((request) => this.#requests.get(request)?.context);
+    this.#contextManager = new RequestContextManager((request) => requestTrace(request)?.context);
     const processors: SpanProcessor[] = exporter === undefined ? [] : [new BatchSpanProcessor(exporter)];
     this.#provider = new BasicTracerProvider({
       resource: defaultResource().merge(resourceFromAttributes(resourceAttributes(options))),
@@ -230,7 +239,8 @@ class OtelBackend implements TracingBackend {
     } finally {
       this.#ids.pin(undefined);
     }
-    this.#requests.set(context, { context: trace.setSpan(parent, span), span, method: method.method });
+    const traced: RequestTrace = { context: trace.setSpan(parent, span), span, method: method.method };
+    (context as MutableRequestContext)[tracingSlot] = traced;
     const spanContext = span.spanContext();
     return {
       traceId: xrayTraceId(spanContext.traceId) ?? header?.root ?? newTraceId(),
@@ -239,7 +249,7 @@ class OtelBackend implements TracingBackend {
   }
 
   finishRequest(context: RequestContext, outcome: RequestOutcome): void {
-    const request = this.#requests.get(context);
+    const request = requestTrace(context);
     if (request === undefined) return;
     const { span } = request;
     if (span.isRecording()) {

@@ -3,9 +3,41 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import type { ExportTarget } from './export-target.js';
 import { importOtelPeer } from './peer.js';
+import { encodeTraceRequest } from './span-encoder.js';
+
+interface SerializerLike {
+  serializeRequest(request: unknown): Uint8Array | undefined;
+  deserializeResponse(data: Uint8Array): unknown;
+}
 
 /**
- * The OTLP exporter of `target`'s protocol; only that one exporter package is loaded.
+ * Puts the kit's OTLP protobuf encoder in place of the exporter's serializer, when the exporter has
+ * the shape this was written against (`@opentelemetry/otlp-exporter-base` 0.2xx: `_delegate`
+ * holding `_serializer`); the exporter keeps its transport, retries, headers and compression. Any
+ * other shape is left alone: the exporter then serializes as it always does. Returns whether the
+ * encoder is in place.
+ */
+export function useKitEncoder(exporter: SpanExporter): boolean {
+  const delegate = (exporter as { _delegate?: { _serializer?: Partial<SerializerLike> } })._delegate;
+  const serializer = delegate?._serializer;
+  if (
+    delegate === undefined ||
+    typeof serializer?.serializeRequest !== 'function' ||
+    typeof serializer.deserializeResponse !== 'function'
+  )
+    return false;
+  const original = serializer as SerializerLike;
+  const replacement: SerializerLike = {
+    serializeRequest: (spans) => encodeTraceRequest(spans as ReadableSpan[]),
+    deserializeResponse: (data) => original.deserializeResponse(data),
+  };
+  delegate._serializer = replacement;
+  return true;
+}
+
+/**
+ * The OTLP exporter of `target`'s protocol; only that one exporter package is loaded. The protobuf
+ * ones (HTTP and gRPC) encode with the kit's encoder where their shape allows ({@link useKitEncoder}).
  *
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) naming the exporter package when it is not installed.
  */
@@ -19,7 +51,9 @@ export async function loadExporter(target: ExportTarget): Promise<SpanExporter> 
       const { OTLPTraceExporter } = await importOtelPeer(
         () => import('@opentelemetry/exporter-trace-otlp-grpc'),
       );
-      return new OTLPTraceExporter(config);
+      const exporter = new OTLPTraceExporter(config);
+      useKitEncoder(exporter);
+      return exporter;
     }
     case 'http/json': {
       const { OTLPTraceExporter } = await importOtelPeer(
@@ -31,7 +65,9 @@ export async function loadExporter(target: ExportTarget): Promise<SpanExporter> 
       const { OTLPTraceExporter } = await importOtelPeer(
         () => import('@opentelemetry/exporter-trace-otlp-proto'),
       );
-      return new OTLPTraceExporter(config);
+      const exporter = new OTLPTraceExporter(config);
+      useKitEncoder(exporter);
+      return exporter;
     }
   }
 }

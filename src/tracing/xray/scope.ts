@@ -1,5 +1,11 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { getRequestContext, type RequestContext } from '../../http/context.js';
+import {
+  getRequestContext,
+  type MutableRequestContext,
+  type RequestContext,
+  runInScope,
+  scopedValue,
+  tracingSlot,
+} from '../../http/context.js';
 
 /** What a scope must say: the request it was entered in. */
 export interface RequestBound {
@@ -12,8 +18,8 @@ export interface RequestBound {
  * namespace. Inside a request the scope is the request's segment, looked up from the request
  * context the kit already keeps (AsyncLocalStorage, set by the request scope on every adapter), so a
  * request costs no second storage and no async hook; `with()` — a `runtime.tracer.span()`, an AWS SDK
- * call with its HTTP requests suppressed — uses a storage of its own. The SDK's segments are handed
- * to it explicitly, as its manual mode intends.
+ * call with its HTTP requests suppressed — enters a nested scope of that same storage. The SDK's
+ * segments are handed to it explicitly, as its manual mode intends.
  *
  * @example
  * ```ts
@@ -23,34 +29,29 @@ export interface RequestBound {
  * ```
  */
 export class ScopeManager<S extends RequestBound> {
-  readonly #storage = new AsyncLocalStorage<S>();
-  readonly #requests = new WeakMap<RequestContext, S>();
-
   /** The innermost scope, or the request's; `undefined` outside both. */
   active(): S | undefined {
+    const scope = scopedValue(this) as S | undefined;
+    if (scope !== undefined) return scope;
     const request = getRequestContext();
-    const scope = this.#storage.getStore();
-    if (scope !== undefined && scope.request === request) return scope;
-    return request === undefined ? undefined : this.#requests.get(request);
+    return request === undefined ? undefined : this.ofRequest(request);
   }
 
   /** The scope of `request`, once its segment started. */
   ofRequest(request: RequestContext): S | undefined {
-    return this.#requests.get(request);
+    return (request as MutableRequestContext)[tracingSlot] as S | undefined;
   }
 
   /** Makes `scope` the scope of `request` (its segment). */
   setRequest(request: RequestContext, scope: S): void {
-    this.#requests.set(request, scope);
+    (request as MutableRequestContext)[tracingSlot] = scope;
   }
 
   /** Runs `fn` with `scope` current, sync or async. */
   with<T>(scope: S, fn: () => T): T {
-    return this.#storage.run(scope, fn);
+    return runInScope(this, scope, fn);
   }
 
-  /** Releases the storage. */
-  disable(): void {
-    this.#storage.disable();
-  }
+  /** Nothing to release: the scopes live in the kit's one request storage. */
+  disable(): void {}
 }

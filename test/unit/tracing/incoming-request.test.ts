@@ -15,6 +15,7 @@ function request(
   req.url = url;
   req.httpVersion = '1.1';
   req.headers = headers;
+  req.rawHeaders = Object.entries(headers).flat();
   return req;
 }
 

@@ -1,0 +1,146 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
+import { TraceState } from '@opentelemetry/core';
+import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  type ReadableSpan,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
+import { useKitEncoder } from '../../../src/tracing/otel/exporter.js';
+import { encodeTraceRequest } from '../../../src/tracing/otel/span-encoder.js';
+import { decodeTraceRequest } from '../../support/otlp/proto.js';
+
+/** Decoded, with bytes as arrays and 64-bit integers as strings, so two decodings compare. */
+function decoded(bytes: Uint8Array): unknown {
+  return JSON.parse(
+    JSON.stringify(decodeTraceRequest(bytes), (_key, value: unknown) =>
+      typeof value === 'bigint'
+        ? String(value)
+        : value instanceof Uint8Array
+          ? [...value]
+          : (value as { type?: unknown })?.type === 'Buffer'
+            ? (value as { data: number[] }).data
+            : value,
+    ),
+  );
+}
+
+function spans(): ReadableSpan[] {
+  const ended: ReadableSpan[] = [];
+  const collect: SpanProcessor = {
+    onStart() {},
+    onEnd: (span) => ended.push(span),
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'notes-api', 'cloud.region': 'eu-west-1', pid: 42 }),
+    spanProcessors: [collect],
+  });
+  const kit = provider.getTracer('apprunner-kit', '0.1.0');
+  const app = provider.getTracer('app');
+  const remoteParent = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: '5f84c7a1b2c3d4e5f60718293a4b5c6d',
+    spanId: '0123456789abcdef',
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+    traceState: new TraceState('vendor=value,other=1'),
+  });
+  const server = kit.startSpan(
+    'GET /notes/:id',
+    {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': 'GET',
+        'url.path': '/notes/7',
+        'server.port': 3000,
+        'user_agent.original': `Mozilla/5.0 ${'x'.repeat(300)} é ✓ 😀`,
+        'app.ratio': 0.25,
+        'app.negative': -42,
+        'app.big': 2 ** 40,
+        'app.flag': false,
+        'app.tags': ['a', 'b', 'ünï'],
+        'app.numbers': [1, 2.5, -3],
+        'app.bools': [true, false],
+        'app.empty': [],
+      },
+      links: [
+        {
+          context: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, isRemote: true },
+          attributes: { 'link.kind': 'follows' },
+        },
+      ],
+    },
+    remoteParent,
+  );
+  server.addEvent('cache miss', { 'cache.key': 'notes:7' });
+  server.recordException(new Error('boom'));
+  server.setStatus({ code: SpanStatusCode.ERROR, message: 'it failed' });
+  const child = app.startSpan('SELECT notes', { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, server));
+  child.setAttribute('db.statement', 'SELECT * FROM notes WHERE id = $1');
+  child.end();
+  server.end();
+  for (let i = 0; i < 300; i++) {
+    const span = app.startSpan(`internal ${i}`, { attributes: { i, even: i % 2 === 0 } });
+    span.setStatus({ code: SpanStatusCode.OK });
+    span.end();
+  }
+  return ended;
+}
+
+describe('encodeTraceRequest', () => {
+  it('decodes to what the OpenTelemetry serializer encodes, for every kind of field', () => {
+    const batch = spans();
+    const reference = ProtobufTraceSerializer.serializeRequest(batch);
+    expect(reference).toBeDefined();
+    const ours = encodeTraceRequest(batch);
+    expect(decoded(ours)).toEqual(decoded(reference!));
+    // Two scopes, the remote parent's flags, the trace state, the long attribute: all there.
+    const request = decoded(ours) as {
+      resourceSpans: {
+        scopeSpans: { scope: { name: string }; spans: { flags: number; traceState?: string }[] }[];
+      }[];
+    };
+    const scopes = request.resourceSpans[0]!.scopeSpans;
+    expect(scopes.map((s) => s.scope.name)).toEqual(['app', 'apprunner-kit']);
+    const server = scopes[1]!.spans[0]!;
+    expect(server.flags).toBe(0x301);
+    expect(server.traceState).toBe('vendor=value,other=1');
+  });
+
+  it('encodes batch after batch without mixing them', () => {
+    const batch = spans();
+    const first = encodeTraceRequest(batch.slice(0, 10));
+    const firstCopy = Buffer.from(first);
+    encodeTraceRequest(batch);
+    expect(Buffer.compare(Buffer.from(first), firstCopy)).toBe(0);
+    expect(decoded(first)).toEqual(decoded(ProtobufTraceSerializer.serializeRequest(batch.slice(0, 10))!));
+  });
+});
+
+describe('useKitEncoder', () => {
+  it('takes the place of the serializer of the HTTP/protobuf and gRPC exporters', () => {
+    const batch = spans().slice(0, 5);
+    for (const exporter of [new ProtoExporter({ url: 'http://127.0.0.1:9/v1/traces' }), new GrpcExporter()]) {
+      expect(useKitEncoder(exporter)).toBe(true);
+      const serializer = (
+        exporter as unknown as { _delegate: { _serializer: typeof ProtobufTraceSerializer } }
+      )._delegate._serializer;
+      expect(Buffer.from(serializer.serializeRequest(batch)!)).toEqual(
+        Buffer.from(encodeTraceRequest(batch)),
+      );
+      void exporter.shutdown();
+    }
+  });
+
+  it('leaves an exporter of another shape alone', () => {
+    const other: SpanExporter = { export: () => {}, shutdown: async () => {} };
+    expect(useKitEncoder(other)).toBe(false);
+    expect(useKitEncoder({ ...other, _delegate: {} } as SpanExporter)).toBe(false);
+  });
+});
