@@ -60,16 +60,25 @@ export interface OtelBackendOptions {
   readonly logger: Logger;
 }
 
-/** The span of one request, kept until its response ends. */
+/** The span of one request, kept on its request context until its response ends. */
 interface RequestTrace {
-  readonly context: Context;
+  readonly parent: Context;
   readonly span: Span;
   readonly method: string;
+  /** The OpenTelemetry context with the span, made when something first asks for it. */
+  context: Context | undefined;
 }
 
-/** The trace of a request, kept on its context (see tracingSlot). */
 function requestTrace(request: RequestContext): RequestTrace | undefined {
   return (request as MutableRequestContext)[tracingSlot] as RequestTrace | undefined;
+}
+
+/** The request's OpenTelemetry context; most requests never need it, so it is made on first use. */
+function requestOtelContext(request: RequestContext): Context | undefined {
+  const traced = requestTrace(request);
+  if (traced === undefined) return undefined;
+  traced.context ??= trace.setSpan(traced.parent, traced.span);
+  return traced.context;
 }
 
 const kinds: Readonly<Record<SpanKindName, SpanKind>> = {
@@ -189,7 +198,7 @@ class OtelBackend implements TracingBackend {
     this.description = description;
     this.#logger = options.logger;
     this.#ids = new XrayIdGenerator();
-    this.#contextManager = new RequestContextManager((request) => requestTrace(request)?.context);
+    this.#contextManager = new RequestContextManager(requestOtelContext);
     const processors: SpanProcessor[] = exporter === undefined ? [] : [new BatchSpanProcessor(exporter)];
     this.#provider = new BasicTracerProvider({
       resource: defaultResource().merge(resourceFromAttributes(resourceAttributes(options))),
@@ -239,7 +248,7 @@ class OtelBackend implements TracingBackend {
     } finally {
       this.#ids.pin(undefined);
     }
-    const traced: RequestTrace = { context: trace.setSpan(parent, span), span, method: method.method };
+    const traced: RequestTrace = { parent, span, method: method.method, context: undefined };
     (context as MutableRequestContext)[tracingSlot] = traced;
     const spanContext = span.spanContext();
     return {
