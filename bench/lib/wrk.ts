@@ -17,6 +17,14 @@ export async function ensureWrk(): Promise<void> {
   }
 }
 
+/**
+ * Pins this process (every thread) to CPU 1, where wrk runs: a sink or receiver the harness serves
+ * in-process then never takes CPU time from the app on CPU 0.
+ */
+export function pinHarness(): void {
+  execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+}
+
 /** A benchmark app in a child process pinned to CPU 0, its stdout sent to /dev/null. */
 export interface PinnedApp {
   readonly port: number;

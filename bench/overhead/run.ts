@@ -11,12 +11,12 @@
  *
  *   npm run bench:overhead [-- --rounds 3 --seconds 3 --frameworks node,express]
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { chartLine } from '../lib/chart.js';
-import { cpuMicros, ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
+import { cpuMicros, ensureWrk, pinHarness, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const run = promisify(execFile);
 const arg = (name: string, fallback: string) => {
@@ -83,8 +83,7 @@ async function autocannonRps(framework: string, variant: string): Promise<number
 
 async function main(): Promise<void> {
   await ensureWrk();
-  // Off the app's CPU: the OTLP sink in this process must not take the app's core.
-  execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  pinHarness();
   const sink = await otlpSink();
   const otelEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
   const lines: string[] = [];

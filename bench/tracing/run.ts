@@ -3,7 +3,7 @@
  * OpenTelemetry auto-instrumentation (NodeSDK + HTTP instrumentation, X-Ray ids and propagator,
  * loaded with `--require`), and under apprunner-kit with tracing off and with `otel` — both tracers
  * exporting every span over OTLP/HTTP protobuf to the same local sink (this process, which drains
- * and acknowledges). wrk in interleaved rounds, app pinned to CPU 0, wrk to CPU 1. Reports
+ * and acknowledges). wrk in interleaved rounds, app pinned to CPU 0, wrk and this process to CPU 1. Reports
  * requests/s (median, min–max) and the app's CPU time per request (from /proc: on 2 shared cores
  * throughput swings with whatever else runs, CPU per request much less), the CPU each tracer adds
  * per request over its own untraced baseline, and the kit's as a ratio of the auto-instrumentation's.
@@ -17,7 +17,7 @@ import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { printChart } from '../lib/chart.js';
-import { cpuMicros, ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
+import { cpuMicros, ensureWrk, pinHarness, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -118,6 +118,7 @@ const variants: readonly Variant[] = [
 
 async function main(): Promise<void> {
   await ensureWrk();
+  pinHarness(); // the sinks run here, with wrk on CPU 1, off the app's CPU
   const sink = await startSink();
   const rps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const exported = new Map<string, number>(variants.map((v) => [v.name, 0]));
