@@ -28,6 +28,11 @@ const seconds = Number(arg('seconds', '3'));
 const frameworks = arg('frameworks', 'node,express,fastify,koa').split(',');
 const app = new URL('app.mjs', import.meta.url).pathname;
 
+/** `+1.2`, `-0.4`: a difference with its sign. */
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
+}
+
 /** An OTLP/HTTP receiver that accepts and discards every export (its cost stays out of the app's core). */
 async function otlpSink(): Promise<{ url: string; close(): void }> {
   const server = createServer((req, res) => {
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
       const calibrated = cpu.get('bare-1us');
       if (calibrated !== undefined)
         lines.push(
-          `\n1 µs of busy work in the bare handler reads as +${(spread(calibrated).median - bareCpu).toFixed(1)} µs of app CPU per request here.\n`,
+          `\n1 µs of busy work in the bare handler reads as ${signed(spread(calibrated).median - bareCpu)} µs of app CPU per request here (the noise of this table).\n`,
         );
       lines.push(
         chartLine({
