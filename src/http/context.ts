@@ -30,12 +30,32 @@ export interface MutableRequestContext extends RequestContext {
   traceId: string | undefined;
   /** The error a route threw, as the framework adapter reported it (logged with the request line). */
   error?: unknown;
-  /** The tracing backend's own state of this request (its span or segment). */
-  [tracingSlot]?: unknown;
+  /** The tracing backend's own state of this request (its span or segment): see tracingState. */
+  [tracingSlot]?: TracingState | undefined;
 }
 
 /** Where a tracing backend keeps its state of a request, on the request context (no side table). */
 export const tracingSlot: unique symbol = Symbol.for('apprunner-kit.tracingSlot');
+
+/** A backend's state of a request, with the backend it belongs to. */
+interface TracingState {
+  readonly owner: object;
+  readonly state: unknown;
+}
+
+/**
+ * Keeps `state` on `context` for `owner` (the backend whose server hooks started the request). Only
+ * one backend starts a request; another one in the same process (a second runtime) reads nothing.
+ */
+export function setTracingState(context: RequestContext, owner: object, state: unknown): void {
+  (context as MutableRequestContext)[tracingSlot] = { owner, state };
+}
+
+/** What `owner` keeps on `context` ({@link setTracingState}); `undefined` for any other owner. */
+export function tracingState(context: RequestContext, owner: object): unknown {
+  const slot = (context as MutableRequestContext)[tracingSlot];
+  return slot !== undefined && slot.owner === owner ? slot.state : undefined;
+}
 
 const frameMark: unique symbol = Symbol.for('apprunner-kit.contextFrame');
 
@@ -45,6 +65,8 @@ interface ContextFrame {
   readonly request: MutableRequestContext | undefined;
   readonly owner: object;
   readonly value: unknown;
+  /** What was current when the frame was entered: the request, or another frame. */
+  readonly outer: Store | undefined;
 }
 
 type Store = MutableRequestContext | ContextFrame;
@@ -87,19 +109,22 @@ export function getMutableRequestContext(): MutableRequestContext | undefined {
  * {@link scopedValue}, and sees the same request context.
  */
 export function runInScope<T>(owner: object, value: unknown, fn: () => T): T {
-  const frame: ContextFrame = {
-    [frameMark]: true,
-    request: getMutableRequestContext(),
-    owner,
-    value,
-  };
+  const outer = storage.getStore();
+  const frame: ContextFrame = { [frameMark]: true, request: requestOf(outer), owner, value, outer };
   return storage.run(frame, fn);
 }
 
-/** The value of the innermost {@link runInScope} of `owner` around the caller; `undefined` when none. */
+/**
+ * The value of the innermost {@link runInScope} of `owner` around the caller, past the frames of other
+ * owners; `undefined` when none.
+ */
 export function scopedValue(owner: object): unknown {
-  const store = storage.getStore();
-  return store !== undefined && isFrame(store) && store.owner === owner ? store.value : undefined;
+  let store = storage.getStore();
+  while (store !== undefined && isFrame(store)) {
+    if (store.owner === owner) return store.value;
+    store = store.outer;
+  }
+  return undefined;
 }
 
 /** Runs `fn` with `context` as the request context of everything it starts, sync or async. */

@@ -16,12 +16,7 @@ import { defaultResource, resourceFromAttributes } from '@opentelemetry/resource
 import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import type { TracingConfig } from '../../config/tracing.js';
-import {
-  getRequestContext,
-  type MutableRequestContext,
-  type RequestContext,
-  tracingSlot,
-} from '../../http/context.js';
+import { getRequestContext, type RequestContext, setTracingState, tracingState } from '../../http/context.js';
 import type {
   BackendDescription,
   CallOutcome,
@@ -69,13 +64,13 @@ interface RequestTrace {
   context: Context | undefined;
 }
 
-function requestTrace(request: RequestContext): RequestTrace | undefined {
-  return (request as MutableRequestContext)[tracingSlot] as RequestTrace | undefined;
+function requestTrace(backend: object, request: RequestContext): RequestTrace | undefined {
+  return tracingState(request, backend) as RequestTrace | undefined;
 }
 
 /** The request's OpenTelemetry context; most requests never need it, so it is made on first use. */
-function requestOtelContext(request: RequestContext): Context | undefined {
-  const traced = requestTrace(request);
+function requestOtelContext(backend: object, request: RequestContext): Context | undefined {
+  const traced = requestTrace(backend, request);
   if (traced === undefined) return undefined;
   traced.context ??= trace.setSpan(traced.parent, traced.span);
   return traced.context;
@@ -198,7 +193,7 @@ class OtelBackend implements TracingBackend {
     this.description = description;
     this.#logger = options.logger;
     this.#ids = new XrayIdGenerator();
-    this.#contextManager = new RequestContextManager(requestOtelContext);
+    this.#contextManager = new RequestContextManager((request) => requestOtelContext(this, request));
     const processors: SpanProcessor[] = exporter === undefined ? [] : [new BatchSpanProcessor(exporter)];
     this.#provider = new BasicTracerProvider({
       resource: defaultResource().merge(resourceFromAttributes(resourceAttributes(options))),
@@ -249,7 +244,7 @@ class OtelBackend implements TracingBackend {
       this.#ids.pin(undefined);
     }
     const traced: RequestTrace = { parent, span, method: method.method, context: undefined };
-    (context as MutableRequestContext)[tracingSlot] = traced;
+    setTracingState(context, this, traced);
     const spanContext = span.spanContext();
     return {
       traceId: xrayTraceId(spanContext.traceId) ?? header?.root ?? newTraceId(),
@@ -258,7 +253,7 @@ class OtelBackend implements TracingBackend {
   }
 
   finishRequest(context: RequestContext, outcome: RequestOutcome): void {
-    const request = requestTrace(context);
+    const request = requestTrace(this, context);
     if (request === undefined) return;
     const { span } = request;
     if (span.isRecording()) {

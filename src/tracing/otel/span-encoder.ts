@@ -25,6 +25,7 @@ const flagsHasIsRemote = 0x100;
 const flagsIsRemote = 0x200;
 
 const twoTo32 = 4_294_967_296;
+const int64Limit = 2 ** 63;
 
 /** A growable buffer with protobuf's primitive encodings. */
 class ProtoWriter {
@@ -64,7 +65,7 @@ class ProtoWriter {
     } else this.varint(key);
   }
 
-  /** A signed 64-bit integer, as int64 fields take it (negatives in ten bytes). */
+  /** A signed 64-bit integer, as int64 fields take it (negatives in ten bytes, two's complement). */
   int64(value: number): void {
     if (value >= 0) {
       this.varint(value);
@@ -194,7 +195,9 @@ function writeAnyValue(w: ProtoWriter, field: number, value: AttributeValue): vo
     w.tag(2, varintType);
     w.varint(value ? 1 : 0);
   } else if (typeof value === 'number') {
-    if (Number.isSafeInteger(value)) {
+    // Every integer in int64's range is an int_value, as the reference serializer writes it (above
+    // 2^53 a double holds only integers, and varint's arithmetic on them is exact).
+    if (Number.isInteger(value) && value >= -int64Limit && value < int64Limit) {
       w.tag(3, varintType);
       w.int64(value);
     } else {
@@ -218,7 +221,7 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes |
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const value = attributes[key];
-    if (value === undefined) continue;
+    // An undefined or null value (event and link attributes keep them) is an empty AnyValue.
     const start = w.begin(field);
     w.string(1, key);
     writeAnyValue(w, 2, value);

@@ -1,10 +1,10 @@
 import {
   getRequestContext,
-  type MutableRequestContext,
   type RequestContext,
   runInScope,
   scopedValue,
-  tracingSlot,
+  setTracingState,
+  tracingState,
 } from '../../http/context.js';
 
 /** What a scope must say: the request it was entered in. */
@@ -39,12 +39,12 @@ export class ScopeManager<S extends RequestBound> {
 
   /** The scope of `request`, once its segment started. */
   ofRequest(request: RequestContext): S | undefined {
-    return (request as MutableRequestContext)[tracingSlot] as S | undefined;
+    return tracingState(request, this) as S | undefined;
   }
 
   /** Makes `scope` the scope of `request` (its segment). */
   setRequest(request: RequestContext, scope: S): void {
-    (request as MutableRequestContext)[tracingSlot] = scope;
+    setTracingState(request, this, scope);
   }
 
   /** Runs `fn` with `scope` current, sync or async. */

@@ -63,6 +63,10 @@ function spans(): ReadableSpan[] {
         'app.ratio': 0.25,
         'app.negative': -42,
         'app.big': 2 ** 40,
+        'app.above-safe': 2 ** 53,
+        'app.huge': 1e18,
+        'app.very-negative': -(2 ** 60),
+        'app.beyond-int64': 2 ** 64,
         'app.flag': false,
         'app.tags': ['a', 'b', 'ünï'],
         'app.numbers': [1, 2.5, -3],
@@ -78,7 +82,7 @@ function spans(): ReadableSpan[] {
     },
     remoteParent,
   );
-  server.addEvent('cache miss', { 'cache.key': 'notes:7' });
+  server.addEvent('cache miss', { 'cache.key': 'notes:7', absent: undefined, empty: null } as never);
   server.recordException(new Error('boom'));
   server.setStatus({ code: SpanStatusCode.ERROR, message: 'it failed' });
   const child = app.startSpan('SELECT notes', { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, server));
