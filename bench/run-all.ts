@@ -13,6 +13,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { argString } from './lib/args.js';
 import { parseChartLine } from './lib/chart.js';
 import { reliabilityMarkdown } from './lib/reliability.js';
 import { renderBarChart } from './lib/svg.js';
@@ -98,11 +99,6 @@ interface Outcome {
   readonly timedOut: boolean;
   readonly seconds: number;
 }
-
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 
 function command(bench: Bench): string {
   return `npm run bench:${bench.name}${bench.args.length > 0 ? ` -- ${bench.args.join(' ')}` : ''}`;
@@ -222,7 +218,7 @@ function rewriteReliability(): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--reliability-only')) return rewriteReliability();
-  const only = arg('only')?.split(',');
+  const only = argString('only')?.split(',');
   const selected = only === undefined ? benches : benches.filter((b) => only.includes(b.name));
   const startedAt = new Date();
   const loadBefore = loads();

@@ -43,20 +43,7 @@ function listen(server: Server, config: KitConfig): Promise<AddressInfo> {
   });
 }
 
-function createKitServer(config: KitConfig, listener: NodeRequestListener): Server {
-  const { keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs } = config.server;
-  const server = createServer(
-    {
-      keepAliveTimeout: keepAliveTimeoutMs,
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: requestTimeoutMs,
-    },
-    listener,
-  );
-  applyTimeouts(server, config);
-  return server;
-}
-
+/** The kit's timeouts, on its own server or the framework's (Node reads them at check time). */
 function applyTimeouts(server: Server, config: KitConfig): void {
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
   server.headersTimeout = config.server.headersTimeoutMs;
@@ -238,8 +225,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     try {
       installed = adapter.install(options.app as never, kit);
       scope.routeOf = installed.routeOf;
-      server = installed.server ?? createKitServer(config, installed.listener!);
-      if (installed.server !== undefined) applyTimeouts(installed.server, config);
+      server = installed.server ?? createServer(installed.listener!);
+      applyTimeouts(server, config);
       coordinator.addServer(server);
       if (installed.afterDrain !== undefined)
         coordinator.onDrained(`${installed.kind} close`, installed.afterDrain);

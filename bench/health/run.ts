@@ -7,16 +7,15 @@
  *
  *   npm run bench:health [-- --seconds 5]
  */
-import { ensureServicesInstalled, startPostgres } from '../../test/support/services/index.js';
+import { startPostgres } from '../../test/support/services/index.js';
+import { argNumber } from '../lib/args.js';
 import { type ChartBar, printChart } from '../lib/chart.js';
 import { ensureWrk, startPinned, wrk } from '../lib/wrk.js';
 
-const secondsArg = process.argv.indexOf('--seconds');
-const seconds = secondsArg === -1 ? 5 : Number(process.argv[secondsArg + 1]);
+const seconds = argNumber('seconds', 5);
 
 async function main(): Promise<void> {
   await ensureWrk();
-  await ensureServicesInstalled();
   const database = await startPostgres();
   const rows: string[] = [];
   const bars: ChartBar[] = [];

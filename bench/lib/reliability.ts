@@ -15,7 +15,7 @@ const collector = 'test/integration/tracing/collector-down.test.ts';
 const daemon = 'test/integration/tracing/xray-daemon.test.ts';
 
 /** Every failure mode the issue names, with where it is tested. */
-export const failureModes: readonly FailureMode[] = [
+const failureModes: readonly FailureMode[] = [
   {
     fault: 'AWS endpoint down at start-up (connection refused)',
     expected:
@@ -151,7 +151,7 @@ export const failureModes: readonly FailureMode[] = [
 ];
 
 /** Titles listed in {@link failureModes} that their file does not contain (or files that do not exist). */
-export function missingTests(root: string): string[] {
+function missingTests(root: string): string[] {
   const missing: string[] = [];
   for (const mode of failureModes) {
     for (const { file, titles } of mode.tests) {

@@ -3,6 +3,8 @@ import { openSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { freePort } from '../../test/support/child.js';
 
+export { type Spread, spread } from './stats.js';
+
 const run = promisify(execFile);
 
 /** Installs wrk from Debian's packages when it is missing (the benchmarks run as root on CI machines). */
@@ -160,10 +162,4 @@ export async function wrk(
       Number(errors ?? 0) +
       (socketErrors === null ? 0 : socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0)),
   };
-}
-
-/** Median of `values`, with the minimum and maximum. */
-export function spread(values: readonly number[]): { median: number; min: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
 }

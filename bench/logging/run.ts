@@ -7,15 +7,12 @@
  *
  *   npm run bench:logging [-- --rounds 3 --seconds 5]
  */
+import { argNumber } from '../lib/args.js';
 import { printChart } from '../lib/chart.js';
 import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const rounds = arg('rounds', 3);
-const seconds = arg('seconds', 5);
+const rounds = argNumber('rounds', 3);
+const seconds = argNumber('seconds', 5);
 
 const variants = [
   { name: 'bare', script: 'bare.mjs', env: {} },

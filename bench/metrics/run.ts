@@ -14,15 +14,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { MutableRequestContext } from '../../src/http/context.js';
 import { RequestMetrics } from '../../src/metrics/request-metrics.js';
+import { argNumber } from '../lib/args.js';
 import { printChart } from '../lib/chart.js';
 import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const rounds = arg('rounds', 4);
-const seconds = arg('seconds', 4);
+const rounds = argNumber('rounds', 4);
+const seconds = argNumber('seconds', 4);
 
 const variants = [
   { name: 'kit, metrics off', script: 'kit.mjs', env: { METRICS: '0' }, path: '/' },

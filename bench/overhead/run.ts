@@ -12,38 +12,21 @@
  *   npm run bench:overhead [-- --rounds 3 --seconds 3 --frameworks node,express]
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { argNumber, argString } from '../lib/args.js';
 import { chartLine } from '../lib/chart.js';
+import { startOtlpSink } from '../lib/otlp-sink.js';
 import { cpuMicros, ensureWrk, pinHarness, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const run = promisify(execFile);
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-};
-const rounds = Number(arg('rounds', '3'));
-const seconds = Number(arg('seconds', '3'));
-const frameworks = arg('frameworks', 'node,express,fastify,koa').split(',');
+const rounds = argNumber('rounds', 3);
+const seconds = argNumber('seconds', 3);
+const frameworks = argString('frameworks', 'node,express,fastify,koa').split(',');
 const app = new URL('app.mjs', import.meta.url).pathname;
 
 /** `+1.2`, `-0.4`: a difference with its sign. */
 function signed(value: number): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
-}
-
-/** An OTLP/HTTP receiver that accepts and discards every export (its cost stays out of the app's core). */
-async function otlpSink(): Promise<{ url: string; close(): void }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': '0' });
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
 /** Requests/s and the app's CPU µs per request, for one variant. */
@@ -89,7 +72,7 @@ async function autocannonRps(framework: string, variant: string): Promise<number
 async function main(): Promise<void> {
   await ensureWrk();
   pinHarness();
-  const sink = await otlpSink();
+  const sink = await startOtlpSink();
   const otelEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
   const lines: string[] = [];
   const summary: string[] = [];
@@ -165,7 +148,7 @@ async function main(): Promise<void> {
       summary.push(`autocannon, express, requests/s: ${check.join(', ')}`);
     }
   } finally {
-    sink.close();
+    await sink.close();
   }
   console.log('\n## Per-request overhead');
   for (const line of lines) console.log(line);

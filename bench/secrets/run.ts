@@ -11,6 +11,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { createSecretStore } from '../../src/index.js';
 import { applyEnv, awsClientEnv, startAwsEndpoint } from '../../test/support/aws-endpoint.js';
 import { printChart } from '../lib/chart.js';
+import { spread } from '../lib/stats.js';
 
 function nsPerOp(fn: () => unknown, iterations: number): number {
   for (let i = 0; i < 100_000; i++) fn();
@@ -41,9 +42,8 @@ async function getCost(): Promise<void> {
     }, 2_000_000);
     rounds.push({ map: mapNs, kit: kitNs });
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[2]!;
-  const mapNs = median(rounds.map((r) => r.map));
-  const kitNs = median(rounds.map((r) => r.kit));
+  const mapNs = spread(rounds.map((r) => r.map)).median;
+  const kitNs = spread(rounds.map((r) => r.kit)).median;
   console.log('\n## Cache-hit read (5 rounds of 2,000,000, median)\n');
   console.log('| read | ns per call | × Map#get |');
   console.log('| --- | --- | --- |');

@@ -9,7 +9,9 @@
  */
 import { killApps, startApp } from '../../test/support/app-process.js';
 import { keepAliveLoad } from '../../test/support/load.js';
+import { argNumber } from '../lib/args.js';
 import { printChart } from '../lib/chart.js';
+import { spread } from '../lib/stats.js';
 
 const implementations = [
   'kit',
@@ -20,8 +22,7 @@ const implementations = [
   'close-with-grace',
   'lightship',
 ];
-const runsArg = process.argv.indexOf('--runs');
-const runs = runsArg === -1 ? 5 : Number(process.argv[runsArg + 1]);
+const runs = argNumber('runs', 5);
 const loadBeforeSignalMs = 300;
 
 interface Run {
@@ -51,11 +52,6 @@ async function once(name: string): Promise<Run> {
   };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
-
 async function main(): Promise<void> {
   const results = new Map<string, Run[]>(implementations.map((name) => [name, []]));
   for (let run = 0; run < runs; run++) {
@@ -71,11 +67,11 @@ async function main(): Promise<void> {
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const [name, list] of results) {
-    const exits = list.map((r) => r.exitMs);
+    const exits = spread(list.map((r) => r.exitMs));
     console.log(
-      `| ${name} | ${list.map((r) => r.failed).join(' ')} | ${median(list.map((r) => r.failed))} | ${median(
-        list.map((r) => r.served),
-      )} | ${median(list.map((r) => r.refused))} | ${median(exits)} (${Math.min(...exits)}–${Math.max(...exits)}) | ${[
+      `| ${name} | ${list.map((r) => r.failed).join(' ')} | ${spread(list.map((r) => r.failed)).median} | ${
+        spread(list.map((r) => r.served)).median
+      } | ${spread(list.map((r) => r.refused)).median} | ${exits.median} (${exits.min}–${exits.max}) | ${[
         ...new Set(list.map((r) => r.exit)),
       ].join(', ')} |`,
     );
@@ -88,9 +84,8 @@ async function main(): Promise<void> {
     unit: 'requests failed on already-open connections per shutdown, median with min–max (lower is better)',
     digits: 0,
     bars: [...results].map(([name, list]) => {
-      const failed = list.map((r) => r.failed);
-      const [min, max] = [Math.min(...failed), Math.max(...failed)];
-      return { label: name, value: median(failed), min, max, highlight: name === 'kit' };
+      const { median, min, max } = spread(list.map((r) => r.failed));
+      return { label: name, value: median, min, max, highlight: name === 'kit' };
     }),
   });
 }

@@ -12,19 +12,16 @@
  *   npm run bench:soak [-- --requests 200000 --frameworks node,express --max-seconds 120]
  */
 import { readdirSync, readlinkSync } from 'node:fs';
-import { get } from 'node:http';
+import { get } from '../../test/support/http.js';
+import { argNumber, argString } from '../lib/args.js';
 import { chartLine } from '../lib/chart.js';
 import { startOtlpSink } from '../lib/otlp-sink.js';
 import { ensureWrk, type PinnedApp, startPinned, type WrkResult, wrk } from '../lib/wrk.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-};
-const target = Number(arg('requests', '200000'));
-const maxSeconds = Number(arg('max-seconds', '120'));
-const warmupSeconds = Number(arg('warmup', '3'));
-const frameworks = arg('frameworks', 'node,express,fastify,koa').split(',');
+const target = argNumber('requests', 200_000);
+const maxSeconds = argNumber('max-seconds', 120);
+const warmupSeconds = argNumber('warmup', 3);
+const frameworks = argString('frameworks', 'node,express,fastify,koa').split(',');
 const maxHeapGrowthMiB = 8;
 const app = new URL('app.mjs', import.meta.url).pathname;
 const requestMix = new URL('requests.lua', import.meta.url).pathname;
@@ -59,22 +56,10 @@ interface Soak {
  * The app's memory after garbage collection, asked on a connection of its own that closes after the
  * answer (`agent: false`): a kept-alive one would count as one more descriptor in the app.
  */
-function memory(port: number): Promise<Memory> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path: '/__soak/memory', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => {
-        if (res.statusCode === 200) resolve(JSON.parse(body) as Memory);
-        else reject(new Error(`/__soak/memory answered ${res.statusCode}`));
-      });
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error('/__soak/memory: no answer within 10 s')));
-    req.on('error', reject);
-  });
+async function memory(port: number): Promise<Memory> {
+  const res = await get(`http://127.0.0.1:${port}/__soak/memory`, { agent: false, timeoutMs: 10_000 });
+  if (res.status !== 200) throw new Error(`/__soak/memory answered ${res.status}`);
+  return JSON.parse(res.body) as Memory;
 }
 
 /** What each open descriptor of `pid` points to (`socket:[…]`, `pipe:[…]`, a path). */

@@ -16,15 +16,12 @@
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { argNumber } from '../lib/args.js';
 import { printChart } from '../lib/chart.js';
 import { cpuMicros, ensureWrk, pinHarness, spread, startPinned, wrk } from '../lib/wrk.js';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const rounds = arg('rounds', 3);
-const seconds = arg('seconds', 5);
+const rounds = argNumber('rounds', 3);
+const seconds = argNumber('seconds', 5);
 const apps = new URL('apps/', import.meta.url).pathname;
 
 /**
@@ -34,7 +31,6 @@ const apps = new URL('apps/', import.meta.url).pathname;
 interface Sink {
   readonly url: string;
   readonly daemon: string;
-  exports: number;
   bytes: number;
   close(): Promise<void>;
 }
@@ -45,7 +41,6 @@ async function startSink(): Promise<Sink> {
       sink.bytes += chunk.length;
     });
     req.on('end', () => {
-      sink.exports += 1;
       res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 });
       res.end();
     });
@@ -53,14 +48,12 @@ async function startSink(): Promise<Sink> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const udp = createSocket('udp4');
   udp.on('message', (message) => {
-    sink.exports += 1;
     sink.bytes += message.length;
   });
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
   const sink: Sink = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     daemon: `127.0.0.1:${udp.address().port}`,
-    exports: 0,
     bytes: 0,
     close: () =>
       new Promise((resolve) => {

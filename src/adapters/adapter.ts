@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { NodeRequestListener } from '../config/options.js';
 import type { HealthEndpoints } from '../health/endpoints.js';
@@ -52,22 +52,44 @@ export interface AnyAppAdapter {
   install(app: never, kit: AdapterKit): InstalledApp;
 }
 
+/**
+ * The kit's part of one request, the same on every adapter: the health endpoints, load shedding, then
+ * `handler` inside the request scope. `answered` runs when the kit answered the request itself
+ * (Fastify hijacks its reply there).
+ */
+export function serveInFront(
+  kit: AdapterKit,
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: () => void,
+  answered?: () => void,
+): void {
+  const { scope, health, shedder } = kit;
+  if (!kit.logHealthRequests && health.handle(req, res)) {
+    answered?.();
+    return;
+  }
+  // A health request reaches this point only when health requests are logged.
+  if (shedder?.shouldShed(scope.inFlight) && !(kit.logHealthRequests && health.matches(req))) {
+    shedder.reject(res);
+    answered?.();
+    return;
+  }
+  scope.run(req, res, () => {
+    if (kit.logHealthRequests && health.handle(req, res)) answered?.();
+    else handler();
+  });
+}
+
 /** Puts the health endpoints and the request scope in front of `handler`, the same way for every adapter. */
 export function inFront(
   kit: AdapterKit,
-  handler: (req: IncomingMessage, res: import('node:http').ServerResponse) => void,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): NodeRequestListener {
-  const { scope, health, shedder } = kit;
-  if (kit.logHealthRequests || shedder !== undefined) {
+  const { scope, health } = kit;
+  if (kit.logHealthRequests || kit.shedder !== undefined) {
     return function apprunnerKitListener(req, res): void {
-      if (!kit.logHealthRequests && health.handle(req, res)) return;
-      if (shedder?.shouldShed(scope.inFlight) && !health.matches(req)) {
-        shedder.reject(res);
-        return;
-      }
-      scope.run(req, res, () => {
-        if (!kit.logHealthRequests || !health.handle(req, res)) handler(req, res);
-      });
+      serveInFront(kit, req, res, () => handler(req, res));
     };
   }
   // The common case, kept free of the branches above.

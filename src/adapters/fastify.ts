@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { UnsupportedAppError } from '../errors.js';
-import { type AppAdapter, isFunction } from './adapter.js';
+import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
 
 export { getRequestContext, type RequestContext } from '../http/context.js';
 export { type CreateLoggerOptions, createLogger } from '../logging/logger.js';
@@ -74,22 +74,13 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
       instance.addHook('onRequest', (request, reply, next) => {
         const req = request.raw as IncomingMessage & { [fastifyRequest]?: FastifyRequestLike };
         req[fastifyRequest] = request;
-        if (!kit.logHealthRequests && kit.health.handle(req, reply.raw)) {
-          reply.hijack();
-          return;
-        }
-        if (kit.shedder?.shouldShed(kit.scope.inFlight) && !kit.health.matches(req)) {
-          reply.hijack();
-          kit.shedder.reject(reply.raw);
-          return;
-        }
-        kit.scope.run(req, reply.raw, () => {
-          if (kit.logHealthRequests && kit.health.handle(req, reply.raw)) {
-            reply.hijack();
-            return;
-          }
-          next();
-        });
+        serveInFront(
+          kit,
+          req,
+          reply.raw,
+          () => next(),
+          () => reply.hijack(),
+        );
       });
       instance.addHook('onError', (_request, _reply, error, next) => {
         kit.reportError(error);

@@ -65,6 +65,12 @@ export interface CheckOptions {
   readonly load: LoadSettings;
 }
 
+/**
+ * While the app starts, health is probed at least this often (ms), so that "healthy after" is
+ * precise; App Runner's own phase is unknown anyway, and the estimate adds its interval.
+ */
+export const startProbeIntervalMs = 250;
+
 /** Defaults of everything but the command. */
 export const checkDefaults = Object.freeze({
   port: 8080,

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { invalid } from '../config/parse.js';
+import { invalid, parseIntegerText } from '../config/parse.js';
 import { ConfigurationError } from '../errors.js';
 import {
   appRunnerHealthDefaults,
@@ -83,11 +83,7 @@ const flags = {
 } as const;
 
 function integer(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const n = /^\d{1,9}$/.test(raw.trim()) ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(n) || n < min || n > max)
-    invalid(`--${flag}`, raw, `an integer from ${min} to ${max}`);
-  return n;
+  return raw === undefined ? fallback : parseIntegerText(`--${flag}`, raw, min, max);
 }
 
 function secondsToMs(

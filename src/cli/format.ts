@@ -13,6 +13,11 @@ export function millis(ms: number): string {
   return `${Math.round(ms)} ms`;
 }
 
+/** An endpoint as `host:port`, an IPv6 host in brackets: `10.0.0.5:8080`, `[fd00::5]:8080`. */
+export function hostPort(endpoint: { readonly host: string; readonly port: number }): string {
+  return `${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
+}
+
 /** `1 file`, `2 files`. */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;

@@ -1,7 +1,7 @@
 import type { DrainObservation } from './drain-run.js';
-import { plural, seconds } from './format.js';
+import { hostPort, plural, seconds } from './format.js';
 import { describeExit } from './grade-startup.js';
-import type { CheckResult } from './report.js';
+import { type CheckResult, checkRow } from './report.js';
 
 function tally(errors: Readonly<Record<string, number>>): string {
   return Object.entries(errors)
@@ -23,10 +23,7 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
   }
   const r = drain.requests;
   const figures = {
-    endpoint:
-      drain.endpoint === undefined
-        ? null
-        : `${drain.endpoint.host.includes(':') ? `[${drain.endpoint.host}]` : drain.endpoint.host}:${drain.endpoint.port}`,
+    endpoint: drain.endpoint === undefined ? null : hostPort(drain.endpoint),
     requests: r.sent,
     onOpenConnections: r.onOpenConnections,
     failedOnOpenConnections: r.failedOnOpenConnections,
@@ -43,14 +40,7 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
     aliveAtGrace: drain.aliveAtGrace,
     graceMs: drain.graceMs,
   };
-  const row = (status: CheckResult['status'], summary: string, hint?: string): CheckResult => ({
-    id: 'drain',
-    title,
-    status,
-    summary,
-    ...(hint === undefined ? {} : { hint }),
-    figures,
-  });
+  const row = checkRow('drain', title, figures);
   if (!drain.signalled) {
     const exit =
       drain.exit === undefined

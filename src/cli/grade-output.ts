@@ -10,10 +10,18 @@ function share(structured: number, lines: number): string {
 /**
  * Grades stdout and stderr as CloudWatch Logs receives them: `pass` when every line is a JSON object
  * with a level and a timestamp; `warn` when some are not, or when the app wrote nothing at all. Never
- * `fail`: plain text still reaches the logs, only less useful.
+ * `fail`: plain text still reaches the logs, only less useful. `skip` when there is no output to
+ * grade (the app never started).
  */
-export function gradeLogs(stdout: OutputTally, stderr: OutputTally): CheckResult {
+export function gradeLogs(
+  stdout: OutputTally | undefined,
+  stderr: OutputTally | undefined,
+  skipped = 'not run',
+): CheckResult {
   const title = 'logs are JSON lines with a level and a timestamp';
+  if (stdout === undefined || stderr === undefined) {
+    return { id: 'logs', title, status: 'skip', summary: skipped, figures: {} };
+  }
   const lines = stdout.lines + stderr.lines;
   const structured = stdout.structured + stderr.structured;
   const figures = {

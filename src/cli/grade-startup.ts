@@ -1,10 +1,10 @@
 import type { AppExit } from './app-process.js';
 import { appRunnerStartWindowS, type HealthCheckSettings } from './check-options.js';
-import { median, millis, plural, seconds } from './format.js';
+import { hostPort, median, millis, plural, seconds } from './format.js';
 import type { HealthObservation, HealthProbeRecord } from './health-watch.js';
 import type { ListenObservation } from './listen-watch.js';
 import type { LocalAddress } from './local-address.js';
-import type { CheckResult } from './report.js';
+import { type CheckResult, checkRow } from './report.js';
 
 /** What the graders of the start-up need to know about the run. */
 export interface StartupContext {
@@ -58,14 +58,7 @@ export function gradeListen(listen: ListenObservation, context: StartupContext):
     sockets: listen.sockets === undefined ? null : sockets,
   };
   const after = listen.listeningAtMs === undefined ? '' : `, ${seconds(listen.listeningAtMs)} after start`;
-  const row = (status: CheckResult['status'], summary: string, hint?: string): CheckResult => ({
-    id: 'listen',
-    title: listenTitle,
-    status,
-    summary,
-    ...(hint === undefined ? {} : { hint }),
-    figures,
-  });
+  const row = checkRow('listen', listenTitle, figures);
   const address = context.localAddress?.address;
   switch (listen.verdict) {
     case 'all-interfaces':
@@ -176,7 +169,7 @@ export function gradeHealth(
   const figures = {
     protocol: settings.protocol,
     path: settings.protocol === 'http' ? settings.path : null,
-    endpoint: `${health.endpoint.host.includes(':') ? `[${health.endpoint.host}]` : health.endpoint.host}:${health.endpoint.port}`,
+    endpoint: hostPort(health.endpoint),
     checks: health.startCheckCount + health.samples.length,
     passed: passed.length,
     failedOnceHealthy: sampleFailures,
@@ -185,14 +178,7 @@ export function gradeHealth(
     timeoutMs,
     lastError: lastFailure?.error ?? null,
   };
-  const row = (status: CheckResult['status'], summary: string, hint?: string): CheckResult => ({
-    id: 'health',
-    title,
-    status,
-    summary,
-    ...(hint === undefined ? {} : { hint }),
-    figures,
-  });
+  const row = checkRow('health', title, figures);
   if (health.endedBy !== 'healthy') {
     const streakNote =
       passed.length > 0 && settings.healthyThreshold > 1

@@ -61,7 +61,7 @@ export function tryConnect(endpoint: Endpoint, timeoutMs: number): Promise<Probe
  * answer read within `timeoutMs`. App Runner does not document which statuses pass; a 2xx is what
  * every load balancer accepts, so anything else fails here. Never rejects.
  */
-export function httpCheck(endpoint: Endpoint, path: string, timeoutMs: number): Promise<ProbeResult> {
+function httpCheck(endpoint: Endpoint, path: string, timeoutMs: number): Promise<ProbeResult> {
   const started = performance.now();
   return new Promise((resolve) => {
     let settled = false;

@@ -1,3 +1,4 @@
+import { startProbeIntervalMs } from './check-options.js';
 import { seconds, shellQuote } from './format.js';
 import type { CheckReport, CheckStatus } from './report.js';
 
@@ -23,7 +24,7 @@ export function renderText(report: CheckReport): string {
   const out: string[] = [
     `apprunner-kit check: ${shellQuote(report.command)}`,
     `  PORT=${report.port}, cwd ${report.cwd}`,
-    `  health ${healthText}: interval ${health.intervalS} s, timeout ${health.timeoutS} s, healthy ${health.healthyThreshold}, unhealthy ${health.unhealthyThreshold} (probed here every ${Math.min(250, report.probeIntervalMs)} ms while starting, then every ${report.probeIntervalMs} ms)`,
+    `  health ${healthText}: interval ${health.intervalS} s, timeout ${health.timeoutS} s, healthy ${health.healthyThreshold}, unhealthy ${health.unhealthyThreshold} (probed here every ${Math.min(startProbeIntervalMs, report.probeIntervalMs)} ms while starting, then every ${report.probeIntervalMs} ms)`,
     `  SIGTERM under ${report.load.connections} keep-alive connections (≤ ${report.load.requests} requests to ${report.load.path}), SIGKILL ${seconds(report.graceMs)} later`,
     '',
   ];

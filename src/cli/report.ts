@@ -24,6 +24,31 @@ export interface CheckResult {
   readonly figures: Readonly<Record<string, Figure>>;
 }
 
+/**
+ * Builds the rows of one check: `id`, `title` and `figures` fixed, the grade, summary and hint (kept
+ * only when given) per outcome.
+ *
+ * @example
+ * ```ts
+ * const row = checkRow('drain', title, figures);
+ * return row('warn', summary, 'exit 0 after a clean shutdown');
+ * ```
+ */
+export function checkRow(
+  id: CheckId,
+  title: string,
+  figures: Readonly<Record<string, Figure>>,
+): (status: CheckStatus, summary: string, hint?: string) => CheckResult {
+  return (status, summary, hint) => ({
+    id,
+    title,
+    status,
+    summary,
+    ...(hint === undefined ? {} : { hint }),
+    figures,
+  });
+}
+
 /** The whole report of a run, as `--json` prints it. */
 export interface CheckReport {
   readonly tool: 'apprunner-kit check';

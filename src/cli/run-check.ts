@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { AppProcess } from './app-process.js';
-import { type CheckOptions, cleanEnvironment } from './check-options.js';
+import { type CheckOptions, cleanEnvironment, startProbeIntervalMs } from './check-options.js';
 import { type DrainObservation, runDrain } from './drain-run.js';
 import { diffSnapshots, type FileChanges, snapshotFiles } from './file-snapshot.js';
 import { gradeDrain } from './grade-drain.js';
@@ -13,10 +13,6 @@ import { type HealthObservation, sampleHealth, waitUntilHealthy } from './health
 import { type ListenObservation, watchListening } from './listen-watch.js';
 import { type LocalAddress, pickLocalAddress } from './local-address.js';
 import { type CheckReport, type CheckResult, countStatuses } from './report.js';
-
-// While the app starts, health is probed at least this often, so that "healthy after" is precise;
-// App Runner's own phase is unknown anyway, and the estimate adds its interval.
-const startProbeIntervalMs = 250;
 
 /** Options of {@link runCheck} that tests and embedders may set; the command line does not. */
 export interface RunCheckEnvironment {
@@ -194,14 +190,8 @@ export async function runCheck(
     gradeStart(health, options.health, context, skipped),
     gradeDrain(drain, skipped),
     notStarted
-      ? {
-          id: 'logs',
-          title: 'logs are JSON lines with a level and a timestamp',
-          status: 'skip',
-          summary: skipped,
-          figures: {},
-        }
-      : gradeLogs(app.output.tally('stdout'), app.output.tally('stderr')),
+      ? gradeLogs(undefined, undefined, skipped)
+      : gradeLogs(app.output.tally('stdout'), app.output.tally('stderr'), skipped),
     gradeFiles(
       changes,
       { root: cwd, watched: after.files.size, truncated: before.truncated || after.truncated },

@@ -246,7 +246,9 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   const budgetMs =
     optional(health.budgetMs, (v) => parseInteger('health.budgetMs', v, 1, 60_000)) ??
     defaults.health.budgetMs;
-  const pkg = appPackage(cwd);
+  // Read only when neither an option nor the environment names the service or its version.
+  let appPkg: ReturnType<typeof appPackage> | undefined;
+  const pkg = () => (appPkg ??= appPackage(cwd));
   const shutdown = parseSection('shutdown', top.shutdown, [
     'timeoutMs',
     'drainDelayMs',
@@ -357,9 +359,10 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       optional(top.service, (v) => parseName('service', v)) ??
       env.SERVICE_NAME ??
       env.OTEL_SERVICE_NAME ??
-      pkg.name ??
+      pkg().name ??
       defaults.service,
-    version: optional(top.version, (v) => parseName('version', v, 128)) ?? env.SERVICE_VERSION ?? pkg.version,
+    version:
+      optional(top.version, (v) => parseName('version', v, 128)) ?? env.SERVICE_VERSION ?? pkg().version,
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     logging: {
       level: optional(logging.level, level('logging.level')) ?? env.LOG_LEVEL ?? defaults.logLevel,

@@ -74,11 +74,6 @@ export class CheckRunner {
     return this.#passedOnce;
   }
 
-  /** The last result, without running the check. */
-  get last(): HealthCheckReport | undefined {
-    return this.#last;
-  }
-
   /** The current result: the run under way, a fresh run, or the last one within the interval. */
   result(): Promise<HealthCheckReport> {
     const now = performance.now();
@@ -94,20 +89,16 @@ export class CheckRunner {
     this.#runStartedAt = startedAt;
     this.#runSettled = false;
     const controller = new AbortController();
-    let running: PromiseLike<HealthCheckOutcome>;
+    let running: Promise<HealthCheckOutcome>;
     try {
       running = Promise.resolve(this.#check(controller.signal));
     } catch (error) {
       running = Promise.reject(error);
     }
-    Promise.resolve(running).then(
-      () => {
-        this.#runSettled = true;
-      },
-      () => {
-        this.#runSettled = true;
-      },
-    );
+    const settle = () => {
+      this.#runSettled = true;
+    };
+    running.then(settle, settle);
     const bounded = await withTimeout(running, this.settings.timeoutMs);
     const durationMs = Math.round((performance.now() - startedAt) * 100) / 100;
     const { componentType } = this.settings;

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pathWithoutQuery } from '../http/path.js';
 import type { LifecycleState } from '../lifecycle/state.js';
 import type { HealthEvaluation, HealthRegistry } from './registry.js';
-import type { HealthStatus } from './types.js';
+import type { HealthCheckReport, HealthStatus } from './types.js';
 
 /** Settings of the health endpoints, from the `health` options. */
 export interface HealthEndpointSettings {
@@ -22,6 +21,23 @@ interface Prepared {
 }
 
 const contentType = 'application/health+json';
+
+type Endpoint = 'liveness' | 'readiness' | 'startup';
+
+/**
+ * True when the request URL `url` is `path`, with or without a query string (an absent URL is `/`).
+ * It runs for every request, so it compares in place rather than slicing the query off.
+ */
+function isPath(url: string | undefined, path: string): boolean {
+  if (url === undefined) return path === '/';
+  return url === path || (url.startsWith(path) && url[path.length] === '?');
+}
+
+/** A check's report without its `output` (error text), as shown unless `exposeErrors` is on. */
+export function withoutOutput(report: HealthCheckReport): Omit<HealthCheckReport, 'output'> {
+  const { output: _hidden, ...rest } = report;
+  return rest;
+}
 
 /**
  * The `/healthz` (liveness), `/readyz` (readiness) and `/startupz` (startup) endpoints, answering
@@ -51,46 +67,49 @@ export class HealthEndpoints {
 
   /** True when `req` asks for one of the health endpoints. */
   matches(req: IncomingMessage): boolean {
-    const path = this.#requestedPath(req);
-    const { livenessPath, readinessPath, startupPath } = this.#settings;
-    return path === livenessPath || path === readinessPath || path === startupPath;
+    return this.#requested(req) !== undefined;
   }
 
   /** Answers a health request and returns true, or returns false for any other request. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const path = this.#requestedPath(req);
-    if (path === undefined) return false;
-    const { livenessPath, readinessPath, startupPath } = this.#settings;
-    if (path === livenessPath) {
-      if (this.#registry.has('liveness')) this.#evaluate(req, res, 'liveness', undefined);
-      else send(req, res, this.#live);
-      return true;
+    switch (this.#requested(req)) {
+      case 'liveness':
+        if (this.#registry.has('liveness')) this.#evaluate(req, res, 'liveness', undefined);
+        else send(req, res, this.#live);
+        return true;
+      case 'readiness': {
+        const state = this.#state();
+        if (state !== 'ready' || !this.#registry.has('readiness')) send(req, res, this.#byState[state]);
+        else this.#evaluate(req, res, 'readiness', 'ready');
+        return true;
+      }
+      case 'startup': {
+        const state = this.#state();
+        if (state === 'starting') send(req, res, this.#byState.starting);
+        else if (!this.#registry.has('startup')) send(req, res, this.#live);
+        else this.#evaluate(req, res, 'startup', undefined);
+        return true;
+      }
+      default:
+        return false;
     }
-    if (path === readinessPath) {
-      const state = this.#state();
-      if (state !== 'ready' || !this.#registry.has('readiness')) send(req, res, this.#byState[state]);
-      else this.#evaluate(req, res, 'readiness', 'ready');
-      return true;
-    }
-    if (path === startupPath) {
-      const state = this.#state();
-      if (state === 'starting') send(req, res, this.#byState.starting);
-      else if (!this.#registry.has('startup')) send(req, res, this.#live);
-      else this.#evaluate(req, res, 'startup', undefined);
-      return true;
-    }
-    return false;
   }
 
-  /** The path a GET or HEAD request asks for; `undefined` for any other method. */
-  #requestedPath(req: IncomingMessage): string | undefined {
-    return req.method === 'GET' || req.method === 'HEAD' ? pathWithoutQuery(req.url) : undefined;
+  /** The endpoint a GET or HEAD request asks for; `undefined` for any other method or path. */
+  #requested(req: IncomingMessage): Endpoint | undefined {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
+    const { url } = req;
+    const { livenessPath, readinessPath, startupPath } = this.#settings;
+    if (isPath(url, livenessPath)) return 'liveness';
+    if (isPath(url, readinessPath)) return 'readiness';
+    if (isPath(url, startupPath)) return 'startup';
+    return undefined;
   }
 
   #evaluate(
     req: IncomingMessage,
     res: ServerResponse,
-    endpoint: 'liveness' | 'readiness' | 'startup',
+    endpoint: Endpoint,
     state: LifecycleState | undefined,
   ): void {
     this.#registry.evaluate(endpoint).then(
@@ -103,8 +122,9 @@ export class HealthEndpoints {
     const checks: Record<string, object[]> = {};
     if (state !== undefined) checks['lifecycle:state'] = [{ status: 'pass', observedValue: state }];
     for (const [name, report] of Object.entries(evaluation.checks)) {
-      const { output, ...rest } = report;
-      checks[name] = [this.#settings.exposeErrors && output !== undefined ? report : rest];
+      checks[name] = [
+        this.#settings.exposeErrors && report.output !== undefined ? report : withoutOutput(report),
+      ];
     }
     return this.#prepare(evaluation.status, checks);
   }

@@ -1,3 +1,4 @@
+import { withoutOutput } from './endpoints.js';
 import type { HealthRegistry } from './registry.js';
 
 /** A terminus health check function: resolves when healthy, throws (with `causes`) when not. */
@@ -43,10 +44,7 @@ export function terminusHealthChecks(
     async () => {
       const evaluation = await registry.evaluate(kind);
       const checks: Record<string, unknown[]> = {};
-      for (const [name, report] of Object.entries(evaluation.checks)) {
-        const { output: _hidden, ...rest } = report;
-        checks[name] = [rest];
-      }
+      for (const [name, report] of Object.entries(evaluation.checks)) checks[name] = [withoutOutput(report)];
       const document = { status: evaluation.status, checks };
       if (evaluation.status === 'fail') throw new TerminusHealthError(document);
       return document;

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { processGlobal } from '../internal/process-global.js';
+import type { TraceHeader } from '../tracing/trace-header.js';
 
 /** What the kit knows about the request being handled, available anywhere below its handler. */
 export interface RequestContext {
@@ -32,7 +33,25 @@ export interface MutableRequestContext extends RequestContext {
   error?: unknown;
   /** The tracing backend's own state of this request (its span or segment): see tracingState. */
   [tracingSlot]?: TracingState | undefined;
+  /** `traceHeader` parsed, once per request (`undefined` when absent or malformed). */
+  [traceParentSlot]?: TraceHeader | undefined;
+  /** The duration {@link requestDurationMs} measured, once the response finished. */
+  [durationSlot]?: number | undefined;
 }
+
+const durationSlot: unique symbol = Symbol('apprunner-kit.durationMs');
+
+/**
+ * Milliseconds from the kit first seeing the request to the first call (at the response's end), to
+ * the microsecond: measured once, so the request line and the metrics show the same number.
+ */
+export function requestDurationMs(context: MutableRequestContext): number {
+  context[durationSlot] ??= Math.round((performance.now() - context.startedAt) * 1000) / 1000;
+  return context[durationSlot];
+}
+
+/** Where the parsed `X-Amzn-Trace-Id` of a request is kept for the tracing hooks (not in the public shape). */
+export const traceParentSlot: unique symbol = Symbol.for('apprunner-kit.traceParent');
 
 /** Where a tracing backend keeps its state of a request, on the request context (no side table). */
 export const tracingSlot: unique symbol = Symbol.for('apprunner-kit.tracingSlot');

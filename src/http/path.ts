@@ -12,3 +12,14 @@ export function pathWithoutQuery(url: string | undefined): string {
 export function peerAddress(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') === true ? address.slice(7) : address;
 }
+
+/**
+ * The first entry of a comma-separated forwarding header (`X-Forwarded-For`, `X-Forwarded-Proto`),
+ * trimmed: the hop nearest the client. `undefined` when the header is absent or that entry is empty.
+ */
+export function firstHop(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const comma = header.indexOf(',');
+  const hop = (comma === -1 ? header : header.slice(0, comma)).trim();
+  return hop === '' ? undefined : hop;
+}

@@ -4,6 +4,6 @@ import { randomUUID } from 'node:crypto';
 const acceptedId = /^[\w\-.:/+=@]{1,128}$/;
 
 /** The request id a client or proxy sent in `X-Request-Id`, when well formed; else a new UUID. */
-export function requestIdFrom(header: string | string[] | undefined): string {
-  return typeof header === 'string' && acceptedId.test(header) ? header : randomUUID();
+export function requestIdFrom(header: string | undefined): string {
+  return header !== undefined && acceptedId.test(header) ? header : randomUUID();
 }

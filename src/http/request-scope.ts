@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { maxTraceHeaderLength, parseTraceHeader } from '../tracing/trace-header.js';
-import { type MutableRequestContext, runWithRequestContext, tracingSlot } from './context.js';
+import {
+  type MutableRequestContext,
+  runWithRequestContext,
+  traceParentSlot,
+  tracingSlot,
+} from './context.js';
 import { requestIdFrom } from './request-id.js';
 
 /** Called when a request enters the scope, before the app's handler. */
@@ -105,14 +110,16 @@ export class RequestScope {
     }
     const traceHeader =
       rawTrace !== undefined && rawTrace.length <= maxTraceHeaderLength ? rawTrace : undefined;
+    const traceParent = traceHeader === undefined ? undefined : parseTraceHeader(traceHeader);
     const context: MutableRequestContext = {
       requestId: requestIdFrom(requestIdHeader),
       traceHeader,
-      traceId: traceHeader === undefined ? undefined : parseTraceHeader(traceHeader)?.root,
+      traceId: traceParent?.root,
       route: undefined,
       startedAt: performance.now(),
       debugSampled: this.#debugSampleRate > 0 && Math.random() < this.#debugSampleRate,
       [tracingSlot]: undefined, // present from the start: every context has one shape
+      [traceParentSlot]: traceParent,
     };
     this.#inFlight++;
     // One shared listener, the context on the response: no closure allocated per request.

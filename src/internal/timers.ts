@@ -29,3 +29,20 @@ export function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<Bou
     );
   });
 }
+
+/** What {@link abortAfter} returns: the signal, and `clear` to cancel the timer once the work is done. */
+export interface AbortTimer {
+  readonly signal: AbortSignal;
+  readonly clear: () => void;
+}
+
+/**
+ * A signal that aborts after `ms` with `reason` (the default `AbortError` when absent), on a timer
+ * that never keeps the process alive. Call `clear` as soon as the work settles.
+ */
+export function abortAfter(ms: number, reason?: unknown): AbortTimer {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(reason), ms);
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}

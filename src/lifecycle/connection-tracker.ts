@@ -30,7 +30,7 @@ function currentResponse(socket: Socket): ServerResponse | undefined {
  * (no load balancer pipelines).
  */
 export class ConnectionTracker {
-  readonly server: Server;
+  readonly #server: Server;
   readonly #sockets = new Map<Socket, SocketState>();
   #idleGraceMs = 0;
   #drained: Promise<void> | undefined;
@@ -38,7 +38,7 @@ export class ConnectionTracker {
   #listenerClosed = false;
 
   constructor(server: Server) {
-    this.server = server;
+    this.#server = server;
     server.on('connection', this.#onConnection);
   }
 
@@ -74,10 +74,10 @@ export class ConnectionTracker {
       this.#resolveDrained = resolve;
     });
     // Prepended so that `Connection: close` is set before the app's handler can write the headers.
-    this.server.prependListener('request', this.#onRequest);
-    if (this.server.listening) {
+    this.#server.prependListener('request', this.#onRequest);
+    if (this.#server.listening) {
       // The callback runs on the server's 'close' event: no longer listening and no socket left.
-      NetServer.prototype.close.call(this.server, () => {
+      NetServer.prototype.close.call(this.#server, () => {
         this.#listenerClosed = true;
         this.#settleIfDrained();
       });
@@ -100,13 +100,7 @@ export class ConnectionTracker {
   /** Destroys every socket at once (the deadline has passed). */
   destroyAll(): void {
     for (const socket of this.#sockets.keys()) socket.destroy();
-    this.server.closeAllConnections();
-  }
-
-  /** Removes the listeners this tracker added to the server. */
-  detach(): void {
-    this.server.off('connection', this.#onConnection);
-    this.server.off('request', this.#onRequest);
+    this.#server.closeAllConnections();
   }
 
   readonly #onConnection = (socket: Socket): void => {
@@ -157,9 +151,9 @@ export class ConnectionTracker {
   // `http.Server#close` would stop Node's header/request timeout checker, but also close idle
   // sockets at once; we used `net.Server#close`, so clear the checker ourselves once all is closed.
   #stopTimeoutChecker(): void {
-    const key = Object.getOwnPropertySymbols(this.server).find(
+    const key = Object.getOwnPropertySymbols(this.#server).find(
       (s) => s.description === 'http.server.connectionsCheckingInterval',
     );
-    if (key !== undefined) clearInterval((this.server as unknown as Record<symbol, NodeJS.Timeout>)[key]);
+    if (key !== undefined) clearInterval((this.#server as unknown as Record<symbol, NodeJS.Timeout>)[key]);
   }
 }

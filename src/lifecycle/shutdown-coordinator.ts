@@ -93,12 +93,11 @@ export class ShutdownCoordinator {
     if (this.#state === 'starting') this.#state = 'ready';
   }
 
-  /** Drains `server` with the others on shutdown. Returns its tracker. */
-  addServer(server: Server): ConnectionTracker {
+  /** Drains `server` with the others on shutdown. */
+  addServer(server: Server): void {
     const tracker = new ConnectionTracker(server);
     this.#trackers.push(tracker);
     if (this.#state === 'draining') void tracker.drain(this.#settings.idleGraceMs);
-    return tracker;
   }
 
   /** Shutdown waits for `promise` (bounded by the deadline); a rejection is logged. */

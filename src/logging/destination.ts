@@ -2,21 +2,6 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import type { RedactionRegistry } from './redaction.js';
-import { processStdout } from './stdout-destination.js';
-
-/** How lines reach stdout. */
-export type StdoutMode = 'json' | 'pretty';
-
-/**
- * The default destination: the process's one stdout writer ({@link processStdout}), which batches the
- * lines of each event-loop turn, never stalls on a slow reader, and is flushed on shutdown and exit.
- */
-export function stdoutDestination(): DestinationStream {
-  // Touching process.stdout makes libuv put a pipe on fd 1 in non-blocking mode, so that a full pipe
-  // answers EAGAIN (and lines wait in memory) instead of blocking the event loop.
-  void process.stdout.isTTY;
-  return processStdout();
-}
 
 /**
  * pino-pretty, when `mode` allows it, stdout is a terminal and the app has `pino-pretty`

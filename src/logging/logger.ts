@@ -2,8 +2,9 @@ import { hostname } from 'node:os';
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
 import type { LogLevel } from '../config/environment.js';
 import { getRequestContext } from '../http/context.js';
-import { prettyDestination, redactingDestination, stdoutDestination } from './destination.js';
+import { prettyDestination, redactingDestination } from './destination.js';
 import { redactedText, redaction } from './redaction.js';
+import { processStdout } from './stdout-destination.js';
 
 /** Headers whose values never reach a log line, wherever a `headers` object is logged. */
 export const redactedHeaders = [
@@ -54,7 +55,7 @@ export interface CreateLoggerOptions {
 
 /** Where a logged `headers` object is looked for; explicit paths, because pino's wildcard paths cost
  * about 12 µs per line (measured) against 0.2 µs for these. */
-export const redactedHeaderParents = [
+const redactedHeaderParents = [
   'headers',
   'req.headers',
   'request.headers',
@@ -134,7 +135,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const destination =
     options.destination ??
     prettyDestination(options.pretty ?? 'auto', process.stdout.isTTY === true, process.cwd()) ??
-    stdoutDestination();
+    processStdout();
   const base: Record<string, string> = { service: options.service };
   if (options.version !== undefined) base.version = options.version;
   base.instance = options.instance ?? hostname();

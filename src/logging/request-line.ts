@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { LogLevel } from '../config/environment.js';
-import type { MutableRequestContext } from '../http/context.js';
-import { pathWithoutQuery, peerAddress } from '../http/path.js';
+import { type MutableRequestContext, requestDurationMs } from '../http/context.js';
+import { firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 import { jsonString, rawLineWriter } from './logger.js';
@@ -25,13 +24,6 @@ export interface RequestLineOptions {
   readonly levels: RequestLevels;
   /** Keep the query string in `path` (it may carry tokens). */
   readonly query: boolean;
-}
-
-function firstHop(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const comma = header.indexOf(',');
-  const hop = (comma === -1 ? header : header.slice(0, comma)).trim();
-  return hop === '' ? undefined : hop;
 }
 
 function field(name: string, value: string | undefined): string {
@@ -62,7 +54,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const length = res.getHeader('content-length');
     const bytes = length === undefined || !Number.isFinite(Number(length)) ? undefined : Number(length);
     const path = query ? (req.url ?? '/') : pathWithoutQuery(req.url);
-    const durationMs = Math.round((performance.now() - context.startedAt) * 1000) / 1000;
+    const durationMs = requestDurationMs(context);
     const userAgent = rawHeader(req, 'user-agent');
     const clientIp = firstHop(rawHeader(req, 'x-forwarded-for')) ?? peerAddress(req.socket.remoteAddress);
     const message = aborted ? 'request aborted' : status >= 500 ? 'request failed' : 'request completed';
@@ -74,7 +66,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
           'method',
           req.method,
         )}${field('path', path)}${field('route', context.route)},"statusCode":${status},"durationMs":${durationMs}${
-          bytes === undefined || !Number.isFinite(bytes) ? '' : `,"bytes":${bytes}`
+          bytes === undefined ? '' : `,"bytes":${bytes}`
         }${field('userAgent', userAgent)}${field('clientIp', clientIp)}`,
         message,
       );

@@ -128,9 +128,15 @@ export class StdoutDestination {
   }
 }
 
-/** The process's one stdout writer; its `flushSync` runs on `process.exit`. */
+/**
+ * The process's one stdout writer (the kit's loggers' default destination, and the metrics'); its
+ * `flushSync` runs on `process.exit`.
+ */
 export function processStdout(): StdoutDestination {
   return processGlobal('stdout.v1', () => {
+    // Touching process.stdout makes libuv put a pipe on fd 1 in non-blocking mode, so that a full pipe
+    // answers EAGAIN (and lines wait in memory) instead of blocking the event loop.
+    void process.stdout.isTTY;
     const destination = new StdoutDestination(1);
     process.on('exit', () => destination.flushSync());
     return destination;

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { MutableRequestContext } from '../http/context.js';
+import { type MutableRequestContext, requestDurationMs } from '../http/context.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 import type { EmfGroup, EmfMetric } from './emf-lines.js';
 import { ValueHistogram } from './histogram.js';
@@ -95,8 +94,8 @@ export class RequestMetrics implements MetricSource {
     req: IncomingMessage,
     res: ServerResponse,
   ): void => {
-    // Microseconds, as the request line rounds them: shorter lines, and the same numbers in both.
-    const latency = Math.round((performance.now() - context.startedAt) * 1000) / 1000;
+    // The same number as the request line's durationMs (measured once per request).
+    const latency = requestDurationMs(context);
     // In-flight only falls when a request finishes, so its peak is reached just before one does:
     // the count before this request's decrement.
     const inFlight = this.#scope.inFlight + 1;

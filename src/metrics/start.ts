@@ -47,12 +47,8 @@ export function startMetrics(config: MetricsConfig, dependencies: MetricsDepende
     };
   }
 
-  if (dependencies.destination === undefined) {
-    // Touching process.stdout puts a pipe on fd 1 in non-blocking mode, as for the logger.
-    void process.stdout.isTTY;
-  }
   const requests = new RequestMetrics({ maxRoutes: config.maxRoutes, dimensions }, scope, logger);
-  const service = new ServiceMetrics(dimensions, { takePeak: () => requests.takePeak() });
+  const service = new ServiceMetrics(dimensions, requests);
   const health = new HealthMetrics(dimensions);
   const app = new AppMetrics({
     enabled: true,

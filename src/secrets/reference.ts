@@ -40,10 +40,12 @@ const secretArn = new RegExp(
 );
 // arn:aws:ssm:us-east-1:123456789012:parameter/app/prod/name
 const parameterArn = new RegExp(`^arn:${partition}:ssm:(${region}):(\\d{12}):parameter(/.+)$`);
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** An environment variable name (`env:NAME`, and a secret's name when it is exported to the environment). */
+export const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const parameterName = /^\/?[\w.\-/]{1,2047}$/;
 const versionStage = /^[\w-]{1,256}$/;
-const customScheme = /^[a-z][a-z0-9+.-]{0,31}$/;
+/** The scheme of a custom provider (`vault:`). */
+export const customScheme = /^[a-z][a-z0-9+.-]{0,31}$/;
 
 function fail(raw: string, why: string): never {
   throw new SecretReferenceError(raw, why);

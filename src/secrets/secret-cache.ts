@@ -2,6 +2,7 @@ import { channel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { AppRunnerKitError, SecretFetchError } from '../errors.js';
+import { abortAfter } from '../internal/timers.js';
 import { minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { SecretReference } from './reference.js';
@@ -19,6 +20,18 @@ export interface SecretFetchFailedMessage {
 }
 
 const fetchFailed = channel(secretFetchFailedChannelName);
+
+/**
+ * The kit error for a failed fetch of `reference` (its raw text): a kit error as it is, anything else
+ * a {@link SecretFetchError} with the reference before its message.
+ */
+export function toSecretError(reference: string, error: unknown): AppRunnerKitError {
+  if (error instanceof AppRunnerKitError) return error;
+  return new SecretFetchError(`${reference}: ${(error as Error)?.message ?? String(error)}`, {
+    reference,
+    cause: error,
+  });
+}
 
 /** Cache-wide settings, from `secretOptions`. */
 export interface SecretCacheSettings {
@@ -207,20 +220,16 @@ export class SecretCache {
   }
 
   #start(entry: Entry): Promise<FetchedSecret> {
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () =>
-        controller.abort(
-          new DOMException(`fetch timed out after ${this.#settings.fetchTimeoutMs} ms`, 'TimeoutError'),
-        ),
-      this.#settings.fetchTimeoutMs,
+    const { fetchTimeoutMs } = this.#settings;
+    const timeout = abortAfter(
+      fetchTimeoutMs,
+      new DOMException(`fetch timed out after ${fetchTimeoutMs} ms`, 'TimeoutError'),
     );
-    timer.unref();
     const pending = (async () => {
       try {
-        return await this.#providerFor(entry.reference).fetch(entry.reference, controller.signal);
+        return await this.#providerFor(entry.reference).fetch(entry.reference, timeout.signal);
       } finally {
-        clearTimeout(timer);
+        timeout.clear();
       }
     })();
     entry.inflight = pending.then(
@@ -261,13 +270,7 @@ export class SecretCache {
   }
 
   #failed(entry: Entry, error: unknown): AppRunnerKitError {
-    const wrapped =
-      error instanceof AppRunnerKitError
-        ? error
-        : new SecretFetchError(`${entry.reference.raw}: ${(error as Error)?.message ?? String(error)}`, {
-            reference: entry.reference.raw,
-            cause: error,
-          });
+    const wrapped = toSecretError(entry.reference.raw, error);
     entry.failures++;
     const backoff = Math.min(
       this.#settings.backoffMaxMs,

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import {
-  AppRunnerKitError,
+  type AppRunnerKitError,
   SecretFetchError,
   SecretNotDeclaredError,
   SecretNotFoundError,
@@ -10,7 +10,7 @@ import {
   SecretTimeoutError,
   SecretTransformError,
 } from '../errors.js';
-import { withTimeout } from '../internal/timers.js';
+import { abortAfter, withTimeout } from '../internal/timers.js';
 import { redaction as processRedaction, type RedactionRegistry } from '../logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { AwsClientHook } from './providers/aws-client.js';
@@ -19,7 +19,7 @@ import { fileProvider } from './providers/file.js';
 import { secretsManagerProvider } from './providers/secrets-manager.js';
 import { type SsmProvider, ssmProvider } from './providers/ssm.js';
 import { parseSecretReference, type SecretReference } from './reference.js';
-import { SecretCache, type SecretEntryInfo } from './secret-cache.js';
+import { SecretCache, type SecretEntryInfo, toSecretError } from './secret-cache.js';
 import {
   type NormalisedDeclaration,
   parseSecretDeclarations,
@@ -189,7 +189,7 @@ export class SecretStore {
                 'With an App Runner VPC connector, outbound traffic to AWS needs a NAT gateway or VPC interface endpoints.',
               { reference: declared.reference.raw },
             )
-          : this.#wrap(declared.reference, result);
+          : toSecretError(declared.reference.raw, result);
       failures.push({ declared, error });
     }
 
@@ -301,15 +301,13 @@ export class SecretStore {
         reference: prefix,
       });
     }
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#settings.fetchTimeoutMs);
-    timer.unref();
+    const timeout = abortAfter(this.#settings.fetchTimeoutMs);
     try {
       const parameters = await this.#ssm.fetchPath(
         reference.name,
         options.recursive ?? true,
         reference.region,
-        controller.signal,
+        timeout.signal,
       );
       const values: Record<string, string> = {};
       for (const parameter of parameters) {
@@ -322,7 +320,7 @@ export class SecretStore {
       }
       return values;
     } finally {
-      clearTimeout(timer);
+      timeout.clear();
     }
   }
 
@@ -357,14 +355,6 @@ export class SecretStore {
   #providerFor(reference: SecretReference): SecretProvider {
     const scheme = reference.kind === 'custom' ? reference.scheme : reference.kind;
     return this.#providers[scheme]!;
-  }
-
-  #wrap(reference: SecretReference, error: Error): AppRunnerKitError {
-    if (error instanceof AppRunnerKitError) return error;
-    return new SecretFetchError(`${reference.raw}: ${error.message}`, {
-      reference: reference.raw,
-      cause: error,
-    });
   }
 }
 

@@ -1,7 +1,7 @@
-import { describeValue, invalid, parseBoolean, parseInteger, parseSection } from '../config/parse.js';
-import { ConfigurationError } from '../errors.js';
+import { invalid, parseBoolean, parseInteger, parseSection } from '../config/parse.js';
 import type { SecretProvider } from './provider.js';
-import type { AwsClientLike } from './providers/secrets-manager.js';
+import type { AwsClientLike } from './providers/aws-client.js';
+import { customScheme, envName } from './reference.js';
 
 /** One entry of `secrets`: a reference, or a reference with options. */
 export type SecretDeclaration =
@@ -115,7 +115,7 @@ export function parseSecretOptions(value: unknown): SecretSettings {
     invalid('secretOptions.providers', providers, 'an object of scheme → provider');
   }
   for (const [scheme, provider] of Object.entries(providers)) {
-    if (!/^[a-z][a-z0-9+.-]{0,31}$/.test(scheme) || reservedSchemes.includes(scheme)) {
+    if (!customScheme.test(scheme) || reservedSchemes.includes(scheme)) {
       invalid(
         `secretOptions.providers.${scheme}`,
         scheme,
@@ -181,7 +181,7 @@ export function parseSecretDeclarations(value: unknown, exportToEnv: boolean): N
   }
   return Object.entries(value as Record<string, unknown>).map(([name, declaration]) => {
     const field = `secrets.${name}`;
-    if (name.trim() === '' || (exportToEnv && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))) {
+    if (name.trim() === '' || (exportToEnv && !envName.test(name))) {
       invalid(
         field,
         name,
@@ -193,12 +193,7 @@ export function parseSecretDeclarations(value: unknown, exportToEnv: boolean): N
       invalid(field, declaration, 'a reference string or { ref, ttlMs?, optional? }');
     }
     const entry = parseSection(field, declaration, ['ref', 'ttlMs', 'optional']);
-    if (typeof entry.ref !== 'string') {
-      throw new ConfigurationError(
-        `${field}.ref`,
-        `Invalid ${field}.ref: received ${describeValue(entry.ref)}; expected a reference string.`,
-      );
-    }
+    if (typeof entry.ref !== 'string') invalid(`${field}.ref`, entry.ref, 'a reference string');
     return {
       name,
       ref: entry.ref,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { peerAddress } from '../http/path.js';
+import { firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader } from '../http/raw-headers.js';
 
 /** What a tracing backend records about an incoming request, read once from the request. */
@@ -43,9 +43,7 @@ function splitHost(host: string | undefined): { host: string | undefined; port: 
 
 /** Reads what a tracing backend records from an incoming request; never throws. */
 export function describeIncomingRequest(req: IncomingMessage): IncomingRequestInfo {
-  const url = req.url ?? '/';
-  const query = url.indexOf('?');
-  const forwardedProto = rawHeader(req, 'x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+  const forwardedProto = firstHop(rawHeader(req, 'x-forwarded-proto'))?.toLowerCase();
   const scheme =
     forwardedProto === 'https' || forwardedProto === 'http'
       ? forwardedProto
@@ -54,14 +52,13 @@ export function describeIncomingRequest(req: IncomingMessage): IncomingRequestIn
         : 'http';
   const { host, port } = splitHost(rawHeader(req, 'host'));
   const peer = peerAddress(req.socket?.remoteAddress);
-  const forwardedFor = rawHeader(req, 'x-forwarded-for')?.split(',')[0]?.trim();
   return {
     method: req.method ?? 'GET',
-    path: cap(query === -1 ? url : url.slice(0, query)) ?? '/',
+    path: cap(pathWithoutQuery(req.url)) ?? '/',
     scheme,
     host,
     port: port ?? (host === undefined ? undefined : scheme === 'https' ? 443 : 80),
-    clientAddress: cap(forwardedFor === '' ? undefined : forwardedFor) ?? peer,
+    clientAddress: cap(firstHop(rawHeader(req, 'x-forwarded-for'))) ?? peer,
     peerAddress: peer,
     userAgent: cap(rawHeader(req, 'user-agent')),
     protocolVersion: req.httpVersion,

@@ -6,8 +6,6 @@ export interface TracingPlan {
   readonly backend: TracingBackendName;
   /** Why, in a few words, for the start-up log line. */
   readonly reason: string;
-  /** Something the operator should fix, logged once as a warning. */
-  readonly warning: string | undefined;
 }
 
 /**
@@ -17,14 +15,12 @@ export interface TracingPlan {
  * `AWS_XRAY_DAEMON_ADDRESS` is set: OpenTelemetry wins when both are, as it is the supported route.
  */
 export function resolveTracingMode(config: TracingConfig): TracingPlan {
-  if (config.mode === 'otel')
-    return { backend: 'otel', reason: 'tracing.mode is "otel"', warning: undefined };
-  if (config.mode === 'xray')
-    return { backend: 'xray', reason: 'tracing.mode is "xray"', warning: undefined };
-  if (config.mode === 'off') return { backend: 'off', reason: 'tracing.mode is "off"', warning: undefined };
-  if (config.sdkDisabled) return { backend: 'off', reason: 'OTEL_SDK_DISABLED is true', warning: undefined };
+  if (config.mode === 'otel') return { backend: 'otel', reason: 'tracing.mode is "otel"' };
+  if (config.mode === 'xray') return { backend: 'xray', reason: 'tracing.mode is "xray"' };
+  if (config.mode === 'off') return { backend: 'off', reason: 'tracing.mode is "off"' };
+  if (config.sdkDisabled) return { backend: 'off', reason: 'OTEL_SDK_DISABLED is true' };
   if (config.exporter === 'none') {
-    return { backend: 'off', reason: 'OTEL_TRACES_EXPORTER is "none"', warning: undefined };
+    return { backend: 'off', reason: 'OTEL_TRACES_EXPORTER is "none"' };
   }
   const set =
     config.tracesEndpoint !== undefined
@@ -36,14 +32,13 @@ export function resolveTracingMode(config: TracingConfig): TracingPlan {
           : undefined;
   if (set !== undefined) {
     const over = config.xrayDaemonAddress === undefined ? '' : ' (it wins over AWS_XRAY_DAEMON_ADDRESS)';
-    return { backend: 'otel', reason: `${set} is set${over}`, warning: undefined };
+    return { backend: 'otel', reason: `${set} is set${over}` };
   }
   if (config.xrayDaemonAddress !== undefined) {
-    return { backend: 'xray', reason: 'AWS_XRAY_DAEMON_ADDRESS is set', warning: undefined };
+    return { backend: 'xray', reason: 'AWS_XRAY_DAEMON_ADDRESS is set' };
   }
   return {
     backend: 'off',
     reason: 'no OTEL_EXPORTER_OTLP_* endpoint, OTEL_TRACES_EXPORTER or AWS_XRAY_DAEMON_ADDRESS is set',
-    warning: undefined,
   };
 }

@@ -58,7 +58,6 @@ export async function startTracing(
 ): Promise<Tracing> {
   const { logger, scope } = dependencies;
   const plan = resolveTracingMode(config);
-  if (plan.warning !== undefined) logger.warn({ tracing: { mode: config.mode } }, plan.warning);
   if (plan.backend === 'off') {
     logger.debug({ tracing: { mode: config.mode, backend: 'off', reason: plan.reason } }, 'tracing is off');
     return { tracer: offTracer(), shutdown: () => Promise.resolve() };

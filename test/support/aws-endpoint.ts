@@ -13,7 +13,7 @@ export {
   startAwsEndpoint,
 } from './aws/endpoint.js';
 export { type AwsClientEnv, awsClientEnv } from './aws/env.js';
-export { type AwsErrorSpec, KNOWN_AWS_ERRORS, type KnownAwsErrorCode } from './aws/errors.js';
+export type { AwsErrorSpec, KnownAwsErrorCode } from './aws/errors.js';
 export type { PutSecretOptions, SecretVersionInfo } from './aws/secrets-manager.js';
 export type { ParameterType, ParameterVersionInfo, PutParameterOptions } from './aws/ssm.js';
 export { applyEnv } from './env.js';

@@ -6,7 +6,7 @@
  */
 
 /** The units of `MetricDatum` (CloudWatch API), which the EMF schema lists. */
-export const cloudWatchUnits = new Set([
+const cloudWatchUnits = new Set([
   'Seconds',
   'Microseconds',
   'Milliseconds',

@@ -13,6 +13,7 @@ import {
 import { freePort } from './child.js';
 import { type CollectedSpan, normaliseTraceRequest, type OtlpTransport } from './otlp/normalise.js';
 import { decodeTraceRequest, encodeTraceResponse, TRACE_EXPORT_PATH } from './otlp/proto.js';
+import { waitForCondition } from './wait.js';
 
 export type {
   CollectedSpan,
@@ -21,7 +22,7 @@ export type {
   OtlpTransport,
   OtlpValue,
 } from './otlp/normalise.js';
-export { decodeTraceRequest, encodeTraceRequest } from './otlp/proto.js';
+export { encodeTraceRequest } from './otlp/proto.js';
 
 const HOST = '127.0.0.1';
 
@@ -274,26 +275,14 @@ export async function startOtlpCollector(options: OtlpCollectorOptions = {}): Pr
     spans,
     requests,
     waitForSpans(count, timeoutMs = 5_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (spans.length < count) return;
-          cleanup();
-          resolve([...spans]);
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(
-            new Error(
-              `OTLP collector: ${spans.length} of ${count} spans after ${timeoutMs} ms; requests: ${JSON.stringify(requests)}`,
-            ),
-          );
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          events.off('change', check);
-        };
-        events.on('change', check);
-        check();
+      return waitForCondition({
+        emitter: events,
+        event: 'change',
+        until: () => spans.length >= count,
+        value: () => [...spans],
+        timeoutMs,
+        failure: () =>
+          `OTLP collector: ${spans.length} of ${count} spans after ${timeoutMs} ms; requests: ${JSON.stringify(requests)}`,
       });
     },
     inject(fault) {

@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitForCondition } from './wait.js';
 import {
   DEFAULT_SAMPLING_RULE,
   type SamplingRule,
@@ -307,27 +308,15 @@ export async function startXRayDaemon(options: XRayDaemonOptions = {}): Promise<
       return datagrams;
     },
     waitFor(predicate, timeoutMs = 5_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!predicate(daemon)) return;
-          cleanup();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(
-            new Error(
-              `X-Ray daemon: condition not met within ${timeoutMs} ms; ${segments.length} segments, ` +
-                `${subsegments.length} subsegments, malformed: ${JSON.stringify(malformed.map((m) => m.reason))}`,
-            ),
-          );
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          events.off('change', check);
-        };
-        events.on('change', check);
-        check();
+      return waitForCondition({
+        emitter: events,
+        event: 'change',
+        until: () => predicate(daemon),
+        value: () => undefined,
+        timeoutMs,
+        failure: () =>
+          `X-Ray daemon: condition not met within ${timeoutMs} ms; ${segments.length} segments, ` +
+          `${subsegments.length} subsegments, malformed: ${JSON.stringify(malformed.map((m) => m.reason))}`,
       });
     },
     setSamplingRules(next) {

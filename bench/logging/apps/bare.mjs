@@ -1,5 +1,5 @@
 // Baseline: the app with no logging at all.
 import { createServer } from 'node:http';
-import { handler } from './handler.mjs';
+import { handler } from '../../lib/handler.mjs';
 
 createServer(handler).listen(Number(process.env.PORT));

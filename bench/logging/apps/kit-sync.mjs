@@ -1,7 +1,7 @@
 // apprunner-kit with pino's synchronous stdout destination instead of the kit's own (for comparison).
 import { bootstrapAppRunner } from 'apprunner-kit';
 import { pino } from 'pino';
-import { handler } from './handler.mjs';
+import { handler } from '../../lib/handler.mjs';
 
 await bootstrapAppRunner({
   app: handler,

@@ -1,7 +1,7 @@
 // The usual stack: pino-http in front of the handler, pino to stdout as pino-http's README shows.
 import { createServer } from 'node:http';
 import { pinoHttp } from 'pino-http';
-import { handler } from './handler.mjs';
+import { handler } from '../../lib/handler.mjs';
 
 const log = pinoHttp();
 createServer((req, res) => {

@@ -3,7 +3,7 @@
 
 import { bootstrapAppRunner } from 'apprunner-kit';
 import express from 'express';
-import { handler } from './handler.mjs';
+import { handler } from '../../lib/handler.mjs';
 
 const app = express();
 app.get('/items/:id', handler);

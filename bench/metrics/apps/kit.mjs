@@ -2,7 +2,7 @@
 // on, flushed every second so that the flushes' cost is in the figure too. Request lines off in both,
 // so that the difference is the metrics alone.
 import { bootstrapAppRunner } from 'apprunner-kit';
-import { handler } from './handler.mjs';
+import { handler } from '../../lib/handler.mjs';
 
 await bootstrapAppRunner({
   app: handler,

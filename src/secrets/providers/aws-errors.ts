@@ -1,5 +1,5 @@
 import {
-  type AppRunnerKitError,
+  AppRunnerKitError,
   SecretAccessDeniedError,
   SecretFetchError,
   SecretNotFoundError,
@@ -45,13 +45,15 @@ function permission(service: 'secretsmanager' | 'ssm'): string {
 
 /**
  * Turns an AWS SDK error into the kit's error for `reference`, keeping the AWS error code and adding
- * the fix: the missing permission, the VPC egress, the region or credentials to set.
+ * the fix: the missing permission, the VPC egress, the region or credentials to set. A kit error (a
+ * missing SDK package) is returned as it is.
  */
 export function wrapAwsError(
   error: unknown,
   reference: string,
   service: 'secretsmanager' | 'ssm',
 ): AppRunnerKitError {
+  if (error instanceof AppRunnerKitError) return error;
   const { name, code, message } = describe(error);
   const options = { reference, awsCode: name, cause: error };
   if (notFound.has(name)) {

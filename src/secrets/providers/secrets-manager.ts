@@ -1,22 +1,13 @@
 import { SecretTransformError } from '../../errors.js';
 import type { FetchedSecret, SecretProvider } from '../provider.js';
 import type { SecretReference } from '../reference.js';
-import { type AwsClientHook, type AwsClientSettings, awsService } from './aws-client.js';
+import { type AwsProviderOptions, awsService } from './aws-client.js';
 import { wrapAwsError } from './aws-errors.js';
 
-/** Any client with the AWS SDK v3 `send(command, options)` (a `SecretsManagerClient` or `SSMClient`). */
-export interface AwsClientLike {
-  send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
-}
+export type { AwsClientLike } from './aws-client.js';
 
 /** Options of {@link secretsManagerProvider}. */
-export interface SecretsManagerProviderOptions {
-  readonly settings: AwsClientSettings;
-  /** A client of your own, used for every reference. */
-  readonly client?: AwsClientLike | undefined;
-  /** Called with each client the provider creates. */
-  readonly onClient?: AwsClientHook | undefined;
-}
+export type SecretsManagerProviderOptions = AwsProviderOptions;
 
 interface SecretValueOutput {
   readonly SecretString?: string;
@@ -97,7 +88,6 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
       try {
         output = await read(reference, signal);
       } catch (error) {
-        if ((error as { code?: string }).code === 'ARK_DEPENDENCY_MISSING') throw error;
         throw wrapAwsError(error, reference.raw, 'secretsmanager');
       }
       const version = output.VersionId === undefined ? {} : { version: output.VersionId };

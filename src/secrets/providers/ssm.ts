@@ -1,18 +1,11 @@
 import { SecretNotFoundError } from '../../errors.js';
 import type { FetchedSecret, SecretProvider } from '../provider.js';
 import type { SecretReference } from '../reference.js';
-import { type AwsClientHook, type AwsClientSettings, awsService } from './aws-client.js';
+import { type AwsProviderOptions, awsService } from './aws-client.js';
 import { wrapAwsError } from './aws-errors.js';
-import type { AwsClientLike } from './secrets-manager.js';
 
 /** Options of {@link ssmProvider}. */
-export interface SsmProviderOptions {
-  readonly settings: AwsClientSettings;
-  /** A client of your own, used for every reference. */
-  readonly client?: AwsClientLike | undefined;
-  /** Called with each client the provider creates. */
-  readonly onClient?: AwsClientHook | undefined;
-}
+export type SsmProviderOptions = AwsProviderOptions;
 
 interface Parameter {
   readonly Name?: string;
@@ -67,18 +60,15 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
     onClient: options.onClient,
   });
   const send = service.send;
-  const wrap = (error: unknown, reference: string) =>
-    (error as { code?: string }).code === 'ARK_DEPENDENCY_MISSING'
-      ? (error as Error)
-      : wrapAwsError(error, reference, 'ssm');
 
+  /** One `GetParameters` call for up to 10 names, each with the references that ask for it. */
   const fetchBatch = async (
     region: string | undefined,
-    batch: readonly SsmReference[],
+    batch: readonly (readonly [name: string, references: readonly SsmReference[]])[],
     signal: AbortSignal,
     results: Map<SecretReference, FetchedSecret | Error>,
   ): Promise<void> => {
-    const names = [...new Set(batch.map((r) => r.name))];
+    const names = batch.map(([name]) => name);
     try {
       const output = (await send(
         region,
@@ -86,23 +76,27 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
         signal,
       )) as { Parameters?: Parameter[]; InvalidParameters?: string[] };
       const found = new Map((output.Parameters ?? []).map((p) => [p.Name, p]));
-      for (const reference of batch) {
-        const parameter = found.get(reference.name);
-        results.set(
-          reference,
-          parameter === undefined
-            ? new SecretNotFoundError(
-                `${reference.raw}: ParameterNotFound (GetParameters listed it as invalid). Check the name and the region.`,
-                {
-                  reference: reference.raw,
-                  awsCode: 'ParameterNotFound',
-                },
-              )
-            : toFetched(parameter),
-        );
+      for (const [name, references] of batch) {
+        const parameter = found.get(name);
+        for (const reference of references) {
+          results.set(
+            reference,
+            parameter === undefined
+              ? new SecretNotFoundError(
+                  `${reference.raw}: ParameterNotFound (GetParameters listed it as invalid). Check the name and the region.`,
+                  {
+                    reference: reference.raw,
+                    awsCode: 'ParameterNotFound',
+                  },
+                )
+              : toFetched(parameter),
+          );
+        }
       }
     } catch (error) {
-      for (const reference of batch) results.set(reference, wrap(error, reference.raw));
+      for (const [, references] of batch) {
+        for (const reference of references) results.set(reference, wrapAwsError(error, reference.raw, 'ssm'));
+      }
     }
   };
 
@@ -117,33 +111,30 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
         )) as { Parameter?: Parameter };
         return toFetched(output.Parameter ?? {});
       } catch (error) {
-        throw wrap(error, reference.raw);
+        throw wrapAwsError(error, reference.raw, 'ssm');
       }
     },
 
     async fetchMany(references, signal) {
       const results = new Map<SecretReference, FetchedSecret | Error>();
-      const byRegion = new Map<string | undefined, SsmReference[]>();
+      // Region → name → references: two references to one parameter share its slot in a batch.
+      const byRegion = new Map<string | undefined, Map<string, SsmReference[]>>();
       for (const reference of references) {
         if (reference.kind !== 'ssm') continue;
-        const list = byRegion.get(reference.region) ?? [];
-        list.push(reference);
-        byRegion.set(reference.region, list);
+        let byName = byRegion.get(reference.region);
+        if (byName === undefined) {
+          byName = new Map();
+          byRegion.set(reference.region, byName);
+        }
+        const list = byName.get(reference.name);
+        if (list === undefined) byName.set(reference.name, [reference]);
+        else list.push(reference);
       }
       const batches: Promise<void>[] = [];
-      for (const [region, list] of byRegion) {
-        // Batch by distinct name: two references to one parameter share its slot.
-        const names = [...new Set(list.map((r) => r.name))];
-        for (let i = 0; i < names.length; i += batchSize) {
-          const chunk = new Set(names.slice(i, i + batchSize));
-          batches.push(
-            fetchBatch(
-              region,
-              list.filter((r) => chunk.has(r.name)),
-              signal,
-              results,
-            ),
-          );
+      for (const [region, byName] of byRegion) {
+        const entries = [...byName];
+        for (let i = 0; i < entries.length; i += batchSize) {
+          batches.push(fetchBatch(region, entries.slice(i, i + batchSize), signal, results));
         }
       }
       await Promise.all(batches);
@@ -169,7 +160,7 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
             signal,
           )) as { Parameters?: Parameter[]; NextToken?: string };
         } catch (error) {
-          throw wrap(error, `ssm:${path}`);
+          throw wrapAwsError(error, `ssm:${path}`, 'ssm');
         }
         for (const parameter of output.Parameters ?? []) {
           parameters.push({

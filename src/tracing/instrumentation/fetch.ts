@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { pathWithoutQuery } from '../../http/path.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import type { InstrumentationFailures } from './failures.js';
 
@@ -39,8 +40,6 @@ function describe(request: UndiciRequest): OutgoingCall | undefined {
   } catch {
     return undefined;
   }
-  const path = typeof request.path === 'string' ? request.path : '/';
-  const query = path.indexOf('?');
   return {
     kind: 'http',
     library: 'fetch',
@@ -48,7 +47,7 @@ function describe(request: UndiciRequest): OutgoingCall | undefined {
     protocol: origin.protocol,
     host: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: origin.port === '' ? undefined : Number(origin.port),
-    path: query === -1 ? path : path.slice(0, query),
+    path: pathWithoutQuery(typeof request.path === 'string' ? request.path : undefined),
   };
 }
 

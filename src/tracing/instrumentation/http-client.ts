@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
+import { pathWithoutQuery } from '../../http/path.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import type { InstrumentationFailures } from './failures.js';
 
@@ -23,8 +24,6 @@ function portOf(req: ClientRequest, protocol: string): number | undefined {
 
 function describe(req: ClientRequest, defaultProtocol: string): OutgoingCall {
   const protocol = typeof req.protocol === 'string' ? req.protocol : defaultProtocol;
-  const path = typeof req.path === 'string' ? req.path : '/';
-  const query = path.indexOf('?');
   return {
     kind: 'http',
     library: 'node:http',
@@ -32,7 +31,7 @@ function describe(req: ClientRequest, defaultProtocol: string): OutgoingCall {
     protocol,
     host: typeof req.host === 'string' ? req.host : 'localhost',
     port: portOf(req, protocol),
-    path: query === -1 ? path : path.slice(0, query),
+    path: pathWithoutQuery(typeof req.path === 'string' ? req.path : undefined),
   };
 }
 

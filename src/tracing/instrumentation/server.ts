@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
+import { traceParentSlot } from '../../http/context.js';
 import type { RequestScope } from '../../http/request-scope.js';
 import type { TracingBackend } from '../backend.js';
 import { describeIncomingRequest } from '../incoming-request.js';
-import { formatTraceHeader, parseTraceHeader } from '../trace-header.js';
+import { formatTraceHeader } from '../trace-header.js';
 import type { InstrumentationFailures } from './failures.js';
 
 /**
@@ -33,7 +34,7 @@ export function instrumentServer(
 ): () => void {
   const removeStart = scope.onStart((context, req, res) => {
     try {
-      const header = parseTraceHeader(context.traceHeader);
+      const header = context[traceParentSlot]; // parsed once, by the request scope
       const started = backend.startRequest(context, describeIncomingRequest(req), header);
       context.traceId = started.traceId;
       if (header?.sampled === '?' && !res.headersSent) {

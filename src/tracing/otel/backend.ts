@@ -27,6 +27,7 @@ import type {
   TracingBackend,
 } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
+import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, type TraceHeader, toHexTraceId } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanKindName, SpanOptions } from '../tracer.js';
 import {
@@ -103,14 +104,6 @@ const invalidTraceId = '00000000000000000000000000000000';
  */
 function xrayTraceId(hex: string): string | undefined {
   return hex.length === 32 && hex !== invalidTraceId ? `1-${hex.slice(0, 8)}-${hex.slice(8)}` : undefined;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 class OtelSpanHandle implements SpanHandle {
@@ -307,31 +300,11 @@ class OtelBackend implements TracingBackend {
       parent,
     );
     const handle = new OtelSpanHandle(span);
-    return this.#contextManager.with(trace.setSpan(parent, span), () => {
-      let result: T;
-      try {
-        result = fn(handle);
-      } catch (error) {
-        recordError(span, error);
-        span.end();
-        throw error;
-      }
-      if (!isThenable(result)) {
-        span.end();
-        return result;
-      }
-      return Promise.resolve(result).then(
-        (value) => {
-          span.end();
-          return value;
-        },
-        (error: unknown) => {
-          recordError(span, error);
-          span.end();
-          throw error;
-        },
-      ) as T;
-    });
+    const end = (ending: SpanEnding): void => {
+      if (ending !== undefined) recordError(span, ending.value);
+      span.end();
+    };
+    return this.#contextManager.with(trace.setSpan(parent, span), () => runInSpan(() => fn(handle), end));
   }
 
   setAttributes(attributes: SpanAttributes): void {

@@ -90,11 +90,6 @@ export class OutageReportingExporter implements SpanExporter {
     this.#target = target;
   }
 
-  /** True while exports fail. */
-  get down(): boolean {
-    return this.#failedBatches > 0;
-  }
-
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     let reported = false;
     const report = (result: ExportResult) => {

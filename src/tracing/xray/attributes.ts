@@ -90,6 +90,12 @@ export function recordAttributes(entity: XrayEntity, attributes: SpanAttributes 
   }
 }
 
+/** `:port` for a URL, or nothing when `port` is unknown or the scheme's default (80, 443). */
+function portSuffix(scheme: IncomingRequestInfo['scheme'], port: number | undefined): string {
+  const defaultPort = scheme === 'https' ? 443 : 80;
+  return port === undefined || port === defaultPort ? '' : `:${port}`;
+}
+
 /**
  * The URL X-Ray shows for a request: scheme, `Host` (with a port that is not the default) and path,
  * never the query.
@@ -100,9 +106,7 @@ export function recordAttributes(entity: XrayEntity, attributes: SpanAttributes 
  * ```
  */
 export function requestUrl(info: IncomingRequestInfo): string {
-  const defaultPort = info.scheme === 'https' ? 443 : 80;
-  const port = info.port === undefined || info.port === defaultPort ? '' : `:${info.port}`;
-  return `${info.scheme}://${info.host ?? 'localhost'}${port}${info.path}`;
+  return `${info.scheme}://${info.host ?? 'localhost'}${portSuffix(info.scheme, info.port)}${info.path}`;
 }
 
 /**
@@ -143,6 +147,11 @@ export function flagStatus(entity: XrayFields, status: number | undefined): void
 const throttlingErrors =
   /^(?:Throttling|ThrottlingException|ThrottledException|RequestThrottledException|TooManyRequestsException|ProvisionedThroughputExceededException|TransactionInProgressException|RequestLimitExceeded|BandwidthLimitExceeded|LimitExceededException|RequestThrottled|SlowDown|PriorRequestNotComplete|EC2ThrottledException)$/;
 
+/** What the SDK's `addError` takes. */
+export function asError(error: unknown): Error | string {
+  return error instanceof Error ? error : String(error);
+}
+
 /** The name of an error the AWS SDK throws, when it is one. */
 function errorName(error: unknown): string | undefined {
   const name = (error as { name?: unknown } | null)?.name;
@@ -171,8 +180,7 @@ export function callFields(call: OutgoingCall): { name: string; fields: XrayFiel
       },
     };
   }
-  const defaultPort = call.protocol === 'https:' ? 443 : 80;
-  const port = call.port === undefined || call.port === defaultPort ? '' : `:${call.port}`;
+  const port = portSuffix(call.protocol === 'https:' ? 'https' : 'http', call.port);
   const host = call.host.includes(':') ? `[${call.host}]` : call.host;
   return {
     name: xrayName(call.host, 'remote'),
@@ -210,7 +218,7 @@ export function recordOutcome(entity: XrayEntity, call: OutgoingCall, outcome: C
     entity.throttle = true;
     entity.error = true;
   }
-  entity.addError(error instanceof Error ? error : String(error), true);
+  entity.addError(asError(error), true);
   // addError sets `fault`; a client-side (4xx) error is not one.
   if (entity.error === true) delete entity.fault;
 }

@@ -11,13 +11,20 @@ import type {
   TracingBackend,
 } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
+import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, type TraceHeader } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanOptions } from '../tracer.js';
-import { callFields, flagStatus, incomingRequestData, recordAttributes, xrayName } from './attributes.js';
+import {
+  asError,
+  callFields,
+  flagStatus,
+  incomingRequestData,
+  recordAttributes,
+  xrayName,
+} from './attributes.js';
 import { DaemonStatus } from './daemon-status.js';
 import { DaemonEmitter } from './emitter.js';
 import {
-  asError,
   type Entity,
   entityClasses,
   type KitSegmentFields,
@@ -27,8 +34,14 @@ import {
   XrayClientSpan,
   XraySpanHandle,
 } from './entities.js';
-import { type SamplingDecision, startSampler, type XraySampler } from './sampling.js';
-import { type RequestBound, ScopeManager } from './scope.js';
+import {
+  notSampled,
+  type SamplingDecision,
+  sampledLocally,
+  startSampler,
+  type XraySampler,
+} from './sampling.js';
+import { ScopeManager } from './scope.js';
 import { loadSdkInternals, type SampleRequest } from './sdk-internals.js';
 import { type SdkLogger, sdkLogger } from './sdk-logger.js';
 
@@ -42,13 +55,13 @@ export interface XrayBackendOptions {
 }
 
 /** Where the daemon listens when `AWS_XRAY_DAEMON_ADDRESS` is not set, as the SDKs assume. */
-export const defaultDaemonAddress: XrayDaemonAddress = Object.freeze({
+const defaultDaemonAddress: XrayDaemonAddress = Object.freeze({
   udp: Object.freeze({ host: '127.0.0.1', port: 2000 }),
   tcp: Object.freeze({ host: '127.0.0.1', port: 2000 }),
 });
 
 /** The current segment or subsegment, and its trace. */
-interface XrayScope extends RequestBound {
+interface XrayScope {
   readonly entity: Entity;
   readonly trace: TraceState;
   /** Inside an outgoing call: the client instrumentation below it adds no subsegment. */
@@ -59,14 +72,6 @@ const origins: Readonly<Record<CloudPlatform, string>> = {
   aws_ecs: 'AWS::ECS::Container',
   aws_eks: 'AWS::EKS::Container',
 };
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
 
 /**
  * The X-Ray SDK backend: a segment per request built with `aws-xray-sdk-core`'s classes, subsegments
@@ -160,16 +165,15 @@ class XrayBackend implements TracingBackend {
     const traceId = header?.root ?? newTraceId();
     const decision: SamplingDecision =
       header?.sampled === '1'
-        ? { sampled: true, rule: undefined }
+        ? sampledLocally
         : header?.sampled === '0'
-          ? { sampled: false, rule: undefined }
+          ? notSampled
           : this.#sampler.decide(this.#sampleRequest(request));
     const segment = this.#segment(traceId, header?.parent, decision);
     if (decision.sampled) segment.http = { request: incomingRequestData(request) };
     this.#scopes.setRequest(context, {
       entity: segment as Entity,
       trace: { traceId, sampled: decision.sampled, lineage: header?.lineage },
-      request: context,
       suppressed: false,
     });
     return { traceId, sampled: decision.sampled };
@@ -217,10 +221,7 @@ class XrayBackend implements TracingBackend {
 
   withClientSpan<T>(span: ClientSpan, fn: () => T): T {
     if (!(span instanceof XrayClientSpan)) return fn();
-    return this.#scopes.with(
-      { entity: span.subsegment, trace: span.trace, request: getRequestContext(), suppressed: true },
-      fn,
-    );
+    return this.#scopes.with({ entity: span.subsegment, trace: span.trace, suppressed: true }, fn);
   }
 
   span<T>(name: string, fn: (span: SpanHandle) => T, options: SpanOptions = {}): T {
@@ -244,7 +245,7 @@ class XrayBackend implements TracingBackend {
     parentEntity.addSubsegment(subsegment);
     if (trace.sampled) recordAttributes(subsegment, options.attributes);
     const handle = new XraySpanHandle(subsegment, trace);
-    const end = (error?: { readonly value: unknown }) => {
+    const end = (error: SpanEnding) => {
       if (error !== undefined && trace.sampled) subsegment.addError(asError(error.value));
       subsegment.close();
       root?.close();
@@ -252,32 +253,9 @@ class XrayBackend implements TracingBackend {
     const scope: XrayScope = {
       entity: subsegment,
       trace,
-      request: getRequestContext(),
       suppressed: parent?.suppressed ?? false,
     };
-    return this.#scopes.with(scope, () => {
-      let result: T;
-      try {
-        result = fn(handle);
-      } catch (error) {
-        end({ value: error });
-        throw error;
-      }
-      if (!isThenable(result)) {
-        end();
-        return result;
-      }
-      return Promise.resolve(result).then(
-        (value) => {
-          end();
-          return value;
-        },
-        (error: unknown) => {
-          end({ value: error });
-          throw error;
-        },
-      ) as T;
-    });
+    return this.#scopes.with(scope, () => runInSpan(() => fn(handle), end));
   }
 
   setAttributes(attributes: SpanAttributes): void {
@@ -311,7 +289,6 @@ class XrayBackend implements TracingBackend {
     } catch (error) {
       this.#logger.warn({ err: error }, 'tracing: the X-Ray backend did not stop cleanly');
     }
-    this.#scopes.disable();
   }
 }
 

@@ -2,7 +2,7 @@ import AWSXRay from 'aws-xray-sdk-core';
 import type { CallOutcome, ClientSpan, OutgoingCall } from '../backend.js';
 import { formatTraceHeader, newSpanId, newTraceId } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle } from '../tracer.js';
-import { recordAttributes, recordOutcome, type XrayEntity, type XrayFields } from './attributes.js';
+import { asError, recordAttributes, recordOutcome, type XrayEntity, type XrayFields } from './attributes.js';
 import type { DaemonEmitter } from './emitter.js';
 
 /** The SDK's segment. */
@@ -20,11 +20,6 @@ export interface TraceState {
   readonly sampled: boolean;
   /** The caller's `Lineage=`, forwarded on every outgoing header of the request. */
   readonly lineage: string | undefined;
-}
-
-/** What the SDK's `addError` takes. */
-export function asError(error: unknown): Error | string {
-  return error instanceof Error ? error : String(error);
 }
 
 /** The `X-Amzn-Trace-Id` that makes the receiver a child of `parent` in `trace`. */

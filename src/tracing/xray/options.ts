@@ -1,7 +1,7 @@
 import { invalid, parseEnum, parseSection } from '../../config/parse.js';
 
 /** How the X-Ray SDK backend decides which new traces to record. */
-export const xraySamplingModes = ['centralized', 'local'] as const;
+const xraySamplingModes = ['centralized', 'local'] as const;
 
 /**
  * `'centralized'`: the sampling rules of the X-Ray console, fetched through the daemon's TCP
@@ -132,7 +132,7 @@ function parseRule(field: string, value: unknown): XraySamplingRule {
  * ```
  * @throws ConfigurationError (`ARK_CONFIG_INVALID`) naming the field that is wrong.
  */
-export function parseSamplingRules(field: string, value: unknown): XraySamplingRules {
+function parseSamplingRules(field: string, value: unknown): XraySamplingRules {
   const section = parseSection(field, value, ['version', 'default', 'rules']);
   if (section.version !== 2) invalid(`${field}.version`, section.version, '2 (the host-based rule format)');
   if (section.default === undefined) invalid(`${field}.default`, undefined, '{ fixed_target, rate }');

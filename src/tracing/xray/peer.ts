@@ -9,7 +9,7 @@ import { importPeer } from '../../internal/import-peer.js';
  * ```
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when the package is not installed.
  */
-export function importXrayPeer<T>(load: () => Promise<T>): Promise<T> {
+function importXrayPeer<T>(load: () => Promise<T>): Promise<T> {
   return importPeer('Tracing through the X-Ray SDK', load);
 }
 

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import http from 'node:http';
 import type { XrayDaemonAddress } from '../../config/tracing.js';
 import type { DaemonStatus } from './daemon-status.js';
@@ -11,7 +12,7 @@ import type {
 } from './sdk-internals.js';
 
 /** Bound on each request to the daemon's sampling endpoint, connect to last byte. */
-export const samplingRequestTimeoutMs = 2_000;
+const samplingRequestTimeoutMs = 2_000;
 
 /** What the sampler decided for a new trace. */
 export interface SamplingDecision {
@@ -27,8 +28,10 @@ export interface XraySampler {
   stop(): void;
 }
 
-const notSampled: SamplingDecision = Object.freeze({ sampled: false, rule: undefined });
-const sampledLocally: SamplingDecision = Object.freeze({ sampled: true, rule: undefined });
+/** Not sampled, by no rule: the local rules' "no", or a caller's `Sampled=0`. */
+export const notSampled: SamplingDecision = Object.freeze({ sampled: false, rule: undefined });
+/** Sampled, by no centralized rule: the local rules' "yes", or a caller's `Sampled=1`. */
+export const sampledLocally: SamplingDecision = Object.freeze({ sampled: true, rule: undefined });
 
 /**
  * The SDK's service connector calls `http.request` with no timeout, and the socket it opens keeps
@@ -119,10 +122,12 @@ export function startSampler(
   });
   if (sdk.started) sdk.rulePoller.start();
   else sdk.start();
-  // Rules are polled every 5 minutes: when segments reach the daemon again, fetch them now.
-  status.onUdpRecovered = () => {
+  // Rules are polled every 5 minutes: when segments reach the daemon again, fetch them now. The
+  // emitter calls this from a datagram's send callback, inside the request that sent it: bound to
+  // this (start-up) context, the poller's new interval keeps no request's context alive.
+  status.onUdpRecovered = AsyncResource.bind(() => {
     if (!stopped) sdk.rulePoller.start();
-  };
+  });
   return {
     decide(request) {
       const decision = sdk.shouldSample(request);

@@ -7,12 +7,6 @@ import {
   tracingState,
 } from '../../http/context.js';
 
-/** What a scope must say: the request it was entered in. */
-export interface RequestBound {
-  /** The request context `with()` was called in: a scope never leaks into another request. */
-  readonly request: RequestContext | undefined;
-}
-
 /**
  * The current X-Ray scope (segment or subsegment), kept by the kit rather than by the SDK's CLS
  * namespace. Inside a request the scope is the request's segment, looked up from the request
@@ -24,11 +18,11 @@ export interface RequestBound {
  * @example
  * ```ts
  * const scopes = new ScopeManager<XrayScope>();
- * scopes.setRequest(context, { entity: segment, trace, request: context, suppressed: false });
- * scopes.with({ entity: subsegment, trace, request: getRequestContext(), suppressed: false }, () => work());
+ * scopes.setRequest(context, { entity: segment, trace, suppressed: false });
+ * scopes.with({ entity: subsegment, trace, suppressed: false }, () => work());
  * ```
  */
-export class ScopeManager<S extends RequestBound> {
+export class ScopeManager<S> {
   /** The innermost scope, or the request's; `undefined` outside both. */
   active(): S | undefined {
     const scope = scopedValue(this) as S | undefined;
@@ -51,7 +45,4 @@ export class ScopeManager<S extends RequestBound> {
   with<T>(scope: S, fn: () => T): T {
     return runInScope(this, scope, fn);
   }
-
-  /** Nothing to release: the scopes live in the kit's one request storage. */
-  disable(): void {}
 }

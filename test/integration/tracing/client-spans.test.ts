@@ -1,13 +1,13 @@
 import http, { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
 import { baseUrl, get } from '../../support/http.js';
 import { type CollectedSpan, type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
 import { stopRuntimes } from '../../support/runtime.js';
-import { callerHexRoot, callerParent, callerRoot, startTraced } from './support.js';
+import { callerHexRoot, callerParent, callerRoot, httpGet, secretsClient, startTraced } from './support.js';
 
 let collector: OtlpCollector;
 let aws: AwsEndpoint;
@@ -44,30 +44,6 @@ afterAll(async () => {
   await aws.close();
   await new Promise((resolve) => downstream.close(resolve));
 });
-
-function secretsClient(): SecretsManagerClient {
-  return new SecretsManagerClient({
-    endpoint: aws.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 3,
-  });
-}
-
-function httpGet(url: string, headers: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-}
 
 function byName(spans: readonly CollectedSpan[], name: string): CollectedSpan {
   const span = spans.find((s) => s.name === name);
@@ -164,7 +140,7 @@ describe('client spans inside a request', () => {
   it('AWS SDK v3: one span per call, retries inside it, the trace header on every attempt', async () => {
     aws.inject('GetSecretValue', { kind: 'error', error: 'ThrottlingException' });
     const { runtime } = await startTraced(collector, 'http/protobuf', (rt) => {
-      const client = rt.tracer.instrumentAwsClient(rt.tracer.instrumentAwsClient(secretsClient()));
+      const client = rt.tracer.instrumentAwsClient(rt.tracer.instrumentAwsClient(secretsClient(aws)));
       return async (_req, res) => {
         const secret = await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));
         res.end(String(secret.SecretString?.length));
@@ -202,7 +178,7 @@ describe('client spans inside a request', () => {
 
   it('AWS SDK v3: a failed call marks its span as an error with the AWS error code', async () => {
     const { runtime } = await startTraced(collector, 'http/protobuf', (rt) => {
-      const client = rt.tracer.instrumentAwsClient(secretsClient());
+      const client = rt.tracer.instrumentAwsClient(secretsClient(aws));
       return async (_req, res) => {
         const error = await client
           .send(new GetSecretValueCommand({ SecretId: 'missing' }))
@@ -262,7 +238,7 @@ describe('client spans inside a request', () => {
 describe('client calls outside any request or span', () => {
   it('are not traced and carry no header (health probes, background refreshes)', async () => {
     const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => res.end());
-    const client = runtime.tracer.instrumentAwsClient(secretsClient());
+    const client = runtime.tracer.instrumentAwsClient(secretsClient(aws));
     await (await fetch(`${downstreamUrl}/a`)).text();
     await httpGet(`${downstreamUrl}/b`);
     await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));

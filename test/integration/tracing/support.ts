@@ -1,4 +1,7 @@
+import http from 'node:http';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { BootstrapOptions, NodeRequestListener } from '../../../src/index.js';
+import type { AwsEndpoint } from '../../support/aws-endpoint.js';
 import type { OtlpCollector, OtlpTransport } from '../../support/otlp-collector.js';
 import { startRuntime, type TestRuntime } from '../../support/runtime.js';
 
@@ -45,4 +48,33 @@ export async function startTraced(
     env: { ...otlpEnv(collector, protocol), ...options.env },
   });
   return started;
+}
+
+/** A Secrets Manager client of `aws`, the AWS endpoint stand-in, with test credentials and 3 attempts. */
+export function secretsClient(aws: AwsEndpoint): SecretsManagerClient {
+  return new SecretsManagerClient({
+    endpoint: aws.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 3,
+  });
+}
+
+/**
+ * GET `url` with `http.get` (looked up at call time, so the kit's wrapper applies) over the global
+ * agent; resolves with the body as text.
+ */
+export function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
 }

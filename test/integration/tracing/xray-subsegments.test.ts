@@ -1,13 +1,13 @@
-import http, { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
 import { baseUrl, get } from '../../support/http.js';
 import { stopRuntimes } from '../../support/runtime.js';
 import { type CollectedSubsegment, startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
-import { callerParent, callerRoot } from './support.js';
+import { callerParent, callerRoot, httpGet, secretsClient } from './support.js';
 import { childrenOf, expectWellFormed, startXray } from './xray-support.js';
 
 let daemon: XRayDaemon;
@@ -48,30 +48,6 @@ afterAll(async () => {
   downstream.closeAllConnections();
   await new Promise((resolve) => downstream.close(resolve));
 });
-
-function secretsClient(): SecretsManagerClient {
-  return new SecretsManagerClient({
-    endpoint: aws.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 3,
-  });
-}
-
-function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-}
 
 function named(subsegments: readonly CollectedSubsegment[], name: string): CollectedSubsegment {
   const found = subsegments.find((s) => s.name === name);
@@ -163,7 +139,7 @@ describe('subsegments inside a request', () => {
   it('AWS SDK v3: one aws subsegment per call (retries inside), with operation, region and request id', async () => {
     aws.inject('GetSecretValue', { kind: 'error', error: 'ThrottlingException' });
     const { runtime } = await startXray(daemon, (rt) => {
-      const client = rt.tracer.instrumentAwsClient(secretsClient());
+      const client = rt.tracer.instrumentAwsClient(secretsClient(aws));
       return async (_req, res) => {
         const secret = await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));
         res.end(String(secret.SecretString?.length));
@@ -195,7 +171,7 @@ describe('subsegments inside a request', () => {
   it('AWS SDK v3: a failed call is an error (4xx), a throttled one a throttle, with the cause', async () => {
     aws.inject('GetSecretValue', { kind: 'error', error: 'ThrottlingException', times: 3 });
     const { runtime } = await startXray(daemon, (rt) => {
-      const client = rt.tracer.instrumentAwsClient(secretsClient());
+      const client = rt.tracer.instrumentAwsClient(secretsClient(aws));
       return async (_req, res) => {
         const throttled = await client
           .send(new GetSecretValueCommand({ SecretId: 'notes/db' }))
@@ -279,7 +255,7 @@ describe('subsegments inside a request', () => {
 describe('outside any request', () => {
   it('client calls are not traced and carry no header', async () => {
     const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
-    const client = runtime.tracer.instrumentAwsClient(secretsClient());
+    const client = runtime.tracer.instrumentAwsClient(secretsClient(aws));
     await (await fetch(`${downstreamUrl}/a`)).text();
     await httpGet(`${downstreamUrl}/b`);
     await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));

@@ -8,6 +8,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitForCondition } from '../wait.js';
 import { AwsError, type AwsErrorSpec, type KnownAwsErrorCode } from './errors.js';
 import type { RequestBody } from './input.js';
 import { type PutSecretOptions, SecretsStore, type SecretVersionInfo } from './secrets-manager.js';
@@ -306,24 +307,13 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     calls: (operation) => filtered(operation).length,
     requests: (operation) => [...filtered(operation)],
     waitForCalls(operation, count, timeoutMs = 5_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (filtered(operation).length < count) return;
-          cleanup();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(
-            new Error(`${operation}: ${filtered(operation).length} of ${count} calls after ${timeoutMs} ms`),
-          );
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          events.off('request', check);
-        };
-        events.on('request', check);
-        check();
+      return waitForCondition({
+        emitter: events,
+        event: 'request',
+        until: () => filtered(operation).length >= count,
+        value: () => undefined,
+        timeoutMs,
+        failure: () => `${operation}: ${filtered(operation).length} of ${count} calls after ${timeoutMs} ms`,
       });
     },
     resetCalls: () => {

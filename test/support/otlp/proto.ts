@@ -107,14 +107,7 @@ export function encodeTraceRequest(message: Record<string, unknown>): Uint8Array
   return requestType.encode(requestType.fromObject(message)).finish();
 }
 
-/** Encodes an ExportTraceServiceResponse; an empty one means full success. */
-export function encodeTraceResponse(partial?: { rejectedSpans: number; errorMessage: string }): Uint8Array {
-  return responseType
-    .encode(responseType.fromObject(partial === undefined ? {} : { partialSuccess: partial }))
-    .finish();
-}
-
-/** Decodes an ExportTraceServiceResponse. */
-export function decodeTraceResponse(bytes: Uint8Array): Record<string, unknown> {
-  return responseType.toObject(responseType.decode(bytes), { longs: Number, defaults: false });
+/** Encodes an empty ExportTraceServiceResponse: full success. */
+export function encodeTraceResponse(): Uint8Array {
+  return responseType.encode(responseType.fromObject({})).finish();
 }
