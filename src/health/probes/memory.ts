@@ -1,6 +1,6 @@
 import type { HealthCheck } from '../types.js';
 
-/** Options of {@link memoryProbe}: any limit left out is not checked. */
+/** Options of {@link memoryProbe}: a limit left out is not checked. */
 export interface MemoryProbeOptions {
   /** Fail above this many bytes of V8 heap in use. */
   maxHeapUsedBytes?: number;
