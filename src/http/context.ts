@@ -39,7 +39,8 @@ export interface MutableRequestContext extends RequestContext {
   [durationSlot]?: number | undefined;
 }
 
-const durationSlot: unique symbol = Symbol('apprunner-kit.durationMs');
+/** Where {@link requestDurationMs} keeps the measured duration (present from the request's start). */
+export const durationSlot: unique symbol = Symbol('apprunner-kit.durationMs');
 
 /**
  * Milliseconds from the kit first seeing the request to the first call (at the response's end), to

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { maxTraceHeaderLength, parseTraceHeader } from '../tracing/trace-header.js';
 import {
+  durationSlot,
   type MutableRequestContext,
   runWithRequestContext,
   traceParentSlot,
@@ -120,6 +121,7 @@ export class RequestScope {
       debugSampled: this.#debugSampleRate > 0 && Math.random() < this.#debugSampleRate,
       [tracingSlot]: undefined, // present from the start: every context has one shape
       [traceParentSlot]: traceParent,
+      [durationSlot]: undefined,
     };
     this.#inFlight++;
     // One shared listener, the context on the response: no closure allocated per request.
