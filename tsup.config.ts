@@ -14,7 +14,7 @@ const library: Options = {
     koa: 'src/adapters/koa.ts',
   },
   format: ['esm', 'cjs'],
-  target: 'node20',
+  target: 'node22',
   platform: 'node',
   dts: true,
   splitting: true,
@@ -35,7 +35,7 @@ const library: Options = {
 const cli: Options = {
   entry: { cli: 'src/cli/main.ts' },
   format: ['esm'],
-  target: 'node20',
+  target: 'node22',
   platform: 'node',
   dts: false,
   splitting: false,

@@ -8,7 +8,7 @@ import { instrumentFetch } from './instrumentation/fetch.js';
 import { instrumentHttpClient } from './instrumentation/http-client.js';
 import { instrumentServer } from './instrumentation/server.js';
 import { resolveTracingMode } from './mode.js';
-import { loadOtelBackend } from './otel/peer.js';
+import { loadOtelBackend } from './otel/load.js';
 import { type InstrumentableAwsClient, offTracer, type RuntimeTracer } from './tracer.js';
 import { loadXrayBackend } from './xray/peer.js';
 

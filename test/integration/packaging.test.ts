@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +10,20 @@ const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 
 describe('the built package', () => {
+  it('bundles no third-party code: every package it imports is a dependency or a peer dependency', () => {
+    // tsup bundles any import it is not told is external: a peer missing from package.json ends up
+    // copied into dist/, where it no longer follows the user's installed line (found with
+    // @opentelemetry/sdk-trace). The source maps name every file a bundle was made from.
+    const dist = join(root, 'dist');
+    const bundled = readdirSync(dist)
+      .filter((file) => file.endsWith('.map'))
+      .flatMap((file) => {
+        const map = JSON.parse(readFileSync(join(dist, file), 'utf8')) as { sources: string[] };
+        return map.sources.filter((source) => source.includes('node_modules/')).map((s) => `${file}: ${s}`);
+      });
+    expect(bundled).toEqual([]);
+  });
+
   it('shares one request context and one error brand between the ESM and CJS builds and entry points', async () => {
     const { stdout } = await run(process.execPath, [join(root, 'test/fixtures/dual-package.cjs')], {
       cwd: root,

@@ -13,7 +13,7 @@ import {
 } from '@opentelemetry/api';
 import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import type { TracingConfig } from '../../config/tracing.js';
 import { getRequestContext, type RequestContext, setTracingState, tracingState } from '../../http/context.js';
@@ -46,6 +46,7 @@ import { XrayIdGenerator } from './id-generator.js';
 import { contextFromHeader, headerFor, XrayPropagator } from './propagator.js';
 import { resourceAttributes } from './resource.js';
 import { createSampler } from './sampler.js';
+import type { SdkTracerProvider, TraceSdk } from './trace-sdk.js';
 
 /** What the OpenTelemetry backend is built from. */
 export interface OtelBackendOptions {
@@ -161,7 +162,7 @@ class OtelClientSpan implements ClientSpan {
 }
 
 /**
- * The OpenTelemetry backend: a `BasicTracerProvider` with X-Ray trace ids, the X-Ray propagator and
+ * The OpenTelemetry backend: the trace SDK's tracer provider with X-Ray trace ids, the X-Ray propagator and
  * sampler, a batch span processor, and the OTLP exporter `OTEL_EXPORTER_OTLP_*` names. It registers
  * itself as OpenTelemetry's global provider, context manager and propagator when none is, so code
  * and instrumentations using `@opentelemetry/api` join the kit's traces.
@@ -170,7 +171,7 @@ class OtelBackend implements TracingBackend {
   readonly name = 'otel' as const;
   readonly description: BackendDescription;
   readonly #logger: Logger;
-  readonly #provider: BasicTracerProvider;
+  readonly #provider: SdkTracerProvider;
   readonly #tracer: Tracer;
   readonly #ids: XrayIdGenerator;
   readonly #contextManager: RequestContextManager;
@@ -180,6 +181,7 @@ class OtelBackend implements TracingBackend {
 
   constructor(
     options: OtelBackendOptions,
+    sdk: TraceSdk,
     exporter: OutageReportingExporter | undefined,
     description: BackendDescription,
   ) {
@@ -187,11 +189,11 @@ class OtelBackend implements TracingBackend {
     this.#logger = options.logger;
     this.#ids = new XrayIdGenerator();
     this.#contextManager = new RequestContextManager((request) => requestOtelContext(this, request));
-    const processors: SpanProcessor[] = exporter === undefined ? [] : [new BatchSpanProcessor(exporter)];
-    this.#provider = new BasicTracerProvider({
+    const processors: SpanProcessor[] = exporter === undefined ? [] : [sdk.createBatchProcessor(exporter)];
+    this.#provider = new sdk.TracerProvider({
       resource: defaultResource().merge(resourceFromAttributes(resourceAttributes(options))),
       idGenerator: this.#ids,
-      sampler: createSampler(options.tracing.sampler, options.tracing.samplerArg),
+      sampler: createSampler(sdk, options.tracing.sampler, options.tracing.samplerArg),
       spanProcessors: processors,
     });
     this.#tracer = this.#provider.getTracer('apprunner-kit');
@@ -358,18 +360,20 @@ function originOf(url: string): string | undefined {
 }
 
 /**
- * Builds the OpenTelemetry backend from the validated settings.
+ * Builds the OpenTelemetry backend from the validated settings, on the trace SDK `sdk`.
  *
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when the exporter package of the protocol is missing.
  */
-export async function createOtelBackend(options: OtelBackendOptions): Promise<TracingBackend> {
+export async function createOtelBackend(options: OtelBackendOptions, sdk: TraceSdk): Promise<TracingBackend> {
   const sampler = options.tracing.sampler ?? 'parentbased_always_on';
+  const sdkName = `${sdk.packageName}@${sdk.version}`;
   if (options.tracing.exporter === 'none') {
-    return new OtelBackend(options, undefined, { exporter: 'none', sampler });
+    return new OtelBackend(options, sdk, undefined, { exporter: 'none', sampler, sdk: sdkName });
   }
   const target = resolveExportTarget(options.tracing);
   const exporter = new OutageReportingExporter(await loadExporter(target), options.logger, target);
-  return new OtelBackend(options, exporter, {
+  return new OtelBackend(options, sdk, exporter, {
+    sdk: sdkName,
     exporter: 'otlp',
     protocol: target.protocol,
     protocolFrom: target.protocolFrom,

@@ -8,15 +8,10 @@ import {
   TraceFlags,
   trace,
 } from '@opentelemetry/api';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  type Sampler,
-  type SamplingResult,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
+import type { Sampler, SamplingResult } from '@opentelemetry/sdk-trace-base';
 import type { TracesSampler } from '../../config/tracing.js';
 import { samplingHintKey } from './propagator.js';
+import type { TraceSdk } from './trace-sdk.js';
 
 const sampled: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
 const dropped: SamplingResult = Object.freeze({ decision: SamplingDecision.NOT_RECORD });
@@ -60,8 +55,16 @@ export class XrayParentBasedSampler implements Sampler {
   }
 }
 
-/** The sampler `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` name (default `parentbased_always_on`). */
-export function createSampler(name: TracesSampler | undefined, arg: number | undefined): Sampler {
+/**
+ * The sampler `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` name (default
+ * `parentbased_always_on`), built from the samplers of `sdk`'s line.
+ */
+export function createSampler(
+  sdk: TraceSdk,
+  name: TracesSampler | undefined,
+  arg: number | undefined,
+): Sampler {
+  const { AlwaysOffSampler, AlwaysOnSampler, TraceIdRatioBasedSampler } = sdk;
   const ratio = () => new TraceIdRatioBasedSampler(arg ?? 1);
   switch (name ?? 'parentbased_always_on') {
     case 'always_on':

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTraceSdk } from '../../../src/tracing/otel/trace-sdk.js';
 import { baseUrl } from '../../support/http.js';
 import { type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
 import { callerRoot } from './support.js';
@@ -12,6 +13,8 @@ import { callerRoot } from './support.js';
 const run = promisify(execFile);
 const root = new URL('../../..', import.meta.url).pathname;
 const fixtures = join(root, 'test/fixtures/tracing');
+// `@opentelemetry/sdk-trace-base` on the 2.x line, `@opentelemetry/sdk-trace` on the 3.x line.
+const { packageName: sdkPackage } = await loadTraceSdk();
 
 interface Report {
   readonly mode?: string;
@@ -98,9 +101,10 @@ describe('with tracing on', () => {
     const report = await runApp('app.mjs', env());
     expect(report).toMatchObject({ mode: 'otel', status: 200 });
     const loaded = otel(report.loaded).join('\n');
-    for (const name of ['api', 'core', 'resources', 'sdk-trace-base', 'exporter-trace-otlp-proto']) {
+    for (const name of ['api', 'core', 'resources', 'exporter-trace-otlp-proto']) {
       expect(loaded).toContain(`@opentelemetry/${name}/`);
     }
+    expect(loaded).toContain(`${sdkPackage}/`);
     expect(loaded).not.toContain('@opentelemetry/exporter-trace-otlp-grpc/');
     expect(xraySdk(report.loaded)).toEqual([]);
   });
@@ -108,7 +112,7 @@ describe('with tracing on', () => {
   it('the CommonJS build loads them when the mode needs them', async () => {
     const report = await runApp('app.cjs', env());
     expect(report).toMatchObject({ mode: 'otel', status: 200 });
-    expect(otel(report.loaded).join('\n')).toContain('@opentelemetry/sdk-trace-base/');
+    expect(otel(report.loaded).join('\n')).toContain(`${sdkPackage}/`);
   });
 
   it('reaches `import { request } from "node:http"` bound before the kit started, without a loader', async () => {
@@ -160,7 +164,7 @@ describe('a missing OpenTelemetry package', () => {
 
   it.each([
     ['@opentelemetry/exporter-trace-otlp-grpc', 'grpc', 'app.mjs'],
-    ['@opentelemetry/sdk-trace-base', 'http/protobuf', 'app.mjs'],
+    [sdkPackage, 'http/protobuf', 'app.mjs'],
     ['@opentelemetry/exporter-trace-otlp-http', 'http/json', 'app.cjs'],
   ])(
     '%s: the boot fails with ARK_DEPENDENCY_MISSING and the npm command (%s, %s)',

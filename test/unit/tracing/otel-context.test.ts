@@ -10,14 +10,18 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
-import { AlwaysOffSampler, AlwaysOnSampler } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { runWithRequestContext } from '../../../src/http/context.js';
 import { RequestContextManager } from '../../../src/tracing/otel/context-manager.js';
 import { XrayIdGenerator } from '../../../src/tracing/otel/id-generator.js';
 import { contextFromHeader, headerFor, XrayPropagator } from '../../../src/tracing/otel/propagator.js';
 import { createSampler, XrayParentBasedSampler } from '../../../src/tracing/otel/sampler.js';
+import { loadTraceSdk } from '../../../src/tracing/otel/trace-sdk.js';
 import { parseTraceHeader } from '../../../src/tracing/trace-header.js';
+
+// The samplers of the installed SDK line (2.x here; 3.x in the OpenTelemetry-line CI step).
+const sdk = await loadTraceSdk();
+const { AlwaysOffSampler, AlwaysOnSampler } = sdk;
 
 const root = '1-5759e988-bd862e3fe1be46a994272793';
 const hexRoot = '5759e988bd862e3fe1be46a994272793';
@@ -154,7 +158,7 @@ describe('XrayParentBasedSampler', () => {
     const arg = name === 'traceidratio' ? 0 : undefined;
     expect(
       decide(
-        createSampler(name, arg),
+        createSampler(sdk, name, arg),
         extract(`Root=${root};Parent=${parent};Sampled=${decision === 2 ? '0' : '1'}`),
       ),
     ).toBe(decision);
