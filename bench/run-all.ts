@@ -3,11 +3,15 @@
  * durations below so that the whole run stays under 10 minutes on 2 cores, then BENCHMARKS.md: the
  * machine, the method, each bench's tables (its stdout, each table headed by the command that
  * reproduces it), an SVG chart per table (docs/benchmarks/*.svg, drawn from the `bench-chart:` lines
- * the benches print), and the reliability table (failure mode → test). Each bench runs in its own
- * process group with a time bound; one that fails or overruns is reported in BENCHMARKS.md, and the
- * run exits 1.
+ * the benches print), and the reliability table (failure mode → test). The per-request benches
+ * (overhead, tracing) run once per supported Node.js line (apps on that line, from scripts/node.sh),
+ * and their figures are also gathered into one table with the lines side by side. Each bench runs in
+ * its own process group with a time bound; one that fails or overruns is reported in BENCHMARKS.md,
+ * and the run exits 1.
  *
- *   npm run bench [-- --only shutdown,soak]   (--only: a subset, written under $TMPDIR/apprunner-kit-bench/)
+ *   npm run bench [-- --only shutdown,soak] [-- --lines 24,26]
+ *     --only: a subset, written under $TMPDIR/apprunner-kit-bench/; --lines: the Node.js lines of the
+ *     per-request benches (default 24,22,26)
  *   npx tsx bench/run-all.ts --reliability-only   (rewrites the Reliability section alone)
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -16,6 +20,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { argString } from './lib/args.js';
 import { parseChartLine } from './lib/chart.js';
 import { reliabilityMarkdown } from './lib/reliability.js';
+import { type BenchResult, parseResultLine } from './lib/result.js';
 import { renderBarChart } from './lib/svg.js';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -29,6 +34,15 @@ interface Bench {
   readonly args: readonly string[];
   /** Bound on its run; it is killed (its whole process group) past it. */
   readonly timeoutS: number;
+  /** Runs once per Node.js line (`--node N`), with `firstLineArgs` added on the first line only. */
+  readonly perLine?: { readonly firstLineArgs: readonly string[]; readonly otherLineArgs: readonly string[] };
+}
+
+/** One run of a bench: on the harness's own Node.js, or with its apps on `line`. */
+interface Run {
+  readonly bench: Bench;
+  readonly line: string | undefined;
+  readonly args: readonly string[];
 }
 
 // Reduced from each bench's defaults to fit the 10 minutes; run a bench alone with more rounds for
@@ -45,10 +59,11 @@ const benches: readonly Bench[] = [
     name: 'overhead',
     about:
       'per-request cost on each framework: bare, kit (request line off, on, on + OpenTelemetry) and the hand-assembled Express stack (pino-http + aws-xray-sdk-express + terminus)',
-    // 23 variants × 3 × ~3.4 s + the autocannon check ≈ 245 s. Not 1 s: a stall of the shared machine
-    // then leaves a round with almost no requests (autocannon reported 36 requests/s for kit-on).
+    // Per line: 23 variants × 3 × ~3.4 s ≈ 235 s, + the autocannon check on the first line. Not 1 s:
+    // a stall of the shared machine then leaves a round with almost no requests.
     args: ['--rounds', '3', '--seconds', '2'],
-    timeoutS: 300,
+    timeoutS: 330,
+    perLine: { firstLineArgs: [], otherLineArgs: ['--autocannon', 'false'] },
   },
   {
     name: 'logging',
@@ -60,10 +75,11 @@ const benches: readonly Bench[] = [
     name: 'tracing',
     about:
       'tracing off, `otel` and `xray` against the OpenTelemetry auto-instrumentation and aws-xray-sdk-express',
-    // 9 variants × 3 × ~3.7 s ≈ 100 s. Not 1 s: the peers' instrumentations warm up slowly, and a
-    // round of 1 s completed no request at all.
+    // Per line: 9 variants × 3 × ~3.7 s ≈ 100 s. Not 1 s: the peers' instrumentations warm up
+    // slowly, and a round of 1 s completed no request at all.
     args: ['--rounds', '3', '--seconds', '2'],
     timeoutS: 150,
+    perLine: { firstLineArgs: [], otherLineArgs: [] },
   },
   {
     name: 'metrics',
@@ -92,7 +108,7 @@ const benches: readonly Bench[] = [
 ];
 
 interface Outcome {
-  readonly bench: Bench;
+  readonly run: Run;
   readonly stdout: string;
   readonly stderrTail: string;
   readonly code: number | null;
@@ -100,14 +116,36 @@ interface Outcome {
   readonly seconds: number;
 }
 
-function command(bench: Bench): string {
-  return `npm run bench:${bench.name}${bench.args.length > 0 ? ` -- ${bench.args.join(' ')}` : ''}`;
+function command(run: Run): string {
+  return `npm run bench:${run.bench.name}${run.args.length > 0 ? ` -- ${run.args.join(' ')}` : ''}`;
+}
+
+function title(run: Run): string {
+  return run.line === undefined ? run.bench.name : `${run.bench.name}, Node ${run.line}`;
+}
+
+/** The runs of `selected`: once each, or once per line in `lines` for the per-request benches. */
+function plan(selected: readonly Bench[], lines: readonly string[]): Run[] {
+  return selected.flatMap((bench): Run[] => {
+    if (bench.perLine === undefined) return [{ bench, line: undefined, args: bench.args }];
+    return lines.map((line, i) => ({
+      bench,
+      line,
+      args: [
+        ...bench.args,
+        '--node',
+        line,
+        ...(i === 0 ? bench.perLine!.firstLineArgs : bench.perLine!.otherLineArgs),
+      ],
+    }));
+  });
 }
 
 /** Runs one bench in its own process group; its stdout is kept and echoed, its stderr echoed. */
-function runBench(bench: Bench): Promise<Outcome> {
+function runBench(run: Run): Promise<Outcome> {
+  const { bench } = run;
   const started = performance.now();
-  const child = spawn(process.execPath, [tsxCli, `bench/${bench.name}/run.ts`, ...bench.args], {
+  const child = spawn(process.execPath, [tsxCli, `bench/${bench.name}/run.ts`, ...run.args], {
     cwd: root,
     detached: true, // its own process group: the apps it starts go with it on a timeout
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -137,7 +175,7 @@ function runBench(bench: Bench): Promise<Outcome> {
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({
-        bench,
+        run,
         stdout,
         stderrTail: stderr.trim().split('\n').slice(-15).join('\n'),
         code,
@@ -156,6 +194,7 @@ function section(outcome: Outcome, charts: Set<string>, outRoot: string): string
   const out: string[] = [];
   let previous = '';
   for (const line of outcome.stdout.split('\n')) {
+    if (parseResultLine(line) !== undefined) continue;
     const chart = parseChartLine(line);
     if (chart !== undefined) {
       const file = `${chartsDir}/${chart.id}.svg`;
@@ -167,7 +206,7 @@ function section(outcome: Outcome, charts: Set<string>, outRoot: string): string
     } else {
       if (line.startsWith('|') && !previous.startsWith('|')) {
         if (out.at(-1) !== '') out.push('');
-        out.push(`Reproduce: \`${command(outcome.bench)}\``, '');
+        out.push(`Reproduce: \`${command(outcome.run)}\``, '');
       }
       out.push(line);
     }
@@ -176,7 +215,7 @@ function section(outcome: Outcome, charts: Set<string>, outRoot: string): string
   if (outcome.code !== 0 || outcome.timedOut) {
     out.push(
       '',
-      `**This bench ${outcome.timedOut ? `was stopped at its ${outcome.bench.timeoutS} s bound` : `exited with code ${outcome.code}`}.** The end of its stderr:`,
+      `**This bench ${outcome.timedOut ? `was stopped at its ${outcome.run.bench.timeoutS} s bound` : `exited with code ${outcome.code}`}.** The end of its stderr:`,
       '',
       '```text',
       outcome.stderrTail,
@@ -201,6 +240,58 @@ function wrkVersion(): string {
   }
 }
 
+/** Targets of the per-request budget (added app CPU µs per request over bare), on Node 24 and 26. */
+const budget: Readonly<Record<string, number>> = { 'kit-off': 1.5, 'kit-on': 4, 'kit-otel': 10 };
+
+/**
+ * The per-request figures of every Node.js line side by side, from the `bench-result:` lines of the
+ * per-line runs: added app CPU µs per request over the bare framework, and the Express stack ratio.
+ */
+function byNodeLine(outcomes: readonly Outcome[]): string[] {
+  const results: BenchResult[] = outcomes
+    .filter((o) => o.run.line !== undefined)
+    .flatMap((o) => o.stdout.split('\n').flatMap((line) => parseResultLine(line) ?? []));
+  const nodes = [...new Set(results.map((r) => r.node))].sort(
+    (a, b) => Number.parseInt(a.slice(1), 10) - Number.parseInt(b.slice(1), 10),
+  );
+  if (nodes.length === 0) return [];
+  const rows = [...new Set(results.map((r) => `${r.bench}\u0000${r.framework}\u0000${r.variant}`))];
+  const cell = (row: string, node: string): string => {
+    const [bench, framework, variant] = row.split('\u0000');
+    const r = results.find(
+      (x) => x.bench === bench && x.framework === framework && x.variant === variant && x.node === node,
+    );
+    if (r === undefined) return '–';
+    if (r.addedCpuUs === undefined) return `${r.ratio?.toFixed(2)}×`;
+    const target = bench === 'overhead' ? budget[variant!] : undefined;
+    const over = target !== undefined && !/^v2[0-3]\./.test(node) && r.addedCpuUs > target;
+    return `${r.addedCpuUs.toFixed(1)}${over ? ' ✗' : ''}`;
+  };
+  const target = (row: string): string => {
+    const [bench, , variant] = row.split('\u0000');
+    if (bench === 'overhead' && variant === 'kit-on/stack') return '≥ 3×';
+    const t = bench === 'overhead' ? budget[variant!] : undefined;
+    return t === undefined ? '' : `≤ ${t}`;
+  };
+  return [
+    '## Per-request cost by Node.js line',
+    '',
+    'App CPU µs added per request over the bare framework (median of the rounds; each line’s own bare',
+    'app is its baseline), from the `overhead` and `tracing` runs below, one per line. `kit-on/stack`:',
+    'Express with the kit and the request line, in requests/s, as a multiple of the hand-assembled',
+    'stack (pino-http + aws-xray-sdk-express + terminus). ✗: over the target (the targets apply to Node',
+    '24 and 26). `tracing` rows: kit `otel` and `xray` over kit `off` on a plain listener.',
+    '',
+    `| bench | framework | variant | target | ${nodes.map((n) => `Node ${n}`).join(' | ')} |`,
+    `| --- | --- | --- | --- | ${nodes.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => {
+      const [bench, framework, variant] = row.split('\u0000');
+      return `| ${bench} | ${framework} | ${variant} | ${target(row)} | ${nodes.map((n) => cell(row, n)).join(' | ')} |`;
+    }),
+    '',
+  ];
+}
+
 const loads = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -220,6 +311,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--reliability-only')) return rewriteReliability();
   const only = argString('only')?.split(',');
   const selected = only === undefined ? benches : benches.filter((b) => only.includes(b.name));
+  const lines = argString('lines', '24,22,26').split(',');
   const startedAt = new Date();
   const loadBefore = loads();
   const started = performance.now();
@@ -228,10 +320,10 @@ async function main(): Promise<void> {
   mkdirSync(`${outRoot}/${chartsDir}`, { recursive: true });
 
   const outcomes: Outcome[] = [];
-  for (const bench of selected) {
-    process.stderr.write(`\n=== bench/${bench.name}: ${command(bench)}\n`);
-    const outcome = await runBench(bench);
-    process.stderr.write(`=== bench/${bench.name}: ${outcome.seconds.toFixed(0)} s, exit ${outcome.code}\n`);
+  for (const run of plan(selected, lines)) {
+    process.stderr.write(`\n=== bench/${title(run)}: ${command(run)}\n`);
+    const outcome = await runBench(run);
+    process.stderr.write(`=== bench/${title(run)}: ${outcome.seconds.toFixed(0)} s, exit ${outcome.code}\n`);
     outcomes.push(outcome);
   }
   const totalS = (performance.now() - started) / 1000;
@@ -239,10 +331,11 @@ async function main(): Promise<void> {
   const charts = new Set<string>();
   const results: string[] = [];
   for (const outcome of outcomes) {
+    const { bench } = outcome.run;
     results.push(
-      `## ${outcome.bench.name}`,
+      `## ${title(outcome.run)}`,
       '',
-      `${outcome.bench.about[0]!.toUpperCase()}${outcome.bench.about.slice(1)}. bench/${outcome.bench.name}/run.ts, ${outcome.seconds.toFixed(0)} s.`,
+      `${bench.about[0]!.toUpperCase()}${bench.about.slice(1)}${outcome.run.line === undefined ? '' : `, the apps on Node ${outcome.run.line}`}. bench/${bench.name}/run.ts, ${outcome.seconds.toFixed(0)} s.`,
       ...section(outcome, charts, outRoot),
       '',
     );
@@ -297,8 +390,9 @@ async function main(): Promise<void> {
     '  each table reproduces it, and each bench accepts more (`--rounds`, `--seconds`, `--runs`).',
     '',
     ...(failed.length > 0
-      ? [`**Failed in this run:** ${failed.map((o) => `bench/${o.bench.name}`).join(', ')} (see below).`, '']
+      ? [`**Failed in this run:** ${failed.map((o) => `bench/${title(o.run)}`).join(', ')} (see below).`, '']
       : []),
+    ...byNodeLine(outcomes),
     ...results,
     ...reliabilityMarkdown(root),
     '',
@@ -307,7 +401,7 @@ async function main(): Promise<void> {
   writeFileSync(out, doc.replace(/\n{3,}/g, '\n\n'));
   process.stderr.write(
     `\n${out} written: ${outcomes.length} benches in ${Math.round(totalS)} s, ${charts.size} charts in ${outRoot}/${chartsDir}/${
-      failed.length > 0 ? `; failed: ${failed.map((o) => o.bench.name).join(', ')}` : ''
+      failed.length > 0 ? `; failed: ${failed.map((o) => title(o.run)).join(', ')}` : ''
     }\n`,
   );
   if (failed.length > 0) process.exitCode = 1;

@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { openSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { freePort } from '../../test/support/child.js';
+import { appNodeLine } from './node-line.js';
 
 export { type Spread, spread } from './stats.js';
 
@@ -36,7 +37,7 @@ export interface PinnedApp {
 
 /**
  * Starts `node ...nodeArgs script` pinned to CPU 0 with PORT set, and waits until GET `probePath`
- * answers.
+ * answers. `node` is the binary `--node` names ({@link appNodeLine}), else this process's.
  */
 export async function startPinned(
   script: string,
@@ -46,7 +47,7 @@ export async function startPinned(
 ): Promise<PinnedApp> {
   const port = await freePort();
   const devNull = openSync('/dev/null', 'w');
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, script], {
+  const child = spawn('taskset', ['-c', '0', appNodeLine().binary, ...nodeArgs, script], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), NODE_ENV: 'production', ...env },
     stdio: ['ignore', devNull, 'inherit'],
   });

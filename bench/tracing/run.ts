@@ -9,15 +9,18 @@
  * per request over its own untraced baseline, and the kit's as a ratio of the auto-instrumentation's.
  * The X-Ray SDK variants send every segment over UDP to a sink in this process (the daemon's
  * place): kit `xray` over kit `off`, and on an Express app, kit `xray` over kit `off` against
- * aws-xray-sdk-express over plain Express.
+ * aws-xray-sdk-express over plain Express. `--node 22` runs the apps on another Node.js line
+ * (scripts/node.sh); the harness and its sinks stay where they are.
  *
- *   npm run bench:tracing [-- --rounds 3 --seconds 5]
+ *   npm run bench:tracing [-- --rounds 3 --seconds 5 --node 26]
  */
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { argNumber } from '../lib/args.js';
 import { printChart } from '../lib/chart.js';
+import { appNodeLine } from '../lib/node-line.js';
+import { resultLine } from '../lib/result.js';
 import { cpuMicros, ensureWrk, pinHarness, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const rounds = argNumber('rounds', 3);
@@ -151,8 +154,10 @@ async function main(): Promise<void> {
 
   const median = (name: string) => spread(rps.get(name)!).median;
   const plain = median('plain node');
+  const { version: nodeVersion } = appNodeLine();
+  const nodeMajor = nodeVersion.replace(/^v(\d+).*$/, '$1');
   console.log(
-    `\n## Tracing cost (wrk, 32 connections, ${seconds} s × ${rounds} interleaved rounds; every request traced and exported)\n`,
+    `\n## Tracing cost on Node ${nodeVersion} (wrk, 32 connections, ${seconds} s × ${rounds} interleaved rounds; every request traced and exported)\n`,
   );
   console.log(
     '| variant | requests/s (median, min–max) | × plain node | app CPU µs per request (median, min–max) | bytes exported per request | wrk errors |',
@@ -168,8 +173,8 @@ async function main(): Promise<void> {
     );
   }
   printChart({
-    id: 'tracing',
-    title: `Tracing: app CPU per request, every request traced and exported (${rounds} rounds)`,
+    id: `tracing-node${nodeMajor}`,
+    title: `Tracing: app CPU per request, every request traced and exported, Node ${nodeVersion} (${rounds} rounds)`,
     unit: 'app CPU µs per request, median with min–max (lower is better)',
     bars: variants.map(({ name }) => {
       const c = spread(cpu.get(name)!);
@@ -211,6 +216,13 @@ async function main(): Promise<void> {
     `- ratio kit / aws-xray-sdk-express on Express: ${(kitExpress.cpu / sdkExpress.cpu).toFixed(2)} in CPU, ` +
       `${(kitExpress.wall / sdkExpress.wall).toFixed(2)} in time (target: below 1).`,
   );
+  const result = (variant: string, addedCpuUs: number, ratio: number) =>
+    console.log(
+      resultLine({ bench: 'tracing', node: nodeVersion, framework: 'node', variant, addedCpuUs, ratio }),
+    );
+  result('otel over off', kitCpu, kitCpu / autoCpu);
+  result('xray over off', xray.cpu, xray.cpu / sdkExpress.cpu);
+  result('express: xray over off', kitExpress.cpu, kitExpress.cpu / sdkExpress.cpu);
 }
 
 await main();

@@ -106,10 +106,10 @@ describe('the packed package, installed into fresh apps as users install it', ()
         `curl -sf localhost:${port}/healthz`,
         `kill -TERM $pid; wait $pid; echo "exit=$?"`,
       ].join('; ');
+      // runuser lives in /usr/sbin, which a non-login PATH may lack.
+      const runuser = ['/usr/sbin/runuser', '/sbin/runuser'].find((path) => existsSync(path)) ?? 'runuser';
       const asUser =
-        process.getuid?.() === 0
-          ? ['runuser', '-u', 'nobody', '--', 'sh', '-c', script]
-          : ['sh', '-c', script];
+        process.getuid?.() === 0 ? [runuser, '-u', 'nobody', '--', 'sh', '-c', script] : ['sh', '-c', script];
       const { stdout } = await run(asUser[0]!, asUser.slice(1), {
         cwd: app,
         env: { PATH: process.env.PATH ?? '', PORT: String(port), HOME: '/tmp' },
