@@ -1,6 +1,6 @@
 /**
  * bench/run-all: every benchmark in bench/, one after the other, with the reduced rounds and
- * durations below so that the whole run stays under 10 minutes on 2 cores, then BENCHMARKS.md: the
+ * durations below so that the whole run stays near 20 minutes on 2 cores, then BENCHMARKS.md: the
  * machine, the method, each bench's tables (its stdout, each table headed by the command that
  * reproduces it), an SVG chart per table (docs/benchmarks/*.svg, drawn from the `bench-chart:` lines
  * the benches print), and the reliability table (failure mode → test). The per-request benches
@@ -45,7 +45,7 @@ interface Run {
   readonly args: readonly string[];
 }
 
-// Reduced from each bench's defaults to fit the 10 minutes; run a bench alone with more rounds for
+// Reduced from each bench's defaults to fit the 20 minutes; run a bench alone with more rounds for
 // figures to quote. Estimated durations on the 2-core machine in the comments.
 const benches: readonly Bench[] = [
   {
@@ -361,7 +361,7 @@ async function main(): Promise<void> {
     `| CPU | ${cpuModel()}, ${cpus().length} cores |`,
     `| memory | ${(totalmem() / 2 ** 30).toFixed(1)} GiB |`,
     `| kernel | Linux ${release()} |`,
-    `| Node.js | ${process.version} |`,
+    `| Node.js | ${process.version} (the harness, and the apps of every bench but overhead and tracing, which run on each line named in their heading) |`,
     `| load generator | ${wrkVersion()} |`,
     `| date | ${startedAt.toISOString()} |`,
     `| load average (1, 5, 15 min) | ${loadBefore} at the start, ${loads()} at the end |`,
@@ -386,7 +386,9 @@ async function main(): Promise<void> {
     '- **Soak**: 200,000 requests per adapter in wrk chunks (a mix of routes, a new URL per `/items`',
     '  request, `/readyz`, `/healthz`, trace headers); heap measured after two forced garbage collections',
     '  (`--expose-gc`), after the warm-up and at the end; descriptors counted in `/proc/<pid>/fd`.',
-    '- Rounds and durations here are reduced to keep `npm run bench` under 10 minutes; the command above',
+    '- **Node.js lines**: overhead and tracing run once per supported line (`--node 22|24|26`, official',
+    '  builds from scripts/node.sh); only the app under test changes line, the harness and wrk stay put.',
+    '- Rounds and durations here are reduced to keep `npm run bench` near 20 minutes; the command above',
     '  each table reproduces it, and each bench accepts more (`--rounds`, `--seconds`, `--runs`).',
     '',
     ...(failed.length > 0
