@@ -3,7 +3,7 @@
 #
 #   1. Node 24 (the line the project develops on): build, type-check, lint, every test, package check.
 #   2. Node 22 and Node 26: a decisive subset (adapter conformance, the packed package installed and
-#      run, the example, shutdown under load, tracing).
+#      run, the example, shutdown under load and over TLS, tracing).
 #   3. The OpenTelemetry JS 3.x line, installed over the lockfile's 2.x line in a scratch copy: the
 #      tracing tests again (scripts/test-otel-line.sh).
 #
@@ -24,6 +24,7 @@ subset=(
   test/integration/example.test.ts
   test/integration/packaging.test.ts
   test/integration/lifecycle/shutdown.test.ts
+  test/integration/lifecycle/tls.test.ts
   test/integration/tracing
   test/unit/tracing
 )

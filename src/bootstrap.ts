@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { type AdapterKit, type InstalledApp, inFront } from './adapters/adapter.js';
 import { selectAdapter } from './adapters/select.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
-import { ListenError } from './errors.js';
+import { ConfigurationError, ListenError } from './errors.js';
 import { HealthEndpoints } from './health/endpoints.js';
 import { eventLoopDelayProbe } from './health/probes/event-loop.js';
 import { HealthRegistry } from './health/registry.js';
@@ -195,7 +197,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     },
     signal: coordinator.signal,
     get inFlight() {
-      return coordinator.inFlight;
+      return scope.inFlight;
     },
     stats: () => ({
       inFlight: scope.inFlight,
@@ -225,7 +227,16 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     try {
       installed = adapter.install(options.app as never, kit);
       scope.routeOf = installed.routeOf;
-      server = installed.server ?? createServer(installed.listener!);
+      const { tls } = config.server;
+      if (installed.server !== undefined && tls !== undefined) {
+        throw new ConfigurationError(
+          'server.tls',
+          `Invalid server.tls: the ${installed.kind} app brings its own server, which the kit does not create; give the certificate to the framework instead (fastify({ https: { key, cert } })), and the kit drains that server the same way.`,
+        );
+      }
+      server =
+        installed.server ??
+        (tls === undefined ? createServer(installed.listener!) : createHttpsServer(tls, installed.listener!));
       applyTimeouts(server, config);
       coordinator.addServer(server);
       if (installed.afterDrain !== undefined)
@@ -233,7 +244,12 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       await installed.ready?.();
       const address = await listen(server, config);
       logger.info(
-        { port: address.port, address: address.address, framework: installed.kind },
+        {
+          port: address.port,
+          address: address.address,
+          framework: installed.kind,
+          ...(server instanceof TlsServer ? { protocol: 'https' } : {}),
+        },
         `listening on port ${address.port}`,
       );
     } catch (error) {

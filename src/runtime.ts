@@ -56,7 +56,10 @@ export interface AppRunnerRuntime {
   readonly state: LifecycleState;
   /** Aborted when draining begins: pass it to long work so it stops in time. */
   readonly signal: AbortSignal;
-  /** Requests in flight on the servers the kit manages. */
+  /**
+   * Requests in flight inside the kit's request scope, health endpoints excluded: the same figure as
+   * `stats().inFlight` (the shutdown line's `inFlight` counts every response on the managed servers).
+   */
   readonly inFlight: number;
   /** In-flight, served and shed counts, and event-loop pressure, for scaling decisions. */
   stats(): LoadStats;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { join } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import type { RequestLevels } from '../logging/request-line.js';
@@ -68,6 +69,8 @@ export interface KitConfig {
     readonly keepAliveTimeoutMs: number;
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
+    /** `https.ServerOptions` when the kit's own server speaks HTTPS (a copy of the option). */
+    readonly tls: Readonly<HttpsServerOptions> | undefined;
   };
   /** Tracing: the mode asked for and the `OTEL_*` variables tracing reads. */
   readonly tracing: TracingConfig;
@@ -135,7 +138,12 @@ export const defaults = Object.freeze({
     signals: Object.freeze(['SIGTERM', 'SIGINT'] as const),
     unhandledRejection: 'shutdown' as const,
   }),
-  server: Object.freeze({ keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000, requestTimeoutMs: 120_000 }),
+  server: Object.freeze({
+    keepAliveTimeoutMs: 65_000,
+    headersTimeoutMs: 66_000,
+    requestTimeoutMs: 120_000,
+    tls: undefined,
+  }),
 });
 
 /** `name` and `version` of the app's package.json, when there is a readable one. */
@@ -154,6 +162,25 @@ function appPackage(cwd: string): { name: string | undefined; version: string | 
 
 function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefined {
   return value === undefined ? undefined : parse(value);
+}
+
+/**
+ * `server.tls`: a plain object of `https.ServerOptions` with a certificate (`key` and `cert`, `pfx`,
+ * or an `SNICallback`), copied so that freezing the config leaves the caller's object alone.
+ */
+function parseTls(value: unknown): Readonly<HttpsServerOptions> | undefined {
+  if (value === undefined) return undefined;
+  const accepted = 'an object of https.ServerOptions with key and cert (or pfx, or SNICallback)';
+  // A string here is likely a PEM key: the message must not quote it.
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    invalid('server.tls', typeof value === 'string' ? 'a string' : value, accepted);
+  const tls = value as HttpsServerOptions;
+  const hasCertificate =
+    (tls.key !== undefined && tls.cert !== undefined) ||
+    tls.pfx !== undefined ||
+    typeof tls.SNICallback === 'function';
+  if (!hasCertificate) invalid('server.tls', value, accepted);
+  return Object.freeze({ ...tls });
 }
 
 /**
@@ -263,6 +290,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     'keepAliveTimeoutMs',
     'headersTimeoutMs',
     'requestTimeoutMs',
+    'tls',
   ]);
 
   const destination = logging.destination;
@@ -282,6 +310,11 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     return value.map((s, i) => parseEnum(`shutdown.signals[${i}]`, s, signalNames));
   });
 
+  const timeoutMs =
+    optional(shutdown.timeoutMs, (v) => parseInteger('shutdown.timeoutMs', v, 1, 3_600_000)) ??
+    defaults.shutdown.timeoutMs;
+  // Given: it must fit in the timeout (checked below). Not given: 1 s, or half a shorter timeout.
+  const idleGraceMs = optional(shutdown.idleGraceMs, (v) => parseDuration('shutdown.idleGraceMs', v, 60_000));
   const keepAliveTimeoutMs =
     optional(server.keepAliveTimeoutMs, (v) => parseDuration('server.keepAliveTimeoutMs', v)) ??
     defaults.server.keepAliveTimeoutMs;
@@ -404,15 +437,11 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     },
     loadShedding,
     shutdown: {
-      timeoutMs:
-        optional(shutdown.timeoutMs, (v) => parseInteger('shutdown.timeoutMs', v, 1, 3_600_000)) ??
-        defaults.shutdown.timeoutMs,
+      timeoutMs,
       drainDelayMs:
         optional(shutdown.drainDelayMs, (v) => parseDuration('shutdown.drainDelayMs', v)) ??
         defaults.shutdown.drainDelayMs,
-      idleGraceMs:
-        optional(shutdown.idleGraceMs, (v) => parseDuration('shutdown.idleGraceMs', v, 60_000)) ??
-        defaults.shutdown.idleGraceMs,
+      idleGraceMs: idleGraceMs ?? Math.min(defaults.shutdown.idleGraceMs, Math.floor(timeoutMs / 2)),
       hookTimeoutMs:
         optional(shutdown.hookTimeoutMs, (v) => parseInteger('shutdown.hookTimeoutMs', v, 1, 3_600_000)) ??
         defaults.shutdown.hookTimeoutMs,
@@ -425,7 +454,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
         optional(shutdown.handleProcessErrors, (v) => parseBoolean('shutdown.handleProcessErrors', v)) ??
         true,
     },
-    server: { keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs },
+    server: { keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs, tls: parseTls(server.tls) },
     tracing: parseTracingConfig(top.tracing, env),
     metrics: metrics.config,
   };
@@ -436,6 +465,14 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       `less than shutdown.timeoutMs (${config.shutdown.timeoutMs}), which bounds the drain delay too`,
     );
   }
+  if (idleGraceMs !== undefined && idleGraceMs >= timeoutMs) {
+    invalid(
+      'shutdown.idleGraceMs',
+      idleGraceMs,
+      `less than shutdown.timeoutMs (${timeoutMs}): a drain that waits out the idle grace would otherwise end as a timeout`,
+    );
+  }
+
   return {
     config: deepFreeze(config),
     destination: destination as DestinationStream | undefined,

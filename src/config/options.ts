@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { DestinationStream, Logger } from 'pino';
 import type { AnyAppAdapter } from '../adapters/adapter.js';
 import type { FastifyLikeApp } from '../adapters/fastify.js';
@@ -164,7 +165,8 @@ export interface ShutdownOptions {
   /**
    * How long a keep-alive socket with nothing in flight is left open once draining begins, so that a
    * request its client was writing at that moment is still served (with `Connection: close`).
-   * @default 1000
+   * Must be below `timeoutMs` (`ARK_CONFIG_INVALID` otherwise).
+   * @default 1000, or half of `timeoutMs` when that is shorter
    */
   idleGraceMs?: number;
   /**
@@ -295,6 +297,18 @@ export interface ServerOptions {
    * @default 120000
    */
   requestTimeoutMs?: number;
+  /**
+   * Serve HTTPS: Node's `https.ServerOptions` (`key` and `cert`, or `pfx`), for the server the kit
+   * creates (Express, Koa, a request listener). For end-to-end TLS on ECS or EKS behind a load
+   * balancer; App Runner ends TLS in front of the app. A Fastify app brings its own server: create it
+   * with `fastify({ https: { key, cert } })` instead. The drain works the same on HTTPS.
+   * @default undefined (plain HTTP)
+   * @example
+   * ```ts
+   * await bootstrapAppRunner({ app, server: { tls: { key: readFileSync('key.pem'), cert: readFileSync('cert.pem') } } });
+   * ```
+   */
+  tls?: HttpsServerOptions;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
+import { type TLSSocket, Server as TlsServer } from 'node:tls';
 
 interface SocketState {
   /** Responses on this socket that have not finished; counted from the drain on. */
@@ -28,6 +29,11 @@ function currentResponse(socket: Socket): ServerResponse | undefined {
  * per connection), and learns which have a response in flight from Node's own bookkeeping. Pipelined
  * requests queued behind the current response at the drain are not waited for beyond the idle grace
  * (no load balancer pipelines).
+ *
+ * On an HTTPS server the request and Node's `_httpMessage` live on the TLS socket, not on the TCP
+ * socket `'connection'` hands over: a TCP socket is followed until its handshake completes, then the
+ * TLS socket stands for it (`'secureConnection'`), so a response in flight over TLS is never taken
+ * for an idle socket.
  */
 export class ConnectionTracker {
   readonly #server: Server;
@@ -40,6 +46,7 @@ export class ConnectionTracker {
   constructor(server: Server) {
     this.#server = server;
     server.on('connection', this.#onConnection);
+    if (server instanceof TlsServer) server.on('secureConnection', this.#onSecureConnection);
   }
 
   /** Open sockets, idle or not. */
@@ -104,6 +111,21 @@ export class ConnectionTracker {
   }
 
   readonly #onConnection = (socket: Socket): void => {
+    this.#track(socket);
+  };
+
+  /** The handshake completed: the TLS socket replaces the TCP socket it wraps. */
+  readonly #onSecureConnection = (socket: TLSSocket): void => {
+    const tcp = (socket as TLSSocket & { _parent?: Socket | null })._parent ?? undefined;
+    const replaced = tcp === undefined ? undefined : this.#sockets.get(tcp);
+    if (tcp !== undefined && replaced !== undefined) {
+      if (replaced.idleTimer !== undefined) clearTimeout(replaced.idleTimer);
+      this.#sockets.delete(tcp);
+    }
+    this.#track(socket);
+  };
+
+  #track(socket: Socket): void {
     const state: SocketState = { active: 0, idleTimer: undefined };
     this.#sockets.set(socket, state);
     socket.once('close', () => {
@@ -112,7 +134,7 @@ export class ConnectionTracker {
       if (this.draining) this.#settleIfDrained();
     });
     if (this.draining) this.#closeWhenIdle(socket, state);
-  };
+  }
 
   /** A request that arrives during the drain: served, with `Connection: close`. */
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {

@@ -117,3 +117,25 @@ describe('shutdown without exiting the process', () => {
     await expect(get(`${url}/x`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
+
+describe('runtime.inFlight', () => {
+  it('counts what stats().inFlight counts: app requests, not a health request waiting on its checks', async () => {
+    let release: () => void = () => {};
+    const { runtime } = await startRuntime({
+      app: (_req: unknown, res: { end(body: string): void }) => {
+        release = () => res.end('ok');
+      },
+    });
+    runtime.health.register('slow dependency', () => new Promise((resolve) => setTimeout(resolve, 400)));
+    const url = baseUrl(runtime.server!);
+
+    const readiness = get(`${url}/readyz`);
+    const app = get(`${url}/work`);
+    await vi.waitFor(() => expect(runtime.stats().inFlight).toBe(1));
+
+    expect(runtime.inFlight).toBe(1);
+    release();
+    await Promise.all([readiness, app]);
+    expect(runtime.inFlight).toBe(0);
+  });
+});

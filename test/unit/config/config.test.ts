@@ -104,6 +104,31 @@ describe('loadConfig: logging', () => {
   });
 });
 
+describe('loadConfig: server.tls', () => {
+  const key =
+    '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC\n-----END PRIVATE KEY-----\n';
+
+  it('is plain HTTP by default, and keeps a copy of the options it is given', () => {
+    expect(load().server.tls).toBeUndefined();
+    const tls = { key, cert: 'cert' };
+    const loaded = load({ server: { tls } }).server.tls;
+    expect(loaded).toEqual(tls);
+    expect(loaded).not.toBe(tls);
+    expect(Object.isFrozen(tls)).toBe(false);
+  });
+
+  it.each([
+    ['a string (a PEM key where an object belongs)', key],
+    ['an object without a certificate', { ca: 'x' }],
+    ['a key without a cert', { key }],
+  ])('rejects %s without quoting a key', (_what, tls) => {
+    const error = configError(() => load({ server: { tls: tls as never } }));
+    expect(error.field).toBe('server.tls');
+    expect(error.message).toContain('key and cert (or pfx, or SNICallback)');
+    expect(error.message).not.toContain('MIIE');
+  });
+});
+
 describe('loadConfig: shutdown', () => {
   it('has documented defaults', () => {
     expect(load().shutdown).toEqual({
@@ -140,6 +165,14 @@ describe('loadConfig: shutdown', () => {
   it('rejects a drain delay that does not fit in the timeout', () => {
     const error = configError(() => load({ shutdown: { timeoutMs: 1000, drainDelayMs: 1000 } }));
     expect(error.field).toBe('shutdown.drainDelayMs');
+    expect(error.message).toContain('less than shutdown.timeoutMs (1000)');
+  });
+
+  it('rejects an idle grace that does not fit in the timeout, naming both', () => {
+    const error = configError(() => load({ shutdown: { timeoutMs: 1000, idleGraceMs: 1000 } }));
+    expect(error.code).toBe('ARK_CONFIG_INVALID');
+    expect(error.field).toBe('shutdown.idleGraceMs');
+    expect(error.message).toContain('received 1000');
     expect(error.message).toContain('less than shutdown.timeoutMs (1000)');
   });
 
