@@ -25,6 +25,7 @@ subset=(
   test/integration/packaging.test.ts
   test/integration/lifecycle/shutdown.test.ts
   test/integration/lifecycle/tls.test.ts
+  test/integration/lifecycle/adopt.test.ts
   test/integration/tracing
   test/unit/tracing
 )

@@ -34,6 +34,11 @@ function currentResponse(socket: Socket): ServerResponse | undefined {
  * socket `'connection'` hands over: a TCP socket is followed until its handshake completes, then the
  * TLS socket stands for it (`'secureConnection'`), so a response in flight over TLS is never taken
  * for an idle socket.
+ *
+ * A server adopted after it started listening has sockets the tracker never saw open. It learns
+ * such a socket from its next request; at the drain, the ones it still does not know are closed by
+ * `server.closeIdleConnections()` once per idle grace (Node closes only sockets with no request in
+ * progress), so they never hold the drain to the deadline.
  */
 export class ConnectionTracker {
   readonly #server: Server;
@@ -42,11 +47,16 @@ export class ConnectionTracker {
   #drained: Promise<void> | undefined;
   #resolveDrained: (() => void) | undefined;
   #listenerClosed = false;
+  /** The server listened before the tracker was made: some of its sockets are unknown. */
+  readonly #adoptedLate: boolean;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(server: Server) {
     this.#server = server;
+    this.#adoptedLate = server.listening;
     server.on('connection', this.#onConnection);
     if (server instanceof TlsServer) server.on('secureConnection', this.#onSecureConnection);
+    if (this.#adoptedLate) server.on('request', this.#onRequestOfAdopted);
   }
 
   /** Open sockets, idle or not. */
@@ -100,6 +110,10 @@ export class ConnectionTracker {
       if (!res.headersSent) res.setHeader('connection', 'close');
       this.#follow(socket, state, res);
     }
+    if (this.#adoptedLate) {
+      this.#sweeper = setInterval(() => this.#server.closeIdleConnections(), Math.max(1, idleGraceMs));
+      this.#sweeper.unref();
+    }
     this.#settleIfDrained();
     return this.#drained;
   }
@@ -125,7 +139,7 @@ export class ConnectionTracker {
     this.#track(socket);
   };
 
-  #track(socket: Socket): void {
+  #track(socket: Socket): SocketState {
     const state: SocketState = { active: 0, idleTimer: undefined };
     this.#sockets.set(socket, state);
     socket.once('close', () => {
@@ -134,13 +148,19 @@ export class ConnectionTracker {
       if (this.draining) this.#settleIfDrained();
     });
     if (this.draining) this.#closeWhenIdle(socket, state);
+    return state;
   }
+
+  /** A request on a socket opened before a late adoption: from now on the socket is known. */
+  readonly #onRequestOfAdopted = (req: IncomingMessage): void => {
+    if (!this.#sockets.has(req.socket)) this.#track(req.socket);
+  };
 
   /** A request that arrives during the drain: served, with `Connection: close`. */
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const state = this.#sockets.get(req.socket);
+    const state = this.#sockets.get(req.socket) ?? this.#track(req.socket);
     res.setHeader('connection', 'close');
-    if (state !== undefined) this.#follow(req.socket, state, res);
+    this.#follow(req.socket, state, res);
   };
 
   #follow(socket: Socket, state: SocketState, res: ServerResponse): void {
@@ -165,6 +185,7 @@ export class ConnectionTracker {
 
   #settleIfDrained(): void {
     if (!this.#listenerClosed || this.#sockets.size > 0 || this.#resolveDrained === undefined) return;
+    clearInterval(this.#sweeper);
     this.#stopTimeoutChecker();
     this.#resolveDrained();
     this.#resolveDrained = undefined;
