@@ -26,6 +26,8 @@ subset=(
   test/integration/lifecycle/shutdown.test.ts
   test/integration/lifecycle/tls.test.ts
   test/integration/lifecycle/adopt.test.ts
+  test/integration/lifecycle/upgrade.test.ts
+  test/integration/lifecycle/streaming.test.ts
   test/integration/tracing
   test/unit/tracing
 )

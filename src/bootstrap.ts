@@ -204,6 +204,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       served: scope.served,
       shed: shedder?.shed ?? 0,
       pressure: shedder?.pressure ?? false,
+      upgraded: coordinator.upgraded,
     }),
     onShutdown: (name, fn, hookOptions) => coordinator.onShutdown(name, fn, hookOptions),
     track: (promise, name) => coordinator.track(promise, name),

@@ -26,6 +26,8 @@ export interface LoadStats {
   readonly shed: number;
   /** The event loop is under pressure now (shedding on event-loop grounds). */
   readonly pressure: boolean;
+  /** Open upgraded connections (WebSocket), counted apart from requests. */
+  readonly upgraded: number;
 }
 
 /**

@@ -14,6 +14,15 @@ function currentResponse(socket: Socket): ServerResponse | undefined {
 }
 
 /**
+ * Whether `socket` was handed to an `'upgrade'` listener (a WebSocket): Node then frees its HTTP
+ * parser, while an idle keep-alive socket keeps one. Read rather than listened for, because adding an
+ * `'upgrade'` listener changes what Node does with upgrade requests (it destroys them when none).
+ */
+function isUpgraded(socket: Socket): boolean {
+  return (socket as Socket & { parser?: unknown }).parser === null;
+}
+
+/**
  * Tracks the sockets of one `http.Server` and drains them without dropping a request (DESIGN.md,
  * "the keep-alive race"):
  *
@@ -64,6 +73,13 @@ export class ConnectionTracker {
     return this.#sockets.size;
   }
 
+  /** Open sockets that were upgraded (WebSocket and other `Upgrade:` protocols). */
+  get upgraded(): number {
+    let count = 0;
+    for (const socket of this.#sockets.keys()) if (isUpgraded(socket) && !socket.destroyed) count++;
+    return count;
+  }
+
   /** Responses in flight on this server's sockets. */
   get inFlight(): number {
     let count = 0;
@@ -102,6 +118,7 @@ export class ConnectionTracker {
       this.#listenerClosed = true;
     }
     for (const [socket, state] of this.#sockets) {
+      if (isUpgraded(socket)) continue; // open work: the app closes it, or the deadline does
       const res = currentResponse(socket);
       if (res === undefined) {
         this.#closeWhenIdle(socket, state);
@@ -178,7 +195,7 @@ export class ConnectionTracker {
   #closeWhenIdle(socket: Socket, state: SocketState): void {
     if (state.idleTimer !== undefined) clearTimeout(state.idleTimer);
     state.idleTimer = setTimeout(() => {
-      if (state.active === 0) socket.destroy();
+      if (state.active === 0 && !isUpgraded(socket)) socket.destroy();
     }, this.#idleGraceMs);
     state.idleTimer.unref();
   }

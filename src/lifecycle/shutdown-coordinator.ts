@@ -44,6 +44,12 @@ interface RegisteredHook {
   readonly timeoutMs: number;
 }
 
+/** `, 2 upgraded connections (WebSocket) among them`, for the deadline line; empty when none. */
+function upgradedNote(count: number): string {
+  if (count === 0) return '';
+  return `, ${count} upgraded connection${count === 1 ? '' : 's'} (WebSocket) among them`;
+}
+
 /**
  * The shutdown state machine, `starting → ready → draining → stopped`. A shutdown fails readiness
  * and aborts {@link ShutdownCoordinator.signal}, keeps serving for the drain delay, drains every
@@ -167,7 +173,14 @@ export class ShutdownCoordinator {
     this.#state = 'draining';
     this.#abort.abort(new DOMException(`apprunner-kit is shutting down (${reason})`, 'AbortError'));
     this.#logger.info(
-      { reason, inFlight: this.inFlight, connections: this.#connections(), timeoutMs, drainDelayMs },
+      {
+        reason,
+        inFlight: this.inFlight,
+        connections: this.#connections(),
+        upgraded: this.upgraded,
+        timeoutMs,
+        drainDelayMs,
+      },
       'shutdown started',
     );
 
@@ -186,9 +199,10 @@ export class ShutdownCoordinator {
           phase: this.#phase,
           inFlight: this.inFlight,
           connections: this.#connections(),
+          upgraded: this.upgraded,
           tasks: [...this.#tasks.values()],
         },
-        `shutdown timed out after ${timeoutMs} ms: destroying what is left`,
+        `shutdown timed out after ${timeoutMs} ms: destroying what is left${upgradedNote(this.upgraded)}`,
       );
       for (const tracker of this.#trackers) tracker.destroyAll();
     }
@@ -235,6 +249,11 @@ export class ShutdownCoordinator {
         `${kind} "${hook.name}" timed out after ${budget} ms`,
       );
     }
+  }
+
+  /** Open upgraded connections (WebSocket) on the managed servers. */
+  get upgraded(): number {
+    return this.#trackers.reduce((sum, t) => sum + t.upgraded, 0);
   }
 
   #connections(): number {
