@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /** The outcome of one request sent by {@link keepAliveLoad}. */
 export interface RequestOutcome {
@@ -34,11 +35,14 @@ export interface LoadOptions {
   readonly maxRequests?: number;
   /** Path to request. */
   readonly path?: string;
+  /** Speak HTTPS, trusting this certificate (issued for `localhost`). */
+  readonly tlsCa?: Buffer;
 }
 
-function send(agent: Agent, port: number, path: string): Promise<RequestOutcome> {
+function send(agent: Agent, port: number, path: string, tlsCa: Buffer | undefined): Promise<RequestOutcome> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const target = { host: '127.0.0.1', port, path, agent };
+    const onResponse = (res: import('node:http').IncomingMessage) => {
       res.resume();
       res.on('end', () =>
         resolve({
@@ -51,7 +55,11 @@ function send(agent: Agent, port: number, path: string): Promise<RequestOutcome>
       res.on('error', (error: NodeJS.ErrnoException) =>
         resolve({ reused: req.reusedSocket, ok: false, error: error.code ?? error.message }),
       );
-    });
+    };
+    const req =
+      tlsCa === undefined
+        ? request(target, onResponse)
+        : httpsRequest({ ...target, ca: tlsCa, servername: 'localhost' }, onResponse);
     req.setTimeout(10_000, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
     req.on('error', (error: NodeJS.ErrnoException) =>
       resolve({ reused: req.reusedSocket, ok: false, error: error.code ?? error.message }),
@@ -75,10 +83,13 @@ export async function keepAliveLoad(port: number, options: LoadOptions): Promise
     stop = true;
   });
   const worker = async (): Promise<void> => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const agent =
+      options.tlsCa === undefined
+        ? new Agent({ keepAlive: true, maxSockets: 1 })
+        : new HttpsAgent({ keepAlive: true, maxSockets: 1 });
     try {
       while (!stop && performance.now() < deadline && outcomes.length < maxRequests) {
-        const outcome = await send(agent, port, options.path ?? '/fast');
+        const outcome = await send(agent, port, options.path ?? '/fast', options.tlsCa);
         outcomes.push(outcome);
         if (outcome.error === 'ECONNREFUSED') break; // the server no longer accepts: this client is done
       }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -291,6 +292,55 @@ describe('under continuous keep-alive load', () => {
       expect(run.sent).toBeGreaterThan(32);
     }
   }, 120_000);
+});
+
+describe('under continuous keep-alive load over TLS', () => {
+  const tlsCa = readFileSync(new URL('../../fixtures/tls/cert.pem', import.meta.url));
+
+  it('fails no request sent on an open TLS connection, in each of 12 consecutive runs', async () => {
+    const runs: { sent: number; failed: number; exit: number | null }[] = [];
+    for (let run = 0; run < 12; run++) {
+      const app = await startApp(fixture, { IDLE_GRACE_MS: '1000', TLS: '1' });
+      const exited = app.exit(0);
+      const load = (await import('../../support/load.js')).keepAliveLoad(app.port, {
+        connections: 32,
+        until: exited,
+        maxMs: 8_000,
+        tlsCa,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      app.signal('SIGTERM');
+      const report = await load;
+      const { code } = await exited;
+      runs.push({ sent: report.outcomes.length, failed: report.failedOnOpenConnections, exit: code });
+    }
+    for (const run of runs) {
+      expect(run.failed, JSON.stringify(runs)).toBe(0);
+      expect(run.exit).toBe(0);
+      expect(run.sent).toBeGreaterThan(32);
+    }
+  }, 150_000);
+
+  it('reports timedOut (exit 1, the deadline line) when it had to destroy a busy TLS socket', async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '1000', TLS: '1' });
+    const { keepAliveLoad } = await import('../../support/load.js');
+    const hanging = keepAliveLoad(app.port, {
+      connections: 1,
+      until: new Promise(() => {}),
+      maxMs: 5_000,
+      maxRequests: 1,
+      path: '/hang',
+      tlsCa,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    app.signal('SIGTERM');
+    const { code, elapsedMs } = await app.exit();
+    expect(code).toBe(1);
+    expect(elapsedMs).toBeGreaterThanOrEqual(950);
+    const timedOut = app.lines.find((l) => String(l.msg).startsWith('shutdown timed out'));
+    expect(timedOut).toMatchObject({ level: 'error', phase: 'draining connections', inFlight: 1 });
+    expect((await hanging).outcomes[0]).toMatchObject({ ok: false });
+  });
 });
 
 describe('Agent reuse sanity', () => {
