@@ -1,10 +1,20 @@
 // One app, written for each framework the conformance suite covers (FRAMEWORK: node, express4,
 // express5, koa2, koa3, fastify), bootstrapped the one-line way and run as a child process.
+// TLS=1 serves HTTPS (server.tls, or Fastify's own https option); WEBSOCKET=1 adds a ws server on the
+// same server, which closes its clients with 1001 on runtime.signal.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bootstrapAppRunner, getRequestContext } from 'apprunner-kit';
 
 const require = createRequire(import.meta.url);
 const framework = process.env.FRAMEWORK;
+const tls =
+  process.env.TLS === '1'
+    ? {
+        key: readFileSync(new URL('../fixtures/tls/key.pem', import.meta.url)),
+        cert: readFileSync(new URL('../fixtures/tls/cert.pem', import.meta.url)),
+      }
+    : undefined;
 let runtime;
 
 const hello = () => {
@@ -94,7 +104,7 @@ function buildKoa(Koa) {
 }
 
 function buildFastify() {
-  const app = require('fastify')();
+  const app = require('fastify')(tls === undefined ? {} : { https: tls });
   app.get('/hello', async () => hello());
   app.get('/notes/:id', async (request) => ({ id: request.params.id }));
   app.get('/secret', async (_request, reply) => reply.type('text/plain').send(secret()));
@@ -162,5 +172,14 @@ runtime = await bootstrapAppRunner({
   secrets: { GREETING: 'env:GREETING_VALUE' },
   shutdown: process.env.TIMEOUT_MS ? { timeoutMs: Number(process.env.TIMEOUT_MS) } : {},
   ...(process.env.SHEDDING ? { loadShedding: JSON.parse(process.env.SHEDDING) } : {}),
+  ...(tls !== undefined && framework !== 'fastify' ? { server: { tls } } : {}),
 });
+if (process.env.WEBSOCKET === '1') {
+  const { WebSocketServer } = require('ws');
+  const wss = new WebSocketServer({ server: runtime.server });
+  wss.on('connection', (socket) => socket.send(`hello from ${framework}`));
+  runtime.signal.addEventListener('abort', () => {
+    for (const client of wss.clients) client.close(1001, 'server shutting down');
+  });
+}
 built.addLate?.();

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { killApps, type RunningApp, startApp } from '../support/app-process.js';
 import { get } from '../support/http.js';
 import { keepAliveLoad } from '../support/load.js';
@@ -6,6 +8,7 @@ import { keepAliveLoad } from '../support/load.js';
 const fixture = new URL('./app.mjs', import.meta.url).pathname;
 const frameworks = ['node', 'express4', 'express5', 'koa2', 'koa3', 'fastify'] as const;
 const traceRoot = '1-5759e988-bd862e3fe1be46a994272793';
+const tlsCa = readFileSync(new URL('../fixtures/tls/cert.pem', import.meta.url));
 
 afterEach(killApps);
 
@@ -145,4 +148,42 @@ describe.each(frameworks)('%s', (framework) => {
     }
     expect(failures).toEqual([0, 0, 0, 0, 0]);
   }, 60_000);
+
+  it('serves HTTPS and drops no request sent on an open TLS connection under keep-alive load (3 runs)', async () => {
+    const failures: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const app = await start(framework, { TLS: '1' });
+      const exited = app.exit(0);
+      const load = keepAliveLoad(app.port, {
+        connections: 32,
+        until: exited,
+        maxMs: 8_000,
+        path: '/hello',
+        tlsCa,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      app.signal('SIGTERM');
+      const report = await load;
+      expect((await exited).code).toBe(0);
+      expect(report.succeeded).toBeGreaterThan(32);
+      failures.push(report.failedOnOpenConnections);
+    }
+    expect(failures).toEqual([0, 0, 0]);
+  }, 60_000);
+
+  it('keeps a WebSocket open until the app closes it with 1001 on runtime.signal, then exits 0', async () => {
+    const app = await start(framework, { WEBSOCKET: '1' });
+    const client = new WebSocket(`ws://127.0.0.1:${app.port}/`);
+    const greeting = new Promise<string>((resolve) =>
+      client.once('message', (data) => resolve(String(data))),
+    );
+    const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
+    expect(await greeting).toBe(`hello from ${framework}`);
+
+    app.signal('SIGTERM');
+
+    expect(await closed).toBe(1001);
+    expect((await app.exit()).code).toBe(0);
+    expect(app.lines.find((l) => l.msg === 'shutdown started')).toMatchObject({ upgraded: 1 });
+  });
 });
