@@ -21,13 +21,21 @@ export function appNode(): string {
   return wanted;
 }
 
-let cached: { readonly binary: string; readonly version: string } | undefined;
+/** The Node.js the apps run on: its binary, `--version` (`v24.22.3`) and major (`24`). */
+export interface AppNodeLine {
+  readonly binary: string;
+  readonly version: string;
+  readonly major: string;
+}
 
-/** {@link appNode}'s binary and its `--version` (`v24.22.3`), resolved once per run. */
-export function appNodeLine(): { readonly binary: string; readonly version: string } {
+let cached: AppNodeLine | undefined;
+
+/** {@link appNode}'s binary, version and major, resolved once per run. */
+export function appNodeLine(): AppNodeLine {
   if (cached === undefined) {
     const binary = appNode();
-    cached = { binary, version: execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim() };
+    const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
+    cached = { binary, version, major: version.replace(/^v(\d+).*$/, '$1') };
   }
   return cached;
 }

@@ -78,8 +78,7 @@ async function autocannonRps(framework: string, variant: string): Promise<number
 async function main(): Promise<void> {
   await ensureWrk();
   pinHarness();
-  const { version: nodeVersion } = appNodeLine();
-  const nodeMajor = nodeVersion.replace(/^v(\d+).*$/, '$1');
+  const { version: nodeVersion, major: nodeMajor } = appNodeLine();
   const sink = await startOtlpSink();
   const otelEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
   const lines: string[] = [];

@@ -154,8 +154,7 @@ async function main(): Promise<void> {
 
   const median = (name: string) => spread(rps.get(name)!).median;
   const plain = median('plain node');
-  const { version: nodeVersion } = appNodeLine();
-  const nodeMajor = nodeVersion.replace(/^v(\d+).*$/, '$1');
+  const { version: nodeVersion, major: nodeMajor } = appNodeLine();
   console.log(
     `\n## Tracing cost on Node ${nodeVersion} (wrk, 32 connections, ${seconds} s × ${rounds} interleaved rounds; every request traced and exported)\n`,
   );
