@@ -28,6 +28,7 @@ subset=(
   test/integration/lifecycle/adopt.test.ts
   test/integration/lifecycle/upgrade.test.ts
   test/integration/lifecycle/streaming.test.ts
+  test/integration/lifecycle/peer-behaviours.test.ts
   test/integration/tracing
   test/unit/tracing
 )
