@@ -13,6 +13,7 @@ import { eventLoopDelayProbe } from './health/probes/event-loop.js';
 import { HealthRegistry } from './health/registry.js';
 import { getMutableRequestContext } from './http/context.js';
 import { LoadShedder } from './http/load-shedder.js';
+import { requestFieldLimits } from './http/request-fields.js';
 import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
@@ -94,13 +95,26 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       ...(config.region === undefined ? {} : { region: config.region }),
       ...(loaded.destination === undefined ? {} : { destination: loaded.destination }),
     });
-  const scope = new RequestScope({ debugSampleRate: config.logging.debugSampleRate });
+  const scope = new RequestScope({
+    debugSampleRate: config.logging.debugSampleRate,
+    requestIdHeader: config.logging.requestIdHeader,
+    fieldsDropped: (_context, dropped) => {
+      // Bounded: the names come from the app, which may pass anything (a whole query string).
+      const shown = dropped.slice(0, 10).map((name) => (name.length > 64 ? `${name.slice(0, 64)}…` : name));
+      const more = dropped.length > shown.length ? ` and ${dropped.length - shown.length} more` : '';
+      logger.warn(
+        { dropped: shown, droppedCount: dropped.length, limits: requestFieldLimits },
+        `addRequestFields dropped ${dropped.length === 1 ? 'a field' : `${dropped.length} fields`} (${shown.join(', ')}${more}): a reserved name, a value that is not a string, number, boolean or null, a value too long, or past the limit of fields per request; this line is written once per request`,
+      );
+    },
+  });
   const tracing = await startTracing(config.tracing, {
     logger,
     scope,
     service: config.service,
     version: config.version,
     region: config.region,
+    requestIdHeader: scope.requestIdHeader,
   });
   const metrics = startMetrics(config.metrics, {
     scope,

@@ -89,8 +89,9 @@ export type {
   HealthCheckResult,
   HealthStatus,
 } from './health/types.js';
-export { getRequestContext, type RequestContext } from './http/context.js';
+export { getRequestContext, type RequestContext, type RequestFieldValue } from './http/context.js';
 export type { LoadShedder, LoadShedderSettings, LoadStats } from './http/load-shedder.js';
+export { addRequestFields, requestFieldLimits } from './http/request-fields.js';
 export type {
   RequestFinishHook,
   RequestScope,
@@ -107,9 +108,10 @@ export {
   redaction,
 } from './logging/redaction.js';
 export type { RequestLevels } from './logging/request-line.js';
-export type { MetricDimensions, RuntimeMetrics } from './metrics/app-metrics.js';
+export type { MetricDimensions, MetricOptions, RuntimeMetrics } from './metrics/app-metrics.js';
 export { emfLimits } from './metrics/limits.js';
 export type { MetricsDestination } from './metrics/publisher.js';
+export { type RuntimeMetricName, runtimeMetricNames } from './metrics/runtime-metrics.js';
 export { isMetricUnit, type MetricUnit, metricUnits } from './metrics/units.js';
 export type { AppRunnerRuntime } from './runtime.js';
 export type { FetchedSecret, SecretProvider } from './secrets/provider.js';

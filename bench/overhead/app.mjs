@@ -1,6 +1,6 @@
 // The same hello-world app on each framework (FRAMEWORK: node, express, fastify, koa), bare or under
 // apprunner-kit or under the hand-assembled Express stack (VARIANT: bare, bare-1us, kit-off, kit-on,
-// kit-otel, kit-metrics, stack). Logs go to stdout, which the harness sends to /dev/null. `bare-1us`
+// kit-on-no-echo (the request id header neither echoed nor forwarded), kit-otel, kit-metrics, stack). Logs go to stdout, which the harness sends to /dev/null. `bare-1us`
 // is the bare app doing 1 µs of busy work per request: what 1 µs of work reads as in this measurement.
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -79,7 +79,10 @@ if (variant === 'stack') {
   const { bootstrapAppRunner } = await import('apprunner-kit');
   await bootstrapAppRunner({
     app: build().app,
-    logging: { requests: variant !== 'kit-off' },
+    logging: {
+      requests: variant !== 'kit-off',
+      ...(variant === 'kit-on-no-echo' ? { requestIdHeader: false } : {}),
+    },
     tracing: { mode: variant === 'kit-otel' ? 'otel' : 'off' },
     ...(variant === 'kit-metrics' ? { metrics: {} } : {}),
   });

@@ -1,7 +1,7 @@
 /**
  * bench/overhead: what the kit adds per request on each framework. Per framework, the same app bare,
- * under the kit with the request line off, on, and on with OpenTelemetry tracing exporting to a local
- * OTLP receiver; for Express also the hand-assembled stack (pino-http + aws-xray-sdk-express +
+ * under the kit with the request line off, on (and on without the request id echo header), and on
+ * with OpenTelemetry tracing exporting to a local OTLP receiver; for Express also the hand-assembled stack (pino-http + aws-xray-sdk-express +
  * terminus). wrk and this harness (with its OTLP sink) pinned to CPU 1, the app to CPU 0,
  * interleaved rounds; medians with min–max, added µs per request and the ratio to bare.
  * `bare-1us` (node and express) is the bare app with 1 µs of busy work per request: what 1 µs of
@@ -12,7 +12,8 @@
  * Each figure is also printed as a `bench-result:` line, which bench/run-all.ts gathers into the
  * table of every Node.js line side by side.
  *
- *   npm run bench:overhead [-- --rounds 3 --seconds 3 --frameworks node,express --node 26]
+ *   npm run bench:overhead [-- --rounds 3 --seconds 3 --frameworks node,express --node 26
+ *                             --variants kit-on,kit-on-no-echo]
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -29,6 +30,10 @@ const seconds = argNumber('seconds', 3);
 const frameworks = argString('frameworks', 'node,express,fastify,koa').split(',');
 const app = new URL('app.mjs', import.meta.url).pathname;
 const withAutocannon = argString('autocannon', 'true') !== 'false';
+/** `--variants kit-on,kit-on-no-echo`: only these (and bare, the baseline); all when absent. */
+const onlyVariants = argString('variants', '')
+  .split(',')
+  .filter((v) => v !== '');
 
 /** `+1.2`, `-0.4`: a difference with its sign. */
 function signed(value: number): string {
@@ -90,10 +95,11 @@ async function main(): Promise<void> {
         ...(framework === 'node' || framework === 'express' ? ['bare-1us'] : []),
         'kit-off',
         'kit-on',
+        'kit-on-no-echo',
         'kit-otel',
         'kit-metrics',
         ...(framework === 'express' ? ['stack'] : []),
-      ];
+      ].filter((v) => onlyVariants.length === 0 || v === 'bare' || onlyVariants.includes(v));
       const rps = new Map<string, number[]>(variants.map((v) => [v, []]));
       const cpu = new Map<string, number[]>(variants.map((v) => [v, []]));
       for (let round = 0; round < rounds; round++) {
@@ -154,7 +160,7 @@ async function main(): Promise<void> {
             }),
         }),
       );
-      if (framework === 'express') {
+      if (framework === 'express' && variants.includes('stack')) {
         const kitOn = spread(rps.get('kit-on')!).median;
         const stack = spread(rps.get('stack')!).median;
         summary.push(

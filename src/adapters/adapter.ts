@@ -71,7 +71,11 @@ export function serveInFront(
   }
   // A health request reaches this point only when health requests are logged.
   if (shedder?.shouldShed(scope.inFlight) && !(kit.logHealthRequests && health.matches(req))) {
-    shedder.reject(res);
+    // Outside the request scope (no line is written for it): the caller's own id comes back, so that
+    // its logs show which call was shed; none is made up, since no line of ours would carry it.
+    const adopted = scope.requestIdHeader === undefined ? undefined : scope.adoptedRequestIdOf(req);
+    if (adopted !== undefined) res.setHeader(scope.requestIdHeader!, adopted);
+    shedder.reject(req, res);
     answered?.();
     return;
   }

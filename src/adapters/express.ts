@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
 
-export { getRequestContext, type RequestContext } from '../http/context.js';
+export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
+export { addRequestFields } from '../http/request-fields.js';
 
 /** What the kit needs of an Express app: it is a request listener with a final callback. */
 export interface ExpressLikeApp {

@@ -7,7 +7,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { UnsupportedAppError } from '../errors.js';
 import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
 
-export { getRequestContext, type RequestContext } from '../http/context.js';
+export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
+export { addRequestFields } from '../http/request-fields.js';
 export { type CreateLoggerOptions, createLogger } from '../logging/logger.js';
 
 type Done = (error?: Error) => void;

@@ -4,9 +4,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { NodeRequestListener } from '../config/options.js';
-import { type AppAdapter, inFront, isFunction } from './adapter.js';
+import { getRequestContext } from '../http/context.js';
+import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
 
-export { getRequestContext, type RequestContext } from '../http/context.js';
+export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
+export { addRequestFields } from '../http/request-fields.js';
 
 /** What the kit needs of a Koa app. */
 export interface KoaLikeApp {
@@ -21,6 +23,29 @@ interface KoaContextLike {
 }
 
 const koaContext = Symbol('apprunner-kit.koaContext');
+
+/**
+ * Koa answers an error after removing every header set so far, then sets `error.headers`: the
+ * request id header goes there, so the 500 carries it as every other response does. Never over a
+ * value the app put there, and never at the cost of the error response: an error whose `headers`
+ * cannot be written (a getter, a frozen object) is left as it is.
+ */
+function keepRequestIdHeader(kit: AdapterKit, error: unknown): void {
+  const header = kit.scope.requestIdHeader;
+  const context = getRequestContext();
+  if (header === undefined || context === undefined) return;
+  if (typeof error !== 'object' || error === null) return;
+  try {
+    const target = error as { headers?: unknown };
+    const current = target.headers;
+    const headers =
+      typeof current === 'object' && current !== null ? (current as Record<string, unknown>) : {};
+    if (Object.keys(headers).some((name) => name.toLowerCase() === header)) return;
+    target.headers = { ...headers, [header]: context.requestId };
+  } catch {
+    // A read-only `headers`: Koa answers without the id, as it would without the kit.
+  }
+}
 
 /**
  * The Koa adapter: the kit in front of `app.callback()`; an `error` listener, so that Koa's default
@@ -39,9 +64,10 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
     Array.isArray((app as Partial<KoaLikeApp>).middleware),
   install: (app, kit) => {
     // Before callback(): Koa installs its stderr printer only when no `error` listener exists.
-    (app.on as (event: 'error', listener: (error: unknown) => void) => unknown)('error', (error) =>
-      kit.reportError(error),
-    );
+    (app.on as (event: 'error', listener: (error: unknown) => void) => unknown)('error', (error) => {
+      kit.reportError(error);
+      keepRequestIdHeader(kit, error);
+    });
     app.middleware.unshift(async function apprunnerKitContext(
       ctx: { req: IncomingMessage },
       next: () => Promise<void>,

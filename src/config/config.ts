@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { join } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
+import type { ShedResponder } from '../http/load-shedder.js';
 import type { RequestLevels } from '../logging/request-line.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
 import { type LogLevel, logLevels, parseEnvironment } from './environment.js';
@@ -35,6 +36,8 @@ export interface KitConfig {
     readonly redact: readonly string[];
     readonly debugSampleRate: number;
     readonly pretty: boolean | 'auto';
+    /** Lower case; `false`: no echo, no forwarding (the id is still adopted from `x-request-id`). */
+    readonly requestIdHeader: string | false;
   };
   readonly health: {
     readonly livenessPath: string;
@@ -51,9 +54,12 @@ export interface KitConfig {
         readonly maxInFlight: number | undefined;
         readonly maxEventLoopDelayMs: number | undefined;
         readonly maxEventLoopUtilization: number | undefined;
+        readonly maxHeapUsedBytes: number | undefined;
+        readonly maxRssBytes: number | undefined;
         readonly intervalMs: number;
         readonly retryAfterSeconds: number;
         readonly readiness: 'off' | 'warn' | 'fail';
+        readonly respond: ShedResponder | undefined;
       }
     | undefined;
   readonly shutdown: {
@@ -110,6 +116,10 @@ const optionKeys = [
   'env',
 ] as const;
 const signalNames = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+
+/** Headers that must not carry the request id: credentials, trace context, message framing. */
+const reservedIdHeaders =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-amzn-trace-id|traceparent|tracestate|baggage|host|connection|keep-alive|proxy-connection|te|trailer|transfer-encoding|upgrade|content-length|content-type|content-encoding)$/i;
 
 /** Documented defaults, in one place. */
 export const defaults = Object.freeze({
@@ -207,6 +217,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     'redact',
     'debugSampleRate',
     'pretty',
+    'requestIdHeader',
     'logger',
     'destination',
   ]);
@@ -239,6 +250,24 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     if (value !== 'auto' && typeof value !== 'boolean')
       invalid('logging.pretty', value, "true, false or 'auto'");
     return value;
+  });
+  const requestIdHeader = optional(logging.requestIdHeader, (value) => {
+    // An HTTP field name (RFC 9110 token), and not one that carries something else: a credential
+    // (it would be logged on every line, echoed, and sent to every host called), a trace header, or
+    // one that frames the message.
+    if (
+      value !== false &&
+      (typeof value !== 'string' ||
+        !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/.test(value) ||
+        reservedIdHeaders.test(value))
+    ) {
+      invalid(
+        'logging.requestIdHeader',
+        value,
+        "a header name such as 'x-request-id' or 'x-correlation-id', or false to neither echo nor forward the id",
+      );
+    }
+    return value === false ? false : value.toLowerCase();
   });
   const level = (field: string) => (value: unknown) => parseEnum(field, value, logLevels);
   const health = parseSection('health', top.health, [
@@ -340,9 +369,12 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
           'maxInFlight',
           'maxEventLoopDelayMs',
           'maxEventLoopUtilization',
+          'maxHeapUsedBytes',
+          'maxRssBytes',
           'intervalMs',
           'retryAfterSeconds',
           'readiness',
+          'respond',
         ]);
   const loadShedding =
     shedding === undefined
@@ -367,21 +399,38 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
             optional(shedding.retryAfterSeconds, (v) =>
               parseInteger('loadShedding.retryAfterSeconds', v, 0, 3_600),
             ) ?? 1,
+          maxHeapUsedBytes: optional(shedding.maxHeapUsedBytes, (v) =>
+            parseInteger('loadShedding.maxHeapUsedBytes', v, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+          ),
+          maxRssBytes: optional(shedding.maxRssBytes, (v) =>
+            parseInteger('loadShedding.maxRssBytes', v, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+          ),
           readiness:
             optional(shedding.readiness, (v) =>
               parseEnum('loadShedding.readiness', v, ['off', 'warn', 'fail'] as const),
             ) ?? 'off',
+          respond: optional(shedding.respond, (v) => {
+            if (typeof v !== 'function')
+              invalid(
+                'loadShedding.respond',
+                v,
+                'a function (req, res) => void that writes the shed response',
+              );
+            return v as ShedResponder;
+          }),
         };
   if (
     loadShedding !== undefined &&
     loadShedding.maxInFlight === undefined &&
     loadShedding.maxEventLoopDelayMs === undefined &&
-    loadShedding.maxEventLoopUtilization === undefined
+    loadShedding.maxEventLoopUtilization === undefined &&
+    loadShedding.maxHeapUsedBytes === undefined &&
+    loadShedding.maxRssBytes === undefined
   ) {
     invalid(
       'loadShedding',
       top.loadShedding,
-      'at least one of maxInFlight, maxEventLoopDelayMs, maxEventLoopUtilization',
+      'at least one of maxInFlight, maxEventLoopDelayMs, maxEventLoopUtilization, maxHeapUsedBytes, maxRssBytes',
     );
   }
 
@@ -420,6 +469,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       redact: redact ?? [],
       debugSampleRate: debugSampleRate ?? 0,
       pretty: pretty ?? 'auto',
+      requestIdHeader: requestIdHeader ?? 'x-request-id',
     },
     health: {
       ...healthPaths,

@@ -1,4 +1,5 @@
 import type { MetricsDestination } from '../metrics/publisher.js';
+import { type RuntimeMetricName, runtimeMetricNames } from '../metrics/runtime-metrics.js';
 import {
   dimensionNameProblem,
   dimensionValueProblem,
@@ -25,6 +26,8 @@ export interface MetricsConfig {
   readonly flushIntervalMs: number;
   /** Route patterns with metrics of their own; the requests of later ones count under `other`. */
   readonly maxRoutes: number;
+  /** Event-loop, memory and garbage-collection figures, one datapoint each per flush. */
+  readonly runtime: boolean;
 }
 
 /** The documented defaults of the `metrics` option. */
@@ -51,6 +54,7 @@ export const kitMetricNames = Object.freeze([
   'SecretRefreshFailures',
   'HealthCheckRuns',
   'HealthCheckFailures',
+  ...(Object.keys(runtimeMetricNames) as RuntimeMetricName[]),
 ] as const);
 
 // Request metrics add Route and Method to the default dimensions, within EMF's 30 per set.
@@ -80,6 +84,7 @@ export function parseMetricsConfig(
     'dimensions',
     'flushIntervalMs',
     'maxRoutes',
+    'runtime',
     'destination',
   ]);
   const namespace = section.namespace;
@@ -150,6 +155,7 @@ export function parseMetricsConfig(
         section.maxRoutes === undefined
           ? metricsDefaults.maxRoutes
           : parseInteger('metrics.maxRoutes', section.maxRoutes, 1, 1_000),
+      runtime: section.runtime === undefined ? true : parseBoolean('metrics.runtime', section.runtime),
     },
     destination: destination as MetricsDestination | undefined,
   };

@@ -62,6 +62,15 @@ export interface LoggingOptions {
    */
   pretty?: boolean | 'auto';
   /**
+   * The request id header. The kit adopts a well-formed id from it (visible ASCII, at most 128
+   * characters; else it makes a UUID), sets it on every response of the request, and sends it on
+   * with the `fetch` and `node:http`/`https` calls made within the request, AWS SDK calls included
+   * (unless the call sets it), whether tracing is on or off. `false` neither echoes nor forwards it
+   * (the id is still adopted from `x-request-id`).
+   * @default 'x-request-id'
+   */
+  requestIdHeader?: string | false;
+  /**
    * Your own pino logger, used as it is: the kit's request context fields, redaction and formats do
    * not apply to it.
    */
@@ -131,6 +140,17 @@ export interface LoadSheddingOptions {
   /** Answer 503 while the event loop was busier than this share (0–1) of the last interval. */
   maxEventLoopUtilization?: number;
   /**
+   * Answer 503 while the V8 heap in use, measured each interval, is above this many bytes; until it
+   * falls below 90 % of it. Set it under the heap limit (`--max-old-space-size`), with room for the
+   * requests in flight to finish.
+   */
+  maxHeapUsedBytes?: number;
+  /**
+   * Answer 503 while the process's resident set size, measured each interval, is above this many
+   * bytes; until it falls below 90 % of it. Set it under the container's memory limit.
+   */
+  maxRssBytes?: number;
+  /**
    * Length of one event-loop measurement interval.
    * @default 500
    */
@@ -146,6 +166,20 @@ export interface LoadSheddingOptions {
    * @default 'off'
    */
   readiness?: 'off' | 'warn' | 'fail';
+  /**
+   * Writes the shed response instead of the kit's JSON 503: called with the status already 503 and
+   * `Retry-After` set (set your own to replace it); it must end the response. The kit still counts
+   * it. If it throws, or returns without having started a response, the kit's own 503 is sent.
+   *
+   * @example
+   * ```ts
+   * respond: (req, res) => {
+   *   res.setHeader('content-type', 'text/html');
+   *   res.end('<h1>Busy, back in a moment</h1>');
+   * }
+   * ```
+   */
+  respond?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** Shutdown options. */
@@ -227,6 +261,13 @@ export interface TracingOptions {
    * @default true
    */
   httpClient?: boolean;
+  /**
+   * Copy the fields of `addRequestFields` to the request's span when it ends: OpenTelemetry
+   * attributes, X-Ray annotations (searchable in filter expressions). Off by default: span
+   * attributes are exported and kept longer than log lines, and fields may name people.
+   * @default false
+   */
+  requestFields?: boolean;
   /** Sampling of the X-Ray SDK backend; ignored in the other modes. */
   xray?: XrayTracingOptions;
 }
@@ -271,6 +312,13 @@ export interface MetricsOptions {
    * @default 20
    */
   maxRoutes?: number;
+  /**
+   * Runtime figures, one datapoint each per flush: event-loop delay (p50, p99, max) and utilisation,
+   * heap used and limit, RSS, external memory, GC pause time and count, active resources
+   * (`runtimeMetricNames` lists names and units). Sampled per interval: no cost per request.
+   * @default true
+   */
+  runtime?: boolean;
   /**
    * Where EMF lines go (for tests and embedding): anything with `write(line)`.
    * @default stdout, through the kit's writer (lines never interleave with log lines)

@@ -46,6 +46,8 @@ export interface TracingConfig {
   readonly fetch: boolean;
   /** Trace outgoing `node:http` and `node:https` requests. */
   readonly httpClient: boolean;
+  /** Copy the request's `addRequestFields` fields to its span (X-Ray: annotations). */
+  readonly requestFields: boolean;
   /** `OTEL_EXPORTER_OTLP_ENDPOINT`. */
   readonly endpoint: string | undefined;
   /** `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`. */
@@ -214,7 +216,7 @@ export function parsePlatformMarker(raw: string, name: string): string {
  * reads. Unknown keys and bad values throw the configuration error naming the field.
  */
 export function parseTracingConfig(value: unknown, env: ParsedEnvironment): TracingConfig {
-  const section = parseSection('tracing', value, ['mode', 'fetch', 'httpClient', 'xray']);
+  const section = parseSection('tracing', value, ['mode', 'fetch', 'httpClient', 'requestFields', 'xray']);
   const mode = section.mode === undefined ? 'auto' : parseEnum('tracing.mode', section.mode, tracingModes);
   const platform: CloudPlatform | undefined =
     env.ECS_CONTAINER_METADATA_URI_V4 !== undefined
@@ -227,6 +229,10 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
     fetch: section.fetch === undefined ? true : parseBoolean('tracing.fetch', section.fetch),
     httpClient:
       section.httpClient === undefined ? true : parseBoolean('tracing.httpClient', section.httpClient),
+    requestFields:
+      section.requestFields === undefined
+        ? false
+        : parseBoolean('tracing.requestFields', section.requestFields),
     endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     tracesEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     protocol: env.OTEL_EXPORTER_OTLP_PROTOCOL,

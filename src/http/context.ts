@@ -20,7 +20,12 @@ export interface RequestContext {
   readonly startedAt: number;
   /** True when this request was picked for debug-level logging (`logging.debugSampleRate`). */
   readonly debugSampled: boolean;
+  /** The fields {@link addRequestFields} added: on every line of the request and on its request line. */
+  readonly fields: Readonly<Record<string, RequestFieldValue>>;
 }
+
+/** A value {@link addRequestFields} takes: a string, number, boolean or `null`. */
+export type RequestFieldValue = string | number | boolean | null;
 
 /**
  * The context as the kit's own parts see it: adapters fill in the route once they know it, and the
@@ -31,12 +36,34 @@ export interface MutableRequestContext extends RequestContext {
   traceId: string | undefined;
   /** The error a route threw, as the framework adapter reported it (logged with the request line). */
   error?: unknown;
+  /** Replaced (never changed in place) when fields are added; shared and empty until then. */
+  fields: Readonly<Record<string, RequestFieldValue>>;
+  /** The scope that made this context: its request-field limits and warning (see request-fields.ts). */
+  [scopeSlot]?: RequestFieldsPolicy | undefined;
   /** The tracing backend's own state of this request (its span or segment): see tracingState. */
   [tracingSlot]?: TracingState | undefined;
   /** `traceHeader` parsed, once per request (`undefined` when absent or malformed). */
   [traceParentSlot]?: TraceHeader | undefined;
   /** The duration {@link requestDurationMs} measured, once the response finished. */
   [durationSlot]?: number | undefined;
+}
+
+/**
+ * The fields of a request no field was added to: one frozen object for all of them, shared by the
+ * ESM and CJS builds (see processGlobal), so either build recognises the other's contexts.
+ */
+export const noRequestFields: Readonly<Record<string, RequestFieldValue>> = processGlobal(
+  'noRequestFields.v1',
+  () => Object.freeze({}),
+);
+
+/** Where a context keeps the {@link RequestFieldsPolicy} of the scope that made it (shared by both builds). */
+export const scopeSlot: unique symbol = Symbol.for('apprunner-kit.requestFieldsPolicy');
+
+/** Where `addRequestFields` says what it dropped: the scope that made the request's context. */
+export interface RequestFieldsPolicy {
+  /** Called each time fields are dropped, with the names dropped then; the scope words it once per request. */
+  fieldsDropped(context: MutableRequestContext, dropped: readonly string[]): void;
 }
 
 /** Where {@link requestDurationMs} keeps the measured duration (present from the request's start). */
@@ -61,14 +88,44 @@ export const tracingSlot: unique symbol = Symbol.for('apprunner-kit.tracingSlot'
 interface TracingState {
   readonly owner: object;
   readonly state: unknown;
+  readonly spanIds: SpanIdReader | undefined;
+}
+
+/** How the log lines of a traced request learn the id of their span. */
+export interface SpanIdReader {
+  /**
+   * The id of the span current where the caller runs inside `context` (a child span's inside
+   * `tracer.span`, else the request's), when the trace is sampled; else `undefined`.
+   */
+  current(context: RequestContext): string | undefined;
+  /** The id of the request's own span, when the trace is sampled. */
+  ofRequest(context: RequestContext): string | undefined;
 }
 
 /**
  * Keeps `state` on `context` for `owner` (the backend whose server hooks started the request). Only
  * one backend starts a request; another one in the same process (a second runtime) reads nothing.
+ * `spanIds` tells the log lines of the request which span they belong to.
  */
-export function setTracingState(context: RequestContext, owner: object, state: unknown): void {
-  (context as MutableRequestContext)[tracingSlot] = { owner, state };
+export function setTracingState(
+  context: RequestContext,
+  owner: object,
+  state: unknown,
+  spanIds?: SpanIdReader,
+): void {
+  (context as MutableRequestContext)[tracingSlot] = { owner, state, spanIds };
+}
+
+/** The id of the span current here within `context` (see {@link SpanIdReader.current}). */
+export function currentSpanId(context: RequestContext): string | undefined {
+  const slot = (context as MutableRequestContext)[tracingSlot];
+  return slot?.spanIds === undefined ? undefined : slot.spanIds.current(context);
+}
+
+/** The id of the span of `context`'s request (see {@link SpanIdReader.ofRequest}). */
+export function requestSpanId(context: RequestContext): string | undefined {
+  const slot = (context as MutableRequestContext)[tracingSlot];
+  return slot?.spanIds === undefined ? undefined : slot.spanIds.ofRequest(context);
 }
 
 /** What `owner` keeps on `context` ({@link setTracingState}); `undefined` for any other owner. */

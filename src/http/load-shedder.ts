@@ -1,6 +1,13 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
+
+/** Writes a shed response of the app's own (`loadShedding.respond`). */
+export type ShedResponder = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Memory pressure ends once the figure is below this share of its limit. */
+const memoryRecoveryShare = 0.9;
 
 /** Settings of the {@link LoadShedder}, from the `loadShedding` option. */
 export interface LoadShedderSettings {
@@ -10,10 +17,16 @@ export interface LoadShedderSettings {
   readonly maxEventLoopDelayMs: number | undefined;
   /** Shed while the event loop was busier than this share of the last interval (0–1). */
   readonly maxEventLoopUtilization: number | undefined;
+  /** Shed while the V8 heap in use is above this (bytes), until below 90 % of it. */
+  readonly maxHeapUsedBytes?: number | undefined;
+  /** Shed while the resident set size is above this (bytes), until below 90 % of it. */
+  readonly maxRssBytes?: number | undefined;
   /** Length of one measurement interval. */
   readonly intervalMs: number;
   /** `Retry-After` of a shed response, in seconds. */
   readonly retryAfterSeconds: number;
+  /** Writes the shed response instead of the kit's JSON 503. */
+  readonly respond?: ShedResponder | undefined;
 }
 
 /** Counts for scaling decisions: `runtime.stats()`. */
@@ -24,7 +37,7 @@ export interface LoadStats {
   readonly served: number;
   /** Requests answered 503 by load shedding since start. */
   readonly shed: number;
-  /** The event loop is under pressure now (shedding on event-loop grounds). */
+  /** The instance is under pressure now (shedding on event-loop or memory grounds). */
   readonly pressure: boolean;
   /** Open upgraded connections (WebSocket), counted apart from requests. */
   readonly upgraded: number;
@@ -32,11 +45,13 @@ export interface LoadStats {
 
 /**
  * Load shedding: turns a request away with `503` and `Retry-After` when the instance already has as
- * many requests in flight as it may, or while its event loop is under pressure, so that a spike gets
- * fast refusals (which App Runner's proxy and clients retry elsewhere) instead of slow timeouts for
- * everyone. Event-loop pressure is measured per interval, not cumulatively, and with hysteresis: it
- * begins when the delay (or utilisation) of an interval exceeds its limit and ends only after a
- * whole interval below half the delay limit (or 0.1 under the utilisation limit), so it does not flap.
+ * many requests in flight as it may, or while its event loop or its memory is under pressure, so
+ * that a spike gets fast refusals (which App Runner's proxy and clients retry elsewhere) instead of
+ * slow timeouts for everyone — or, for memory, an out-of-memory crash that drops every request in
+ * flight. Pressure is measured per interval, not per request, and with hysteresis: it begins when the
+ * delay (or utilisation) of an interval exceeds its limit and ends only after a whole interval below
+ * half the delay limit (or 0.1 under the utilisation limit); memory pressure begins above a limit and
+ * ends below 90 % of it. So it does not flap. Each cause says when it begins and ends, on one line.
  */
 export class LoadShedder {
   readonly #settings: LoadShedderSettings;
@@ -46,8 +61,10 @@ export class LoadShedder {
   readonly #histogram: ReturnType<typeof monitorEventLoopDelay> | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
   #lastUtilization = performance.eventLoopUtilization();
-  #pressure = false;
+  #loopPressure = false;
+  #memoryPressure = false;
   #shed = 0;
+  #respondFailed = false;
 
   constructor(settings: LoadShedderSettings, logger?: Logger) {
     this.#settings = settings;
@@ -60,7 +77,12 @@ export class LoadShedder {
       'retry-after': String(settings.retryAfterSeconds),
       'cache-control': 'no-store',
     };
-    if (settings.maxEventLoopDelayMs !== undefined || settings.maxEventLoopUtilization !== undefined) {
+    if (
+      settings.maxEventLoopDelayMs !== undefined ||
+      settings.maxEventLoopUtilization !== undefined ||
+      settings.maxHeapUsedBytes !== undefined ||
+      settings.maxRssBytes !== undefined
+    ) {
       if (settings.maxEventLoopDelayMs !== undefined) {
         this.#histogram = monitorEventLoopDelay({ resolution: 10 });
         this.#histogram.enable();
@@ -75,20 +97,45 @@ export class LoadShedder {
     return this.#shed;
   }
 
-  /** The event loop is under pressure now. */
+  /** The event loop or the memory is under pressure now. */
   get pressure(): boolean {
-    return this.#pressure;
+    return this.#loopPressure || this.#memoryPressure;
   }
 
   /** True when a request arriving with `inFlight` requests already in flight must be turned away. */
   shouldShed(inFlight: number): boolean {
     const max = this.#settings.maxInFlight;
-    return this.#pressure || (max !== undefined && inFlight >= max);
+    return this.#loopPressure || this.#memoryPressure || (max !== undefined && inFlight >= max);
   }
 
-  /** Answers `res` with the pre-serialised 503. */
-  reject(res: ServerResponse): void {
+  /**
+   * Answers `res` with the pre-serialised 503, or through `respond` (status 503 and `Retry-After`
+   * set first; the kit's 503 when it throws or starts no response).
+   */
+  reject(req: IncomingMessage, res: ServerResponse): void {
     this.#shed++;
+    const respond = this.#settings.respond;
+    if (respond !== undefined) {
+      res.statusCode = 503;
+      res.setHeader('retry-after', this.#headers['retry-after']!);
+      try {
+        respond(req, res);
+        if (res.headersSent || res.writableEnded) return;
+      } catch (error) {
+        if (!this.#respondFailed) {
+          this.#respondFailed = true;
+          this.#logger?.error(
+            { err: error },
+            'loadShedding.respond threw: the kit answers its own 503 (logged once)',
+          );
+        }
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+      }
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+    }
     res.writeHead(503, this.#headers);
     res.end(this.#body);
   }
@@ -100,7 +147,39 @@ export class LoadShedder {
   }
 
   #measure(): void {
+    this.#measureLoop();
+    this.#measureMemory();
+  }
+
+  #measureMemory(): void {
+    const { maxHeapUsedBytes, maxRssBytes } = this.#settings;
+    if (maxHeapUsedBytes === undefined && maxRssBytes === undefined) return;
+    const heapUsedBytes = maxHeapUsedBytes === undefined ? undefined : getHeapStatistics().used_heap_size;
+    const rssBytes = maxRssBytes === undefined ? undefined : process.memoryUsage.rss();
+    const over =
+      (heapUsedBytes !== undefined && heapUsedBytes > maxHeapUsedBytes!) ||
+      (rssBytes !== undefined && rssBytes > maxRssBytes!);
+    const calm =
+      (heapUsedBytes === undefined || heapUsedBytes < maxHeapUsedBytes! * memoryRecoveryShare) &&
+      (rssBytes === undefined || rssBytes < maxRssBytes! * memoryRecoveryShare);
+    if (!this.#memoryPressure && over) {
+      this.#memoryPressure = true;
+      this.#logger?.warn(
+        { heapUsedBytes, rssBytes, maxHeapUsedBytes, maxRssBytes },
+        'memory under pressure: shedding load',
+      );
+    } else if (this.#memoryPressure && calm) {
+      this.#memoryPressure = false;
+      this.#logger?.info(
+        { heapUsedBytes, rssBytes, maxHeapUsedBytes, maxRssBytes, shed: this.#shed },
+        'memory recovered: no longer shedding',
+      );
+    }
+  }
+
+  #measureLoop(): void {
     const { maxEventLoopDelayMs, maxEventLoopUtilization } = this.#settings;
+    if (maxEventLoopDelayMs === undefined && maxEventLoopUtilization === undefined) return;
     let over = false;
     let calm = true;
     let delayMs: number | undefined;
@@ -118,14 +197,14 @@ export class LoadShedder {
       if (utilization > maxEventLoopUtilization) over = true;
       if (utilization > maxEventLoopUtilization - 0.1) calm = false;
     }
-    if (!this.#pressure && over) {
-      this.#pressure = true;
+    if (!this.#loopPressure && over) {
+      this.#loopPressure = true;
       this.#logger?.warn(
         { eventLoopDelayMs: delayMs, eventLoopUtilization: utilization },
         'event loop under pressure: shedding load',
       );
-    } else if (this.#pressure && calm) {
-      this.#pressure = false;
+    } else if (this.#loopPressure && calm) {
+      this.#loopPressure = false;
       this.#logger?.info(
         { eventLoopDelayMs: delayMs, eventLoopUtilization: utilization, shed: this.#shed },
         'event loop recovered: no longer shedding',

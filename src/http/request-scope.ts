@@ -4,11 +4,14 @@ import { maxTraceHeaderLength, parseTraceHeader } from '../tracing/trace-header.
 import {
   durationSlot,
   type MutableRequestContext,
+  noRequestFields,
+  type RequestFieldsPolicy,
   runWithRequestContext,
+  scopeSlot,
   traceParentSlot,
   tracingSlot,
 } from './context.js';
-import { requestIdFrom } from './request-id.js';
+import { isValidRequestId, requestIdFrom } from './request-id.js';
 
 /** Called when a request enters the scope, before the app's handler. */
 export type RequestStartHook = (
@@ -30,6 +33,14 @@ export type RouteResolver = (req: IncomingMessage) => string | undefined;
 export interface RequestScopeOptions {
   /** Share of requests, 0 to 1, whose context is marked for debug-level logging. */
   readonly debugSampleRate?: number;
+  /**
+   * The request id header, lower case: adopted from the request, and set on the response. `false`:
+   * adopted from `x-request-id`, and set on nothing.
+   * @default 'x-request-id'
+   */
+  readonly requestIdHeader?: string | false;
+  /** Told once per request, the first time `addRequestFields` dropped fields, with their names. */
+  readonly fieldsDropped?: RequestFieldsPolicy['fieldsDropped'];
 }
 
 const scopeKey = Symbol('apprunner-kit.scope');
@@ -66,6 +77,11 @@ class HookList<H> {
  */
 export class RequestScope {
   readonly #debugSampleRate: number;
+  /** The header the id is adopted from (lower case). */
+  readonly #idHeader: string;
+  /** The header the id is echoed in, when echo is on. */
+  readonly #echoHeader: string | undefined;
+  readonly #fieldsPolicy: RequestFieldsPolicy | undefined = undefined;
   readonly #startHooks = new HookList<RequestStartHook>();
   readonly #finishHooks = new HookList<RequestFinishHook>();
   #inFlight = 0;
@@ -75,6 +91,39 @@ export class RequestScope {
 
   constructor(options: RequestScopeOptions = {}) {
     this.#debugSampleRate = options.debugSampleRate ?? 0;
+    const header = options.requestIdHeader ?? 'x-request-id';
+    this.#idHeader = header === false ? 'x-request-id' : header.toLowerCase();
+    this.#echoHeader = header === false ? undefined : this.#idHeader;
+    const { fieldsDropped } = options;
+    if (fieldsDropped !== undefined) {
+      const told = new WeakSet<MutableRequestContext>();
+      this.#fieldsPolicy = {
+        fieldsDropped(context, dropped) {
+          if (told.has(context)) return;
+          told.add(context);
+          fieldsDropped(context, dropped);
+        },
+      };
+    }
+  }
+
+  /** The header a request id is echoed in and forwarded with (lower case); `undefined` when off. */
+  get requestIdHeader(): string | undefined {
+    return this.#echoHeader;
+  }
+
+  /** The request id `req` brought, when well formed; `undefined` when it brought none or a bad one. */
+  adoptedRequestIdOf(req: IncomingMessage): string | undefined {
+    const raw = req.rawHeaders;
+    const name = this.#idHeader;
+    for (let i = 0; i < raw.length; i += 2) {
+      const header = raw[i]!;
+      if (header.length === name.length && header.toLowerCase() === name) {
+        const id = raw[i + 1]!;
+        return isValidRequestId(id) ? id : undefined;
+      }
+    }
+    return undefined;
   }
 
   /** Requests that entered the scope and whose response has not finished. */
@@ -102,11 +151,12 @@ export class RequestScope {
     // From rawHeaders, not req.headers: Node builds the headers object lazily, on first access, and
     // an app that never reads it should not pay for it here.
     const raw = req.rawHeaders;
+    const idHeader = this.#idHeader;
     let requestIdHeader: string | undefined;
     let rawTrace: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      if (name.length === 12 && name.toLowerCase() === 'x-request-id') requestIdHeader ??= raw[i + 1];
+      if (name.length === idHeader.length && name.toLowerCase() === idHeader) requestIdHeader ??= raw[i + 1];
       else if (name.length === 15 && name.toLowerCase() === 'x-amzn-trace-id') rawTrace ??= raw[i + 1];
     }
     const traceHeader =
@@ -119,10 +169,14 @@ export class RequestScope {
       route: undefined,
       startedAt: performance.now(),
       debugSampled: this.#debugSampleRate > 0 && Math.random() < this.#debugSampleRate,
+      fields: noRequestFields,
+      [scopeSlot]: this.#fieldsPolicy,
       [tracingSlot]: undefined, // present from the start: every context has one shape
       [traceParentSlot]: traceParent,
       [durationSlot]: undefined,
     };
+    if (this.#echoHeader !== undefined && !res.headersSent)
+      res.setHeader(this.#echoHeader, context.requestId);
     this.#inFlight++;
     // One shared listener, the context on the response: no closure allocated per request.
     (res as ScopedResponse)[scopeKey] = { scope: this, context, req };

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
 import type { LogLevel } from '../config/environment.js';
-import { getRequestContext } from '../http/context.js';
+import { currentSpanId, getRequestContext, noRequestFields } from '../http/context.js';
 import { prettyDestination, redactingDestination } from './destination.js';
 import { redactedText, redaction } from './redaction.js';
 import { processStdout } from './stdout-destination.js';
@@ -75,9 +75,13 @@ function contextFields(lineFields: { requestId?: unknown }): object {
   if (lineFields.requestId !== undefined) return noFields;
   const context = getRequestContext();
   if (context === undefined) return noFields;
-  return context.traceId === undefined
-    ? { requestId: context.requestId }
-    : { requestId: context.requestId, traceId: context.traceId };
+  const fields: Record<string, unknown> =
+    context.traceId === undefined
+      ? { requestId: context.requestId }
+      : { requestId: context.requestId, traceId: context.traceId };
+  const spanId = currentSpanId(context);
+  if (spanId !== undefined) fields.spanId = spanId;
+  return context.fields === noRequestFields ? fields : Object.assign(fields, context.fields);
 }
 
 function mergeContext(lineFields: object, context: object): object {
@@ -117,8 +121,8 @@ export function rawLineWriter(logger: Logger): RawLineWriter | undefined {
 
 /**
  * Builds the kit's pino logger: JSON lines on stdout with the level as a label, an ISO timestamp,
- * `service`, `version`, `instance` and `region`; `requestId` and `traceId` on every line written
- * inside a request; sensitive headers censored and registered secret values masked. Use it to give
+ * `service`, `version`, `instance` and `region`; `requestId`, `traceId`, `spanId` (sampled traces)
+ * and the fields of {@link addRequestFields} on every line written inside a request; sensitive headers censored and registered secret values masked. Use it to give
  * a framework the kit's logger at construction (Fastify's `loggerInstance`).
  *
  * @example

@@ -1,7 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { LogLevel } from '../config/environment.js';
-import { type MutableRequestContext, requestDurationMs } from '../http/context.js';
+import {
+  type MutableRequestContext,
+  noRequestFields,
+  type RequestFieldValue,
+  requestDurationMs,
+  requestSpanId,
+} from '../http/context.js';
 import { firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
@@ -30,12 +36,24 @@ function field(name: string, value: string | undefined): string {
   return value === undefined ? '' : `,"${name}":${jsonString(value)}`;
 }
 
+/** The fields of addRequestFields, serialised as pino would (names and strings escaped). */
+function requestFields(fields: Readonly<Record<string, RequestFieldValue>>): string {
+  let out = '';
+  for (const name of Object.keys(fields)) {
+    const value = fields[name]!;
+    out += `,${jsonString(name)}:${typeof value === 'string' ? jsonString(value) : String(value)}`;
+  }
+  return out;
+}
+
 /**
  * The finish hook that writes one line per request: `method`, `path` (without the query string unless
  * asked), `route` when the framework knows it, `statusCode`, `durationMs`, `bytes` (the response's
- * Content-Length), `userAgent`, `clientIp` (first `X-Forwarded-For` hop, else the peer), `requestId`
- * and `traceId`. The message says the outcome: `request completed`, `request failed` (5xx) or
- * `request aborted`.
+ * Content-Length), `userAgent`, `clientIp` (first `X-Forwarded-For` hop, else the peer), `requestId`,
+ * `traceId`, `spanId` (the request's span, on sampled traces) and the fields of `addRequestFields`.
+ * A level of `'silent'` writes no line for that outcome (a route's error is still logged, on a
+ * `request error` line). The message says the outcome:
+ * `request completed`, `request failed` (5xx) or `request aborted`.
  */
 export function requestLineHook(logger: Logger, options: RequestLineOptions): RequestFinishHook {
   const { levels, query } = options;
@@ -50,6 +68,15 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
         : status >= 400
           ? levels.clientError
           : levels.success;
+    if (level === 'silent') {
+      // The outcome is not logged, but a route's error is never lost with it.
+      if (context.error !== undefined)
+        logger.error(
+          { err: context.error, requestId: context.requestId, traceId: context.traceId },
+          'request error',
+        );
+      return;
+    }
     if (!logger.isLevelEnabled(level)) return;
     const length = res.getHeader('content-length');
     const bytes = length === undefined || !Number.isFinite(Number(length)) ? undefined : Number(length);
@@ -58,16 +85,19 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const userAgent = rawHeader(req, 'user-agent');
     const clientIp = firstHop(rawHeader(req, 'x-forwarded-for')) ?? peerAddress(req.socket.remoteAddress);
     const message = aborted ? 'request aborted' : status >= 500 ? 'request failed' : 'request completed';
+    const spanId = requestSpanId(context);
     if (writeRaw !== undefined && context.error === undefined) {
       // The same line pino writes below, field for field, without its generic serialisation.
       writeRaw(
         level,
         `,"requestId":${jsonString(context.requestId)}${field('traceId', context.traceId)}${field(
-          'method',
-          req.method,
-        )}${field('path', path)}${field('route', context.route)},"statusCode":${status},"durationMs":${durationMs}${
+          'spanId',
+          spanId,
+        )}${field('method', req.method)}${field('path', path)}${field('route', context.route)},"statusCode":${status},"durationMs":${durationMs}${
           bytes === undefined ? '' : `,"bytes":${bytes}`
-        }${field('userAgent', userAgent)}${field('clientIp', clientIp)}`,
+        }${field('userAgent', userAgent)}${field('clientIp', clientIp)}${
+          context.fields === noRequestFields ? '' : requestFields(context.fields)
+        }`,
         message,
       );
       return;
@@ -75,6 +105,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const fields = {
       requestId: context.requestId,
       traceId: context.traceId,
+      spanId,
       method: req.method,
       path,
       route: context.route,
@@ -83,6 +114,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
       bytes,
       userAgent,
       clientIp,
+      ...context.fields,
       ...(context.error === undefined ? {} : { err: context.error }),
     };
     logger[level](fields, message);

@@ -16,6 +16,17 @@ import {
 /** Dimensions of one datapoint: name → value, each 1–255 / 1–1024 printable ASCII characters. */
 export type MetricDimensions = Readonly<Record<string, string>>;
 
+/** How one metric is stored. */
+export interface MetricOptions {
+  /**
+   * Store it at 1-second resolution (`StorageResolution: 1`, billed as a high-resolution metric)
+   * rather than CloudWatch's standard 60 seconds. Worth it only with a `metrics.flushIntervalMs`
+   * of a few seconds. One name keeps one resolution.
+   * @default false
+   */
+  readonly highResolution?: boolean;
+}
+
 /**
  * The app's own CloudWatch metrics (`runtime.metrics`), aggregated in process and written as EMF
  * lines with the kit's metrics at each flush: counts are summed, recorded values kept as a
@@ -29,6 +40,7 @@ export type MetricDimensions = Readonly<Record<string, string>>;
  * runtime.metrics.count('OrdersPlaced');
  * runtime.metrics.count('ItemsSold', order.items.length, { Plan: customer.plan });
  * runtime.metrics.record('PaymentLatency', elapsedMs, 'Milliseconds');
+ * runtime.metrics.count('CheckoutErrors', 1, undefined, { highResolution: true });
  * ```
  */
 export interface RuntimeMetrics {
@@ -40,7 +52,7 @@ export interface RuntimeMetrics {
    * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an invalid name, a value that is not
    * a number of at least 0, invalid dimensions, or a name already used with `record()`.
    */
-  count(name: string, value?: number, dimensions?: MetricDimensions): void;
+  count(name: string, value?: number, dimensions?: MetricDimensions, options?: MetricOptions): void;
   /**
    * Records one value of `name` in `unit` (one of CloudWatch's units, such as `'Milliseconds'`),
    * kept as a distribution until the next flush.
@@ -48,7 +60,13 @@ export interface RuntimeMetrics {
    * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an invalid name, value, unit or
    * dimensions, or a name already used with another unit or with `count()`.
    */
-  record(name: string, value: number, unit: MetricUnit, dimensions?: MetricDimensions): void;
+  record(
+    name: string,
+    value: number,
+    unit: MetricUnit,
+    dimensions?: MetricDimensions,
+    options?: MetricOptions,
+  ): void;
   /** Writes what was aggregated so far now (scripts, tests); never rejects. */
   flush(): Promise<void>;
 }
@@ -56,6 +74,7 @@ export interface RuntimeMetrics {
 interface Kind {
   readonly counted: boolean;
   readonly unit: MetricUnit;
+  readonly highResolution: boolean;
 }
 
 interface Series {
@@ -63,6 +82,7 @@ interface Series {
   readonly unit: MetricUnit;
   readonly dimensions: MetricDimensions;
   readonly groupKey: string;
+  readonly highResolution: boolean;
   total: number;
   readonly histogram: ValueHistogram | undefined;
 }
@@ -97,32 +117,40 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     this.#flush = options.flush ?? (() => Promise.resolve());
   }
 
-  count(name: string, value = 1, dimensions?: MetricDimensions): void {
-    this.#kind('count', name, true, 'Count');
+  count(name: string, value = 1, dimensions?: MetricDimensions, options?: MetricOptions): void {
+    const highResolution = this.#resolution('count', name, options);
+    this.#kind('count', name, true, 'Count', highResolution);
     if (typeof value !== 'number' || !(value >= 0) || metricValueProblem(value) !== undefined) {
       throw new InvalidArgumentError(
         `metrics.count("${name}"): the value must be a finite number of at least 0; received ${describeValue(value)}.`,
       );
     }
-    const series = this.#seriesFor('count', name, 'Count', dimensions, false);
+    const series = this.#seriesFor('count', name, 'Count', dimensions, false, highResolution);
     if (series !== undefined) series.total += value;
   }
 
-  record(name: string, value: number, unit: MetricUnit, dimensions?: MetricDimensions): void {
+  record(
+    name: string,
+    value: number,
+    unit: MetricUnit,
+    dimensions?: MetricDimensions,
+    options?: MetricOptions,
+  ): void {
     if (!isMetricUnit(unit)) {
       const nameText = typeof name === 'string' ? name : String(name);
       throw new InvalidArgumentError(
         `metrics.record("${nameText}"): the unit must be one of CloudWatch's units (${metricUnits.join(', ')}); received ${describeValue(unit)}.`,
       );
     }
-    this.#kind('record', name, false, unit);
+    const highResolution = this.#resolution('record', name, options);
+    this.#kind('record', name, false, unit, highResolution);
     const problem = metricValueProblem(value);
     if (problem !== undefined) {
       throw new InvalidArgumentError(
         `metrics.record("${name}"): the value must be ${problem}; received ${describeValue(value)}.`,
       );
     }
-    this.#seriesFor('record', name, unit, dimensions, true)?.histogram?.add(value);
+    this.#seriesFor('record', name, unit, dimensions, true, highResolution)?.histogram?.add(value);
   }
 
   flush(): Promise<void> {
@@ -137,11 +165,12 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
         group = { dimensions: series.dimensions, metrics: [] };
         byDimensions.set(series.groupKey, group);
       }
+      const resolution = series.highResolution ? ({ storageResolution: 1 } as const) : {};
       if (series.histogram === undefined) {
-        group.metrics.push({ name: series.name, unit: series.unit, value: series.total });
+        group.metrics.push({ name: series.name, unit: series.unit, value: series.total, ...resolution });
       } else {
         for (const part of series.histogram.parts()) {
-          group.metrics.push({ name: series.name, unit: series.unit, value: part });
+          group.metrics.push({ name: series.name, unit: series.unit, value: part, ...resolution });
         }
       }
     }
@@ -158,13 +187,36 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     }
   }
 
-  #kind(method: 'count' | 'record', name: string, counted: boolean, unit: MetricUnit): void {
+  /** `options.highResolution`, checked. */
+  #resolution(method: 'count' | 'record', name: unknown, options: MetricOptions | undefined): boolean {
+    if (options === undefined) return false;
+    const value = (options as { highResolution?: unknown } | null)?.highResolution;
+    if (
+      typeof options !== 'object' ||
+      options === null ||
+      (value !== undefined && typeof value !== 'boolean')
+    ) {
+      throw new InvalidArgumentError(
+        `metrics.${method}("${String(name)}"): options must be { highResolution?: boolean }; received ${describeValue(options)}.`,
+      );
+    }
+    return value === true;
+  }
+
+  #kind(
+    method: 'count' | 'record',
+    name: string,
+    counted: boolean,
+    unit: MetricUnit,
+    highResolution: boolean,
+  ): void {
     const known = this.#kinds.get(name);
     if (known !== undefined) {
-      if (known.counted === counted && known.unit === unit) return;
+      if (known.counted === counted && known.unit === unit && known.highResolution === highResolution) return;
       const used = known.counted ? 'with count()' : `with record() in ${known.unit}`;
+      const resolution = known.highResolution ? ' at high resolution' : ' at standard resolution';
       throw new InvalidArgumentError(
-        `metrics.${method}("${name}"): this metric is already used ${used}; one name keeps one kind and unit. Use another name.`,
+        `metrics.${method}("${name}"): this metric is already used ${used}${resolution}; one name keeps one kind, unit and resolution. Use another name.`,
       );
     }
     const problem = metricNameProblem(name);
@@ -178,7 +230,7 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
         `metrics.${method}("${name}"): "${name}" is a default dimension of every metric (${Object.keys(this.#defaults).join(', ')}); give the metric another name.`,
       );
     }
-    if (this.#kinds.size < maxKinds) this.#kinds.set(name, { counted, unit });
+    if (this.#kinds.size < maxKinds) this.#kinds.set(name, { counted, unit, highResolution });
   }
 
   #seriesFor(
@@ -187,6 +239,7 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     unit: MetricUnit,
     dimensions: MetricDimensions | undefined,
     distribution: boolean,
+    highResolution: boolean,
   ): Series | undefined {
     let key = name;
     let extra: string[] | undefined;
@@ -211,6 +264,7 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
         unit,
         dimensions: merged,
         groupKey: merged === this.#defaults ? this.#defaultKey : JSON.stringify(merged),
+        highResolution,
         total: 0,
         histogram: distribution ? new ValueHistogram() : undefined,
       };

@@ -7,6 +7,7 @@ import { AppMetrics, type RuntimeMetrics } from './app-metrics.js';
 import { HealthMetrics } from './health-metrics.js';
 import { type MetricsDestination, MetricsPublisher } from './publisher.js';
 import { RequestMetrics } from './request-metrics.js';
+import { RuntimeMetricsSource } from './runtime-metrics.js';
 import { ServiceMetrics, type ShedCounter } from './service-metrics.js';
 
 /** What metrics are started with. */
@@ -33,7 +34,8 @@ export interface Metrics {
 /**
  * Starts the kit's metrics as `config` says: with metrics off, `runtime.metrics` checks its
  * arguments and drops them, and nothing else runs. With metrics on, a finish hook on the request
- * scope, the secret-failure subscription and the flush timer (unref'd).
+ * scope, the secret-failure subscription, the flush timer (unref'd), and (`metrics.runtime`) the
+ * runtime figures' sampling.
  */
 export function startMetrics(config: MetricsConfig, dependencies: MetricsDependencies): Metrics {
   const { scope, logger } = dependencies;
@@ -60,11 +62,13 @@ export function startMetrics(config: MetricsConfig, dependencies: MetricsDepende
       return Promise.resolve();
     },
   });
+  const runtime = config.runtime ? new RuntimeMetricsSource(dimensions) : undefined;
   const publisher = new MetricsPublisher({
     namespace: config.namespace,
     flushIntervalMs: config.flushIntervalMs,
     destination: dependencies.destination ?? processStdout(),
-    sources: [requests, service, health, app],
+    sources:
+      runtime === undefined ? [requests, service, health, app] : [requests, service, health, app, runtime],
     logger,
   });
   const removers = [scope.onFinish(requests.onFinish)];
@@ -89,6 +93,7 @@ export function startMetrics(config: MetricsConfig, dependencies: MetricsDepende
       for (const remove of removers.splice(0)) remove();
       service.unsubscribe();
       publisher.stop();
+      runtime?.stop();
     },
   };
 }

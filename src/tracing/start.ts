@@ -5,7 +5,7 @@ import type { TracingBackend } from './backend.js';
 import { instrumentAwsClient } from './instrumentation/aws-sdk.js';
 import { InstrumentationFailures } from './instrumentation/failures.js';
 import { instrumentFetch } from './instrumentation/fetch.js';
-import { instrumentHttpClient } from './instrumentation/http-client.js';
+import { forwardRequestIdOnHttpClient, instrumentHttpClient } from './instrumentation/http-client.js';
 import { instrumentServer } from './instrumentation/server.js';
 import { resolveTracingMode } from './mode.js';
 import { loadOtelBackend } from './otel/load.js';
@@ -19,6 +19,8 @@ export interface TracingDependencies {
   readonly service: string;
   readonly version: string | undefined;
   readonly region: string | undefined;
+  /** The request id header to forward on outgoing calls (lower case); `undefined`: none. */
+  readonly requestIdHeader?: string | undefined;
 }
 
 /** Running tracing: the public tracer, and its shutdown. */
@@ -31,7 +33,11 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-function backendTracer(backend: TracingBackend, failures: InstrumentationFailures): RuntimeTracer {
+function backendTracer(
+  backend: TracingBackend,
+  failures: InstrumentationFailures,
+  requestIdHeader: string | undefined,
+): RuntimeTracer {
   return Object.freeze({
     mode: backend.name,
     span: backend.span.bind(backend),
@@ -39,15 +45,28 @@ function backendTracer(backend: TracingBackend, failures: InstrumentationFailure
     currentTraceId: backend.currentTraceId.bind(backend),
     currentTraceHeader: backend.currentTraceHeader.bind(backend),
     instrumentAwsClient: <C extends InstrumentableAwsClient>(client: C) =>
-      instrumentAwsClient(client, backend, failures),
+      instrumentAwsClient(client, backend, failures, requestIdHeader),
     flush: backend.flush.bind(backend),
   });
+}
+
+/** Removes the instrumentations, each once; a failure is logged, never thrown. */
+function uninstallAll(uninstalls: (() => void)[], logger: Logger): void {
+  for (const uninstall of uninstalls.splice(0)) {
+    try {
+      uninstall();
+    } catch (error) {
+      logger.warn({ err: error }, 'tracing: removing an instrumentation failed');
+    }
+  }
 }
 
 /**
  * Starts tracing as `config` says: resolves the mode, loads the backend (OpenTelemetry's packages
  * only in `otel` mode, `aws-xray-sdk-core` only in `xray` mode), installs the server hooks and the
- * fetch and node:http client instrumentation, and logs one line saying what runs and why.
+ * fetch and node:http client instrumentation, and logs one line saying what runs and why. With
+ * tracing off, the request id (`requestIdHeader`) is still forwarded: through diagnostics channels
+ * (undici's, and `http.client.request.created`), wrapping nothing where Node.js has them.
  *
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when an `@opentelemetry/*` package or
  * `aws-xray-sdk-core` the mode needs is not installed.
@@ -56,11 +75,27 @@ export async function startTracing(
   config: TracingConfig,
   dependencies: TracingDependencies,
 ): Promise<Tracing> {
-  const { logger, scope } = dependencies;
+  const { logger, scope, requestIdHeader } = dependencies;
   const plan = resolveTracingMode(config);
   if (plan.backend === 'off') {
     logger.debug({ tracing: { mode: config.mode, backend: 'off', reason: plan.reason } }, 'tracing is off');
-    return { tracer: offTracer(), shutdown: () => Promise.resolve() };
+    const uninstalls: (() => void)[] = [];
+    if (requestIdHeader !== undefined) {
+      const failures = new InstrumentationFailures(logger);
+      if (config.fetch) uninstalls.push(instrumentFetch(undefined, failures, requestIdHeader));
+      if (config.httpClient)
+        uninstalls.push(
+          forwardRequestIdOnHttpClient(requestIdHeader, failures) ??
+            instrumentHttpClient(undefined, failures, requestIdHeader),
+        );
+    }
+    return {
+      tracer: offTracer(),
+      shutdown: () => {
+        uninstallAll(uninstalls, logger);
+        return Promise.resolve();
+      },
+    };
   }
 
   const backendOptions = {
@@ -76,8 +111,8 @@ export async function startTracing(
       : await (await loadOtelBackend()).createOtelBackend(backendOptions);
   const failures = new InstrumentationFailures(logger);
   const uninstalls = [instrumentServer(scope, backend, failures)];
-  if (config.fetch) uninstalls.push(instrumentFetch(backend, failures));
-  if (config.httpClient) uninstalls.push(instrumentHttpClient(backend, failures));
+  if (config.fetch) uninstalls.push(instrumentFetch(backend, failures, requestIdHeader));
+  if (config.httpClient) uninstalls.push(instrumentHttpClient(backend, failures, requestIdHeader));
   const { description } = backend;
   logger.info(
     { tracing: { mode: config.mode, backend: backend.name, reason: plan.reason, ...description } },
@@ -90,16 +125,10 @@ export async function startTracing(
 
   let stopped: Promise<void> | undefined;
   return {
-    tracer: backendTracer(backend, failures),
+    tracer: backendTracer(backend, failures, requestIdHeader),
     shutdown() {
       stopped ??= (async () => {
-        for (const uninstall of uninstalls.splice(0)) {
-          try {
-            uninstall();
-          } catch (error) {
-            logger.warn({ err: error }, 'tracing: removing an instrumentation failed');
-          }
-        }
+        uninstallAll(uninstalls, logger);
         await backend.shutdown();
       })();
       return stopped;

@@ -1,10 +1,16 @@
 // One app, written for each framework the conformance suite covers (FRAMEWORK: node, express4,
 // express5, koa2, koa3, fastify), bootstrapped the one-line way and run as a child process.
 // TLS=1 serves HTTPS (server.tls, or Fastify's own https option); WEBSOCKET=1 adds a ws server on the
-// same server, which closes its clients with 1001 on runtime.signal.
+// same server, which closes its clients with 1001 on runtime.signal. TRACING is a JSON `tracing`
+// option.
+//
+// Correlation routes, the same on every framework: /fields?tenant=T&ms=N adds a request field, logs,
+// waits N ms and logs again from a child logger (Fastify: request.log); /forward?to=URL&via=fetch|http
+// calls URL and answers with what it answered; /span logs inside the request and inside a child span.
 import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
-import { bootstrapAppRunner, getRequestContext } from 'apprunner-kit';
+import { addRequestFields, bootstrapAppRunner, createLogger, getRequestContext } from 'apprunner-kit';
 
 const require = createRequire(import.meta.url);
 const framework = process.env.FRAMEWORK;
@@ -32,8 +38,40 @@ const block = (ms) => {
   return 'blocked';
 };
 
+async function fields(query, nestedLogger) {
+  addRequestFields({ tenant: query.tenant });
+  runtime.logger.info('fields line');
+  await slow(Number(query.ms ?? 0));
+  (nestedLogger ?? runtime.logger.child({ module: 'repo' })).info('nested fields line');
+  return { tenant: query.tenant };
+}
+
+async function forward(query) {
+  if (query.via === 'fetch') return (await fetch(query.to)).json();
+  return new Promise((resolve, reject) => {
+    httpGet(query.to, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve(JSON.parse(body)));
+    }).on('error', reject);
+  });
+}
+
+function span() {
+  runtime.logger.info('request span line');
+  const child = runtime.tracer.span('child work', (handle) => {
+    runtime.logger.info('child span line');
+    return handle.spanId;
+  });
+  return { child: child ?? null };
+}
+
 function buildExpress(express) {
   const app = express();
+  app.get('/fields', async (req, res) => res.json(await fields(req.query)));
+  app.get('/forward', async (req, res) => res.json(await forward(req.query)));
+  app.get('/span', (_req, res) => res.json(span()));
   app.get('/hello', (_req, res) => res.json(hello()));
   app.get('/notes/:id', (req, res) => res.json({ id: req.params.id }));
   app.get('/secret', (_req, res) => res.type('text').send(secret()));
@@ -75,6 +113,15 @@ function buildKoa(Koa) {
   router.get('/hello', (ctx) => {
     ctx.body = hello();
   });
+  router.get('/fields', async (ctx) => {
+    ctx.body = await fields(ctx.query);
+  });
+  router.get('/forward', async (ctx) => {
+    ctx.body = await forward(ctx.query);
+  });
+  router.get('/span', (ctx) => {
+    ctx.body = span();
+  });
   router.get('/notes/:id', (ctx) => {
     ctx.body = { id: ctx.params.id };
   });
@@ -104,8 +151,16 @@ function buildKoa(Koa) {
 }
 
 function buildFastify() {
-  const app = require('fastify')(tls === undefined ? {} : { https: tls });
+  // The kit's logger as Fastify's, so that request.log lines carry the request's fields.
+  const app = require('fastify')({
+    loggerInstance: createLogger({ service: 'conformance' }),
+    disableRequestLogging: true,
+    ...(tls === undefined ? {} : { https: tls }),
+  });
   app.get('/hello', async () => hello());
+  app.get('/fields', async (request) => fields(request.query, request.log));
+  app.get('/forward', async (request) => forward(request.query));
+  app.get('/span', async () => span());
   app.get('/notes/:id', async (request) => ({ id: request.params.id }));
   app.get('/secret', async (_request, reply) => reply.type('text/plain').send(secret()));
   app.get('/slow', async (request, reply) => {
@@ -136,7 +191,11 @@ function buildNode() {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    const query = Object.fromEntries(url.searchParams);
     if (url.pathname === '/hello') return json(200, hello());
+    if (url.pathname === '/fields') return void fields(query).then((body) => json(200, body));
+    if (url.pathname === '/forward') return void forward(query).then((body) => json(200, body));
+    if (url.pathname === '/span') return json(200, span());
     if (url.pathname.startsWith('/notes/')) return json(200, { id: url.pathname.slice(7) });
     if (url.pathname === '/secret') return res.end(secret());
     if (url.pathname === '/slow')
@@ -172,6 +231,7 @@ runtime = await bootstrapAppRunner({
   secrets: { GREETING: 'env:GREETING_VALUE' },
   shutdown: process.env.TIMEOUT_MS ? { timeoutMs: Number(process.env.TIMEOUT_MS) } : {},
   ...(process.env.SHEDDING ? { loadShedding: JSON.parse(process.env.SHEDDING) } : {}),
+  ...(process.env.TRACING ? { tracing: JSON.parse(process.env.TRACING) } : {}),
   ...(tls !== undefined && framework !== 'fastify' ? { server: { tls } } : {}),
 });
 if (process.env.WEBSOCKET === '1') {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { killApps, type RunningApp, startApp } from '../support/app-process.js';
 import { get } from '../support/http.js';
@@ -11,6 +13,21 @@ const traceRoot = '1-5759e988-bd862e3fe1be46a994272793';
 const tlsCa = readFileSync(new URL('../fixtures/tls/cert.pem', import.meta.url));
 
 afterEach(killApps);
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const otel = { TRACING: JSON.stringify({ mode: 'otel' }), OTEL_TRACES_EXPORTER: 'none' };
+
+/** A server on 127.0.0.1 that answers every request with the headers it received, as JSON. */
+const echo = createServer((req, res) => {
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify(req.headers));
+});
+let echoUrl = '';
+beforeAll(async () => {
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/echo`;
+});
+afterAll(() => new Promise<void>((resolve) => echo.close(() => resolve())));
 
 function start(framework: string, env: Record<string, string> = {}): Promise<RunningApp> {
   return startApp(fixture, { FRAMEWORK: framework, GREETING_VALUE: `hello from ${framework}`, ...env });
@@ -127,6 +144,83 @@ describe.each(frameworks)('%s', (framework) => {
     expect(requestLine).toMatchObject({ requestId: `conf-${framework}`, traceId: traceRoot });
   });
 
+  it("echoes the request id on every response: adopted, generated (the request line's), invalid replaced", async () => {
+    const app = await start(framework);
+    const adopted = await get(`${app.url}/hello`, { headers: { 'x-request-id': `echo-${framework}` } });
+    expect(adopted.headers['x-request-id']).toBe(`echo-${framework}`);
+
+    const generated = await get(`${app.url}/notes/7`);
+    expect(generated.headers['x-request-id']).toMatch(uuid);
+    const line = await app.waitForLine((l) => l.msg === 'request completed' && l.path === '/notes/7');
+    expect(line.requestId).toBe(generated.headers['x-request-id']);
+
+    const invalid = await get(`${app.url}/hello`, {
+      headers: { 'x-request-id': `too long ${'x'.repeat(130)}` },
+    });
+    expect(invalid.headers['x-request-id']).toMatch(uuid);
+    expect(JSON.parse(invalid.body).requestId).toBe(invalid.headers['x-request-id']);
+
+    for (const path of ['/nowhere', '/boom']) {
+      const response = await get(`${app.url}${path}`, {
+        headers: { 'x-request-id': `err-${path.slice(1)}` },
+      });
+      expect(response.headers['x-request-id'], `${path} ${response.status}`).toBe(`err-${path.slice(1)}`);
+    }
+  });
+
+  it('forwards the request id with fetch and node:http, tracing off and on (OpenTelemetry)', async () => {
+    for (const env of [{}, otel]) {
+      const app = await start(framework, env);
+      for (const via of ['fetch', 'http']) {
+        const id = `fwd-${via}-${'TRACING' in env ? 'otel' : 'off'}`;
+        const response = await get(`${app.url}/forward?via=${via}&to=${encodeURIComponent(echoUrl)}`, {
+          headers: { 'x-request-id': id, 'x-amzn-trace-id': `Root=${traceRoot};Sampled=1` },
+        });
+        const seen = JSON.parse(response.body) as IncomingHttpHeaders;
+        expect(seen['x-request-id'], id).toBe(id);
+        if ('TRACING' in env) expect(seen['x-amzn-trace-id'], id).toContain(`Root=${traceRoot}`);
+        else expect(seen['x-amzn-trace-id'], id).toBeUndefined();
+      }
+      app.child.kill('SIGKILL');
+    }
+  });
+
+  it('puts request fields on the app line, a nested async line and the request line, not on another request', async () => {
+    const app = await start(framework);
+    await Promise.all([
+      get(`${app.url}/fields?tenant=slow-tenant&ms=60`),
+      get(`${app.url}/fields?tenant=fast-tenant&ms=5`),
+    ]);
+    for (const tenant of ['slow-tenant', 'fast-tenant']) {
+      const requestLine = await app.waitForLine(
+        (l) => l.msg === 'request completed' && l.path === '/fields' && l.tenant === tenant,
+      );
+      const own = app.lines.filter((l) => l.requestId === requestLine.requestId);
+      expect(own.map((l) => l.msg).sort()).toEqual([
+        'fields line',
+        'nested fields line',
+        'request completed',
+      ]);
+      for (const line of own) expect(line.tenant, String(line.msg)).toBe(tenant);
+    }
+    expect(app.lines.filter((l) => l.tenant !== undefined)).toHaveLength(6);
+  });
+
+  it('writes the current spanId on lines inside a traced request and inside a child span', async () => {
+    const app = await start(framework, otel);
+    const response = await get(`${app.url}/span`, {
+      headers: { 'x-amzn-trace-id': `Root=${traceRoot};Parent=53995c3f42cd8ad8;Sampled=1` },
+    });
+    const { child } = JSON.parse(response.body) as { child: string };
+    const requestLine = await app.waitForLine((l) => l.msg === 'request completed' && l.path === '/span');
+    const inRequest = app.lines.find((l) => l.msg === 'request span line')!;
+    const inChild = app.lines.find((l) => l.msg === 'child span line')!;
+    expect(requestLine.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(inRequest).toMatchObject({ traceId: traceRoot, spanId: requestLine.spanId });
+    expect(inChild).toMatchObject({ traceId: traceRoot, spanId: child });
+    expect(child).not.toBe(requestLine.spanId);
+  });
+
   it('reads a secret in a handler', async () => {
     const app = await start(framework);
     expect((await get(`${app.url}/secret`)).body).toBe(`hello from ${framework}`);
@@ -134,13 +228,16 @@ describe.each(frameworks)('%s', (framework) => {
 
   it('sheds past maxInFlight with 503 and Retry-After, never health, and serves again after', async () => {
     const app = await start(framework, { SHEDDING: JSON.stringify({ maxInFlight: 2 }) });
-    const responses = Array.from({ length: 6 }, () => get(`${app.url}/slow?ms=400`));
+    const responses = Array.from({ length: 6 }, (_, i) =>
+      get(`${app.url}/slow?ms=400`, { headers: { 'x-request-id': `shed-${i}` } }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect((await get(`${app.url}/healthz`)).status).toBe(200);
     const settled = await Promise.all(responses);
     expect(settled.map((r) => r.status).sort()).toEqual([200, 200, 503, 503, 503, 503]);
     const shed = settled.find((r) => r.status === 503)!;
     expect(shed.headers['retry-after']).toBe('1');
+    expect(shed.headers['x-request-id']).toMatch(/^shed-\d$/);
     expect(JSON.parse(shed.body)).toMatchObject({ status: 503, reason: 'overloaded' });
     expect((await get(`${app.url}/notes/1`)).status).toBe(200);
   });

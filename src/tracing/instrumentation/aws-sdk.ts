@@ -1,3 +1,4 @@
+import { getRequestContext } from '../../http/context.js';
 import type { CallOutcome, ClientSpan, TracingBackend } from '../backend.js';
 import type { AwsBuildMiddleware, InstrumentableAwsClient } from '../tracer.js';
 import type { InstrumentationFailures } from './failures.js';
@@ -36,14 +37,27 @@ async function regionOf(client: InstrumentableAwsClient): Promise<string | undef
   }
 }
 
-function setTraceHeader(request: unknown, header: string): void {
+function headersOf(request: unknown): Record<string, unknown> | undefined {
   const headers = (request as { headers?: unknown } | null)?.headers;
-  if (typeof headers === 'object' && headers !== null) {
-    for (const name of Object.keys(headers)) {
-      if (name.toLowerCase() === 'x-amzn-trace-id') delete (headers as Record<string, unknown>)[name];
-    }
-    (headers as Record<string, string>)['X-Amzn-Trace-Id'] = header;
+  return typeof headers === 'object' && headers !== null ? (headers as Record<string, unknown>) : undefined;
+}
+
+function setTraceHeader(request: unknown, header: string): void {
+  const headers = headersOf(request);
+  if (headers === undefined) return;
+  for (const name of Object.keys(headers)) {
+    if (name.toLowerCase() === 'x-amzn-trace-id') delete headers[name];
   }
+  headers['X-Amzn-Trace-Id'] = header;
+}
+
+/** Sets the request id of the current request on an SDK request, unless the caller set that header. */
+function setRequestId(request: unknown, header: string): void {
+  const headers = headersOf(request);
+  const context = getRequestContext();
+  if (headers === undefined || context === undefined) return;
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === header) return;
+  headers[header] = context.requestId;
 }
 
 /**
@@ -52,13 +66,16 @@ function setTraceHeader(request: unknown, header: string): void {
  * its retries inside. The request gets the trace header (X-Ray links the call to the service's own
  * segment), and the HTTP requests below run with tracing suppressed, so the node:http
  * instrumentation adds no span per attempt. Calls outside any request or span are not traced.
+ * Within a request, the call also carries the request id header (`requestIdHeader`), unless set.
  */
 export function instrumentAwsClient<C extends InstrumentableAwsClient>(
   client: C,
   backend: TracingBackend,
   failures: InstrumentationFailures,
+  requestIdHeader?: string,
 ): C {
   const middleware: AwsBuildMiddleware = (next, context) => async (args) => {
+    if (requestIdHeader !== undefined) setRequestId(args.request, requestIdHeader);
     let span: ClientSpan | undefined;
     try {
       span = backend.startClientSpan({

@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { getRequestContext } from '../../http/context.js';
 import { pathWithoutQuery } from '../../http/path.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import type { InstrumentationFailures } from './failures.js';
@@ -23,14 +24,21 @@ function requestOf(message: unknown): UndiciRequest | undefined {
   return typeof request === 'object' && request !== null ? (request as UndiciRequest) : undefined;
 }
 
-function hasTraceHeader(headers: unknown): boolean {
+/** Whether undici's `headers` hold `name` (lower case, a header name: no pattern character to escape but `-`). */
+function hasHeader(headers: unknown, name: string): boolean {
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i += 2) {
-      if (String(headers[i]).toLowerCase() === 'x-amzn-trace-id') return true;
+      if (String(headers[i]).toLowerCase() === name) return true;
     }
     return false;
   }
-  return typeof headers === 'string' && /(^|\r\n)x-amzn-trace-id:/i.test(headers);
+  return (
+    typeof headers === 'string' &&
+    headers
+      .toLowerCase()
+      .split('\r\n')
+      .some((line) => line.startsWith(`${name}:`))
+  );
 }
 
 function describe(request: UndiciRequest): OutgoingCall | undefined {
@@ -57,14 +65,26 @@ function describe(request: UndiciRequest): OutgoingCall | undefined {
  * header (unless the caller set one), `undici:request:headers` records the status,
  * `undici:request:trailers` (the body was read to its end) or `undici:request:error` ends it. A
  * response whose body is never read leaves its span unended (and unexported), as the request
- * itself is. Returns the function that unsubscribes.
+ * itself is. Within a request, `requestIdHeader` (when given) carries the request's id, unless the
+ * caller set it; with no `backend` (tracing off) that is all it does. Returns the function that
+ * unsubscribes.
  */
-export function instrumentFetch(backend: TracingBackend, failures: InstrumentationFailures): () => void {
+export function instrumentFetch(
+  backend: TracingBackend | undefined,
+  failures: InstrumentationFailures,
+  requestIdHeader?: string,
+): () => void {
   const traced = new WeakMap<object, TracedRequest>();
   const onCreate = (message: unknown) => {
     try {
       const request = requestOf(message);
       if (request === undefined) return;
+      if (requestIdHeader !== undefined && typeof request.addHeader === 'function') {
+        const context = getRequestContext();
+        if (context !== undefined && !hasHeader(request.headers, requestIdHeader))
+          request.addHeader(requestIdHeader, context.requestId);
+      }
+      if (backend === undefined) return;
       const call = describe(request);
       if (call === undefined) return;
       const span = backend.startClientSpan(call);
@@ -73,7 +93,7 @@ export function instrumentFetch(backend: TracingBackend, failures: Instrumentati
       if (
         span.traceHeader !== undefined &&
         typeof request.addHeader === 'function' &&
-        !hasTraceHeader(request.headers)
+        !hasHeader(request.headers, 'x-amzn-trace-id')
       ) {
         request.addHeader('x-amzn-trace-id', span.traceHeader);
       }
@@ -105,12 +125,15 @@ export function instrumentFetch(backend: TracingBackend, failures: Instrumentati
       error: (message as { error?: unknown }).error ?? new Error('fetch failed'),
     });
   };
-  const channels: [string, (message: unknown) => void][] = [
-    ['undici:request:create', onCreate],
-    ['undici:request:headers', onHeaders],
-    ['undici:request:trailers', onTrailers],
-    ['undici:request:error', onError],
-  ];
+  const channels: [string, (message: unknown) => void][] =
+    backend === undefined
+      ? [['undici:request:create', onCreate]]
+      : [
+          ['undici:request:create', onCreate],
+          ['undici:request:headers', onHeaders],
+          ['undici:request:trailers', onTrailers],
+          ['undici:request:error', onError],
+        ];
   for (const [name, listener] of channels) subscribe(name, listener);
   return () => {
     for (const [name, listener] of channels) unsubscribe(name, listener);

@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
+import { getRequestContext } from '../../http/context.js';
 import { pathWithoutQuery } from '../../http/path.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import type { InstrumentationFailures } from './failures.js';
@@ -45,12 +46,17 @@ function describe(req: ClientRequest, defaultProtocol: string): OutgoingCall {
  * array headers, which are written at once). The span ends on the request's `close`; the status
  * comes from `req.res`, the error from the `http.client.request.error` channel. No listener that
  * changes behaviour (`response`, `error`) is added. Code that kept a reference to `http.request`
- * before the kit started is not traced.
+ * before the kit started is not traced. Within a request, `requestIdHeader` (when given) carries the
+ * request's id, unless the caller set it; with no `backend` (tracing off) that is all it does.
  *
  * Returns the function that restores the originals (unless something wrapped them again since: the
  * kit's wrapper then passes calls straight through).
  */
-export function instrumentHttpClient(backend: TracingBackend, failures: InstrumentationFailures): () => void {
+export function instrumentHttpClient(
+  backend: TracingBackend | undefined,
+  failures: InstrumentationFailures,
+  requestIdHeader?: string,
+): () => void {
   let active = true;
   const errors = new WeakMap<object, unknown>();
   const onError = (message: unknown) => {
@@ -59,6 +65,8 @@ export function instrumentHttpClient(backend: TracingBackend, failures: Instrume
   };
 
   const trace = (req: ClientRequest, defaultProtocol: string) => {
+    if (requestIdHeader !== undefined) forwardRequestId(req, requestIdHeader, failures);
+    if (backend === undefined) return;
     let span: ClientSpan | undefined;
     try {
       span = backend.startClientSpan(describe(req, defaultProtocol));
@@ -111,7 +119,7 @@ export function instrumentHttpClient(backend: TracingBackend, failures: Instrume
   patch(http, 'http:');
   patch(https, 'https:');
   syncBuiltinESMExports();
-  subscribe('http.client.request.error', onError);
+  if (backend !== undefined) subscribe('http.client.request.error', onError);
 
   return () => {
     active = false;
@@ -119,6 +127,44 @@ export function instrumentHttpClient(backend: TracingBackend, failures: Instrume
       if (module[name] === wrapper) module[name] = original;
     }
     syncBuiltinESMExports();
-    unsubscribe('http.client.request.error', onError);
+    if (backend !== undefined) unsubscribe('http.client.request.error', onError);
   };
+}
+
+/** Sets the current request's id on `req` as `header`, unless the caller set it or it is too late. */
+function forwardRequestId(req: ClientRequest, header: string, failures: InstrumentationFailures): void {
+  try {
+    const context = getRequestContext();
+    if (context !== undefined && !req.headersSent && req.getHeader(header) === undefined)
+      req.setHeader(header, context.requestId);
+  } catch (error) {
+    failures.report('forwarding the request id on node:http', error);
+  }
+}
+
+/** Node.js lines with the `http.client.request.created` channel: 22.12 and later, 23.2 and later. */
+function hasCreatedChannel(version: string): boolean {
+  const [major = 0, minor = 0] = version.slice(1).split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 2) || (major === 22 && minor >= 12);
+}
+
+/**
+ * Forwards the request id on `node:http`/`https` requests made within a request, without wrapping
+ * anything: the `http.client.request.created` channel hands over each `ClientRequest` before its
+ * headers are written, whoever created it (the AWS SDK's handler included). For tracing off, where
+ * nothing else needs the wrapper. `undefined` on a Node.js line without that channel (22 before
+ * 22.12): use {@link instrumentHttpClient} there.
+ */
+export function forwardRequestIdOnHttpClient(
+  header: string,
+  failures: InstrumentationFailures,
+  version: string = process.version,
+): (() => void) | undefined {
+  if (!hasCreatedChannel(version)) return undefined;
+  const onCreated = (message: unknown) => {
+    const request = (message as { request?: unknown } | null)?.request;
+    if (request instanceof http.ClientRequest) forwardRequestId(request, header, failures);
+  };
+  subscribe('http.client.request.created', onCreated);
+  return () => unsubscribe('http.client.request.created', onCreated);
 }

@@ -16,7 +16,13 @@ import { defaultResource, resourceFromAttributes } from '@opentelemetry/resource
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import type { TracingConfig } from '../../config/tracing.js';
-import { getRequestContext, type RequestContext, setTracingState, tracingState } from '../../http/context.js';
+import {
+  getRequestContext,
+  type RequestContext,
+  type SpanIdReader,
+  setTracingState,
+  tracingState,
+} from '../../http/context.js';
 import type {
   BackendDescription,
   CallOutcome,
@@ -27,6 +33,7 @@ import type {
   TracingBackend,
 } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
+import { requestFieldAttributes } from '../request-attributes.js';
 import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, type TraceHeader, toHexTraceId } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanKindName, SpanOptions } from '../tracer.js';
@@ -94,6 +101,29 @@ function recordError(span: Span, error: unknown): void {
     message: error instanceof Error ? error.message : String(error),
   });
   span.setAttribute('error.type', errorType(error));
+}
+
+/**
+ * Copies the request's fields to its span, never over an attribute the span already has (a field
+ * named `url.path` must not replace the real one): the SDK's spans show theirs as `attributes`.
+ */
+function setRequestFieldAttributes(span: Span, context: RequestContext): void {
+  const fields = requestFieldAttributes(context);
+  if (fields === undefined) return;
+  const existing = (span as Span & { attributes?: Readonly<Record<string, unknown>> }).attributes ?? {};
+  for (const name of Object.keys(fields)) {
+    const value = fields[name];
+    if (value !== undefined && existing[name] === undefined) span.setAttribute(name, value as string);
+  }
+}
+
+/** The id of `span` when its trace is sampled (an unsampled span is exported nowhere to point at). */
+function sampledSpanId(span: Span | undefined): string | undefined {
+  if (span === undefined) return undefined;
+  const spanContext = span.spanContext();
+  return (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED
+    ? spanContext.spanId
+    : undefined;
 }
 
 const invalidTraceId = '00000000000000000000000000000000';
@@ -176,8 +206,24 @@ class OtelBackend implements TracingBackend {
   readonly #ids: XrayIdGenerator;
   readonly #contextManager: RequestContextManager;
   readonly #exporterOrigin: string | undefined;
+  readonly #requestFields: boolean;
   readonly #registered = { trace: false, context: false, propagation: false };
   #shutdown: Promise<void> | undefined;
+  /** For the log lines of a request: the span current where a line is written. */
+  readonly #spanIds: SpanIdReader = {
+    current: (request) => {
+      const own = requestTrace(this, request)?.span;
+      const scoped = this.#contextManager.scoped();
+      if (scoped === undefined || own === undefined) return sampledSpanId(own);
+      const span = trace.getSpan(scoped);
+      // A span of another trace (a root span started inside the request, a context carried over from
+      // another request) would point the line's traceId at a span that is not in it.
+      return span !== undefined && span.spanContext().traceId === own.spanContext().traceId
+        ? sampledSpanId(span)
+        : undefined;
+    },
+    ofRequest: (request) => sampledSpanId(requestTrace(this, request)?.span),
+  };
 
   constructor(
     options: OtelBackendOptions,
@@ -188,6 +234,7 @@ class OtelBackend implements TracingBackend {
     this.description = description;
     this.#logger = options.logger;
     this.#ids = new XrayIdGenerator();
+    this.#requestFields = options.tracing.requestFields;
     this.#contextManager = new RequestContextManager((request) => requestOtelContext(this, request));
     const processors: SpanProcessor[] = exporter === undefined ? [] : [sdk.createBatchProcessor(exporter)];
     this.#provider = new sdk.TracerProvider({
@@ -239,7 +286,7 @@ class OtelBackend implements TracingBackend {
       this.#ids.pin(undefined);
     }
     const traced: RequestTrace = { parent, span, method: method.method, context: undefined };
-    setTracingState(context, this, traced);
+    setTracingState(context, this, traced, this.#spanIds);
     const spanContext = span.spanContext();
     return {
       traceId: xrayTraceId(spanContext.traceId) ?? header?.root ?? newTraceId(),
@@ -253,6 +300,7 @@ class OtelBackend implements TracingBackend {
     const { span } = request;
     if (span.isRecording()) {
       span.setAttribute('http.response.status_code', outcome.statusCode);
+      if (this.#requestFields) setRequestFieldAttributes(span, context);
       if (outcome.route !== undefined) {
         span.setAttribute('http.route', outcome.route);
         span.updateName(serverSpanName(request.method, outcome.route));

@@ -16,6 +16,11 @@ export class RequestContextManager implements ContextManager {
     this.#requestContext = requestContext;
   }
 
+  /** The context of the innermost `with()` around the caller; `undefined` when none (the request's applies). */
+  scoped(): Context | undefined {
+    return scopedValue(this) as Context | undefined;
+  }
+
   active(): Context {
     const scoped = scopedValue(this) as Context | undefined;
     if (scoped !== undefined) return scoped;

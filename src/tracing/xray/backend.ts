@@ -1,7 +1,7 @@
 import AWSXRay from 'aws-xray-sdk-core';
 import type { Logger } from 'pino';
 import type { CloudPlatform, TracingConfig, XrayDaemonAddress } from '../../config/tracing.js';
-import { getRequestContext, type RequestContext } from '../../http/context.js';
+import { getRequestContext, type RequestContext, type SpanIdReader } from '../../http/context.js';
 import type {
   BackendDescription,
   ClientSpan,
@@ -11,6 +11,7 @@ import type {
   TracingBackend,
 } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
+import { requestFieldAttributes } from '../request-attributes.js';
 import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, type TraceHeader } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanOptions } from '../tracer.js';
@@ -61,6 +62,11 @@ const defaultDaemonAddress: XrayDaemonAddress = Object.freeze({
 });
 
 /** The current segment or subsegment, and its trace. */
+/** The id of the scope's segment or subsegment, when its trace is sampled (else it is sent nowhere). */
+function sampledEntityId(scope: XrayScope | undefined): string | undefined {
+  return scope?.trace.sampled === true ? scope.entity.id : undefined;
+}
+
 interface XrayScope {
   readonly entity: Entity;
   readonly trace: TraceState;
@@ -88,6 +94,12 @@ class XrayBackend implements TracingBackend {
   readonly #service: object;
   readonly #daemon: XrayDaemonAddress;
   readonly #scopes = new ScopeManager<XrayScope>();
+  readonly #requestFields: boolean;
+  /** For the log lines of a request: the segment or subsegment current where a line is written. */
+  readonly #spanIds: SpanIdReader = {
+    current: () => sampledEntityId(this.#scopes.active()),
+    ofRequest: (request) => sampledEntityId(this.#scopes.ofRequest(request)),
+  };
   readonly #emitter: DaemonEmitter;
   readonly #sampler: XraySampler;
   readonly #sdkLogger: SdkLogger;
@@ -107,6 +119,7 @@ class XrayBackend implements TracingBackend {
     },
   ) {
     this.#logger = options.logger;
+    this.#requestFields = options.tracing.requestFields;
     this.#name = xrayName(options.service, 'service');
     this.#origin = options.tracing.platform === undefined ? undefined : origins[options.tracing.platform];
     this.#service = Object.freeze({
@@ -171,11 +184,15 @@ class XrayBackend implements TracingBackend {
           : this.#sampler.decide(this.#sampleRequest(request));
     const segment = this.#segment(traceId, header?.parent, decision);
     if (decision.sampled) segment.http = { request: incomingRequestData(request) };
-    this.#scopes.setRequest(context, {
-      entity: segment as Entity,
-      trace: { traceId, sampled: decision.sampled, lineage: header?.lineage },
-      suppressed: false,
-    });
+    this.#scopes.setRequest(
+      context,
+      {
+        entity: segment as Entity,
+        trace: { traceId, sampled: decision.sampled, lineage: header?.lineage },
+        suppressed: false,
+      },
+      this.#spanIds,
+    );
     return { traceId, sampled: decision.sampled };
   }
 
@@ -183,6 +200,7 @@ class XrayBackend implements TracingBackend {
     const scope = this.#scopes.ofRequest(context);
     if (scope === undefined || !scope.trace.sampled) return;
     const segment = scope.entity as KitSegmentFields & Entity;
+    if (this.#requestFields) recordAttributes(segment, requestFieldAttributes(context));
     const { statusCode, contentLength } = outcome;
     segment.http = {
       ...segment.http,

@@ -2,6 +2,7 @@ import {
   getRequestContext,
   type RequestContext,
   runInScope,
+  type SpanIdReader,
   scopedValue,
   setTracingState,
   tracingState,
@@ -36,9 +37,9 @@ export class ScopeManager<S> {
     return tracingState(request, this) as S | undefined;
   }
 
-  /** Makes `scope` the scope of `request` (its segment). */
-  setRequest(request: RequestContext, scope: S): void {
-    setTracingState(request, this, scope);
+  /** Makes `scope` the scope of `request` (its segment); `spanIds` names spans on its log lines. */
+  setRequest(request: RequestContext, scope: S, spanIds?: SpanIdReader): void {
+    setTracingState(request, this, scope, spanIds);
   }
 
   /** Runs `fn` with `scope` current, sync or async. */

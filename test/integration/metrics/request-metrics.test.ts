@@ -204,7 +204,7 @@ describe('request metrics', () => {
     const emf = captureEmf();
     const { runtime } = await startRuntime({
       service: 'notes',
-      metrics: { destination: emf, namespace: 'NotesApi' },
+      metrics: { destination: emf, namespace: 'NotesApi', runtime: false },
     });
     expect(runtime.metrics.enabled).toBe(true);
     runtime.metrics.count('OrdersPlaced', 2, { Plan: 'pro' });

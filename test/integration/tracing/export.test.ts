@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getRequestContext } from '../../../src/index.js';
+import { addRequestFields, getRequestContext } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
 import { type OtlpCollector, type OtlpTransport, startOtlpCollector } from '../../support/otlp-collector.js';
 import { stopRuntimes } from '../../support/runtime.js';
@@ -117,5 +117,52 @@ describe('server spans', () => {
     expect(collector.spans).toHaveLength(0);
     await runtime.shutdown('test');
     expect(collector.spans).toHaveLength(2);
+  });
+});
+
+describe('request fields on the server span', () => {
+  it('are copied as attributes with tracing.requestFields (null left out), and not by default', async () => {
+    for (const requestFields of [true, false]) {
+      const { runtime, logs } = await startTraced(
+        collector,
+        'http/json',
+        () => (_req, res) => {
+          addRequestFields({ tenant: 'acme', orders: 3, plan: null });
+          res.end('ok');
+        },
+        { tracing: { requestFields } },
+      );
+      await get(`${baseUrl(runtime.server!)}/`);
+      await runtime.tracer.flush();
+      const [span] = await collector.waitForSpans(1);
+      if (requestFields) expect(span!.attributes).toMatchObject({ tenant: 'acme', orders: 3 });
+      else expect(span!.attributes.tenant).toBeUndefined();
+      expect(span!.attributes).not.toHaveProperty('plan');
+      expect(logs.find('request completed')[0]).toMatchObject({ tenant: 'acme', orders: 3, plan: null });
+      await stopRuntimes();
+      collector.clear();
+    }
+  });
+});
+
+describe('spanId on log lines', () => {
+  it("names the current span of the request's trace, and no span of another trace", async () => {
+    const { trace: otelTrace } = await import('@opentelemetry/api');
+    const { runtime, logs } = await startTraced(collector, 'http/json', (rt) => (_req, res) => {
+      rt.tracer.span('child work', (span) => rt.logger.info({ expected: span.spanId }, 'child line'));
+      otelTrace.getTracer('app').startActiveSpan('detached job', { root: true }, (span) => {
+        rt.logger.info('root span line');
+        span.end();
+      });
+      res.end('ok');
+    });
+    await get(`${baseUrl(runtime.server!)}/`, {
+      headers: { 'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1` },
+    });
+    const child = logs.find('child line')[0]!;
+    expect(child.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(child.spanId).toBe(child.expected);
+    expect(logs.find('root span line')[0]).toMatchObject({ traceId: callerRoot });
+    expect(logs.find('root span line')[0]!.spanId).toBeUndefined();
   });
 });

@@ -3,12 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addRequestFields } from '../../../src/index.js';
 import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
 import { baseUrl, get } from '../../support/http.js';
 import { stopRuntimes } from '../../support/runtime.js';
 import { type CollectedSubsegment, startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
 import { callerParent, callerRoot, httpGet, secretsClient } from './support.js';
-import { childrenOf, expectWellFormed, startXray } from './xray-support.js';
+import { childrenOf, expectWellFormed, sampleEverything, startXray } from './xray-support.js';
 
 let daemon: XRayDaemon;
 let aws: AwsEndpoint;
@@ -280,5 +281,62 @@ describe('outside any request', () => {
     const job = named(childrenOf(daemon, segment!.id), 'nightly job');
     const [call] = childrenOf(daemon, job.id);
     expect(received[0]!.headers['x-amzn-trace-id']).toBe(`Root=${traceId};Parent=${call!.id};Sampled=1`);
+  });
+});
+
+describe('correlation in X-Ray mode', () => {
+  it('names the segment, then the subsegment, in spanId on the lines; forwards the request id on every call', async () => {
+    const { runtime, logs } = await startXray(daemon, (rt) => async (_req, res) => {
+      rt.logger.info('segment line');
+      await rt.tracer.span('child work', async () => {
+        rt.logger.info('subsegment line');
+      });
+      const client = rt.tracer.instrumentAwsClient(secretsClient(aws));
+      await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));
+      await (await fetch(`${downstreamUrl}/by-fetch`)).text();
+      res.end(await httpGet(`${downstreamUrl}/by-http`));
+    });
+    await get(`${baseUrl(runtime.server!)}/`, { headers: { ...incoming, 'x-request-id': 'xray-req-1' } });
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+
+    const [segment] = daemon.segments;
+    const child = named(daemon.subsegments, 'child work');
+    expect(logs.find('segment line')[0]).toMatchObject({ traceId: callerRoot, spanId: segment!.id });
+    expect(logs.find('subsegment line')[0]).toMatchObject({ traceId: callerRoot, spanId: child.id });
+    expect(logs.find('request completed')[0]).toMatchObject({ requestId: 'xray-req-1', spanId: segment!.id });
+    expect(received.map((r) => [r.path, r.headers['x-request-id']])).toEqual([
+      ['/by-fetch', 'xray-req-1'],
+      ['/by-http', 'xray-req-1'],
+    ]);
+    expect(aws.requests('GetSecretValue')[0]!.headers['x-request-id']).toBe('xray-req-1');
+  });
+
+  it('copies request fields to the segment as annotations with tracing.requestFields', async () => {
+    const { runtime } = await startXray(
+      daemon,
+      () => (_req, res) => {
+        addRequestFields({ tenant: 'acme', 'user-id': 7 });
+        res.end();
+      },
+      { tracing: { requestFields: true, xray: { sampling: 'local', samplingRules: sampleEverything } } },
+    );
+    await get(`${baseUrl(runtime.server!)}/`, { headers: incoming });
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    expect(daemon.segments[0]!.document).toMatchObject({ annotations: { tenant: 'acme', user_id: 7 } });
+  });
+
+  it('writes no spanId for a trace that is not sampled', async () => {
+    const { runtime, logs } = await startXray(daemon, (rt) => (_req, res) => {
+      rt.logger.info('unsampled line');
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`, {
+      headers: { 'x-amzn-trace-id': `Root=${callerRoot};Sampled=0` },
+    });
+    expect(logs.find('unsampled line')[0]).toMatchObject({ traceId: callerRoot });
+    expect(logs.find('unsampled line')[0]!.spanId).toBeUndefined();
+    expect(logs.find('request completed')[0]!.spanId).toBeUndefined();
   });
 });

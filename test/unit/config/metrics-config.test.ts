@@ -30,6 +30,7 @@ describe('metrics options', () => {
       environment: undefined,
       flushIntervalMs: 60_000,
       maxRoutes: 20,
+      runtime: true,
     });
     expect(metricDimensions(config.metrics, config.service)).toEqual({ Service: 'notes' });
     expect(Object.isFrozen(config.metrics)).toBe(true);

@@ -22,6 +22,7 @@ describe('tracing options', () => {
       mode: 'auto',
       fetch: true,
       httpClient: true,
+      requestFields: false,
       endpoint: undefined,
       tracesEndpoint: undefined,
       protocol: undefined,
@@ -54,7 +55,7 @@ describe('tracing options', () => {
     [
       { sampleRate: 0.1 },
       'tracing.sampleRate',
-      /Unknown option tracing\.sampleRate\. Accepted keys of tracing: mode, fetch, httpClient, xray/,
+      /Unknown option tracing\.sampleRate\. Accepted keys of tracing: mode, fetch, httpClient, requestFields, xray/,
     ],
   ])('refuse %j, naming %s', (options, field, message) => {
     const error = failure(() => tracing(options));

@@ -9,17 +9,9 @@ import {
   setTracingState,
   tracingState,
 } from '../../../src/http/context.js';
+import { testRequestContext } from '../../support/request-context.js';
 
-function context(requestId: string): MutableRequestContext {
-  return {
-    requestId,
-    traceHeader: undefined,
-    traceId: undefined,
-    route: undefined,
-    startedAt: 0,
-    debugSampled: false,
-  };
-}
+const context = (requestId: string): MutableRequestContext => testRequestContext(requestId);
 
 describe('scopes nested in the request context', () => {
   it('keep the request visible inside them, across async hops', async () => {

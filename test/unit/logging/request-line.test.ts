@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { MutableRequestContext } from '../../../src/http/context.js';
+import { type MutableRequestContext, noRequestFields } from '../../../src/http/context.js';
 import { createLogger, jsonString, rawLineWriter } from '../../../src/logging/logger.js';
 import { redaction } from '../../../src/logging/redaction.js';
 import { requestLineHook } from '../../../src/logging/request-line.js';
@@ -42,6 +42,7 @@ function fakeRequest(c: Case): { req: IncomingMessage; res: ServerResponse; cont
     route: undefined,
     startedAt: performance.now(),
     debugSampled: false,
+    fields: noRequestFields,
     ...c.context,
   };
   return { req, res, context };
@@ -70,6 +71,12 @@ const cases: Case[] = [
   { name: 'an aborted request', finished: false, status: 200 },
   { name: 'a client error without headers', status: 404, rawHeaders: [], contentLength: 'not a number' },
   { name: 'a path that needs escaping', url: '/a"b\\c\u0007' },
+  {
+    name: 'request fields, names and values that need escaping',
+    context: {
+      fields: { tenant: 'a"cme', orders: 3, ratio: 0.25, admin: false, plan: null, 'we\\ird"': 'é\n' },
+    },
+  },
 ];
 
 describe('the request line', () => {
@@ -133,6 +140,38 @@ describe('the request line', () => {
     } finally {
       redaction.removeValue('s3cr3t-token-value');
     }
+  });
+
+  it("writes no line for an outcome whose level is 'silent'", () => {
+    const out = capture();
+    const logger = createLogger({ service: 'svc', destination: out });
+    const hook = requestLineHook(logger, { levels: { ...levels, clientError: 'silent' }, query: false });
+    for (const status of [200, 404, 500]) {
+      const { req, res, context } = fakeRequest({ name: String(status), status });
+      hook(context, req, res);
+    }
+    expect(out.lines.map((line) => JSON.parse(line).statusCode)).toEqual([200, 500]);
+    expect(out.lines.join('')).not.toContain('silent');
+  });
+
+  it("still logs a route's error when the outcome's level is 'silent'", () => {
+    const out = capture();
+    const logger = createLogger({ service: 'svc', destination: out });
+    const hook = requestLineHook(logger, { levels: { ...levels, serverError: 'silent' }, query: false });
+    const { req, res, context } = fakeRequest({
+      name: 'boom',
+      status: 500,
+      context: { error: new Error('boom') },
+    });
+    hook(context, req, res);
+    expect(out.lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'request error',
+        requestId: 'req-1',
+        err: expect.objectContaining({ message: 'boom' }),
+      }),
+    ]);
   });
 
   it('follows the logger level set at run time', () => {

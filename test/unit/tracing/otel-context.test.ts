@@ -18,6 +18,7 @@ import { contextFromHeader, headerFor, XrayPropagator } from '../../../src/traci
 import { createSampler, XrayParentBasedSampler } from '../../../src/tracing/otel/sampler.js';
 import { loadTraceSdk } from '../../../src/tracing/otel/trace-sdk.js';
 import { parseTraceHeader } from '../../../src/tracing/trace-header.js';
+import { testRequestContext } from '../../support/request-context.js';
 
 // The samplers of the installed SDK line (2.x here; 3.x in the OpenTelemetry-line CI step).
 const sdk = await loadTraceSdk();
@@ -180,14 +181,7 @@ describe('XrayIdGenerator', () => {
 
 describe('RequestContextManager', () => {
   const key = createContextKey('test');
-  const requestContext = {
-    requestId: 'r1',
-    traceHeader: undefined,
-    traceId: undefined,
-    route: undefined,
-    startedAt: 0,
-    debugSampled: false,
-  };
+  const requestContext = testRequestContext('r1');
 
   it("is the request's context inside a request, and with()'s inside with()", async () => {
     const ofRequest = ROOT_CONTEXT.setValue(key, 'request');

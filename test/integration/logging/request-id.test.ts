@@ -1,0 +1,137 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AppRunnerRuntime, BootstrapOptions } from '../../../src/index.js';
+import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
+import { baseUrl, get } from '../../support/http.js';
+import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+import { httpGet, secretsClient } from '../tracing/support.js';
+
+let aws: AwsEndpoint;
+let restoreEnv: () => void;
+let downstream: Server;
+let downstreamUrl: string;
+const received: { path: string; headers: IncomingHttpHeaders }[] = [];
+
+beforeAll(async () => {
+  aws = await startAwsEndpoint();
+  aws.putSecret('notes/db', 's3cr3t-value');
+  restoreEnv = applyEnv(awsClientEnv(aws));
+  downstream = createServer((req, res) => {
+    received.push({ path: req.url ?? '', headers: req.headers });
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
+  downstreamUrl = baseUrl(downstream);
+});
+
+afterEach(async () => {
+  await stopRuntimes();
+  aws.resetCalls();
+  received.length = 0;
+});
+
+afterAll(async () => {
+  restoreEnv();
+  await aws.close();
+  await new Promise((resolve) => downstream.close(resolve));
+});
+
+/** A runtime, tracing off, whose app calls downstream with fetch, node:http and an instrumented SDK client. */
+async function callingApp(logging: BootstrapOptions['logging'] = {}) {
+  let runtime: AppRunnerRuntime | undefined;
+  const started = await startRuntime({
+    tracing: { mode: 'off' },
+    logging,
+    app: async (req, res) => {
+      const client = runtime!.tracer.instrumentAwsClient(secretsClient(aws));
+      await client.send(new GetSecretValueCommand({ SecretId: 'notes/db' }));
+      await (await fetch(`${downstreamUrl}/by-fetch`)).text();
+      await (
+        await fetch(`${downstreamUrl}/own-id`, { headers: { 'x-correlation-id': 'set-by-caller' } })
+      ).text();
+      await httpGet(`${downstreamUrl}/by-http`);
+      res.end(req.url);
+    },
+  });
+  runtime = started.runtime;
+  return { ...started, url: baseUrl(started.runtime.server!) };
+}
+
+describe('the request id with tracing off', () => {
+  it('a named header is adopted, echoed, and forwarded on fetch, node:http and AWS SDK calls, never over the caller', async () => {
+    const { url, logs } = await callingApp({ requestIdHeader: 'X-Correlation-Id' });
+
+    const response = await get(`${url}/`, {
+      headers: { 'x-correlation-id': 'corr-42', 'x-request-id': 'other' },
+    });
+
+    expect(response.headers['x-correlation-id']).toBe('corr-42');
+    expect(response.headers['x-request-id']).toBeUndefined();
+    expect(logs.find('request completed')[0]).toMatchObject({ requestId: 'corr-42' });
+    expect(received.map((r) => [r.path, r.headers['x-correlation-id']])).toEqual([
+      ['/by-fetch', 'corr-42'],
+      ['/own-id', 'set-by-caller'],
+      ['/by-http', 'corr-42'],
+    ]);
+    expect(aws.requests('GetSecretValue')[0]!.headers['x-correlation-id']).toBe('corr-42');
+    expect(received[0]!.headers['x-amzn-trace-id']).toBeUndefined();
+  });
+
+  it('requestIdHeader: false neither echoes nor forwards, and still adopts X-Request-Id', async () => {
+    const { url, logs } = await callingApp({ requestIdHeader: false });
+
+    const response = await get(`${url}/`, { headers: { 'x-request-id': 'kept-for-logs' } });
+
+    expect(response.headers['x-request-id']).toBeUndefined();
+    expect(logs.find('request completed')[0]).toMatchObject({ requestId: 'kept-for-logs' });
+    for (const call of received) expect(call.headers['x-request-id'], call.path).toBeUndefined();
+    expect(aws.requests('GetSecretValue')[0]!.headers['x-request-id']).toBeUndefined();
+  });
+
+  it('refuses a header name that is not one, or that carries something else', async () => {
+    for (const requestIdHeader of [
+      'x request id',
+      'X-Amzn-Trace-Id',
+      'Authorization',
+      'transfer-encoding',
+      '',
+      42,
+    ]) {
+      const error = await startRuntime({ logging: { requestIdHeader: requestIdHeader as string } }).catch(
+        (e: unknown) => e,
+      );
+      expect(error, String(requestIdHeader)).toMatchObject({
+        code: 'ARK_CONFIG_INVALID',
+        field: 'logging.requestIdHeader',
+      });
+    }
+  });
+});
+
+describe('the request id on Koa error responses', () => {
+  it("goes into error.headers, never over the app's, and a read-only headers property breaks nothing", async () => {
+    const { default: Koa } = await import('koa');
+    const app = new Koa();
+    app.use((ctx) => {
+      if (ctx.path === '/getter') {
+        const error = new Error('getter');
+        Object.defineProperty(error, 'headers', { get: () => ({ 'x-from-app': '1' }), enumerable: true });
+        throw error;
+      }
+      if (ctx.path === '/own')
+        throw Object.assign(new Error('own'), { headers: { 'X-Request-Id': 'apps-own' } });
+      throw new Error('plain');
+    });
+    const { runtime } = await startRuntime({ app });
+    const url = baseUrl(runtime.server!);
+
+    const plain = await get(`${url}/plain`, { headers: { 'x-request-id': 'koa-1' } });
+    const own = await get(`${url}/own`, { headers: { 'x-request-id': 'koa-2' } });
+    const getter = await get(`${url}/getter`, { headers: { 'x-request-id': 'koa-3' }, timeoutMs: 2_000 });
+
+    expect([plain.status, plain.headers['x-request-id']]).toEqual([500, 'koa-1']);
+    expect([own.status, own.headers['x-request-id']]).toEqual([500, 'apps-own']);
+    expect([getter.status, getter.headers['x-from-app']]).toEqual([500, '1']);
+  });
+});
