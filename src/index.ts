@@ -124,6 +124,7 @@ export type { SecretDeclaration, SecretOptions } from './secrets/settings.js';
 export {
   formatTraceHeader,
   newTraceId,
+  parseTraceContext,
   parseTraceHeader,
   type TraceHeader,
   type TraceHeaderFields,

@@ -167,3 +167,22 @@ export function fromHexTraceId(hex: string): string | undefined {
   const lower = hex.toLowerCase();
   return `1-${lower.slice(0, 8)}-${lower.slice(8)}`;
 }
+
+const traceparentPattern = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * A trace context carried with a message, as {@link RuntimeTracer.span}'s `parent` and `links` take
+ * it: an `X-Amzn-Trace-Id` value (`Root=…;Parent=…;Sampled=…`, as in SQS's `AWSTraceHeader` system
+ * attribute) or a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`). `undefined` for anything
+ * else (never throws: the value comes off the network).
+ */
+export function parseTraceContext(value: unknown): TraceHeader | undefined {
+  if (typeof value !== 'string' || value.length > maxTraceHeaderLength) return undefined;
+  const traceparent = traceparentPattern.exec(value.trim().toLowerCase());
+  if (traceparent === null) return parseTraceHeader(value);
+  const [, version, hexTraceId, parent, flags] = traceparent;
+  const root = version === 'ff' || /^0+$/.test(parent!) ? undefined : fromHexTraceId(hexTraceId!);
+  if (root === undefined) return undefined;
+  const sampled = (Number.parseInt(flags!, 16) & 1) === 1 ? '1' : '0';
+  return { root, parent, sampled, self: undefined, lineage: undefined };
+}

@@ -24,6 +24,19 @@ export interface SpanOptions {
    * @default 'internal'
    */
   readonly kind?: SpanKindName;
+  /**
+   * The trace to continue instead of the current span's: an `X-Amzn-Trace-Id` value (SQS's
+   * `AWSTraceHeader` system attribute) or a W3C `traceparent`. The span becomes a child of that
+   * header's `Parent` in its trace; with `Sampled=1` or `0` the caller's decision is kept. A value
+   * that is neither is ignored (the span continues the current trace).
+   */
+  readonly parent?: string | undefined;
+  /**
+   * Traces this span is linked to, in the same forms as `parent`: the messages of a batch, each from
+   * its own producer. OpenTelemetry span links; in X-Ray SDK mode, recorded in the subsegment's
+   * metadata (`links`). Values that are neither form, or that name no parent span, are skipped.
+   */
+  readonly links?: readonly string[] | undefined;
 }
 
 /** The span {@link RuntimeTracer.span} passes to its function. With tracing off, every method is a no-op. */

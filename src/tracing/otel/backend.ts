@@ -2,6 +2,7 @@ import {
   type Context,
   context as contextApi,
   isSpanContextValid,
+  type Link,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -35,7 +36,7 @@ import type {
 import type { IncomingRequestInfo } from '../incoming-request.js';
 import { requestFieldAttributes } from '../request-attributes.js';
 import { runInSpan, type SpanEnding } from '../run-in-span.js';
-import { newTraceId, type TraceHeader, toHexTraceId } from '../trace-header.js';
+import { newTraceId, parseTraceContext, type TraceHeader, toHexTraceId } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanKindName, SpanOptions } from '../tracer.js';
 import {
   clientSpan,
@@ -115,6 +116,24 @@ function setRequestFieldAttributes(span: Span, context: RequestContext): void {
     const value = fields[name];
     if (value !== undefined && existing[name] === undefined) span.setAttribute(name, value as string);
   }
+}
+
+/** `tracer.span`'s `links` as OpenTelemetry links: each a trace header naming a parent span. */
+function spanLinks(values: readonly string[] | undefined): Link[] {
+  const links: Link[] = [];
+  for (const value of values ?? []) {
+    const header = parseTraceContext(value);
+    if (header?.parent === undefined) continue;
+    links.push({
+      context: {
+        traceId: toHexTraceId(header.root)!,
+        spanId: header.parent,
+        traceFlags: header.sampled === '1' ? TraceFlags.SAMPLED : TraceFlags.NONE,
+        isRemote: true,
+      },
+    });
+  }
+  return links;
 }
 
 /** The id of `span` when its trace is sampled (an unsampled span is exported nowhere to point at). */
@@ -340,15 +359,26 @@ class OtelBackend implements TracingBackend {
   }
 
   span<T>(name: string, fn: (span: SpanHandle) => T, options: SpanOptions = {}): T {
-    const parent = this.#contextManager.active();
-    const span = this.#tracer.startSpan(
-      name,
-      {
-        kind: kinds[options.kind ?? 'internal'] ?? SpanKind.INTERNAL,
-        attributes: definedAttributes(options.attributes),
-      },
-      parent,
-    );
+    // An explicit parent (a message's trace header) continues that trace instead of the current one.
+    const explicit = options.parent === undefined ? undefined : parseTraceContext(options.parent);
+    const parent =
+      explicit === undefined ? this.#contextManager.active() : contextFromHeader(ROOT_CONTEXT, explicit);
+    // A header with a Root and no Parent: the new span is the trace's root, with the caller's trace id.
+    if (explicit !== undefined && explicit.parent === undefined) this.#ids.pin(toHexTraceId(explicit.root));
+    let span: Span;
+    try {
+      span = this.#tracer.startSpan(
+        name,
+        {
+          kind: kinds[options.kind ?? 'internal'] ?? SpanKind.INTERNAL,
+          attributes: definedAttributes(options.attributes),
+          links: spanLinks(options.links),
+        },
+        parent,
+      );
+    } finally {
+      if (explicit !== undefined && explicit.parent === undefined) this.#ids.pin(undefined);
+    }
     const handle = new OtelSpanHandle(span);
     const end = (ending: SpanEnding): void => {
       if (ending !== undefined) recordError(span, ending.value);

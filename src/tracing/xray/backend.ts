@@ -13,7 +13,7 @@ import type {
 import type { IncomingRequestInfo } from '../incoming-request.js';
 import { requestFieldAttributes } from '../request-attributes.js';
 import { runInSpan, type SpanEnding } from '../run-in-span.js';
-import { newTraceId, type TraceHeader } from '../trace-header.js';
+import { newTraceId, parseTraceContext, type TraceHeader } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanOptions } from '../tracer.js';
 import {
   asError,
@@ -62,6 +62,16 @@ const defaultDaemonAddress: XrayDaemonAddress = Object.freeze({
 });
 
 /** The current segment or subsegment, and its trace. */
+/** `tracer.span`'s `links` that name a parent span, as `{ traceId, parentId }`. */
+function linkedTraces(values: readonly string[] | undefined): { traceId: string; parentId: string }[] {
+  const links: { traceId: string; parentId: string }[] = [];
+  for (const value of values ?? []) {
+    const header = parseTraceContext(value);
+    if (header?.parent !== undefined) links.push({ traceId: header.root, parentId: header.parent });
+  }
+  return links;
+}
+
 /** The id of the scope's segment or subsegment, when its trace is sampled (else it is sent nowhere). */
 function sampledEntityId(scope: XrayScope | undefined): string | undefined {
   return scope?.trace.sampled === true ? scope.entity.id : undefined;
@@ -244,15 +254,23 @@ class XrayBackend implements TracingBackend {
 
   span<T>(name: string, fn: (span: SpanHandle) => T, options: SpanOptions = {}): T {
     const parent = this.#scopes.active();
+    // An explicit parent (a message's trace header) continues that trace instead of the current one.
+    const explicit = options.parent === undefined ? undefined : parseTraceContext(options.parent);
     let root: KitSegmentFields | undefined;
     let trace: TraceState;
     let parentEntity: Entity;
-    if (parent === undefined) {
-      // Outside any request: a new trace, whose segment (the service) holds the span.
-      const traceId = newTraceId();
-      const decision = this.#sampler.decide(this.#sampleRequest(undefined));
-      root = this.#segment(traceId, undefined, decision);
-      trace = { traceId, sampled: decision.sampled, lineage: undefined };
+    if (parent === undefined || explicit !== undefined) {
+      // Outside any request, or continuing a message's trace: a segment of the service holds the
+      // span, in a new trace or in the caller's (a child of its Parent, with its sampling decision).
+      const traceId = explicit?.root ?? newTraceId();
+      const decision =
+        explicit?.sampled === '1'
+          ? sampledLocally
+          : explicit?.sampled === '0'
+            ? notSampled
+            : this.#sampler.decide(this.#sampleRequest(undefined));
+      root = this.#segment(traceId, explicit?.parent, decision);
+      trace = { traceId, sampled: decision.sampled, lineage: explicit?.lineage };
       parentEntity = root as KitSegmentFields & Entity;
     } else {
       trace = parent.trace;
@@ -262,6 +280,9 @@ class XrayBackend implements TracingBackend {
     if (options.kind === 'client' || options.kind === 'producer') subsegment.namespace = 'remote';
     parentEntity.addSubsegment(subsegment);
     if (trace.sampled) recordAttributes(subsegment, options.attributes);
+    const links = linkedTraces(options.links);
+    // X-Ray segments have no links: kept as metadata, where the console shows them.
+    if (trace.sampled && links.length > 0) subsegment.addMetadata('links', links, 'apprunner-kit');
     const handle = new XraySpanHandle(subsegment, trace);
     const end = (error: SpanEnding) => {
       if (error !== undefined && trace.sampled) subsegment.addError(asError(error.value));
@@ -271,7 +292,7 @@ class XrayBackend implements TracingBackend {
     const scope: XrayScope = {
       entity: subsegment,
       trace,
-      suppressed: parent?.suppressed ?? false,
+      suppressed: explicit === undefined ? (parent?.suppressed ?? false) : false,
     };
     return this.#scopes.with(scope, () => runInSpan(() => fn(handle), end));
   }

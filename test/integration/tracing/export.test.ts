@@ -166,3 +166,56 @@ describe('spanId on log lines', () => {
     expect(logs.find('root span line')[0]!.spanId).toBeUndefined();
   });
 });
+
+describe('tracer.span continuing a message trace', () => {
+  const producerParent = '1b2c3d4e5f607182';
+  const otherTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+  it('continues an X-Amzn-Trace-Id (an SQS AWSTraceHeader) as a consumer span, with a batch link', async () => {
+    const { runtime } = await startTraced(collector, 'http/json', () => (_req, res) => res.end());
+    const seen = runtime.tracer.span('notes-queue process', (span) => ({ traceId: span.traceId }), {
+      kind: 'consumer',
+      parent: `Root=${callerRoot};Parent=${producerParent};Sampled=1`,
+      links: [`00-${otherTrace}-00f067aa0ba902b7-01`, 'not a trace header', `Root=${callerRoot}`],
+    });
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+
+    expect(seen.traceId).toBe(callerRoot);
+    expect(span).toMatchObject({
+      name: 'notes-queue process',
+      kind: 'consumer',
+      traceId: callerHexRoot,
+      parentSpanId: producerParent,
+    });
+    expect(span!.links.map((l) => [l.traceId, l.spanId])).toEqual([[otherTrace, '00f067aa0ba902b7']]);
+  });
+
+  it('takes a W3C traceparent too, and wins over the request the consumer runs in', async () => {
+    const { runtime } = await startTraced(collector, 'http/json', (rt) => (_req, res) => {
+      rt.tracer.span('handle message', () => undefined, { parent: `00-${otherTrace}-00f067aa0ba902b7-01` });
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`, {
+      headers: { 'x-amzn-trace-id': `Root=${callerRoot};Sampled=1` },
+    });
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(2);
+    const message = spans.find((s) => s.name === 'handle message')!;
+    expect(message).toMatchObject({ traceId: otherTrace, parentSpanId: '00f067aa0ba902b7' });
+    expect(spans.find((s) => s.kind === 'server')).toMatchObject({ traceId: callerHexRoot });
+  });
+
+  it("keeps the caller's decision not to sample, and ignores a parent that is no trace header", async () => {
+    const { runtime } = await startTraced(collector, 'http/json', () => (_req, res) => res.end());
+    runtime.tracer.span('unsampled', () => undefined, {
+      parent: `Root=${callerRoot};Parent=${producerParent};Sampled=0`,
+    });
+    const kept = runtime.tracer.span('garbage parent', (span) => span.traceId, { parent: 'Root=nonsense' });
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(1);
+    expect(spans.map((s) => s.name)).toEqual(['garbage parent']);
+    expect(spans[0]!.parentSpanId).toBeUndefined();
+    expect(kept).not.toBe(callerRoot);
+  });
+});

@@ -340,3 +340,27 @@ describe('correlation in X-Ray mode', () => {
     expect(logs.find('request completed')[0]!.spanId).toBeUndefined();
   });
 });
+
+describe('tracer.span continuing a message trace in X-Ray mode', () => {
+  it("makes a segment in the header's trace, child of its Parent, with the links as metadata", async () => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
+    runtime.tracer.span('notes-queue process', () => undefined, {
+      kind: 'consumer',
+      parent: `Root=${callerRoot};Parent=${callerParent};Sampled=1`,
+      links: ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+    });
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const [segment] = daemon.segments;
+    expect(segment).toMatchObject({ traceId: callerRoot, parentId: callerParent });
+    const span = named(daemon.subsegments, 'notes-queue process');
+    expect(span.document).toMatchObject({
+      metadata: {
+        'apprunner-kit': {
+          links: [{ traceId: '1-4bf92f35-77b34da6a3ce929d0e0e4736', parentId: '00f067aa0ba902b7' }],
+        },
+      },
+    });
+    expect(expectWellFormed(daemon)).toEqual([]);
+  });
+});
