@@ -100,6 +100,13 @@ const benches: readonly Bench[] = [
     timeoutS: 90,
   },
   {
+    name: 'fleet',
+    about:
+      'a deployment of 25, 100 and 500 instances loading 20 SSM parameters each against a shared 40/s quota: the kit against a naive loader',
+    args: [], // 3 sizes × 2 loaders × 10–30 s ≈ 90 s
+    timeoutS: 300,
+  },
+  {
     name: 'soak',
     about: '200,000 requests per adapter with every feature on: heap and file descriptors',
     args: ['--warmup', '1', '--max-seconds', '80'], // 4 × (15–45 s at 5–14k requests/s) ≈ 140 s

@@ -28,6 +28,7 @@ import {
   type SecretOptions,
   type SecretSettings,
 } from './settings.js';
+import { fetchManyRetrying, retryThrottled } from './throttling.js';
 
 /** Options of {@link createSecretStore}. */
 export interface SecretStoreOptions {
@@ -119,7 +120,8 @@ export class SecretStore {
 
   /**
    * Loads every declared secret — SSM parameters in `GetParameters` batches of 10, the rest in
-   * parallel — within `startupTimeoutMs`. A required one that fails stops the start with one error
+   * parallel — within `startupTimeoutMs`; a call AWS throttles is retried with full-jitter backoff
+   * while the budget lasts (a fleet starting together shares one request quota). A required one that fails stops the start with one error
    * listing every failure and its fix; an optional one is logged.
    *
    * @throws SecretsStartupError (`ARK_SECRETS_STARTUP_FAILED`)
@@ -135,6 +137,17 @@ export class SecretStore {
     // Every start-up call listens to this one signal: lift the 10-listener warning threshold.
     setMaxListeners(references.size + 10, controller.signal);
     const budget = this.#settings.startupTimeoutMs;
+    // A fleet starting together shares one AWS request quota: a throttled call is retried, with
+    // full-jitter backoff, for as long as the start-up budget allows.
+    let throttledRetries = 0;
+    const retrying = {
+      signal: controller.signal,
+      deadline: started + budget,
+      onRetry: () => throttledRetries++,
+    };
+    // The latest outcome of each reference while it is retried: when the budget runs out during a
+    // retry, the failure names the throttling rather than only the budget.
+    const lastResults = new Map<SecretReference, FetchedSecret | Error>();
 
     const byProvider = new Map<SecretProvider, SecretReference[]>();
     for (const reference of references.values()) {
@@ -144,24 +157,30 @@ export class SecretStore {
     const loading = Promise.all(
       [...byProvider].map(async ([provider, list]) => {
         if (provider.fetchMany !== undefined && list.length > 1) {
-          try {
-            const fetched = await provider.fetchMany(list, controller.signal);
-            for (const reference of list) {
-              const result = fetched.get(reference);
-              results.set(
-                reference.raw,
-                result ?? new SecretFetchError(`${reference.raw}: no result`, { reference: reference.raw }),
-              );
-            }
-          } catch (error) {
-            for (const reference of list) results.set(reference.raw, error as Error);
+          const fetched = await fetchManyRetrying(
+            list,
+            (pending) => provider.fetchMany!(pending, controller.signal),
+            retrying,
+            lastResults,
+          );
+          for (const reference of list) {
+            results.set(
+              reference.raw,
+              fetched.get(reference) ??
+                new SecretFetchError(`${reference.raw}: no result`, { reference: reference.raw }),
+            );
           }
           return;
         }
         await Promise.all(
           list.map(async (reference) => {
             try {
-              results.set(reference.raw, await provider.fetch(reference, controller.signal));
+              const fetch = () =>
+                provider.fetch(reference, controller.signal).catch((error: unknown) => {
+                  lastResults.set(reference, error as Error);
+                  throw error;
+                });
+              results.set(reference.raw, await retryThrottled(fetch, retrying));
             } catch (error) {
               results.set(reference.raw, error as Error);
             }
@@ -176,7 +195,7 @@ export class SecretStore {
 
     const failures: { declared: Declared; error: AppRunnerKitError }[] = [];
     for (const declared of this.#declared.values()) {
-      const result = results.get(declared.reference.raw);
+      const result = results.get(declared.reference.raw) ?? lastResults.get(declared.reference);
       const options = { ttlMs: declared.ttlMs, pinned: true };
       if (result !== undefined && !(result instanceof Error)) {
         this.#cache.store(declared.reference, result, options);
@@ -219,6 +238,7 @@ export class SecretStore {
         references: references.size,
         failed: failures.length,
         durationMs: Math.round(performance.now() - started),
+        ...(throttledRetries > 0 ? { throttledRetries } : {}),
       },
       `loaded ${this.#declared.size - failures.length} of ${this.#declared.size} secrets`,
     );

@@ -6,6 +6,8 @@ import {
   SecretTimeoutError,
 } from '../../errors.js';
 
+import { isThrottling } from '../throttling.js';
+
 const notFound = new Set([
   'ResourceNotFoundException',
   'ParameterNotFound',
@@ -70,6 +72,16 @@ export function wrapAwsError(
       `${reference}: ${service === 'secretsmanager' ? 'Secrets Manager' : 'SSM'} did not answer (${code ?? name}: ${message}). ` +
         'With an App Runner VPC connector, outbound traffic to AWS needs a NAT gateway or VPC interface endpoints.',
       { ...options, awsCode: code ?? name },
+    );
+  }
+  if (isThrottling(error)) {
+    return new SecretFetchError(
+      `${reference}: ${name} (${message}). AWS throttled the calls past the start-up budget: raise secretOptions.startupTimeoutMs, stagger the deployment${
+        service === 'ssm'
+          ? ', or turn on SSM higher throughput (40 calls a second per account and region by default)'
+          : ''
+      }.`,
+      options,
     );
   }
   if (name === 'CredentialsProviderError') {

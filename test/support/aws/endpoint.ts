@@ -62,8 +62,21 @@ export interface RecordedAwsRequest {
   readonly credentials: CredentialScope | undefined;
   /** The fault applied to this request, if any. */
   readonly fault: AwsFault['kind'] | undefined;
+  /** Answered ThrottlingException by the service's quota ({@link AwsEndpoint.setQuota}). */
+  readonly throttled: boolean;
   /** `Date.now()` when the request arrived. */
   readonly at: number;
+}
+
+/**
+ * A request-rate quota shared by every caller of a service, as AWS applies it per account and
+ * region: a token bucket refilled at `ratePerSecond`, holding at most `burst` tokens (full at the
+ * start). A request that finds no token is answered `ThrottlingException` (400, "Rate exceeded").
+ */
+export interface AwsQuota {
+  readonly ratePerSecond: number;
+  /** @default ratePerSecond */
+  readonly burst?: number;
 }
 
 /** Options of {@link startAwsEndpoint}. */
@@ -97,6 +110,10 @@ export interface AwsEndpoint {
   inject(operation: AwsOperation | '*', fault: AwsFault): void;
   /** Drops every queued fault. */
   clearFaults(): void;
+  /** Applies `quota` to every operation of `service` from now on (a full bucket); `undefined` lifts it. */
+  setQuota(service: 'ssm' | 'secretsmanager', quota: AwsQuota | undefined): void;
+  /** Requests of `operation` (or all) that a quota answered with ThrottlingException. */
+  throttled(operation?: AwsOperation): number;
   /** How many requests of `operation` (of every operation when omitted) arrived, faulted ones included. */
   calls(operation?: AwsOperation): number;
   /** The requests of `operation` (or all), oldest first. */
@@ -146,6 +163,19 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
   const events = new EventEmitter();
   const hung = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
+  const buckets = new Map<string, { rate: number; burst: number; tokens: number; at: number }>();
+
+  /** Takes a token of `service`'s quota; false when there is none left now. */
+  function takeToken(service: string): boolean {
+    const bucket = buckets.get(service);
+    if (bucket === undefined) return true;
+    const now = performance.now();
+    bucket.tokens = Math.min(bucket.burst, bucket.tokens + ((now - bucket.at) / 1000) * bucket.rate);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
 
   const handlers: Record<AwsOperation, (body: RequestBody) => Record<string, unknown>> = {
     GetSecretValue: (body) => secrets.getSecretValue(body),
@@ -229,7 +259,16 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     const credentials = parseCredentialScope(req.headers.authorization);
     const operation = known?.operation ?? target;
     const fault = credentials === undefined ? undefined : takeFault(operation);
-    recorded.push({ operation, body, headers: req.headers, credentials, fault: fault?.kind, at: Date.now() });
+    const throttled = credentials !== undefined && known !== undefined && !takeToken(known.service);
+    recorded.push({
+      operation,
+      body,
+      headers: req.headers,
+      credentials,
+      fault: fault?.kind,
+      throttled,
+      at: Date.now(),
+    });
     events.emit('request');
 
     if (credentials === undefined) {
@@ -244,6 +283,10 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
           `Credential should be scoped to service '${known.service}'.`,
         ),
       );
+      return;
+    }
+    if (throttled) {
+      sendError(res, AwsError.from('ThrottlingException'));
       return;
     }
     switch (fault?.kind) {
@@ -304,6 +347,15 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
       faults.set(operation, queue);
     },
     clearFaults: () => faults.clear(),
+    setQuota(service, quota) {
+      if (quota === undefined) {
+        buckets.delete(service);
+        return;
+      }
+      const burst = quota.burst ?? quota.ratePerSecond;
+      buckets.set(service, { rate: quota.ratePerSecond, burst, tokens: burst, at: performance.now() });
+    },
+    throttled: (operation) => filtered(operation).filter((r) => r.throttled).length,
     calls: (operation) => filtered(operation).length,
     requests: (operation) => [...filtered(operation)],
     waitForCalls(operation, count, timeoutMs = 5_000) {

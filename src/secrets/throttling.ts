@@ -1,0 +1,117 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The error codes AWS services answer when a request-rate quota is exceeded. */
+const throttlingCodes: ReadonlySet<string> = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+]);
+
+/** True when `error` (an AWS SDK error, or the kit's error wrapping one) says AWS throttled the call. */
+export function isThrottling(error: unknown): boolean {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const { name, awsCode, $metadata, cause } = e as {
+      name?: unknown;
+      awsCode?: unknown;
+      $metadata?: { httpStatusCode?: unknown };
+      cause?: unknown;
+    };
+    if (typeof awsCode === 'string' && throttlingCodes.has(awsCode)) return true;
+    if (typeof name === 'string' && throttlingCodes.has(name)) return true;
+    if ($metadata?.httpStatusCode === 429) return true;
+    e = cause;
+  }
+  return false;
+}
+
+/** How {@link retryThrottled} backs off. */
+export interface ThrottleRetryOptions {
+  /** Aborts the waiting (the start-up budget ran out). */
+  readonly signal: AbortSignal;
+  /** `performance.now()` past which no retry starts: the start-up budget's end. */
+  readonly deadline: number;
+  /** The first backoff's ceiling. @default 250 */
+  readonly baseMs?: number;
+  /** The largest backoff ceiling. @default 5000 */
+  readonly capMs?: number;
+  /** A number in [0, 1). @default Math.random */
+  readonly random?: () => number;
+  /** Called before each retry, with the wait chosen. */
+  readonly onRetry?: (waitMs: number) => void;
+}
+
+/**
+ * Waits before retry number `attempt + 1` of a throttled call, with full-jitter exponential backoff —
+ * a wait drawn uniformly from 0 to `min(cap, base × 2^attempt)` — and resolves `true`; resolves
+ * `false` at once when that retry could not start before the deadline, or the signal aborted. Full
+ * jitter spreads a fleet's retries over the whole window, where equal waits would bring every
+ * instance back at the same moment to be throttled again (AWS Architecture Blog, "Exponential
+ * Backoff And Jitter").
+ */
+export async function waitToRetry(attempt: number, options: ThrottleRetryOptions): Promise<boolean> {
+  if (options.signal.aborted) return false;
+  const ceiling = Math.min(options.capMs ?? 5_000, (options.baseMs ?? 250) * 2 ** attempt);
+  const wait = (options.random ?? Math.random)() * ceiling;
+  if (performance.now() + wait >= options.deadline) return false;
+  options.onRetry?.(wait);
+  try {
+    await sleep(wait, undefined, { signal: options.signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Calls `fn` until it succeeds, retrying only when AWS throttled it ({@link waitToRetry}), for as
+ * long as a retry can still start before the deadline. Any other error, or throttling once the
+ * deadline is too close, is thrown as it is.
+ */
+export async function retryThrottled<T>(fn: () => Promise<T>, options: ThrottleRetryOptions): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isThrottling(error) || !(await waitToRetry(attempt, options))) throw error;
+    }
+  }
+}
+
+/**
+ * Calls `fetchMany` for `keys`, then again for those whose result is a throttling error, with the
+ * backoff of {@link waitToRetry}, until none is throttled or the deadline is too close: a batch call
+ * reports its errors per key, and only the throttled ones are worth another call. Resolves with the
+ * last result of every key (an error when the call failed as a whole), kept in `results` as they
+ * come, so that a caller whose budget ran out first still has them.
+ */
+export async function fetchManyRetrying<K, V>(
+  keys: readonly K[],
+  fetchMany: (keys: readonly K[]) => Promise<ReadonlyMap<K, V | Error>>,
+  options: ThrottleRetryOptions,
+  results: Map<K, V | Error> = new Map(),
+): Promise<Map<K, V | Error>> {
+  let pending = keys;
+  for (let attempt = 0; ; attempt++) {
+    let fetched: ReadonlyMap<K, V | Error> | undefined;
+    let failure: Error | undefined;
+    try {
+      fetched = await fetchMany(pending);
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+    }
+    const throttled: K[] = [];
+    for (const key of pending) {
+      const result = failure ?? fetched?.get(key);
+      if (result === undefined) continue;
+      results.set(key, result);
+      if (result instanceof Error && isThrottling(result)) throttled.push(key);
+    }
+    if (throttled.length === 0 || !(await waitToRetry(attempt, options))) return results;
+    pending = throttled;
+  }
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { SecretFetchError } from '../../../src/errors.js';
+import { isThrottling, retryThrottled } from '../../../src/secrets/throttling.js';
+
+function awsError(name: string, status = 400): Error {
+  return Object.assign(new Error('Rate exceeded'), { name, $metadata: { httpStatusCode: status } });
+}
+
+/** A function that throws `errors` in turn, then answers 'loaded'; counts its calls. */
+function failing(...errors: Error[]) {
+  const calls = { count: 0 };
+  const fn = async () => {
+    calls.count++;
+    const error = errors.shift();
+    if (error !== undefined) throw error;
+    return 'loaded';
+  };
+  return { fn, calls };
+}
+
+const signal = new AbortController().signal;
+
+describe('isThrottling', () => {
+  it('knows the throttling answers of AWS services, wrapped by the kit or not', () => {
+    for (const name of [
+      'ThrottlingException',
+      'TooManyRequestsException',
+      'RequestLimitExceeded',
+      'SlowDown',
+    ])
+      expect(isThrottling(awsError(name)), name).toBe(true);
+    expect(isThrottling(awsError('Whatever', 429))).toBe(true);
+    expect(
+      isThrottling(new SecretFetchError('x', { reference: 'ssm:/a', awsCode: 'ThrottlingException' })),
+    ).toBe(true);
+    expect(
+      isThrottling(new SecretFetchError('x', { reference: 'ssm:/a', cause: awsError('Throttling') })),
+    ).toBe(true);
+    for (const error of [
+      awsError('AccessDeniedException'),
+      awsError('InternalFailure', 500),
+      new Error('x'),
+      undefined,
+    ])
+      expect(isThrottling(error)).toBe(false);
+  });
+});
+
+describe('retryThrottled', () => {
+  it('retries throttled calls with full-jitter exponential backoff until one succeeds', async () => {
+    const { fn, calls } = failing(
+      awsError('ThrottlingException'),
+      awsError('ThrottlingException'),
+      awsError('Throttling'),
+    );
+    const waits: number[] = [];
+    const result = await retryThrottled(fn, {
+      signal,
+      deadline: performance.now() + 10_000,
+      baseMs: 4,
+      capMs: 10,
+      random: () => 0.5,
+      onRetry: (ms) => waits.push(ms),
+    });
+    expect(result).toBe('loaded');
+    expect(calls.count).toBe(4);
+    // Uniform in [0, min(cap, base × 2^attempt)): here its middle.
+    expect(waits).toEqual([2, 4, 5]);
+  });
+
+  it('does not retry what is not throttling', async () => {
+    const denied = awsError('AccessDeniedException');
+    const { fn, calls } = failing(denied);
+    await expect(retryThrottled(fn, { signal, deadline: performance.now() + 10_000 })).rejects.toBe(denied);
+    expect(calls.count).toBe(1);
+  });
+
+  it('gives up, with the throttling error, when a retry could not start before the deadline', async () => {
+    const throttled = awsError('ThrottlingException');
+    const { fn, calls } = failing(throttled, throttled, throttled, throttled);
+    const started = performance.now();
+    await expect(
+      retryThrottled(fn, { signal, deadline: started + 50, baseMs: 40, capMs: 40, random: () => 0.99 }),
+    ).rejects.toBe(throttled);
+    expect(calls.count).toBe(2);
+    expect(performance.now() - started).toBeLessThan(60);
+  });
+
+  it('stops waiting when the budget is aborted', async () => {
+    const throttled = awsError('ThrottlingException');
+    const controller = new AbortController();
+    const { fn } = failing(throttled, throttled);
+    const pending = retryThrottled(fn, {
+      signal: controller.signal,
+      deadline: performance.now() + 60_000,
+      baseMs: 30_000,
+      capMs: 30_000,
+      random: () => 0.99,
+    });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toBe(throttled);
+  });
+});
