@@ -11,6 +11,7 @@ packages=(
   '@opentelemetry/api@^1.10.0'
   '@opentelemetry/core@^3.0.0'
   '@opentelemetry/resources@^3.0.0'
+  '@opentelemetry/resource-detector-aws@^3.0.0'
   '@opentelemetry/sdk-trace@^3.0.0'
   '@opentelemetry/exporter-trace-otlp-grpc@>=0.300.0 <1'
   '@opentelemetry/exporter-trace-otlp-http@>=0.300.0 <1'
@@ -19,6 +20,7 @@ packages=(
 tests=(
   test/unit/tracing
   test/integration/tracing/export.test.ts
+  test/integration/tracing/resource.test.ts
   test/integration/tracing/modes.test.ts
   test/integration/tracing/sampling.test.ts
   test/integration/tracing/client-spans.test.ts

@@ -172,7 +172,8 @@ export const environmentSchema = Object.freeze({
     parse: (raw, name) => parseDaemonAddress(raw, name),
   }),
   ECS_CONTAINER_METADATA_URI_V4: variable({
-    description: 'Set by ECS (Fargate too): spans get `cloud.platform=aws_ecs`.',
+    description:
+      "Set by ECS (Fargate too): spans get `cloud.platform=aws_ecs`, and the task's attributes with `@opentelemetry/resource-detector-aws` installed.",
     accepted: 'a URL',
     default: 'unset',
     parse: (raw, name) => parsePlatformMarker(raw, name),

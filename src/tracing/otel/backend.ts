@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   type Context,
   context as contextApi,
   isSpanContextValid,
@@ -51,6 +52,7 @@ import { RequestContextManager } from './context-manager.js';
 import { resolveExportTarget } from './export-target.js';
 import { loadExporter, OutageReportingExporter } from './exporter.js';
 import { XrayIdGenerator } from './id-generator.js';
+import { detectPlatformResource } from './platform-resource.js';
 import { contextFromHeader, headerFor, XrayPropagator } from './propagator.js';
 import { resourceAttributes } from './resource.js';
 import { createSampler } from './sampler.js';
@@ -63,6 +65,8 @@ export interface OtelBackendOptions {
   readonly version: string | undefined;
   readonly region: string | undefined;
   readonly logger: Logger;
+  /** The ECS or EKS resource attributes, once detected (createOtelBackend fills them in). */
+  readonly platformAttributes?: Readonly<Record<string, AttributeValue>> | undefined;
 }
 
 /** The span of one request, kept on its request context until its response ends. */
@@ -445,12 +449,21 @@ function originOf(url: string): string | undefined {
 export async function createOtelBackend(options: OtelBackendOptions, sdk: TraceSdk): Promise<TracingBackend> {
   const sampler = options.tracing.sampler ?? 'parentbased_always_on';
   const sdkName = `${sdk.packageName}@${sdk.version}`;
+  const platform = await detectPlatformResource(options.tracing.platform);
+  const withPlatform = { ...options, platformAttributes: platform.attributes };
+  const resource = platform.outcome === 'none' ? {} : { resource: platform.outcome };
   if (options.tracing.exporter === 'none') {
-    return new OtelBackend(options, sdk, undefined, { exporter: 'none', sampler, sdk: sdkName });
+    return new OtelBackend(withPlatform, sdk, undefined, {
+      exporter: 'none',
+      sampler,
+      sdk: sdkName,
+      ...resource,
+    });
   }
   const target = resolveExportTarget(options.tracing);
   const exporter = new OutageReportingExporter(await loadExporter(target), options.logger, target);
-  return new OtelBackend(options, sdk, exporter, {
+  return new OtelBackend(withPlatform, sdk, exporter, {
+    ...resource,
     sdk: sdkName,
     exporter: 'otlp',
     protocol: target.protocol,

@@ -1,3 +1,4 @@
+import type { AttributeValue } from '@opentelemetry/api';
 import type { TracingConfig } from '../../config/tracing.js';
 
 /** What the resource is built from. */
@@ -6,22 +7,26 @@ export interface ResourceSettings {
   readonly version: string | undefined;
   readonly region: string | undefined;
   readonly tracing: Pick<TracingConfig, 'platform' | 'resourceAttributes'>;
+  /** What the ECS or EKS resource detector found (see platform-resource.ts). */
+  readonly platformAttributes?: Readonly<Record<string, AttributeValue>> | undefined;
 }
 
 /**
  * The resource attributes of every span: `service.name` (the kit's service name, which wins over
  * everything), `service.version`, `cloud.provider` and `cloud.region` when a region is set,
- * `cloud.platform` when ECS or Kubernetes is recognised, then `OTEL_RESOURCE_ATTRIBUTES` over the
+ * `cloud.platform` when ECS or Kubernetes is recognised, the ECS task's or EKS cluster's attributes
+ * when `@opentelemetry/resource-detector-aws` found them, then `OTEL_RESOURCE_ATTRIBUTES` over the
  * detected ones. App Runner sets no variable that tells it apart: name it with
  * `OTEL_RESOURCE_ATTRIBUTES=cloud.platform=aws_app_runner`.
  */
-export function resourceAttributes(settings: ResourceSettings): Record<string, string> {
-  const detected: Record<string, string> = { 'telemetry.distro.name': 'apprunner-kit' };
+export function resourceAttributes(settings: ResourceSettings): Record<string, AttributeValue> {
+  const detected: Record<string, AttributeValue> = { 'telemetry.distro.name': 'apprunner-kit' };
   if (settings.region !== undefined || settings.tracing.platform !== undefined)
     detected['cloud.provider'] = 'aws';
   if (settings.region !== undefined) detected['cloud.region'] = settings.region;
   if (settings.tracing.platform !== undefined) detected['cloud.platform'] = settings.tracing.platform;
-  const attributes: Record<string, string> = { ...detected, ...settings.tracing.resourceAttributes };
+  Object.assign(detected, settings.platformAttributes);
+  const attributes: Record<string, AttributeValue> = { ...detected, ...settings.tracing.resourceAttributes };
   attributes['service.name'] = settings.service;
   if (settings.version !== undefined) attributes['service.version'] = settings.version;
   return attributes;

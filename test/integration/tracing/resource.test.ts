@@ -1,0 +1,128 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { applyEnv } from '../../support/aws-endpoint.js';
+import { baseUrl, get } from '../../support/http.js';
+import { type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
+import { stopRuntimes } from '../../support/runtime.js';
+import { startTraced } from './support.js';
+
+const taskArn = 'arn:aws:ecs:eu-west-1:123456789012:task/notes-cluster/0e2ae6c7b0b44e1f8a5c3b9f3c4a1d22';
+const containerArn =
+  'arn:aws:ecs:eu-west-1:123456789012:container/notes-cluster/0e2ae6c7b0b44e1f8a5c3b9f3c4a1d22/5c9f';
+
+/** The ECS task metadata endpoint v4, as Fargate serves it (`/` the container, `/task` the task); `hang` never answers. */
+function metadataServer(hang: boolean): Server {
+  return createServer((req, res) => {
+    if (hang) return;
+    res.setHeader('content-type', 'application/json');
+    if (req.url?.endsWith('/task')) {
+      res.end(
+        JSON.stringify({
+          Cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/notes-cluster',
+          TaskARN: taskArn,
+          Family: 'notes-api',
+          Revision: '42',
+          LaunchType: 'FARGATE',
+          AvailabilityZone: 'eu-west-1b',
+        }),
+      );
+      return;
+    }
+    res.end(
+      JSON.stringify({
+        DockerId: '0e2ae6c7b0b44e1f8a5c3b9f3c4a1d22-5c9f',
+        Name: 'app',
+        ContainerARN: containerArn,
+        LaunchType: 'FARGATE',
+        LogDriver: 'awslogs',
+        LogOptions: {
+          'awslogs-group': '/ecs/notes-api',
+          'awslogs-region': 'eu-west-1',
+          'awslogs-stream': 'ecs/app/0e2a',
+        },
+      }),
+    );
+  });
+}
+
+let collector: OtlpCollector;
+const servers: Server[] = [];
+let restore: (() => void) | undefined;
+
+beforeAll(async () => {
+  collector = await startOtlpCollector();
+});
+
+afterEach(async () => {
+  await stopRuntimes();
+  collector.clear();
+  restore?.();
+  restore = undefined;
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+afterAll(async () => {
+  await collector.close();
+});
+
+/** A stand-in metadata endpoint, and the variable ECS sets to find it (in the process: the detector reads it there). */
+async function onEcs(hang: boolean): Promise<Record<string, string>> {
+  const server = metadataServer(hang);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const env = { ECS_CONTAINER_METADATA_URI_V4: `${baseUrl(server)}/v4/0e2ae6c7` };
+  restore = applyEnv(env);
+  return env;
+}
+
+describe('the resource of spans on ECS', () => {
+  it('carries the task, cluster, launch type, zone and log group from the task metadata endpoint v4', async () => {
+    const env = await onEcs(false);
+    const { runtime, logs } = await startTraced(collector, 'http/json', () => (_req, res) => res.end(), {
+      env,
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+
+    expect(span!.resource).toMatchObject({
+      'cloud.provider': 'aws',
+      'cloud.platform': 'aws_ecs',
+      'aws.ecs.task.arn': taskArn,
+      'aws.ecs.cluster.arn': 'arn:aws:ecs:eu-west-1:123456789012:cluster/notes-cluster',
+      'aws.ecs.launchtype': 'fargate',
+      'aws.ecs.task.family': 'notes-api',
+      'aws.ecs.task.revision': '42',
+      'aws.ecs.container.arn': containerArn,
+      'cloud.account.id': '123456789012',
+      'cloud.availability_zone': 'eu-west-1b',
+      'aws.log.group.names': ['/ecs/notes-api'],
+      'service.name': 'notes-api',
+    });
+    const line = logs.lines.find((l) => String(l.msg).startsWith('tracing through OpenTelemetry'));
+    expect((line!.tracing as { resource: string }).resource).toMatch(/^detected \(\d+ attributes\)$/);
+  });
+
+  it('never holds the start longer than the bound when the metadata endpoint hangs', async () => {
+    const env = await onEcs(true);
+    const started = performance.now();
+    const { runtime, logs } = await startTraced(collector, 'http/json', () => (_req, res) => res.end(), {
+      env,
+    });
+    const tookMs = performance.now() - started;
+
+    expect(tookMs).toBeLessThan(2_500);
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+    expect(span!.resource).toMatchObject({ 'cloud.platform': 'aws_ecs', 'service.name': 'notes-api' });
+    expect(span!.resource['aws.ecs.task.arn']).toBeUndefined();
+    const line = logs.lines.find((l) => String(l.msg).startsWith('tracing through OpenTelemetry'));
+    expect((line!.tracing as { resource: string }).resource).toMatch(
+      /^(timed out after 1500 ms|detected \(\d+ attributes\))/,
+    );
+  });
+});
