@@ -53,7 +53,7 @@ function links(markdown: string): { target: string; line: number }[] {
   return found;
 }
 
-export function brokenLinks(
+function brokenLinks(
   file: string,
   read: (path: string) => string = (p) => readFileSync(join(root, p), 'utf8'),
 ): string[] {
