@@ -169,7 +169,8 @@ export interface LoadSheddingOptions {
   /**
    * Writes the shed response instead of the kit's JSON 503: called with the status already 503 and
    * `Retry-After` set (set your own to replace it); it must end the response. The kit still counts
-   * it. If it throws, or returns without having started a response, the kit's own 503 is sent.
+   * it. If it throws, or returns without having started a response, the kit's own 503 is sent. It
+   * may be async: a promise it returns is awaited, and a rejection ends the response.
    *
    * @example
    * ```ts
@@ -179,7 +180,7 @@ export interface LoadSheddingOptions {
    * }
    * ```
    */
-  respond?: (req: IncomingMessage, res: ServerResponse) => void;
+  respond?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 }
 
 /** Shutdown options. */

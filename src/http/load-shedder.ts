@@ -4,10 +4,16 @@ import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 
 /** Writes a shed response of the app's own (`loadShedding.respond`). */
-export type ShedResponder = (req: IncomingMessage, res: ServerResponse) => void;
+export type ShedResponder = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /** Memory pressure ends once the figure is below this share of its limit. */
 const memoryRecoveryShare = 0.9;
+
+/** Whether a memory figure is over its limit now, with hysteresis: on above it, off below 90 % of it. */
+function over(was: boolean, value: number | undefined, limit: number | undefined): boolean {
+  if (value === undefined || limit === undefined) return false;
+  return was ? value >= limit * memoryRecoveryShare : value > limit;
+}
 
 /** Settings of the {@link LoadShedder}, from the `loadShedding` option. */
 export interface LoadShedderSettings {
@@ -63,6 +69,8 @@ export class LoadShedder {
   #lastUtilization = performance.eventLoopUtilization();
   #loopPressure = false;
   #memoryPressure = false;
+  #heapOver = false;
+  #rssOver = false;
   #shed = 0;
   #respondFailed = false;
 
@@ -110,34 +118,52 @@ export class LoadShedder {
 
   /**
    * Answers `res` with the pre-serialised 503, or through `respond` (status 503 and `Retry-After`
-   * set first; the kit's 503 when it throws or starts no response).
+   * set first). When `respond` throws or returns having started no response, the kit's 503 goes out
+   * (with the headers set before `respond` ran, such as the request id); an async `respond` that
+   * rejects gets the response ended, or its connection closed when the headers already went out.
    */
   reject(req: IncomingMessage, res: ServerResponse): void {
     this.#shed++;
     const respond = this.#settings.respond;
     if (respond !== undefined) {
+      const before = new Set(res.getHeaderNames());
       res.statusCode = 503;
       res.setHeader('retry-after', this.#headers['retry-after']!);
       try {
-        respond(req, res);
+        const result: unknown = respond(req, res);
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+          // Async: it answers when it is ready; a rejection must neither escape nor leave it hanging.
+          Promise.resolve(result).catch((error: unknown) => {
+            this.#respondError(error);
+            if (res.writableEnded) return;
+            if (res.headersSent) res.destroy();
+            else res.end();
+          });
+          return;
+        }
         if (res.headersSent || res.writableEnded) return;
       } catch (error) {
-        if (!this.#respondFailed) {
-          this.#respondFailed = true;
-          this.#logger?.error(
-            { err: error },
-            'loadShedding.respond threw: the kit answers its own 503 (logged once)',
-          );
-        }
+        this.#respondError(error);
+        if (res.writableEnded) return;
         if (res.headersSent) {
           res.destroy();
           return;
         }
       }
-      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      // Back to the kit's answer: drop what `respond` set, keep what was there before it.
+      for (const name of res.getHeaderNames()) if (!before.has(name)) res.removeHeader(name);
     }
     res.writeHead(503, this.#headers);
     res.end(this.#body);
+  }
+
+  #respondError(error: unknown): void {
+    if (this.#respondFailed) return;
+    this.#respondFailed = true;
+    this.#logger?.error(
+      { err: error },
+      'loadShedding.respond threw: the kit answers its own 503 (logged once)',
+    );
   }
 
   /** Stops measuring. */
@@ -156,19 +182,18 @@ export class LoadShedder {
     if (maxHeapUsedBytes === undefined && maxRssBytes === undefined) return;
     const heapUsedBytes = maxHeapUsedBytes === undefined ? undefined : getHeapStatistics().used_heap_size;
     const rssBytes = maxRssBytes === undefined ? undefined : process.memoryUsage.rss();
-    const over =
-      (heapUsedBytes !== undefined && heapUsedBytes > maxHeapUsedBytes!) ||
-      (rssBytes !== undefined && rssBytes > maxRssBytes!);
-    const calm =
-      (heapUsedBytes === undefined || heapUsedBytes < maxHeapUsedBytes! * memoryRecoveryShare) &&
-      (rssBytes === undefined || rssBytes < maxRssBytes! * memoryRecoveryShare);
-    if (!this.#memoryPressure && over) {
+    // Each figure keeps its own state: one that went over ends only below 90 % of its own limit, so
+    // a figure that never went over (RSS hovering under its limit) cannot hold the other one's on.
+    this.#heapOver = over(this.#heapOver, heapUsedBytes, maxHeapUsedBytes);
+    this.#rssOver = over(this.#rssOver, rssBytes, maxRssBytes);
+    const pressure = this.#heapOver || this.#rssOver;
+    if (!this.#memoryPressure && pressure) {
       this.#memoryPressure = true;
       this.#logger?.warn(
         { heapUsedBytes, rssBytes, maxHeapUsedBytes, maxRssBytes },
         'memory under pressure: shedding load',
       );
-    } else if (this.#memoryPressure && calm) {
+    } else if (this.#memoryPressure && !pressure) {
       this.#memoryPressure = false;
       this.#logger?.info(
         { heapUsedBytes, rssBytes, maxHeapUsedBytes, maxRssBytes, shed: this.#shed },

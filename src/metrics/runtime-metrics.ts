@@ -42,6 +42,8 @@ export const runtimeMetricNames = Object.freeze({
 export type RuntimeMetricName = keyof typeof runtimeMetricNames;
 
 const nsPerMs = 1e6;
+/** The event-loop delay histogram's sampling interval. */
+const resolutionMs = 20;
 
 /**
  * Runtime figures of the process, sampled per flush interval rather than per request (a request
@@ -62,7 +64,7 @@ export class RuntimeMetricsSource implements MetricSource {
 
   constructor(dimensions: Readonly<Record<string, string>>) {
     this.#dimensions = dimensions;
-    this.#delay = monitorEventLoopDelay({ resolution: 20 });
+    this.#delay = monitorEventLoopDelay({ resolution: resolutionMs });
     this.#delay.enable();
     this.#gc = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
@@ -80,10 +82,12 @@ export class RuntimeMetricsSource implements MetricSource {
       if (Number.isFinite(value)) metrics.push({ name, unit: runtimeMetricNames[name], value: round(value) });
     };
     // No sample yet (an interval shorter than the resolution): no delay figures, rather than zeros.
+    // The histogram records the time between its samples: the delay is what exceeds the resolution.
     if (this.#delay.count > 0) {
-      add('EventLoopDelayP50', this.#delay.percentile(50) / nsPerMs);
-      add('EventLoopDelayP99', this.#delay.percentile(99) / nsPerMs);
-      add('EventLoopDelayMax', this.#delay.max / nsPerMs);
+      const delay = (ns: number) => Math.max(0, ns / nsPerMs - resolutionMs);
+      add('EventLoopDelayP50', delay(this.#delay.percentile(50)));
+      add('EventLoopDelayP99', delay(this.#delay.percentile(99)));
+      add('EventLoopDelayMax', delay(this.#delay.max));
     }
     this.#delay.reset();
     const now = performance.eventLoopUtilization();

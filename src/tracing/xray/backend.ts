@@ -107,7 +107,14 @@ class XrayBackend implements TracingBackend {
   readonly #requestFields: boolean;
   /** For the log lines of a request: the segment or subsegment current where a line is written. */
   readonly #spanIds: SpanIdReader = {
-    current: () => sampledEntityId(this.#scopes.active()),
+    current: (request) => {
+      const scope = this.#scopes.active();
+      // A subsegment of another trace (tracer.span with an explicit parent, inside the request) would
+      // point the line's traceId at an entity that is not in it.
+      return scope?.trace.traceId === this.#scopes.ofRequest(request)?.trace.traceId
+        ? sampledEntityId(scope)
+        : undefined;
+    },
     ofRequest: (request) => sampledEntityId(this.#scopes.ofRequest(request)),
   };
   readonly #emitter: DaemonEmitter;

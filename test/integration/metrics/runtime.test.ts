@@ -51,9 +51,9 @@ describe('runtime metrics of an app under load', () => {
 
     expect(Object.keys(runtimeMetricNames).every((name) => typeof loaded![name] === 'number')).toBe(true);
     expect(runtimeDocuments(emf.documents())).toHaveLength(2);
-    expect(loaded!.EventLoopDelayMax).toBeGreaterThanOrEqual(45);
-    expect(loaded!.EventLoopDelayP99).toBeGreaterThanOrEqual(45);
-    expect(quiet!.EventLoopDelayMax ?? 0).toBeLessThan(45);
+    expect(loaded!.EventLoopDelayMax).toBeGreaterThanOrEqual(25);
+    expect(loaded!.EventLoopDelayP99).toBeGreaterThanOrEqual(25);
+    expect(quiet!.EventLoopDelayMax ?? 0).toBeLessThan(25);
     expect((loaded!.HeapUsed as number) - (quiet!.HeapUsed as number)).toBeGreaterThan(50 * 1024 * 1024);
     expect(loaded).toMatchObject({ Service: expect.any(String) });
     expect(loaded!.Route).toBeUndefined();
@@ -103,13 +103,14 @@ describe('load shedding on memory', () => {
 
 describe('loadShedding.respond', () => {
   /** Two requests at once on an app that takes 200 ms, with room for one: the second is shed. */
-  async function shedOne(respond: (req: IncomingMessage, res: ServerResponse) => void) {
+  async function shedOne(respond: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>) {
     const { runtime, logs } = await startRuntime({
       app: (_req, res) => setTimeout(() => res.end('served'), 200),
       loadShedding: { maxInFlight: 1, respond },
     });
     const url = baseUrl(runtime.server!);
-    const [first, second] = await Promise.all([get(`${url}/`), get(`${url}/`)]);
+    const headers = { 'x-request-id': 'caller-id' };
+    const [first, second] = await Promise.all([get(`${url}/`, { headers }), get(`${url}/`, { headers })]);
     return { served: first!, shed: second!, runtime, logs };
   }
 
@@ -131,12 +132,31 @@ describe('loadShedding.respond', () => {
     expect(own.shed.headers['retry-after']).toBe('30');
   });
 
+  it('may be async: awaited when it answers late, and a rejection ends the response instead of hanging it', async () => {
+    const late = await shedOne(async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      res.end('later');
+    });
+    expect(late.shed).toMatchObject({ status: 503, body: 'later' });
+
+    const rejected = await shedOne(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      throw new Error('template missing');
+    });
+    expect(rejected.shed.status).toBe(503);
+    expect(
+      rejected.logs.lines.filter((l) => String(l.msg).startsWith('loadShedding.respond threw')),
+    ).toHaveLength(1);
+  });
+
   it("falls back to the kit's 503 when it throws (logged once) or writes nothing", async () => {
     const thrown = await shedOne(() => {
       throw new Error('template missing');
     });
     expect(thrown.shed.status).toBe(503);
     expect(JSON.parse(thrown.shed.body)).toMatchObject({ reason: 'overloaded' });
+    // What was set before respond ran stays: the caller's request id.
+    expect(thrown.shed.headers['x-request-id']).toBe('caller-id');
     expect(
       thrown.logs.lines.filter((l) => String(l.msg).startsWith('loadShedding.respond threw')),
     ).toHaveLength(1);

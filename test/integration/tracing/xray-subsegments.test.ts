@@ -327,6 +327,18 @@ describe('correlation in X-Ray mode', () => {
     expect(daemon.segments[0]!.document).toMatchObject({ annotations: { tenant: 'acme', user_id: 7 } });
   });
 
+  it('writes no spanId on a line inside a span of another trace (an explicit parent within a request)', async () => {
+    const { runtime, logs } = await startXray(daemon, (rt) => (_req, res) => {
+      rt.tracer.span('message', () => rt.logger.info('other trace line'), {
+        parent: 'Root=1-5759e988-00000000000000000000abcd;Parent=53995c3f42cd8ad8;Sampled=1',
+      });
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`, { headers: incoming });
+    expect(logs.find('other trace line')[0]).toMatchObject({ traceId: callerRoot });
+    expect(logs.find('other trace line')[0]!.spanId).toBeUndefined();
+  });
+
   it('writes no spanId for a trace that is not sampled', async () => {
     const { runtime, logs } = await startXray(daemon, (rt) => (_req, res) => {
       rt.logger.info('unsampled line');

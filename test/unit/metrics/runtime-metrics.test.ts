@@ -50,7 +50,7 @@ describe('runtime metrics', () => {
     expect(document!.ActiveResources).toBeGreaterThan(0);
   });
 
-  it('see the event loop blocked for 50 ms in that interval, and not in the next', async () => {
+  it('see the event loop blocked for 50 ms in that interval, and not in the next (an idle loop reads ~0)', async () => {
     const runtime = source();
     await delay(60);
     flushed(runtime);
@@ -61,9 +61,11 @@ describe('runtime metrics', () => {
     const [blocked] = flushed(runtime);
     await delay(100);
     const [calm] = flushed(runtime);
-    expect(blocked!.EventLoopDelayMax).toBeGreaterThanOrEqual(40);
+    // The delay beyond the 20 ms sampling interval: a 50 ms block reads as 30 to 50 ms.
+    expect(blocked!.EventLoopDelayMax).toBeGreaterThanOrEqual(25);
     expect(blocked!.EventLoopUtilization).toBeGreaterThan(30);
-    expect(calm!.EventLoopDelayMax).toBeLessThan(40);
+    expect(calm!.EventLoopDelayMax).toBeLessThan(15);
+    expect(calm!.EventLoopDelayP50).toBeLessThan(5);
   });
 
   it('see heap held by the app, and count garbage collections with their pauses', async () => {
