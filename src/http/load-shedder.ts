@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 /** Writes a shed response of the app's own (`loadShedding.respond`). */
 export type ShedResponder = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
+/** The event-loop delay histogram's sampling interval. */
+const delayResolutionMs = 10;
+
 /** Memory pressure ends once the figure is below this share of its limit. */
 const memoryRecoveryShare = 0.9;
 
@@ -92,7 +95,7 @@ export class LoadShedder {
       settings.maxRssBytes !== undefined
     ) {
       if (settings.maxEventLoopDelayMs !== undefined) {
-        this.#histogram = monitorEventLoopDelay({ resolution: 10 });
+        this.#histogram = monitorEventLoopDelay({ resolution: delayResolutionMs });
         this.#histogram.enable();
       }
       this.#timer = setInterval(() => this.#measure(), settings.intervalMs);
@@ -210,7 +213,8 @@ export class LoadShedder {
     let delayMs: number | undefined;
     let utilization: number | undefined;
     if (this.#histogram !== undefined && maxEventLoopDelayMs !== undefined) {
-      delayMs = this.#histogram.max / 1e6;
+      // The histogram records the time between its samples: the delay is what exceeds the resolution.
+      delayMs = Math.max(0, this.#histogram.max / 1e6 - delayResolutionMs);
       this.#histogram.reset();
       if (delayMs > maxEventLoopDelayMs) over = true;
       if (delayMs > maxEventLoopDelayMs / 2) calm = false;

@@ -28,7 +28,7 @@ import {
   type SecretOptions,
   type SecretSettings,
 } from './settings.js';
-import { fetchManyRetrying, retryThrottled } from './throttling.js';
+import { fetchManyRetrying, isThrottling, retryThrottled } from './throttling.js';
 
 /** Options of {@link createSecretStore}. */
 export interface SecretStoreOptions {
@@ -50,6 +50,15 @@ export interface SecretStoreOptions {
 
 interface Declared extends NormalisedDeclaration {
   readonly reference: SecretReference;
+}
+
+/** A start-up failure that throttling caused, with the start-up fixes added to its message. */
+function throttledAtStart(error: AppRunnerKitError): AppRunnerKitError {
+  if (!isThrottling(error) || !(error instanceof SecretFetchError)) return error;
+  return new SecretFetchError(
+    `${error.message} Start-up retries ran out of budget: raise secretOptions.startupTimeoutMs so that they outlast the burst, or stagger the deployment.`,
+    { reference: error.reference, awsCode: error.awsCode, cause: error },
+  );
 }
 
 /**
@@ -208,7 +217,7 @@ export class SecretStore {
                 'With an App Runner VPC connector, outbound traffic to AWS needs a NAT gateway or VPC interface endpoints.',
               { reference: declared.reference.raw },
             )
-          : toSecretError(declared.reference.raw, result);
+          : throttledAtStart(toSecretError(declared.reference.raw, result));
       failures.push({ declared, error });
     }
 

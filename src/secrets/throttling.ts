@@ -47,17 +47,22 @@ export interface ThrottleRetryOptions {
 
 /**
  * Waits before retry number `attempt + 1` of a throttled call, with full-jitter exponential backoff —
- * a wait drawn uniformly from 0 to `min(cap, base × 2^attempt)` — and resolves `true`; resolves
- * `false` at once when that retry could not start before the deadline, or the signal aborted. Full
+ * a wait drawn uniformly from 0 to `min(cap, base × 2^attempt)`, shortened to end one base interval
+ * before the deadline — and resolves `true`; resolves `false` at once when less than one base
+ * interval is left, or the signal aborted. Full
  * jitter spreads a fleet's retries over the whole window, where equal waits would bring every
  * instance back at the same moment to be throttled again (AWS Architecture Blog, "Exponential
  * Backoff And Jitter").
  */
 export async function waitToRetry(attempt: number, options: ThrottleRetryOptions): Promise<boolean> {
   if (options.signal.aborted) return false;
-  const ceiling = Math.min(options.capMs ?? 5_000, (options.baseMs ?? 250) * 2 ** attempt);
-  const wait = (options.random ?? Math.random)() * ceiling;
-  if (performance.now() + wait >= options.deadline) return false;
+  const base = options.baseMs ?? 250;
+  const ceiling = Math.min(options.capMs ?? 5_000, base * 2 ** attempt);
+  // A draw past the deadline is shortened, keeping one base interval for the call itself; with less
+  // than that left, no retry is worth starting.
+  const room = options.deadline - performance.now() - base;
+  if (room <= 0) return false;
+  const wait = Math.min((options.random ?? Math.random)() * ceiling, room);
   options.onRetry?.(wait);
   try {
     await sleep(wait, undefined, { signal: options.signal });

@@ -76,9 +76,9 @@ export function wrapAwsError(
   }
   if (isThrottling(error)) {
     return new SecretFetchError(
-      `${reference}: ${name} (${message}). AWS throttled the calls past the start-up budget: raise secretOptions.startupTimeoutMs, stagger the deployment${
+      `${reference}: ${name} (${message}). AWS throttled the call: its request quota is shared by every instance in the account and region${
         service === 'ssm'
-          ? ', or turn on SSM higher throughput (40 calls a second per account and region by default)'
+          ? ' (SSM: 40 calls a second by default; its higher throughput setting raises that)'
           : ''
       }.`,
       options,

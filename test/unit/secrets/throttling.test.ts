@@ -75,15 +75,26 @@ describe('retryThrottled', () => {
     expect(calls.count).toBe(1);
   });
 
-  it('gives up, with the throttling error, when a retry could not start before the deadline', async () => {
+  it('shortens a wait that would pass the deadline, and gives up once less than a base interval is left', async () => {
     const throttled = awsError('ThrottlingException');
-    const { fn, calls } = failing(throttled, throttled, throttled, throttled);
+    const { fn, calls } = failing(...Array.from({ length: 10 }, () => throttled));
+    const waits: number[] = [];
     const started = performance.now();
     await expect(
-      retryThrottled(fn, { signal, deadline: started + 50, baseMs: 40, capMs: 40, random: () => 0.99 }),
+      retryThrottled(fn, {
+        signal,
+        deadline: started + 100,
+        baseMs: 40,
+        capMs: 1_000,
+        random: () => 0.99,
+        onRetry: (ms) => waits.push(ms),
+      }),
     ).rejects.toBe(throttled);
-    expect(calls.count).toBe(2);
-    expect(performance.now() - started).toBeLessThan(60);
+    // The first draw (39.6 ms) fits; the second (79.2 ms) is cut to end 40 ms before the deadline.
+    expect(waits[0]).toBeCloseTo(39.6, 1);
+    expect(waits[1]!).toBeLessThan(25);
+    expect(calls.count).toBeLessThanOrEqual(4);
+    expect(performance.now() - started).toBeLessThan(100);
   });
 
   it('stops waiting when the budget is aborted', async () => {
