@@ -46,4 +46,28 @@ const cli: Options = {
   keepNames: true,
 };
 
-export default defineConfig([library, cli]);
+/**
+ * `apprunner-kit/register`, the preload (`node --import` / `--require`): both module systems, each a
+ * bundle of its own, so that preloading evaluates the preload's few modules and none of the kit's
+ * shared chunks. It shares its state with the kit on `Symbol.for` keys, not through a chunk.
+ */
+const register: Options = {
+  entry: { register: 'src/register.ts' },
+  format: ['esm', 'cjs'],
+  target: 'node22',
+  platform: 'node',
+  dts: true,
+  splitting: false,
+  sourcemap: true,
+  clean: false,
+  treeshake: true,
+  shims: false,
+  keepNames: true,
+  // Which build this is, for the preload: only the ESM one adds the loader hook ESM imports need.
+  // (`typeof require` cannot tell: esbuild's ESM output defines a `__require` shim.)
+  esbuildOptions(options, { format }) {
+    options.define = { ...options.define, __APPRUNNER_KIT_FORMAT__: JSON.stringify(format) };
+  },
+};
+
+export default defineConfig([library, register, cli]);

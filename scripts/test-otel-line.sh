@@ -16,6 +16,12 @@ packages=(
   '@opentelemetry/exporter-trace-otlp-grpc@>=0.300.0 <1'
   '@opentelemetry/exporter-trace-otlp-http@>=0.300.0 <1'
   '@opentelemetry/exporter-trace-otlp-proto@>=0.300.0 <1'
+  '@opentelemetry/sampler-aws-xray@>=0.3.0 <1'
+  '@opentelemetry/instrumentation@>=0.300.0 <1'
+  '@opentelemetry/instrumentation-pg@>=0.77.0 <1'
+  '@opentelemetry/instrumentation-ioredis@>=0.72.0 <1'
+  '@opentelemetry/instrumentation-redis@>=0.72.0 <1'
+  '@opentelemetry/instrumentation-mysql2@>=0.70.0 <1'
 )
 tests=(
   test/unit/tracing
@@ -26,6 +32,8 @@ tests=(
   test/integration/tracing/client-spans.test.ts
   test/integration/tracing/collector-down.test.ts
   test/integration/tracing/lazy-loading.test.ts
+  test/integration/tracing/datastore-spans.test.ts
+  test/integration/tracing/xray-sampler.test.ts
   test/integration/lazy-dependencies.test.ts
 )
 
@@ -42,6 +50,6 @@ npm install --no-save --no-audit --no-fund --force --loglevel=error "${packages[
 node -e '
   const { readFileSync } = require("node:fs");
   const v = (n) => JSON.parse(readFileSync(`node_modules/@opentelemetry/${n}/package.json`, "utf8")).version;
-  const names = ["api", "core", "resources", "sdk-trace", "exporter-trace-otlp-proto"];
+  const names = ["api", "core", "resources", "sdk-trace", "exporter-trace-otlp-proto", "instrumentation", "instrumentation-pg"];
   console.log(`on ${names.map((n) => `@opentelemetry/${n}@${v(n)}`).join(", ")}`);'
 EXPECT_OTEL_SDK_MAJOR=3 npx vitest run "${tests[@]}"

@@ -32,10 +32,12 @@ export type {
   TracingOptions,
 } from './config/options.js';
 export type {
+  CloudPlatform,
   DaemonEndpoint,
   TracingConfig,
   TracingMode,
   XrayDaemonAddress,
+  XrayRulesSource,
 } from './config/tracing.js';
 export {
   AppRunnerKitError,
@@ -90,7 +92,7 @@ export type {
   HealthStatus,
 } from './health/types.js';
 export { getRequestContext, type RequestContext, type RequestFieldValue } from './http/context.js';
-export type { LoadShedder, LoadShedderSettings, LoadStats } from './http/load-shedder.js';
+export type { LoadShedder, LoadShedderSettings, LoadStats, ShedResponder } from './http/load-shedder.js';
 export { addRequestFields, requestFieldLimits } from './http/request-fields.js';
 export type {
   RequestFinishHook,
@@ -146,6 +148,7 @@ export type {
   TracingBackendName,
 } from './tracing/tracer.js';
 export type {
+  XrayConfig,
   XraySamplingMode,
   XraySamplingRule,
   XraySamplingRules,

@@ -12,11 +12,18 @@
  * aws-xray-sdk-express over plain Express. `--node 22` runs the apps on another Node.js line
  * (scripts/node.sh); the harness and its sinks stay where they are.
  *
+ * The samplers: kit `otel` recording nothing new (`parentbased_always_off`), with X-Ray's default rule
+ * (the default on App Runner, ECS and EKS), and with `OTEL_TRACES_SAMPLER=xray` reading that rule
+ * from the sink (the X-Ray daemon's place). And one PostgreSQL query per request (a PostgreSQL the
+ * bench starts, as the tests do): kit `off`, kit `otel` (the request's span), kit `otel` with
+ * `--import apprunner-kit/register` (the query's span too).
+ *
  *   npm run bench:tracing [-- --rounds 3 --seconds 5 --node 26]
  */
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startPostgres } from '../../test/support/services/index.js';
 import { argNumber } from '../lib/args.js';
 import { printChart } from '../lib/chart.js';
 import { appNodeLine } from '../lib/node-line.js';
@@ -38,8 +45,37 @@ interface Sink {
   close(): Promise<void>;
 }
 
+/** X-Ray's default rule, as GetSamplingRules returns it. */
+const samplingRules = JSON.stringify({
+  SamplingRuleRecords: [
+    {
+      SamplingRule: {
+        RuleName: 'Default',
+        RuleARN: 'arn:aws:xray:eu-west-1:123456789012:sampling-rule/Default',
+        Priority: 10_000,
+        FixedRate: 0.05,
+        ReservoirSize: 1,
+        ServiceName: '*',
+        ServiceType: '*',
+        Host: '*',
+        HTTPMethod: '*',
+        URLPath: '*',
+        ResourceARN: '*',
+        Version: 1,
+        Attributes: {},
+      },
+    },
+  ],
+});
+
 async function startSink(): Promise<Sink> {
   const server: Server = createServer((req, res) => {
+    if (req.url === '/GetSamplingRules' || req.url === '/SamplingTargets') {
+      req.resume();
+      res.setHeader('content-type', 'application/json');
+      res.end(req.url === '/GetSamplingRules' ? samplingRules : '{"SamplingTargetDocuments":[]}');
+      return;
+    }
     req.on('data', (chunk: Buffer) => {
       sink.bytes += chunk.length;
     });
@@ -71,9 +107,14 @@ async function startSink(): Promise<Sink> {
 interface Variant {
   readonly name: string;
   readonly script: string;
-  readonly env: (sink: Sink) => Record<string, string>;
+  readonly env: (sink: Sink, databaseUrl: string) => Record<string, string>;
   readonly exports: boolean;
 }
+
+const otelEnv = (sink: Sink) => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+});
 
 const variants: readonly Variant[] = [
   { name: 'plain node', script: 'bare.cjs', env: () => ({}), exports: false },
@@ -110,10 +151,55 @@ const variants: readonly Variant[] = [
     env: (sink) => ({ AWS_XRAY_DAEMON_ADDRESS: sink.daemon }),
     exports: true,
   },
+  {
+    name: 'kit, otel, parentbased_always_off',
+    script: 'kit.mjs',
+    env: (sink) => ({ ...otelEnv(sink), OTEL_TRACES_SAMPLER: 'parentbased_always_off' }),
+    exports: false,
+  },
+  {
+    name: "kit, otel, X-Ray's default rule",
+    script: 'kit.mjs',
+    env: (sink) => ({ ...otelEnv(sink), OTEL_RESOURCE_ATTRIBUTES: 'cloud.platform=aws_app_runner' }),
+    exports: true,
+  },
+  {
+    name: 'kit, otel, OTEL_TRACES_SAMPLER=xray',
+    script: 'kit.mjs',
+    env: (sink) => ({
+      ...otelEnv(sink),
+      OTEL_TRACES_SAMPLER: 'xray',
+      OTEL_TRACES_SAMPLER_ARG: `endpoint=${sink.url}`,
+    }),
+    exports: true,
+  },
+  {
+    name: 'kit + pg query, tracing off',
+    script: 'kit-pg.mjs',
+    env: (_, db) => ({ DATABASE_URL: db }),
+    exports: false,
+  },
+  {
+    name: 'kit + pg query, otel',
+    script: 'kit-pg.mjs',
+    env: (sink, db) => ({ ...otelEnv(sink), DATABASE_URL: db }),
+    exports: true,
+  },
+  {
+    name: 'kit + pg query, otel + register',
+    script: 'kit-pg.mjs',
+    env: (sink, db) => ({
+      ...otelEnv(sink),
+      DATABASE_URL: db,
+      NODE_OPTIONS: '--import apprunner-kit/register',
+    }),
+    exports: true,
+  },
 ];
 
 async function main(): Promise<void> {
   await ensureWrk();
+  const database = await startPostgres();
   pinHarness(); // the sinks run here, with wrk on CPU 1, off the app's CPU
   const sink = await startSink();
   const rps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
@@ -123,7 +209,7 @@ async function main(): Promise<void> {
   try {
     for (let round = 0; round < rounds; round++) {
       for (const variant of variants) {
-        const app = await startPinned(`${apps}${variant.script}`, variant.env(sink));
+        const app = await startPinned(`${apps}${variant.script}`, variant.env(sink, database.url));
         try {
           await wrk(`http://127.0.0.1:${app.port}/`, 1); // warm-up
           const before = sink.bytes;
@@ -146,6 +232,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await sink.close();
+    await database.stop();
   }
   for (const variant of variants) {
     if (variant.exports && exported.get(variant.name) === 0)
@@ -156,7 +243,7 @@ async function main(): Promise<void> {
   const plain = median('plain node');
   const { version: nodeVersion, major: nodeMajor } = appNodeLine();
   console.log(
-    `\n## Tracing cost on Node ${nodeVersion} (wrk, 32 connections, ${seconds} s × ${rounds} interleaved rounds; every request traced and exported)\n`,
+    `\n## Tracing cost on Node ${nodeVersion} (wrk, 32 connections, ${seconds} s × ${rounds} interleaved rounds; every request traced and exported, but where a sampler is named)\n`,
   );
   console.log(
     '| variant | requests/s (median, min–max) | × plain node | app CPU µs per request (median, min–max) | bytes exported per request | wrk errors |',
@@ -219,6 +306,19 @@ async function main(): Promise<void> {
     console.log(
       resultLine({ bench: 'tracing', node: nodeVersion, framework: 'node', variant, addedCpuUs, ratio }),
     );
+  const samplers = [
+    'kit, tracing otel',
+    'kit, otel, parentbased_always_off',
+    "kit, otel, X-Ray's default rule",
+    'kit, otel, OTEL_TRACES_SAMPLER=xray',
+  ];
+  console.log('\nThe samplers, added per request over kit `off`:');
+  for (const name of samplers) console.log(`- ${line(name, added(name, 'kit, tracing off'))}`);
+  const query = added('kit + pg query, otel + register', 'kit + pg query, tracing off');
+  const querySpan = added('kit + pg query, otel + register', 'kit + pg query, otel');
+  console.log('\nOne PostgreSQL query per request (`SELECT 1`), every request sampled:');
+  console.log(`- ${line('request span and query span, over kit `off`', query)}`);
+  console.log(`- ${line('the query span alone (with the preload, over without)', querySpan)}`);
   result('otel over off', kitCpu, kitCpu / autoCpu);
   result('xray over off', xray.cpu, xray.cpu / sdkExpress.cpu);
   result('express: xray over off', kitExpress.cpu, kitExpress.cpu / sdkExpress.cpu);

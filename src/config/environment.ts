@@ -7,7 +7,6 @@ import {
   parseOtlpProtocol,
   parsePlatformMarker,
   parseResourceAttributes,
-  parseSamplerArg,
   parseTracesExporter,
   parseTracesSampler,
   tracesSamplers,
@@ -140,16 +139,19 @@ export const environmentSchema = Object.freeze({
   }),
   OTEL_TRACES_SAMPLER: variable({
     description:
-      "Which traces are recorded. The `parentbased_*` samplers follow the caller's `Sampled=` flag, and decide themselves when it is `?` or absent.",
+      "Which traces are recorded. The `parentbased_*` samplers and `xray` follow the caller's `Sampled=` flag, and decide themselves when it is `?` or absent. `xray` follows the sampling rules set in the X-Ray console, read through the X-Ray daemon or the ADOT collector's `awsproxy` extension (needs `@opentelemetry/sampler-aws-xray`), with X-Ray's default rule (1 trace per second, then 5 %) while they cannot be read.",
     accepted: tracesSamplers.join(', '),
-    default: 'parentbased_always_on',
+    default:
+      "`parentbased_always_on`; on ECS, EKS or App Runner (`cloud.platform=aws_app_runner`) with `tracing.mode` `auto`, X-Ray's default rule, parent-based",
     parse: (raw, name) => parseTracesSampler(raw, name),
   }),
   OTEL_TRACES_SAMPLER_ARG: variable({
-    description: 'The ratio of the `traceidratio` samplers.',
-    accepted: 'a number from 0 to 1',
-    default: '1',
-    parse: (raw, name) => parseSamplerArg(raw, name),
+    description:
+      'The ratio of the `traceidratio` samplers; for `xray`, where the rules are read and how often.',
+    accepted:
+      'a number from 0 to 1; for `xray`, `endpoint=<http URL>,polling_interval=<seconds from 10 to 86400>`',
+    default: '1; for `xray`, `endpoint=http://localhost:2000,polling_interval=300`',
+    parse: (raw) => raw.trim(),
   }),
   OTEL_RESOURCE_ATTRIBUTES: variable({
     description:

@@ -27,6 +27,7 @@ export const tracesSamplers = [
   'parentbased_always_on',
   'parentbased_always_off',
   'parentbased_traceidratio',
+  'xray',
 ] as const;
 
 /** A sampler, as `OTEL_TRACES_SAMPLER` names it. */
@@ -62,8 +63,10 @@ export interface TracingConfig {
   readonly exporter: (typeof tracesExporters)[number] | undefined;
   /** `OTEL_TRACES_SAMPLER`. */
   readonly sampler: TracesSampler | undefined;
-  /** `OTEL_TRACES_SAMPLER_ARG`. */
+  /** `OTEL_TRACES_SAMPLER_ARG`: the ratio of the `traceidratio` samplers. */
   readonly samplerArg: number | undefined;
+  /** `OTEL_TRACES_SAMPLER_ARG` of the `xray` sampler: where its rules come from. */
+  readonly xrayRules: XrayRulesSource;
   /** `OTEL_RESOURCE_ATTRIBUTES`, decoded. */
   readonly resourceAttributes: Readonly<Record<string, string>>;
   /** `OTEL_SDK_DISABLED`. */
@@ -75,6 +78,20 @@ export interface TracingConfig {
   /** From `ECS_CONTAINER_METADATA_URI_V4` or `KUBERNETES_SERVICE_HOST`. */
   readonly platform: CloudPlatform | undefined;
 }
+
+/** Where the `xray` sampler reads X-Ray's centralized sampling rules and reports its targets. */
+export interface XrayRulesSource {
+  /** The X-Ray daemon or the ADOT collector's `awsproxy` extension: `http://localhost:2000` by default. */
+  readonly endpoint: string;
+  /** How often the rules are read again, in seconds: 300 by default. */
+  readonly pollingIntervalSeconds: number;
+}
+
+/** The rules source of the `xray` sampler when `OTEL_TRACES_SAMPLER_ARG` names none. */
+export const defaultXrayRulesSource: XrayRulesSource = Object.freeze({
+  endpoint: 'http://localhost:2000',
+  pollingIntervalSeconds: 300,
+});
 
 /** An `http://` or `https://` URL without credentials, as the OTLP endpoint variables carry it. */
 export function parseEndpointUrl(raw: string, name: string): string {
@@ -124,6 +141,34 @@ export function parseSamplerArg(raw: string, name: string): number {
   const n = /^\s*(?:\d+(?:\.\d*)?|\.\d+)\s*$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(n >= 0 && n <= 1)) invalid(name, raw, 'a number from 0 to 1, such as 0.1');
   return n;
+}
+
+const xrayArgAccepted =
+  'comma-separated endpoint=<http URL> and polling_interval=<seconds from 10 to 86400>, such as endpoint=http://localhost:2000,polling_interval=300';
+
+/**
+ * The `xray` sampler's `OTEL_TRACES_SAMPLER_ARG`, as AWS's OpenTelemetry distribution writes it:
+ * `endpoint=http://localhost:2000,polling_interval=300`; either key may be left out.
+ */
+export function parseXrayRulesSource(raw: string, name: string): XrayRulesSource {
+  let endpoint = defaultXrayRulesSource.endpoint;
+  let pollingIntervalSeconds = defaultXrayRulesSource.pollingIntervalSeconds;
+  for (const part of raw.split(',')) {
+    if (part.trim() === '') continue;
+    const at = part.indexOf('=');
+    const key = at < 0 ? part.trim() : part.slice(0, at).trim();
+    const value = at < 0 ? '' : part.slice(at + 1).trim();
+    if (key === 'endpoint') {
+      endpoint = parseEndpointUrl(value, name).replace(/\/+$/, '');
+    } else if (key === 'polling_interval') {
+      const seconds = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+      if (!(seconds >= 10 && seconds <= 86_400)) invalid(name, raw, xrayArgAccepted);
+      pollingIntervalSeconds = seconds;
+    } else {
+      invalid(name, raw, xrayArgAccepted);
+    }
+  }
+  return { endpoint, pollingIntervalSeconds };
 }
 
 /** `true` or `false`, in any case. */
@@ -224,6 +269,10 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
       : env.KUBERNETES_SERVICE_HOST !== undefined
         ? 'aws_eks'
         : undefined;
+  // The argument's meaning depends on the sampler: a ratio, or the `xray` sampler's rules endpoint.
+  const argName = 'OTEL_TRACES_SAMPLER_ARG';
+  const argText = env.OTEL_TRACES_SAMPLER_ARG;
+  const xray = env.OTEL_TRACES_SAMPLER === 'xray';
   return {
     mode,
     fetch: section.fetch === undefined ? true : parseBoolean('tracing.fetch', section.fetch),
@@ -240,7 +289,9 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
     exportTimeoutMs: env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT,
     exporter: env.OTEL_TRACES_EXPORTER,
     sampler: env.OTEL_TRACES_SAMPLER,
-    samplerArg: env.OTEL_TRACES_SAMPLER_ARG,
+    samplerArg: xray || argText === undefined ? undefined : parseSamplerArg(argText, argName),
+    xrayRules:
+      xray && argText !== undefined ? parseXrayRulesSource(argText, argName) : defaultXrayRulesSource,
     resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES ?? {},
     sdkDisabled: env.OTEL_SDK_DISABLED ?? false,
     xrayDaemonAddress: env.AWS_XRAY_DAEMON_ADDRESS,

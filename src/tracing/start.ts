@@ -8,6 +8,7 @@ import { instrumentFetch } from './instrumentation/fetch.js';
 import { forwardRequestIdOnHttpClient, instrumentHttpClient } from './instrumentation/http-client.js';
 import { instrumentServer } from './instrumentation/server.js';
 import { resolveTracingMode } from './mode.js';
+import { reportDatastoreSpans } from './otel/datastore-report.js';
 import { loadOtelBackend } from './otel/load.js';
 import { type InstrumentableAwsClient, offTracer, type RuntimeTracer } from './tracer.js';
 import { loadXrayBackend } from './xray/peer.js';
@@ -77,8 +78,12 @@ export async function startTracing(
 ): Promise<Tracing> {
   const { logger, scope, requestIdHeader } = dependencies;
   const plan = resolveTracingMode(config);
+  const datastore = reportDatastoreSpans(plan.backend === 'otel', logger);
   if (plan.backend === 'off') {
-    logger.debug({ tracing: { mode: config.mode, backend: 'off', reason: plan.reason } }, 'tracing is off');
+    logger.debug(
+      { tracing: { mode: config.mode, backend: 'off', reason: plan.reason, ...datastore.fields } },
+      'tracing is off',
+    );
     const uninstalls: (() => void)[] = [];
     if (requestIdHeader !== undefined) {
       const failures = new InstrumentationFailures(logger);
@@ -115,13 +120,22 @@ export async function startTracing(
   if (config.httpClient) uninstalls.push(instrumentHttpClient(backend, failures, requestIdHeader));
   const { description } = backend;
   logger.info(
-    { tracing: { mode: config.mode, backend: backend.name, reason: plan.reason, ...description } },
+    {
+      tracing: {
+        mode: config.mode,
+        backend: backend.name,
+        reason: plan.reason,
+        ...description,
+        ...datastore.fields,
+      },
+    },
     backend.name === 'xray'
       ? `tracing through the X-Ray SDK: segments over UDP to ${description.daemon}, ${description.sampling} sampling`
       : description.exporter === 'none'
         ? 'tracing through OpenTelemetry, exporting nothing (OTEL_TRACES_EXPORTER=none)'
-        : `tracing through OpenTelemetry: ${description.protocol} to ${description.endpoint}`,
+        : `tracing through OpenTelemetry: ${description.protocol} to ${description.endpoint}, sampler ${description.sampler}`,
   );
+  datastore.hint();
 
   let stopped: Promise<void> | undefined;
   return {

@@ -14,7 +14,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import type { TracingConfig } from '../../config/tracing.js';
@@ -49,13 +49,14 @@ import {
   serverSpanName,
 } from './attributes.js';
 import { RequestContextManager } from './context-manager.js';
+import { useTracerProvider } from './datastore-report.js';
 import { resolveExportTarget } from './export-target.js';
 import { loadExporter, OutageReportingExporter } from './exporter.js';
 import { XrayIdGenerator } from './id-generator.js';
 import { detectPlatformResource } from './platform-resource.js';
 import { contextFromHeader, headerFor, XrayPropagator } from './propagator.js';
 import { resourceAttributes } from './resource.js';
-import { createSampler } from './sampler.js';
+import { chooseSampler, type SamplerChoice } from './sampler.js';
 import type { SdkTracerProvider, TraceSdk } from './trace-sdk.js';
 
 /** What the OpenTelemetry backend is built from. */
@@ -67,6 +68,12 @@ export interface OtelBackendOptions {
   readonly logger: Logger;
   /** The ECS or EKS resource attributes, once detected (createOtelBackend fills them in). */
   readonly platformAttributes?: Readonly<Record<string, AttributeValue>> | undefined;
+}
+
+/** What createOtelBackend resolved before building the backend. */
+interface OtelBackendParts {
+  readonly resource: Resource;
+  readonly sampler: SamplerChoice;
 }
 
 /** The span of one request, kept on its request context until its response ends. */
@@ -231,6 +238,7 @@ class OtelBackend implements TracingBackend {
   readonly #exporterOrigin: string | undefined;
   readonly #requestFields: boolean;
   readonly #registered = { trace: false, context: false, propagation: false };
+  readonly #stopSampler: () => void;
   #shutdown: Promise<void> | undefined;
   /** For the log lines of a request: the span current where a line is written. */
   readonly #spanIds: SpanIdReader = {
@@ -251,6 +259,7 @@ class OtelBackend implements TracingBackend {
   constructor(
     options: OtelBackendOptions,
     sdk: TraceSdk,
+    parts: OtelBackendParts,
     exporter: OutageReportingExporter | undefined,
     description: BackendDescription,
   ) {
@@ -261,15 +270,17 @@ class OtelBackend implements TracingBackend {
     this.#contextManager = new RequestContextManager((request) => requestOtelContext(this, request));
     const processors: SpanProcessor[] = exporter === undefined ? [] : [sdk.createBatchProcessor(exporter)];
     this.#provider = new sdk.TracerProvider({
-      resource: defaultResource().merge(resourceFromAttributes(resourceAttributes(options))),
+      resource: parts.resource,
       idGenerator: this.#ids,
-      sampler: createSampler(sdk, options.tracing.sampler, options.tracing.samplerArg),
+      sampler: parts.sampler.sampler,
       spanProcessors: processors,
     });
+    this.#stopSampler = parts.sampler.stop;
     this.#tracer = this.#provider.getTracer('apprunner-kit');
     this.#exporterOrigin =
       typeof description.endpoint === 'string' ? originOf(description.endpoint) : undefined;
     this.#register();
+    useTracerProvider(this.#provider, this.#logger);
   }
 
   #register(): void {
@@ -419,6 +430,7 @@ class OtelBackend implements TracingBackend {
   }
 
   async #stop(): Promise<void> {
+    this.#stopSampler();
     if (this.#registered.trace) trace.disable();
     if (this.#registered.propagation) propagation.disable();
     try {
@@ -447,28 +459,34 @@ function originOf(url: string): string | undefined {
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when the exporter package of the protocol is missing.
  */
 export async function createOtelBackend(options: OtelBackendOptions, sdk: TraceSdk): Promise<TracingBackend> {
-  const sampler = options.tracing.sampler ?? 'parentbased_always_on';
   const sdkName = `${sdk.packageName}@${sdk.version}`;
   const platform = await detectPlatformResource(options.tracing.platform);
   const withPlatform = { ...options, platformAttributes: platform.attributes };
-  const resource = platform.outcome === 'none' ? {} : { resource: platform.outcome };
+  const resource = defaultResource().merge(resourceFromAttributes(resourceAttributes(withPlatform)));
+  const sampler = await chooseSampler(sdk, options.tracing, resource, options.logger);
+  const parts: OtelBackendParts = { resource, sampler };
+  const sampling = {
+    sampler: sampler.name,
+    ...(sampler.note === undefined ? {} : { sampling: sampler.note }),
+  };
+  const detected = platform.outcome === 'none' ? {} : { resource: platform.outcome };
   if (options.tracing.exporter === 'none') {
-    return new OtelBackend(withPlatform, sdk, undefined, {
+    return new OtelBackend(withPlatform, sdk, parts, undefined, {
       exporter: 'none',
-      sampler,
+      ...sampling,
       sdk: sdkName,
-      ...resource,
+      ...detected,
     });
   }
   const target = resolveExportTarget(options.tracing);
   const exporter = new OutageReportingExporter(await loadExporter(target), options.logger, target);
-  return new OtelBackend(withPlatform, sdk, exporter, {
-    ...resource,
+  return new OtelBackend(withPlatform, sdk, parts, exporter, {
+    ...detected,
     sdk: sdkName,
     exporter: 'otlp',
     protocol: target.protocol,
     protocolFrom: target.protocolFrom,
     endpoint: target.url,
-    sampler,
+    ...sampling,
   });
 }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -106,7 +107,30 @@ describe('with tracing on', () => {
     }
     expect(loaded).toContain(`${sdkPackage}/`);
     expect(loaded).not.toContain('@opentelemetry/exporter-trace-otlp-grpc/');
+    expect(loaded).not.toContain('@opentelemetry/sampler-aws-xray/');
     expect(xraySdk(report.loaded)).toEqual([]);
+  });
+
+  it('OTEL_TRACES_SAMPLER=xray: the process ends by itself after shutdown, though the rules endpoint never answers', async () => {
+    const held: Socket[] = [];
+    const hanging = createNetServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = hanging.address() as { port: number };
+      const began = Date.now();
+      const report = await runApp('app.mjs', {
+        ...env(),
+        OTEL_TRACES_SAMPLER: 'xray',
+        OTEL_TRACES_SAMPLER_ARG: `endpoint=http://127.0.0.1:${port}`,
+      });
+      expect(report).toMatchObject({ mode: 'otel', status: 200 });
+      expect(otel(report.loaded).join('\n')).toContain('@opentelemetry/sampler-aws-xray/');
+      expect(held.length).toBeGreaterThanOrEqual(1); // the rules were asked for, and never answered
+      expect(Date.now() - began).toBeLessThan(10_000);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
   });
 
   it('the CommonJS build loads them when the mode needs them', async () => {
@@ -183,6 +207,25 @@ describe('a missing OpenTelemetry package', () => {
       });
     },
   );
+
+  it('@opentelemetry/sampler-aws-xray: OTEL_TRACES_SAMPLER=xray fails the boot, naming the package', async () => {
+    const missing = '@opentelemetry/sampler-aws-xray';
+    const report = await runApp(
+      'app.mjs',
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        OTEL_TRACES_SAMPLER: 'xray',
+        OTEL_TRACES_SAMPLER_ARG: 'endpoint=http://127.0.0.1:9',
+      },
+      installWithout(missing),
+    );
+    expect(report.error).toEqual({
+      name: 'MissingDependencyError',
+      code: 'ARK_DEPENDENCY_MISSING',
+      packageName: missing,
+      message: `OTEL_TRACES_SAMPLER=xray needs the package "${missing}", which is not installed. Install it with: npm install ${missing}`,
+    });
+  });
 
   it('is no error with tracing off', async () => {
     const report = await runApp('app.mjs', {}, installWithout('@opentelemetry/api'));

@@ -63,7 +63,11 @@ describe('auto mode', () => {
       await runtime.tracer.flush();
       const [span] = await collector.waitForSpans(1);
       expect(span).toMatchObject({ transport: 'grpc', traceId: callerHexRoot });
-      expect(logs.find('tracing through OpenTelemetry: grpc to http://127.0.0.1:4317')[0]).toMatchObject({
+      expect(
+        logs.find(
+          'tracing through OpenTelemetry: grpc to http://127.0.0.1:4317, sampler parentbased_always_on',
+        )[0],
+      ).toMatchObject({
         tracing: {
           mode: 'auto',
           backend: 'otel',
@@ -84,7 +88,9 @@ describe('auto mode', () => {
     });
     expect(runtime.tracer.mode).toBe('otel');
     expect(
-      logs.find('tracing through OpenTelemetry: http/protobuf to http://localhost:4318/v1/traces'),
+      logs.find(
+        'tracing through OpenTelemetry: http/protobuf to http://localhost:4318/v1/traces, sampler parentbased_always_on',
+      ),
     ).toHaveLength(1);
   });
 

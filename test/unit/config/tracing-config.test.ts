@@ -31,12 +31,41 @@ describe('tracing options', () => {
       exporter: undefined,
       sampler: undefined,
       samplerArg: undefined,
+      xrayRules: { endpoint: 'http://localhost:2000', pollingIntervalSeconds: 300 },
       resourceAttributes: {},
       sdkDisabled: false,
       xrayDaemonAddress: undefined,
       xray: { sampling: 'centralized', samplingRules: undefined },
       platform: undefined,
     });
+  });
+
+  it.each([
+    ['', { endpoint: 'http://localhost:2000', pollingIntervalSeconds: 300 }],
+    [
+      'endpoint=http://127.0.0.1:2000/,polling_interval=60',
+      { endpoint: 'http://127.0.0.1:2000', pollingIntervalSeconds: 60 },
+    ],
+    [' polling_interval = 10 ', { endpoint: 'http://localhost:2000', pollingIntervalSeconds: 10 }],
+  ])("read the xray sampler's OTEL_TRACES_SAMPLER_ARG=%j as its rules source", (arg, rules) => {
+    const config = tracing(undefined, { OTEL_TRACES_SAMPLER: 'xray', OTEL_TRACES_SAMPLER_ARG: arg });
+    expect(config.sampler).toBe('xray');
+    expect(config.xrayRules).toEqual(rules);
+    expect(config.samplerArg).toBeUndefined();
+  });
+
+  it.each([
+    ['0.5', /endpoint=<http URL> and polling_interval/],
+    ['endpoint=localhost:2000', /an http:\/\/ or https:\/\/ URL/],
+    ['polling_interval=5', /seconds from 10 to 86400/],
+    ['polling_interval=1e3', /seconds from 10 to 86400/],
+    ['interval=60', /endpoint=<http URL>/],
+  ])("refuse the xray sampler's OTEL_TRACES_SAMPLER_ARG=%j, naming the variable", (arg, message) => {
+    const error = failure(() =>
+      tracing(undefined, { OTEL_TRACES_SAMPLER: 'xray', OTEL_TRACES_SAMPLER_ARG: arg }),
+    );
+    expect(error.field).toBe('OTEL_TRACES_SAMPLER_ARG');
+    expect(error.message).toMatch(message);
   });
 
   it('are frozen', () => {
@@ -128,7 +157,7 @@ describe('tracing environment variables', () => {
     ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '10s', /an integer from 1 to 600000/],
     ['OTEL_TRACES_EXPORTER', 'console', /"otlp" or "none".*console/],
     ['OTEL_TRACES_EXPORTER', 'otlp,zipkin', /"otlp" or "none"/],
-    ['OTEL_TRACES_SAMPLER', 'xray', /one of "always_on", "always_off", "traceidratio"/],
+    ['OTEL_TRACES_SAMPLER', 'xray_remote', /one of "always_on", "always_off", "traceidratio"/],
     ['OTEL_TRACES_SAMPLER_ARG', '1.5', /a number from 0 to 1/],
     ['OTEL_TRACES_SAMPLER_ARG', '-0.1', /a number from 0 to 1/],
     ['OTEL_TRACES_SAMPLER_ARG', 'half', /a number from 0 to 1/],

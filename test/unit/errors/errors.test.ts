@@ -8,7 +8,7 @@ import {
   MissingDependencyError,
 } from '../../../src/errors.js';
 
-const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const reference = readFileSync(new URL('../../../docs/error-codes.md', import.meta.url), 'utf8');
 
 describe('error codes', () => {
   it('are unique', () => {
@@ -16,8 +16,8 @@ describe('error codes', () => {
     expect(new Set(codes).size).toBe(codes.length);
   });
 
-  it.each(errorClasses.map((c) => [c.code, c.name]))('documents %s (%s) in the README', (code, name) => {
-    expect(readme).toMatch(new RegExp(`^\\| \`${code}\` +\\| \`${name}\` +\\| .+ \\|$`, 'm'));
+  it.each(errorClasses.map((c) => [c.code, c.name]))('documents %s (%s) in the reference', (code, name) => {
+    expect(reference).toMatch(new RegExp(`^\\| \`${code}\` +\\| \`${name}\` +\\| .+ \\|$`, 'm'));
   });
 
   it('lists every error class the module exports', async () => {
