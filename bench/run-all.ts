@@ -74,11 +74,11 @@ const benches: readonly Bench[] = [
   {
     name: 'tracing',
     about:
-      'tracing off, `otel` and `xray` against the OpenTelemetry auto-instrumentation and aws-xray-sdk-express',
-    // Per line: 9 variants × 3 × ~3.7 s ≈ 100 s. Not 1 s: the peers' instrumentations warm up
-    // slowly, and a round of 1 s completed no request at all.
+      'tracing off, `otel` and `xray` against the OpenTelemetry auto-instrumentation and aws-xray-sdk-express; each sampler; a PostgreSQL query span',
+    // Per line: 15 variants × 3 × ~3.7 s + a PostgreSQL ≈ 175 s. Not 1 s: the peers'
+    // instrumentations warm up slowly, and a round of 1 s completed no request at all.
     args: ['--rounds', '3', '--seconds', '2'],
-    timeoutS: 150,
+    timeoutS: 280,
     perLine: { firstLineArgs: [], otherLineArgs: [] },
   },
   {
