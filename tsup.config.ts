@@ -52,17 +52,9 @@ const cli: Options = {
  * shared chunks. It shares its state with the kit on `Symbol.for` keys, not through a chunk.
  */
 const register: Options = {
+  ...library,
   entry: { register: 'src/register.ts' },
-  format: ['esm', 'cjs'],
-  target: 'node22',
-  platform: 'node',
-  dts: true,
   splitting: false,
-  sourcemap: true,
-  clean: false,
-  treeshake: true,
-  shims: false,
-  keepNames: true,
   // Which build this is, for the preload: only the ESM one adds the loader hook ESM imports need.
   // (`typeof require` cannot tell: esbuild's ESM output defines a `__require` shim.)
   esbuildOptions(options, { format }) {

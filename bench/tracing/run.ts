@@ -128,7 +128,7 @@ const variants: readonly Variant[] = [
   {
     name: 'kit, tracing otel',
     script: 'kit.mjs',
-    env: (sink) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }),
+    env: otelEnv,
     exports: true,
   },
   {
