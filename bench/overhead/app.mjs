@@ -10,7 +10,9 @@ const port = Number(process.env.PORT);
 const framework = process.env.FRAMEWORK ?? 'node';
 const variant = process.env.VARIANT ?? 'bare';
 const body = JSON.stringify({ hello: 'world' });
-const workUs = variant === 'bare-1us' ? 1 : 0;
+// `bare-<n>us`: the bare app doing n µs of busy work per request (bare-1us, bare-4us).
+const busy = /^bare-(\d+)us$/.exec(variant);
+const workUs = busy === null ? 0 : Number(busy[1]);
 
 /** Busy work for `workUs` µs (the calibration variant); nothing otherwise. */
 function work() {
@@ -72,11 +74,12 @@ if (variant === 'stack') {
   const server = createServer(app);
   createTerminus(server, { signals: ['SIGTERM'], healthChecks: { '/healthz': async () => ({}) } });
   server.listen(port, '127.0.0.1');
-} else if (variant === 'bare' || variant === 'bare-1us') {
+} else if (variant === 'bare' || busy !== null) {
   await build().listen();
   process.on('SIGINT', () => process.exit(0)); // exit normally, so that --cpu-prof can write its profile
 } else {
-  const { bootstrapAppRunner } = await import('apprunner-kit');
+  // KIT_MODULE: another build of the kit (a path to its dist/index.js), to compare two builds in one run.
+  const { bootstrapAppRunner } = await import(process.env.KIT_MODULE ?? 'apprunner-kit');
   await bootstrapAppRunner({
     app: build().app,
     logging: {

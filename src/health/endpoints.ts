@@ -26,11 +26,12 @@ type Endpoint = 'liveness' | 'readiness' | 'startup';
 
 /**
  * True when the request URL `url` is `path`, with or without a query string (an absent URL is `/`).
- * It runs for every request, so it compares in place rather than slicing the query off.
+ * It runs for every request, so it compares in place rather than slicing the query off, and looks
+ * for the `?` first: most URLs have none where the path would end.
  */
 function isPath(url: string | undefined, path: string): boolean {
   if (url === undefined) return path === '/';
-  return url === path || (url.startsWith(path) && url[path.length] === '?');
+  return url === path || (url.charCodeAt(path.length) === 0x3f && url.startsWith(path));
 }
 
 /** A check's report without its `output` (error text), as shown unless `exposeErrors` is on. */

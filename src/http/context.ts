@@ -46,6 +46,8 @@ export interface MutableRequestContext extends RequestContext {
   [traceParentSlot]?: TraceHeader | undefined;
   /** The duration {@link requestDurationMs} measured, once the response finished. */
   [durationSlot]?: number | undefined;
+  /** True when `requestId` needs no escaping in a JSON string (see request-id.ts). */
+  [plainIdSlot]?: boolean | undefined;
 }
 
 /**
@@ -80,6 +82,13 @@ export function requestDurationMs(context: MutableRequestContext): number {
 
 /** Where the parsed `X-Amzn-Trace-Id` of a request is kept for the tracing hooks (not in the public shape). */
 export const traceParentSlot: unique symbol = Symbol.for('apprunner-kit.traceParent');
+
+/**
+ * Where a context says its `requestId` goes into a JSON string as it is: the request line then
+ * skips the check (on a new UUID, a string built in parts, the check's first read costs more than
+ * the rest of the line's checks together).
+ */
+export const plainIdSlot: unique symbol = Symbol('apprunner-kit.plainRequestId');
 
 /** Where a tracing backend keeps its state of a request, on the request context (no side table). */
 export const tracingSlot: unique symbol = Symbol.for('apprunner-kit.tracingSlot');

@@ -10,7 +10,10 @@ export function pathWithoutQuery(url: string | undefined): string {
  * as `::ffff:a.b.c.d`.
  */
 export function peerAddress(address: string | undefined): string | undefined {
-  return address?.startsWith('::ffff:') === true ? address.slice(7) : address;
+  // The first character first: most peers are plain IPv4 or IPv6 addresses.
+  return address !== undefined && address.charCodeAt(0) === 0x3a && address.startsWith('::ffff:')
+    ? address.slice(7)
+    : address;
 }
 
 /**

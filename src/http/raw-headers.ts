@@ -11,7 +11,22 @@ export function rawHeader(req: IncomingMessage, name: string): string | undefine
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;
-    if (key.length === name.length && (key === name || key.toLowerCase() === name)) return raw[i + 1];
+    if (isHeaderName(key, name)) return raw[i + 1];
   }
   return undefined;
+}
+
+/**
+ * Whether `raw`, a header name as the client sent it, is `lower` (a lower-case name) in any case.
+ * Compares character codes: no lower-cased copy is made for each header of each request.
+ */
+export function isHeaderName(raw: string, lower: string): boolean {
+  if (raw.length !== lower.length) return false;
+  if (raw === lower) return true;
+  for (let i = 0; i < raw.length; i++) {
+    const code = raw.charCodeAt(i);
+    // ASCII A–Z to a–z; header names are tokens, and anything else compares as it is.
+    if ((code >= 0x41 && code <= 0x5a ? code | 0x20 : code) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }

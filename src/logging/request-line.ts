@@ -4,6 +4,7 @@ import type { LogLevel } from '../config/environment.js';
 import {
   type MutableRequestContext,
   noRequestFields,
+  plainIdSlot,
   type RequestFieldValue,
   requestDurationMs,
   requestSpanId,
@@ -11,7 +12,7 @@ import {
 import { firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
-import { jsonString, rawLineWriter } from './logger.js';
+import { isJsonSafe, jsonString, rawLineWriter } from './logger.js';
 
 /** Level of the request line by outcome. */
 export interface RequestLevels {
@@ -32,8 +33,13 @@ export interface RequestLineOptions {
   readonly query: boolean;
 }
 
-function field(name: string, value: string | undefined): string {
-  return value === undefined ? '' : `,"${name}":${jsonString(value)}`;
+/**
+ * `,"name":"value"` from `prefix` (`,"name":"`), escaped as JSON needs; `''` when `value` is
+ * undefined. The prefix is a constant: two concatenations per field.
+ */
+function field(prefix: string, value: string | undefined): string {
+  if (value === undefined) return '';
+  return isJsonSafe(value) ? `${prefix}${value}"` : prefix + JSON.stringify(value).slice(1);
 }
 
 /** The fields of addRequestFields, serialised as pino would (names and strings escaped). */
@@ -90,14 +96,20 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
       // The same line pino writes below, field for field, without its generic serialisation.
       writeRaw(
         level,
-        `,"requestId":${jsonString(context.requestId)}${field('traceId', context.traceId)}${field(
-          'spanId',
-          spanId,
-        )}${field('method', req.method)}${field('path', path)}${field('route', context.route)},"statusCode":${status},"durationMs":${durationMs}${
-          bytes === undefined ? '' : `,"bytes":${bytes}`
-        }${field('userAgent', userAgent)}${field('clientIp', clientIp)}${
-          context.fields === noRequestFields ? '' : requestFields(context.fields)
-        }`,
+        (context[plainIdSlot] === true
+          ? `,"requestId":"${context.requestId}"`
+          : field(',"requestId":"', context.requestId)) +
+          // Trace and span ids are hex, formatted by the kit's tracing: nothing to escape.
+          (context.traceId === undefined ? '' : `,"traceId":"${context.traceId}"`) +
+          (spanId === undefined ? '' : `,"spanId":"${spanId}"`) +
+          field(',"method":"', req.method) +
+          field(',"path":"', path) +
+          field(',"route":"', context.route) +
+          `,"statusCode":${status},"durationMs":${durationMs}` +
+          (bytes === undefined ? '' : `,"bytes":${bytes}`) +
+          field(',"userAgent":"', userAgent) +
+          field(',"clientIp":"', clientIp) +
+          (context.fields === noRequestFields ? '' : requestFields(context.fields)),
         message,
       );
       return;

@@ -124,6 +124,7 @@ export class StdoutDestination {
   }
 
   #settleWaiters(): void {
+    if (this.#waiters.length === 0) return; // the common case: no flush() waits, nothing to copy
     for (const waiter of this.#waiters.splice(0)) waiter();
   }
 }

@@ -135,3 +135,58 @@ describe('the request id on Koa error responses', () => {
     expect([getter.status, getter.headers['x-from-app']]).toEqual([500, '1']);
   });
 });
+
+describe('the echo, whichever way the app writes its headers', () => {
+  const shared = Object.freeze({ 'content-type': 'text/plain' });
+  const routes: Record<string, (res: import('node:http').ServerResponse) => void> = {
+    '/shared-object': (res) => res.writeHead(200, shared).end(),
+    '/own-in-object': (res) => res.writeHead(200, { 'X-Request-Id': 'mine' }).end(),
+    '/with-reason': (res) => res.writeHead(201, 'Made', { a: '1' }).end(),
+    '/flat-array': (res) => res.writeHead(200, ['a', '1']).end(),
+    '/own-in-pairs': (res) => res.writeHead(200, [['x-request-id', 'mine']]).end(),
+    '/set-then-write': (res) => {
+      res.setHeader('b', '2');
+      res.writeHead(200, { c: '3' }).end();
+    },
+    '/own-set': (res) => {
+      res.setHeader('X-REQUEST-ID', 'mine');
+      res.end();
+    },
+    '/implicit': (res) => res.end('x'),
+    '/wrapped': (res) => {
+      // What on-headers (compression, morgan, response-time) does to writeHead.
+      const previous = res.writeHead;
+      res.writeHead = function (this: typeof res, ...args: unknown[]) {
+        this.setHeader('x-wrapped', '1');
+        return (previous as (...a: unknown[]) => typeof res).apply(this, args);
+      } as typeof res.writeHead;
+      res.writeHead(200, { d: '4' }).end();
+    },
+  };
+
+  it("adds the id to the app's headers, never over an id the app set, never into the app's object", async () => {
+    const { runtime } = await startRuntime({ app: (req, res) => routes[req.url ?? '']!(res) });
+    const url = baseUrl(runtime.server!);
+    const seen: Record<string, [number, string | string[] | undefined]> = {};
+    for (const path of Object.keys(routes)) {
+      const response = await get(`${url}${path}`, { headers: { 'x-request-id': 'given-1' } });
+      seen[path] = [response.status, response.headers['x-request-id']];
+      if (path === '/with-reason') expect(response.headers.a).toBe('1');
+      if (path === '/set-then-write') expect([response.headers.b, response.headers.c]).toEqual(['2', '3']);
+      if (path === '/wrapped')
+        expect([response.headers['x-wrapped'], response.headers.d]).toEqual(['1', '4']);
+    }
+    expect(seen).toEqual({
+      '/shared-object': [200, 'given-1'],
+      '/own-in-object': [200, 'mine'],
+      '/with-reason': [201, 'given-1'],
+      '/flat-array': [200, 'given-1'],
+      '/own-in-pairs': [200, 'mine'],
+      '/set-then-write': [200, 'given-1'],
+      '/own-set': [200, 'mine'],
+      '/implicit': [200, 'given-1'],
+      '/wrapped': [200, 'given-1'],
+    });
+    expect(shared).toEqual({ 'content-type': 'text/plain' });
+  });
+});

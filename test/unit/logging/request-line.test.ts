@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { type MutableRequestContext, noRequestFields } from '../../../src/http/context.js';
+import { type MutableRequestContext, noRequestFields, plainIdSlot } from '../../../src/http/context.js';
 import { createLogger, jsonString, rawLineWriter } from '../../../src/logging/logger.js';
 import { redaction } from '../../../src/logging/redaction.js';
 import { requestLineHook } from '../../../src/logging/request-line.js';
@@ -71,6 +71,11 @@ const cases: Case[] = [
   { name: 'an aborted request', finished: false, status: 200 },
   { name: 'a client error without headers', status: 404, rawHeaders: [], contentLength: 'not a number' },
   { name: 'a path that needs escaping', url: '/a"b\\c\u0007' },
+  { name: 'an adopted request id that needs escaping', context: { requestId: 'a"b\\c' } },
+  {
+    name: 'a request id the scope marked plain',
+    context: { requestId: 'b3459ea7-daf0-469e-8b48-c1dd2b3cf298', [plainIdSlot]: true },
+  },
   {
     name: 'request fields, names and values that need escaping',
     context: {
