@@ -109,7 +109,8 @@ function namesHeader(headers: object, name: string): boolean {
     }
     return false;
   }
-  for (const key in headers) if (isHeaderName(key, name)) return true;
+  // Own keys only: Node writes no inherited one.
+  for (const key in headers) if (Object.hasOwn(headers, key) && isHeaderName(key, name)) return true;
   return false;
 }
 
@@ -119,7 +120,9 @@ function namesHeader(headers: object, name: string): boolean {
  * function) rather than a `setHeader` when the request starts: Node writes the headers an app passes
  * to `writeHead` as they are only while no header was set with `setHeader`; after one, it validates
  * and stores each of them again (measured on a plain listener: about 9,000 instructions and 3 µs per
- * request). A framework's or middleware's own wrapper of `writeHead` (on-headers) calls this one.
+ * request). A wrapper of `writeHead` put on later (on-headers, in the app's middleware) calls this
+ * one; where the response already has its own `writeHead` when the request enters the scope (a
+ * Fastify `onRequest` hook of the app's that ran first), the id is set with `setHeader` instead.
  */
 function echoingWriteHead(
   this: ScopedResponse,
@@ -137,15 +140,23 @@ function echoingWriteHead(
     return writeHead.call(this, statusCode, reason, headers);
   const id = entry!.context.requestId;
   const given = typeof reason === 'string' ? headers : reason;
-  if (given === undefined || given === null || typeof given !== 'object' || Array.isArray(given)) {
-    if (given === undefined || given === null || typeof given !== 'object' || !namesHeader(given, name))
-      this.setHeader(name, id);
+  if (given === undefined || given === null || typeof given !== 'object') {
+    this.setHeader(name, id);
     return writeHead.call(this, statusCode, reason, headers);
   }
   if (namesHeader(given, name)) return writeHead.call(this, statusCode, reason, headers);
-  // A copy: the app's object may be shared by every response (a constant of its own).
-  const withId: Record<string, unknown> = { ...(given as Record<string, unknown>) };
-  withId[name] = id;
+  // A copy, never the app's own object or array: it may be shared by every response. An array gets
+  // the id in its own form (Node takes `[[name, value], …]` or `[name, value, …]`), not by setHeader,
+  // after which Node would take only the flat form.
+  let withId: object;
+  if (Array.isArray(given))
+    withId = given.length > 0 && Array.isArray(given[0]) ? [...given, [name, id]] : [...given, name, id];
+  else {
+    // Set after the spread, not as a computed key of the literal (which V8 defines at run time).
+    const copy: Record<string, unknown> = { ...(given as Record<string, unknown>) };
+    copy[name] = id;
+    withId = copy;
+  }
   return typeof reason === 'string'
     ? writeHead.call(this, statusCode, reason, withId)
     : writeHead.call(this, statusCode, withId);
@@ -274,8 +285,10 @@ export class RequestScope {
       this.#debugSampleRate > 0 && Math.random() < this.#debugSampleRate,
       this.#fieldsPolicy,
     );
-    if (this.#echoHeader !== undefined && !res.headersSent)
-      res.writeHead = echoingWriteHead as ServerResponse['writeHead'];
+    if (this.#echoHeader !== undefined && !res.headersSent) {
+      if (Object.hasOwn(res, 'writeHead')) res.setHeader(this.#echoHeader, context.requestId);
+      else res.writeHead = echoingWriteHead as ServerResponse['writeHead'];
+    }
     this.#inFlight++;
     // One shared listener, the context on the response: no closure allocated per request.
     (res as ScopedResponse)[scopeKey] = { scope: this, context, req };

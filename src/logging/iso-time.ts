@@ -17,7 +17,8 @@ let secondPrefix = '';
 
 /**
  * `,"time":"<ISO 8601 time of now>"`, the time field of a log line as pino writes it with an ISO
- * timestamp, formatted at most once per second and kept for the millisecond.
+ * timestamp, formatted at most once per second and kept for the millisecond. `now` is a whole
+ * number of milliseconds since the epoch (`Date.now()`).
  */
 export function isoTimeChunk(now: number = Date.now()): string {
   if (now === chunkMillis) return chunk;

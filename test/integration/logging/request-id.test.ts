@@ -143,6 +143,11 @@ describe('the echo, whichever way the app writes its headers', () => {
     '/own-in-object': (res) => res.writeHead(200, { 'X-Request-Id': 'mine' }).end(),
     '/with-reason': (res) => res.writeHead(201, 'Made', { a: '1' }).end(),
     '/flat-array': (res) => res.writeHead(200, ['a', '1']).end(),
+    '/nested-array': (res) => res.writeHead(200, [['a', '1']] as unknown as string[]).end(),
+    '/inherited-id': (res) =>
+      res
+        .writeHead(200, Object.create({ 'x-request-id': 'not written by Node' }) as Record<string, string>)
+        .end(),
     '/own-in-pairs': (res) => res.writeHead(200, [['x-request-id', 'mine']]).end(),
     '/set-then-write': (res) => {
       res.setHeader('b', '2');
@@ -171,7 +176,7 @@ describe('the echo, whichever way the app writes its headers', () => {
     for (const path of Object.keys(routes)) {
       const response = await get(`${url}${path}`, { headers: { 'x-request-id': 'given-1' } });
       seen[path] = [response.status, response.headers['x-request-id']];
-      if (path === '/with-reason') expect(response.headers.a).toBe('1');
+      if (path === '/with-reason' || path.endsWith('-array')) expect(response.headers.a, path).toBe('1');
       if (path === '/set-then-write') expect([response.headers.b, response.headers.c]).toEqual(['2', '3']);
       if (path === '/wrapped')
         expect([response.headers['x-wrapped'], response.headers.d]).toEqual(['1', '4']);
@@ -181,6 +186,8 @@ describe('the echo, whichever way the app writes its headers', () => {
       '/own-in-object': [200, 'mine'],
       '/with-reason': [201, 'given-1'],
       '/flat-array': [200, 'given-1'],
+      '/nested-array': [200, 'given-1'],
+      '/inherited-id': [200, 'given-1'],
       '/own-in-pairs': [200, 'mine'],
       '/set-then-write': [200, 'given-1'],
       '/own-set': [200, 'mine'],
@@ -188,5 +195,33 @@ describe('the echo, whichever way the app writes its headers', () => {
       '/wrapped': [200, 'given-1'],
     });
     expect(shared).toEqual({ 'content-type': 'text/plain' });
+  });
+});
+
+describe('the echo on Fastify, after a hook of the app that wraps writeHead', () => {
+  it("keeps the app's wrapper and echoes the id", async () => {
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify();
+    // What on-headers does (response-time, express-session through @fastify/middie), in a hook that
+    // runs before the kit's.
+    app.addHook('onRequest', (_request, reply, done) => {
+      const raw = reply.raw;
+      const previous = raw.writeHead;
+      raw.writeHead = function (this: typeof raw, ...args: unknown[]) {
+        this.setHeader('x-response-time', '1ms');
+        return (previous as (...a: unknown[]) => typeof raw).apply(this, args);
+      } as typeof raw.writeHead;
+      done();
+    });
+    app.get('/', async () => 'ok');
+    const { runtime } = await startRuntime({ app });
+
+    const response = await get(`${baseUrl(runtime.server!)}/`, { headers: { 'x-request-id': 'given-2' } });
+
+    expect([response.status, response.headers['x-response-time'], response.headers['x-request-id']]).toEqual([
+      200,
+      '1ms',
+      'given-2',
+    ]);
   });
 });
