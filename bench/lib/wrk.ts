@@ -8,16 +8,23 @@ export { type Spread, spread } from './stats.js';
 
 const run = promisify(execFile);
 
-/** Installs wrk from Debian's packages when it is missing (the benchmarks run as root on CI machines). */
-export async function ensureWrk(): Promise<void> {
+/**
+ * Installs `command` from Debian's package `pkg` when it is not on PATH (the benchmarks run as root
+ * on CI machines). A command that is there but unhappy with `--version` (wrk exits 1) counts as there.
+ */
+export async function ensureDebianCommand(command: string, pkg = command): Promise<void> {
   try {
-    await run('wrk', ['--version']).catch((error: { stdout?: string }) => {
-      if (!error.stdout?.includes('wrk')) throw error;
-    });
-  } catch {
+    await run(command, ['--version']);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
     await run('apt-get', ['update', '-qq']);
-    await run('apt-get', ['install', '-y', '-qq', 'wrk']);
+    await run('apt-get', ['install', '-y', '-qq', pkg]);
   }
+}
+
+/** Installs wrk from Debian's packages when it is missing. */
+export function ensureWrk(): Promise<void> {
+  return ensureDebianCommand('wrk');
 }
 
 /**

@@ -12,33 +12,23 @@
  *   npm run bench:overhead:instructions [-- --frameworks node,fastify --requests 2000,8000
  *                                          --variants kit-off,kit-on,kit-on-no-echo --node 26]
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { freePort } from '../../test/support/child.js';
 import { argString } from '../lib/args.js';
 import { appNodeLine } from '../lib/node-line.js';
+import { ensureDebianCommand } from '../lib/wrk.js';
+import { variantEnv } from './variant.js';
 
-const run = promisify(execFile);
 const frameworks = argString('frameworks', 'node').split(',');
 const [n1, n2] = argString('requests', '2000,8000').split(',').map(Number) as [number, number];
 const variants = argString('variants', 'kit-off,kit-on,kit-on-no-echo')
   .split(',')
   .filter((v) => v !== '' && v !== 'bare');
 const app = new URL('app.mjs', import.meta.url).pathname;
-
-/** Installs valgrind from Debian's packages when it is missing. */
-async function ensureValgrind(): Promise<void> {
-  try {
-    await run('valgrind', ['--version']);
-  } catch {
-    await run('apt-get', ['update', '-qq']);
-    await run('apt-get', ['install', '-y', '-qq', 'valgrind']);
-  }
-}
 
 /** `count` GET / requests, one at a time on one keep-alive connection. */
 async function serve(port: number, count: number): Promise<void> {
@@ -61,17 +51,14 @@ async function serve(port: number, count: number): Promise<void> {
 
 /** Instructions the app executed from its start to its exit, having served `count` requests. */
 async function totalInstructions(framework: string, variant: string, count: number): Promise<number> {
-  const [name, module] = variant.split('@') as [string, string | undefined];
   const port = await freePort();
   const out = join(tmpdir(), `apprunner-kit-callgrind-${process.pid}-${port}.out`);
-  const env: Record<string, string> = {
+  const env = {
     PATH: process.env.PATH ?? '',
     PORT: String(port),
     NODE_ENV: 'production',
-    FRAMEWORK: framework,
-    VARIANT: name,
+    ...variantEnv(framework, variant),
   };
-  if (module !== undefined) env.KIT_MODULE = resolve(module);
   const child = spawn(
     'taskset',
     ['-c', '0', 'valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, appNodeLine().binary, app],
@@ -105,7 +92,7 @@ async function totalInstructions(framework: string, variant: string, count: numb
 }
 
 async function main(): Promise<void> {
-  await ensureValgrind();
+  await ensureDebianCommand('valgrind');
   const { version } = appNodeLine();
   const lines: string[] = [];
   for (const framework of frameworks) {

@@ -20,11 +20,12 @@
  *   npm run bench:overhead:paired [-- --frameworks node,express --rounds 24 --seconds 1 --node 26
  *                                    --variants bare-1us,kit-off,kit-on,kit-on-no-echo]
  */
-import { resolve } from 'node:path';
 import { argNumber, argString } from '../lib/args.js';
 import { appNodeLine } from '../lib/node-line.js';
 import { resultLine } from '../lib/result.js';
+import { quantile, signed } from '../lib/stats.js';
 import { cpuMicros, ensureWrk, type PinnedApp, pinHarness, startPinned, wrk } from '../lib/wrk.js';
+import { variantEnv } from './variant.js';
 
 const rounds = argNumber('rounds', 24);
 const seconds = argNumber('seconds', 1);
@@ -39,24 +40,10 @@ const pace = argString('pace');
 const pacedScript = new URL('../lib/paced.lua', import.meta.url).pathname;
 if (pace !== undefined) process.env.PACE_MS = pace; // read by paced.lua in wrk, which inherits it
 
-/** The value at quantile `q` (0–1) of `values`, by linear interpolation. */
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (sorted.length - 1) * q;
-  const low = Math.floor(at);
-  const high = Math.ceil(at);
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
-}
-
-/** `+1.20`, `-0.40`: a difference with its sign. */
-function signed(value: number): string {
-  return `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
-}
-
 /** The cells of a variant's difference from the reference: median, and rounds in which it was below. */
 function referenceCells(differences: readonly number[]): string {
   const below = differences.filter((d) => d < 0).length;
-  return ` ${signed(quantile(differences, 0.5))} | ${below} of ${differences.length} |`;
+  return ` ${signed(quantile(differences, 0.5), 2)} | ${below} of ${differences.length} |`;
 }
 
 /** One burst of wrk against `started`: its CPU µs per request and requests/s. */
@@ -77,12 +64,7 @@ async function measure(framework: string, nodeVersion: string): Promise<string[]
   const names = ['bare', ...variants];
   const apps = new Map<string, PinnedApp>();
   try {
-    for (const variant of names) {
-      const [name, module] = variant.split('@') as [string, string | undefined];
-      const env: Record<string, string> = { FRAMEWORK: framework, VARIANT: name };
-      if (module !== undefined) env.KIT_MODULE = resolve(module);
-      apps.set(variant, await startPinned(app, env));
-    }
+    for (const variant of names) apps.set(variant, await startPinned(app, variantEnv(framework, variant)));
     for (const variant of names) await wrk(`http://127.0.0.1:${apps.get(variant)!.port}/`, 2);
     const added = new Map<string, number[]>(variants.map((v) => [v, []]));
     const rps = new Map<string, number[]>(names.map((v) => [v, []]));
@@ -120,7 +102,7 @@ async function measure(framework: string, nodeVersion: string): Promise<string[]
       const d = added.get(variant)!;
       const median = quantile(d, 0.5);
       lines.push(
-        `| ${variant} | ${Math.round(quantile(rps.get(variant)!, 0.5))} | ${signed(median)} | ${quantile(d, 0.25).toFixed(2)} – ${quantile(d, 0.75).toFixed(2)} |${
+        `| ${variant} | ${Math.round(quantile(rps.get(variant)!, 0.5))} | ${signed(median, 2)} | ${quantile(d, 0.25).toFixed(2)} – ${quantile(d, 0.75).toFixed(2)} |${
           reference === undefined || variant === reference
             ? reference === undefined
               ? ''

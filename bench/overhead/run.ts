@@ -22,6 +22,7 @@ import { chartLine } from '../lib/chart.js';
 import { appNodeLine } from '../lib/node-line.js';
 import { startOtlpSink } from '../lib/otlp-sink.js';
 import { resultLine } from '../lib/result.js';
+import { signed } from '../lib/stats.js';
 import { cpuMicros, ensureWrk, pinHarness, spread, startPinned, wrk } from '../lib/wrk.js';
 
 const run = promisify(execFile);
@@ -34,11 +35,6 @@ const withAutocannon = argString('autocannon', 'true') !== 'false';
 const onlyVariants = argString('variants', '')
   .split(',')
   .filter((v) => v !== '');
-
-/** `+1.2`, `-0.4`: a difference with its sign. */
-function signed(value: number): string {
-  return `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
-}
 
 /** Requests/s and the app's CPU µs per request, for one variant. */
 async function measure(

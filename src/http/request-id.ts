@@ -7,13 +7,12 @@ export function isValidRequestId(id: string): boolean {
   return acceptedId.test(id);
 }
 
-// An adopted id with neither `"` nor `\` goes into a JSON string as it is, as a generated UUID does.
-const plainId = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
+const quoteOrBackslash = /["\\]/;
 
 /**
- * Whether `id`, an adopted request id, goes into a JSON string without escaping: when it holds
- * neither a quote nor a backslash.
+ * Whether `id`, an adopted request id (visible ASCII, see {@link isValidRequestId}), goes into a JSON
+ * string without escaping, as a generated UUID does: when it holds neither a quote nor a backslash.
  */
 export function isPlainRequestId(id: string): boolean {
-  return plainId.test(id);
+  return !quoteOrBackslash.test(id);
 }
