@@ -96,9 +96,22 @@ function execFileSyncSafe(command: string, args: string[]): string {
  * app's CPU per request holds much steadier than its throughput when something else runs.
  */
 export function cpuMicros(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
+}
+
+/**
+ * CPU time a process has used in user space and in the kernel, in µs, from /proc/<pid>/stat. Kernel
+ * time per request depends on the load as much as on the app: on loopback, the app's writes wake wrk's
+ * CPU, which costs more the longer wrk had been idle between responses.
+ */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
+  return {
+    user: (Number(fields[11]) * 1e6) / ticksPerSecond,
+    system: (Number(fields[12]) * 1e6) / ticksPerSecond,
+  };
 }
 
 /** wrk's result: requests per second and latency percentiles in µs. */

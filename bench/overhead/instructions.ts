@@ -5,12 +5,14 @@
  * same build and the same requests give the same count within about 1 %. The app serves `--requests`
  * requests twice over (two runs, N1 and N2, one keep-alive connection, one request at a time); the
  * difference of the two totals over N2 − N1 is the count per request, start-up and shutdown cancelled.
+ * `--connections 32` keeps that many requests in flight instead, the regime of a loaded app.
  * One request at a time is the quiet regime (no batching across requests): each pays for its own
  * event-loop turn, stdout write and timers. It counts no kernel time, and a count is not a duration
  * (the same count takes longer when caches are cold): use it to compare builds and variants.
  *
  *   npm run bench:overhead:instructions [-- --frameworks node,fastify --requests 2000,8000
- *                                          --variants kit-off,kit-on,kit-on-no-echo --node 26]
+ *                                          --variants kit-off,kit-on,kit-on-no-echo --node 26
+ *                                          --connections 32]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -28,13 +30,21 @@ const [n1, n2] = argString('requests', '2000,8000').split(',').map(Number) as [n
 const variants = argString('variants', 'kit-off,kit-on,kit-on-no-echo')
   .split(',')
   .filter((v) => v !== '' && v !== 'bare');
+const connections = Number(argString('connections', '1'));
 const app = new URL('app.mjs', import.meta.url).pathname;
 
-/** `count` GET / requests, one at a time on one keep-alive connection. */
-async function serve(port: number, count: number): Promise<void> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  try {
-    for (let i = 0; i < count; i++) {
+/**
+ * `count` GET / requests on `width` keep-alive connections, each connection one request at a time:
+ * with more than one, requests queue at the app as they do under load (the app under valgrind is far
+ * slower than this client), so the count includes what concurrency changes (batched writes, a fuller
+ * heap at each scavenge).
+ */
+async function serve(port: number, count: number, width = 1): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: width });
+  let left = count;
+  const connection = async (): Promise<void> => {
+    while (left > 0) {
+      left--;
       await new Promise<void>((done, fail) => {
         const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
           res.resume();
@@ -44,6 +54,9 @@ async function serve(port: number, count: number): Promise<void> {
         req.end();
       });
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(width, count) }, connection));
   } finally {
     agent.destroy();
   }
@@ -77,7 +90,7 @@ async function totalInstructions(framework: string, variant: string, count: numb
         await new Promise((done) => setTimeout(done, 500));
       }
     }
-    await serve(port, count - 1);
+    await serve(port, count - 1, connections);
     // The kit's apps stop on SIGTERM, the bare ones on SIGINT; either way callgrind writes its totals.
     child.kill('SIGTERM');
     child.kill('SIGINT');
@@ -107,7 +120,9 @@ async function main(): Promise<void> {
     }
     const bare = perRequest.get('bare')!;
     lines.push(
-      `\n### ${framework} on Node ${version} (callgrind, ${n2} − ${n1} requests, one at a time)\n`,
+      `\n### ${framework} on Node ${version} (callgrind, ${n2} − ${n1} requests, ${
+        connections === 1 ? 'one at a time' : `${connections} connections`
+      })\n`,
       '| variant | instructions per request | added over bare | × bare |',
       '| --- | --- | --- | --- |',
     );

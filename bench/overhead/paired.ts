@@ -24,7 +24,7 @@ import { argNumber, argString } from '../lib/args.js';
 import { appNodeLine } from '../lib/node-line.js';
 import { resultLine } from '../lib/result.js';
 import { quantile, signed } from '../lib/stats.js';
-import { cpuMicros, ensureWrk, type PinnedApp, pinHarness, startPinned, wrk } from '../lib/wrk.js';
+import { cpuTimes, ensureWrk, type PinnedApp, pinHarness, startPinned, wrk } from '../lib/wrk.js';
 import { variantEnv } from './variant.js';
 
 const rounds = argNumber('rounds', 24);
@@ -40,24 +40,35 @@ const pace = argString('pace');
 const pacedScript = new URL('../lib/paced.lua', import.meta.url).pathname;
 if (pace !== undefined) process.env.PACE_MS = pace; // read by paced.lua in wrk, which inherits it
 
-/** The cells of a variant's difference from the reference: median, and rounds in which it was below. */
-function referenceCells(differences: readonly number[]): string {
+/**
+ * The cells of a variant's difference from the reference: median, rounds in which it was below, and
+ * the median of the same difference in user-space CPU alone.
+ */
+function referenceCells(differences: readonly number[], userDifferences: readonly number[]): string {
   const below = differences.filter((d) => d < 0).length;
-  return ` ${signed(quantile(differences, 0.5), 2)} | ${below} of ${differences.length} |`;
+  return ` ${signed(quantile(differences, 0.5), 2)} | ${below} of ${differences.length} | ${signed(
+    quantile(userDifferences, 0.5),
+    2,
+  )} |`;
 }
 
-/** One burst of wrk against `started`: its CPU µs per request and requests/s. */
-async function burst(started: PinnedApp, name: string): Promise<{ cpu: number; rps: number }> {
-  const before = cpuMicros(started.child.pid!);
+/** One burst of wrk against `started`: its CPU µs per request (all, and user space), requests/s. */
+async function burst(started: PinnedApp, name: string): Promise<{ cpu: number; user: number; rps: number }> {
+  const before = cpuTimes(started.child.pid!);
   const result = await wrk(
     `http://127.0.0.1:${started.port}/`,
     seconds,
     32,
     pace === undefined ? undefined : pacedScript,
   );
-  const used = cpuMicros(started.child.pid!) - before;
+  const after = cpuTimes(started.child.pid!);
   if (result.errors > 0) throw new Error(`${name}: ${result.errors} errors`);
-  return { cpu: used / result.requests, rps: result.rps };
+  const user = after.user - before.user;
+  return {
+    cpu: (user + after.system - before.system) / result.requests,
+    user: user / result.requests,
+    rps: result.rps,
+  };
 }
 
 async function measure(framework: string, nodeVersion: string): Promise<string[]> {
@@ -71,19 +82,25 @@ async function measure(framework: string, nodeVersion: string): Promise<string[]
     const bareCpu: number[] = [];
     /** Per variant, its CPU per request minus the reference variant's, round by round. */
     const overReference = new Map<string, number[]>(variants.map((v) => [v, []]));
+    /** The same in user-space CPU alone. */
+    const userOverReference = new Map<string, number[]>(variants.map((v) => [v, []]));
     for (let round = 0; round < rounds; round++) {
       const order = names.map((_, i) => names[(i + round) % names.length]!);
       const cpu = new Map<string, number>();
+      const user = new Map<string, number>();
       for (const variant of order) {
         const result = await burst(apps.get(variant)!, `${framework}/${variant}`);
         cpu.set(variant, result.cpu);
+        user.set(variant, result.user);
         rps.get(variant)!.push(result.rps);
       }
       bareCpu.push(cpu.get('bare')!);
       for (const variant of variants) {
         added.get(variant)!.push(cpu.get(variant)! - cpu.get('bare')!);
-        if (reference !== undefined)
+        if (reference !== undefined) {
           overReference.get(variant)!.push(cpu.get(variant)! - cpu.get(reference)!);
+          userOverReference.get(variant)!.push(user.get(variant)! - user.get(reference)!);
+        }
       }
     }
     const lines = [
@@ -91,11 +108,13 @@ async function measure(framework: string, nodeVersion: string): Promise<string[]
         pace === undefined ? ' at saturation' : `, each pausing ${pace} ms before each request`
       }, ${rounds} rounds of ${seconds} s bursts, every app alive throughout)\n`,
       `| variant | requests/s (median) | added CPU µs per request (median of the rounds) | interquartile range |${
-        reference === undefined ? '' : ` µs over ${reference} (median) | rounds below ${reference} |`
+        reference === undefined
+          ? ''
+          : ` µs over ${reference} (median) | rounds below ${reference} | user-space µs over ${reference} (median) |`
       }`,
-      `| --- | --- | --- | --- |${reference === undefined ? '' : ' --- | --- |'}`,
+      `| --- | --- | --- | --- |${reference === undefined ? '' : ' --- | --- | --- |'}`,
       `| bare | ${Math.round(quantile(rps.get('bare')!, 0.5))} | – (bare: ${quantile(bareCpu, 0.5).toFixed(1)} µs) | ${quantile(bareCpu, 0.25).toFixed(1)} – ${quantile(bareCpu, 0.75).toFixed(1)} |${
-        reference === undefined ? '' : ' | |'
+        reference === undefined ? '' : ' | | |'
       }`,
     ];
     for (const variant of variants) {
@@ -106,8 +125,8 @@ async function measure(framework: string, nodeVersion: string): Promise<string[]
           reference === undefined || variant === reference
             ? reference === undefined
               ? ''
-              : ' | |'
-            : referenceCells(overReference.get(variant)!)
+              : ' | | |'
+            : referenceCells(overReference.get(variant)!, userOverReference.get(variant)!)
         }`,
       );
       lines.push(
