@@ -20,7 +20,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../test/support/child.js';
-import { argString } from '../lib/args.js';
+import { argNumber, argString } from '../lib/args.js';
 import { appNodeLine } from '../lib/node-line.js';
 import { ensureDebianCommand } from '../lib/wrk.js';
 import { variantEnv } from './variant.js';
@@ -30,7 +30,7 @@ const [n1, n2] = argString('requests', '2000,8000').split(',').map(Number) as [n
 const variants = argString('variants', 'kit-off,kit-on,kit-on-no-echo')
   .split(',')
   .filter((v) => v !== '' && v !== 'bare');
-const connections = Number(argString('connections', '1'));
+const connections = argNumber('connections', 1);
 const app = new URL('app.mjs', import.meta.url).pathname;
 
 /**
