@@ -2,6 +2,8 @@
 // apprunner-kit or under the hand-assembled Express stack (VARIANT: bare, bare-1us, kit-off, kit-on,
 // kit-on-no-echo (the request id header neither echoed nor forwarded), kit-otel, kit-metrics, stack). Logs go to stdout, which the harness sends to /dev/null. `bare-1us`
 // is the bare app doing 1 µs of busy work per request: what 1 µs of work reads as in this measurement.
+// `bare-pino` is the bare app writing one pino line of its own per request (to a buffered asynchronous
+// destination, pino's cheapest): real code, with its own footprint, where busy work is a tight loop.
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -15,7 +17,17 @@ const busy = /^bare-(\d+)us$/.exec(variant);
 const workUs = busy === null ? 0 : Number(busy[1]);
 
 /** Busy work for `workUs` µs (the calibration variant); nothing otherwise. */
-function work() {
+const pinoLine =
+  variant === 'bare-pino'
+    ? (() => {
+        const pino = require('pino');
+        return pino(pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+      })()
+    : undefined;
+
+function work(req) {
+  if (pinoLine !== undefined)
+    pinoLine.info({ method: req.method, path: req.url, statusCode: 200 }, 'request completed');
   if (workUs === 0) return;
   const until = performance.now() + workUs / 1000;
   while (performance.now() < until);
@@ -24,16 +36,16 @@ function work() {
 function build() {
   if (framework === 'express') {
     const app = require('express')();
-    app.get('/', (_req, res) => {
-      work();
+    app.get('/', (req, res) => {
+      work(req);
       res.json({ hello: 'world' });
     });
     return { app, listen: () => app.listen(port, '127.0.0.1') };
   }
   if (framework === 'fastify') {
     const app = require('fastify')();
-    app.get('/', async () => {
-      work();
+    app.get('/', async (req) => {
+      work(req.raw);
       return { hello: 'world' };
     });
     return { app, listen: () => app.listen({ port, host: '127.0.0.1' }) };
@@ -42,13 +54,13 @@ function build() {
     const Koa = require('koa');
     const app = new Koa();
     app.use((ctx) => {
-      work();
+      work(ctx.req);
       ctx.body = { hello: 'world' };
     });
     return { app, listen: () => app.listen(port, '127.0.0.1') };
   }
-  const app = (_req, res) => {
-    work();
+  const app = (req, res) => {
+    work(req);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
   };
@@ -74,7 +86,7 @@ if (variant === 'stack') {
   const server = createServer(app);
   createTerminus(server, { signals: ['SIGTERM'], healthChecks: { '/healthz': async () => ({}) } });
   server.listen(port, '127.0.0.1');
-} else if (variant === 'bare' || busy !== null) {
+} else if (variant === 'bare' || busy !== null || pinoLine !== undefined) {
   await build().listen();
   process.on('SIGINT', () => process.exit(0)); // exit normally, so that --cpu-prof can write its profile
 } else {

@@ -13,7 +13,9 @@
  * `--reference bare-4us` adds, for each variant, its difference from that variant round by round: the
  * bare app doing 4 µs of busy work per request pays, like the kit, for what its work does to the
  * batching of requests at this load, so a kit variant that reads below it costs less than 4 µs of
- * the app's own work would.
+ * the app's own work would. A busy-wait loop spends 4 µs whatever the caches do; real code does not:
+ * `--reference bare-pino` (the bare app writing one pino line of its own per request) compares the kit
+ * with work of its own kind, which pays, like the kit's code, for the framework's footprint.
  * A variant may name another build of the kit, `kit-on@path/to/dist/index.js` (the app imports it
  * instead of this checkout's): two builds compared in one run, round by round.
  *

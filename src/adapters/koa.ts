@@ -2,7 +2,7 @@
  * `apprunner-kit/koa`: the Koa 2 and 3 adapter. `bootstrapAppRunner({ app })` picks it for a Koa app
  * by itself; import it from here to name it explicitly (`adapter: koaAdapter`).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeRequestListener } from '../config/options.js';
 import { getRequestContext } from '../http/context.js';
 import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
@@ -16,6 +16,11 @@ export interface KoaLikeApp {
   use: (...args: never[]) => unknown;
   on: (...args: never[]) => unknown;
   middleware: unknown[];
+  /**
+   * Koa's own: makes the `ctx` of a request (both lines call it from `callback()`'s listener). The
+   * kit reads the route pattern from that `ctx`; a Koa-shaped app without it has no `route`.
+   */
+  createContext?: (req: IncomingMessage, res: ServerResponse) => unknown;
 }
 
 interface KoaContextLike {
@@ -50,8 +55,9 @@ function keepRequestIdHeader(kit: AdapterKit, error: unknown): void {
 /**
  * The Koa adapter: the kit in front of `app.callback()`; an `error` listener, so that Koa's default
  * plain-text stderr output never appears and route errors are logged with the request and mark its
- * trace; `@koa/router`'s route pattern (`ctx._matchedRoute`) on the request line. Middleware the app
- * adds later still runs (Koa composes the same middleware array).
+ * trace; `@koa/router`'s route pattern (`ctx._matchedRoute`) on the request line, read from the
+ * request's `ctx`, which the kit keeps from Koa's `createContext` (no middleware of the kit's: the
+ * app's middleware array is left as it is).
  */
 export const koaAdapter: AppAdapter<KoaLikeApp> = {
   name: 'koa',
@@ -68,13 +74,20 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
       kit.reportError(error);
       keepRequestIdHeader(kit, error);
     });
-    app.middleware.unshift(async function apprunnerKitContext(
-      ctx: { req: IncomingMessage },
-      next: () => Promise<void>,
-    ) {
-      (ctx.req as IncomingMessage & { [koaContext]?: unknown })[koaContext] = ctx;
-      await next();
-    });
+    // The request's Koa context, kept on the request for the route pattern: taken where Koa creates
+    // it (both lines call `this.createContext(req, res)`), which costs a call, where a middleware of
+    // the kit's would cost a promise and a turn of Koa's dispatch on every request.
+    const createContext = app.createContext;
+    if (isFunction(createContext))
+      app.createContext = function apprunnerKitCreateContext(
+        this: KoaLikeApp,
+        req: IncomingMessage,
+        res: ServerResponse,
+      ): unknown {
+        const ctx = createContext.call(this, req, res);
+        (req as IncomingMessage & { [koaContext]?: unknown })[koaContext] = ctx;
+        return ctx;
+      };
     return {
       kind: 'koa',
       listener: inFront(kit, app.callback()),

@@ -115,6 +115,27 @@ describe('bootstrapAppRunner with a Node request listener', () => {
     expect(logs.lines.find((l) => l.framework === 'koa')).toBeDefined();
   });
 
+  it("leaves a Koa app's middleware as it is and still logs its route pattern", async () => {
+    const Koa = (await import('koa')).default;
+    const Router = (await import('@koa/router')).default;
+    const app = new Koa();
+    const router = new Router();
+    router.get('/items/:id', (ctx) => {
+      ctx.body = { id: ctx.params.id };
+    });
+    app.use(router.routes());
+    const before = [...app.middleware];
+    const { runtime, logs } = await startRuntime({ app });
+    expect(app.middleware).toEqual(before);
+    expect((await get(`${baseUrl(runtime.server!)}/items/7`)).status).toBe(200);
+    await expect
+      .poll(() => logs.lines.find((l) => l.msg === 'request completed'))
+      .toMatchObject({
+        path: '/items/7',
+        route: '/items/:id',
+      });
+  });
+
   it('wires manually without app', async () => {
     const { runtime } = await startRuntime();
     expect(runtime.server).toBeUndefined();
