@@ -16,7 +16,7 @@ const body = JSON.stringify({ hello: 'world' });
 const busy = /^bare-(\d+)us$/.exec(variant);
 const workUs = busy === null ? 0 : Number(busy[1]);
 
-/** Busy work for `workUs` µs (the calibration variant); nothing otherwise. */
+/** `bare-pino`'s logger: pino's cheapest destination (buffered, asynchronous) on stdout. */
 const pinoLine =
   variant === 'bare-pino'
     ? (() => {
@@ -25,6 +25,7 @@ const pinoLine =
       })()
     : undefined;
 
+/** The reference variants' work: one pino line (`bare-pino`), or busy work for `workUs` µs. */
 function work(req) {
   if (pinoLine !== undefined)
     pinoLine.info({ method: req.method, path: req.url, statusCode: 200 }, 'request completed');

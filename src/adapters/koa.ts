@@ -74,9 +74,7 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
       kit.reportError(error);
       keepRequestIdHeader(kit, error);
     });
-    // The request's Koa context, kept on the request for the route pattern: taken where Koa creates
-    // it (both lines call `this.createContext(req, res)`), which costs a call, where a middleware of
-    // the kit's would cost a promise and a turn of Koa's dispatch on every request.
+    // A call per request, where a middleware would cost a promise and a turn of Koa's dispatch.
     const createContext = app.createContext;
     if (isFunction(createContext))
       app.createContext = function apprunnerKitCreateContext(
