@@ -1,9 +1,15 @@
 // The same hello-world app on each framework (FRAMEWORK: node, express, fastify, koa), bare or under
 // apprunner-kit or under the hand-assembled Express stack (VARIANT: bare, bare-1us, kit-off, kit-on,
-// kit-on-no-echo (the request id header neither echoed nor forwarded), kit-otel, kit-metrics, stack). Logs go to stdout, which the harness sends to /dev/null. `bare-1us`
-// is the bare app doing 1 µs of busy work per request: what 1 µs of work reads as in this measurement.
+// kit-on-no-echo (the request id header neither echoed nor forwarded), kit-otel, kit-metrics, stack,
+// floor). Logs go to stdout, which the harness sends to /dev/null. `bare-1us` is the bare app doing
+// 1 µs of busy work per request: what 1 µs of work reads as in this measurement.
 // `bare-pino` is the bare app writing one pino line of its own per request (to a buffered asynchronous
 // destination, pino's cheapest): real code, with its own footprint, where busy work is a tight loop.
+// `floor` is the bare app under the least code that does per request what the line-on kit does (see
+// floorListener): what those features cost at the least, whoever writes them.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -34,6 +40,73 @@ function work(req) {
   while (performance.now() < until);
 }
 
+/** `floor`'s request line, batched per event-loop turn and written to stdout as the kit's writer does. */
+const floorOut = { pending: '', scheduled: false };
+function floorDrain() {
+  floorOut.scheduled = false;
+  const bytes = Buffer.from(floorOut.pending);
+  floorOut.pending = '';
+  writeSync(1, bytes);
+}
+const floorMillis = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '0')}Z"`);
+const floorTime = { second: Number.NaN, prefix: '' };
+/** `,"time":"…"`, its text up to the second kept for the second (as the kit does). */
+function floorTimeChunk() {
+  const now = Date.now();
+  const millis = now % 1000;
+  if (now - millis !== floorTime.second) {
+    floorTime.second = now - millis;
+    floorTime.prefix = `,"time":"${new Date(floorTime.second).toISOString().slice(0, -4)}`;
+  }
+  return floorTime.prefix + floorMillis[millis];
+}
+const floorContext = Symbol('floor.context');
+const floorStorage = new AsyncLocalStorage();
+function floorOnClose() {
+  const context = this[floorContext];
+  const req = context.req;
+  const query = req.url.indexOf('?');
+  let userAgent;
+  let forwarded;
+  const raw = req.rawHeaders; // not req.headers, which Node builds on first read
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === 'user-agent') userAgent = raw[i + 1];
+    else if (name === 'x-forwarded-for') forwarded = raw[i + 1];
+  }
+  floorOut.pending += `{"level":"info"${floorTimeChunk()},"service":"bench","instance":"floor","requestId":"${context.id}","method":"${req.method}","path":"${query === -1 ? req.url : req.url.slice(0, query)}","statusCode":${this.statusCode},"durationMs":${Math.round((performance.now() - context.startedAt) * 1000) / 1000}${userAgent === undefined ? '' : `,"userAgent":"${userAgent}"`},"clientIp":"${forwarded ?? req.socket.remoteAddress}","msg":"request completed"}\n`;
+  if (!floorOut.scheduled) {
+    floorOut.scheduled = true;
+    setImmediate(floorDrain);
+  }
+}
+/** The id echoed: added to the headers the app passes to writeHead, or set when it passes none. */
+function floorWriteHead(statusCode, headers) {
+  const writeHead = Object.getPrototypeOf(this).writeHead;
+  if (headers === undefined || this.headersSent) {
+    this.setHeader('x-request-id', this[floorContext].id);
+    return writeHead.call(this, statusCode);
+  }
+  const copy = { ...headers };
+  copy['x-request-id'] = this[floorContext].id;
+  return writeHead.call(this, statusCode, copy);
+}
+/**
+ * `floor`: per request, a context in AsyncLocalStorage, a generated id echoed in the response, a
+ * close listener and one JSON request line with the kit's fields, batched to stdout. Without what
+ * makes the kit safe or complete: no escaping of the values written, no health routing, no in-flight
+ * count, no hooks, no route. A lower bound for those features, not a product.
+ */
+function floorListener(listener) {
+  return (req, res) => {
+    const context = { id: randomUUID(), startedAt: performance.now(), req };
+    res[floorContext] = context;
+    res.writeHead = floorWriteHead;
+    res.on('close', floorOnClose);
+    floorStorage.run(context, listener, req, res);
+  };
+}
+
 function build() {
   if (framework === 'express') {
     const app = require('express')();
@@ -41,10 +114,18 @@ function build() {
       work(req);
       res.json({ hello: 'world' });
     });
-    return { app, listen: () => app.listen(port, '127.0.0.1') };
+    return {
+      app,
+      listen: () =>
+        variant === 'floor'
+          ? createServer(floorListener(app)).listen(port, '127.0.0.1')
+          : app.listen(port, '127.0.0.1'),
+    };
   }
   if (framework === 'fastify') {
-    const app = require('fastify')();
+    const app = require('fastify')(
+      variant === 'floor' ? { serverFactory: (handler) => createServer(floorListener(handler)) } : {},
+    );
     app.get('/', async (req) => {
       work(req.raw);
       return { hello: 'world' };
@@ -58,14 +139,23 @@ function build() {
       work(ctx.req);
       ctx.body = { hello: 'world' };
     });
-    return { app, listen: () => app.listen(port, '127.0.0.1') };
+    return {
+      app,
+      listen: () =>
+        variant === 'floor'
+          ? createServer(floorListener(app.callback())).listen(port, '127.0.0.1')
+          : app.listen(port, '127.0.0.1'),
+    };
   }
   const app = (req, res) => {
     work(req);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
   };
-  return { app, listen: () => createServer(app).listen(port, '127.0.0.1') };
+  return {
+    app,
+    listen: () => createServer(variant === 'floor' ? floorListener(app) : app).listen(port, '127.0.0.1'),
+  };
 }
 
 if (variant === 'stack') {
@@ -87,7 +177,7 @@ if (variant === 'stack') {
   const server = createServer(app);
   createTerminus(server, { signals: ['SIGTERM'], healthChecks: { '/healthz': async () => ({}) } });
   server.listen(port, '127.0.0.1');
-} else if (variant === 'bare' || busy !== null || pinoLine !== undefined) {
+} else if (variant === 'bare' || variant === 'floor' || busy !== null || pinoLine !== undefined) {
   await build().listen();
   process.on('SIGINT', () => process.exit(0)); // exit normally, so that --cpu-prof can write its profile
 } else {

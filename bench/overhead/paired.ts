@@ -16,6 +16,8 @@
  * the app's own work would. A busy-wait loop spends 4 µs whatever the caches do; real code does not:
  * `--reference bare-pino` (the bare app writing one pino line of its own per request) compares the kit
  * with work of its own kind, which pays, like the kit's code, for the framework's footprint.
+ * `--reference floor` compares the kit with the least code that does its per-request work (a context,
+ * an id echoed, a request line; see app.mjs): what the kit adds over what those features cost at least.
  * A variant may name another build of the kit, `kit-on@path/to/dist/index.js` (the app imports it
  * instead of this checkout's): two builds compared in one run, round by round.
  *
