@@ -70,9 +70,10 @@ function floorOnClose() {
   let forwarded;
   const raw = req.rawHeaders; // not req.headers, which Node builds on first read
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (name === 'user-agent') userAgent = raw[i + 1];
-    else if (name === 'x-forwarded-for') forwarded = raw[i + 1];
+    const name = raw[i];
+    // The length first: a name of another length is not lower-cased (no string made for it).
+    if (name.length === 10 && name.toLowerCase() === 'user-agent') userAgent = raw[i + 1];
+    else if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') forwarded = raw[i + 1];
   }
   floorOut.pending += `{"level":"info"${floorTimeChunk()},"service":"bench","instance":"floor","requestId":"${context.id}","method":"${req.method}","path":"${query === -1 ? req.url : req.url.slice(0, query)}","statusCode":${this.statusCode},"durationMs":${Math.round((performance.now() - context.startedAt) * 1000) / 1000}${userAgent === undefined ? '' : `,"userAgent":"${userAgent}"`},"clientIp":"${forwarded ?? req.socket.remoteAddress}","msg":"request completed"}\n`;
   if (!floorOut.scheduled) {
@@ -80,22 +81,30 @@ function floorOnClose() {
     setImmediate(floorDrain);
   }
 }
-/** The id echoed: added to the headers the app passes to writeHead, or set when it passes none. */
-function floorWriteHead(statusCode, headers) {
+/**
+ * The id echoed: added to a copy of the headers object the app passes to writeHead, or set with
+ * setHeader when it passes none (or an array, which Node merges with what setHeader set).
+ */
+function floorWriteHead(statusCode, reason, headers) {
   const writeHead = Object.getPrototypeOf(this).writeHead;
-  if (headers === undefined || this.headersSent) {
-    this.setHeader('x-request-id', this[floorContext].id);
-    return writeHead.call(this, statusCode);
+  const given = typeof reason === 'string' ? headers : reason;
+  if (given === undefined || given === null || Array.isArray(given) || this.headersSent) {
+    if (!this.headersSent) this.setHeader('x-request-id', this[floorContext].id);
+    return writeHead.call(this, statusCode, reason, headers);
   }
-  const copy = { ...headers };
+  const copy = { ...given };
   copy['x-request-id'] = this[floorContext].id;
-  return writeHead.call(this, statusCode, copy);
+  return typeof reason === 'string'
+    ? writeHead.call(this, statusCode, reason, copy)
+    : writeHead.call(this, statusCode, copy);
 }
 /**
  * `floor`: per request, a context in AsyncLocalStorage, a generated id echoed in the response, a
- * close listener and one JSON request line with the kit's fields, batched to stdout. Without what
- * makes the kit safe or complete: no escaping of the values written, no health routing, no in-flight
- * count, no hooks, no route. A lower bound for those features, not a product.
+ * close listener and one JSON request line with the kit's fields but `bytes` and `route`, batched
+ * to stdout. Without what makes the kit safe or complete: no escaping of the values written, no
+ * health routing, no in-flight count, no hooks; no caller's id or trace header adopted, no id the
+ * app set itself looked for, the whole X-Forwarded-For as the client address. A lower bound for
+ * those features, not a product.
  */
 function floorListener(listener) {
   return (req, res) => {
