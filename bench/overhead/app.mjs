@@ -116,6 +116,14 @@ function floorListener(listener) {
   };
 }
 
+/** The server's request listener: the app's own, or `floor`'s code in front of it. */
+const served = variant === 'floor' ? floorListener : (listener) => listener;
+
+/** Serves `listener` as each framework's own `listen` does (a Node server on it). */
+function listenOn(listener) {
+  return createServer(served(listener)).listen(port, '127.0.0.1');
+}
+
 function build() {
   if (framework === 'express') {
     const app = require('express')();
@@ -123,17 +131,11 @@ function build() {
       work(req);
       res.json({ hello: 'world' });
     });
-    return {
-      app,
-      listen: () =>
-        variant === 'floor'
-          ? createServer(floorListener(app)).listen(port, '127.0.0.1')
-          : app.listen(port, '127.0.0.1'),
-    };
+    return { app, listen: () => listenOn(app) };
   }
   if (framework === 'fastify') {
     const app = require('fastify')(
-      variant === 'floor' ? { serverFactory: (handler) => createServer(floorListener(handler)) } : {},
+      variant === 'floor' ? { serverFactory: (handler) => createServer(served(handler)) } : {},
     );
     app.get('/', async (req) => {
       work(req.raw);
@@ -148,23 +150,15 @@ function build() {
       work(ctx.req);
       ctx.body = { hello: 'world' };
     });
-    return {
-      app,
-      listen: () =>
-        variant === 'floor'
-          ? createServer(floorListener(app.callback())).listen(port, '127.0.0.1')
-          : app.listen(port, '127.0.0.1'),
-    };
+    // callback() when listening, as Koa's listen does: it adds Koa's own error listener.
+    return { app, listen: () => listenOn(app.callback()) };
   }
   const app = (req, res) => {
     work(req);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
   };
-  return {
-    app,
-    listen: () => createServer(variant === 'floor' ? floorListener(app) : app).listen(port, '127.0.0.1'),
-  };
+  return { app, listen: () => listenOn(app) };
 }
 
 if (variant === 'stack') {
