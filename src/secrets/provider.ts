@@ -35,8 +35,9 @@ export interface SecretProvider {
   /** Fetches one reference; throws to fail (the cache wraps and retries). */
   fetch(reference: SecretReference, signal: AbortSignal): Promise<FetchedSecret>;
   /**
-   * Fetches many references in as few calls as the backend allows (start-up batching); returns, per
-   * reference, its value or the error that reference met.
+   * Fetches many references in as few calls as the backend allows (the start-up load, and refreshes
+   * of values that fall due together); returns, per reference, its value or the error that reference
+   * met.
    */
   fetchMany?(
     references: readonly SecretReference[],

@@ -2,7 +2,7 @@ import { channel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { AppRunnerKitError, SecretFetchError } from '../errors.js';
-import { abortAfter } from '../internal/timers.js';
+import { type AbortTimer, abortAfter } from '../internal/timers.js';
 import { minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { SecretReference } from './reference.js';
@@ -80,13 +80,16 @@ export interface SecretEntryInfo {
 export const refreshJitterShare = 0.2;
 
 /**
- * When a value fetched now is refreshed: the TTL shortened by up to {@link refreshJitterShare}, at
- * random, so that a fleet started together does not refresh together (500 instances reading 2
- * `GetParameters` batches each, with a 5-minute TTL: 1,000 calls over 60 s, 17 a second, under SSM's
- * 40). Each refresh draws again, so a fleet's refreshes spread further with every TTL.
+ * When a value fetched now is refreshed: the TTL shortened by `jitter` (0 to 1) times
+ * {@link refreshJitterShare}, so that a fleet started together does not refresh together (500
+ * instances reading 2 `GetParameters` batches each, with a 5-minute TTL: 1,000 calls over 60 s, 17 a
+ * second, under SSM's 40). One draw for values fetched together: they fall due together and are
+ * refreshed in one batch again (one draw each would bring each batch to the earliest of them, near
+ * 0.8 of the TTL on every instance of the fleet). Each refresh draws again, so a fleet's refreshes
+ * spread further with every TTL.
  */
-export function refreshAfterMs(ttlMs: number, random: () => number = Math.random): number {
-  return ttlMs * (1 - random() * refreshJitterShare);
+export function refreshAfterMs(ttlMs: number, jitter: number = Math.random()): number {
+  return ttlMs * (1 - jitter * refreshJitterShare);
 }
 
 /**
@@ -134,7 +137,7 @@ export class SecretCache {
       entry.inflight === undefined &&
       now >= entry.retryAt
     ) {
-      this.#start(entry).catch(() => {}); // logged in #start; the caller keeps the cached value
+      this.#refreshDue(entry, now).catch(() => {}); // logged in #failed; the caller keeps the cached value
     }
     return entry.fetched;
   }
@@ -149,8 +152,9 @@ export class SecretCache {
     entry.lastUsed = now;
     if (entry.fetched !== undefined && now < entry.expiresAt) return entry.fetched;
     if (entry.inflight !== undefined) return this.#orStale(entry, entry.inflight);
-    if (entry.fetched !== undefined && now < entry.retryAt) return entry.fetched;
-    return this.#orStale(entry, this.#start(entry));
+    if (entry.fetched === undefined) return this.#start(entry);
+    if (now < entry.retryAt) return entry.fetched;
+    return this.#orStale(entry, this.#refreshDue(entry, now));
   }
 
   /** Fetches now, joining a fetch under way; rejects when it fails (the cached value stays). */
@@ -167,9 +171,17 @@ export class SecretCache {
     entry.retryAt = 0;
   }
 
-  /** Stores a value fetched elsewhere (a start-up batch). */
-  store(reference: SecretReference, fetched: FetchedSecret, options: EntryOptions = {}): void {
-    this.#accept(this.#entry(reference, options), fetched);
+  /**
+   * Stores a value fetched elsewhere (a start-up batch). `jitter`: the draw of {@link refreshAfterMs},
+   * the same for every value of the batch, so that they fall due together.
+   */
+  store(
+    reference: SecretReference,
+    fetched: FetchedSecret,
+    options: EntryOptions = {},
+    jitter?: number,
+  ): void {
+    this.#accept(this.#entry(reference, options), fetched, jitter);
   }
 
   /** What the cache knows about `reference`, without the value. */
@@ -232,23 +244,75 @@ export class SecretCache {
     }
   }
 
+  /**
+   * Refreshes `entry`, which is due, and with it, in one `fetchMany` when its provider has one, every
+   * other entry of that provider that is due or within its jitter window (at most
+   * {@link refreshJitterShare} of its TTL from expiry), even one backing off: the batch costs no call
+   * more, and values fetched together fall due together again. One instance with 20 SSM parameters
+   * then makes 2 `GetParameters` calls per TTL instead of 20, whatever the order they are read in.
+   */
+  #refreshDue(entry: Entry, now: number): Promise<FetchedSecret> {
+    const provider = this.#providerFor(entry.reference);
+    if (provider.fetchMany === undefined) return this.#start(entry);
+    const batch = [entry];
+    for (const other of this.#entries.values()) {
+      if (
+        other !== entry &&
+        other.fetched !== undefined &&
+        other.inflight === undefined &&
+        other.expiresAt - now <= other.ttlMs * refreshJitterShare &&
+        this.#providerFor(other.reference) === provider
+      ) {
+        batch.push(other);
+      }
+    }
+    if (batch.length === 1) return this.#start(entry);
+    const jitter = Math.random(); // one draw: the batch falls due together again
+    const timeout = this.#fetchTimeout();
+    const references = batch.map((member) => member.reference);
+    const fetchMany = provider.fetchMany.bind(provider);
+    const results = (async () => fetchMany(references, timeout.signal))().finally(timeout.clear);
+    const outcomeOf = (member: Entry): Promise<FetchedSecret> =>
+      results.then((map) => {
+        const result = map.get(member.reference);
+        if (result === undefined)
+          throw new SecretFetchError(`${member.reference.raw}: the batch returned no result for it`, {
+            reference: member.reference.raw,
+          });
+        if (result instanceof Error) throw result;
+        return result;
+      });
+    // The others' outcome is kept on their entries (a failure logged): nobody awaits them here.
+    for (const other of batch.slice(1)) this.#settle(other, outcomeOf(other), jitter).catch(() => {});
+    return this.#settle(entry, outcomeOf(entry), jitter);
+  }
+
   #start(entry: Entry): Promise<FetchedSecret> {
+    const timeout = this.#fetchTimeout();
+    const provider = this.#providerFor(entry.reference);
+    // In an async function: a provider that throws rather than rejects fails the fetch all the same.
+    const pending = (async () => provider.fetch(entry.reference, timeout.signal))();
+    return this.#settle(entry, pending.finally(timeout.clear));
+  }
+
+  /** The bound on one fetch (one call of `fetch` or `fetchMany`). */
+  #fetchTimeout(): AbortTimer {
     const { fetchTimeoutMs } = this.#settings;
-    const timeout = abortAfter(
+    return abortAfter(
       fetchTimeoutMs,
       new DOMException(`fetch timed out after ${fetchTimeoutMs} ms`, 'TimeoutError'),
     );
-    const pending = (async () => {
-      try {
-        return await this.#providerFor(entry.reference).fetch(entry.reference, timeout.signal);
-      } finally {
-        timeout.clear();
-      }
-    })();
+  }
+
+  /**
+   * Makes `pending` the entry's fetch under way, and keeps its outcome on the entry when it settles
+   * (`jitter`: the batch's draw of {@link refreshAfterMs}, else one of its own).
+   */
+  #settle(entry: Entry, pending: Promise<FetchedSecret>, jitter?: number): Promise<FetchedSecret> {
     entry.inflight = pending.then(
       (fetched) => {
         entry.inflight = undefined;
-        this.#accept(entry, fetched);
+        this.#accept(entry, fetched, jitter);
         return fetched;
       },
       (error: unknown) => {
@@ -259,10 +323,10 @@ export class SecretCache {
     return entry.inflight;
   }
 
-  #accept(entry: Entry, fetched: FetchedSecret): void {
+  #accept(entry: Entry, fetched: FetchedSecret, jitter?: number): void {
     const previous = entry.fetched;
     const now = performance.now();
-    entry.expiresAt = now + refreshAfterMs(entry.ttlMs);
+    entry.expiresAt = now + refreshAfterMs(entry.ttlMs, jitter);
     entry.fetched = fetched;
     if (entry.failures > 0) {
       this.#logger?.info(

@@ -203,11 +203,12 @@ export class SecretStore {
     }
 
     const failures: { declared: Declared; error: AppRunnerKitError }[] = [];
+    const jitter = Math.random(); // one draw for the values loaded together: they fall due together
     for (const declared of this.#declared.values()) {
       const result = results.get(declared.reference.raw) ?? lastResults.get(declared.reference);
       const options = { ttlMs: declared.ttlMs, pinned: true };
       if (result !== undefined && !(result instanceof Error)) {
-        this.#cache.store(declared.reference, result, options);
+        this.#cache.store(declared.reference, result, options, jitter);
         continue;
       }
       const error =
@@ -339,13 +340,16 @@ export class SecretStore {
         timeout.signal,
       );
       const values: Record<string, string> = {};
+      const jitter = Math.random();
       for (const parameter of parameters) {
         values[parameter.name] = parameter.value;
         if (parameter.sensitive)
-          this.#cache.store(parseSecretReference(`ssm:${parameter.name}`), {
-            value: parameter.value,
-            sensitive: true,
-          });
+          this.#cache.store(
+            parseSecretReference(`ssm:${parameter.name}`),
+            { value: parameter.value, sensitive: true },
+            {},
+            jitter,
+          );
       }
       return values;
     } finally {

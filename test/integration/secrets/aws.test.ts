@@ -156,6 +156,26 @@ describe('SSM Parameter Store through the real SDK client', () => {
     expect(endpoint.calls('GetParameter')).toBe(0);
   });
 
+  it('refreshes parameters that fall due together in GetParameters batches, rotated values included', async () => {
+    const secrets: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) {
+      endpoint.putParameter(`/refresh/p${i}`, `first-${i}-value`, { type: 'SecureString' });
+      secrets[`R${i}`] = `ssm:/refresh/p${i}`;
+    }
+    const store = createSecretStore({ secrets, options: { ...fast, ttlMs: 1_000 } });
+    await store.load();
+    for (let i = 0; i < 12; i++) endpoint.putParameter(`/refresh/p${i}`, `second-${i}-value`);
+    endpoint.resetCalls();
+    await new Promise((resolve) => setTimeout(resolve, 1_050)); // every value past its TTL
+    expect(store.get('R7')).toBe('first-7-value'); // served while one refresh brings every due one
+    await endpoint.waitForCalls('GetParameters', 2, 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 12; i++) expect(store.get(`R${i}`)).toBe(`second-${i}-value`);
+    const batches = endpoint.requests('GetParameters').map((r) => (r.body.Names as string[]).length);
+    expect(batches.sort((a, b) => a - b)).toEqual([2, 10]);
+    expect(endpoint.calls('GetParameter')).toBe(0);
+  });
+
   it('masks SecureStrings in logs, not plain Strings', async () => {
     const store = createSecretStore({
       secrets: { FLAG: 'ssm:/notes/feature-flag', TOKEN: 'ssm:/notes/token' },
