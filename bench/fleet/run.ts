@@ -237,7 +237,7 @@ async function main(): Promise<void> {
   for (const n of sizes) {
     const schedules = [
       [
-        'kit: values due together in one GetParameters batch (one jitter draw per batch)',
+        'kit: values due together refreshed in GetParameters batches, one jitter draw per batch',
         await steadyState(n, true),
       ],
       ['each value on its own (the kit before batched refresh)', await steadyState(n, false)],

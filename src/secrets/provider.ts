@@ -36,8 +36,8 @@ export interface SecretProvider {
   fetch(reference: SecretReference, signal: AbortSignal): Promise<FetchedSecret>;
   /**
    * Fetches many references in as few calls as the backend allows (the start-up load, and refreshes
-   * of values that fall due together); returns, per reference, its value or the error that reference
-   * met.
+   * of values that fall due together); returns, keyed by the reference objects it was given, each
+   * one's value or the error that reference met.
    */
   fetchMany?(
     references: readonly SecretReference[],

@@ -6,6 +6,7 @@ import { type AbortTimer, abortAfter } from '../internal/timers.js';
 import { minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { SecretReference } from './reference.js';
+import { isThrottling } from './throttling.js';
 
 /** The diagnostics channel a failed secret fetch is published on (the metrics count it). */
 export const secretFetchFailedChannelName = 'apprunner-kit:secrets:fetch-failed';
@@ -60,11 +61,20 @@ interface Entry {
   ttlMs: number;
   pinned: boolean;
   fetched: FetchedSecret | undefined;
+  /** When the value was fetched (`performance.now()`). */
+  fetchedAt: number;
   expiresAt: number;
   inflight: Promise<FetchedSecret> | undefined;
   failures: number;
+  /** The failures in a row were throttling: the batch failed as a whole, not for this value. */
+  throttledOnly: boolean;
   retryAt: number;
   lastUsed: number;
+  /**
+   * Read since it was fetched. A value joins another's refresh when it was declared (pinned) or read
+   * since: one stored for masking only, or resolved once, is not fetched again for nobody.
+   */
+  read: boolean;
 }
 
 /** What the cache knows about one reference, without its value. */
@@ -90,6 +100,24 @@ export const refreshJitterShare = 0.2;
  */
 export function refreshAfterMs(ttlMs: number, jitter: number = Math.random()): number {
   return ttlMs * (1 - jitter * refreshJitterShare);
+}
+
+type FetchMany = NonNullable<SecretProvider['fetchMany']>;
+
+/** Whether an entry may be refreshed in a batch: no failure of its own since its last value. */
+function batchable(entry: Entry): boolean {
+  return entry.failures === 0 || entry.throttledOnly;
+}
+
+/**
+ * `pending`, or a rejection with the signal's reason once it aborts: a provider that does not heed
+ * the signal cannot keep an entry in flight for ever.
+ */
+function boundBy<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  const aborted = new Promise<never>((_, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  return Promise.race([pending, aborted]);
 }
 
 /**
@@ -131,6 +159,7 @@ export class SecretCache {
     if (entry === undefined) return undefined;
     const now = performance.now();
     entry.lastUsed = now;
+    entry.read = true;
     if (
       entry.fetched !== undefined &&
       now >= entry.expiresAt &&
@@ -150,6 +179,7 @@ export class SecretCache {
     const entry = this.#entry(reference, options);
     const now = performance.now();
     entry.lastUsed = now;
+    entry.read = true;
     if (entry.fetched !== undefined && now < entry.expiresAt) return entry.fetched;
     if (entry.inflight !== undefined) return this.#orStale(entry, entry.inflight);
     if (entry.fetched === undefined) return this.#start(entry);
@@ -203,11 +233,14 @@ export class SecretCache {
         ttlMs: options.ttlMs ?? this.#settings.ttlMs,
         pinned: options.pinned === true,
         fetched: undefined,
+        fetchedAt: 0,
         expiresAt: 0,
         inflight: undefined,
         failures: 0,
+        throttledOnly: true,
         retryAt: 0,
         lastUsed: performance.now(),
+        read: false,
       };
       this.#entries.set(reference.raw, entry);
       this.#evict();
@@ -245,54 +278,68 @@ export class SecretCache {
   }
 
   /**
-   * Refreshes `entry`, which is due, and with it, in one `fetchMany` when its provider has one, every
-   * other entry of that provider that is due or within its jitter window (at most
-   * {@link refreshJitterShare} of its TTL from expiry), even one backing off: the batch costs no call
-   * more, and values fetched together fall due together again. One instance with 20 SSM parameters
-   * then makes 2 `GetParameters` calls per TTL instead of 20, whatever the order they are read in.
+   * Refreshes `entry`, which is due, and with it, in one `fetchMany` when its provider has one, the
+   * other values of that provider, declared or read since they were fetched, that are due too or
+   * were fetched at least 1 − {@link refreshJitterShare} of their TTL ago (the earliest their jitter
+   * could make them due: none is fetched again sooner). The batch costs no call more, and values
+   * fetched together fall due together again: an instance with 20 SSM parameters makes 2
+   * `GetParameters` calls per TTL instead of 20. A value backing off after throttling joins (the
+   * batch failed as a whole); one that failed for a reason of its own (a permission on that parameter
+   * alone) is refreshed alone, and so never holds back the others.
    */
   #refreshDue(entry: Entry, now: number): Promise<FetchedSecret> {
-    const provider = this.#providerFor(entry.reference);
-    if (provider.fetchMany === undefined) return this.#start(entry);
-    const batch = [entry];
-    for (const other of this.#entries.values()) {
-      if (
-        other !== entry &&
-        other.fetched !== undefined &&
-        other.inflight === undefined &&
-        other.expiresAt - now <= other.ttlMs * refreshJitterShare &&
-        this.#providerFor(other.reference) === provider
-      ) {
-        batch.push(other);
-      }
-    }
-    if (batch.length === 1) return this.#start(entry);
+    const batch = this.#batchOf(entry, now);
+    if (batch === undefined) return this.#start(entry);
+    const { fetchMany, members } = batch;
     const jitter = Math.random(); // one draw: the batch falls due together again
     const timeout = this.#fetchTimeout();
-    const references = batch.map((member) => member.reference);
-    const fetchMany = provider.fetchMany.bind(provider);
-    const results = (async () => fetchMany(references, timeout.signal))().finally(timeout.clear);
+    const references = members.map((member) => member.reference);
+    const pending = (async () => fetchMany(references, timeout.signal))();
+    const results = boundBy(pending, timeout.signal).finally(timeout.clear);
     const outcomeOf = (member: Entry): Promise<FetchedSecret> =>
       results.then((map) => {
         const result = map.get(member.reference);
         if (result === undefined)
-          throw new SecretFetchError(`${member.reference.raw}: the batch returned no result for it`, {
-            reference: member.reference.raw,
-          });
+          throw new SecretFetchError(
+            `${member.reference.raw}: the provider's fetchMany returned no result for it (its map must be keyed by the references it was given)`,
+            { reference: member.reference.raw },
+          );
         if (result instanceof Error) throw result;
         return result;
       });
     // The others' outcome is kept on their entries (a failure logged): nobody awaits them here.
-    for (const other of batch.slice(1)) this.#settle(other, outcomeOf(other), jitter).catch(() => {});
+    for (const other of members.slice(1)) this.#settle(other, outcomeOf(other), jitter).catch(() => {});
     return this.#settle(entry, outcomeOf(entry), jitter);
+  }
+
+  /** The batch `entry` brings along when it is refreshed (itself first); `undefined`: alone. */
+  #batchOf(entry: Entry, now: number): { fetchMany: FetchMany; members: Entry[] } | undefined {
+    if (!batchable(entry)) return undefined;
+    const provider = this.#providerFor(entry.reference) as SecretProvider | undefined;
+    if (provider?.fetchMany === undefined) return undefined;
+    const members = [entry];
+    for (const other of this.#entries.values()) {
+      if (
+        other !== entry &&
+        (other.pinned || other.read) &&
+        other.fetched !== undefined &&
+        other.inflight === undefined &&
+        batchable(other) &&
+        (now >= other.expiresAt || now - other.fetchedAt >= other.ttlMs * (1 - refreshJitterShare)) &&
+        this.#providerFor(other.reference) === provider
+      ) {
+        members.push(other);
+      }
+    }
+    if (members.length === 1) return undefined;
+    return { fetchMany: (references, signal) => provider.fetchMany!(references, signal), members };
   }
 
   #start(entry: Entry): Promise<FetchedSecret> {
     const timeout = this.#fetchTimeout();
-    const provider = this.#providerFor(entry.reference);
     // In an async function: a provider that throws rather than rejects fails the fetch all the same.
-    const pending = (async () => provider.fetch(entry.reference, timeout.signal))();
-    return this.#settle(entry, pending.finally(timeout.clear));
+    const pending = (async () => this.#providerFor(entry.reference).fetch(entry.reference, timeout.signal))();
+    return this.#settle(entry, boundBy(pending, timeout.signal).finally(timeout.clear));
   }
 
   /** The bound on one fetch (one call of `fetch` or `fetchMany`). */
@@ -327,7 +374,9 @@ export class SecretCache {
     const previous = entry.fetched;
     const now = performance.now();
     entry.expiresAt = now + refreshAfterMs(entry.ttlMs, jitter);
+    entry.fetchedAt = now;
     entry.fetched = fetched;
+    entry.read = false;
     if (entry.failures > 0) {
       this.#logger?.info(
         { reference: entry.reference.raw, failures: entry.failures },
@@ -335,6 +384,7 @@ export class SecretCache {
       );
     }
     entry.failures = 0;
+    entry.throttledOnly = true;
     entry.retryAt = 0;
     if (fetched.sensitive) this.#mask(entry.reference, fetched.value);
     if (previous !== undefined && previous.value !== fetched.value) {
@@ -348,6 +398,7 @@ export class SecretCache {
   #failed(entry: Entry, error: unknown): AppRunnerKitError {
     const wrapped = toSecretError(entry.reference.raw, error);
     entry.failures++;
+    entry.throttledOnly &&= isThrottling(error);
     const backoff = Math.min(
       this.#settings.backoffMaxMs,
       this.#settings.backoffBaseMs * 2 ** (entry.failures - 1),

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   bootstrapAppRunner,
   createSecretStore,
@@ -168,9 +168,9 @@ describe('SSM Parameter Store through the real SDK client', () => {
     endpoint.resetCalls();
     await new Promise((resolve) => setTimeout(resolve, 1_050)); // every value past its TTL
     expect(store.get('R7')).toBe('first-7-value'); // served while one refresh brings every due one
-    await endpoint.waitForCalls('GetParameters', 2, 2_000);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    for (let i = 0; i < 12; i++) expect(store.get(`R${i}`)).toBe(`second-${i}-value`);
+    await vi.waitFor(() => {
+      for (let i = 0; i < 12; i++) expect(store.get(`R${i}`)).toBe(`second-${i}-value`);
+    });
     const batches = endpoint.requests('GetParameters').map((r) => (r.body.Names as string[]).length);
     expect(batches.sort((a, b) => a - b)).toEqual([2, 10]);
     expect(endpoint.calls('GetParameter')).toBe(0);

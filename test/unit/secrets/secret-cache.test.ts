@@ -70,10 +70,10 @@ describe('SecretCache', () => {
     const script = scriptedProvider();
     const { cache } = cacheWith(script.provider);
     await cache.get(ref);
-    await delay(150);
+    await delay(100);
     await cache.get(ref);
-    expect(script.calls).toHaveLength(1); // 150 ms < 0.8 × 200 ms: still fresh
-    await delay(70);
+    expect(script.calls).toHaveLength(1); // 100 ms < 0.8 × 200 ms: still fresh
+    await delay(120);
     await cache.get(ref);
     expect(script.calls).toHaveLength(2); // 220 ms > 200 ms: expired
   });
@@ -189,34 +189,34 @@ describe('SecretCache', () => {
 
 /**
  * A provider with `fetchMany`: records each batch's references (and each single fetch), and answers
- * each reference with `answer(reference)`, an error to fail that one alone.
+ * each reference with `answer(reference)`, an error to fail that one alone; `failBatch` fails a whole
+ * call when it returns an error for the references asked (as GetParameters does when one name of
+ * the batch is denied).
  */
-function batchingProvider(answer: (reference: SecretReference) => FetchedSecret | Error) {
+function batchingProvider(
+  answer: (reference: SecretReference) => FetchedSecret | Error,
+  failBatch: (references: readonly SecretReference[]) => Error | undefined = () => undefined,
+) {
   const batches: string[][] = [];
   const singles: string[] = [];
-  let failAll: Error | undefined;
   const provider: SecretProvider = {
     async fetch(reference) {
       singles.push(reference.raw);
-      const result = answer(reference);
+      const result = failBatch([reference]) ?? answer(reference);
       if (result instanceof Error) throw result;
       return result;
     },
     async fetchMany(references) {
       batches.push(references.map((r) => r.raw));
-      if (failAll !== undefined) throw failAll;
+      const failure = failBatch(references);
+      if (failure !== undefined) throw failure;
       return new Map(references.map((r) => [r, answer(r)]));
     },
   };
-  return {
-    provider,
-    batches,
-    singles,
-    failEverything(error: Error | undefined) {
-      failAll = error;
-    },
-  };
+  return { provider, batches, singles };
 }
+
+const throttling = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
 
 describe('SecretCache: refreshes that fall due together', () => {
   // A clock the test moves, and no jitter (Math.random() = 0): each value expires exactly one TTL
@@ -227,23 +227,36 @@ describe('SecretCache: refreshes that fall due together', () => {
     vi.restoreAllMocks();
   });
 
-  function setUp(answer: (reference: SecretReference) => FetchedSecret | Error) {
+  function setUp(
+    answer: (reference: SecretReference) => FetchedSecret | Error,
+    failBatch?: (references: readonly SecretReference[]) => Error | undefined,
+  ) {
     now = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
     vi.spyOn(Math, 'random').mockReturnValue(0);
-    const env = batchingProvider(answer);
+    const env = batchingProvider(answer, failBatch);
     const file = batchingProvider(answer);
     const logs = captureLogs();
     const cache = new SecretCache(
-      settings, // TTL 200 ms: the jitter window is its last 40 ms
+      settings, // TTL 200 ms: a value joins a batch from 160 ms after it was fetched
       (reference) => (reference.kind === 'file' ? file.provider : env.provider),
       new RedactionRegistry(),
       createLogger({ service: 't', destination: logs }),
     );
-    return { cache, env, file, logs };
+    /** Stores `references` now (one jitter draw, 0) and reads each once, as an app would. */
+    const load = (references: readonly SecretReference[], options: { ttlMs?: number } = {}) => {
+      for (const reference of references)
+        cache.store(reference, answer(reference) as FetchedSecret, options, 0);
+      for (const reference of references) cache.peek(reference);
+    };
+    return { cache, env, file, logs, load };
   }
 
-  const [a, b, c, d, e] = ['A', 'B', 'C', 'D', 'E'].map((n) => parseSecretReference(`env:${n}`)) as [
+  const [a, b, c, d, e, f, g] = ['A', 'B', 'C', 'D', 'E', 'F', 'G'].map((n) =>
+    parseSecretReference(`env:${n}`),
+  ) as [
+    SecretReference,
+    SecretReference,
     SecretReference,
     SecretReference,
     SecretReference,
@@ -258,25 +271,28 @@ describe('SecretCache: refreshes that fall due together', () => {
     version,
   });
 
-  it('refreshes, in one fetchMany, the entry read and those of its provider due or within their jitter window', async () => {
+  it('refreshes, in one fetchMany, the value read and the values of its provider read or declared that are due or nearly', async () => {
     version = 'v1';
-    const { cache, env, file } = setUp((r) => answer(r));
-    for (const reference of [a, b, c, other]) cache.store(reference, answer(reference)); // expire at 200
-    cache.store(d, answer(d), { ttlMs: 1_000 }); // expires at 1,000
+    const { cache, env, file, load } = setUp((r) => answer(r));
+    load([a, b, c, other]); // due at 200
+    cache.store(f, answer(f), {}, 0); // due at 200, never read
+    cache.store(g, answer(g), { pinned: true }, 0); // due at 200, never read, but declared
+    load([d], { ttlMs: 1_000 }); // due at 1,000
     now = 100;
-    cache.store(e, answer(e)); // expires at 300
+    load([e]); // due at 300; joins a batch from 260
     version = 'v2';
 
-    now = 270; // a, b, c and other due; e fresh, within 40 ms of expiry; d fresh, 730 ms from it
+    now = 270; // a, b, c, f, g and other due; e fresh but 170 ms old; d fresh, 270 ms old
     expect((await cache.get(a)).version).toBe('v2');
     await settle();
-    expect(env.batches).toEqual([['env:A', 'env:B', 'env:C', 'env:E']]);
+    expect(env.batches).toEqual([['env:A', 'env:B', 'env:C', 'env:G', 'env:E']]);
     expect(env.singles).toEqual([]);
-    expect(file.batches).toEqual([]); // another provider's entry waits for its own read
+    expect(file.batches).toEqual([]); // another provider's value waits for its own read
     expect([b, c, e].map((r) => cache.info(r))).toEqual(
       Array(3).fill({ version: 'v2', stale: false, failures: 0 }),
     );
     expect(cache.info(d)?.version).toBe('v1');
+    expect(cache.info(f)?.version).toBe('v1'); // neither declared (pinned) nor read: left alone
 
     // Read in any order, the refreshed values cost no call more until they fall due again.
     for (const reference of [c, b, e, a, d]) cache.peek(reference);
@@ -285,11 +301,11 @@ describe('SecretCache: refreshes that fall due together', () => {
     expect(env.singles).toEqual([]);
   });
 
-  it('keeps each member’s outcome on its own entry: one failure is served stale and logged, the others take their value', async () => {
+  it('keeps each member’s outcome on its own entry, and refreshes one that failed for its own reason alone', async () => {
     version = 'v1';
-    const failing = new Error('ParameterNotFound');
-    const { cache, env, logs } = setUp((r) => (r === c && version === 'v2' ? failing : answer(r)));
-    for (const reference of [a, b, c]) cache.store(reference, answer(reference));
+    const notFound = new Error('ParameterNotFound');
+    const { cache, env, logs, load } = setUp((r) => (r === c && version === 'v2' ? notFound : answer(r)));
+    load([a, b, c]);
     version = 'v2';
     now = 210;
     expect(cache.peek(b)?.version).toBe('v1'); // stale while it revalidates
@@ -302,60 +318,67 @@ describe('SecretCache: refreshes that fall due together', () => {
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatchObject({ reference: 'env:C' });
 
-    // c backs off until 210 + 0.8 × 100 ms; a batch another entry starts before then takes it along.
+    // c backs off until 210 + 0.8 × 100 ms, then is asked again on its own, and joins no batch.
     now = 240;
-    expect(cache.peek(c)?.version).toBe('v1');
-    await settle();
-    expect(env.batches).toHaveLength(1); // c's own read waits out its backoff
+    cache.peek(c);
     cache.invalidate(a);
     cache.peek(a);
     await settle();
-    expect(env.batches[1]).toEqual(['env:A', 'env:C']); // b, fresh until 410, stays out
+    expect(env.batches).toHaveLength(1);
+    expect(env.singles).toEqual(['env:A']);
+    now = 300;
+    cache.peek(c);
+    await settle();
+    expect(env.singles).toEqual(['env:A', 'env:C']);
+    expect(cache.info(c)?.failures).toBe(2);
   });
 
-  it('gives the values of a batch one draw of jitter: they fall due together again', async () => {
+  it('does not let one value whose call fails as a whole hold back the others', async () => {
+    // Like an IAM deny on one parameter: a GetParameters call that names it fails entirely.
     version = 'v1';
-    const { cache } = setUp((r) => answer(r));
-    for (const reference of [a, b, c]) cache.store(reference, answer(reference), {}, 0); // due at 200
-    vi.mocked(Math.random).mockReturnValueOnce(0.5); // the batch's draw
+    const denied = new Error('AccessDeniedException');
+    const { cache, env, load } = setUp(
+      (r) => answer(r),
+      (references) => (version === 'v2' && references.includes(b) ? denied : undefined),
+    );
+    load([a, b, c]);
+    version = 'v2';
     now = 210;
     cache.peek(a);
     await settle();
-    // One draw: all three due at 210 + 200 × (1 − 0.5 × 0.2) = 390. A draw each (0.5, then 0) would
-    // leave b and c fresh until 410, to be brought along by a's next batch, not to fall due with it.
-    now = 389;
-    expect([a, b, c].map((r) => cache.info(r)?.stale)).toEqual([false, false, false]);
-    now = 391;
-    expect([a, b, c].map((r) => cache.info(r)?.stale)).toEqual([true, true, true]);
+    expect([a, b, c].map((r) => cache.info(r)?.failures)).toEqual([1, 1, 1]);
+
+    now = 300; // past the backoff: each is asked again alone; a and c recover, b alone fails
+    for (const reference of [a, b, c]) cache.peek(reference);
+    await settle();
+    expect(env.batches).toHaveLength(1);
+    expect(env.singles).toEqual(['env:A', 'env:B', 'env:C']);
+    expect([a, b, c].map((r) => cache.info(r)?.version)).toEqual(['v2', 'v1', 'v2']);
+
+    // From then on a and c are refreshed together again, without b (read too, still failing).
+    now = 400;
+    for (const reference of [a, b, c]) cache.peek(reference);
+    now = 600;
+    cache.peek(a);
+    await settle();
+    expect(env.batches[1]).toEqual(['env:A', 'env:C']);
   });
 
-  it('gives the values a store loads at start-up one draw of jitter', async () => {
-    setUp((r) => answer(r));
-    vi.mocked(Math.random).mockReturnValueOnce(0.5);
-    const store = createSecretStore({
-      env: { A: 'alpha-value', B: 'bravo-value', C: 'charlie-value' },
-      secrets: { A: 'env:A', B: 'env:B', C: 'env:C' },
-      options: { ttlMs: 1_000 },
-    });
-    await store.load();
-    now = 899; // 1,000 × (1 − 0.5 × 0.2) = 900
-    expect(['A', 'B', 'C'].map((name) => store.info(name)?.stale)).toEqual([false, false, false]);
-    now = 901;
-    expect(['A', 'B', 'C'].map((name) => store.info(name)?.stale)).toEqual([true, true, true]);
-  });
-
-  it('fails every member when the whole batch fails, and they retry together', async () => {
+  it('fails every member when the batch is throttled, and they retry together', async () => {
     version = 'v1';
-    const { cache, env } = setUp((r) => answer(r));
-    for (const reference of [a, b, c]) cache.store(reference, answer(reference));
-    env.failEverything(new Error('ThrottlingException'));
+    let throttled = true;
+    const { cache, env, load } = setUp(
+      (r) => answer(r),
+      () => (throttled ? throttling() : undefined),
+    );
+    load([a, b, c]);
     now = 210;
     cache.peek(a);
     await settle();
     expect([a, b, c].map((r) => cache.info(r)?.failures)).toEqual([1, 1, 1]);
     expect([a, b, c].map((r) => cache.peek(r)?.version)).toEqual(['v1', 'v1', 'v1']);
 
-    env.failEverything(undefined);
+    throttled = false;
     version = 'v2';
     now = 300; // past the backoff (0.8 × 100 ms)
     expect((await cache.get(c)).version).toBe('v2');
@@ -364,6 +387,54 @@ describe('SecretCache: refreshes that fall due together', () => {
       ['env:A', 'env:B', 'env:C'],
       ['env:C', 'env:A', 'env:B'],
     ]);
+    expect(env.singles).toEqual([]);
     expect([a, b].map((r) => cache.info(r)?.version)).toEqual(['v2', 'v2']);
+  });
+
+  it('gives the values of a batch one draw of jitter: they fall due together again', async () => {
+    version = 'v1';
+    const { cache, load } = setUp((r) => answer(r));
+    load([a, b, c]); // due at 200
+    vi.mocked(Math.random).mockReturnValueOnce(0.5); // the batch's draw
+    now = 210;
+    cache.peek(a);
+    await settle();
+    // One draw: all three due at 210 + 200 × (1 − 0.5 × 0.2) = 390. A draw each (0.5, then 0) would
+    // leave b and c fresh until 410.
+    now = 389;
+    expect([a, b, c].map((r) => cache.info(r)?.stale)).toEqual([false, false, false]);
+    now = 391;
+    expect([a, b, c].map((r) => cache.info(r)?.stale)).toEqual([true, true, true]);
+  });
+
+  it('gives the values a store loads at start-up one draw of jitter', async () => {
+    setUp((r) => answer(r));
+    const draws = [0.5, 0, 0.9];
+    let drawn = 0;
+    vi.mocked(Math.random).mockImplementation(() => draws[drawn++ % draws.length]!);
+    const store = createSecretStore({
+      env: { A: 'alpha-value', B: 'bravo-value', C: 'charlie-value' },
+      secrets: { A: 'env:A', B: 'env:B', C: 'env:C' },
+      options: { ttlMs: 1_000 },
+    });
+    await store.load();
+    // Whichever draw the load took, the three fall due at the same moment, between 0.8 and 1 TTL.
+    const staleAt = (t: number) => {
+      now = t;
+      return ['A', 'B', 'C'].map((name) => store.info(name)?.stale);
+    };
+    expect(staleAt(799)).toEqual([false, false, false]);
+    for (let t = 800; t <= 1_000; t++) expect(new Set(staleAt(t)).size, `at ${t} ms`).toBe(1);
+    expect(staleAt(1_000)).toEqual([true, true, true]);
+  });
+
+  it('bounds a fetch that ignores its abort signal, freeing the value for the next refresh', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const deaf: SecretProvider = { fetch: () => new Promise<FetchedSecret>(() => {}) };
+    const { cache } = cacheWith(deaf);
+    const started = performance.now();
+    await expect(cache.get(ref)).rejects.toThrow(/timed out after 300 ms/);
+    expect(performance.now() - started).toBeLessThan(600);
+    expect(cache.info(ref)?.failures).toBe(1);
   });
 });
