@@ -1,12 +1,18 @@
 import { channel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { AppRunnerKitError, SecretFetchError } from '../errors.js';
+import {
+  AppRunnerKitError,
+  SecretAccessDeniedError,
+  SecretFetchError,
+  SecretNotFoundError,
+  SecretTimeoutError,
+  SecretTransformError,
+} from '../errors.js';
 import { type AbortTimer, abortAfter } from '../internal/timers.js';
 import { minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { SecretReference } from './reference.js';
-import { isThrottling } from './throttling.js';
 
 /** The diagnostics channel a failed secret fetch is published on (the metrics count it). */
 export const secretFetchFailedChannelName = 'apprunner-kit:secrets:fetch-failed';
@@ -28,6 +34,16 @@ const fetchFailed = channel(secretFetchFailedChannelName);
  */
 export function toSecretError(reference: string, error: unknown): AppRunnerKitError {
   if (error instanceof AppRunnerKitError) return error;
+  if ((error as Error | undefined)?.name === 'TimeoutError') {
+    // The cache's own bound (fetchTimeoutMs), reached by a provider that did not answer.
+    return new SecretTimeoutError(
+      `${reference}: ${(error as Error).message} (secretOptions.fetchTimeoutMs)`,
+      {
+        reference,
+        cause: error,
+      },
+    );
+  }
   return new SecretFetchError(`${reference}: ${(error as Error)?.message ?? String(error)}`, {
     reference,
     cause: error,
@@ -66,8 +82,11 @@ interface Entry {
   expiresAt: number;
   inflight: Promise<FetchedSecret> | undefined;
   failures: number;
-  /** The failures in a row were throttling: the batch failed as a whole, not for this value. */
-  throttledOnly: boolean;
+  /**
+   * The last failure was about this value (not found, access denied, not transformable), not about
+   * the call (throttling, a timeout, a server error): it is refreshed alone until it has a value.
+   */
+  ownFailure: boolean;
   retryAt: number;
   lastUsed: number;
   /**
@@ -104,18 +123,24 @@ export function refreshAfterMs(ttlMs: number, jitter: number = Math.random()): n
 
 type FetchMany = NonNullable<SecretProvider['fetchMany']>;
 
-/** Whether an entry may be refreshed in a batch: no failure of its own since its last value. */
+/** Whether an entry may be refreshed in a batch: its last failure, if any, was not its own. */
 function batchable(entry: Entry): boolean {
-  return entry.failures === 0 || entry.throttledOnly;
+  return !entry.ownFailure;
 }
 
+/** How long after the abort a provider's own rejection is waited for: its error says more. */
+const abortGraceMs = 100;
+
 /**
- * `pending`, or a rejection with the signal's reason once it aborts: a provider that does not heed
- * the signal cannot keep an entry in flight for ever.
+ * `pending`, or a rejection with the signal's reason shortly after it aborts: a provider that does
+ * not heed the signal cannot keep an entry in flight for ever. One that does rejects first, with its
+ * own error (the AWS SDK's, which the providers turn into a SecretTimeoutError naming the VPC egress).
  */
 function boundBy<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
   const aborted = new Promise<never>((_, reject) => {
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    signal.addEventListener('abort', () => setTimeout(() => reject(signal.reason), abortGraceMs).unref(), {
+      once: true,
+    });
   });
   return Promise.race([pending, aborted]);
 }
@@ -237,7 +262,7 @@ export class SecretCache {
         expiresAt: 0,
         inflight: undefined,
         failures: 0,
-        throttledOnly: true,
+        ownFailure: false,
         retryAt: 0,
         lastUsed: performance.now(),
         read: false,
@@ -283,9 +308,9 @@ export class SecretCache {
    * were fetched at least 1 − {@link refreshJitterShare} of their TTL ago (the earliest their jitter
    * could make them due: none is fetched again sooner). The batch costs no call more, and values
    * fetched together fall due together again: an instance with 20 SSM parameters makes 2
-   * `GetParameters` calls per TTL instead of 20. A value backing off after throttling joins (the
-   * batch failed as a whole); one that failed for a reason of its own (a permission on that parameter
-   * alone) is refreshed alone, and so never holds back the others.
+   * `GetParameters` calls per TTL instead of 20. A value backing off after a failure of the call
+   * (throttling, a timeout) joins; one whose last failure was its own (not found, access denied) is
+   * refreshed alone, and so never holds back the others.
    */
   #refreshDue(entry: Entry, now: number): Promise<FetchedSecret> {
     const batch = this.#batchOf(entry, now);
@@ -384,7 +409,7 @@ export class SecretCache {
       );
     }
     entry.failures = 0;
-    entry.throttledOnly = true;
+    entry.ownFailure = false;
     entry.retryAt = 0;
     if (fetched.sensitive) this.#mask(entry.reference, fetched.value);
     if (previous !== undefined && previous.value !== fetched.value) {
@@ -398,7 +423,10 @@ export class SecretCache {
   #failed(entry: Entry, error: unknown): AppRunnerKitError {
     const wrapped = toSecretError(entry.reference.raw, error);
     entry.failures++;
-    entry.throttledOnly &&= isThrottling(error);
+    entry.ownFailure =
+      wrapped instanceof SecretNotFoundError ||
+      wrapped instanceof SecretAccessDeniedError ||
+      wrapped instanceof SecretTransformError;
     const backoff = Math.min(
       this.#settings.backoffMaxMs,
       this.#settings.backoffBaseMs * 2 ** (entry.failures - 1),

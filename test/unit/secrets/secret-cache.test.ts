@@ -1,6 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SecretFetchError, SecretNotFoundError } from '../../../src/errors.js';
+import {
+  SecretAccessDeniedError,
+  SecretFetchError,
+  SecretNotFoundError,
+  SecretTimeoutError,
+} from '../../../src/errors.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { RedactionRegistry } from '../../../src/logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from '../../../src/secrets/provider.js';
@@ -252,9 +257,8 @@ describe('SecretCache: refreshes that fall due together', () => {
     return { cache, env, file, logs, load };
   }
 
-  const [a, b, c, d, e, f, g] = ['A', 'B', 'C', 'D', 'E', 'F', 'G'].map((n) =>
-    parseSecretReference(`env:${n}`),
-  ) as [
+  const [a, b, c, d, e, f, g, h] = 'ABCDEFGH'.split('').map((n) => parseSecretReference(`env:${n}`)) as [
+    SecretReference,
     SecretReference,
     SecretReference,
     SecretReference,
@@ -279,20 +283,24 @@ describe('SecretCache: refreshes that fall due together', () => {
     cache.store(g, answer(g), { pinned: true }, 0); // due at 200, never read, but declared
     load([d], { ttlMs: 1_000 }); // due at 1,000
     now = 100;
-    load([e]); // due at 300; joins a batch from 260
+    load([e]); // due at 300; joins a batch from 260 (0.8 of its TTL after its fetch)
+    now = 150;
+    cache.store(h, answer(h), {}, 1); // jitter 1: due at 310, yet at 270 fetched only 120 ms before
+    cache.peek(h);
     version = 'v2';
 
-    now = 270; // a, b, c, f, g and other due; e fresh but 170 ms old; d fresh, 270 ms old
+    now = 270; // a, b, c, f, g and other due; e fresh but 170 ms old; d and h fresh and younger
     expect((await cache.get(a)).version).toBe('v2');
     await settle();
     expect(env.batches).toEqual([['env:A', 'env:B', 'env:C', 'env:G', 'env:E']]);
     expect(env.singles).toEqual([]);
     expect(file.batches).toEqual([]); // another provider's value waits for its own read
-    expect([b, c, e].map((r) => cache.info(r))).toEqual(
-      Array(3).fill({ version: 'v2', stale: false, failures: 0 }),
+    expect([b, c, e, g].map((r) => cache.info(r))).toEqual(
+      Array(4).fill({ version: 'v2', stale: false, failures: 0 }),
     );
     expect(cache.info(d)?.version).toBe('v1');
     expect(cache.info(f)?.version).toBe('v1'); // neither declared (pinned) nor read: left alone
+    expect(cache.info(h)?.version).toBe('v1'); // never fetched again before 0.8 of its TTL
 
     // Read in any order, the refreshed values cost no call more until they fall due again.
     for (const reference of [c, b, e, a, d]) cache.peek(reference);
@@ -301,9 +309,26 @@ describe('SecretCache: refreshes that fall due together', () => {
     expect(env.singles).toEqual([]);
   });
 
+  it('takes along only values read since their last fetch (or declared)', async () => {
+    version = 'v1';
+    const { cache, env, load } = setUp((r) => answer(r));
+    load([a, b]);
+    now = 210;
+    cache.peek(a); // both refreshed together; neither read since
+    await settle();
+    expect(env.batches).toEqual([['env:A', 'env:B']]);
+    now = 220;
+    cache.peek(a); // a read again; b not
+    now = 420; // both due
+    cache.peek(a);
+    await settle();
+    expect(env.batches).toHaveLength(1);
+    expect(env.singles).toEqual(['env:A']);
+  });
+
   it('keeps each member’s outcome on its own entry, and refreshes one that failed for its own reason alone', async () => {
     version = 'v1';
-    const notFound = new Error('ParameterNotFound');
+    const notFound = new SecretNotFoundError('env:C: ParameterNotFound', { reference: 'env:C' });
     const { cache, env, logs, load } = setUp((r) => (r === c && version === 'v2' ? notFound : answer(r)));
     load([a, b, c]);
     version = 'v2';
@@ -318,7 +343,7 @@ describe('SecretCache: refreshes that fall due together', () => {
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatchObject({ reference: 'env:C' });
 
-    // c backs off until 210 + 0.8 × 100 ms, then is asked again on its own, and joins no batch.
+    // c backs off until 210 + 0.8 × 100 ms; a, due again, leaves it out.
     now = 240;
     cache.peek(c);
     cache.invalidate(a);
@@ -326,17 +351,22 @@ describe('SecretCache: refreshes that fall due together', () => {
     await settle();
     expect(env.batches).toHaveLength(1);
     expect(env.singles).toEqual(['env:A']);
+    cache.peek(b);
+    // Past its backoff c is asked again alone, though b is due (and read) then too.
     now = 300;
+    cache.invalidate(b);
     cache.peek(c);
     await settle();
+    expect(env.batches).toHaveLength(1);
     expect(env.singles).toEqual(['env:A', 'env:C']);
     expect(cache.info(c)?.failures).toBe(2);
+    expect(cache.info(b)?.stale).toBe(true);
   });
 
   it('does not let one value whose call fails as a whole hold back the others', async () => {
     // Like an IAM deny on one parameter: a GetParameters call that names it fails entirely.
     version = 'v1';
-    const denied = new Error('AccessDeniedException');
+    const denied = new SecretAccessDeniedError('env:B: AccessDeniedException', { reference: 'env:B' });
     const { cache, env, load } = setUp(
       (r) => answer(r),
       (references) => (version === 'v2' && references.includes(b) ? denied : undefined),
@@ -364,7 +394,7 @@ describe('SecretCache: refreshes that fall due together', () => {
     expect(env.batches[1]).toEqual(['env:A', 'env:C']);
   });
 
-  it('fails every member when the batch is throttled, and they retry together', async () => {
+  it('fails every member when the batch is throttled, takes them along while they back off, and retries them together', async () => {
     version = 'v1';
     let throttled = true;
     const { cache, env, load } = setUp(
@@ -373,22 +403,25 @@ describe('SecretCache: refreshes that fall due together', () => {
     );
     load([a, b, c]);
     now = 210;
-    cache.peek(a);
+    cache.peek(b);
     await settle();
     expect([a, b, c].map((r) => cache.info(r)?.failures)).toEqual([1, 1, 1]);
     expect([a, b, c].map((r) => cache.peek(r)?.version)).toEqual(['v1', 'v1', 'v1']);
 
     throttled = false;
     version = 'v2';
-    now = 300; // past the backoff (0.8 × 100 ms)
-    expect((await cache.get(c)).version).toBe('v2');
+    now = 250; // b and c back off until 290; a, invalidated, goes now and takes them along
+    cache.invalidate(a);
+    expect((await cache.get(a)).version).toBe('v2');
     await settle();
     expect(env.batches).toEqual([
+      ['env:B', 'env:A', 'env:C'],
       ['env:A', 'env:B', 'env:C'],
-      ['env:C', 'env:A', 'env:B'],
     ]);
     expect(env.singles).toEqual([]);
-    expect([a, b].map((r) => cache.info(r)?.version)).toEqual(['v2', 'v2']);
+    expect([b, c].map((r) => cache.info(r))).toEqual(
+      Array(2).fill({ version: 'v2', stale: false, failures: 0 }),
+    );
   });
 
   it('gives the values of a batch one draw of jitter: they fall due together again', async () => {
@@ -428,13 +461,34 @@ describe('SecretCache: refreshes that fall due together', () => {
     expect(staleAt(1_000)).toEqual([true, true, true]);
   });
 
-  it('bounds a fetch that ignores its abort signal, freeing the value for the next refresh', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0);
-    const deaf: SecretProvider = { fetch: () => new Promise<FetchedSecret>(() => {}) };
-    const { cache } = cacheWith(deaf);
-    const started = performance.now();
-    await expect(cache.get(ref)).rejects.toThrow(/timed out after 300 ms/);
-    expect(performance.now() - started).toBeLessThan(600);
-    expect(cache.info(ref)?.failures).toBe(1);
+  it('bounds a fetch or a batch that ignores its abort signal, and asks again at the next refresh', async () => {
+    // Real time for the 300 ms bound; the cache's clock is the test's.
+    version = 'v1';
+    setUp((r) => answer(r));
+    const calls: string[] = [];
+    const deaf: SecretProvider = {
+      fetch: (reference) => {
+        calls.push(reference.raw);
+        return new Promise<FetchedSecret>(() => {});
+      },
+      fetchMany: (references) => {
+        calls.push(references.map((r) => r.raw).join('+'));
+        return new Promise(() => {});
+      },
+    };
+    const deafCache = new SecretCache(settings, () => deaf, new RedactionRegistry());
+    for (const reference of [a, b]) {
+      deafCache.store(reference, answer(reference), {}, 0);
+      deafCache.peek(reference);
+    }
+    now = 210;
+    deafCache.peek(a); // a batch of a and b that never answers
+    await expect(deafCache.get(c)).rejects.toBeInstanceOf(SecretTimeoutError); // a first fetch, alone
+    await delay(150); // the batch's bound (300 ms + 100 ms of grace) has passed too
+    expect([a, b, c].map((r) => deafCache.info(r)?.failures)).toEqual([1, 1, 1]);
+    // A timeout is the call's failure, not the value's: past the backoff they go together again.
+    now = 300;
+    deafCache.peek(a);
+    expect(calls).toEqual(['env:A+env:B', 'env:C', 'env:A+env:B']);
   });
 });
