@@ -103,7 +103,7 @@ const benches: readonly Bench[] = [
     name: 'fleet',
     about:
       'a deployment of 25, 100 and 500 instances loading 20 SSM parameters each against a shared 40/s quota, the kit against a naive loader; then a simulated hour of their refreshes through the kit’s cache',
-    args: [], // 3 sizes × 2 loaders × 10–30 s, then 3 simulated hours per size ≈ 100 s
+    args: [], // 3 sizes × 2 loaders × 10–30 s, then 2 simulated hours and a model per size ≈ 100 s
     timeoutS: 300,
   },
   {

@@ -12,8 +12,9 @@
  * the bench moves (SecretCache with ssmProvider, against a client that answers at once and counts the
  * calls): each instance loads its references at its start, then reads each of them once a simulated
  * second. The same fleet runs with the provider's `fetchMany` taken away (each entry refreshed on its
- * own, with a jitter draw each, as the kit did before it refreshed due values together), and, as a model, with a fixed TTL
- * and no jitter: calls per second on average and at the peak, and the seconds above the quota.
+ * own, with a jitter draw each, as the kit did before it refreshed due values together), and, as a
+ * model, with a fixed TTL and no jitter: calls per second on average and at the peak, and the
+ * seconds above the quota.
  *
  *   npm run bench:fleet [-- --sizes 25,100,500 --refs 20 --window-ms 10000 --budget-ms 60000
  *                          --rate 40 --burst 40 --workers 4 --ttl-s 300]
@@ -82,8 +83,14 @@ async function fleet(n: number, loader: 'kit' | 'naive'): Promise<InstanceResult
 
 const hourS = 3_600;
 
-/** Mean and peak of calls per second, and the seconds above the quota. */
-function perSecondFigures(perSecond: Float64Array): { peak: number; overSeconds: number; mean: number } {
+/** Calls per second over the hour, on average and at the peak, and the seconds above the quota. */
+interface CallRates {
+  readonly mean: number;
+  readonly peak: number;
+  readonly overSeconds: number;
+}
+
+function perSecondFigures(perSecond: Float64Array): CallRates {
   let peak = 0;
   let overSeconds = 0;
   let total = 0;
@@ -99,10 +106,7 @@ function perSecondFigures(perSecond: Float64Array): { peak: number; overSeconds:
  * A simulated hour of `n` instances reading their secrets through the kit's cache: calls per second.
  * `batched: false` hides the provider's `fetchMany`, so each entry is refreshed on its own.
  */
-async function steadyState(
-  n: number,
-  batched: boolean,
-): Promise<{ peak: number; overSeconds: number; mean: number }> {
+async function steadyState(n: number, batched: boolean): Promise<CallRates> {
   const perSecond = new Float64Array(hourS);
   let nowMs = 0;
   const answer = async (command: { input: { Names?: string[]; Name?: string } }) => {
@@ -170,7 +174,7 @@ async function steadyState(
 }
 
 /** The same fleet as a model: one call per reference, every `ttlS`, no jitter. */
-function fixedTtl(n: number): { peak: number; overSeconds: number; mean: number } {
+function fixedTtl(n: number): CallRates {
   const perSecond = new Float64Array(hourS);
   for (let i = 0; i < n; i++) {
     for (let at = (windowMs * i) / n / 1000 + ttlS; at < hourS; at += ttlS)

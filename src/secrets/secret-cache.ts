@@ -9,7 +9,7 @@ import {
   SecretTimeoutError,
   SecretTransformError,
 } from '../errors.js';
-import { type AbortTimer, abortAfter } from '../internal/timers.js';
+import { abortAfter, withTimeout } from '../internal/timers.js';
 import { minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { SecretReference } from './reference.js';
@@ -121,29 +121,8 @@ export function refreshAfterMs(ttlMs: number, jitter: number = Math.random()): n
   return ttlMs * (1 - jitter * refreshJitterShare);
 }
 
-type FetchMany = NonNullable<SecretProvider['fetchMany']>;
-
-/** Whether an entry may be refreshed in a batch: its last failure, if any, was not its own. */
-function batchable(entry: Entry): boolean {
-  return !entry.ownFailure;
-}
-
-/** How long after the abort a provider's own rejection is waited for: its error says more. */
+/** How long past `fetchTimeoutMs` a provider's own rejection is waited for: its error says more. */
 const abortGraceMs = 100;
-
-/**
- * `pending`, or a rejection with the signal's reason shortly after it aborts: a provider that does
- * not heed the signal cannot keep an entry in flight for ever. One that does rejects first, with its
- * own error (the AWS SDK's, which the providers turn into a SecretTimeoutError naming the VPC egress).
- */
-function boundBy<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  const aborted = new Promise<never>((_, reject) => {
-    signal.addEventListener('abort', () => setTimeout(() => reject(signal.reason), abortGraceMs).unref(), {
-      once: true,
-    });
-  });
-  return Promise.race([pending, aborted]);
-}
 
 /**
  * The one cache under every provider: TTL with jitter on a monotonic clock, stale-while-revalidate
@@ -317,10 +296,8 @@ export class SecretCache {
     if (batch === undefined) return this.#start(entry);
     const { fetchMany, members } = batch;
     const jitter = Math.random(); // one draw: the batch falls due together again
-    const timeout = this.#fetchTimeout();
     const references = members.map((member) => member.reference);
-    const pending = (async () => fetchMany(references, timeout.signal))();
-    const results = boundBy(pending, timeout.signal).finally(timeout.clear);
+    const results = this.#bounded((signal) => fetchMany(references, signal));
     const outcomeOf = (member: Entry): Promise<FetchedSecret> =>
       results.then((map) => {
         const result = map.get(member.reference);
@@ -338,8 +315,11 @@ export class SecretCache {
   }
 
   /** The batch `entry` brings along when it is refreshed (itself first); `undefined`: alone. */
-  #batchOf(entry: Entry, now: number): { fetchMany: FetchMany; members: Entry[] } | undefined {
-    if (!batchable(entry)) return undefined;
+  #batchOf(
+    entry: Entry,
+    now: number,
+  ): { fetchMany: NonNullable<SecretProvider['fetchMany']>; members: Entry[] } | undefined {
+    if (entry.ownFailure) return undefined;
     const provider = this.#providerFor(entry.reference) as SecretProvider | undefined;
     if (provider?.fetchMany === undefined) return undefined;
     const members = [entry];
@@ -349,7 +329,7 @@ export class SecretCache {
         (other.pinned || other.read) &&
         other.fetched !== undefined &&
         other.inflight === undefined &&
-        batchable(other) &&
+        !other.ownFailure &&
         (now >= other.expiresAt || now - other.fetchedAt >= other.ttlMs * (1 - refreshJitterShare)) &&
         this.#providerFor(other.reference) === provider
       ) {
@@ -357,23 +337,33 @@ export class SecretCache {
       }
     }
     if (members.length === 1) return undefined;
-    return { fetchMany: (references, signal) => provider.fetchMany!(references, signal), members };
+    return { fetchMany: provider.fetchMany.bind(provider), members };
   }
 
   #start(entry: Entry): Promise<FetchedSecret> {
-    const timeout = this.#fetchTimeout();
-    // In an async function: a provider that throws rather than rejects fails the fetch all the same.
-    const pending = (async () => this.#providerFor(entry.reference).fetch(entry.reference, timeout.signal))();
-    return this.#settle(entry, boundBy(pending, timeout.signal).finally(timeout.clear));
+    return this.#settle(
+      entry,
+      this.#bounded((signal) => this.#providerFor(entry.reference).fetch(entry.reference, signal)),
+    );
   }
 
-  /** The bound on one fetch (one call of `fetch` or `fetchMany`). */
-  #fetchTimeout(): AbortTimer {
+  /**
+   * One call to a provider (`fetch` or `fetchMany`) with a signal that aborts after `fetchTimeoutMs`,
+   * settled by then: a provider that heeds the signal rejects with its own error (the AWS SDK's, which
+   * the providers turn into a SecretTimeoutError naming the VPC egress); one that does not is given
+   * up on {@link abortGraceMs} later, so it cannot keep an entry in flight for ever.
+   */
+  async #bounded<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const { fetchTimeoutMs } = this.#settings;
-    return abortAfter(
-      fetchTimeoutMs,
-      new DOMException(`fetch timed out after ${fetchTimeoutMs} ms`, 'TimeoutError'),
-    );
+    const reason = new DOMException(`fetch timed out after ${fetchTimeoutMs} ms`, 'TimeoutError');
+    const timeout = abortAfter(fetchTimeoutMs, reason);
+    try {
+      const bounded = await withTimeout(call(timeout.signal), fetchTimeoutMs + abortGraceMs);
+      if (bounded.outcome === 'fulfilled') return bounded.value;
+      throw bounded.outcome === 'rejected' ? bounded.reason : reason;
+    } finally {
+      timeout.clear();
+    }
   }
 
   /**
