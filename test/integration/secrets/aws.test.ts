@@ -101,6 +101,46 @@ describe('Secrets Manager through the real SDK client', () => {
     expect(JSON.stringify(logs.lines)).not.toContain('after-rotation');
   });
 
+  it('refreshes the JSON keys of one secret together, in one call, from one version', async () => {
+    const first = { username: 'app-user-a', password: 'first-password-a' };
+    endpoint.putSecret('prod/multi-user', JSON.stringify(first));
+    const store = createSecretStore({
+      secrets: {
+        DB_USER: 'secretsmanager:prod/multi-user#username',
+        DB_PASSWORD: 'secretsmanager:prod/multi-user#password',
+        API_KEY: 'secretsmanager:prod/api-key',
+      },
+      options: { ...fast, ttlMs: 1_000 },
+    });
+    await store.load();
+    expect(endpoint.calls('GetSecretValue')).toBe(2); // the two keys share a call at start-up
+    const rotated = endpoint.rotateSecret(
+      'prod/multi-user',
+      JSON.stringify({ username: 'app-user-b', password: 'second-password-b' }),
+    );
+    endpoint.resetCalls();
+    await new Promise((resolve) => setTimeout(resolve, 1_050)); // every value past its TTL
+    // Only the username is read: the password, due with it, comes along in the same call.
+    expect(store.get('DB_USER')).toBe('app-user-a');
+    await vi.waitFor(() => expect(store.info('DB_PASSWORD')?.version).toBe(rotated.versionId));
+    expect(store.info('DB_USER')?.version).toBe(rotated.versionId);
+    expect(store.get('DB_USER')).toBe('app-user-b');
+    expect(store.get('DB_PASSWORD')).toBe('second-password-b');
+    const calls = endpoint.requests('GetSecretValue').map((r) => r.body.SecretId);
+    expect(calls.sort()).toEqual(['prod/api-key', 'prod/multi-user']);
+    // Refreshed at once after an authentication failure, as docs/secrets.md says: one call, one version.
+    endpoint.rotateSecret(
+      'prod/multi-user',
+      JSON.stringify({ username: 'app-user-a', password: 'third-password-a' }),
+    );
+    endpoint.resetCalls();
+    expect(await Promise.all([store.refresh('DB_USER'), store.refresh('DB_PASSWORD')])).toEqual([
+      'app-user-a',
+      'third-password-a',
+    ]);
+    expect(endpoint.calls('GetSecretValue')).toBe(1);
+  });
+
   it('shares one call among concurrent resolves of one reference', async () => {
     endpoint.inject('GetSecretValue', { kind: 'delay', ms: 50 });
     const store = createSecretStore({ options: fast });
