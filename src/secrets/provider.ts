@@ -43,4 +43,12 @@ export interface SecretProvider {
     references: readonly SecretReference[],
     signal: AbortSignal,
   ): Promise<ReadonlyMap<SecretReference, FetchedSecret | Error>>;
+  /**
+   * Names the backend call that answers `reference`, for references that one call answers together
+   * (the JSON keys of one Secrets Manager secret); `undefined` for one answered alone. When a value
+   * is refreshed, the cache fetches every other cached value with the same key in the same turn, so
+   * that they come from one version (a username and a password rotated together). The provider must
+   * answer concurrent fetches of one key with one call: they then cost nothing more.
+   */
+  callKey?(reference: SecretReference): string | undefined;
 }

@@ -340,10 +340,36 @@ export class SecretCache {
     return { fetchMany: provider.fetchMany.bind(provider), members };
   }
 
+  /**
+   * Fetches `entry`, and in the same turn every other cached value its provider answers with the same
+   * call ({@link SecretProvider.callKey}: the JSON keys of one secret), whatever their age: the
+   * provider serves them with that one call, so they cost nothing and come from one version.
+   */
   #start(entry: Entry): Promise<FetchedSecret> {
+    const provider = this.#providerFor(entry.reference);
+    const key = provider.callKey?.(entry.reference);
+    if (key === undefined) return this.#fetch(entry, provider);
+    const jitter = Math.random(); // one draw: they fall due together again
+    const pending = this.#fetch(entry, provider, jitter);
+    for (const other of this.#entries.values()) {
+      if (
+        other !== entry &&
+        other.fetched !== undefined &&
+        other.inflight === undefined &&
+        this.#providerFor(other.reference) === provider &&
+        provider.callKey!(other.reference) === key
+      ) {
+        this.#fetch(other, provider, jitter).catch(() => {}); // kept on the entry, a failure logged
+      }
+    }
+    return pending;
+  }
+
+  #fetch(entry: Entry, provider: SecretProvider, jitter?: number): Promise<FetchedSecret> {
     return this.#settle(
       entry,
-      this.#bounded((signal) => this.#providerFor(entry.reference).fetch(entry.reference, signal)),
+      this.#bounded((signal) => provider.fetch(entry.reference, signal)),
+      jitter,
     );
   }
 

@@ -44,40 +44,16 @@ export function selectJsonKey(reference: string, text: string, key: string): str
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-type SecretsManagerReference = SecretReference & { kind: 'secretsmanager' };
-
-/** The value `reference` selects from the output of its secret's `GetSecretValue`. */
-function toFetched(reference: SecretsManagerReference, output: SecretValueOutput): FetchedSecret {
-  const version = output.VersionId === undefined ? {} : { version: output.VersionId };
-  if (output.SecretString !== undefined) {
-    const value =
-      reference.jsonKey === undefined
-        ? output.SecretString
-        : selectJsonKey(reference.raw, output.SecretString, reference.jsonKey);
-    return { value, sensitive: true, ...version };
-  }
-  if (output.SecretBinary !== undefined) {
-    if (reference.jsonKey !== undefined) {
-      throw new SecretTransformError(
-        `${reference.raw}: the secret is binary, so it has no JSON key to select.`,
-      );
-    }
-    return {
-      value: Buffer.from(output.SecretBinary).toString('base64'),
-      binary: true,
-      sensitive: true,
-      ...version,
-    };
-  }
-  throw new SecretTransformError(`${reference.raw}: the secret has neither SecretString nor SecretBinary.`);
+/** The `GetSecretValue` call that answers `reference`: its secret, version and region. */
+function callKey(reference: SecretReference & { kind: 'secretsmanager' }): string {
+  return [reference.region, reference.secretId, reference.versionStage, reference.versionId].join('|');
 }
 
 /**
  * `secretsmanager:` references and Secrets Manager ARNs, through `@aws-sdk/client-secrets-manager`
- * (an optional peer, imported on first use). References to one secret (its JSON keys) share one
- * `GetSecretValue` call when they are fetched together (`fetchMany`: the start-up load, and refreshes
- * that fall due together) or concurrently, and so read one version of it: a username and a password
- * rotated together are never served from two versions.
+ * (an optional peer, imported on first use). Concurrent reads of one secret — two JSON keys of the
+ * same secret at start-up — share one `GetSecretValue` call, and the cache refreshes the keys of one
+ * secret together (`callKey`), so that they come from one version.
  */
 export function secretsManagerProvider(options: SecretsManagerProviderOptions): SecretProvider {
   const service = awsService<Sdk>({
@@ -90,9 +66,8 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
   });
   const inflight = new Map<string, Promise<SecretValueOutput>>();
 
-  const read = (reference: SecretsManagerReference, signal: AbortSignal) => {
-    // References with the same key share one call.
-    const key = [reference.region, reference.secretId, reference.versionStage, reference.versionId].join('|');
+  const read = (reference: SecretReference & { kind: 'secretsmanager' }, signal: AbortSignal) => {
+    const key = callKey(reference);
     let pending = inflight.get(key);
     if (pending === undefined) {
       pending = service.send(
@@ -112,33 +87,41 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
     return pending;
   };
 
-  const fetch = async (reference: SecretReference, signal: AbortSignal): Promise<FetchedSecret> => {
-    if (reference.kind !== 'secretsmanager') throw new TypeError(`cannot fetch ${reference.raw}`);
-    let output: SecretValueOutput;
-    try {
-      output = await read(reference, signal);
-    } catch (error) {
-      throw wrapAwsError(error, reference.raw, 'secretsmanager');
-    }
-    return toFetched(reference, output);
-  };
-
   return {
-    fetch,
-    async fetchMany(references, signal) {
-      // Each reference through fetch: those of one secret join one call (read's single flight), and
-      // each keeps its own outcome (a key missing from the secret fails that reference alone).
-      const results = new Map<SecretReference, FetchedSecret | Error>();
-      await Promise.all(
-        references.map((reference) =>
-          fetch(reference, signal).then(
-            (fetched) => results.set(reference, fetched),
-            (error: unknown) =>
-              results.set(reference, error instanceof Error ? error : new Error(String(error))),
-          ),
-        ),
+    callKey: (reference) => (reference.kind === 'secretsmanager' ? callKey(reference) : undefined),
+
+    async fetch(reference: SecretReference, signal: AbortSignal): Promise<FetchedSecret> {
+      if (reference.kind !== 'secretsmanager') throw new TypeError(`cannot fetch ${reference.raw}`);
+      let output: SecretValueOutput;
+      try {
+        output = await read(reference, signal);
+      } catch (error) {
+        throw wrapAwsError(error, reference.raw, 'secretsmanager');
+      }
+      const version = output.VersionId === undefined ? {} : { version: output.VersionId };
+      if (output.SecretString !== undefined) {
+        const value =
+          reference.jsonKey === undefined
+            ? output.SecretString
+            : selectJsonKey(reference.raw, output.SecretString, reference.jsonKey);
+        return { value, sensitive: true, ...version };
+      }
+      if (output.SecretBinary !== undefined) {
+        if (reference.jsonKey !== undefined) {
+          throw new SecretTransformError(
+            `${reference.raw}: the secret is binary, so it has no JSON key to select.`,
+          );
+        }
+        return {
+          value: Buffer.from(output.SecretBinary).toString('base64'),
+          binary: true,
+          sensitive: true,
+          ...version,
+        };
+      }
+      throw new SecretTransformError(
+        `${reference.raw}: the secret has neither SecretString nor SecretBinary.`,
       );
-      return results;
     },
   };
 }

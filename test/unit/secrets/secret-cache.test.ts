@@ -492,3 +492,68 @@ describe('SecretCache: refreshes that fall due together', () => {
     expect(calls).toEqual(['env:A+env:B', 'env:C', 'env:A+env:B']);
   });
 });
+
+describe('SecretCache: values one call answers (callKey)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  // env:<SECRET>_<KEY>: keys of one "secret" share a call key; the provider counts its calls per key.
+  const keyOf = (reference: SecretReference) =>
+    reference.kind === 'env' ? reference.name.split('_')[0] : undefined;
+  function setUp() {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    let version = 'v1';
+    const fetched: string[] = [];
+    const provider: SecretProvider = {
+      callKey: keyOf,
+      fetch: async (reference) => {
+        fetched.push(reference.raw);
+        return { value: `${reference.raw}-${version}-value`, sensitive: true, version };
+      },
+    };
+    const cache = new SecretCache(settings, () => provider, new RedactionRegistry());
+    return {
+      cache,
+      fetched,
+      at: (ms: number) => {
+        now = ms;
+      },
+      rotate: (next: string) => {
+        version = next;
+      },
+    };
+  }
+  const [user, password, port, other] = ['DB_USER', 'DB_PASSWORD', 'DB_PORT', 'API_KEY'].map((n) =>
+    parseSecretReference(`env:${n}`),
+  ) as [SecretReference, SecretReference, SecretReference, SecretReference];
+
+  it('fetches, with a value due or refreshed, every cached value of the same call, whatever its age, in the same turn', async () => {
+    const { cache, fetched, at, rotate } = setUp();
+    await cache.get(user, { ttlMs: 60_000 }); // not due for a minute, never read again
+    await cache.get(other);
+    at(150);
+    await cache.get(port); // a first fetch of port brings user along; other keeps its own call
+    cache.invalidate(port);
+    await cache.get(port); // and so does a refresh
+    expect(fetched).toEqual([
+      'env:DB_USER',
+      'env:API_KEY',
+      ...['env:DB_PORT', 'env:DB_USER'],
+      ...['env:DB_PORT', 'env:DB_USER'],
+    ]);
+    fetched.length = 0;
+    rotate('v2');
+    at(250); // port and other due (TTL 200); user is not
+    await cache.get(password); // a first fetch again
+    expect(fetched).toEqual(['env:DB_PASSWORD', 'env:DB_USER', 'env:DB_PORT']);
+    await delay(1);
+    expect([user, password, port].map((r) => cache.info(r)?.version)).toEqual(['v2', 'v2', 'v2']);
+    expect(cache.info(other)?.version).toBe('v1'); // due, but of another call: its own read refreshes it
+    fetched.length = 0;
+    rotate('v3');
+    await cache.refresh(user); // refresh() too
+    expect(fetched).toEqual(['env:DB_USER', 'env:DB_PORT', 'env:DB_PASSWORD']);
+  });
+});
