@@ -91,6 +91,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       redact: config.logging.redact,
       debugSampleRate: config.logging.debugSampleRate,
       pretty: config.logging.pretty,
+      maxLineBytes: config.logging.maxLineBytes,
       ...(config.version === undefined ? {} : { version: config.version }),
       ...(config.region === undefined ? {} : { region: config.region }),
       ...(loaded.destination === undefined ? {} : { destination: loaded.destination }),

@@ -3,6 +3,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { join } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import type { ShedResponder } from '../http/load-shedder.js';
+import { defaultMaxLineBytes } from '../logging/line-limit.js';
 import type { RequestLevels } from '../logging/request-line.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
 import { type LogLevel, logLevels, parseEnvironment } from './environment.js';
@@ -36,6 +37,7 @@ export interface KitConfig {
     readonly redact: readonly string[];
     readonly debugSampleRate: number;
     readonly pretty: boolean | 'auto';
+    readonly maxLineBytes: number;
     /** Lower case; `false`: no echo, no forwarding (the id is still adopted from `x-request-id`). */
     readonly requestIdHeader: string | false;
   };
@@ -217,6 +219,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     'redact',
     'debugSampleRate',
     'pretty',
+    'maxLineBytes',
     'requestIdHeader',
     'logger',
     'destination',
@@ -469,6 +472,9 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       redact: redact ?? [],
       debugSampleRate: debugSampleRate ?? 0,
       pretty: pretty ?? 'auto',
+      maxLineBytes:
+        optional(logging.maxLineBytes, (v) => parseInteger('logging.maxLineBytes', v, 1_024, 262_144)) ??
+        defaultMaxLineBytes,
       requestIdHeader: requestIdHeader ?? 'x-request-id',
     },
     health: {

@@ -62,6 +62,13 @@ export interface LoggingOptions {
    */
   pretty?: boolean | 'auto';
   /**
+   * Longest log line written, in bytes, from 1,024 to 262,144 (CloudWatch Logs' event limit): a longer
+   * line (a large object, a long error chain) has its longest values cut until it fits, and says so
+   * with `"truncated":true,"lineBytes":<its size>`; the kit's own fields are kept whole.
+   * @default 16000 (under Docker's 16 KiB split, which ECS's `awslogs` driver ships as separate events)
+   */
+  maxLineBytes?: number;
+  /**
    * The request id header. The kit adopts a well-formed id from it (visible ASCII, at most 128
    * characters; else it makes a UUID), sets it on every response of the request, and sends it on
    * with the `fetch` and `node:http`/`https` calls made within the request, AWS SDK calls included

@@ -1,3 +1,4 @@
+import { kitFieldNames } from '../logging/line-limit.js';
 import { getMutableRequestContext, type RequestFieldValue, scopeSlot } from './context.js';
 
 /**
@@ -17,19 +18,11 @@ export const requestFieldLimits = Object.freeze({
  * Names the kit writes itself on the lines of a request: a field of that name would be overwritten
  * on some lines and win on others, so it is refused.
  */
-const reservedNames = new Set([
-  'level',
-  'time',
+const reservedNames = new Set<string>([
+  ...kitFieldNames,
   'msg',
   'pid',
   'hostname',
-  'service',
-  'version',
-  'instance',
-  'region',
-  'requestId',
-  'traceId',
-  'spanId',
   'method',
   'path',
   'route',

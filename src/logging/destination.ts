@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
+import { defaultMaxLineBytes, fitLine } from './line-limit.js';
 import type { RedactionRegistry } from './redaction.js';
 
 /**
@@ -24,17 +25,21 @@ export function prettyDestination(
   }
 }
 
-/** Wraps `destination` so that every line is masked by `registry` before it is written. */
+/**
+ * Wraps `destination` so that every line is masked by `registry`, then kept to `maxLineBytes`
+ * ({@link fitLine}), before it is written.
+ */
 export function redactingDestination(
   destination: DestinationStream,
   registry: RedactionRegistry,
+  maxLineBytes: number = defaultMaxLineBytes,
 ): DestinationStream {
   const target = destination as DestinationStream & {
     flush?: (cb?: (error?: Error) => void) => void;
     flushSync?: () => void;
   };
   const wrapped: DestinationStream & { flush?: unknown; flushSync?: unknown } = {
-    write: (line: string) => target.write(registry.mask(line)),
+    write: (line: string) => target.write(fitLine(registry.mask(line), maxLineBytes)),
   };
   if (typeof target.flush === 'function') wrapped.flush = target.flush.bind(target);
   if (typeof target.flushSync === 'function') wrapped.flushSync = target.flushSync.bind(target);

@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
 import type { LogLevel } from '../config/environment.js';
+import { InvalidArgumentError } from '../errors.js';
 import { currentSpanId, getRequestContext, noRequestFields } from '../http/context.js';
 import { prettyDestination, redactingDestination } from './destination.js';
 import { isoTimeChunk } from './iso-time.js';
+import { defaultMaxLineBytes } from './line-limit.js';
 import { redactedText, redaction } from './redaction.js';
 import { processStdout } from './stdout-destination.js';
 
@@ -52,6 +54,12 @@ export interface CreateLoggerOptions {
    * @default 'auto'
    */
   pretty?: boolean | 'auto';
+  /**
+   * Longest line written, in bytes: a longer one has its longest values cut until it fits, and says
+   * so (`"truncated":true,"lineBytes":<its size>`), so that it stays one valid JSON event.
+   * @default 16000 (under Docker's 16 KiB split)
+   */
+  maxLineBytes?: number;
 }
 
 /** Where a logged `headers` object is looked for; explicit paths, because pino's wildcard paths cost
@@ -125,6 +133,9 @@ export function rawLineWriter(logger: Logger): RawLineWriter | undefined {
  *
  * const fastify = Fastify({ loggerInstance: createLogger({ service: 'notes-api' }) });
  * ```
+ *
+ * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) when `maxLineBytes` is not an integer of at
+ * least 1,024.
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
   const level = options.level ?? 'info';
@@ -145,7 +156,13 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     sampleRate > 0 && level !== 'silent' && pino.levels.values[level]! > pino.levels.values.debug!;
   const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : pino.levels.values[level]!;
 
-  const out = redactingDestination(destination, redaction);
+  const { maxLineBytes } = options;
+  if (maxLineBytes !== undefined && !(Number.isInteger(maxLineBytes) && maxLineBytes >= 1_024)) {
+    throw new InvalidArgumentError(
+      `createLogger: maxLineBytes ${String(maxLineBytes)} is not an integer of at least 1024 (bytes; the default is ${defaultMaxLineBytes}).`,
+    );
+  }
+  const out = redactingDestination(destination, redaction, maxLineBytes);
   const logger = pino(
     {
       level: sampling ? 'debug' : level,

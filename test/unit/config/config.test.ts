@@ -98,6 +98,15 @@ describe('loadConfig: logging', () => {
     );
   });
 
+  it('keeps log lines to 16,000 bytes by default, and takes a limit from 1,024 to 262,144', () => {
+    expect(load().logging.maxLineBytes).toBe(16_000);
+    expect(load({ logging: { maxLineBytes: 200_000 } }).logging.maxLineBytes).toBe(200_000);
+    for (const bad of [1_000, 300_000, 16_000.5, '16000'])
+      expect(configError(() => load({ logging: { maxLineBytes: bad as number } })).field).toBe(
+        'logging.maxLineBytes',
+      );
+  });
+
   it('rejects a destination without write()', () => {
     const bad = { logging: { destination: {} as never } };
     expect(configError(() => load(bad)).field).toBe('logging.destination');

@@ -1,0 +1,96 @@
+/**
+ * The longest log line the kit writes by default, in bytes: under Docker's 16 KiB, where its log
+ * copier cuts a line and ECS's `awslogs` driver (in `non-blocking` mode) ships the pieces as events
+ * of their own, which breaks the JSON.
+ */
+export const defaultMaxLineBytes = 16_000;
+
+/** The fields the kit's logger writes on its lines (the last three within a request). */
+export const kitFieldNames = [
+  'level',
+  'time',
+  'service',
+  'version',
+  'instance',
+  'region',
+  'requestId',
+  'traceId',
+  'spanId',
+] as const;
+
+/** The kit's own fields: short, and what joins a line to its request and trace. Never cut. */
+const keptWhole: ReadonlySet<string> = new Set(kitFieldNames);
+
+/** Longest string and most items kept, round after round, until the line fits. */
+const rounds: readonly (readonly [chars: number, items: number])[] = [
+  [4_096, 100],
+  [1_024, 50],
+  [256, 20],
+  [64, 8],
+];
+const maxDepth = 8;
+
+/** `text` cut to `chars` characters (never inside a surrogate pair), saying how much went. */
+function cutString(text: string, chars: number): string {
+  if (text.length <= chars) return text;
+  let end = chars;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}… (${text.length - end} more characters)`;
+}
+
+/** `value` with every string, array and object cut to the round's bounds. */
+function cut(value: unknown, chars: number, items: number, depth: number): unknown {
+  if (typeof value === 'string') return cutString(value, chars);
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= maxDepth) return Array.isArray(value) ? '[Array]' : '[Object]';
+  if (Array.isArray(value)) {
+    const kept = value.slice(0, items).map((item) => cut(item, chars, items, depth + 1));
+    if (value.length > items) kept.push(`… (${value.length - items} more items)`);
+    return kept;
+  }
+  const keys = Object.keys(value);
+  const copy: Record<string, unknown> = {};
+  for (const key of keys.slice(0, items))
+    copy[cutString(key, chars)] = cut((value as Record<string, unknown>)[key], chars, items, depth + 1);
+  if (keys.length > items) copy['…'] = `${keys.length - items} more keys`;
+  return copy;
+}
+
+/**
+ * `line` (one JSON object and a newline) as it is when it fits in `maxBytes`; else the same object
+ * with its longest strings, arrays and objects cut, round by round, until it fits, and
+ * `"truncated":true,"lineBytes":<its size before>` added. The kit's own fields (`level`, `time`,
+ * `service`, `requestId`, `traceId`, …) are kept whole. Cut after masking: a secret value is masked
+ * before any of it could be cut off. A line that is not a JSON object is written whole.
+ */
+export function fitLine(line: string, maxBytes: number): string {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most lines fit without being counted.
+  if (line.length * 3 <= maxBytes) return line;
+  const bytes = Buffer.byteLength(line);
+  if (bytes <= maxBytes) return line;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return line;
+  const fields = parsed as Record<string, unknown>;
+  for (const [chars, items] of rounds) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(fields))
+      out[key] = keptWhole.has(key) ? fields[key] : cut(fields[key], chars, items, 1);
+    out.truncated = true;
+    out.lineBytes = bytes;
+    const fitted = `${JSON.stringify(out)}\n`;
+    if (Buffer.byteLength(fitted) <= maxBytes) return fitted;
+  }
+  // Too many fields even so: the kit's own, and the message.
+  const out: Record<string, unknown> = {};
+  for (const key of keptWhole) if (fields[key] !== undefined) out[key] = fields[key];
+  if (typeof fields.msg === 'string') out.msg = cutString(fields.msg, 256);
+  out.truncated = true;
+  out.lineBytes = bytes;
+  return `${JSON.stringify(out)}\n`;
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../../src/errors.js';
+import { fitLine } from '../../../src/logging/line-limit.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { redaction } from '../../../src/logging/redaction.js';
+import { captureLogs } from '../../support/log-capture.js';
+
+const kit = {
+  level: 'error',
+  time: '2026-12-04T10:00:00.000Z',
+  service: 'notes-api',
+  instance: 'ip-10-0-0-1',
+  requestId: 'req-7f3a',
+  traceId: '1-67500000-0123456789abcdef01234567',
+  spanId: '0123456789abcdef',
+};
+const lineOf = (fields: object) => `${JSON.stringify({ ...kit, ...fields })}\n`;
+const bytes = (line: string) => Buffer.byteLength(line);
+
+describe('fitLine', () => {
+  it('returns a line that fits as it is', () => {
+    const line = lineOf({ msg: 'x'.repeat(15_000) });
+    expect(fitLine(line, 16_000)).toBe(line);
+    const euros = lineOf({ msg: '€'.repeat(5_000) }); // 15,000 bytes of text: fits, counted in bytes
+    expect(fitLine(euros, 16_000)).toBe(euros);
+  });
+
+  it('cuts the longest values of a line too long, keeps the kit fields whole, and says so', () => {
+    const stack = `Error: boom\n${'    at handler (/app/server.mjs:10:5)\n'.repeat(2_000)}`;
+    const line = lineOf({ msg: 'query failed', err: { type: 'Error', message: 'boom', stack }, user: 'u-1' });
+    const fitted = fitLine(line, 16_000);
+    expect(bytes(fitted)).toBeLessThanOrEqual(16_000);
+    expect(fitted.endsWith('}\n')).toBe(true);
+    const parsed = JSON.parse(fitted) as Record<string, unknown> & { err: { stack: string } };
+    expect(parsed).toMatchObject({ ...kit, msg: 'query failed', user: 'u-1', truncated: true });
+    expect(parsed.lineBytes).toBe(bytes(line));
+    expect(parsed.err.stack.startsWith('Error: boom\n    at handler')).toBe(true);
+    expect(parsed.err.stack).toMatch(/… \(\d+ more characters\)$/);
+    expect(Object.keys(parsed).slice(0, 3)).toEqual(['level', 'time', 'service']); // order kept
+  });
+
+  it('counts bytes, not characters: a line of multi-byte text is cut to the byte limit', () => {
+    const line = lineOf({ msg: '€'.repeat(6_000) }); // 18,000 bytes of text in 6,000 characters
+    const fitted = fitLine(line, 16_000);
+    expect(bytes(fitted)).toBeLessThanOrEqual(16_000);
+    expect((JSON.parse(fitted) as { msg: string }).msg.startsWith('€€€')).toBe(true);
+  });
+
+  it('never cuts a surrogate pair in two', () => {
+    const fitted = fitLine(lineOf({ note: `a${'😀'.repeat(20_000)}` }), 16_000);
+    expect(fitted).not.toMatch(/\\ud[89ab]/);
+    expect(bytes(fitted)).toBeLessThanOrEqual(16_000);
+  });
+
+  it('cuts long arrays and objects with many keys, and gives up to the kit fields and the message', () => {
+    const items = Array.from({ length: 10_000 }, (_, i) => i);
+    const keys = Object.fromEntries(items.map((i) => [`key${i}`, i]));
+    const fitted = JSON.parse(fitLine(lineOf({ msg: 'big', items, keys }), 16_000)) as {
+      items: unknown[];
+      keys: Record<string, unknown>;
+    };
+    expect(fitted.items.at(-1)).toMatch(/more items/);
+    expect(fitted.keys['…']).toMatch(/more keys/);
+    // Thousands of top-level fields: even the shortest round cannot fit them.
+    const wide = lineOf({ msg: 'wide', ...Object.fromEntries(items.map((i) => [`f${i}`, 'value'])) });
+    expect(JSON.parse(fitLine(wide, 16_000))).toEqual({
+      ...kit,
+      msg: 'wide',
+      truncated: true,
+      lineBytes: bytes(wide),
+    });
+  });
+
+  it('writes a line that is not a JSON object as it is', () => {
+    const text = `${'x'.repeat(20_000)}\n`;
+    expect(fitLine(text, 16_000)).toBe(text);
+  });
+});
+
+describe('the kit logger', () => {
+  it('refuses a limit that is not an integer of at least 1,024', () => {
+    for (const bad of [Number.NaN, 100, 2_000.5])
+      expect(() => createLogger({ service: 't', maxLineBytes: bad })).toThrow(InvalidArgumentError);
+  });
+
+  it('keeps every line to maxLineBytes, masking a secret before any of it could be cut', () => {
+    const secret = 'cut-me-never-s3cret-value';
+    redaction.addValue(secret);
+    try {
+      const logs = captureLogs();
+      const raw: string[] = [];
+      const logger = createLogger({
+        service: 't',
+        maxLineBytes: 4_096,
+        destination: {
+          write: (line: string) => {
+            raw.push(line);
+            logs.write(line);
+          },
+        },
+      });
+      // A cut at 1,024 characters (a round of fitLine) would fall inside the secret.
+      logger.error({ detail: `${'x'.repeat(1_020)}${secret}${'y'.repeat(10_000)}` }, 'failed');
+      expect(bytes(raw[0]!)).toBeLessThanOrEqual(4_096);
+      expect(raw[0]).not.toContain(secret.slice(0, 4));
+      expect(logs.lines[0]).toMatchObject({ msg: 'failed', service: 't', truncated: true });
+      expect(String(logs.lines[0]!.detail)).toMatch(/^x+\[RED/); // masked first, then cut
+    } finally {
+      redaction.removeValue(secret);
+    }
+  });
+});
