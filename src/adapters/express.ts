@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
+import { expressRouteResolver } from './express-route.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
 export { addRequestFields } from '../http/request-fields.js';
@@ -71,14 +72,17 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
     isFunction((app as Partial<ExpressLikeApp>).use) &&
     isFunction((app as Partial<ExpressLikeApp>).set) &&
     isFunction((app as Partial<ExpressLikeApp>).handle),
-  install: (app, kit) => ({
-    kind: 'express',
-    listener: inFront(kit, (req, res) => app(req, res, finalHandler(kit, req, res))),
-    routeOf: (req) => {
-      const { route, baseUrl } = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown };
-      return typeof route?.path === 'string'
-        ? `${typeof baseUrl === 'string' ? baseUrl : ''}${route.path}`
-        : undefined;
-    },
-  }),
+  install: (app, kit) => {
+    const resolve = expressRouteResolver(app);
+    return {
+      kind: 'express',
+      listener: inFront(kit, (req, res) => app(req, res, finalHandler(kit, req, res))),
+      routeOf: (req) => {
+        const { route, baseUrl } = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown };
+        return typeof route?.path === 'string'
+          ? resolve(typeof baseUrl === 'string' ? baseUrl : '', route.path)
+          : undefined;
+      },
+    };
+  },
 };

@@ -48,6 +48,8 @@ export interface MutableRequestContext extends RequestContext {
   [durationSlot]?: number | undefined;
   /** True when `requestId` needs no escaping in a JSON string (see request-id.ts). */
   [plainIdSlot]?: boolean | undefined;
+  /** `req.url` as the request arrived (see {@link urlSlot}). */
+  [urlSlot]?: string | undefined;
 }
 
 /**
@@ -89,6 +91,13 @@ export const traceParentSlot: unique symbol = Symbol.for('apprunner-kit.tracePar
  * the rest of the line's checks together).
  */
 export const plainIdSlot: unique symbol = Symbol('apprunner-kit.plainRequestId');
+
+/**
+ * Where a context keeps `req.url` as the request arrived: a router may rewrite `req.url` while it
+ * handles the request (Express strips the path a router is mounted on, and restores it only when the
+ * request leaves that router), so the request line reads the path from here.
+ */
+export const urlSlot: unique symbol = Symbol('apprunner-kit.url');
 
 /** Where a tracing backend keeps its state of a request, on the request context (no side table). */
 export const tracingSlot: unique symbol = Symbol.for('apprunner-kit.tracingSlot');

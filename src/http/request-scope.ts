@@ -13,6 +13,7 @@ import {
   scopeSlot,
   traceParentSlot,
   tracingSlot,
+  urlSlot,
 } from './context.js';
 import { isHeaderName } from './raw-headers.js';
 import { isPlainRequestId, isValidRequestId } from './request-id.js';
@@ -65,8 +66,10 @@ class ScopeContext implements MutableRequestContext {
   declare [traceParentSlot]: TraceHeader | undefined;
   declare [durationSlot]: number | undefined;
   declare [plainIdSlot]: boolean;
+  declare [urlSlot]: string | undefined;
 
   constructor(
+    url: string | undefined,
     requestId: string,
     plainId: boolean,
     traceHeader: string | undefined,
@@ -86,6 +89,7 @@ class ScopeContext implements MutableRequestContext {
     this[traceParentSlot] = traceParent;
     this[durationSlot] = undefined;
     this[plainIdSlot] = plainId;
+    this[urlSlot] = url;
   }
 }
 
@@ -278,6 +282,7 @@ export class RequestScope {
     const adopted =
       requestIdHeader !== undefined && isValidRequestId(requestIdHeader) ? requestIdHeader : undefined;
     const context = new ScopeContext(
+      req.url,
       adopted ?? randomUUID(),
       adopted === undefined || isPlainRequestId(adopted),
       traceHeader,

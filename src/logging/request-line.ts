@@ -8,6 +8,7 @@ import {
   type RequestFieldValue,
   requestDurationMs,
   requestSpanId,
+  urlSlot,
 } from '../http/context.js';
 import { firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader } from '../http/raw-headers.js';
@@ -86,7 +87,8 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     if (!logger.isLevelEnabled(level)) return;
     const length = res.getHeader('content-length');
     const bytes = length === undefined || !Number.isFinite(Number(length)) ? undefined : Number(length);
-    const path = query ? (req.url ?? '/') : pathWithoutQuery(req.url);
+    const url = context[urlSlot] ?? req.url; // as it arrived: a router may have rewritten req.url
+    const path = query ? (url ?? '/') : pathWithoutQuery(url);
     const durationMs = requestDurationMs(context);
     const userAgent = rawHeader(req, 'user-agent');
     const clientIp = firstHop(rawHeader(req, 'x-forwarded-for')) ?? peerAddress(req.socket.remoteAddress);

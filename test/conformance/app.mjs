@@ -74,6 +74,12 @@ function buildExpress(express) {
   app.get('/span', (_req, res) => res.json(span()));
   app.get('/hello', (_req, res) => res.json(hello()));
   app.get('/notes/:id', (req, res) => res.json({ id: req.params.id }));
+  // Routers mounted under a literal path, then under a parameter: the route is the whole pattern.
+  const tenantNotes = express.Router();
+  tenantNotes.get('/notes/:id', (req, res) => res.json({ id: req.params.id }));
+  const api = express.Router();
+  api.use('/tenants/:tenant', tenantNotes);
+  app.use('/api', api);
   app.get('/secret', (_req, res) => res.type('text').send(secret()));
   app.get('/slow', async (req, res) => {
     await slow(Number(req.query.ms));
@@ -125,6 +131,11 @@ function buildKoa(Koa) {
   router.get('/notes/:id', (ctx) => {
     ctx.body = { id: ctx.params.id };
   });
+  const tenantNotes = new (Router.Router ?? Router)();
+  tenantNotes.get('/notes/:id', (ctx) => {
+    ctx.body = { id: ctx.params.id };
+  });
+  router.use('/api/tenants/:tenant', tenantNotes.routes());
   router.get('/secret', (ctx) => {
     ctx.body = secret();
   });
@@ -162,6 +173,12 @@ function buildFastify() {
   app.get('/forward', async (request) => forward(request.query));
   app.get('/span', async () => span());
   app.get('/notes/:id', async (request) => ({ id: request.params.id }));
+  app.register(
+    async (tenantNotes) => {
+      tenantNotes.get('/notes/:id', async (request) => ({ id: request.params.id }));
+    },
+    { prefix: '/api/tenants/:tenant' },
+  );
   app.get('/secret', async (_request, reply) => reply.type('text/plain').send(secret()));
   app.get('/slow', async (request, reply) => {
     await slow(Number(request.query.ms));

@@ -75,6 +75,12 @@ describe.each(frameworks)('%s', (framework) => {
     const line = await app.waitForLine((l) => l.msg === 'request completed' && l.path === '/notes/42');
     if (framework !== 'node') expect(line.route).toBe('/notes/:id');
     expect(line.statusCode).toBe(200);
+    if (framework === 'node') return;
+    // A route of a router mounted under a parameter: the pattern, never the tenant's name.
+    const nested = await get(`${app.url}/api/tenants/acme/notes/7`);
+    expect(JSON.parse(nested.body)).toEqual({ id: '7' });
+    const nestedLine = await app.waitForLine((l) => l.path === '/api/tenants/acme/notes/7');
+    expect(nestedLine.route).toBe('/api/tenants/:tenant/notes/:id');
   });
 
   // Fastify forbids new routes once ready(): there is nothing to conform to.
