@@ -79,9 +79,13 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
       listener: inFront(kit, (req, res) => app(req, res, finalHandler(kit, req, res))),
       routeOf: (req) => {
         const { route, baseUrl } = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown };
-        return typeof route?.path === 'string'
-          ? resolve(typeof baseUrl === 'string' ? baseUrl : '', route.path)
-          : undefined;
+        if (typeof route?.path !== 'string') return undefined;
+        const mounted = typeof baseUrl === 'string' ? baseUrl : '';
+        try {
+          return resolve(mounted, route as { path: string });
+        } catch {
+          return `${mounted}${route.path}`; // never let a router's oddity break the response's close
+        }
       },
     };
   },

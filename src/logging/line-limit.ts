@@ -50,19 +50,33 @@ function cut(value: unknown, chars: number, items: number, depth: number): unkno
     return kept;
   }
   const keys = Object.keys(value);
-  const copy: Record<string, unknown> = {};
+  // Without a prototype: a `__proto__` key stays a key.
+  const copy: Record<string, unknown> = Object.create(null);
   for (const key of keys.slice(0, items))
     copy[cutString(key, chars)] = cut((value as Record<string, unknown>)[key], chars, items, depth + 1);
   if (keys.length > items) copy['…'] = `${keys.length - items} more keys`;
   return copy;
 }
 
+/** Longest value of one of the kit's own fields kept whole (theirs are short: ids, names, a time). */
+const maxWholeChars = 256;
+
+/** The line of `fields` with `truncated` and `lineBytes` added, when it fits in `maxBytes`. */
+function fitting(fields: Record<string, unknown>, bytes: number, maxBytes: number): string | undefined {
+  fields.truncated = true;
+  fields.lineBytes = bytes;
+  const line = `${JSON.stringify(fields)}\n`;
+  return Buffer.byteLength(line) <= maxBytes ? line : undefined;
+}
+
 /**
  * `line` (one JSON object and a newline) as it is when it fits in `maxBytes`; else the same object
  * with its longest strings, arrays and objects cut, round by round, until it fits, and
  * `"truncated":true,"lineBytes":<its size before>` added. The kit's own fields (`level`, `time`,
- * `service`, `requestId`, `traceId`, …) are kept whole. Cut after masking: a secret value is masked
- * before any of it could be cut off. A line that is not a JSON object is written whole.
+ * `service`, `requestId`, `traceId`, …) are kept whole. When even the last round does not fit (a
+ * line of thousands of fields), only the kit's fields and the message are kept, the message cut to
+ * fit. Cut after masking: a secret value is masked before any of it could be cut off. A line that
+ * is not a JSON object is written whole.
  */
 export function fitLine(line: string, maxBytes: number): string {
   // UTF-8 takes at most 3 bytes per UTF-16 unit: most lines fit without being counted.
@@ -77,20 +91,28 @@ export function fitLine(line: string, maxBytes: number): string {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return line;
   const fields = parsed as Record<string, unknown>;
+  const whole = (key: string) => {
+    const value = fields[key];
+    return keptWhole.has(key) && typeof value === 'string' && value.length <= maxWholeChars;
+  };
   for (const [chars, items] of rounds) {
-    const out: Record<string, unknown> = {};
+    const out: Record<string, unknown> = Object.create(null);
     for (const key of Object.keys(fields))
-      out[key] = keptWhole.has(key) ? fields[key] : cut(fields[key], chars, items, 1);
-    out.truncated = true;
-    out.lineBytes = bytes;
-    const fitted = `${JSON.stringify(out)}\n`;
-    if (Buffer.byteLength(fitted) <= maxBytes) return fitted;
+      out[key] = whole(key) ? fields[key] : cut(fields[key], chars, items, 1);
+    const fitted = fitting(out, bytes, maxBytes);
+    if (fitted !== undefined) return fitted;
   }
-  // Too many fields even so: the kit's own, and the message.
-  const out: Record<string, unknown> = {};
-  for (const key of keptWhole) if (fields[key] !== undefined) out[key] = fields[key];
-  if (typeof fields.msg === 'string') out.msg = cutString(fields.msg, 256);
-  out.truncated = true;
-  out.lineBytes = bytes;
-  return `${JSON.stringify(out)}\n`;
+  // Too many fields even so: the kit's own, and as much of the message as fits.
+  const kit: Record<string, unknown> = Object.create(null);
+  for (const key of keptWhole) if (whole(key)) kit[key] = fields[key];
+  const message = typeof fields.msg === 'string' ? fields.msg : '';
+  for (const chars of [1_024, 256, 64, 0]) {
+    const fitted = fitting(
+      chars === 0 ? { ...kit } : { ...kit, msg: cutString(message, chars) },
+      bytes,
+      maxBytes,
+    );
+    if (fitted !== undefined) return fitted;
+  }
+  return `${JSON.stringify({ level: fields.level, truncated: true, lineBytes: bytes })}\n`;
 }

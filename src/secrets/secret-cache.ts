@@ -74,6 +74,8 @@ export interface EntryOptions {
 
 interface Entry {
   readonly reference: SecretReference;
+  /** Its provider's {@link SecretProvider.callKey}: entries with the same one are fetched together. */
+  readonly callKey: string | undefined;
   ttlMs: number;
   pinned: boolean;
   fetched: FetchedSecret | undefined;
@@ -136,6 +138,8 @@ export class SecretCache {
   readonly #logger: Logger | undefined;
   readonly #redaction: RedactionRegistry;
   readonly #entries = new Map<string, Entry>();
+  /** Entries by call key (those with one): the siblings {@link SecretCache.#start} fetches along. */
+  readonly #byCallKey = new Map<string, Set<Entry>>();
 
   constructor(
     settings: SecretCacheSettings,
@@ -232,8 +236,10 @@ export class SecretCache {
   #entry(reference: SecretReference, options: EntryOptions): Entry {
     let entry = this.#entries.get(reference.raw);
     if (entry === undefined) {
+      const callKey = this.#providerFor(reference).callKey?.(reference);
       entry = {
         reference,
+        callKey,
         ttlMs: options.ttlMs ?? this.#settings.ttlMs,
         pinned: options.pinned === true,
         fetched: undefined,
@@ -247,6 +253,11 @@ export class SecretCache {
         read: false,
       };
       this.#entries.set(reference.raw, entry);
+      if (callKey !== undefined) {
+        const siblings = this.#byCallKey.get(callKey);
+        if (siblings === undefined) this.#byCallKey.set(callKey, new Set([entry]));
+        else siblings.add(entry);
+      }
       this.#evict();
     } else {
       if (options.ttlMs !== undefined) entry.ttlMs = options.ttlMs;
@@ -269,6 +280,11 @@ export class SecretCache {
       }
       if (oldest === undefined) return; // everything is pinned or in flight
       this.#entries.delete(oldest.reference.raw);
+      if (oldest.callKey !== undefined) {
+        const siblings = this.#byCallKey.get(oldest.callKey)!;
+        siblings.delete(oldest);
+        if (siblings.size === 0) this.#byCallKey.delete(oldest.callKey);
+      }
     }
   }
 
@@ -325,13 +341,14 @@ export class SecretCache {
     const members = [entry];
     for (const other of this.#entries.values()) {
       if (
-        other !== entry &&
-        (other.pinned || other.read) &&
-        other.fetched !== undefined &&
-        other.inflight === undefined &&
-        !other.ownFailure &&
-        (now >= other.expiresAt || now - other.fetchedAt >= other.ttlMs * (1 - refreshJitterShare)) &&
-        this.#providerFor(other.reference) === provider
+        (other !== entry &&
+          (other.pinned || other.read) &&
+          other.fetched !== undefined &&
+          other.inflight === undefined &&
+          !other.ownFailure &&
+          (now >= other.expiresAt || now - other.fetchedAt >= other.ttlMs * (1 - refreshJitterShare)) &&
+          this.#providerFor(other.reference) === provider) ||
+        this.#sameCall(entry, other, provider) // answered by the same call: whatever its age
       ) {
         members.push(other);
       }
@@ -347,22 +364,25 @@ export class SecretCache {
    */
   #start(entry: Entry): Promise<FetchedSecret> {
     const provider = this.#providerFor(entry.reference);
-    const key = provider.callKey?.(entry.reference);
-    if (key === undefined) return this.#fetch(entry, provider);
+    if (entry.callKey === undefined) return this.#fetch(entry, provider);
     const jitter = Math.random(); // one draw: they fall due together again
     const pending = this.#fetch(entry, provider, jitter);
-    for (const other of this.#entries.values()) {
-      if (
-        other !== entry &&
-        other.fetched !== undefined &&
-        other.inflight === undefined &&
-        this.#providerFor(other.reference) === provider &&
-        provider.callKey!(other.reference) === key
-      ) {
-        this.#fetch(other, provider, jitter).catch(() => {}); // kept on the entry, a failure logged
-      }
+    for (const other of this.#byCallKey.get(entry.callKey)!) {
+      if (this.#sameCall(entry, other, provider)) this.#fetch(other, provider, jitter).catch(() => {}); // kept on the entry, a failure logged
     }
     return pending;
+  }
+
+  /** `other`, cached and not being fetched, is answered by the call that fetches `entry`. */
+  #sameCall(entry: Entry, other: Entry, provider: SecretProvider): boolean {
+    return (
+      other !== entry &&
+      entry.callKey !== undefined &&
+      other.callKey === entry.callKey &&
+      other.fetched !== undefined &&
+      other.inflight === undefined &&
+      this.#providerFor(other.reference) === provider
+    );
   }
 
   #fetch(entry: Entry, provider: SecretProvider, jitter?: number): Promise<FetchedSecret> {

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { expressRouteResolver } from '../../../src/adapters/express-route.js';
+import { expressRouteResolver, type RouteLike } from '../../../src/adapters/express-route.js';
 
 // Express 4 is the devDependency alias `express4`; both are CommonJS.
 const require = createRequire(import.meta.url);
@@ -8,6 +8,7 @@ type Handler = (...args: unknown[]) => void;
 interface RouterLike {
   use(...args: unknown[]): unknown;
   get(path: string, handler: Handler): unknown;
+  stack: { route?: RouteLike & { path: string } }[];
 }
 interface ExpressLike {
   (): RouterLike;
@@ -19,53 +20,88 @@ const lines: [string, ExpressLike][] = [
 ];
 const ok: Handler = () => {};
 
+/** A router with one route at `path`, and that route (what Express puts on `req.route`). */
+function routerWith(express: ExpressLike, path: string) {
+  const router = express.Router();
+  router.get(path, ok);
+  return { router, route: router.stack.find((layer) => layer.route?.path === path)!.route! };
+}
+
 describe.each(lines)('expressRouteResolver on %s', (_name, express) => {
   function build() {
     const app = express();
-    const notes = express.Router();
-    notes.get('/notes/:id', ok);
+    const lang = express.Router();
+    lang.use(ok); // middleware only, on a mount that matches /api too
+    app.use('/:lang', lang);
+    const notes = routerWith(express, '/notes/:id');
+    const health = routerWith(express, '/health');
     const api = express.Router();
-    api.get('/health', ok);
-    api.use('/tenants/:tenant', notes);
+    api.use(health.router); // mounted on / inside /api
+    api.use('/tenants/:tenant', notes.router);
     app.use('/api', api);
-    const orgs = express.Router();
-    orgs.get('/x', ok);
-    app.use('/orgs/:org', orgs); // a literal segment before the parameter
-    const settings = express.Router();
-    settings.get('/y', ok);
-    app.use('/:region/settings', settings); // and after it
-    const shops = express.Router();
-    shops.get('/items', ok);
-    const outer = express.Router();
-    outer.use('/shops/:shop', shops);
-    app.use(outer); // a router mounted on /, with a parameter mount inside
+    const byId = routerWith(express, '/profile');
+    const me = routerWith(express, '/profile');
+    app.use('/users/:id', byId.router);
+    app.use('/users/me', me.router);
+    const orgs = routerWith(express, '/x');
+    app.use('/orgs/:org', orgs.router); // a literal segment before the parameter
+    const settings = routerWith(express, '/y');
+    app.use('/:region/settings', settings.router); // and after it
     const admin = express();
     admin.get('/users', ok);
     app.use('/admin/:org', admin); // a sub-app: Express does not expose its routers
-    return expressRouteResolver(app as object);
+    const adminUsers = admin as unknown as { _router?: RouterLike; router?: RouterLike };
+    const adminRoute = (adminUsers._router ?? adminUsers.router)!.stack.find((l) => l.route)!.route!;
+    return {
+      app,
+      resolve: expressRouteResolver(app as object),
+      routes: { notes, health, byId, me, orgs, settings, admin: adminRoute },
+    };
   }
 
   it('writes each mounted router parameter back as :name', () => {
-    const resolve = build();
-    expect(resolve('/api/tenants/acme', '/notes/:id')).toBe('/api/tenants/:tenant/notes/:id');
-    expect(resolve('/api/tenants/a%20b', '/notes/:id')).toBe('/api/tenants/:tenant/notes/:id');
-    expect(resolve('/shops/s-1', '/items')).toBe('/shops/:shop/items');
+    const { resolve, routes } = build();
+    expect(resolve('/api/tenants/acme', routes.notes.route)).toBe('/api/tenants/:tenant/notes/:id');
+    expect(resolve('/api/tenants/a%20b', routes.notes.route)).toBe('/api/tenants/:tenant/notes/:id');
+    expect(resolve('/api/tenants/other', routes.notes.route)).toBe('/api/tenants/:tenant/notes/:id'); // cached chain
   });
 
-  it('keeps literal mounts, and a request no router matched, as they are', () => {
-    const resolve = build();
-    expect(resolve('/api', '/health')).toBe('/api/health');
-    expect(resolve('/api', '/health')).toBe('/api/health'); // remembered
-    expect(resolve('', '/notes/:id')).toBe('/notes/:id');
+  it('follows the mounts that lead to the route, not the first that matches', () => {
+    const { resolve, routes } = build();
+    expect(resolve('/api', routes.health.route)).toBe('/api/health'); // not /:lang/health
+    expect(resolve('/api', routes.health.route)).toBe('/api/health');
+    expect(resolve('/users/me', routes.me.route)).toBe('/users/me/profile');
+    expect(resolve('/users/42', routes.byId.route)).toBe('/users/:id/profile');
+    expect(resolve('', routes.notes.route)).toBe('/notes/:id');
   });
 
   it('places a value found in two segments where the parameter is', () => {
-    const resolve = build();
-    expect(resolve('/orgs/orgs', '/x')).toBe('/orgs/:org/x');
-    expect(resolve('/settings/settings', '/y')).toBe('/:region/settings/y');
+    const { resolve, routes } = build();
+    expect(resolve('/orgs/orgs', routes.orgs.route)).toBe('/orgs/:org/x');
+    expect(resolve('/settings/settings', routes.settings.route)).toBe('/:region/settings/y');
   });
 
   it('gives a mounted sub-app the path it matched, as before (its routers are not exposed)', () => {
-    expect(build()('/admin/o-1', '/users')).toBe('/admin/o-1/users');
+    const { resolve, routes } = build();
+    expect(resolve('/admin/o-1', routes.admin)).toBe('/admin/o-1/users');
+    expect(resolve('/admin/o-2', routes.admin)).toBe('/admin/o-2/users');
+  });
+});
+
+describe('expressRouteResolver on Express 4 only', () => {
+  const express = require('express4') as ExpressLike;
+
+  it('places constrained parameters of equal values, and leaves a global RegExp mount as it was', () => {
+    const app = express();
+    const teams = routerWith(express, '/x');
+    app.use('/orgs/:org(\\d+)/teams/:team(\\d+)', teams.router);
+    const versioned = routerWith(express, '/y');
+    const mount = /^\/v\d+/g;
+    mount.lastIndex = 3;
+    app.use(mount, versioned.router);
+    const resolve = expressRouteResolver(app as object);
+    expect(resolve('/orgs/5/teams/5', teams.route)).toBe('/orgs/:org/teams/:team/x');
+    expect(resolve('/v2', versioned.route)).toBe('/v2/y');
+    expect(mount.lastIndex).toBe(3);
   });
 });

@@ -71,6 +71,27 @@ describe('fitLine', () => {
     });
   });
 
+  it('fits any line, even at the smallest limit: multi-byte messages cut by bytes, a long kit-named value cut too', () => {
+    const many = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [`field${i}`, `value-${i}-of-many`]),
+    );
+    for (const line of [
+      lineOf({ msg: '日本語のメッセージ'.repeat(300), ...many }),
+      lineOf({ version: 'v'.repeat(5_000), msg: 'a long version' }),
+    ]) {
+      const fitted = fitLine(line, 1_024);
+      expect(bytes(fitted)).toBeLessThanOrEqual(1_024);
+      expect(JSON.parse(fitted)).toMatchObject({ requestId: kit.requestId, truncated: true });
+    }
+  });
+
+  it('keeps a __proto__ key a key', () => {
+    const line = `{"level":"info","__proto__":{"polluted":true},"msg":"${'x'.repeat(20_000)}"}\n`;
+    const fitted = JSON.parse(fitLine(line, 16_000)) as Record<string, unknown>;
+    expect(Object.hasOwn(fitted, '__proto__')).toBe(true);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
   it('writes a line that is not a JSON object as it is', () => {
     const text = `${'x'.repeat(20_000)}\n`;
     expect(fitLine(text, 16_000)).toBe(text);

@@ -556,4 +556,26 @@ describe('SecretCache: values one call answers (callKey)', () => {
     await cache.refresh(user); // refresh() too
     expect(fetched).toEqual(['env:DB_USER', 'env:DB_PORT', 'env:DB_PASSWORD']);
   });
+
+  it('takes a value of the same call into a fetchMany batch, however young', async () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const batches: string[][] = [];
+    const provider: SecretProvider = {
+      callKey: keyOf,
+      fetch: async () => Promise.reject(new Error('fetch is not used here')),
+      fetchMany: async (references) => {
+        batches.push(references.map((r) => r.raw));
+        return new Map(references.map((r) => [r, { value: `${r.raw}-value`, sensitive: false }]));
+      },
+    };
+    const cache = new SecretCache(settings, () => provider, new RedactionRegistry());
+    for (const reference of [user, other]) cache.store(reference, { value: 'v', sensitive: false }, {}, 0);
+    now = 150;
+    cache.store(password, { value: 'v', sensitive: false }, {}, 0); // fetched 150 ms after user, never read
+    cache.peek(other); // read while fresh
+    now = 210; // user and other due (TTL 200); password 60 ms old
+    await cache.get(user);
+    expect(batches).toEqual([['env:DB_USER', 'env:API_KEY', 'env:DB_PASSWORD']]);
+  });
 });
