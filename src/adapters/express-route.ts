@@ -3,15 +3,16 @@
  * then the route's own. Express gives the route's pattern (`req.route.path`) but, for the routers
  * above it, only the path they matched (`req.baseUrl`: `/tenants/acme` for a router mounted on
  * `/tenants/:tenant`), which would put ids in span names and the metrics' `Route`. So the chain of
- * mounts that leads from the app's router to the route is found again (once per route, then checked
+ * mounts that leads from the app's router to the route is found again (kept per route, and checked
  * against each request's `req.baseUrl`), and each mount's pattern read: from the layer (`rawPath`,
- * router 2.3 and later), or by placing each parameter of what it matched with a probe match.
+ * router 2.3 and later), or by writing each parameter's segment of what it matched as `:name`.
  */
 
-/** What a mount matched: the path, and its parameters. */
+/** What a mount matched: the path, its parameters, and which of its paths matched (an array mount). */
 interface MountMatch {
   readonly matched: string;
   readonly params: Readonly<Record<string, unknown>>;
+  readonly index: number;
 }
 
 /** A layer of an Express router's stack: the parts of Express 4's and Express 5's that are read. */
@@ -42,8 +43,21 @@ interface Chain {
   readonly literal: string | undefined;
 }
 
+/** What is known of a route: the chains that lead to it, its last pattern, and failed searches. */
+interface RouteState {
+  readonly chains: Chain[];
+  pattern: string | undefined;
+  misses: number;
+}
+
 /** Routers nested deeper than this are not looked into. */
 const maxDepth = 16;
+/** Chains kept per route (a router mounted at several places). */
+const maxChains = 4;
+/** Failed searches after which a route is no longer looked for (one of a mounted sub-app). */
+const maxMisses = 16;
+/** Segments past which a value found in several is not placed by probing (the cost grows with them). */
+const maxProbedSegments = 32;
 /** Segments put in a parameter's place to see which segment it is (the second for `\d+` patterns). */
 const probes = ['ark-probe-3f9c1', '739184620'];
 
@@ -60,76 +74,80 @@ function decoded(segment: string): string {
   }
 }
 
+/** Runs `match` and puts back the `lastIndex` of the app's own RegExps, which may be global or sticky. */
+function keepingLastIndex<T>(regexps: readonly RegExp[], match: () => T): T {
+  const saved = regexps.map((regexp) => regexp.lastIndex);
+  try {
+    return match();
+  } finally {
+    regexps.forEach((regexp, i) => {
+      regexp.lastIndex = saved[i]!;
+    });
+  }
+}
+
 /** What `layer`, a router's mount, matches at the start of `path`; `undefined` when it does not. */
 function matchMount(layer: LayerLike, path: string): MountMatch | undefined {
   try {
     if (layer.matchers !== undefined) {
-      if (layer.slash === true) return { matched: '', params: {} };
-      for (const matcher of layer.matchers) {
-        const match = matcher(path);
-        if (match !== false) return { matched: match.path, params: match.params };
-      }
-      return undefined;
+      if (layer.slash === true) return { matched: '', params: {}, index: 0 };
+      const matchers = layer.matchers;
+      const own = [layer.rawPath].flat().filter((p): p is RegExp => p instanceof RegExp);
+      return keepingLastIndex(own, () => {
+        for (let i = 0; i < matchers.length; i++) {
+          const match = matchers[i]!(path);
+          if (match !== false) return { matched: match.path, params: match.params, index: i };
+        }
+        return undefined;
+      });
     }
     const regexp = layer.regexp;
     if (regexp === undefined) return undefined;
-    if (regexp.fast_slash === true) return { matched: '', params: {} };
-    // The app's own RegExp may be global or sticky: leave its state as Express left it.
-    const lastIndex = regexp.lastIndex;
-    regexp.lastIndex = 0;
-    const match = regexp.exec(path);
-    regexp.lastIndex = lastIndex;
+    if (regexp.fast_slash === true) return { matched: '', params: {}, index: 0 };
+    const match = keepingLastIndex([regexp], () => {
+      regexp.lastIndex = 0;
+      return regexp.exec(path);
+    });
     if (match === null || match.index !== 0) return undefined;
     const params: Record<string, unknown> = {};
     const keys = layer.keys ?? [];
     for (let i = 0; i < keys.length; i++)
       if (match[i + 1] !== undefined) params[keys[i]!.name] = decoded(match[i + 1]!);
-    return { matched: match[0], params };
+    return { matched: match[0], params, index: 0 };
   } catch {
     return undefined; // a malformed %-escape in a parameter: Express failed that request too
   }
 }
 
-/** Where each parameter of a mount sits among the segments of what it matched, by segment count. */
-const placements = new WeakMap<LayerLike, Map<number, ReadonlyMap<string, number>>>();
-
-/** The index of the segment each parameter of `match` is: probed once per layer and segment count. */
-function placementOf(
-  layer: LayerLike,
-  segments: readonly string[],
-  match: MountMatch,
-): ReadonlyMap<string, number> {
-  let byCount = placements.get(layer);
-  const known = byCount?.get(segments.length);
-  if (known !== undefined) return known;
-  const placed = new Map<string, number>();
-  for (const name of Object.keys(match.params)) {
-    for (let i = 0; i < segments.length && !placed.has(name); i++) {
-      if (segments[i] === '') continue;
-      for (const probe of probes) {
-        const probed = segments.map((segment, j) => (j === i ? probe : segment)).join('/');
-        if (matchMount(layer, probed)?.params[name] === probe) {
-          placed.set(name, i);
-          break;
-        }
-      }
-    }
-  }
-  if (byCount === undefined) {
-    byCount = new Map();
-    placements.set(layer, byCount);
-  }
-  byCount.set(segments.length, placed);
-  return placed;
-}
-
-/** The pattern of what `layer` matched: its own, or the match with each parameter as `:name`. */
+/**
+ * The pattern of what `layer` matched: its own as given (router 2.3 and later), else the match with
+ * each parameter's segment written as `:name`. A value in one segment is that parameter's; one found
+ * in several (`/tenants/tenants`) is placed by matching again with a probe in each. A value of several
+ * segments (a wildcard) is left as it is.
+ */
 function patternOf(layer: LayerLike, match: MountMatch): string {
   if (match.matched === '') return '';
-  if (typeof layer.rawPath === 'string') return layer.rawPath.replace(/\/+$/, '');
-  if (Object.keys(match.params).length === 0) return match.matched;
+  const raw = Array.isArray(layer.rawPath) ? layer.rawPath[match.index] : layer.rawPath;
+  if (typeof raw === 'string') return raw.replace(/\/+$/, '');
   const segments = match.matched.split('/');
-  for (const [name, index] of placementOf(layer, segments, match)) segments[index] = `:${name}`;
+  const placed = new Set<number>();
+  for (const [name, value] of Object.entries(match.params)) {
+    if (typeof value !== 'string' || value === '' || value.includes('/')) continue;
+    const candidates: number[] = [];
+    for (let i = 0; i < segments.length; i++)
+      if (!placed.has(i) && segments[i] !== '' && decoded(segments[i]!) === value) candidates.push(i);
+    let index = candidates.length === 1 ? candidates[0] : undefined;
+    if (candidates.length > 1 && segments.length <= maxProbedSegments)
+      index = candidates.find((i) =>
+        probes.some((probe) => {
+          const probed = segments.map((segment, j) => (j === i ? probe : segment)).join('/');
+          return matchMount(layer, probed)?.params[name] === probe;
+        }),
+      );
+    if (index === undefined) continue;
+    placed.add(index);
+    segments[index] = `:${name}`;
+  }
   return segments.join('/');
 }
 
@@ -193,32 +211,41 @@ function routerStackOf(app: object): readonly LayerLike[] | undefined {
 
 /**
  * The route pattern of an Express request from its `req.baseUrl` and `req.route`, for `app`'s router
- * tree as it is at the time (routers may be added after the kit was installed). A route no chain of
- * mounts leads to (one of a mounted sub-app, whose routers Express does not expose) keeps the path
- * its mount matched.
+ * tree as it is at the time (routers may be added after the kit was installed). When `req.baseUrl`
+ * does not lead to the route — an error handled in an enclosing router, where Express has put back
+ * that router's `baseUrl` — the route's last pattern; with none yet, or for a route of a mounted
+ * sub-app (whose routers Express does not expose), the path its mount matched.
  */
 export function expressRouteResolver(
   app: object,
 ): (baseUrl: string, route: RouteLike & { path: string }) => string {
-  const chains = new WeakMap<RouteLike, Chain | null>();
+  const states = new WeakMap<RouteLike, RouteState>();
   return (baseUrl, route) => {
     if (baseUrl === '') return route.path;
-    let chain = chains.get(route);
-    if (chain === null) return `${baseUrl}${route.path}`;
-    if (chain?.literal === baseUrl) return `${baseUrl}${route.path}`;
-    let pattern = chain === undefined ? undefined : patternAlong(chain.layers, baseUrl);
-    if (pattern === undefined) {
-      // First seen, or a route mounted at two places: find its chain for this request.
+    let state = states.get(route);
+    if (state !== undefined) {
+      for (const chain of state.chains) if (chain.literal === baseUrl) return `${baseUrl}${route.path}`;
+      for (const chain of state.chains) {
+        const pattern = patternAlong(chain.layers, baseUrl);
+        if (pattern !== undefined) return `${pattern}${route.path}`;
+      }
+    } else {
+      state = { chains: [], pattern: undefined, misses: 0 };
+      states.set(route, state);
+    }
+    if (state.misses < maxMisses) {
       const stack = routerStackOf(app);
       const layers: LayerLike[] = [];
-      if (stack === undefined || !findChain(stack, baseUrl, route, layers, 0)) {
-        chains.set(route, null);
-        return `${baseUrl}${route.path}`;
+      if (stack !== undefined && findChain(stack, baseUrl, route, layers, 0)) {
+        const pattern = patternAlong(layers, baseUrl) ?? baseUrl;
+        if (state.chains.length >= maxChains) state.chains.shift();
+        state.chains.push({ layers, literal: pattern === baseUrl ? baseUrl : undefined });
+        state.pattern = pattern;
+        state.misses = 0;
+        return `${pattern}${route.path}`;
       }
-      pattern = patternAlong(layers, baseUrl) ?? baseUrl;
-      chain = { layers, literal: pattern === baseUrl ? baseUrl : undefined };
-      chains.set(route, chain);
+      state.misses++;
     }
-    return `${pattern}${route.path}`;
+    return `${state.pattern ?? baseUrl}${route.path}`;
   };
 }

@@ -73,9 +73,9 @@ function fitting(fields: Record<string, unknown>, bytes: number, maxBytes: numbe
  * `line` (one JSON object and a newline) as it is when it fits in `maxBytes`; else the same object
  * with its longest strings, arrays and objects cut, round by round, until it fits, and
  * `"truncated":true,"lineBytes":<its size before>` added. The kit's own fields (`level`, `time`,
- * `service`, `requestId`, `traceId`, …) are kept whole. When even the last round does not fit (a
- * line of thousands of fields), only the kit's fields and the message are kept, the message cut to
- * fit. Cut after masking: a secret value is masked before any of it could be cut off. A line that
+ * `service`, `requestId`, `traceId`, …) are kept whole while they are short strings. When even the
+ * last round does not fit (a line of thousands of fields), only those and the message are kept, the
+ * message cut to fit; past that, `level`, `truncated` and `lineBytes` alone. Cut after masking: a secret value is masked before any of it could be cut off. A line that
  * is not a JSON object is written whole.
  */
 export function fitLine(line: string, maxBytes: number): string {
@@ -114,5 +114,5 @@ export function fitLine(line: string, maxBytes: number): string {
     );
     if (fitted !== undefined) return fitted;
   }
-  return `${JSON.stringify({ level: fields.level, truncated: true, lineBytes: bytes })}\n`;
+  return `${JSON.stringify({ ...(whole('level') ? { level: fields.level } : {}), truncated: true, lineBytes: bytes })}\n`;
 }

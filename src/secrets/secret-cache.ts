@@ -367,7 +367,8 @@ export class SecretCache {
     if (entry.callKey === undefined) return this.#fetch(entry, provider);
     const jitter = Math.random(); // one draw: they fall due together again
     const pending = this.#fetch(entry, provider, jitter);
-    for (const other of this.#byCallKey.get(entry.callKey)!) {
+    // None when the entry itself was evicted as it was made (every other one pinned or in flight).
+    for (const other of this.#byCallKey.get(entry.callKey) ?? []) {
       if (this.#sameCall(entry, other, provider)) this.#fetch(other, provider, jitter).catch(() => {}); // kept on the entry, a failure logged
     }
     return pending;

@@ -81,6 +81,23 @@ describe.each(lines)('expressRouteResolver on %s', (_name, express) => {
     expect(resolve('/settings/settings', routes.settings.route)).toBe('/:region/settings/y');
   });
 
+  it('gives a route whose error an enclosing router answered (baseUrl put back) its last pattern', () => {
+    const { resolve, routes } = build();
+    expect(resolve('/api', routes.notes.route)).toBe('/api/notes/:id'); // none known yet: as matched
+    expect(resolve('/api/tenants/acme', routes.notes.route)).toBe('/api/tenants/:tenant/notes/:id');
+    expect(resolve('/api', routes.notes.route)).toBe('/api/tenants/:tenant/notes/:id');
+    expect(resolve('/api/tenants/globex', routes.notes.route)).toBe('/api/tenants/:tenant/notes/:id');
+  });
+
+  it('reads array mounts by the path that matched', () => {
+    const app = express();
+    const both = routerWith(express, '/z');
+    app.use(['/a/:x', '/:x/b'], both.router);
+    const resolve = expressRouteResolver(app as object);
+    expect(resolve('/a/1', both.route)).toBe('/a/:x/z');
+    expect(resolve('/2/b', both.route)).toBe('/:x/b/z');
+  });
+
   it('gives a mounted sub-app the path it matched, as before (its routers are not exposed)', () => {
     const { resolve, routes } = build();
     expect(resolve('/admin/o-1', routes.admin)).toBe('/admin/o-1/users');
@@ -101,6 +118,12 @@ describe('expressRouteResolver on Express 4 only', () => {
     app.use(mount, versioned.router);
     const resolve = expressRouteResolver(app as object);
     expect(resolve('/orgs/5/teams/5', teams.route)).toBe('/orgs/:org/teams/:team/x');
+    const users = routerWith(express, '/w');
+    app.use('/users/:id([0-9a-f]{24})', users.router); // a constraint no probe meets: placed by value
+    expect(resolve('/users/5f1d7a3b9c8e4a2b1c0d9e8f', users.route)).toBe('/users/:id/w');
+    const files = routerWith(express, '/v');
+    app.use('/files/*', files.router); // a wildcard's segments stay as they are
+    expect(resolve('/files/a/b', files.route)).toBe('/files/a/b/v');
     expect(resolve('/v2', versioned.route)).toBe('/v2/y');
     expect(mount.lastIndex).toBe(3);
   });

@@ -557,6 +557,21 @@ describe('SecretCache: values one call answers (callKey)', () => {
     expect(fetched).toEqual(['env:DB_USER', 'env:DB_PORT', 'env:DB_PASSWORD']);
   });
 
+  it('fetches a value of a call key the cache could not keep (every other entry pinned)', async () => {
+    const { fetched } = setUp();
+    const provider: SecretProvider = {
+      callKey: keyOf,
+      fetch: async (reference) => {
+        fetched.push(reference.raw);
+        return { value: `${reference.raw}-value`, sensitive: false };
+      },
+    };
+    const cache = new SecretCache({ ...settings, maxEntries: 1 }, () => provider, new RedactionRegistry());
+    await cache.get(other, { pinned: true });
+    expect((await cache.get(user)).value).toBe('env:DB_USER-value');
+    expect(cache.size).toBe(1);
+  });
+
   it('takes a value of the same call into a fetchMany batch, however young', async () => {
     let now = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
