@@ -54,7 +54,7 @@ interface RouteState {
 const maxDepth = 16;
 /** Chains kept per route (a router mounted at several places). */
 const maxChains = 4;
-/** Failed searches after which a route is no longer looked for (one of a mounted sub-app). */
+/** Searches after which a route no router of the app holds (a mounted sub-app's) is no longer looked for. */
 const maxMisses = 16;
 /** Segments past which a value found in several is not placed by probing (the cost grows with them). */
 const maxProbedSegments = 32;
@@ -94,6 +94,7 @@ function matchMount(layer: LayerLike, path: string): MountMatch | undefined {
       const matchers = layer.matchers;
       const own = [layer.rawPath].flat().filter((p): p is RegExp => p instanceof RegExp);
       return keepingLastIndex(own, () => {
+        for (const regexp of own) regexp.lastIndex = 0;
         for (let i = 0; i < matchers.length; i++) {
           const match = matchers[i]!(path);
           if (match !== false) return { matched: match.path, params: match.params, index: i };
@@ -184,6 +185,16 @@ function findChain(
   return false;
 }
 
+/** Whether a router of `stack`'s tree holds `route`, wherever it is mounted. */
+function holds(stack: readonly LayerLike[], route: RouteLike, depth: number): boolean {
+  if (depth >= maxDepth) return false;
+  return stack.some((layer) => {
+    if (layer.route === route) return true;
+    const inner = layer.route === undefined ? stackOf(layer.handle) : undefined;
+    return inner !== undefined && holds(inner, route, depth + 1);
+  });
+}
+
 /** The pattern `chain` makes of `baseUrl`; `undefined` when its mounts do not match it. */
 function patternAlong(chain: readonly LayerLike[], baseUrl: string): string | undefined {
   let path = baseUrl;
@@ -212,39 +223,42 @@ function routerStackOf(app: object): readonly LayerLike[] | undefined {
 /**
  * The route pattern of an Express request from its `req.baseUrl` and `req.route`, for `app`'s router
  * tree as it is at the time (routers may be added after the kit was installed). When `req.baseUrl`
- * does not lead to the route — an error handled in an enclosing router, where Express has put back
- * that router's `baseUrl` — the route's last pattern; with none yet, or for a route of a mounted
- * sub-app (whose routers Express does not expose), the path its mount matched.
+ * does not lead to the route — an error answered by an enclosing router or the app, where Express
+ * has put back that router's `baseUrl` — the route's last pattern; with none yet, or for a route of a
+ * mounted sub-app (whose routers Express does not expose), the path its mount matched.
  */
 export function expressRouteResolver(
   app: object,
 ): (baseUrl: string, route: RouteLike & { path: string }) => string {
   const states = new WeakMap<RouteLike, RouteState>();
   return (baseUrl, route) => {
-    if (baseUrl === '') return route.path;
     let state = states.get(route);
-    if (state !== undefined) {
+    // The common case: a route of the app's own router (no state: never seen under a mount).
+    if (baseUrl === '' && state === undefined) return route.path;
+    if (state !== undefined && baseUrl !== '') {
       for (const chain of state.chains) if (chain.literal === baseUrl) return `${baseUrl}${route.path}`;
       for (const chain of state.chains) {
         const pattern = patternAlong(chain.layers, baseUrl);
         if (pattern !== undefined) return `${pattern}${route.path}`;
       }
-    } else {
+    }
+    if (state === undefined) {
       state = { chains: [], pattern: undefined, misses: 0 };
       states.set(route, state);
     }
-    if (state.misses < maxMisses) {
-      const stack = routerStackOf(app);
+    const stack = state.misses < maxMisses ? routerStackOf(app) : undefined;
+    if (stack !== undefined) {
       const layers: LayerLike[] = [];
-      if (stack !== undefined && findChain(stack, baseUrl, route, layers, 0)) {
+      if (findChain(stack, baseUrl, route, layers, 0)) {
+        if (baseUrl === '') return route.path; // mounted on / too: served there
         const pattern = patternAlong(layers, baseUrl) ?? baseUrl;
         if (state.chains.length >= maxChains) state.chains.shift();
         state.chains.push({ layers, literal: pattern === baseUrl ? baseUrl : undefined });
         state.pattern = pattern;
-        state.misses = 0;
         return `${pattern}${route.path}`;
       }
-      state.misses++;
+      // Counted only for a route no router of the app holds (a sub-app's): searching is in vain.
+      if (!holds(stack, route, 0)) state.misses++;
     }
     return `${state.pattern ?? baseUrl}${route.path}`;
   };

@@ -114,5 +114,8 @@ export function fitLine(line: string, maxBytes: number): string {
     );
     if (fitted !== undefined) return fitted;
   }
-  return `${JSON.stringify({ ...(whole('level') ? { level: fields.level } : {}), truncated: true, lineBytes: bytes })}\n`;
+  return (
+    fitting(whole('level') ? { level: fields.level } : {}, bytes, maxBytes) ??
+    `${JSON.stringify({ truncated: true, lineBytes: bytes })}\n`
+  );
 }
