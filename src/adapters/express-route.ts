@@ -74,10 +74,14 @@ function decoded(segment: string): string {
   }
 }
 
-/** Runs `match` and puts back the `lastIndex` of the app's own RegExps, which may be global or sticky. */
-function keepingLastIndex<T>(regexps: readonly RegExp[], match: () => T): T {
+/**
+ * Runs `match` with the app's own RegExps, which may be global or sticky, matching from the start,
+ * and puts their `lastIndex` back as Express left it.
+ */
+function fromStart<T>(regexps: readonly RegExp[], match: () => T): T {
   const saved = regexps.map((regexp) => regexp.lastIndex);
   try {
+    for (const regexp of regexps) regexp.lastIndex = 0;
     return match();
   } finally {
     regexps.forEach((regexp, i) => {
@@ -93,8 +97,7 @@ function matchMount(layer: LayerLike, path: string): MountMatch | undefined {
       if (layer.slash === true) return { matched: '', params: {}, index: 0 };
       const matchers = layer.matchers;
       const own = [layer.rawPath].flat().filter((p): p is RegExp => p instanceof RegExp);
-      return keepingLastIndex(own, () => {
-        for (const regexp of own) regexp.lastIndex = 0;
+      return fromStart(own, () => {
         for (let i = 0; i < matchers.length; i++) {
           const match = matchers[i]!(path);
           if (match !== false) return { matched: match.path, params: match.params, index: i };
@@ -105,10 +108,7 @@ function matchMount(layer: LayerLike, path: string): MountMatch | undefined {
     const regexp = layer.regexp;
     if (regexp === undefined) return undefined;
     if (regexp.fast_slash === true) return { matched: '', params: {}, index: 0 };
-    const match = keepingLastIndex([regexp], () => {
-      regexp.lastIndex = 0;
-      return regexp.exec(path);
-    });
+    const match = fromStart([regexp], () => regexp.exec(path));
     if (match === null || match.index !== 0) return undefined;
     const params: Record<string, unknown> = {};
     const keys = layer.keys ?? [];
@@ -152,10 +152,12 @@ function patternOf(layer: LayerLike, match: MountMatch): string {
   return segments.join('/');
 }
 
-/** `path` less what `match` matched, when the match ends at a segment's end. */
-function restOf(path: string, match: MountMatch): string | undefined {
+/** What `layer` matches at the start of `path`, and the rest, when the match ends at a segment's end. */
+function mountAt(layer: LayerLike, path: string): { match: MountMatch; rest: string } | undefined {
+  const match = matchMount(layer, path);
+  if (match === undefined) return undefined;
   const rest = path.slice(match.matched.length);
-  return rest === '' || rest.startsWith('/') ? rest : undefined;
+  return rest === '' || rest.startsWith('/') ? { match, rest } : undefined;
 }
 
 /**
@@ -175,11 +177,10 @@ function findChain(
     if (layer.route !== undefined) continue;
     const inner = stackOf(layer.handle);
     if (inner === undefined) continue;
-    const match = matchMount(layer, path);
-    const rest = match === undefined ? undefined : restOf(path, match);
-    if (rest === undefined) continue;
+    const mount = mountAt(layer, path);
+    if (mount === undefined) continue;
     layers.push(layer);
-    if (findChain(inner, rest, route, layers, depth + 1)) return true;
+    if (findChain(inner, mount.rest, route, layers, depth + 1)) return true;
     layers.pop();
   }
   return false;
@@ -200,11 +201,10 @@ function patternAlong(chain: readonly LayerLike[], baseUrl: string): string | un
   let path = baseUrl;
   let pattern = '';
   for (const layer of chain) {
-    const match = matchMount(layer, path);
-    const rest = match === undefined ? undefined : restOf(path, match);
-    if (match === undefined || rest === undefined) return undefined;
-    pattern += patternOf(layer, match);
-    path = rest;
+    const mount = mountAt(layer, path);
+    if (mount === undefined) return undefined;
+    pattern += patternOf(layer, mount.match);
+    path = mount.rest;
   }
   return path === '' ? pattern : undefined;
 }
@@ -231,7 +231,9 @@ export function expressRouteResolver(
   app: object,
 ): (baseUrl: string, route: RouteLike & { path: string }) => string {
   const states = new WeakMap<RouteLike, RouteState>();
+  let mounted = false; // a route was seen under a mount: before that, no lookup on the common path
   return (baseUrl, route) => {
+    if (baseUrl === '' && !mounted) return route.path;
     let state = states.get(route);
     // The common case: a route of the app's own router (no state: never seen under a mount).
     if (baseUrl === '' && state === undefined) return route.path;
@@ -245,6 +247,7 @@ export function expressRouteResolver(
     if (state === undefined) {
       state = { chains: [], pattern: undefined, misses: 0 };
       states.set(route, state);
+      mounted = true;
     }
     const stack = state.misses < maxMisses ? routerStackOf(app) : undefined;
     if (stack !== undefined) {

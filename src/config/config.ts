@@ -3,7 +3,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { join } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import type { ShedResponder } from '../http/load-shedder.js';
-import { defaultMaxLineBytes } from '../logging/line-limit.js';
+import { defaultMaxLineBytes, minMaxLineBytes } from '../logging/line-limit.js';
 import type { RequestLevels } from '../logging/request-line.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
 import { type LogLevel, logLevels, parseEnvironment } from './environment.js';
@@ -473,8 +473,9 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       debugSampleRate: debugSampleRate ?? 0,
       pretty: pretty ?? 'auto',
       maxLineBytes:
-        optional(logging.maxLineBytes, (v) => parseInteger('logging.maxLineBytes', v, 1_024, 262_144)) ??
-        defaultMaxLineBytes,
+        optional(logging.maxLineBytes, (v) =>
+          parseInteger('logging.maxLineBytes', v, minMaxLineBytes, 262_144),
+        ) ?? defaultMaxLineBytes,
       requestIdHeader: requestIdHeader ?? 'x-request-id',
     },
     health: {

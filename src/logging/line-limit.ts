@@ -5,6 +5,9 @@
  */
 export const defaultMaxLineBytes = 16_000;
 
+/** The smallest line limit taken: room for the kit's fields and a message. */
+export const minMaxLineBytes = 1_024;
+
 /** The fields the kit's logger writes on its lines (the last three within a request). */
 export const kitFieldNames = [
   'level',
@@ -75,8 +78,9 @@ function fitting(fields: Record<string, unknown>, bytes: number, maxBytes: numbe
  * `"truncated":true,"lineBytes":<its size before>` added. The kit's own fields (`level`, `time`,
  * `service`, `requestId`, `traceId`, …) are kept whole while they are short strings. When even the
  * last round does not fit (a line of thousands of fields), only those and the message are kept, the
- * message cut to fit; past that, `level`, `truncated` and `lineBytes` alone. Cut after masking: a secret value is masked before any of it could be cut off. A line that
- * is not a JSON object is written whole.
+ * message cut to fit; past that, `level`, `truncated` and `lineBytes` alone. Cut after masking: a
+ * secret value is masked before any of it could be cut off. A line that is not a JSON object is
+ * written whole.
  */
 export function fitLine(line: string, maxBytes: number): string {
   // UTF-8 takes at most 3 bytes per UTF-16 unit: most lines fit without being counted.

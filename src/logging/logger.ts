@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { currentSpanId, getRequestContext, noRequestFields } from '../http/context.js';
 import { prettyDestination, redactingDestination } from './destination.js';
 import { isoTimeChunk } from './iso-time.js';
-import { defaultMaxLineBytes } from './line-limit.js';
+import { defaultMaxLineBytes, minMaxLineBytes } from './line-limit.js';
 import { redactedText, redaction } from './redaction.js';
 import { processStdout } from './stdout-destination.js';
 
@@ -157,9 +157,9 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : pino.levels.values[level]!;
 
   const { maxLineBytes } = options;
-  if (maxLineBytes !== undefined && !(Number.isInteger(maxLineBytes) && maxLineBytes >= 1_024)) {
+  if (maxLineBytes !== undefined && !(Number.isInteger(maxLineBytes) && maxLineBytes >= minMaxLineBytes)) {
     throw new InvalidArgumentError(
-      `createLogger: maxLineBytes ${String(maxLineBytes)} is not an integer of at least 1024 (bytes; the default is ${defaultMaxLineBytes}).`,
+      `createLogger: maxLineBytes ${String(maxLineBytes)} is not an integer of at least ${minMaxLineBytes} (bytes; the default is ${defaultMaxLineBytes}).`,
     );
   }
   const out = redactingDestination(destination, redaction, maxLineBytes);

@@ -340,18 +340,13 @@ export class SecretCache {
     if (provider?.fetchMany === undefined) return undefined;
     const members = [entry];
     for (const other of this.#entries.values()) {
-      if (
-        (other !== entry &&
-          (other.pinned || other.read) &&
-          other.fetched !== undefined &&
-          other.inflight === undefined &&
-          !other.ownFailure &&
-          (now >= other.expiresAt || now - other.fetchedAt >= other.ttlMs * (1 - refreshJitterShare)) &&
-          this.#providerFor(other.reference) === provider) ||
-        this.#sameCall(entry, other, provider) // answered by the same call: whatever its age
-      ) {
-        members.push(other);
-      }
+      if (!this.#joinable(entry, other, provider)) continue;
+      const sameCall = entry.callKey !== undefined && other.callKey === entry.callKey; // whatever its age
+      const dueEnough =
+        (other.pinned || other.read) &&
+        !other.ownFailure &&
+        (now >= other.expiresAt || now - other.fetchedAt >= other.ttlMs * (1 - refreshJitterShare));
+      if (sameCall || dueEnough) members.push(other);
     }
     if (members.length === 1) return undefined;
     return { fetchMany: provider.fetchMany.bind(provider), members };
@@ -369,17 +364,16 @@ export class SecretCache {
     const pending = this.#fetch(entry, provider, jitter);
     // None when the entry itself was evicted as it was made (every other one pinned or in flight).
     for (const other of this.#byCallKey.get(entry.callKey) ?? []) {
-      if (this.#sameCall(entry, other, provider)) this.#fetch(other, provider, jitter).catch(() => {}); // kept on the entry, a failure logged
+      // Kept on the entry, a failure logged: nobody awaits it here.
+      if (this.#joinable(entry, other, provider)) this.#fetch(other, provider, jitter).catch(() => {});
     }
     return pending;
   }
 
-  /** `other`, cached and not being fetched, is answered by the call that fetches `entry`. */
-  #sameCall(entry: Entry, other: Entry, provider: SecretProvider): boolean {
+  /** `other` can be fetched along with `entry`: another value of `provider`, cached, not in flight. */
+  #joinable(entry: Entry, other: Entry, provider: SecretProvider): boolean {
     return (
       other !== entry &&
-      entry.callKey !== undefined &&
-      other.callKey === entry.callKey &&
       other.fetched !== undefined &&
       other.inflight === undefined &&
       this.#providerFor(other.reference) === provider
