@@ -30,6 +30,7 @@ tests=(
   test/integration/tracing/modes.test.ts
   test/integration/tracing/sampling.test.ts
   test/integration/tracing/client-spans.test.ts
+  test/integration/tracing/w3c-propagation.test.ts
   test/integration/tracing/collector-down.test.ts
   test/integration/tracing/lazy-loading.test.ts
   test/integration/tracing/datastore-spans.test.ts

@@ -99,6 +99,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   const scope = new RequestScope({
     debugSampleRate: config.logging.debugSampleRate,
     requestIdHeader: config.logging.requestIdHeader,
+    propagators: config.tracing.propagators,
     fieldsDropped: (_context, dropped) => {
       // Bounded: the names come from the app, which may pass anything (a whole query string).
       const shown = dropped.slice(0, 10).map((name) => (name.length > 64 ? `${name.slice(0, 64)}…` : name));

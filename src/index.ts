@@ -34,6 +34,7 @@ export type {
 export type {
   CloudPlatform,
   DaemonEndpoint,
+  TracePropagator,
   TracingConfig,
   TracingMode,
   XrayDaemonAddress,

@@ -6,6 +6,7 @@ import {
   parseEndpointUrl,
   parseOtlpProtocol,
   parsePlatformMarker,
+  parsePropagatorsText,
   parseResourceAttributes,
   parseTracesExporter,
   parseTracesSampler,
@@ -152,6 +153,13 @@ export const environmentSchema = Object.freeze({
       'a number from 0 to 1; for `xray`, `endpoint=<http URL>,polling_interval=<seconds from 10 to 86400>`',
     default: '1; for `xray`, `endpoint=http://localhost:2000,polling_interval=300`',
     parse: (raw) => raw.trim(),
+  }),
+  OTEL_PROPAGATORS: variable({
+    description:
+      'The trace headers read from requests and written on outgoing calls; `tracing.propagators` wins over it. When a request carries several, the last in the list that names a parent span is continued. Names the kit does not support (`b3`, `jaeger`) are left out, with a warning at start-up.',
+    accepted: 'comma-separated `tracecontext`, `baggage`, `xray`; or `none`',
+    default: '`tracecontext,baggage,xray` (as AWS Distro for OpenTelemetry)',
+    parse: (raw, name) => parsePropagatorsText(raw, name),
   }),
   OTEL_RESOURCE_ATTRIBUTES: variable({
     description:

@@ -10,7 +10,7 @@ import type { AppRunnerRuntime } from '../runtime.js';
 import type { SecretDeclaration, SecretOptions } from '../secrets/settings.js';
 import type { XrayTracingOptions } from '../tracing/xray/options.js';
 import type { LogLevel } from './environment.js';
-import type { TracingMode } from './tracing.js';
+import type { TracePropagator, TracingMode } from './tracing.js';
 
 /** A plain Node.js request listener, as `http.createServer` takes it (an Express app is one). */
 export type NodeRequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -276,6 +276,14 @@ export interface TracingOptions {
    * @default false
    */
   requestFields?: boolean;
+  /**
+   * The trace headers read from requests and written on outgoing calls (`fetch`, `node:http`, the
+   * AWS SDK), in order: `'tracecontext'` (W3C `traceparent` and `tracestate`), `'baggage'` (W3C
+   * `baggage`), `'xray'` (`X-Amzn-Trace-Id`). When a request carries several, the last in the list
+   * that names a parent span is continued. `[]` reads and writes none. Wins over `OTEL_PROPAGATORS`.
+   * @default ['tracecontext', 'baggage', 'xray'] (as AWS Distro for OpenTelemetry)
+   */
+  propagators?: readonly TracePropagator[];
   /** Sampling of the X-Ray SDK backend; ignored in the other modes. */
   xray?: XrayTracingOptions;
 }

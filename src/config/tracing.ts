@@ -36,6 +36,74 @@ export type TracesSampler = (typeof tracesSamplers)[number];
 /** The values of `OTEL_TRACES_EXPORTER` the kit accepts. */
 export const tracesExporters = ['otlp', 'none'] as const;
 
+/** The trace headers the kit reads from requests and writes on outgoing calls, as `OTEL_PROPAGATORS` names them. */
+export const tracePropagators = ['tracecontext', 'baggage', 'xray'] as const;
+
+/**
+ * A trace header format: `'tracecontext'` (W3C `traceparent` and `tracestate`), `'baggage'` (W3C
+ * `baggage`), `'xray'` (`X-Amzn-Trace-Id`).
+ */
+export type TracePropagator = (typeof tracePropagators)[number];
+
+/** The propagators when neither `tracing.propagators` nor `OTEL_PROPAGATORS` names any: AWS's OpenTelemetry distribution's. */
+export const defaultPropagators: readonly TracePropagator[] = Object.freeze([
+  'tracecontext',
+  'baggage',
+  'xray',
+]);
+
+/** `OTEL_PROPAGATORS` parsed: what the kit uses, and the names it does not know (warned about at start-up). */
+export interface PropagatorsSetting {
+  readonly propagators: readonly TracePropagator[];
+  readonly ignored: readonly string[];
+}
+
+/**
+ * `OTEL_PROPAGATORS`: comma-separated names, in the order that decides which header a request
+ * continues when it carries both (the last that names a parent span). `none` alone turns
+ * propagation off. A name the kit does not support (`b3`, `jaeger`) is left out and reported, as
+ * OpenTelemetry's SDKs do, rather than failing the start: the variable is often set for a whole
+ * fleet.
+ */
+export function parsePropagatorsText(raw: string, name: string): PropagatorsSetting {
+  const names = raw
+    .split(',')
+    .map((part) => part.trim().toLowerCase())
+    .filter((part) => part !== '');
+  if (names.includes('none')) {
+    if (names.length > 1) invalid(name, raw, '"none" alone, or names such as tracecontext,baggage,xray');
+    return { propagators: [], ignored: [] };
+  }
+  const propagators: TracePropagator[] = [];
+  const ignored: string[] = [];
+  for (const part of names) {
+    if ((tracePropagators as readonly string[]).includes(part)) {
+      if (!propagators.includes(part as TracePropagator)) propagators.push(part as TracePropagator);
+    } else if (!ignored.includes(part)) {
+      ignored.push(part.length > 40 ? `${part.slice(0, 40)}…` : part);
+    }
+  }
+  return { propagators, ignored };
+}
+
+/** `tracing.propagators`: an array of {@link tracePropagators}, each once (empty: none). */
+function parsePropagatorsOption(value: unknown): readonly TracePropagator[] {
+  const field = 'tracing.propagators';
+  const accepted = `an array of ${tracePropagators.map((p) => `"${p}"`).join(', ')}, each at most once ([] sends and reads no trace header)`;
+  if (!Array.isArray(value)) invalid(field, value, accepted);
+  const propagators: TracePropagator[] = [];
+  for (const item of value as unknown[]) {
+    // The item is named: "received an array" would not say which one is wrong.
+    if (
+      !(tracePropagators as readonly unknown[]).includes(item) ||
+      propagators.includes(item as TracePropagator)
+    )
+      invalid(field, item, accepted);
+    propagators.push(item as TracePropagator);
+  }
+  return Object.freeze(propagators);
+}
+
 /** The platforms recognised from the environment, as `cloud.platform` names them. */
 export type CloudPlatform = 'aws_ecs' | 'aws_eks';
 
@@ -49,6 +117,12 @@ export interface TracingConfig {
   readonly httpClient: boolean;
   /** Copy the request's `addRequestFields` fields to its span (X-Ray: annotations). */
   readonly requestFields: boolean;
+  /** The trace headers read and written, in order: `tracing.propagators`, else `OTEL_PROPAGATORS`, else {@link defaultPropagators}. */
+  readonly propagators: readonly TracePropagator[];
+  /** Names in `OTEL_PROPAGATORS` the kit does not support, left out (warned about when tracing starts). */
+  readonly propagatorsIgnored: readonly string[];
+  /** Where `propagators` came from: a list from the environment that leaves out `xray` is warned about. */
+  readonly propagatorsSource: 'option' | 'OTEL_PROPAGATORS' | 'default';
   /** `OTEL_EXPORTER_OTLP_ENDPOINT`. */
   readonly endpoint: string | undefined;
   /** `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`. */
@@ -261,7 +335,14 @@ export function parsePlatformMarker(raw: string, name: string): string {
  * reads. Unknown keys and bad values throw the configuration error naming the field.
  */
 export function parseTracingConfig(value: unknown, env: ParsedEnvironment): TracingConfig {
-  const section = parseSection('tracing', value, ['mode', 'fetch', 'httpClient', 'requestFields', 'xray']);
+  const section = parseSection('tracing', value, [
+    'mode',
+    'fetch',
+    'httpClient',
+    'requestFields',
+    'propagators',
+    'xray',
+  ]);
   const mode = section.mode === undefined ? 'auto' : parseEnum('tracing.mode', section.mode, tracingModes);
   const platform: CloudPlatform | undefined =
     env.ECS_CONTAINER_METADATA_URI_V4 !== undefined
@@ -273,6 +354,7 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
   const argName = 'OTEL_TRACES_SAMPLER_ARG';
   const argText = env.OTEL_TRACES_SAMPLER_ARG;
   const xray = env.OTEL_TRACES_SAMPLER === 'xray';
+  const fromEnv = section.propagators === undefined ? env.OTEL_PROPAGATORS : undefined;
   return {
     mode,
     fetch: section.fetch === undefined ? true : parseBoolean('tracing.fetch', section.fetch),
@@ -282,6 +364,13 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
       section.requestFields === undefined
         ? false
         : parseBoolean('tracing.requestFields', section.requestFields),
+    propagators:
+      section.propagators !== undefined
+        ? parsePropagatorsOption(section.propagators)
+        : (fromEnv?.propagators ?? defaultPropagators),
+    propagatorsIgnored: fromEnv?.ignored ?? [],
+    propagatorsSource:
+      section.propagators !== undefined ? 'option' : fromEnv !== undefined ? 'OTEL_PROPAGATORS' : 'default',
     endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     tracesEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     protocol: env.OTEL_EXPORTER_OTLP_PROTOCOL,

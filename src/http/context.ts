@@ -10,8 +10,9 @@ export interface RequestContext {
   readonly traceHeader: string | undefined;
   /**
    * The X-Ray trace id (`1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`) of the request: with tracing on, the
-   * trace of the request's span (the caller's, or a new one); with tracing off, the `Root` of a
-   * well-formed `X-Amzn-Trace-Id`, else `undefined`.
+   * trace of the request's span (the caller's, or a new one); with tracing off, the trace of a
+   * well-formed `X-Amzn-Trace-Id` or `traceparent` (as `tracing.propagators` reads them), else
+   * `undefined`.
    */
   readonly traceId: string | undefined;
   /** The route pattern (`/notes/:id`) when the framework adapter knows it. */
@@ -42,7 +43,7 @@ export interface MutableRequestContext extends RequestContext {
   [scopeSlot]?: RequestFieldsPolicy | undefined;
   /** The tracing backend's own state of this request (its span or segment): see tracingState. */
   [tracingSlot]?: TracingState | undefined;
-  /** `traceHeader` parsed, once per request (`undefined` when absent or malformed). */
+  /** The trace the request continues, parsed once (`undefined` when none, or malformed). */
   [traceParentSlot]?: TraceHeader | undefined;
   /** The duration {@link requestDurationMs} measured, once the response finished. */
   [durationSlot]?: number | undefined;
@@ -50,6 +51,18 @@ export interface MutableRequestContext extends RequestContext {
   [plainIdSlot]?: boolean | undefined;
   /** `req.url` as the request arrived (see {@link urlSlot}). */
   [urlSlot]?: string | undefined;
+  /** The W3C headers to carry on, as received (see {@link propagationSlot}). */
+  [propagationSlot]?: ReceivedPropagation | undefined;
+}
+
+/**
+ * The W3C headers a request brought that the trace carries on unchanged: `tracestate` when the
+ * request continues its `traceparent`, `baggage` whatever it continues. Kept only when present and
+ * within W3C's lengths, and only for the propagators in use.
+ */
+export interface ReceivedPropagation {
+  readonly tracestate: string | undefined;
+  readonly baggage: string | undefined;
 }
 
 /**
@@ -82,7 +95,10 @@ export function requestDurationMs(context: MutableRequestContext): number {
   return context[durationSlot];
 }
 
-/** Where the parsed `X-Amzn-Trace-Id` of a request is kept for the tracing hooks (not in the public shape). */
+/**
+ * Where a request's parent, parsed once, is kept for the tracing hooks (not in the public shape): from
+ * its `X-Amzn-Trace-Id` or its `traceparent`, whichever the propagators say it continues.
+ */
 export const traceParentSlot: unique symbol = Symbol.for('apprunner-kit.traceParent');
 
 /**
@@ -98,6 +114,9 @@ export const plainIdSlot: unique symbol = Symbol('apprunner-kit.plainRequestId')
  * request leaves that router), so the request line reads the path from here.
  */
 export const urlSlot: unique symbol = Symbol('apprunner-kit.url');
+
+/** Where a context keeps the {@link ReceivedPropagation} of its request (shared by both builds). */
+export const propagationSlot: unique symbol = Symbol.for('apprunner-kit.propagation');
 
 /** Where a tracing backend keeps its state of a request, on the request context (no side table). */
 export const tracingSlot: unique symbol = Symbol.for('apprunner-kit.tracingSlot');

@@ -1,12 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { maxTraceHeaderLength, parseTraceHeader, type TraceHeader } from '../tracing/trace-header.js';
+import { defaultPropagators, type TracePropagator } from '../config/tracing.js';
+import {
+  boundedBaggage,
+  boundedTraceState,
+  maxTraceHeaderLength,
+  parseTraceHeader,
+  parseTraceparent,
+  type TraceHeader,
+} from '../tracing/trace-header.js';
 import {
   durationSlot,
   type MutableRequestContext,
   noRequestFields,
   plainIdSlot,
+  propagationSlot,
+  type ReceivedPropagation,
   type RequestFieldsPolicy,
   type RequestFieldValue,
   runWithRequestContext,
@@ -46,6 +56,12 @@ export interface RequestScopeOptions {
   readonly requestIdHeader?: string | false;
   /** Told once per request, the first time `addRequestFields` dropped fields, with their names. */
   readonly fieldsDropped?: RequestFieldsPolicy['fieldsDropped'];
+  /**
+   * The trace headers read, in order (see `tracing.propagators`): a request carrying both an
+   * `X-Amzn-Trace-Id` and a `traceparent` that each name a parent continues the one listed last.
+   * @default ['tracecontext', 'baggage', 'xray']
+   */
+  readonly propagators?: readonly TracePropagator[];
 }
 
 /**
@@ -67,6 +83,12 @@ class ScopeContext implements MutableRequestContext {
   declare [durationSlot]: number | undefined;
   declare [plainIdSlot]: boolean;
   declare [urlSlot]: string | undefined;
+  /**
+   * Set only on a request that brought W3C headers to carry on. Set in the constructor, one more
+   * property on every context cost Express about 14,000 instructions per request (callgrind): it
+   * no longer fit in the object, so every context grew a property store.
+   */
+  declare [propagationSlot]?: ReceivedPropagation | undefined;
 
   constructor(
     url: string | undefined,
@@ -187,6 +209,66 @@ class HookList<H> {
   }
 }
 
+/** The W3C trace headers of a request, as received (several `tracestate` or `baggage` joined). */
+interface W3cHeaders {
+  traceparent: string | undefined;
+  /** How many `traceparent` headers came: more than one is ambiguous, and so ignored. */
+  traceparents: number;
+  tracestate: string | undefined;
+  baggage: string | undefined;
+}
+
+type W3cHeaderName = 'traceparent' | 'tracestate' | 'baggage';
+
+/** Which W3C trace header `name` is, if any: one comparison, chosen by length. */
+function w3cHeaderName(name: string): W3cHeaderName | undefined {
+  switch (name.length) {
+    case 11:
+      return isHeaderName(name, 'traceparent') ? 'traceparent' : undefined;
+    case 10:
+      return isHeaderName(name, 'tracestate') ? 'tracestate' : undefined;
+    case 7:
+      return isHeaderName(name, 'baggage') ? 'baggage' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Adds a W3C header to `headers`; returns them (made on the first). */
+function collectW3c(headers: W3cHeaders | undefined, name: W3cHeaderName, value: string): W3cHeaders {
+  const found = headers ?? {
+    traceparent: undefined,
+    traceparents: 0,
+    tracestate: undefined,
+    baggage: undefined,
+  };
+  if (name === 'traceparent') {
+    found.traceparent ??= value;
+    found.traceparents++;
+  } else {
+    const joined = found[name];
+    found[name] = joined === undefined ? value : `${joined},${value}`;
+  }
+  return found;
+}
+
+/**
+ * What of `headers` the trace carries on: `tracestate` when the request continues its `traceparent`,
+ * `baggage` when read; each only when well formed and within W3C's limits. `undefined` for neither.
+ */
+function receivedPropagation(
+  headers: W3cHeaders,
+  continuesTraceparent: boolean,
+  readsBaggage: boolean,
+): ReceivedPropagation | undefined {
+  const tracestate =
+    continuesTraceparent && headers.tracestate !== undefined
+      ? boundedTraceState(headers.tracestate)
+      : undefined;
+  const baggage = readsBaggage && headers.baggage !== undefined ? boundedBaggage(headers.baggage) : undefined;
+  return tracestate === undefined && baggage === undefined ? undefined : { tracestate, baggage };
+}
+
 /**
  * The framework-neutral request scope: gives each request its context, counts requests in flight,
  * and calls the start and finish hooks that other parts (request log line, tracing, metrics)
@@ -199,6 +281,8 @@ export class RequestScope {
   /** The header the id is echoed in, when echo is on. */
   readonly #echoHeader: string | undefined;
   readonly #fieldsPolicy: RequestFieldsPolicy | undefined = undefined;
+  /** Which trace headers are read (`tracing.propagators`). */
+  readonly #reads: { xray: boolean; traceparent: boolean; baggage: boolean; xrayLast: boolean };
   readonly #startHooks = new HookList<RequestStartHook>();
   readonly #finishHooks = new HookList<RequestFinishHook>();
   #inFlight = 0;
@@ -211,6 +295,13 @@ export class RequestScope {
     const header = options.requestIdHeader ?? 'x-request-id';
     this.#idHeader = header === false ? 'x-request-id' : header.toLowerCase();
     this.#echoHeader = header === false ? undefined : this.#idHeader;
+    const propagators = options.propagators ?? defaultPropagators;
+    this.#reads = {
+      xray: propagators.includes('xray'),
+      traceparent: propagators.includes('tracecontext'),
+      baggage: propagators.includes('baggage'),
+      xrayLast: propagators.indexOf('xray') > propagators.indexOf('tracecontext'),
+    };
     const { fieldsDropped } = options;
     if (fieldsDropped !== undefined) {
       const told = new WeakSet<MutableRequestContext>();
@@ -268,16 +359,38 @@ export class RequestScope {
     // an app that never reads it should not pay for it here.
     const raw = req.rawHeaders;
     const idHeader = this.#idHeader;
+    const reads = this.#reads;
+    const w3c = reads.traceparent || reads.baggage;
     let requestIdHeader: string | undefined;
     let rawTrace: string | undefined;
+    let w3cHeaders: W3cHeaders | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (isHeaderName(name, idHeader)) requestIdHeader ??= raw[i + 1];
       else if (isHeaderName(name, 'x-amzn-trace-id')) rawTrace ??= raw[i + 1];
+      else if (w3c) {
+        const w3cName = w3cHeaderName(name);
+        if (w3cName !== undefined) w3cHeaders = collectW3c(w3cHeaders, w3cName, raw[i + 1]!);
+      }
     }
     const traceHeader =
       rawTrace !== undefined && rawTrace.length <= maxTraceHeaderLength ? rawTrace : undefined;
-    const traceParent = traceHeader === undefined ? undefined : parseTraceHeader(traceHeader);
+    const xrayParent = traceHeader === undefined || !reads.xray ? undefined : parseTraceHeader(traceHeader);
+    let traceParent = xrayParent;
+    let received: ReceivedPropagation | undefined;
+    if (w3cHeaders !== undefined) {
+      const w3cParent =
+        reads.traceparent && w3cHeaders.traceparents === 1
+          ? parseTraceparent(w3cHeaders.traceparent)
+          : undefined;
+      // An X-Amzn-Trace-Id with no Parent (a load balancer starting a trace) names no span to continue;
+      // its Lineage (Lambda's recursion detection) still goes on with the calls.
+      const continuesW3c = w3cParent !== undefined && (xrayParent?.parent === undefined || !reads.xrayLast);
+      if (continuesW3c)
+        traceParent =
+          xrayParent?.lineage === undefined ? w3cParent : { ...w3cParent, lineage: xrayParent.lineage };
+      received = receivedPropagation(w3cHeaders, continuesW3c, reads.baggage);
+    }
     // A generated id is a UUID: plain. An adopted one is checked now, while it is a flat string.
     const adopted =
       requestIdHeader !== undefined && isValidRequestId(requestIdHeader) ? requestIdHeader : undefined;
@@ -290,6 +403,7 @@ export class RequestScope {
       this.#debugSampleRate > 0 && Math.random() < this.#debugSampleRate,
       this.#fieldsPolicy,
     );
+    if (received !== undefined) context[propagationSlot] = received;
     if (this.#echoHeader !== undefined && !res.headersSent) {
       if (Object.hasOwn(res, 'writeHead')) res.setHeader(this.#echoHeader, context.requestId);
       else res.writeHead = echoingWriteHead as ServerResponse['writeHead'];

@@ -1,5 +1,6 @@
-import type { RequestContext } from '../http/context.js';
+import type { ReceivedPropagation, RequestContext } from '../http/context.js';
 import type { IncomingRequestInfo } from './incoming-request.js';
+import type { PropagationHeader } from './propagation.js';
 import type { TraceHeader } from './trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanOptions, TracingBackendName } from './tracer.js';
 
@@ -39,8 +40,11 @@ export interface CallOutcome {
 
 /** A span around one outgoing call. */
 export interface ClientSpan {
-  /** The `X-Amzn-Trace-Id` to send with the call; `undefined` when there is none to send. */
-  readonly traceHeader: string | undefined;
+  /**
+   * The headers that carry the trace to the callee, as `tracing.propagators` says (`traceparent`,
+   * `tracestate`, `baggage`, `x-amzn-trace-id`); empty when there are none to send.
+   */
+  readonly headers: readonly PropagationHeader[];
   /** Ends the span; only the first call counts. */
   end(outcome: CallOutcome): void;
 }
@@ -79,11 +83,15 @@ export interface TracingBackend {
   readonly name: Exclude<TracingBackendName, 'off'>;
   /** For the start-up log line: protocol, endpoint, sampler. */
   readonly description: BackendDescription;
-  /** Starts the span of a request, continuing `header`'s trace when there is one. */
+  /**
+   * Starts the span of a request, continuing `header`'s trace when there is one, and carrying on
+   * what `received` holds of the W3C headers (`tracestate`, `baggage`).
+   */
   startRequest(
     context: RequestContext,
     request: IncomingRequestInfo,
     header: TraceHeader | undefined,
+    received: ReceivedPropagation | undefined,
   ): StartedRequest;
   /** Ends the span of a request. */
   finishRequest(context: RequestContext, outcome: RequestOutcome): void;

@@ -63,6 +63,28 @@ function uninstallAll(uninstalls: (() => void)[], logger: Logger): void {
 }
 
 /**
+ * Warns of what `OTEL_PROPAGATORS` does that a fleet-wide setting may not mean for this app: names
+ * the kit does not support (left out), and a list without `xray` (`X-Amzn-Trace-Id`, which load
+ * balancers, App Runner and AWS services carry, is then neither read nor written).
+ */
+function warnOfPropagators(config: TracingConfig, logger: Logger): void {
+  const { propagators, propagatorsIgnored: ignored } = config;
+  const fields = { tracing: { propagators, ...(ignored.length > 0 ? { ignored } : {}) } };
+  if (ignored.length > 0) {
+    logger.warn(
+      fields,
+      `OTEL_PROPAGATORS names propagators the kit does not support (${ignored.join(', ')}): their headers are neither read nor written; the kit supports tracecontext, baggage and xray`,
+    );
+  }
+  if (config.propagatorsSource === 'OTEL_PROPAGATORS' && !propagators.includes('xray')) {
+    logger.warn(
+      fields,
+      'OTEL_PROPAGATORS leaves out xray: X-Amzn-Trace-Id (from load balancers, App Runner and AWS services, and to AWS SDK calls) is neither read nor written; add xray to the list, or set tracing.propagators to say this is meant',
+    );
+  }
+}
+
+/**
  * Starts tracing as `config` says: resolves the mode, loads the backend (OpenTelemetry's packages
  * only in `otel` mode, `aws-xray-sdk-core` only in `xray` mode), installs the server hooks and the
  * fetch and node:http client instrumentation, and logs one line saying what runs and why. With
@@ -78,6 +100,7 @@ export async function startTracing(
 ): Promise<Tracing> {
   const { logger, scope, requestIdHeader } = dependencies;
   const plan = resolveTracingMode(config);
+  warnOfPropagators(config, logger);
   const datastore = reportDatastoreSpans(plan.backend === 'otel', logger);
   if (plan.backend === 'off') {
     logger.debug(
@@ -125,6 +148,7 @@ export async function startTracing(
         mode: config.mode,
         backend: backend.name,
         reason: plan.reason,
+        propagators: config.propagators.join(',') || 'none',
         ...description,
         ...datastore.fields,
       },

@@ -168,21 +168,125 @@ export function fromHexTraceId(hex: string): string | undefined {
   return `1-${lower.slice(0, 8)}-${lower.slice(8)}`;
 }
 
+/** Longest `tracestate` forwarded as received: what W3C asks every participant to carry at least. */
+export const maxTraceStateLength = 512;
+
+// W3C Trace Context's tracestate grammar: a key is simple (`rojo`) or multi-tenant (`fw529a3039@dt`);
+// a value is up to 256 printable characters but `,` and `=`, not ending in a space.
+const traceStateMember =
+  /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+
+/**
+ * A received `tracestate` as the kit carries it on, or `undefined` when W3C says to discard it: a
+ * member that breaks the grammar, a key twice, more than 32 members. Blank members are left out; past
+ * {@link maxTraceStateLength} characters, members longer than 128 go first, then members from the end
+ * (the cut W3C allows).
+ */
+export function boundedTraceState(raw: string): string | undefined {
+  let members = raw
+    .split(',')
+    .map((member) => member.trim())
+    .filter((member) => member !== '');
+  if (members.length === 0 || members.length > 32) return undefined;
+  const keys = new Set<string>();
+  for (const member of members) {
+    if (!traceStateMember.test(member)) return undefined;
+    const key = member.slice(0, member.indexOf('='));
+    if (keys.has(key)) return undefined;
+    keys.add(key);
+  }
+  let joined = members.join(',');
+  if (joined.length > maxTraceStateLength) {
+    members = members.filter((member) => member.length <= 128);
+    joined = members.join(',');
+    while (joined.length > maxTraceStateLength) {
+      members.pop();
+      joined = members.join(',');
+    }
+  }
+  return joined === '' ? undefined : joined;
+}
+
+/** Longest `baggage` forwarded as received: W3C Baggage's limit for a whole header. */
+export const maxBaggageLength = 8192;
+
+// W3C Baggage's grammar: `key=value` members (a token, then octets with no space, `"`, `,`, `;` or
+// `\`), each with optional `;property` or `;key=value` properties; spaces around the separators.
+const baggageToken = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
+const baggageValue = '[\\x21\\x23-\\x2b\\x2d-\\x3a\\x3c-\\x5b\\x5d-\\x7e]*';
+const baggageMember = new RegExp(
+  `^${baggageToken}[ \\t]*=[ \\t]*${baggageValue}(?:[ \\t]*;[ \\t]*${baggageToken}(?:[ \\t]*=[ \\t]*${baggageValue})?)*$`,
+);
+
+/** Most members of a `baggage` header W3C has a receiver carry on. */
+const maxBaggageMembers = 180;
+
+/**
+ * A received `baggage` as the kit carries it on (blank members left out), or `undefined` when a
+ * member breaks W3C Baggage's grammar, or the header is past its limits (8,192 characters, 180
+ * members): a malformed header is dropped whole, never passed on.
+ */
+export function boundedBaggage(raw: string): string | undefined {
+  if (raw.length > maxBaggageLength) return undefined;
+  const members = raw
+    .split(',')
+    .map((member) => member.trim())
+    .filter((member) => member !== '');
+  if (members.length === 0 || members.length > maxBaggageMembers) return undefined;
+  for (const member of members) if (!baggageMember.test(member)) return undefined;
+  return members.join(',');
+}
+
 const traceparentPattern = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * Parses a W3C `traceparent` header (`00-<trace id>-<parent id>-<flags>`) as Trace Context says a
+ * receiver must: lower-case hex only; version `ff`, an all-zero trace or parent id, or a version-00
+ * value with anything after its flags are invalid; a later version keeps its first four fields (what
+ * follows them must start with `-`). Spaces around the value are ignored. The trace id takes the
+ * X-Ray form (`1-` + its first 8 digits + `-` + the rest): the same 128 bits. `undefined` for
+ * anything else; never throws.
+ *
+ * @example
+ * ```ts
+ * parseTraceparent('00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01');
+ * // { root: '1-5759e988-bd862e3fe1be46a994272793', parent: '53995c3f42cd8ad8', sampled: '1', … }
+ * ```
+ */
+export function parseTraceparent(raw: string | undefined): TraceHeader | undefined {
+  if (raw === undefined || raw.length > maxTraceHeaderLength) return undefined;
+  const value = raw.trim();
+  let head = value;
+  if (value.length > 55 && !value.startsWith('00-') && value[55] === '-') head = value.slice(0, 55);
+  const match = traceparentPattern.exec(head);
+  if (match === null) return undefined;
+  const [, version, hexTraceId, parent, flags] = match;
+  if (version === 'ff' || parent === '0000000000000000') return undefined;
+  const root = fromHexTraceId(hexTraceId!);
+  if (root === undefined) return undefined;
+  const sampled = (Number.parseInt(flags!, 16) & 1) === 1 ? '1' : '0';
+  return { root, parent, sampled, self: undefined, lineage: undefined };
+}
+
+/**
+ * Writes a W3C `traceparent` (version 00) naming span `parent` of trace `root` (X-Ray form) as the
+ * receiver's parent; `undefined` when either id is malformed.
+ */
+export function formatTraceparent(root: string, parent: string, sampled: boolean): string | undefined {
+  const hex = toHexTraceId(root);
+  if (hex === undefined || !parentPattern.test(parent)) return undefined;
+  return `00-${hex}-${parent.toLowerCase()}-${sampled ? '01' : '00'}`;
+}
 
 /**
  * A trace context carried with a message, as {@link RuntimeTracer.span}'s `parent` and `links` take
  * it: an `X-Amzn-Trace-Id` value (`Root=…;Parent=…;Sampled=…`, as in SQS's `AWSTraceHeader` system
- * attribute) or a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`). `undefined` for anything
- * else (never throws: the value comes off the network).
+ * attribute) or a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`, in any case here: a message
+ * attribute is not a header, and some tools write it upper case). `undefined` for anything else
+ * (never throws: the value comes off the network).
  */
 export function parseTraceContext(value: unknown): TraceHeader | undefined {
   if (typeof value !== 'string' || value.length > maxTraceHeaderLength) return undefined;
-  const traceparent = traceparentPattern.exec(value.trim().toLowerCase());
-  if (traceparent === null) return parseTraceHeader(value);
-  const [, version, hexTraceId, parent, flags] = traceparent;
-  const root = version === 'ff' || /^0+$/.test(parent!) ? undefined : fromHexTraceId(hexTraceId!);
-  if (root === undefined) return undefined;
-  const sampled = (Number.parseInt(flags!, 16) & 1) === 1 ? '1' : '0';
-  return { root, parent, sampled, self: undefined, lineage: undefined };
+  const text = value.trim().toLowerCase();
+  return /^[0-9a-f]{2}-/.test(text) ? parseTraceparent(text) : parseTraceHeader(value);
 }

@@ -148,6 +148,15 @@ describe.each(frameworks)('%s', (framework) => {
     expect(line).toMatchObject({ requestId: `conf-${framework}`, traceId: traceRoot });
     const requestLine = await app.waitForLine((l) => l.msg === 'request completed' && l.path === '/hello');
     expect(requestLine).toMatchObject({ requestId: `conf-${framework}`, traceId: traceRoot });
+
+    // A W3C caller: the trace id of its traceparent, in X-Ray form.
+    const w3c = await get(`${app.url}/hello`, {
+      headers: {
+        'x-request-id': `w3c-${framework}`,
+        traceparent: `00-${traceRoot.slice(2).replace('-', '')}-00f067aa0ba902b7-01`,
+      },
+    });
+    expect(JSON.parse(w3c.body)).toMatchObject({ requestId: `w3c-${framework}`, traceId: traceRoot });
   });
 
   it("echoes the request id on every response: adopted, generated (the request line's), invalid replaced", async () => {
@@ -174,7 +183,7 @@ describe.each(frameworks)('%s', (framework) => {
     }
   });
 
-  it('forwards the request id with fetch and node:http, tracing off and on (OpenTelemetry)', async () => {
+  it('forwards the request id (and, tracing, the trace headers) with fetch and node:http, tracing off and on (OpenTelemetry)', async () => {
     for (const env of [{}, otel]) {
       const app = await start(framework, env);
       for (const via of ['fetch', 'http']) {
@@ -184,8 +193,15 @@ describe.each(frameworks)('%s', (framework) => {
         });
         const seen = JSON.parse(response.body) as IncomingHttpHeaders;
         expect(seen['x-request-id'], id).toBe(id);
-        if ('TRACING' in env) expect(seen['x-amzn-trace-id'], id).toContain(`Root=${traceRoot}`);
-        else expect(seen['x-amzn-trace-id'], id).toBeUndefined();
+        if ('TRACING' in env) {
+          expect(seen['x-amzn-trace-id'], id).toContain(`Root=${traceRoot}`);
+          expect(seen.traceparent, id).toMatch(
+            new RegExp(`^00-${traceRoot.slice(2).replace('-', '')}-[0-9a-f]{16}-01$`),
+          );
+        } else {
+          expect(seen['x-amzn-trace-id'], id).toBeUndefined();
+          expect(seen.traceparent, id).toBeUndefined();
+        }
       }
       app.child.kill('SIGKILL');
     }

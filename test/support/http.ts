@@ -19,7 +19,7 @@ export function get(
   url: string,
   options: {
     method?: string;
-    headers?: Record<string, string>;
+    headers?: Record<string, string | string[]>;
     agent?: Agent | false;
     timeoutMs?: number;
   } = {},

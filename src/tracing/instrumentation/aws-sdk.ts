@@ -1,5 +1,6 @@
 import { getRequestContext } from '../../http/context.js';
 import type { CallOutcome, ClientSpan, TracingBackend } from '../backend.js';
+import { addPropagationHeaders, type PropagationHeader } from '../propagation.js';
 import type { AwsBuildMiddleware, InstrumentableAwsClient } from '../tracer.js';
 import type { InstrumentationFailures } from './failures.js';
 
@@ -42,13 +43,27 @@ function headersOf(request: unknown): Record<string, unknown> | undefined {
   return typeof headers === 'object' && headers !== null ? (headers as Record<string, unknown>) : undefined;
 }
 
-function setTraceHeader(request: unknown, header: string): void {
+/**
+ * Sets the trace headers on an SDK request. `X-Amzn-Trace-Id` replaces any the SDK set (its
+ * recursion-detection middleware copies Lambda's trace there); the others go unless set.
+ */
+function setTraceHeaders(request: unknown, traceHeaders: readonly PropagationHeader[]): void {
   const headers = headersOf(request);
   if (headers === undefined) return;
-  for (const name of Object.keys(headers)) {
-    if (name.toLowerCase() === 'x-amzn-trace-id') delete headers[name];
-  }
-  headers['X-Amzn-Trace-Id'] = header;
+  const names = Object.keys(headers);
+  const has = (name: string) => names.some((existing) => existing.toLowerCase() === name);
+  addPropagationHeaders(
+    traceHeaders,
+    (name) => name !== 'x-amzn-trace-id' && has(name),
+    (name, value) => {
+      if (name === 'x-amzn-trace-id') {
+        for (const existing of names) if (existing.toLowerCase() === name) delete headers[existing];
+        headers['X-Amzn-Trace-Id'] = value;
+      } else {
+        headers[name] = value;
+      }
+    },
+  );
 }
 
 /** Sets the request id of the current request on an SDK request, unless the caller set that header. */
@@ -63,8 +78,8 @@ function setRequestId(request: unknown, header: string): void {
 /**
  * Traces an AWS SDK v3 client with one middleware in the `build` step, which runs once per
  * `send()`, above the retry loop (the `finalizeRequest` step): one client span per SDK call, with
- * its retries inside. The request gets the trace header (X-Ray links the call to the service's own
- * segment), and the HTTP requests below run with tracing suppressed, so the node:http
+ * its retries inside. The request gets the trace headers (X-Ray links the call to the service's own
+ * segment by `X-Amzn-Trace-Id`), and the HTTP requests below run with tracing suppressed, so the node:http
  * instrumentation adds no span per attempt. Calls outside any request or span are not traced.
  * Within a request, the call also carries the request id header (`requestIdHeader`), unless set.
  */
@@ -84,7 +99,7 @@ export function instrumentAwsClient<C extends InstrumentableAwsClient>(
         operation: (context.commandName ?? 'Call').replace(/Command$/, ''),
         region: await regionOf(client),
       });
-      if (span?.traceHeader !== undefined) setTraceHeader(args.request, span.traceHeader);
+      if (span !== undefined) setTraceHeaders(args.request, span.headers);
     } catch (error) {
       failures.report('starting an AWS SDK span', error);
     }

@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getRequestContext } from '../../http/context.js';
 import { pathWithoutQuery } from '../../http/path.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
+import { addPropagationHeaders } from '../propagation.js';
 import type { InstrumentationFailures } from './failures.js';
 
 /** undici's request, as its diagnostics channels publish it (undici 5 and 6; Node 20's fetch is undici 6). */
@@ -61,8 +62,8 @@ function describe(request: UndiciRequest): OutgoingCall | undefined {
 
 /**
  * Client spans for `fetch` (and any undici client) through undici's diagnostics channels — no
- * loader, no patching: `undici:request:create` starts the span and adds the `X-Amzn-Trace-Id`
- * header (unless the caller set one), `undici:request:headers` records the status,
+ * loader, no patching: `undici:request:create` starts the span and adds the trace headers
+ * (`tracing.propagators`; each unless the caller set it), `undici:request:headers` records the status,
  * `undici:request:trailers` (the body was read to its end) or `undici:request:error` ends it. A
  * response whose body is never read leaves its span unended (and unexported), as the request
  * itself is. Within a request, `requestIdHeader` (when given) carries the request's id, unless the
@@ -90,12 +91,9 @@ export function instrumentFetch(
       const span = backend.startClientSpan(call);
       if (span === undefined) return;
       traced.set(request, { span, statusCode: undefined });
-      if (
-        span.traceHeader !== undefined &&
-        typeof request.addHeader === 'function' &&
-        !hasHeader(request.headers, 'x-amzn-trace-id')
-      ) {
-        request.addHeader('x-amzn-trace-id', span.traceHeader);
+      if (typeof request.addHeader === 'function') {
+        const add = request.addHeader.bind(request);
+        addPropagationHeaders(span.headers, (name) => hasHeader(request.headers, name), add);
       }
     } catch (error) {
       failures.report('starting a fetch span', error);

@@ -5,6 +5,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { getRequestContext } from '../../http/context.js';
 import { pathWithoutQuery } from '../../http/path.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
+import { addPropagationHeaders } from '../propagation.js';
 import type { InstrumentationFailures } from './failures.js';
 
 type RequestFunction = (this: unknown, ...args: unknown[]) => ClientRequest;
@@ -42,8 +43,8 @@ function describe(req: ClientRequest, defaultProtocol: string): OutgoingCall {
  * add the trace header, so the kit wraps `http.request`, `http.get`, `https.request` and `https.get`
  * while it runs (and `module.syncBuiltinESMExports()` makes `import { request } from 'node:http'`
  * see the wrapper too). The wrapper lets Node build the `ClientRequest`, then — before anything is
- * written — starts the span and sets `X-Amzn-Trace-Id` (unless the caller set one, or passed raw
- * array headers, which are written at once). The span ends on the request's `close`; the status
+ * written — starts the span and sets the trace headers (`tracing.propagators`; each unless the
+ * caller set it, and none when the caller passed raw array headers, which are written at once). The span ends on the request's `close`; the status
  * comes from `req.res`, the error from the `http.client.request.error` channel. No listener that
  * changes behaviour (`response`, `error`) is added. Code that kept a reference to `http.request`
  * before the kit started is not traced. Within a request, `requestIdHeader` (when given) carries the
@@ -71,12 +72,12 @@ export function instrumentHttpClient(
     try {
       span = backend.startClientSpan(describe(req, defaultProtocol));
       if (span === undefined) return;
-      if (
-        span.traceHeader !== undefined &&
-        !req.headersSent &&
-        req.getHeader('x-amzn-trace-id') === undefined
-      ) {
-        req.setHeader('X-Amzn-Trace-Id', span.traceHeader);
+      if (!req.headersSent) {
+        addPropagationHeaders(
+          span.headers,
+          (name) => req.getHeader(name) !== undefined,
+          (name, value) => req.setHeader(name, value),
+        );
       }
     } catch (error) {
       failures.report('starting a node:http span', error);

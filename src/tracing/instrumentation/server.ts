@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { traceParentSlot } from '../../http/context.js';
+import { propagationSlot, traceParentSlot } from '../../http/context.js';
 import type { RequestScope } from '../../http/request-scope.js';
 import type { TracingBackend } from '../backend.js';
 import { describeIncomingRequest } from '../incoming-request.js';
@@ -22,7 +22,8 @@ function contentLengthOf(res: ServerResponse): number | undefined {
 
 /**
  * One server span per request, through the request scope's hooks: started before the handler runs
- * (continuing the trace of a well-formed `X-Amzn-Trace-Id`, else a new one), ended when the
+ * (continuing the trace of a well-formed `X-Amzn-Trace-Id` or `traceparent`, as
+ * `tracing.propagators` reads them, else a new one), ended when the
  * response ends. Sets the request context's `traceId` to the span's, so log lines carry it. A
  * caller that sent `Sampled=?` gets the decision back in the response's `X-Amzn-Trace-Id`.
  * Returns the function that removes the hooks.
@@ -35,7 +36,12 @@ export function instrumentServer(
   const removeStart = scope.onStart((context, req, res) => {
     try {
       const header = context[traceParentSlot]; // parsed once, by the request scope
-      const started = backend.startRequest(context, describeIncomingRequest(req), header);
+      const started = backend.startRequest(
+        context,
+        describeIncomingRequest(req),
+        header,
+        context[propagationSlot],
+      );
       context.traceId = started.traceId;
       if (header?.sampled === '?' && !res.headersSent) {
         const answer = formatTraceHeader({ root: started.traceId, sampled: started.sampled ? '1' : '0' });

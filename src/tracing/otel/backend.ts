@@ -2,6 +2,7 @@ import {
   type AttributeValue,
   type Context,
   context as contextApi,
+  defaultTextMapGetter,
   isSpanContextValid,
   type Link,
   propagation,
@@ -9,6 +10,7 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
+  type TextMapPropagator,
   TraceFlags,
   type Tracer,
   trace,
@@ -20,6 +22,7 @@ import type { Logger } from 'pino';
 import type { TracingConfig } from '../../config/tracing.js';
 import {
   getRequestContext,
+  type ReceivedPropagation,
   type RequestContext,
   type SpanIdReader,
   setTracingState,
@@ -35,6 +38,7 @@ import type {
   TracingBackend,
 } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
+import type { PropagationHeader } from '../propagation.js';
 import { requestFieldAttributes } from '../request-attributes.js';
 import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, parseTraceContext, type TraceHeader, toHexTraceId } from '../trace-header.js';
@@ -54,7 +58,7 @@ import { resolveExportTarget } from './export-target.js';
 import { loadExporter, OutageReportingExporter } from './exporter.js';
 import { XrayIdGenerator } from './id-generator.js';
 import { detectPlatformResource } from './platform-resource.js';
-import { contextFromHeader, headerFor, XrayPropagator } from './propagator.js';
+import { contextFromHeader, createPropagator, headerFor, injectedHeaders } from './propagator.js';
 import { resourceAttributes } from './resource.js';
 import { chooseSampler, type SamplerChoice } from './sampler.js';
 import type { SdkTracerProvider, TraceSdk } from './trace-sdk.js';
@@ -195,13 +199,13 @@ class OtelSpanHandle implements SpanHandle {
 class OtelClientSpan implements ClientSpan {
   readonly span: Span;
   readonly context: Context;
-  readonly traceHeader: string | undefined;
+  readonly headers: readonly PropagationHeader[];
   #ended = false;
 
-  constructor(span: Span, context: Context) {
+  constructor(span: Span, context: Context, propagator: TextMapPropagator) {
     this.span = span;
     this.context = context;
-    this.traceHeader = headerFor(context);
+    this.headers = injectedHeaders(propagator, context);
   }
 
   end(outcome: CallOutcome): void {
@@ -237,6 +241,10 @@ class OtelBackend implements TracingBackend {
   readonly #contextManager: RequestContextManager;
   readonly #exporterOrigin: string | undefined;
   readonly #requestFields: boolean;
+  /** The propagators `tracing.propagators` names, as one. */
+  readonly #propagator: TextMapPropagator;
+  /** The W3C Baggage propagator, when `tracing.propagators` names it: reads a request's `baggage`. */
+  readonly #baggage: TextMapPropagator | undefined;
   readonly #registered = { trace: false, context: false, propagation: false };
   readonly #stopSampler: () => void;
   #shutdown: Promise<void> | undefined;
@@ -267,6 +275,10 @@ class OtelBackend implements TracingBackend {
     this.#logger = options.logger;
     this.#ids = new XrayIdGenerator();
     this.#requestFields = options.tracing.requestFields;
+    this.#propagator = createPropagator(options.tracing.propagators);
+    this.#baggage = options.tracing.propagators.includes('baggage')
+      ? createPropagator(['baggage'])
+      : undefined;
     this.#contextManager = new RequestContextManager((request) => requestOtelContext(this, request));
     const processors: SpanProcessor[] = exporter === undefined ? [] : [sdk.createBatchProcessor(exporter)];
     this.#provider = new sdk.TracerProvider({
@@ -286,7 +298,7 @@ class OtelBackend implements TracingBackend {
   #register(): void {
     this.#registered.context = contextApi.setGlobalContextManager(this.#contextManager);
     this.#registered.trace = trace.setGlobalTracerProvider(this.#provider);
-    this.#registered.propagation = propagation.setGlobalPropagator(new XrayPropagator());
+    this.#registered.propagation = propagation.setGlobalPropagator(this.#propagator);
     const taken = Object.entries(this.#registered)
       .filter(([, registered]) => !registered)
       .map(([name]) => name);
@@ -302,12 +314,15 @@ class OtelBackend implements TracingBackend {
     context: RequestContext,
     request: IncomingRequestInfo,
     header: TraceHeader | undefined,
+    received: ReceivedPropagation | undefined,
   ): StartedRequest {
     let parent = ROOT_CONTEXT;
     if (header !== undefined) {
-      parent = contextFromHeader(ROOT_CONTEXT, header);
+      parent = contextFromHeader(ROOT_CONTEXT, header, received?.tracestate);
       if (header.parent === undefined) this.#ids.pin(toHexTraceId(header.root));
     }
+    if (received?.baggage !== undefined && this.#baggage !== undefined)
+      parent = this.#baggage.extract(parent, received, defaultTextMapGetter);
     const method = normaliseMethod(request.method);
     let span: Span;
     try {
@@ -360,7 +375,7 @@ class OtelBackend implements TracingBackend {
       return undefined;
     const { name, attributes } = clientSpan(call);
     const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, active);
-    return new OtelClientSpan(span, trace.setSpan(active, span));
+    return new OtelClientSpan(span, trace.setSpan(active, span), this.#propagator);
   }
 
   #isExporter(call: OutgoingCall & { kind: 'http' }): boolean {

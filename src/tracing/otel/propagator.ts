@@ -1,6 +1,8 @@
 import {
   type Context,
   createContextKey,
+  createTraceState,
+  defaultTextMapSetter,
   isSpanContextValid,
   type TextMapGetter,
   type TextMapPropagator,
@@ -8,6 +10,9 @@ import {
   TraceFlags,
   trace,
 } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { TracePropagator } from '../../config/tracing.js';
+import type { PropagationHeader } from '../propagation.js';
 import {
   formatTraceHeader,
   fromHexTraceId,
@@ -20,27 +25,40 @@ import {
 export const traceHeaderName = 'x-amzn-trace-id';
 
 /**
- * What the caller said about sampling: `'1'` sampled, `'0'` not, `'defer'` for `Sampled=?` or no
- * `Sampled=` (the callee decides). Read by {@link XrayParentBasedSampler}.
+ * What the caller said about sampling, as a {@link SamplingHintValue}. Read by
+ * {@link XrayParentBasedSampler}.
  */
 export const samplingHintKey = createContextKey('apprunner-kit X-Ray sampling hint');
 
 /** The caller's `Lineage=`, forwarded on every outgoing header of the request. */
 export const lineageKey = createContextKey('apprunner-kit X-Ray lineage');
 
-/** The hint {@link samplingHintKey} holds. */
+/** What a caller said: `'1'` sampled, `'0'` not, `'defer'` for `Sampled=?` or no `Sampled=` (the callee decides). */
 export type SamplingHint = '1' | '0' | 'defer';
 
 /**
- * The context a parsed header continues: the caller's span as the remote parent when it sent
- * `Parent=`, and the sampling hint and lineage. A header with `Root=` only has no parent span to
- * give OpenTelemetry: the server span keeps its trace id through `XrayIdGenerator.pin`.
+ * What {@link samplingHintKey} holds: the hint, and the parent span of the header it came with
+ * (`undefined`: a header with no `Parent=`). The sampler follows it only while that is still the
+ * context's parent: when another header (a `traceparent` extracted after it) replaced the parent,
+ * the hint describes a trace that is no longer continued.
  */
-export function contextFromHeader(context: Context, header: TraceHeader): Context {
-  let next = context.setValue(
-    samplingHintKey,
-    header.sampled === '1' || header.sampled === '0' ? header.sampled : 'defer',
-  );
+export interface SamplingHintValue {
+  readonly hint: SamplingHint;
+  readonly parent: string | undefined;
+}
+
+/**
+ * The context a parsed header (an `X-Amzn-Trace-Id` or a `traceparent`) continues: the caller's span
+ * as the remote parent when it named one, with the received `tracestate`, and the sampling hint and
+ * lineage. A header with `Root=` only has no parent span to give OpenTelemetry: the server span
+ * keeps its trace id through `XrayIdGenerator.pin`.
+ */
+export function contextFromHeader(context: Context, header: TraceHeader, tracestate?: string): Context {
+  const hint: SamplingHintValue = {
+    hint: header.sampled === '1' || header.sampled === '0' ? header.sampled : 'defer',
+    parent: header.parent,
+  };
+  let next = context.setValue(samplingHintKey, hint);
   if (header.lineage !== undefined) next = next.setValue(lineageKey, header.lineage);
   if (header.parent === undefined) return next;
   return trace.setSpanContext(next, {
@@ -48,6 +66,7 @@ export function contextFromHeader(context: Context, header: TraceHeader): Contex
     spanId: header.parent,
     traceFlags: header.sampled === '1' ? TraceFlags.SAMPLED : TraceFlags.NONE,
     isRemote: true,
+    ...(tracestate === undefined ? {} : { traceState: createTraceState(tracestate) }),
   });
 }
 
@@ -87,4 +106,28 @@ export class XrayPropagator implements TextMapPropagator {
   fields(): string[] {
     return [traceHeaderName];
   }
+}
+
+/**
+ * OpenTelemetry's propagator for `propagators`, in their order: W3C Trace Context, W3C Baggage and
+ * the kit's X-Ray propagator. Registered as the global propagator while the kit traces, and used
+ * by the kit's own client instrumentation, so both write the same headers.
+ */
+export function createPropagator(propagators: readonly TracePropagator[]): TextMapPropagator {
+  return new CompositePropagator({
+    propagators: propagators.map((name) =>
+      name === 'xray'
+        ? new XrayPropagator()
+        : name === 'tracecontext'
+          ? new W3CTraceContextPropagator()
+          : new W3CBaggagePropagator(),
+    ),
+  });
+}
+
+/** The headers `propagator` writes for `context`, lower-case names. */
+export function injectedHeaders(propagator: TextMapPropagator, context: Context): PropagationHeader[] {
+  const carrier: Record<string, string> = {};
+  propagator.inject(context, carrier, defaultTextMapSetter);
+  return Object.keys(carrier).map((name) => [name.toLowerCase(), carrier[name]!] as const);
 }

@@ -12,7 +12,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { Sampler, SamplingResult } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import type { CloudPlatform, TracesSampler, TracingConfig } from '../../config/tracing.js';
-import { samplingHintKey } from './propagator.js';
+import { type SamplingHintValue, samplingHintKey } from './propagator.js';
 import type { TraceSdk } from './trace-sdk.js';
 import { XrayDefaultRuleSampler, xrayDefaultRule } from './xray-default-rule.js';
 import { createXrayRemoteSampler } from './xray-remote-sampler.js';
@@ -47,7 +47,8 @@ export class XrayParentBasedSampler implements Sampler {
     const parent = trace.getSpanContext(context);
     const validParent = parent !== undefined && isSpanContextValid(parent);
     if (validParent && parent.isRemote !== true) return byFlags(parent.traceFlags);
-    const hint = context.getValue(samplingHintKey);
+    const told = context.getValue(samplingHintKey) as SamplingHintValue | undefined;
+    const hint = told?.parent === (validParent ? parent.spanId : undefined) ? told?.hint : undefined;
     if (hint === '1') return sampled;
     if (hint === '0') return dropped;
     if (hint !== 'defer' && validParent) return byFlags(parent.traceFlags);

@@ -1,7 +1,17 @@
 import AWSXRay from 'aws-xray-sdk-core';
 import type { Logger } from 'pino';
-import type { CloudPlatform, TracingConfig, XrayDaemonAddress } from '../../config/tracing.js';
-import { getRequestContext, type RequestContext, type SpanIdReader } from '../../http/context.js';
+import type {
+  CloudPlatform,
+  TracePropagator,
+  TracingConfig,
+  XrayDaemonAddress,
+} from '../../config/tracing.js';
+import {
+  getRequestContext,
+  type ReceivedPropagation,
+  type RequestContext,
+  type SpanIdReader,
+} from '../../http/context.js';
 import type {
   BackendDescription,
   ClientSpan,
@@ -105,6 +115,7 @@ class XrayBackend implements TracingBackend {
   readonly #daemon: XrayDaemonAddress;
   readonly #scopes = new ScopeManager<XrayScope>();
   readonly #requestFields: boolean;
+  readonly #propagators: readonly TracePropagator[];
   /** For the log lines of a request: the segment or subsegment current where a line is written. */
   readonly #spanIds: SpanIdReader = {
     current: (request) => {
@@ -137,6 +148,7 @@ class XrayBackend implements TracingBackend {
   ) {
     this.#logger = options.logger;
     this.#requestFields = options.tracing.requestFields;
+    this.#propagators = options.tracing.propagators;
     this.#name = xrayName(options.service, 'service');
     this.#origin = options.tracing.platform === undefined ? undefined : origins[options.tracing.platform];
     this.#service = Object.freeze({
@@ -191,6 +203,7 @@ class XrayBackend implements TracingBackend {
     context: RequestContext,
     request: IncomingRequestInfo,
     header: TraceHeader | undefined,
+    received: ReceivedPropagation | undefined,
   ): StartedRequest {
     const traceId = header?.root ?? newTraceId();
     const decision: SamplingDecision =
@@ -205,7 +218,7 @@ class XrayBackend implements TracingBackend {
       context,
       {
         entity: segment as Entity,
-        trace: { traceId, sampled: decision.sampled, lineage: header?.lineage },
+        trace: { traceId, sampled: decision.sampled, lineage: header?.lineage, received },
         suppressed: false,
       },
       this.#spanIds,
@@ -246,7 +259,7 @@ class XrayBackend implements TracingBackend {
     const subsegment = new this.#KitSubsegment(name) as Entity & Subsegment;
     Object.assign(subsegment, fields);
     scope.entity.addSubsegment(subsegment);
-    return new XrayClientSpan(call, subsegment, scope.trace);
+    return new XrayClientSpan(call, subsegment, scope.trace, this.#propagators);
   }
 
   #isSamplingEndpoint(call: OutgoingCall & { kind: 'http' }): boolean {

@@ -1,5 +1,8 @@
 import AWSXRay from 'aws-xray-sdk-core';
+import type { TracePropagator } from '../../config/tracing.js';
+import type { ReceivedPropagation } from '../../http/context.js';
 import type { CallOutcome, ClientSpan, OutgoingCall } from '../backend.js';
+import { type PropagationHeader, propagationHeaders } from '../propagation.js';
 import { formatTraceHeader, newSpanId, newTraceId } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle } from '../tracer.js';
 import { asError, recordAttributes, recordOutcome, type XrayEntity, type XrayFields } from './attributes.js';
@@ -20,6 +23,8 @@ export interface TraceState {
   readonly sampled: boolean;
   /** The caller's `Lineage=`, forwarded on every outgoing header of the request. */
   readonly lineage: string | undefined;
+  /** The W3C headers the request brought (`tracestate`, `baggage`), carried on to its calls. */
+  readonly received?: ReceivedPropagation | undefined;
 }
 
 /** The `X-Amzn-Trace-Id` that makes the receiver a child of `parent` in `trace`. */
@@ -161,15 +166,26 @@ export class XraySpanHandle implements SpanHandle {
 export class XrayClientSpan implements ClientSpan {
   readonly subsegment: Entity & Subsegment;
   readonly trace: TraceState;
-  readonly traceHeader: string | undefined;
+  readonly headers: readonly PropagationHeader[];
   readonly #call: OutgoingCall;
   #ended = false;
 
-  constructor(call: OutgoingCall, subsegment: Entity & Subsegment, trace: TraceState) {
+  constructor(
+    call: OutgoingCall,
+    subsegment: Entity & Subsegment,
+    trace: TraceState,
+    propagators: readonly TracePropagator[],
+  ) {
     this.#call = call;
     this.subsegment = subsegment;
     this.trace = trace;
-    this.traceHeader = traceHeaderOf(trace, subsegment.id);
+    this.headers = propagationHeaders(propagators, {
+      traceId: trace.traceId,
+      spanId: subsegment.id,
+      sampled: trace.sampled,
+      lineage: trace.lineage,
+      received: trace.received,
+    });
   }
 
   end(outcome: CallOutcome): void {

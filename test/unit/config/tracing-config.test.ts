@@ -23,6 +23,9 @@ describe('tracing options', () => {
       fetch: true,
       httpClient: true,
       requestFields: false,
+      propagators: ['tracecontext', 'baggage', 'xray'],
+      propagatorsIgnored: [],
+      propagatorsSource: 'default',
       endpoint: undefined,
       tracesEndpoint: undefined,
       protocol: undefined,
@@ -84,11 +87,34 @@ describe('tracing options', () => {
     [
       { sampleRate: 0.1 },
       'tracing.sampleRate',
-      /Unknown option tracing\.sampleRate\. Accepted keys of tracing: mode, fetch, httpClient, requestFields, xray/,
+      /Unknown option tracing\.sampleRate\. Accepted keys of tracing: mode, fetch, httpClient, requestFields, propagators, xray/,
     ],
   ])('refuse %j, naming %s', (options, field, message) => {
     const error = failure(() => tracing(options));
     expect(error.field).toBe(field);
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    [['xray'], ['xray']],
+    [
+      ['xray', 'tracecontext'],
+      ['xray', 'tracecontext'],
+    ],
+    [[], []],
+  ])('take propagators %j over OTEL_PROPAGATORS', (propagators, expected) => {
+    const config = tracing({ propagators }, { OTEL_PROPAGATORS: 'b3,tracecontext' });
+    expect(config.propagators).toEqual(expected);
+    expect(config.propagatorsIgnored).toEqual([]);
+  });
+
+  it.each([
+    [['b3'], /received "b3"; expected an array of "tracecontext", "baggage", "xray", each at most once/],
+    [['xray', 'xray'], /received "xray"; .*each at most once/],
+    ['xray', /received "xray"; expected an array of/],
+  ])('refuse propagators %j, naming tracing.propagators', (propagators, message) => {
+    const error = failure(() => tracing({ propagators }));
+    expect(error.field).toBe('tracing.propagators');
     expect(error.message).toMatch(message);
   });
 
@@ -126,10 +152,38 @@ describe('tracing environment variables', () => {
     });
   });
 
+  it.each([
+    ['tracecontext,baggage,xray', ['tracecontext', 'baggage', 'xray'], []],
+    [' XRAY , tracecontext ', ['xray', 'tracecontext'], []],
+    ['xray,xray,,baggage', ['xray', 'baggage'], []],
+    ['none', [], []],
+    [' None ', [], []],
+    ['tracecontext,b3,jaeger,b3', ['tracecontext'], ['b3', 'jaeger']],
+    ['b3multi', [], ['b3multi']],
+  ])(
+    'read OTEL_PROPAGATORS=%j, leaving out and reporting what the kit does not support',
+    (raw, propagators, ignored) => {
+      const config = tracing(undefined, { OTEL_PROPAGATORS: raw });
+      expect(config.propagators).toEqual(propagators);
+      expect(config.propagatorsIgnored).toEqual(ignored);
+    },
+  );
+
+  it('refuse OTEL_PROPAGATORS naming none with others, naming the variable', () => {
+    const error = failure(() => tracing(undefined, { OTEL_PROPAGATORS: 'none,xray' }));
+    expect(error.field).toBe('OTEL_PROPAGATORS');
+    expect(error.message).toMatch(/received "none,xray"; expected "none" alone/);
+  });
+
   it('treat empty values as unset', () => {
     expect(
-      tracing(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: '  ', OTEL_TRACES_SAMPLER_ARG: '' }),
+      tracing(undefined, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: '  ',
+        OTEL_TRACES_SAMPLER_ARG: '',
+        OTEL_PROPAGATORS: ' ',
+      }),
     ).toMatchObject({
+      propagators: ['tracecontext', 'baggage', 'xray'],
       endpoint: undefined,
       samplerArg: undefined,
     });

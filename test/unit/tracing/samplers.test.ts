@@ -11,7 +11,7 @@ import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultXrayRulesSource, type TracingConfig } from '../../../src/config/tracing.js';
-import { XrayPropagator } from '../../../src/tracing/otel/propagator.js';
+import { createPropagator, XrayPropagator } from '../../../src/tracing/otel/propagator.js';
 import { chooseSampler, XrayParentBasedSampler } from '../../../src/tracing/otel/sampler.js';
 import { loadTraceSdk } from '../../../src/tracing/otel/trace-sdk.js';
 import { XrayDefaultRuleSampler } from '../../../src/tracing/otel/xray-default-rule.js';
@@ -81,6 +81,50 @@ describe('XrayParentBasedSampler with a parent-based root', () => {
       SamplingDecision.RECORD_AND_SAMPLED,
     );
     expect(seen).toEqual([false]);
+  });
+});
+
+describe('XrayParentBasedSampler after both headers were extracted (the global propagator)', () => {
+  const never: Sampler = {
+    shouldSample: () => ({ decision: SamplingDecision.NOT_RECORD }),
+    toString: () => 'never',
+  };
+  const sampler = new XrayParentBasedSampler(never);
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const extract = (order: Parameters<typeof createPropagator>[0], headers: Record<string, string>) =>
+    createPropagator(order).extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+
+  it("follows the traceparent's flag, not the Sampled= of an X-Amzn-Trace-Id with no Parent", () => {
+    const context = extract(['tracecontext', 'baggage', 'xray'], {
+      traceparent,
+      'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0',
+    });
+    expect(trace.getSpanContext(context)?.spanId).toBe('00f067aa0ba902b7');
+    expect(decide(sampler, '4bf92f3577b34da6a3ce929d0e0e4736', context)).toBe(
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+  });
+
+  it("follows the traceparent's flag when it replaced the X-Amzn-Trace-Id's parent", () => {
+    const context = extract(['xray', 'tracecontext'], {
+      traceparent,
+      'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0',
+    });
+    expect(trace.getSpanContext(context)?.spanId).toBe('00f067aa0ba902b7');
+    expect(decide(sampler, '4bf92f3577b34da6a3ce929d0e0e4736', context)).toBe(
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+  });
+
+  it('still follows Sampled= of the X-Amzn-Trace-Id it continues', () => {
+    const context = extract(['tracecontext', 'xray'], {
+      traceparent,
+      'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+    });
+    expect(trace.getSpanContext(context)?.spanId).toBe('53995c3f42cd8ad8');
+    expect(decide(sampler, '5759e988bd862e3fe1be46a994272793', context)).toBe(
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
   });
 });
 

@@ -1,0 +1,74 @@
+import type { TracePropagator } from '../config/tracing.js';
+import type { ReceivedPropagation } from '../http/context.js';
+import { formatTraceHeader, formatTraceparent } from './trace-header.js';
+
+/** A header that carries a trace to the callee: its name, lower case, and its value. */
+export type PropagationHeader = readonly [name: string, value: string];
+
+/** The span a callee is to continue, as the X-Ray SDK backend knows it. */
+export interface PropagatedSpan {
+  /** X-Ray form. */
+  readonly traceId: string;
+  /** The span (X-Ray: subsegment) the callee's span is a child of. */
+  readonly spanId: string;
+  readonly sampled: boolean;
+  /** `Lineage=` as received, for X-Ray's header. */
+  readonly lineage: string | undefined;
+  /** The W3C headers the request brought, carried on as they came. */
+  readonly received: ReceivedPropagation | undefined;
+}
+
+/**
+ * The headers that carry `span` to a callee under `propagators`, in their order: `traceparent` (and
+ * the received `tracestate`) for `'tracecontext'`, the received `baggage` for `'baggage'`,
+ * `X-Amzn-Trace-Id` for `'xray'`. The OpenTelemetry backend gets the same from OpenTelemetry's own
+ * propagators, which also carry baggage the app set through `@opentelemetry/api`.
+ */
+export function propagationHeaders(
+  propagators: readonly TracePropagator[],
+  span: PropagatedSpan,
+): PropagationHeader[] {
+  const headers: PropagationHeader[] = [];
+  for (const propagator of propagators) {
+    if (propagator === 'xray') {
+      const value = formatTraceHeader({
+        root: span.traceId,
+        parent: span.spanId,
+        sampled: span.sampled ? '1' : '0',
+        lineage: span.lineage,
+      });
+      if (value !== undefined) headers.push(['x-amzn-trace-id', value]);
+    } else if (propagator === 'tracecontext') {
+      const value = formatTraceparent(span.traceId, span.spanId, span.sampled);
+      if (value === undefined) continue;
+      headers.push(['traceparent', value]);
+      const tracestate = span.received?.tracestate;
+      if (tracestate !== undefined) headers.push(['tracestate', tracestate]);
+    } else {
+      const baggage = span.received?.baggage;
+      if (baggage !== undefined) headers.push(['baggage', baggage]);
+    }
+  }
+  return headers;
+}
+
+/**
+ * Sets `headers` on an outgoing request through `set`, each unless the caller set it (`has`, given a
+ * lower-case name). A `tracestate` goes only with the kit's `traceparent`: after a `traceparent` of
+ * the caller's, it would describe another span.
+ */
+export function addPropagationHeaders(
+  headers: readonly PropagationHeader[],
+  has: (name: string) => boolean,
+  set: (name: string, value: string) => void,
+): void {
+  let callerTraceparent = false;
+  for (const [name, value] of headers) {
+    if (has(name)) {
+      if (name === 'traceparent') callerTraceparent = true;
+      continue;
+    }
+    if (name === 'tracestate' && callerTraceparent) continue;
+    set(name, value);
+  }
+}
