@@ -158,8 +158,9 @@ export const environmentSchema = Object.freeze({
     description:
       'The trace headers read from requests and written on outgoing calls; `tracing.propagators` wins over it. When a request carries several, the last in the list that names a parent span is continued. Names the kit does not support (`b3`, `jaeger`) are left out, with a warning at start-up.',
     accepted: 'comma-separated `tracecontext`, `baggage`, `xray`; or `none`',
-    default: '`tracecontext,baggage,xray` (as AWS Distro for OpenTelemetry)',
-    parse: (raw, name) => parsePropagatorsText(raw, name),
+    default:
+      '`xray,tracecontext,baggage`: X-Ray and W3C Trace Context as AWS Distro for OpenTelemetry JS reads them, and W3C Baggage',
+    parse: (raw) => parsePropagatorsText(raw),
   }),
   OTEL_RESOURCE_ATTRIBUTES: variable({
     description:

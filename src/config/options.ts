@@ -281,7 +281,7 @@ export interface TracingOptions {
    * AWS SDK), in order: `'tracecontext'` (W3C `traceparent` and `tracestate`), `'baggage'` (W3C
    * `baggage`), `'xray'` (`X-Amzn-Trace-Id`). When a request carries several, the last in the list
    * that names a parent span is continued. `[]` reads and writes none. Wins over `OTEL_PROPAGATORS`.
-   * @default ['tracecontext', 'baggage', 'xray'] (as AWS Distro for OpenTelemetry)
+   * @default ['xray', 'tracecontext', 'baggage'] (X-Ray and W3C as AWS Distro for OpenTelemetry JS, and W3C Baggage)
    */
   propagators?: readonly TracePropagator[];
   /** Sampling of the X-Ray SDK backend; ignored in the other modes. */

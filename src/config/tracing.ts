@@ -45,11 +45,15 @@ export const tracePropagators = ['tracecontext', 'baggage', 'xray'] as const;
  */
 export type TracePropagator = (typeof tracePropagators)[number];
 
-/** The propagators when neither `tracing.propagators` nor `OTEL_PROPAGATORS` names any: AWS's OpenTelemetry distribution's. */
+/**
+ * The propagators when neither `tracing.propagators` nor `OTEL_PROPAGATORS` names any: X-Ray's header
+ * and W3C Trace Context in the order AWS Distro for OpenTelemetry JS reads them (a `traceparent` wins
+ * over an `X-Amzn-Trace-Id` naming another parent), and W3C Baggage, as OpenTelemetry's own default.
+ */
 export const defaultPropagators: readonly TracePropagator[] = Object.freeze([
+  'xray',
   'tracecontext',
   'baggage',
-  'xray',
 ]);
 
 /** `OTEL_PROPAGATORS` parsed: what the kit uses, and the names it does not know (warned about at start-up). */
@@ -63,17 +67,15 @@ export interface PropagatorsSetting {
  * continues when it carries both (the last that names a parent span). `none` alone turns
  * propagation off. A name the kit does not support (`b3`, `jaeger`) is left out and reported, as
  * OpenTelemetry's SDKs do, rather than failing the start: the variable is often set for a whole
- * fleet.
+ * fleet. Never throws.
  */
-export function parsePropagatorsText(raw: string, name: string): PropagatorsSetting {
+export function parsePropagatorsText(raw: string): PropagatorsSetting {
   const names = raw
     .split(',')
     .map((part) => part.trim().toLowerCase())
     .filter((part) => part !== '');
-  if (names.includes('none')) {
-    if (names.length > 1) invalid(name, raw, '"none" alone, or names such as tracecontext,baggage,xray');
-    return { propagators: [], ignored: [] };
-  }
+  // `none` alone turns propagation off; beside other names it means nothing, and is reported.
+  if (names.length > 0 && names.every((part) => part === 'none')) return { propagators: [], ignored: [] };
   const propagators: TracePropagator[] = [];
   const ignored: string[] = [];
   for (const part of names) {

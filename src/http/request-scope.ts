@@ -59,7 +59,7 @@ export interface RequestScopeOptions {
   /**
    * The trace headers read, in order (see `tracing.propagators`): a request carrying both an
    * `X-Amzn-Trace-Id` and a `traceparent` that each name a parent continues the one listed last.
-   * @default ['tracecontext', 'baggage', 'xray']
+   * @default ['xray', 'tracecontext', 'baggage']
    */
   readonly propagators?: readonly TracePropagator[];
 }
@@ -389,7 +389,12 @@ export class RequestScope {
       if (continuesW3c)
         traceParent =
           xrayParent?.lineage === undefined ? w3cParent : { ...w3cParent, lineage: xrayParent.lineage };
-      received = receivedPropagation(w3cHeaders, continuesW3c, reads.baggage);
+      // Both headers naming the same span (an ADOT caller sends both): its tracestate goes on too.
+      const sameSpan =
+        w3cParent !== undefined &&
+        xrayParent?.root === w3cParent.root &&
+        xrayParent.parent === w3cParent.parent;
+      received = receivedPropagation(w3cHeaders, continuesW3c || sameSpan, reads.baggage);
     }
     // A generated id is a UUID: plain. An adopted one is checked now, while it is a flat string.
     const adopted =

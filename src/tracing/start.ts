@@ -76,7 +76,12 @@ function warnOfPropagators(config: TracingConfig, logger: Logger): void {
       `OTEL_PROPAGATORS names propagators the kit does not support (${ignored.join(', ')}): their headers are neither read nor written; the kit supports tracecontext, baggage and xray`,
     );
   }
-  if (config.propagatorsSource === 'OTEL_PROPAGATORS' && !propagators.includes('xray')) {
+  // `none` (an empty list) says what it means; a list of other names may not.
+  if (
+    config.propagatorsSource === 'OTEL_PROPAGATORS' &&
+    propagators.length > 0 &&
+    !propagators.includes('xray')
+  ) {
     logger.warn(
       fields,
       'OTEL_PROPAGATORS leaves out xray: X-Amzn-Trace-Id (from load balancers, App Runner and AWS services, and to AWS SDK calls) is neither read nor written; add xray to the list, or set tracing.propagators to say this is meant',

@@ -226,11 +226,15 @@ describe('W3C trace context and baggage, X-Ray SDK mode', () => {
     });
   });
 
-  it('on node:http, when the X-Amzn-Trace-Id wins: its trace in traceparent, no tracestate of the other trace, the baggage', async () => {
-    const { runtime } = await startXray(daemon, () => async (_req, res) => {
-      await httpGet(`${downstreamUrl}/http`);
-      res.end();
-    });
+  it('on node:http, when the X-Amzn-Trace-Id wins (xray last): its trace in traceparent, no tracestate of the other trace, the baggage', async () => {
+    const { runtime } = await startXray(
+      daemon,
+      () => async (_req, res) => {
+        await httpGet(`${downstreamUrl}/http`);
+        res.end();
+      },
+      { env: { OTEL_PROPAGATORS: 'tracecontext,baggage,xray' } },
+    );
     await get(`${baseUrl(runtime.server!)}/`, {
       headers: { ...w3cCaller, 'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1` },
     });

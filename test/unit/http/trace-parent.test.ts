@@ -48,42 +48,55 @@ describe("a request's trace parent, read from its headers", () => {
     });
   });
 
-  it('comes from X-Amzn-Trace-Id when both name a parent and xray is listed last (the default)', async () => {
+  it('comes from X-Amzn-Trace-Id when both name a parent and xray is listed last', async () => {
     expect(
-      await continued({
-        'x-amzn-trace-id': xrayWithParent,
-        traceparent,
-        tracestate: 'rojo=1',
-        baggage: 'a=1',
-      }),
+      await continued(
+        { 'x-amzn-trace-id': xrayWithParent, traceparent, tracestate: 'rojo=1', baggage: 'a=1' },
+        ['tracecontext', 'baggage', 'xray'],
+      ),
     ).toEqual({ traceId: xrayRoot, received: { tracestate: undefined, baggage: 'a=1' } });
   });
 
-  it('comes from the traceparent when tracecontext is listed after xray', async () => {
+  it('comes from the traceparent when both name a parent by default (tracecontext after xray, as ADOT JS)', async () => {
+    expect(await continued({ 'x-amzn-trace-id': xrayWithParent, traceparent, tracestate: 'rojo=1' })).toEqual(
+      { traceId: w3cRoot, received: { tracestate: 'rojo=1', baggage: undefined } },
+    );
+  });
+
+  it('keeps the tracestate when both headers name the same span, whichever wins', async () => {
+    const same = `Root=${w3cRoot};Parent=00f067aa0ba902b7;Sampled=1`;
     expect(
-      await continued({ 'x-amzn-trace-id': xrayWithParent, traceparent, tracestate: 'rojo=1' }, [
-        'xray',
+      await continued({ 'x-amzn-trace-id': same, traceparent, tracestate: 'rojo=1' }, [
         'tracecontext',
+        'xray',
       ]),
-    ).toEqual({ traceId: w3cRoot, received: { tracestate: 'rojo=1', baggage: undefined } });
+    ).toEqual({ traceId: w3cRoot, received: { tracestate: 'rojo=1' } });
   });
 
   it("comes from the traceparent over an X-Amzn-Trace-Id with no Parent (a load balancer's new trace)", async () => {
-    expect((await continued({ 'x-amzn-trace-id': xrayRootOnly, traceparent })).traceId).toBe(w3cRoot);
+    // xray last: a header with a Parent would win.
+    expect(
+      (await continued({ 'x-amzn-trace-id': xrayRootOnly, traceparent }, ['tracecontext', 'xray'])).traceId,
+    ).toBe(w3cRoot);
     expect((await continued({ 'x-amzn-trace-id': xrayRootOnly })).traceId).toBe(xrayRoot);
   });
 
   it('falls back to the other header when one is malformed', async () => {
     expect(
-      (await continued({ 'x-amzn-trace-id': 'Root=bad;Parent=53995c3f42cd8ad8', traceparent })).traceId,
+      (
+        await continued({ 'x-amzn-trace-id': 'Root=bad;Parent=53995c3f42cd8ad8', traceparent }, [
+          'tracecontext',
+          'xray',
+        ])
+      ).traceId,
     ).toBe(w3cRoot);
-    // tracecontext last: a well-formed traceparent would win here.
+    // The default order: a well-formed traceparent would win here.
     expect(
       (
-        await continued(
-          { 'x-amzn-trace-id': xrayWithParent, traceparent: `ff-${w3cTrace}-00f067aa0ba902b7-01` },
-          ['xray', 'tracecontext'],
-        )
+        await continued({
+          'x-amzn-trace-id': xrayWithParent,
+          traceparent: `ff-${w3cTrace}-00f067aa0ba902b7-01`,
+        })
       ).traceId,
     ).toBe(xrayRoot);
   });

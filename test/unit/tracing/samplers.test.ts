@@ -117,12 +117,17 @@ describe('XrayParentBasedSampler after both headers were extracted (the global p
   });
 
   it('still follows Sampled= of the X-Amzn-Trace-Id it continues', () => {
+    // Sampled=? leaves the parent unsampled: only a followed hint hands the decision to the root.
+    const always: Sampler = {
+      shouldSample: () => ({ decision: SamplingDecision.RECORD_AND_SAMPLED }),
+      toString: () => 'always',
+    };
     const context = extract(['tracecontext', 'xray'], {
       traceparent,
-      'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?',
     });
     expect(trace.getSpanContext(context)?.spanId).toBe('53995c3f42cd8ad8');
-    expect(decide(sampler, '5759e988bd862e3fe1be46a994272793', context)).toBe(
+    expect(decide(new XrayParentBasedSampler(always), '5759e988bd862e3fe1be46a994272793', context)).toBe(
       SamplingDecision.RECORD_AND_SAMPLED,
     );
   });

@@ -44,7 +44,8 @@ describe('parseTraceparent (the traceparent request header)', () => {
     ['a short trace id', `00-${traceId.slice(1)}-${spanId}-01`],
     ['an X-Amzn-Trace-Id', 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8'],
     ['an empty value', ''],
-    ['a value past the length parsed', `00-${traceId}-${spanId}-01-${'x'.repeat(2_000)}`],
+    // A later version may carry more after its flags: only the length guard refuses this one.
+    ['a value past the length parsed', `cc-${traceId}-${spanId}-01-${'x'.repeat(2_000)}`],
   ])('refuses %s', (_, value) => {
     expect(parseTraceparent(value)).toBeUndefined();
   });
