@@ -13,6 +13,7 @@ import { eventLoopDelayProbe } from './health/probes/event-loop.js';
 import { HealthRegistry } from './health/registry.js';
 import { getMutableRequestContext } from './http/context.js';
 import { LoadShedder } from './http/load-shedder.js';
+import { quietRequestMatcher } from './http/quiet-requests.js';
 import { requestFieldLimits } from './http/request-fields.js';
 import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
@@ -100,6 +101,15 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     debugSampleRate: config.logging.debugSampleRate,
     requestIdHeader: config.logging.requestIdHeader,
     propagators: config.tracing.propagators,
+    quiet:
+      loaded.quietRequests === undefined
+        ? undefined
+        : quietRequestMatcher(loaded.quietRequests, (error) =>
+            logger.warn(
+              { err: error },
+              'quietRequests threw: the request is treated as not quiet (logged, traced, counted); this line is written once',
+            ),
+          ),
     fieldsDropped: (_context, dropped) => {
       // Bounded: the names come from the app, which may pass anything (a whole query string).
       const shown = dropped.slice(0, 10).map((name) => (name.length > 64 ? `${name.slice(0, 64)}…` : name));

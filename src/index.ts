@@ -31,6 +31,7 @@ export type {
   SupportedApp,
   TracingOptions,
 } from './config/options.js';
+export type { QuietRequests } from './config/quiet-requests.js';
 export type {
   CloudPlatform,
   DaemonEndpoint,

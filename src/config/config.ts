@@ -19,6 +19,7 @@ import {
   parseName,
   parseSection,
 } from './parse.js';
+import { parseQuietRequests, type QuietRequests } from './quiet-requests.js';
 import { parseTracingConfig, type TracingConfig } from './tracing.js';
 
 /** The validated, frozen configuration every part of the kit reads. */
@@ -96,12 +97,15 @@ export interface LoadedConfig {
   readonly exit: ((code: number) => void) | false | undefined;
   /** `metrics.destination`: where EMF lines go instead of stdout (tests, embedding). */
   readonly metricsDestination: MetricsDestination | undefined;
+  /** `quietRequests`, validated. */
+  readonly quietRequests: QuietRequests | undefined;
 }
 
 const optionKeys = [
   'app',
   'adapter',
   'beforeListen',
+  'quietRequests',
   'port',
   'host',
   'service',
@@ -329,6 +333,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   if (destination !== undefined && typeof (destination as { write?: unknown }).write !== 'function') {
     invalid('logging.destination', destination, 'a stream with a write(line) method');
   }
+  const quietRequests = optional(top.quietRequests, parseQuietRequests);
   if (top.beforeListen !== undefined && typeof top.beforeListen !== 'function') {
     invalid('beforeListen', top.beforeListen, 'a function (runtime) => void | Promise<void>');
   }
@@ -534,6 +539,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     config: deepFreeze(config),
     destination: destination as DestinationStream | undefined,
     metricsDestination: metrics.destination,
+    quietRequests,
     logger: userLogger as Logger | undefined,
     env: rawEnv,
     exit: exit as LoadedConfig['exit'],

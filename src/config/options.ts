@@ -10,6 +10,7 @@ import type { AppRunnerRuntime } from '../runtime.js';
 import type { SecretDeclaration, SecretOptions } from '../secrets/settings.js';
 import type { XrayTracingOptions } from '../tracing/xray/options.js';
 import type { LogLevel } from './environment.js';
+import type { QuietRequests } from './quiet-requests.js';
 import type { TracePropagator, TracingMode } from './tracing.js';
 
 /** A plain Node.js request listener, as `http.createServer` takes it (an Express app is one). */
@@ -409,6 +410,19 @@ export interface BootstrapOptions {
   version?: string;
   /** Logging options. */
   logging?: LoggingOptions;
+  /**
+   * Requests to keep quiet: paths as they arrive (`'/metrics'`; `'/internal/*'` for a path and all
+   * below it; the query is ignored) or a function of Node's request as it arrived, answering at once.
+   * A quiet request keeps its request id and context, but writes no request line unless it fails
+   * (5xx) or is aborted, is not sampled (no span, nor any for what runs in it), and is left out of the
+   * request metrics — for a metrics scrape, a favicon, a probe of your own. A function that throws or
+   * returns a promise counts as not quiet (logged once).
+   * @example
+   * ```ts
+   * await bootstrapAppRunner({ app, quietRequests: ['/metrics', '/favicon.ico', '/internal/*'] });
+   * ```
+   */
+  quietRequests?: QuietRequests;
   /**
    * Runs once the secrets are loaded, before the server listens: open pools, run migrations, warm
    * caches. Traffic arrives only after it resolves; when it throws, the bootstrap fails with that error.

@@ -119,7 +119,7 @@ export interface TracingConfig {
   readonly httpClient: boolean;
   /** Copy the request's `addRequestFields` fields to its span (X-Ray: annotations). */
   readonly requestFields: boolean;
-  /** The trace headers read and written, in order: `tracing.propagators`, else `OTEL_PROPAGATORS`, else {@link defaultPropagators}. */
+  /** The trace headers read and written, in order: `tracing.propagators`, else `OTEL_PROPAGATORS`, else `xray`, `tracecontext`, `baggage`. */
   readonly propagators: readonly TracePropagator[];
   /** Names in `OTEL_PROPAGATORS` the kit does not support, left out (warned about when tracing starts). */
   readonly propagatorsIgnored: readonly string[];

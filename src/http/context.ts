@@ -53,6 +53,8 @@ export interface MutableRequestContext extends RequestContext {
   [urlSlot]?: string | undefined;
   /** The W3C headers to carry on, as received (see {@link propagationSlot}). */
   [propagationSlot]?: ReceivedPropagation | undefined;
+  /** `true` on a request `quietRequests` names (see {@link quietSlot}). */
+  [quietSlot]?: true | undefined;
 }
 
 /**
@@ -114,6 +116,12 @@ export const plainIdSlot: unique symbol = Symbol('apprunner-kit.plainRequestId')
  * request leaves that router), so the request line reads the path from here.
  */
 export const urlSlot: unique symbol = Symbol('apprunner-kit.url');
+
+/**
+ * Where a context says its request is quiet (`quietRequests`): no request line unless it fails, no
+ * span, no request metrics. Set only on such a request (shared by both builds).
+ */
+export const quietSlot: unique symbol = Symbol.for('apprunner-kit.quiet');
 
 /** Where a context keeps the {@link ReceivedPropagation} of its request (shared by both builds). */
 export const propagationSlot: unique symbol = Symbol.for('apprunner-kit.propagation');

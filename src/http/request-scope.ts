@@ -16,6 +16,7 @@ import {
   noRequestFields,
   plainIdSlot,
   propagationSlot,
+  quietSlot,
   type ReceivedPropagation,
   type RequestFieldsPolicy,
   type RequestFieldValue,
@@ -25,6 +26,7 @@ import {
   tracingSlot,
   urlSlot,
 } from './context.js';
+import type { QuietRequestMatcher } from './quiet-requests.js';
 import { isHeaderName } from './raw-headers.js';
 import { isPlainRequestId, isValidRequestId } from './request-id.js';
 
@@ -62,6 +64,8 @@ export interface RequestScopeOptions {
    * @default ['xray', 'tracecontext', 'baggage']
    */
   readonly propagators?: readonly TracePropagator[];
+  /** Requests kept quiet (`quietRequests`): marked on their context for the request line, tracing and metrics. */
+  readonly quiet?: QuietRequestMatcher | undefined;
 }
 
 /**
@@ -89,6 +93,8 @@ class ScopeContext implements MutableRequestContext {
    * no longer fit in the object, so every context grew a property store.
    */
   declare [propagationSlot]?: ReceivedPropagation | undefined;
+  /** Set only on a quiet request, for the same reason. */
+  declare [quietSlot]?: true | undefined;
 
   constructor(
     url: string | undefined,
@@ -281,6 +287,7 @@ export class RequestScope {
   /** The header the id is echoed in, when echo is on. */
   readonly #echoHeader: string | undefined;
   readonly #fieldsPolicy: RequestFieldsPolicy | undefined = undefined;
+  readonly #quiet: QuietRequestMatcher | undefined;
   /** Which trace headers are read (`tracing.propagators`). */
   readonly #reads: { xray: boolean; traceparent: boolean; baggage: boolean; xrayLast: boolean };
   readonly #startHooks = new HookList<RequestStartHook>();
@@ -295,6 +302,7 @@ export class RequestScope {
     const header = options.requestIdHeader ?? 'x-request-id';
     this.#idHeader = header === false ? 'x-request-id' : header.toLowerCase();
     this.#echoHeader = header === false ? undefined : this.#idHeader;
+    this.#quiet = options.quiet;
     const propagators = options.propagators ?? defaultPropagators;
     this.#reads = {
       xray: propagators.includes('xray'),
@@ -409,6 +417,8 @@ export class RequestScope {
       this.#fieldsPolicy,
     );
     if (received !== undefined) context[propagationSlot] = received;
+    // Set only when quiet, as the propagation slot: the common shape stays as it is.
+    if (this.#quiet?.(req) === true) context[quietSlot] = true;
     if (this.#echoHeader !== undefined && !res.headersSent) {
       if (Object.hasOwn(res, 'writeHead')) res.setHeader(this.#echoHeader, context.requestId);
       else res.writeHead = echoingWriteHead as ServerResponse['writeHead'];

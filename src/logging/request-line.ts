@@ -5,6 +5,7 @@ import {
   type MutableRequestContext,
   noRequestFields,
   plainIdSlot,
+  quietSlot,
   type RequestFieldValue,
   requestDurationMs,
   requestSpanId,
@@ -59,7 +60,8 @@ function requestFields(fields: Readonly<Record<string, RequestFieldValue>>): str
  * Content-Length), `userAgent`, `clientIp` (first `X-Forwarded-For` hop, else the peer), `requestId`,
  * `traceId`, `spanId` (the request's span, on sampled traces) and the fields of `addRequestFields`.
  * A level of `'silent'` writes no line for that outcome (a route's error is still logged, on a
- * `request error` line). The message says the outcome:
+ * `request error` line). A quiet request (`quietRequests`) writes nothing unless it failed (5xx)
+ * or was aborted. The message says the outcome:
  * `request completed`, `request failed` (5xx) or `request aborted`.
  */
 export function requestLineHook(logger: Logger, options: RequestLineOptions): RequestFinishHook {
@@ -68,6 +70,8 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
   return (context: MutableRequestContext, req: IncomingMessage, res: ServerResponse): void => {
     const aborted = !res.writableFinished;
     const status = res.statusCode;
+    // A quiet request that did not fail writes nothing, its route's error (a 401, a 404) included.
+    if (context[quietSlot] === true && !aborted && status < 500) return;
     const level = aborted
       ? levels.aborted
       : status >= 500

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { type MutableRequestContext, requestDurationMs } from '../http/context.js';
+import { type MutableRequestContext, quietSlot, requestDurationMs } from '../http/context.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 import type { EmfGroup, EmfMetric } from './emf-lines.js';
 import { ValueHistogram } from './histogram.js';
@@ -100,6 +100,7 @@ export class RequestMetrics implements MetricSource {
     // the count before this request's decrement.
     const inFlight = this.#scope.inFlight + 1;
     if (inFlight > this.#peak) this.#peak = inFlight;
+    if (context[quietSlot] === true) return; // `quietRequests`: in the peak (it was in flight), not counted
     const route = context.route;
     const entry = route === undefined ? this.#unrouted : (this.#routes.get(route) ?? this.#admit(route));
     const index = methodIndex(req.method);

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { propagationSlot, traceParentSlot } from '../../http/context.js';
+import { propagationSlot, quietSlot, traceParentSlot } from '../../http/context.js';
 import type { RequestScope } from '../../http/request-scope.js';
 import type { TracingBackend } from '../backend.js';
 import { describeIncomingRequest } from '../incoming-request.js';
-import { formatTraceHeader } from '../trace-header.js';
+import { formatTraceHeader, newTraceId, type TraceHeader } from '../trace-header.js';
 import type { InstrumentationFailures } from './failures.js';
 
 /**
@@ -18,6 +18,21 @@ function contentLengthOf(res: ServerResponse): number | undefined {
       ? Number(header)
       : (header ?? (res as { _contentLength?: unknown })._contentLength);
   return typeof length === 'number' && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+/**
+ * The parent a quiet request (`quietRequests`) continues: its caller's trace, or a new one, not
+ * sampled. Nothing in it is then recorded, by the kit or by code using `@opentelemetry/api` (its
+ * spans follow their parent's decision), and the calls it makes tell their callees it is not sampled.
+ */
+function unsampled(header: TraceHeader | undefined): TraceHeader {
+  return {
+    root: header?.root ?? newTraceId(),
+    parent: header?.parent,
+    sampled: '0',
+    self: undefined,
+    lineage: header?.lineage,
+  };
 }
 
 /**
@@ -39,7 +54,7 @@ export function instrumentServer(
       const started = backend.startRequest(
         context,
         describeIncomingRequest(req),
-        header,
+        context[quietSlot] === true ? unsampled(header) : header,
         context[propagationSlot],
       );
       context.traceId = started.traceId;

@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { type MutableRequestContext, noRequestFields, plainIdSlot } from '../../../src/http/context.js';
+import {
+  type MutableRequestContext,
+  noRequestFields,
+  plainIdSlot,
+  quietSlot,
+} from '../../../src/http/context.js';
 import { createLogger, jsonString, rawLineWriter } from '../../../src/logging/logger.js';
 import { redaction } from '../../../src/logging/redaction.js';
 import { requestLineHook } from '../../../src/logging/request-line.js';
@@ -176,6 +181,30 @@ describe('the request line', () => {
         requestId: 'req-1',
         err: expect.objectContaining({ message: 'boom' }),
       }),
+    ]);
+  });
+
+  it('writes nothing for a quiet request that did not fail, its route error below 500 included', () => {
+    const out = capture();
+    const logger = createLogger({ service: 'svc', destination: out });
+    const hook = requestLineHook(logger, { levels, query: false });
+    for (const [status, finished, error] of [
+      [200, true, undefined],
+      [401, true, new Error('unauthorised')],
+      [500, true, new Error('boom')],
+      [200, false, undefined],
+    ] as const) {
+      const { req, res, context } = fakeRequest({
+        name: String(status),
+        status,
+        finished,
+        context: { [quietSlot]: true, error },
+      });
+      hook(context, req, res);
+    }
+    expect(out.lines.map((line) => [JSON.parse(line).statusCode, JSON.parse(line).msg])).toEqual([
+      [500, 'request failed'],
+      [200, 'request aborted'],
     ]);
   });
 

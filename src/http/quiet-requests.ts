@@ -1,0 +1,72 @@
+import type { IncomingMessage } from 'node:http';
+import type { QuietRequests } from '../config/quiet-requests.js';
+import { pathWithoutQuery } from './path.js';
+
+/** Whether a request is quiet; never throws. */
+export type QuietRequestMatcher = (req: IncomingMessage) => boolean;
+
+/** The path of a request target: origin form as it is, absolute form (`http://host/path`) without its origin. */
+function targetPath(url: string | undefined): string {
+  const path = pathWithoutQuery(url);
+  if (path.charCodeAt(0) === 0x2f) return path;
+  const scheme = path.indexOf('://');
+  const slash = scheme === -1 ? -1 : path.indexOf('/', scheme + 3);
+  return slash === -1 ? '/' : path.slice(slash);
+}
+
+/**
+ * A path a prefix must not match: with a `.` or `..` segment (also `%2e`) or an empty one (`//`), the
+ * file or route served may not be below the prefix at all (`/internal/../admin`): such a request is
+ * logged, traced and counted, never hidden.
+ */
+const unsafeForPrefix = /\/\.|%2e|\/\//i;
+
+/**
+ * The matcher of `quietRequests`. Paths match the request's path without its query (the absolute form
+ * without its origin), exactly, or, for `/prefix/*`, the prefix itself and every path below it that has
+ * no dot segment or empty segment. A function gets the request as it arrived (Node's
+ * `IncomingMessage`, before any router); only `true` makes it quiet. A function that throws or returns
+ * a promise counts as `false` (the request is logged, traced and counted), and `failed` is told, once.
+ */
+export function quietRequestMatcher(
+  option: QuietRequests,
+  failed: (error: unknown) => void,
+): QuietRequestMatcher {
+  if (typeof option === 'function') {
+    let told = false;
+    const tell = (error: unknown) => {
+      if (told) return;
+      told = true;
+      failed(error);
+    };
+    return (req) => {
+      try {
+        const answer: unknown = option(req);
+        if (typeof (answer as { then?: unknown } | null)?.then === 'function')
+          tell(new TypeError('quietRequests returned a promise: it must answer at once, true or false'));
+        return answer === true;
+      } catch (error) {
+        tell(error);
+        return false;
+      }
+    };
+  }
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const path of option) {
+    if (path.endsWith('/*')) {
+      const prefix = path.slice(0, -2);
+      exact.add(prefix === '' ? '/' : prefix);
+      prefixes.push(`${prefix}/`);
+    } else {
+      exact.add(path);
+    }
+  }
+  return (req) => {
+    const path = targetPath(req.url);
+    if (exact.has(path)) return true;
+    if (prefixes.length === 0 || unsafeForPrefix.test(path)) return false;
+    for (const prefix of prefixes) if (path.startsWith(prefix)) return true;
+    return false;
+  };
+}
