@@ -249,6 +249,7 @@ runtime = await bootstrapAppRunner({
   shutdown: process.env.TIMEOUT_MS ? { timeoutMs: Number(process.env.TIMEOUT_MS) } : {},
   ...(process.env.SHEDDING ? { loadShedding: JSON.parse(process.env.SHEDDING) } : {}),
   ...(process.env.TRACING ? { tracing: JSON.parse(process.env.TRACING) } : {}),
+  ...(process.env.QUIET ? { quietRequests: JSON.parse(process.env.QUIET) } : {}),
   ...(tls !== undefined && framework !== 'fastify' ? { server: { tls } } : {}),
 });
 if (process.env.WEBSOCKET === '1') {

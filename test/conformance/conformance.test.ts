@@ -243,6 +243,25 @@ describe.each(frameworks)('%s', (framework) => {
     expect(child).not.toBe(requestLine.spanId);
   });
 
+  it('keeps quietRequests out of the request lines, its own lines kept, and logs them again when they fail', async () => {
+    const app = await start(framework, { QUIET: JSON.stringify(['/hello', '/boom']) });
+    const quiet = await get(`${app.url}/hello?x=1`, { headers: { 'x-request-id': `quiet-${framework}` } });
+    expect(quiet.headers['x-request-id']).toBe(`quiet-${framework}`);
+    await get(`${app.url}/boom`);
+    await get(`${app.url}/notes/7`);
+    await app.waitForLine((l) => l.msg === 'request completed' && l.path === '/notes/7');
+    const requestLines = app.lines.filter(
+      (l) => typeof l.statusCode === 'number' && typeof l.path === 'string',
+    );
+    expect(requestLines.map((l) => [l.path, l.statusCode])).toEqual([
+      ['/boom', 500],
+      ['/notes/7', 200],
+    ]);
+    expect(app.lines.find((l) => l.msg === 'handler line')).toMatchObject({
+      requestId: `quiet-${framework}`,
+    });
+  });
+
   it('reads a secret in a handler', async () => {
     const app = await start(framework);
     expect((await get(`${app.url}/secret`)).body).toBe(`hello from ${framework}`);
