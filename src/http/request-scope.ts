@@ -289,7 +289,13 @@ export class RequestScope {
   readonly #fieldsPolicy: RequestFieldsPolicy | undefined = undefined;
   readonly #quiet: QuietRequestMatcher | undefined;
   /** Which trace headers are read (`tracing.propagators`). */
-  readonly #reads: { xray: boolean; traceparent: boolean; baggage: boolean; xrayLast: boolean };
+  readonly #reads: {
+    xray: boolean;
+    traceparent: boolean;
+    baggage: boolean;
+    w3c: boolean;
+    xrayLast: boolean;
+  };
   readonly #startHooks = new HookList<RequestStartHook>();
   readonly #finishHooks = new HookList<RequestFinishHook>();
   #inFlight = 0;
@@ -308,6 +314,7 @@ export class RequestScope {
       xray: propagators.includes('xray'),
       traceparent: propagators.includes('tracecontext'),
       baggage: propagators.includes('baggage'),
+      w3c: propagators.includes('tracecontext') || propagators.includes('baggage'),
       xrayLast: propagators.indexOf('xray') > propagators.indexOf('tracecontext'),
     };
     const { fieldsDropped } = options;
@@ -368,7 +375,6 @@ export class RequestScope {
     const raw = req.rawHeaders;
     const idHeader = this.#idHeader;
     const reads = this.#reads;
-    const w3c = reads.traceparent || reads.baggage;
     let requestIdHeader: string | undefined;
     let rawTrace: string | undefined;
     let w3cHeaders: W3cHeaders | undefined;
@@ -376,7 +382,7 @@ export class RequestScope {
       const name = raw[i]!;
       if (isHeaderName(name, idHeader)) requestIdHeader ??= raw[i + 1];
       else if (isHeaderName(name, 'x-amzn-trace-id')) rawTrace ??= raw[i + 1];
-      else if (w3c) {
+      else if (reads.w3c) {
         const w3cName = w3cHeaderName(name);
         if (w3cName !== undefined) w3cHeaders = collectW3c(w3cHeaders, w3cName, raw[i + 1]!);
       }

@@ -15,7 +15,17 @@ export interface PropagatedSpan {
   /** `Lineage=` as received, for X-Ray's header. */
   readonly lineage: string | undefined;
   /** The W3C headers the request brought, carried on as they came. */
-  readonly received: ReceivedPropagation | undefined;
+  readonly received?: ReceivedPropagation | undefined;
+}
+
+/** The `X-Amzn-Trace-Id` that makes the receiver a child of `span`. */
+export function xrayHeaderOf(span: Omit<PropagatedSpan, 'received'>): string | undefined {
+  return formatTraceHeader({
+    root: span.traceId,
+    parent: span.spanId,
+    sampled: span.sampled ? '1' : '0',
+    lineage: span.lineage,
+  });
 }
 
 /**
@@ -31,12 +41,7 @@ export function propagationHeaders(
   const headers: PropagationHeader[] = [];
   for (const propagator of propagators) {
     if (propagator === 'xray') {
-      const value = formatTraceHeader({
-        root: span.traceId,
-        parent: span.spanId,
-        sampled: span.sampled ? '1' : '0',
-        lineage: span.lineage,
-      });
+      const value = xrayHeaderOf(span);
       if (value !== undefined) headers.push(['x-amzn-trace-id', value]);
     } else if (propagator === 'tracecontext') {
       const value = formatTraceparent(span.traceId, span.spanId, span.sampled);

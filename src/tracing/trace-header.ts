@@ -169,7 +169,15 @@ export function fromHexTraceId(hex: string): string | undefined {
 }
 
 /** Longest `tracestate` forwarded as received: what W3C asks every participant to carry at least. */
-export const maxTraceStateLength = 512;
+const maxTraceStateLength = 512;
+
+/** The members of a W3C list header (`tracestate`, `baggage`): split on `,`, trimmed, blank ones left out. */
+function listMembers(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((member) => member.trim())
+    .filter((member) => member !== '');
+}
 
 // W3C Trace Context's tracestate grammar: a key is simple (`rojo`) or multi-tenant (`fw529a3039@dt`);
 // a value is up to 256 printable characters but `,` and `=`, not ending in a space.
@@ -183,10 +191,7 @@ const traceStateMember =
  * (the cut W3C allows).
  */
 export function boundedTraceState(raw: string): string | undefined {
-  let members = raw
-    .split(',')
-    .map((member) => member.trim())
-    .filter((member) => member !== '');
+  let members = listMembers(raw);
   if (members.length === 0 || members.length > 32) return undefined;
   const keys = new Set<string>();
   for (const member of members) {
@@ -208,7 +213,7 @@ export function boundedTraceState(raw: string): string | undefined {
 }
 
 /** Longest `baggage` forwarded as received: W3C Baggage's limit for a whole header. */
-export const maxBaggageLength = 8192;
+const maxBaggageLength = 8192;
 
 // W3C Baggage's grammar: `key=value` members (a token, then octets with no space, `"`, `,`, `;` or
 // `\`), each with optional `;property` or `;key=value` properties; spaces around the separators.
@@ -228,10 +233,7 @@ const maxBaggageMembers = 180;
  */
 export function boundedBaggage(raw: string): string | undefined {
   if (raw.length > maxBaggageLength) return undefined;
-  const members = raw
-    .split(',')
-    .map((member) => member.trim())
-    .filter((member) => member !== '');
+  const members = listMembers(raw);
   if (members.length === 0 || members.length > maxBaggageMembers) return undefined;
   for (const member of members) if (!baggageMember.test(member)) return undefined;
   return members.join(',');

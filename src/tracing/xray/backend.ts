@@ -21,6 +21,7 @@ import type {
   TracingBackend,
 } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
+import { xrayHeaderOf } from '../propagation.js';
 import { requestFieldAttributes } from '../request-attributes.js';
 import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, parseTraceContext, type TraceHeader } from '../trace-header.js';
@@ -41,7 +42,6 @@ import {
   type KitSegmentFields,
   type Subsegment,
   type TraceState,
-  traceHeaderOf,
   XrayClientSpan,
   XraySpanHandle,
 } from './entities.js';
@@ -328,7 +328,7 @@ class XrayBackend implements TracingBackend {
 
   currentTraceHeader(): string | undefined {
     const scope = this.#scopes.active();
-    return scope === undefined ? undefined : traceHeaderOf(scope.trace, scope.entity.id);
+    return scope === undefined ? undefined : xrayHeaderOf({ ...scope.trace, spanId: scope.entity.id });
   }
 
   flush(): Promise<void> {

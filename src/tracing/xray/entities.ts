@@ -3,7 +3,7 @@ import type { TracePropagator } from '../../config/tracing.js';
 import type { ReceivedPropagation } from '../../http/context.js';
 import type { CallOutcome, ClientSpan, OutgoingCall } from '../backend.js';
 import { type PropagationHeader, propagationHeaders } from '../propagation.js';
-import { formatTraceHeader, newSpanId, newTraceId } from '../trace-header.js';
+import { newSpanId, newTraceId } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle } from '../tracer.js';
 import { asError, recordAttributes, recordOutcome, type XrayEntity, type XrayFields } from './attributes.js';
 import type { DaemonEmitter } from './emitter.js';
@@ -25,16 +25,6 @@ export interface TraceState {
   readonly lineage: string | undefined;
   /** The W3C headers the request brought (`tracestate`, `baggage`), carried on to its calls. */
   readonly received?: ReceivedPropagation | undefined;
-}
-
-/** The `X-Amzn-Trace-Id` that makes the receiver a child of `parent` in `trace`. */
-export function traceHeaderOf(trace: TraceState, parent: string): string | undefined {
-  return formatTraceHeader({
-    root: trace.traceId,
-    parent,
-    sampled: trace.sampled ? '1' : '0',
-    lineage: trace.lineage,
-  });
 }
 
 /** What the SDK's `SegmentUtils` holds for every new segment (set by `AWSXRay.config([...plugins])`). */
@@ -179,13 +169,7 @@ export class XrayClientSpan implements ClientSpan {
     this.#call = call;
     this.subsegment = subsegment;
     this.trace = trace;
-    this.headers = propagationHeaders(propagators, {
-      traceId: trace.traceId,
-      spanId: subsegment.id,
-      sampled: trace.sampled,
-      lineage: trace.lineage,
-      received: trace.received,
-    });
+    this.headers = propagationHeaders(propagators, { ...trace, spanId: subsegment.id });
   }
 
   end(outcome: CallOutcome): void {
