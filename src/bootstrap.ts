@@ -18,6 +18,7 @@ import { requestFieldLimits } from './http/request-fields.js';
 import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
+import { endHeldLines, whenLinesHeld } from './logging/held-lines.js';
 import { createLogger } from './logging/logger.js';
 import { logProcessWarnings } from './logging/process-warnings.js';
 import { redaction } from './logging/redaction.js';
@@ -93,6 +94,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       debugSampleRate: config.logging.debugSampleRate,
       pretty: config.logging.pretty,
       maxLineBytes: config.logging.maxLineBytes,
+      buffer: config.logging.buffer,
       ...(config.version === undefined ? {} : { version: config.version }),
       ...(config.region === undefined ? {} : { region: config.region }),
       ...(loaded.destination === undefined ? {} : { destination: loaded.destination }),
@@ -134,6 +136,9 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     service: config.service,
     destination: loaded.metricsDestination,
   });
+  // First: a failed request's held lines are written ahead of its request line. Once a logger holds
+  // lines, which may be built after the kit started (Fastify's `loggerInstance`).
+  const cancelHeldLines = whenLinesHeld(() => scope.onFinish(endHeldLines, { first: true }));
   if (config.logging.requests) {
     scope.onFinish(
       requestLineHook(logger, { levels: config.logging.requestLevels, query: config.logging.query }),
@@ -153,6 +158,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   const uninstallWarnings = logProcessWarnings(logger);
   const uninstallHandlers = installProcessHandlers(coordinator, logger, config.shutdown);
   const uninstall = () => {
+    cancelHeldLines();
     uninstallHandlers();
     uninstallWarnings();
     void tracing.shutdown();

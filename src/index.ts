@@ -104,6 +104,12 @@ export type {
 } from './http/request-scope.js';
 export type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
 export type { LifecycleState } from './lifecycle/state.js';
+export {
+  flushRequestLogs,
+  type HeldLevel,
+  type LogBufferOptions,
+  logBufferBytes,
+} from './logging/held-lines.js';
 export { type CreateLoggerOptions, createLogger, redactedHeaders } from './logging/logger.js';
 export {
   minimumRedactedLength,

@@ -3,7 +3,9 @@
  * request line off and on, and under pino-http, each logging to stdout (sent to /dev/null), measured
  * with wrk in interleaved rounds (app pinned to CPU 0, wrk to CPU 1). Reports requests/s (median,
  * min–max), the added cost per request in µs against the bare handler, and the request line's own
- * cost (the kit with the line on, over the kit with it off) as a ratio of pino-http's.
+ * cost (the kit with the line on, over the kit with it off) as a ratio of pino-http's; then what
+ * three `debug` lines per request cost when dropped by the level, held by `logging.buffer` (and
+ * dropped when the request ends well), and written.
  *
  *   npm run bench:logging [-- --rounds 3 --seconds 5]
  */
@@ -20,6 +22,13 @@ const variants = [
   { name: 'kit, request line on', script: 'kit.mjs', env: {} },
   { name: "kit, request line on, pino's sync destination", script: 'kit-sync.mjs', env: {} },
   { name: 'pino-http', script: 'pino-http.mjs', env: {} },
+  { name: 'kit, 3 debug lines, level info', script: 'kit.mjs', env: { DEBUG_LINES: '3' } },
+  { name: 'kit, 3 debug lines held (buffer)', script: 'kit.mjs', env: { DEBUG_LINES: '3', BUFFER: '1' } },
+  {
+    name: 'kit, 3 debug lines written (level debug)',
+    script: 'kit.mjs',
+    env: { DEBUG_LINES: '3', LOG_LEVEL: 'debug' },
+  },
 ] as const;
 
 async function main(): Promise<void> {
@@ -75,6 +84,10 @@ async function main(): Promise<void> {
     ).toFixed(
       2,
     )}× (target: below 1). Kit in all, request line on: ${costUs('kit, request line on').toFixed(1)} µs.`,
+  );
+  const overLine = (name: string) => (costUs(name) - costUs('kit, request line on')).toFixed(1);
+  console.log(
+    `three debug lines per request, over the request line: ${overLine('kit, 3 debug lines, level info')} µs dropped by the level, ${overLine('kit, 3 debug lines held (buffer)')} µs held and dropped (logging.buffer), ${overLine('kit, 3 debug lines written (level debug)')} µs written.`,
   );
 }
 

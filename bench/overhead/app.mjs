@@ -1,8 +1,9 @@
 // The same hello-world app on each framework (FRAMEWORK: node, express, fastify, koa), bare or under
 // apprunner-kit or under the hand-assembled Express stack (VARIANT: bare, bare-1us, kit-off, kit-on,
-// kit-on-no-echo (the request id header neither echoed nor forwarded), kit-otel, kit-metrics, stack,
-// floor). Logs go to stdout, which the harness sends to /dev/null. `bare-1us` is the bare app doing
-// 1 µs of busy work per request: what 1 µs of work reads as in this measurement.
+// kit-on-no-echo (the request id header neither echoed nor forwarded), kit-on-buffer (logging.buffer
+// on), kit-otel, kit-metrics, stack, floor). Logs go to stdout, which the harness sends to /dev/null.
+// `bare-1us` is the bare app doing 1 µs of busy work per request: what 1 µs of work reads as in this
+// measurement.
 // `bare-pino` is the bare app writing one pino line of its own per request (to a buffered asynchronous
 // destination, pino's cheapest): real code, with its own footprint, where busy work is a tight loop.
 // `floor` is the bare app under the least code that does per request what the line-on kit does (see
@@ -191,6 +192,7 @@ if (variant === 'stack') {
     logging: {
       requests: variant !== 'kit-off',
       ...(variant === 'kit-on-no-echo' ? { requestIdHeader: false } : {}),
+      ...(variant === 'kit-on-buffer' ? { buffer: true } : {}),
     },
     tracing: { mode: variant === 'kit-otel' ? 'otel' : 'off' },
     ...(variant === 'kit-metrics' ? { metrics: {} } : {}),

@@ -9,6 +9,7 @@ import { expressRouteResolver } from './express-route.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
 export { addRequestFields } from '../http/request-fields.js';
+export { flushRequestLogs } from '../logging/held-lines.js';
 
 /** What the kit needs of an Express app: it is a request listener with a final callback. */
 export interface ExpressLikeApp {

@@ -9,6 +9,7 @@ import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
 export { addRequestFields } from '../http/request-fields.js';
+export { flushRequestLogs } from '../logging/held-lines.js';
 export { type CreateLoggerOptions, createLogger } from '../logging/logger.js';
 
 type Done = (error?: Error) => void;

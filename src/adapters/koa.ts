@@ -9,6 +9,7 @@ import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
 export { addRequestFields } from '../http/request-fields.js';
+export { flushRequestLogs } from '../logging/held-lines.js';
 
 /** What the kit needs of a Koa app. */
 export interface KoaLikeApp {

@@ -3,6 +3,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { join } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import type { ShedResponder } from '../http/load-shedder.js';
+import { type LogBufferOptions, resolveLogBuffer } from '../logging/held-lines.js';
 import { defaultMaxLineBytes, minMaxLineBytes } from '../logging/line-limit.js';
 import type { RequestLevels } from '../logging/request-line.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
@@ -39,6 +40,8 @@ export interface KitConfig {
     readonly debugSampleRate: number;
     readonly pretty: boolean | 'auto';
     readonly maxLineBytes: number;
+    /** Log buffering as given, validated (`false` when off). */
+    readonly buffer: boolean | Readonly<LogBufferOptions>;
     /** Lower case; `false`: no echo, no forwarding (the id is still adopted from `x-request-id`). */
     readonly requestIdHeader: string | false;
   };
@@ -224,6 +227,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     'debugSampleRate',
     'pretty',
     'maxLineBytes',
+    'buffer',
     'requestIdHeader',
     'logger',
     'destination',
@@ -482,6 +486,12 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
           parseInteger('logging.maxLineBytes', v, minMaxLineBytes, 262_144),
         ) ?? defaultMaxLineBytes,
       requestIdHeader: requestIdHeader ?? 'x-request-id',
+      buffer:
+        resolveLogBuffer(logging.buffer, 'logging.buffer', invalid) === undefined
+          ? false
+          : typeof logging.buffer === 'object'
+            ? Object.freeze({ ...(logging.buffer as LogBufferOptions) })
+            : true,
     },
     health: {
       ...healthPaths,

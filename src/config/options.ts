@@ -4,6 +4,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { AnyAppAdapter } from '../adapters/adapter.js';
 import type { FastifyLikeApp } from '../adapters/fastify.js';
 import type { KoaLikeApp } from '../adapters/koa.js';
+import type { LogBufferOptions } from '../logging/held-lines.js';
 import type { RequestLevels } from '../logging/request-line.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
 import type { AppRunnerRuntime } from '../runtime.js';
@@ -69,6 +70,15 @@ export interface LoggingOptions {
    * @default 16000 (under Docker's 16 KiB split, which ECS's `awslogs` driver ships as separate events)
    */
   maxLineBytes?: number;
+  /**
+   * Log buffering: `true` (or options) holds back the `debug` lines (and below) each request writes
+   * that `level` leaves out, and writes them only if the request fails (5xx, or aborted), logs an
+   * `error` line, or calls `flushRequestLogs()`; those of a request that went well are dropped. See
+   * {@link LogBufferOptions} for the level held, the bytes held per request and the flush on error.
+   * Not applied to `logging.logger` (build it with `createLogger({ buffer })`).
+   * @default false
+   */
+  buffer?: boolean | LogBufferOptions;
   /**
    * The request id header. The kit adopts a well-formed id from it (visible ASCII, at most 128
    * characters; else it makes a UUID), sets it on every response of the request, and sends it on

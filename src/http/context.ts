@@ -85,8 +85,11 @@ export interface RequestFieldsPolicy {
   fieldsDropped(context: MutableRequestContext, dropped: readonly string[]): void;
 }
 
-/** Where {@link requestDurationMs} keeps the measured duration (present from the request's start). */
-export const durationSlot: unique symbol = Symbol('apprunner-kit.durationMs');
+/**
+ * Where {@link requestDurationMs} keeps the measured duration (present from the request's start):
+ * set once the response has ended, which held log lines read too (shared by both builds).
+ */
+export const durationSlot: unique symbol = Symbol.for('apprunner-kit.durationMs');
 
 /**
  * Milliseconds from the kit first seeing the request to the first call (at the response's end), to

@@ -207,8 +207,8 @@ function onResponseClose(this: ScopedResponse): void {
 class HookList<H> {
   items: readonly H[] = [];
 
-  add(hook: H): () => void {
-    this.items = [...this.items, hook];
+  add(hook: H, first = false): () => void {
+    this.items = first ? [hook, ...this.items] : [...this.items, hook];
     return () => {
       this.items = this.items.filter((h) => h !== hook);
     };
@@ -363,9 +363,12 @@ export class RequestScope {
     return this.#startHooks.add(hook);
   }
 
-  /** Adds a finish hook; returns the function that removes it. */
-  onFinish(hook: RequestFinishHook): () => void {
-    return this.#finishHooks.add(hook);
+  /**
+   * Adds a finish hook, after those added before it (`first`: before them); returns the function
+   * that removes it.
+   */
+  onFinish(hook: RequestFinishHook, options?: { readonly first?: boolean }): () => void {
+    return this.#finishHooks.add(hook, options?.first === true);
   }
 
   /** Runs `handler` inside a new request context, counted in flight until the response ends. */

@@ -34,14 +34,22 @@ export function redactingDestination(
   registry: RedactionRegistry,
   maxLineBytes: number = defaultMaxLineBytes,
 ): DestinationStream {
-  const target = destination as DestinationStream & {
+  return wrapDestination(destination, (line) =>
+    destination.write(fitLine(registry.mask(line), maxLineBytes)),
+  );
+}
+
+/** A destination that writes with `write`, and flushes `target` (when it can be flushed). */
+export function wrapDestination(
+  target: DestinationStream,
+  write: (line: string) => unknown,
+): DestinationStream {
+  const flushable = target as DestinationStream & {
     flush?: (cb?: (error?: Error) => void) => void;
     flushSync?: () => void;
   };
-  const wrapped: DestinationStream & { flush?: unknown; flushSync?: unknown } = {
-    write: (line: string) => target.write(fitLine(registry.mask(line), maxLineBytes)),
-  };
-  if (typeof target.flush === 'function') wrapped.flush = target.flush.bind(target);
-  if (typeof target.flushSync === 'function') wrapped.flushSync = target.flushSync.bind(target);
+  const wrapped: DestinationStream & { flush?: unknown; flushSync?: unknown } = { write };
+  if (typeof flushable.flush === 'function') wrapped.flush = flushable.flush.bind(target);
+  if (typeof flushable.flushSync === 'function') wrapped.flushSync = flushable.flushSync.bind(target);
   return wrapped;
 }

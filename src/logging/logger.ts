@@ -1,9 +1,26 @@
 import { hostname } from 'node:os';
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
 import type { LogLevel } from '../config/environment.js';
+import { describeValue } from '../config/parse.js';
 import { InvalidArgumentError } from '../errors.js';
-import { currentSpanId, getRequestContext, noRequestFields } from '../http/context.js';
+import {
+  currentSpanId,
+  getMutableRequestContext,
+  getRequestContext,
+  noRequestFields,
+} from '../http/context.js';
 import { prettyDestination, redactingDestination } from './destination.js';
+import {
+  flushHeldLines,
+  flushWarning,
+  holdingDestination,
+  holdLine,
+  holds,
+  type LogBufferOptions,
+  type LogBufferSettings,
+  resolveLogBuffer,
+  writeLine,
+} from './held-lines.js';
 import { isoTimeChunk } from './iso-time.js';
 import { defaultMaxLineBytes, minMaxLineBytes } from './line-limit.js';
 import { redactedText, redaction } from './redaction.js';
@@ -60,6 +77,13 @@ export interface CreateLoggerOptions {
    * @default 16000 (under Docker's 16 KiB split)
    */
   maxLineBytes?: number;
+  /**
+   * Log buffering: `true` (or options) holds back the `debug` lines (and below) of each request that
+   * `level` leaves out, and writes them only if it fails, logs an `error` line, or calls
+   * `flushRequestLogs()`; see {@link LogBufferOptions}. Off when `level` is `'silent'`.
+   * @default false
+   */
+  buffer?: boolean | LogBufferOptions;
 }
 
 /** Where a logged `headers` object is looked for; explicit paths, because pino's wildcard paths cost
@@ -150,11 +174,15 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   if (options.region !== undefined) base.region = options.region;
 
   // Debug sampling: the logger runs at `debug`, and lines below the configured level are dropped
-  // unless the request was sampled. Only when sampling is on: otherwise pino's own level check
-  // turns disabled levels into no-ops.
+  // unless the request was sampled. Log buffering: it runs at `trace`, and the lines of a request
+  // that the level leaves out are held, up to the buffer's level. Only when one is on: otherwise
+  // pino's own level check turns disabled levels into no-ops.
   const sampling =
     sampleRate > 0 && level !== 'silent' && pino.levels.values[level]! > pino.levels.values.debug!;
   const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : pino.levels.values[level]!;
+  const bufferSettings = resolveLogBuffer(options.buffer, 'createLogger: buffer', refuseArgument);
+  const buffer = level === 'silent' ? undefined : bufferSettings;
+  const floor: LogLevel = buffer !== undefined ? 'trace' : sampling ? 'debug' : level;
 
   const { maxLineBytes } = options;
   if (maxLineBytes !== undefined && !(Number.isInteger(maxLineBytes) && maxLineBytes >= minMaxLineBytes)) {
@@ -165,40 +193,93 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const out = redactingDestination(destination, redaction, maxLineBytes);
   const logger = pino(
     {
-      level: sampling ? 'debug' : level,
+      level: floor,
       base,
       timestamp: isoTimeNow,
       formatters: { level: (label) => ({ level: label }) },
       mixin: contextFields,
       mixinMergeStrategy: mergeContext,
       redact: { paths: [...headerPaths, ...(options.redact ?? [])], censor: redactedText },
-      ...(sampling
-        ? {
-            hooks: {
-              logMethod(
-                this: Logger,
-                args: Parameters<Logger[Level]>,
-                method: Logger[Level],
-                numeric: number,
-              ) {
-                if (numeric < threshold && getRequestContext()?.debugSampled !== true) return;
-                method.apply(this, args);
-              },
-            },
-          }
+      ...(sampling || buffer !== undefined
+        ? { hooks: { logMethod: lineGate(threshold, pino.levels.values[floor]!, buffer) } }
         : {}),
     },
-    out,
+    buffer === undefined ? out : holdingDestination(out),
   );
+  if (sampling || buffer !== undefined) gates.set(logger, { threshold, floor: pino.levels.values[floor]! });
   const bindings = (logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
   if (!sampling && (options.redact ?? []).length === 0 && typeof bindings === 'string') {
     rawWriters.set(logger, (lineLevel, fields, message) => {
+      // pino runs at `trace` while lines are held: the configured level is the kit's to apply.
+      if (buffer !== undefined && !writesLevel(logger, lineLevel)) return;
       out.write(
         `{"level":"${lineLevel}"${isoTimeChunk()}${bindings}${fields},"msg":${jsonString(message)}}\n`,
       );
     });
   }
   return logger;
+}
+
+/** The configured level and the level pino runs at, of the loggers that run below the former. */
+const gates = new WeakMap<Logger, { readonly threshold: number; readonly floor: number }>();
+
+/**
+ * Whether `logger` writes a line at `level` as such (outside a request picked by debug sampling):
+ * pino's answer, except for a logger of {@link createLogger} that runs below its configured level to
+ * sample or hold lines, whose level was not set since: then the configured level's.
+ */
+export function writesLevel(logger: Logger, level: LogLevel): boolean {
+  if (!logger.isLevelEnabled(level)) return false;
+  const gate = gates.get(logger);
+  return gate === undefined || logger.levelVal !== gate.floor || pino.levels.values[level]! >= gate.threshold;
+}
+
+function refuseArgument(field: string, value: unknown, accepted: string): never {
+  throw new InvalidArgumentError(`${field} ${describeValue(value)} is not valid: expected ${accepted}.`);
+}
+
+type LogMethodHook = (
+  this: Logger,
+  args: Parameters<Logger[Level]>,
+  method: Logger[Level],
+  numeric: number,
+) => void;
+
+/**
+ * pino's `logMethod` hook while debug sampling or log buffering is on, which run pino below the
+ * configured level (at `floor`): decides, before a line is serialised, whether it is written, held
+ * for its request, or dropped. A logger whose level is not `floor` had it set since (a child's own
+ * level, Fastify's route `logLevel`, `logger.level = …` at run time): its level is the one applied.
+ */
+function lineGate(threshold: number, floor: number, buffer: LogBufferSettings | undefined): LogMethodHook {
+  const debug = pino.levels.values.debug!;
+  const error = pino.levels.values.error!;
+  return function logMethod(this: Logger, args, method, numeric) {
+    const own = this.levelVal;
+    if (numeric >= (own === floor ? threshold : own)) {
+      if (buffer === undefined) {
+        method.apply(this, args);
+        return;
+      }
+      if (numeric >= error && buffer.flushOnError) {
+        const context = getMutableRequestContext();
+        if (context !== undefined) flushHeldLines(context);
+      }
+      writeLine(this, method, args);
+      return;
+    }
+    const context = getMutableRequestContext();
+    if (buffer === undefined) {
+      // A request picked by debug sampling writes its debug lines as they come.
+      if (numeric >= debug && context?.debugSampled === true) method.apply(this, args);
+      return;
+    }
+    if (flushWarning() || (numeric >= debug && context?.debugSampled === true)) writeLine(this, method, args);
+    // What the configured level leaves out, up to the buffer's level, is held. (A logger whose level
+    // was set since never gets here with a line below it: pino made that level a no-op.)
+    else if (context !== undefined && numeric <= buffer.threshold && holds(context))
+      holdLine(context, this, buffer.maxBytes, method, args);
+  };
 }
 
 /**

@@ -7,6 +7,8 @@
 // Correlation routes, the same on every framework: /fields?tenant=T&ms=N adds a request field, logs,
 // waits N ms and logs again from a child logger (Fastify: request.log); /forward?to=URL&via=fetch|http
 // calls URL and answers with what it answered; /span logs inside the request and inside a child span.
+// /held?status=N logs two debug lines (one from a child logger; Fastify: request.log) and answers N;
+// BUFFER is a JSON `logging.buffer` option (Fastify's logger too).
 import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
@@ -58,6 +60,12 @@ async function forward(query) {
   });
 }
 
+function held(query, nestedLogger) {
+  runtime.logger.debug('held line');
+  (nestedLogger ?? runtime.logger.child({ module: 'repo' })).debug('nested held line');
+  return Number(query.status);
+}
+
 function span() {
   runtime.logger.info('request span line');
   const child = runtime.tracer.span('child work', (handle) => {
@@ -72,6 +80,7 @@ function buildExpress(express) {
   app.get('/fields', async (req, res) => res.json(await fields(req.query)));
   app.get('/forward', async (req, res) => res.json(await forward(req.query)));
   app.get('/span', (_req, res) => res.json(span()));
+  app.get('/held', (req, res) => res.status(held(req.query)).json({}));
   app.get('/hello', (_req, res) => res.json(hello()));
   app.get('/notes/:id', (req, res) => res.json({ id: req.params.id }));
   // Routers mounted under a literal path, then under a parameter: the route is the whole pattern.
@@ -128,6 +137,10 @@ function buildKoa(Koa) {
   router.get('/span', (ctx) => {
     ctx.body = span();
   });
+  router.get('/held', (ctx) => {
+    ctx.status = held(ctx.query);
+    ctx.body = {};
+  });
   router.get('/notes/:id', (ctx) => {
     ctx.body = { id: ctx.params.id };
   });
@@ -164,7 +177,10 @@ function buildKoa(Koa) {
 function buildFastify() {
   // The kit's logger as Fastify's, so that request.log lines carry the request's fields.
   const app = require('fastify')({
-    loggerInstance: createLogger({ service: 'conformance' }),
+    loggerInstance: createLogger({
+      service: 'conformance',
+      ...(process.env.BUFFER ? { buffer: JSON.parse(process.env.BUFFER) } : {}),
+    }),
     disableRequestLogging: true,
     ...(tls === undefined ? {} : { https: tls }),
   });
@@ -172,6 +188,7 @@ function buildFastify() {
   app.get('/fields', async (request) => fields(request.query, request.log));
   app.get('/forward', async (request) => forward(request.query));
   app.get('/span', async () => span());
+  app.get('/held', async (request, reply) => reply.code(held(request.query, request.log)).send({}));
   app.get('/notes/:id', async (request) => ({ id: request.params.id }));
   app.register(
     async (tenantNotes) => {
@@ -213,6 +230,7 @@ function buildNode() {
     if (url.pathname === '/fields') return void fields(query).then((body) => json(200, body));
     if (url.pathname === '/forward') return void forward(query).then((body) => json(200, body));
     if (url.pathname === '/span') return json(200, span());
+    if (url.pathname === '/held') return json(held(query), {});
     if (url.pathname.startsWith('/notes/')) return json(200, { id: url.pathname.slice(7) });
     if (url.pathname === '/secret') return res.end(secret());
     if (url.pathname === '/slow')
@@ -250,6 +268,7 @@ runtime = await bootstrapAppRunner({
   ...(process.env.SHEDDING ? { loadShedding: JSON.parse(process.env.SHEDDING) } : {}),
   ...(process.env.TRACING ? { tracing: JSON.parse(process.env.TRACING) } : {}),
   ...(process.env.QUIET ? { quietRequests: JSON.parse(process.env.QUIET) } : {}),
+  ...(process.env.BUFFER ? { logging: { buffer: JSON.parse(process.env.BUFFER) } } : {}),
   ...(tls !== undefined && framework !== 'fastify' ? { server: { tls } } : {}),
 });
 if (process.env.WEBSOCKET === '1') {

@@ -262,6 +262,16 @@ describe.each(frameworks)('%s', (framework) => {
     });
   });
 
+  it('holds a request debug lines, and writes them before its request line only when it fails (logging.buffer)', async () => {
+    const app = await start(framework, { BUFFER: 'true' });
+    await get(`${app.url}/held?status=200`, { headers: { 'x-request-id': `held-ok-${framework}` } });
+    await get(`${app.url}/held?status=503`, { headers: { 'x-request-id': `held-fail-${framework}` } });
+    await app.waitForLine((l) => l.requestId === `held-fail-${framework}` && l.msg === 'request failed');
+    const of = (id: string) => app.lines.filter((l) => l.requestId === id).map((l) => l.msg);
+    expect(of(`held-ok-${framework}`)).toEqual(['request completed']);
+    expect(of(`held-fail-${framework}`)).toEqual(['held line', 'nested held line', 'request failed']);
+  });
+
   it('reads a secret in a handler', async () => {
     const app = await start(framework);
     expect((await get(`${app.url}/secret`)).body).toBe(`hello from ${framework}`);

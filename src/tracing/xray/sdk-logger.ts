@@ -1,5 +1,6 @@
 import { format } from 'node:util';
 import type { Logger } from 'pino';
+import { writesLevel } from '../../logging/logger.js';
 import type { DaemonStatus } from './daemon-status.js';
 
 /** The logger interface of `aws-xray-sdk-core` (`AWSXRay.setLogger`). */
@@ -30,7 +31,9 @@ const maxDistinctWarnings = 20;
 export function sdkLogger(logger: Logger, status: DaemonStatus): SdkLogger {
   const seen = new Set<string>();
   const debug = (...args: unknown[]) => {
-    if (logger.isLevelEnabled('debug'))
+    // Not pino's answer: a logger that holds lines runs at `trace`, and the SDK's chatter is not
+    // worth building (and holding) for every request.
+    if (writesLevel(logger, 'debug'))
       logger.debug({ tracing: { source: 'aws-xray-sdk-core' } }, format(...args));
   };
   const warn = (...args: unknown[]) => {
