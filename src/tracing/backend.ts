@@ -110,6 +110,8 @@ export interface TracingBackend {
   currentTraceId(): string | undefined;
   /** {@link RuntimeTracer.currentTraceHeader}. */
   currentTraceHeader(): string | undefined;
+  /** The trace headers of {@link RuntimeTracer.currentHeaders}: the current span's, as `tracing.propagators` says. */
+  currentPropagationHeaders(): readonly PropagationHeader[];
   /** Exports what is finished; never rejects. */
   flush(): Promise<void>;
   /** Exports what is finished and releases everything; never rejects; safe to call twice. */

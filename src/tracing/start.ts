@@ -10,7 +10,7 @@ import { instrumentServer } from './instrumentation/server.js';
 import { resolveTracingMode } from './mode.js';
 import { reportDatastoreSpans } from './otel/datastore-report.js';
 import { loadOtelBackend } from './otel/load.js';
-import { type InstrumentableAwsClient, offTracer, type RuntimeTracer } from './tracer.js';
+import { type InstrumentableAwsClient, offTracer, outgoingHeaders, type RuntimeTracer } from './tracer.js';
 import { loadXrayBackend } from './xray/peer.js';
 
 /** What tracing is started with. */
@@ -45,6 +45,7 @@ function backendTracer(
     setAttributes: backend.setAttributes.bind(backend),
     currentTraceId: backend.currentTraceId.bind(backend),
     currentTraceHeader: backend.currentTraceHeader.bind(backend),
+    currentHeaders: () => outgoingHeaders(backend.currentPropagationHeaders(), requestIdHeader),
     instrumentAwsClient: <C extends InstrumentableAwsClient>(client: C) =>
       instrumentAwsClient(client, backend, failures, requestIdHeader),
     flush: backend.flush.bind(backend),
@@ -123,7 +124,7 @@ export async function startTracing(
         );
     }
     return {
-      tracer: offTracer(),
+      tracer: offTracer(requestIdHeader),
       shutdown: () => {
         uninstallAll(uninstalls, logger);
         return Promise.resolve();

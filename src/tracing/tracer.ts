@@ -1,4 +1,5 @@
 import { getRequestContext } from '../http/context.js';
+import type { PropagationHeader } from './propagation.js';
 
 /** A span attribute value, as OpenTelemetry accepts it. */
 export type SpanAttributeValue =
@@ -167,6 +168,20 @@ export interface RuntimeTracer {
    */
   currentTraceHeader(): string | undefined;
   /**
+   * The headers that carry the request and the current span to work elsewhere, for a transport the
+   * kit does not instrument (Kafka record headers, SQS or SNS message attributes, gRPC metadata, a
+   * WebSocket message): within a request, its id (`logging.requestIdHeader`), and the trace headers
+   * `tracing.propagators` names (`x-amzn-trace-id`, `traceparent`, `tracestate`, `baggage`) with the
+   * current span as the parent. Names are lower case; the object is empty outside any request or
+   * span. With tracing off: the request id alone.
+   *
+   * @example
+   * ```ts
+   * await producer.send({ topic: 'orders', messages: [{ value, headers: runtime.tracer.currentHeaders() }] });
+   * ```
+   */
+  currentHeaders(): Record<string, string>;
+  /**
    * Traces an AWS SDK v3 client: each `client.send()` made inside a request or span becomes one
    * client span (not one per HTTP attempt: retries stay inside it), and its requests carry the
    * trace header. Returns the client. Safe to call twice; a no-op when tracing is off.
@@ -191,14 +206,33 @@ const noopSpan: SpanHandle = Object.freeze({
   recordError() {},
 });
 
-/** The tracer of `mode: 'off'`: every method a no-op, the trace id from the request's header. */
-export function offTracer(): RuntimeTracer {
+/**
+ * {@link RuntimeTracer.currentHeaders}: the request's id under `requestIdHeader` (when it is
+ * forwarded, within a request), then `trace`, the current span's headers.
+ */
+export function outgoingHeaders(
+  trace: readonly PropagationHeader[],
+  requestIdHeader: string | undefined,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const context = requestIdHeader === undefined ? undefined : getRequestContext();
+  if (context !== undefined) headers[requestIdHeader!] = context.requestId;
+  for (const [name, value] of trace) headers[name] = value;
+  return headers;
+}
+
+/**
+ * The tracer of `mode: 'off'`: every method a no-op, the trace id from the request's header, and
+ * the request id (under `requestIdHeader`, when forwarded) its only header.
+ */
+export function offTracer(requestIdHeader?: string): RuntimeTracer {
   return Object.freeze({
     mode: 'off' as const,
     span: <T>(_name: string, fn: (span: SpanHandle) => T) => fn(noopSpan),
     setAttributes() {},
     currentTraceId: () => getRequestContext()?.traceId,
     currentTraceHeader: () => undefined,
+    currentHeaders: () => outgoingHeaders([], requestIdHeader),
     instrumentAwsClient: <C extends InstrumentableAwsClient>(client: C) => client,
     flush: () => Promise.resolve(),
   });

@@ -431,6 +431,10 @@ class OtelBackend implements TracingBackend {
     return headerFor(this.#contextManager.active());
   }
 
+  currentPropagationHeaders(): PropagationHeader[] {
+    return injectedHeaders(this.#propagator, this.#contextManager.active());
+  }
+
   async flush(): Promise<void> {
     try {
       await this.#provider.forceFlush();

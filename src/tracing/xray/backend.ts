@@ -21,7 +21,7 @@ import type {
   TracingBackend,
 } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
-import { xrayHeaderOf } from '../propagation.js';
+import { type PropagationHeader, propagationHeaders, xrayHeaderOf } from '../propagation.js';
 import { requestFieldAttributes } from '../request-attributes.js';
 import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, parseTraceContext, type TraceHeader } from '../trace-header.js';
@@ -329,6 +329,13 @@ class XrayBackend implements TracingBackend {
   currentTraceHeader(): string | undefined {
     const scope = this.#scopes.active();
     return scope === undefined ? undefined : xrayHeaderOf({ ...scope.trace, spanId: scope.entity.id });
+  }
+
+  currentPropagationHeaders(): PropagationHeader[] {
+    const scope = this.#scopes.active();
+    return scope === undefined
+      ? []
+      : propagationHeaders(this.#propagators, { ...scope.trace, spanId: scope.entity.id });
   }
 
   flush(): Promise<void> {

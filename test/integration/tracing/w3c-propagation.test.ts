@@ -1,11 +1,17 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { context, propagation } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
 import { baseUrl, get } from '../../support/http.js';
 import { type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
-import { stopRuntimes } from '../../support/runtime.js';
+import { startRuntime, stopRuntimes, type TestRuntime } from '../../support/runtime.js';
 import { startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
 import { callerParent, callerRoot, httpGet, secretsClient, startTraced } from './support.js';
 import { startXray } from './xray-support.js';
@@ -248,5 +254,111 @@ describe('W3C trace context and baggage, X-Ray SDK mode', () => {
       baggage: w3cCaller.baggage,
       xray: `Root=${callerRoot};Parent=${subsegment!.id};Sampled=1`,
     });
+  });
+});
+
+/**
+ * The app of the currentHeaders tests: the headers in the request and in a child span within it;
+ * then a traced call from the request to the downstream server, whose headers it received.
+ */
+const reportHeaders = (rt: TestRuntime['runtime']) => async (_req: IncomingMessage, res: ServerResponse) => {
+  const child = rt.tracer.span('work', (span) => ({
+    headers: rt.tracer.currentHeaders(),
+    spanId: span.spanId,
+  }));
+  const request = rt.tracer.currentHeaders();
+  await (await fetch(downstreamUrl)).text();
+  res.end(JSON.stringify({ request, child }));
+};
+
+/** What a traced call sends but its parent span id: the part currentHeaders() must agree with. */
+function withoutParent(headers: Record<string, unknown>) {
+  const { traceparent, 'x-amzn-trace-id': xray, ...rest } = headers;
+  return {
+    traceparent: String(traceparent).replace(/-[0-9a-f]{16}-/, '-P-'),
+    xray: String(xray).replace(/Parent=[0-9a-f]{16}/, 'Parent=P'),
+    ...Object.fromEntries(
+      ['x-request-id', 'tracestate', 'baggage'].filter((n) => rest[n] !== undefined).map((n) => [n, rest[n]]),
+    ),
+  };
+}
+
+interface ReportedHeaders {
+  request: Record<string, string>;
+  child: { headers: Record<string, string>; spanId: string };
+}
+
+describe('runtime.tracer.currentHeaders()', () => {
+  it.each([
+    ['OpenTelemetry', (app: typeof reportHeaders) => startTraced(collector, 'http/protobuf', app)],
+    ['X-Ray SDK', (app: typeof reportHeaders) => startXray(daemon, app)],
+  ])(
+    '%s: the request id and the trace headers of the current span, as a call made there carries them',
+    async (_mode, start) => {
+      const { runtime } = await start(reportHeaders);
+      const response = await get(`${baseUrl(runtime.server!)}/`, {
+        headers: { ...w3cCaller, 'x-request-id': 'req-headers-1' },
+      });
+      const { request, child } = JSON.parse(response.body) as ReportedHeaders;
+      expect(Object.keys(request).sort()).toEqual([
+        'baggage',
+        'traceparent',
+        'tracestate',
+        'x-amzn-trace-id',
+        'x-request-id',
+      ]);
+      expect(request['x-request-id']).toBe('req-headers-1');
+      expect(request.tracestate).toBe(w3cCaller.tracestate);
+      expect(request.baggage?.split(',').sort()).toEqual(['plan=gold;tier=1', 'tenant=acme']);
+      const requestSpan = /^00-4bf92f3577b34da6a3ce929d0e0e4736-([0-9a-f]{16})-01$/.exec(
+        request.traceparent!,
+      )?.[1];
+      expect(requestSpan).toBeDefined();
+      expect(requestSpan).not.toBe(w3cParent);
+      expect(request['x-amzn-trace-id']).toBe(`Root=${w3cRoot};Parent=${requestSpan};Sampled=1`);
+      // Within a child span, the child is the parent.
+      expect(child.headers.traceparent).toBe(`00-${w3cHex}-${child.spanId}-01`);
+      expect(child.headers['x-amzn-trace-id']).toBe(`Root=${w3cRoot};Parent=${child.spanId};Sampled=1`);
+      expect(runtime.tracer.currentHeaders()).toEqual({});
+      // What the kit's own traced call sent, but for the parent (its client span).
+      expect(withoutParent(request)).toEqual(withoutParent(received[0] as Record<string, unknown>));
+    },
+  );
+
+  it('in a quiet request, says "not sampled" as its calls do', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', reportHeaders, {
+      quietRequests: ['/'],
+    });
+    const response = await get(`${baseUrl(runtime.server!)}/`, {
+      headers: { ...w3cCaller, 'x-request-id': 'req-quiet-1' },
+    });
+    const { request } = JSON.parse(response.body) as ReportedHeaders;
+    expect(request.traceparent).toMatch(new RegExp(`^00-${w3cHex}-[0-9a-f]{16}-00$`));
+    expect(request['x-amzn-trace-id']).toMatch(new RegExp(`^Root=${w3cRoot};Parent=[0-9a-f]{16};Sampled=0$`));
+    expect(withoutParent(request)).toEqual(withoutParent(received[0] as Record<string, unknown>));
+  });
+
+  it('with tracing off: the request id only, and nothing outside a request', async () => {
+    let started: TestRuntime | undefined;
+    started = await startRuntime({ app: (req, res) => reportHeaders(started!.runtime)(req, res) });
+    const { runtime } = started;
+    const response = await get(`${baseUrl(runtime.server!)}/`, {
+      headers: { ...w3cCaller, 'x-request-id': 'req-headers-2' },
+    });
+    const { request, child } = JSON.parse(response.body) as ReportedHeaders;
+    expect(request).toEqual({ 'x-request-id': 'req-headers-2' });
+    expect(child.headers).toEqual({ 'x-request-id': 'req-headers-2' });
+    expect(runtime.tracer.currentHeaders()).toEqual({});
+    expect(received[0]?.['x-request-id']).toBe('req-headers-2');
+  });
+
+  it('with requestIdHeader false and tracing off: nothing', async () => {
+    let started: TestRuntime | undefined;
+    started = await startRuntime({
+      logging: { requestIdHeader: false },
+      app: (req, res) => reportHeaders(started!.runtime)(req, res),
+    });
+    const response = await get(`${baseUrl(started.runtime.server!)}/`, { headers: w3cCaller });
+    expect((JSON.parse(response.body) as ReportedHeaders).request).toEqual({});
   });
 });
