@@ -61,6 +61,7 @@ export {
   UnsupportedAppError,
 } from './errors.js';
 export type { HealthEndpointSettings, HealthEndpoints } from './health/endpoints.js';
+export { awsProbe, type CommandSender } from './health/probes/aws.js';
 export {
   mysqlProbe,
   type PingableClient,

@@ -128,6 +128,7 @@ declare const redis: import('ioredis').Redis;
 declare const server: import('node:http').Server;
 declare const getNote: import('express').RequestHandler;
 declare const migrations: Promise<void>;
+declare module '@aws-sdk/client-dynamodb';
 declare module '@aws-sdk/client-s3';
 declare module '@aws-sdk/client-sqs';
 `;
