@@ -18,6 +18,7 @@ export {
   logLevels,
   renderEnvironmentTable,
 } from './config/environment.js';
+export type { LoggingConfig } from './config/logging.js';
 export type { MetricsConfig } from './config/metrics.js';
 export type {
   BootstrapOptions,

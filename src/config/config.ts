@@ -3,11 +3,9 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { join } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import type { ShedResponder } from '../http/load-shedder.js';
-import { type LogBufferOptions, resolveLogBuffer } from '../logging/held-lines.js';
-import { defaultMaxLineBytes, minMaxLineBytes } from '../logging/line-limit.js';
-import type { RequestLevels } from '../logging/request-line.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
-import { type LogLevel, logLevels, parseEnvironment } from './environment.js';
+import { parseEnvironment } from './environment.js';
+import { type LoggingConfig, loggingDefaults, parseLoggingConfig } from './logging.js';
 import { type MetricsConfig, parseMetricsConfig } from './metrics.js';
 import type { BootstrapOptions } from './options.js';
 import {
@@ -30,21 +28,7 @@ export interface KitConfig {
   readonly service: string;
   readonly version: string | undefined;
   readonly region: string | undefined;
-  readonly logging: {
-    readonly level: LogLevel;
-    readonly requests: boolean;
-    readonly requestLevels: RequestLevels;
-    readonly query: boolean;
-    readonly healthRequests: boolean;
-    readonly redact: readonly string[];
-    readonly debugSampleRate: number;
-    readonly pretty: boolean | 'auto';
-    readonly maxLineBytes: number;
-    /** Log buffering as given, validated (`false` when off). */
-    readonly buffer: boolean | Readonly<LogBufferOptions>;
-    /** Lower case; `false`: no echo, no forwarding (the id is still adopted from `x-request-id`). */
-    readonly requestIdHeader: string | false;
-  };
+  readonly logging: LoggingConfig;
   readonly health: {
     readonly livenessPath: string;
     readonly readinessPath: string;
@@ -126,20 +110,11 @@ const optionKeys = [
 ] as const;
 const signalNames = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
-/** Headers that must not carry the request id: credentials, trace context, message framing. */
-const reservedIdHeaders =
-  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-amzn-trace-id|traceparent|tracestate|baggage|host|connection|keep-alive|proxy-connection|te|trailer|transfer-encoding|upgrade|content-length|content-type|content-encoding)$/i;
-
 /** Documented defaults, in one place. */
 export const defaults = Object.freeze({
   port: 8080,
-  logLevel: 'info' as LogLevel,
-  requestLevels: Object.freeze({
-    success: 'info',
-    clientError: 'info',
-    serverError: 'error',
-    aborted: 'warn',
-  } satisfies RequestLevels),
+  logLevel: loggingDefaults.level,
+  requestLevels: loggingDefaults.requestLevels,
   service: 'app',
   health: Object.freeze({
     livenessPath: '/healthz',
@@ -217,70 +192,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   const rawEnv = (envOption as Record<string, string | undefined> | undefined) ?? process.env;
   const env = parseEnvironment(rawEnv);
 
-  const logging = parseSection('logging', top.logging, [
-    'level',
-    'requests',
-    'requestLevels',
-    'query',
-    'healthRequests',
-    'redact',
-    'debugSampleRate',
-    'pretty',
-    'maxLineBytes',
-    'buffer',
-    'requestIdHeader',
-    'logger',
-    'destination',
-  ]);
-  const requestLevels = parseSection('logging.requestLevels', logging.requestLevels, [
-    'success',
-    'clientError',
-    'serverError',
-    'aborted',
-  ]);
-  const userLogger = logging.logger;
-  if (
-    userLogger !== undefined &&
-    (typeof userLogger !== 'object' ||
-      userLogger === null ||
-      typeof (userLogger as Logger).child !== 'function')
-  ) {
-    invalid('logging.logger', userLogger, 'a pino logger');
-  }
-  const redact = optional(logging.redact, (value) => {
-    if (!Array.isArray(value)) invalid('logging.redact', value, 'an array of paths such as "user.password"');
-    return value.map((path, i) => parseName(`logging.redact[${i}]`, path));
-  });
-  const debugSampleRate = optional(logging.debugSampleRate, (value) => {
-    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-      invalid('logging.debugSampleRate', value, 'a number from 0 to 1');
-    }
-    return value;
-  });
-  const pretty = optional(logging.pretty, (value) => {
-    if (value !== 'auto' && typeof value !== 'boolean')
-      invalid('logging.pretty', value, "true, false or 'auto'");
-    return value;
-  });
-  const requestIdHeader = optional(logging.requestIdHeader, (value) => {
-    // An HTTP field name (RFC 9110 token), and not one that carries something else: a credential
-    // (it would be logged on every line, echoed, and sent to every host called), a trace header, or
-    // one that frames the message.
-    if (
-      value !== false &&
-      (typeof value !== 'string' ||
-        !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/.test(value) ||
-        reservedIdHeaders.test(value))
-    ) {
-      invalid(
-        'logging.requestIdHeader',
-        value,
-        "a header name such as 'x-request-id' or 'x-correlation-id', or false to neither echo nor forward the id",
-      );
-    }
-    return value === false ? false : value.toLowerCase();
-  });
-  const level = (field: string) => (value: unknown) => parseEnum(field, value, logLevels);
+  const logging = parseLoggingConfig(top.logging, env);
   const health = parseSection('health', top.health, [
     'livenessPath',
     'readinessPath',
@@ -333,10 +245,6 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     'tls',
   ]);
 
-  const destination = logging.destination;
-  if (destination !== undefined && typeof (destination as { write?: unknown }).write !== 'function') {
-    invalid('logging.destination', destination, 'a stream with a write(line) method');
-  }
   const quietRequests = optional(top.quietRequests, parseQuietRequests);
   if (top.beforeListen !== undefined && typeof top.beforeListen !== 'function') {
     invalid('beforeListen', top.beforeListen, 'a function (runtime) => void | Promise<void>');
@@ -458,41 +366,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     version:
       optional(top.version, (v) => parseName('version', v, 128)) ?? env.SERVICE_VERSION ?? pkg().version,
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
-    logging: {
-      level: optional(logging.level, level('logging.level')) ?? env.LOG_LEVEL ?? defaults.logLevel,
-      requests: optional(logging.requests, (v) => parseBoolean('logging.requests', v)) ?? true,
-      requestLevels: {
-        success:
-          optional(requestLevels.success, level('logging.requestLevels.success')) ??
-          defaults.requestLevels.success,
-        clientError:
-          optional(requestLevels.clientError, level('logging.requestLevels.clientError')) ??
-          defaults.requestLevels.clientError,
-        serverError:
-          optional(requestLevels.serverError, level('logging.requestLevels.serverError')) ??
-          defaults.requestLevels.serverError,
-        aborted:
-          optional(requestLevels.aborted, level('logging.requestLevels.aborted')) ??
-          defaults.requestLevels.aborted,
-      },
-      query: optional(logging.query, (v) => parseBoolean('logging.query', v)) ?? false,
-      healthRequests:
-        optional(logging.healthRequests, (v) => parseBoolean('logging.healthRequests', v)) ?? false,
-      redact: redact ?? [],
-      debugSampleRate: debugSampleRate ?? 0,
-      pretty: pretty ?? 'auto',
-      maxLineBytes:
-        optional(logging.maxLineBytes, (v) =>
-          parseInteger('logging.maxLineBytes', v, minMaxLineBytes, 262_144),
-        ) ?? defaultMaxLineBytes,
-      requestIdHeader: requestIdHeader ?? 'x-request-id',
-      buffer:
-        resolveLogBuffer(logging.buffer, 'logging.buffer', invalid) === undefined
-          ? false
-          : typeof logging.buffer === 'object'
-            ? Object.freeze({ ...(logging.buffer as LogBufferOptions) })
-            : true,
-    },
+    logging: logging.config,
     health: {
       ...healthPaths,
       timeoutMs:
@@ -547,10 +421,10 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
 
   return {
     config: deepFreeze(config),
-    destination: destination as DestinationStream | undefined,
+    destination: logging.destination,
     metricsDestination: metrics.destination,
     quietRequests,
-    logger: userLogger as Logger | undefined,
+    logger: logging.logger,
     env: rawEnv,
     exit: exit as LoadedConfig['exit'],
   };

@@ -149,13 +149,12 @@ class HeldLines {
   #lines: HeldLine[] = [];
   #bytes = 0;
   #dropped = 0;
-  #maxBytes: number;
+  #maxBytes = 0;
   /** The logger of the first held line: it writes the line that says what was dropped. */
   readonly #logger: Logger;
 
-  constructor(logger: Logger, maxBytes: number) {
+  constructor(logger: Logger) {
     this.#logger = logger;
-    this.#maxBytes = maxBytes;
   }
 
   /** Holds `line`, for `out`; the request holds up to the largest `maxBytes` of its loggers. */
@@ -251,7 +250,7 @@ export function holdLine(
 ): void {
   const previous = capturing;
   const previousLimit = capturingLimit;
-  capturing = (context as HoldingContext)[heldSlot] ??= new HeldLines(logger, maxBytes);
+  capturing = (context as HoldingContext)[heldSlot] ??= new HeldLines(logger);
   capturingLimit = maxBytes;
   try {
     method.apply(logger, args as never[]);

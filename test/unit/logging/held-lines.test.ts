@@ -180,6 +180,24 @@ describe('held lines', () => {
     });
   });
 
+  it('holds up to the larger maxBytes of the loggers that hold in a request', () => {
+    const logs = captureLogs();
+    const small = createLogger({ service: 's', destination: logs, buffer: { maxBytes: 1024 } });
+    const large = createLogger({ service: 's', destination: logs, buffer: { maxBytes: 4096 } });
+    const context = testRequestContext('r');
+    runWithRequestContext(context, () => {
+      small.debug({ pad: 'x'.repeat(600) }, 'from the small one');
+      large.debug({ pad: 'y'.repeat(600) }, 'from the large one');
+      small.debug({ pad: 'z'.repeat(600) }, 'from the small one again');
+    });
+    endHeldLines(context, {} as never, response(500));
+    expect(logs.lines.map((l) => l.msg)).toEqual([
+      'from the small one',
+      'from the large one',
+      'from the small one again',
+    ]);
+  });
+
   it('masks registered secrets and censors headers in held lines, as in any line', () => {
     const logs = captureLogs();
     const logger = createLogger({ service: 's', destination: logs, buffer: true });
