@@ -183,6 +183,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const bufferSettings = resolveLogBuffer(options.buffer, 'createLogger: buffer', refuseArgument);
   const buffer = level === 'silent' ? undefined : bufferSettings;
   const floor: LogLevel = buffer !== undefined ? 'trace' : sampling ? 'debug' : level;
+  const gate: Gate | undefined =
+    sampling || buffer !== undefined ? { threshold, floor: pino.levels.values[floor]! } : undefined;
 
   const { maxLineBytes } = options;
   if (maxLineBytes !== undefined && !(Number.isInteger(maxLineBytes) && maxLineBytes >= minMaxLineBytes)) {
@@ -200,13 +202,11 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       mixin: contextFields,
       mixinMergeStrategy: mergeContext,
       redact: { paths: [...headerPaths, ...(options.redact ?? [])], censor: redactedText },
-      ...(sampling || buffer !== undefined
-        ? { hooks: { logMethod: lineGate(threshold, pino.levels.values[floor]!, buffer) } }
-        : {}),
+      ...(gate === undefined ? {} : { hooks: { logMethod: lineGate(gate, buffer) } }),
     },
     buffer === undefined ? out : holdingDestination(out),
   );
-  if (sampling || buffer !== undefined) gates.set(logger, { threshold, floor: pino.levels.values[floor]! });
+  if (gate !== undefined) gates.set(logger, gate);
   const bindings = (logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
   if (!sampling && (options.redact ?? []).length === 0 && typeof bindings === 'string') {
     rawWriters.set(logger, (lineLevel, fields, message) => {
@@ -220,8 +220,22 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   return logger;
 }
 
-/** The configured level and the level pino runs at, of the loggers that run below the former. */
-const gates = new WeakMap<Logger, { readonly threshold: number; readonly floor: number }>();
+/** The configured level and the level pino runs at, of a logger that runs below the former. */
+interface Gate {
+  readonly threshold: number;
+  readonly floor: number;
+}
+
+const gates = new WeakMap<Logger, Gate>();
+
+/**
+ * The level applied to a line of a logger at `own` (its `levelVal`): one whose level is not the
+ * gate's floor had it set since (a child's own level, Fastify's route `logLevel`, `logger.level = …`
+ * at run time), and that level applies; else the configured one.
+ */
+function appliedLevel(gate: Gate, own: number): number {
+  return own === gate.floor ? gate.threshold : own;
+}
 
 /**
  * Whether `logger` writes a line at `level` as such (outside a request picked by debug sampling):
@@ -231,7 +245,7 @@ const gates = new WeakMap<Logger, { readonly threshold: number; readonly floor: 
 export function writesLevel(logger: Logger, level: LogLevel): boolean {
   if (!logger.isLevelEnabled(level)) return false;
   const gate = gates.get(logger);
-  return gate === undefined || logger.levelVal !== gate.floor || pino.levels.values[level]! >= gate.threshold;
+  return gate === undefined || pino.levels.values[level]! >= appliedLevel(gate, logger.levelVal);
 }
 
 function refuseArgument(field: string, value: unknown, accepted: string): never {
@@ -247,16 +261,14 @@ type LogMethodHook = (
 
 /**
  * pino's `logMethod` hook while debug sampling or log buffering is on, which run pino below the
- * configured level (at `floor`): decides, before a line is serialised, whether it is written, held
- * for its request, or dropped. A logger whose level is not `floor` had it set since (a child's own
- * level, Fastify's route `logLevel`, `logger.level = …` at run time): its level is the one applied.
+ * configured level (at the gate's floor): decides, before a line is serialised, whether it is
+ * written, held for its request, or dropped ({@link appliedLevel} says which level applies).
  */
-function lineGate(threshold: number, floor: number, buffer: LogBufferSettings | undefined): LogMethodHook {
+function lineGate(gate: Gate, buffer: LogBufferSettings | undefined): LogMethodHook {
   const debug = pino.levels.values.debug!;
   const error = pino.levels.values.error!;
   return function logMethod(this: Logger, args, method, numeric) {
-    const own = this.levelVal;
-    if (numeric >= (own === floor ? threshold : own)) {
+    if (numeric >= appliedLevel(gate, this.levelVal)) {
       if (buffer === undefined) {
         method.apply(this, args);
         return;
