@@ -173,18 +173,17 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   base.instance = options.instance ?? hostname();
   if (options.region !== undefined) base.region = options.region;
 
-  // Debug sampling: the logger runs at `debug`, and lines below the configured level are dropped
-  // unless the request was sampled. Log buffering: it runs at `trace`, and the lines of a request
-  // that the level leaves out are held, up to the buffer's level. Only when one is on: otherwise
-  // pino's own level check turns disabled levels into no-ops.
+  // Debug sampling: the logger runs below the configured level, and lines below it are dropped
+  // unless the request was sampled. Log buffering: the lines of a request that the level leaves out
+  // are held, up to the buffer's level. Only when one is on: otherwise pino's own level check turns
+  // disabled levels into no-ops.
   const sampling =
     sampleRate > 0 && level !== 'silent' && pino.levels.values[level]! > pino.levels.values.debug!;
   const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : pino.levels.values[level]!;
   const bufferSettings = resolveLogBuffer(options.buffer, 'createLogger: buffer', refuseArgument);
   const buffer = level === 'silent' ? undefined : bufferSettings;
-  const floor: LogLevel = buffer !== undefined ? 'trace' : sampling ? 'debug' : level;
   const gate: Gate | undefined =
-    sampling || buffer !== undefined ? { threshold, floor: pino.levels.values[floor]! } : undefined;
+    sampling || buffer !== undefined ? { threshold, floor: floorValue } : undefined;
 
   const { maxLineBytes } = options;
   if (maxLineBytes !== undefined && !(Number.isInteger(maxLineBytes) && maxLineBytes >= minMaxLineBytes)) {
@@ -193,9 +192,11 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     );
   }
   const out = redactingDestination(destination, redaction, maxLineBytes);
+  // The floor level is the kit's own, never logged at: typed as the plain logger the kit returns.
   const logger = pino(
     {
-      level: floor,
+      // While the kit applies the level, pino runs below every level (see floorLevel).
+      ...(gate === undefined ? { level } : { level: floorLevel, customLevels: { [floorLevel]: floorValue } }),
       base,
       timestamp: isoTimeNow,
       formatters: { level: (label) => ({ level: label }) },
@@ -205,12 +206,12 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       ...(gate === undefined ? {} : { hooks: { logMethod: lineGate(gate, buffer) } }),
     },
     buffer === undefined ? out : holdingDestination(out),
-  );
+  ) as unknown as Logger;
   if (gate !== undefined) gates.set(logger, gate);
   const bindings = (logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
   if (!sampling && (options.redact ?? []).length === 0 && typeof bindings === 'string') {
     rawWriters.set(logger, (lineLevel, fields, message) => {
-      // pino runs at `trace` while lines are held: the configured level is the kit's to apply.
+      // pino runs below every level while lines are held: the configured level is the kit's to apply.
       if (buffer !== undefined && !writesLevel(logger, lineLevel)) return;
       out.write(
         `{"level":"${lineLevel}"${isoTimeChunk()}${bindings}${fields},"msg":${jsonString(message)}}\n`,
@@ -219,6 +220,14 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   }
   return logger;
 }
+
+/**
+ * The level pino runs at while the kit applies the configured one (debug sampling, log buffering):
+ * a level of the kit's own, below `trace`, so that a level set since (`trace` and `debug` included)
+ * is told from it. Nothing is logged at it.
+ */
+const floorLevel = 'apprunner-kit-floor';
+const floorValue = 5;
 
 /** The configured level and the level pino runs at, of a logger that runs below the former. */
 interface Gate {

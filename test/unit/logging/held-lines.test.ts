@@ -258,19 +258,23 @@ describe('held lines', () => {
     runWithRequestContext(context, () => {
       verbose.debug('level debug');
       logger.child({}, { level: 'debug' }).debug('child at debug');
+      logger.child({}, { level: 'trace' }).trace('child at trace');
       logger.child({}, { level: 'warn' }).info('child at warn: neither written nor held');
       logger.debug('held');
     });
-    expect(logs.lines.map((l) => l.msg)).toEqual(['level debug', 'child at debug']);
+    expect(logs.lines.map((l) => l.msg)).toEqual(['level debug', 'child at debug', 'child at trace']);
     logger.level = 'debug';
     logger.debug('outside, at run-time debug');
+    logger.trace('outside, trace at run-time debug: dropped');
     logger.level = 'trace';
-    logger.debug('outside, at the floor: the configured level again');
+    logger.trace('outside, at run-time trace');
     endHeldLines(context, {} as never, response(500));
     expect(logs.lines.map((l) => l.msg)).toEqual([
       'level debug',
       'child at debug',
+      'child at trace',
       'outside, at run-time debug',
+      'outside, at run-time trace',
       'held',
     ]);
   });
@@ -324,5 +328,21 @@ describe('flushRequestLogs', () => {
     endHeldLines(context, {} as never, response(200));
     runWithRequestContext(context, () => expect(flushRequestLogs()).toBe(false));
     expect(logs.lines.map((l) => l.msg)).toEqual(['held']);
+  });
+});
+
+describe('the level set at run time, with debug sampling', () => {
+  it('applies at once, debug included', () => {
+    const logs = captureLogs();
+    const logger = createLogger({ service: 's', destination: logs, debugSampleRate: 0.5 });
+    const child = logger.child({ module: 'repo' });
+    logger.debug('at the configured info: dropped');
+    logger.level = 'debug';
+    logger.debug('at run-time debug');
+    child.debug('a child made before, at run-time debug');
+    expect(logs.lines.map((l) => l.msg)).toEqual([
+      'at run-time debug',
+      'a child made before, at run-time debug',
+    ]);
   });
 });
