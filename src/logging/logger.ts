@@ -173,17 +173,16 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   base.instance = options.instance ?? hostname();
   if (options.region !== undefined) base.region = options.region;
 
-  // Debug sampling: the logger runs below the configured level, and lines below it are dropped
-  // unless the request was sampled. Log buffering: the lines of a request that the level leaves out
-  // are held, up to the buffer's level. Only when one is on: otherwise pino's own level check turns
-  // disabled levels into no-ops.
+  // Debug sampling: pino runs at `debug`, and lines below the configured level are dropped unless
+  // the request was sampled. Log buffering: it runs at `trace`, and the lines of a request that the
+  // level leaves out are held, up to the buffer's level. Only when one is on: otherwise pino's own
+  // level check turns disabled levels into no-ops.
   const sampling =
     sampleRate > 0 && level !== 'silent' && pino.levels.values[level]! > pino.levels.values.debug!;
   const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : pino.levels.values[level]!;
   const bufferSettings = resolveLogBuffer(options.buffer, 'createLogger: buffer', refuseArgument);
   const buffer = level === 'silent' ? undefined : bufferSettings;
-  const gate: Gate | undefined =
-    sampling || buffer !== undefined ? { threshold, floor: floorValue } : undefined;
+  const gate: Gate | undefined = sampling || buffer !== undefined ? { threshold } : undefined;
 
   const { maxLineBytes } = options;
   if (maxLineBytes !== undefined && !(Number.isInteger(maxLineBytes) && maxLineBytes >= minMaxLineBytes)) {
@@ -192,11 +191,9 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     );
   }
   const out = redactingDestination(destination, redaction, maxLineBytes);
-  // The floor level is the kit's own, never logged at: typed as the plain logger the kit returns.
   const logger = pino(
     {
-      // While the kit applies the level, pino runs below every level (see floorLevel).
-      ...(gate === undefined ? { level } : { level: floorLevel, customLevels: { [floorLevel]: floorValue } }),
+      level: buffer !== undefined ? 'trace' : sampling ? 'debug' : level,
       base,
       timestamp: isoTimeNow,
       formatters: { level: (label) => ({ level: label }) },
@@ -206,12 +203,12 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       ...(gate === undefined ? {} : { hooks: { logMethod: lineGate(gate, buffer) } }),
     },
     buffer === undefined ? out : holdingDestination(out),
-  ) as unknown as Logger;
-  if (gate !== undefined) gates.set(logger, gate);
+  );
+  if (gate !== undefined) watchLevels(logger, gate);
   const bindings = (logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
   if (!sampling && (options.redact ?? []).length === 0 && typeof bindings === 'string') {
     rawWriters.set(logger, (lineLevel, fields, message) => {
-      // pino runs below every level while lines are held: the configured level is the kit's to apply.
+      // pino runs at `trace` while lines are held: the configured level is the kit's to apply.
       if (buffer !== undefined && !writesLevel(logger, lineLevel)) return;
       out.write(
         `{"level":"${lineLevel}"${isoTimeChunk()}${bindings}${fields},"msg":${jsonString(message)}}\n`,
@@ -221,29 +218,64 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   return logger;
 }
 
-/**
- * The level pino runs at while the kit applies the configured one (debug sampling, log buffering):
- * a level of the kit's own, below `trace`, so that a level set since (`trace` and `debug` included)
- * is told from it. Nothing is logged at it.
- */
-const floorLevel = 'apprunner-kit-floor';
-const floorValue = 5;
-
-/** The configured level and the level pino runs at, of a logger that runs below the former. */
+/** The configured level, of a logger that runs pino below it to sample or hold lines. */
 interface Gate {
   readonly threshold: number;
-  readonly floor: number;
 }
 
-const gates = new WeakMap<Logger, Gate>();
+/** Where a gated logger keeps its gate: on the root, so that its children (Fastify's) read it too. */
+const gateSlot: unique symbol = Symbol.for('apprunner-kit.gate');
+/** Set on a logger whose level was set since it was made (a child's own, `logger.level = …`). */
+const levelSetSlot: unique symbol = Symbol.for('apprunner-kit.levelSet');
+
+type GatedLogger = Logger & { [gateSlot]?: Gate; [levelSetSlot]?: true };
+
+/** The property `name` of `target` or of its prototypes, as defined where it is. */
+function propertyOf(target: object, name: string): PropertyDescriptor | undefined {
+  for (let o: object | null = target; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(o, name);
+    if (descriptor !== undefined) return descriptor;
+  }
+  return undefined;
+}
 
 /**
- * The level applied to a line of a logger at `own` (its `levelVal`): one whose level is not the
- * gate's floor had it set since (a child's own level, Fastify's route `logLevel`, `logger.level = …`
- * at run time), and that level applies; else the configured one.
+ * Keeps `gate` on `logger`, and marks a logger of its tree whose level is set since: by
+ * `child(bindings, { level })` (Fastify's route `logLevel`) or by `logger.level = …`. Both are
+ * wrapped on the root, which its children inherit; pino's own level changes (a child made with
+ * `customLevels`) set nothing.
  */
-function appliedLevel(gate: Gate, own: number): number {
-  return own === gate.floor ? gate.threshold : own;
+function watchLevels(logger: Logger, gate: Gate): void {
+  const gated = logger as GatedLogger;
+  gated[gateSlot] = gate;
+  const child = logger.child;
+  gated.child = function childWithLevel(this: Logger, ...args: Parameters<Logger['child']>) {
+    const made = child.apply(this, args) as unknown as GatedLogger;
+    if (args[1]?.level !== undefined) made[levelSetSlot] = true;
+    return made;
+  } as unknown as Logger['child'];
+  const level = propertyOf(logger, 'level');
+  if (level?.get !== undefined && level.set !== undefined) {
+    const { get, set } = level;
+    Object.defineProperty(logger, 'level', {
+      configurable: true,
+      enumerable: level.enumerable ?? false,
+      get,
+      set(this: GatedLogger, value: unknown) {
+        set.call(this, value);
+        this[levelSetSlot] = true;
+      },
+    });
+  }
+}
+
+/**
+ * The level applied to a line of `logger`: its own once set since (a child's own level, Fastify's
+ * route `logLevel`, `logger.level = …` at run time), else the configured one. A child inherits its
+ * parent's mark, as it inherits its level.
+ */
+function appliedLevel(gate: Gate, logger: Logger): number {
+  return (logger as GatedLogger)[levelSetSlot] === true ? logger.levelVal : gate.threshold;
 }
 
 /**
@@ -253,8 +285,8 @@ function appliedLevel(gate: Gate, own: number): number {
  */
 export function writesLevel(logger: Logger, level: LogLevel): boolean {
   if (!logger.isLevelEnabled(level)) return false;
-  const gate = gates.get(logger);
-  return gate === undefined || pino.levels.values[level]! >= appliedLevel(gate, logger.levelVal);
+  const gate = (logger as GatedLogger)[gateSlot];
+  return gate === undefined || pino.levels.values[level]! >= appliedLevel(gate, logger);
 }
 
 function refuseArgument(field: string, value: unknown, accepted: string): never {
@@ -270,14 +302,15 @@ type LogMethodHook = (
 
 /**
  * pino's `logMethod` hook while debug sampling or log buffering is on, which run pino below the
- * configured level (at the gate's floor): decides, before a line is serialised, whether it is
- * written, held for its request, or dropped ({@link appliedLevel} says which level applies).
+ * configured level (at `debug`, or `trace` to hold lines): decides, before a line is serialised,
+ * whether it is written, held for its request, or dropped ({@link appliedLevel} says which level
+ * applies).
  */
 function lineGate(gate: Gate, buffer: LogBufferSettings | undefined): LogMethodHook {
   const debug = pino.levels.values.debug!;
   const error = pino.levels.values.error!;
   return function logMethod(this: Logger, args, method, numeric) {
-    if (numeric >= appliedLevel(gate, this.levelVal)) {
+    if (numeric >= appliedLevel(gate, this)) {
       if (buffer === undefined) {
         method.apply(this, args);
         return;

@@ -34,12 +34,9 @@ function throttlingCode(error: unknown): string | undefined {
     $metadata?: { httpStatusCode?: unknown };
     $retryable?: { throttling?: unknown };
   };
-  if (
-    (typeof name === 'string' && throttlingCodes.has(name)) ||
-    $metadata?.httpStatusCode === 429 ||
-    $retryable?.throttling === true
-  )
-    return typeof name === 'string' ? name : 'HTTP 429';
+  if (typeof name === 'string' && throttlingCodes.has(name)) return name;
+  if ($metadata?.httpStatusCode === 429 || $retryable?.throttling === true)
+    return typeof name === 'string' ? name : 'throttled';
   return undefined;
 }
 
@@ -56,8 +53,9 @@ function throttlingCode(error: unknown): string | undefined {
  * import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
  * import { awsProbe } from 'apprunner-kit';
  *
- * const dynamo = new DynamoDBClient({});
- * runtime.health.register('dynamodb', awsProbe(dynamo, new DescribeTableCommand({ TableName: 'notes' })), {
+ * // One attempt: the SDK's retries and their backoff would outlast the check.
+ * const probeClient = new DynamoDBClient({ maxAttempts: 1 });
+ * runtime.health.register('dynamodb', awsProbe(probeClient, new DescribeTableCommand({ TableName: 'notes' })), {
  *   componentType: 'datastore',
  * });
  * ```

@@ -9,7 +9,7 @@ import {
   logBufferBytes,
   resolveLogBuffer,
 } from '../../../src/logging/held-lines.js';
-import { createLogger } from '../../../src/logging/logger.js';
+import { createLogger, writesLevel } from '../../../src/logging/logger.js';
 import { redaction } from '../../../src/logging/redaction.js';
 import { captureLogs } from '../../support/log-capture.js';
 import { testRequestContext } from '../../support/request-context.js';
@@ -332,6 +332,31 @@ describe('flushRequestLogs', () => {
 });
 
 describe('the level set at run time, with debug sampling', () => {
+  it('is the configured one for a child made with customLevels, which does not throw', () => {
+    const logs = captureLogs();
+    const logger = createLogger({ service: 's', destination: logs, buffer: true });
+    const audit = logger.child({}, { customLevels: { audit: 35 } });
+    audit.debug('below the configured info: dropped');
+    audit.info('written');
+    expect(logs.lines.map((l) => l.msg)).toEqual(['written']);
+  });
+
+  it('is what writesLevel answers, for the logger and its children', () => {
+    const logger = createLogger({ service: 's', destination: captureLogs(), buffer: true });
+    const child = logger.child({ component: 'fastify' });
+    expect([writesLevel(logger, 'debug'), writesLevel(child, 'debug'), writesLevel(child, 'info')]).toEqual([
+      false,
+      false,
+      true,
+    ]);
+    logger.level = 'debug';
+    expect([writesLevel(logger, 'debug'), writesLevel(child, 'debug'), writesLevel(child, 'trace')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+  });
+
   it('applies at once, debug included', () => {
     const logs = captureLogs();
     const logger = createLogger({ service: 's', destination: logs, debugSampleRate: 0.5 });
