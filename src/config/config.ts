@@ -11,6 +11,7 @@ import type { BootstrapOptions } from './options.js';
 import {
   deepFreeze,
   invalid,
+  optional,
   parseBoolean,
   parseDuration,
   parseEnum,
@@ -152,10 +153,6 @@ function appPackage(cwd: string): { name: string | undefined; version: string | 
   } catch {
     return { name: undefined, version: undefined }; // no readable package.json: the documented fallbacks apply
   }
-}
-
-function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefined {
-  return value === undefined ? undefined : parse(value);
 }
 
 /**

@@ -3,7 +3,15 @@ import { type LogBufferOptions, resolveLogBuffer } from '../logging/held-lines.j
 import { defaultMaxLineBytes, minMaxLineBytes } from '../logging/line-limit.js';
 import type { RequestLevels } from '../logging/request-line.js';
 import { type LogLevel, logLevels, type ParsedEnvironment } from './environment.js';
-import { invalid, parseBoolean, parseEnum, parseInteger, parseName, parseSection } from './parse.js';
+import {
+  invalid,
+  optional,
+  parseBoolean,
+  parseEnum,
+  parseInteger,
+  parseName,
+  parseSection,
+} from './parse.js';
 
 /** The validated `logging` settings. */
 export interface LoggingConfig {
@@ -43,10 +51,6 @@ export const loggingDefaults = Object.freeze({
 /** Headers that must not carry the request id: credentials, trace context, message framing. */
 const reservedIdHeaders =
   /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-amzn-trace-id|traceparent|tracestate|baggage|host|connection|keep-alive|proxy-connection|te|trailer|transfer-encoding|upgrade|content-length|content-type|content-encoding)$/i;
-
-function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefined {
-  return value === undefined ? undefined : parse(value);
-}
 
 const level = (field: string) => (value: unknown) => parseEnum(field, value, logLevels);
 

@@ -19,6 +19,11 @@ export function invalid(field: string, value: unknown, accepted: string): never 
   );
 }
 
+/** `parse(value)`, or `undefined` when the option is not given. */
+export function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefined {
+  return value === undefined ? undefined : parse(value);
+}
+
 /** An integer option in `[min, max]`; a string is refused (options take numbers). */
 export function parseInteger(field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
