@@ -18,8 +18,9 @@ import { requestFieldLimits } from './http/request-fields.js';
 import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
+import { adoptAppLogger, askedLogging, warnDifferences, withLoggerSettings } from './logging/app-logger.js';
 import { endHeldLines, whenLinesHeld } from './logging/held-lines.js';
-import { createLogger } from './logging/logger.js';
+import { buildLogger, kitLoggerSettings } from './logging/logger.js';
 import { logProcessWarnings } from './logging/process-warnings.js';
 import { redaction } from './logging/redaction.js';
 import { requestLineHook } from './logging/request-line.js';
@@ -82,12 +83,28 @@ function flushLogger(logger: Logger): Promise<void> {
  */
 export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promise<AppRunnerRuntime> {
   const loaded = loadConfig(options);
-  const { config, exit } = loaded;
+  const { exit } = loaded;
   const adapter = options.app === undefined ? undefined : selectAdapter(options.app, options.adapter);
 
+  // A logger the app built with createLogger (Fastify's loggerInstance) writes the kit's lines too,
+  // when built as the options given ask: one logger, one shape of line, for the app's lines and ours.
+  const adoption =
+    loaded.logger === undefined && adapter?.loggerOf !== undefined
+      ? adoptAppLogger(adapter.loggerOf(options.app as never), askedLogging(options, loaded))
+      : undefined;
+  // Adopted, the logger's settings are the config's: its service names the spans and metrics. A
+  // logger of createLogger given as it is (logging.logger) lends the config its logging settings.
+  const givenSettings = kitLoggerSettings(loaded.logger);
+  const config: KitConfig =
+    adoption?.adopted === true
+      ? adoption.config
+      : givenSettings === undefined
+        ? loaded.config
+        : withLoggerSettings(loaded.config, givenSettings);
   const logger =
     loaded.logger ??
-    createLogger({
+    (adoption?.adopted === true ? adoption.logger : undefined) ??
+    buildLogger({
       service: config.service,
       level: config.logging.level,
       redact: config.logging.redact,
@@ -99,6 +116,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       ...(config.region === undefined ? {} : { region: config.region }),
       ...(loaded.destination === undefined ? {} : { destination: loaded.destination }),
     });
+  if (adoption?.adopted === false) warnDifferences(logger, adapter!.name, adoption.differences);
   const scope = new RequestScope({
     debugSampleRate: config.logging.debugSampleRate,
     requestIdHeader: config.logging.requestIdHeader,

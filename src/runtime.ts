@@ -24,7 +24,10 @@ import type { RuntimeTracer } from './tracing/tracer.js';
 export interface AppRunnerRuntime {
   /** The validated, frozen configuration. */
   readonly config: KitConfig;
-  /** The kit's pino logger: JSON on stdout, with `requestId` inside requests. */
+  /**
+   * The kit's pino logger: JSON on stdout, with `requestId` inside requests. With Fastify given a
+   * logger of `createLogger`, that one (`fastify.log`'s parent).
+   */
   readonly logger: Logger;
   /**
    * The process-wide registry of secret values masked in every log line; the secrets loader feeds it.

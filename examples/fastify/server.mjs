@@ -4,17 +4,20 @@
 //   DATABASE_URL=postgres://app@db/notes \
 //   DB_PASSWORD_SECRET=secretsmanager:notes/db#password node server.mjs
 
-import { bootstrapAppRunner, postgresProbe } from 'apprunner-kit';
-import Fastify from 'fastify';
+import { bootstrapAppRunner, createLogger, postgresProbe } from 'apprunner-kit';
+import Fastify, { LogController } from 'fastify';
 import { memoryStore, postgresStore } from './notes-store.mjs';
 
 const here = new URL('.', import.meta.url).pathname;
 const databaseUrl = process.env.DATABASE_URL;
 let store = memoryStore();
 
-// Fastify's own logger stays off: the kit writes the request lines. To log from handlers through
-// Fastify (`request.log`), pass `loggerInstance: createLogger({ service })` from apprunner-kit.
-const app = Fastify();
+// The kit's logger is Fastify's (`request.log` lines carry the request id, trace id and fields), and
+// the kit writes its own lines through it. Fastify's request lines are off: the kit writes one.
+const app = Fastify({
+  loggerInstance: createLogger({ service: 'notes-fastify' }),
+  logController: new LogController({ disableRequestLogging: true }),
+});
 app.get('/notes', async () => store.list());
 app.get('/notes/:id', async (request, reply) => {
   const note = await store.get(request.params.id);
@@ -25,7 +28,9 @@ app.post('/notes', async (request, reply) => {
   if (typeof request.body?.text !== 'string' || request.body.text === '') {
     return reply.code(400).send({ error: 'text is required' });
   }
-  return reply.code(201).send(await store.create(request.body.text));
+  const note = await store.create(request.body.text);
+  request.log.info({ noteId: note.id }, 'note created');
+  return reply.code(201).send(note);
 });
 // An outgoing HTTP call (traced when tracing is on): QUOTE_URL, else this app's own liveness.
 app.get('/quote', async () => {
@@ -35,7 +40,6 @@ app.get('/quote', async () => {
 
 const runtime = await bootstrapAppRunner({
   app,
-  service: 'notes-fastify',
   secrets: {
     DB_PASSWORD: {
       ref: process.env.DB_PASSWORD_SECRET ?? `file:${here}local-secrets.json#dbPassword`,

@@ -43,6 +43,11 @@ export interface AppAdapter<A = unknown> {
   /** True when `app` has this framework's shape; never imports the framework. */
   matches(app: unknown): app is A;
   install(app: A, kit: AdapterKit): InstalledApp;
+  /**
+   * The app's own logger, when the framework has one (Fastify's `fastify.log`): when `createLogger`
+   * built it, the kit writes its lines through it too.
+   */
+  loggerOf?(app: A): unknown;
 }
 
 /** An adapter of any framework, as `bootstrapAppRunner({ adapter })` takes it. */
@@ -50,6 +55,7 @@ export interface AnyAppAdapter {
   readonly name: string;
   matches(app: unknown): boolean;
   install(app: never, kit: AdapterKit): InstalledApp;
+  loggerOf?(app: never): unknown;
 }
 
 /**

@@ -70,6 +70,12 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
     isFunction((app as Partial<FastifyLikeApp>).addHook) &&
     isFunction((app as Partial<FastifyLikeApp>).ready) &&
     typeof (app as Partial<FastifyLikeApp>).server === 'object',
+  // Fastify makes fastify.log a child of the logger it was given as loggerInstance: that logger is
+  // its prototype (with Fastify's own logger, a pino prototype the kit does not know).
+  loggerOf: (fastify) => {
+    const log = (fastify as { log?: unknown }).log;
+    return typeof log === 'object' && log !== null ? Object.getPrototypeOf(log) : undefined;
+  },
   install: (fastify, kit) => {
     const app = fastify as unknown as FastifyApp;
     const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
-import { join } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import type { ShedResponder } from '../http/load-shedder.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
 import { parseEnvironment } from './environment.js';
+import { defaultServiceName, serviceIdentity } from './identity.js';
 import { type LoggingConfig, loggingDefaults, parseLoggingConfig } from './logging.js';
 import { type MetricsConfig, parseMetricsConfig } from './metrics.js';
 import type { BootstrapOptions } from './options.js';
@@ -116,7 +115,7 @@ export const defaults = Object.freeze({
   port: 8080,
   logLevel: loggingDefaults.level,
   requestLevels: loggingDefaults.requestLevels,
-  service: 'app',
+  service: defaultServiceName,
   health: Object.freeze({
     livenessPath: '/healthz',
     readinessPath: '/readyz',
@@ -140,20 +139,6 @@ export const defaults = Object.freeze({
     tls: undefined,
   }),
 });
-
-/** `name` and `version` of the app's package.json, when there is a readable one. */
-function appPackage(cwd: string): { name: string | undefined; version: string | undefined } {
-  try {
-    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
-      name?: unknown;
-      version?: unknown;
-    };
-    const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
-    return { name: text(pkg.name), version: text(pkg.version) };
-  } catch {
-    return { name: undefined, version: undefined }; // no readable package.json: the documented fallbacks apply
-  }
-}
 
 /**
  * `server.tls`: a plain object of `https.ServerOptions` with a certificate (`key` and `cert`, `pfx`,
@@ -222,9 +207,6 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   const budgetMs =
     optional(health.budgetMs, (v) => parseInteger('health.budgetMs', v, 1, 60_000)) ??
     defaults.health.budgetMs;
-  // Read only when neither an option nor the environment names the service or its version.
-  let appPkg: ReturnType<typeof appPackage> | undefined;
-  const pkg = () => (appPkg ??= appPackage(cwd));
   const shutdown = parseSection('shutdown', top.shutdown, [
     'timeoutMs',
     'drainDelayMs',
@@ -354,15 +336,14 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   const config: KitConfig = {
     port: optional(top.port, (v) => parseInteger('port', v, 0, 65_535)) ?? env.PORT ?? defaults.port,
     host: optional(top.host, (v) => parseName('host', v, 255)),
-    service:
-      optional(top.service, (v) => parseName('service', v)) ??
-      env.SERVICE_NAME ??
-      env.OTEL_SERVICE_NAME ??
-      pkg().name ??
-      defaults.service,
-    version:
-      optional(top.version, (v) => parseName('version', v, 128)) ?? env.SERVICE_VERSION ?? pkg().version,
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+    ...serviceIdentity(
+      {
+        service: optional(top.service, (v) => parseName('service', v)),
+        version: optional(top.version, (v) => parseName('version', v, 128)),
+      },
+      env,
+      cwd,
+    ),
     logging: logging.config,
     health: {
       ...healthPaths,

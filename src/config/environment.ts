@@ -48,19 +48,22 @@ export const environmentSchema = Object.freeze({
     parse: (raw, name) => parseIntegerText(name, raw, 1, 65_535),
   }),
   LOG_LEVEL: variable({
-    description: 'Lowest level written to stdout; `options.logging.level` wins over it.',
+    description:
+      'Lowest level written to stdout; `options.logging.level` (or `createLogger({ level })`) wins over it.',
     accepted: logLevels.join(', '),
     default: 'info',
     parse: (raw, name) => parseEnum(name, raw.trim().toLowerCase(), logLevels),
   }),
   SERVICE_NAME: variable({
-    description: 'Service name on every log line; `options.service` wins over it.',
+    description:
+      'Service name on every log line and span; `options.service` (or `createLogger({ service })`) wins over it.',
     accepted: 'a string of at most 256 characters',
     default: '`OTEL_SERVICE_NAME`, else the `name` in `package.json` of the working directory',
     parse: (raw, name) => parseName(name, raw),
   }),
   SERVICE_VERSION: variable({
-    description: 'Service version on every log line; `options.version` wins over it.',
+    description:
+      'Service version on every log line and span; `options.version` (or `createLogger({ version })`) wins over it.',
     accepted: 'a string of at most 128 characters',
     default: 'the `version` in `package.json` of the working directory',
     parse: (raw, name) => parseName(name, raw, 128),
@@ -206,12 +209,21 @@ export type ParsedEnvironment = {
 
 /** Parses every variable of {@link environmentSchema} from `env`; an empty value counts as unset. */
 export function parseEnvironment(env: Readonly<Record<string, string | undefined>>): ParsedEnvironment {
+  return parseVariables(env, Object.keys(environmentSchema) as (keyof Schema)[]) as ParsedEnvironment;
+}
+
+/** Parses the variables `names` of {@link environmentSchema} from `env`; an empty value counts as unset. */
+export function parseVariables<K extends keyof Schema>(
+  env: Readonly<Record<string, string | undefined>>,
+  names: readonly K[],
+): Pick<ParsedEnvironment, K> {
   const parsed: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(environmentSchema) as [string, EnvironmentVariable<unknown>][]) {
+  for (const name of names) {
     const raw = env[name];
+    const spec = environmentSchema[name] as EnvironmentVariable<unknown>;
     parsed[name] = raw === undefined || raw.trim() === '' ? undefined : spec.parse(raw, name);
   }
-  return parsed as ParsedEnvironment;
+  return parsed as Pick<ParsedEnvironment, K>;
 }
 
 /** Renders the README's Markdown table of environment variables from {@link environmentSchema}. */

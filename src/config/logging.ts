@@ -1,6 +1,6 @@
 import type { DestinationStream, Logger } from 'pino';
 import { type LogBufferOptions, resolveLogBuffer } from '../logging/held-lines.js';
-import { defaultMaxLineBytes, minMaxLineBytes } from '../logging/line-limit.js';
+import { defaultMaxLineBytes, maxMaxLineBytes, minMaxLineBytes } from '../logging/line-limit.js';
 import type { RequestLevels } from '../logging/request-line.js';
 import { type LogLevel, logLevels, type ParsedEnvironment } from './environment.js';
 import {
@@ -145,7 +145,7 @@ export function parseLoggingConfig(value: unknown, env: ParsedEnvironment): Pars
       }) ?? 'auto',
     maxLineBytes:
       optional(logging.maxLineBytes, (v) =>
-        parseInteger('logging.maxLineBytes', v, minMaxLineBytes, 262_144),
+        parseInteger('logging.maxLineBytes', v, minMaxLineBytes, maxMaxLineBytes),
       ) ?? defaultMaxLineBytes,
     requestIdHeader: optional(logging.requestIdHeader, parseRequestIdHeader) ?? 'x-request-id',
     buffer:

@@ -90,7 +90,8 @@ export interface LoggingOptions {
   requestIdHeader?: string | false;
   /**
    * Your own pino logger, used as it is: the kit's request context fields, redaction and formats do
-   * not apply to it.
+   * not apply to it (unless `createLogger` built it). Without it, a Fastify app whose
+   * `loggerInstance` `createLogger` built has its logger used, with its settings.
    */
   logger?: Logger;
   /**
@@ -410,12 +411,14 @@ export interface BootstrapOptions {
   host?: string;
   /**
    * Service name on log lines and traces.
-   * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else the `name` in ./package.json
+   * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else the `name` in ./package.json; with
+   * Fastify and a logger of `createLogger`, that logger's `service`
    */
   service?: string;
   /**
    * Service version on log lines and traces.
-   * @default `SERVICE_VERSION`, else the `version` in ./package.json
+   * @default `SERVICE_VERSION`, else the `version` in ./package.json; with Fastify and a logger of
+   * `createLogger`, that logger's `version`
    */
   version?: string;
   /** Logging options. */

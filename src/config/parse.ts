@@ -44,11 +44,21 @@ export function parseDuration(field: string, value: unknown, max = 3_600_000): n
   return parseInteger(field, value, 0, max);
 }
 
-/** A non-empty string without control characters, at most `maxLength` long. */
+/** Whether `value` is a name: a non-empty string without control characters, at most `maxLength` long. */
+export function isName(value: unknown, maxLength = 256): value is string {
+  return (
+    typeof value === 'string' && value.trim() !== '' && value.length <= maxLength && !/\p{Cc}/u.test(value)
+  );
+}
+
+/** What {@link isName} accepts, as error messages say it. */
+export function nameAccepted(maxLength = 256): string {
+  return `a non-empty string of at most ${maxLength} characters without control characters`;
+}
+
+/** A name ({@link isName}), trimmed. */
 export function parseName(field: string, value: unknown, maxLength = 256): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > maxLength || /\p{Cc}/u.test(value)) {
-    invalid(field, value, `a non-empty string of at most ${maxLength} characters without control characters`);
-  }
+  if (!isName(value, maxLength)) invalid(field, value, nameAccepted(maxLength));
   return value.trim();
 }
 

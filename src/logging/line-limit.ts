@@ -8,6 +8,9 @@ export const defaultMaxLineBytes = 16_000;
 /** The smallest line limit taken: room for the kit's fields and a message. */
 export const minMaxLineBytes = 1_024;
 
+/** The largest line limit taken: CloudWatch Logs takes events of up to 256 KiB. */
+export const maxMaxLineBytes = 262_144;
+
 /** The fields the kit's logger writes on its lines (the last three within a request). */
 export const kitFieldNames = [
   'level',

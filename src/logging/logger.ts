@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
-import type { LogLevel } from '../config/environment.js';
-import { describeValue } from '../config/parse.js';
+import { type LogLevel, parseVariables } from '../config/environment.js';
+import { identityVariables, serviceIdentity } from '../config/identity.js';
+import { loggingDefaults } from '../config/logging.js';
+import { describeValue, isName, nameAccepted } from '../config/parse.js';
 import { InvalidArgumentError } from '../errors.js';
 import {
   currentSpanId,
@@ -22,7 +24,7 @@ import {
   writeLine,
 } from './held-lines.js';
 import { isoTimeChunk } from './iso-time.js';
-import { defaultMaxLineBytes, minMaxLineBytes } from './line-limit.js';
+import { defaultMaxLineBytes, maxMaxLineBytes, minMaxLineBytes } from './line-limit.js';
 import { redactedText, redaction } from './redaction.js';
 import { processStdout } from './stdout-destination.js';
 
@@ -37,11 +39,21 @@ export const redactedHeaders = [
 
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {
-  /** Service name, a field of every line. */
-  service: string;
-  /** Service version, a field of every line when known. */
+  /**
+   * Service name, a field of every line.
+   * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else the `name` in `package.json` of the
+   * working directory, else `'app'` (as `bootstrapAppRunner`)
+   */
+  service?: string;
+  /**
+   * Service version, a field of every line when known.
+   * @default `SERVICE_VERSION`, else the `version` in `package.json` of the working directory
+   */
   version?: string;
-  /** AWS region, a field of every line when known. */
+  /**
+   * AWS region, a field of every line when known.
+   * @default `AWS_REGION`, else `AWS_DEFAULT_REGION`
+   */
   region?: string;
   /**
    * Instance name, a field of every line.
@@ -50,7 +62,7 @@ export interface CreateLoggerOptions {
   instance?: string;
   /**
    * Lowest level written.
-   * @default 'info'
+   * @default `LOG_LEVEL`, else `'info'`
    */
   level?: LogLevel;
   /**
@@ -147,23 +159,113 @@ export function rawLineWriter(logger: Logger): RawLineWriter | undefined {
 /**
  * Builds the kit's pino logger: JSON lines on stdout with the level as a label, an ISO timestamp,
  * `service`, `version`, `instance` and `region`; `requestId`, `traceId`, `spanId` (sampled traces)
- * and the fields of {@link addRequestFields} on every line written inside a request; sensitive headers censored and registered secret values masked. Use it to give
- * a framework the kit's logger at construction (Fastify's `loggerInstance`).
+ * and the fields of {@link addRequestFields} on every line written inside a request; sensitive
+ * headers censored and registered secret values masked. What `options` leaves out is read from the
+ * environment as `bootstrapAppRunner` reads it (`LOG_LEVEL`, `SERVICE_NAME`, `SERVICE_VERSION`,
+ * `AWS_REGION`).
+ *
+ * Give it to a framework at construction (Fastify's `loggerInstance`): `bootstrapAppRunner({ app })`
+ * then writes the kit's own lines through it too and takes its settings, so that the app has one
+ * logger, unless a `logging` option given to `bootstrapAppRunner` disagrees with them (it says which).
  *
  * @example
  * ```ts
  * import Fastify from 'fastify';
  * import { createLogger } from 'apprunner-kit';
  *
- * const fastify = Fastify({ loggerInstance: createLogger({ service: 'notes-api' }) });
+ * const fastify = Fastify({ loggerInstance: createLogger() });
  * ```
  *
- * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) when `maxLineBytes` is not an integer of at
- * least 1,024.
+ * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) when `service` or `version` is not a name,
+ * `maxLineBytes` is not an integer from 1,024 to 262,144, `debugSampleRate` is not from 0 to 1, or
+ * `buffer` is not valid.
+ * @throws ConfigurationError (`ARK_CONFIG_INVALID`) when a variable it reads (`LOG_LEVEL`, …) is not
+ * valid.
  */
-export function createLogger(options: CreateLoggerOptions): Logger {
-  const level = options.level ?? 'info';
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const env = parseVariables(process.env, ['LOG_LEVEL', ...identityVariables]);
+  const identity = serviceIdentity(
+    {
+      service: nameArgument('service', options.service, 256),
+      version: nameArgument('version', options.version, 128),
+    },
+    env,
+    process.cwd(),
+  );
+  return buildLogger({
+    ...options,
+    service: identity.service,
+    ...(identity.version === undefined ? {} : { version: identity.version }),
+    ...(options.region === undefined && identity.region !== undefined ? { region: identity.region } : {}),
+    level: options.level ?? env.LOG_LEVEL ?? loggingDefaults.level,
+  });
+}
+
+/** A name option of {@link createLogger}, trimmed, as the config takes `service` and `version`. */
+function nameArgument(field: string, value: unknown, maxLength: number): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isName(value, maxLength)) refuseArgument(`createLogger: ${field}`, value, nameAccepted(maxLength));
+  return value.trim();
+}
+
+/** What a logger of {@link buildLogger} was built with, kept on it for the kit to compare. */
+export interface KitLoggerSettings {
+  /** The logger built (the root of the loggers that share these settings). */
+  readonly logger: Logger;
+  /** The base fields of its lines. */
+  readonly service: string;
+  readonly version: string | undefined;
+  readonly region: string | undefined;
+  /** The configured level (pino may run below it to sample or hold lines). */
+  readonly level: LogLevel;
+  /** The paths censored beside the kit's own. */
+  readonly redact: readonly string[];
+  readonly debugSampleRate: number;
+  /** `buffer` as given (`false` when not). */
+  readonly buffer: boolean | LogBufferOptions;
+  readonly maxLineBytes: number;
+  readonly pretty: boolean | 'auto';
+  /** The destination given, if any. */
+  readonly destination: DestinationStream | undefined;
+}
+
+/** Versioned: another installed version of the kit may keep another shape there. */
+const settingsSlot: unique symbol = Symbol.for('apprunner-kit.loggerSettings.v1');
+
+/**
+ * The settings of `value` when it is a logger the kit built, or a child of one (Fastify's
+ * `fastify.log`); `undefined` for anything else.
+ */
+export function kitLoggerSettings(value: unknown): KitLoggerSettings | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  return (value as { [settingsSlot]?: KitLoggerSettings })[settingsSlot];
+}
+
+/**
+ * {@link createLogger} with every identity field resolved: how `bootstrapAppRunner` builds its
+ * logger from its config, reading no environment of its own.
+ */
+export function buildLogger(options: CreateLoggerOptions & { readonly service: string }): Logger {
+  const level = options.level ?? loggingDefaults.level;
   const sampleRate = options.debugSampleRate ?? 0;
+  if (!(typeof sampleRate === 'number' && sampleRate >= 0 && sampleRate <= 1)) {
+    refuseArgument(
+      'createLogger: debugSampleRate',
+      sampleRate,
+      'a number from 0 to 1 (the share of requests logged at debug)',
+    );
+  }
+  const { maxLineBytes } = options;
+  if (
+    maxLineBytes !== undefined &&
+    !(Number.isInteger(maxLineBytes) && maxLineBytes >= minMaxLineBytes && maxLineBytes <= maxMaxLineBytes)
+  ) {
+    refuseArgument(
+      'createLogger: maxLineBytes',
+      maxLineBytes,
+      `an integer from ${minMaxLineBytes} to ${maxMaxLineBytes} (bytes; the default is ${defaultMaxLineBytes})`,
+    );
+  }
   const destination =
     options.destination ??
     prettyDestination(options.pretty ?? 'auto', process.stdout.isTTY === true, process.cwd()) ??
@@ -184,12 +286,6 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const buffer = level === 'silent' ? undefined : bufferSettings;
   const gate: Gate | undefined = sampling || buffer !== undefined ? { threshold } : undefined;
 
-  const { maxLineBytes } = options;
-  if (maxLineBytes !== undefined && !(Number.isInteger(maxLineBytes) && maxLineBytes >= minMaxLineBytes)) {
-    throw new InvalidArgumentError(
-      `createLogger: maxLineBytes ${String(maxLineBytes)} is not an integer of at least ${minMaxLineBytes} (bytes; the default is ${defaultMaxLineBytes}).`,
-    );
-  }
   const out = redactingDestination(destination, redaction, maxLineBytes);
   const logger = pino(
     {
@@ -205,6 +301,22 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     buffer === undefined ? out : holdingDestination(out),
   );
   if (gate !== undefined) watchLevels(logger, gate);
+  const settings: KitLoggerSettings = {
+    logger,
+    service: options.service,
+    version: options.version,
+    region: options.region,
+    level,
+    redact: Object.freeze([...(options.redact ?? [])]),
+    debugSampleRate: sampleRate,
+    buffer:
+      typeof options.buffer === 'object' ? Object.freeze({ ...options.buffer }) : (options.buffer ?? false),
+    maxLineBytes: maxLineBytes ?? defaultMaxLineBytes,
+    pretty: options.pretty ?? 'auto',
+    destination: options.destination,
+  };
+  // Children (pino's are made from their parent's prototype) read it too.
+  Object.defineProperty(logger, settingsSlot, { value: Object.freeze(settings) });
   const bindings = (logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
   if (!sampling && (options.redact ?? []).length === 0 && typeof bindings === 'string') {
     rawWriters.set(logger, (lineLevel, fields, message) => {

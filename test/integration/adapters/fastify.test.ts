@@ -1,4 +1,5 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, fastifyAdapter, UnsupportedAppError } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
@@ -42,6 +43,128 @@ describe('the Fastify adapter', () => {
     await get(`${baseUrl(runtime.server!)}/hi`, { headers: { 'x-request-id': 'fastify-1' } });
     const line = logs.find('inside the handler')[0];
     expect(line).toMatchObject({ requestId: 'fastify-1', service: 'fastify-app' });
+  });
+
+  it('writes its own lines through a logger of createLogger given as loggerInstance: one logger', async () => {
+    const logs = captureLogs();
+    const app = Fastify({
+      loggerInstance: createLogger({ service: 'fastify-app', level: 'debug', destination: logs }),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    app.get('/hi', async (request) => {
+      request.log.debug('debug inside the handler');
+      return 'hi';
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs, level: 'debug' } });
+    // Fastify's fastify.log is a child of the logger it was given: the kit's logger is that one.
+    expect(runtime.logger).toBe(Object.getPrototypeOf(app.log));
+    expect(runtime.config.service).toBe('fastify-app'); // the logger's service names spans and metrics
+    await get(`${baseUrl(runtime.server!)}/hi`, { headers: { 'x-request-id': 'fastify-2' } });
+    expect(logs.find('debug inside the handler')[0]).toMatchObject({
+      requestId: 'fastify-2',
+      level: 'debug',
+    });
+    expect(logs.find('request completed')[0]).toMatchObject({
+      requestId: 'fastify-2',
+      service: 'fastify-app',
+    });
+    expect(logs.lines.filter((line) => line.level === 'warn')).toEqual([]);
+    // A level set at run time applies to the app's lines and the kit's alike.
+    runtime.logger.level = 'warn';
+    await get(`${baseUrl(runtime.server!)}/hi`, { headers: { 'x-request-id': 'fastify-3' } });
+    expect(logs.lines.filter((line) => line.requestId === 'fastify-3')).toEqual([]);
+  });
+
+  it("takes createLogger's settings when given no logging options of its own: buffering, one logger", async () => {
+    const logs = captureLogs();
+    const app = Fastify({
+      loggerInstance: createLogger({ service: 'fastify-app', destination: logs, buffer: true }),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    app.get('/fails', async (request, reply) => {
+      request.log.debug('held until the request fails');
+      return reply.code(503).send('down');
+    });
+    // startRuntime gives a destination: the same one, so no difference.
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    expect(runtime.logger).toBe(Object.getPrototypeOf(app.log));
+    expect(runtime.config.logging.buffer).toBe(true);
+    await get(`${baseUrl(runtime.server!)}/fails`, { headers: { 'x-request-id': 'fastify-4' } });
+    const lines = logs.lines.filter((line) => line.requestId === 'fastify-4').map((line) => line.msg);
+    expect(lines).toEqual(['held until the request fails', 'request failed']);
+  });
+
+  it('keeps a logger of its own, and says which settings differ, when that logger was built otherwise', async () => {
+    const fastifyLogs = captureLogs();
+    const app = Fastify({
+      loggerInstance: createLogger({ service: 'fastify-app', destination: fastifyLogs }),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    app.get('/hi', async (request) => {
+      request.log.info('inside the handler');
+      return 'hi';
+    });
+    const { runtime, logs } = await startRuntime({ app, logging: { level: 'warn' } });
+    expect(runtime.logger).not.toBe(Object.getPrototypeOf(app.log));
+    const [warning] = logs.lines.filter((line) => Array.isArray(line.differences));
+    expect(warning).toMatchObject({
+      level: 'warn',
+      differences: [
+        'logging.level "warn" (the logger\'s: "info")',
+        'logging.destination "a stream" (the logger\'s: "another stream")',
+      ],
+    });
+    expect(warning?.msg).toMatch(
+      /^Fastify's logger, built by createLogger, differs .*give createLogger those options/,
+    );
+    await get(`${baseUrl(runtime.server!)}/hi`);
+    expect(fastifyLogs.find('inside the handler')).toHaveLength(1);
+    // The kit's lines (its warning, its request line) go to its own logger's destination only.
+    expect(fastifyLogs.lines.filter((line) => line.differences !== undefined)).toEqual([]);
+    expect(logs.find('request completed')).toEqual([]); // at `warn`: the kit's level applies to its own
+  });
+
+  it("picks requests at the logger's debugSampleRate: the setting given to createLogger alone works", async () => {
+    const logs = captureLogs();
+    const app = Fastify({
+      loggerInstance: createLogger({ service: 'fastify-app', destination: logs, debugSampleRate: 1 }),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    app.get('/hi', async (request) => {
+      request.log.debug('debug of a sampled request');
+      return 'hi';
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    await get(`${baseUrl(runtime.server!)}/hi`, { headers: { 'x-request-id': 'fastify-5' } });
+    expect(logs.find('debug of a sampled request')[0]).toMatchObject({ requestId: 'fastify-5' });
+    runtime.logger.debug('outside any request'); // the level (info) applies outside requests
+    expect(logs.find('outside any request')).toEqual([]);
+  });
+
+  it('leaves a logger it did not build alone, and says nothing', async () => {
+    const own = captureLogs();
+    const app = Fastify({ loggerInstance: pino({ level: 'info' }, own) });
+    const { runtime, logs } = await startRuntime({ app });
+    expect(runtime.logger).not.toBe(Object.getPrototypeOf(app.log));
+    expect(logs.lines.filter((line) => line.level === 'warn')).toEqual([]);
+    const listening = (line: Record<string, unknown>) => line.framework === 'fastify';
+    expect(logs.lines.filter(listening)).toHaveLength(1); // the kit's lines go to its own logger
+    expect(own.lines.filter(listening)).toEqual([]);
+  });
+
+  it("keeps a logger of its own for a loggerInstance that is a child of createLogger's, and says why", async () => {
+    const fastifyLogs = captureLogs();
+    const app = Fastify({
+      loggerInstance: createLogger({ service: 'fastify-app', destination: fastifyLogs }).child({
+        component: 'api',
+      }),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    const { logs } = await startRuntime({ app });
+    expect(logs.lines.find((line) => Array.isArray(line.differences))?.differences).toEqual([
+      "loggerInstance is a child of createLogger's logger (give the framework that logger itself)",
+      'logging.destination "a stream" (the logger\'s: "another stream")',
+    ]);
   });
 
   it('refuses an instance that is already listening, telling to remove listen()', async () => {

@@ -50,6 +50,16 @@ describe.each(examples)('examples/%s', (name) => {
     app.signal('SIGTERM');
     expect((await app.exit()).code).toBe(0);
     expect(app.lines.filter((l) => 'notJson' in l)).toEqual([]);
+    if (name === 'fastify') {
+      // One logger: the app's request.log line and the kit's own lines share its service, no warning.
+      const created = app.lines.find((l) => l.msg === 'note created');
+      expect(created).toMatchObject({ service: 'notes-fastify', noteId: 1 });
+      expect(typeof created?.requestId).toBe('string');
+      expect(app.lines.find((l) => l.msg === 'shutdown complete')).toMatchObject({
+        service: 'notes-fastify',
+      });
+      expect(app.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    }
     expect(
       readFileSync(loads, 'utf8')
         .split('\n')

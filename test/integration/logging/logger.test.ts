@@ -268,4 +268,20 @@ describe('a logger of your own', () => {
     runtime.logger.info('from mine');
     expect(logs.find('from mine')[0]).toMatchObject({ mine: true });
   });
+
+  it('lends the config its settings when createLogger built it: its debugSampleRate picks the requests', async () => {
+    const logs = captureLogs();
+    const own = createLogger({ service: 'mine', level: 'warn', debugSampleRate: 1, destination: logs });
+    const { runtime } = await startRuntime({
+      logging: { logger: own, requests: false },
+      app: (_req, res) => {
+        runtime.logger.debug('inside a picked request');
+        res.end();
+      },
+    });
+    expect(runtime.logger).toBe(own);
+    expect(runtime.config.logging).toMatchObject({ level: 'warn', debugSampleRate: 1 });
+    await get(`${baseUrl(runtime.server!)}/`);
+    expect(logs.find('inside a picked request')).toHaveLength(1);
+  });
 });

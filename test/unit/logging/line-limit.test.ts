@@ -99,8 +99,8 @@ describe('fitLine', () => {
 });
 
 describe('the kit logger', () => {
-  it('refuses a limit that is not an integer of at least 1,024', () => {
-    for (const bad of [Number.NaN, 100, 2_000.5])
+  it('refuses a limit that is not an integer from 1,024 to 262,144', () => {
+    for (const bad of [Number.NaN, 100, 2_000.5, 262_145])
       expect(() => createLogger({ service: 't', maxLineBytes: bad })).toThrow(InvalidArgumentError);
   });
 
