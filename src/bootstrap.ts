@@ -15,6 +15,7 @@ import { getMutableRequestContext } from './http/context.js';
 import { LoadShedder } from './http/load-shedder.js';
 import { quietRequestMatcher } from './http/quiet-requests.js';
 import { requestFieldLimits } from './http/request-fields.js';
+import { guardedPredicate } from './http/request-predicate.js';
 import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
@@ -109,6 +110,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       level: config.logging.level,
       redact: config.logging.redact,
       debugSampleRate: config.logging.debugSampleRate,
+      ...(config.logging.debugRequests === undefined ? {} : { debugRequests: config.logging.debugRequests }),
       pretty: config.logging.pretty,
       maxLineBytes: config.logging.maxLineBytes,
       buffer: config.logging.buffer,
@@ -117,8 +119,18 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       ...(loaded.destination === undefined ? {} : { destination: loaded.destination }),
     });
   if (adoption?.adopted === false) warnDifferences(logger, adapter!.name, adoption.differences);
+  const { debugRequests } = config.logging;
   const scope = new RequestScope({
     debugSampleRate: config.logging.debugSampleRate,
+    debugRequests:
+      debugRequests === undefined
+        ? undefined
+        : guardedPredicate(debugRequests, 'logging.debugRequests', (error) =>
+            logger.warn(
+              { err: error },
+              'logging.debugRequests failed (it threw, or returned a promise): the request is not picked for debug lines; this line is written once',
+            ),
+          ),
     requestIdHeader: config.logging.requestIdHeader,
     propagators: config.tracing.propagators,
     quiet:

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import { type LogBufferOptions, resolveLogBuffer } from '../logging/held-lines.js';
 import { defaultMaxLineBytes, maxMaxLineBytes, minMaxLineBytes } from '../logging/line-limit.js';
@@ -22,6 +23,8 @@ export interface LoggingConfig {
   readonly healthRequests: boolean;
   readonly redact: readonly string[];
   readonly debugSampleRate: number;
+  /** `logging.debugRequests` as given. */
+  readonly debugRequests: ((req: IncomingMessage) => boolean) | undefined;
   readonly pretty: boolean | 'auto';
   readonly maxLineBytes: number;
   /** Lower case; `false`: no echo, no forwarding (the id is still adopted from `x-request-id`). */
@@ -88,6 +91,7 @@ export function parseLoggingConfig(value: unknown, env: ParsedEnvironment): Pars
     'healthRequests',
     'redact',
     'debugSampleRate',
+    'debugRequests',
     'pretty',
     'maxLineBytes',
     'buffer',
@@ -138,6 +142,11 @@ export function parseLoggingConfig(value: unknown, env: ParsedEnvironment): Pars
           invalid('logging.debugSampleRate', v, 'a number from 0 to 1');
         return v;
       }) ?? 0,
+    debugRequests: optional(logging.debugRequests, (v) => {
+      if (typeof v !== 'function')
+        invalid('logging.debugRequests', v, 'a function (req) => boolean, answered as each request arrives');
+      return v as (req: IncomingMessage) => boolean;
+    }),
     pretty:
       optional(logging.pretty, (v) => {
         if (v !== 'auto' && typeof v !== 'boolean') invalid('logging.pretty', v, "true, false or 'auto'");

@@ -58,6 +58,22 @@ export interface LoggingOptions {
    */
   debugSampleRate?: number;
   /**
+   * Requests logged at `debug` whatever `level` says, picked as they arrive (Node's request, as the
+   * kit's scope starts): a support engineer's header, a tenant under investigation. Only `true`
+   * picks; a function that throws or returns a promise picks nothing, and the kit says so once.
+   * Check a secret, not the mere presence of a header: anyone can send one (docs/logging.md, "Debug
+   * lines on demand").
+   * @default none: no request is picked
+   *
+   * @example
+   * ```ts
+   * // supportToken: a secret of yours (loaded with the kit's secrets, say), undefined when unset
+   * const debugRequests = (req: IncomingMessage) =>
+   *   supportToken !== undefined && req.headers['x-debug-token'] === supportToken;
+   * ```
+   */
+  debugRequests?: (req: IncomingMessage) => boolean;
+  /**
    * Human-readable lines through `pino-pretty` when stdout is a terminal and the app has it
    * installed (`'auto'`); never on a pipe.
    * @default 'auto'

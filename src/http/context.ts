@@ -19,7 +19,10 @@ export interface RequestContext {
   readonly route: string | undefined;
   /** `performance.now()` when the kit first saw the request. */
   readonly startedAt: number;
-  /** True when this request was picked for debug-level logging (`logging.debugSampleRate`). */
+  /**
+   * True when this request was picked for debug-level logging (`logging.debugSampleRate` or
+   * `logging.debugRequests`).
+   */
   readonly debugSampled: boolean;
   /** The fields {@link addRequestFields} added: on every line of the request and on its request line. */
   readonly fields: Readonly<Record<string, RequestFieldValue>>;

@@ -1,9 +1,9 @@
-import type { IncomingMessage } from 'node:http';
 import type { QuietRequests } from '../config/quiet-requests.js';
 import { pathWithoutQuery } from './path.js';
+import { guardedPredicate, type RequestPredicate } from './request-predicate.js';
 
 /** Whether a request is quiet; never throws. */
-export type QuietRequestMatcher = (req: IncomingMessage) => boolean;
+export type QuietRequestMatcher = RequestPredicate;
 
 /** The path of a request target: origin form as it is, absolute form (`http://host/path`) without its origin. */
 function targetPath(url: string | undefined): string {
@@ -32,25 +32,7 @@ export function quietRequestMatcher(
   option: QuietRequests,
   failed: (error: unknown) => void,
 ): QuietRequestMatcher {
-  if (typeof option === 'function') {
-    let told = false;
-    const tell = (error: unknown) => {
-      if (told) return;
-      told = true;
-      failed(error);
-    };
-    return (req) => {
-      try {
-        const answer: unknown = option(req);
-        if (typeof (answer as { then?: unknown } | null)?.then === 'function')
-          tell(new TypeError('quietRequests returned a promise: it must answer at once, true or false'));
-        return answer === true;
-      } catch (error) {
-        tell(error);
-        return false;
-      }
-    };
-  }
+  if (typeof option === 'function') return guardedPredicate(option, 'quietRequests', failed);
   const exact = new Set<string>();
   const prefixes: string[] = [];
   for (const path of option) {

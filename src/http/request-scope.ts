@@ -29,6 +29,7 @@ import {
 import type { QuietRequestMatcher } from './quiet-requests.js';
 import { isHeaderName } from './raw-headers.js';
 import { isPlainRequestId, isValidRequestId } from './request-id.js';
+import type { RequestPredicate } from './request-predicate.js';
 
 /** Called when a request enters the scope, before the app's handler. */
 export type RequestStartHook = (
@@ -50,6 +51,8 @@ export type RouteResolver = (req: IncomingMessage) => string | undefined;
 export interface RequestScopeOptions {
   /** Share of requests, 0 to 1, whose context is marked for debug-level logging. */
   readonly debugSampleRate?: number;
+  /** Requests marked for debug-level logging too, asked as each arrives (guarded: never throws). */
+  readonly debugRequests?: RequestPredicate | undefined;
   /**
    * The request id header, lower case: adopted from the request, and set on the response. `false`:
    * adopted from `x-request-id`, and set on nothing.
@@ -282,6 +285,7 @@ function receivedPropagation(
  */
 export class RequestScope {
   readonly #debugSampleRate: number;
+  readonly #debugRequests: RequestPredicate | undefined;
   /** The header the id is adopted from (lower case). */
   readonly #idHeader: string;
   /** The header the id is echoed in, when echo is on. */
@@ -305,6 +309,7 @@ export class RequestScope {
 
   constructor(options: RequestScopeOptions = {}) {
     this.#debugSampleRate = options.debugSampleRate ?? 0;
+    this.#debugRequests = options.debugRequests;
     const header = options.requestIdHeader ?? 'x-request-id';
     this.#idHeader = header === false ? 'x-request-id' : header.toLowerCase();
     this.#echoHeader = header === false ? undefined : this.#idHeader;
@@ -422,7 +427,8 @@ export class RequestScope {
       adopted === undefined || isPlainRequestId(adopted),
       traceHeader,
       traceParent,
-      this.#debugSampleRate > 0 && Math.random() < this.#debugSampleRate,
+      (this.#debugSampleRate > 0 && Math.random() < this.#debugSampleRate) ||
+        this.#debugRequests?.(req) === true,
       this.#fieldsPolicy,
     );
     if (received !== undefined) context[propagationSlot] = received;

@@ -43,9 +43,9 @@ export type Adoption =
  * Whether the kit can write its own lines through the app's logger (the one given to Fastify as
  * `loggerInstance`), when `createLogger` built it (else `undefined`): when each option given to
  * `bootstrapAppRunner` that shapes a logger (`service`, `version`, the region, `logging.level`,
- * `redact`, `debugSampleRate`, `maxLineBytes`, `pretty`, `buffer`, `destination`) agrees with how the
+ * `redact`, `debugSampleRate`, `debugRequests`, `maxLineBytes`, `pretty`, `buffer`, `destination`) agrees with how the
  * logger was built. Then the config takes the logger's settings for the rest (its service names the
- * spans, its `debugSampleRate` picks the requests); else `differences` names each option that
+ * spans, its `debugSampleRate` and `debugRequests` pick the requests); else `differences` names each option that
  * disagrees, with both values.
  */
 export function adoptAppLogger(appLogger: unknown, asked: AskedLogging): Adoption | undefined {
@@ -78,6 +78,12 @@ export function adoptAppLogger(appLogger: unknown, asked: AskedLogging): Adoptio
     differ('logging.redact', logging.redact, settings.redact);
   if (given.debugSampleRate !== undefined && logging.debugSampleRate !== settings.debugSampleRate)
     differ('logging.debugSampleRate', logging.debugSampleRate, settings.debugSampleRate);
+  if (given.debugRequests !== undefined && logging.debugRequests !== settings.debugRequests)
+    differ(
+      'logging.debugRequests',
+      'a function',
+      settings.debugRequests === undefined ? null : 'another function',
+    );
   if (given.maxLineBytes !== undefined && logging.maxLineBytes !== settings.maxLineBytes)
     differ('logging.maxLineBytes', logging.maxLineBytes, settings.maxLineBytes);
   if (given.pretty !== undefined && logging.pretty !== settings.pretty)
@@ -119,6 +125,7 @@ export function withLoggerSettings(config: KitConfig, settings: KitLoggerSetting
       level: settings.level,
       redact: settings.redact,
       debugSampleRate: settings.debugSampleRate,
+      debugRequests: settings.debugRequests,
       maxLineBytes: settings.maxLineBytes,
       pretty: settings.pretty,
       buffer: settings.buffer,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
 import { type LogLevel, parseVariables } from '../config/environment.js';
@@ -77,6 +78,12 @@ export interface CreateLoggerOptions {
    * @default 0
    */
   debugSampleRate?: number;
+  /**
+   * Requests logged at `debug` whatever `level` says, picked as they arrive: as the kit's
+   * `logging.debugRequests`, which this logger's setting becomes once the kit writes through it.
+   * @default none: no request is picked
+   */
+  debugRequests?: (req: IncomingMessage) => boolean;
   /**
    * Human-readable output through `pino-pretty`: `'auto'` uses it when stdout is a terminal and the
    * app has `pino-pretty` installed, never on a pipe.
@@ -221,6 +228,7 @@ export interface KitLoggerSettings {
   /** The paths censored beside the kit's own. */
   readonly redact: readonly string[];
   readonly debugSampleRate: number;
+  readonly debugRequests: ((req: IncomingMessage) => boolean) | undefined;
   /** `buffer` as given (`false` when not). */
   readonly buffer: boolean | LogBufferOptions;
   readonly maxLineBytes: number;
@@ -279,8 +287,14 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
   // the request was sampled. Log buffering: it runs at `trace`, and the lines of a request that the
   // level leaves out are held, up to the buffer's level. Only when one is on: otherwise pino's own
   // level check turns disabled levels into no-ops.
+  const { debugRequests } = options;
+  if (debugRequests !== undefined && typeof debugRequests !== 'function') {
+    refuseArgument('createLogger: debugRequests', debugRequests, 'a function (req) => boolean');
+  }
   const sampling =
-    sampleRate > 0 && level !== 'silent' && pino.levels.values[level]! > pino.levels.values.debug!;
+    (sampleRate > 0 || debugRequests !== undefined) &&
+    level !== 'silent' &&
+    pino.levels.values[level]! > pino.levels.values.debug!;
   const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : pino.levels.values[level]!;
   const bufferSettings = resolveLogBuffer(options.buffer, 'createLogger: buffer', refuseArgument);
   const buffer = level === 'silent' ? undefined : bufferSettings;
@@ -309,6 +323,7 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
     level,
     redact: Object.freeze([...(options.redact ?? [])]),
     debugSampleRate: sampleRate,
+    debugRequests,
     buffer:
       typeof options.buffer === 'object' ? Object.freeze({ ...options.buffer }) : (options.buffer ?? false),
     maxLineBytes: maxLineBytes ?? defaultMaxLineBytes,

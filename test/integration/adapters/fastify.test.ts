@@ -141,6 +141,28 @@ describe('the Fastify adapter', () => {
     expect(logs.find('outside any request')).toEqual([]);
   });
 
+  it("picks requests by the logger's debugRequests too", async () => {
+    const logs = captureLogs();
+    const app = Fastify({
+      loggerInstance: createLogger({
+        service: 'fastify-app',
+        destination: logs,
+        debugRequests: (req) => req.headers['x-debug'] === 'on',
+      }),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    app.get('/hi', async (request) => {
+      request.log.debug('debug of a picked request');
+      return 'hi';
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    await get(`${baseUrl(runtime.server!)}/hi`, {
+      headers: { 'x-request-id': 'fastify-6', 'x-debug': 'on' },
+    });
+    await get(`${baseUrl(runtime.server!)}/hi`, { headers: { 'x-request-id': 'fastify-7' } });
+    expect(logs.find('debug of a picked request').map((line) => line.requestId)).toEqual(['fastify-6']);
+  });
+
   it('leaves a logger it did not build alone, and says nothing', async () => {
     const own = captureLogs();
     const app = Fastify({ loggerInstance: pino({ level: 'info' }, own) });

@@ -231,6 +231,32 @@ describe('debug sampling', () => {
     expect(logs.find('outside')).toHaveLength(0);
   });
 
+  it('logs the debug lines of requests debugRequests picks; one that throws picks nothing, said once', async () => {
+    const { runtime, logs } = await startRuntime({
+      logging: {
+        level: 'info',
+        requests: false,
+        debugRequests: (req) => {
+          if (req.headers['x-debug'] === 'boom') throw new Error('predicate failed');
+          return req.headers['x-debug'] === 'let-me-see';
+        },
+      },
+      app: (req, res) => {
+        runtime.logger.debug({ tag: req.headers['x-tag'] }, 'inside');
+        res.end();
+      },
+    });
+    const url = `${baseUrl(runtime.server!)}/`;
+    await get(url, { headers: { 'x-debug': 'let-me-see', 'x-tag': 'picked' } });
+    await get(url, { headers: { 'x-debug': 'nope', 'x-tag': 'not picked' } });
+    await get(url, { headers: { 'x-debug': 'boom', 'x-tag': 'threw' } });
+    await get(url, { headers: { 'x-debug': 'boom', 'x-tag': 'threw again' } });
+    expect(logs.find('inside').map((line) => line.tag)).toEqual(['picked']);
+    const told = logs.lines.filter((line) => String(line.msg).startsWith('logging.debugRequests failed'));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ level: 'warn', err: { message: 'predicate failed' } });
+  });
+
   it('logs no debug line with a rate of 0', async () => {
     const { runtime, logs } = await startRuntime({
       logging: { level: 'info', requests: false },
@@ -267,6 +293,26 @@ describe('a logger of your own', () => {
     expect(runtime.logger).toBe(own);
     runtime.logger.info('from mine');
     expect(logs.find('from mine')[0]).toMatchObject({ mine: true });
+  });
+
+  it('lends the config its debugRequests when createLogger built it', async () => {
+    const logs = captureLogs();
+    const own = createLogger({
+      service: 'mine',
+      destination: logs,
+      debugRequests: (req) => req.headers['x-debug'] === 'on',
+    });
+    const { runtime } = await startRuntime({
+      logging: { logger: own, requests: false },
+      app: (req, res) => {
+        runtime.logger.debug({ tag: req.headers['x-tag'] }, 'inside');
+        res.end();
+      },
+    });
+    const url = `${baseUrl(runtime.server!)}/`;
+    await get(url, { headers: { 'x-debug': 'on', 'x-tag': 'picked' } });
+    await get(url, { headers: { 'x-tag': 'not picked' } });
+    expect(logs.find('inside').map((line) => line.tag)).toEqual(['picked']);
   });
 
   it('lends the config its settings when createLogger built it: its debugSampleRate picks the requests', async () => {

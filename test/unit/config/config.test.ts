@@ -107,6 +107,16 @@ describe('loadConfig: logging', () => {
       );
   });
 
+  it('takes debugRequests as the function given, and rejects anything else', () => {
+    const pick = () => true;
+    expect(load().logging.debugRequests).toBeUndefined();
+    expect(load({ logging: { debugRequests: pick } }).logging.debugRequests).toBe(pick);
+    expect(Object.isFrozen(pick)).toBe(false); // the app's function is not frozen with the config
+    expect(configError(() => load({ logging: { debugRequests: true as never } })).field).toBe(
+      'logging.debugRequests',
+    );
+  });
+
   it('rejects a destination without write()', () => {
     const bad = { logging: { destination: {} as never } };
     expect(configError(() => load(bad)).field).toBe('logging.destination');

@@ -128,6 +128,27 @@ describe('adoptAppLogger', () => {
     expect(same?.adopted).toBe(true);
   });
 
+  it('compares debugRequests by identity', () => {
+    stubEnvironment({});
+    const pick = () => true;
+    const logger = createLogger({ service: 'notes', debugRequests: pick });
+    expect(adoptAppLogger(logger, asked({ logging: { debugRequests: pick } }))?.adopted).toBe(true);
+    expect(adoptAppLogger(logger, asked({ logging: { debugRequests: () => true } }))).toEqual({
+      adopted: false,
+      differences: ['logging.debugRequests "a function" (the logger\'s: "another function")'],
+    });
+    const adopted = adoptAppLogger(logger, asked());
+    if (adopted?.adopted !== true) expect.unreachable('adopted');
+    expect(adopted.config.logging.debugRequests).toBe(pick);
+    // Given to bootstrapAppRunner alone: the logger (not gated for picks) is not the kit's.
+    expect(
+      adoptAppLogger(createLogger({ service: 'notes' }), asked({ logging: { debugRequests: pick } })),
+    ).toEqual({
+      adopted: false,
+      differences: ['logging.debugRequests "a function" (the logger\'s: null)'],
+    });
+  });
+
   it('counts what options.env sets as given: createLogger read process.env instead', () => {
     stubEnvironment({});
     const logger = createLogger({ service: 'notes' });

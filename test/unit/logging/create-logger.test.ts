@@ -72,6 +72,12 @@ describe('createLogger refuses what the config refuses', () => {
     );
   });
 
+  it('a debugRequests that is not a function', () => {
+    expect(() => createLogger({ service: 'notes', debugRequests: 'x-debug' as never })).toThrow(
+      /createLogger: debugRequests "x-debug"/,
+    );
+  });
+
   it('a service or version that is not a name, and trims one with spaces around it', () => {
     stubEnvironment({});
     expect(() => createLogger({ service: '' })).toThrow(InvalidArgumentError);
