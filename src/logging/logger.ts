@@ -283,27 +283,25 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
   base.instance = options.instance ?? hostname();
   if (options.region !== undefined) base.region = options.region;
 
-  // Debug sampling: pino runs at `debug`, and lines below the configured level are dropped unless
-  // the request was sampled. Log buffering: it runs at `trace`, and the lines of a request that the
-  // level leaves out are held, up to the buffer's level. Only when one is on: otherwise pino's own
-  // level check turns disabled levels into no-ops.
+  // Requests picked for debug lines (debugSampleRate, debugRequests): pino runs at `debug` at most,
+  // and lines below the configured level are dropped unless the request was picked. Log buffering:
+  // it runs at `trace`, and the lines of a request that the level leaves out are held, up to the
+  // buffer's level. Only when one is on: otherwise pino's own level check turns disabled levels
+  // into no-ops.
   const { debugRequests } = options;
   if (debugRequests !== undefined && typeof debugRequests !== 'function') {
     refuseArgument('createLogger: debugRequests', debugRequests, 'a function (req) => boolean');
   }
-  const sampling =
-    (sampleRate > 0 || debugRequests !== undefined) &&
-    level !== 'silent' &&
-    pino.levels.values[level]! > pino.levels.values.debug!;
+  const picking = (sampleRate > 0 || debugRequests !== undefined) && level !== 'silent';
   const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : pino.levels.values[level]!;
   const bufferSettings = resolveLogBuffer(options.buffer, 'createLogger: buffer', refuseArgument);
   const buffer = level === 'silent' ? undefined : bufferSettings;
-  const gate: Gate | undefined = sampling || buffer !== undefined ? { threshold } : undefined;
+  const gate: Gate | undefined = picking || buffer !== undefined ? { threshold, picks: picking } : undefined;
 
   const out = redactingDestination(destination, redaction, maxLineBytes);
   const logger = pino(
     {
-      level: buffer !== undefined ? 'trace' : sampling ? 'debug' : level,
+      level: buffer !== undefined ? 'trace' : picking && threshold > debugLevel ? 'debug' : level,
       base,
       timestamp: isoTimeNow,
       formatters: { level: (label) => ({ level: label }) },
@@ -333,7 +331,7 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
   // Children (pino's are made from their parent's prototype) read it too.
   Object.defineProperty(logger, settingsSlot, { value: Object.freeze(settings) });
   const bindings = (logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
-  if (!sampling && (options.redact ?? []).length === 0 && typeof bindings === 'string') {
+  if (!picking && (options.redact ?? []).length === 0 && typeof bindings === 'string') {
     rawWriters.set(logger, (lineLevel, fields, message) => {
       // pino runs at `trace` while lines are held: the configured level is the kit's to apply.
       if (buffer !== undefined && !writesLevel(logger, lineLevel)) return;
@@ -345,17 +343,25 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
   return logger;
 }
 
-/** The configured level, of a logger that runs pino below it to sample or hold lines. */
+/** pino's number of `debug`. */
+const debugLevel = pino.levels.values.debug!;
+
+/** The configured level, of a logger that runs pino below it to pick or hold lines. */
 interface Gate {
   readonly threshold: number;
+  /** Whether requests may be picked for their `debug` lines: pino then never runs above `debug`. */
+  readonly picks: boolean;
 }
 
 /** Where a gated logger keeps its gate: on the root, so that its children (Fastify's) read it too. */
-const gateSlot: unique symbol = Symbol.for('apprunner-kit.gate');
-/** Set on a logger whose level was set since it was made (a child's own, `logger.level = …`). */
-const levelSetSlot: unique symbol = Symbol.for('apprunner-kit.levelSet');
+const gateSlot: unique symbol = Symbol.for('apprunner-kit.gate.v2');
+/**
+ * The level set on a logger since it was made (a child's own, `logger.level = …`), as pino's
+ * number; pino itself runs at `debug` when that is higher and requests may be picked.
+ */
+const levelSetSlot: unique symbol = Symbol.for('apprunner-kit.levelSet.v2');
 
-type GatedLogger = Logger & { [gateSlot]?: Gate; [levelSetSlot]?: true };
+type GatedLogger = Logger & { [gateSlot]?: Gate; [levelSetSlot]?: number };
 
 /** The property `name` of `target` or of its prototypes, as defined where it is. */
 function propertyOf(target: object, name: string): PropertyDescriptor | undefined {
@@ -367,42 +373,64 @@ function propertyOf(target: object, name: string): PropertyDescriptor | undefine
 }
 
 /**
- * Keeps `gate` on `logger`, and marks a logger of its tree whose level is set since: by
+ * Keeps `gate` on `logger`, and records on a logger of its tree the level set since: by
  * `child(bindings, { level })` (Fastify's route `logLevel`) or by `logger.level = …`. Both are
  * wrapped on the root, which its children inherit; pino's own level changes (a child made with
- * `customLevels`) set nothing.
+ * `customLevels`) set nothing. While requests may be picked, pino keeps running at `debug` under a
+ * higher level set, so that a picked request's `debug` lines still reach the gate; `level` reads the
+ * level set.
  */
 function watchLevels(logger: Logger, gate: Gate): void {
   const gated = logger as GatedLogger;
   gated[gateSlot] = gate;
+  const level = propertyOf(logger, 'level');
+  if (level?.get === undefined || level.set === undefined) return;
+  const { get, set } = level;
+  const record = (target: GatedLogger, wanted: number) => {
+    target[levelSetSlot] = wanted;
+    if (
+      gate.picks &&
+      wanted > debugLevel &&
+      wanted !== Number.POSITIVE_INFINITY &&
+      target.levelVal !== debugLevel &&
+      'debug' in target.levels.values
+    )
+      set.call(target, 'debug');
+  };
   const child = logger.child;
-  gated.child = function childWithLevel(this: Logger, ...args: Parameters<Logger['child']>) {
+  gated.child = function childWithLevel(this: GatedLogger, ...args: Parameters<Logger['child']>) {
     const made = child.apply(this, args) as unknown as GatedLogger;
-    if (args[1]?.level !== undefined) made[levelSetSlot] = true;
+    const options = args[1];
+    // Fastify before 5.12 passes `level: ''` for a route without `logLevel`: pino inherits then.
+    const asked = options?.level === '' ? undefined : options?.level;
+    if (asked !== undefined) record(made, made.levels.values[asked] ?? made.levelVal);
+    // pino sets a child made with customLevels to its parent's level as the parent reads it: the
+    // level set, which must not become pino's own while requests may be picked.
+    else if (options?.customLevels !== undefined && this[levelSetSlot] !== undefined)
+      record(made, this[levelSetSlot]);
     return made;
   } as unknown as Logger['child'];
-  const level = propertyOf(logger, 'level');
-  if (level?.get !== undefined && level.set !== undefined) {
-    const { get, set } = level;
-    Object.defineProperty(logger, 'level', {
-      configurable: true,
-      enumerable: level.enumerable ?? false,
-      get,
-      set(this: GatedLogger, value: unknown) {
-        set.call(this, value);
-        this[levelSetSlot] = true;
-      },
-    });
-  }
+  Object.defineProperty(logger, 'level', {
+    configurable: true,
+    enumerable: level.enumerable ?? false,
+    get(this: GatedLogger) {
+      const wanted = this[levelSetSlot];
+      return wanted === undefined ? get.call(this) : (this.levels.labels[wanted] ?? get.call(this));
+    },
+    set(this: GatedLogger, value: unknown) {
+      set.call(this, value); // pino checks the level
+      record(this, this.levelVal);
+    },
+  });
 }
 
 /**
  * The level applied to a line of `logger`: its own once set since (a child's own level, Fastify's
  * route `logLevel`, `logger.level = …` at run time), else the configured one. A child inherits its
- * parent's mark, as it inherits its level.
+ * parent's, as it inherits its level.
  */
 function appliedLevel(gate: Gate, logger: Logger): number {
-  return (logger as GatedLogger)[levelSetSlot] === true ? logger.levelVal : gate.threshold;
+  return (logger as GatedLogger)[levelSetSlot] ?? gate.threshold;
 }
 
 /**
@@ -456,9 +484,14 @@ function lineGate(gate: Gate, buffer: LogBufferSettings | undefined): LogMethodH
       return;
     }
     if (flushWarning() || (numeric >= debug && context?.debugSampled === true)) writeLine(this, method, args);
-    // What the configured level leaves out, up to the buffer's level, is held. (A logger whose level
-    // was set since never gets here with a line below it: pino made that level a no-op.)
-    else if (context !== undefined && numeric <= buffer.threshold && holds(context))
+    // What the configured level leaves out, up to the buffer's level, is held; not below a level set
+    // since, which applies as it is.
+    else if (
+      context !== undefined &&
+      numeric <= buffer.threshold &&
+      (this as GatedLogger)[levelSetSlot] === undefined &&
+      holds(context)
+    )
       holdLine(context, this, buffer.maxBytes, method, args);
   };
 }

@@ -163,6 +163,32 @@ describe('the Fastify adapter', () => {
     expect(logs.find('debug of a picked request').map((line) => line.requestId)).toEqual(['fastify-6']);
   });
 
+  it("writes a picked request's debug lines in a route with a logLevel of its own", async () => {
+    const logs = captureLogs();
+    const app = Fastify({
+      loggerInstance: createLogger({
+        service: 'fastify-app',
+        destination: logs,
+        debugRequests: (req) => req.headers['x-debug'] === 'on',
+      }),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    app.get('/quiet', { logLevel: 'warn' }, async (request) => {
+      request.log.debug('debug in a warn route');
+      request.log.info('info in a warn route');
+      return 'quiet';
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const url = `${baseUrl(runtime.server!)}/quiet`;
+    await get(url, { headers: { 'x-request-id': 'fastify-8', 'x-debug': 'on' } });
+    await get(url, { headers: { 'x-request-id': 'fastify-9' } });
+    const routeLines = logs.lines.filter((line) => String(line.msg).endsWith('in a warn route'));
+    expect(routeLines.map((line) => [line.requestId, line.msg])).toEqual([
+      ['fastify-8', 'debug in a warn route'],
+      ['fastify-8', 'info in a warn route'],
+    ]);
+  });
+
   it('leaves a logger it did not build alone, and says nothing', async () => {
     const own = captureLogs();
     const app = Fastify({ loggerInstance: pino({ level: 'info' }, own) });

@@ -331,7 +331,7 @@ describe('flushRequestLogs', () => {
   });
 });
 
-describe('the level set at run time, with debug sampling', () => {
+describe('the level set at run time, with requests picked for debug lines', () => {
   it('is the configured one for a child made with customLevels, which does not throw', () => {
     const logs = captureLogs();
     const logger = createLogger({ service: 's', destination: logs, buffer: true });
@@ -355,6 +355,82 @@ describe('the level set at run time, with debug sampling', () => {
       true,
       false,
     ]);
+  });
+
+  it("keeps writing a picked request's debug lines under a level set higher, child levels included", () => {
+    const logs = captureLogs();
+    const logger = createLogger({ service: 's', destination: logs, debugSampleRate: 0.5, buffer: true });
+    const picked = testRequestContext('picked', { debugSampled: true });
+    const other = testRequestContext('other');
+    logger.level = 'warn';
+    expect(logger.level).toBe('warn'); // reads the level set, whatever pino runs at
+    const route = logger.child({}, { level: 'error' }); // Fastify's route logLevel
+    expect(route.level).toBe('error');
+    runWithRequestContext(picked, () => {
+      logger.debug('picked: debug');
+      route.debug('picked: debug in a route at error');
+      logger.trace('picked: trace, below what picks write');
+    });
+    runWithRequestContext(other, () => {
+      logger.debug('other: debug under warn, neither written nor held');
+      logger.info('other: info under warn, neither written nor held');
+      route.warn('other: warn in a route at error');
+      logger.warn('other: warn');
+    });
+    endHeldLines(other, {} as never, response(500)); // nothing was held under the level set
+    logger.level = 'info';
+    expect(logger.level).toBe('info');
+    logger.info('outside: info again');
+    expect(logs.lines.map((l) => l.msg)).toEqual([
+      'picked: debug',
+      'picked: debug in a route at error',
+      'other: warn',
+      'outside: info again',
+    ]);
+  });
+
+  it("takes Fastify's level '' (a route without logLevel, before 5.12) as no level of its own", () => {
+    const logs = captureLogs();
+    const logger = createLogger({ service: 's', destination: logs, buffer: true, debugSampleRate: 0.5 });
+    const request = logger.child({ reqId: 'req-1' }, { level: '' as never });
+    const context = testRequestContext('r');
+    runWithRequestContext(context, () => request.debug('held, as from the root'));
+    expect(logs.lines).toEqual([]);
+    endHeldLines(context, {} as never, response(500));
+    expect(logs.lines.map((l) => l.msg)).toEqual(['held, as from the root']);
+  });
+
+  it('keeps picking in a child made with customLevels under a level set', () => {
+    const logs = captureLogs();
+    const logger = createLogger({ service: 's', destination: logs, debugSampleRate: 0.5 });
+    logger.level = 'warn';
+    const audit = logger.child({}, { customLevels: { audit: 35 } });
+    runWithRequestContext(testRequestContext('picked', { debugSampled: true }), () =>
+      audit.debug('picked: debug in a child with custom levels'),
+    );
+    audit.info('outside: info under warn, dropped');
+    expect(logs.lines.map((l) => l.msg)).toEqual(['picked: debug in a child with custom levels']);
+  });
+
+  it('keeps picking when it started at debug and the level is raised', () => {
+    const logs = captureLogs();
+    const logger = createLogger({
+      service: 's',
+      destination: logs,
+      level: 'debug',
+      debugRequests: () => true,
+    });
+    logger.debug('at the configured debug');
+    logger.level = 'info';
+    logger.debug('outside, under info: dropped');
+    runWithRequestContext(testRequestContext('picked', { debugSampled: true }), () =>
+      logger.debug('picked, under info'),
+    );
+    logger.level = 'silent';
+    runWithRequestContext(testRequestContext('picked', { debugSampled: true }), () =>
+      logger.error('silent is silent, picked or not'),
+    );
+    expect(logs.lines.map((l) => l.msg)).toEqual(['at the configured debug', 'picked, under info']);
   });
 
   it('applies at once, debug included', () => {
