@@ -43,10 +43,10 @@ export type Adoption =
  * Whether the kit can write its own lines through the app's logger (the one given to Fastify as
  * `loggerInstance`), when `createLogger` built it (else `undefined`): when each option given to
  * `bootstrapAppRunner` that shapes a logger (`service`, `version`, the region, `logging.level`,
- * `redact`, `debugSampleRate`, `debugRequests`, `maxLineBytes`, `pretty`, `buffer`, `destination`) agrees with how the
- * logger was built. Then the config takes the logger's settings for the rest (its service names the
- * spans, its `debugSampleRate` and `debugRequests` pick the requests); else `differences` names each option that
- * disagrees, with both values.
+ * `redact`, `debugSampleRate`, `debugRequests`, `maxLineBytes`, `pretty`, `buffer`, `destination`)
+ * agrees with how the logger was built. Then the config takes the logger's settings for the rest
+ * (its service names the spans, its `debugSampleRate` and `debugRequests` pick the requests); else
+ * `differences` names each option that disagrees, with both values.
  */
 export function adoptAppLogger(appLogger: unknown, asked: AskedLogging): Adoption | undefined {
   const settings = kitLoggerSettings(appLogger);

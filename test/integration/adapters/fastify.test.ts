@@ -1,12 +1,27 @@
 import Fastify, { LogController } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, fastifyAdapter, UnsupportedAppError } from '../../../src/index.js';
+import {
+  type CreateLoggerOptions,
+  createLogger,
+  fastifyAdapter,
+  UnsupportedAppError,
+} from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
 import { captureLogs } from '../../support/log-capture.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
+
+/** A Fastify app whose logger createLogger built (service 'fastify-app', lines in `logs`), its own request lines off. */
+function kitFastify(options: CreateLoggerOptions = {}) {
+  const logs = captureLogs();
+  const app = Fastify({
+    loggerInstance: createLogger({ service: 'fastify-app', destination: logs, ...options }),
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  return { app, logs };
+}
 
 describe('the Fastify adapter', () => {
   it("drains first, then runs fastify.close() and its onClose hooks, then the kit's hooks", async () => {
@@ -46,11 +61,7 @@ describe('the Fastify adapter', () => {
   });
 
   it('writes its own lines through a logger of createLogger given as loggerInstance: one logger', async () => {
-    const logs = captureLogs();
-    const app = Fastify({
-      loggerInstance: createLogger({ service: 'fastify-app', level: 'debug', destination: logs }),
-      logController: new LogController({ disableRequestLogging: true }),
-    });
+    const { app, logs } = kitFastify({ level: 'debug' });
     app.get('/hi', async (request) => {
       request.log.debug('debug inside the handler');
       return 'hi';
@@ -76,11 +87,7 @@ describe('the Fastify adapter', () => {
   });
 
   it("takes createLogger's settings when given no logging options of its own: buffering, one logger", async () => {
-    const logs = captureLogs();
-    const app = Fastify({
-      loggerInstance: createLogger({ service: 'fastify-app', destination: logs, buffer: true }),
-      logController: new LogController({ disableRequestLogging: true }),
-    });
+    const { app, logs } = kitFastify({ buffer: true });
     app.get('/fails', async (request, reply) => {
       request.log.debug('held until the request fails');
       return reply.code(503).send('down');
@@ -95,11 +102,7 @@ describe('the Fastify adapter', () => {
   });
 
   it('keeps a logger of its own, and says which settings differ, when that logger was built otherwise', async () => {
-    const fastifyLogs = captureLogs();
-    const app = Fastify({
-      loggerInstance: createLogger({ service: 'fastify-app', destination: fastifyLogs }),
-      logController: new LogController({ disableRequestLogging: true }),
-    });
+    const { app, logs: fastifyLogs } = kitFastify();
     app.get('/hi', async (request) => {
       request.log.info('inside the handler');
       return 'hi';
@@ -125,11 +128,7 @@ describe('the Fastify adapter', () => {
   });
 
   it("picks requests at the logger's debugSampleRate: the setting given to createLogger alone works", async () => {
-    const logs = captureLogs();
-    const app = Fastify({
-      loggerInstance: createLogger({ service: 'fastify-app', destination: logs, debugSampleRate: 1 }),
-      logController: new LogController({ disableRequestLogging: true }),
-    });
+    const { app, logs } = kitFastify({ debugSampleRate: 1 });
     app.get('/hi', async (request) => {
       request.log.debug('debug of a sampled request');
       return 'hi';
@@ -142,15 +141,7 @@ describe('the Fastify adapter', () => {
   });
 
   it("picks requests by the logger's debugRequests too", async () => {
-    const logs = captureLogs();
-    const app = Fastify({
-      loggerInstance: createLogger({
-        service: 'fastify-app',
-        destination: logs,
-        debugRequests: (req) => req.headers['x-debug'] === 'on',
-      }),
-      logController: new LogController({ disableRequestLogging: true }),
-    });
+    const { app, logs } = kitFastify({ debugRequests: (req) => req.headers['x-debug'] === 'on' });
     app.get('/hi', async (request) => {
       request.log.debug('debug of a picked request');
       return 'hi';
@@ -164,15 +155,7 @@ describe('the Fastify adapter', () => {
   });
 
   it("writes a picked request's debug lines in a route with a logLevel of its own", async () => {
-    const logs = captureLogs();
-    const app = Fastify({
-      loggerInstance: createLogger({
-        service: 'fastify-app',
-        destination: logs,
-        debugRequests: (req) => req.headers['x-debug'] === 'on',
-      }),
-      logController: new LogController({ disableRequestLogging: true }),
-    });
+    const { app, logs } = kitFastify({ debugRequests: (req) => req.headers['x-debug'] === 'on' });
     app.get('/quiet', { logLevel: 'warn' }, async (request) => {
       request.log.debug('debug in a warn route');
       request.log.info('info in a warn route');
