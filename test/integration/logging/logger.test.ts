@@ -2,7 +2,7 @@ import { Agent } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, redactedText, redaction } from '../../../src/index.js';
+import { createLogger, getRequestContext, redactedText, redaction } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
 import { captureLogs } from '../../support/log-capture.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
@@ -293,6 +293,32 @@ describe('a logger of your own', () => {
     expect(runtime.logger).toBe(own);
     runtime.logger.info('from mine');
     expect(logs.find('from mine')[0]).toMatchObject({ mine: true });
+  });
+
+  it('says once that picks do not apply to a logger createLogger did not build, and asks nothing', async () => {
+    const logs = captureLogs();
+    let asked = 0;
+    const sampled: unknown[] = [];
+    const { runtime } = await startRuntime({
+      logging: {
+        logger: pino({ level: 'info' }, logs),
+        debugSampleRate: 1,
+        debugRequests: () => {
+          asked++;
+          return true;
+        },
+      },
+      app: (_req, res) => {
+        sampled.push(getRequestContext()?.debugSampled);
+        res.end();
+      },
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    const told = logs.lines.filter((line) => String(line.msg).startsWith('logging.debugSampleRate and'));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ level: 40 }); // pino's own format: the logger is used as it is
+    expect(asked).toBe(0);
+    expect(sampled).toEqual([false]); // not picked: nothing would write its debug lines
   });
 
   it('lends the config its debugRequests when createLogger built it', async () => {
