@@ -120,20 +120,20 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     });
   if (adoption?.adopted === false) warnDifferences(logger, adapter!.name, adoption.differences);
   const { debugRequests } = config.logging;
-  // A logger the kit did not build writes what its own level lets through: picks would do nothing.
-  const picksIgnored =
+  // A logger the kit did not build writes what its own level lets through, picked request or not.
+  if (
     loaded.logger !== undefined &&
     givenSettings === undefined &&
-    (config.logging.debugSampleRate > 0 || debugRequests !== undefined);
-  if (picksIgnored) {
+    (config.logging.debugSampleRate > 0 || debugRequests !== undefined)
+  ) {
     logger.warn(
-      'logging.debugSampleRate and logging.debugRequests do not apply to a logging.logger that createLogger did not build (it writes what its own level lets through): build it with createLogger({ debugSampleRate, debugRequests }) to have picked requests write their debug lines',
+      'logging.debugSampleRate and logging.debugRequests still pick requests (getRequestContext().debugSampled), but a logging.logger that createLogger did not build writes what its own level lets through: build it with createLogger({ debugSampleRate, debugRequests }) to have picked requests write their debug lines',
     );
   }
   const scope = new RequestScope({
-    debugSampleRate: picksIgnored ? 0 : config.logging.debugSampleRate,
+    debugSampleRate: config.logging.debugSampleRate,
     debugRequests:
-      debugRequests === undefined || picksIgnored
+      debugRequests === undefined
         ? undefined
         : guardedPredicate(debugRequests, 'logging.debugRequests', (error) =>
             logger.warn(

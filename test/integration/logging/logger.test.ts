@@ -295,14 +295,13 @@ describe('a logger of your own', () => {
     expect(logs.find('from mine')[0]).toMatchObject({ mine: true });
   });
 
-  it('says once that picks do not apply to a logger createLogger did not build, and asks nothing', async () => {
+  it("says once that a logger createLogger did not build writes no picked request's debug lines", async () => {
     const logs = captureLogs();
     let asked = 0;
     const sampled: unknown[] = [];
     const { runtime } = await startRuntime({
       logging: {
         logger: pino({ level: 'info' }, logs),
-        debugSampleRate: 1,
         debugRequests: () => {
           asked++;
           return true;
@@ -317,8 +316,8 @@ describe('a logger of your own', () => {
     const told = logs.lines.filter((line) => String(line.msg).startsWith('logging.debugSampleRate and'));
     expect(told).toHaveLength(1);
     expect(told[0]).toMatchObject({ level: 40 }); // pino's own format: the logger is used as it is
-    expect(asked).toBe(0);
-    expect(sampled).toEqual([false]); // not picked: nothing would write its debug lines
+    expect(asked).toBe(1); // still picked, for an app that reads debugSampled itself
+    expect(sampled).toEqual([true]);
   });
 
   it('lends the config its debugRequests when createLogger built it', async () => {
