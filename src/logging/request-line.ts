@@ -14,7 +14,7 @@ import {
 import { firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
-import { isJsonSafe, jsonString, rawLineWriter } from './logger.js';
+import { isJsonSafe, jsonString, rawLineWriter, writesLevel } from './logger.js';
 
 /** Level of the request line by outcome. */
 export interface RequestLevels {
@@ -88,7 +88,9 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
         );
       return;
     }
-    if (!logger.isLevelEnabled(level)) return;
+    // The kit's check, not pino's alone: a logger that runs below its level to pick or hold lines
+    // would build the line only to drop it. A picked request's line goes to the gate, which writes it.
+    if (!writesLevel(logger, level) && context.debugSampled !== true) return;
     const length = res.getHeader('content-length');
     const bytes = length === undefined || !Number.isFinite(Number(length)) ? undefined : Number(length);
     const url = context[urlSlot] ?? req.url; // as it arrived: a router may have rewritten req.url

@@ -257,6 +257,17 @@ describe('debug sampling', () => {
     expect(told[0]).toMatchObject({ level: 'warn', err: { message: 'predicate failed' } });
   });
 
+  it("writes a picked request's request line under a level above it, and no other's", async () => {
+    const { runtime, logs } = await startRuntime({
+      logging: { level: 'warn', debugRequests: (req) => req.headers['x-debug'] === 'on' },
+      app: (_req, res) => res.end(),
+    });
+    const url = `${baseUrl(runtime.server!)}/`;
+    await get(url, { headers: { 'x-debug': 'on', 'x-request-id': 'picked' } });
+    await get(url, { headers: { 'x-request-id': 'other' } });
+    expect(logs.find('request completed').map((line) => line.requestId)).toEqual(['picked']);
+  });
+
   it('logs no debug line with a rate of 0', async () => {
     const { runtime, logs } = await startRuntime({
       logging: { level: 'info', requests: false },
