@@ -2,7 +2,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { DestinationStream, Logger } from 'pino';
 import type { ShedResponder } from '../http/load-shedder.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
-import { parseEnvironment } from './environment.js';
+import { type ParsedEnvironment, parseEnvironment } from './environment.js';
 import { defaultServiceName, serviceIdentity } from './identity.js';
 import { type LoggingConfig, loggingDefaults, parseLoggingConfig } from './logging.js';
 import { type MetricsConfig, parseMetricsConfig } from './metrics.js';
@@ -81,6 +81,8 @@ export interface LoadedConfig {
   readonly logger: Logger | undefined;
   /** The environment the kit read (`options.env` or `process.env`), for `env:` secret references. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The variables of the schema, parsed from `env`. */
+  readonly parsedEnv: ParsedEnvironment;
   readonly exit: ((code: number) => void) | false | undefined;
   /** `metrics.destination`: where EMF lines go instead of stdout (tests, embedding). */
   readonly metricsDestination: MetricsDestination | undefined;
@@ -404,6 +406,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     quietRequests,
     logger: logging.logger,
     env: rawEnv,
+    parsedEnv: env,
     exit: exit as LoadedConfig['exit'],
   };
 }

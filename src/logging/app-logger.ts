@@ -1,7 +1,7 @@
 import { type Logger, pino } from 'pino';
 import type { KitConfig, LoadedConfig } from '../config/config.js';
-import { type ParsedEnvironment, parseVariables } from '../config/environment.js';
-import { identityVariables } from '../config/identity.js';
+import type { ParsedEnvironment } from '../config/environment.js';
+import type { identityVariables } from '../config/identity.js';
 import type { BootstrapOptions, LoggingOptions } from '../config/options.js';
 import { type LogBufferSettings, resolveLogBuffer } from './held-lines.js';
 import { type KitLoggerSettings, kitLoggerSettings } from './logger.js';
@@ -29,8 +29,8 @@ export function askedLogging(options: BootstrapOptions, loaded: LoadedConfig): A
     given: options.logging ?? {},
     serviceGiven: options.service !== undefined,
     versionGiven: options.version !== undefined,
-    env:
-      options.env === undefined ? undefined : parseVariables(loaded.env, ['LOG_LEVEL', ...identityVariables]),
+    // Parsed once by the config already.
+    env: options.env === undefined ? undefined : loaded.parsedEnv,
   };
 }
 
