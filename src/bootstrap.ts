@@ -113,6 +113,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       ...(config.logging.debugRequests === undefined ? {} : { debugRequests: config.logging.debugRequests }),
       pretty: config.logging.pretty,
       maxLineBytes: config.logging.maxLineBytes,
+      messageKey: config.logging.messageKey,
       buffer: config.logging.buffer,
       ...(config.version === undefined ? {} : { version: config.version }),
       ...(config.region === undefined ? {} : { region: config.region }),

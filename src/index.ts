@@ -112,6 +112,7 @@ export {
   type LogBufferOptions,
   logBufferBytes,
 } from './logging/held-lines.js';
+export type { MessageKey } from './logging/line-limit.js';
 export { type CreateLoggerOptions, createLogger, redactedHeaders } from './logging/logger.js';
 export {
   minimumRedactedLength,

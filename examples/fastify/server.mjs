@@ -13,10 +13,11 @@ const databaseUrl = process.env.DATABASE_URL;
 let store = memoryStore();
 
 // The kit's logger is Fastify's (`request.log` lines carry the request id, trace id and fields), and
-// the kit writes its own lines through it. Fastify's request lines are off: the kit writes one.
+// the kit writes its own lines through it. Fastify's request lines are off: the kit writes one. Its
+// request id (`request.id`, the kit's) is logged as `requestId`, once, rather than also as `reqId`.
 const app = Fastify({
   loggerInstance: createLogger({ service: 'notes-fastify' }),
-  logController: new LogController({ disableRequestLogging: true }),
+  logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
 });
 app.get('/notes', async () => store.list());
 app.get('/notes/:id', async (request, reply) => {

@@ -61,7 +61,8 @@ export interface AnyAppAdapter {
 /**
  * The kit's part of one request, the same on every adapter: the health endpoints, load shedding, then
  * `handler` inside the request scope. `answered` runs when the kit answered the request itself
- * (Fastify hijacks its reply there).
+ * (Fastify hijacks its reply there); `requestId` is the id the framework gave the request, when it
+ * gives one the kit takes (see {@link RequestScope.run}).
  */
 export function serveInFront(
   kit: AdapterKit,
@@ -69,6 +70,7 @@ export function serveInFront(
   res: ServerResponse,
   handler: () => void,
   answered?: () => void,
+  requestId?: string,
 ): void {
   const { scope, health, shedder } = kit;
   if (!kit.logHealthRequests && health.handle(req, res)) {
@@ -85,10 +87,15 @@ export function serveInFront(
     answered?.();
     return;
   }
-  scope.run(req, res, () => {
-    if (kit.logHealthRequests && health.handle(req, res)) answered?.();
-    else handler();
-  });
+  scope.run(
+    req,
+    res,
+    () => {
+      if (kit.logHealthRequests && health.handle(req, res)) answered?.();
+      else handler();
+    },
+    requestId,
+  );
 }
 
 /** Puts the health endpoints and the request scope in front of `handler`, the same way for every adapter. */

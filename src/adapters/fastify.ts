@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { UnsupportedAppError } from '../errors.js';
+import type { RequestScope } from '../http/request-scope.js';
 import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
@@ -16,6 +17,7 @@ type Done = (error?: Error) => void;
 
 interface FastifyRequestLike {
   raw: IncomingMessage;
+  id?: unknown;
   routeOptions?: { url?: unknown };
 }
 
@@ -46,12 +48,49 @@ export interface FastifyLikeApp {
 
 interface FastifyApp {
   register(plugin: (instance: FastifyInstanceLike, options: unknown, done: Done) => void): unknown;
+  readonly genReqId?: unknown;
+  setGenReqId?(generate: (req: IncomingMessage) => string): unknown;
+  readonly initialConfig?: { readonly requestIdHeader?: unknown };
   ready(): PromiseLike<unknown>;
   close(): PromiseLike<unknown>;
   readonly server: Server;
 }
 
 const fastifyRequest = Symbol('apprunner-kit.fastifyRequest');
+
+/**
+ * The options the app gave Fastify, which Fastify keeps (under a symbol it does not export); `undefined`
+ * when a version keeps them otherwise.
+ */
+function givenOptions(app: FastifyApp): { readonly genReqId?: unknown } | undefined {
+  const slot = Object.getOwnPropertySymbols(app).find((key) => key.description === 'fastify.options');
+  const options = slot === undefined ? undefined : (app as unknown as Record<symbol, unknown>)[slot];
+  return typeof options === 'object' && options !== null ? options : undefined;
+}
+
+/**
+ * Makes Fastify's `request.id` (and so the `reqId` of `request.log` lines) the kit's request id, unless
+ * the app gave Fastify a `genReqId` (or, with no `requestIdHeader`, set one with `setGenReqId`). Each
+ * request's id is then a well-formed id it brought in the kit's request id header, else a UUID; with
+ * `requestIdHeader`, Fastify takes that header first, as it is (the kit checks it in the scope).
+ */
+function takeRequestIds(app: FastifyApp, scope: RequestScope, headerSet: boolean): void {
+  const generator = app.genReqId;
+  if (typeof app.setGenReqId !== 'function' || typeof generator !== 'function') return;
+  // Without requestIdHeader, the generator is the app's or Fastify's, which it names; with it, Fastify
+  // wraps the generator in a function of its own, and only the options tell whether the app gave one.
+  const options = headerSet ? givenOptions(app) : undefined;
+  const fastifys = headerSet
+    ? options !== undefined && options.genReqId === undefined
+    : generator.name === 'defaultGenReqId';
+  if (fastifys) app.setGenReqId((req) => scope.requestIdFor(req));
+}
+
+/** Fastify's `request.id` when a string; the scope takes it when well formed. */
+function requestIdOf(request: FastifyRequestLike): string | undefined {
+  const { id } = request;
+  return typeof id === 'string' ? id : undefined;
+}
 
 /**
  * The Fastify adapter: a plugin (wrapped the way `fastify-plugin` wraps, so its hooks reach every
@@ -78,6 +117,7 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
   },
   install: (fastify, kit) => {
     const app = fastify as unknown as FastifyApp;
+    const header = app.initialConfig?.requestIdHeader;
     const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
       instance.addHook('onRequest', (request, reply, next) => {
         const req = request.raw as IncomingMessage & { [fastifyRequest]?: FastifyRequestLike };
@@ -88,6 +128,7 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
           reply.raw,
           () => next(),
           () => reply.hijack(),
+          requestIdOf(request),
         );
       });
       instance.addHook('onError', (_request, _reply, error, next) => {
@@ -103,6 +144,7 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
     });
     try {
       app.register(plugin);
+      takeRequestIds(app, kit.scope, header !== undefined && header !== false);
     } catch (error) {
       throw new UnsupportedAppError(
         'bootstrapAppRunner({ app }) needs the Fastify instance before ready() or listen(): remove your own ' +

@@ -1,7 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import { type LogBufferOptions, resolveLogBuffer } from '../logging/held-lines.js';
-import { defaultMaxLineBytes, maxMaxLineBytes, minMaxLineBytes } from '../logging/line-limit.js';
+import {
+  defaultMaxLineBytes,
+  type MessageKey,
+  maxMaxLineBytes,
+  messageKeys,
+  minMaxLineBytes,
+} from '../logging/line-limit.js';
 import type { RequestLevels } from '../logging/request-line.js';
 import { type LogLevel, logLevels, type ParsedEnvironment } from './environment.js';
 import {
@@ -27,6 +33,7 @@ export interface LoggingConfig {
   readonly debugRequests: ((req: IncomingMessage) => boolean) | undefined;
   readonly pretty: boolean | 'auto';
   readonly maxLineBytes: number;
+  readonly messageKey: MessageKey;
   /** Lower case; `false`: no echo, no forwarding (the id is still adopted from `x-request-id`). */
   readonly requestIdHeader: string | false;
   /** Log buffering as given, validated (`false` when off). */
@@ -94,6 +101,7 @@ export function parseLoggingConfig(value: unknown, env: ParsedEnvironment): Pars
     'debugRequests',
     'pretty',
     'maxLineBytes',
+    'messageKey',
     'buffer',
     'requestIdHeader',
     'logger',
@@ -156,6 +164,7 @@ export function parseLoggingConfig(value: unknown, env: ParsedEnvironment): Pars
       optional(logging.maxLineBytes, (v) =>
         parseInteger('logging.maxLineBytes', v, minMaxLineBytes, maxMaxLineBytes),
       ) ?? defaultMaxLineBytes,
+    messageKey: optional(logging.messageKey, (v) => parseEnum('logging.messageKey', v, messageKeys)) ?? 'msg',
     requestIdHeader: optional(logging.requestIdHeader, parseRequestIdHeader) ?? 'x-request-id',
     buffer:
       resolveLogBuffer(logging.buffer, 'logging.buffer', invalid) === undefined

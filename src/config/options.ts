@@ -5,6 +5,7 @@ import type { AnyAppAdapter } from '../adapters/adapter.js';
 import type { FastifyLikeApp } from '../adapters/fastify.js';
 import type { KoaLikeApp } from '../adapters/koa.js';
 import type { LogBufferOptions } from '../logging/held-lines.js';
+import type { MessageKey } from '../logging/line-limit.js';
 import type { RequestLevels } from '../logging/request-line.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
 import type { AppRunnerRuntime } from '../runtime.js';
@@ -86,6 +87,14 @@ export interface LoggingOptions {
    * @default 16000 (under Docker's 16 KiB split, which ECS's `awslogs` driver ships as separate events)
    */
   maxLineBytes?: number;
+  /**
+   * The key of a line's message, on the kit's lines and the app's: `'message'` for the shape that
+   * Powertools Logger, ECS and Datadog write (queries, dashboards and metric filters that read
+   * `message` keep working), `'msg'` as pino writes it. Not applied to `logging.logger` (build it with
+   * `createLogger({ messageKey })`).
+   * @default 'msg'
+   */
+  messageKey?: MessageKey;
   /**
    * Log buffering: `true` (or options) holds back the `debug` lines (and below) each request writes
    * that `level` leaves out, and writes them only if the request fails (5xx, or aborted), logs an

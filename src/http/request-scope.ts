@@ -278,6 +278,11 @@ function receivedPropagation(
   return tracestate === undefined && baggage === undefined ? undefined : { tracestate, baggage };
 }
 
+/** Where {@link RequestScope.requestIdFor} leaves the id it made for a request. */
+const madeIdSlot = Symbol('apprunner-kit.madeRequestId');
+
+type IdentifiedRequest = IncomingMessage & { [madeIdSlot]?: string };
+
 /**
  * The framework-neutral request scope: gives each request its context, counts requests in flight,
  * and calls the start and finish hooks that other parts (request log line, tracing, metrics)
@@ -353,6 +358,17 @@ export class RequestScope {
     return undefined;
   }
 
+  /**
+   * @internal The id of a request whose framework names it before the scope runs (Fastify's
+   * `genReqId`): adopted or made as {@link RequestScope.run} would, and remembered on `req`, so that
+   * `run` given it back takes it without checking it again.
+   */
+  requestIdFor(req: IncomingMessage): string {
+    const id = this.adoptedRequestIdOf(req) ?? randomUUID();
+    (req as IdentifiedRequest)[madeIdSlot] = id;
+    return id;
+  }
+
   /** Requests that entered the scope and whose response has not finished. */
   get inFlight(): number {
     return this.#inFlight;
@@ -376,8 +392,12 @@ export class RequestScope {
     return this.#finishHooks.add(hook, options?.first === true);
   }
 
-  /** Runs `handler` inside a new request context, counted in flight until the response ends. */
-  run<T>(req: IncomingMessage, res: ServerResponse, handler: () => T): T {
+  /**
+   * Runs `handler` inside a new request context, counted in flight until the response ends.
+   * `requestId`: an id the framework already gave the request (Fastify's `request.id`), taken instead
+   * of the adopted or generated one when it is well formed (visible ASCII, 1–128 characters).
+   */
+  run<T>(req: IncomingMessage, res: ServerResponse, handler: () => T, requestId?: string): T {
     // From rawHeaders, not req.headers: Node builds the headers object lazily, on first access, and
     // an app that never reads it should not pay for it here.
     const raw = req.rawHeaders;
@@ -420,7 +440,12 @@ export class RequestScope {
     }
     // A generated id is a UUID: plain. An adopted one is checked now, while it is a flat string.
     const adopted =
-      requestIdHeader !== undefined && isValidRequestId(requestIdHeader) ? requestIdHeader : undefined;
+      requestId !== undefined &&
+      ((req as IdentifiedRequest)[madeIdSlot] === requestId || isValidRequestId(requestId))
+        ? requestId
+        : requestIdHeader !== undefined && isValidRequestId(requestIdHeader)
+          ? requestIdHeader
+          : undefined;
     const context = new ScopeContext(
       req.url,
       adopted ?? randomUUID(),

@@ -43,7 +43,8 @@ export type Adoption =
  * Whether the kit can write its own lines through the app's logger (the one given to Fastify as
  * `loggerInstance`), when `createLogger` built it (else `undefined`): when each option given to
  * `bootstrapAppRunner` that shapes a logger (`service`, `version`, the region, `logging.level`,
- * `redact`, `debugSampleRate`, `debugRequests`, `maxLineBytes`, `pretty`, `buffer`, `destination`)
+ * `redact`, `debugSampleRate`, `debugRequests`, `maxLineBytes`, `pretty`, `messageKey`, `buffer`,
+ * `destination`)
  * agrees with how the logger was built. Then the config takes the logger's settings for the rest
  * (its service names the spans, its `debugSampleRate` and `debugRequests` pick the requests); else
  * `differences` names each option that disagrees, with both values.
@@ -88,6 +89,8 @@ export function adoptAppLogger(appLogger: unknown, asked: AskedLogging): Adoptio
     differ('logging.maxLineBytes', logging.maxLineBytes, settings.maxLineBytes);
   if (given.pretty !== undefined && logging.pretty !== settings.pretty)
     differ('logging.pretty', logging.pretty, settings.pretty);
+  if (given.messageKey !== undefined && logging.messageKey !== settings.messageKey)
+    differ('logging.messageKey', logging.messageKey, settings.messageKey);
   if (given.buffer !== undefined) {
     const wanted = bufferText(resolved(logging.buffer));
     const built = bufferText(resolved(settings.buffer));
@@ -128,6 +131,7 @@ export function withLoggerSettings(config: KitConfig, settings: KitLoggerSetting
       debugRequests: settings.debugRequests,
       maxLineBytes: settings.maxLineBytes,
       pretty: settings.pretty,
+      messageKey: settings.messageKey,
       buffer: settings.buffer,
     }),
   });

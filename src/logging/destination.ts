@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
-import { defaultMaxLineBytes, fitLine } from './line-limit.js';
+import { defaultMaxLineBytes, fitLine, type MessageKey } from './line-limit.js';
 import type { RedactionRegistry } from './redaction.js';
 
 /**
@@ -12,6 +12,7 @@ export function prettyDestination(
   mode: boolean | 'auto',
   isTTY: boolean,
   cwd: string,
+  messageKey: MessageKey = 'msg',
 ): DestinationStream | undefined {
   if (mode === false || (mode === 'auto' && !isTTY)) return undefined;
   try {
@@ -19,7 +20,7 @@ export function prettyDestination(
     const pretty = createRequire(join(cwd, 'package.json'))('pino-pretty') as (
       options: object,
     ) => DestinationStream;
-    return pretty({ sync: true, colorize: isTTY });
+    return pretty({ sync: true, colorize: isTTY, messageKey });
   } catch {
     return undefined; // not installed: JSON it is
   }
@@ -33,9 +34,10 @@ export function redactingDestination(
   destination: DestinationStream,
   registry: RedactionRegistry,
   maxLineBytes: number = defaultMaxLineBytes,
+  messageKey: MessageKey = 'msg',
 ): DestinationStream {
   return wrapDestination(destination, (line) =>
-    destination.write(fitLine(registry.mask(line), maxLineBytes)),
+    destination.write(fitLine(registry.mask(line), maxLineBytes, messageKey)),
   );
 }
 

@@ -11,6 +11,12 @@ export const minMaxLineBytes = 1_024;
 /** The largest line limit taken: CloudWatch Logs takes events of up to 256 KiB. */
 export const maxMaxLineBytes = 262_144;
 
+/** The key of a line's message (`logging.messageKey`): pino's, or Powertools', ECS's and Datadog's. */
+export type MessageKey = 'msg' | 'message';
+
+/** The keys a line's message may take. */
+export const messageKeys: readonly MessageKey[] = ['msg', 'message'];
+
 /** The fields the kit's logger writes on its lines (the last three within a request). */
 export const kitFieldNames = [
   'level',
@@ -85,7 +91,7 @@ function fitting(fields: Record<string, unknown>, bytes: number, maxBytes: numbe
  * secret value is masked before any of it could be cut off. A line that is not a JSON object is
  * written whole.
  */
-export function fitLine(line: string, maxBytes: number): string {
+export function fitLine(line: string, maxBytes: number, messageKey: MessageKey = 'msg'): string {
   // UTF-8 takes at most 3 bytes per UTF-16 unit: most lines fit without being counted.
   if (line.length * 3 <= maxBytes) return line;
   const bytes = Buffer.byteLength(line);
@@ -112,10 +118,10 @@ export function fitLine(line: string, maxBytes: number): string {
   // Too many fields even so: the kit's own, and as much of the message as fits.
   const kit: Record<string, unknown> = Object.create(null);
   for (const key of keptWhole) if (whole(key)) kit[key] = fields[key];
-  const message = typeof fields.msg === 'string' ? fields.msg : '';
+  const message = typeof fields[messageKey] === 'string' ? fields[messageKey] : '';
   for (const chars of [1_024, 256, 64, 0]) {
     const fitted = fitting(
-      chars === 0 ? { ...kit } : { ...kit, msg: cutString(message, chars) },
+      chars === 0 ? { ...kit } : { ...kit, [messageKey]: cutString(message, chars) },
       bytes,
       maxBytes,
     );

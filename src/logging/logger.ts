@@ -11,6 +11,7 @@ import {
   getMutableRequestContext,
   getRequestContext,
   noRequestFields,
+  type RequestContext,
 } from '../http/context.js';
 import { prettyDestination, redactingDestination } from './destination.js';
 import {
@@ -25,7 +26,13 @@ import {
   writeLine,
 } from './held-lines.js';
 import { isoTimeChunk } from './iso-time.js';
-import { defaultMaxLineBytes, maxMaxLineBytes, minMaxLineBytes } from './line-limit.js';
+import {
+  defaultMaxLineBytes,
+  type MessageKey,
+  maxMaxLineBytes,
+  messageKeys,
+  minMaxLineBytes,
+} from './line-limit.js';
 import { redactedText, redaction } from './redaction.js';
 import { processStdout } from './stdout-destination.js';
 
@@ -103,6 +110,12 @@ export interface CreateLoggerOptions {
    * @default false
    */
   buffer?: boolean | LogBufferOptions;
+  /**
+   * The key of a line's message: `'message'` for the shape that Powertools Logger, ECS and Datadog
+   * write (their queries, dashboards and metric filters read `message`), `'msg'` as pino writes it.
+   * @default 'msg'
+   */
+  messageKey?: MessageKey;
 }
 
 /** Where a logged `headers` object is looked for; explicit paths, because pino's wildcard paths cost
@@ -120,18 +133,38 @@ const headerPaths = redactedHeaders.flatMap((h) =>
 
 const noFields = Object.freeze({});
 
+/**
+ * The `requestId` a child was bound to (`logger.child({ requestId })`, Fastify's request logger with
+ * `requestIdLogLabel: 'requestId'`), which its children inherit: when it is the request's, the line
+ * carries it once, not again from the request context.
+ */
+const boundRequestIdSlot = Symbol('apprunner-kit.boundRequestId');
+
+type MarkedLogger = Logger & { [boundRequestIdSlot]?: unknown };
+
 // The mixin runs for every line. Outside a request it returns one frozen empty object, which the merge
 // strategy below recognises, so that the line's own fields are not copied for nothing.
-function contextFields(lineFields: { requestId?: unknown }): object {
+function contextFields(lineFields: { requestId?: unknown }, _level: number, logger: MarkedLogger): object {
   // A line that names its request already (the request line does) needs no second copy.
   if (lineFields.requestId !== undefined) return noFields;
   const context = getRequestContext();
   if (context === undefined) return noFields;
+  if (logger[boundRequestIdSlot] === context.requestId) return boundContextFields(context);
   const fields: Record<string, unknown> =
     context.traceId === undefined
       ? { requestId: context.requestId }
       : { requestId: context.requestId, traceId: context.traceId };
   const spanId = currentSpanId(context);
+  if (spanId !== undefined) fields.spanId = spanId;
+  return context.fields === noRequestFields ? fields : Object.assign(fields, context.fields);
+}
+
+/** The context's fields for a logger bound to the request's id already: all but `requestId`. */
+function boundContextFields(context: RequestContext): object {
+  const spanId = currentSpanId(context);
+  if (context.traceId === undefined && spanId === undefined && context.fields === noRequestFields)
+    return noFields;
+  const fields: Record<string, unknown> = context.traceId === undefined ? {} : { traceId: context.traceId };
   if (spanId !== undefined) fields.spanId = spanId;
   return context.fields === noRequestFields ? fields : Object.assign(fields, context.fields);
 }
@@ -184,8 +217,8 @@ export function rawLineWriter(logger: Logger): RawLineWriter | undefined {
  * ```
  *
  * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) when `service` or `version` is not a name,
- * `maxLineBytes` is not an integer from 1,024 to 262,144, `debugSampleRate` is not from 0 to 1, or
- * `buffer` is not valid.
+ * `maxLineBytes` is not an integer from 1,024 to 262,144, `debugSampleRate` is not from 0 to 1,
+ * `messageKey` is neither `'msg'` nor `'message'`, or `buffer` is not valid.
  * @throws ConfigurationError (`ARK_CONFIG_INVALID`) when a variable it reads (`LOG_LEVEL`, …) is not
  * valid.
  */
@@ -233,6 +266,7 @@ export interface KitLoggerSettings {
   readonly buffer: boolean | LogBufferOptions;
   readonly maxLineBytes: number;
   readonly pretty: boolean | 'auto';
+  readonly messageKey: MessageKey;
   /** The destination given, if any. */
   readonly destination: DestinationStream | undefined;
 }
@@ -274,9 +308,13 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
       `an integer from ${minMaxLineBytes} to ${maxMaxLineBytes} (bytes; the default is ${defaultMaxLineBytes})`,
     );
   }
+  const messageKey = options.messageKey ?? 'msg';
+  if (!messageKeys.includes(messageKey)) {
+    refuseArgument('createLogger: messageKey', messageKey, "'msg' or 'message'");
+  }
   const destination =
     options.destination ??
-    prettyDestination(options.pretty ?? 'auto', process.stdout.isTTY === true, process.cwd()) ??
+    prettyDestination(options.pretty ?? 'auto', process.stdout.isTTY === true, process.cwd(), messageKey) ??
     processStdout();
   const base: Record<string, string> = { service: options.service };
   if (options.version !== undefined) base.version = options.version;
@@ -298,11 +336,12 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
   const buffer = level === 'silent' ? undefined : bufferSettings;
   const gate: Gate | undefined = picking || buffer !== undefined ? { threshold, picks: picking } : undefined;
 
-  const out = redactingDestination(destination, redaction, maxLineBytes);
+  const out = redactingDestination(destination, redaction, maxLineBytes, messageKey);
   const logger = pino(
     {
       level: buffer !== undefined ? 'trace' : picking && threshold > debugLevel ? 'debug' : level,
       base,
+      messageKey,
       timestamp: isoTimeNow,
       formatters: { level: (label) => ({ level: label }) },
       mixin: contextFields,
@@ -312,6 +351,7 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
     },
     buffer === undefined ? out : holdingDestination(out),
   );
+  markBoundRequestIds(logger);
   if (gate !== undefined) watchLevels(logger, gate);
   const settings: KitLoggerSettings = {
     logger,
@@ -326,21 +366,34 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
       typeof options.buffer === 'object' ? Object.freeze({ ...options.buffer }) : (options.buffer ?? false),
     maxLineBytes: maxLineBytes ?? defaultMaxLineBytes,
     pretty: options.pretty ?? 'auto',
+    messageKey,
     destination: options.destination,
   };
   // Children (pino's are made from their parent's prototype) read it too.
   Object.defineProperty(logger, settingsSlot, { value: Object.freeze(settings) });
   const bindings = (logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
   if (!picking && (options.redact ?? []).length === 0 && typeof bindings === 'string') {
+    const messageChunk = `,"${messageKey}":`;
     rawWriters.set(logger, (lineLevel, fields, message) => {
       // pino runs at `trace` while lines are held: the configured level is the kit's to apply.
       if (buffer !== undefined && !writesLevel(logger, lineLevel)) return;
       out.write(
-        `{"level":"${lineLevel}"${isoTimeChunk()}${bindings}${fields},"msg":${jsonString(message)}}\n`,
+        `{"level":"${lineLevel}"${isoTimeChunk()}${bindings}${fields}${messageChunk}${jsonString(message)}}\n`,
       );
     });
   }
   return logger;
+}
+
+/** Wraps `child` on the root (its children inherit it) to mark those bound to a `requestId`. */
+function markBoundRequestIds(logger: Logger): void {
+  const child = logger.child;
+  logger.child = function childOfRequest(this: Logger, ...args: Parameters<Logger['child']>) {
+    const made = child.apply(this, args) as unknown as MarkedLogger;
+    const bindings = args[0] as { requestId?: unknown } | null | undefined;
+    if (bindings?.requestId !== undefined) made[boundRequestIdSlot] = bindings.requestId;
+    return made;
+  } as unknown as Logger['child'];
 }
 
 /** pino's number of `debug`. */

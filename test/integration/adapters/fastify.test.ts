@@ -1,4 +1,4 @@
-import Fastify, { LogController } from 'fastify';
+import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -217,5 +217,100 @@ describe('the Fastify adapter', () => {
       adapter: fastifyAdapter,
     });
     expect((await get(`${baseUrl(runtime.server!)}/x`)).body).toBe('x');
+  });
+});
+
+describe('request ids on Fastify', () => {
+  /** A route answering its `request.id`, logging through `request.log`; the kit's lines in `logs`. */
+  async function idApp(options: FastifyServerOptions = {}) {
+    const logs = captureLogs();
+    const app = Fastify({ loggerInstance: createLogger({ service: 'ids', destination: logs }), ...options });
+    app.get('/id', async (request) => {
+      request.log.info('in the route');
+      return request.id;
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const call = async (headers: Record<string, string> = {}) => {
+      const response = await get(`${baseUrl(runtime.server!)}/id`, { headers });
+      const echoed = response.headers['x-request-id'];
+      const inRoute = logs.lines.filter((line) => line.msg === 'in the route' && line.requestId === echoed);
+      const requestLine = logs.lines.filter(
+        (line) => line.msg === 'request completed' && line.requestId === echoed,
+      );
+      return { id: response.body, echoed, inRoute, requestLine };
+    };
+    return { call, logs };
+  }
+
+  it("makes request.id the kit's: adopted, generated or replaced, it is the echoed id, reqId and requestId", async () => {
+    const { call } = await idApp({ logController: new LogController({ disableRequestLogging: true }) });
+    const adopted = await call({ 'x-request-id': 'from-the-caller' });
+    const generated = await call();
+    const replaced = await call({ 'x-request-id': 'has a space' });
+    expect(adopted.id).toBe('from-the-caller');
+    expect(generated.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(replaced.id).toMatch(/^[0-9a-f]{8}-/);
+    for (const { id, echoed, inRoute, requestLine } of [adopted, generated, replaced]) {
+      expect(echoed).toBe(id);
+      expect(inRoute).toHaveLength(1);
+      expect(inRoute[0]).toMatchObject({ reqId: id, requestId: id });
+      expect(requestLine).toHaveLength(1);
+    }
+  });
+
+  it("writes the id once with requestIdLogLabel: 'requestId'", async () => {
+    const raw: string[] = [];
+    const app = Fastify({
+      loggerInstance: createLogger({
+        service: 'ids',
+        destination: { write: (line: string) => void raw.push(line) },
+      }),
+      logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    });
+    app.get('/id', async (request) => {
+      request.log.info('in the route');
+      return request.id;
+    });
+    const { runtime } = await startRuntime({ app });
+    const response = await get(`${baseUrl(runtime.server!)}/id`);
+    const line = raw.find((text) => text.includes('"in the route"'))!;
+    expect(line.split('"requestId":')).toHaveLength(2);
+    expect(JSON.parse(line)).toMatchObject({ requestId: response.body });
+    expect(response.headers['x-request-id']).toBe(response.body);
+  });
+
+  it("takes the app's own genReqId when its ids are well formed, and its own otherwise", async () => {
+    let next = 0;
+    const { call } = await idApp({
+      genReqId: () => (++next % 2 === 1 ? `order-${next}` : `bad id ${next}`),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    const good = await call({ 'x-request-id': 'from-the-caller' });
+    expect(good).toMatchObject({ id: 'order-1', echoed: 'order-1' });
+    expect(good.requestLine).toHaveLength(1);
+    const bad = await call({ 'x-request-id': 'from-the-caller' });
+    expect(bad.id).toBe('bad id 2'); // Fastify's id, which the kit does not take
+    expect(bad.echoed).toBe('from-the-caller');
+    expect(bad.requestLine).toHaveLength(1);
+  });
+
+  it("makes the ids of a request without the header named by Fastify's requestIdHeader, and takes that header", async () => {
+    const { call } = await idApp({
+      requestIdHeader: 'x-correlation-id',
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    const adopted = await call({ 'x-correlation-id': 'from-fastify-header' });
+    expect(adopted).toMatchObject({ id: 'from-fastify-header', echoed: 'from-fastify-header' });
+    expect(adopted.inRoute[0]).toMatchObject({ reqId: 'from-fastify-header' });
+    const made = await call(); // Fastify's counter (req-1) without the kit
+    expect(made.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+    expect(made.echoed).toBe(made.id);
+    expect(made.inRoute[0]).toMatchObject({ reqId: made.id });
+    const ours = await call({ 'x-request-id': 'from-the-kit-header' });
+    expect(ours).toMatchObject({ id: 'from-the-kit-header', echoed: 'from-the-kit-header' });
+    const bad = await call({ 'x-correlation-id': 'has a space' }); // Fastify takes it as it is; the kit does not
+    expect(bad.id).toBe('has a space');
+    expect(bad.echoed).toMatch(/^[0-9a-f]{8}-/);
+    expect(bad.requestLine).toHaveLength(1);
   });
 });

@@ -55,6 +55,7 @@ describe.each(examples)('examples/%s', (name) => {
       const created = app.lines.find((l) => l.msg === 'note created');
       expect(created).toMatchObject({ service: 'notes-fastify', noteId: 1 });
       expect(typeof created?.requestId).toBe('string');
+      expect(created).not.toHaveProperty('reqId'); // Fastify's id is the kit's, named as the kit names it
       expect(app.lines.find((l) => l.msg === 'shutdown complete')).toMatchObject({
         service: 'notes-fastify',
       });

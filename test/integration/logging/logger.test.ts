@@ -140,6 +140,35 @@ describe('the request line', () => {
     ]);
   });
 
+  it("writes every line's message under logging.messageKey: the request line, the kit's own, the app's", async () => {
+    for (const redact of [[], ['user.password']]) {
+      // With redact paths, the request line goes through pino rather than the kit's raw writer.
+      const { runtime, logs } = await startRuntime({
+        app: (_req, res) => {
+          runtime.logger.info('in the app');
+          res.end();
+        },
+        logging: { messageKey: 'message', redact },
+      });
+      await get(`${baseUrl(runtime.server!)}/notes`, { headers: { 'x-request-id': 'key-1' } });
+      await runtime.shutdown('test');
+      const messages = logs.lines.map((line) => line.message);
+      expect(messages).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^listening on port/),
+          'in the app',
+          'request completed',
+          'shutdown complete',
+        ]),
+      );
+      expect(logs.lines.filter((line) => 'msg' in line || typeof line.message !== 'string')).toEqual([]);
+      expect(logs.lines.find((line) => line.message === 'request completed')).toMatchObject({
+        requestId: 'key-1',
+        path: '/notes',
+      });
+    }
+  });
+
   it('logs health requests only when asked', async () => {
     const quiet = await startRuntime({ app: (_req, res) => res.end() });
     await get(`${baseUrl(quiet.runtime.server!)}/healthz`);

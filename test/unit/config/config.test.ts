@@ -107,6 +107,15 @@ describe('loadConfig: logging', () => {
       );
   });
 
+  it("writes the message as msg by default, and takes 'message'", () => {
+    expect(load().logging.messageKey).toBe('msg');
+    expect(load({ logging: { messageKey: 'message' } }).logging.messageKey).toBe('message');
+    for (const bad of ['Message', 'text', '', 1])
+      expect(configError(() => load({ logging: { messageKey: bad as never } })).field).toBe(
+        'logging.messageKey',
+      );
+  });
+
   it('takes debugRequests as the function given, and rejects anything else', () => {
     const pick = () => true;
     expect(load().logging.debugRequests).toBeUndefined();

@@ -1,5 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { getRequestContext } from '../../../src/http/context.js';
 import { isPlainRequestId, isValidRequestId } from '../../../src/http/request-id.js';
+import { RequestScope } from '../../../src/http/request-scope.js';
 
 describe('request ids', () => {
   it('adopts visible ASCII up to 128 characters, and calls plain only what needs no JSON escaping', () => {
@@ -19,5 +22,38 @@ describe('request ids', () => {
       expect(isValidRequestId(id), id).toBe(valid);
       if (valid) expect(isPlainRequestId(id), id).toBe(plain);
     }
+  });
+});
+
+describe("RequestScope.run's requestId, the framework's id", () => {
+  /** The id a request gets, given the framework's and an `x-request-id` header, and the id echoed. */
+  function idOf(frameworkId: string | undefined, header?: string) {
+    const headers = new Map<string, unknown>();
+    const req = {
+      rawHeaders: header === undefined ? [] : ['X-Request-Id', header],
+      method: 'GET',
+      url: '/',
+    } as unknown as IncomingMessage;
+    const res = {
+      headersSent: false,
+      writeHead: () => res,
+      setHeader: (name: string, value: unknown) => headers.set(name, value),
+      on: () => res,
+    } as unknown as ServerResponse;
+    Object.defineProperty(res, 'writeHead', { value: () => res, enumerable: true });
+    const id = new RequestScope().run(req, res, () => getRequestContext()?.requestId, frameworkId);
+    return { id, echoed: headers.get('x-request-id') };
+  }
+
+  it('is taken over the header when well formed, and passed over when not', () => {
+    expect(idOf('order-1', 'from-the-caller')).toEqual({ id: 'order-1', echoed: 'order-1' });
+    expect(idOf('line\r\nbreak', 'from-the-caller')).toEqual({
+      id: 'from-the-caller',
+      echoed: 'from-the-caller',
+    });
+    const made = idOf('x'.repeat(129));
+    expect(made.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+    expect(made.echoed).toBe(made.id);
+    expect(idOf(undefined, 'from-the-caller').id).toBe('from-the-caller');
   });
 });

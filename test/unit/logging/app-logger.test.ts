@@ -51,6 +51,7 @@ describe('adoptAppLogger', () => {
       level: 'debug',
       redact: ['user.password'],
       debugSampleRate: 0.25,
+      messageKey: 'message',
       buffer: { maxBytes: 4_096 },
     });
     const adoption = adoptAppLogger(logger, asked());
@@ -64,6 +65,7 @@ describe('adoptAppLogger', () => {
         redact: ['user.password'],
         debugSampleRate: 0.25, // the requests the request scope picks
         maxLineBytes: 16_000,
+        messageKey: 'message',
         buffer: { maxBytes: 4_096 },
         requests: true, // what does not shape a logger stays the config's
       },
@@ -79,6 +81,7 @@ describe('adoptAppLogger', () => {
       debugSampleRate: 0.5,
       maxLineBytes: 8_192,
       pretty: false,
+      messageKey: 'message',
       buffer: { level: 'trace', maxBytes: 4_096 },
     } as const;
     const logger = createLogger({ service: 'notes', version: '2', ...logging });
@@ -101,6 +104,7 @@ describe('adoptAppLogger', () => {
           debugSampleRate: 0.1,
           maxLineBytes: 4_096,
           pretty: true,
+          messageKey: 'message',
           buffer: { maxBytes: 2_048 },
           destination: captureLogs(),
         },
@@ -116,6 +120,7 @@ describe('adoptAppLogger', () => {
         "logging.debugSampleRate 0.1 (the logger's: 0)",
         "logging.maxLineBytes 4096 (the logger's: 16000)",
         'logging.pretty true (the logger\'s: "auto")',
+        'logging.messageKey "message" (the logger\'s: "msg")',
         'logging.buffer "level debug, maxBytes 2048, flushOnError true" (the logger\'s: "level debug, maxBytes 20480, flushOnError true")',
         'logging.destination "a stream" (the logger\'s: "another stream")',
       ],

@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import { ConfigurationError, InvalidArgumentError } from '../../../src/errors.js';
+import { runWithRequestContext } from '../../../src/http/context.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { captureLogs } from '../../support/log-capture.js';
 import { stubLoggerEnvironment as stubEnvironment } from '../../support/logger-environment.js';
+import { testRequestContext } from '../../support/request-context.js';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -87,5 +89,87 @@ describe('createLogger refuses what the config refuses', () => {
       service: 'notes',
       version: '1',
     });
+  });
+});
+
+describe('a child bound to a requestId of its own', () => {
+  /** Lines as written, unparsed: a key written twice would be lost in parsing. */
+  function rawLines() {
+    const lines: string[] = [];
+    return { lines, write: (line: string) => void lines.push(line) };
+  }
+  const keyCount = (line: string, key: string) => line.split(`"${key}":`).length - 1;
+
+  it("carries the request's id once, with its traceId and fields; so do its children and other loggers", () => {
+    const out = rawLines();
+    const logger = createLogger({ service: 'svc', destination: out });
+    const context = testRequestContext('from-the-context', {
+      traceId: '1-5759e988-bd862e3fe1be46a994272793',
+      fields: { tenant: 'acme' },
+    });
+    runWithRequestContext(context, () => {
+      const bound = logger.child({ requestId: 'from-the-context' });
+      bound.info('bound');
+      bound.child({ part: 'db' }).info('grandchild');
+      logger.child({ part: 'db' }).info('unbound');
+      logger.info('root');
+    });
+    const [bound, grandchild, unbound, root] = out.lines;
+    for (const line of [bound!, grandchild!, unbound!, root!]) expect(keyCount(line, 'requestId')).toBe(1);
+    expect(JSON.parse(bound!)).toMatchObject({
+      requestId: 'from-the-context',
+      traceId: '1-5759e988-bd862e3fe1be46a994272793',
+      tenant: 'acme',
+    });
+    expect(JSON.parse(grandchild!)).toMatchObject({
+      requestId: 'from-the-context',
+      part: 'db',
+      tenant: 'acme',
+    });
+    expect(JSON.parse(unbound!)).toMatchObject({ requestId: 'from-the-context', part: 'db' });
+    expect(JSON.parse(root!)).toMatchObject({ requestId: 'from-the-context', tenant: 'acme' });
+  });
+
+  it("leaves the request's requestId last, as before, when bound to another", () => {
+    const out = rawLines();
+    const logger = createLogger({ service: 'svc', destination: out });
+    runWithRequestContext(testRequestContext('from-the-context'), () => {
+      logger.child({ requestId: 'another' }).info('bound to another');
+    });
+    expect(JSON.parse(out.lines[0]!)).toMatchObject({ requestId: 'from-the-context' });
+  });
+
+  it('keeps its requestId outside a request, and a gated logger marks its children too', () => {
+    const out = rawLines();
+    const logger = createLogger({ service: 'svc', destination: out, debugSampleRate: 0.5 });
+    logger.child({ requestId: 'job-7' }).info('outside');
+    runWithRequestContext(testRequestContext('bound'), () => {
+      logger.child({ requestId: 'bound' }).info('inside');
+    });
+    expect(out.lines.map((line) => keyCount(line, 'requestId'))).toEqual([1, 1]);
+    expect(out.lines.map((line) => (JSON.parse(line) as { requestId: string }).requestId)).toEqual([
+      'job-7',
+      'bound',
+    ]);
+  });
+});
+
+describe('createLogger({ messageKey })', () => {
+  it("writes the message under 'message', on the app's lines and its children's", () => {
+    const logs = captureLogs();
+    const logger = createLogger({ service: 'svc', destination: logs, messageKey: 'message' });
+    logger.info('from the root');
+    logger.child({ part: 'db' }).warn({ rows: 2 }, 'from a child');
+    expect(logs.lines).toEqual([
+      expect.objectContaining({ message: 'from the root' }),
+      expect.objectContaining({ message: 'from a child', part: 'db', rows: 2 }),
+    ]);
+    expect(logs.lines.filter((line) => 'msg' in line)).toEqual([]);
+  });
+
+  it("refuses a key other than 'msg' and 'message'", () => {
+    expect(() => createLogger({ service: 'svc', messageKey: 'text' as never })).toThrow(
+      /createLogger: messageKey "text".*'msg' or 'message'/,
+    );
   });
 });

@@ -71,6 +71,19 @@ describe('fitLine', () => {
     });
   });
 
+  it("keeps the message under its key when the line has only the kit's fields left", () => {
+    const wide = lineOf({
+      message: 'wide',
+      ...Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`f${i}`, 'value'])),
+    });
+    expect(JSON.parse(fitLine(wide, 16_000, 'message'))).toEqual({
+      ...kit,
+      message: 'wide',
+      truncated: true,
+      lineBytes: bytes(wide),
+    });
+  });
+
   it('fits any line, even at the smallest limit: multi-byte messages cut by bytes, a long kit-named value cut too', () => {
     const many = Object.fromEntries(
       Array.from({ length: 40 }, (_, i) => [`field${i}`, `value-${i}-of-many`]),
