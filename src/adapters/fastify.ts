@@ -70,19 +70,21 @@ function givenOptions(app: FastifyApp): { readonly genReqId?: unknown } | undefi
 
 /**
  * Makes Fastify's `request.id` (and so the `reqId` of `request.log` lines) the kit's request id, unless
- * the app gave Fastify a `genReqId` (or, with no `requestIdHeader`, set one with `setGenReqId`). Each
- * request's id is then a well-formed id it brought in the kit's request id header, else a UUID; with
- * `requestIdHeader`, Fastify takes that header first, as it is (the kit checks it in the scope).
+ * the app gave Fastify a `genReqId`. Each request's id is then a well-formed id it brought in the kit's
+ * request id header, else a UUID; with `requestIdHeader`, Fastify takes that header first, as it is
+ * (the kit checks it in the scope).
  */
 function takeRequestIds(app: FastifyApp, scope: RequestScope, headerSet: boolean): void {
   const generator = app.genReqId;
   if (typeof app.setGenReqId !== 'function' || typeof generator !== 'function') return;
-  // Without requestIdHeader, the generator is the app's or Fastify's, which it names; with it, Fastify
-  // wraps the generator in a function of its own, and only the options tell whether the app gave one.
-  const options = headerSet ? givenOptions(app) : undefined;
-  const fastifys = headerSet
-    ? options !== undefined && options.genReqId === undefined
-    : generator.name === 'defaultGenReqId';
+  // The options tell whether the app gave a generator (with requestIdHeader, Fastify wraps it in a
+  // function of its own; a bundler may rename Fastify's). A version that keeps them elsewhere: by the
+  // name of Fastify's own, which only a generator not wrapped still has.
+  const options = givenOptions(app);
+  const fastifys =
+    options !== undefined
+      ? options.genReqId === undefined
+      : !headerSet && generator.name === 'defaultGenReqId';
   if (fastifys) app.setGenReqId((req) => scope.requestIdFor(req));
 }
 

@@ -255,6 +255,14 @@ export function scopedValue(owner: object): unknown {
   return undefined;
 }
 
+/**
+ * Runs `fn` outside any request: what it starts, sync or async, sees no request context (the shutdown,
+ * which an uncaught exception in a request or a route calling `runtime.shutdown()` may start).
+ */
+export function runOutsideRequestContext<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 /** Runs `fn` with `context` as the request context of everything it starts, sync or async. */
 export function runWithRequestContext<T>(context: MutableRequestContext, fn: () => T): T {
   return storage.run(context, fn);

@@ -1,4 +1,4 @@
-import { kitFieldNames } from '../logging/line-limit.js';
+import { kitFieldNames, messageKeys } from '../logging/line-limit.js';
 import { getMutableRequestContext, type RequestFieldValue, scopeSlot } from './context.js';
 
 /**
@@ -20,7 +20,7 @@ export const requestFieldLimits = Object.freeze({
  */
 const reservedNames = new Set<string>([
   ...kitFieldNames,
-  'msg',
+  ...messageKeys,
   'pid',
   'hostname',
   'method',

@@ -394,8 +394,9 @@ export class RequestScope {
 
   /**
    * Runs `handler` inside a new request context, counted in flight until the response ends.
-   * `requestId`: an id the framework already gave the request (Fastify's `request.id`), taken instead
-   * of the adopted or generated one when it is well formed (visible ASCII, 1–128 characters).
+   * `requestId`: an id the framework already gave the request (Fastify's `request.id`): taken when
+   * well formed (visible ASCII, 1–128 characters) and the request brought none in the request id
+   * header, instead of a generated one.
    */
   run<T>(req: IncomingMessage, res: ServerResponse, handler: () => T, requestId?: string): T {
     // From rawHeaders, not req.headers: Node builds the headers object lazily, on first access, and
@@ -439,13 +440,16 @@ export class RequestScope {
       received = receivedPropagation(w3cHeaders, continuesW3c || sameSpan, reads.baggage);
     }
     // A generated id is a UUID: plain. An adopted one is checked now, while it is a flat string.
+    // The framework's id when the kit made it; else the caller's, so that calls stay joined across
+    // services; else the framework's (the app's own generator), when well formed.
     const adopted =
-      requestId !== undefined &&
-      ((req as IdentifiedRequest)[madeIdSlot] === requestId || isValidRequestId(requestId))
+      requestId !== undefined && (req as IdentifiedRequest)[madeIdSlot] === requestId
         ? requestId
         : requestIdHeader !== undefined && isValidRequestId(requestIdHeader)
           ? requestIdHeader
-          : undefined;
+          : requestId !== undefined && isValidRequestId(requestId)
+            ? requestId
+            : undefined;
     const context = new ScopeContext(
       req.url,
       adopted ?? randomUUID(),

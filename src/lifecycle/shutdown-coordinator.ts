@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { runOutsideRequestContext } from '../http/context.js';
 import { sleep, withTimeout } from '../internal/timers.js';
 import { ConnectionTracker } from './connection-tracker.js';
 import type { LifecycleState } from './state.js';
@@ -43,6 +44,9 @@ interface RegisteredHook {
   readonly fn: ShutdownHook;
   readonly timeoutMs: number;
 }
+
+/** How long the deadline waits, after destroying the sockets, for the requests they carried to end. */
+const cutRequestsWaitMs = 100;
 
 /** `, 2 upgraded connections (WebSocket) among them`, for the deadline line; empty when none. */
 function upgradedNote(count: number): string {
@@ -153,7 +157,9 @@ export class ShutdownCoordinator {
    */
   shutdown(reason: string, failure = false): Promise<ShutdownResult> {
     if (failure) this.#failed = true;
-    this.#result ??= this.#run(reason);
+    // Not the request's work, wherever it was started from: its lines carry no requestId, its hooks'
+    // spans are no child of the request's, their debug lines are not held with the request's.
+    this.#result ??= runOutsideRequestContext(() => this.#run(reason));
     return this.#result;
   }
 
@@ -189,7 +195,6 @@ export class ShutdownCoordinator {
     // handle of its own; otherwise Node would exit early, skipping the remaining hooks.
     const keepAlive = setTimeout(() => {}, timeoutMs + 1_000);
     const outcome = await withTimeout(this.#sequence(startedAt + timeoutMs), timeoutMs);
-    clearTimeout(keepAlive);
     const timedOut = outcome.outcome === 'timed-out';
     if (timedOut) {
       this.#logger.error(
@@ -205,7 +210,12 @@ export class ShutdownCoordinator {
         `shutdown timed out after ${timeoutMs} ms: destroying what is left${upgradedNote(this.upgraded)}`,
       );
       for (const tracker of this.#trackers) tracker.destroyAll();
+      // The requests cut short end on their sockets' 'close' events, which run after the destroy: wait
+      // for them (briefly), so that each writes its `request aborted` line and held lines before the exit.
+      const cutAt = performance.now();
+      while (this.inFlight > 0 && performance.now() - cutAt < cutRequestsWaitMs) await sleep(1);
     }
+    clearTimeout(keepAlive);
     const exitCode = timedOut || this.#failed ? 1 : 0;
     const durationMs = Math.round(performance.now() - startedAt);
     this.#logger.info({ reason, exitCode, durationMs }, 'shutdown complete');

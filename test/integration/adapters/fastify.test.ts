@@ -101,6 +101,20 @@ describe('the Fastify adapter', () => {
     expect(lines).toEqual(['held until the request fails', 'request failed']);
   });
 
+  it("writes the kit's lines under the logger's messageKey, request.log's and its request line alike", async () => {
+    const { app, logs } = kitFastify({ messageKey: 'message' });
+    app.get('/hi', async (request) => {
+      request.log.info('inside the handler');
+      return 'hi';
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    expect(runtime.config.logging.messageKey).toBe('message');
+    await get(`${baseUrl(runtime.server!)}/hi`, { headers: { 'x-request-id': 'fastify-key' } });
+    const ofRequest = logs.lines.filter((line) => line.requestId === 'fastify-key');
+    expect(ofRequest.map((line) => line.message)).toEqual(['inside the handler', 'request completed']);
+    expect(logs.lines.filter((line) => 'msg' in line)).toEqual([]);
+  });
+
   it('keeps a logger of its own, and says which settings differ, when that logger was built otherwise', async () => {
     const { app, logs: fastifyLogs } = kitFastify();
     app.get('/hi', async (request) => {
@@ -279,19 +293,23 @@ describe('request ids on Fastify', () => {
     expect(response.headers['x-request-id']).toBe(response.body);
   });
 
-  it("takes the app's own genReqId when its ids are well formed, and its own otherwise", async () => {
+  it("takes the app's own genReqId when well formed, after the caller's id", async () => {
     let next = 0;
     const { call } = await idApp({
       genReqId: () => (++next % 2 === 1 ? `order-${next}` : `bad id ${next}`),
       logController: new LogController({ disableRequestLogging: true }),
     });
-    const good = await call({ 'x-request-id': 'from-the-caller' });
+    const good = await call();
     expect(good).toMatchObject({ id: 'order-1', echoed: 'order-1' });
     expect(good.requestLine).toHaveLength(1);
-    const bad = await call({ 'x-request-id': 'from-the-caller' });
+    const bad = await call();
     expect(bad.id).toBe('bad id 2'); // Fastify's id, which the kit does not take
-    expect(bad.echoed).toBe('from-the-caller');
+    expect(bad.echoed).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
     expect(bad.requestLine).toHaveLength(1);
+    // The caller's id joins the calls of one operation across services: it wins over the app's.
+    const joined = await call({ 'x-request-id': 'from-the-caller' });
+    expect(joined).toMatchObject({ id: 'order-3', echoed: 'from-the-caller' });
+    expect(joined.requestLine).toHaveLength(1);
   });
 
   it("makes the ids of a request without the header named by Fastify's requestIdHeader, and takes that header", async () => {

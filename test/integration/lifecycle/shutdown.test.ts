@@ -133,7 +133,7 @@ describe('shutdown on a real signal', () => {
   });
 
   it('cuts a never-ending request at the deadline and exits 1 close to it', async () => {
-    const app = await startApp(fixture, { TIMEOUT_MS: '1000' });
+    const app = await startApp(fixture, { TIMEOUT_MS: '1000', REQUEST_LOG: '1' });
     const hanging = get(`${app.url}/hang`).catch((error: NodeJS.ErrnoException) => error);
     await new Promise((resolve) => setTimeout(resolve, 50));
     app.signal('SIGTERM');
@@ -144,6 +144,12 @@ describe('shutdown on a real signal', () => {
     const timedOut = app.lines.find((l) => String(l.msg).startsWith('shutdown timed out'));
     expect(timedOut).toMatchObject({ level: 'error', phase: 'draining connections', inFlight: 1 });
     expect(await hanging).toBeInstanceOf(Error);
+    // The request cut short still writes its line, before the exit.
+    const messages = app.lines.map((l) => l.msg);
+    const aborted = messages.indexOf('request aborted');
+    expect(app.lines[aborted]).toMatchObject({ level: 'warn', path: '/hang', statusCode: 200 });
+    expect(aborted).toBeGreaterThan(messages.indexOf(timedOut!.msg));
+    expect(aborted).toBeLessThan(messages.indexOf('shutdown complete'));
   });
 
   it('awaits tracked work, and bounds it by the deadline', async () => {
@@ -239,6 +245,11 @@ describe('process errors', () => {
     expect(app.lines.find((l) => l.msg === 'shutdown started')).toMatchObject({
       reason: 'uncaughtException',
     });
+    // The exception was thrown in /throw's request: the fatal line says so, the shutdown's lines not.
+    expect(typeof fatal?.requestId).toBe('string');
+    const shutdownLines = app.lines.filter((l) => String(l.msg).startsWith('shutdown'));
+    expect(shutdownLines.map((l) => l.msg)).toEqual(['shutdown started', 'shutdown complete']);
+    for (const line of shutdownLines) expect(line).not.toHaveProperty('requestId');
   });
 
   it("drains and exits 1 on an unhandled rejection under the 'shutdown' policy", async () => {

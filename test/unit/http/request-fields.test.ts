@@ -52,6 +52,7 @@ describe('addRequestFields', () => {
       addRequestFields({
         requestId: 'forged',
         traceId: 'forged',
+        message: 'forged', // either key of a line's message (logging.messageKey)
         statusCode: 1,
         ok: 'kept',
         long,
@@ -70,6 +71,7 @@ describe('addRequestFields', () => {
       [
         'requestId',
         'traceId',
+        'message',
         'statusCode',
         'long',
         'nan',

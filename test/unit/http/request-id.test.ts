@@ -45,15 +45,28 @@ describe("RequestScope.run's requestId, the framework's id", () => {
     return { id, echoed: headers.get('x-request-id') };
   }
 
-  it('is taken over the header when well formed, and passed over when not', () => {
-    expect(idOf('order-1', 'from-the-caller')).toEqual({ id: 'order-1', echoed: 'order-1' });
-    expect(idOf('line\r\nbreak', 'from-the-caller')).toEqual({
+  it("is taken when well formed and the caller sent no id of its own; the caller's wins", () => {
+    expect(idOf('order-1')).toEqual({ id: 'order-1', echoed: 'order-1' });
+    expect(idOf('order-1', 'from-the-caller')).toEqual({
       id: 'from-the-caller',
       echoed: 'from-the-caller',
     });
-    const made = idOf('x'.repeat(129));
-    expect(made.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
-    expect(made.echoed).toBe(made.id);
+    for (const bad of ['line\r\nbreak', 'x'.repeat(129)]) {
+      const made = idOf(bad);
+      expect(made.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+      expect(made.echoed).toBe(made.id);
+    }
     expect(idOf(undefined, 'from-the-caller').id).toBe('from-the-caller');
+  });
+
+  it('takes an id requestIdFor made for the request as it is', () => {
+    const scope = new RequestScope();
+    const req = { rawHeaders: [], method: 'GET', url: '/' } as unknown as IncomingMessage;
+    const res = { headersSent: true, on: () => res } as unknown as ServerResponse;
+    const made = scope.requestIdFor(req);
+    expect(made).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+    expect(scope.run(req, res, () => getRequestContext()?.requestId, made)).toBe(made);
+    const adopted = { ...req, rawHeaders: ['x-request-id', 'from-the-caller'] } as unknown as IncomingMessage;
+    expect(scope.requestIdFor(adopted)).toBe('from-the-caller');
   });
 });

@@ -173,3 +173,17 @@ describe('createLogger({ messageKey })', () => {
     );
   });
 });
+
+describe('createLogger({ messageKey }) and the line limit', () => {
+  it("keeps the message under its key when a line too wide keeps only the kit's fields", () => {
+    const logs = captureLogs();
+    const logger = createLogger({
+      service: 'svc',
+      destination: logs,
+      messageKey: 'message',
+      maxLineBytes: 1_024,
+    });
+    logger.info(Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`f${i}`, i])), 'wide');
+    expect(logs.lines[0]).toMatchObject({ message: 'wide', service: 'svc', truncated: true });
+  });
+});
