@@ -9,6 +9,7 @@ import {
   SecretTimeoutError,
   SecretTransformError,
 } from '../errors.js';
+import { runOutsideRequestContext } from '../http/context.js';
 import { abortAfter, withTimeout } from '../internal/timers.js';
 import { minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
@@ -174,7 +175,9 @@ export class SecretCache {
       entry.inflight === undefined &&
       now >= entry.retryAt
     ) {
-      this.#refreshDue(entry, now).catch(() => {}); // logged in #failed; the caller keeps the cached value
+      // Outside the request that read it: no request waits for this refresh, which may outlive it and
+      // fetches other values too; its call is no child of that request's span, its lines no part of it.
+      runOutsideRequestContext(() => this.#refreshDue(entry, now)).catch(() => {}); // logged in #failed
     }
     return entry.fetched;
   }

@@ -6,6 +6,7 @@ import {
   SecretNotFoundError,
   SecretTimeoutError,
 } from '../../../src/errors.js';
+import { getRequestContext, runWithRequestContext } from '../../../src/http/context.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { RedactionRegistry } from '../../../src/logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from '../../../src/secrets/provider.js';
@@ -14,6 +15,7 @@ import { parseSecretReference } from '../../../src/secrets/reference.js';
 import { SecretCache, type SecretCacheSettings } from '../../../src/secrets/secret-cache.js';
 import { createSecretStore } from '../../../src/secrets/secret-store.js';
 import { captureLogs } from '../../support/log-capture.js';
+import { testRequestContext } from '../../support/request-context.js';
 
 const ref = parseSecretReference('env:TOKEN');
 const settings: SecretCacheSettings = {
@@ -94,6 +96,28 @@ describe('SecretCache', () => {
     expect(script.calls).toHaveLength(2); // one refresh for both peeks
     await delay(80);
     expect(cache.peek(ref)?.value).toBe('value-2');
+  });
+
+  it("refreshes outside the request that peeked: the refresh's call and lines are not that request's", async () => {
+    const seen: (string | undefined)[] = [];
+    let version = 0;
+    const provider: SecretProvider = {
+      fetch: async () => {
+        seen.push(getRequestContext()?.requestId);
+        version++;
+        if (version > 1) throw new Error('refresh failed');
+        return { value: 'value-1', sensitive: true, version: 'v1' };
+      },
+    };
+    const { cache, logs } = cacheWith(provider);
+    await runWithRequestContext(testRequestContext('awaits-the-fetch'), () => cache.get(ref));
+    await delay(220);
+    runWithRequestContext(testRequestContext('peeks'), () => cache.peek(ref));
+    await delay(30);
+    expect(seen).toEqual(['awaits-the-fetch', undefined]);
+    const failure = logs.lines.find((line) => line.level === 'warn');
+    expect(failure).toBeDefined();
+    expect(failure).not.toHaveProperty('requestId');
   });
 
   it('keeps serving the cached value when refreshes fail, backing off, logging once per streak', async () => {
