@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { runOutsideRequestContext } from '../http/context.js';
 import { withTimeout } from '../internal/timers.js';
 import type {
   HealthCheck,
@@ -81,7 +82,8 @@ export class CheckRunner {
     if (this.#current !== undefined && sinceStart < this.settings.minIntervalMs) return this.#current;
     if (!this.#runSettled && sinceStart < this.#abandonAfterMs && this.#current !== undefined)
       return this.#current;
-    this.#current = this.#run(now);
+    // Shared by the health requests that come while it runs, and cached: none of theirs.
+    this.#current = runOutsideRequestContext(() => this.#run(now));
     return this.#current;
   }
 

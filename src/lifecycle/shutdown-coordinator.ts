@@ -212,8 +212,11 @@ export class ShutdownCoordinator {
       for (const tracker of this.#trackers) tracker.destroyAll();
       // The requests cut short end on their sockets' 'close' events, which run after the destroy: wait
       // for them (briefly), so that each writes its `request aborted` line and held lines before the exit.
+      // On a referenced timer: nothing else may keep the process alive by then, and an exit of its own
+      // would skip the exit code and the last lines.
       const cutAt = performance.now();
-      while (this.inFlight > 0 && performance.now() - cutAt < cutRequestsWaitMs) await sleep(1);
+      while (this.inFlight > 0 && performance.now() - cutAt < cutRequestsWaitMs)
+        await new Promise((resolve) => setTimeout(resolve, 1));
     }
     clearTimeout(keepAlive);
     const exitCode = timedOut || this.#failed ? 1 : 0;

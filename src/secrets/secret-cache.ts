@@ -195,7 +195,11 @@ export class SecretCache {
     if (entry.inflight !== undefined) return this.#orStale(entry, entry.inflight);
     if (entry.fetched === undefined) return this.#start(entry);
     if (now < entry.retryAt) return entry.fetched;
-    return this.#orStale(entry, this.#refreshDue(entry, now));
+    // Awaited by the caller, yet shared with the values fetched with it: outside its request, as in peek.
+    return this.#orStale(
+      entry,
+      runOutsideRequestContext(() => this.#refreshDue(entry, now)),
+    );
   }
 
   /** Fetches now, joining a fetch under way; rejects when it fails (the cached value stays). */

@@ -1,5 +1,5 @@
 import { EventEmitter, once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import {
@@ -71,6 +71,8 @@ export interface OtlpCollector {
   readonly grpcUrl: string;
   readonly spans: readonly CollectedSpan[];
   readonly requests: readonly OtlpRequest[];
+  /** The headers of each OTLP/HTTP request, as received. */
+  readonly httpHeaders: readonly IncomingHttpHeaders[];
   /** Resolves with the spans once `count` are collected; rejects after `timeoutMs`. */
   waitForSpans(count: number, timeoutMs?: number): Promise<readonly CollectedSpan[]>;
   /** Queues a fault; faults apply in the order queued. */
@@ -99,6 +101,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startOtlpCollector(options: OtlpCollectorOptions = {}): Promise<OtlpCollector> {
   const spans: CollectedSpan[] = [];
   const requests: OtlpRequest[] = [];
+  const httpHeaders: IncomingHttpHeaders[] = [];
   const faults: { fault: OtlpFault; remaining: number }[] = [];
   const events = new EventEmitter();
   const hungHttp = new Set<ServerResponse>();
@@ -118,6 +121,7 @@ export async function startOtlpCollector(options: OtlpCollectorOptions = {}): Pr
   }
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    httpHeaders.push(req.headers);
     const raw = await readBody(req);
     const contentType = req.headers['content-type']?.split(';')[0]?.trim();
     const contentEncoding = req.headers['content-encoding'];
@@ -274,6 +278,7 @@ export async function startOtlpCollector(options: OtlpCollectorOptions = {}): Pr
     grpcUrl,
     spans,
     requests,
+    httpHeaders,
     waitForSpans(count, timeoutMs = 5_000) {
       return waitForCondition({
         emitter: events,
@@ -293,6 +298,7 @@ export async function startOtlpCollector(options: OtlpCollectorOptions = {}): Pr
     clear() {
       spans.length = 0;
       requests.length = 0;
+      httpHeaders.length = 0;
       faults.length = 0;
     },
     close() {

@@ -1,6 +1,8 @@
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
+import { runOutsideRequestContext } from '../../http/context.js';
 import type { ExportTarget } from './export-target.js';
 import { importOtelPeer } from './peer.js';
 import { encodeTraceRequest } from './span-encoder.js';
@@ -102,7 +104,11 @@ export class OutageReportingExporter implements SpanExporter {
       }
     };
     try {
-      this.#exporter.export(spans, report);
+      // The batch processor's timer was set by a span that ended in a request: the export is no part
+      // of it (no x-request-id to the collector, no requestId on an outage line), and traces nothing.
+      runOutsideRequestContext(() =>
+        context.with(suppressTracing(ROOT_CONTEXT), () => this.#exporter.export(spans, report)),
+      );
     } catch (error) {
       report({
         code: ExportResultCode.FAILED,

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { runOutsideRequestContext } from '../../http/context.js';
 
 /** The two ways the kit reaches the daemon: segments over UDP, sampling rules over TCP. */
 export type DaemonChannel = 'udp' | 'sampling';
@@ -45,9 +46,12 @@ export class DaemonStatus {
       channel === 'udp'
         ? 'segments are dropped'
         : 'local sampling rules apply and segments sent to it may be lost';
-    this.#logger.warn(
-      { err: error, tracing: { daemon: this.#daemon, channel } },
-      `the X-Ray daemon at ${this.#daemon} does not answer: ${what} until it does (logged once per outage)`,
+    // The daemon's line, whichever request's segment or callback met the failure.
+    runOutsideRequestContext(() =>
+      this.#logger.warn(
+        { err: error, tracing: { daemon: this.#daemon, channel } },
+        `the X-Ray daemon at ${this.#daemon} does not answer: ${what} until it does (logged once per outage)`,
+      ),
     );
   }
 
@@ -56,12 +60,14 @@ export class DaemonStatus {
     if (!this.#failing.delete(channel)) return;
     if (channel === 'udp' && this.#failing.has('sampling')) this.onUdpRecovered?.();
     if (this.#failing.size > 0) return;
-    this.#logger.info(
-      {
-        tracing: { daemon: this.#daemon, sampling: this.#sampling ? 'centralized' : 'local' },
-        droppedSegments: this.#droppedWhileDown,
-      },
-      'the X-Ray daemon answers again',
+    runOutsideRequestContext(() =>
+      this.#logger.info(
+        {
+          tracing: { daemon: this.#daemon, sampling: this.#sampling ? 'centralized' : 'local' },
+          droppedSegments: this.#droppedWhileDown,
+        },
+        'the X-Ray daemon answers again',
+      ),
     );
     this.#droppedWhileDown = 0;
   }

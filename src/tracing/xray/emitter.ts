@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import type { DaemonEndpoint } from '../../config/tracing.js';
+import { runOutsideRequestContext } from '../../http/context.js';
 import type { DaemonStatus } from './daemon-status.js';
 
 const protocolHeader = '{"format":"json","version":1}\n';
@@ -163,6 +164,12 @@ export class DaemonEmitter {
   }
 
   #connect(): void {
+    // Made by the first traced request's send(): its callbacks, for the life of the process, must not
+    // carry that request's context (its id on the daemon's outage lines).
+    runOutsideRequestContext(() => this.#open());
+  }
+
+  #open(): void {
     const socket = createSocket('udp4');
     this.#socket = socket;
     socket.unref();

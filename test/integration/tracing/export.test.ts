@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { addRequestFields, getRequestContext } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
 import { type OtlpCollector, type OtlpTransport, startOtlpCollector } from '../../support/otlp-collector.js';
@@ -14,6 +14,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await stopRuntimes();
   collector.clear();
+  vi.unstubAllEnvs();
 });
 
 afterAll(async () => {
@@ -164,6 +165,25 @@ describe('spanId on log lines', () => {
     expect(child.spanId).toBe(child.expected);
     expect(logs.find('root span line')[0]).toMatchObject({ traceId: callerRoot });
     expect(logs.find('root span line')[0]!.spanId).toBeUndefined();
+  });
+});
+
+describe('the export', () => {
+  it("runs outside the request whose span set the batch's timer: no x-request-id to the collector", async () => {
+    vi.stubEnv('OTEL_BSP_SCHEDULE_DELAY', '50'); // read by the SDK's batch processor from process.env
+    const { runtime } = await startTraced(collector, 'http/protobuf', (rt) => (_req, res) => {
+      rt.tracer.span('inner work', () => {}); // ends in the request, first of its batch
+      res.end('ok');
+    });
+    await get(`${baseUrl(runtime.server!)}/`, {
+      headers: {
+        'x-request-id': 'not-for-the-collector',
+        'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1`,
+      },
+    });
+    await collector.waitForSpans(2);
+    expect(collector.httpHeaders.length).toBeGreaterThan(0);
+    for (const headers of collector.httpHeaders) expect(headers['x-request-id']).toBeUndefined();
   });
 });
 

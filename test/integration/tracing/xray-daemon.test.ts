@@ -58,6 +58,7 @@ describe('a daemon that is not there', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatchObject({ level: 'warn', tracing: { daemon: `127.0.0.1:${port}` } });
       expect(lines[0]!.msg).toMatch(outage);
+      expect(lines[0]).not.toHaveProperty('requestId'); // the daemon's, not a request's
       expect(logs.find('request completed')).toHaveLength(40);
     },
   );
@@ -87,6 +88,7 @@ describe('a daemon that is not there', () => {
       const lines = daemonLines(logs.lines);
       expect(lines.map((l) => l.level)).toEqual(['warn', 'info']);
       expect(lines[1]).toMatchObject({ msg: 'the X-Ray daemon answers again' });
+      for (const line of lines) expect(line).not.toHaveProperty('requestId');
       expect(lines[1]!.droppedSegments).toBeGreaterThanOrEqual(10);
       const before = datagrams.length;
       for (let i = 0; i < 5; i++) await get(`${baseUrl(runtime.server!)}/after`);

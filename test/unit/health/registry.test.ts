@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../../src/errors.js';
 import { HealthRegistry } from '../../../src/health/registry.js';
 import type { HealthCheck } from '../../../src/health/types.js';
+import { getRequestContext, runWithRequestContext } from '../../../src/http/context.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { captureLogs } from '../../support/log-capture.js';
+import { testRequestContext } from '../../support/request-context.js';
 
 const settings = { timeoutMs: 200, minIntervalMs: 0, budgetMs: 500 };
 
@@ -209,5 +211,21 @@ describe('HealthRegistry logging', () => {
       ['error', 'health check "db" fails: connection refused'],
       ['info', 'health check "db" passes again'],
     ]);
+  });
+});
+
+describe('HealthRegistry runs outside requests', () => {
+  it('runs a check, shared by the health requests that ask, in none of theirs, and logs its change in none', async () => {
+    const logs = captureLogs();
+    const registry = new HealthRegistry(settings, createLogger({ service: 's', destination: logs }));
+    const seen: (string | undefined)[] = [];
+    registry.register('db', () => {
+      seen.push(getRequestContext()?.requestId);
+      throw new Error('connection refused');
+    });
+    await runWithRequestContext(testRequestContext('a-health-request'), () => registry.evaluate('readiness'));
+    expect(seen).toEqual([undefined]);
+    expect(logs.lines).toHaveLength(1);
+    expect(logs.lines[0]).not.toHaveProperty('requestId');
   });
 });

@@ -98,18 +98,21 @@ describe('SecretCache', () => {
     expect(cache.peek(ref)?.value).toBe('value-2');
   });
 
-  it("refreshes outside the request that peeked: the refresh's call and lines are not that request's", async () => {
+  /** A provider recording the request each fetch ran in; its refreshes fail when `failRefreshes`. */
+  function contextRecorder(failRefreshes: boolean) {
     const seen: (string | undefined)[] = [];
-    let version = 0;
     const provider: SecretProvider = {
       fetch: async () => {
         seen.push(getRequestContext()?.requestId);
-        version++;
-        if (version > 1) throw new Error('refresh failed');
-        return { value: 'value-1', sensitive: true, version: 'v1' };
+        if (failRefreshes && seen.length > 1) throw new Error('refresh failed');
+        return { value: `value-${seen.length}`, sensitive: true, version: `v${seen.length}` };
       },
     };
-    const { cache, logs } = cacheWith(provider);
+    return { seen, ...cacheWith(provider) };
+  }
+
+  it("refreshes outside the request that peeked: the refresh's call and lines are not that request's", async () => {
+    const { seen, cache, logs } = contextRecorder(true);
     await runWithRequestContext(testRequestContext('awaits-the-fetch'), () => cache.get(ref));
     await delay(220);
     runWithRequestContext(testRequestContext('peeks'), () => cache.peek(ref));
@@ -118,6 +121,18 @@ describe('SecretCache', () => {
     const failure = logs.lines.find((line) => line.level === 'warn');
     expect(failure).toBeDefined();
     expect(failure).not.toHaveProperty('requestId');
+  });
+
+  it('refreshes outside the request that awaits a value past its TTL, which still gets the new value', async () => {
+    const { seen, cache } = contextRecorder(false);
+    await cache.get(ref);
+    await delay(220);
+    const fetched = await runWithRequestContext(testRequestContext('awaits'), async () => {
+      const value = await cache.get(ref);
+      return { value: value.value, after: getRequestContext()?.requestId };
+    });
+    expect(fetched).toEqual({ value: 'value-2', after: 'awaits' });
+    expect(seen).toEqual([undefined, undefined]);
   });
 
   it('keeps serving the cached value when refreshes fail, backing off, logging once per streak', async () => {
