@@ -439,9 +439,9 @@ export class RequestScope {
         xrayParent.parent === w3cParent.parent;
       received = receivedPropagation(w3cHeaders, continuesW3c || sameSpan, reads.baggage);
     }
-    // A generated id is a UUID: plain. An adopted one is checked now, while it is a flat string.
     // The framework's id when the kit made it; else the caller's, so that calls stay joined across
-    // services; else the framework's (the app's own generator), when well formed.
+    // services; else the framework's (the app's own generator); each checked now, while it is a flat
+    // string. A generated id is a UUID: plain.
     const adopted =
       requestId !== undefined && (req as IdentifiedRequest)[madeIdSlot] === requestId
         ? requestId

@@ -149,22 +149,22 @@ function contextFields(lineFields: { requestId?: unknown }, _level: number, logg
   if (lineFields.requestId !== undefined) return noFields;
   const context = getRequestContext();
   if (context === undefined) return noFields;
-  if (logger[boundRequestIdSlot] === context.requestId) return boundContextFields(context);
-  const fields: Record<string, unknown> =
+  if (logger[boundRequestIdSlot] === context.requestId) {
+    // Bound to the request's id already: the rest of the context (untraced and without fields, none).
+    if (context.traceId === undefined && context.fields === noRequestFields) return noFields;
+    return withSpanAndFields(context.traceId === undefined ? {} : { traceId: context.traceId }, context);
+  }
+  return withSpanAndFields(
     context.traceId === undefined
       ? { requestId: context.requestId }
-      : { requestId: context.requestId, traceId: context.traceId };
-  const spanId = currentSpanId(context);
-  if (spanId !== undefined) fields.spanId = spanId;
-  return context.fields === noRequestFields ? fields : Object.assign(fields, context.fields);
+      : { requestId: context.requestId, traceId: context.traceId },
+    context,
+  );
 }
 
-/** The context's fields for a logger bound to the request's id already: all but `requestId`. */
-function boundContextFields(context: RequestContext): object {
+/** `fields` with the context's current `spanId` (of a sampled trace) and the request's fields. */
+function withSpanAndFields(fields: Record<string, unknown>, context: RequestContext): object {
   const spanId = currentSpanId(context);
-  if (context.traceId === undefined && spanId === undefined && context.fields === noRequestFields)
-    return noFields;
-  const fields: Record<string, unknown> = context.traceId === undefined ? {} : { traceId: context.traceId };
   if (spanId !== undefined) fields.spanId = spanId;
   return context.fields === noRequestFields ? fields : Object.assign(fields, context.fields);
 }
