@@ -351,8 +351,12 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
     },
     buffer === undefined ? out : holdingDestination(out),
   );
-  markBoundRequestIds(logger);
-  if (gate !== undefined) watchLevels(logger, gate);
+  const childLevel = gate === undefined ? undefined : watchLevels(logger, gate);
+  watchChildren(logger, (made, parent, bindings, options) => {
+    const requestId = (bindings as { requestId?: unknown } | null | undefined)?.requestId;
+    if (requestId !== undefined) (made as MarkedLogger)[boundRequestIdSlot] = requestId;
+    childLevel?.(made as GatedLogger, parent as GatedLogger, options);
+  });
   const settings: KitLoggerSettings = {
     logger,
     service: options.service,
@@ -385,13 +389,20 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
   return logger;
 }
 
-/** Wraps `child` on the root (its children inherit it) to mark those bound to a `requestId`. */
-function markBoundRequestIds(logger: Logger): void {
+type ChildOptions = Parameters<Logger['child']>[1];
+
+/**
+ * Wraps `child` on the root, which its children inherit: `onChild` sees each child made in the tree
+ * (Fastify makes one per request), with its parent and what it was made with.
+ */
+function watchChildren(
+  logger: Logger,
+  onChild: (made: Logger, parent: Logger, bindings: unknown, options: ChildOptions) => void,
+): void {
   const child = logger.child;
-  logger.child = function childOfRequest(this: Logger, ...args: Parameters<Logger['child']>) {
-    const made = child.apply(this, args) as unknown as MarkedLogger;
-    const bindings = args[0] as { requestId?: unknown } | null | undefined;
-    if (bindings?.requestId !== undefined) made[boundRequestIdSlot] = bindings.requestId;
+  logger.child = function watchedChild(this: Logger, ...args: Parameters<Logger['child']>) {
+    const made = child.apply(this, args) as unknown as Logger;
+    onChild(made, this, args[0], args[1]);
     return made;
   } as unknown as Logger['child'];
 }
@@ -427,17 +438,20 @@ function propertyOf(target: object, name: string): PropertyDescriptor | undefine
 
 /**
  * Keeps `gate` on `logger`, and records on a logger of its tree the level set since: by
- * `child(bindings, { level })` (Fastify's route `logLevel`) or by `logger.level = …`. Both are
- * wrapped on the root, which its children inherit; pino's own level changes (a child made with
- * `customLevels`) set nothing. While requests may be picked, pino keeps running at `debug` under a
- * higher level set, so that a picked request's `debug` lines still reach the gate; `level` reads the
- * level set.
+ * `logger.level = …`, wrapped on the root, which its children inherit, or by
+ * `child(bindings, { level })` (Fastify's route `logLevel`), through the hook returned for the
+ * root's `child` wrapper. pino's own level changes (a child made with `customLevels`) set nothing.
+ * While requests may be picked, pino keeps running at `debug` under a higher level set, so that a
+ * picked request's `debug` lines still reach the gate; `level` reads the level set.
  */
-function watchLevels(logger: Logger, gate: Gate): void {
+function watchLevels(
+  logger: Logger,
+  gate: Gate,
+): ((made: GatedLogger, parent: GatedLogger, options: ChildOptions) => void) | undefined {
   const gated = logger as GatedLogger;
   gated[gateSlot] = gate;
   const level = propertyOf(logger, 'level');
-  if (level?.get === undefined || level.set === undefined) return;
+  if (level?.get === undefined || level.set === undefined) return undefined;
   const { get, set } = level;
   const record = (target: GatedLogger, wanted: number) => {
     target[levelSetSlot] = wanted;
@@ -450,19 +464,6 @@ function watchLevels(logger: Logger, gate: Gate): void {
     )
       set.call(target, 'debug');
   };
-  const child = logger.child;
-  gated.child = function childWithLevel(this: GatedLogger, ...args: Parameters<Logger['child']>) {
-    const made = child.apply(this, args) as unknown as GatedLogger;
-    const options = args[1];
-    // Fastify before 5.12 passes `level: ''` for a route without `logLevel`: pino inherits then.
-    const asked = options?.level === '' ? undefined : options?.level;
-    if (asked !== undefined) record(made, made.levels.values[asked] ?? made.levelVal);
-    // pino sets a child made with customLevels to its parent's level as the parent reads it: the
-    // level set, which must not become pino's own while requests may be picked.
-    else if (options?.customLevels !== undefined && this[levelSetSlot] !== undefined)
-      record(made, this[levelSetSlot]);
-    return made;
-  } as unknown as Logger['child'];
   Object.defineProperty(logger, 'level', {
     configurable: true,
     enumerable: level.enumerable ?? false,
@@ -475,6 +476,15 @@ function watchLevels(logger: Logger, gate: Gate): void {
       record(this, this.levelVal);
     },
   });
+  return (made, parent, options) => {
+    // Fastify before 5.12 passes `level: ''` for a route without `logLevel`: pino inherits then.
+    const asked = options?.level === '' ? undefined : options?.level;
+    if (asked !== undefined) record(made, made.levels.values[asked] ?? made.levelVal);
+    // pino sets a child made with customLevels to its parent's level as the parent reads it: the
+    // level set, which must not become pino's own while requests may be picked.
+    else if (options?.customLevels !== undefined && parent[levelSetSlot] !== undefined)
+      record(made, parent[levelSetSlot]);
+  };
 }
 
 /**

@@ -175,9 +175,7 @@ export class SecretCache {
       entry.inflight === undefined &&
       now >= entry.retryAt
     ) {
-      // Outside the request that read it: no request waits for this refresh, which may outlive it and
-      // fetches other values too; its call is no child of that request's span, its lines no part of it.
-      runOutsideRequestContext(() => this.#refreshDue(entry, now)).catch(() => {}); // logged in #failed
+      this.#refreshDue(entry, now).catch(() => {}); // logged in #failed; the caller keeps the cached value
     }
     return entry.fetched;
   }
@@ -195,11 +193,7 @@ export class SecretCache {
     if (entry.inflight !== undefined) return this.#orStale(entry, entry.inflight);
     if (entry.fetched === undefined) return this.#start(entry);
     if (now < entry.retryAt) return entry.fetched;
-    // Awaited by the caller, yet shared with the values fetched with it: outside its request, as in peek.
-    return this.#orStale(
-      entry,
-      runOutsideRequestContext(() => this.#refreshDue(entry, now)),
-    );
+    return this.#orStale(entry, this.#refreshDue(entry, now));
   }
 
   /** Fetches now, joining a fetch under way; rejects when it fails (the cached value stays). */
@@ -312,9 +306,15 @@ export class SecretCache {
    * fetched together fall due together again: an instance with 20 SSM parameters makes 2
    * `GetParameters` calls per TTL instead of 20. A value backing off after a failure of the call
    * (throttling, a timeout) joins; one whose last failure was its own (not found, access denied) is
-   * refreshed alone, and so never holds back the others.
+   * refreshed alone, and so never holds back the others. Outside the request that read the value:
+   * no request waits for the batch, which may outlive it; its call is no child of that request's span,
+   * its lines no part of it.
    */
   #refreshDue(entry: Entry, now: number): Promise<FetchedSecret> {
+    return runOutsideRequestContext(() => this.#refreshBatch(entry, now));
+  }
+
+  #refreshBatch(entry: Entry, now: number): Promise<FetchedSecret> {
     const batch = this.#batchOf(entry, now);
     if (batch === undefined) return this.#start(entry);
     const { fetchMany, members } = batch;
