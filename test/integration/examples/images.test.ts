@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../support/child.js';
+import { brokenLinks, markdownFiles } from '../../unit/docs/docs-check.js';
 
 const run = promisify(execFile);
 const root = new URL('../../../', import.meta.url).pathname;
@@ -120,6 +121,20 @@ describe('the packed package, installed into fresh apps as users install it', ()
     },
     240_000,
   );
+
+  it('carries the guides, the templates and the examples its README and docs link to', async () => {
+    const unpacked = join(work, 'unpacked');
+    await run('mkdir', ['-p', unpacked]);
+    await run('tar', ['xzf', tarball, '-C', unpacked]);
+    const pkgRoot = join(unpacked, 'package');
+    const pages = [...markdownFiles(pkgRoot), 'BENCHMARKS.md'];
+    expect(pages).toEqual(expect.arrayContaining(['docs/getting-started.md', 'docs/migrating/pino-http.md']));
+    // BENCHMARKS.md's reliability table links each failure mode to the test that covers it, in the
+    // repository: the suites are the one thing the package leaves out on purpose.
+    const broken = pages.flatMap((page) => brokenLinks(page, pkgRoot));
+    expect(broken.filter((line) => !/ → test\/\S+\.test\.ts \(/.test(line))).toEqual([]);
+    expect(existsSync(join(pkgRoot, 'docs', 'api'))).toBe(false);
+  });
 
   it('loads from CommonJS too, with the same request context as ESM', async () => {
     const app = join(work, 'express');
