@@ -34,7 +34,7 @@ import {
   minMaxLineBytes,
 } from './line-limit.js';
 import { redactedText, redaction } from './redaction.js';
-import { processStdout } from './stdout-destination.js';
+import { processStdout, StdoutDestination } from './stdout-destination.js';
 
 /** Headers whose values never reach a log line, wherever a `headers` object is logged. */
 export const redactedHeaders = [
@@ -351,6 +351,11 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
     },
     buffer === undefined ? out : holdingDestination(out),
   );
+  if (destination instanceof StdoutDestination) {
+    // Lines dropped while stdout took nothing for 64 MiB: said once the backlog is written.
+    destination.onDropped = (count) =>
+      logger.error({ linesDropped: count }, 'log lines dropped: stdout took none while 64 MiB waited');
+  }
   const childLevel = gate === undefined ? undefined : watchLevels(logger, gate);
   watchChildren(logger, (made, parent, bindings, options) => {
     const requestId = (bindings as { requestId?: unknown } | null | undefined)?.requestId;

@@ -6,7 +6,7 @@ const exitFlushBoundMs = 2_000;
 /** Pause before writing again to a pipe that was full. */
 const retryDelayMs = 10;
 /** Lines kept in memory while stdout does not take them, before new ones are dropped (and counted). */
-const maxPendingBytes = 64 * 1024 * 1024;
+const defaultMaxPendingBytes = 64 * 1024 * 1024;
 
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
 
@@ -20,7 +20,9 @@ function isAgain(error: unknown): boolean {
  * turn of the event loop are written together at its end with one `write(2)` (a busy server logs
  * many lines per turn). When the pipe is full — its reader is slow — lines wait in memory and are
  * written again shortly, so a slow reader never stalls request handling; `flush()` waits until all is
- * written, and at exit `flushSync()` writes what is left.
+ * written, and at exit `flushSync()` writes what is left. Past 64 MiB waiting, new lines are dropped,
+ * and counted: once the backlog is written, the count goes to the reporter (`onDropped`), which writes
+ * it as a line of its own.
  *
  * Written because pino's asynchronous destination (sonic-boom 4) calls a `flush` callback before its
  * pending writes are done and, on a full non-blocking pipe, loses a chunk when the process exits
@@ -34,10 +36,28 @@ export class StdoutDestination {
   #scheduled = false;
   #retrying = false;
   #dropped = 0;
+  #reported = 0;
+  /** Set by the exit: from then on, each line is written as it comes (no later turn will run). */
+  #exiting = false;
   readonly #waiters: (() => void)[] = [];
+  readonly #maxPendingBytes: number;
+  readonly #writeFd: typeof writeSync;
 
-  constructor(fd = 1) {
+  /**
+   * Called with the number of lines dropped since the last call, once the backlog that made them
+   * drop is written (and at exit). The kit's logger sets it to write a `warn` line.
+   */
+  onDropped: ((count: number) => void) | undefined;
+
+  /**
+   * @param fd - the file descriptor written (1, stdout).
+   * @param limits - `maxPendingBytes`, the backlog kept before lines are dropped (64 MiB); `write`,
+   *   the system call (tests give a pipe that fills).
+   */
+  constructor(fd = 1, limits: { maxPendingBytes?: number; write?: typeof writeSync } = {}) {
     this.#fd = fd;
+    this.#maxPendingBytes = limits.maxPendingBytes ?? defaultMaxPendingBytes;
+    this.#writeFd = limits.write ?? writeSync;
   }
 
   /** Lines dropped because more than 64 MiB waited for stdout. */
@@ -45,15 +65,16 @@ export class StdoutDestination {
     return this.#dropped;
   }
 
-  /** Queues `line`, written at the end of this turn of the event loop. */
+  /** Queues `line`, written at the end of this turn of the event loop (at once, during the exit). */
   write(line: string): boolean {
-    if (this.#pendingBytes > maxPendingBytes) {
+    if (this.#pendingBytes > this.#maxPendingBytes) {
       this.#dropped++;
       return false;
     }
     this.#pending += line;
     this.#pendingBytes += line.length;
-    if (!this.#scheduled && !this.#retrying) {
+    if (this.#exiting) this.flushSync();
+    else if (!this.#scheduled && !this.#retrying) {
       this.#scheduled = true;
       setImmediate(this.#drain);
     }
@@ -82,6 +103,16 @@ export class StdoutDestination {
       Atomics.wait(sleepBuffer, 0, 0, 5); // the pipe is full: let the reader catch up
     }
     this.#settleWaiters();
+    this.#reportDrops();
+  }
+
+  /**
+   * For `process.exit`: writes what is left, then every later line as it comes — a line logged by an
+   * `exit` listener that runs after this one would otherwise wait for a turn that never comes.
+   */
+  exitSync(): void {
+    this.#exiting = true;
+    this.flushSync();
   }
 
   readonly #drain = (): void => {
@@ -95,7 +126,23 @@ export class StdoutDestination {
       }
     }
     this.#settleWaiters();
+    this.#reportDrops();
   };
+
+  /** Hands the count of lines dropped since the last report to `onDropped`, once. */
+  #reportDrops(): void {
+    const count = this.#dropped - this.#reported;
+    if (count === 0 || this.onDropped === undefined) return;
+    this.#reported = this.#dropped;
+    try {
+      this.onDropped(count);
+    } catch (error) {
+      // Never from the background task that drains stdout: say it on stderr instead.
+      process.stderr.write(
+        `apprunner-kit: ${count} log lines dropped; reporting them failed: ${String(error)}\n`,
+      );
+    }
+  }
 
   /** Writes as much as stdout takes; false when it is full. */
   #writeSome(): boolean {
@@ -106,7 +153,7 @@ export class StdoutDestination {
       this.#pendingBytes = 0;
     }
     try {
-      const written = writeSync(this.#fd, this.#stalled);
+      const written = this.#writeFd(this.#fd, this.#stalled);
       this.#stalled = written >= this.#stalled.length ? undefined : this.#stalled.subarray(written);
       return true;
     } catch (error) {
@@ -139,7 +186,7 @@ export function processStdout(): StdoutDestination {
     // answers EAGAIN (and lines wait in memory) instead of blocking the event loop.
     void process.stdout.isTTY;
     const destination = new StdoutDestination(1);
-    process.on('exit', () => destination.flushSync());
+    process.on('exit', () => destination.exitSync());
     return destination;
   });
 }

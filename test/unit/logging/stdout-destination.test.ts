@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, type writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,39 @@ describe('StdoutDestination', () => {
     destination.write('last words\n');
     destination.flushSync();
     expect(read()).toBe('last words\n');
+  });
+
+  it('drops lines past its backlog while stdout takes none, and reports how many once it is written', async () => {
+    let full = true;
+    const written: string[] = [];
+    const write = ((_fd: number, data: Buffer) => {
+      if (full) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
+      written.push(data.toString());
+      return data.length;
+    }) as unknown as typeof writeSync;
+    const destination = new StdoutDestination(1, { maxPendingBytes: 100, write });
+    const reports: number[] = [];
+    destination.onDropped = (count) => {
+      reports.push(count);
+      destination.write(`dropped ${count}\n`);
+    };
+    for (let i = 0; i < 30; i++) destination.write(`line ${String(i).padStart(4, '0')}\n`); // 10 bytes each
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(destination.dropped).toBe(19); // 11 taken (the last one past 100 bytes), 19 dropped
+    expect(reports).toEqual([]); // not while the backlog waits
+    full = false;
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    expect(reports).toEqual([19]);
+    expect(written.join('')).toMatch(/^line 0000\n[\s\S]*line 0010\ndropped 19\n$/);
+  });
+
+  it('writes at once after the exit began: a line from a later exit listener still arrives', () => {
+    const { destination, read } = destinationOnFile('exit.log');
+    destination.write('before\n');
+    destination.exitSync();
+    destination.write('from a later exit listener\n');
+    expect(read()).toBe('before\nfrom a later exit listener\n');
   });
 
   it('does not throw when stdout is gone', async () => {
