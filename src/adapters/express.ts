@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
 import { expressRouteResolver } from './express-route.js';
 
@@ -38,6 +39,16 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 }
 
 /**
+ * Closes the connection of a response that began and cannot end well (what Express's final handler
+ * does), saying so on the request's context: its line is then a failure, not a client's abort.
+ */
+function cutShort(req: IncomingMessage): void {
+  const context = getMutableRequestContext();
+  if (context !== undefined && !req.socket.destroyed) context[cutSlot] = true;
+  req.socket.destroy();
+}
+
+/**
  * The kit's replacement for Express's final handler (which, outside `NODE_ENV=production`, sends the
  * stack trace to the client): a route's error becomes its status (an `http-errors` 4xx keeps its
  * exposed message) or a 500 with no detail, logged with the request; anything unrouted is a 404.
@@ -48,7 +59,7 @@ function finalHandler(kit: AdapterKit, req: IncomingMessage, res: ServerResponse
     if (error !== undefined && error !== null && error !== 'route' && error !== 'router') {
       kit.reportError(error);
       if (res.headersSent) {
-        req.socket.destroy();
+        cutShort(req);
         return;
       }
       const status = statusOf(error);
@@ -57,7 +68,7 @@ function finalHandler(kit: AdapterKit, req: IncomingMessage, res: ServerResponse
       return;
     }
     if (res.headersSent) {
-      req.socket.destroy();
+      cutShort(req);
       return;
     }
     sendText(res, 404, 'Not Found');

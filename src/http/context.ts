@@ -58,6 +58,8 @@ export interface MutableRequestContext extends RequestContext {
   [propagationSlot]?: ReceivedPropagation | undefined;
   /** `true` on a request `quietRequests` names (see {@link quietSlot}). */
   [quietSlot]?: true | undefined;
+  /** `true` when the server cut the response short (see {@link cutSlot}). */
+  [cutSlot]?: true | undefined;
 }
 
 /**
@@ -128,6 +130,13 @@ export const urlSlot: unique symbol = Symbol('apprunner-kit.url');
  * span, no request metrics. Set only on such a request (shared by both builds).
  */
 export const quietSlot: unique symbol = Symbol.for('apprunner-kit.quiet');
+
+/**
+ * Where a context says the server cut its response short (a route's error after the response began,
+ * which leaves nothing to do but close the connection): the request failed, the client did not go
+ * away. Set only then (shared by both builds).
+ */
+export const cutSlot: unique symbol = Symbol.for('apprunner-kit.cut');
 
 /** Where a context keeps the {@link ReceivedPropagation} of its request (shared by both builds). */
 export const propagationSlot: unique symbol = Symbol.for('apprunner-kit.propagation');

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { LogLevel } from '../config/environment.js';
 import {
+  cutSlot,
   type MutableRequestContext,
   noRequestFields,
   plainIdSlot,
@@ -56,25 +57,30 @@ function requestFields(fields: Readonly<Record<string, RequestFieldValue>>): str
 
 /**
  * The finish hook that writes one line per request: `method`, `path` (without the query string unless
- * asked), `route` when the framework knows it, `statusCode`, `durationMs`, `bytes` (the response's
+ * asked), `route` when the framework knows it, `statusCode` (none when the client went away before the
+ * response began), `durationMs`, `bytes` (the response's
  * Content-Length), `userAgent`, `clientIp` (first `X-Forwarded-For` hop, else the peer), `requestId`,
  * `traceId`, `spanId` (the request's span, on sampled traces) and the fields of `addRequestFields`.
  * A level of `'silent'` writes no line for that outcome (a route's error is still logged, on a
  * `request error` line). A quiet request (`quietRequests`) writes nothing unless it failed (5xx)
  * or was aborted. The message says the outcome:
- * `request completed`, `request failed` (5xx) or `request aborted`.
+ * `request completed`, `request failed` (5xx, or a response the server cut short after it began) or
+ * `request aborted` (the client went away first).
  */
 export function requestLineHook(logger: Logger, options: RequestLineOptions): RequestFinishHook {
   const { levels, query } = options;
   const writeRaw = rawLineWriter(logger);
   return (context: MutableRequestContext, req: IncomingMessage, res: ServerResponse): void => {
-    const aborted = !res.writableFinished;
+    // Unfinished: the client went away first, or the server cut the response short (a failure).
+    const cut = context[cutSlot] === true;
+    const aborted = !res.writableFinished && !cut;
     const status = res.statusCode;
+    const failed = cut || status >= 500;
     // A quiet request that did not fail writes nothing, its route's error (a 401, a 404) included.
-    if (context[quietSlot] === true && !aborted && status < 500) return;
+    if (context[quietSlot] === true && !aborted && !failed) return;
     const level = aborted
       ? levels.aborted
-      : status >= 500
+      : failed
         ? levels.serverError
         : status >= 400
           ? levels.clientError
@@ -98,7 +104,9 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const durationMs = requestDurationMs(context);
     const userAgent = rawHeader(req, 'user-agent');
     const clientIp = firstHop(rawHeader(req, 'x-forwarded-for')) ?? peerAddress(req.socket.remoteAddress);
-    const message = aborted ? 'request aborted' : status >= 500 ? 'request failed' : 'request completed';
+    const message = aborted ? 'request aborted' : failed ? 'request failed' : 'request completed';
+    // A client that went away before the response began was sent no status: the line claims none.
+    const statusCode = aborted && !res.headersSent ? undefined : status;
     const spanId = requestSpanId(context);
     if (writeRaw !== undefined && context.error === undefined) {
       // The same line pino writes below, field for field, without its generic serialisation.
@@ -113,7 +121,8 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
           field(',"method":"', req.method) +
           field(',"path":"', path) +
           field(',"route":"', context.route) +
-          `,"statusCode":${status},"durationMs":${durationMs}` +
+          (statusCode === undefined ? '' : `,"statusCode":${statusCode}`) +
+          `,"durationMs":${durationMs}` +
           (bytes === undefined ? '' : `,"bytes":${bytes}`) +
           field(',"userAgent":"', userAgent) +
           field(',"clientIp":"', clientIp) +
@@ -129,7 +138,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
       method: req.method,
       path,
       route: context.route,
-      statusCode: status,
+      statusCode,
       durationMs,
       bytes,
       userAgent,

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { describe, expect, it } from 'vitest';
 import {
+  cutSlot,
   type MutableRequestContext,
   noRequestFields,
   plainIdSlot,
@@ -24,6 +25,8 @@ interface Case {
   readonly url?: string;
   readonly status?: number;
   readonly finished?: boolean;
+  /** Whether the response began (its headers went out): by default, when it finished. */
+  readonly headersSent?: boolean;
   readonly contentLength?: string | number;
   readonly context?: Partial<MutableRequestContext>;
 }
@@ -38,6 +41,7 @@ function fakeRequest(c: Case): { req: IncomingMessage; res: ServerResponse; cont
   const res = {
     statusCode: c.status ?? 200,
     writableFinished: c.finished ?? true,
+    headersSent: c.headersSent ?? c.finished ?? true,
     getHeader: (name: string) => (name === 'content-length' ? c.contentLength : undefined),
   } as unknown as ServerResponse;
   const context: MutableRequestContext = {
@@ -74,6 +78,14 @@ const cases: Case[] = [
   { name: 'control characters and unicode', rawHeaders: ['User-Agent', 'tab\there\u0001 é ✓ 😀 \ud800'] },
   { name: 'a server error', status: 503 },
   { name: 'an aborted request', finished: false, status: 200 },
+  { name: 'a request aborted after its response began', finished: false, headersSent: true, status: 200 },
+  {
+    name: 'a response the server cut short',
+    finished: false,
+    headersSent: true,
+    status: 200,
+    context: { [cutSlot]: true },
+  },
   { name: 'a client error without headers', status: 404, rawHeaders: [], contentLength: 'not a number' },
   { name: 'a path that needs escaping', url: '/a"b\\c\u0007' },
   { name: 'an adopted request id that needs escaping', context: { requestId: 'a"b\\c' } },
@@ -132,6 +144,17 @@ describe('the request line', () => {
     expect(JSON.parse(fast.lines[1]!).clientIp).toBe('203.0.113.5');
     expect(JSON.parse(fast.lines[3]!)).toMatchObject({ level: 'error', msg: 'request failed' });
     expect(JSON.parse(fast.lines[4]!)).toMatchObject({ level: 'warn', msg: 'request aborted' });
+    expect(JSON.parse(fast.lines[4]!)).not.toHaveProperty('statusCode'); // nothing was sent
+    expect(JSON.parse(fast.lines[5]!)).toMatchObject({
+      level: 'warn',
+      msg: 'request aborted',
+      statusCode: 200,
+    });
+    expect(JSON.parse(fast.lines[6]!)).toMatchObject({
+      level: 'error',
+      msg: 'request failed',
+      statusCode: 200,
+    });
   });
 
   it('masks registered secret values on the raw path too', () => {
@@ -204,7 +227,7 @@ describe('the request line', () => {
     }
     expect(out.lines.map((line) => [JSON.parse(line).statusCode, JSON.parse(line).msg])).toEqual([
       [500, 'request failed'],
-      [200, 'request aborted'],
+      [undefined, 'request aborted'], // nothing was sent: no status to claim
     ]);
   });
 

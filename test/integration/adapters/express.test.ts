@@ -1,0 +1,73 @@
+import { request } from 'node:http';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { baseUrl } from '../../support/http.js';
+import { captureLogs, type LogCapture } from '../../support/log-capture.js';
+import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+
+afterEach(stopRuntimes);
+
+/** GET `url`: what arrived before the connection ended, and how it ended. */
+function readUntilEnd(url: string): Promise<{ status: number; body: string; ended: 'end' | 'reset' }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ended: 'end' }));
+      res.on('error', () => resolve({ status: res.statusCode ?? 0, body, ended: 'reset' }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** The first line `matches` takes, once written (within 5 s). */
+async function lineOf(logs: LogCapture, matches: (line: Record<string, unknown>) => boolean) {
+  const deadline = performance.now() + 5_000;
+  for (;;) {
+    const line = logs.lines.find(matches);
+    if (line !== undefined) return line;
+    if (performance.now() > deadline) throw new Error(`no such line in ${JSON.stringify(logs.lines)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('the Express adapter', () => {
+  it('logs a route error after the response began as a failure of the server, not a client abort', async () => {
+    const logs = captureLogs();
+    const app = express();
+    app.get('/stream', (_req, res, next) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first part');
+      setTimeout(() => next(new Error('the source failed mid-stream')), 20);
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const answer = await readUntilEnd(`${baseUrl(runtime.server!)}/stream`);
+    expect(answer).toEqual({ status: 200, body: 'first part', ended: 'reset' });
+    const line = await lineOf(logs, (l) => l.path === '/stream');
+    expect(line).toMatchObject({
+      level: 'error',
+      msg: 'request failed',
+      statusCode: 200,
+      err: { message: 'the source failed mid-stream' },
+    });
+  });
+
+  it('keeps a client that went away first a client abort, with no status it was never sent', async () => {
+    const logs = captureLogs();
+    const app = express();
+    app.get('/slow', (_req, res) => {
+      setTimeout(() => res.end('late'), 300);
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const req = request(`${baseUrl(runtime.server!)}/slow`).on('error', () => {});
+    req.end();
+    setTimeout(() => req.destroy(), 50);
+    const line = await lineOf(logs, (l) => l.path === '/slow');
+    expect(line).toMatchObject({ level: 'warn', msg: 'request aborted' });
+    expect(line).not.toHaveProperty('statusCode');
+  });
+});
