@@ -84,6 +84,8 @@ interface Entry {
   fetchedAt: number;
   expiresAt: number;
   inflight: Promise<FetchedSecret> | undefined;
+  /** A `refresh` waiting for the fetches under way to end, before its own call. */
+  queued?: Promise<FetchedSecret> | undefined;
   failures: number;
   /**
    * The last failure was about this value (not found, access denied, not transformable), not about
@@ -196,10 +198,32 @@ export class SecretCache {
     return this.#orStale(entry, this.#refreshDue(entry, now));
   }
 
-  /** Fetches now, joining a fetch under way; rejects when it fails (the cached value stays). */
+  /**
+   * Fetches now, with a call sent after this one: a fetch under way may have been sent before the
+   * value changed (a rotation is why an app calls this), so it is waited for, not joined. Refreshes
+   * called meanwhile share the call that follows it. Rejects when it fails (the cached value stays).
+   */
   refresh(reference: SecretReference, options: EntryOptions = {}): Promise<FetchedSecret> {
     const entry = this.#entry(reference, options);
-    return entry.inflight ?? this.#start(entry);
+    if (entry.queued !== undefined) return entry.queued;
+    const underWay = this.#fetchesOfItsCall(entry);
+    if (underWay.length === 0) return this.#start(entry);
+    entry.queued = Promise.allSettled(underWay).then(() => {
+      entry.queued = undefined;
+      return entry.inflight ?? this.#start(entry); // one under way now began after this call
+    });
+    return entry.queued;
+  }
+
+  /**
+   * The fetches under way of `entry`, and of the values its provider answers with the same call (the
+   * keys of one secret, which share one `GetSecretValue`): a new fetch would join theirs.
+   */
+  #fetchesOfItsCall(entry: Entry): Promise<FetchedSecret>[] {
+    const entries = entry.callKey === undefined ? [entry] : (this.#byCallKey.get(entry.callKey) ?? [entry]);
+    const underWay: Promise<FetchedSecret>[] = [];
+    for (const other of entries) if (other.inflight !== undefined) underWay.push(other.inflight);
+    return underWay;
   }
 
   /** Marks the value stale: the next access refreshes it (and may still serve it meanwhile). */

@@ -302,8 +302,9 @@ export class SecretStore {
   }
 
   /**
-   * Fetches a declared secret now (say, after a database refused the password: it was rotated).
-   * Resolves with the new value; rejects when the fetch fails, keeping the old value.
+   * Fetches a declared secret now (say, after a database refused the password: it was rotated),
+   * with a call sent after this one: a fetch under way is waited for, not joined. Resolves with the
+   * new value; rejects when the fetch fails, keeping the old value.
    */
   async refresh(name: string): Promise<string> {
     const declared = this.#declaration(name);

@@ -194,6 +194,24 @@ describe('SecretCache', () => {
     expect(script.calls).toHaveLength(3);
   });
 
+  it('refresh() does not join a fetch sent before it (a rotation may have come between): it fetches after it, once for its callers', async () => {
+    const script = scriptedProvider();
+    const { cache } = cacheWith(script.provider, { ttlMs: 60_000 });
+    await cache.get(ref);
+    script.slow(50, 'before-rotation');
+    cache.invalidate(ref);
+    expect(cache.peek(ref)?.value).toBe('value-1'); // a background refresh, sent now
+    script.answer('after-rotation');
+    const refreshed = [cache.refresh(ref), cache.refresh(ref), cache.refresh(ref)];
+    expect((await Promise.all(refreshed)).map((f) => f.value)).toEqual([
+      'after-rotation',
+      'after-rotation',
+      'after-rotation',
+    ]);
+    expect(script.calls).toHaveLength(3); // the first read, the background refresh, one refresh
+    expect(cache.peek(ref)?.value).toBe('after-rotation');
+  });
+
   it('registers sensitive values with the redaction registry, and logs a rotation without values', async () => {
     const script = scriptedProvider();
     const { cache, redaction, logs } = cacheWith(script.provider, { ttlMs: 60_000 });
@@ -594,6 +612,41 @@ describe('SecretCache: values one call answers (callKey)', () => {
     rotate('v3');
     await cache.refresh(user); // refresh() too
     expect(fetched).toEqual(['env:DB_USER', 'env:DB_PORT', 'env:DB_PASSWORD']);
+  });
+
+  it('refresh() waits for a fetch under way of another key of the same call, whose call it would join, and fetches after it', async () => {
+    let version = 'v1';
+    const sent: string[] = [];
+    let release = () => {};
+    const underWay = new Map<string, Promise<string>>();
+    // As the Secrets Manager provider: keys of one secret share the call under way.
+    const provider: SecretProvider = {
+      callKey: keyOf,
+      fetch: async (reference) => {
+        const key = keyOf(reference)!;
+        let call = underWay.get(key);
+        if (call === undefined) {
+          sent.push(`${reference.raw}@${version}`);
+          const answer = version; // what the store holds when the call is sent
+          call = new Promise<string>((resolve) => (release = () => resolve(answer)));
+          underWay.set(key, call);
+          void call.then(() => underWay.delete(key));
+          if (reference !== port) release();
+        }
+        const got = await call;
+        return { value: `${reference.raw}-${got}-value`, sensitive: true, version: got };
+      },
+    };
+    const cache = new SecretCache({ ...settings, ttlMs: 60_000 }, () => provider, new RedactionRegistry());
+    const first = cache.get(port); // sent now, answered late
+    version = 'v2'; // the rotation
+    const refreshed = cache.refresh(password);
+    await delay(5);
+    expect(sent).toEqual(['env:DB_PORT@v1']); // nothing new while port's call is under way
+    release();
+    expect((await first).version).toBe('v1');
+    expect((await refreshed).version).toBe('v2');
+    expect(sent).toEqual(['env:DB_PORT@v1', 'env:DB_PASSWORD@v2']);
   });
 
   it('fetches a value of a call key the cache could not keep (every other entry pinned)', async () => {
