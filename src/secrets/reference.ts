@@ -20,6 +20,11 @@ export type SecretReference =
       /** Parameter name (`/app/prod/db-password`). */
       readonly name: string;
       readonly region: string | undefined;
+      /**
+       * The full ARN, when the reference is one: what the parameter is asked for by (a parameter
+       * shared from another account is found only by its ARN).
+       */
+      readonly arn?: string | undefined;
     }
   | { readonly kind: 'env'; readonly raw: string; readonly name: string }
   | {
@@ -133,7 +138,7 @@ export function parseSecretReference(input: string, customSchemes: readonly stri
       const match = parameterArn.exec(raw);
       if (match === null)
         fail(raw, 'it is not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)');
-      return { kind: 'ssm', raw, name: match[3]!, region: match[1]! };
+      return { kind: 'ssm', raw, name: match[3]!, region: match[1]!, arn: raw };
     }
     if (/^arn:[^:]+:secretsmanager:/.test(raw)) return parseSecretArn(raw, raw);
     fail(raw, 'only Secrets Manager and SSM Parameter Store ARNs are supported');

@@ -9,6 +9,7 @@ export type SsmProviderOptions = AwsProviderOptions;
 
 interface Parameter {
   readonly Name?: string;
+  readonly ARN?: string;
   readonly Value?: string;
   readonly Type?: string;
   readonly Version?: number;
@@ -75,7 +76,12 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
         (s) => new s.GetParametersCommand({ Names: names, WithDecryption: true }),
         signal,
       )) as { Parameters?: Parameter[]; InvalidParameters?: string[] };
-      const found = new Map((output.Parameters ?? []).map((p) => [p.Name, p]));
+      // Asked for by ARN, a parameter answers with its name (its own account's) or its ARN (shared).
+      const found = new Map<string | undefined, Parameter>();
+      for (const parameter of output.Parameters ?? []) {
+        found.set(parameter.Name, parameter);
+        if (parameter.ARN !== undefined) found.set(parameter.ARN, parameter);
+      }
       for (const [name, references] of batch) {
         const parameter = found.get(name);
         for (const reference of references) {
@@ -106,7 +112,7 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
       try {
         const output = (await send(
           reference.region,
-          (s) => new s.GetParameterCommand({ Name: reference.name, WithDecryption: true }),
+          (s) => new s.GetParameterCommand({ Name: reference.arn ?? reference.name, WithDecryption: true }),
           signal,
         )) as { Parameter?: Parameter };
         return toFetched(output.Parameter ?? {});
@@ -117,7 +123,7 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
 
     async fetchMany(references, signal) {
       const results = new Map<SecretReference, FetchedSecret | Error>();
-      // Region → name → references: two references to one parameter share its slot in a batch.
+      // Region → name (or ARN) → references: two references to one parameter share its slot in a batch.
       const byRegion = new Map<string | undefined, Map<string, SsmReference[]>>();
       for (const reference of references) {
         if (reference.kind !== 'ssm') continue;
@@ -126,8 +132,9 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
           byName = new Map();
           byRegion.set(reference.region, byName);
         }
-        const list = byName.get(reference.name);
-        if (list === undefined) byName.set(reference.name, [reference]);
+        const id = reference.arn ?? reference.name;
+        const list = byName.get(id);
+        if (list === undefined) byName.set(id, [reference]);
         else list.push(reference);
       }
       const batches: Promise<void>[] = [];

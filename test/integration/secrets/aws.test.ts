@@ -227,6 +227,17 @@ describe('SSM Parameter Store through the real SDK client', () => {
     expect(endpoint.calls('GetParametersByPath')).toBe(3);
   });
 
+  it('asks for a parameter given by ARN by its ARN (one shared from another account is found only so)', async () => {
+    const arn = 'arn:aws:ssm:us-east-1:123456789012:parameter/notes/token';
+    const flagArn = 'arn:aws:ssm:us-east-1:123456789012:parameter/notes/feature-flag';
+    const store = createSecretStore({ secrets: { SHARED: arn, FLAG: flagArn }, options: fast });
+    await store.load(); // one GetParameters call, whose answers are matched to the ARNs asked for
+    expect([store.get('SHARED'), store.get('FLAG')]).toEqual(['secure-token-value', 'on']);
+    expect(endpoint.requests('GetParameters').map((r) => r.body.Names)).toEqual([[arn, flagArn]]);
+    expect(await createSecretStore({ options: fast }).resolve(arn)).toBe('secure-token-value');
+    expect(endpoint.requests('GetParameter').map((r) => r.body.Name)).toEqual([arn]);
+  });
+
   it('resolves one parameter with GetParameter and decryption', async () => {
     const store = createSecretStore({ options: fast });
     expect(await store.resolve('ssm:/notes/token')).toBe('secure-token-value');

@@ -31,7 +31,12 @@ describe('parseSecretReference', () => {
     ['ssm:plain-name', { kind: 'ssm', name: 'plain-name' }],
     [
       'arn:aws:ssm:us-west-2:123456789012:parameter/app/key',
-      { kind: 'ssm', name: '/app/key', region: 'us-west-2' },
+      {
+        kind: 'ssm',
+        name: '/app/key',
+        region: 'us-west-2',
+        arn: 'arn:aws:ssm:us-west-2:123456789012:parameter/app/key',
+      },
     ],
     ['env:DB_PASSWORD', { kind: 'env', name: 'DB_PASSWORD' }],
     ['file:./secrets.json#db', { kind: 'file', path: './secrets.json', key: 'db' }],
