@@ -45,7 +45,7 @@ function selectKey(reference: SecretReference & { kind: 'file' }, text: string):
   } else {
     values = parseDotenv(text);
   }
-  const value = values[key];
+  const value = Object.hasOwn(values, key) ? values[key] : undefined; // own keys only, not "constructor"
   if (value === undefined) {
     throw new SecretNotFoundError(`${reference.raw}: ${reference.path} has no key "${key}".`, {
       reference: reference.raw,

@@ -35,7 +35,8 @@ export function selectJsonKey(reference: string, text: string, key: string): str
       `${reference}: the secret is JSON but not an object, so it has no key "${key}".`,
     );
   }
-  const value = (document as Record<string, unknown>)[key];
+  // Its own keys only: "constructor" or "toString" are no keys of a secret.
+  const value = Object.hasOwn(document, key) ? (document as Record<string, unknown>)[key] : undefined;
   if (value === undefined) {
     throw new SecretTransformError(
       `${reference}: the secret has no key "${key}" (its keys: ${Object.keys(document).join(', ') || 'none'}).`,

@@ -133,6 +133,13 @@ describe('Secrets Manager through the real SDK client', () => {
     expect(endpoint.calls('GetSecretValue')).toBe(1);
   });
 
+  it("selects a JSON secret's own keys only: #constructor is no key of it", async () => {
+    const store = createSecretStore({ options: fast });
+    await expect(store.resolve('secretsmanager:prod/db#constructor')).rejects.toThrow(
+      /has no key "constructor" \(its keys: username, password, port\)/,
+    );
+  });
+
   it('shares one call among concurrent resolves of one reference', async () => {
     endpoint.inject('GetSecretValue', { kind: 'delay', ms: 50 });
     const store = createSecretStore({ options: fast });

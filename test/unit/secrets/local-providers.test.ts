@@ -59,10 +59,13 @@ describe('local providers', () => {
         B: 'file:missing.txt',
         C: 'file:.env#NOPE',
         D: { ref: 'env:NOPE2', optional: true },
+        E: 'file:secrets.json#constructor', // an object's own keys only, not what every object has
+        F: 'file:.env#toString',
       },
     });
     const error = (await store.load().catch((caught: unknown) => caught)) as Error & { failures: Error[] };
-    expect(error.failures).toHaveLength(3);
+    expect(error.failures).toHaveLength(5);
+    expect(error.message).toContain('has no key "constructor"');
     expect(error.failures.every((f) => f instanceof SecretNotFoundError)).toBe(true);
     expect(error.message).toContain('environment variable NOPE is not set');
     expect(error.message).toContain('missing.txt');
