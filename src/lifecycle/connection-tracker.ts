@@ -22,6 +22,17 @@ function isUpgraded(socket: Socket): boolean {
   return (socket as Socket & { parser?: unknown }).parser === null;
 }
 
+/** What the tracker uses of an HTTP/2 session (`node:http2`), the connection of a `http2: true` Fastify. */
+interface Http2SessionLike {
+  readonly closed: boolean;
+  close(): void;
+  on(
+    event: 'stream',
+    listener: (stream: { once(event: 'close', listener: () => void): void }) => void,
+  ): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /**
  * Tracks the sockets of one `http.Server` and drains them without dropping a request (DESIGN.md,
  * "the keep-alive race"):
@@ -44,6 +55,12 @@ function isUpgraded(socket: Socket): boolean {
  * TLS socket stands for it (`'secureConnection'`), so a response in flight over TLS is never taken
  * for an idle socket.
  *
+ * An HTTP/2 server (`node:http2`, Fastify's `http2: true`) multiplexes requests as streams of one
+ * session per connection, and has no `Connection: close`: at the drain each session is sent a GOAWAY
+ * (`session.close()`), which lets its streams in flight finish and tells the client to open no new one
+ * (race-free, unlike closing an idle HTTP/1 socket), and its socket closes with it. Its HTTP/1
+ * connections (`allowHTTP1`) are drained as above.
+ *
  * A server adopted after it started listening has sockets the tracker never saw open. It learns
  * such a socket from its next request; at the drain, the ones it still does not know are closed by
  * `server.closeIdleConnections()` once per idle grace (Node closes only sockets with no request in
@@ -59,13 +76,20 @@ export class ConnectionTracker {
   /** The server listened before the tracker was made: some of its sockets are unknown. */
   readonly #adoptedLate: boolean;
   #sweeper: NodeJS.Timeout | undefined;
+  /** A server of `node:http2`: it has no `closeAllConnections`, and its connections carry sessions. */
+  readonly #http2: boolean;
+  readonly #sessions = new Set<Http2SessionLike>();
+  /** HTTP/2 streams (requests) in flight. */
+  #streams = 0;
 
   constructor(server: Server) {
     this.#server = server;
     this.#adoptedLate = server.listening;
+    this.#http2 = typeof (server as Partial<Server>).closeAllConnections !== 'function';
     server.on('connection', this.#onConnection);
     if (server instanceof TlsServer) server.on('secureConnection', this.#onSecureConnection);
     if (this.#adoptedLate) server.on('request', this.#onRequestOfAdopted);
+    if (this.#http2) server.on('session', this.#onSession);
   }
 
   /** Open sockets, idle or not. */
@@ -82,7 +106,7 @@ export class ConnectionTracker {
 
   /** Responses in flight on this server's sockets. */
   get inFlight(): number {
-    let count = 0;
+    let count = this.#streams;
     if (this.draining) {
       for (const state of this.#sockets.values()) count += state.active;
     } else {
@@ -117,8 +141,10 @@ export class ConnectionTracker {
     } else {
       this.#listenerClosed = true;
     }
+    for (const session of this.#sessions) session.close();
     for (const [socket, state] of this.#sockets) {
       if (isUpgraded(socket)) continue; // open work: the app closes it, or the deadline does
+      if (this.#carriesSession(socket)) continue; // closes with its session, after its GOAWAY
       const res = currentResponse(socket);
       if (res === undefined) {
         this.#closeWhenIdle(socket, state);
@@ -127,7 +153,7 @@ export class ConnectionTracker {
       if (!res.headersSent) res.setHeader('connection', 'close');
       this.#follow(socket, state, res);
     }
-    if (this.#adoptedLate) {
+    if (this.#adoptedLate && !this.#http2) {
       this.#sweeper = setInterval(() => this.#server.closeIdleConnections(), Math.max(1, idleGraceMs));
       this.#sweeper.unref();
     }
@@ -138,7 +164,28 @@ export class ConnectionTracker {
   /** Destroys every socket at once (the deadline has passed). */
   destroyAll(): void {
     for (const socket of this.#sockets.keys()) socket.destroy();
-    this.#server.closeAllConnections();
+    if (!this.#http2) this.#server.closeAllConnections();
+  }
+
+  /** A new HTTP/2 connection: its streams are counted; during the drain, it is sent a GOAWAY at once. */
+  readonly #onSession = (session: Http2SessionLike): void => {
+    this.#sessions.add(session);
+    session.once('close', () => this.#sessions.delete(session));
+    session.on('stream', (stream) => {
+      this.#streams++;
+      stream.once('close', () => this.#streams--);
+    });
+    if (this.draining) session.close();
+  };
+
+  /**
+   * Whether HTTP/2 runs on `socket`: every connection of a cleartext HTTP/2 server (its session starts
+   * with it), and the TLS ones that chose `h2` (not one still in its handshake, nor one that chose
+   * HTTP/1 with `allowHTTP1`).
+   */
+  #carriesSession(socket: Socket): boolean {
+    if (!this.#http2) return false;
+    return this.#server instanceof TlsServer ? (socket as TLSSocket).alpnProtocol === 'h2' : true;
   }
 
   readonly #onConnection = (socket: Socket): void => {
@@ -164,17 +211,19 @@ export class ConnectionTracker {
       this.#sockets.delete(socket);
       if (this.draining) this.#settleIfDrained();
     });
-    if (this.draining) this.#closeWhenIdle(socket, state);
+    if (this.draining && !this.#carriesSession(socket)) this.#closeWhenIdle(socket, state);
     return state;
   }
 
   /** A request on a socket opened before a late adoption: from now on the socket is known. */
   readonly #onRequestOfAdopted = (req: IncomingMessage): void => {
+    if (req.httpVersionMajor >= 2) return; // a stream: its socket stands behind its session
     if (!this.#sockets.has(req.socket)) this.#track(req.socket);
   };
 
   /** A request that arrives during the drain: served, with `Connection: close`. */
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.httpVersionMajor >= 2) return; // a stream of a session already sent its GOAWAY
     const state = this.#sockets.get(req.socket) ?? this.#track(req.socket);
     res.setHeader('connection', 'close');
     this.#follow(req.socket, state, res);

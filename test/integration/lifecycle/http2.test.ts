@@ -1,0 +1,100 @@
+// HTTP/2 (`node:http2`, Fastify's `http2: true`): requests are streams of one session per connection,
+// and there is no `Connection: close`. The drain sends each session a GOAWAY and lets its streams end.
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import {
+  type ClientHttp2Session,
+  connect,
+  createSecureServer,
+  createServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NodeRequestListener } from '../../../src/index.js';
+import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+
+afterEach(stopRuntimes);
+
+const fixtures = new URL('../../fixtures/tls/', import.meta.url);
+const tls = {
+  key: readFileSync(new URL('key.pem', fixtures)),
+  cert: readFileSync(new URL('cert.pem', fixtures)),
+};
+
+/** `/slow?ms=N` answers after N ms (1 s by default), in two writes; anything else at once. */
+function handler(req: Http2ServerRequest, res: Http2ServerResponse): void {
+  const url = new URL(req.url, 'http://localhost');
+  if (url.pathname !== '/slow') {
+    res.end('fast');
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.write('first half, ');
+  setTimeout(() => res.end('second half'), Number(url.searchParams.get('ms') ?? 1_000));
+}
+
+/** One stream: its status and body, or how it ended early. */
+function streamOf(session: ClientHttp2Session, path: string) {
+  return new Promise<{ status: number | undefined; body: string; error?: string | undefined }>((resolve) => {
+    const stream = session.request({ ':path': path });
+    let status: number | undefined;
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('response', (headers) => {
+      status = headers[':status'];
+    });
+    stream.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    stream.on('end', () => resolve({ status, body }));
+    stream.on('error', (error: NodeJS.ErrnoException) => resolve({ status, body, error: error.code }));
+    stream.end();
+  });
+}
+
+async function managedHttp2Server(secure: boolean, shutdown: { timeoutMs?: number } = {}) {
+  const { runtime, logs } = await startRuntime({ shutdown: { idleGraceMs: 100, ...shutdown } });
+  // The compat API's request and response stand in for node:http's, as Fastify's http2 mode takes them.
+  const listener = runtime.createRequestListener(
+    handler as unknown as NodeRequestListener,
+  ) as unknown as typeof handler;
+  const server: Http2Server = secure ? createSecureServer(tls, listener) : createServer(listener);
+  runtime.manageServer(server as unknown as Server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const session = connect(`${secure ? 'https' : 'http'}://localhost:${port}`, { ca: tls.cert });
+  session.on('error', () => {}); // a session cut at the deadline
+  return { runtime, logs, session };
+}
+
+describe.each([
+  ['cleartext (h2c)', false],
+  ['over TLS (h2)', true],
+])('shutdown of an HTTP/2 server, %s', (_name, secure) => {
+  it('sends a GOAWAY, lets a stream in flight end whole past the idle grace, then closes', async () => {
+    const { runtime, logs, session } = await managedHttp2Server(secure);
+    expect(await streamOf(session, '/fast')).toEqual({ status: 200, body: 'fast' });
+    const goaway = new Promise<number>((resolve) => session.once('goaway', resolve));
+    const slow = streamOf(session, '/slow');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const result = await runtime.shutdown('test');
+    expect(await goaway).toBe(0); // NO_ERROR: a graceful close
+    expect(await slow).toEqual({ status: 200, body: 'first half, second half' });
+    expect(result.exitCode).toBe(0);
+    expect(logs.find('shutdown started')[0]).toMatchObject({ inFlight: 1 });
+    session.destroy();
+  });
+
+  it('destroys a stream that outlasts the deadline, and reports the timeout without throwing', async () => {
+    const { runtime, session } = await managedHttp2Server(secure, { timeoutMs: 400 });
+    const slow = streamOf(session, '/slow?ms=5000');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const result = await runtime.shutdown('test');
+    expect(result.exitCode).toBe(1);
+    expect((await slow).body).toBe('first half, ');
+    session.destroy();
+  });
+});
