@@ -77,8 +77,10 @@ export function serveInFront(
     answered?.();
     return;
   }
-  // A health request reaches this point only when health requests are logged.
-  if (shedder?.shouldShed(scope.inFlight) && !(kit.logHealthRequests && health.matches(req))) {
+  // A health request reaches this point only when health requests are logged: never shed, and not
+  // counted among the app's requests in flight.
+  const healthRequest = kit.logHealthRequests && health.matches(req);
+  if (shedder?.shouldShed(scope.inFlight) && !healthRequest) {
     // Outside the request scope (no line is written for it): the caller's own id comes back, so that
     // its logs show which call was shed; none is made up, since no line of ours would carry it.
     const adopted = scope.requestIdHeader === undefined ? undefined : scope.adoptedRequestIdOf(req);
@@ -91,10 +93,11 @@ export function serveInFront(
     req,
     res,
     () => {
-      if (kit.logHealthRequests && health.handle(req, res)) answered?.();
+      if (healthRequest && health.handle(req, res)) answered?.();
       else handler();
     },
     requestId,
+    !healthRequest,
   );
 }
 

@@ -60,6 +60,8 @@ export interface MutableRequestContext extends RequestContext {
   [quietSlot]?: true | undefined;
   /** `true` when the server cut the response short (see {@link cutSlot}). */
   [cutSlot]?: true | undefined;
+  /** `true` on a health request served in the scope (see {@link uncountedSlot}). */
+  [uncountedSlot]?: true | undefined;
 }
 
 /**
@@ -137,6 +139,12 @@ export const quietSlot: unique symbol = Symbol.for('apprunner-kit.quiet');
  * away. Set only then (shared by both builds).
  */
 export const cutSlot: unique symbol = Symbol.for('apprunner-kit.cut');
+
+/**
+ * Where a context says its request is not counted in flight nor served: a health request, which
+ * enters the scope only to be logged (`logging.healthRequests`). Set only then.
+ */
+export const uncountedSlot: unique symbol = Symbol('apprunner-kit.uncounted');
 
 /** Where a context keeps the {@link ReceivedPropagation} of its request (shared by both builds). */
 export const propagationSlot: unique symbol = Symbol.for('apprunner-kit.propagation');

@@ -24,6 +24,7 @@ import {
   scopeSlot,
   traceParentSlot,
   tracingSlot,
+  uncountedSlot,
   urlSlot,
 } from './context.js';
 import type { QuietRequestMatcher } from './quiet-requests.js';
@@ -98,6 +99,8 @@ class ScopeContext implements MutableRequestContext {
   declare [propagationSlot]?: ReceivedPropagation | undefined;
   /** Set only on a quiet request, for the same reason. */
   declare [quietSlot]?: true | undefined;
+  /** Set only on a health request logged in the scope, for the same reason. */
+  declare [uncountedSlot]?: true | undefined;
 
   constructor(
     url: string | undefined,
@@ -396,9 +399,10 @@ export class RequestScope {
    * Runs `handler` inside a new request context, counted in flight until the response ends.
    * `requestId`: an id the framework already gave the request (Fastify's `request.id`): taken when
    * well formed (visible ASCII, 1–128 characters) and the request brought none in the request id
-   * header, instead of a generated one.
+   * header, instead of a generated one. `counted: false`: a health request, logged but not counted in
+   * flight nor served (the load shedder and the metrics count the app's requests).
    */
-  run<T>(req: IncomingMessage, res: ServerResponse, handler: () => T, requestId?: string): T {
+  run<T>(req: IncomingMessage, res: ServerResponse, handler: () => T, requestId?: string, counted = true): T {
     // From rawHeaders, not req.headers: Node builds the headers object lazily, on first access, and
     // an app that never reads it should not pay for it here.
     const raw = req.rawHeaders;
@@ -467,7 +471,8 @@ export class RequestScope {
       if (Object.hasOwn(res, 'writeHead')) res.setHeader(this.#echoHeader, context.requestId);
       else res.writeHead = echoingWriteHead as ServerResponse['writeHead'];
     }
-    this.#inFlight++;
+    if (counted) this.#inFlight++;
+    else context[uncountedSlot] = true; // set only then: the common shape stays as it is
     // One shared listener, the context on the response: no closure allocated per request.
     (res as ScopedResponse)[scopeKey] = { scope: this, context, req };
     res.on('close', onResponseClose);
@@ -478,8 +483,10 @@ export class RequestScope {
 
   /** @internal Called by the shared 'close' listener. */
   finish(context: MutableRequestContext, req: IncomingMessage, res: ServerResponse): void {
-    this.#inFlight--;
-    this.#served++;
+    if (context[uncountedSlot] !== true) {
+      this.#inFlight--;
+      this.#served++;
+    }
     if (context.route === undefined && this.routeOf !== undefined) context.route = this.routeOf(req);
     const finishHooks = this.#finishHooks.items;
     for (let i = 0; i < finishHooks.length; i++) finishHooks[i]!(context, req, res);

@@ -107,6 +107,24 @@ describe('health endpoints with checks', () => {
     expect((await get(`${url}/startupz`)).status).toBe(200);
   });
 
+  it('logs health requests when asked, without counting them among the requests in flight or shed', async () => {
+    const { runtime, logs } = await startRuntime({
+      app: ok,
+      loadShedding: { maxInFlight: 1 },
+      logging: { healthRequests: true },
+    });
+    runtime.health.register('slow', () => new Promise((resolve) => setTimeout(resolve, 300)), {
+      minIntervalMs: 0,
+    });
+    const probe = get(`${baseUrl(runtime.server!)}/readyz`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(runtime.stats().inFlight).toBe(0);
+    expect((await get(`${baseUrl(runtime.server!)}/app`)).status).toBe(200); // not shed behind the probe
+    expect((await probe).status).toBe(200);
+    expect(logs.lines.filter((l) => l.path === '/readyz')).toHaveLength(1);
+    expect(runtime.stats()).toMatchObject({ inFlight: 0, served: 1 });
+  });
+
   it('moves to configured paths', async () => {
     const { runtime } = await startRuntime({
       app: (_req, res) => {
