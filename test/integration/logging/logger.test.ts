@@ -203,6 +203,24 @@ describe('redaction', () => {
     expect(line.user).toEqual({ name: 'ann', password: redactedText });
   });
 
+  it("censors them capitalised too, and in an HTTP client's error (axios's err.config.headers)", async () => {
+    const { runtime, logs } = await startRuntime();
+    const failed = Object.assign(new Error('Request failed with status code 401'), {
+      config: {
+        url: 'https://api.example.com',
+        headers: { Authorization: 'Bearer from-axios', Accept: '*/*' },
+      },
+    });
+    runtime.logger.error(
+      { err: failed, headers: { Authorization: 'Bearer top', 'X-API-Key': 'k1', Cookie: 'sid=3' } },
+      'capitalised',
+    );
+    const text = JSON.stringify(logs.find('capitalised')[0]);
+    for (const secret of ['Bearer from-axios', 'Bearer top', '"k1"', 'sid=3'])
+      expect(text).not.toContain(secret);
+    expect(text).toContain('"Accept":"*/*"');
+  });
+
   it('masks a registered value in message, fields, arrays, errors, stacks and child bindings', async () => {
     const secret = 'p@ss"word\\42';
     redaction.addValue(secret);
