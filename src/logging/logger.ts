@@ -160,11 +160,21 @@ const boundRequestIdSlot = Symbol('apprunner-kit.boundRequestId');
 
 type MarkedLogger = Logger & { [boundRequestIdSlot]?: unknown };
 
+/**
+ * Marks the fields of a line that carries its request's context itself (the request line, written by
+ * pino when it has an `err`): the mixin adds nothing to it. A symbol, which pino does not write.
+ */
+export const carriesContextSlot: unique symbol = Symbol('apprunner-kit.carriesContext');
+
 // The mixin runs for every line. Outside a request it returns one frozen empty object, which the merge
-// strategy below recognises, so that the line's own fields are not copied for nothing.
-function contextFields(lineFields: { requestId?: unknown }, _level: number, logger: MarkedLogger): object {
-  // A line that names its request already (the request line does) needs no second copy.
-  if (lineFields.requestId !== undefined) return noFields;
+// strategy below recognises, so that the line's own fields are not copied for nothing. A line's own
+// field of the same name (an app's `requestId` of another system) wins, and the rest still comes.
+function contextFields(
+  lineFields: { [carriesContextSlot]?: true },
+  _level: number,
+  logger: MarkedLogger,
+): object {
+  if (lineFields[carriesContextSlot] === true) return noFields;
   const context = getRequestContext();
   if (context === undefined) return noFields;
   if (logger[boundRequestIdSlot] === context.requestId) {

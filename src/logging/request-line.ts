@@ -15,7 +15,7 @@ import {
 import { firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
-import { isJsonSafe, jsonString, rawLineWriter, writesLevel } from './logger.js';
+import { carriesContextSlot, isJsonSafe, jsonString, rawLineWriter, writesLevel } from './logger.js';
 
 /** Level of the request line by outcome. */
 export interface RequestLevels {
@@ -145,6 +145,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
       clientIp,
       ...context.fields,
       ...(context.error === undefined ? {} : { err: context.error }),
+      [carriesContextSlot]: true,
     };
     logger[level](fields, message);
   };

@@ -130,6 +130,22 @@ describe('a child bound to a requestId of its own', () => {
     expect(JSON.parse(root!)).toMatchObject({ requestId: 'from-the-context', tenant: 'acme' });
   });
 
+  it("keeps a line's own requestId (another system's), with the request's traceId and fields still on it", () => {
+    const out = rawLines();
+    const logger = createLogger({ service: 'svc', destination: out });
+    const context = testRequestContext('from-the-context', {
+      traceId: '1-5759e988-bd862e3fe1be46a994272793',
+      fields: { tenant: 'acme' },
+    });
+    runWithRequestContext(context, () => logger.info({ requestId: 'upstream-abc' }, 'own id'));
+    expect(keyCount(out.lines[0]!, 'requestId')).toBe(1);
+    expect(JSON.parse(out.lines[0]!)).toMatchObject({
+      requestId: 'upstream-abc',
+      traceId: '1-5759e988-bd862e3fe1be46a994272793',
+      tenant: 'acme',
+    });
+  });
+
   it("leaves the request's requestId last, as before, when bound to another", () => {
     const out = rawLines();
     const logger = createLogger({ service: 'svc', destination: out });
