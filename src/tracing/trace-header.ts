@@ -17,8 +17,9 @@ export interface TraceHeader {
 /** Longest header parsed; X-Ray's own headers are far shorter. */
 export const maxTraceHeaderLength = 1024;
 
-const rootPattern = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/i;
-const parentPattern = /^[0-9a-f]{16}$/i;
+// Not all zeros: an id of zeros is W3C's and OpenTelemetry's invalid id, and X-Ray's too.
+const rootPattern = /^1-(?!0{8}-0{24}$)[0-9a-f]{8}-[0-9a-f]{24}$/i;
+const parentPattern = /^(?!0{16}$)[0-9a-f]{16}$/i;
 const selfPattern = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/i;
 const lineagePattern = /^[0-9a-zA-Z:|]{1,200}$/;
 

@@ -17,8 +17,9 @@ export const probeIntervalMs = 500;
 const recoveryProbes = 3;
 const recoveryQuietMs = 1_000;
 
-const traceIdPattern = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
-const entityIdPattern = /^[0-9a-f]{16}$/;
+// Not all zeros (an invalid id, which X-Ray refuses).
+const traceIdPattern = /^1-(?!0{8}-0{24}$)[0-9a-f]{8}-[0-9a-f]{24}$/;
+const entityIdPattern = /^(?!0{16}$)[0-9a-f]{16}$/;
 
 /** The ids a document carries, checked before it is sent. */
 export interface DocumentIds {

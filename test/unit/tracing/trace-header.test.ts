@@ -49,6 +49,7 @@ describe('parseTraceHeader, lenient', () => {
   it.each([
     ['a bad Parent', `Root=${root};Parent=xyz`, { parent: undefined }],
     ['a short Parent', `Root=${root};Parent=53995c3f42cd8ad`, { parent: undefined }],
+    ['a Parent of zeros (an invalid span id)', `Root=${root};Parent=0000000000000000`, { parent: undefined }],
     ['a bad Sampled', `Root=${root};Sampled=true`, { sampled: undefined }],
     ['a bad Self', `Root=${root};Self=nope`, { self: undefined }],
     ['a bad Lineage', `Root=${root};Lineage=${'a'.repeat(201)}`, { lineage: undefined }],
@@ -71,6 +72,7 @@ describe('parseTraceHeader, malformed: a new trace', () => {
     'Root=2-5759e988-bd862e3fe1be46a994272793',
     'Root=1-5759e98-8bd862e3fe1be46a994272793',
     'Root=1-5759e988-bd862e3fe1be46a99427279',
+    'Root=1-00000000-000000000000000000000000;Parent=53995c3f42cd8ad8;Sampled=1', // an invalid trace id
     `Root=${root}x`,
     `Parent=${parent};Sampled=1`,
     `Root=${root};${'x'.repeat(maxTraceHeaderLength)}`,

@@ -49,6 +49,9 @@ describe('malformedIds', () => {
     [{ traceId: traceId.toUpperCase(), id, parentId: undefined }, false, 'trace id'],
     [{ traceId: `${traceId}\n`, id, parentId: undefined }, false, 'trace id'],
     [{ traceId, id: 'xyz', parentId: undefined }, false, 'id'],
+    [{ traceId: '1-00000000-000000000000000000000000', id, parentId: undefined }, false, 'trace id'],
+    [{ traceId, id: '0'.repeat(16), parentId: undefined }, false, 'id'],
+    [{ traceId, id, parentId: '0'.repeat(16) }, true, 'parent id'],
     [{ traceId, id, parentId: '"},{"x":1' }, false, 'parent id'],
     [{ traceId: 42, id, parentId: undefined }, false, 'trace id'],
   ])('%j (parent required: %s) → %j', (ids, parentRequired, expected) => {
@@ -63,13 +66,13 @@ describe('DaemonEmitter', () => {
 
   it('sends documents in the daemon’s wire format, queued while it connects', async () => {
     const sender = emitter();
-    for (let i = 0; i < 3; i++) {
+    for (let i = 1; i <= 3; i++) {
       const ids = { traceId, id: `${i}`.repeat(16) };
       sender.send({ ...ids, parentId: undefined }, false, () => segment(ids));
     }
     await sender.flush();
     await daemon.waitFor((d) => d.segments.length === 3);
-    expect(daemon.segments.map((s) => s.id)).toEqual(['0'.repeat(16), '1'.repeat(16), '2'.repeat(16)]);
+    expect(daemon.segments.map((s) => s.id)).toEqual(['1'.repeat(16), '2'.repeat(16), '3'.repeat(16)]);
     expect(daemon.malformed).toEqual([]);
     await sender.close();
     await sender.close();
