@@ -51,10 +51,27 @@ function cutString(text: string, chars: number): string {
   return `${text.slice(0, end)}… (${text.length - end} more characters)`;
 }
 
+/** `JSON.parse` with the source of each value, and `JSON.rawJSON` (Node 22 and later). */
+const sourceJson = JSON as unknown as {
+  parse(
+    text: string,
+    reviver: (key: string, value: unknown, context: { source?: string }) => unknown,
+  ): unknown;
+  rawJSON(source: string): object;
+  isRawJSON(value: unknown): boolean;
+};
+
+/** A number JSON cannot round-trip (a BigInt pino wrote, an id past 2^53) kept as written. */
+function exactNumber(_key: string, value: unknown, context: { source?: string }): unknown {
+  return typeof value === 'number' && !Number.isSafeInteger(value) && context.source !== undefined
+    ? sourceJson.rawJSON(context.source)
+    : value;
+}
+
 /** `value` with every string, array and object cut to the round's bounds. */
 function cut(value: unknown, chars: number, items: number, depth: number): unknown {
   if (typeof value === 'string') return cutString(value, chars);
-  if (typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null || sourceJson.isRawJSON(value)) return value;
   if (depth >= maxDepth) return Array.isArray(value) ? '[Array]' : '[Object]';
   if (Array.isArray(value)) {
     const kept = value.slice(0, items).map((item) => cut(item, chars, items, depth + 1));
@@ -98,7 +115,7 @@ export function fitLine(line: string, maxBytes: number, messageKey: MessageKey =
   if (bytes <= maxBytes) return line;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(line);
+    parsed = sourceJson.parse(line, exactNumber);
   } catch {
     return line;
   }

@@ -105,6 +105,13 @@ describe('fitLine', () => {
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
 
+  it('keeps the numbers JSON cannot round-trip as they were written (a BigInt, an id past 2^53)', () => {
+    const line = `{"level":"info","amount":12345678901234567890123,"ids":[9007199254740993],"ratio":0.1,"msg":"${'x'.repeat(20_000)}"}\n`;
+    const fitted = fitLine(line, 16_000);
+    expect(fitted).toContain('"amount":12345678901234567890123,"ids":[9007199254740993],"ratio":0.1,');
+    expect(fitted).toContain('"truncated":true');
+  });
+
   it('writes a line that is not a JSON object as it is', () => {
     const text = `${'x'.repeat(20_000)}\n`;
     expect(fitLine(text, 16_000)).toBe(text);
