@@ -67,8 +67,10 @@ export class RedactionRegistry {
   }
 
   /**
-   * Masks every registered value inside the JSON string literals of `line`, leaving the line valid
-   * JSON. Costs one regular-expression test per line when a value is registered, nothing otherwise.
+   * Masks every registered value inside the JSON string literals of `line`, and a value that is a
+   * whole JSON number of it (an account number logged as a number) by the string `"[REDACTED]"`,
+   * leaving the line valid JSON. Costs one regular-expression test per line when a value is
+   * registered, nothing otherwise.
    */
   mask(line: string): string {
     const pattern = this.#pattern;
@@ -77,9 +79,10 @@ export class RedactionRegistry {
     if (!pattern.test(line)) return line;
     const inString = stringSpans(line);
     pattern.lastIndex = 0;
-    return line.replace(pattern, (match: string, offset: number) =>
-      isInside(inString, offset) && startsEscapeUnit(line, offset) ? redactedText : match,
-    );
+    return line.replace(pattern, (match: string, offset: number) => {
+      if (isInside(inString, offset)) return startsEscapeUnit(line, offset) ? redactedText : match;
+      return isWholeNumber(line, match, offset) ? `"${redactedText}"` : match;
+    });
   }
 
   #compile(): void {
@@ -127,6 +130,15 @@ function isInside(spans: number[], offset: number): boolean {
     if (offset < spans[i + 1]!) return true;
   }
   return false;
+}
+
+/** `match`, at `offset` outside any string of `line`, is a whole JSON number (a value, not part of one). */
+function isWholeNumber(line: string, match: string, offset: number): boolean {
+  if (!/^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(match)) return false;
+  const before = line.charCodeAt(offset - 1);
+  const after = line.charCodeAt(offset + match.length);
+  // After `:`, `,` or `[`; before `,`, `}` or `]` (pino writes no spaces between tokens).
+  return (before === 58 || before === 44 || before === 91) && (after === 44 || after === 125 || after === 93);
 }
 
 /** False when `offset` falls inside an escape sequence (after an odd run of backslashes). */

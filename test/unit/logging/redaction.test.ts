@@ -46,9 +46,23 @@ describe('RedactionRegistry.mask', () => {
     expect(JSON.parse(masked)).toEqual({ msg: '\nabcdef' });
   });
 
-  it('leaves numbers and keys outside string literals alone', () => {
-    const masked = registryWith('123456789').mask(line({ port: 123456789, note: 'pin 123456789' }));
-    expect(JSON.parse(masked)).toEqual({ port: 123456789, note: `pin ${redactedText}` });
+  it('masks a value logged as a number by a string, and leaves numbers it is only part of alone', () => {
+    const masked = registryWith('123456789').mask(
+      line({
+        account: 123456789,
+        list: [123456789],
+        note: 'pin 123456789',
+        other: 1123456789,
+        n: 123456789.5,
+      }),
+    );
+    expect(JSON.parse(masked)).toEqual({
+      account: redactedText,
+      list: [redactedText],
+      note: `pin ${redactedText}`,
+      other: 1123456789,
+      n: 123456789.5,
+    });
   });
 
   it('prefers the longest value when two overlap', () => {
