@@ -122,7 +122,9 @@ function invalidEntity(
 }
 
 async function bindUdp(port: number): Promise<Socket> {
-  const socket = createSocket('udp4');
+  // A receive buffer of 4 MB (as far as net.core.rmem_max allows): the real daemon reads in a
+  // process of its own, this one in the event loop of the app whose bursts it receives.
+  const socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   socket.bind(port, HOST);
   await once(socket, 'listening');
   return socket;

@@ -92,9 +92,10 @@ export class DaemonEmitter {
 
   /**
    * Sends one document, serialised by `format` only once its ids are known to be well formed (and
-   * only when it is to be sent); drops it (logged once per kind) otherwise.
+   * only when it is to be sent); drops it (logged once per kind) otherwise. A document larger than a
+   * datagram goes to `tooLarge`, which may send it in parts; without one, it is dropped.
    */
-  send(ids: DocumentIds, parentRequired: boolean, format: () => string): void {
+  send(ids: DocumentIds, parentRequired: boolean, format: () => string, tooLarge?: () => void): void {
     if (this.#closed) return;
     const malformed = malformedIds(ids, parentRequired);
     if (malformed !== undefined) {
@@ -113,6 +114,10 @@ export class DaemonEmitter {
     }
     const message = Buffer.from(protocolHeader + format());
     if (message.length > maxDatagram) {
+      if (tooLarge !== undefined) {
+        tooLarge();
+        return;
+      }
       this.#once(
         'too large',
         `tracing: a segment of ${message.length} bytes was dropped, larger than a UDP datagram (${maxDatagram})`,

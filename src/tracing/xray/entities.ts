@@ -53,11 +53,29 @@ function formatSegment(segment: Segment & { counter?: number }, sdkFormat: () =>
 }
 
 /**
+ * Sends an entity too large for one datagram in parts, as the X-Ray SDKs stream subsegments: each of
+ * its subsegments as a document of its own (`flush`, split again when it is too large in turn), then
+ * the entity without them (`sendAlone`); X-Ray joins them by their ids. A request of hundreds of spans
+ * would otherwise lose its whole segment (the SDK streams only past a count of open subsegments).
+ */
+function sendInParts(entity: Segment | Subsegment, sendAlone: () => void): void {
+  const children = entity.subsegments ?? [];
+  for (const child of children) child.flush();
+  entity.subsegments = [];
+  try {
+    sendAlone();
+  } finally {
+    entity.subsegments = children;
+  }
+}
+
+/**
  * The SDK's segment and subsegment classes, sending through `emitter` instead of the SDK's own
  * emitter: every document's ids are checked before it leaves (a malformed one never reaches the
- * daemon), and the socket reports a daemon that is not there. Everything else — sending a segment
- * once it and its subsegments are closed, the subsegments' documents, streaming subsegments past the
- * SDK's threshold — is the SDK's.
+ * daemon), the socket reports a daemon that is not there, and a document too large for a datagram
+ * is sent in parts ({@link sendInParts}). Everything else — sending a segment once it and its
+ * subsegments are closed, the subsegments' documents, streaming subsegments past the SDK's
+ * threshold — is the SDK's.
  *
  * Two costs are taken out of the request path, both measured with `--cpu-prof` under load: the
  * SDK's `init` draws its ids from `crypto.randomBytes` (the segment's id, and a random trace id
@@ -100,9 +118,9 @@ export function entityClasses(emitter: DaemonEmitter) {
     override flush(): void {
       if (this.notTraced === true) return;
       Reflect.deleteProperty(this, 'exception');
-      emitter.send({ traceId: this.trace_id, id: this.id, parentId: this.parent_id }, false, () =>
-        this.format(),
-      );
+      const ids = { traceId: this.trace_id, id: this.id, parentId: this.parent_id };
+      const format = () => this.format();
+      emitter.send(ids, false, format, () => sendInParts(this, () => emitter.send(ids, false, format)));
     }
   }
   class KitSubsegment extends AWSXRay.Subsegment {
@@ -120,8 +138,13 @@ export function entityClasses(emitter: DaemonEmitter) {
     override flush(): void {
       const segment = this.segment as Segment | undefined;
       if (this.notTraced || segment === undefined || segment.notTraced === true) return;
-      const parent = (this.parent as { id?: unknown } | undefined)?.id;
-      emitter.send({ traceId: segment.trace_id, id: this.id, parentId: parent }, true, () => this.format());
+      const ids = {
+        traceId: segment.trace_id,
+        id: this.id,
+        parentId: (this.parent as { id?: unknown } | undefined)?.id,
+      };
+      const format = () => this.format();
+      emitter.send(ids, true, format, () => sendInParts(this, () => emitter.send(ids, true, format)));
     }
   }
   return { KitSegment, KitSubsegment };

@@ -268,6 +268,31 @@ describe('outside any request', () => {
     expect(received.map((r) => r.headers['x-amzn-trace-id'])).toEqual([undefined, undefined]);
   });
 
+  it('a segment larger than a datagram (48 spans of 2 KB, one nested in each) is sent in parts, none lost', async () => {
+    // Few and large, where an app more often makes hundreds of small ones (a query each): the same
+    // split, with fewer datagrams for this test's daemon, which reads in the app's own event loop.
+    const { runtime } = await startXray(daemon, (rt) => async (_req, res) => {
+      for (let i = 0; i < 48; i++) {
+        rt.tracer.span(`step ${i}`, (span) => {
+          span.setAttributes({ payload: [`${i}`.repeat(2_000)] }); // metadata, which X-Ray does not cut
+          rt.tracer.span(`inner ${i}`, () => undefined);
+        });
+      }
+      res.end('done');
+    });
+    await get(`${baseUrl(runtime.server!)}/`, { headers: incoming });
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1 && d.subsegments.length === 96);
+    const [segment] = daemon.segments;
+    const steps = childrenOf(daemon, segment!.id);
+    expect(steps).toHaveLength(48);
+    expect(steps.every((step) => step.independent)).toBe(true);
+    expect(new Set(steps.map((step) => step.name)).size).toBe(48);
+    expect(childrenOf(daemon, named(steps, 'step 47').id).map((inner) => inner.name)).toEqual(['inner 47']);
+    expect(segment!.document.subsegments).toBeUndefined();
+    expect(expectWellFormed(daemon)).toEqual([]);
+  });
+
   it('runtime.tracer.span starts a trace of its own: a segment of the service holding the span', async () => {
     const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
     const traceId = await runtime.tracer.span('nightly job', async (span) => {
