@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { Server as NetServer, type Socket } from 'node:net';
+import { Server as NetServer, Socket as NetSocket, type Socket } from 'node:net';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 
 interface SocketState {
@@ -62,9 +62,11 @@ interface Http2SessionLike {
  * connections (`allowHTTP1`) are drained as above.
  *
  * A server adopted after it started listening has sockets the tracker never saw open. It learns
- * such a socket from its next request; at the drain, the ones it still does not know are closed by
- * `server.closeIdleConnections()` once per idle grace (Node closes only sockets with no request in
- * progress), so they never hold the drain to the deadline.
+ * such a socket from its next request, and at the drain from Node's own list of the server's
+ * connections (the one `closeAllConnections` reads), so that one that never sent a request is closed
+ * after the idle grace too. Where that list is not found, the ones it still does not know are closed
+ * by `server.closeIdleConnections()` once per idle grace (on Node 22 and 24, only those that sent a
+ * request), so most never hold the drain to the deadline.
  */
 export class ConnectionTracker {
   readonly #server: Server;
@@ -141,6 +143,8 @@ export class ConnectionTracker {
     } else {
       this.#listenerClosed = true;
     }
+    if (this.#adoptedLate)
+      for (const socket of this.#openedBefore()) if (!this.#sockets.has(socket)) this.#track(socket);
     for (const session of this.#sessions) session.close();
     for (const [socket, state] of this.#sockets) {
       if (isUpgraded(socket)) continue; // open work: the app closes it, or the deadline does
@@ -153,12 +157,30 @@ export class ConnectionTracker {
       if (!res.headersSent) res.setHeader('connection', 'close');
       this.#follow(socket, state, res);
     }
-    if (this.#adoptedLate && !this.#http2) {
+    if (this.#adoptedLate && !this.#http2 && this.#openedBefore().length === 0) {
       this.#sweeper = setInterval(() => this.#server.closeIdleConnections(), Math.max(1, idleGraceMs));
       this.#sweeper.unref();
     }
     this.#settleIfDrained();
     return this.#drained;
+  }
+
+  /**
+   * The sockets of the server's connections as Node lists them (`server[kConnections].all()`, what
+   * `closeAllConnections` destroys): those opened before the tracker too. Empty where not found.
+   */
+  #openedBefore(): Socket[] {
+    const key = Object.getOwnPropertySymbols(this.#server).find(
+      (s) => s.description === 'http.server.connections',
+    );
+    const list = key === undefined ? undefined : (this.#server as unknown as Record<symbol, unknown>)[key];
+    const all = (list as { all?: () => unknown } | undefined)?.all;
+    if (typeof all !== 'function') return [];
+    const sockets: Socket[] = [];
+    for (const connection of all.call(list) as { socket?: unknown }[]) {
+      if (connection?.socket instanceof NetSocket) sockets.push(connection.socket);
+    }
+    return sockets;
   }
 
   /** Destroys every socket at once (the deadline has passed). */

@@ -1,5 +1,5 @@
 import { Agent, createServer, get as httpGet, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
@@ -45,5 +45,22 @@ describe('runtime.manageServer after listen()', () => {
     expect(server.listening).toBe(false);
     idleAgent.destroy();
     busyAgent.destroy();
+  });
+
+  it('closes a connection opened before it that never sent a request, after the grace, not at the deadline', async () => {
+    const { runtime } = await startRuntime({ shutdown: { idleGraceMs: 200, timeoutMs: 5_000 } });
+    const server = createServer(runtime.createRequestListener(handler));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const silent = connect(port, '127.0.0.1');
+    await new Promise((resolve) => silent.once('connect', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the server has it
+
+    runtime.manageServer(server);
+    const closed = new Promise((resolve) => silent.once('close', resolve));
+    const result = await runtime.shutdown('test');
+    await closed;
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(result.durationMs).toBeLessThan(2_000);
   });
 });
