@@ -59,10 +59,11 @@ export function wrapAwsError(
   const { name, code, message } = describe(error);
   const options = { reference, awsCode: name, cause: error };
   if (notFound.has(name)) {
-    return new SecretNotFoundError(
-      `${reference}: ${name} (${message}). Check the name, the version or stage, and the region.`,
-      options,
-    );
+    const fix =
+      name === 'InvalidRequestException'
+        ? 'Secrets Manager answers so for a secret scheduled for deletion: restore it (RestoreSecret), or name another.'
+        : 'Check the name, the version or stage, and the region.';
+    return new SecretNotFoundError(`${reference}: ${name} (${message}). ${fix}`, options);
   }
   if (denied.has(name)) {
     return new SecretAccessDeniedError(`${reference}: ${name} (${message}). ${permission(service)}`, options);

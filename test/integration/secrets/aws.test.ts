@@ -294,6 +294,17 @@ describe('start-up failures', () => {
     expect(error.message).toMatch(/ResourceNotFoundException .*region/);
   });
 
+  it('says a secret scheduled for deletion is one, with how to restore it', async () => {
+    endpoint.putSecret('prod/retired', 'retired-value-1');
+    endpoint.markSecretDeleted('prod/retired');
+    const store = createSecretStore({ secrets: { RETIRED: 'secretsmanager:prod/retired' }, options: fast });
+    const error = (await store.load().catch((caught: unknown) => caught)) as SecretsStartupError;
+    expect(error.failures[0]).toBeInstanceOf(SecretNotFoundError);
+    expect(error.message).toMatch(
+      /InvalidRequestException .*scheduled for deletion: restore it \(RestoreSecret\)/,
+    );
+  });
+
   it('gives up within the start-up budget on a hanging endpoint, with the VPC hint', async () => {
     endpoint.inject('GetSecretValue', { kind: 'hang', times: Number.POSITIVE_INFINITY });
     const store = createSecretStore({
