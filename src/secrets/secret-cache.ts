@@ -163,7 +163,8 @@ export class SecretCache {
 
   /**
    * The cached value, at once; when it is past its TTL, starts one background refresh and still
-   * returns it (stale-while-revalidate). `undefined` when nothing was fetched yet.
+   * returns it (stale-while-revalidate). `undefined` when nothing was fetched yet; for a value whose
+   * first fetch failed ({@link remember}), a new background attempt starts past its backoff.
    */
   peek(reference: SecretReference): FetchedSecret | undefined {
     const entry = this.#entries.get(reference.raw);
@@ -171,15 +172,22 @@ export class SecretCache {
     const now = performance.now();
     entry.lastUsed = now;
     entry.read = true;
-    if (
-      entry.fetched !== undefined &&
-      now >= entry.expiresAt &&
-      entry.inflight === undefined &&
-      now >= entry.retryAt
-    ) {
+    if (entry.inflight !== undefined || now < entry.retryAt) return entry.fetched;
+    if (entry.fetched !== undefined && now >= entry.expiresAt) {
       this.#refreshDue(entry, now).catch(() => {}); // logged in #failed; the caller keeps the cached value
+    } else if (entry.fetched === undefined && entry.failures > 0) {
+      runOutsideRequestContext(() => this.#start(entry)).catch(() => {}); // backs off again when it fails
     }
     return entry.fetched;
+  }
+
+  /**
+   * Keeps `reference` as a value whose first fetch failed with `error` (an optional secret at
+   * start-up): {@link peek} tries it again in the background, with backoff, until it has a value.
+   */
+  remember(reference: SecretReference, error: unknown, options: EntryOptions = {}): void {
+    const entry = this.#entry(reference, options);
+    if (entry.fetched === undefined) this.#failed(entry, error);
   }
 
   /**
@@ -467,7 +475,9 @@ export class SecretCache {
     if (entry.failures > 0) {
       this.#logger?.info(
         { reference: entry.reference.raw, failures: entry.failures },
-        `secret ${entry.reference.raw} refreshed again after ${entry.failures} failed attempt(s)`,
+        previous === undefined
+          ? `secret ${entry.reference.raw} loaded after ${entry.failures} failed attempt(s)`
+          : `secret ${entry.reference.raw} refreshed again after ${entry.failures} failed attempt(s)`,
       );
     }
     entry.failures = 0;

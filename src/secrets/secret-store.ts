@@ -226,8 +226,9 @@ export class SecretStore {
     for (const { declared, error } of failures.filter((f) => f.declared.optional)) {
       this.#logger?.warn(
         { err: error, secret: declared.name },
-        `optional secret ${declared.name} was not loaded`,
+        `optional secret ${declared.name} was not loaded: tried again, with backoff, as it is read`,
       );
+      this.#cache.remember(declared.reference, error, { ttlMs: declared.ttlMs, pinned: true });
     }
     if (required.length > 0) {
       const lines = required.map(({ declared, error }) => `  - ${declared.name}: ${error.message}`);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   ConfigurationError,
   createSecretStore,
@@ -72,6 +72,28 @@ describe('local providers', () => {
     expect(error.message).toContain('has no key "NOPE"');
     expect(store.has('D')).toBe(false);
     expect(() => store.get('D')).toThrow(/optional and was not loaded/);
+  });
+
+  it('tries an optional secret that did not load again as it is read, with backoff, until it is there', async () => {
+    const env: Record<string, string> = {};
+    const store = createSecretStore({ env, secrets: { LATER: { ref: 'env:LATER', optional: true } } });
+    await store.load();
+    expect(store.has('LATER')).toBe(false);
+    env.LATER = 'created-later';
+    const now = performance.now();
+    const clock = vi.spyOn(performance, 'now');
+    try {
+      clock.mockReturnValue(now + 500); // within the first backoff (1 s, ± 20 %): not tried
+      expect(store.has('LATER')).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(store.has('LATER')).toBe(false);
+      clock.mockReturnValue(now + 1_300); // past it: this read starts an attempt in the background
+      expect(store.has('LATER')).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(store.get('LATER')).toBe('created-later');
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('serves a custom scheme through a registered provider', async () => {
