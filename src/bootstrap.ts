@@ -11,7 +11,7 @@ import { ConfigurationError, ListenError } from './errors.js';
 import { HealthEndpoints } from './health/endpoints.js';
 import { eventLoopDelayProbe } from './health/probes/event-loop.js';
 import { HealthRegistry } from './health/registry.js';
-import { getMutableRequestContext } from './http/context.js';
+import { durationSlot, getMutableRequestContext } from './http/context.js';
 import { LoadShedder } from './http/load-shedder.js';
 import { quietRequestMatcher } from './http/quiet-requests.js';
 import { requestFieldLimits } from './http/request-fields.js';
@@ -247,8 +247,10 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     reportError: (error) => {
       const context = getMutableRequestContext();
       if (context !== undefined) context.error = error;
-      // With the request line on, the error goes out with it; otherwise on a line of its own.
-      if (context === undefined || !config.logging.requests) logger.error({ err: error }, 'request error');
+      // With the request line on, the error goes out with it; otherwise, or when its line was written
+      // already (an error passed on after the response ended), on a line of its own.
+      if (context === undefined || !config.logging.requests || context[durationSlot] !== undefined)
+        logger.error({ err: error }, 'request error');
     },
   };
   const createRequestListener = (listener: NodeRequestListener) => inFront(kit, listener);

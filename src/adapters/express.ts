@@ -40,11 +40,12 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 /**
  * Closes the connection of a response that began and cannot end well (what Express's final handler
- * does), saying so on the request's context: its line is then a failure, not a client's abort.
+ * does), saying so on the request's context when the response had not ended: its line is then a
+ * failure, not a client's abort.
  */
-function cutShort(req: IncomingMessage): void {
+function cutShort(req: IncomingMessage, res: ServerResponse): void {
   const context = getMutableRequestContext();
-  if (context !== undefined && !req.socket.destroyed) context[cutSlot] = true;
+  if (context !== undefined && !res.writableEnded && !req.socket.destroyed) context[cutSlot] = true;
   req.socket.destroy();
 }
 
@@ -59,7 +60,7 @@ function finalHandler(kit: AdapterKit, req: IncomingMessage, res: ServerResponse
     if (error !== undefined && error !== null && error !== 'route' && error !== 'router') {
       kit.reportError(error);
       if (res.headersSent) {
-        cutShort(req);
+        cutShort(req, res);
         return;
       }
       const status = statusOf(error);
@@ -68,7 +69,7 @@ function finalHandler(kit: AdapterKit, req: IncomingMessage, res: ServerResponse
       return;
     }
     if (res.headersSent) {
-      cutShort(req);
+      cutShort(req, res);
       return;
     }
     sendText(res, 404, 'Not Found');

@@ -12,6 +12,7 @@ import {
   getRequestContext,
   noRequestFields,
   type RequestContext,
+  runOutsideRequestContext,
 } from '../http/context.js';
 import { prettyDestination, redactingDestination } from './destination.js';
 import {
@@ -135,6 +136,8 @@ const redactedHeaderParents = [
   'err.config.headers',
   'error.config.headers',
 ];
+/** The request an HTTP client's error carries, its headers as they were written (axios's `err.request`). */
+const redactedRawHeaders = ['err.request._header', 'error.request._header'];
 /** As Node writes them (lower case) and as apps and HTTP clients write them. */
 const redactedHeaderNames = [
   ...redactedHeaders,
@@ -145,9 +148,10 @@ const redactedHeaderNames = [
   'X-Api-Key',
   'X-API-Key',
 ];
-const headerPaths = redactedHeaderNames.flatMap((h) =>
-  redactedHeaderParents.map((parent) => `${parent}["${h}"]`),
-);
+const headerPaths = [
+  ...redactedHeaderNames.flatMap((h) => redactedHeaderParents.map((parent) => `${parent}["${h}"]`)),
+  ...redactedRawHeaders,
+];
 
 const noFields = Object.freeze({});
 
@@ -164,7 +168,7 @@ type MarkedLogger = Logger & { [boundRequestIdSlot]?: unknown };
  * Marks the fields of a line that carries its request's context itself (the request line, written by
  * pino when it has an `err`): the mixin adds nothing to it. A symbol, which pino does not write.
  */
-export const carriesContextSlot: unique symbol = Symbol('apprunner-kit.carriesContext');
+export const carriesContextSlot: unique symbol = Symbol.for('apprunner-kit.carriesContext');
 
 // The mixin runs for every line. Outside a request it returns one frozen empty object, which the merge
 // strategy below recognises, so that the line's own fields are not copied for nothing. A line's own
@@ -379,10 +383,13 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
     },
     buffer === undefined ? out : holdingDestination(out),
   );
-  if (destination instanceof StdoutDestination) {
-    // Lines dropped while stdout took nothing for 64 MiB: said once the backlog is written.
+  if (destination instanceof StdoutDestination && threshold <= pino.levels.values.error!) {
+    // Lines dropped while stdout took nothing for 64 MiB: said once the backlog is written, outside
+    // the request whose line happened to start the write. Not by a logger that writes no errors.
     destination.onDropped = (count) =>
-      logger.error({ linesDropped: count }, 'log lines dropped: stdout took none while 64 MiB waited');
+      runOutsideRequestContext(() =>
+        logger.error({ linesDropped: count }, 'log lines dropped: stdout took none while 64 MiB waited'),
+      );
   }
   const childLevel = gate === undefined ? undefined : watchLevels(logger, gate);
   watchChildren(logger, (made, parent, bindings, options) => {

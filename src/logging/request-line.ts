@@ -71,6 +71,8 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
   const { levels, query } = options;
   const writeRaw = rawLineWriter(logger);
   return (context: MutableRequestContext, req: IncomingMessage, res: ServerResponse): void => {
+    // First: once measured, the request's line is done with (an error reported later is logged alone).
+    const durationMs = requestDurationMs(context);
     // Unfinished: the client went away first, or the server cut the response short (a failure).
     const cut = context[cutSlot] === true;
     const aborted = !res.writableFinished && !cut;
@@ -101,7 +103,6 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const bytes = length === undefined || !Number.isFinite(Number(length)) ? undefined : Number(length);
     const url = context[urlSlot] ?? req.url; // as it arrived: a router may have rewritten req.url
     const path = query ? (url ?? '/') : pathWithoutQuery(url);
-    const durationMs = requestDurationMs(context);
     const userAgent = rawHeader(req, 'user-agent');
     const clientIp = firstHop(rawHeader(req, 'x-forwarded-for')) ?? peerAddress(req.socket.remoteAddress);
     const message = aborted ? 'request aborted' : failed ? 'request failed' : 'request completed';

@@ -37,26 +37,35 @@ export class StdoutDestination {
   #retrying = false;
   #dropped = 0;
   #reported = 0;
-  /** Set by the exit: from then on, each line is written as it comes (no later turn will run). */
-  #exiting = false;
+  /**
+   * Set by the exit: from then on, each line is written as it comes (no later turn will run), all of
+   * them within the exit's one bound.
+   */
+  #exitDeadline: number | undefined;
   readonly #waiters: (() => void)[] = [];
   readonly #maxPendingBytes: number;
+  readonly #exitFlushBoundMs: number;
   readonly #writeFd: typeof writeSync;
 
   /**
    * Called with the number of lines dropped since the last call, once the backlog that made them
-   * drop is written (and at exit). The kit's logger sets it to write a `warn` line.
+   * drop is written (and at exit). The kit's logger sets it to write an `error` line.
    */
   onDropped: ((count: number) => void) | undefined;
 
   /**
    * @param fd - the file descriptor written (1, stdout).
-   * @param limits - `maxPendingBytes`, the backlog kept before lines are dropped (64 MiB); `write`,
-   *   the system call (tests give a pipe that fills).
+   * @param limits - `maxPendingBytes`, the backlog kept before lines are dropped (64 MiB);
+   *   `exitFlushBoundMs`, how long the exit waits on a full pipe (2 s); `write`, the system call
+   *   (tests give a pipe that fills).
    */
-  constructor(fd = 1, limits: { maxPendingBytes?: number; write?: typeof writeSync } = {}) {
+  constructor(
+    fd = 1,
+    limits: { maxPendingBytes?: number; exitFlushBoundMs?: number; write?: typeof writeSync } = {},
+  ) {
     this.#fd = fd;
     this.#maxPendingBytes = limits.maxPendingBytes ?? defaultMaxPendingBytes;
+    this.#exitFlushBoundMs = limits.exitFlushBoundMs ?? exitFlushBoundMs;
     this.#writeFd = limits.write ?? writeSync;
   }
 
@@ -73,7 +82,7 @@ export class StdoutDestination {
     }
     this.#pending += line;
     this.#pendingBytes += line.length;
-    if (this.#exiting) this.flushSync();
+    if (this.#exitDeadline !== undefined) this.flushSync();
     else if (!this.#scheduled && !this.#retrying) {
       this.#scheduled = true;
       setImmediate(this.#drain);
@@ -94,9 +103,12 @@ export class StdoutDestination {
     }
   }
 
-  /** Writes everything now, waiting on a full pipe for at most 2 s; for the process's exit. */
+  /**
+   * Writes everything now, waiting on a full pipe for at most 2 s (during the exit, 2 s in all for
+   * every line written since it began); for the process's exit.
+   */
   flushSync(): void {
-    const deadline = performance.now() + exitFlushBoundMs;
+    const deadline = this.#exitDeadline ?? performance.now() + this.#exitFlushBoundMs;
     while (!this.#isEmpty()) {
       if (this.#writeSome()) continue;
       if (performance.now() > deadline) return;
@@ -111,7 +123,7 @@ export class StdoutDestination {
    * `exit` listener that runs after this one would otherwise wait for a turn that never comes.
    */
   exitSync(): void {
-    this.#exiting = true;
+    this.#exitDeadline = performance.now() + this.#exitFlushBoundMs;
     this.flushSync();
   }
 

@@ -56,6 +56,28 @@ describe('the Express adapter', () => {
     });
   });
 
+  it('does not call a response that ended a failure when the route goes on to next(), and logs a late error alone', async () => {
+    const logs = captureLogs();
+    const app = express();
+    app.get('/ended', (_req, res, next) => {
+      res.send('ok');
+      next(); // nothing else answers: the final handler closes the connection of a response that ended
+    });
+    app.get('/late-error', (_req, res, next) => {
+      res.json({ ok: true });
+      setTimeout(() => next(new Error('after the response')), 20);
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    expect((await readUntilEnd(`${baseUrl(runtime.server!)}/ended`)).body).toBe('ok');
+    expect(await lineOf(logs, (l) => l.path === '/ended')).not.toMatchObject({ msg: 'request failed' });
+    await readUntilEnd(`${baseUrl(runtime.server!)}/late-error`);
+    expect(await lineOf(logs, (l) => l.path === '/late-error')).toMatchObject({ msg: 'request completed' });
+    expect(await lineOf(logs, (l) => l.msg === 'request error')).toMatchObject({
+      level: 'error',
+      err: { message: 'after the response' },
+    });
+  });
+
   it('keeps a client that went away first a client abort, with no status it was never sent', async () => {
     const logs = captureLogs();
     const app = express();

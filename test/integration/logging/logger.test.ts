@@ -210,14 +210,16 @@ describe('redaction', () => {
         url: 'https://api.example.com',
         headers: { Authorization: 'Bearer from-axios', Accept: '*/*' },
       },
+      request: { _header: 'GET / HTTP/1.1\r\nAuthorization: Bearer raw-header\r\n\r\n', path: '/' },
     });
     runtime.logger.error(
       { err: failed, headers: { Authorization: 'Bearer top', 'X-API-Key': 'k1', Cookie: 'sid=3' } },
       'capitalised',
     );
     const text = JSON.stringify(logs.find('capitalised')[0]);
-    for (const secret of ['Bearer from-axios', 'Bearer top', '"k1"', 'sid=3'])
+    for (const secret of ['Bearer from-axios', 'Bearer raw-header', 'Bearer top', '"k1"', 'sid=3'])
       expect(text).not.toContain(secret);
+    expect(failed.request._header).toContain('Bearer raw-header'); // censored in the line only
     expect(text).toContain('"Accept":"*/*"');
   });
 

@@ -2,7 +2,10 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, type writeSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runWithRequestContext } from '../../../src/http/context.js';
+import { createLogger } from '../../../src/logging/logger.js';
 import { StdoutDestination } from '../../../src/logging/stdout-destination.js';
+import { testRequestContext } from '../../support/request-context.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stdout-destination-'));
 const fds: number[] = [];
@@ -15,6 +18,24 @@ function destinationOnFile(name: string): { destination: StdoutDestination; read
   const fd = openSync(path, 'w');
   fds.push(fd);
   return { destination: new StdoutDestination(fd), read: () => readFileSync(path, 'utf8') };
+}
+
+/** A pipe that answers EAGAIN (full) until `drain()`, then takes everything into `written`. */
+function pipeThatFills() {
+  let full = true;
+  const written: string[] = [];
+  const write = ((_fd: number, data: Buffer) => {
+    if (full) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
+    written.push(data.toString());
+    return data.length;
+  }) as unknown as typeof writeSync;
+  return {
+    write,
+    written,
+    drain: () => {
+      full = false;
+    },
+  };
 }
 
 describe('StdoutDestination', () => {
@@ -47,13 +68,7 @@ describe('StdoutDestination', () => {
   });
 
   it('drops lines past its backlog while stdout takes none, and reports how many once it is written', async () => {
-    let full = true;
-    const written: string[] = [];
-    const write = ((_fd: number, data: Buffer) => {
-      if (full) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
-      written.push(data.toString());
-      return data.length;
-    }) as unknown as typeof writeSync;
+    const { write, written, drain } = pipeThatFills();
     const destination = new StdoutDestination(1, { maxPendingBytes: 100, write });
     const reports: number[] = [];
     destination.onDropped = (count) => {
@@ -64,11 +79,46 @@ describe('StdoutDestination', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(destination.dropped).toBe(19); // 11 taken (the last one past 100 bytes), 19 dropped
     expect(reports).toEqual([]); // not while the backlog waits
-    full = false;
+    drain();
     await new Promise<void>((resolve) => destination.flush(() => resolve()));
     await new Promise<void>((resolve) => destination.flush(() => resolve()));
     expect(reports).toEqual([19]);
     expect(written.join('')).toMatch(/^line 0000\n[\s\S]*line 0010\ndropped 19\n$/);
+  });
+
+  it('bounds the whole exit on a pipe that takes nothing, not each line written during it', () => {
+    const stuck = (() => {
+      throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
+    }) as unknown as typeof writeSync;
+    const destination = new StdoutDestination(1, { exitFlushBoundMs: 100, write: stuck });
+    destination.write('left\n');
+    const started = performance.now();
+    destination.exitSync();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    const after = performance.now();
+    for (let i = 0; i < 5; i++) destination.write(`from an exit listener ${i}\n`);
+    expect(performance.now() - after).toBeLessThan(50); // the bound is spent: no wait per line
+  });
+
+  it('reports dropped lines outside the request whose line started the write, through the kit logger', async () => {
+    const { write, written, drain } = pipeThatFills();
+    const destination = new StdoutDestination(1, { maxPendingBytes: 1_000, write });
+    const logger = createLogger({ service: 'svc', destination, pretty: false });
+    runWithRequestContext(testRequestContext('the-request-that-wrote'), () => {
+      for (let i = 0; i < 50; i++) logger.info({ i }, 'line');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    drain();
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    const report = written
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.linesDropped !== undefined);
+    expect(report).toMatchObject({ level: 'error', linesDropped: destination.dropped });
+    expect(report).not.toHaveProperty('requestId');
   });
 
   it('writes at once after the exit began: a line from a later exit listener still arrives', () => {
