@@ -286,7 +286,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     shutdown: (reason = 'runtime.shutdown()') => coordinator.shutdown(reason),
     createRequestListener,
     manageServer: (managed) => {
-      coordinator.addServer(managed);
+      // An HTTP/2 server is a net.Server too: the tracker tells it apart (it has no closeAllConnections).
+      coordinator.addServer(managed as Server);
     },
   };
 

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Logger } from 'pino';
 import type { KitConfig } from './config/config.js';
 import type { NodeRequestListener } from './config/options.js';
@@ -87,6 +88,9 @@ export interface AppRunnerRuntime {
    * ```
    */
   createRequestListener(listener: NodeRequestListener): NodeRequestListener;
-  /** For manual wiring: drain `server` on shutdown with the kit's own. */
-  manageServer(server: Server): void;
+  /**
+   * For manual wiring: drain `server` on shutdown with the kit's own: a server of `node:http` or
+   * `node:https`, or of `node:http2` (each connection sent a GOAWAY), before or after `listen()`.
+   */
+  manageServer(server: Server | Http2Server | Http2SecureServer): void;
 }

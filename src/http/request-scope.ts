@@ -400,7 +400,7 @@ export class RequestScope {
    * `requestId`: an id the framework already gave the request (Fastify's `request.id`): taken when
    * well formed (visible ASCII, 1–128 characters) and the request brought none in the request id
    * header, instead of a generated one. `counted: false`: a health request, logged but not counted in
-   * flight nor served (the load shedder and the metrics count the app's requests).
+   * flight nor served (not by the load shedder, nor in the metrics' in-flight peak).
    */
   run<T>(req: IncomingMessage, res: ServerResponse, handler: () => T, requestId?: string, counted = true): T {
     // From rawHeaders, not req.headers: Node builds the headers object lazily, on first access, and

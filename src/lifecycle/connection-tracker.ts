@@ -26,6 +26,7 @@ function isUpgraded(socket: Socket): boolean {
 interface Http2SessionLike {
   readonly closed: boolean;
   close(): void;
+  destroy(): void;
   on(
     event: 'stream',
     listener: (stream: { once(event: 'close', listener: () => void): void }) => void,
@@ -58,13 +59,15 @@ interface Http2SessionLike {
  * An HTTP/2 server (`node:http2`, Fastify's `http2: true`) multiplexes requests as streams of one
  * session per connection, and has no `Connection: close`: at the drain each session is sent a GOAWAY
  * (`session.close()`), which lets its streams in flight finish and tells the client to open no new one
- * (race-free, unlike closing an idle HTTP/1 socket), and its socket closes with it. Its HTTP/1
+ * (a stream the client sent after it is refused, and the client knows it may retry it elsewhere,
+ * unlike a request on an HTTP/1 socket closed as idle), and its socket closes with it. Its HTTP/1
  * connections (`allowHTTP1`) are drained as above.
  *
  * A server adopted after it started listening has sockets the tracker never saw open. It learns
  * such a socket from its next request, and at the drain from Node's own list of the server's
  * connections (the one `closeAllConnections` reads), so that one that never sent a request is closed
- * after the idle grace too. Where that list is not found, the ones it still does not know are closed
+ * after the idle grace too; an HTTP/2 server's sessions, from Node's set of them (Node 24 and later:
+ * on Node 22, adopt an HTTP/2 server before `listen()`). Where that list is not found, the ones it still does not know are closed
  * by `server.closeIdleConnections()` once per idle grace (on Node 22 and 24, only those that sent a
  * request), so most never hold the drain to the deadline.
  */
@@ -143,8 +146,11 @@ export class ConnectionTracker {
     } else {
       this.#listenerClosed = true;
     }
-    if (this.#adoptedLate)
+    if (this.#adoptedLate) {
       for (const socket of this.#openedBefore()) if (!this.#sockets.has(socket)) this.#track(socket);
+      for (const session of this.#sessionsOpenedBefore())
+        if (!this.#sessions.has(session)) this.#onSession(session);
+    }
     for (const session of this.#sessions) session.close();
     for (const [socket, state] of this.#sockets) {
       if (isUpgraded(socket)) continue; // open work: the app closes it, or the deadline does
@@ -183,9 +189,25 @@ export class ConnectionTracker {
     return sockets;
   }
 
+  /**
+   * The HTTP/2 sessions of the server as Node keeps them (`server[kSessions]`, Node 24 and later):
+   * those opened before the tracker too. Empty where not found (Node 22).
+   */
+  #sessionsOpenedBefore(): Http2SessionLike[] {
+    if (!this.#http2) return [];
+    const key = Object.getOwnPropertySymbols(this.#server).find((s) => s.description === 'sessions');
+    const sessions =
+      key === undefined ? undefined : (this.#server as unknown as Record<symbol, unknown>)[key];
+    // Node's own SafeSet, which is no `instanceof Set` here: taken as the iterable it is.
+    return typeof (sessions as Iterable<unknown> | undefined)?.[Symbol.iterator] === 'function'
+      ? [...(sessions as Iterable<Http2SessionLike>)]
+      : [];
+  }
+
   /** Destroys every socket at once (the deadline has passed). */
   destroyAll(): void {
     for (const socket of this.#sockets.keys()) socket.destroy();
+    for (const session of this.#sessions) session.destroy();
     if (!this.#http2) this.#server.closeAllConnections();
   }
 

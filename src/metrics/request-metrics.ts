@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { type MutableRequestContext, quietSlot, requestDurationMs } from '../http/context.js';
+import { type MutableRequestContext, quietSlot, requestDurationMs, uncountedSlot } from '../http/context.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 import type { EmfGroup, EmfMetric } from './emf-lines.js';
 import { ValueHistogram } from './histogram.js';
@@ -97,8 +97,8 @@ export class RequestMetrics implements MetricSource {
     // The same number as the request line's durationMs (measured once per request).
     const latency = requestDurationMs(context);
     // In-flight only falls when a request finishes, so its peak is reached just before one does:
-    // the count before this request's decrement.
-    const inFlight = this.#scope.inFlight + 1;
+    // the count before this request's decrement (a logged health request was never counted).
+    const inFlight = context[uncountedSlot] === true ? this.#scope.inFlight : this.#scope.inFlight + 1;
     if (inFlight > this.#peak) this.#peak = inFlight;
     if (context[quietSlot] === true) return; // `quietRequests`: in the peak (it was in flight), not counted
     const route = context.route;

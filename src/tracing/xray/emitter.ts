@@ -115,6 +115,7 @@ export class DaemonEmitter {
     const message = Buffer.from(protocolHeader + format());
     if (message.length > maxDatagram) {
       if (tooLarge !== undefined) {
+        if (probe) this.#nextProbeAt = 0; // nothing was sent: the probe goes with its first part
         tooLarge();
         return;
       }

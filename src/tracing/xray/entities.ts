@@ -54,19 +54,20 @@ function formatSegment(segment: Segment & { counter?: number }, sdkFormat: () =>
 
 /**
  * Sends an entity too large for one datagram in parts, as the X-Ray SDKs stream subsegments: each of
- * its subsegments as a document of its own (`flush`, split again when it is too large in turn), then
- * the entity without them (`sendAlone`); X-Ray joins them by their ids. A request of hundreds of spans
- * would otherwise lose its whole segment (the SDK streams only past a count of open subsegments).
+ * its closed subsegments as a document of its own (`flush`, split again when it is too large in
+ * turn), taken out of it as the SDK takes out what it streams (so that a later send of the entity,
+ * once a subsegment still open ends, does not send them again), then the entity with the open ones
+ * (`sendAlone`); X-Ray joins them by their ids. A request of hundreds of spans would otherwise lose
+ * its whole segment (the SDK streams only past a count of open subsegments).
  */
 function sendInParts(entity: Segment | Subsegment, sendAlone: () => void): void {
-  const children = entity.subsegments ?? [];
-  for (const child of children) child.flush();
-  entity.subsegments = [];
-  try {
-    sendAlone();
-  } finally {
-    entity.subsegments = children;
+  const open: Subsegment[] = [];
+  for (const child of entity.subsegments ?? []) {
+    if (child.isClosed() && ((child as { counter?: number }).counter ?? 0) <= 0) child.flush();
+    else open.push(child);
   }
+  entity.subsegments = open;
+  sendAlone();
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { MutableRequestContext } from '../../../src/http/context.js';
+import { type MutableRequestContext, uncountedSlot } from '../../../src/http/context.js';
 import { type EmfGroup, emfLines } from '../../../src/metrics/emf-lines.js';
 import { RequestMetrics } from '../../../src/metrics/request-metrics.js';
 import { distributionOf, type EmfDocument, parseEmf, sumOf, withDimensions } from '../../support/emf.js';
@@ -93,5 +93,13 @@ describe('RequestMetrics', () => {
     expect(metrics.takePeak()).toBe(7);
     scope.inFlight = 2;
     expect(metrics.takePeak()).toBe(2); // those in flight now, in an interval with no finish
+  });
+
+  it('leaves a logged health request, never counted in flight, out of the peak', () => {
+    vi.spyOn(performance, 'now').mockReturnValue(now);
+    const metrics = new RequestMetrics({ maxRoutes: 5, dimensions: {} }, { inFlight: 0 });
+    const context = { startedAt: now - 1, [uncountedSlot]: true } as MutableRequestContext;
+    metrics.onFinish(context, { method: 'GET' } as IncomingMessage, { statusCode: 200 } as ServerResponse);
+    expect(metrics.takePeak()).toBe(0);
   });
 });

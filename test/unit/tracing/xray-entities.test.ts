@@ -87,4 +87,31 @@ describe("the kit's segments", () => {
       expect.objectContaining({ name: 'load note', parentId: segment.id }),
     ]);
   });
+
+  it('send a segment too large for a datagram in parts, and each closed part once, however often it is sent', async () => {
+    await emitter.flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    daemon.clear();
+    const segment = new classes.KitSegment('notes-api', traceId, parentId);
+    for (let i = 0; i < 40; i++) {
+      const step = new classes.KitSubsegment(`step ${i}`);
+      segment.addSubsegment(step);
+      step.addMetadata('payload', 'x'.repeat(2_000));
+      step.close();
+    }
+    const open = new classes.KitSubsegment('still open');
+    segment.addSubsegment(open);
+    segment.close();
+    segment.flush(); // as the kit does at the response's end, a subsegment still open
+    open.close(); // the SDK sends the segment again
+    await emitter.flush();
+    await daemon.waitFor((d) => d.segments.length === 2);
+    expect(daemon.subsegments.filter((s) => s.independent)).toHaveLength(40);
+    expect(new Set(daemon.subsegments.filter((s) => s.independent).map((s) => s.id)).size).toBe(40);
+    expect(daemon.segments.map((s) => s.inProgress)).toEqual([false, false]);
+    expect(daemon.subsegments.filter((s) => s.name === 'still open').map((s) => s.inProgress)).toEqual([
+      true,
+      false,
+    ]);
+  });
 });
