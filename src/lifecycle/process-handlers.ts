@@ -11,9 +11,12 @@ export interface ProcessHandlerSettings {
   readonly handleProcessErrors: boolean;
 }
 
+/** A second signal sooner than this after the first is the same one, delivered twice. */
+const sameSignalWindowMs = 100;
+
 /**
  * Installs the process-level listeners: each configured signal starts the shutdown (a second one
- * while draining forces the exit); an uncaught exception is logged as fatal with its stack and
+ * while draining forces the exit, unless it came within 100 ms of the first); an uncaught exception is logged as fatal with its stack and
  * drains with exit code 1; an unhandled rejection does the same, or is only logged, per policy.
  * Returns the function that removes every listener it added.
  */
@@ -22,10 +25,18 @@ export function installProcessHandlers(
   logger: Logger,
   settings: ProcessHandlerSettings,
 ): () => void {
+  let firstSignalAt = Number.NEGATIVE_INFINITY;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (coordinator.state === 'draining' || coordinator.state === 'stopped') {
+      // Ctrl+C in a terminal reaches the app twice when it runs under `npm start` (the terminal signals
+      // the process group, and npm forwards its own): milliseconds apart, it is the same one.
+      if (performance.now() - firstSignalAt < sameSignalWindowMs) {
+        logger.debug({ signal }, `received ${signal} again at once: taken for the same signal`);
+        return;
+      }
       coordinator.force(`second ${signal}`);
     } else {
+      firstSignalAt = performance.now();
       logger.info({ signal }, `received ${signal}`);
       void coordinator.shutdown(signal);
     }
