@@ -67,9 +67,9 @@ interface Http2SessionLike {
  * such a socket from its next request, and at the drain from Node's own list of the server's
  * connections (the one `closeAllConnections` reads), so that one that never sent a request is closed
  * after the idle grace too; an HTTP/2 server's sessions, from Node's set of them (Node 24 and later:
- * on Node 22, adopt an HTTP/2 server before `listen()`). Where that list is not found, the ones it still does not know are closed
- * by `server.closeIdleConnections()` once per idle grace (on Node 22 and 24, only those that sent a
- * request), so most never hold the drain to the deadline.
+ * on Node 22, adopt an HTTP/2 server before `listen()`). Where that list is not found, the sockets it
+ * still does not know are closed by `server.closeIdleConnections()` once per idle grace (on Node 22
+ * and 24, only those that sent a request), so most never hold the drain to the deadline.
  */
 export class ConnectionTracker {
   readonly #server: Server;
@@ -146,8 +146,9 @@ export class ConnectionTracker {
     } else {
       this.#listenerClosed = true;
     }
+    const openedBefore = this.#adoptedLate ? this.#openedBefore() : [];
+    for (const socket of openedBefore) if (!this.#sockets.has(socket)) this.#track(socket);
     if (this.#adoptedLate) {
-      for (const socket of this.#openedBefore()) if (!this.#sockets.has(socket)) this.#track(socket);
       for (const session of this.#sessionsOpenedBefore())
         if (!this.#sessions.has(session)) this.#onSession(session);
     }
@@ -163,7 +164,7 @@ export class ConnectionTracker {
       if (!res.headersSent) res.setHeader('connection', 'close');
       this.#follow(socket, state, res);
     }
-    if (this.#adoptedLate && !this.#http2 && this.#openedBefore().length === 0) {
+    if (this.#adoptedLate && !this.#http2 && openedBefore.length === 0) {
       this.#sweeper = setInterval(() => this.#server.closeIdleConnections(), Math.max(1, idleGraceMs));
       this.#sweeper.unref();
     }

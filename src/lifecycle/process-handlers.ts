@@ -16,9 +16,9 @@ const sameSignalWindowMs = 100;
 
 /**
  * Installs the process-level listeners: each configured signal starts the shutdown (a second one
- * while draining forces the exit, unless it came within 100 ms of the first); an uncaught exception is logged as fatal with its stack and
- * drains with exit code 1; an unhandled rejection does the same, or is only logged, per policy.
- * Returns the function that removes every listener it added.
+ * while draining forces the exit, unless it came within 100 ms of the first); an uncaught exception
+ * is logged as fatal with its stack and drains with exit code 1; an unhandled rejection does the
+ * same, or is only logged, per policy. Returns the function that removes every listener it added.
  */
 export function installProcessHandlers(
   coordinator: ShutdownCoordinator,

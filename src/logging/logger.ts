@@ -39,8 +39,9 @@ import { processStdout, StdoutDestination } from './stdout-destination.js';
 
 /**
  * Headers whose values never reach a log line, in a `headers` object logged at the top of a line, under
- * `req`, `request`, `res` or `response`, or in an error's `config` (an HTTP client's request); in lower
- * case and as usually capitalised (`Authorization`, `X-API-Key`).
+ * `req`, `request`, `res` or `response`, or in an error's `config` (an HTTP client's request; its raw
+ * request head, `err.request._header`, is censored whole); in lower case and as usually capitalised
+ * (`Authorization`, `X-API-Key`).
  */
 export const redactedHeaders = [
   'authorization',

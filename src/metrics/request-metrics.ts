@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { type MutableRequestContext, quietSlot, requestDurationMs, uncountedSlot } from '../http/context.js';
+import {
+  cutSlot,
+  type MutableRequestContext,
+  quietSlot,
+  requestDurationMs,
+  uncountedSlot,
+} from '../http/context.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 import type { EmfGroup, EmfMetric } from './emf-lines.js';
 import { ValueHistogram } from './histogram.js';
@@ -107,7 +113,8 @@ export class RequestMetrics implements MetricSource {
     const record = entry.records[index] ?? this.#record(entry, index);
     record.requests++;
     const status = res.statusCode;
-    if (status >= 500) record.serverErrors++;
+    // A response the server cut short failed, whatever status went out first (as its request line says).
+    if (status >= 500 || context[cutSlot] === true) record.serverErrors++;
     else if (status >= 400) record.clientErrors++;
     record.latency.add(latency);
   };

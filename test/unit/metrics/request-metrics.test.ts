@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type MutableRequestContext, uncountedSlot } from '../../../src/http/context.js';
+import { cutSlot, type MutableRequestContext, uncountedSlot } from '../../../src/http/context.js';
 import { type EmfGroup, emfLines } from '../../../src/metrics/emf-lines.js';
 import { RequestMetrics } from '../../../src/metrics/request-metrics.js';
 import { distributionOf, type EmfDocument, parseEmf, sumOf, withDimensions } from '../../support/emf.js';
@@ -93,6 +93,14 @@ describe('RequestMetrics', () => {
     expect(metrics.takePeak()).toBe(7);
     scope.inFlight = 2;
     expect(metrics.takePeak()).toBe(2); // those in flight now, in an interval with no finish
+  });
+
+  it('counts a response the server cut short among the 5xx, whatever status went out first', () => {
+    vi.spyOn(performance, 'now').mockReturnValue(now);
+    const metrics = new RequestMetrics({ maxRoutes: 5, dimensions: {} }, { inFlight: 0 });
+    const context = { route: '/stream', startedAt: now - 1, [cutSlot]: true } as MutableRequestContext;
+    metrics.onFinish(context, { method: 'GET' } as IncomingMessage, { statusCode: 200 } as ServerResponse);
+    expect(sumOf(withDimensions(flush(metrics), { Route: '/stream' }), '5xxStatusResponses')).toBe(1);
   });
 
   it('leaves a logged health request, never counted in flight, out of the peak', () => {
