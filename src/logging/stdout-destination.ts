@@ -76,7 +76,8 @@ export class StdoutDestination {
 
   /** Queues `line`, written at the end of this turn of the event loop (at once, during the exit). */
   write(line: string): boolean {
-    if (this.#pendingBytes > this.#maxPendingBytes) {
+    // What waits: the lines queued since the last write, and what the pipe has not taken of it.
+    if (this.#pendingBytes + (this.#stalled?.length ?? 0) > this.#maxPendingBytes) {
       this.#dropped++;
       return false;
     }

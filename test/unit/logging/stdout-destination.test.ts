@@ -86,6 +86,15 @@ describe('StdoutDestination', () => {
     expect(written.join('')).toMatch(/^line 0000\n[\s\S]*line 0010\ndropped 19\n$/);
   });
 
+  it('counts what the pipe has not taken yet in the backlog, not only what was queued since', async () => {
+    const { write } = pipeThatFills();
+    const destination = new StdoutDestination(1, { maxPendingBytes: 100, write });
+    for (let i = 0; i < 8; i++) destination.write('ten bytes\n'); // 80: queued, then tried and stalled
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 8; i++) destination.write('ten bytes\n'); // 80 stalled + 30 queued: past 100
+    expect(destination.dropped).toBe(5);
+  });
+
   it('bounds the whole exit on a pipe that takes nothing, not each line written during it', () => {
     const stuck = (() => {
       throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
