@@ -4,6 +4,7 @@
  * and `createLogger` to make the kit's logger Fastify's (`loggerInstance`).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
 import { UnsupportedAppError } from '../errors.js';
 import type { RequestScope } from '../http/request-scope.js';
 import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
@@ -43,7 +44,8 @@ export interface FastifyLikeApp {
   addHook: (...args: never[]) => unknown;
   ready: (...args: never[]) => unknown;
   close: (...args: never[]) => unknown;
-  readonly server: Server;
+  /** Its server: of `node:http`, `node:https`, or `node:http2` (`http2: true`). */
+  readonly server: Server | Http2Server | Http2SecureServer;
 }
 
 interface FastifyApp {
@@ -53,7 +55,7 @@ interface FastifyApp {
   readonly initialConfig?: { readonly requestIdHeader?: unknown };
   ready(): PromiseLike<unknown>;
   close(): PromiseLike<unknown>;
-  readonly server: Server;
+  readonly server: Server | Http2Server | Http2SecureServer;
 }
 
 const fastifyRequest = Symbol('apprunner-kit.fastifyRequest');
@@ -156,7 +158,8 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
     }
     return {
       kind: 'fastify',
-      server: app.server,
+      // An HTTP/2 server is a net.Server too: the drain tells it apart (it has no closeAllConnections).
+      server: app.server as Server,
       ready: async () => {
         await app.ready();
       },

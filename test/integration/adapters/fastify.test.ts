@@ -1,3 +1,5 @@
+import { connect } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +10,7 @@ import {
   UnsupportedAppError,
 } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
+import { streamOf } from '../../support/http2.js';
 import { captureLogs } from '../../support/log-capture.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
@@ -210,6 +213,29 @@ describe('the Fastify adapter', () => {
       "loggerInstance is a child of createLogger's logger (give the framework that logger itself)",
       'logging.destination "a stream" (the logger\'s: "another stream")',
     ]);
+  });
+
+  it('drains an http2: true instance: a GOAWAY, the stream in flight answered whole, its request line', async () => {
+    const logs = captureLogs();
+    const app = Fastify({ http2: true });
+    app.get('/slow', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return 'slow whole';
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const { port } = runtime.server!.address() as AddressInfo;
+    const session = connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    const goaway = new Promise((resolve) => session.once('goaway', resolve));
+    const answer = streamOf(session, '/slow', { 'x-request-id': 'h2-1' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const result = await runtime.shutdown('test');
+    expect(await goaway).toBe(0);
+    expect(await answer).toEqual({ status: 200, body: 'slow whole' });
+    expect(result.exitCode).toBe(0);
+    expect(logs.find('shutdown started')[0]).toMatchObject({ inFlight: 1 });
+    expect(logs.find('request completed')[0]).toMatchObject({ requestId: 'h2-1', statusCode: 200 });
+    session.destroy();
   });
 
   it('refuses an instance that is already listening, telling to remove listen()', async () => {

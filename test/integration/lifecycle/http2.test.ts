@@ -2,7 +2,6 @@
 // and there is no `Connection: close`. The drain sends each session a GOAWAY and lets its streams end.
 import { readFileSync } from 'node:fs';
 import {
-  type ClientHttp2Session,
   connect,
   createSecureServer,
   createServer,
@@ -13,6 +12,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeRequestListener } from '../../../src/index.js';
+import { streamOf } from '../../support/http2.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
@@ -33,25 +33,6 @@ function handler(req: Http2ServerRequest, res: Http2ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.write('first half, ');
   setTimeout(() => res.end('second half'), Number(url.searchParams.get('ms') ?? 1_000));
-}
-
-/** One stream: its status and body, or how it ended early. */
-function streamOf(session: ClientHttp2Session, path: string) {
-  return new Promise<{ status: number | undefined; body: string; error?: string | undefined }>((resolve) => {
-    const stream = session.request({ ':path': path });
-    let status: number | undefined;
-    let body = '';
-    stream.setEncoding('utf8');
-    stream.on('response', (headers) => {
-      status = headers[':status'];
-    });
-    stream.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    stream.on('end', () => resolve({ status, body }));
-    stream.on('error', (error: NodeJS.ErrnoException) => resolve({ status, body, error: error.code }));
-    stream.end();
-  });
 }
 
 async function managedHttp2Server(
