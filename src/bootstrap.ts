@@ -286,8 +286,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     shutdown: (reason = 'runtime.shutdown()') => coordinator.shutdown(reason),
     createRequestListener,
     manageServer: (managed) => {
-      // An HTTP/2 server is a net.Server too: the tracker tells it apart (it has no closeAllConnections).
-      coordinator.addServer(managed as Server);
+      coordinator.addServer(managed);
     },
   };
 

@@ -7,6 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import { UnsupportedAppError } from '../errors.js';
 import type { RequestScope } from '../http/request-scope.js';
+import { symbolSlot } from '../internal/symbol-slot.js';
 import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
@@ -65,8 +66,7 @@ const fastifyRequest = Symbol('apprunner-kit.fastifyRequest');
  * when a version keeps them otherwise.
  */
 function givenOptions(app: FastifyApp): { readonly genReqId?: unknown } | undefined {
-  const slot = Object.getOwnPropertySymbols(app).find((key) => key.description === 'fastify.options');
-  const options = slot === undefined ? undefined : (app as unknown as Record<symbol, unknown>)[slot];
+  const options = symbolSlot(app, 'fastify.options');
   return typeof options === 'object' && options !== null ? options : undefined;
 }
 

@@ -140,6 +140,11 @@ export const quietSlot: unique symbol = Symbol.for('apprunner-kit.quiet');
  */
 export const cutSlot: unique symbol = Symbol.for('apprunner-kit.cut');
 
+/** The request failed on the server's side: a 5xx, or a response the server cut short after it began. */
+export function failedOnServer(context: MutableRequestContext, statusCode: number): boolean {
+  return statusCode >= 500 || context[cutSlot] === true;
+}
+
 /**
  * Where a context says its request is not counted in flight nor served: a health request, which
  * enters the scope only to be logged (`logging.healthRequests`). Set only then.

@@ -1,6 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
 import { Server as NetServer, Socket as NetSocket, type Socket } from 'node:net';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
+import { symbolSlot } from '../internal/symbol-slot.js';
 
 interface SocketState {
   /** Responses on this socket that have not finished; counted from the drain on. */
@@ -21,6 +23,9 @@ function currentResponse(socket: Socket): ServerResponse | undefined {
 function isUpgraded(socket: Socket): boolean {
   return (socket as Socket & { parser?: unknown }).parser === null;
 }
+
+/** A server the kit drains: of `node:http`, `node:https` or `node:http2`. */
+export type ManagedServer = Server | Http2Server | Http2SecureServer;
 
 /** What the tracker uses of an HTTP/2 session (`node:http2`), the connection of a `http2: true` Fastify. */
 interface Http2SessionLike {
@@ -87,8 +92,10 @@ export class ConnectionTracker {
   /** HTTP/2 streams (requests) in flight. */
   #streams = 0;
 
-  constructor(server: Server) {
-    this.#server = server;
+  /** @param server - of `node:http`, `node:https` or `node:http2` (told apart here). */
+  constructor(server: ManagedServer) {
+    // An HTTP/2 server is a net.Server too; what it lacks of http.Server is checked before use.
+    this.#server = server as Server;
     this.#adoptedLate = server.listening;
     this.#http2 = typeof (server as Partial<Server>).closeAllConnections !== 'function';
     server.on('connection', this.#onConnection);
@@ -177,10 +184,7 @@ export class ConnectionTracker {
    * `closeAllConnections` destroys): those opened before the tracker too. Empty where not found.
    */
   #openedBefore(): Socket[] {
-    const key = Object.getOwnPropertySymbols(this.#server).find(
-      (s) => s.description === 'http.server.connections',
-    );
-    const list = key === undefined ? undefined : (this.#server as unknown as Record<symbol, unknown>)[key];
+    const list = symbolSlot(this.#server, 'http.server.connections');
     const all = (list as { all?: () => unknown } | undefined)?.all;
     if (typeof all !== 'function') return [];
     const sockets: Socket[] = [];
@@ -196,9 +200,7 @@ export class ConnectionTracker {
    */
   #sessionsOpenedBefore(): Http2SessionLike[] {
     if (!this.#http2) return [];
-    const key = Object.getOwnPropertySymbols(this.#server).find((s) => s.description === 'sessions');
-    const sessions =
-      key === undefined ? undefined : (this.#server as unknown as Record<symbol, unknown>)[key];
+    const sessions = symbolSlot(this.#server, 'sessions');
     // Node's own SafeSet, which is no `instanceof Set` here: taken as the iterable it is.
     return typeof (sessions as Iterable<unknown> | undefined)?.[Symbol.iterator] === 'function'
       ? [...(sessions as Iterable<Http2SessionLike>)]
@@ -305,9 +307,7 @@ export class ConnectionTracker {
   // `http.Server#close` would stop Node's header/request timeout checker, but also close idle
   // sockets at once; we used `net.Server#close`, so clear the checker ourselves once all is closed.
   #stopTimeoutChecker(): void {
-    const key = Object.getOwnPropertySymbols(this.#server).find(
-      (s) => s.description === 'http.server.connectionsCheckingInterval',
-    );
-    if (key !== undefined) clearInterval((this.#server as unknown as Record<symbol, NodeJS.Timeout>)[key]);
+    const checker = symbolSlot(this.#server, 'http.server.connectionsCheckingInterval');
+    if (checker !== undefined) clearInterval(checker as NodeJS.Timeout);
   }
 }

@@ -1,9 +1,8 @@
-import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { runOutsideRequestContext } from '../http/context.js';
 import { sleep, withTimeout } from '../internal/timers.js';
-import { ConnectionTracker } from './connection-tracker.js';
+import { ConnectionTracker, type ManagedServer } from './connection-tracker.js';
 import type { LifecycleState } from './state.js';
 
 /** A function run during shutdown; its argument aborts when the function's time is up. */
@@ -104,7 +103,7 @@ export class ShutdownCoordinator {
   }
 
   /** Drains `server` with the others on shutdown. */
-  addServer(server: Server): void {
+  addServer(server: ManagedServer): void {
     const tracker = new ConnectionTracker(server);
     this.#trackers.push(tracker);
     if (this.#state === 'draining') void tracker.drain(this.#settings.idleGraceMs);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { LogLevel } from '../config/environment.js';
 import {
   cutSlot,
+  failedOnServer,
   type MutableRequestContext,
   noRequestFields,
   plainIdSlot,
@@ -74,10 +75,9 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     // First: once measured, the request's line is done with (an error reported later is logged alone).
     const durationMs = requestDurationMs(context);
     // Unfinished: the client went away first, or the server cut the response short (a failure).
-    const cut = context[cutSlot] === true;
-    const aborted = !res.writableFinished && !cut;
     const status = res.statusCode;
-    const failed = cut || status >= 500;
+    const failed = failedOnServer(context, status);
+    const aborted = !res.writableFinished && context[cutSlot] !== true;
     // A quiet request that did not fail writes nothing, its route's error (a 401, a 404) included.
     if (context[quietSlot] === true && !aborted && !failed) return;
     const level = aborted

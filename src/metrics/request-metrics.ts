@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import {
-  cutSlot,
+  failedOnServer,
   type MutableRequestContext,
   quietSlot,
   requestDurationMs,
@@ -114,7 +114,7 @@ export class RequestMetrics implements MetricSource {
     record.requests++;
     const status = res.statusCode;
     // A response the server cut short failed, whatever status went out first (as its request line says).
-    if (status >= 500 || context[cutSlot] === true) record.serverErrors++;
+    if (failedOnServer(context, status)) record.serverErrors++;
     else if (status >= 400) record.clientErrors++;
     record.latency.add(latency);
   };

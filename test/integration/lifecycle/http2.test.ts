@@ -1,6 +1,5 @@
 // HTTP/2 (`node:http2`, Fastify's `http2: true`): requests are streams of one session per connection,
 // and there is no `Connection: close`. The drain sends each session a GOAWAY and lets its streams end.
-import { readFileSync } from 'node:fs';
 import {
   connect,
   createSecureServer,
@@ -14,14 +13,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeRequestListener } from '../../../src/index.js';
 import { streamOf } from '../../support/http2.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+import { testTls } from '../../support/tls.js';
 
 afterEach(stopRuntimes);
 
-const fixtures = new URL('../../fixtures/tls/', import.meta.url);
-const tls = {
-  key: readFileSync(new URL('key.pem', fixtures)),
-  cert: readFileSync(new URL('cert.pem', fixtures)),
-};
+const tls = testTls;
 
 /** `/slow?ms=N` answers after N ms (1 s by default), in two writes; anything else at once. */
 function handler(req: Http2ServerRequest, res: Http2ServerResponse): void {

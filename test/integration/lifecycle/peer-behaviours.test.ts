@@ -2,7 +2,6 @@
 // kit's tests (issue 20, scope 6) and run on every cell of {HTTP, HTTPS} x {node listener, Express,
 // Fastify}. Where the kit chose differently (an idle socket lives for the idle grace, not zero), the
 // test checks the kit's choice, and says so.
-import { readFileSync } from 'node:fs';
 import {
   Agent as HttpAgent,
   request as httpRequest,
@@ -16,14 +15,11 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BootstrapOptions } from '../../../src/index.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+import { testTls } from '../../support/tls.js';
 
 afterEach(stopRuntimes);
 
-const fixtures = new URL('../../fixtures/tls/', import.meta.url);
-const tls = {
-  key: readFileSync(new URL('key.pem', fixtures)),
-  cert: readFileSync(new URL('cert.pem', fixtures)),
-};
+const tls = testTls;
 
 type Protocol = 'http' | 'https';
 type Adapter = 'node' | 'express' | 'fastify';

@@ -1,17 +1,13 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, createServer, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+import { testTls } from '../../support/tls.js';
 
 afterEach(stopRuntimes);
 
-const fixtures = new URL('../../fixtures/tls/', import.meta.url);
-const tls = {
-  key: readFileSync(new URL('key.pem', fixtures)),
-  cert: readFileSync(new URL('cert.pem', fixtures)),
-};
+const tls = testTls;
 
 /** `/slow` answers after 1.5 s, in two writes; anything else at once. */
 function handler(req: IncomingMessage, res: ServerResponse): void {
