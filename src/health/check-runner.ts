@@ -29,18 +29,56 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Runs that may hang at once: the current one and one abandoned. */
+const maxPendingRuns = 2;
+
+const statuses: readonly unknown[] = ['pass', 'warn', 'fail'];
+
+/**
+ * A check's value as a report: `false` fails; a `HealthCheckResult` says its status, and only its
+ * own fields of the right types are kept (the endpoint is public, and the body must serialise); a
+ * `status` that is not one of ours fails, saying so; any other value passes (a query's rows, `'PONG'`).
+ */
 function toReport(
   outcome: HealthCheckOutcome,
   durationMs: number,
   componentType: string | undefined,
 ): Omit<HealthCheckReport, 'time'> {
   const base = componentType === undefined ? { durationMs } : { durationMs, componentType };
-  if (outcome === undefined || outcome === true) return { status: 'pass', ...base };
   if (outcome === false) return { status: 'fail', ...base, output: 'check returned false' };
-  if (typeof outcome === 'object' && outcome !== null && ['pass', 'warn', 'fail'].includes(outcome.status)) {
-    return { ...base, ...outcome };
+  if (typeof outcome !== 'object' || outcome === null) return { status: 'pass', ...base };
+  const { status, observedValue, observedUnit, output } = outcome as Partial<Record<string, unknown>>;
+  if (statuses.includes(status)) {
+    const report: { -readonly [K in keyof HealthCheckReport]?: HealthCheckReport[K] } = {
+      status: status as HealthStatus,
+      ...base,
+    };
+    const value = observed(observedValue);
+    if (value !== undefined) report.observedValue = value;
+    if (typeof observedUnit === 'string') report.observedUnit = observedUnit;
+    if (output !== undefined) report.output = typeof output === 'string' ? output : describeError(output);
+    return report as Omit<HealthCheckReport, 'time'>;
   }
-  return { status: 'fail', ...base, output: `check returned an invalid result: ${JSON.stringify(outcome)}` };
+  if (typeof status === 'string') {
+    return {
+      status: 'fail',
+      ...base,
+      output: `check returned status ${JSON.stringify(status.slice(0, 64))}: return { status: 'pass' | 'warn' | 'fail' }, or throw to fail`,
+    };
+  }
+  return { status: 'pass', ...base };
+}
+
+/** An `observedValue` the body can hold: a finite number, a string, a boolean (a BigInt as a number
+ * when exact, else as its digits). */
+function observed(value: unknown): number | string | boolean | undefined {
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'bigint') {
+    const asNumber = Number(value);
+    return Number.isSafeInteger(asNumber) ? asNumber : value.toString();
+  }
+  return undefined;
 }
 
 /**
@@ -48,7 +86,7 @@ function toReport(
  * rate-limited (a new run at most every `minIntervalMs`; in between, the last result). A run that
  * hangs past its timeout is reported failing and its signal aborted; no new run starts while it is
  * still pending — piling queries onto a hung database helps no one — until `abandonAfterMs` has
- * passed since it started.
+ * passed since it started, and never while an abandoned run still hangs too.
  */
 export class CheckRunner {
   readonly name: string;
@@ -59,6 +97,8 @@ export class CheckRunner {
   #current: Promise<HealthCheckReport> | undefined;
   #runStartedAt = Number.NEGATIVE_INFINITY;
   #runSettled = true;
+  /** Runs not settled yet: the current one and those abandoned. */
+  #pendingRuns = 0;
   #last: HealthCheckReport | undefined;
   #passedOnce = false;
 
@@ -80,8 +120,11 @@ export class CheckRunner {
     const now = performance.now();
     const sinceStart = now - this.#runStartedAt;
     if (this.#current !== undefined && sinceStart < this.settings.minIntervalMs) return this.#current;
-    if (!this.#runSettled && sinceStart < this.#abandonAfterMs && this.#current !== undefined)
-      return this.#current;
+    if (!this.#runSettled && this.#current !== undefined) {
+      // A hung run is joined until it is abandoned; then one more may start, but no third while
+      // both still hang: each may hold a connection of the app's pool.
+      if (sinceStart < this.#abandonAfterMs || this.#pendingRuns >= maxPendingRuns) return this.#current;
+    }
     // Shared by the health requests that come while it runs, and cached: none of theirs.
     this.#current = runOutsideRequestContext(() => this.#run(now));
     return this.#current;
@@ -97,8 +140,10 @@ export class CheckRunner {
     } catch (error) {
       running = Promise.reject(error);
     }
+    this.#pendingRuns += 1;
     const settle = () => {
-      this.#runSettled = true;
+      this.#pendingRuns -= 1;
+      if (this.#runStartedAt === startedAt) this.#runSettled = true;
     };
     running.then(settle, settle);
     const bounded = await withTimeout(running, this.settings.timeoutMs);

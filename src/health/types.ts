@@ -19,13 +19,17 @@ export interface HealthCheckResult {
   readonly output?: string;
 }
 
-/** What a check returns: nothing or `true` passes, `false` fails, or a {@link HealthCheckResult}. */
-// biome-ignore lint/suspicious/noConfusingVoidType: `void` lets `async () => { await pool.query('SELECT 1'); }` be a check.
-export type HealthCheckOutcome = void | undefined | boolean | HealthCheckResult;
+/**
+ * What a check returns: `false` fails; a {@link HealthCheckResult} says its status, and more; anything
+ * else passes — nothing, `true`, or whatever the work checked resolves with (a query's rows, `'PONG'`).
+ * An object whose `status` is a string other than `'pass'`, `'warn'` or `'fail'` fails, saying so.
+ */
+export type HealthCheckOutcome = HealthCheckResult | boolean | unknown;
 
 /**
- * A health check. It may be sync or async; it fails by throwing or rejecting. Its `signal` aborts when
- * its timeout passes, so a check that can stop its work (a query, a request) should pass it on.
+ * A health check. It may be sync or async; it fails by throwing, rejecting or returning `false`. Its
+ * `signal` aborts when its timeout passes, so a check that can stop its work (a query, a request)
+ * should pass it on.
  */
 export type HealthCheck = (signal: AbortSignal) => HealthCheckOutcome | PromiseLike<HealthCheckOutcome>;
 

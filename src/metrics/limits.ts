@@ -10,8 +10,8 @@
  * - A log event is at most 256 KiB (CloudWatch Logs now takes 1 MiB events; the kit does not rely on it).
  * - `_aws.Timestamp` must lie within the last 14 days and the next 2 hours.
  * - Names: namespace 1–255 characters of `A–Z a–z 0–9 . - _ / # :` and space, not starting with `AWS/`;
- *   metric and dimension names 1–255 printable ASCII characters (a dimension name never starts with
- *   `:`); dimension values 1–1024 printable ASCII characters.
+ *   metric names 1–255 printable ASCII characters; dimension names 1–250 (the specification's schema),
+ *   never starting with `:`; dimension values 1–1024 printable ASCII characters.
  * - Values: finite numbers, zero or of a magnitude from 2^-360 to 2^360 (CloudWatch rejects the rest).
  * - Our own: a line is kept to 16,000 bytes whenever its dimensions allow. Docker's log copier cuts
  *   stdout lines at 16 KiB and ECS's `awslogs` driver in `non-blocking` mode ships the pieces as
@@ -33,6 +33,7 @@ export const emfLimits = Object.freeze({
   maxTimestampAheadMs: 2 * 60 * 60 * 1000,
   maxNamespaceLength: 255,
   maxNameLength: 255,
+  maxDimensionNameLength: 250,
   maxDimensionValueLength: 1024,
   maxMagnitude: 2 ** 360,
   minMagnitude: 2 ** -360,

@@ -28,9 +28,9 @@ export function metricNameProblem(name: unknown): string | undefined {
 
 /** What a dimension name must be, when `name` is not one. */
 export function dimensionNameProblem(name: unknown): string | undefined {
-  return printable(name, emfLimits.maxNameLength) && !name.startsWith(':')
+  return printable(name, emfLimits.maxDimensionNameLength) && !name.startsWith(':')
     ? undefined
-    : `a dimension name of 1 to ${emfLimits.maxNameLength} printable ASCII characters, not starting with ":", such as "Plan"`;
+    : `a dimension name of 1 to ${emfLimits.maxDimensionNameLength} printable ASCII characters, not starting with ":", such as "Plan"`;
 }
 
 /** What a dimension value must be, when `value` is not one. */

@@ -7,6 +7,9 @@ export interface StoppableCheck extends HealthCheck {
   stop(): void;
 }
 
+/** The delay histogram's sampling interval, in ms. */
+const resolutionMs = 20;
+
 /** Options of {@link eventLoopDelayProbe}. */
 export interface EventLoopDelayProbeOptions {
   /** Fail when the longest delay since the previous run exceeds this many milliseconds. */
@@ -29,13 +32,14 @@ export interface EventLoopDelayProbeOptions {
  * ```
  */
 export function eventLoopDelayProbe(options: EventLoopDelayProbeOptions): StoppableCheck {
-  const histogram = monitorEventLoopDelay({ resolution: 20 });
+  const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   histogram.enable();
   const warnAt = options.warnDelayMs ?? options.maxDelayMs / 2;
   let stopped = false;
   const check = () => {
     if (stopped) return true;
-    const maxMs = Math.round(histogram.max / 1e6);
+    // The histogram records the time between its samples: the delay is what exceeds the resolution.
+    const maxMs = Math.round(Math.max(0, histogram.max / 1e6 - resolutionMs));
     histogram.reset();
     const status = maxMs > options.maxDelayMs ? 'fail' : maxMs > warnAt ? 'warn' : 'pass';
     return {

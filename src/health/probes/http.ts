@@ -1,3 +1,5 @@
+import { describeValue } from '../../config/parse.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { HealthCheck } from '../types.js';
 
 /** Options of {@link httpProbe}. */
@@ -9,10 +11,20 @@ export interface HttpProbeOptions {
    * @default any 2xx or 3xx
    */
   expectStatus?: number | readonly number[];
+  /** Headers of the request (an API key: a URL may carry no credentials, `fetch` refuses them). */
+  headers?: Readonly<Record<string, string>>;
 }
 
-/** Passes when a GET of `url` answers an expected status; reports the latency in ms. */
+/**
+ * Passes when a GET of `url` answers an expected status; reports the latency in ms. Its failures name
+ * the URL without its query string, which may carry a key.
+ *
+ * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) when `url` is not an absolute http(s) URL, or
+ * carries credentials (`user:password@`).
+ */
 export function httpProbe(options: HttpProbeOptions): HealthCheck {
+  const url = probeUrl(options.url);
+  const shown = `${url.origin}${url.pathname}`;
   const expected = options.expectStatus;
   const accepts = (status: number) =>
     expected === undefined
@@ -20,11 +32,29 @@ export function httpProbe(options: HttpProbeOptions): HealthCheck {
       : Array.isArray(expected)
         ? expected.includes(status)
         : status === expected;
+  const init: RequestInit = options.headers === undefined ? {} : { headers: { ...options.headers } };
   return async (signal) => {
     const started = performance.now();
-    const response = await fetch(options.url, { signal, redirect: 'manual' });
+    const response = await fetch(url, { ...init, signal, redirect: 'manual' });
     await response.arrayBuffer();
-    if (!accepts(response.status)) throw new Error(`GET ${options.url} answered ${response.status}`);
+    if (!accepts(response.status)) throw new Error(`GET ${shown} answered ${response.status}`);
     return { status: 'pass', observedValue: Math.round(performance.now() - started), observedUnit: 'ms' };
   };
+}
+
+function probeUrl(value: unknown): URL {
+  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new InvalidArgumentError(
+      `httpProbe: url must be an absolute http or https URL; received ${describeValue(value)}.`,
+    );
+  }
+  if (url.username !== '' || url.password !== '') {
+    url.username = '';
+    url.password = '';
+    throw new InvalidArgumentError(
+      `httpProbe: url ${url.origin}${url.pathname} carries credentials, which fetch refuses; send them in the headers option.`,
+    );
+  }
+  return url;
 }

@@ -1,7 +1,8 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppRunnerRuntime, postgresProbe, redisProbe } from '../../../src/index.js';
+import { type AppRunnerRuntime, HealthRegistry, postgresProbe, redisProbe } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 import {
@@ -81,6 +82,29 @@ describe.skipIf(!postgres.available)('readiness follows a real PostgreSQL', () =
       await server.resume();
     }
     await readyzUntil(runtime, 200, 6_000);
+  });
+
+  it('closes the pool client of a query hung past its timeout: a hung server holds no slot of the pool', async () => {
+    const registry = new HealthRegistry({ timeoutMs: 100, minIntervalMs: 0, budgetMs: 500 });
+    const probed = new pg.Pool({ connectionString: server.url, connectionTimeoutMillis: 500, max: 2 });
+    probed.on('error', () => {});
+    registry.register('postgres', postgresProbe(probed));
+    try {
+      expect((await registry.evaluate('readiness')).status).toBe('pass');
+      expect([probed.totalCount, probed.idleCount]).toEqual([1, 1]); // kept for the next run
+      await server.pause();
+      try {
+        const hung = await registry.evaluate('readiness');
+        expect(hung.checks.postgres).toMatchObject({ status: 'fail', output: 'timed out after 100 ms' });
+        expect(probed.totalCount).toBe(0);
+      } finally {
+        await server.resume();
+      }
+      await delay(20);
+      expect((await registry.evaluate('readiness')).status).toBe('pass');
+    } finally {
+      await probed.end().catch(() => {});
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createTerminus } from '@godaddy/terminus';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -7,6 +8,7 @@ import {
   eventLoopUtilizationProbe,
   HealthRegistry,
   httpProbe,
+  InvalidArgumentError,
   memoryProbe,
   postgresProbe,
   redisProbe,
@@ -64,6 +66,26 @@ describe('probes', () => {
     await expect(running).rejects.toThrow();
   });
 
+  it('httpProbe names its URL without credentials or query string, and sends the headers given', async () => {
+    const seen: (string | undefined)[] = [];
+    const port = await listen((req, res) => {
+      seen.push(req.headers['x-api-key'] as string | undefined);
+      res.statusCode = 500;
+      res.end();
+    });
+    const probe = httpProbe({
+      url: `http://127.0.0.1:${port}/x?api_key=hunter2`,
+      headers: { 'x-api-key': 'k1' },
+    });
+    const failure = await Promise.resolve(probe(never)).catch((error: Error) => error.message);
+    expect(failure).toBe(`GET http://127.0.0.1:${port}/x answered 500`);
+    expect(seen).toEqual(['k1']);
+    expect(() => httpProbe({ url: `http://user:hunter2@127.0.0.1:${port}/x` })).toThrow(
+      `httpProbe: url http://127.0.0.1:${port}/x carries credentials, which fetch refuses; send them in the headers option.`,
+    );
+    expect(() => httpProbe({ url: '/relative' })).toThrow(InvalidArgumentError);
+  });
+
   it('memoryProbe compares with its limits', () => {
     expect(memoryProbe({})(never)).toMatchObject({ status: 'pass', observedUnit: 'bytes' });
     expect(memoryProbe({ maxRssBytes: 1 })(never)).toMatchObject({ status: 'fail' });
@@ -82,6 +104,18 @@ describe('probes', () => {
       expect(probe(never)).toMatchObject({ status: 'fail' });
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(probe(never)).toMatchObject({ status: 'pass' });
+    } finally {
+      probe.stop();
+    }
+  });
+
+  it('eventLoopDelayProbe reports no delay on an idle loop (the sampling interval is not a delay)', async () => {
+    const probe = eventLoopDelayProbe({ maxDelayMs: 40 });
+    try {
+      await delay(150);
+      const result = probe(never) as { status: string; observedValue: number };
+      expect(result.status).toBe('pass');
+      expect(result.observedValue).toBeLessThan(15);
     } finally {
       probe.stop();
     }

@@ -57,14 +57,66 @@ describe('HealthRegistry aggregation', () => {
     });
   });
 
-  it('takes a warn result as warn, and an invalid result as a failure', async () => {
+  it('takes a warn result as warn, and a status not of ours as a failure that says so', async () => {
     const registry = new HealthRegistry(settings);
     registry.register('slowish', () => ({ status: 'warn', output: 'slow' }));
     expect((await registry.evaluate('readiness')).status).toBe('warn');
-    registry.register('weird', () => ({ status: 'maybe' }) as never);
+    registry.register('weird', () => ({ status: 'DOWN' }));
     const evaluation = await registry.evaluate('readiness');
     expect(evaluation.status).toBe('fail');
-    expect(evaluation.checks.weird?.output).toContain('invalid result');
+    expect(evaluation.checks.weird?.output).toBe(
+      `check returned status "DOWN": return { status: 'pass' | 'warn' | 'fail' }, or throw to fail`,
+    );
+  });
+
+  it('passes a check that resolves with what its work gave: rows, a reply, a response', async () => {
+    const registry = new HealthRegistry(settings);
+    // What `pool.query('SELECT 1')`, `redis.ping()` and `fetch()` resolve with.
+    registry.register('rows', async () => ({ command: 'SELECT', rowCount: 1, rows: [{ '?column?': 1 }] }));
+    registry.register('reply', async () => 'PONG');
+    registry.register('response', async () => ({ status: 200, ok: true }));
+    registry.register('zero', () => 0);
+    const evaluation = await registry.evaluate('readiness');
+    expect(evaluation.status).toBe('pass');
+    for (const report of Object.values(evaluation.checks)) {
+      expect(Object.keys(report).sort()).toEqual(['durationMs', 'status', 'time']);
+    }
+  });
+
+  it('keeps only the fields of a result, of their types: what the body shows and can serialise', async () => {
+    const registry = new HealthRegistry(settings);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    registry.register('big', () => ({
+      status: 'pass',
+      observedValue: 12n,
+      extra: { url: 'postgres://u:pw@db' },
+    }));
+    registry.register('huge', () => ({ status: 'pass', observedValue: 2n ** 70n, observedUnit: 'rows' }));
+    registry.register('odd', () => ({
+      status: 'warn',
+      observedValue: Number.NaN,
+      observedUnit: 3,
+      output: cyclic,
+    }));
+    const evaluation = await registry.evaluate('readiness');
+    expect(evaluation.checks.big).toEqual({
+      status: 'pass',
+      observedValue: 12,
+      durationMs: expect.any(Number),
+      time: expect.any(String),
+    });
+    expect(evaluation.checks.huge).toMatchObject({
+      observedValue: '1180591620717411303424',
+      observedUnit: 'rows',
+    });
+    expect(evaluation.checks.odd).toEqual({
+      status: 'warn',
+      output: '[object Object]',
+      durationMs: expect.any(Number),
+      time: expect.any(String),
+    });
+    expect(() => JSON.stringify(evaluation)).not.toThrow();
   });
 
   it('keeps liveness, readiness and startup checks apart', async () => {
@@ -127,6 +179,24 @@ describe('HealthRegistry bounds', () => {
       expect((await registry.evaluate('readiness')).status).toBe('fail');
     }
     expect(hung.runs).toBe(1);
+  });
+
+  it('starts one more run once a hung one is abandoned, and no third while both hang', async () => {
+    const registry = new HealthRegistry({ timeoutMs: 10, minIntervalMs: 0, budgetMs: 500 });
+    const releases: (() => void)[] = [];
+    const hung = counting(() => new Promise<void>((resolve) => releases.push(resolve)));
+    registry.register('hung', hung);
+    expect((await registry.evaluate('readiness')).status).toBe('fail');
+    await delay(120); // past 10 timeouts: the first run is abandoned
+    expect((await registry.evaluate('readiness')).status).toBe('fail');
+    expect(hung.runs).toBe(2);
+    await delay(120);
+    for (let i = 0; i < 3; i++) expect((await registry.evaluate('readiness')).status).toBe('fail');
+    expect(hung.runs).toBe(2);
+    releases[0]?.(); // the abandoned run settles at last: room for one more
+    await delay(0);
+    expect((await registry.evaluate('readiness')).status).toBe('fail');
+    expect(hung.runs).toBe(3);
   });
 });
 

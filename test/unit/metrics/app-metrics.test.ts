@@ -112,6 +112,7 @@ describe('runtime.metrics: invalid arguments', () => {
   it.each([
     [{ '': 'x' }, /dimension name must be/],
     [{ ':Plan': 'x' }, /not starting with ":"/],
+    [{ ['D'.repeat(251)]: 'x' }, /a dimension name of 1 to 250 printable ASCII characters/],
     [{ Plan: '' }, /dimension "Plan" must be a dimension value/],
     [{ Plan: 'ü' }, /dimension "Plan" must be a dimension value/],
     [{ Plan: 'x'.repeat(1025) }, /dimension "Plan" must be/],
