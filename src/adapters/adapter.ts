@@ -31,7 +31,10 @@ export interface InstalledApp {
   readonly server?: Server;
   /** Run before listening (Fastify's `ready()`). */
   ready?(): Promise<void>;
-  /** Run after the drain, before the shutdown hooks (Fastify's `close()` and `onClose` hooks). */
+  /**
+   * Run once the requests are drained, before the shutdown hooks (Fastify's `close()`: its `preClose`
+   * hooks may end the upgraded connections still open, then its `onClose` hooks run).
+   */
   afterDrain?(): Promise<void>;
   /** The route pattern of a request, once the framework routed it. */
   readonly routeOf?: RouteResolver;

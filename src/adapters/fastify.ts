@@ -101,8 +101,9 @@ function requestIdOf(request: FastifyRequestLike): string | undefined {
  * route of every encapsulated context, the 404 handler included) whose `onRequest` hook answers the
  * health paths and runs the rest of the request inside the kit's request scope, and whose `onError`
  * hook logs a route's error with the request and marks its trace. The kit listens with Fastify's own
- * server after `ready()`; on shutdown it drains that server first, then calls `fastify.close()`, so
- * `onClose` hooks run after the last request was answered.
+ * server after `ready()`; on shutdown it drains that server's requests first, then calls
+ * `fastify.close()`, so that `preClose` hooks end what is still open (`@fastify/websocket` closes its
+ * clients there) and `onClose` hooks run after the last request was answered.
  */
 export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
   name: 'fastify',
@@ -124,7 +125,17 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
     const header = app.initialConfig?.requestIdHeader;
     const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
       instance.addHook('onRequest', (request, reply, next) => {
-        const req = request.raw as IncomingMessage & { [fastifyRequest]?: FastifyRequestLike };
+        const req = request.raw as IncomingMessage & {
+          [fastifyRequest]?: FastifyRequestLike;
+          upgrade?: boolean;
+        };
+        // A WebSocket's upgrade, routed through Fastify by `@fastify/websocket`: open work of its own,
+        // counted apart (`upgraded`), as on every adapter: not a request in flight, nor a request line
+        // written when the socket closes.
+        if (req.upgrade === true) {
+          next();
+          return;
+        }
         req[fastifyRequest] = request;
         serveInFront(
           kit,

@@ -52,9 +52,13 @@ interface Http2SessionLike {
  *    that was writing its next request on it at the moment of the drain gets that request served.
  *
  * Until the drain it costs nothing per request: it only keeps the set of open sockets (one listener
- * per connection), and learns which have a response in flight from Node's own bookkeeping. Pipelined
- * requests queued behind the current response at the drain are not waited for beyond the idle grace
- * (no load balancer pipelines).
+ * per connection), and learns which have a response in flight from Node's own bookkeeping. A request
+ * pipelined behind the response in flight at the drain is not answered: that response says
+ * `Connection: close`, and Node closes the socket after it (no load balancer pipelines).
+ *
+ * An upgraded socket (WebSocket) is the app's to close, on `runtime.signal`, or its framework's (the
+ * drain reports the requests drained without it, so that Fastify's `preClose` hooks may close it); one
+ * upgraded during the drain, after that signal, is closed at the idle grace.
  *
  * On an HTTPS server the request and Node's `_httpMessage` live on the TLS socket, not on the TCP
  * socket `'connection'` hands over: a TCP socket is followed until its handshake completes, then the
@@ -82,6 +86,9 @@ export class ConnectionTracker {
   #idleGraceMs = 0;
   #drained: Promise<void> | undefined;
   #resolveDrained: (() => void) | undefined;
+  /** Settles once no socket is left but upgraded ones: the requests are drained. */
+  #requestsDrained: Promise<void> | undefined;
+  #resolveRequestsDrained: (() => void) | undefined;
   #listenerClosed = false;
   /** The server listened before the tracker was made: some of its sockets are unknown. */
   readonly #adoptedLate: boolean;
@@ -122,7 +129,9 @@ export class ConnectionTracker {
     if (this.draining) {
       for (const state of this.#sockets.values()) count += state.active;
     } else {
-      for (const socket of this.#sockets.keys()) if (currentResponse(socket) !== undefined) count++;
+      // An upgraded socket may keep the response it was upgraded from (`@fastify/websocket`'s).
+      for (const socket of this.#sockets.keys())
+        if (currentResponse(socket) !== undefined && !isUpgraded(socket)) count++;
     }
     return count;
   }
@@ -141,6 +150,9 @@ export class ConnectionTracker {
     this.#idleGraceMs = idleGraceMs;
     this.#drained = new Promise<void>((resolve) => {
       this.#resolveDrained = resolve;
+    });
+    this.#requestsDrained = new Promise<void>((resolve) => {
+      this.#resolveRequestsDrained = resolve;
     });
     // Prepended so that `Connection: close` is set before the app's handler can write the headers.
     this.#server.prependListener('request', this.#onRequest);
@@ -177,6 +189,15 @@ export class ConnectionTracker {
     }
     this.#settleIfDrained();
     return this.#drained;
+  }
+
+  /**
+   * Settles once the drain has closed every socket but the upgraded ones (WebSocket), which are open
+   * work of the app's own: what a framework's close steps may then end (Fastify's `preClose` hooks
+   * close `@fastify/websocket`'s clients). Settles at once when not draining.
+   */
+  requestsDrained(): Promise<void> {
+    return this.#requestsDrained ?? Promise.resolve();
   }
 
   /**
@@ -291,17 +312,28 @@ export class ConnectionTracker {
   #closeWhenIdle(socket: Socket, state: SocketState): void {
     if (state.idleTimer !== undefined) clearTimeout(state.idleTimer);
     state.idleTimer = setTimeout(() => {
-      if (state.active === 0 && !isUpgraded(socket)) socket.destroy();
+      // Upgraded during the drain (after `runtime.signal` aborted, which the app closes its
+      // WebSockets on): no one else would close it before the deadline.
+      if (state.active === 0) socket.destroy();
     }, this.#idleGraceMs);
     state.idleTimer.unref();
   }
 
   #settleIfDrained(): void {
+    if (this.#resolveRequestsDrained !== undefined && this.#onlyUpgradedLeft()) {
+      this.#resolveRequestsDrained();
+      this.#resolveRequestsDrained = undefined;
+    }
     if (!this.#listenerClosed || this.#sockets.size > 0 || this.#resolveDrained === undefined) return;
     clearInterval(this.#sweeper);
     this.#stopTimeoutChecker();
     this.#resolveDrained();
     this.#resolveDrained = undefined;
+  }
+
+  #onlyUpgradedLeft(): boolean {
+    for (const socket of this.#sockets.keys()) if (!isUpgraded(socket)) return false;
+    return true;
   }
 
   // `http.Server#close` would stop Node's header/request timeout checker, but also close idle

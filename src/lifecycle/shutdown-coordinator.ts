@@ -231,10 +231,14 @@ export class ShutdownCoordinator {
       await sleep(this.#settings.drainDelayMs);
     }
     this.#phase = 'draining connections';
-    await Promise.all(this.#trackers.map((t) => t.drain(this.#settings.idleGraceMs)));
+    const drains = this.#trackers.map((t) => t.drain(this.#settings.idleGraceMs));
+    await Promise.all(this.#trackers.map((t) => t.requestsDrained()));
     this.#phase = 'awaiting tracked tasks';
     while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
+    // The framework's close (Fastify's `preClose` hooks end its WebSockets), then what is left open.
     for (const step of this.#afterDrain) await this.#runHook('drain step', step, deadline);
+    this.#phase = 'awaiting upgraded connections';
+    await Promise.all(drains);
     for (const hook of [...this.#hooks].reverse()) await this.#runHook('shutdown hook', hook, deadline);
     for (const hook of this.#finalizers) await this.#runHook('final step', hook, deadline);
   }
