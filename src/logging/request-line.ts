@@ -99,8 +99,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     // The kit's check, not pino's alone: a logger that runs below its level to pick or hold lines
     // would build the line only to drop it. A picked request's line goes to the gate, which writes it.
     if (!writesLevel(logger, level) && context.debugSampled !== true) return;
-    const length = res.getHeader('content-length');
-    const bytes = length === undefined || !Number.isFinite(Number(length)) ? undefined : Number(length);
+    const bytes = contentLength(res);
     const url = context[urlSlot] ?? req.url; // as it arrived: a router may have rewritten req.url
     const path = query ? (url ?? '/') : pathWithoutQuery(url);
     const userAgent = rawHeader(req, 'user-agent');
@@ -150,4 +149,23 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     };
     logger[level](fields, message);
   };
+}
+
+const lengthInHead = /\r\ncontent-length:[ \t]*(\d+)/i;
+
+/**
+ * The response's Content-Length: as set on it, else as written in its head, where Node put what the
+ * response object does not show (Fastify gives its headers to `writeHead`; Node adds the length of a
+ * body given whole to `end()`). `undefined` for a chunked response.
+ */
+function contentLength(res: ServerResponse): number | undefined {
+  const set = res.getHeader('content-length');
+  if (set !== undefined) {
+    const length = Number(set);
+    return Number.isFinite(length) ? length : undefined;
+  }
+  const head = (res as ServerResponse & { _header?: unknown })._header;
+  if (typeof head !== 'string') return undefined;
+  const found = lengthInHead.exec(head);
+  return found === null ? undefined : Number(found[1]);
 }

@@ -111,6 +111,23 @@ describe('the request line', () => {
     expect(line.durationMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('takes bytes from the head Node wrote: a length given to writeHead or added by end(body); none when chunked', async () => {
+    const { runtime, logs } = await startRuntime({
+      app: (req, res) => {
+        if (req.url === '/head') res.writeHead(200, { 'content-length': '3' }).end('abc');
+        else if (req.url === '/implicit') res.end('hello!');
+        else res.writeHead(200).end('chunked');
+      },
+    });
+    for (const path of ['/head', '/implicit', '/chunked']) await get(`${baseUrl(runtime.server!)}${path}`);
+    await expect.poll(() => logs.find('request completed').length).toBe(3);
+    expect(logs.find('request completed').map((line) => [line.path, line.bytes])).toEqual([
+      ['/head', 3],
+      ['/implicit', 6],
+      ['/chunked', undefined],
+    ]);
+  });
+
   it('keeps the query with query: true, and uses the peer address without X-Forwarded-For', async () => {
     const { runtime, logs } = await startRuntime({ app: (_req, res) => res.end(), logging: { query: true } });
     await get(`${baseUrl(runtime.server!)}/a?b=c`);
