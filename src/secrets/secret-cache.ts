@@ -63,6 +63,13 @@ export interface SecretCacheSettings {
   readonly backoffMaxMs: number;
   /** Bound on one fetch (background refreshes and `resolve`). */
   readonly fetchTimeoutMs: number;
+  /**
+   * Least time between two calls of {@link SecretCache.refresh} for one value that fetch: within it,
+   * a refresh gets the last one's result (an app that refreshes on every authentication failure would
+   * otherwise call AWS once per failing request).
+   * @default 1000
+   */
+  readonly minRefreshIntervalMs?: number;
 }
 
 /** Per-reference options. */
@@ -86,6 +93,8 @@ interface Entry {
   inflight: Promise<FetchedSecret> | undefined;
   /** A `refresh` waiting for the fetches under way to end, before its own call. */
   queued?: Promise<FetchedSecret> | undefined;
+  /** The last `refresh` that fetched: when, and its outcome, shared within the minimum interval. */
+  lastRefresh?: { readonly at: number; readonly result: Promise<FetchedSecret> } | undefined;
   failures: number;
   /**
    * The last failure was about this value (not found, access denied, not transformable), not about
@@ -209,18 +218,29 @@ export class SecretCache {
   /**
    * Fetches now, with a call sent after this one: a fetch under way may have been sent before the
    * value changed (a rotation is why an app calls this), so it is waited for, not joined. Refreshes
-   * called meanwhile share the call that follows it. Rejects when it fails (the cached value stays).
+   * called meanwhile share the call that follows it, and so do those within `minRefreshIntervalMs`
+   * of it. Rejects when it fails (the cached value stays).
    */
   refresh(reference: SecretReference, options: EntryOptions = {}): Promise<FetchedSecret> {
     const entry = this.#entry(reference, options);
     if (entry.queued !== undefined) return entry.queued;
+    const now = performance.now();
+    const last = entry.lastRefresh;
+    if (last !== undefined && now - last.at < (this.#settings.minRefreshIntervalMs ?? 1_000))
+      return last.result;
     const underWay = this.#fetchesOfItsCall(entry);
-    if (underWay.length === 0) return this.#start(entry);
-    entry.queued = Promise.allSettled(underWay).then(() => {
-      entry.queued = undefined;
-      return entry.inflight ?? this.#start(entry); // one under way now began after this call
-    });
-    return entry.queued;
+    let result: Promise<FetchedSecret>;
+    if (underWay.length === 0) {
+      result = this.#start(entry);
+    } else {
+      result = entry.queued = Promise.allSettled(underWay).then(() => {
+        entry.queued = undefined;
+        return entry.inflight ?? this.#start(entry); // one under way now began after this call
+      });
+    }
+    entry.lastRefresh = { at: now, result };
+    result.catch(() => {}); // kept for later callers; this one's caller handles its rejection
+    return result;
   }
 
   /**

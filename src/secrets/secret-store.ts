@@ -28,7 +28,7 @@ import {
   type SecretOptions,
   type SecretSettings,
 } from './settings.js';
-import { fetchManyRetrying, isThrottling, retryThrottled } from './throttling.js';
+import { fetchManyRetrying, isThrottling, isTransient, retryTransient } from './throttling.js';
 
 /** Options of {@link createSecretStore}. */
 export interface SecretStoreOptions {
@@ -129,8 +129,9 @@ export class SecretStore {
 
   /**
    * Loads every declared secret — SSM parameters in `GetParameters` batches of 10, the rest in
-   * parallel — within `startupTimeoutMs`; a call AWS throttles is retried with full-jitter backoff
-   * while the budget lasts (a fleet starting together shares one request quota). A required one that fails stops the start with one error
+   * parallel — within `startupTimeoutMs`; a call AWS throttles, or that meets a server error or a
+   * failed connection, is retried with full-jitter backoff while the budget lasts (a fleet starting
+   * together shares one request quota). A required one that fails stops the start with one error
    * listing every failure and its fix; an optional one is logged.
    *
    * @throws SecretsStartupError (`ARK_SECRETS_STARTUP_FAILED`)
@@ -147,12 +148,17 @@ export class SecretStore {
     setMaxListeners(references.size + 10, controller.signal);
     const budget = this.#settings.startupTimeoutMs;
     // A fleet starting together shares one AWS request quota: a throttled call is retried, with
-    // full-jitter backoff, for as long as the start-up budget allows.
+    // full-jitter backoff, for as long as the start-up budget allows; so is one that met a server
+    // error or a failed connection (a short outage must not fail every instance starting then).
     let throttledRetries = 0;
+    let transientRetries = 0;
     const retrying = {
       signal: controller.signal,
       deadline: started + budget,
-      onRetry: () => throttledRetries++,
+      onRetry: (_waitMs: number, error: unknown) => {
+        if (isThrottling(error)) throttledRetries++;
+        else transientRetries++;
+      },
     };
     // The latest outcome of each reference while it is retried: when the budget runs out during a
     // retry, the failure names the throttling rather than only the budget.
@@ -182,17 +188,29 @@ export class SecretStore {
           return;
         }
         await Promise.all(
-          list.map(async (reference) => {
-            try {
-              const fetch = () =>
-                provider.fetch(reference, controller.signal).catch((error: unknown) => {
-                  lastResults.set(reference, error as Error);
-                  throw error;
-                });
-              results.set(reference.raw, await retryThrottled(fetch, retrying));
-            } catch (error) {
-              results.set(reference.raw, error as Error);
-            }
+          groupedByCall(provider, list).map(async (group) => {
+            // The references one call answers (the keys of one secret) are fetched, and retried,
+            // together: their values then come from one call, and so from one version.
+            const fetchGroup = async () => {
+              const outcomes = await Promise.allSettled(
+                group.map((reference) => provider.fetch(reference, controller.signal)),
+              );
+              let transient: unknown;
+              outcomes.forEach((outcome, index) => {
+                const reference = group[index]!;
+                if (outcome.status === 'fulfilled') {
+                  results.set(reference.raw, outcome.value);
+                  return;
+                }
+                const error = outcome.reason as Error;
+                results.set(reference.raw, error);
+                lastResults.set(reference, error);
+                if (transient === undefined && isTransient(error)) transient = error;
+              });
+              if (transient !== undefined) throw transient;
+            };
+            // Each reference's outcome, the last attempt's, is in `results`.
+            await retryTransient(fetchGroup, retrying).catch(() => undefined);
           }),
         );
       }),
@@ -250,6 +268,7 @@ export class SecretStore {
         failed: failures.length,
         durationMs: Math.round(performance.now() - started),
         ...(throttledRetries > 0 ? { throttledRetries } : {}),
+        ...(transientRetries > 0 ? { transientRetries } : {}),
       },
       `loaded ${this.#declared.size - failures.length} of ${this.#declared.size} secrets`,
     );
@@ -304,8 +323,9 @@ export class SecretStore {
 
   /**
    * Fetches a declared secret now (say, after a database refused the password: it was rotated),
-   * with a call sent after this one: a fetch under way is waited for, not joined. Resolves with the
-   * new value; rejects when the fetch fails, keeping the old value.
+   * with a call sent after this one: a fetch under way is waited for, not joined. Calls within 1 s of
+   * one that fetched share its outcome. Resolves with the new value; rejects when the fetch fails,
+   * keeping the old value.
    */
   async refresh(name: string): Promise<string> {
     const declared = this.#declaration(name);
@@ -405,4 +425,25 @@ export class SecretStore {
  */
 export function createSecretStore(options: SecretStoreOptions = {}): SecretStore {
   return new SecretStore(options);
+}
+
+/**
+ * `list` in groups of the references one call of `provider` answers ({@link SecretProvider.callKey}:
+ * the keys of one secret); a reference answered alone is a group of its own.
+ */
+function groupedByCall(provider: SecretProvider, list: readonly SecretReference[]): SecretReference[][] {
+  const byCall = new Map<string, SecretReference[]>();
+  const groups: SecretReference[][] = [];
+  for (const reference of list) {
+    const key = provider.callKey?.(reference);
+    const group = key === undefined ? undefined : byCall.get(key);
+    if (group !== undefined) {
+      group.push(reference);
+      continue;
+    }
+    const created = [reference];
+    if (key !== undefined) byCall.set(key, created);
+    groups.push(created);
+  }
+  return groups;
 }

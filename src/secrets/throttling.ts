@@ -29,7 +29,56 @@ export function isThrottling(error: unknown): boolean {
   return false;
 }
 
-/** How {@link retryThrottled} backs off. */
+/** Server errors AWS services name (their HTTP status is 5xx too). */
+const serverErrorNames: ReadonlySet<string> = new Set([
+  'InternalServerError',
+  'InternalServiceError',
+  'InternalServiceErrorException',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+]);
+
+/** A connection that failed or an attempt that timed out (the SDK's per-attempt request timeout). */
+const networkCodes: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+/**
+ * True when another call may well succeed where `error` failed: AWS throttled it, answered a server
+ * error (5xx), or the connection failed or timed out; never for an error about the value itself (not
+ * found, access denied) nor for the kit's own abort (the start-up budget ran out).
+ */
+export function isTransient(error: unknown): boolean {
+  if (isThrottling(error)) return true;
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const { name, code, awsCode, $metadata, cause } = e as {
+      name?: unknown;
+      code?: unknown;
+      awsCode?: unknown;
+      $metadata?: { httpStatusCode?: unknown };
+      cause?: unknown;
+    };
+    const status = $metadata?.httpStatusCode;
+    if (typeof status === 'number' && status >= 500) return true;
+    for (const label of [name, code, awsCode]) {
+      if (typeof label === 'string' && (serverErrorNames.has(label) || networkCodes.has(label))) return true;
+    }
+    e = cause;
+  }
+  return false;
+}
+
+/** How {@link retryTransient} backs off. */
 export interface ThrottleRetryOptions {
   /** Aborts the waiting (the start-up budget ran out). */
   readonly signal: AbortSignal;
@@ -41,8 +90,8 @@ export interface ThrottleRetryOptions {
   readonly capMs?: number;
   /** A number in [0, 1). @default Math.random */
   readonly random?: () => number;
-  /** Called before each retry, with the wait chosen. */
-  readonly onRetry?: (waitMs: number) => void;
+  /** Called before each retry, with the wait chosen and the error retried. */
+  readonly onRetry?: (waitMs: number, error: unknown) => void;
 }
 
 /**
@@ -54,7 +103,11 @@ export interface ThrottleRetryOptions {
  * instance back at the same moment to be throttled again (AWS Architecture Blog, "Exponential
  * Backoff And Jitter").
  */
-export async function waitToRetry(attempt: number, options: ThrottleRetryOptions): Promise<boolean> {
+export async function waitToRetry(
+  attempt: number,
+  options: ThrottleRetryOptions,
+  error?: unknown,
+): Promise<boolean> {
   if (options.signal.aborted) return false;
   const base = options.baseMs ?? 250;
   const ceiling = Math.min(options.capMs ?? 5_000, base * 2 ** attempt);
@@ -63,7 +116,7 @@ export async function waitToRetry(attempt: number, options: ThrottleRetryOptions
   const room = options.deadline - performance.now() - base;
   if (room <= 0) return false;
   const wait = Math.min((options.random ?? Math.random)() * ceiling, room);
-  options.onRetry?.(wait);
+  options.onRetry?.(wait, error);
   try {
     await sleep(wait, undefined, { signal: options.signal });
     return true;
@@ -73,24 +126,25 @@ export async function waitToRetry(attempt: number, options: ThrottleRetryOptions
 }
 
 /**
- * Calls `fn` until it succeeds, retrying only when AWS throttled it ({@link waitToRetry}), for as
- * long as a retry can still start before the deadline. Any other error, or throttling once the
- * deadline is too close, is thrown as it is.
+ * Calls `fn` until it succeeds, retrying only a transient failure ({@link isTransient}: throttling, a
+ * server error, a failed connection) after {@link waitToRetry}, for as long as a retry can still
+ * start before the deadline. Any other error, or a transient one once the deadline is too close, is
+ * thrown as it is.
  */
-export async function retryThrottled<T>(fn: () => Promise<T>, options: ThrottleRetryOptions): Promise<T> {
+export async function retryTransient<T>(fn: () => Promise<T>, options: ThrottleRetryOptions): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (error) {
-      if (!isThrottling(error) || !(await waitToRetry(attempt, options))) throw error;
+      if (!isTransient(error) || !(await waitToRetry(attempt, options, error))) throw error;
     }
   }
 }
 
 /**
- * Calls `fetchMany` for `keys`, then again for those whose result is a throttling error, with the
- * backoff of {@link waitToRetry}, until none is throttled or the deadline is too close: a batch call
- * reports its errors per key, and only the throttled ones are worth another call. Resolves with the
+ * Calls `fetchMany` for `keys`, then again for those whose result is a transient error
+ * ({@link isTransient}), with the backoff of {@link waitToRetry}, until none is or the deadline is too
+ * close: a batch call reports its errors per key, and only the transient ones are worth another call. Resolves with the
  * last result of every key (an error when the call failed as a whole), kept in `results` as they
  * come, so that a caller whose budget ran out first still has them.
  */
@@ -109,14 +163,18 @@ export async function fetchManyRetrying<K, V>(
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
     }
-    const throttled: K[] = [];
+    const again: K[] = [];
+    let retried: Error | undefined;
     for (const key of pending) {
       const result = failure ?? fetched?.get(key);
       if (result === undefined) continue;
       results.set(key, result);
-      if (result instanceof Error && isThrottling(result)) throttled.push(key);
+      if (result instanceof Error && isTransient(result)) {
+        again.push(key);
+        retried = result;
+      }
     }
-    if (throttled.length === 0 || !(await waitToRetry(attempt, options))) return results;
-    pending = throttled;
+    if (again.length === 0 || !(await waitToRetry(attempt, options, retried))) return results;
+    pending = again;
   }
 }

@@ -11,6 +11,7 @@ beforeAll(async () => {
   endpoint = await startAwsEndpoint();
   restoreEnv = applyEnv(awsClientEnv(endpoint));
   for (let i = 1; i <= 20; i++) endpoint.putParameter(`/fleet/p${i}`, `value-${i}`, { type: 'String' });
+  endpoint.putSecret('fleet/db', JSON.stringify({ username: 'app-a', password: 'pass-a-123456' }));
 });
 
 afterAll(async () => {
@@ -20,6 +21,7 @@ afterAll(async () => {
 
 afterEach(() => {
   endpoint.setQuota('ssm', undefined);
+  endpoint.clearFaults();
   endpoint.resetCalls();
 });
 
@@ -69,5 +71,38 @@ describe('start-up under a shared SSM request quota', () => {
     expect(message).toContain('secretOptions.startupTimeoutMs');
     expect(message).toContain('higher throughput');
     expect(endpoint.calls('GetParameters')).toBeGreaterThan(2);
+  });
+});
+
+describe('start-up through a short outage of the service', () => {
+  it('retries server errors and reset connections within the budget instead of failing the start', async () => {
+    // A second of 500s and reset connections: each instance starting then would be rolled back.
+    endpoint.inject('GetParameters', { kind: 'error', error: 'InternalServerError', times: 3 });
+    endpoint.inject('GetParameters', { kind: 'reset', times: 2 });
+    const { store, logs } = instance(8_000);
+
+    await store.load();
+
+    expect(store.get('P20')).toBe('value-20');
+    expect(endpoint.calls('GetParameters')).toBeGreaterThan(2);
+    const loaded = logs.find('loaded 20 of 20 secrets')[0]!;
+    expect(loaded.transientRetries as number).toBeGreaterThan(0);
+  });
+
+  it('retries the keys of one secret together: one call per attempt, so they come from one version', async () => {
+    endpoint.inject('GetSecretValue', { kind: 'error', error: 'ThrottlingException', times: 2 });
+    const store = createSecretStore({
+      secrets: {
+        DB_USER: 'secretsmanager:fleet/db#username',
+        DB_PASSWORD: 'secretsmanager:fleet/db#password',
+      },
+      options: { startupTimeoutMs: 8_000, aws: { maxAttempts: 1 } },
+    });
+
+    await store.load();
+
+    expect([store.get('DB_USER'), store.get('DB_PASSWORD')]).toEqual(['app-a', 'pass-a-123456']);
+    // Two throttled attempts and the one that answered, each a single call for both keys.
+    expect(endpoint.calls('GetSecretValue')).toBe(3);
   });
 });

@@ -212,6 +212,22 @@ describe('SecretCache', () => {
     expect(cache.peek(ref)?.value).toBe('after-rotation');
   });
 
+  it('refresh() calls within minRefreshIntervalMs of one that fetched share its result: one call per interval, not per failing request', async () => {
+    const script = scriptedProvider();
+    const { cache } = cacheWith(script.provider, { ttlMs: 60_000, minRefreshIntervalMs: 100 });
+    await cache.get(ref);
+    script.answer('rotated');
+    // An app that refreshes on each authentication failure, 20 failing requests in a row.
+    for (let i = 0; i < 20; i++) expect((await cache.refresh(ref)).value).toBe('rotated');
+    expect(script.calls).toHaveLength(2);
+    script.fail('still denied');
+    await expect(cache.refresh(ref)).resolves.toMatchObject({ value: 'rotated' }); // within the interval
+    await delay(120);
+    await expect(cache.refresh(ref)).rejects.toThrow('still denied');
+    await expect(cache.refresh(ref)).rejects.toThrow('still denied'); // shared, not sent again
+    expect(script.calls).toHaveLength(3);
+  });
+
   it('registers sensitive values with the redaction registry, and logs a rotation without values', async () => {
     const script = scriptedProvider();
     const { cache, redaction, logs } = cacheWith(script.provider, { ttlMs: 60_000 });

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { SecretFetchError } from '../../../src/errors.js';
-import { isThrottling, retryThrottled } from '../../../src/secrets/throttling.js';
+import { isThrottling, isTransient, retryTransient } from '../../../src/secrets/throttling.js';
 
 function awsError(name: string, status = 400): Error {
   return Object.assign(new Error('Rate exceeded'), { name, $metadata: { httpStatusCode: status } });
@@ -46,7 +46,34 @@ describe('isThrottling', () => {
   });
 });
 
-describe('retryThrottled', () => {
+describe('isTransient', () => {
+  it('takes throttling, server errors and failed or timed-out connections as worth another call', () => {
+    const connection = (code: string) => Object.assign(new Error(code), { code });
+    for (const error of [
+      awsError('ThrottlingException'),
+      awsError('InternalFailure', 500),
+      awsError('Whatever', 503),
+      awsError('ServiceUnavailableException'),
+      connection('ECONNRESET'),
+      connection('ETIMEDOUT'),
+      Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' }),
+      new SecretFetchError('x', { reference: 'ssm:/a', cause: awsError('InternalServerError', 500) }),
+    ])
+      expect(isTransient(error), String(error)).toBe(true);
+    for (const error of [
+      awsError('AccessDeniedException'),
+      awsError('ParameterNotFound'),
+      awsError('ValidationException'),
+      Object.assign(new Error('aborted'), { name: 'AbortError' }),
+      connection('ENOTFOUND'),
+      new Error('x'),
+      undefined,
+    ])
+      expect(isTransient(error), String(error)).toBe(false);
+  });
+});
+
+describe('retryTransient', () => {
   it('retries throttled calls with full-jitter exponential backoff until one succeeds', async () => {
     const { fn, calls } = failing(
       awsError('ThrottlingException'),
@@ -54,13 +81,13 @@ describe('retryThrottled', () => {
       awsError('Throttling'),
     );
     const waits: number[] = [];
-    const result = await retryThrottled(fn, {
+    const result = await retryTransient(fn, {
       signal,
       deadline: performance.now() + 10_000,
       baseMs: 4,
       capMs: 10,
       random: () => 0.5,
-      onRetry: (ms) => waits.push(ms),
+      onRetry: (ms: number) => waits.push(ms),
     });
     expect(result).toBe('loaded');
     expect(calls.count).toBe(4);
@@ -68,10 +95,10 @@ describe('retryThrottled', () => {
     expect(waits).toEqual([2, 4, 5]);
   });
 
-  it('does not retry what is not throttling', async () => {
+  it('does not retry what is not transient', async () => {
     const denied = awsError('AccessDeniedException');
     const { fn, calls } = failing(denied);
-    await expect(retryThrottled(fn, { signal, deadline: performance.now() + 10_000 })).rejects.toBe(denied);
+    await expect(retryTransient(fn, { signal, deadline: performance.now() + 10_000 })).rejects.toBe(denied);
     expect(calls.count).toBe(1);
   });
 
@@ -84,13 +111,13 @@ describe('retryThrottled', () => {
       const { fn, calls } = failing(...Array.from({ length: 10 }, () => throttled));
       const waits: number[] = [];
       await expect(
-        retryThrottled(fn, {
+        retryTransient(fn, {
           signal,
           deadline: 100,
           baseMs: 40,
           capMs: 1_000,
           random: () => 0.99,
-          onRetry: (ms) => {
+          onRetry: (ms: number) => {
             waits.push(ms);
             now += ms;
           },
@@ -111,7 +138,7 @@ describe('retryThrottled', () => {
     const throttled = awsError('ThrottlingException');
     const controller = new AbortController();
     const { fn } = failing(throttled, throttled);
-    const pending = retryThrottled(fn, {
+    const pending = retryTransient(fn, {
       signal: controller.signal,
       deadline: performance.now() + 60_000,
       baseMs: 30_000,
