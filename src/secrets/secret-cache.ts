@@ -59,6 +59,14 @@ export interface SecretCacheSettings {
   readonly maxEntries: number;
   /** First wait after a failed refresh; doubles with each failure in a row. */
   readonly backoffBaseMs: number;
+  /**
+   * First wait after a failure about the value itself (not found, access denied, not transformable):
+   * a state that a person changes, not one that passes in a second, so the fleet does not spend its
+   * shared request quota asking again (a missing optional parameter, read every second by every
+   * instance). Doubles as the other, within `backoffMaxMs`.
+   * @default 30000
+   */
+  readonly ownFailureBackoffBaseMs?: number;
   /** Longest wait between refresh attempts. */
   readonly backoffMaxMs: number;
   /** Bound on one fetch (background refreshes and `resolve`). */
@@ -519,10 +527,10 @@ export class SecretCache {
       wrapped instanceof SecretNotFoundError ||
       wrapped instanceof SecretAccessDeniedError ||
       wrapped instanceof SecretTransformError;
-    const backoff = Math.min(
-      this.#settings.backoffMaxMs,
-      this.#settings.backoffBaseMs * 2 ** (entry.failures - 1),
-    );
+    const base = entry.ownFailure
+      ? Math.max(this.#settings.backoffBaseMs, this.#settings.ownFailureBackoffBaseMs ?? 30_000)
+      : this.#settings.backoffBaseMs;
+    const backoff = Math.min(this.#settings.backoffMaxMs, base * 2 ** (entry.failures - 1));
     entry.retryAt = performance.now() + backoff * (0.8 + Math.random() * 0.4);
     if (fetchFailed.hasSubscribers) {
       const message: SecretFetchFailedMessage = {

@@ -22,6 +22,7 @@ const settings: SecretCacheSettings = {
   ttlMs: 200,
   maxEntries: 10,
   backoffBaseMs: 100,
+  ownFailureBackoffBaseMs: 100, // as the others: the tests of its own base set it
   backoffMaxMs: 400,
   fetchTimeoutMs: 300,
 };
@@ -44,6 +45,9 @@ function scriptedProvider() {
     },
     fail(message = 'throttled') {
       next = async () => Promise.reject(new Error(message));
+    },
+    next(answer: () => Promise<FetchedSecret>) {
+      next = answer;
     },
     slow(ms: number, value: string) {
       next = () => delay(ms).then(() => ({ value, sensitive: true }));
@@ -210,6 +214,40 @@ describe('SecretCache', () => {
     ]);
     expect(script.calls).toHaveLength(3); // the first read, the background refresh, one refresh
     expect(cache.peek(ref)?.value).toBe('after-rotation');
+  });
+
+  it('backs off from ownFailureBackoffBaseMs after a failure about the value itself (not found), from backoffBaseMs after one of the call', async () => {
+    const script = scriptedProvider();
+    const { cache } = cacheWith(script.provider, {
+      backoffBaseMs: 10,
+      ownFailureBackoffBaseMs: 1_000,
+      backoffMaxMs: 5_000,
+    });
+    script.fail('throttled');
+    await expect(cache.get(ref)).rejects.toThrow('throttled');
+    const now = performance.now();
+    const clock = vi.spyOn(performance, 'now');
+    try {
+      clock.mockReturnValue(now + 20); // past 10 ms (± 20 %): asked again
+      script.next(async () =>
+        Promise.reject(new SecretNotFoundError('env:TOKEN: not set', { reference: 'env:TOKEN' })),
+      );
+      await expect(cache.get(ref)).rejects.toThrow('not set');
+      expect(script.calls).toHaveLength(2);
+      // A missing value: its second failure in a row waits 2 × 1,000 ms (± 20 %), not 2 × 10 ms.
+      for (const at of [100, 1_000, 1_500]) {
+        clock.mockReturnValue(now + 20 + at);
+        cache.peek(ref);
+      }
+      await delay(5);
+      expect(script.calls).toHaveLength(2);
+      clock.mockReturnValue(now + 20 + 2_500);
+      cache.peek(ref);
+      await delay(5);
+      expect(script.calls).toHaveLength(3);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('refresh() calls within minRefreshIntervalMs of one that fetched share its result: one call per interval, not per failing request', async () => {
