@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import {
   type AppRunnerKitError,
+  SecretAccessDeniedError,
   SecretFetchError,
   SecretNotDeclaredError,
   SecretNotFoundError,
@@ -177,6 +178,14 @@ export class SecretStore {
             (pending) => provider.fetchMany!(pending, controller.signal),
             retrying,
             lastResults,
+          );
+          // IAM denies a whole call that names one parameter the role may not read: each parameter of
+          // that batch got the denial. Asked alone, each gets its own answer.
+          await Promise.all(
+            deniedAsABatch(list, fetched).map(async (reference) => {
+              const alone = () => provider.fetch(reference, controller.signal);
+              fetched.set(reference, await retryTransient(alone, retrying).catch((error: Error) => error));
+            }),
           );
           for (const reference of list) {
             results.set(
@@ -446,4 +455,20 @@ function groupedByCall(provider: SecretProvider, list: readonly SecretReference[
     groups.push(created);
   }
   return groups;
+}
+
+/** The references of `list` whose access-denied error came from one call that failed them all. */
+function deniedAsABatch(
+  list: readonly SecretReference[],
+  results: ReadonlyMap<SecretReference, FetchedSecret | Error>,
+): SecretReference[] {
+  const byCall = new Map<unknown, SecretReference[]>();
+  for (const reference of list) {
+    const result = results.get(reference);
+    if (!(result instanceof SecretAccessDeniedError) || result.cause === undefined) continue;
+    const same = byCall.get(result.cause);
+    if (same === undefined) byCall.set(result.cause, [reference]);
+    else same.push(reference);
+  }
+  return [...byCall.values()].filter((references) => references.length > 1).flat();
 }

@@ -105,4 +105,18 @@ describe('start-up through a short outage of the service', () => {
     // Two throttled attempts and the one that answered, each a single call for both keys.
     expect(endpoint.calls('GetSecretValue')).toBe(3);
   });
+
+  it('asks alone for the parameters of a batch that IAM denied as a whole: each gets its own answer', async () => {
+    // A role that may not read one parameter of a batch: AWS denies the whole GetParameters call.
+    endpoint.inject('GetParameters', { kind: 'error', error: 'AccessDeniedException', times: 1 });
+    const store = createSecretStore({
+      secrets: { P1: 'ssm:/fleet/p1', P2: 'ssm:/fleet/p2', P3: { ref: 'ssm:/fleet/p3', optional: true } },
+      options: { startupTimeoutMs: 8_000, aws: { maxAttempts: 1 } },
+    });
+
+    await store.load();
+
+    expect(['P1', 'P2', 'P3'].map((name) => store.get(name))).toEqual(['value-1', 'value-2', 'value-3']);
+    expect([endpoint.calls('GetParameters'), endpoint.calls('GetParameter')]).toEqual([1, 3]);
+  });
 });
