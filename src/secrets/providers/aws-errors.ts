@@ -19,6 +19,9 @@ const denied = new Set([
   'AccessDenied',
   'DecryptionFailure',
   'KMSAccessDeniedException',
+]);
+/** The credentials were refused: about the caller, not about the value (no permission to grant). */
+const credentialsRefused = new Set([
   'UnrecognizedClientException',
   'InvalidSignatureException',
   'ExpiredTokenException',
@@ -67,6 +70,12 @@ export function wrapAwsError(
   }
   if (denied.has(name)) {
     return new SecretAccessDeniedError(`${reference}: ${name} (${message}). ${permission(service)}`, options);
+  }
+  if (credentialsRefused.has(name)) {
+    return new SecretFetchError(
+      `${reference}: ${name} (${message}). AWS refused the credentials, not the access: on App Runner the instance role's are renewed by the SDK; locally, renew the session (AWS_PROFILE, aws sso login) and check the clock.`,
+      options,
+    );
   }
   if (name === 'TimeoutError' || name === 'AbortError' || (code !== undefined && unreachable.has(code))) {
     return new SecretTimeoutError(

@@ -287,6 +287,20 @@ describe('start-up failures', () => {
     expect((error!.failures[0] as SecretAccessDeniedError).awsCode).toBe('AccessDeniedException');
   });
 
+  it('tells refused credentials (an expired token) from a denied access: no permission to grant', async () => {
+    endpoint.inject('GetSecretValue', { kind: 'error', error: 'ExpiredTokenException', times: 1 });
+    const store = createSecretStore({ secrets: { KEY: 'secretsmanager:prod/api-key' }, options: fast });
+    const error = (await store.load().catch((caught: unknown) => caught)) as SecretsStartupError;
+    expect(error).toBeInstanceOf(SecretsStartupError);
+    expect(error.failures[0]).not.toBeInstanceOf(SecretAccessDeniedError);
+    expect(error.failures[0]).toMatchObject({
+      code: 'ARK_SECRET_FETCH_FAILED',
+      awsCode: 'ExpiredTokenException',
+    });
+    expect(error.message).toContain('AWS refused the credentials, not the access');
+    expect(error.message).not.toContain('Grant the instance role');
+  });
+
   it('says a missing secret is not found, with the region hint', async () => {
     const store = createSecretStore({ secrets: { MISSING: 'secretsmanager:prod/nope' }, options: fast });
     const error = (await store.load().catch((caught: unknown) => caught)) as SecretsStartupError;
