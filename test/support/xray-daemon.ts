@@ -79,6 +79,11 @@ export interface XRayDaemon {
   waitFor(predicate: (daemon: XRayDaemon) => boolean, timeoutMs?: number): Promise<void>;
   /** Replaces the rules `/GetSamplingRules` answers. */
   setSamplingRules(rules: readonly SamplingRule[]): void;
+  /**
+   * Answers `path` with the X-Ray API's refusal, as the real daemon passes it on (its status and
+   * body: access denied, throttled), until called with `undefined`.
+   */
+  refuse(path: SamplingRequest['path'], answer: { status: number; body: string } | undefined): void;
   /** Forgets everything collected. */
   clear(): void;
   /** Closes both sockets. Safe to call twice. */
@@ -153,6 +158,7 @@ export async function startXRayDaemon(options: XRayDaemonOptions = {}): Promise<
   const subsegments: CollectedSubsegment[] = [];
   const malformed: MalformedDatagram[] = [];
   const samplingRequests: SamplingRequest[] = [];
+  const refusals = new Map<string, { status: number; body: string }>();
   const events = new EventEmitter();
   let rules: readonly SamplingRule[] = options.samplingRules ?? [DEFAULT_SAMPLING_RULE];
   let datagrams = 0;
@@ -262,6 +268,12 @@ export async function startXRayDaemon(options: XRayDaemonOptions = {}): Promise<
     }
     samplingRequests.push({ path, body });
     events.emit('change');
+    const refusal = refusals.get(path);
+    if (refusal !== undefined) {
+      res.writeHead(refusal.status, { 'content-type': 'application/json' });
+      res.end(refusal.body);
+      return;
+    }
     const answer =
       path === '/GetSamplingRules'
         ? samplingRulesAnswer(rules, rulesModifiedAt)
@@ -323,6 +335,10 @@ export async function startXRayDaemon(options: XRayDaemonOptions = {}): Promise<
     },
     setSamplingRules(next) {
       rules = next;
+    },
+    refuse(path, answer) {
+      if (answer === undefined) refusals.delete(path);
+      else refusals.set(path, answer);
     },
     clear() {
       segments.length = 0;

@@ -4,6 +4,9 @@ import { runOutsideRequestContext } from '../../http/context.js';
 /** The two ways the kit reaches the daemon: segments over UDP, sampling rules over TCP. */
 export type DaemonChannel = 'udp' | 'sampling';
 
+/** The X-Ray API calls the daemon makes for the sampler. */
+export type SamplingOperation = 'GetSamplingRules' | 'GetSamplingTargets';
+
 /**
  * Logs an X-Ray daemon outage once: a warning when the first channel fails, an info line when
  * every failed channel works again — not a line per segment or per poll.
@@ -19,6 +22,8 @@ export class DaemonStatus {
   readonly #logger: Logger;
   readonly #daemon: string;
   readonly #failing = new Set<DaemonChannel>();
+  readonly #refusing = new Set<SamplingOperation>();
+  #refusedThisTurn = false;
   readonly #sampling: boolean;
   #droppedWhileDown = 0;
   /** Called when UDP works again while sampling still fails: the sampler refreshes its rules now. */
@@ -70,6 +75,56 @@ export class DaemonStatus {
       ),
     );
     this.#droppedWhileDown = 0;
+  }
+
+  /**
+   * The daemon answered a sampling call with the X-Ray API's refusal (`statusCode` not 200: access
+   * denied, throttled): the daemon works, the API does not serve this instance. Logged once per
+   * streak of refusals of `operation`, with what it means for sampling.
+   */
+  refused(operation: SamplingOperation, statusCode: number, detail: string): void {
+    // The SDK reads the same answer right after, in the same turn, and may call it a failure.
+    this.#refusedThisTurn = true;
+    queueMicrotask(() => {
+      this.#refusedThisTurn = false;
+    });
+    if (this.#refusing.has(operation)) return;
+    this.#refusing.add(operation);
+    const denied = statusCode === 401 || statusCode === 403 || /AccessDenied|not authorized/i.test(detail);
+    const effect =
+      operation === 'GetSamplingRules'
+        ? 'centralized sampling rules are not fetched: those fetched last apply for up to an hour, then the local rules'
+        : 'sampling quotas are not renewed: each centralized rule keeps its fixed rate, and its reservoir lapses';
+    const fix = denied
+      ? ` Give the instance role xray:GetSamplingRules and xray:GetSamplingTargets.`
+      : statusCode === 429
+        ? ' The X-Ray API throttles the calls of every instance of the account and region together.'
+        : '';
+    runOutsideRequestContext(() =>
+      this.#logger.warn(
+        { tracing: { daemon: this.#daemon, operation, statusCode, detail } },
+        `the X-Ray API refused ${operation} through the daemon at ${this.#daemon} (HTTP ${statusCode}): ${effect}, until it answers (logged once).${fix}`,
+      ),
+    );
+  }
+
+  /** The X-Ray API answered `operation` again, after {@link refused}. */
+  accepted(operation: SamplingOperation): void {
+    if (!this.#refusing.delete(operation)) return;
+    runOutsideRequestContext(() =>
+      this.#logger.info(
+        { tracing: { daemon: this.#daemon, operation } },
+        `the X-Ray API answers ${operation} again`,
+      ),
+    );
+  }
+
+  /**
+   * True in the turn the daemon answered a sampling call with the X-Ray API's refusal: the failure the
+   * SDK then reports is that refusal, not a daemon that does not answer.
+   */
+  get refusedThisTurn(): boolean {
+    return this.#refusedThisTurn;
   }
 
   /** Counts a segment dropped while the daemon does not answer. */

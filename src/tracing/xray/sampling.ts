@@ -1,7 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
-import http from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import type { XrayDaemonAddress } from '../../config/tracing.js';
-import type { DaemonStatus } from './daemon-status.js';
+import type { DaemonStatus, SamplingOperation } from './daemon-status.js';
 import type { XrayConfig } from './options.js';
 import type {
   SampleRequest,
@@ -10,6 +10,10 @@ import type {
   SdkInternals,
   SdkServiceConnector,
 } from './sdk-internals.js';
+
+/** How often the SDK asks for sampling targets, and for the rules. */
+const targetsIntervalMs = 10_000;
+const rulesIntervalMs = 5 * 60_000;
 
 /** Bound on each request to the daemon's sampling endpoint, connect to last byte. */
 const samplingRequestTimeoutMs = 2_000;
@@ -39,15 +43,58 @@ export const sampledLocally: SamplingDecision = Object.freeze({ sampled: true, r
  * function bounds each call and unrefs its socket; it uses `http.request` as it was before the
  * kit's client instrumentation wrapped it, so the polls are never traced.
  */
-function boundedRequest(request: typeof http.request): SdkHttpRequest {
+function boundedRequest(request: typeof http.request, status: DaemonStatus): SdkHttpRequest {
   return (options, callback) => {
-    const req = request(options, callback);
+    const req = request(options, (response) => {
+      watchAnswer(options.path, response, status);
+      callback(response);
+    });
     req.setTimeout(samplingRequestTimeoutMs, () =>
       req.destroy(new Error(`no answer within ${samplingRequestTimeoutMs} ms`)),
     );
     req.once('socket', (socket) => socket.unref());
     return req;
   };
+}
+
+/**
+ * Tells the X-Ray API's refusal, which the daemon passes on with its status, from an answer: the SDK
+ * reads a refused `GetSamplingRules` as no rules, silently, and a refused `GetSamplingTargets` as a
+ * daemon that does not answer.
+ */
+function watchAnswer(path: string | null | undefined, response: IncomingMessage, status: DaemonStatus): void {
+  const operation: SamplingOperation | undefined =
+    path === '/GetSamplingRules'
+      ? 'GetSamplingRules'
+      : path === '/SamplingTargets'
+        ? 'GetSamplingTargets'
+        : undefined;
+  if (operation === undefined) return;
+  const statusCode = response.statusCode ?? 0;
+  if (statusCode === 200) {
+    status.accepted(operation);
+    return;
+  }
+  let body = '';
+  response.on('data', (chunk: Buffer | string) => {
+    if (body.length < maxRefusalBytes) body += String(chunk);
+  });
+  response.on('end', () => status.refused(operation, statusCode, refusalDetail(body)));
+}
+
+const maxRefusalBytes = 1_024;
+
+/** The X-Ray API's error, as its JSON body says it (`__type`, `message`), in a few hundred characters. */
+function refusalDetail(body: string): string {
+  let detail = body;
+  try {
+    const parsed = JSON.parse(body) as { __type?: unknown; message?: unknown; Message?: unknown };
+    const message = parsed.message ?? parsed.Message;
+    detail = [parsed.__type, message].filter((part) => typeof part === 'string').join(': ') || body;
+  } catch {
+    // Not JSON: the body as it is.
+  }
+  return detail.slice(0, 300);
 }
 
 function setDaemon(config: SdkDaemonConfig, address: XrayDaemonAddress): () => void {
@@ -59,9 +106,9 @@ function setDaemon(config: SdkDaemonConfig, address: XrayDaemonAddress): () => v
   return () => Object.assign(config, previous);
 }
 
-function setHttpClient(connector: SdkServiceConnector): () => void {
+function setHttpClient(connector: SdkServiceConnector, status: DaemonStatus): () => void {
   const previous = connector.httpClient;
-  connector.httpClient = { request: boundedRequest(http.request) };
+  connector.httpClient = { request: boundedRequest(http.request, status) };
   return () => {
     connector.httpClient = previous;
   };
@@ -112,7 +159,7 @@ export function startSampler(
   }
 
   restores.push(setDaemon(internals.daemonConfig, daemon));
-  restores.push(setHttpClient(internals.serviceConnector));
+  restores.push(setHttpClient(internals.serviceConnector, status));
   restores.push(() => {
     clearInterval(sdk.rulePoller.poller);
     clearInterval(sdk.targetPoller.poller);
@@ -122,6 +169,20 @@ export function startSampler(
   });
   if (sdk.started) sdk.rulePoller.start();
   else sdk.start();
+  // The SDK polls on the phase of its start (its jitter is a few milliseconds): instances started
+  // together would call the X-Ray API together for ever, every 10 s and every 5 minutes, and share
+  // its quota at the same instant. Each instance moves its polls to a phase of its own; the rules
+  // were fetched just now.
+  clearInterval(sdk.targetPoller.poller);
+  clearInterval(sdk.rulePoller.poller);
+  const phased = [
+    setTimeout(() => stopped || sdk.targetPoller.start(), Math.random() * targetsIntervalMs),
+    setTimeout(() => stopped || sdk.rulePoller.start(), Math.random() * rulesIntervalMs),
+  ];
+  for (const timer of phased) timer.unref();
+  restores.push(() => {
+    for (const timer of phased) clearTimeout(timer);
+  });
   // Rules are polled every 5 minutes: when segments reach the daemon again, fetch them now. The
   // emitter calls this from a datagram's send callback, inside the request that sent it: bound to
   // this (start-up) context, the poller's new interval keeps no request's context alive.

@@ -39,7 +39,8 @@ export function sdkLogger(logger: Logger, status: DaemonStatus): SdkLogger {
   const warn = (...args: unknown[]) => {
     const message = typeof args[0] === 'string' ? args[0] : format(...args);
     if (samplingFailure.test(message)) {
-      status.failed('sampling', args[1] ?? new Error(message));
+      // The daemon answered with the X-Ray API's refusal, which the status has logged already.
+      if (!status.refusedThisTurn) status.failed('sampling', args[1] ?? new Error(message));
       return;
     }
     if (seen.has(message) || seen.size >= maxDistinctWarnings) {

@@ -35,7 +35,7 @@ async function absentPort(): Promise<number> {
 
 const outage = /^the X-Ray daemon at .* does not answer: .* until it does \(logged once per outage\)$/;
 const daemonLines = (lines: readonly Record<string, unknown>[]) =>
-  lines.filter((l) => typeof l.msg === 'string' && /X-Ray daemon|aws-xray-sdk-core/.test(l.msg));
+  lines.filter((l) => typeof l.msg === 'string' && /X-Ray (?:daemon|API)|aws-xray-sdk-core/.test(l.msg));
 
 describe('a daemon that is not there', () => {
   it.each(['local', 'centralized'] as const)(
@@ -145,6 +145,43 @@ describe('centralized sampling', () => {
     expect(daemonLines(logs.lines)).toEqual([]);
     daemon.setSamplingRules([{ RuleName: 'Default', Priority: 10000, FixedRate: 0.05, ReservoirSize: 1 }]);
   });
+
+  it.each([
+    [
+      403,
+      '{"message":"User: arn:aws:sts::123456789012:assumed-role/app is not authorized to perform: xray:GetSamplingRules"}',
+      'Give the instance role xray:GetSamplingRules',
+    ],
+    [429, 'Too Many Requests', 'throttles the calls of every instance'],
+  ])(
+    'tells the X-Ray API refusing GetSamplingRules (HTTP %i) from a daemon that does not answer',
+    async (status, body, hint) => {
+      daemon.refuse('/GetSamplingRules', { status, body });
+      try {
+        const { logs } = await startXray(daemon, () => (_req, res) => res.end(), {
+          tracing: { mode: 'xray' },
+        });
+        await daemon.waitFor((d) => d.samplingRequests.some((r) => r.path === '/GetSamplingRules'));
+        await expect.poll(() => daemonLines(logs.lines).length).toBeGreaterThan(0);
+        await delay(50);
+        const lines = daemonLines(logs.lines);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatchObject({
+          level: 'warn',
+          tracing: { operation: 'GetSamplingRules', statusCode: status },
+        });
+        expect(lines[0]!.msg).toMatch(
+          new RegExp(
+            `^the X-Ray API refused GetSamplingRules through the daemon at .* \\(HTTP ${status}\\): centralized sampling rules are not fetched`,
+          ),
+        );
+        expect(lines[0]!.msg).toContain(hint);
+        expect(lines[0]!.msg).not.toMatch(outage);
+      } finally {
+        daemon.refuse('/GetSamplingRules', undefined);
+      }
+    },
+  );
 
   it('local sampling polls nothing', async () => {
     const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
