@@ -37,7 +37,8 @@ const statuses: readonly unknown[] = ['pass', 'warn', 'fail'];
 /**
  * A check's value as a report: `false` fails; a `HealthCheckResult` says its status, and only its
  * own fields of the right types are kept (the endpoint is public, and the body must serialise); a
- * `status` that is not one of ours fails, saying so; any other value passes (a query's rows, `'PONG'`).
+ * `status` that is not one of ours fails, saying so, and so does an HTTP response that is not 2xx or
+ * 3xx; any other value passes (a query's rows, `'PONG'`).
  */
 function toReport(
   outcome: HealthCheckOutcome,
@@ -65,6 +66,11 @@ function toReport(
       ...base,
       output: `check returned status ${JSON.stringify(status.slice(0, 64))}: return { status: 'pass' | 'warn' | 'fail' }, or throw to fail`,
     };
+  }
+  // An HTTP client's response (`fetch`, axios, got): its status says whether the service answered.
+  const { ok } = outcome as { ok?: unknown };
+  if (ok === false || (typeof status === 'number' && (status < 200 || status >= 400))) {
+    return { status: 'fail', ...base, output: `check returned a response with status ${String(status)}` };
   }
   return { status: 'pass', ...base };
 }

@@ -11,8 +11,8 @@ export type HealthCheckKind = 'liveness' | 'readiness' | 'startup';
 /** What a check may return to say more than pass or fail. */
 export interface HealthCheckResult {
   readonly status: HealthStatus;
-  /** A measured value: a latency, a count, a size. */
-  readonly observedValue?: number | string | boolean;
+  /** A measured value: a latency, a count, a size (a BigInt is reported as a number when exact). */
+  readonly observedValue?: number | string | boolean | bigint;
   /** The unit of `observedValue` (`ms`, `bytes`, `percent`). */
   readonly observedUnit?: string;
   /** Why the check warns or fails; shown only with `health.exposeErrors`. */
@@ -22,9 +22,20 @@ export interface HealthCheckResult {
 /**
  * What a check returns: `false` fails; a {@link HealthCheckResult} says its status, and more; anything
  * else passes — nothing, `true`, or whatever the work checked resolves with (a query's rows, `'PONG'`).
- * An object whose `status` is a string other than `'pass'`, `'warn'` or `'fail'` fails, saying so.
+ * An object with another `status` (`'DOWN'`, an HTTP response's `503`) is refused by the type; at run
+ * time, it fails, saying so.
  */
-export type HealthCheckOutcome = HealthCheckResult | boolean | unknown;
+export type HealthCheckOutcome =
+  // biome-ignore lint/suspicious/noConfusingVoidType: `void` lets `async () => { await pool.query('SELECT 1'); }` be a check.
+  | void
+  | null
+  | boolean
+  | string
+  | number
+  | bigint
+  | readonly unknown[]
+  | HealthCheckResult
+  | (object & { readonly status?: undefined; readonly then?: undefined });
 
 /**
  * A health check. It may be sync or async; it fails by throwing, rejecting or returning `false`. Its

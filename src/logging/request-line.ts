@@ -164,8 +164,11 @@ function contentLength(res: ServerResponse): number | undefined {
     const length = Number(set);
     return Number.isFinite(length) ? length : undefined;
   }
-  const head = (res as ServerResponse & { _header?: unknown })._header;
-  if (typeof head !== 'string') return undefined;
-  const found = lengthInHead.exec(head);
+  // Node keeps the length it wrote (`null` for a chunked response); the head itself where it does not.
+  const written = res as ServerResponse & { _contentLength?: unknown; _header?: unknown };
+  const kept = written._contentLength;
+  if (typeof kept === 'number') return kept;
+  if (kept === null || typeof written._header !== 'string') return undefined;
+  const found = lengthInHead.exec(written._header);
   return found === null ? undefined : Number(found[1]);
 }

@@ -183,7 +183,13 @@ export class SecretStore {
           // that batch got the denial. Asked alone, each gets its own answer.
           await Promise.all(
             deniedAsABatch(list, fetched).map(async (reference) => {
-              const alone = () => provider.fetch(reference, controller.signal);
+              // Until it answers, its outcome is its own call's, not the batch's denial.
+              fetched.delete(reference);
+              const alone = () =>
+                provider.fetch(reference, controller.signal).catch((error: unknown) => {
+                  fetched.set(reference, error as Error);
+                  throw error;
+                });
               fetched.set(reference, await retryTransient(alone, retrying).catch((error: Error) => error));
             }),
           );

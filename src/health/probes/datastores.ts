@@ -46,9 +46,10 @@ function timed(run: (signal: AbortSignal) => PromiseLike<unknown>): HealthCheck 
 }
 
 /**
- * Runs `work` on a connection borrowed from a pool, and gives it back: whole when the work succeeds;
- * closed when it fails, when the check's signal aborts first (a query hung on a dead server would
- * otherwise hold the pool's slot for good), or when the pool lends it only after that.
+ * Runs `work` on a connection borrowed from a pool, and gives it back: whole when the work succeeds
+ * or never started (the pool lent it after the check gave up); closed when it fails, or when the
+ * check's signal aborts while it runs (a query hung on a dead server would otherwise hold the pool's
+ * slot for good).
  */
 async function onLoan<C>(
   borrowing: PromiseLike<C>,
@@ -58,7 +59,7 @@ async function onLoan<C>(
 ): Promise<unknown> {
   const connection = await borrowing;
   if (signal.aborted) {
-    giveBack(connection, abortReason(signal));
+    giveBack(connection, undefined); // lent after the check gave up: it ran nothing, and is whole
     throw signal.reason;
   }
   let returned = false;
@@ -110,10 +111,14 @@ export function postgresProbe(client: QueryableClient, query = 'SELECT 1'): Heal
 }
 
 /**
- * Runs `SELECT 1` on a `mysql2` promise pool or connection (for a callback pool, pass `pool.promise()`).
- * On a pool, the query runs on a connection it lends, destroyed if the check times out.
+ * Runs `SELECT 1` on a `mysql2` pool or connection (a callback one through its `promise()`). On a
+ * pool, the query runs on a connection it lends, destroyed if the check times out.
  */
-export function mysqlProbe(client: QueryableClient, query = 'SELECT 1'): HealthCheck {
+export function mysqlProbe(given: QueryableClient, query = 'SELECT 1'): HealthCheck {
+  // A callback pool or connection: its promise wrapper (whose `query` and `getConnection` return
+  // promises, where the callback ones would throw later without a callback).
+  const promised = (given as { promise?: unknown }).promise;
+  const client = typeof promised === 'function' ? (promised.call(given) as QueryableClient) : given;
   if (isMysqlPool(client)) {
     return timed((signal) =>
       onLoan(

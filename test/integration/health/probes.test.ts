@@ -10,6 +10,7 @@ import {
   httpProbe,
   InvalidArgumentError,
   memoryProbe,
+  mysqlProbe,
   postgresProbe,
   redisProbe,
   tcpProbe,
@@ -142,6 +143,80 @@ describe('probes', () => {
     await expect(
       redisProbe({ ping: async () => Promise.reject(new Error('ECONNREFUSED')) })(never),
     ).rejects.toThrow();
+  });
+});
+
+describe('postgresProbe and mysqlProbe on a pool', () => {
+  /**
+   * A pool in pg's shape (or mysql2's): lends one client after `lendAfterMs`, whose query takes
+   * `queryMs`, and fails as a real one does once the client is closed under it.
+   */
+  function pool(lendAfterMs: number, queryMs: number) {
+    const givenBack: (Error | undefined | 'destroyed')[] = [];
+    let cut: (() => void) | undefined;
+    const closing = (how: Error | undefined | 'destroyed') => {
+      givenBack.push(how);
+      if (how !== undefined) cut?.();
+    };
+    const client = {
+      query: () =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, queryMs);
+          cut = () => {
+            clearTimeout(timer);
+            reject(new Error('Connection terminated'));
+          };
+        }),
+      release: (error?: Error) => closing(error),
+      destroy: () => closing('destroyed'),
+    };
+    const lend = () => delay(lendAfterMs).then(() => client);
+    return {
+      pg: { totalCount: 1, connect: lend, query: client.query },
+      mysql: { getConnection: lend, query: client.query },
+      givenBack,
+    };
+  }
+
+  it('closes a client whose query outlasts the check, and gives back whole one lent after it gave up', async () => {
+    const hung = pool(0, 1_000);
+    const slow = pool(60, 0);
+    for (const [probe, given] of [
+      [postgresProbe(hung.pg), hung],
+      [postgresProbe(slow.pg), slow],
+      [mysqlProbe(hung.mysql), hung],
+      [mysqlProbe(slow.mysql), slow],
+    ] as const) {
+      const controller = new AbortController();
+      const running = Promise.resolve(probe(controller.signal)).catch((error: unknown) => error);
+      await delay(20);
+      controller.abort(new DOMException('health check timed out after 20 ms', 'TimeoutError'));
+      expect(await running).toBeInstanceOf(Error);
+      await delay(60);
+      expect(given.givenBack.length).toBeGreaterThan(0);
+    }
+    // pg: the hung one released with the abort's error (pg-pool closes it), mysql2's destroyed; the
+    // ones lent late given back whole.
+    expect(hung.givenBack.map((g) => (g instanceof Error ? g.name : g))).toEqual([
+      'TimeoutError',
+      'destroyed',
+    ]);
+    expect(slow.givenBack).toEqual([undefined, undefined]);
+  });
+
+  it('runs the query on a pool’s client, given back whole (a mysql2 callback pool through its promise())', async () => {
+    const quick = pool(0, 0);
+    await expect(postgresProbe(quick.pg)(never)).resolves.toMatchObject({ status: 'pass' });
+    await expect(mysqlProbe(quick.mysql)(never)).resolves.toMatchObject({ status: 'pass' });
+    // A callback pool: through its promise wrapper (its own query would want a callback).
+    const callbackPool = {
+      promise: () => quick.mysql,
+      query: () => {
+        throw new Error('the callback API was called');
+      },
+    };
+    await expect(mysqlProbe(callbackPool)(never)).resolves.toMatchObject({ status: 'pass' });
+    expect(quick.givenBack).toEqual([undefined, undefined, undefined]);
   });
 });
 

@@ -191,8 +191,12 @@ describe('request metrics', () => {
       expect(runtime.secrets.get('TOKEN')).toBe('a-long-secret-value');
       rmSync(file);
       await expect(runtime.secrets.refresh('TOKEN')).rejects.toThrow();
+      // Within 1 s of the first: its outcome, shared, not a second call that fails.
       await expect(runtime.secrets.refresh('TOKEN')).rejects.toThrow();
       await expect(runtime.secrets.resolve(`file:${join(dir, 'never.json')}#x`)).rejects.toThrow(); // not a refresh
+      runtime.secrets.invalidate('TOKEN');
+      runtime.secrets.get('TOKEN'); // stale: a background refresh, which fails too
+      await expect.poll(() => runtime.secrets.info('TOKEN')?.failures).toBe(2);
       await runtime.metrics.flush();
       expect(sumOf(emf.documents(), 'SecretRefreshFailures')).toBe(2);
     } finally {

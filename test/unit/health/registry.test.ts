@@ -61,7 +61,7 @@ describe('HealthRegistry aggregation', () => {
     const registry = new HealthRegistry(settings);
     registry.register('slowish', () => ({ status: 'warn', output: 'slow' }));
     expect((await registry.evaluate('readiness')).status).toBe('warn');
-    registry.register('weird', () => ({ status: 'DOWN' }));
+    registry.register('weird', () => ({ status: 'DOWN' }) as never); // refused by the type too
     const evaluation = await registry.evaluate('readiness');
     expect(evaluation.status).toBe('fail');
     expect(evaluation.checks.weird?.output).toBe(
@@ -74,13 +74,28 @@ describe('HealthRegistry aggregation', () => {
     // What `pool.query('SELECT 1')`, `redis.ping()` and `fetch()` resolve with.
     registry.register('rows', async () => ({ command: 'SELECT', rowCount: 1, rows: [{ '?column?': 1 }] }));
     registry.register('reply', async () => 'PONG');
-    registry.register('response', async () => ({ status: 200, ok: true }));
+    registry.register('response', async () => ({ status: 200, ok: true }) as never);
     registry.register('zero', () => 0);
     const evaluation = await registry.evaluate('readiness');
     expect(evaluation.status).toBe('pass');
     for (const report of Object.values(evaluation.checks)) {
       expect(Object.keys(report).sort()).toEqual(['durationMs', 'status', 'time']);
     }
+  });
+
+  it('fails a check that resolves with an HTTP response the service answered with an error', async () => {
+    const registry = new HealthRegistry(settings);
+    registry.register(
+      'fetch503',
+      async () => ({ status: 503, ok: false, statusText: 'Service Unavailable' }) as never,
+    );
+    registry.register('axios500', async () => ({ status: 500, data: {} }) as never);
+    // @ts-expect-error an HTTP response is refused by the type: check its `ok`, or use httpProbe
+    registry.register('response', async () => new Response(null, { status: 502 }));
+    const evaluation = await registry.evaluate('readiness');
+    expect(Object.values(evaluation.checks).map((check) => [check.status, check.output])).toEqual(
+      [503, 500, 502].map((status) => ['fail', `check returned a response with status ${status}`]),
+    );
   });
 
   it('keeps only the fields of a result, of their types: what the body shows and can serialise', async () => {
@@ -93,12 +108,16 @@ describe('HealthRegistry aggregation', () => {
       extra: { url: 'postgres://u:pw@db' },
     }));
     registry.register('huge', () => ({ status: 'pass', observedValue: 2n ** 70n, observedUnit: 'rows' }));
-    registry.register('odd', () => ({
-      status: 'warn',
-      observedValue: Number.NaN,
-      observedUnit: 3,
-      output: cyclic,
-    }));
+    registry.register(
+      'odd',
+      () =>
+        ({
+          status: 'warn',
+          observedValue: Number.NaN,
+          observedUnit: 3,
+          output: cyclic,
+        }) as never,
+    );
     const evaluation = await registry.evaluate('readiness');
     expect(evaluation.checks.big).toEqual({
       status: 'pass',

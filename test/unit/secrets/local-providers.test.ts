@@ -6,9 +6,11 @@ import {
   ConfigurationError,
   createSecretStore,
   MissingDependencyError,
+  SecretAccessDeniedError,
   SecretNotFoundError,
   type SecretProvider,
   SecretReferenceError,
+  SecretsStartupError,
 } from '../../../src/index.js';
 import { importPeer } from '../../../src/internal/import-peer.js';
 import { parseDotenv } from '../../../src/secrets/providers/file.js';
@@ -113,6 +115,38 @@ describe('local providers', () => {
     await store.load();
     expect(store.get('T')).toBe('vault-value-for-kv/app');
     expect(calls).toEqual(['vault:kv/app']);
+  });
+
+  it('after a batch denied as a whole, reports what each reference met asked alone, not the batch’s denial', async () => {
+    const denial = new Error('User is not authorized');
+    const vault: SecretProvider = {
+      // Each alone takes longer than the start-up budget.
+      fetch: (_reference, signal) =>
+        new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      async fetchMany(references) {
+        return new Map(
+          references.map((reference) => [
+            reference,
+            new SecretAccessDeniedError(`${reference.raw}: AccessDeniedException`, {
+              reference: reference.raw,
+              awsCode: 'AccessDeniedException',
+              cause: denial,
+            }),
+          ]),
+        );
+      },
+    };
+    const store = createSecretStore({
+      secrets: { A: 'vault:a', B: 'vault:b' },
+      options: { providers: { vault }, startupTimeoutMs: 300 },
+    });
+    const error = (await store.load().catch((caught: unknown) => caught)) as SecretsStartupError;
+    expect(error).toBeInstanceOf(SecretsStartupError);
+    expect(error.failures.map((failure) => failure.code)).toEqual([
+      'ARK_SECRET_TIMEOUT',
+      'ARK_SECRET_TIMEOUT',
+    ]);
+    expect(error.message).not.toContain('AccessDeniedException');
   });
 
   it('exports declared secrets to process.env when asked', async () => {
