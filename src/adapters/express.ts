@@ -40,12 +40,13 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 /**
  * Closes the connection of a response that began and cannot end well (what Express's final handler
- * does), saying so on the request's context when the response had not ended: its line is then a
- * failure, not a client's abort.
+ * does), saying so on the request's context: its line is then a failure, not a client's abort. A
+ * response the app has ended is left to finish (its body may still be on its way): it is whole.
  */
 function cutShort(req: IncomingMessage, res: ServerResponse): void {
+  if (res.writableEnded) return;
   const context = getMutableRequestContext();
-  if (context !== undefined && !res.writableEnded && !req.socket.destroyed) context[cutSlot] = true;
+  if (context !== undefined && !req.socket.destroyed) context[cutSlot] = true;
   req.socket.destroy();
 }
 

@@ -6,6 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import { UnsupportedAppError } from '../errors.js';
+import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import type { RequestScope } from '../http/request-scope.js';
 import { symbolSlot } from '../internal/symbol-slot.js';
 import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
@@ -90,6 +91,42 @@ function takeRequestIds(app: FastifyApp, scope: RequestScope, headerSet: boolean
   if (fastifys) app.setGenReqId((req) => scope.requestIdFor(req));
 }
 
+/** Marks Fastify's `reply.send` once wrapped (shared by both builds, and by every kit in the process). */
+const watchesStreams = Symbol.for('apprunner-kit.fastifyStreamBodies');
+
+type Send = ((this: FastifyReplyLike, payload?: unknown) => unknown) & { [watchesStreams]?: true };
+
+/**
+ * Wraps `send` where Fastify's replies inherit it (its `Reply.prototype`, shared by every instance),
+ * once: a stream body that breaks after the response began is destroyed by Fastify without an error
+ * the response or a hook would carry, so its request line would read as a client that went away. The
+ * wrapper watches such a body for the request inside the kit's scope: a failure of the server, with
+ * its error. Any other payload costs a `typeof`.
+ */
+function watchStreamBodies(reply: FastifyReplyLike): void {
+  let owner: object | null = Object.getPrototypeOf(reply) as object | null;
+  while (owner !== null && !Object.hasOwn(owner, 'send'))
+    owner = Object.getPrototypeOf(owner) as object | null;
+  const send = (owner as { send?: Send } | null)?.send;
+  if (owner === null || typeof send !== 'function' || send[watchesStreams] === true) return;
+  const watching: Send = function sendWatchingStreams(this: FastifyReplyLike, payload?: unknown): unknown {
+    if (typeof (payload as { pipe?: unknown } | null)?.pipe === 'function') {
+      const context = getMutableRequestContext();
+      const res = this.raw;
+      if (context !== undefined)
+        (payload as NodeJS.EventEmitter).once('error', (error: unknown) => {
+          if (!res.headersSent || res.writableFinished) return; // Fastify answers it as a route's error
+          context[cutSlot] = true;
+          context.error ??= error;
+        });
+    }
+    // biome-ignore lint/style/noArguments: Fastify's own arity, whatever it takes
+    return Reflect.apply(send, this, arguments);
+  };
+  watching[watchesStreams] = true;
+  (owner as { send: Send }).send = watching;
+}
+
 /** Fastify's `request.id` when a string; the scope takes it when well formed. */
 function requestIdOf(request: FastifyRequestLike): string | undefined {
   const { id } = request;
@@ -123,12 +160,17 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
   install: (fastify, kit) => {
     const app = fastify as unknown as FastifyApp;
     const header = app.initialConfig?.requestIdHeader;
+    let streamsWatched = false;
     const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
       instance.addHook('onRequest', (request, reply, next) => {
         const req = request.raw as IncomingMessage & {
           [fastifyRequest]?: FastifyRequestLike;
           upgrade?: boolean;
         };
+        if (!streamsWatched) {
+          streamsWatched = true;
+          watchStreamBodies(reply);
+        }
         // A WebSocket's upgrade, routed through Fastify by `@fastify/websocket`: open work of its own,
         // counted apart (`upgraded`), as on every adapter: not a request in flight, nor a request line
         // written when the socket closes.

@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeRequestListener } from '../config/options.js';
-import { getRequestContext } from '../http/context.js';
-import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
+import { cutSlot, getMutableRequestContext } from '../http/context.js';
+import { type AppAdapter, inFront, isFunction } from './adapter.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
 export { addRequestFields } from '../http/request-fields.js';
@@ -31,26 +31,14 @@ interface KoaContextLike {
 const koaContext = Symbol('apprunner-kit.koaContext');
 
 /**
- * Koa answers an error after removing every header set so far, then sets `error.headers`: the
- * request id header goes there, so the 500 carries it as every other response does. Never over a
- * value the app put there, and never at the cost of the error response: an error whose `headers`
- * cannot be written (a getter, a frozen object) is left as it is.
+ * An error after the response began (a stream body that broke: Koa sets `headerSent` on it): the
+ * response is cut short by the server, not aborted by the client, and its line says so.
  */
-function keepRequestIdHeader(kit: AdapterKit, error: unknown): void {
-  const header = kit.scope.requestIdHeader;
-  const context = getRequestContext();
-  if (header === undefined || context === undefined) return;
-  if (typeof error !== 'object' || error === null) return;
-  try {
-    const target = error as { headers?: unknown };
-    const current = target.headers;
-    const headers =
-      typeof current === 'object' && current !== null ? (current as Record<string, unknown>) : {};
-    if (Object.keys(headers).some((name) => name.toLowerCase() === header)) return;
-    target.headers = { ...headers, [header]: context.requestId };
-  } catch {
-    // A read-only `headers`: Koa answers without the id, as it would without the kit.
-  }
+function markCutShort(error: unknown, ctx: unknown): void {
+  if ((error as { headerSent?: unknown } | null)?.headerSent !== true) return;
+  const res = (ctx as { res?: ServerResponse } | undefined)?.res;
+  const context = getMutableRequestContext();
+  if (context !== undefined && res !== undefined && !res.writableFinished) context[cutSlot] = true;
 }
 
 /**
@@ -71,10 +59,16 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
     Array.isArray((app as Partial<KoaLikeApp>).middleware),
   install: (app, kit) => {
     // Before callback(): Koa installs its stderr printer only when no `error` listener exists.
-    (app.on as (event: 'error', listener: (error: unknown) => void) => unknown)('error', (error) => {
-      kit.reportError(error);
-      keepRequestIdHeader(kit, error);
-    });
+    // The request id reaches Koa's error response through the response's `writeHead`, after Koa has
+    // removed the headers set so far: the error object, which the app may throw again in another
+    // request, is left as it is.
+    (app.on as (event: 'error', listener: (error: unknown, ctx?: unknown) => void) => unknown)(
+      'error',
+      (error, ctx) => {
+        kit.reportError(error);
+        markCutShort(error, ctx);
+      },
+    );
     // A call per request, where a middleware would cost a promise and a turn of Koa's dispatch.
     const createContext = app.createContext;
     if (isFunction(createContext))

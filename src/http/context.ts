@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ServerResponse } from 'node:http';
 import { processGlobal } from '../internal/process-global.js';
 import type { TraceHeader } from '../tracing/trace-header.js';
 
@@ -140,9 +141,18 @@ export const quietSlot: unique symbol = Symbol.for('apprunner-kit.quiet');
  */
 export const cutSlot: unique symbol = Symbol.for('apprunner-kit.cut');
 
+/**
+ * The server cut the response short after it began: an adapter said so ({@link cutSlot}), or the
+ * response was destroyed with an error (`res.destroy(error)`, a stream body that broke: what Koa's
+ * and Fastify's stream bodies do), where a client that went away leaves it without one.
+ */
+export function cutByServer(context: MutableRequestContext, res: ServerResponse): boolean {
+  return context[cutSlot] === true || (!res.writableFinished && res.errored != null);
+}
+
 /** The request failed on the server's side: a 5xx, or a response the server cut short after it began. */
-export function failedOnServer(context: MutableRequestContext, statusCode: number): boolean {
-  return statusCode >= 500 || context[cutSlot] === true;
+export function failedOnServer(context: MutableRequestContext, res: ServerResponse): boolean {
+  return res.statusCode >= 500 || cutByServer(context, res);
 }
 
 /**

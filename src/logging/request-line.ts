@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { LogLevel } from '../config/environment.js';
 import {
-  cutSlot,
+  cutByServer,
   failedOnServer,
   type MutableRequestContext,
   noRequestFields,
@@ -76,8 +76,11 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const durationMs = requestDurationMs(context);
     // Unfinished: the client went away first, or the server cut the response short (a failure).
     const status = res.statusCode;
-    const failed = failedOnServer(context, status);
-    const aborted = !res.writableFinished && context[cutSlot] !== true;
+    const failed = failedOnServer(context, res);
+    const aborted = !res.writableFinished && !cutByServer(context, res);
+    // Destroyed with an error no route reported (a stream body that broke): the line carries it.
+    if (context.error === undefined && !aborted && !res.writableFinished && res.errored != null)
+      context.error = res.errored;
     // A quiet request that did not fail writes nothing, its route's error (a 401, a 404) included.
     if (context[quietSlot] === true && !aborted && !failed) return;
     const level = aborted

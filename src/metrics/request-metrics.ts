@@ -114,7 +114,7 @@ export class RequestMetrics implements MetricSource {
     record.requests++;
     const status = res.statusCode;
     // A response the server cut short failed, whatever status went out first (as its request line says).
-    if (failedOnServer(context, status)) record.serverErrors++;
+    if (failedOnServer(context, res)) record.serverErrors++;
     else if (status >= 400) record.clientErrors++;
     record.latency.add(latency);
   };

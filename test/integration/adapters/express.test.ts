@@ -78,6 +78,21 @@ describe('the Express adapter', () => {
     });
   });
 
+  it('lets a response the route ended go out whole when the route then fails (its body still being written)', async () => {
+    const logs = captureLogs();
+    const app = express();
+    const big = 'x'.repeat(8 * 1024 * 1024);
+    app.get('/big', (_req, res) => {
+      res.end(big);
+      throw new Error('after the end');
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const answer = await readUntilEnd(`${baseUrl(runtime.server!)}/big`);
+    expect([answer.status, answer.body.length, answer.ended]).toEqual([200, big.length, 'end']);
+    const line = await lineOf(logs, (l) => l.path === '/big');
+    expect(line).toMatchObject({ msg: 'request completed', err: { message: 'after the end' } });
+  });
+
   it('keeps a client that went away first a client abort, with no status it was never sent', async () => {
     const logs = captureLogs();
     const app = express();

@@ -110,9 +110,10 @@ describe('the request id with tracing off', () => {
 });
 
 describe('the request id on Koa error responses', () => {
-  it("goes into error.headers, never over the app's, and a read-only headers property breaks nothing", async () => {
+  it("is each request's own, even for an error object thrown again, which the kit leaves as it is; never over the app's", async () => {
     const { default: Koa } = await import('koa');
     const app = new Koa();
+    const forbidden = Object.assign(new Error('forbidden'), { status: 403, expose: true });
     app.use((ctx) => {
       if (ctx.path === '/getter') {
         const error = new Error('getter');
@@ -121,6 +122,7 @@ describe('the request id on Koa error responses', () => {
       }
       if (ctx.path === '/own')
         throw Object.assign(new Error('own'), { headers: { 'X-Request-Id': 'apps-own' } });
+      if (ctx.path === '/shared') throw forbidden; // a constant, or a memoised promise that rejected
       throw new Error('plain');
     });
     const { runtime } = await startRuntime({ app });
@@ -129,10 +131,23 @@ describe('the request id on Koa error responses', () => {
     const plain = await get(`${url}/plain`, { headers: { 'x-request-id': 'koa-1' } });
     const own = await get(`${url}/own`, { headers: { 'x-request-id': 'koa-2' } });
     const getter = await get(`${url}/getter`, { headers: { 'x-request-id': 'koa-3' }, timeoutMs: 2_000 });
+    const shared = [];
+    for (const id of ['alice-1', 'bob-2', 'carol-3'])
+      shared.push(await get(`${url}/shared`, { headers: { 'x-request-id': id } }));
 
     expect([plain.status, plain.headers['x-request-id']]).toEqual([500, 'koa-1']);
     expect([own.status, own.headers['x-request-id']]).toEqual([500, 'apps-own']);
-    expect([getter.status, getter.headers['x-from-app']]).toEqual([500, '1']);
+    expect([getter.status, getter.headers['x-from-app'], getter.headers['x-request-id']]).toEqual([
+      500,
+      '1',
+      'koa-3',
+    ]);
+    expect(shared.map((answer) => [answer.status, answer.headers['x-request-id']])).toEqual([
+      [403, 'alice-1'],
+      [403, 'bob-2'],
+      [403, 'carol-3'],
+    ]);
+    expect(forbidden).not.toHaveProperty('headers');
   });
 });
 
