@@ -57,23 +57,23 @@ export function propagationHeaders(
   return headers;
 }
 
+/** The headers that name a trace: a caller that set one chose the trace its request belongs to. */
+const traceHeaders: readonly string[] = ['x-amzn-trace-id', 'traceparent', 'tracestate'];
+
 /**
  * Sets `headers` on an outgoing request through `set`, each unless the caller set it (`has`, given a
- * lower-case name). A `tracestate` goes only with the kit's `traceparent`: after a `traceparent` of
- * the caller's, it would describe another span.
+ * lower-case name). When the caller set a trace header (`X-Amzn-Trace-Id` or `traceparent`), the kit
+ * adds none of its own: the request would name two traces, and the service called would follow the
+ * kit's, not the caller's. `baggage` is added either way.
  */
 export function addPropagationHeaders(
   headers: readonly PropagationHeader[],
   has: (name: string) => boolean,
   set: (name: string, value: string) => void,
 ): void {
-  let callerTraceparent = false;
+  const callerTraced = has('x-amzn-trace-id') || has('traceparent');
   for (const [name, value] of headers) {
-    if (has(name)) {
-      if (name === 'traceparent') callerTraceparent = true;
-      continue;
-    }
-    if (name === 'tracestate' && callerTraceparent) continue;
+    if (has(name) || (callerTraced && traceHeaders.includes(name))) continue;
     set(name, value);
   }
 }
