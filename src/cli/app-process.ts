@@ -143,8 +143,11 @@ export class AppProcess {
     }
     this.killGroup();
     await within(this.exited, boundMs);
-    // A grandchild that escaped the group could hold the pipes open: do not wait for it forever.
+    // A grandchild that escaped the group (a session of its own) could hold the pipes open: do not
+    // wait for it forever, and let go of our ends, which would keep the checker alive.
     await within(this.#closed, 1000);
+    this.#child.stdout?.destroy();
+    this.#child.stderr?.destroy();
     this.output.end('stdout');
     this.output.end('stderr');
     liveGroups.delete(this.pid);

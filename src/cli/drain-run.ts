@@ -174,10 +174,10 @@ export async function runDrain(app: AppProcess, options: DrainOptions): Promise<
 
   let exit = await within(app.exited, options.graceMs);
   const aliveAtGrace = exit === undefined;
-  if (aliveAtGrace) {
-    app.killGroup();
-    exit = await within(app.exited, 5000);
-  }
+  // When the main process exits, a container's other processes go with it at once: a server behind
+  // a wrapper that did not pass SIGTERM on (`npm start`, `sh -c`) must not go on answering the load.
+  app.killGroup();
+  if (aliveAtGrace) exit = await within(app.exited, 5000);
   const exitAfterMs = Math.round(
     exit === undefined ? performance.now() - signalledAt : exit.atMs - (signalledAt - app.startedAt),
   );

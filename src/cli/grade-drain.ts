@@ -65,7 +65,7 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
     return row(
       'fail',
       summary,
-      'on SIGTERM stop accepting, answer what arrives on open connections with Connection: close, close idle ones after a short grace, then exit (bootstrapAppRunner does)',
+      'on SIGTERM stop accepting, answer what arrives on open connections with Connection: close, close idle ones after a short grace, then exit (bootstrapAppRunner does); a wrapper (npm start, sh -c) must pass SIGTERM on to the server: run node itself, or exec it',
     );
   }
   if (drain.aliveAtGrace) {
@@ -79,7 +79,7 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
     return row(
       'warn',
       `${summary}: killed by SIGTERM's default action, nothing drained`,
-      "handle SIGTERM; as a container's main process (PID 1) an app without a handler ignores SIGTERM and is killed after the window",
+      "handle SIGTERM (or, behind a wrapper such as npm start or sh -c, run node itself, or exec it: the wrapper died of the signal, not the server); as a container's main process (PID 1) an app without a handler ignores SIGTERM and is killed after the window",
     );
   }
   if (drain.exit !== undefined && drain.exit.code !== 0) {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CheckReport } from '../../../src/cli/report.js';
@@ -198,5 +199,33 @@ describe('the apprunner-kit executable (dist/cli.js)', () => {
     const gone = Date.now() + 2000;
     while (alive(app) && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
     expect(alive(app)).toBe(false);
+  });
+
+  it('exits after its report though a process outside the app’s group holds the app’s stdout open', async () => {
+    const pidFile = join(tmpdir(), `ark-keeper-${process.pid}-${Date.now()}.pid`); // not a file of the app's
+    const started = performance.now();
+    const run = await runBin(
+      [
+        'check',
+        '--port',
+        String(await appPort('bin')),
+        ...quick,
+        '--env',
+        `PID_FILE=${pidFile}`,
+        '--',
+        process.execPath,
+        fixture('escaping-grandchild-app.mjs'),
+      ],
+      20_000,
+    );
+    try {
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('6 passed, 0 warnings, 0 failed');
+      expect(performance.now() - started).toBeLessThan(15_000);
+    } finally {
+      const keeper = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+      if (keeper > 0 && alive(keeper)) process.kill(keeper, 'SIGKILL');
+      rmSync(pidFile, { force: true });
+    }
   });
 });

@@ -49,6 +49,18 @@ describe('apprunner-kit check grades fixture apps', () => {
     expect(report.durationMs).toBeLessThan(10_000);
   });
 
+  it('fails a wrapper that does not pass SIGTERM on: the server dies with the container when it exits', async () => {
+    const report = await check([node, fixture('wrapper-app.mjs')], cwd.dir);
+    expect(row(report, 'drain').status, explain(report)).toBe('fail');
+    expect(row(report, 'drain').figures.failedOnOpenConnections).toBeGreaterThan(0);
+    expect(row(report, 'drain').hint).toContain('a wrapper (npm start, sh -c) must pass SIGTERM on');
+  });
+
+  it('says that a command given as one quoted string is run without a shell', async () => {
+    const report = await check([`${node} ${fixture('good-app.mjs')}`], cwd.dir);
+    expect(row(report, 'listen').summary).toContain('no shell runs the command: write its words apart');
+  });
+
   it('passes the same app with the default TCP health check', async () => {
     const report = await check([node, fixture('good-app.mjs')], cwd.dir);
     expect(report.counts).toEqual({ pass: 6, warn: 0, fail: 0, skip: 0 });
