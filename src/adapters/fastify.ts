@@ -120,7 +120,7 @@ function watchStreamBodies(reply: FastifyReplyLike): void {
           context.error ??= error;
         });
     }
-    // biome-ignore lint/style/noArguments: Fastify's own arity, whatever it takes
+    // biome-ignore lint/complexity/noArguments: Fastify's own arity, whatever it takes
     return Reflect.apply(send, this, arguments);
   };
   watching[watchesStreams] = true;

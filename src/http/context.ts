@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import { processGlobal } from '../internal/process-global.js';
 import type { TraceHeader } from '../tracing/trace-header.js';
 
@@ -298,4 +298,46 @@ export function runOutsideRequestContext<T>(fn: () => T): T {
 /** Runs `fn` with `context` as the request context of everything it starts, sync or async. */
 export function runWithRequestContext<T>(context: MutableRequestContext, fn: () => T): T {
   return storage.run(context, fn);
+}
+
+/** Where a server request keeps its context, for the events Node emits on it (shared by both builds). */
+const eventsContextSlot = Symbol.for('apprunner-kit.requestEventsContext');
+
+type ContextCarrier = IncomingMessage & {
+  [eventsContextSlot]?: MutableRequestContext;
+  _events?: Record<string | symbol, unknown>;
+};
+
+/**
+ * Makes the events Node emits on a server request run in the request's context ({@link
+ * carryContextIntoEvents}): Node emits 'data', 'end' and 'close' from the connection's own callbacks,
+ * outside the request, so that a body read with `req.on('data')` and `req.on('end')` lost its request
+ * id, its trace and the request id forwarded on the calls made there. Installed once per process on
+ * `http.IncomingMessage.prototype.emit`; it enters the context only for a request the kit handles,
+ * only for an event with a listener, and only when not already inside that request (the cost of a
+ * property read otherwise). Client responses, which are IncomingMessages too, are left as they are.
+ */
+export function installRequestEventsContext(): void {
+  processGlobal('requestEventsContext.v1', () => {
+    const prototype = IncomingMessage.prototype as ContextCarrier;
+    const emit = prototype.emit;
+    prototype.emit = function emitInItsRequest(this: ContextCarrier, event: string | symbol): boolean {
+      const context = this[eventsContextSlot];
+      if (
+        context === undefined ||
+        this._events?.[event] === undefined ||
+        requestOf(storage.getStore()) === context
+      )
+        // biome-ignore lint/complexity/noArguments: the event's own arguments, passed on as they came
+        return Reflect.apply(emit, this, arguments);
+      // biome-ignore lint/complexity/noArguments: the event's own arguments, passed on as they came
+      return storage.run(context, Reflect.apply, emit, this, arguments) as boolean;
+    } as typeof emit;
+    return true;
+  });
+}
+
+/** The events of `req` run in `context` from now on (see {@link installRequestEventsContext}). */
+export function carryContextIntoEvents(req: IncomingMessage, context: MutableRequestContext): void {
+  (req as ContextCarrier)[eventsContextSlot] = context;
 }

@@ -11,7 +11,9 @@ import {
   type TraceHeader,
 } from '../tracing/trace-header.js';
 import {
+  carryContextIntoEvents,
   durationSlot,
+  installRequestEventsContext,
   type MutableRequestContext,
   noRequestFields,
   plainIdSlot,
@@ -316,6 +318,7 @@ export class RequestScope {
   routeOf: RouteResolver | undefined;
 
   constructor(options: RequestScopeOptions = {}) {
+    installRequestEventsContext();
     this.#debugSampleRate = options.debugSampleRate ?? 0;
     this.#debugRequests = options.debugRequests;
     const header = options.requestIdHeader ?? 'x-request-id';
@@ -475,6 +478,7 @@ export class RequestScope {
     else context[uncountedSlot] = true; // set only then: the common shape stays as it is
     // One shared listener, the context on the response: no closure allocated per request.
     (res as ScopedResponse)[scopeKey] = { scope: this, context, req };
+    carryContextIntoEvents(req, context);
     res.on('close', onResponseClose);
     const startHooks = this.#startHooks.items;
     for (let i = 0; i < startHooks.length; i++) startHooks[i]!(context, req, res);

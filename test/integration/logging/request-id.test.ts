@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRunnerRuntime, BootstrapOptions } from '../../../src/index.js';
 import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
 import { baseUrl, get } from '../../support/http.js';
+import { captureLogs } from '../../support/log-capture.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 import { httpGet, secretsClient } from '../tracing/support.js';
 
@@ -106,6 +107,36 @@ describe('the request id with tracing off', () => {
         field: 'logging.requestIdHeader',
       });
     }
+  });
+});
+
+describe('the request context in events Node emits on the request', () => {
+  it("reaches req.on('data') and req.on('end'): their lines and calls carry the request's id", async () => {
+    const logs = captureLogs();
+    const express = (await import('express')).default;
+    const app = express();
+    app.post('/express', (req, res) => {
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+      });
+      req.on('end', async () => {
+        runtime.logger.info({ size }, 'body read by hand');
+        await fetch(`${downstreamUrl}/from-end`);
+        res.end('read');
+      });
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const answer = await fetch(`${baseUrl(runtime.server!)}/express`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'body-by-hand-1' },
+      body: 'x'.repeat(100_000),
+    });
+    expect(await answer.text()).toBe('read');
+    expect(logs.find('body read by hand')[0]).toMatchObject({ requestId: 'body-by-hand-1', size: 100_000 });
+    expect(received.map((r) => [r.path, r.headers['x-request-id']])).toEqual([
+      ['/from-end', 'body-by-hand-1'],
+    ]);
   });
 });
 
