@@ -70,7 +70,10 @@ function classify(
   const onPort = seen.sockets?.filter((s) => s.port === port) ?? [];
   if (seen.addressAccepts !== undefined) {
     if (seen.addressAccepts) return seen.loopbackAccepts ? 'all-interfaces' : 'address-only';
-    return seen.loopbackAccepts ? 'loopback-only' : onPort.length > 0 ? 'address-only' : undefined;
+    if (seen.loopbackAccepts) return 'loopback-only';
+    if (onPort.length === 0) return undefined;
+    // Neither address takes IPv4: IPv6 loopback (`::1`) is loopback all the same.
+    return onPort.every((s) => bindingOf(s.address) === 'loopback') ? 'loopback-only' : 'address-only';
   }
   // No address to test with: what the sockets are bound to decides.
   if (onPort.some((s) => bindingOf(s.address) === 'all')) return 'all-interfaces';

@@ -13,6 +13,13 @@ const node = process.execPath;
 const root = new URL('../../../', import.meta.url).pathname;
 let cwd: { dir: string; remove: () => void };
 
+/** Whether this machine has IPv6 loopback (a container may not). */
+const ipv6Loopback = await new Promise<boolean>((resolve) => {
+  const probe = createServer();
+  probe.once('error', () => resolve(false));
+  probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+});
+
 beforeEach(() => {
   cwd = tempDir('ark-check-');
 });
@@ -60,6 +67,16 @@ describe('apprunner-kit check grades fixture apps', () => {
     const report = await check([`${node} ${fixture('good-app.mjs')}`], cwd.dir);
     expect(row(report, 'listen').summary).toContain('no shell runs the command: write its words apart');
   });
+
+  it.skipIf(!ipv6Loopback)(
+    'fails an app that listens on IPv6 loopback (::1) only, as on 127.0.0.1',
+    async () => {
+      const report = await check([node, fixture('ipv6-loopback-app.mjs')], cwd.dir, ['--start-timeout', '5']);
+      expect(row(report, 'listen').status, explain(report)).toBe('fail');
+      expect(row(report, 'listen').figures).toMatchObject({ verdict: 'loopback-only' });
+      expect(row(report, 'listen').summary).toContain(`only on loopback ([::1]:${report.port})`);
+    },
+  );
 
   it('passes the same app with the default TCP health check', async () => {
     const report = await check([node, fixture('good-app.mjs')], cwd.dir);
