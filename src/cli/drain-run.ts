@@ -23,6 +23,11 @@ export interface DrainRequestCounts {
   readonly errors: Readonly<Record<string, number>>;
   /** Failures on open connections by error. */
   readonly errorsOnOpenConnections: Readonly<Record<string, number>>;
+  /**
+   * Idle connections the app closed at once after SIGTERM, without `Connection: close`: what a proxy
+   * turns into a 502 when its next request crosses the close (see `KeepAliveLoad.closedAtOnce`).
+   */
+  readonly closedAtOnce: number;
 }
 
 /** What {@link runDrain} observed. */
@@ -55,7 +60,7 @@ export interface DrainOptions {
   readonly graceMs: number;
 }
 
-function count(outcomes: readonly LoadOutcome[], sent: number): DrainRequestCounts {
+function count(outcomes: readonly LoadOutcome[], sent: number, closedAtOnce: number): DrainRequestCounts {
   const errors: Record<string, number> = {};
   const onOpenErrors: Record<string, number> = {};
   let onOpen = 0;
@@ -89,6 +94,7 @@ function count(outcomes: readonly LoadOutcome[], sent: number): DrainRequestCoun
     status5xx,
     errors,
     errorsOnOpenConnections: onOpenErrors,
+    closedAtOnce,
   };
 }
 
@@ -115,7 +121,7 @@ export async function runDrain(app: AppProcess, options: DrainOptions): Promise<
           maxRequests: options.load.requests,
           requestTimeoutMs: Math.max(5000, options.graceMs + 2000),
         });
-  const counts = () => count(load?.outcomes ?? [], load?.sent ?? 0);
+  const counts = () => count(load?.outcomes ?? [], load?.sent ?? 0, load?.closedAtOnce ?? 0);
 
   if (!app.running) {
     return {

@@ -13,7 +13,8 @@ const title = 'drains on SIGTERM under keep-alive load';
 
 /**
  * Grades the stop: `fail` when a request sent on an open connection got no answer (App Runner's
- * proxy would answer 502) or the app was still running when the grace window ended (SIGKILL);
+ * proxy would answer 502), when the app closed idle connections at once without saying so (the
+ * keep-alive race), or when it was still running when the grace window ended (SIGKILL);
  * `warn` for a non-zero exit, an exit by SIGTERM's default action (no handler), 5xx answers, failed
  * new connections, or a drain that could not be measured under load; `pass` otherwise.
  */
@@ -33,6 +34,7 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
     status5xx: r.status5xx,
     errors: tally(r.errors),
     errorsOnOpenConnections: tally(r.errorsOnOpenConnections),
+    closedAtOnce: r.closedAtOnce,
     inFlightAtSignal: drain.inFlightAtSignal,
     exitCode: drain.exit?.code ?? null,
     exitSignal: drain.exit?.signal ?? null,
@@ -66,6 +68,13 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
       'fail',
       summary,
       'on SIGTERM stop accepting, answer what arrives on open connections with Connection: close, close idle ones after a short grace, then exit (bootstrapAppRunner does); a wrapper (npm start, sh -c) must pass SIGTERM on to the server: run node itself, or exec it',
+    );
+  }
+  if (r.closedAtOnce > 0) {
+    return row(
+      'fail',
+      `${summary}; ${plural(r.closedAtOnce, 'idle connection')} closed at once after SIGTERM, without Connection: close`,
+      "a proxy's next request on a connection the app closes as it goes out is lost (a 502): close an idle connection only after a short grace, answer what arrives with Connection: close, then exit (bootstrapAppRunner does)",
     );
   }
   if (drain.aliveAtGrace) {

@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Endpoint } from './health-probe.js';
 import { pause } from './timing.js';
 
@@ -13,6 +14,16 @@ export interface LoadOutcome {
   readonly status?: number;
   /** Why it got no answer: `ECONNRESET`, `ECONNREFUSED`, `socket hang up`, `timeout`, … */
   readonly error?: string;
+}
+
+/** How long after an answer a connection closed by the app counts as closed at once. */
+export const closedAtOnceMs = 200;
+
+interface SocketUse {
+  busy: boolean;
+  /** The last answer on it said `Connection: close`. */
+  saidClose: boolean;
+  lastAnswerAt: number;
 }
 
 /** Options of {@link KeepAliveLoad}. */
@@ -54,10 +65,12 @@ export class KeepAliveLoad {
   readonly #options: KeepAliveLoadOptions;
   readonly #outcomes: LoadOutcome[] = [];
   readonly #agents: Agent[] = [];
+  readonly #sockets = new WeakMap<Socket, SocketUse>();
   #sent = 0;
   #inFlight = 0;
   #stopped = false;
   #signalled = false;
+  #closedAtOnce = 0;
   #finished: Promise<void> = Promise.resolve();
 
   constructor(options: KeepAliveLoadOptions) {
@@ -100,6 +113,38 @@ export class KeepAliveLoad {
     this.#signalled = true;
   }
 
+  /**
+   * Connections the app closed after the stop signal while idle between two requests, within
+   * {@link closedAtOnceMs} of the last answer and without having said `Connection: close`: a proxy
+   * sends its next request on such a connection as it closes, and turns it into a 502 (the
+   * keep-alive race). An app that drains closes an idle connection only after a grace, or after an
+   * answer that said so.
+   */
+  get closedAtOnce(): number {
+    return this.#closedAtOnce;
+  }
+
+  /** Follows `socket`'s use, once per socket: busy or idle, and whether the app closed it at once. */
+  #use(socket: Socket): SocketUse {
+    let use = this.#sockets.get(socket);
+    if (use !== undefined) return use;
+    const created: SocketUse = { busy: false, saidClose: false, lastAnswerAt: performance.now() };
+    this.#sockets.set(socket, created);
+    socket.once('end', () => {
+      // The app's end of the connection closed (a FIN): while idle, soon after an answer that did
+      // not say it would.
+      if (
+        this.#signalled &&
+        !created.busy &&
+        !created.saidClose &&
+        performance.now() - created.lastAnswerAt < closedAtOnceMs
+      )
+        this.#closedAtOnce += 1;
+    });
+    use = created;
+    return use;
+  }
+
   /** Sends no new request; those in flight go on. */
   stop(): void {
     this.#stopped = true;
@@ -134,11 +179,16 @@ export class KeepAliveLoad {
     this.#inFlight += 1;
     return new Promise((resolve) => {
       let settled = false;
+      let use: SocketUse | undefined;
       const finish = (outcome: Omit<LoadOutcome, 'reused' | 'afterSignal'>) => {
         if (settled) return;
         settled = true;
         this.#inFlight -= 1;
         clearTimeout(timer);
+        if (use !== undefined) {
+          use.busy = false;
+          use.lastAnswerAt = performance.now();
+        }
         resolve({ reused: req.reusedSocket, afterSignal, ...outcome });
       };
       const req = request(
@@ -150,6 +200,7 @@ export class KeepAliveLoad {
           headers: { 'user-agent': 'apprunner-kit-check' },
         },
         (res) => {
+          if (use !== undefined) use.saidClose = String(res.headers.connection).toLowerCase() === 'close';
           res.resume();
           res.once('end', () => finish({ answered: true, status: res.statusCode ?? 0 }));
           res.once('error', (error) => finish({ answered: false, error: errorName(error) }));
@@ -163,6 +214,10 @@ export class KeepAliveLoad {
         req.destroy();
       }, requestTimeoutMs);
       req.once('error', (error) => finish({ answered: false, error: errorName(error) }));
+      req.once('socket', (socket) => {
+        use = this.#use(socket);
+        use.busy = true;
+      });
       req.end();
     });
   }

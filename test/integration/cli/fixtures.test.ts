@@ -63,6 +63,17 @@ describe('apprunner-kit check grades fixture apps', () => {
     expect(row(report, 'drain').hint).toContain('a wrapper (npm start, sh -c) must pass SIGTERM on');
   });
 
+  it('fails an app that exits at once on SIGTERM, closing its idle keep-alive connections (every run alike)', async () => {
+    for (let run = 0; run < 3; run++) {
+      const report = await check([node, fixture('exits-fast-app.mjs')], cwd.dir);
+      const drain = row(report, 'drain');
+      expect(drain.status, explain(report)).toBe('fail');
+      expect(
+        (drain.figures.closedAtOnce as number) + (drain.figures.failedOnOpenConnections as number),
+      ).toBeGreaterThan(0);
+    }
+  });
+
   it('says that a command given as one quoted string is run without a shell', async () => {
     const report = await check([`${node} ${fixture('good-app.mjs')}`], cwd.dir);
     expect(row(report, 'listen').summary).toContain('no shell runs the command: write its words apart');

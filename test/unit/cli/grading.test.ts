@@ -207,6 +207,7 @@ function drain(
       status5xx: 0,
       errors: { ECONNREFUSED: 4 },
       errorsOnOpenConnections: {},
+      closedAtOnce: 0,
       ...requests,
     },
     inFlightAtSignal: 3,
@@ -243,6 +244,15 @@ describe('gradeDrain', () => {
     );
     expect(row.status).toBe('fail');
     expect(row.summary).toContain('3 of 290 requests on open connections failed (ECONNRESET ×3)');
+  });
+
+  it('fails on idle connections closed at once after SIGTERM without Connection: close (the keep-alive race)', () => {
+    const row = gradeDrain(drain({}, { closedAtOnce: 3 }), '');
+    expect(row.status).toBe('fail');
+    expect(row.summary).toContain(
+      '3 idle connections closed at once after SIGTERM, without Connection: close',
+    );
+    expect(row.figures).toMatchObject({ closedAtOnce: 3 });
   });
 
   it('fails when still alive at the grace window', () => {
