@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import { UnsupportedAppError } from '../errors.js';
-import { cutSlot, getMutableRequestContext } from '../http/context.js';
+import { contextOf, cutSlot, getMutableRequestContext } from '../http/context.js';
 import type { RequestScope } from '../http/request-scope.js';
 import { symbolSlot } from '../internal/symbol-slot.js';
 import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
@@ -26,6 +26,7 @@ interface FastifyRequestLike {
 
 interface FastifyReplyLike {
   raw: ServerResponse;
+  request?: { raw?: IncomingMessage };
   hijack(): unknown;
 }
 
@@ -113,7 +114,8 @@ function watchStreamBodies(reply: FastifyReplyLike): void {
     if (typeof (payload as { pipe?: unknown } | null)?.pipe === 'function') {
       const context = getMutableRequestContext();
       const res = this.raw;
-      if (context !== undefined)
+      // The reply of the request in scope only (not one of another instance's `inject()` in it).
+      if (context !== undefined && contextOf(this.request?.raw) === context)
         (payload as NodeJS.EventEmitter).once('error', (error: unknown) => {
           if (!res.headersSent || res.writableFinished) return; // Fastify answers it as a route's error
           context[cutSlot] = true;

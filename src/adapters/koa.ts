@@ -36,6 +36,9 @@ const koaContext = Symbol('apprunner-kit.koaContext');
  */
 function markCutShort(error: unknown, ctx: unknown): void {
   if ((error as { headerSent?: unknown } | null)?.headerSent !== true) return;
+  // Koa says `headerSent` of a response it can no longer write to, a client's reset included: a
+  // connection already gone is the client's doing.
+  if ((ctx as { req?: IncomingMessage } | undefined)?.req?.socket?.destroyed === true) return;
   const res = (ctx as { res?: ServerResponse } | undefined)?.res;
   const context = getMutableRequestContext();
   if (context !== undefined && res !== undefined && !res.writableFinished) context[cutSlot] = true;

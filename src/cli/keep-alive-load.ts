@@ -23,7 +23,10 @@ interface SocketUse {
   busy: boolean;
   /** The last answer on it said `Connection: close`. */
   saidClose: boolean;
-  lastAnswerAt: number;
+  /** When its last answer came; `undefined` before the first. */
+  lastAnswerAt: number | undefined;
+  /** A request on it failed (counted as such), or the load closed it itself. */
+  spent: boolean;
 }
 
 /** Options of {@link KeepAliveLoad}. */
@@ -71,6 +74,8 @@ export class KeepAliveLoad {
   #stopped = false;
   #signalled = false;
   #closedAtOnce = 0;
+  /** The load is closing its own connections: their closes are not the app's. */
+  #closing = false;
   #finished: Promise<void> = Promise.resolve();
 
   constructor(options: KeepAliveLoadOptions) {
@@ -128,15 +133,19 @@ export class KeepAliveLoad {
   #use(socket: Socket): SocketUse {
     let use = this.#sockets.get(socket);
     if (use !== undefined) return use;
-    const created: SocketUse = { busy: false, saidClose: false, lastAnswerAt: performance.now() };
+    const created: SocketUse = { busy: false, saidClose: false, lastAnswerAt: undefined, spent: false };
     this.#sockets.set(socket, created);
-    socket.once('end', () => {
-      // The app's end of the connection closed (a FIN): while idle, soon after an answer that did
-      // not say it would.
+    // 'close', not 'end': the agent reads a free socket with a guard of its own, which destroys it on
+    // the app's FIN without an 'end'.
+    socket.once('close', () => {
+      // Closed while idle, soon after an answer that did not say it would, and not by the load.
       if (
         this.#signalled &&
+        !this.#closing &&
         !created.busy &&
+        !created.spent &&
         !created.saidClose &&
+        created.lastAnswerAt !== undefined &&
         performance.now() - created.lastAnswerAt < closedAtOnceMs
       )
         this.#closedAtOnce += 1;
@@ -153,6 +162,7 @@ export class KeepAliveLoad {
   /** Stops and destroys every connection: requests still in flight fail. */
   destroy(): void {
     this.#stopped = true;
+    this.#closing = true;
     for (const agent of this.#agents) agent.destroy();
   }
 
@@ -168,6 +178,13 @@ export class KeepAliveLoad {
         if (!this.#stopped) await pause(this.#options.thinkMs ?? 5);
       }
     } finally {
+      // Its own sockets: marked, so that their closes are not counted as the app's.
+      for (const sockets of [agent.freeSockets, agent.sockets])
+        for (const list of Object.values(sockets))
+          for (const socket of list ?? []) {
+            const use = this.#sockets.get(socket as Socket);
+            if (use !== undefined) use.spent = true;
+          }
       agent.destroy();
     }
   }
@@ -187,7 +204,8 @@ export class KeepAliveLoad {
         clearTimeout(timer);
         if (use !== undefined) {
           use.busy = false;
-          use.lastAnswerAt = performance.now();
+          if (outcome.answered) use.lastAnswerAt = performance.now();
+          else use.spent = true;
         }
         resolve({ reused: req.reusedSocket, afterSignal, ...outcome });
       };
@@ -210,7 +228,7 @@ export class KeepAliveLoad {
         },
       );
       const timer = setTimeout(() => {
-        finish({ answered: false, error: 'timeout' });
+        finish({ answered: false, error: 'timeout' }); // marks its socket spent before the destroy
         req.destroy();
       }, requestTimeoutMs);
       req.once('error', (error) => finish({ answered: false, error: errorName(error) }));

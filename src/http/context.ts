@@ -147,7 +147,18 @@ export const cutSlot: unique symbol = Symbol.for('apprunner-kit.cut');
  * and Fastify's stream bodies do), where a client that went away leaves it without one.
  */
 export function cutByServer(context: MutableRequestContext, res: ServerResponse): boolean {
-  return context[cutSlot] === true || (!res.writableFinished && res.errored != null);
+  return context[cutSlot] === true || destroyedWithError(res);
+}
+
+/**
+ * The response was destroyed with an error of the server's before it finished; not Node's own
+ * `aborted` reset, which it gives a response queued behind another on a connection the client closed.
+ */
+export function destroyedWithError(res: ServerResponse): boolean {
+  const error = res.errored as (Error & { code?: unknown }) | null;
+  return (
+    !res.writableFinished && error != null && !(error.code === 'ECONNRESET' && error.message === 'aborted')
+  );
 }
 
 /** The request failed on the server's side: a 5xx, or a response the server cut short after it began. */
@@ -300,44 +311,57 @@ export function runWithRequestContext<T>(context: MutableRequestContext, fn: () 
   return storage.run(context, fn);
 }
 
-/** Where a server request keeps its context, for the events Node emits on it (shared by both builds). */
+/** Where a server request keeps its context, for the listeners added to it (shared by both builds). */
 const eventsContextSlot = Symbol.for('apprunner-kit.requestEventsContext');
 
-type ContextCarrier = IncomingMessage & {
-  [eventsContextSlot]?: MutableRequestContext;
-  _events?: Record<string | symbol, unknown>;
-};
+type ContextCarrier = IncomingMessage & { [eventsContextSlot]?: MutableRequestContext };
+type Listener = ((...args: unknown[]) => unknown) & { listener?: unknown };
+type AddListener = (this: ContextCarrier, event: string | symbol, listener: Listener) => IncomingMessage;
+
+/** Node's own listener of every request's 'end' (`clearIncoming`): no code of the app's. */
+const nodesOwnListener = 'clearIncoming';
 
 /**
- * Makes the events Node emits on a server request run in the request's context ({@link
- * carryContextIntoEvents}): Node emits 'data', 'end' and 'close' from the connection's own callbacks,
- * outside the request, so that a body read with `req.on('data')` and `req.on('end')` lost its request
- * id, its trace and the request id forwarded on the calls made there. Installed once per process on
- * `http.IncomingMessage.prototype.emit`; it enters the context only for a request the kit handles,
- * only for an event with a listener, and only when not already inside that request (the cost of a
- * property read otherwise). Client responses, which are IncomingMessages too, are left as they are.
+ * Makes the listeners the app adds to a server request, inside that request, run in its context
+ * ({@link carryContextIntoEvents}): Node emits 'data', 'end' and 'close' from the connection's own
+ * callbacks, outside the request, so that a body read with `req.on('data')` and `req.on('end')` lost
+ * its request id, its trace and the request id forwarded on the calls made there. Installed once per
+ * process on `http.IncomingMessage.prototype` (`on`, `addListener`, `prependListener`, which `once`
+ * and `prependOnceListener` call): such a listener is bound to the request's context as it is added
+ * (the bound function's `listener` is the one given, so that `removeListener` finds it). Listeners
+ * added outside a request of the kit's, client responses' and Node's own cost a property read.
  */
 export function installRequestEventsContext(): void {
   processGlobal('requestEventsContext.v1', () => {
-    const prototype = IncomingMessage.prototype as ContextCarrier;
-    const emit = prototype.emit;
-    prototype.emit = function emitInItsRequest(this: ContextCarrier, event: string | symbol): boolean {
-      const context = this[eventsContextSlot];
-      if (
-        context === undefined ||
-        this._events?.[event] === undefined ||
-        requestOf(storage.getStore()) === context
-      )
-        // biome-ignore lint/complexity/noArguments: the event's own arguments, passed on as they came
-        return Reflect.apply(emit, this, arguments);
-      // biome-ignore lint/complexity/noArguments: the event's own arguments, passed on as they came
-      return storage.run(context, Reflect.apply, emit, this, arguments) as boolean;
-    } as typeof emit;
+    const prototype = IncomingMessage.prototype as unknown as Record<string, AddListener>;
+    for (const name of ['on', 'addListener', 'prependListener']) {
+      const add = prototype[name]!;
+      prototype[name] = function addInItsRequest(event, listener) {
+        const context = this[eventsContextSlot];
+        if (
+          context === undefined ||
+          typeof listener !== 'function' ||
+          listener.name === nodesOwnListener ||
+          requestOf(storage.getStore()) !== context
+        )
+          return add.call(this, event, listener);
+        const bound: Listener = function runInItsRequest(this: unknown, ...args: unknown[]) {
+          return storage.run(context, Reflect.apply, listener, this, args);
+        };
+        bound.listener = listener;
+        return add.call(this, event, bound);
+      };
+    }
     return true;
   });
 }
 
-/** The events of `req` run in `context` from now on (see {@link installRequestEventsContext}). */
+/** The context of the kit's request `req`, when it is one. */
+export function contextOf(req: IncomingMessage | undefined): MutableRequestContext | undefined {
+  return (req as ContextCarrier | undefined)?.[eventsContextSlot];
+}
+
+/** Listeners added to `req` within its request run in `context` (see {@link installRequestEventsContext}). */
 export function carryContextIntoEvents(req: IncomingMessage, context: MutableRequestContext): void {
   (req as ContextCarrier)[eventsContextSlot] = context;
 }

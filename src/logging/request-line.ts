@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { LogLevel } from '../config/environment.js';
 import {
   cutByServer,
+  destroyedWithError,
   failedOnServer,
   type MutableRequestContext,
   noRequestFields,
@@ -79,8 +80,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const failed = failedOnServer(context, res);
     const aborted = !res.writableFinished && !cutByServer(context, res);
     // Destroyed with an error no route reported (a stream body that broke): the line carries it.
-    if (context.error === undefined && !aborted && !res.writableFinished && res.errored != null)
-      context.error = res.errored;
+    if (context.error === undefined && destroyedWithError(res)) context.error = res.errored;
     // A quiet request that did not fail writes nothing, its route's error (a 401, a 404) included.
     if (context[quietSlot] === true && !aborted && !failed) return;
     const level = aborted

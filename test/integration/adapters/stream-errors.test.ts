@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import Fastify from 'fastify';
@@ -68,4 +70,46 @@ describe('a stream body that breaks after the response began', () => {
       });
     },
   );
+});
+
+describe('what is not a stream body of the request that broke', () => {
+  it('Koa: a client that resets the connection before the answer is a client abort', async () => {
+    const logs = captureLogs();
+    const koa = new Koa();
+    koa.use(async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      ctx.body = 'late';
+    });
+    const { runtime } = await startRuntime({ app: koa, logging: { destination: logs } });
+    const { port } = runtime.server!.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /reset HTTP/1.1\r\nHost: x\r\n\r\n');
+    setTimeout(() => socket.resetAndDestroy(), 50);
+    await expect.poll(() => logs.lines.find((l) => l.path === '/reset'), { timeout: 3_000 }).toBeDefined();
+    expect(logs.lines.find((l) => l.path === '/reset')).toMatchObject({
+      level: 'warn',
+      msg: 'request aborted',
+    });
+  });
+
+  it('Fastify: a stream that breaks in another instance’s inject() does not fail the request that caught it', async () => {
+    const logs = captureLogs();
+    const other = Fastify();
+    other.get('/s', (_request, reply) => reply.send(breakingStream()));
+    const fastify = Fastify();
+    fastify.get('/outer', async () => {
+      await other.inject('/s').catch(() => undefined);
+      return 'fine';
+    });
+    const { runtime } = await startRuntime({ app: fastify, logging: { destination: logs } });
+    const answer = await fetch(`${baseUrl(runtime.server!)}/outer`);
+    expect(await answer.text()).toBe('fine');
+    await expect.poll(() => logs.lines.find((l) => l.path === '/outer')).toBeDefined();
+    expect(logs.lines.find((l) => l.path === '/outer')).toMatchObject({
+      level: 'info',
+      msg: 'request completed',
+    });
+    await other.close();
+  });
 });

@@ -82,3 +82,19 @@ describe('request context', () => {
     expect(contexts.every((c) => c.traceHeader === trace)).toBe(true);
   });
 });
+
+describe('destroyedWithError', () => {
+  it('tells a response the server destroyed with an error from one Node reset as the client left', async () => {
+    const { destroyedWithError } = await import('../../../src/http/context.js');
+    const response = (errored: Error | null, writableFinished = false) =>
+      ({ errored, writableFinished }) as unknown as import('node:http').ServerResponse;
+    const reset = Object.assign(new Error('aborted'), { code: 'ECONNRESET' }); // Node's own, for a queued response
+    expect(destroyedWithError(response(new Error('stream broke')))).toBe(true);
+    expect(destroyedWithError(response(Object.assign(new Error('upstream'), { code: 'ECONNRESET' })))).toBe(
+      true,
+    );
+    expect(destroyedWithError(response(reset))).toBe(false);
+    expect(destroyedWithError(response(null))).toBe(false);
+    expect(destroyedWithError(response(new Error('late'), true))).toBe(false);
+  });
+});
