@@ -6,8 +6,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import { UnsupportedAppError } from '../errors.js';
-import { contextOf, cutSlot, getMutableRequestContext } from '../http/context.js';
-import type { RequestScope } from '../http/request-scope.js';
+import { cutSlot, getMutableRequestContext } from '../http/context.js';
+import { contextOfResponse, type RequestScope } from '../http/request-scope.js';
 import { symbolSlot } from '../internal/symbol-slot.js';
 import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
 
@@ -26,7 +26,6 @@ interface FastifyRequestLike {
 
 interface FastifyReplyLike {
   raw: ServerResponse;
-  request?: { raw?: IncomingMessage };
   hijack(): unknown;
 }
 
@@ -115,7 +114,7 @@ function watchStreamBodies(reply: FastifyReplyLike): void {
       const context = getMutableRequestContext();
       const res = this.raw;
       // The reply of the request in scope only (not one of another instance's `inject()` in it).
-      if (context !== undefined && contextOf(this.request?.raw) === context)
+      if (context !== undefined && contextOfResponse(res) === context)
         (payload as NodeJS.EventEmitter).once('error', (error: unknown) => {
           if (!res.headersSent || res.writableFinished) return; // Fastify answers it as a route's error
           context[cutSlot] = true;

@@ -311,25 +311,22 @@ export function runWithRequestContext<T>(context: MutableRequestContext, fn: () 
   return storage.run(context, fn);
 }
 
-/** Where a server request keeps its context, for the listeners added to it (shared by both builds). */
-const eventsContextSlot = Symbol.for('apprunner-kit.requestEventsContext');
-
-type ContextCarrier = IncomingMessage & { [eventsContextSlot]?: MutableRequestContext };
 type Listener = ((...args: unknown[]) => unknown) & { listener?: unknown };
-type AddListener = (this: ContextCarrier, event: string | symbol, listener: Listener) => IncomingMessage;
+type AddListener = (this: IncomingMessage, event: string | symbol, listener: Listener) => IncomingMessage;
 
 /** Node's own listener of every request's 'end' (`clearIncoming`): no code of the app's. */
 const nodesOwnListener = 'clearIncoming';
 
 /**
- * Makes the listeners the app adds to a server request, inside that request, run in its context
- * ({@link carryContextIntoEvents}): Node emits 'data', 'end' and 'close' from the connection's own
- * callbacks, outside the request, so that a body read with `req.on('data')` and `req.on('end')` lost
- * its request id, its trace and the request id forwarded on the calls made there. Installed once per
- * process on `http.IncomingMessage.prototype` (`on`, `addListener`, `prependListener`, which `once`
- * and `prependOnceListener` call): such a listener is bound to the request's context as it is added
- * (the bound function's `listener` is the one given, so that `removeListener` finds it). Listeners
- * added outside a request of the kit's, client responses' and Node's own cost a property read.
+ * Makes a listener added to an `http.IncomingMessage` within a request run in that request's context
+ * (and the span then current): Node emits a request's 'data', 'end' and 'close' from the connection's
+ * own callbacks, outside the request, so that a body read with `req.on('data')` and `req.on('end')`
+ * lost its request id, its trace and the request id forwarded on the calls made there; and a client
+ * response read on a pooled connection ran in the context of the request that opened it. Installed
+ * once per process on `http.IncomingMessage.prototype` (`on`, `addListener`, `prependListener`, which
+ * `once` and `prependOnceListener` call): such a listener is bound as it is added (the bound
+ * function's `listener` is the one given, so that `removeListener` finds it). A listener added
+ * outside any request, and Node's own, costs a lookup of the context; a request adds nothing.
  */
 export function installRequestEventsContext(): void {
   processGlobal('requestEventsContext.v1', () => {
@@ -337,16 +334,16 @@ export function installRequestEventsContext(): void {
     for (const name of ['on', 'addListener', 'prependListener']) {
       const add = prototype[name]!;
       prototype[name] = function addInItsRequest(event, listener) {
-        const context = this[eventsContextSlot];
+        const store = storage.getStore();
         if (
-          context === undefined ||
+          store === undefined ||
+          requestOf(store) === undefined ||
           typeof listener !== 'function' ||
-          listener.name === nodesOwnListener ||
-          requestOf(storage.getStore()) !== context
+          listener.name === nodesOwnListener
         )
           return add.call(this, event, listener);
         const bound: Listener = function runInItsRequest(this: unknown, ...args: unknown[]) {
-          return storage.run(context, Reflect.apply, listener, this, args);
+          return storage.run(store, Reflect.apply, listener, this, args);
         };
         bound.listener = listener;
         return add.call(this, event, bound);
@@ -354,14 +351,4 @@ export function installRequestEventsContext(): void {
     }
     return true;
   });
-}
-
-/** The context of the kit's request `req`, when it is one. */
-export function contextOf(req: IncomingMessage | undefined): MutableRequestContext | undefined {
-  return (req as ContextCarrier | undefined)?.[eventsContextSlot];
-}
-
-/** Listeners added to `req` within its request run in `context` (see {@link installRequestEventsContext}). */
-export function carryContextIntoEvents(req: IncomingMessage, context: MutableRequestContext): void {
-  (req as ContextCarrier)[eventsContextSlot] = context;
 }

@@ -11,7 +11,6 @@ import {
   type TraceHeader,
 } from '../tracing/trace-header.js';
 import {
-  carryContextIntoEvents,
   durationSlot,
   installRequestEventsContext,
   type MutableRequestContext,
@@ -130,6 +129,11 @@ class ScopeContext implements MutableRequestContext {
 }
 
 const scopeKey = Symbol('apprunner-kit.scope');
+
+/** The context of the request `res` answers, when the kit's scope handles it. */
+export function contextOfResponse(res: ServerResponse): MutableRequestContext | undefined {
+  return (res as ScopedResponse)[scopeKey]?.context;
+}
 
 type ScopedResponse = ServerResponse & {
   [scopeKey]?: { scope: RequestScope; context: MutableRequestContext; req: IncomingMessage } | undefined;
@@ -478,7 +482,6 @@ export class RequestScope {
     else context[uncountedSlot] = true; // set only then: the common shape stays as it is
     // One shared listener, the context on the response: no closure allocated per request.
     (res as ScopedResponse)[scopeKey] = { scope: this, context, req };
-    carryContextIntoEvents(req, context);
     res.on('close', onResponseClose);
     const startHooks = this.#startHooks.items;
     for (let i = 0; i < startHooks.length; i++) startHooks[i]!(context, req, res);
