@@ -30,17 +30,17 @@ function socketsText(listen: ListenObservation): string {
 
 function spawnFailure(command: readonly string[], error: NodeJS.ErrnoException): string {
   const file = command[0] ?? '';
-  const why =
-    error.code === 'ENOENT' && command.length === 1 && /\s/.test(file)
-      ? `no shell runs the command: write its words apart (-- ${file.trim()}), not as one quoted string`
-      : error.code === 'ENOENT'
-        ? file.includes('/')
-          ? 'no such file (a relative path starts from --cwd)'
-          : 'not found on the PATH of this shell'
-        : error.code === 'EACCES'
-          ? 'not executable (permission denied)'
-          : error.message;
-  return `could not start "${file}": ${error.code ?? 'error'} — ${why}`;
+  return `could not start "${file}": ${error.code ?? 'error'} — ${whyNotStarted(command, file, error)}`;
+}
+
+function whyNotStarted(command: readonly string[], file: string, error: NodeJS.ErrnoException): string {
+  if (error.code === 'EACCES') return 'not executable (permission denied)';
+  if (error.code !== 'ENOENT') return error.message;
+  if (command.length === 1 && /\s/.test(file))
+    return `no shell runs the command: write its words apart (-- ${file.trim()}), not as one quoted string`;
+  return file.includes('/')
+    ? 'no such file (a relative path starts from --cwd)'
+    : 'not found on the PATH of this shell';
 }
 
 /**

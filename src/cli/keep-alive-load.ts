@@ -25,7 +25,7 @@ interface SocketUse {
   saidClose: boolean;
   /** When its last answer came; `undefined` before the first. */
   lastAnswerAt: number | undefined;
-  /** A request on it failed (counted as such), or the load closed it itself. */
+  /** A request on it failed (counted as such), or the load closes it itself. */
   spent: boolean;
 }
 
@@ -74,8 +74,6 @@ export class KeepAliveLoad {
   #stopped = false;
   #signalled = false;
   #closedAtOnce = 0;
-  /** The load is closing its own connections: their closes are not the app's. */
-  #closing = false;
   #finished: Promise<void> = Promise.resolve();
 
   constructor(options: KeepAliveLoadOptions) {
@@ -141,7 +139,6 @@ export class KeepAliveLoad {
       // Closed while idle, soon after an answer that did not say it would, and not by the load.
       if (
         this.#signalled &&
-        !this.#closing &&
         !created.busy &&
         !created.spent &&
         !created.saidClose &&
@@ -162,8 +159,18 @@ export class KeepAliveLoad {
   /** Stops and destroys every connection: requests still in flight fail. */
   destroy(): void {
     this.#stopped = true;
-    this.#closing = true;
-    for (const agent of this.#agents) agent.destroy();
+    for (const agent of this.#agents) this.#close(agent);
+  }
+
+  /** Destroys `agent`'s sockets, marked first: their closes are the load's, not the app's. */
+  #close(agent: Agent): void {
+    for (const sockets of [agent.freeSockets, agent.sockets])
+      for (const list of Object.values(sockets))
+        for (const socket of list ?? []) {
+          const use = this.#sockets.get(socket as Socket);
+          if (use !== undefined) use.spent = true;
+        }
+    agent.destroy();
   }
 
   async #worker(): Promise<void> {
@@ -178,14 +185,7 @@ export class KeepAliveLoad {
         if (!this.#stopped) await pause(this.#options.thinkMs ?? 5);
       }
     } finally {
-      // Its own sockets: marked, so that their closes are not counted as the app's.
-      for (const sockets of [agent.freeSockets, agent.sockets])
-        for (const list of Object.values(sockets))
-          for (const socket of list ?? []) {
-            const use = this.#sockets.get(socket as Socket);
-            if (use !== undefined) use.spent = true;
-          }
-      agent.destroy();
+      this.#close(agent);
     }
   }
 

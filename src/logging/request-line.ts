@@ -4,7 +4,6 @@ import type { LogLevel } from '../config/environment.js';
 import {
   cutByServer,
   destroyedWithError,
-  failedOnServer,
   type MutableRequestContext,
   noRequestFields,
   plainIdSlot,
@@ -77,10 +76,11 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const durationMs = requestDurationMs(context);
     // Unfinished: the client went away first, or the server cut the response short (a failure).
     const status = res.statusCode;
-    const failed = failedOnServer(context, res);
-    const aborted = !res.writableFinished && !cutByServer(context, res);
+    const cut = cutByServer(context, res);
+    const failed = status >= 500 || cut; // failedOnServer, with the cut already known
+    const aborted = !res.writableFinished && !cut;
     // Destroyed with an error no route reported (a stream body that broke): the line carries it.
-    if (context.error === undefined && destroyedWithError(res)) context.error = res.errored;
+    if (cut && context.error === undefined && destroyedWithError(res)) context.error = res.errored;
     // A quiet request that did not fail writes nothing, its route's error (a 401, a 404) included.
     if (context[quietSlot] === true && !aborted && !failed) return;
     const level = aborted
@@ -154,12 +154,10 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
   };
 }
 
-const lengthInHead = /\r\ncontent-length:[ \t]*(\d+)/i;
-
 /**
- * The response's Content-Length: as set on it, else as written in its head, where Node put what the
- * response object does not show (Fastify gives its headers to `writeHead`; Node adds the length of a
- * body given whole to `end()`). `undefined` for a chunked response.
+ * The response's Content-Length: as set on it, else the one Node wrote (`_contentLength`, which it
+ * keeps for a length given to `writeHead`, as Fastify does, and for a body given whole to `end()`;
+ * `null` for a chunked response).
  */
 function contentLength(res: ServerResponse): number | undefined {
   const set = res.getHeader('content-length');
@@ -167,11 +165,6 @@ function contentLength(res: ServerResponse): number | undefined {
     const length = Number(set);
     return Number.isFinite(length) ? length : undefined;
   }
-  // Node keeps the length it wrote (`null` for a chunked response); the head itself where it does not.
-  const written = res as ServerResponse & { _contentLength?: unknown; _header?: unknown };
-  const kept = written._contentLength;
-  if (typeof kept === 'number') return kept;
-  if (kept === null || typeof written._header !== 'string') return undefined;
-  const found = lengthInHead.exec(written._header);
-  return found === null ? undefined : Number(found[1]);
+  const written = (res as ServerResponse & { _contentLength?: unknown })._contentLength;
+  return typeof written === 'number' ? written : undefined;
 }

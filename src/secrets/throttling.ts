@@ -12,21 +12,33 @@ const throttlingCodes: ReadonlySet<string> = new Set([
   'SlowDown',
 ]);
 
-/** True when `error` (an AWS SDK error, or the kit's error wrapping one) says AWS throttled the call. */
-export function isThrottling(error: unknown): boolean {
+/** What the kit reads of an error, and of each error it wraps (`cause`). */
+interface ErrorLabels {
+  readonly name?: unknown;
+  readonly code?: unknown;
+  readonly awsCode?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: unknown };
+  readonly cause?: unknown;
+}
+
+/** True when `test` holds for `error` or an error it wraps (a few `cause`s deep). */
+function anyInCauses(error: unknown, test: (labels: ErrorLabels) => boolean): boolean {
   for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
-    const { name, awsCode, $metadata, cause } = e as {
-      name?: unknown;
-      awsCode?: unknown;
-      $metadata?: { httpStatusCode?: unknown };
-      cause?: unknown;
-    };
-    if (typeof awsCode === 'string' && throttlingCodes.has(awsCode)) return true;
-    if (typeof name === 'string' && throttlingCodes.has(name)) return true;
-    if ($metadata?.httpStatusCode === 429) return true;
-    e = cause;
+    if (test(e as ErrorLabels)) return true;
+    e = (e as ErrorLabels).cause;
   }
   return false;
+}
+
+/** True when `error` (an AWS SDK error, or the kit's error wrapping one) says AWS throttled the call. */
+export function isThrottling(error: unknown): boolean {
+  return anyInCauses(
+    error,
+    ({ name, awsCode, $metadata }) =>
+      (typeof awsCode === 'string' && throttlingCodes.has(awsCode)) ||
+      (typeof name === 'string' && throttlingCodes.has(name)) ||
+      $metadata?.httpStatusCode === 429,
+  );
 }
 
 /** Server errors AWS services name (their HTTP status is 5xx too). */
@@ -39,15 +51,20 @@ const serverErrorNames: ReadonlySet<string> = new Set([
   'ServiceUnavailableException',
 ]);
 
-/** A connection that failed or an attempt that timed out (the SDK's per-attempt request timeout). */
-const networkCodes: ReadonlySet<string> = new Set([
+/** The codes of a connection that failed or was refused (shared with the errors' hints). */
+export const failedConnectionCodes: ReadonlySet<string> = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ETIMEDOUT',
-  'EPIPE',
   'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
+]);
+
+/** Beside those: a write on a closed connection, and an attempt that timed out (the SDK's own). */
+const networkCodes: ReadonlySet<string> = new Set([
+  ...failedConnectionCodes,
+  'EPIPE',
   'TimeoutError',
   'RequestTimeout',
   'RequestTimeoutException',
@@ -59,23 +76,16 @@ const networkCodes: ReadonlySet<string> = new Set([
  * found, access denied) nor for the kit's own abort (the start-up budget ran out).
  */
 export function isTransient(error: unknown): boolean {
-  if (isThrottling(error)) return true;
-  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
-    const { name, code, awsCode, $metadata, cause } = e as {
-      name?: unknown;
-      code?: unknown;
-      awsCode?: unknown;
-      $metadata?: { httpStatusCode?: unknown };
-      cause?: unknown;
-    };
-    const status = $metadata?.httpStatusCode;
-    if (typeof status === 'number' && status >= 500) return true;
-    for (const label of [name, code, awsCode]) {
-      if (typeof label === 'string' && (serverErrorNames.has(label) || networkCodes.has(label))) return true;
-    }
-    e = cause;
-  }
-  return false;
+  return (
+    isThrottling(error) ||
+    anyInCauses(error, ({ name, code, awsCode, $metadata }) => {
+      const status = $metadata?.httpStatusCode;
+      if (typeof status === 'number' && status >= 500) return true;
+      return [name, code, awsCode].some(
+        (label) => typeof label === 'string' && (serverErrorNames.has(label) || networkCodes.has(label)),
+      );
+    })
+  );
 }
 
 /** How {@link retryTransient} backs off. */

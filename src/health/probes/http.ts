@@ -50,8 +50,7 @@ function probeUrl(value: unknown): URL {
     );
   }
   if (url.username !== '' || url.password !== '') {
-    url.username = '';
-    url.password = '';
+    // `origin` never holds the credentials.
     throw new InvalidArgumentError(
       `httpProbe: url ${url.origin}${url.pathname} carries credentials, which fetch refuses; send them in the headers option.`,
     );

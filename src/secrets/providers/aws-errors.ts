@@ -6,7 +6,7 @@ import {
   SecretTimeoutError,
 } from '../../errors.js';
 
-import { isThrottling } from '../throttling.js';
+import { failedConnectionCodes, isThrottling } from '../throttling.js';
 
 const notFound = new Set([
   'ResourceNotFoundException',
@@ -27,15 +27,8 @@ const credentialsRefused = new Set([
   'ExpiredTokenException',
   'InvalidClientTokenId',
 ]);
-const unreachable = new Set([
-  'ETIMEDOUT',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
+/** AWS did not answer: the connection failed, or the host name did not resolve. */
+const unreachable: ReadonlySet<string> = new Set([...failedConnectionCodes, 'ENOTFOUND']);
 
 function describe(error: unknown): { name: string; code: string | undefined; message: string } {
   const e = error as { name?: string; code?: string; message?: string; $metadata?: unknown };
