@@ -272,6 +272,9 @@ export class ConnectionTracker {
   };
 
   #track(socket: Socket): SocketState {
+    // Read while the socket is open, Node keeps the peer's address: the line of a request whose
+    // client went away is written after the socket closed, and still names it (`clientIp`).
+    socket.remoteAddress;
     const state: SocketState = { active: 0, idleTimer: undefined };
     this.#sockets.set(socket, state);
     socket.once('close', () => {
