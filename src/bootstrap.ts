@@ -7,7 +7,7 @@ import { type AdapterKit, type InstalledApp, inFront } from './adapters/adapter.
 import { selectAdapter } from './adapters/select.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
-import { ConfigurationError, ListenError } from './errors.js';
+import { ConfigurationError, ListenError, StartAbortedError } from './errors.js';
 import { HealthEndpoints } from './health/endpoints.js';
 import { eventLoopDelayProbe } from './health/probes/event-loop.js';
 import { HealthRegistry } from './health/registry.js';
@@ -36,7 +36,7 @@ function listen(server: Server, config: KitConfig): Promise<AddressInfo> {
       const where = `${config.host ?? 'all interfaces'} port ${config.port}`;
       const fix =
         error.code === 'EADDRINUSE'
-          ? 'Another process holds the port: stop it, or set PORT (or options.port) to a free one.'
+          ? "Another process holds the port, or this one does: the kit listens itself, so remove the app's own app.listen() or server.listen(); otherwise stop the other process, or set PORT (or options.port) to a free one."
           : error.code === 'EACCES'
             ? 'Ports below 1024 need privileges: use a higher port, such as 8080.'
             : 'Check options.host and the PORT variable.';
@@ -290,13 +290,23 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     },
   };
 
+  // A SIGTERM may come while the start-up awaits (secrets, beforeListen, the framework's ready): the
+  // shutdown then runs without a server, and the start goes no further.
+  const stopping = () => coordinator.state !== 'starting';
+  const abortStart = async (): Promise<never> => {
+    const { reason } = await coordinator.shutdown('start-up');
+    throw new StartAbortedError(
+      `The start-up was stopped by a shutdown (${reason}) before the server listened; the shutdown ran its hooks and flushes.`,
+    );
+  };
   try {
     await secrets.load();
-    await options.beforeListen?.(runtime);
+    if (!stopping()) await options.beforeListen?.(runtime);
   } catch (error) {
-    uninstall();
+    coordinator.abandon();
     throw error;
   }
+  if (stopping()) return abortStart();
 
   if (adapter !== undefined) {
     let installed: InstalledApp;
@@ -314,11 +324,23 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
         installed.server ??
         (tls === undefined ? createServer(installed.listener!) : createHttpsServer(tls, installed.listener!));
       applyTimeouts(server, config);
-      coordinator.addServer(server);
       if (installed.afterDrain !== undefined)
         coordinator.onDrained(`${installed.kind} close`, installed.afterDrain);
       await installed.ready?.();
+      // Added just before it listens, so that a shutdown under way never drains a server that then listens.
+      if (!stopping()) coordinator.addServer(server);
+    } catch (error) {
+      coordinator.abandon();
+      throw error;
+    }
+    if (stopping()) return abortStart();
+    try {
       const address = await listen(server, config);
+      // A shutdown that began while it bound drained it as not listening yet: nothing else closes it.
+      if (stopping()) {
+        server.close();
+        return abortStart();
+      }
       logger.info(
         {
           port: address.port,
@@ -329,7 +351,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
         `listening on port ${address.port}`,
       );
     } catch (error) {
-      uninstall();
+      coordinator.abandon();
       throw error;
     }
   }

@@ -172,6 +172,15 @@ export class SecretsStartupError extends AppRunnerKitError {
   }
 }
 
+/**
+ * The process was told to shut down (SIGTERM, `runtime.shutdown()`) before the start-up finished: the
+ * server never listened. Thrown by `bootstrapAppRunner` once the shutdown completed, with
+ * `shutdown.exit: false` (otherwise the process has exited by then).
+ */
+export class StartAbortedError extends AppRunnerKitError {
+  static override readonly code = 'ARK_START_ABORTED';
+}
+
 /** Every error class the kit exports, for documentation and tests. */
 export const errorClasses = [
   AppRunnerKitError,
@@ -188,4 +197,5 @@ export const errorClasses = [
   SecretTimeoutError,
   SecretTransformError,
   SecretsStartupError,
+  StartAbortedError,
 ] as const;

@@ -59,6 +59,7 @@ export {
   SecretsStartupError,
   SecretTimeoutError,
   SecretTransformError,
+  StartAbortedError,
   UnsupportedAppError,
 } from './errors.js';
 export type { HealthEndpointSettings, HealthEndpoints } from './health/endpoints.js';

@@ -6,6 +6,7 @@ import { type ParsedEnvironment, parseEnvironment } from './environment.js';
 import { defaultServiceName, serviceIdentity } from './identity.js';
 import { type LoggingConfig, loggingDefaults, parseLoggingConfig } from './logging.js';
 import { type MetricsConfig, parseMetricsConfig } from './metrics.js';
+import { nodeRejectionMode } from './node-flags.js';
 import type { BootstrapOptions } from './options.js';
 import {
   deepFreeze,
@@ -375,7 +376,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       unhandledRejection:
         optional(shutdown.unhandledRejection, (v) =>
           parseEnum('shutdown.unhandledRejection', v, ['shutdown', 'log'] as const),
-        ) ?? defaults.shutdown.unhandledRejection,
+        ) ?? rejectionPolicyOfNode(env.NODE_OPTIONS),
       handleProcessErrors:
         optional(shutdown.handleProcessErrors, (v) => parseBoolean('shutdown.handleProcessErrors', v)) ??
         true,
@@ -409,4 +410,15 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     parsedEnv: env,
     exit: exit as LoadedConfig['exit'],
   };
+}
+
+/**
+ * The default `shutdown.unhandledRejection`: `'log'` when Node was told to keep running on one
+ * (`--unhandled-rejections=warn`, `none` or `warn-with-error-code`), otherwise `'shutdown'`.
+ */
+function rejectionPolicyOfNode(nodeOptions: string | undefined): 'shutdown' | 'log' {
+  const mode = nodeRejectionMode(process.execArgv, nodeOptions);
+  return mode === 'warn' || mode === 'none' || mode === 'warn-with-error-code'
+    ? 'log'
+    : defaults.shutdown.unhandledRejection;
 }

@@ -198,6 +198,13 @@ export const environmentSchema = Object.freeze({
     default: 'unset',
     parse: (raw, name) => parsePlatformMarker(raw, name),
   }),
+  NODE_OPTIONS: variable({
+    description:
+      "Node's own options; the kit reads `--unhandled-rejections` there and on the command line: `warn`, `none` or `warn-with-error-code` makes `'log'` the default of `shutdown.unhandledRejection`.",
+    accepted: "Node's options",
+    default: 'unset',
+    parse: (raw) => raw,
+  }),
 });
 
 type Schema = typeof environmentSchema;

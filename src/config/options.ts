@@ -262,7 +262,8 @@ export interface ShutdownOptions {
    * On an unhandled promise rejection: `'shutdown'` logs it as fatal and drains with exit code 1
    * (Node's own default is to crash); `'log'` logs it and keeps serving. Beware Express 4: a
    * rejected `async` route handler is an unhandled rejection and its request is never answered.
-   * @default 'shutdown'
+   * @default 'shutdown', or 'log' when Node runs with `--unhandled-rejections=warn`, `none` or
+   * `warn-with-error-code` (on its command line or in `NODE_OPTIONS`)
    */
   unhandledRejection?: 'shutdown' | 'log';
   /**

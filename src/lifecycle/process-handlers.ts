@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { nodeRejectionMode } from '../config/node-flags.js';
 import type { ShutdownCoordinator } from './shutdown-coordinator.js';
 
 /** What to do on an unhandled promise rejection. */
@@ -58,7 +59,10 @@ export function installProcessHandlers(
   for (const signal of settings.signals) process.on(signal, onSignal);
   if (settings.handleProcessErrors) {
     process.on('uncaughtException', onUncaughtException);
-    process.on('unhandledRejection', onUnhandledRejection);
+    // With `--unhandled-rejections=strict` Node raises a rejection as an uncaught exception first
+    // (origin 'unhandledRejection'), then emits it again once handled: one line, not two.
+    if (nodeRejectionMode(process.execArgv, process.env.NODE_OPTIONS) !== 'strict')
+      process.on('unhandledRejection', onUnhandledRejection);
   }
   return () => {
     for (const signal of settings.signals) process.off(signal, onSignal);

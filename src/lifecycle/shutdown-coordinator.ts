@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { describeValue } from '../config/parse.js';
+import { InvalidArgumentError } from '../errors.js';
 import { runOutsideRequestContext } from '../http/context.js';
 import { sleep, withTimeout } from '../internal/timers.js';
 import { ConnectionTracker, type ManagedServer } from './connection-tracker.js';
@@ -74,6 +76,7 @@ export class ShutdownCoordinator {
   #state: LifecycleState = 'starting';
   #phase = 'not started';
   #failed = false;
+  #hooksTaken = false;
   #result: Promise<ShutdownResult> | undefined;
 
   constructor(settings: ShutdownSettings, logger: Logger, exit: ((code: number) => void) | false) {
@@ -111,6 +114,12 @@ export class ShutdownCoordinator {
 
   /** Shutdown waits for `promise` (bounded by the deadline); a rejection is logged. */
   track<T>(promise: Promise<T>, name = 'task'): Promise<T> {
+    // Checked first: an entry that never settles would hold the shutdown in a loop no timer breaks.
+    if (typeof (promise as { then?: unknown } | null)?.then !== 'function') {
+      throw new InvalidArgumentError(
+        `runtime.track(promise) takes the promise of the work, as track(job(), 'job'); received ${describeValue(promise)}${typeof promise === 'function' ? ': call the function and pass what it returns' : ''}.`,
+      );
+    }
     this.#tasks.set(promise, name);
     promise.then(
       () => this.#tasks.delete(promise),
@@ -124,6 +133,13 @@ export class ShutdownCoordinator {
 
   /** Registers a hook run after the drain, in reverse order of registration. Returns its remover. */
   onShutdown(name: string, fn: ShutdownHook, options: ShutdownHookOptions = {}): () => void {
+    checkHook(name, fn, options);
+    if (this.#hooksTaken) {
+      this.#logger.warn(
+        { hook: name, phase: this.#phase },
+        `shutdown hook "${name}" was registered after the shutdown hooks started: it will not run`,
+      );
+    }
     const hook: RegisteredHook = { name, fn, timeoutMs: options.timeoutMs ?? this.#settings.hookTimeoutMs };
     this.#hooks.push(hook);
     return () => {
@@ -239,6 +255,7 @@ export class ShutdownCoordinator {
     for (const step of this.#afterDrain) await this.#runHook('drain step', step, deadline);
     this.#phase = 'awaiting upgraded connections';
     await Promise.all(drains);
+    this.#hooksTaken = true;
     for (const hook of [...this.#hooks].reverse()) await this.#runHook('shutdown hook', hook, deadline);
     for (const hook of this.#finalizers) await this.#runHook('final step', hook, deadline);
   }
@@ -276,12 +293,44 @@ export class ShutdownCoordinator {
     return this.#trackers.reduce((sum, t) => sum + t.connections, 0);
   }
 
-  #finish(exitCode: number): void {
-    if (this.#state === 'stopped') return;
+  /**
+   * The start failed: runs the `onStopped` listeners (timers, process handlers and probes are let go),
+   * without a shutdown or an exit. No effect after `starting`: a shutdown under way ends as it would.
+   */
+  abandon(): void {
+    if (this.#state === 'starting') this.#stop();
+  }
+
+  #stop(): void {
     this.#state = 'stopped';
     this.#phase = 'stopped';
     for (const listener of this.#stoppedListeners) listener();
+  }
+
+  #finish(exitCode: number): void {
+    if (this.#state === 'stopped') return;
+    this.#stop();
     this.#logger.flush();
     if (this.#exit !== false) this.#exit(exitCode);
+  }
+}
+
+/** `onShutdown(name, fn, options)` as the types say: JavaScript callers get an error naming the fix. */
+function checkHook(name: unknown, fn: unknown, options: ShutdownHookOptions): void {
+  if (typeof name !== 'string' || name === '') {
+    throw new InvalidArgumentError(
+      `runtime.onShutdown(name, fn) takes a name first, as onShutdown('database', () => pool.end()); received ${describeValue(name)} as the name.`,
+    );
+  }
+  if (typeof fn !== 'function') {
+    throw new InvalidArgumentError(
+      `runtime.onShutdown("${name}", fn): fn must be a function; received ${describeValue(fn)}.`,
+    );
+  }
+  const { timeoutMs } = options;
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1)) {
+    throw new InvalidArgumentError(
+      `runtime.onShutdown("${name}"): timeoutMs must be a whole number of milliseconds of at least 1; received ${describeValue(timeoutMs)}.`,
+    );
   }
 }

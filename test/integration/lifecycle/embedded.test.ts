@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type AppRunnerRuntime,
+  bootstrapAppRunner,
+  InvalidArgumentError,
+  StartAbortedError,
+} from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
+import { captureLogs } from '../../support/log-capture.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
@@ -97,6 +104,34 @@ describe('shutdown without exiting the process', () => {
     expect(logs.find('tracked task "flaky" failed')[0]).toMatchObject({ level: 'error', task: 'flaky' });
   });
 
+  it('refuses what track and onShutdown cannot run, naming the fix, and still shuts down in time', async () => {
+    const { runtime, logs } = await startRuntime({ app: ok, shutdown: { timeoutMs: 2_000 } });
+    const job = async () => {};
+    // A function instead of its promise once left an entry no timer could clear: shutdown spun forever.
+    expect(() => runtime.track(job as never)).toThrow(InvalidArgumentError);
+    expect(() => runtime.track(job as never)).toThrow(/call the function and pass what it returns/);
+    expect(() => runtime.track(undefined as never)).toThrow(/track\(job\(\), 'job'\)/);
+    // The terminus habit onShutdown(fn) once ran nothing, with exit code 0.
+    expect(() => runtime.onShutdown((async () => {}) as never, undefined as never)).toThrow(
+      /takes a name first, as onShutdown\('database'/,
+    );
+    expect(() => runtime.onShutdown('db', 'end' as never)).toThrow(/fn must be a function; received "end"/);
+    expect(() => runtime.onShutdown('db', job, { timeoutMs: 'abc' as never })).toThrow(/timeoutMs must be/);
+    expect(() => runtime.onShutdown('db', job, { timeoutMs: -5 })).toThrow(/received -5/);
+    let late = false;
+    runtime.onShutdown('registers late', () => {
+      runtime.onShutdown('late', () => {
+        late = true;
+      });
+    });
+    const result = await runtime.shutdown();
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(late).toBe(false);
+    expect(
+      logs.find('shutdown hook "late" was registered after the shutdown hooks started: it will not run'),
+    ).toHaveLength(1);
+  });
+
   it('aborts runtime.signal with an AbortError naming the reason', async () => {
     const { runtime } = await startRuntime({ app: ok });
     const aborted = new Promise<unknown>((resolve) =>
@@ -115,6 +150,68 @@ describe('shutdown without exiting the process', () => {
     expect((await get(`${url}/x`)).body).toBe('ok');
     await stopping;
     await expect(get(`${url}/x`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('a shutdown during the start-up', () => {
+  it('stops the start: the server never listens, bootstrap rejects once the shutdown ran, nothing is left running', async () => {
+    const logs = captureLogs();
+    let seen: AppRunnerRuntime | undefined;
+    const hooks: string[] = [];
+    const started = bootstrapAppRunner({
+      app: ok,
+      port: 0,
+      env: {},
+      logging: { destination: logs },
+      // The drain delay once let the server listen and serve while the shutdown waited, then cut it.
+      shutdown: { signals: ['SIGUSR2'], exit: false, handleProcessErrors: false, drainDelayMs: 300 },
+      beforeListen: async (runtime) => {
+        seen = runtime;
+        runtime.onShutdown('pool', () => {
+          hooks.push('pool');
+        });
+        process.kill(process.pid, 'SIGUSR2');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      },
+    });
+    await expect(started).rejects.toThrow(StartAbortedError);
+    await expect(started).rejects.toThrow(/stopped by a shutdown \(SIGUSR2\) before the server listened/);
+    expect(seen!.state).toBe('stopped');
+    expect(seen!.server).toBeUndefined();
+    expect(hooks).toEqual(['pool']);
+    expect(logs.lines.filter((line) => String(line.msg).startsWith('listening on port'))).toEqual([]);
+    expect(logs.find('shutdown complete')[0]).toMatchObject({ reason: 'SIGUSR2', exitCode: 0 });
+    expect(process.listenerCount('SIGUSR2')).toBe(0);
+  });
+
+  it('lets go of its timers when the start fails (a retried start adds none)', async () => {
+    const started = vi.spyOn(globalThis, 'setInterval');
+    const cleared = vi.spyOn(globalThis, 'clearInterval');
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await expect(
+          bootstrapAppRunner({
+            app: ok,
+            port: 0,
+            env: {},
+            logging: { destination: captureLogs() },
+            loadShedding: { maxEventLoopDelayMs: 500 },
+            shutdown: { signals: [], exit: false, handleProcessErrors: false },
+            beforeListen: () => {
+              throw new Error('database not up yet');
+            },
+          }),
+        ).rejects.toThrow('database not up yet');
+      }
+      const intervals = started.mock.results.map((result) => result.value);
+      // The load shedder's sampling interval, one per attempt, each cleared when its start failed.
+      expect(intervals.length).toBeGreaterThanOrEqual(3);
+      for (const interval of intervals)
+        expect(cleared.mock.calls.map(([handle]) => handle)).toContain(interval);
+    } finally {
+      started.mockRestore();
+      cleared.mockRestore();
+    }
   });
 });
 

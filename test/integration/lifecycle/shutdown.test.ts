@@ -276,6 +276,22 @@ describe('process errors', () => {
     );
   });
 
+  it("follows Node's --unhandled-rejections flag when no policy is given: warn keeps serving, strict logs once", async () => {
+    const warned = await startApp(fixture, { NODE_OPTIONS: '--unhandled-rejections=warn' });
+    await get(`${warned.url}/reject`);
+    await warned.waitForLine((l) => l.msg === 'unhandled promise rejection: rejected from /reject');
+    expect((await get(`${warned.url}/fast`)).body).toBe('ok');
+    warned.signal('SIGTERM');
+    expect((await warned.exit()).code).toBe(0);
+    expect(warned.lines.filter((l) => l.level === 'fatal')).toEqual([]);
+
+    const strict = await startApp(fixture, { NODE_OPTIONS: '--unhandled-rejections=strict' });
+    await get(`${strict.url}/reject`);
+    expect((await strict.exit(0)).code).toBe(1);
+    // Node raises it as an uncaught exception, then emits it again as handled: one line says it.
+    expect(strict.lines.filter((l) => String(l.msg).endsWith('rejected from /reject'))).toHaveLength(1);
+  });
+
   it("logs an unhandled rejection and keeps serving under the 'log' policy", async () => {
     const app = await startApp(fixture, { UNHANDLED: 'log' });
     await get(`${app.url}/reject`);
