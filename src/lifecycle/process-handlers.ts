@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { nodeRejectionMode } from '../config/node-flags.js';
+import { describeThrown } from '../logging/serializers.js';
 import type { ShutdownCoordinator } from './shutdown-coordinator.js';
 
 /** What to do on an unhandled promise rejection. */
@@ -43,11 +44,11 @@ export function installProcessHandlers(
     }
   };
   const onUncaughtException = (error: Error, origin: string): void => {
-    logger.fatal({ err: error, origin }, `uncaught exception: ${error?.message ?? String(error)}`);
+    logger.fatal({ err: error, origin }, `uncaught exception: ${describeThrown(error)}`);
     void coordinator.shutdown('uncaughtException', true);
   };
   const onUnhandledRejection = (reason: unknown): void => {
-    const message = reason instanceof Error ? reason.message : String(reason);
+    const message = describeThrown(reason);
     if (settings.unhandledRejection === 'log') {
       logger.error({ err: reason }, `unhandled promise rejection: ${message}`);
       return;

@@ -8,7 +8,17 @@ const retryDelayMs = 10;
 /** Lines kept in memory while stdout does not take them, before new ones are dropped (and counted). */
 const defaultMaxPendingBytes = 64 * 1024 * 1024;
 
+/** Characters of the backlog turned into bytes at a time. */
+const chunkChars = 1024 * 1024;
+
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
+
+/** Where the next chunk of `text` ends: at most {@link chunkChars} on, never inside a surrogate pair. */
+function chunkEnd(text: string): number {
+  if (text.length <= chunkChars) return text.length;
+  const code = text.charCodeAt(chunkChars - 1);
+  return code >= 0xd800 && code <= 0xdbff ? chunkChars - 1 : chunkChars;
+}
 
 function isAgain(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
@@ -82,7 +92,9 @@ export class StdoutDestination {
       return false;
     }
     this.#pending += line;
-    this.#pendingBytes += line.length;
+    // While the pipe is full, what waits is counted in bytes, as it will be written (UTF-8: up to 3
+    // per character); otherwise in characters, which is cheaper and bounds one turn's lines at most.
+    this.#pendingBytes += this.#stalled === undefined ? line.length : Buffer.byteLength(line);
     if (this.#exitDeadline !== undefined) this.flushSync();
     else if (!this.#scheduled && !this.#retrying) {
       this.#scheduled = true;
@@ -161,9 +173,11 @@ export class StdoutDestination {
   #writeSome(): boolean {
     if (this.#stalled === undefined) {
       if (this.#pending === '') return true;
-      this.#stalled = Buffer.from(this.#pending);
-      this.#pending = '';
-      this.#pendingBytes = 0;
+      // A backlog is turned into bytes a chunk at a time: never a second copy of all of it.
+      const end = chunkEnd(this.#pending);
+      this.#stalled = Buffer.from(end === this.#pending.length ? this.#pending : this.#pending.slice(0, end));
+      this.#pending = end === this.#pending.length ? '' : this.#pending.slice(end);
+      this.#pendingBytes = this.#pending === '' ? 0 : Math.max(0, this.#pendingBytes - this.#stalled.length);
     }
     try {
       const written = this.#writeFd(this.#fd, this.#stalled);

@@ -245,6 +245,79 @@ describe('redaction', () => {
     expect(text).toContain('"Accept":"*/*"');
   });
 
+  it('reduces a logged request and response to what identifies them, their secrets censored (not the raw header list)', async () => {
+    const { runtime, logs } = await startRuntime({
+      app: (req, res) => {
+        res.setHeader('set-cookie', 'sid=from-the-response');
+        runtime.logger.info({ req, res }, 'logged whole');
+        res.end();
+      },
+    });
+    await get(`${baseUrl(runtime.server!)}/notes?token=in-the-query`, {
+      headers: { authorization: 'Bearer from-the-request', cookie: 'c=from-the-request' },
+    });
+    const line = logs.find('logged whole')[0]!;
+    const text = JSON.stringify(line);
+    for (const secret of ['from-the-request', 'from-the-response', 'in-the-query'])
+      expect(text).not.toContain(secret);
+    expect(line.req).toMatchObject({
+      method: 'GET',
+      url: '/notes',
+      remoteAddress: expect.stringMatching(/127\.0\.0\.1$/),
+    });
+    expect(line.res).toMatchObject({ statusCode: 200, headers: { 'set-cookie': redactedText } });
+    expect(text.length).toBeLessThan(1_500); // the socket's and parser's state once made it 15 KB
+  });
+
+  it("keeps an axios error's call and answer, not its ClientRequest and response objects, credentials censored", async () => {
+    const { runtime, logs } = await startRuntime();
+    const rawRequest = { _header: 'GET / HTTP/1.1\r\nAuthorization: Bearer raw-header\r\n\r\n' };
+    const config = {
+      method: 'get',
+      url: 'https://api.example.com/x',
+      headers: { Authorization: 'Bearer in-config' },
+    };
+    const failed = Object.assign(new Error('Request failed with status code 401'), {
+      isAxiosError: true,
+      code: 'ERR_BAD_REQUEST',
+      config,
+      request: rawRequest,
+      // As axios builds it: the response carries the config and the request again.
+      response: { status: 401, headers: { 'set-cookie': 'upstream=cookie' }, config, request: rawRequest },
+    });
+    runtime.logger.error({ err: failed }, 'axios failed');
+    const line = logs.find('axios failed')[0] as Record<string, unknown> & { err: Record<string, unknown> };
+    const text = JSON.stringify(line);
+    for (const secret of ['raw-header', 'in-config', 'upstream=cookie']) expect(text).not.toContain(secret);
+    expect(line.err).toMatchObject({
+      code: 'ERR_BAD_REQUEST',
+      config: { method: 'get', url: 'https://api.example.com/x' },
+      response: { status: 401 },
+    });
+    expect(line.err).not.toHaveProperty('request');
+  });
+
+  it('writes an error that cannot be serialised as its type, message and stack: a log call never throws', async () => {
+    const { runtime, logs } = await startRuntime();
+    const getter = new Error('has a getter that throws');
+    Object.defineProperty(getter, 'detail', {
+      enumerable: true,
+      get() {
+        throw new Error('no detail');
+      },
+    });
+    const frozen = Object.freeze(new Error('frozen'));
+    expect(() => runtime.logger.error({ err: getter }, 'getter')).not.toThrow();
+    expect(() => runtime.logger.error({ error: frozen }, 'frozen under error')).not.toThrow();
+    expect(logs.find('getter')[0]?.err).toMatchObject({
+      type: 'Error',
+      message: 'has a getter that throws',
+      serializationError: 'no detail',
+    });
+    // `error`, the key Powertools users log under, is an error too (it was written as {}).
+    expect(logs.find('frozen under error')[0]?.error).toMatchObject({ type: 'Error', message: 'frozen' });
+  });
+
   it('masks a registered value in message, fields, arrays, errors, stacks and child bindings', async () => {
     const secret = 'p@ss"word\\42';
     redaction.addValue(secret);

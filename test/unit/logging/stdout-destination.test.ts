@@ -95,6 +95,34 @@ describe('StdoutDestination', () => {
     expect(destination.dropped).toBe(5);
   });
 
+  it('counts a waiting backlog in the bytes it will be written as, not in characters', async () => {
+    const { write } = pipeThatFills();
+    const destination = new StdoutDestination(1, { maxPendingBytes: 100, write });
+    destination.write('first\n');
+    await new Promise((resolve) => setTimeout(resolve, 5)); // tried: the pipe is full
+    // 10 characters, 28 bytes each: 6 + 4 × 28 = 118 is past 100, so the fifth and later are dropped.
+    for (let i = 0; i < 8; i++) destination.write('€€€€€€€€€\n');
+    expect(destination.dropped).toBe(4);
+  });
+
+  it('writes a large backlog a chunk at a time, whole, without splitting a character', async () => {
+    const chunks: number[] = [];
+    const taken: Buffer[] = [];
+    const write = ((_fd: number, data: Buffer) => {
+      chunks.push(data.length);
+      taken.push(Buffer.from(data));
+      return data.length;
+    }) as unknown as typeof writeSync;
+    const destination = new StdoutDestination(1, { write });
+    // One character first: every 😀 (two UTF-16 units) then straddles an even offset.
+    const text = `a${'😀'.repeat(1_500_000)}\n`;
+    destination.write(text);
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...chunks)).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(Buffer.concat(taken).toString()).toBe(text);
+  });
+
   it('bounds the whole exit on a pipe that takes nothing, not each line written during it', () => {
     const stuck = (() => {
       throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
