@@ -48,6 +48,8 @@ interface RegisteredHook {
 
 /** How long the deadline waits, after destroying the sockets, for the requests they carried to end. */
 const cutRequestsWaitMs = 100;
+/** The end of `shutdown.timeoutMs` kept for the final steps (a fifth of it, at most this). */
+const finalStepsReserveMs = 2_000;
 
 /** `, 2 upgraded connections (WebSocket) among them`, for the deadline line; empty when none. */
 function upgradedNote(count: number): string {
@@ -60,7 +62,8 @@ function upgradedNote(count: number): string {
  * and aborts {@link ShutdownCoordinator.signal}, keeps serving for the drain delay, drains every
  * server without dropping a request, awaits tracked work, runs the hooks in reverse order of
  * registration (each bounded), and flushes the logger last. `shutdown.timeoutMs` bounds it all:
- * at the deadline what is left is destroyed and logged, and the exit code is 1.
+ * past four fifths of it (at most 2 s before its end) what is left is destroyed and logged, the final
+ * steps (spans, metrics, the logger) run in what remains, and the exit code is 1.
  */
 export class ShutdownCoordinator {
   readonly #settings: ShutdownSettings;
@@ -209,7 +212,11 @@ export class ShutdownCoordinator {
     // the sequence ends or the deadline passes, even when what it awaits (a hook's promise) holds no
     // handle of its own; otherwise Node would exit early, skipping the remaining hooks.
     const keepAlive = setTimeout(() => {}, timeoutMs + 1_000);
-    const outcome = await withTimeout(this.#sequence(startedAt + timeoutMs), timeoutMs);
+    // The end of the deadline is kept for the final steps: the spans, metrics and lines of what the
+    // deadline cuts are written too (they were lost with it).
+    const deadline = startedAt + timeoutMs;
+    const drainMs = timeoutMs - Math.min(finalStepsReserveMs, Math.floor(timeoutMs / 5));
+    const outcome = await withTimeout(this.#sequence(startedAt + drainMs), drainMs);
     const timedOut = outcome.outcome === 'timed-out';
     if (timedOut) {
       this.#logger.error(
@@ -222,7 +229,7 @@ export class ShutdownCoordinator {
           upgraded: this.upgraded,
           tasks: [...this.#tasks.values()],
         },
-        `shutdown timed out after ${timeoutMs} ms: destroying what is left${upgradedNote(this.upgraded)}`,
+        `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}`,
       );
       for (const tracker of this.#trackers) tracker.destroyAll();
       // The requests cut short end on their sockets' 'close' events, which run after the destroy: wait
@@ -233,6 +240,7 @@ export class ShutdownCoordinator {
       while (this.inFlight > 0 && performance.now() - cutAt < cutRequestsWaitMs)
         await new Promise((resolve) => setTimeout(resolve, 1));
     }
+    for (const hook of this.#finalizers) await this.#runHook('final step', hook, deadline);
     clearTimeout(keepAlive);
     const exitCode = timedOut || this.#failed ? 1 : 0;
     const durationMs = Math.round(performance.now() - startedAt);
@@ -257,7 +265,6 @@ export class ShutdownCoordinator {
     await Promise.all(drains);
     this.#hooksTaken = true;
     for (const hook of [...this.#hooks].reverse()) await this.#runHook('shutdown hook', hook, deadline);
-    for (const hook of this.#finalizers) await this.#runHook('final step', hook, deadline);
   }
 
   async #runHook(kind: string, hook: RegisteredHook, deadline: number): Promise<void> {

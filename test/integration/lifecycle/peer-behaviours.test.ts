@@ -258,7 +258,8 @@ describe.each(cells)('shutdown over $protocol, $adapter', ({ protocol, adapter }
 
     expect(await hanging).toBe('ECONNRESET');
     expect(result).toMatchObject({ exitCode: 1, timedOut: true });
-    expect(result.durationMs).toBeGreaterThanOrEqual(700);
+    // Cut at four fifths of the deadline (640 ms): the rest is kept for the final steps.
+    expect(result.durationMs).toBeGreaterThanOrEqual(600);
     expect(result.durationMs).toBeLessThan(2_000);
     client.agent.destroy();
   });

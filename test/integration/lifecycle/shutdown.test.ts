@@ -139,7 +139,7 @@ describe('shutdown on a real signal', () => {
     app.signal('SIGTERM');
     const { code, elapsedMs } = await app.exit();
     expect(code).toBe(1);
-    expect(elapsedMs).toBeGreaterThanOrEqual(950);
+    expect(elapsedMs).toBeGreaterThanOrEqual(750); // cut at 800 ms: the last fifth is the final steps'
     expect(elapsedMs).toBeLessThan(1_800);
     const timedOut = app.lines.find((l) => String(l.msg).startsWith('shutdown timed out'));
     expect(timedOut).toMatchObject({ level: 'error', phase: 'draining connections', inFlight: 1 });
@@ -361,7 +361,7 @@ describe('under continuous keep-alive load', () => {
     app.signal('SIGTERM');
     const { code, elapsedMs } = await app.exit();
     expect(code).toBe(1);
-    expect(elapsedMs).toBeGreaterThanOrEqual(950);
+    expect(elapsedMs).toBeGreaterThanOrEqual(750); // cut at 800 ms: the last fifth is the final steps'
     const timedOut = app.lines.find((l) => String(l.msg).startsWith('shutdown timed out'));
     expect(timedOut).toMatchObject({ level: 'error', phase: 'draining connections', inFlight: 1 });
     expect((await hanging).outcomes[0]).toMatchObject({ ok: false });

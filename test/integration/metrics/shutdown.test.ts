@@ -43,6 +43,24 @@ describe('metrics of a process that stops', () => {
     expect(lastMetric).toBeLessThan(complete);
   });
 
+  it('writes them when the shutdown runs out of time too: the final steps keep the end of the deadline', async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '1000' });
+    for (let i = 1; i <= 30; i++) await get(`${app.url}/items/${i}`);
+    const hanging = get(`${app.url}/work?ms=60000`).catch((error: Error) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    app.signal('SIGTERM');
+    const { code, elapsedMs } = await app.exit();
+    expect(code).toBe(1);
+    expect(elapsedMs).toBeLessThan(1_500);
+    expect(await hanging).toBeInstanceOf(Error);
+    expect(app.lines.find((line) => String(line.msg).startsWith('shutdown timed out'))?.msg).toMatch(
+      /^shutdown timed out after 800 ms/,
+    );
+    // The deadline once skipped every final step: the interval's metrics (and spans) were lost.
+    const documents = app.lines.filter(isEmf).map((line) => parseEmf(JSON.stringify(line)));
+    expect(sumOf(withDimensions(documents, { Route: '/items/:id' }), 'Requests')).toBe(30);
+  });
+
   it('flushes on the interval while serving, and loses nothing across intervals', async () => {
     const app = await startApp(fixture, { FLUSH_MS: '200' });
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
