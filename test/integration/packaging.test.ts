@@ -8,6 +8,16 @@ import { AppRunnerKitError, ConfigurationError } from '../../src/index.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+};
+
+describe('package.json', () => {
+  it('builds dist/ before packing: dist/ is not in git, so a fresh clone would publish without it', () => {
+    expect(manifest.scripts.prepack).toBe('npm run build');
+    expect(manifest.scripts.build).toMatch(/\btsup\b/);
+  });
+});
 
 describe('the built package', () => {
   it('bundles no third-party code: every package it imports is a dependency or a peer dependency', () => {

@@ -71,7 +71,15 @@ describe('the packed package, installed into fresh apps as users install it', ()
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'apprunner-kit-install-'));
-    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root });
+    // --ignore-scripts: the package's prepack would rebuild dist/, emptying it under the tests that run
+    // against it meanwhile; the test setup has built it already.
+    const { stdout } = await run(
+      'npm',
+      ['pack', '--silent', '--ignore-scripts', '--pack-destination', work],
+      {
+        cwd: root,
+      },
+    );
     tarball = join(work, stdout.trim().split('\n').at(-1)!);
   }, 60_000);
 
