@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run example[:NAME]`: builds the kit, links the examples to this checkout and runs one as App
-# Runner would (node itself receives SIGTERM). Runs on the machine's node when it is >= 22, else on
+# Runner would (node itself receives SIGTERM). Runs on the machine's node when it is >= 22.12, else on
 # Node 24 from scripts/node.sh.
 #   scripts/example.sh express|fastify|koa|node-http
 set -euo pipefail

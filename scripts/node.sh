@@ -5,7 +5,7 @@
 #
 #   scripts/node.sh 24                 prints the bin directory of the newest Node 24 (installs it first)
 #   scripts/node.sh exec 24 -- CMD…    runs CMD with that Node first on PATH and EXPECT_NODE_MAJOR=24
-#   scripts/node.sh ensure -- CMD…     runs CMD as it is when `node` is >= 22 (the supported floor);
+#   scripts/node.sh ensure -- CMD…     runs CMD as it is when `node` is >= 22.12 (engines.node);
 #                                      else as `exec 24` (a machine whose own node is older)
 #
 # Cache: APPRUNNER_KIT_NODE_CACHE; else, as root, /var/cache/apprunner-kit/node (readable by the
@@ -15,6 +15,9 @@
 set -euo pipefail
 
 supported_floor=22
+# The oldest release of the floor line the kit supports (engines.node): the lines installed here are
+# each line's newest, but a machine's own node may be an older 22.
+supported_minor=12
 default_line=24
 if [[ -n "${APPRUNNER_KIT_NODE_CACHE:-}" ]]; then
   cache=$APPRUNNER_KIT_NODE_CACHE
@@ -95,11 +98,19 @@ run_on() {
   PATH="$bin:$PATH" EXPECT_NODE_MAJOR="$line" exec "$@"
 }
 
-current_major() {
+# The machine's node version without its `v` (22.11.0), or nothing when there is none.
+current_version() {
   local version
   version="$(node --version 2>/dev/null || true)"
-  version="${version#v}"
-  printf '%s\n' "${version%%.*}"
+  printf '%s\n' "${version#v}"
+}
+
+# Whether a version (22.11.0) is at least supported_floor.supported_minor.
+supported_version() {
+  local major minor
+  IFS=. read -r major minor _ <<<"$1"
+  [[ "$major" =~ ^[0-9]+$ && "$minor" =~ ^[0-9]+$ ]] || return 1
+  ((major > supported_floor || (major == supported_floor && minor >= supported_minor)))
 }
 
 case "${1:-}" in
@@ -112,9 +123,9 @@ exec)
 ensure)
   [[ $# -ge 3 && "$2" == -- ]] || die "usage: scripts/node.sh ensure -- CMD…"
   shift 2
-  major="$(current_major)"
-  if [[ -n "$major" ]] && ((major >= supported_floor)); then exec "$@"; fi
-  log "this machine's node is $([[ -n "$major" ]] && printf 'v%s' "$major" || printf 'missing'); the kit needs $supported_floor or newer: running on Node $default_line"
+  version="$(current_version)"
+  if supported_version "$version"; then exec "$@"; fi
+  log "this machine's node is $([[ -n "$version" ]] && printf 'v%s' "$version" || printf 'missing'); the kit needs $supported_floor.$supported_minor or newer: running on Node $default_line"
   run_on "$default_line" "$@"
   ;;
 [0-9]*)

@@ -8,14 +8,24 @@ import { AppRunnerKitError, ConfigurationError } from '../../src/index.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
-const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  scripts: Record<string, string>;
-};
+const readManifest = (dir: string) =>
+  JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+    engines: { node: string };
+  };
+const manifest = readManifest('.');
 
 describe('package.json', () => {
   it('builds dist/ before packing: dist/ is not in git, so a fresh clone would publish without it', () => {
     expect(manifest.scripts.prepack).toBe('npm run build');
     expect(manifest.scripts.build).toMatch(/\btsup\b/);
+  });
+
+  it('asks for Node.js 22.12 or newer, as the examples do: older 22s lack the HTTP client channels tracing reads', () => {
+    expect(manifest.engines.node).toBe('>=22.12');
+    for (const example of ['express', 'fastify', 'koa']) {
+      expect(readManifest(`examples/${example}`).engines.node).toBe(manifest.engines.node);
+    }
   });
 });
 

@@ -36,19 +36,23 @@ describe('scripts/node.sh', () => {
     expect(bad.stderr).toContain("'lts' is not a Node.js major line");
   });
 
-  it('ensure: runs on Node 24 when the node first on PATH is older than 22', async () => {
-    const stub = join(stubs, 'old');
-    mkdirSync(stub, { recursive: true });
-    writeFileSync(join(stub, 'node'), '#!/bin/sh\necho v20.20.2\n');
-    chmodSync(join(stub, 'node'), 0o755);
-    const result = await nodeSh(
-      ['ensure', '--', 'node', '-p', 'process.version + " " + process.env.EXPECT_NODE_MAJOR'],
-      stub,
-    );
-    expect(result.code).toBe(0);
-    expect(result.stdout.trim()).toMatch(/^v24\.\d+\.\d+ 24$/);
-    expect(result.stderr).toContain("this machine's node is v20");
-  }, 150_000);
+  it.each(['v20.20.2', 'v22.11.0'])(
+    'ensure: runs on Node 24 when the node first on PATH is older than 22.12 (%s)',
+    async (version) => {
+      const stub = join(stubs, version);
+      mkdirSync(stub, { recursive: true });
+      writeFileSync(join(stub, 'node'), `#!/bin/sh\necho ${version}\n`);
+      chmodSync(join(stub, 'node'), 0o755);
+      const result = await nodeSh(
+        ['ensure', '--', 'node', '-p', 'process.version + " " + process.env.EXPECT_NODE_MAJOR'],
+        stub,
+      );
+      expect(result.code).toBe(0);
+      expect(result.stdout.trim()).toMatch(/^v24\.\d+\.\d+ 24$/);
+      expect(result.stderr).toContain(`this machine's node is ${version}; the kit needs 22.12 or newer`);
+    },
+    150_000,
+  );
 
   it('ensure: runs the command as it is when the node first on PATH is supported', async () => {
     const result = await nodeSh(
