@@ -12,6 +12,8 @@ const readManifest = (dir: string) =>
   JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
     scripts: Record<string, string>;
     engines: { node: string };
+    exports: Record<string, string | { require?: { types: string } }>;
+    typesVersions: Record<string, Record<string, string[]>>;
   };
 const manifest = readManifest('.');
 
@@ -19,6 +21,13 @@ describe('package.json', () => {
   it('builds dist/ before packing: dist/ is not in git, so a fresh clone would publish without it', () => {
     expect(manifest.scripts.prepack).toBe('npm run build');
     expect(manifest.scripts.build).toMatch(/\btsup\b/);
+  });
+
+  it('maps each subpath to its CommonJS types for TypeScript without exports support (moduleResolution node10)', () => {
+    const subpaths = Object.entries(manifest.exports).flatMap(([path, target]) =>
+      path === '.' || typeof target === 'string' ? [] : [[path.slice(2), [target.require?.types]]],
+    );
+    expect(manifest.typesVersions['*']).toEqual(Object.fromEntries(subpaths));
   });
 
   it('asks for Node.js 22.12 or newer, as the examples do: older 22s lack the HTTP client channels tracing reads', () => {
