@@ -1,4 +1,24 @@
-import { defineConfig, type Options } from 'tsup';
+import { readFile, writeFile } from 'node:fs/promises';
+import { defineConfig, type Options, type Plugin } from 'tsup';
+
+/**
+ * Rollup, which runs tsup's `treeshake` pass, ends each file with a `//# sourceMappingURL=` line, and
+ * tsup then appends its own: the second copy goes. (`treeshake: false` would avoid it, but makes
+ * another tool, sucrase, write the CommonJS chunks.)
+ */
+const oneSourceMapComment: Plugin = {
+  name: 'one-source-map-comment',
+  async buildEnd({ writtenFiles }) {
+    const scripts = writtenFiles.filter(({ name }) => /\.c?js$/.test(name));
+    await Promise.all(
+      scripts.map(async ({ name }) => {
+        const code = await readFile(name, 'utf8');
+        const once = code.replace(/(\n\/\/# sourceMappingURL=[^\n]+)\1$/, '$1');
+        if (once !== code) await writeFile(name, once);
+      }),
+    );
+  },
+};
 
 /**
  * One build for every public entry point. `splitting` makes each module system share one chunk
@@ -26,6 +46,7 @@ const library: Options = {
   shims: false,
   // Error classes report their class name as `name`; keep it when esbuild renames on collision.
   keepNames: true,
+  plugins: [oneSourceMapComment],
 };
 
 /**
@@ -44,6 +65,7 @@ const cli: Options = {
   treeshake: true,
   banner: { js: '#!/usr/bin/env node' },
   keepNames: true,
+  plugins: [oneSourceMapComment],
 };
 
 /**

@@ -53,6 +53,16 @@ describe('the built package', () => {
     expect(bundled).toEqual([]);
   });
 
+  it('ends each script with one source map comment', () => {
+    const dist = join(root, 'dist');
+    const scripts = readdirSync(dist).filter((file) => /\.c?js$/.test(file));
+    const counts = scripts.map((file) => {
+      const comments = readFileSync(join(dist, file), 'utf8').match(/^\/\/# sourceMappingURL=/gm);
+      return [file, comments?.length ?? 0];
+    });
+    expect(counts).toEqual(scripts.map((file) => [file, 1]));
+  });
+
   it('shares one request context and one error brand between the ESM and CJS builds and entry points', async () => {
     const { stdout } = await run(process.execPath, [join(root, 'test/fixtures/dual-package.cjs')], {
       cwd: root,
