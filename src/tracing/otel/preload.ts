@@ -1,4 +1,6 @@
-import { createRequire, register as registerLoaderHooks } from 'node:module';
+// A namespace: a named import of `registerHooks`, missing before Node.js 22.15, would fail to link.
+import * as nodeModule from 'node:module';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import {
   appDirectories,
@@ -55,19 +57,47 @@ function createInstrumentation(
   }
 }
 
+/** import-in-the-middle's in-thread registration (`register-hooks.mjs`, 3.6 and later). */
+interface SyncHookRegistration {
+  register(options: { include: RegExp[] }): void;
+}
+
+/**
+ * import-in-the-middle's in-thread registration, from `hookRequire`'s copy, where the running Node.js
+ * has `module.registerHooks` and runs import-in-the-middle's hooks correctly on it (its own
+ * `supportsSyncHooks`: 22.22.3, 24.11.1, 26 and later); else `undefined`. A Node.js without
+ * `module.registerHooks` loads nothing of it.
+ */
+function syncHookRegistration(hookRequire: NodeRequire): SyncHookRegistration | undefined {
+  if (typeof nodeModule.registerHooks !== 'function') return undefined;
+  try {
+    const { supportsSyncHooks } = hookRequire('import-in-the-middle/supports-sync-hooks.mjs') as {
+      supportsSyncHooks(): boolean;
+    };
+    if (!supportsSyncHooks()) return undefined;
+    return hookRequire('import-in-the-middle/register-hooks.mjs') as SyncHookRegistration;
+  } catch {
+    // An import-in-the-middle before 3.6, without them.
+    return undefined;
+  }
+}
+
 /**
  * Registers import-in-the-middle's loader hook, the one `@opentelemetry/instrumentation/hook.mjs`
  * re-exports, so that `import pg from 'pg'` in an ESM app reaches the instrumentations as `require`
- * does through require-in-the-middle. The hook runs on Node.js's loader thread; `include` keeps it
- * from wrapping any module but the instrumented clients' (it would wrap every module otherwise).
- * The hook must be the one of the import-in-the-middle copy `@opentelemetry/instrumentation` uses:
- * its wrappers report to that copy's module-local registry.
+ * does through require-in-the-middle. `include` keeps it from wrapping any module but the
+ * instrumented clients' (it would wrap every module otherwise). In-thread with
+ * `module.registerHooks` where that works, because Node.js 26 deprecates `module.register` (DEP0205,
+ * a warning at every start); else on Node.js's loader thread with `module.register`. The hook must
+ * be the one of the import-in-the-middle copy `@opentelemetry/instrumentation` uses: its wrappers
+ * report to that copy's module-local registry.
  */
 function registerEsmHook(require: NodeRequire, clients: readonly DatastoreClient[]): void {
   const hook = require.resolve('@opentelemetry/instrumentation/hook.mjs');
-  registerLoaderHooks(pathToFileURL(hook).href, {
-    data: { include: [packagePathPattern(clients.flatMap((client) => client.packages))] },
-  });
+  const include = [packagePathPattern(clients.flatMap((client) => client.packages))];
+  const sync = syncHookRegistration(createRequire(hook));
+  if (sync !== undefined) sync.register({ include });
+  else nodeModule.register(pathToFileURL(hook).href, { data: { include } });
 }
 
 /**

@@ -98,6 +98,11 @@ describe.skipIf(!postgres.available || !redis.available)('datastore and cache sp
     }
     expect(ping!.parentSpanId).toBe(server!.spanId);
     expect(app.lines.some(hintLine)).toBe(false);
+    // The import hook goes through module.registerHooks where it can: Node 26 deprecates
+    // module.register (DEP0205), whose warning the kit would log at every start.
+    expect([...app.lines.map((line) => JSON.stringify(line)), app.stderr()].join('\n')).not.toContain(
+      'DEP0205',
+    );
   });
 
   it('without the preload, one start-up line says how to get the spans', async () => {
