@@ -32,6 +32,11 @@ const reservedNames = new Set<string>([
   'userAgent',
   'clientIp',
   'err',
+  // Written on a line cut to its size limit, which a query filters on.
+  'truncated',
+  'lineBytes',
+  // Would set the prototype of the request's fields rather than add one (a name from a parsed body).
+  '__proto__',
 ]);
 
 // An array index ("0", "2024"): JavaScript puts such keys first in an object, so pino would write it
@@ -64,7 +69,8 @@ function acceptable(name: string, value: unknown): boolean {
  * `getRequestContext().fields` shows them. A later value replaces an earlier one of the same name;
  * `undefined` removes a field. Values are strings (up to 256 characters), finite numbers, booleans or
  * `null`; names are up to 64 characters and not one the kit writes itself (`requestId`, `traceId`,
- * `spanId`, the request line's fields) nor an array index (`"42"`). A request holds at most 32
+ * `spanId`, the request line's fields, a cut line's `truncated` and `lineBytes`), nor `__proto__`,
+ * nor an array index (`"42"`). A request holds at most 32
  * fields. Anything else is dropped, with one warning line per request that names what. Registered
  * secret values are masked in them on log lines, as everywhere on a line (not in span attributes:
  * see `tracing.requestFields`).

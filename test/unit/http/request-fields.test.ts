@@ -81,6 +81,16 @@ describe('addRequestFields', () => {
     ]);
   });
 
+  it('drops __proto__ (from a parsed body) and the names of a cut line, truncated and lineBytes, saying so', () => {
+    const { result, warnings } = inRequest(() => {
+      addRequestFields(JSON.parse('{"__proto__":"from a body","truncated":true,"lineBytes":5,"ok":1}'));
+      return getRequestContext()?.fields;
+    });
+    expect(result).toEqual({ ok: 1 });
+    expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
+    expect(warnings).toEqual([['__proto__', 'truncated', 'lineBytes']]);
+  });
+
   it(`keeps at most ${requestFieldLimits.maxFields} fields; replacing one past the limit still works`, () => {
     const { result, warnings } = inRequest(() => {
       const many = Object.fromEntries(

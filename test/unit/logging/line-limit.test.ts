@@ -39,6 +39,23 @@ describe('fitLine', () => {
     expect(Object.keys(parsed).slice(0, 3)).toEqual(['level', 'time', 'service']); // order kept
   });
 
+  it('cuts a line nested too deeply for the exact-number parse (it was written whole, past the limit)', () => {
+    // An AggregateError thousands deep: the parse that keeps large numbers exact runs out of stack.
+    const depth = 20_000;
+    const line = lineOf({ msg: 'deep', deep: '<deep>' }).replace(
+      '"<deep>"',
+      `${'['.repeat(depth)}${']'.repeat(depth)}`,
+    );
+    const fitted = fitLine(line, 16_000);
+    expect(bytes(fitted)).toBeLessThanOrEqual(16_000);
+    expect(JSON.parse(fitted)).toMatchObject({
+      ...kit,
+      msg: 'deep',
+      truncated: true,
+      lineBytes: bytes(line),
+    });
+  });
+
   it('counts bytes, not characters: a line of multi-byte text is cut to the byte limit', () => {
     const line = lineOf({ msg: '€'.repeat(6_000) }); // 18,000 bytes of text in 6,000 characters
     const fitted = fitLine(line, 16_000);
