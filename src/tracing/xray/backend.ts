@@ -71,7 +71,13 @@ const defaultDaemonAddress: XrayDaemonAddress = Object.freeze({
   tcp: Object.freeze({ host: '127.0.0.1', port: 2000 }),
 });
 
-/** The current segment or subsegment, and its trace. */
+/**
+ * What work outside a request is sampled as. The SDK's samplers take a missing host, method or path
+ * for "any", so the first rule (`POST /orders*`) would decide a background job; a value that only `*`
+ * matches leaves it to the catch-all rules and the default, locally and centrally.
+ */
+const outsideRequests = Object.freeze({ host: '\u0000', httpMethod: '\u0000', urlPath: '\u0000' });
+
 /** `tracer.span`'s `links` that name a parent span, as `{ traceId, parentId }`. */
 function linkedTraces(values: readonly string[] | undefined): { traceId: string; parentId: string }[] {
   const links: { traceId: string; parentId: string }[] = [];
@@ -87,6 +93,7 @@ function sampledEntityId(scope: XrayScope | undefined): string | undefined {
   return scope?.trace.sampled === true ? scope.entity.id : undefined;
 }
 
+/** The current segment or subsegment, and its trace. */
 interface XrayScope {
   readonly entity: Entity;
   readonly trace: TraceState;
@@ -190,10 +197,12 @@ class XrayBackend implements TracingBackend {
   }
 
   #sampleRequest(request: IncomingRequestInfo | undefined): SampleRequest {
+    if (request === undefined)
+      return { ...outsideRequests, serviceName: this.#name, serviceType: this.#origin };
     return {
-      host: request?.host,
-      httpMethod: request?.method,
-      urlPath: request?.path,
+      host: request.host,
+      httpMethod: request.method,
+      urlPath: request.path,
       serviceName: this.#name,
       serviceType: this.#origin,
     };

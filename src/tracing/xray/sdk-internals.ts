@@ -2,8 +2,8 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 
 /** What the SDK's samplers are asked: the request, as far as sampling rules match it. */
 export interface SampleRequest {
+  /** `undefined` matches any rule: outside a request, a value that only `*` matches is given instead. */
   readonly host: string | undefined;
-  /** `undefined` (matching any rule) for work outside a request. */
   readonly httpMethod: string | undefined;
   readonly urlPath: string | undefined;
   readonly serviceName: string;

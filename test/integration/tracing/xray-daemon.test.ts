@@ -183,6 +183,61 @@ describe('centralized sampling', () => {
     },
   );
 
+  it('samples a span outside any request by the catch-all rules and the default only, not by the first rule', async () => {
+    daemon.setSamplingRules([
+      {
+        RuleName: 'orders',
+        Priority: 1,
+        FixedRate: 1,
+        ReservoirSize: 0,
+        HTTPMethod: 'POST',
+        URLPath: '/orders*',
+      },
+      { RuleName: 'Default', Priority: 10000, FixedRate: 0, ReservoirSize: 0 },
+    ]);
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end(), {
+      tracing: { mode: 'xray' },
+    });
+    await daemon.waitFor((d) => d.samplingRequests.some((r) => r.path === '/GetSamplingRules'));
+    // The rules apply once the first POST /orders is sampled by them.
+    for (let i = 0; i < 40 && daemon.segments.length === 0; i++) {
+      await get(`${baseUrl(runtime.server!)}/orders/${i}`, { method: 'POST' });
+      await runtime.tracer.flush();
+      await delay(25);
+    }
+    expect(daemon.segments[0]?.document.aws).toHaveProperty('xray.rule_name', 'orders');
+    daemon.clear();
+
+    for (let i = 0; i < 10; i++) await runtime.tracer.span('nightly cleanup', async () => {});
+    await runtime.tracer.flush();
+    await delay(50);
+    expect(daemon.segments).toEqual([]);
+    daemon.setSamplingRules([{ RuleName: 'Default', Priority: 10000, FixedRate: 0.05, ReservoirSize: 1 }]);
+  });
+
+  it.each([
+    ['a rule for POST /orders*', 0, { host: '*', http_method: 'POST', url_path: '/orders*' }],
+    ['a catch-all rule', 10, { host: '*', http_method: '*', url_path: '*' }],
+  ])('local rules: %s samples %i of 10 spans outside any request', async (_name, recorded, match) => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end(), {
+      tracing: {
+        mode: 'xray',
+        xray: {
+          sampling: 'local',
+          samplingRules: {
+            version: 2,
+            default: { fixed_target: 0, rate: 0 },
+            rules: [{ ...match, fixed_target: 0, rate: 1 }],
+          },
+        },
+      },
+    });
+    for (let i = 0; i < 10; i++) await runtime.tracer.span('nightly cleanup', async () => {});
+    await runtime.tracer.flush();
+    await delay(50);
+    expect(daemon.segments).toHaveLength(recorded);
+  });
+
   it('local sampling polls nothing', async () => {
     const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
     await get(`${baseUrl(runtime.server!)}/notes/1`);
