@@ -56,6 +56,8 @@ export interface RequestOutcome {
   readonly aborted: boolean;
   /** The route pattern, when an adapter set it. */
   readonly route: string | undefined;
+  /** The error the route threw, when an adapter reported one. */
+  readonly error?: unknown;
   /** The response's `Content-Length`, when it set one. */
   readonly contentLength?: number | undefined;
 }

@@ -72,6 +72,7 @@ export function instrumentServer(
         statusCode: res.statusCode,
         aborted: !res.writableFinished,
         route: context.route,
+        error: context.error,
         contentLength: contentLengthOf(res),
       });
     } catch (error) {

@@ -218,7 +218,20 @@ export function recordOutcome(entity: XrayEntity, call: OutgoingCall, outcome: C
     entity.throttle = true;
     entity.error = true;
   }
-  entity.addError(asError(error), true);
-  // addError sets `fault`; a client-side (4xx) error is not one.
+  recordCause(entity, error, true);
+}
+
+/**
+ * Records `error` as the entity's cause (its exception). The SDK's `addError` sets `fault`; an error
+ * whose status says it was the client's (4xx, flagged `error` already) is not one.
+ *
+ * @example
+ * ```ts
+ * flagStatus(segment, 404);
+ * recordCause(segment, new NotFoundError('no note 7')); // segment.error, no segment.fault
+ * ```
+ */
+export function recordCause(entity: XrayEntity, error: unknown, remote = false): void {
+  entity.addError(asError(error), remote);
   if (entity.error === true) delete entity.fault;
 }

@@ -32,6 +32,7 @@ import {
   flagStatus,
   incomingRequestData,
   recordAttributes,
+  recordCause,
   xrayName,
 } from './attributes.js';
 import { DaemonStatus } from './daemon-status.js';
@@ -249,6 +250,8 @@ class XrayBackend implements TracingBackend {
           : { status: statusCode, content_length: contentLength },
     };
     flagStatus(segment, statusCode);
+    // The route's error (as its adapter reported it); thrown in a span, the SDK names that span's cause.
+    if (outcome.error !== undefined) recordCause(segment, outcome.error);
     if (outcome.route !== undefined) segment.addAnnotation('http_route', outcome.route);
     if (outcome.aborted && statusCode < 500) {
       segment.addError('the connection closed before the response ended');

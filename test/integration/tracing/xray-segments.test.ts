@@ -1,11 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
+import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SupportedApp } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
-import { stopRuntimes } from '../../support/runtime.js';
+import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 import { startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
 import { callerParent, callerRoot } from './support.js';
-import { expectWellFormed, segmentFor, startXray } from './xray-support.js';
+import { expectWellFormed, sampleEverything, segmentFor, startXray } from './xray-support.js';
 
 let daemon: XRayDaemon;
 let downstream: Server;
@@ -95,6 +97,39 @@ describe('a segment per request', () => {
         request: expect.objectContaining({ url: `${baseUrl(runtime.server!)}/after` }),
       }),
     ]);
+  });
+
+  it("records a route's error as the segment's cause, with the flags its status gives", async () => {
+    const app = express();
+    app.get('/throws', async () => {
+      throw new Error('db down');
+    });
+    app.get('/missing', async () => {
+      throw Object.assign(new Error('no note 7'), { status: 404 });
+    });
+    const { runtime } = await startRuntime({
+      service: 'notes-api',
+      app: app as unknown as SupportedApp,
+      tracing: { mode: 'xray', xray: { sampling: 'local', samplingRules: sampleEverything } },
+      env: { AWS_XRAY_DAEMON_ADDRESS: daemon.address },
+    });
+    for (const path of ['/throws', '/missing']) await get(`${baseUrl(runtime.server!)}${path}`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 2);
+
+    const causeOf = (path: string) =>
+      (segmentFor(daemon, path).document.cause as { exceptions: { message: string }[] }).exceptions;
+    expect(segmentFor(daemon, '/throws').document).toMatchObject({
+      fault: true,
+      http: { response: { status: 500 } },
+    });
+    expect(causeOf('/throws')).toEqual([expect.objectContaining({ message: 'db down', type: 'Error' })]);
+    expect(segmentFor(daemon, '/missing').document).toMatchObject({
+      error: true,
+      http: { response: { status: 404 } },
+    });
+    expect(segmentFor(daemon, '/missing').document.fault).toBeUndefined();
+    expect(causeOf('/missing')).toEqual([expect.objectContaining({ message: 'no note 7' })]);
   });
 
   it('logs one line saying the X-Ray SDK runs, and why', async () => {
