@@ -51,7 +51,8 @@ export interface ClientSpan {
 
 /** How a request ended, for its span. */
 export interface RequestOutcome {
-  readonly statusCode: number;
+  /** The status sent; `undefined` when no response was (the client left, the shutdown cut it). */
+  readonly statusCode: number | undefined;
   /** The connection closed before the response was sent in full. */
   readonly aborted: boolean;
   /** The route pattern, when an adapter set it. */

@@ -43,3 +43,15 @@ export function get(
     req.end();
   });
 }
+
+/**
+ * A client that leaves: sends a GET to `url` and closes the connection once `until` resolves (say,
+ * once the app has the request), before any response.
+ */
+export async function abandon(url: string, until: Promise<unknown>): Promise<void> {
+  const req = httpRequest(url, { agent: false });
+  req.on('error', () => {});
+  req.end();
+  await until;
+  req.destroy();
+}

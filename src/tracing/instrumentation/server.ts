@@ -69,7 +69,8 @@ export function instrumentServer(
   const removeFinish = scope.onFinish((context, _req, res) => {
     try {
       backend.finishRequest(context, {
-        statusCode: res.statusCode,
+        // Set by the app, but not sent: no status reached the client.
+        statusCode: res.headersSent ? res.statusCode : undefined,
         aborted: !res.writableFinished,
         route: context.route,
         error: context.error,

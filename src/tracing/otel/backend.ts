@@ -348,15 +348,16 @@ class OtelBackend implements TracingBackend {
     if (request === undefined) return;
     const { span } = request;
     if (span.isRecording()) {
-      span.setAttribute('http.response.status_code', outcome.statusCode);
+      const { statusCode } = outcome;
+      if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
       if (this.#requestFields) setRequestFieldAttributes(span, context);
       if (outcome.route !== undefined) {
         span.setAttribute('http.route', outcome.route);
         span.updateName(serverSpanName(request.method, outcome.route));
       }
-      if (outcome.statusCode >= 500) {
+      if (statusCode !== undefined && statusCode >= 500) {
         span.setStatus({ code: SpanStatusCode.ERROR });
-        span.setAttribute('error.type', String(outcome.statusCode));
+        span.setAttribute('error.type', String(statusCode));
       } else if (outcome.aborted) {
         span.setStatus({
           code: SpanStatusCode.ERROR,

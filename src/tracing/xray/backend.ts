@@ -242,18 +242,20 @@ class XrayBackend implements TracingBackend {
     const segment = scope.entity as KitSegmentFields & Entity;
     if (this.#requestFields) recordAttributes(segment, requestFieldAttributes(context));
     const { statusCode, contentLength } = outcome;
-    segment.http = {
-      ...segment.http,
-      response:
-        contentLength === undefined
-          ? { status: statusCode }
-          : { status: statusCode, content_length: contentLength },
-    };
+    if (statusCode !== undefined) {
+      segment.http = {
+        ...segment.http,
+        response:
+          contentLength === undefined
+            ? { status: statusCode }
+            : { status: statusCode, content_length: contentLength },
+      };
+    }
     flagStatus(segment, statusCode);
     // The route's error (as its adapter reported it); thrown in a span, the SDK names that span's cause.
     if (outcome.error !== undefined) recordCause(segment, outcome.error);
     if (outcome.route !== undefined) segment.addAnnotation('http_route', outcome.route);
-    if (outcome.aborted && statusCode < 500) {
+    if (outcome.aborted && (statusCode === undefined || statusCode < 500)) {
       segment.addError('the connection closed before the response ended');
     }
     segment.close();

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addRequestFields, getRequestContext } from '../../../src/index.js';
-import { baseUrl, get } from '../../support/http.js';
+import { abandon, baseUrl, get } from '../../support/http.js';
 import { type OtlpCollector, type OtlpTransport, startOtlpCollector } from '../../support/otlp-collector.js';
 import { stopRuntimes } from '../../support/runtime.js';
 import { callerHexRoot, callerParent, callerRoot, hexOf, startTraced, xrayOf } from './support.js';
@@ -108,6 +108,23 @@ describe('server spans', () => {
       status: { code: 'error' },
       attributes: { 'error.type': '503', 'http.response.status_code': 503 },
     });
+  });
+
+  it('have no response status for a client that left before any response, and are errors', async () => {
+    let arrived!: () => void;
+    const received = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const { runtime } = await startTraced(collector, 'http/json', () => (_req, res) => {
+      res.statusCode = 503; // set, never sent
+      arrived();
+    });
+    await abandon(`${baseUrl(runtime.server!)}/report`, received);
+    await expect.poll(() => runtime.tracer.flush().then(() => collector.spans.length)).toBe(1);
+
+    const [span] = collector.spans;
+    expect(span).toMatchObject({ status: { code: 'error' }, attributes: { 'error.type': 'aborted' } });
+    expect(span!.attributes).not.toHaveProperty('http.response.status_code');
   });
 
   it('are exported by the shutdown, without a flush', async () => {

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SupportedApp } from '../../../src/index.js';
-import { baseUrl, get } from '../../support/http.js';
+import { abandon, baseUrl, get } from '../../support/http.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 import { startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
 import { callerParent, callerRoot } from './support.js';
@@ -130,6 +130,27 @@ describe('a segment per request', () => {
     });
     expect(segmentFor(daemon, '/missing').document.fault).toBeUndefined();
     expect(causeOf('/missing')).toEqual([expect.objectContaining({ message: 'no note 7' })]);
+  });
+
+  it('records no response status for a client that left before any response: a fault, and why', async () => {
+    let arrived!: () => void;
+    const received = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const { runtime } = await startXray(daemon, () => (_req, res) => {
+      res.statusCode = 404; // set, never sent
+      arrived();
+    });
+    await abandon(`${baseUrl(runtime.server!)}/report`, received);
+    await daemon.waitFor((d) => d.segments.length === 1);
+
+    const { document } = segmentFor(daemon, '/report');
+    expect(document.http).not.toHaveProperty('response');
+    expect(document).toMatchObject({ fault: true });
+    expect(document.error).toBeUndefined();
+    expect(document.cause).toMatchObject({
+      exceptions: [expect.objectContaining({ message: 'the connection closed before the response ended' })],
+    });
   });
 
   it('logs one line saying the X-Ray SDK runs, and why', async () => {
