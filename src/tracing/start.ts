@@ -141,7 +141,7 @@ export async function startTracing(
   };
   const backend =
     plan.backend === 'xray'
-      ? await (await loadXrayBackend()).createXrayBackend(backendOptions)
+      ? await (await loadXrayBackend(config.xrayDaemonAddress)).createXrayBackend(backendOptions)
       : await (await loadOtelBackend()).createOtelBackend(backendOptions);
   const failures = new InstrumentationFailures(logger);
   const uninstalls = [instrumentServer(scope, backend, failures)];

@@ -378,7 +378,7 @@ class XrayBackend implements TracingBackend {
  *
  * @example
  * ```ts
- * const { createXrayBackend } = await loadXrayBackend();
+ * const { createXrayBackend } = await loadXrayBackend(config.tracing.xrayDaemonAddress);
  * const backend = await createXrayBackend({ tracing: config.tracing, service, version, region, logger });
  * ```
  *

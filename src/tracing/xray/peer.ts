@@ -1,3 +1,4 @@
+import type { XrayDaemonAddress } from '../../config/tracing.js';
 import { importPeer } from '../../internal/import-peer.js';
 
 /**
@@ -14,6 +15,27 @@ function importXrayPeer<T>(load: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Runs `load` with the environment variables of `values` set (`undefined`: unset), then puts back
+ * what was there.
+ */
+async function withEnvironment<T>(
+  values: Readonly<Record<string, string | undefined>>,
+  load: () => Promise<T>,
+): Promise<T> {
+  const previous = Object.entries(values).map(([name]) => [name, process.env[name]] as const);
+  const set = (name: string, value: string | undefined) => {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  };
+  for (const [name, value] of Object.entries(values)) set(name, value);
+  try {
+    return await load();
+  } finally {
+    for (const [name, value] of previous) set(name, value);
+  }
+}
+
+/**
  * Loads `aws-xray-sdk-core` in manual mode, then the backend module (a chunk of its own: nothing of
  * it loads with tracing off).
  *
@@ -23,19 +45,27 @@ function importXrayPeer<T>(load: () => Promise<T>): Promise<T> {
  * itself (see `scope.ts`), so it has the SDK read `AWS_XRAY_MANUAL_MODE` while it loads. When the
  * application loaded the SDK first, it is already evaluated and keeps the mode it chose.
  *
+ * The SDK parses `AWS_XRAY_DAEMON_ADDRESS` as it loads too, and throws at forms the kit accepts
+ * (`UDP:` in capitals, more than one space): while it loads, the variable holds `daemon`, the
+ * address the kit validated, in the form the SDK reads.
+ *
  * @example
  * ```ts
- * const { createXrayBackend } = await loadXrayBackend();
+ * const { createXrayBackend } = await loadXrayBackend(config.tracing.xrayDaemonAddress);
  * ```
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) when `aws-xray-sdk-core` is not installed.
  */
-export async function loadXrayBackend(): Promise<typeof import('./backend.js')> {
-  const manual = process.env.AWS_XRAY_MANUAL_MODE;
-  if (manual === undefined) process.env.AWS_XRAY_MANUAL_MODE = 'true';
-  try {
-    await importXrayPeer(() => import('aws-xray-sdk-core'));
-  } finally {
-    if (manual === undefined) delete process.env.AWS_XRAY_MANUAL_MODE;
-  }
+export async function loadXrayBackend(daemon?: XrayDaemonAddress): Promise<typeof import('./backend.js')> {
+  const { AWS_XRAY_MANUAL_MODE: manual, AWS_XRAY_DAEMON_ADDRESS: address } = process.env;
+  await withEnvironment(
+    {
+      AWS_XRAY_MANUAL_MODE: manual ?? 'true',
+      AWS_XRAY_DAEMON_ADDRESS:
+        address === undefined || daemon === undefined
+          ? undefined
+          : `udp:${daemon.udp.host}:${daemon.udp.port} tcp:${daemon.tcp.host}:${daemon.tcp.port}`,
+    },
+    () => importXrayPeer(() => import('aws-xray-sdk-core')),
+  );
   return importXrayPeer(() => import('./backend.js'));
 }

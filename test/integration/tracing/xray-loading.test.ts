@@ -100,6 +100,16 @@ describe('in xray mode', () => {
     daemon.clear();
   });
 
+  it('an AWS_XRAY_DAEMON_ADDRESS in capitals starts: the SDK, loading, reads the form it parses', async () => {
+    const report = await runApp('xray-app.mjs', {
+      AWS_XRAY_DAEMON_ADDRESS: `TCP:127.0.0.1:${daemon.tcpPort} UDP:127.0.0.1:${daemon.udpPort}`,
+    });
+    expect(report).toMatchObject({ mode: 'xray', status: 200, warnings: [] });
+    expect(report.error).toBeUndefined();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    daemon.clear();
+  });
+
   it('the CommonJS build loads it too', async () => {
     const report = await runApp('app.cjs', { AWS_XRAY_DAEMON_ADDRESS: daemon.address });
     expect(report).toMatchObject({ mode: 'xray', status: 200 });
