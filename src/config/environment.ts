@@ -2,7 +2,6 @@ import { parseDimensionText } from './metrics.js';
 import { parseEnum, parseIntegerText, parseName } from './parse.js';
 import {
   parseBooleanText,
-  parseDaemonAddress,
   parseEndpointUrl,
   parseOtlpProtocol,
   parsePlatformMarker,
@@ -180,10 +179,11 @@ export const environmentSchema = Object.freeze({
   }),
   AWS_XRAY_DAEMON_ADDRESS: variable({
     description:
-      'Address of the X-Ray daemon: segments go there over UDP, and centralized sampling rules come from it over TCP. In `auto` mode, setting it (and no `OTEL_*` endpoint or exporter, which win) traces through the X-Ray SDK.',
+      'Address of the X-Ray daemon: segments go there over UDP, and centralized sampling rules come from it over TCP. In `auto` mode, setting it (and no `OTEL_*` endpoint or exporter, which win) traces through the X-Ray SDK. Read only when the X-Ray SDK traces: otherwise a value the kit cannot read is left out, with a warning.',
     accepted: '`host:port`, or `udp:host:port tcp:host:port`',
     default: 'unset (`127.0.0.1:2000` in `xray` mode)',
-    parse: (raw, name) => parseDaemonAddress(raw, name),
+    // Read by parseTracingConfig, where it knows whether the X-Ray SDK traces.
+    parse: (raw) => raw.trim(),
   }),
   ECS_CONTAINER_METADATA_URI_V4: variable({
     description:

@@ -1,3 +1,5 @@
+import { ConfigurationError } from '../errors.js';
+import { resolveTracingMode } from '../tracing/mode.js';
 import { parseXrayOptions, type XrayConfig } from '../tracing/xray/options.js';
 import type { ParsedEnvironment } from './environment.js';
 import { invalid, parseBoolean, parseEnum, parseName, parseSection } from './parse.js';
@@ -149,6 +151,11 @@ export interface TracingConfig {
   readonly sdkDisabled: boolean;
   /** `AWS_XRAY_DAEMON_ADDRESS`. */
   readonly xrayDaemonAddress: XrayDaemonAddress | undefined;
+  /**
+   * `AWS_XRAY_DAEMON_ADDRESS` as set, when the kit cannot read it and the X-Ray SDK does not trace:
+   * left out (warned about when tracing starts).
+   */
+  readonly xrayDaemonAddressIgnored: string | undefined;
   /** `tracing.xray`: the X-Ray SDK backend's sampling. */
   readonly xray: XrayConfig;
   /** From `ECS_CONTAINER_METADATA_URI_V4` or `KUBERNETES_SERVICE_HOST`. */
@@ -357,7 +364,7 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
   const argText = env.OTEL_TRACES_SAMPLER_ARG;
   const xray = env.OTEL_TRACES_SAMPLER === 'xray';
   const fromEnv = section.propagators === undefined ? env.OTEL_PROPAGATORS : undefined;
-  return {
+  const config: Omit<TracingConfig, DaemonAddressFields> = {
     mode,
     fetch: section.fetch === undefined ? true : parseBoolean('tracing.fetch', section.fetch),
     httpClient:
@@ -385,8 +392,33 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
       xray && argText !== undefined ? parseXrayRulesSource(argText, argName) : defaultXrayRulesSource,
     resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES ?? {},
     sdkDisabled: env.OTEL_SDK_DISABLED ?? false,
-    xrayDaemonAddress: env.AWS_XRAY_DAEMON_ADDRESS,
     xray: parseXrayOptions(section.xray),
     platform,
   };
+  return { ...config, ...daemonAddress(config, env.AWS_XRAY_DAEMON_ADDRESS) };
+}
+
+type DaemonAddressFields = 'xrayDaemonAddress' | 'xrayDaemonAddressIgnored';
+
+/**
+ * `AWS_XRAY_DAEMON_ADDRESS`, read where the X-Ray SDK traces. Elsewhere it is not used, and a value
+ * the kit cannot read (`udp:[fd00::1]:2000`, set fleet-wide) must not fail the start: it is left out.
+ */
+function daemonAddress(
+  config: Omit<TracingConfig, DaemonAddressFields>,
+  raw: string | undefined,
+): Pick<TracingConfig, DaemonAddressFields> {
+  const name = 'AWS_XRAY_DAEMON_ADDRESS';
+  if (raw === undefined || resolveTracingMode({ ...config, xrayDaemonAddress: raw }).backend === 'xray') {
+    return {
+      xrayDaemonAddress: raw === undefined ? undefined : parseDaemonAddress(raw, name),
+      xrayDaemonAddressIgnored: undefined,
+    };
+  }
+  try {
+    return { xrayDaemonAddress: parseDaemonAddress(raw, name), xrayDaemonAddressIgnored: undefined };
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    return { xrayDaemonAddress: undefined, xrayDaemonAddressIgnored: raw };
+  }
 }

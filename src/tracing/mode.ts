@@ -14,7 +14,12 @@ export interface TracingPlan {
  * (unless `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true`), else through the X-Ray SDK when
  * `AWS_XRAY_DAEMON_ADDRESS` is set: OpenTelemetry wins when both are, as it is the supported route.
  */
-export function resolveTracingMode(config: TracingConfig): TracingPlan {
+export function resolveTracingMode(
+  config: Pick<TracingConfig, 'mode' | 'sdkDisabled' | 'exporter' | 'tracesEndpoint' | 'endpoint'> & {
+    /** Set, whether or not the kit can read it. */
+    readonly xrayDaemonAddress: unknown;
+  },
+): TracingPlan {
   if (config.mode === 'otel') return { backend: 'otel', reason: 'tracing.mode is "otel"' };
   if (config.mode === 'xray') return { backend: 'xray', reason: 'tracing.mode is "xray"' };
   if (config.mode === 'off') return { backend: 'off', reason: 'tracing.mode is "off"' };

@@ -107,6 +107,17 @@ export async function startTracing(
   const { logger, scope, requestIdHeader } = dependencies;
   const plan = resolveTracingMode(config);
   warnOfPropagators(config, logger);
+  if (config.xrayDaemonAddressIgnored !== undefined) {
+    logger.warn(
+      {
+        tracing: {
+          backend: plan.backend,
+          AWS_XRAY_DAEMON_ADDRESS: config.xrayDaemonAddressIgnored.slice(0, 100),
+        },
+      },
+      'AWS_XRAY_DAEMON_ADDRESS is not an address the kit reads (host:port, or "udp:host:port tcp:host:port"): it is left out, as the X-Ray SDK does not trace here',
+    );
+  }
   const datastore = reportDatastoreSpans(plan.backend === 'otel', logger);
   if (plan.backend === 'off') {
     logger.debug(

@@ -135,6 +135,23 @@ describe('auto mode', () => {
   });
 });
 
+describe('an AWS_XRAY_DAEMON_ADDRESS the kit cannot read', () => {
+  it('with tracing off: the app starts, and one warning says it is left out', async () => {
+    const { runtime, logs } = await startRuntime({
+      app: (_req, res) => res.end(),
+      env: { AWS_XRAY_DAEMON_ADDRESS: 'udp:[fd00::1]:2000' },
+      tracing: { mode: 'off' },
+    });
+    expect(runtime.tracer.mode).toBe('off');
+    expect(logs.lines.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(/^AWS_XRAY_DAEMON_ADDRESS is not an address the kit reads .*left out/),
+        tracing: { backend: 'off', AWS_XRAY_DAEMON_ADDRESS: 'udp:[fd00::1]:2000' },
+      }),
+    ]);
+  });
+});
+
 describe('otel mode', () => {
   it('with OTEL_TRACES_EXPORTER=none: ids and headers flow, nothing is exported', async () => {
     const { runtime, logs } = await startTraced(

@@ -38,6 +38,7 @@ describe('tracing options', () => {
       resourceAttributes: {},
       sdkDisabled: false,
       xrayDaemonAddress: undefined,
+      xrayDaemonAddressIgnored: undefined,
       xray: { sampling: 'centralized', samplingRules: undefined },
       platform: undefined,
     });

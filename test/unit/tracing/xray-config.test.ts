@@ -53,6 +53,33 @@ describe('AWS_XRAY_DAEMON_ADDRESS', () => {
   });
 });
 
+describe('AWS_XRAY_DAEMON_ADDRESS where the X-Ray SDK does not trace', () => {
+  it.each([
+    ['tracing off', { mode: 'off' }, {}],
+    ['OpenTelemetry', { mode: 'otel' }, {}],
+    ['auto, an OTLP endpoint set', undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }],
+    ['auto, OTEL_SDK_DISABLED', undefined, { OTEL_SDK_DISABLED: 'true' }],
+  ])('%s: a value the kit cannot read is left out, not refused', (_name, options, env) => {
+    const config = tracing(options, { AWS_XRAY_DAEMON_ADDRESS: 'udp:[fd00::1]:2000', ...env });
+    expect(config.xrayDaemonAddress).toBeUndefined();
+    expect(config.xrayDaemonAddressIgnored).toBe('udp:[fd00::1]:2000');
+  });
+
+  it('a value it reads is kept', () => {
+    const config = tracing({ mode: 'otel' }, { AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000' });
+    expect(config.xrayDaemonAddress).toEqual({
+      udp: { host: '127.0.0.1', port: 2000 },
+      tcp: { host: '127.0.0.1', port: 2000 },
+    });
+    expect(config.xrayDaemonAddressIgnored).toBeUndefined();
+  });
+
+  it('in xray mode it is refused', () => {
+    const error = failure(() => tracing({ mode: 'xray' }, { AWS_XRAY_DAEMON_ADDRESS: 'udp:[fd00::1]:2000' }));
+    expect(error.field).toBe('AWS_XRAY_DAEMON_ADDRESS');
+  });
+});
+
 describe('tracing.xray', () => {
   it('defaults to centralized sampling with the SDK’s local rules as fallback', () => {
     expect(tracing({ mode: 'xray' }).xray).toEqual({ sampling: 'centralized', samplingRules: undefined });
