@@ -100,6 +100,8 @@ interface XrayScope {
   readonly trace: TraceState;
   /** Inside an outgoing call: the client instrumentation below it adds no subsegment. */
   readonly suppressed: boolean;
+  /** The scope around a span's: where new work goes once the span has ended. */
+  readonly outer?: XrayScope | undefined;
 }
 
 const origins: Readonly<Record<CloudPlatform, string>> = {
@@ -265,8 +267,20 @@ class XrayBackend implements TracingBackend {
     if ((segment.counter ?? 0) > 0) segment.flush();
   }
 
+  /**
+   * The innermost scope whose segment or subsegment is still open. What a request or a span left
+   * running (a timer, a cache refreshed on first use) is not added to a segment sent already, which
+   * the SDK would send again, whole, for every call: once the request's segment has closed, its
+   * work runs as outside any request (calls not traced, a span a trace of its own).
+   */
+  #open(): XrayScope | undefined {
+    let scope = this.#scopes.active();
+    while (scope?.entity.isClosed() === true) scope = scope.outer;
+    return scope;
+  }
+
   startClientSpan(call: OutgoingCall): ClientSpan | undefined {
-    const scope = this.#scopes.active();
+    const scope = this.#open();
     if (scope === undefined || scope.suppressed) return undefined;
     if (call.kind === 'http' && this.#isSamplingEndpoint(call)) return undefined;
     const { name, fields } = callFields(call);
@@ -287,7 +301,7 @@ class XrayBackend implements TracingBackend {
   }
 
   span<T>(name: string, fn: (span: SpanHandle) => T, options: SpanOptions = {}): T {
-    const parent = this.#scopes.active();
+    const parent = this.#open();
     // An explicit parent (a message's trace header) continues that trace instead of the current one.
     const explicit = options.parent === undefined ? undefined : parseTraceContext(options.parent);
     let root: KitSegmentFields | undefined;
@@ -327,12 +341,13 @@ class XrayBackend implements TracingBackend {
       entity: subsegment,
       trace,
       suppressed: explicit === undefined ? (parent?.suppressed ?? false) : false,
+      outer: parent,
     };
     return this.#scopes.with(scope, () => runInSpan(() => fn(handle), end));
   }
 
   setAttributes(attributes: SpanAttributes): void {
-    const scope = this.#scopes.active();
+    const scope = this.#open();
     if (scope?.trace.sampled === true) recordAttributes(scope.entity, attributes);
   }
 

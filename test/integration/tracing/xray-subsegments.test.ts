@@ -293,6 +293,51 @@ describe('outside any request', () => {
     expect(expectWellFormed(daemon)).toEqual([]);
   });
 
+  it('work a request left running adds nothing to its segment once sent: calls untraced, a span its own trace', async () => {
+    let later!: Promise<string | undefined>;
+    const { runtime } = await startXray(daemon, (rt) => (_req, res) => {
+      // A cache refreshed on first use: its timer keeps the request's context.
+      later = new Promise((resolve) => {
+        setTimeout(async () => {
+          await (await fetch(`${downstreamUrl}/refresh`)).text();
+          resolve(await rt.tracer.span('refresh', async (span) => span.traceId));
+        }, 30);
+      });
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/first`);
+    const spanTrace = await later;
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 2);
+    await delay(50);
+
+    const [request, refresh] = daemon.segments;
+    expect(daemon.segments).toHaveLength(2); // the request's segment sent once
+    expect(childrenOf(daemon, request!.id)).toEqual([]);
+    expect(received.find((r) => r.path === '/refresh')!.headers['x-amzn-trace-id']).toBeUndefined();
+    expect(refresh).toMatchObject({ name: 'notes-api', traceId: spanTrace });
+    expect(spanTrace).not.toBe(request!.traceId);
+    expect(childrenOf(daemon, refresh!.id).map((s) => s.name)).toEqual(['refresh']);
+  });
+
+  it('a call a span left running, made once the span ended, is a subsegment of the open request', async () => {
+    const { runtime } = await startXray(daemon, (rt) => async (_req, res) => {
+      let called!: Promise<unknown>;
+      rt.tracer.span('load', () => {
+        called = delay(20).then(() => fetch(`${downstreamUrl}/late`).then((r) => r.text()));
+      });
+      await called;
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/span-ended`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+
+    const [request] = daemon.segments;
+    expect(daemon.segments).toHaveLength(1);
+    expect(childrenOf(daemon, request!.id).map((s) => s.name)).toEqual(['load', '127.0.0.1']);
+  });
+
   it('runtime.tracer.span starts a trace of its own: a segment of the service holding the span', async () => {
     const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
     const traceId = await runtime.tracer.span('nightly job', async (span) => {
