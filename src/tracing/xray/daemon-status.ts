@@ -127,8 +127,8 @@ export class DaemonStatus {
     return this.#refusedThisTurn;
   }
 
-  /** Counts a segment dropped while the daemon does not answer. */
-  droppedWhileDown(): void {
-    this.#droppedWhileDown += 1;
+  /** Counts `count` segments dropped while the daemon does not answer. */
+  droppedWhileDown(count = 1): void {
+    this.#droppedWhileDown += count;
   }
 }

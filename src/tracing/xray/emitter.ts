@@ -7,8 +7,12 @@ import type { DaemonStatus } from './daemon-status.js';
 const protocolHeader = '{"format":"json","version":1}\n';
 /** The largest UDP payload over IPv4; the daemon reads datagrams of up to 64 KiB. */
 const maxDatagram = 65_507;
-/** Datagrams kept while the socket connects; more are dropped. */
-const maxQueued = 256;
+/**
+ * Bytes kept while the socket connects (it connects when the backend starts: a DNS lookup at most);
+ * more are dropped, and logged. Bounded in bytes, not datagrams: a segment sent in parts is hundreds
+ * of small ones, its own document last.
+ */
+const maxQueuedBytes = 1024 * 1024;
 /** How long after a failed connect (an unknown host name) the next send tries again. */
 const reconnectDelayMs = 5_000;
 /** While the daemon does not answer: one datagram sent, as a probe, every so often; the rest dropped. */
@@ -47,8 +51,8 @@ export function malformedIds(ids: DocumentIds, parentRequired: boolean): string 
 
 /**
  * Sends segment documents to the X-Ray daemon over UDP, in its wire format (a JSON header line,
- * then the document). One socket, `connect()`ed to the daemon once (one DNS lookup, not one per
- * datagram as the SDK's own emitter does) and `unref()`ed. Connecting is also what lets the kernel
+ * then the document). One socket, `connect()`ed to the daemon once, as the emitter is made (one DNS
+ * lookup, not one per datagram as the SDK's own emitter does) and `unref()`ed. Connecting is also what lets the kernel
  * report a daemon that is not there: the ICMP "port unreachable" comes back on the socket as
  * `ECONNREFUSED`, which {@link DaemonStatus} logs once per outage.
  *
@@ -73,6 +77,9 @@ export class DaemonEmitter {
   #connected = false;
   #retryAt = 0;
   #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  /** Datagrams dropped since the socket last connected or failed to, the queue being full. */
+  #queueDrops = 0;
   /** Sends whose callback has not come yet. */
   #pending = 0;
   #idle: (() => void)[] = [];
@@ -84,10 +91,12 @@ export class DaemonEmitter {
   #closed = false;
   #reported = new Set<string>();
 
+  /** Connects the socket now, so that the first traces do not wait in the queue. */
   constructor(endpoint: DaemonEndpoint, status: DaemonStatus, logger: Logger) {
     this.#endpoint = endpoint;
     this.#status = status;
     this.#logger = logger;
+    this.#connect();
   }
 
   /**
@@ -129,8 +138,10 @@ export class DaemonEmitter {
       this.#write(message, probe);
       return;
     }
-    if (this.#queue.length < maxQueued) this.#queue.push(message);
-    else this.#status.droppedWhileDown();
+    if (this.#queuedBytes + message.length <= maxQueuedBytes) {
+      this.#queue.push(message);
+      this.#queuedBytes += message.length;
+    } else this.#queueFull();
     if (this.#socket === undefined && Date.now() >= this.#retryAt) this.#connect();
   }
 
@@ -156,7 +167,7 @@ export class DaemonEmitter {
     if (this.#closed) return;
     await this.flush(timeoutMs);
     this.#closed = true;
-    this.#queue = [];
+    this.#takeQueue();
     const socket = this.#socket;
     this.#socket = undefined;
     this.#connected = false;
@@ -193,9 +204,7 @@ export class DaemonEmitter {
       socket.connect(this.#endpoint.port, this.#endpoint.host, () => {
         if (socket !== this.#socket) return;
         this.#connected = true;
-        const queued = this.#queue;
-        this.#queue = [];
-        for (const message of queued) this.#write(message, false);
+        for (const message of this.#takeQueue()) this.#write(message, false);
         this.#settle();
       });
     } catch (error) {
@@ -208,7 +217,7 @@ export class DaemonEmitter {
     this.#socket = undefined;
     this.#connected = false;
     this.#retryAt = Date.now() + reconnectDelayMs;
-    this.#queue = [];
+    this.#status.droppedWhileDown(this.#takeQueue().length);
     try {
       socket.close();
     } catch {
@@ -216,6 +225,33 @@ export class DaemonEmitter {
     }
     this.#failed(error);
     this.#settle();
+  }
+
+  /** Empties the queue, and ends the period its drops were logged for. */
+  #takeQueue(): Buffer[] {
+    const queued = this.#queue;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#queueDrops = 0;
+    return queued;
+  }
+
+  /** A datagram dropped, the queue full: logged once until the socket connects or fails to. */
+  #queueFull(): void {
+    this.#status.droppedWhileDown();
+    this.#queueDrops += 1;
+    if (this.#queueDrops > 1) return;
+    const tracing = {
+      daemon: `${this.#endpoint.host}:${this.#endpoint.port}`,
+      queuedBytes: this.#queuedBytes,
+    };
+    // Not on the request's line: it sent the datagram one too many, not all of them.
+    runOutsideRequestContext(() =>
+      this.#logger.warn(
+        { tracing },
+        `tracing: segments are dropped while the socket to the X-Ray daemon connects (more than ${maxQueuedBytes} bytes wait; logged once per wait)`,
+      ),
+    );
   }
 
   #write(message: Buffer, probe: boolean): void {

@@ -1,5 +1,6 @@
+import { Socket } from 'node:dgram';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../src/index.js';
 import { DaemonStatus } from '../../../src/tracing/xray/daemon-status.js';
 import { DaemonEmitter, malformedIds } from '../../../src/tracing/xray/emitter.js';
@@ -75,6 +76,47 @@ describe('DaemonEmitter', () => {
     expect(daemon.segments.map((s) => s.id)).toEqual(['1'.repeat(16), '2'.repeat(16), '3'.repeat(16)]);
     expect(daemon.malformed).toEqual([]);
     await sender.close();
+    await sender.close();
+  });
+
+  it('connects as it is created, before anything is sent', async () => {
+    const connect = vi.spyOn(Socket.prototype, 'connect');
+    try {
+      const sender = emitter();
+      expect(connect).toHaveBeenCalledWith(daemon.udpPort, '127.0.0.1', expect.any(Function));
+      await sender.close();
+    } finally {
+      connect.mockRestore();
+    }
+  });
+
+  it('keeps 1 MiB while it connects: a segment sent in 400 parts arrives whole', async () => {
+    const sender = emitter();
+    for (let i = 0; i < 400; i++) {
+      const ids = { traceId, id: (i + 1).toString(16).padStart(16, 'a') };
+      sender.send({ ...ids, parentId: undefined }, false, () => segment(ids));
+    }
+    await sender.flush();
+    await daemon.waitFor((d) => d.segments.length === 400);
+    await sender.close();
+  });
+
+  it('drops what is over 1 MiB while it connects, logged once per wait', async () => {
+    logs = captureLogs();
+    const sender = emitter();
+    const large = (ids: { traceId: string; id: string }) =>
+      JSON.stringify({ ...JSON.parse(segment(ids)), metadata: { default: { pad: 'x'.repeat(60_000) } } });
+    for (let i = 0; i < 20; i++) {
+      const ids = { traceId, id: (i + 1).toString(16).padStart(16, 'a') };
+      sender.send({ ...ids, parentId: undefined }, false, () => large(ids));
+    }
+    await sender.flush();
+    await daemon.waitFor((d) => d.segments.length === 17);
+    await delay(50);
+    expect(daemon.segments).toHaveLength(17);
+    expect(logs.lines.map((l) => l.msg)).toEqual([
+      expect.stringMatching(/^tracing: segments are dropped while the socket to the X-Ray daemon connects/),
+    ]);
     await sender.close();
   });
 
