@@ -28,6 +28,7 @@ import {
   setTracingState,
   tracingState,
 } from '../../http/context.js';
+import { describeThrown } from '../../logging/serializers.js';
 import type {
   BackendDescription,
   CallOutcome,
@@ -109,12 +110,17 @@ const kinds: Readonly<Record<SpanKindName, SpanKind>> = {
   consumer: SpanKind.CONSUMER,
 };
 
+/** What `recordException` takes: the error, or its text (read without throwing). */
+function exceptionOf(error: unknown): Error | string {
+  return error instanceof Error ? error : describeThrown(error);
+}
+
 function recordError(span: Span, error: unknown): void {
   if (!span.isRecording()) return;
-  span.recordException(error instanceof Error ? error : String(error));
+  span.recordException(exceptionOf(error));
   span.setStatus({
     code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
+    message: error instanceof Error ? error.message : describeThrown(error),
   });
   span.setAttribute('error.type', errorType(error));
 }
@@ -355,6 +361,8 @@ class OtelBackend implements TracingBackend {
         span.setAttribute('http.route', outcome.route);
         span.updateName(serverSpanName(request.method, outcome.route));
       }
+      // The route's error, as its adapter reported it: the span's exception event (X-Ray's cause).
+      if (outcome.error !== undefined) span.recordException(exceptionOf(outcome.error));
       if (statusCode !== undefined && statusCode >= 500) {
         span.setStatus({ code: SpanStatusCode.ERROR });
         span.setAttribute('error.type', String(statusCode));

@@ -1,5 +1,6 @@
+import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { addRequestFields, getRequestContext } from '../../../src/index.js';
+import { addRequestFields, getRequestContext, type SupportedApp } from '../../../src/index.js';
 import { abandon, baseUrl, get } from '../../support/http.js';
 import { type OtlpCollector, type OtlpTransport, startOtlpCollector } from '../../support/otlp-collector.js';
 import { stopRuntimes } from '../../support/runtime.js';
@@ -108,6 +109,33 @@ describe('server spans', () => {
       status: { code: 'error' },
       attributes: { 'error.type': '503', 'http.response.status_code': 503 },
     });
+  });
+
+  it("carry the route's error as their exception event (X-Ray's cause), the status as error.type", async () => {
+    const app = express();
+    app.get('/notes/:id', async () => {
+      throw new TypeError('db down');
+    });
+    const { runtime } = await startTraced(collector, 'http/json', () => () => {}, {
+      app: app as unknown as SupportedApp,
+    });
+    expect((await get(`${baseUrl(runtime.server!)}/notes/7`)).status).toBe(500);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+    expect(span).toMatchObject({
+      name: 'GET /notes/:id',
+      status: { code: 'error' },
+      attributes: { 'error.type': '500' },
+    });
+    expect(span!.events).toEqual([
+      expect.objectContaining({
+        name: 'exception',
+        attributes: expect.objectContaining({
+          'exception.type': 'TypeError',
+          'exception.message': 'db down',
+        }),
+      }),
+    ]);
   });
 
   it('have no response status for a client that left before any response, and are errors', async () => {
