@@ -170,6 +170,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     version: config.version,
     region: config.region,
     requestIdHeader: scope.requestIdHeader,
+    trustedProxies: config.server.trustedProxies,
   });
   const metrics = startMetrics(config.metrics, {
     scope,
@@ -182,7 +183,11 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   const cancelHeldLines = whenLinesHeld(() => scope.onFinish(endHeldLines, { first: true }));
   if (config.logging.requests) {
     scope.onFinish(
-      requestLineHook(logger, { levels: config.logging.requestLevels, query: config.logging.query }),
+      requestLineHook(logger, {
+        levels: config.logging.requestLevels,
+        query: config.logging.query,
+        trustedProxies: config.server.trustedProxies,
+      }),
     );
   }
 

@@ -66,6 +66,8 @@ export interface KitConfig {
     readonly keepAliveTimeoutMs: number;
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
+    /** Proxies in front of the app that append to `X-Forwarded-For` (`server.trustedProxies`). */
+    readonly trustedProxies: number;
     /** `https.ServerOptions` when the kit's own server speaks HTTPS (a copy of the option). */
     readonly tls: Readonly<HttpsServerOptions> | undefined;
   };
@@ -139,6 +141,7 @@ export const defaults = Object.freeze({
     keepAliveTimeoutMs: 65_000,
     headersTimeoutMs: 66_000,
     requestTimeoutMs: 120_000,
+    trustedProxies: 1,
     tls: undefined,
   }),
 });
@@ -224,6 +227,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     'keepAliveTimeoutMs',
     'headersTimeoutMs',
     'requestTimeoutMs',
+    'trustedProxies',
     'tls',
   ]);
 
@@ -381,7 +385,15 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
         optional(shutdown.handleProcessErrors, (v) => parseBoolean('shutdown.handleProcessErrors', v)) ??
         true,
     },
-    server: { keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs, tls: parseTls(server.tls) },
+    server: {
+      keepAliveTimeoutMs,
+      headersTimeoutMs,
+      requestTimeoutMs,
+      trustedProxies:
+        optional(server.trustedProxies, (v) => parseInteger('server.trustedProxies', v, 0, 16)) ??
+        defaults.server.trustedProxies,
+      tls: parseTls(server.tls),
+    },
     tracing: parseTracingConfig(top.tracing, env),
     metrics: metrics.config,
   };

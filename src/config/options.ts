@@ -400,6 +400,15 @@ export interface ServerOptions {
    */
   requestTimeoutMs?: number;
   /**
+   * How many proxies in front of the app append the address they received from to
+   * `X-Forwarded-For`: the client's address (`clientIp` on the request line, the span's
+   * `client.address`, X-Ray's `client_ip`) is the entry that many from the end, the entries before
+   * it being whatever the caller sent. 1 fits App Runner and a load balancer (ALB); 2 a CDN in front
+   * of an ALB; 0 reads no header (the peer's address).
+   * @default 1
+   */
+  trustedProxies?: number;
+  /**
    * Serve HTTPS: Node's `https.ServerOptions` (`key` and `cert`, or `pfx`), for the server the kit
    * creates (Express, Koa, a request listener). For end-to-end TLS on ECS or EKS behind a load
    * balancer; App Runner ends TLS in front of the app. A Fastify app brings its own server: create it

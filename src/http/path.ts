@@ -17,6 +17,32 @@ export function peerAddress(address: string | undefined): string | undefined {
 }
 
 /**
+ * The client's address: the `X-Forwarded-For` entry appended by the farthest of the
+ * `trustedProxies` proxies in front of the app (the `trustedProxies`-th from the end, counting the
+ * peer as the last), else the peer's. Entries before it are whatever the caller sent, so a client
+ * cannot choose its own address. `undefined` when there is neither.
+ */
+export function clientAddress(
+  forwardedFor: string | undefined,
+  peer: string | undefined,
+  trustedProxies: number,
+): string | undefined {
+  if (forwardedFor === undefined || trustedProxies === 0) return peer;
+  let end = forwardedFor.length;
+  for (let hop = 1; hop < trustedProxies; hop++) {
+    const comma = forwardedFor.lastIndexOf(',', end - 1);
+    if (comma === -1) return trimmedOrUndefined(forwardedFor.slice(0, end)) ?? peer;
+    end = comma;
+  }
+  return trimmedOrUndefined(forwardedFor.slice(forwardedFor.lastIndexOf(',', end - 1) + 1, end)) ?? peer;
+}
+
+function trimmedOrUndefined(text: string): string | undefined {
+  const trimmed = text.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/**
  * The first entry of a comma-separated forwarding header (`X-Forwarded-For`, `X-Forwarded-Proto`),
  * trimmed: the hop nearest the client. `undefined` when the header is absent or that entry is empty.
  */

@@ -13,7 +13,7 @@ import {
   requestSpanId,
   urlSlot,
 } from '../http/context.js';
-import { firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
+import { clientAddress, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 import { carriesContextSlot, isJsonSafe, jsonString, rawLineWriter, writesLevel } from './logger.js';
@@ -35,6 +35,8 @@ export interface RequestLineOptions {
   readonly levels: RequestLevels;
   /** Keep the query string in `path` (it may carry tokens). */
   readonly query: boolean;
+  /** Proxies that append to `X-Forwarded-For`, for `clientIp` (`server.trustedProxies`). @default 1 */
+  readonly trustedProxies?: number;
 }
 
 /**
@@ -60,7 +62,8 @@ function requestFields(fields: Readonly<Record<string, RequestFieldValue>>): str
  * The finish hook that writes one line per request: `method`, `path` (without the query string unless
  * asked), `route` when the framework knows it, `statusCode` (none when the client went away before the
  * response began), `durationMs`, `bytes` (the response's
- * Content-Length), `userAgent`, `clientIp` (first `X-Forwarded-For` hop, else the peer), `requestId`,
+ * Content-Length), `userAgent`, `clientIp` (the `X-Forwarded-For` entry the `trustedProxies`
+ * appended, else the peer), `requestId`,
  * `traceId`, `spanId` (the request's span, on sampled traces) and the fields of `addRequestFields`.
  * A level of `'silent'` writes no line for that outcome (a route's error is still logged, on a
  * `request error` line). A quiet request (`quietRequests`) writes nothing unless it failed (5xx)
@@ -69,7 +72,7 @@ function requestFields(fields: Readonly<Record<string, RequestFieldValue>>): str
  * `request aborted` (the client went away first).
  */
 export function requestLineHook(logger: Logger, options: RequestLineOptions): RequestFinishHook {
-  const { levels, query } = options;
+  const { levels, query, trustedProxies = 1 } = options;
   const writeRaw = rawLineWriter(logger);
   return (context: MutableRequestContext, req: IncomingMessage, res: ServerResponse): void => {
     // First: once measured, the request's line is done with (an error reported later is logged alone).
@@ -106,7 +109,11 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const url = context[urlSlot] ?? req.url; // as it arrived: a router may have rewritten req.url
     const path = query ? (url ?? '/') : pathWithoutQuery(url);
     const userAgent = rawHeader(req, 'user-agent');
-    const clientIp = firstHop(rawHeader(req, 'x-forwarded-for')) ?? peerAddress(req.socket.remoteAddress);
+    const clientIp = clientAddress(
+      rawHeader(req, 'x-forwarded-for'),
+      peerAddress(req.socket.remoteAddress),
+      trustedProxies,
+    );
     const message = aborted ? 'request aborted' : failed ? 'request failed' : 'request completed';
     // A client that went away before the response began was sent no status: the line claims none.
     const statusCode = aborted && !res.headersSent ? undefined : status;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
+import { clientAddress, firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader } from '../http/raw-headers.js';
 
 /** What a tracing backend records about an incoming request, read once from the request. */
@@ -41,8 +41,11 @@ function splitHost(host: string | undefined): { host: string | undefined; port: 
     : { host: cap(host), port: undefined };
 }
 
-/** Reads what a tracing backend records from an incoming request; never throws. */
-export function describeIncomingRequest(req: IncomingMessage): IncomingRequestInfo {
+/**
+ * Reads what a tracing backend records from an incoming request; never throws. `trustedProxies`:
+ * see {@link clientAddress}.
+ */
+export function describeIncomingRequest(req: IncomingMessage, trustedProxies = 1): IncomingRequestInfo {
   const forwardedProto = firstHop(rawHeader(req, 'x-forwarded-proto'))?.toLowerCase();
   const scheme =
     forwardedProto === 'https' || forwardedProto === 'http'
@@ -58,7 +61,7 @@ export function describeIncomingRequest(req: IncomingMessage): IncomingRequestIn
     scheme,
     host,
     port: port ?? (host === undefined ? undefined : scheme === 'https' ? 443 : 80),
-    clientAddress: cap(firstHop(rawHeader(req, 'x-forwarded-for'))) ?? peer,
+    clientAddress: cap(clientAddress(rawHeader(req, 'x-forwarded-for'), peer, trustedProxies)),
     peerAddress: peer,
     userAgent: cap(rawHeader(req, 'user-agent')),
     protocolVersion: req.httpVersion,

@@ -22,6 +22,8 @@ export interface TracingDependencies {
   readonly region: string | undefined;
   /** The request id header to forward on outgoing calls (lower case); `undefined`: none. */
   readonly requestIdHeader?: string | undefined;
+  /** Proxies that append to `X-Forwarded-For` (`server.trustedProxies`), for the client's address. */
+  readonly trustedProxies?: number;
 }
 
 /** Running tracing: the public tracer, and its shutdown. */
@@ -155,7 +157,7 @@ export async function startTracing(
       ? await (await loadXrayBackend(config.xrayDaemonAddress)).createXrayBackend(backendOptions)
       : await (await loadOtelBackend()).createOtelBackend(backendOptions);
   const failures = new InstrumentationFailures(logger);
-  const uninstalls = [instrumentServer(scope, backend, failures)];
+  const uninstalls = [instrumentServer(scope, backend, failures, dependencies.trustedProxies ?? 1)];
   if (config.fetch) uninstalls.push(instrumentFetch(backend, failures, requestIdHeader));
   if (config.httpClient) uninstalls.push(instrumentHttpClient(backend, failures, requestIdHeader));
   const { description } = backend;

@@ -47,13 +47,14 @@ export function instrumentServer(
   scope: RequestScope,
   backend: TracingBackend,
   failures: InstrumentationFailures,
+  trustedProxies: number,
 ): () => void {
   const removeStart = scope.onStart((context, req, res) => {
     try {
       const header = context[traceParentSlot]; // parsed once, by the request scope
       const started = backend.startRequest(
         context,
-        describeIncomingRequest(req),
+        describeIncomingRequest(req, trustedProxies),
         context[quietSlot] === true ? unsampled(header) : header,
         context[propagationSlot],
       );

@@ -91,7 +91,7 @@ describe('the request line', () => {
     await get(`${baseUrl(runtime.server!)}/notes/7?token=abc`, {
       headers: {
         'user-agent': 'probe/1.0',
-        'x-forwarded-for': '203.0.113.9, 10.0.0.1',
+        'x-forwarded-for': '198.51.100.1, 203.0.113.9', // the caller's, then the proxy's
         'x-request-id': 'line-1',
         'x-amzn-trace-id': `Root=${traceOf(1)}`,
       },
@@ -132,6 +132,22 @@ describe('the request line', () => {
     const { runtime, logs } = await startRuntime({ app: (_req, res) => res.end(), logging: { query: true } });
     await get(`${baseUrl(runtime.server!)}/a?b=c`);
     expect(logs.find('request completed')[0]).toMatchObject({ path: '/a?b=c', clientIp: '127.0.0.1' });
+  });
+
+  it('names the client the proxies in front saw: a forged X-Forwarded-For entry is not taken (server.trustedProxies)', async () => {
+    const forged = { 'x-forwarded-for': '1.2.3.4, 203.0.113.9, 130.176.0.1' };
+    for (const [trustedProxies, clientIp] of [
+      [undefined, '130.176.0.1'], // App Runner or an ALB: the entry it appended
+      [2, '203.0.113.9'], // a CDN in front of the load balancer
+      [0, expect.stringMatching(/127\.0\.0\.1$/)], // no proxy: the peer
+    ] as const) {
+      const { runtime, logs } = await startRuntime({
+        app: (_req, res) => res.end(),
+        ...(trustedProxies === undefined ? {} : { server: { trustedProxies } }),
+      });
+      await get(`${baseUrl(runtime.server!)}/`, { headers: forged });
+      expect(logs.find('request completed')[0]?.clientIp).toEqual(clientIp);
+    }
   });
 
   it('logs an aborted request as aborted, with the peer it came from', async () => {

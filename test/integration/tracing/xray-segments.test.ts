@@ -75,7 +75,9 @@ describe('a segment per request', () => {
 
   it('takes the client address from X-Forwarded-For, and says so', async () => {
     const { runtime } = await startXray(daemon, () => (_req, res) => res.end());
-    await get(`${baseUrl(runtime.server!)}/fwd`, { headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.1' } });
+    await get(`${baseUrl(runtime.server!)}/fwd`, {
+      headers: { 'x-forwarded-for': '198.51.100.7, 203.0.113.9' },
+    });
     await runtime.tracer.flush();
     await daemon.waitFor((d) => d.segments.length === 1);
     expect(daemon.segments[0]!.document.http).toMatchObject({

@@ -217,6 +217,7 @@ describe('loadConfig: server timeouts', () => {
       keepAliveTimeoutMs: 65_000,
       headersTimeoutMs: 66_000,
       requestTimeoutMs: 120_000,
+      trustedProxies: 1,
     });
   });
 

@@ -70,7 +70,7 @@ const cases: Case[] = [
       'user-agent',
       'Mozilla/5.0 (X11) "quoted" \\ back',
       'X-Forwarded-For',
-      '203.0.113.5, 10.0.0.1',
+      '198.51.100.1, 203.0.113.5', // what the caller sent, then what the proxy in front appended
     ],
     context: { traceId: '1-5f84c7a1-0123456789abcdef01234567', route: '/notes/:id' },
     contentLength: 2048,

@@ -26,7 +26,7 @@ describe('describeIncomingRequest', () => {
         request('/notes/7?token=secret', {
           host: 'notes.example.com',
           'x-forwarded-proto': 'https',
-          'x-forwarded-for': '203.0.113.9, 10.0.0.1',
+          'x-forwarded-for': '198.51.100.1, 203.0.113.9', // the caller's, then the proxy's
           'user-agent': 'curl/8.5.0',
         }),
       ),
