@@ -1,4 +1,5 @@
 import { parseDimensionText } from './metrics.js';
+import { parseSdkInteger, sdkIntegerAccepted } from './otel-sdk.js';
 import { parseEnum, parseIntegerText, parseName } from './parse.js';
 import {
   parseBooleanText,
@@ -176,6 +177,79 @@ export const environmentSchema = Object.freeze({
     accepted: 'true, false',
     default: 'false',
     parse: (raw, name) => parseBooleanText(raw, name),
+  }),
+  OTEL_BSP_SCHEDULE_DELAY: variable({
+    description: 'How long ended spans wait in the batch span processor before an export.',
+    accepted: sdkIntegerAccepted(0, 'milliseconds'),
+    default: '5000',
+    parse: (raw) => parseSdkInteger(raw, 0),
+  }),
+  OTEL_BSP_EXPORT_TIMEOUT: variable({
+    description: 'How long the batch span processor waits for one export.',
+    accepted: sdkIntegerAccepted(0, 'milliseconds'),
+    default: '30000',
+    parse: (raw) => parseSdkInteger(raw, 0),
+  }),
+  OTEL_BSP_MAX_QUEUE_SIZE: variable({
+    description:
+      'How many ended spans wait for export; beyond it new spans are dropped, and counted on the export outage lines.',
+    accepted: sdkIntegerAccepted(1),
+    default: '2048',
+    parse: (raw) => parseSdkInteger(raw, 1),
+  }),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: variable({
+    description: 'Spans per export, at most `OTEL_BSP_MAX_QUEUE_SIZE`.',
+    accepted: sdkIntegerAccepted(1),
+    default: '512',
+    parse: (raw) => parseSdkInteger(raw, 1),
+  }),
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: variable({
+    description: 'Longest string attribute value on a span; longer ones are cut.',
+    accepted: sdkIntegerAccepted(0),
+    default: 'no limit',
+    parse: (raw) => parseSdkInteger(raw, 0),
+  }),
+  OTEL_ATTRIBUTE_COUNT_LIMIT: variable({
+    description: 'Most attributes on a span; more are dropped.',
+    accepted: sdkIntegerAccepted(0),
+    default: '128',
+    parse: (raw) => parseSdkInteger(raw, 0),
+  }),
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: variable({
+    description: 'Longest string attribute value on a span; wins over `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`.',
+    accepted: sdkIntegerAccepted(0),
+    default: '`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`',
+    parse: (raw) => parseSdkInteger(raw, 0),
+  }),
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: variable({
+    description: 'Most attributes on a span; wins over `OTEL_ATTRIBUTE_COUNT_LIMIT`.',
+    accepted: sdkIntegerAccepted(0),
+    default: '`OTEL_ATTRIBUTE_COUNT_LIMIT`',
+    parse: (raw) => parseSdkInteger(raw, 0),
+  }),
+  OTEL_SPAN_EVENT_COUNT_LIMIT: variable({
+    description: 'Most events (recorded exceptions among them) on a span.',
+    accepted: sdkIntegerAccepted(0),
+    default: '128',
+    parse: (raw) => parseSdkInteger(raw, 0),
+  }),
+  OTEL_SPAN_LINK_COUNT_LIMIT: variable({
+    description: 'Most links on a span.',
+    accepted: sdkIntegerAccepted(0),
+    default: '128',
+    parse: (raw) => parseSdkInteger(raw, 0),
+  }),
+  OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT: variable({
+    description: 'Most attributes on a span event.',
+    accepted: sdkIntegerAccepted(0),
+    default: '128',
+    parse: (raw) => parseSdkInteger(raw, 0),
+  }),
+  OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT: variable({
+    description: 'Most attributes on a span link.',
+    accepted: sdkIntegerAccepted(0),
+    default: '128',
+    parse: (raw) => parseSdkInteger(raw, 0),
   }),
   AWS_XRAY_DAEMON_ADDRESS: variable({
     description:

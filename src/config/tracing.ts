@@ -2,6 +2,7 @@ import { ConfigurationError } from '../errors.js';
 import { resolveTracingMode } from '../tracing/mode.js';
 import { parseXrayOptions, type XrayConfig } from '../tracing/xray/options.js';
 import type { ParsedEnvironment } from './environment.js';
+import { type OtelSdkSettings, otelSdkSettings } from './otel-sdk.js';
 import { invalid, parseBoolean, parseEnum, parseName, parseSection } from './parse.js';
 
 /** The tracing modes `tracing.mode` accepts. */
@@ -149,6 +150,8 @@ export interface TracingConfig {
   readonly resourceAttributes: Readonly<Record<string, string>>;
   /** `OTEL_SDK_DISABLED`. */
   readonly sdkDisabled: boolean;
+  /** `OTEL_BSP_*` and the span limits, with their defaults: the kit passes them to either SDK line. */
+  readonly sdk: OtelSdkSettings;
   /** `AWS_XRAY_DAEMON_ADDRESS`. */
   readonly xrayDaemonAddress: XrayDaemonAddress | undefined;
   /**
@@ -392,6 +395,7 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
       xray && argText !== undefined ? parseXrayRulesSource(argText, argName) : defaultXrayRulesSource,
     resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES ?? {},
     sdkDisabled: env.OTEL_SDK_DISABLED ?? false,
+    sdk: otelSdkSettings(env),
     xray: parseXrayOptions(section.xray),
     platform,
   };

@@ -93,6 +93,20 @@ function warnOfPropagators(config: TracingConfig, logger: Logger): void {
 }
 
 /**
+ * Warns of each `OTEL_BSP_*` or span-limit variable whose value could not be used, as OpenTelemetry's
+ * SDKs do, and says what is used instead.
+ */
+function warnOfSdkSettings(config: TracingConfig, logger: Logger): void {
+  for (const { name, value, used } of config.sdk.ignored) {
+    const instead = Number.isFinite(used) ? String(used) : 'no limit';
+    logger.warn(
+      { tracing: { variable: name, value, used: instead } },
+      `${name}=${JSON.stringify(value)} cannot be used: ${instead} is used instead (see the environment variables in docs/configuration.md)`,
+    );
+  }
+}
+
+/**
  * Starts tracing as `config` says: resolves the mode, loads the backend (OpenTelemetry's packages
  * only in `otel` mode, `aws-xray-sdk-core` only in `xray` mode), installs the server hooks and the
  * fetch and node:http client instrumentation, and logs one line saying what runs and why. With
@@ -152,6 +166,7 @@ export async function startTracing(
     region: dependencies.region,
     logger,
   };
+  if (plan.backend === 'otel') warnOfSdkSettings(config, logger);
   const backend =
     plan.backend === 'xray'
       ? await (await loadXrayBackend(config.xrayDaemonAddress)).createXrayBackend(backendOptions)

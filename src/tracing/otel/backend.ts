@@ -286,12 +286,15 @@ class OtelBackend implements TracingBackend {
       ? createPropagator(['baggage'])
       : undefined;
     this.#contextManager = new RequestContextManager((request) => requestOtelContext(this, request));
-    const processors: SpanProcessor[] = exporter === undefined ? [] : [sdk.createBatchProcessor(exporter)];
+    const { batch, spanLimits } = options.tracing.sdk;
+    const processors: SpanProcessor[] =
+      exporter === undefined ? [] : [sdk.createBatchProcessor(exporter, batch)];
     this.#provider = new sdk.TracerProvider({
       resource: parts.resource,
       idGenerator: this.#ids,
       sampler: parts.sampler.sampler,
       spanProcessors: processors,
+      spanLimits: { ...spanLimits },
     });
     this.#stopSampler = parts.sampler.stop;
     this.#tracer = this.#provider.getTracer('apprunner-kit');

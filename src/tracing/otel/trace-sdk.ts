@@ -1,6 +1,7 @@
 import type { Tracer } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { IdGenerator, Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { BatchSettings, SpanLimitSettings } from '../../config/otel-sdk.js';
 import { importOtelPeer } from './peer.js';
 
 /** What the kit builds its tracer provider from; both SDK lines take this shape. */
@@ -9,6 +10,8 @@ export interface TracerProviderConfig {
   readonly idGenerator: IdGenerator;
   readonly sampler: Sampler;
   readonly spanProcessors: SpanProcessor[];
+  /** Every limit given: the 2.x provider would read a missing one from `process.env`. */
+  readonly spanLimits: SpanLimitSettings;
 }
 
 /** The tracer provider of either SDK line, as far as the kit uses it. */
@@ -30,8 +33,11 @@ export interface TraceSdk {
   /** The SDK line's version, as `@opentelemetry/core` reports it (`telemetry.sdk.version`). */
   readonly version: string;
   readonly TracerProvider: new (config: TracerProviderConfig) => SdkTracerProvider;
-  /** A batch span processor with the SDK's defaults, exporting to `exporter`. */
-  createBatchProcessor(exporter: SpanExporter): SpanProcessor;
+  /**
+   * A batch span processor exporting to `exporter`, with every setting given: the 3.x line reads no
+   * `OTEL_BSP_*` variable, and the 2.x one would read a missing setting from `process.env`.
+   */
+  createBatchProcessor(exporter: SpanExporter, settings: BatchSettings): SpanProcessor;
   readonly AlwaysOnSampler: new () => Sampler;
   readonly AlwaysOffSampler: new () => Sampler;
   readonly TraceIdRatioBasedSampler: new (ratio: number) => Sampler;
@@ -59,7 +65,8 @@ export async function loadTraceSdk(): Promise<TraceSdk> {
       packageName: '@opentelemetry/sdk-trace',
       version,
       TracerProvider: sdk.TracerProvider as unknown as TraceSdk['TracerProvider'],
-      createBatchProcessor: (exporter) => new sdk.BatchSpanProcessor({ exporter } as never) as SpanProcessor,
+      createBatchProcessor: (exporter, settings) =>
+        new sdk.BatchSpanProcessor({ exporter, ...settings } as never) as SpanProcessor,
       AlwaysOnSampler: sdk.AlwaysOnSampler,
       AlwaysOffSampler: sdk.AlwaysOffSampler,
       TraceIdRatioBasedSampler: sdk.TraceIdRatioBasedSampler,
@@ -70,7 +77,7 @@ export async function loadTraceSdk(): Promise<TraceSdk> {
     packageName: '@opentelemetry/sdk-trace-base',
     version,
     TracerProvider: sdk.BasicTracerProvider,
-    createBatchProcessor: (exporter) => new sdk.BatchSpanProcessor(exporter),
+    createBatchProcessor: (exporter, settings) => new sdk.BatchSpanProcessor(exporter, { ...settings }),
     AlwaysOnSampler: sdk.AlwaysOnSampler,
     AlwaysOffSampler: sdk.AlwaysOffSampler,
     TraceIdRatioBasedSampler: sdk.TraceIdRatioBasedSampler,

@@ -284,3 +284,48 @@ describe('tracer.span continuing a message trace', () => {
     expect(kept).not.toBe(callerRoot);
   });
 });
+
+describe('the batch span processor and the span limits', () => {
+  it('follow OTEL_BSP_* and the span limits of the kit’s env, on either SDK line', async () => {
+    const { runtime } = await startTraced(
+      collector,
+      'http/json',
+      (rt) => (_req, res) => {
+        rt.tracer.setAttributes({ note: 'a long note that is cut' });
+        res.end();
+      },
+      {
+        env: {
+          OTEL_BSP_SCHEDULE_DELAY: '20',
+          OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
+          OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '40',
+          OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '6',
+        },
+      },
+    );
+    for (let i = 0; i < 5; i++) await get(`${baseUrl(runtime.server!)}/`);
+    // No flush: the 20 ms delay exports them (the default waits 5 s, past waitForSpans' bound).
+    const spans = await collector.waitForSpans(5, 2_000);
+
+    expect(collector.requests.every((r) => r.spanCount <= 2)).toBe(true);
+    expect(spans[0]!.attributes.note).toBe('a long');
+  });
+
+  it('warns of a value it cannot use, and uses the default', async () => {
+    const { runtime, logs } = await startTraced(collector, 'http/json', () => (_req, res) => res.end(), {
+      env: { OTEL_BSP_MAX_QUEUE_SIZE: 'lots', OTEL_BSP_SCHEDULE_DELAY: '20' },
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await collector.waitForSpans(1, 2_000);
+    expect(
+      logs.find(
+        'OTEL_BSP_MAX_QUEUE_SIZE="lots" cannot be used: 2048 is used instead (see the environment variables in docs/configuration.md)',
+      ),
+    ).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        tracing: { variable: 'OTEL_BSP_MAX_QUEUE_SIZE', value: 'lots', used: '2048' },
+      }),
+    ]);
+  });
+});

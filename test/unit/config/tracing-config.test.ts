@@ -37,11 +37,64 @@ describe('tracing options', () => {
       xrayRules: { endpoint: 'http://localhost:2000', pollingIntervalSeconds: 300 },
       resourceAttributes: {},
       sdkDisabled: false,
+      sdk: {
+        batch: {
+          scheduledDelayMillis: 5000,
+          exportTimeoutMillis: 30_000,
+          maxQueueSize: 2048,
+          maxExportBatchSize: 512,
+        },
+        spanLimits: {
+          attributeValueLengthLimit: Number.POSITIVE_INFINITY,
+          attributeCountLimit: 128,
+          linkCountLimit: 128,
+          eventCountLimit: 128,
+          attributePerEventCountLimit: 128,
+          attributePerLinkCountLimit: 128,
+        },
+        ignored: [],
+      },
       xrayDaemonAddress: undefined,
       xrayDaemonAddressIgnored: undefined,
       xray: { sampling: 'centralized', samplingRules: undefined },
       platform: undefined,
     });
+  });
+
+  it('read OTEL_BSP_* and the span limits, a span limit over the general one', () => {
+    const { sdk } = tracing(undefined, {
+      OTEL_BSP_SCHEDULE_DELAY: '0',
+      OTEL_BSP_MAX_QUEUE_SIZE: ' 100 ',
+      OTEL_ATTRIBUTE_COUNT_LIMIT: '10',
+      OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '20',
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '64',
+    });
+    expect(sdk.batch).toEqual({
+      scheduledDelayMillis: 0,
+      exportTimeoutMillis: 30_000,
+      maxQueueSize: 100,
+      maxExportBatchSize: 100,
+    });
+    expect(sdk.spanLimits).toMatchObject({ attributeCountLimit: 20, attributeValueLengthLimit: 64 });
+    // The default batch (512) is more than the queue: cut to it.
+    expect(sdk.ignored).toEqual([]);
+    const asked = tracing(undefined, {
+      OTEL_BSP_MAX_QUEUE_SIZE: '100',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200',
+    });
+    expect(asked.sdk.batch.maxExportBatchSize).toBe(100);
+    expect(asked.sdk.ignored).toEqual([{ name: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', value: '200', used: 100 }]);
+  });
+
+  it.each([
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '0', 2048],
+    ['OTEL_BSP_EXPORT_TIMEOUT', '-1', 30_000],
+    ['OTEL_BSP_SCHEDULE_DELAY', '1.5', 5000],
+    ['OTEL_BSP_SCHEDULE_DELAY', '9999999999', 5000],
+    ['OTEL_SPAN_EVENT_COUNT_LIMIT', 'many', 128],
+  ])('ignore %s=%j, as the SDKs do (no start failure): the default %d is used', (name, raw, used) => {
+    const { sdk } = tracing(undefined, { [name]: raw });
+    expect(sdk.ignored).toEqual([{ name, value: raw, used }]);
   });
 
   it.each([
