@@ -29,7 +29,8 @@ const HOST = '127.0.0.1';
 /**
  * A fault for the next `times` export requests (default 1), whichever transport gets them:
  * `error` answers `httpStatus` (default 503) over HTTP, `grpcCode` (default 14 UNAVAILABLE) over
- * gRPC, and collects nothing; `hang` never answers.
+ * gRPC, and collects nothing; `hang` never answers; `partial` collects the spans and answers a
+ * partial success rejecting `rejectedSpans` of them, as a collector does with spans it cannot take.
  */
 export type OtlpFault =
   | {
@@ -41,7 +42,13 @@ export type OtlpFault =
       readonly retryAfterSeconds?: number;
       readonly times?: number;
     }
-  | { readonly kind: 'hang'; readonly times?: number };
+  | { readonly kind: 'hang'; readonly times?: number }
+  | {
+      readonly kind: 'partial';
+      readonly rejectedSpans: number;
+      readonly errorMessage: string;
+      readonly times?: number;
+    };
 
 /** One export request as received, faulted or not. */
 export interface OtlpRequest {
@@ -50,7 +57,7 @@ export interface OtlpRequest {
   readonly contentEncoding: string | undefined;
   readonly spanCount: number;
   /** The fault applied, or `'rejected'` for a body that did not decode. */
-  readonly outcome: 'collected' | 'error' | 'hang' | 'rejected';
+  readonly outcome: 'collected' | 'error' | 'hang' | 'rejected' | 'partial';
 }
 
 /** Options of {@link startOtlpCollector}. */
@@ -190,9 +197,24 @@ export async function startOtlpCollector(options: OtlpCollectorOptions = {}): Pr
       );
       return;
     }
-    record({ ...entry, outcome: 'collected' }, collected);
-    if (json) reply(200, 'application/json', '{}');
-    else reply(200, 'application/x-protobuf', encodeTraceResponse());
+    const partial = fault?.kind === 'partial' ? fault : undefined;
+    record({ ...entry, outcome: partial === undefined ? 'collected' : 'partial' }, collected);
+    const partialSuccess =
+      partial === undefined
+        ? undefined
+        : { rejectedSpans: partial.rejectedSpans, errorMessage: partial.errorMessage };
+    // OTLP/JSON writes an int64 as a string.
+    if (json)
+      reply(
+        200,
+        'application/json',
+        JSON.stringify(
+          partialSuccess === undefined
+            ? {}
+            : { partialSuccess: { ...partialSuccess, rejectedSpans: String(partialSuccess.rejectedSpans) } },
+        ),
+      );
+    else reply(200, 'application/x-protobuf', encodeTraceResponse(partialSuccess));
   }
 
   let httpUrl = '';
@@ -258,8 +280,14 @@ export async function startOtlpCollector(options: OtlpCollectorOptions = {}): Pr
           });
           return;
         }
-        record({ ...entry, outcome: 'collected' }, collected);
-        callback(null, encodeTraceResponse());
+        const partial = fault?.kind === 'partial' ? fault : undefined;
+        record({ ...entry, outcome: partial === undefined ? 'collected' : 'partial' }, collected);
+        callback(
+          null,
+          encodeTraceResponse(
+            partial && { rejectedSpans: partial.rejectedSpans, errorMessage: partial.errorMessage },
+          ),
+        );
       },
     });
     const port = await new Promise<number>((resolve, reject) => {

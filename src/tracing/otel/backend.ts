@@ -56,7 +56,7 @@ import {
 import { RequestContextManager } from './context-manager.js';
 import { useTracerProvider } from './datastore-report.js';
 import { resolveExportTarget } from './export-target.js';
-import { loadExporter, OutageReportingExporter } from './exporter.js';
+import { gateQueue, loadExporter, OutageReportingExporter } from './exporter.js';
 import { XrayIdGenerator } from './id-generator.js';
 import { detectPlatformResource } from './platform-resource.js';
 import { contextFromHeader, createPropagator, headerFor, injectedHeaders } from './propagator.js';
@@ -288,7 +288,7 @@ class OtelBackend implements TracingBackend {
     this.#contextManager = new RequestContextManager((request) => requestOtelContext(this, request));
     const { batch, spanLimits } = options.tracing.sdk;
     const processors: SpanProcessor[] =
-      exporter === undefined ? [] : [sdk.createBatchProcessor(exporter, batch)];
+      exporter === undefined ? [] : [gateQueue(sdk.createBatchProcessor(exporter, batch), exporter)];
     this.#provider = new sdk.TracerProvider({
       resource: parts.resource,
       idGenerator: this.#ids,
@@ -510,7 +510,12 @@ export async function createOtelBackend(options: OtelBackendOptions, sdk: TraceS
     });
   }
   const target = resolveExportTarget(options.tracing);
-  const exporter = new OutageReportingExporter(await loadExporter(target), options.logger, target);
+  const exporter = new OutageReportingExporter(
+    await loadExporter(target),
+    options.logger,
+    target,
+    options.tracing.sdk.batch.maxQueueSize,
+  );
   return new OtelBackend(withPlatform, sdk, parts, exporter, {
     ...detected,
     sdk: sdkName,

@@ -1,6 +1,6 @@
-import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import { runOutsideRequestContext } from '../../http/context.js';
 import type { ExportTarget } from './export-target.js';
@@ -74,31 +74,126 @@ export async function loadExporter(target: ExportTarget): Promise<SpanExporter> 
   }
 }
 
+interface ResponseHandlerLike {
+  handleResponse(response: unknown): void;
+}
+
+/** What a collector's partial success said: spans it rejected, and why. */
+interface PartialSuccess {
+  readonly rejectedSpans: number;
+  readonly errorMessage: string;
+}
+
+/** The partial success in an OTLP export response, when it carries one (the spec: a rejection, or a warning). */
+function partialSuccessOf(response: unknown): PartialSuccess | undefined {
+  const partial = (
+    response as { partialSuccess?: { rejectedSpans?: unknown; errorMessage?: unknown } } | null
+  )?.partialSuccess;
+  if (partial === undefined || partial === null) return undefined;
+  // int64: a number from the protobuf reader, a string in JSON.
+  const rejected = Number(partial.rejectedSpans ?? 0);
+  const rejectedSpans = Number.isSafeInteger(rejected) && rejected > 0 ? rejected : 0;
+  const errorMessage = typeof partial.errorMessage === 'string' ? partial.errorMessage.slice(0, 300) : '';
+  return rejectedSpans > 0 || errorMessage !== '' ? { rejectedSpans, errorMessage } : undefined;
+}
+
 /**
- * Wraps an exporter to log a collector outage once: a warning when an export first fails, an info
- * line with what was dropped when one succeeds again — not a line per span or per batch. Export
- * runs in the batch processor's background, so an outage costs requests nothing.
+ * Calls `observe` with each export response, where the exporter has the shape of
+ * {@link useKitEncoder} (`_delegate` holding `_responseHandler`, on the 2.x and 3.x lines alike): the
+ * exporter reports a partial success as a success, and only to OpenTelemetry's `diag` logger. The
+ * handler runs just before the export's callback, in the same turn. Returns whether it is in place.
+ */
+function watchResponses(exporter: SpanExporter, observe: (response: unknown) => void): boolean {
+  const delegate = (exporter as { _delegate?: { _responseHandler?: Partial<ResponseHandlerLike> } })
+    ._delegate;
+  const handler = delegate?._responseHandler;
+  if (delegate === undefined || typeof handler?.handleResponse !== 'function') return false;
+  const original = handler as ResponseHandlerLike;
+  delegate._responseHandler = {
+    handleResponse: (response) => {
+      observe(response);
+      original.handleResponse(response);
+    },
+  };
+  return true;
+}
+
+/** Kinds of trouble an export reports, each warned about once per outage. */
+type Trouble = 'failed' | 'queueFull' | 'rejected';
+
+/** How long a kind of trouble stays quiet after its warning, when outages come and go. */
+const warnIntervalMs = 60_000;
+
+/**
+ * Wraps an exporter to report a collector outage once: a warning when exports first fail, when the
+ * batch queue is first full, or when the collector first rejects spans (a partial success); an info
+ * line with what was lost when an export succeeds in full again, no span dropped meanwhile — not a
+ * line per span or per batch. Each kind of warning is logged at most once a minute: an outage that
+ * comes back within it is counted into the next recovery line that is logged. Export runs in the
+ * batch processor's background, so an outage costs requests nothing.
  */
 export class OutageReportingExporter implements SpanExporter {
   readonly #exporter: SpanExporter;
   readonly #logger: Logger;
   readonly #target: ExportTarget;
+  readonly #maxQueueSize: number;
+  /** Spans the batch processor holds: admitted by {@link gateQueue}, taken by an export. */
+  #queued = 0;
+  /** Spans dropped on a full queue, ever: an export that saw none dropped during its flight is clean. */
+  #queueDrops = 0;
   #failedBatches = 0;
   #droppedSpans = 0;
+  #queueFullSpans = 0;
+  #rejectedSpans = 0;
+  /** The troubles of the outage under way (`undefined`: none). */
+  #outage: Set<Trouble> | undefined;
+  /** Whether a warning was logged since the last recovery line: only then is one logged. */
+  #warned = false;
+  readonly #lastWarning: Record<Trouble, number> = {
+    failed: -Infinity,
+    queueFull: -Infinity,
+    rejected: -Infinity,
+  };
+  /** The partial success of the response being handled, read by that export's callback. */
+  #partial: PartialSuccess | undefined;
 
-  constructor(exporter: SpanExporter, logger: Logger, target: ExportTarget) {
+  constructor(exporter: SpanExporter, logger: Logger, target: ExportTarget, maxQueueSize: number) {
     this.#exporter = exporter;
     this.#logger = logger;
     this.#target = target;
+    this.#maxQueueSize = maxQueueSize;
+    watchResponses(exporter, (response) => {
+      this.#partial = partialSuccessOf(response);
+    });
+  }
+
+  /** Whether the batch queue takes one more span; a span it does not take is counted as dropped. */
+  admit(): boolean {
+    if (this.#queued < this.#maxQueueSize) {
+      this.#queued += 1;
+      return true;
+    }
+    this.#queueDrops += 1;
+    this.#droppedSpans += 1;
+    this.#queueFullSpans += 1;
+    this.#trouble('queueFull', {
+      fields: { maxQueueSize: this.#maxQueueSize },
+      msg: `trace export queue full (${this.#maxQueueSize} spans): new spans are dropped until exports catch up (logged once per outage)`,
+    });
+    return false;
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    this.#queued = Math.max(0, this.#queued - spans.length);
+    const dropsBefore = this.#queueDrops;
     let reported = false;
     const report = (result: ExportResult) => {
       if (reported) return;
       reported = true;
+      const partial = this.#partial;
+      this.#partial = undefined;
       try {
-        this.#observe(result, spans.length);
+        this.#observe(result, spans.length, partial, this.#queueDrops === dropsBefore);
       } finally {
         resultCallback(result);
       }
@@ -117,31 +212,57 @@ export class OutageReportingExporter implements SpanExporter {
     }
   }
 
-  #observe(result: ExportResult, count: number): void {
-    const { protocol, url } = this.#target;
-    if (result.code === ExportResultCode.SUCCESS) {
-      if (this.#failedBatches > 0) {
-        this.#logger.info(
-          {
-            tracing: { protocol, endpoint: url },
-            failedBatches: this.#failedBatches,
-            droppedSpans: this.#droppedSpans,
-          },
-          'trace export recovered',
-        );
-      }
-      this.#failedBatches = 0;
-      this.#droppedSpans = 0;
+  #observe(result: ExportResult, count: number, partial: PartialSuccess | undefined, noDrops: boolean): void {
+    const { url } = this.#target;
+    if (result.code !== ExportResultCode.SUCCESS) {
+      this.#failedBatches += 1;
+      this.#droppedSpans += count;
+      this.#trouble('failed', {
+        fields: { err: result.error },
+        msg: `trace export to ${url} failed: spans are dropped until the collector answers (logged once per outage)`,
+      });
       return;
     }
-    if (this.#failedBatches === 0) {
-      this.#logger.warn(
-        { err: result.error, tracing: { protocol, endpoint: url } },
-        `trace export to ${url} failed: spans are dropped until the collector answers (logged once per outage)`,
-      );
+    if (partial !== undefined) {
+      this.#rejectedSpans += partial.rejectedSpans;
+      this.#trouble('rejected', {
+        fields: { rejectedSpans: partial.rejectedSpans, errorMessage: partial.errorMessage },
+        msg: `the collector at ${url} rejected ${partial.rejectedSpans} of ${count} spans: ${partial.errorMessage || 'no reason given'} (logged once per outage)`,
+      });
+      return;
     }
-    this.#failedBatches += 1;
-    this.#droppedSpans += count;
+    if (this.#outage === undefined || !noDrops) return;
+    this.#outage = undefined;
+    if (!this.#warned) return; // every warning of it was rate-limited: its counts go to the next line
+    const { protocol } = this.#target;
+    this.#logger.info(
+      {
+        tracing: { protocol, endpoint: url },
+        failedBatches: this.#failedBatches,
+        droppedSpans: this.#droppedSpans,
+        ...(this.#queueFullSpans > 0 ? { queueFullSpans: this.#queueFullSpans } : {}),
+        ...(this.#rejectedSpans > 0 ? { rejectedSpans: this.#rejectedSpans } : {}),
+      },
+      'trace export recovered',
+    );
+    this.#warned = false;
+    this.#failedBatches = 0;
+    this.#droppedSpans = 0;
+    this.#queueFullSpans = 0;
+    this.#rejectedSpans = 0;
+  }
+
+  /** Notes trouble of `kind`; warns when it is the outage's first of that kind, at most once a minute. */
+  #trouble(kind: Trouble, line: { fields: Record<string, unknown>; msg: string }): void {
+    this.#outage ??= new Set();
+    if (this.#outage.has(kind)) return;
+    this.#outage.add(kind);
+    const now = performance.now();
+    if (now - this.#lastWarning[kind] < warnIntervalMs) return;
+    this.#lastWarning[kind] = now;
+    this.#warned = true;
+    const { protocol, url } = this.#target;
+    this.#logger.warn({ ...line.fields, tracing: { protocol, endpoint: url } }, line.msg);
   }
 
   shutdown(): Promise<void> {
@@ -151,4 +272,31 @@ export class OutageReportingExporter implements SpanExporter {
   forceFlush(): Promise<void> {
     return this.#exporter.forceFlush?.() ?? Promise.resolve();
   }
+}
+
+/**
+ * The batch processor behind a gate that keeps its queue for it: a sampled span that would find the
+ * queue full is dropped here and counted by `exporter` (the SDK counts it only for a `diag` line no
+ * one sees, and on the 3.x line for a metric). The gate's count mirrors the processor's queue: it
+ * takes the spans the processor takes (sampled, before its shutdown), and an export takes them out.
+ */
+export function gateQueue(processor: SpanProcessor, exporter: OutageReportingExporter): SpanProcessor {
+  let shut = false;
+  return {
+    onStart: (span, parentContext) => processor.onStart(span, parentContext),
+    onEnd: (span) => {
+      if (
+        !shut &&
+        (span.spanContext().traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED &&
+        !exporter.admit()
+      )
+        return;
+      processor.onEnd(span);
+    },
+    forceFlush: () => processor.forceFlush(),
+    shutdown: () => {
+      shut = true;
+      return processor.shutdown();
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { baseUrl, get } from '../../support/http.js';
 import { absentCollectorUrl, type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
 import { stopRuntimes } from '../../support/runtime.js';
@@ -83,4 +83,67 @@ describe('a collector that fails, then recovers', () => {
     expect(logs.lines.some((l) => l.msg === 'final step "tracer flush" timed out after 300 ms')).toBe(true);
     expect(logs.lines.at(-1)).toMatchObject({ msg: 'shutdown complete' });
   });
+});
+
+describe('spans the collector never gets', () => {
+  const queueFull = /^trace export queue full \(4 spans\): new spans are dropped until exports catch up/;
+
+  it('dropped on a full queue during an outage are counted on its lines', async () => {
+    // One export hangs until its timeout; meanwhile 4 spans fill the queue and 4 more are dropped.
+    collector.inject({ kind: 'hang', times: 1 });
+    const { runtime, logs } = await startTraced(collector, 'http/json', () => (_req, res) => res.end(), {
+      env: {
+        OTEL_BSP_MAX_QUEUE_SIZE: '4',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4',
+        OTEL_BSP_SCHEDULE_DELAY: '60000',
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '1500',
+      },
+    });
+    for (let i = 0; i < 12; i++) await get(`${baseUrl(runtime.server!)}/`);
+
+    await vi.waitFor(() => expect(logs.find('trace export recovered')).toHaveLength(1), { timeout: 5_000 });
+    expect(logs.lines.filter((l) => queueFull.test(String(l.msg)))).toEqual([
+      expect.objectContaining({ level: 'warn', maxQueueSize: 4 }),
+    ]);
+    expect(logs.lines.filter((l) => failedExport.test(String(l.msg)))).toHaveLength(1);
+    expect(logs.find('trace export recovered')[0]).toMatchObject({
+      failedBatches: 1,
+      droppedSpans: 8,
+      queueFullSpans: 4,
+    });
+    expect(collector.spans).toHaveLength(4);
+  });
+
+  it.each(['http/protobuf', 'http/json', 'grpc'] as const)(
+    'rejected by the collector (a partial success, %s) are logged once, with its reason',
+    async (protocol) => {
+      const { runtime, logs } = await startTraced(collector, protocol, () => (_req, res) => res.end());
+      collector.inject({ kind: 'partial', rejectedSpans: 1, errorMessage: 'span too old', times: 3 });
+      for (let i = 0; i < 3; i++) {
+        await get(`${baseUrl(runtime.server!)}/`);
+        await runtime.tracer.flush();
+      }
+      await get(`${baseUrl(runtime.server!)}/after`);
+      await runtime.tracer.flush();
+      // Another one later: within the minute, its warning is held back and it is counted on.
+      collector.inject({ kind: 'partial', rejectedSpans: 2, errorMessage: 'span too old', times: 1 });
+      for (const path of ['/again', '/clean']) {
+        await get(`${baseUrl(runtime.server!)}${path}`);
+        await runtime.tracer.flush();
+      }
+
+      const rejected = logs.lines.filter((l) => String(l.msg).startsWith('the collector at '));
+      expect(rejected).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          msg: expect.stringContaining('rejected 1 of 1 spans: span too old (logged once per outage)'),
+          rejectedSpans: 1,
+          errorMessage: 'span too old',
+        }),
+      ]);
+      expect(logs.find('trace export recovered')).toEqual([
+        expect.objectContaining({ level: 'info', failedBatches: 0, droppedSpans: 0, rejectedSpans: 3 }),
+      ]);
+    },
+  );
 });

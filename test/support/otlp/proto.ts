@@ -107,7 +107,12 @@ export function encodeTraceRequest(message: Record<string, unknown>): Uint8Array
   return requestType.encode(requestType.fromObject(message)).finish();
 }
 
-/** Encodes an empty ExportTraceServiceResponse: full success. */
-export function encodeTraceResponse(): Uint8Array {
-  return responseType.encode(responseType.fromObject({})).finish();
+/** Encodes an ExportTraceServiceResponse: full success, or the partial success given. */
+export function encodeTraceResponse(partialSuccess?: {
+  readonly rejectedSpans: number;
+  readonly errorMessage: string;
+}): Uint8Array {
+  return responseType
+    .encode(responseType.fromObject(partialSuccess === undefined ? {} : { partialSuccess }))
+    .finish();
 }
