@@ -58,14 +58,16 @@ export const environmentSchema = Object.freeze({
     description:
       'Service name on every log line and span; `options.service` (or `createLogger({ service })`) wins over it.',
     accepted: 'a string of at most 256 characters',
-    default: '`OTEL_SERVICE_NAME`, else the `name` in `package.json` of the working directory',
+    default:
+      '`OTEL_SERVICE_NAME`, else `service.name` in `OTEL_RESOURCE_ATTRIBUTES`, else the `name` in `package.json` of the working directory, else `app`',
     parse: (raw, name) => parseName(name, raw),
   }),
   SERVICE_VERSION: variable({
     description:
       'Service version on every log line and span; `options.version` (or `createLogger({ version })`) wins over it.',
     accepted: 'a string of at most 128 characters',
-    default: 'the `version` in `package.json` of the working directory',
+    default:
+      '`service.version` in `OTEL_RESOURCE_ATTRIBUTES`, else the `version` in `package.json` of the working directory',
     parse: (raw, name) => parseName(name, raw, 128),
   }),
   DEPLOYMENT_ENVIRONMENT: variable({
@@ -89,7 +91,8 @@ export const environmentSchema = Object.freeze({
     parse: (raw, name) => parseName(name, raw, 64),
   }),
   OTEL_SERVICE_NAME: variable({
-    description: 'Service name when `SERVICE_NAME` is unset (the OpenTelemetry variable).',
+    description:
+      'Service name when `SERVICE_NAME` is unset (the OpenTelemetry variable); it wins over `service.name` in `OTEL_RESOURCE_ATTRIBUTES`.',
     accepted: 'a string of at most 256 characters',
     default: 'unset',
     parse: (raw, name) => parseName(name, raw),
@@ -167,7 +170,7 @@ export const environmentSchema = Object.freeze({
   }),
   OTEL_RESOURCE_ATTRIBUTES: variable({
     description:
-      'More resource attributes on every span, such as `deployment.environment.name=prod`; they win over the detected `cloud.*` ones, not over `service.name`.',
+      'More resource attributes on every span, such as `deployment.environment.name=prod`; they win over the detected `cloud.*` ones. `service.name` and `service.version` here name the service (log lines too) when no option, `SERVICE_NAME`, `OTEL_SERVICE_NAME` or `SERVICE_VERSION` does.',
     accepted: 'comma-separated `key=value` pairs, values percent-encoded',
     default: 'unset',
     parse: (raw, name) => parseResourceAttributes(raw, name),

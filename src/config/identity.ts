@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParsedEnvironment } from './environment.js';
+import { isName } from './parse.js';
 
 /** The service name when neither an option, the environment nor package.json names one. */
 export const defaultServiceName = 'app';
@@ -10,6 +11,7 @@ export const identityVariables = [
   'SERVICE_NAME',
   'OTEL_SERVICE_NAME',
   'SERVICE_VERSION',
+  'OTEL_RESOURCE_ATTRIBUTES',
   'AWS_REGION',
   'AWS_DEFAULT_REGION',
 ] as const;
@@ -23,7 +25,9 @@ export interface ServiceIdentity {
 
 /**
  * The service's name, version and region, as the kit's config and `createLogger` both resolve them:
- * option > environment variable > `package.json` of `cwd` (read only when needed) > default.
+ * option > environment variable (`SERVICE_NAME`, then `OTEL_SERVICE_NAME`; `SERVICE_VERSION`) >
+ * `service.name` or `service.version` in `OTEL_RESOURCE_ATTRIBUTES` (the spec lets only
+ * `OTEL_SERVICE_NAME` override it) > `package.json` of `cwd` (read only when needed) > default.
  */
 export function serviceIdentity(
   given: { readonly service?: string | undefined; readonly version?: string | undefined },
@@ -32,11 +36,24 @@ export function serviceIdentity(
 ): ServiceIdentity {
   let pkg: AppPackage | undefined;
   const app = () => (pkg ??= appPackage(cwd));
+  const resource = env.OTEL_RESOURCE_ATTRIBUTES;
   return {
-    service: given.service ?? env.SERVICE_NAME ?? env.OTEL_SERVICE_NAME ?? app().name ?? defaultServiceName,
-    version: given.version ?? env.SERVICE_VERSION ?? app().version,
+    service:
+      given.service ??
+      env.SERVICE_NAME ??
+      env.OTEL_SERVICE_NAME ??
+      nameOf(resource?.['service.name'], 256) ??
+      app().name ??
+      defaultServiceName,
+    version:
+      given.version ?? env.SERVICE_VERSION ?? nameOf(resource?.['service.version'], 128) ?? app().version,
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
   };
+}
+
+/** A resource attribute's value as a name, as `SERVICE_NAME` would take it; else `undefined`. */
+function nameOf(value: string | undefined, maxLength: number): string | undefined {
+  return isName(value, maxLength) ? value.trim() : undefined;
 }
 
 interface AppPackage {

@@ -446,14 +446,15 @@ export interface BootstrapOptions {
   host?: string;
   /**
    * Service name on log lines and traces.
-   * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else the `name` in ./package.json; with
-   * Fastify and a logger of `createLogger`, that logger's `service`
+   * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else `service.name` in
+   * `OTEL_RESOURCE_ATTRIBUTES`, else the `name` in ./package.json, else `'app'`; with Fastify and a
+   * logger of `createLogger`, that logger's `service`
    */
   service?: string;
   /**
    * Service version on log lines and traces.
-   * @default `SERVICE_VERSION`, else the `version` in ./package.json; with Fastify and a logger of
-   * `createLogger`, that logger's `version`
+   * @default `SERVICE_VERSION`, else `service.version` in `OTEL_RESOURCE_ATTRIBUTES`, else the
+   * `version` in ./package.json; with Fastify and a logger of `createLogger`, that logger's `version`
    */
   version?: string;
   /** Logging options. */

@@ -62,11 +62,17 @@ export function adoptAppLogger(appLogger: unknown, asked: AskedLogging): Adoptio
     differences.push(
       "loggerInstance is a child of createLogger's logger (give the framework that logger itself)",
     );
+  const resource = env?.OTEL_RESOURCE_ATTRIBUTES;
   const serviceGiven =
-    asked.serviceGiven || env?.SERVICE_NAME !== undefined || env?.OTEL_SERVICE_NAME !== undefined;
+    asked.serviceGiven ||
+    env?.SERVICE_NAME !== undefined ||
+    env?.OTEL_SERVICE_NAME !== undefined ||
+    resource?.['service.name'] !== undefined;
   if (serviceGiven && config.service !== settings.service)
     differ('service', config.service, settings.service);
-  if ((asked.versionGiven || env?.SERVICE_VERSION !== undefined) && config.version !== settings.version)
+  const versionGiven =
+    asked.versionGiven || env?.SERVICE_VERSION !== undefined || resource?.['service.version'] !== undefined;
+  if (versionGiven && config.version !== settings.version)
     differ('version', config.version, settings.version ?? null);
   if (
     (env?.AWS_REGION !== undefined || env?.AWS_DEFAULT_REGION !== undefined) &&

@@ -56,13 +56,15 @@ export const redactedHeaders = [
 export interface CreateLoggerOptions {
   /**
    * Service name, a field of every line.
-   * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else the `name` in `package.json` of the
-   * working directory, else `'app'` (as `bootstrapAppRunner`)
+   * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else `service.name` in
+   * `OTEL_RESOURCE_ATTRIBUTES`, else the `name` in `package.json` of the working directory, else
+   * `'app'` (as `bootstrapAppRunner`)
    */
   service?: string;
   /**
    * Service version, a field of every line when known.
-   * @default `SERVICE_VERSION`, else the `version` in `package.json` of the working directory
+   * @default `SERVICE_VERSION`, else `service.version` in `OTEL_RESOURCE_ATTRIBUTES`, else the
+   * `version` in `package.json` of the working directory
    */
   version?: string;
   /**

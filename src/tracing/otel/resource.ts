@@ -12,8 +12,9 @@ export interface ResourceSettings {
 }
 
 /**
- * The resource attributes of every span: `service.name` (the kit's service name, which wins over
- * everything), `service.version`, `cloud.provider` and `cloud.region` when a region is set,
+ * The resource attributes of every span: `service.name` and `service.version`, the kit's service
+ * identity (which takes them from `OTEL_RESOURCE_ATTRIBUTES` when no option or variable above it
+ * names them: see serviceIdentity), then `cloud.provider` and `cloud.region` when a region is set,
  * `cloud.platform` when ECS or Kubernetes is recognised, the ECS task's or EKS cluster's attributes
  * when `@opentelemetry/resource-detector-aws` found them, then `OTEL_RESOURCE_ATTRIBUTES` over the
  * detected ones. App Runner sets no variable that tells it apart: name it with

@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyEnv } from '../../support/aws-endpoint.js';
 import { baseUrl, get } from '../../support/http.js';
 import { type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
-import { stopRuntimes } from '../../support/runtime.js';
-import { startTraced } from './support.js';
+import { startRuntime, stopRuntimes } from '../../support/runtime.js';
+import { otlpEnv, startTraced } from './support.js';
 
 const taskArn = 'arn:aws:ecs:eu-west-1:123456789012:task/notes-cluster/0e2ae6c7b0b44e1f8a5c3b9f3c4a1d22';
 const containerArn =
@@ -77,6 +77,29 @@ async function onEcs(hang: boolean): Promise<Record<string, string>> {
   restore = applyEnv(env);
   return env;
 }
+
+describe('the service of spans and log lines', () => {
+  it('is service.name (and service.version) of OTEL_RESOURCE_ATTRIBUTES when nothing above names it', async () => {
+    // No service option: the working directory's package.json would name it otherwise.
+    const { runtime, logs } = await startRuntime({
+      app: (_req, res) => res.end(),
+      env: {
+        ...otlpEnv(collector, 'http/json'),
+        OTEL_RESOURCE_ATTRIBUTES: 'service.name=billing,service.version=2.0.0,team=notes',
+      },
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+
+    expect(span!.resource).toMatchObject({
+      'service.name': 'billing',
+      'service.version': '2.0.0',
+      team: 'notes',
+    });
+    expect(logs.find('request completed')[0]).toMatchObject({ service: 'billing', version: '2.0.0' });
+  });
+});
 
 describe('the resource of spans on ECS', () => {
   it('carries the task, cluster, launch type, zone and log group from the task metadata endpoint v4', async () => {

@@ -65,6 +65,21 @@ describe('loadConfig: service name', () => {
     expect(load({}, {}).service).toBe('fixture-service');
   });
 
+  it('takes service.name and service.version of OTEL_RESOURCE_ATTRIBUTES over package.json, under the variables', () => {
+    const resource = { OTEL_RESOURCE_ATTRIBUTES: 'team=notes,service.name=billing,service.version=2.0.0' };
+    expect(load({}, resource)).toMatchObject({ service: 'billing', version: '2.0.0' });
+    expect(load({}, { ...resource, OTEL_SERVICE_NAME: 'from-otel' }).service).toBe('from-otel');
+    expect(load({}, { ...resource, SERVICE_NAME: 'from-env', SERVICE_VERSION: '3' })).toMatchObject({
+      service: 'from-env',
+      version: '3',
+    });
+    expect(load({ service: 'from-option', version: '4' }, resource)).toMatchObject({
+      service: 'from-option',
+      version: '4',
+    });
+    expect(load({}, { OTEL_RESOURCE_ATTRIBUTES: 'service.name=%20' }).service).toBe('fixture-service');
+  });
+
   it('falls back to "app" without a package.json', () => {
     expect(loadConfig({ env: {} }, '/nonexistent-dir').config.service).toBe('app');
   });

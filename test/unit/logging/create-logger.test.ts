@@ -50,6 +50,8 @@ describe('createLogger reads what options leave out as bootstrapAppRunner does',
   it('falls back to OTEL_SERVICE_NAME, AWS_DEFAULT_REGION, then package.json of the working directory', () => {
     stubEnvironment({ OTEL_SERVICE_NAME: 'otel-notes', AWS_DEFAULT_REGION: 'ap-south-1' });
     expect(firstLine({})).toMatchObject({ service: 'otel-notes', region: 'ap-south-1' });
+    stubEnvironment({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=billing,service.version=2.0.0' });
+    expect(firstLine({})).toMatchObject({ service: 'billing', version: '2.0.0' });
     stubEnvironment({});
     const pkg = loadConfig({ env: {} }).config; // the same package.json (the working directory's)
     const line = firstLine({});
