@@ -17,24 +17,20 @@ export function peerAddress(address: string | undefined): string | undefined {
 }
 
 /**
- * The client's address: the `X-Forwarded-For` entry appended by the farthest of the
- * `trustedProxies` proxies in front of the app (the `trustedProxies`-th from the end, counting the
- * peer as the last), else the peer's. Entries before it are whatever the caller sent, so a client
- * cannot choose its own address. `undefined` when there is neither.
+ * The client's address as the proxies in front of the app saw it: the `X-Forwarded-For` entry the
+ * farthest of the `trustedProxies` appended (the last entry for 1, the one before it for 2).
+ * Entries before it are whatever the caller sent, so a caller cannot choose it. `undefined` without
+ * the header, for an empty entry, or with no proxy trusted: the peer's address is the client's.
  */
-export function clientAddress(
-  forwardedFor: string | undefined,
-  peer: string | undefined,
-  trustedProxies: number,
-): string | undefined {
-  if (forwardedFor === undefined || trustedProxies === 0) return peer;
+export function clientAddress(forwardedFor: string | undefined, trustedProxies: number): string | undefined {
+  if (forwardedFor === undefined || trustedProxies === 0) return undefined;
   let end = forwardedFor.length;
   for (let hop = 1; hop < trustedProxies; hop++) {
     const comma = forwardedFor.lastIndexOf(',', end - 1);
-    if (comma === -1) return trimmedOrUndefined(forwardedFor.slice(0, end)) ?? peer;
+    if (comma === -1) return trimmedOrUndefined(forwardedFor.slice(0, end));
     end = comma;
   }
-  return trimmedOrUndefined(forwardedFor.slice(forwardedFor.lastIndexOf(',', end - 1) + 1, end)) ?? peer;
+  return trimmedOrUndefined(forwardedFor.slice(forwardedFor.lastIndexOf(',', end - 1) + 1, end));
 }
 
 function trimmedOrUndefined(text: string): string | undefined {

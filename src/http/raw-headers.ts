@@ -17,6 +17,20 @@ export function rawHeader(req: IncomingMessage, name: string): string | undefine
 }
 
 /**
+ * Every value of request header `name` (lower case), joined by `, ` as `req.headers` joins a
+ * repeated `X-Forwarded-For`: a proxy that adds a line of its own (HAProxy's `option forwardfor`)
+ * puts the address it appends there, after the caller's.
+ */
+export function rawHeaderJoined(req: IncomingMessage, name: string): string | undefined {
+  const raw = req.rawHeaders;
+  let joined: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (isHeaderName(raw[i]!, name)) joined = joined === undefined ? raw[i + 1] : `${joined}, ${raw[i + 1]}`;
+  }
+  return joined;
+}
+
+/**
  * Whether `raw`, a header name as the client sent it, is `lower` (a lower-case name) in any case.
  * Compares character codes: no lower-cased copy is made for each header of each request.
  */

@@ -35,7 +35,7 @@ import {
   minMaxLineBytes,
 } from './line-limit.js';
 import { redactedText, redaction } from './redaction.js';
-import { serializeError, serializeRequest, serializeResponse } from './serializers.js';
+import { serializeError, serializeErrorField, serializeRequest, serializeResponse } from './serializers.js';
 import { processStdout, StdoutDestination } from './stdout-destination.js';
 
 /**
@@ -162,7 +162,7 @@ const headerPaths = [
 /** Requests, responses and errors logged whole: see each serializer. */
 const kitSerializers = {
   err: serializeError,
-  error: serializeError,
+  error: serializeErrorField,
   req: serializeRequest,
   request: serializeRequest,
   res: serializeResponse,

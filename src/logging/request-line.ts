@@ -14,7 +14,7 @@ import {
   urlSlot,
 } from '../http/context.js';
 import { clientAddress, pathWithoutQuery, peerAddress } from '../http/path.js';
-import { rawHeader } from '../http/raw-headers.js';
+import { rawHeader, rawHeaderJoined } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 import { carriesContextSlot, isJsonSafe, jsonString, rawLineWriter, writesLevel } from './logger.js';
 
@@ -109,11 +109,9 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const url = context[urlSlot] ?? req.url; // as it arrived: a router may have rewritten req.url
     const path = query ? (url ?? '/') : pathWithoutQuery(url);
     const userAgent = rawHeader(req, 'user-agent');
-    const clientIp = clientAddress(
-      rawHeader(req, 'x-forwarded-for'),
-      peerAddress(req.socket.remoteAddress),
-      trustedProxies,
-    );
+    const clientIp =
+      clientAddress(rawHeaderJoined(req, 'x-forwarded-for'), trustedProxies) ??
+      peerAddress(req.socket.remoteAddress);
     const message = aborted ? 'request aborted' : failed ? 'request failed' : 'request completed';
     // A client that went away before the response began was sent no status: the line claims none.
     const statusCode = aborted && !res.headersSent ? undefined : status;

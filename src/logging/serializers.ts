@@ -1,59 +1,72 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { pino } from 'pino';
-import { pathWithoutQuery } from '../http/path.js';
+import { pathWithoutQuery, peerAddress } from '../http/path.js';
 
 const serializeStdError = pino.stdSerializers.err;
 
-/** What a logged request is reduced to: never its socket, raw header list or parser. */
+/**
+ * What a logged request is reduced to: never its socket, parser, raw header list or headers (a
+ * header list cannot be censored ahead of every header an app may use for a credential).
+ */
 export interface SerializedRequest {
-  readonly method: string | undefined;
+  readonly method: string;
   /** Without its query string, as on the request line by default. */
   readonly url: string;
-  /** Sensitive ones censored, as any logged `req.headers`. */
-  readonly headers: IncomingMessage['headers'];
+  readonly host: string | undefined;
+  /** The framework's client address (`req.ip`, which follows its proxy settings), else the peer's. */
   readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
 }
 
 /** What a logged response is reduced to. */
 export interface SerializedResponse {
   readonly statusCode: number;
-  readonly headers: ReturnType<ServerResponse['getHeaders']>;
+}
+
+interface RequestLike {
+  readonly method: string;
+  readonly url: string;
+  readonly host?: unknown;
+  readonly ip?: unknown;
+  readonly headers?: { readonly host?: unknown } | null;
+  readonly socket?: { readonly remoteAddress?: unknown; readonly remotePort?: unknown } | null;
 }
 
 /**
- * `req` and `request`: a Node request (or one wrapping it, as Fastify's and Koa's do, under `raw` or
- * `req`) becomes its method, URL without the query, headers and peer. Logged whole, it wrote 15 KB
- * of the socket's and parser's state, its raw header list in clear (`Authorization`, `Cookie`).
- * Anything else is written as it is.
+ * `req` and `request`: a request — Node's, or a framework's (Fastify's, Koa's, an `inject()`
+ * request), anything with a `method` and a `url` — becomes its method, URL without the query, host
+ * and client address, the shape Fastify writes. Logged whole, a Node request wrote 15 KB of the
+ * socket's and parser's state, its raw header list in clear (`Authorization`, `Cookie`). Anything
+ * else is written as it is.
  */
 export function serializeRequest(value: unknown): unknown {
-  const req = nodeMessage<IncomingMessage | Http2ServerRequest>(
-    value,
-    'req',
-    IncomingMessage,
-    Http2ServerRequest,
-  );
-  if (req === undefined) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  const req = value as Partial<RequestLike>;
+  if (typeof req.method !== 'string' || typeof req.url !== 'string') return value;
+  const host = typeof req.host === 'string' ? req.host : req.headers?.host;
+  const peer = req.socket?.remoteAddress;
+  const port = req.socket?.remotePort;
   const result: SerializedRequest = {
     method: req.method,
     url: pathWithoutQuery(req.url),
-    headers: req.headers,
-    remoteAddress: req.socket?.remoteAddress,
+    host: typeof host === 'string' ? host : undefined,
+    remoteAddress:
+      typeof req.ip === 'string' ? req.ip : peerAddress(typeof peer === 'string' ? peer : undefined),
+    remotePort: typeof port === 'number' ? port : undefined,
   };
   return result;
 }
 
-/** `res` and `response`: a Node response (or a framework's wrapper of one) becomes its status and headers. */
+/**
+ * `res` and `response`: a response — Node's or a framework's, anything with a numeric `statusCode`
+ * (Koa's: `status`) — becomes its status, as Fastify writes it; its headers (`Set-Cookie`) stay out.
+ * Anything else is written as it is.
+ */
 export function serializeResponse(value: unknown): unknown {
-  const res = nodeMessage<ServerResponse | Http2ServerResponse>(
-    value,
-    'res',
-    ServerResponse,
-    Http2ServerResponse,
-  );
-  if (res === undefined) return value;
-  const result: SerializedResponse = { statusCode: res.statusCode, headers: res.getHeaders() };
+  if (typeof value !== 'object' || value === null) return value;
+  const res = value as { statusCode?: unknown; status?: unknown };
+  const statusCode = typeof res.statusCode === 'number' ? res.statusCode : res.status;
+  if (typeof statusCode !== 'number') return value;
+  const result: SerializedResponse = { statusCode };
   return result;
 }
 
@@ -70,10 +83,7 @@ export function serializeResponse(value: unknown): unknown {
 export function serializeError(value: unknown): unknown {
   try {
     const serialized = serializeStdError(value as Error) as unknown;
-    if (serialized !== value && (value as { isAxiosError?: unknown }).isAxiosError === true) {
-      return withClientCallOnly(serialized as Record<string, unknown>);
-    }
-    return serialized;
+    return serialized === value ? value : withClientCallsOnly(serialized as SerializedError, 0);
   } catch (error) {
     return {
       type: safeText(() => (value as Error).constructor.name) ?? 'Error',
@@ -82,6 +92,14 @@ export function serializeError(value: unknown): unknown {
       serializationError: safeText(() => (error as Error).message) ?? 'unknown',
     };
   }
+}
+
+/**
+ * `error`, the key Powertools users log under: an `Error` as {@link serializeError} writes it (it was
+ * written as `{}`); anything else as it is.
+ */
+export function serializeErrorField(value: unknown): unknown {
+  return value instanceof Error ? serializeError(value) : value;
 }
 
 /**
@@ -105,36 +123,40 @@ function safeText(read: () => unknown): string | undefined {
   }
 }
 
-type MessageClass<T> = abstract new (...args: never[]) => T;
+/** An error as pino's serializer writes it: its fields, the nested errors serialised the same way. */
+type SerializedError = Record<string, unknown> & { raw?: unknown; aggregateErrors?: unknown };
 
-/** `value` when it is a `T`, or the `T` a framework's object wraps (Fastify's `raw`, Koa's `req`, `res`). */
-function nodeMessage<T extends object>(
-  value: unknown,
-  wrapperKey: 'req' | 'res',
-  ...classes: readonly MessageClass<T>[]
-): T | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const wrapper = value as { raw?: unknown; req?: unknown; res?: unknown };
-  for (const candidate of [value, wrapper.raw, wrapper[wrapperKey]]) {
-    if (classes.some((type) => candidate instanceof type)) return candidate as T;
+/** How deep nested errors are looked into for HTTP client errors. */
+const maxNesting = 8;
+
+/**
+ * `serialized` with each HTTP client error in it (itself, its `aggregateErrors`, its fields holding
+ * errors: `Promise.any` over axios calls) reduced to its call's method and URL without the query and
+ * its answer's status. Not their headers: redaction paths do not reach a nested error.
+ */
+function withClientCallsOnly(serialized: SerializedError, depth: number): SerializedError {
+  if (depth >= maxNesting) return serialized;
+  if ((serialized.raw as { isAxiosError?: unknown } | undefined)?.isAxiosError === true) {
+    const config = serialized.config as { method?: unknown; url?: unknown } | null | undefined;
+    const response = serialized.response as { status?: unknown } | null | undefined;
+    serialized.request = undefined;
+    if (config != null)
+      serialized.config = {
+        method: config.method,
+        url: typeof config.url === 'string' ? pathWithoutQuery(config.url) : config.url,
+      };
+    if (response != null) serialized.response = { status: response.status };
   }
-  return undefined;
-}
-
-/** An axios error's serialised fields: its call's request and response, without the socket objects. */
-function withClientCallOnly(serialized: Record<string, unknown>): Record<string, unknown> {
-  const config = serialized.config as { method?: unknown; url?: unknown; headers?: unknown } | undefined;
-  const response = serialized.response as { status?: unknown; headers?: unknown } | undefined;
-  serialized.request = undefined;
-  if (config !== undefined && config !== null)
-    serialized.config = { method: config.method, url: config.url, headers: plainHeaders(config.headers) };
-  if (response !== undefined && response !== null)
-    serialized.response = { status: response.status, headers: plainHeaders(response.headers) };
+  const prototype = Object.getPrototypeOf(serialized) as unknown;
+  for (const key of Object.keys(serialized)) {
+    const value = serialized[key];
+    if (Array.isArray(value) && key === 'aggregateErrors') {
+      for (const item of value)
+        if (typeof item === 'object' && item !== null)
+          withClientCallsOnly(item as SerializedError, depth + 1);
+    } else if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === prototype) {
+      withClientCallsOnly(value as SerializedError, depth + 1);
+    }
+  }
   return serialized;
-}
-
-/** axios keeps headers in an `AxiosHeaders` instance; its `toJSON` gives the plain object. */
-function plainHeaders(headers: unknown): unknown {
-  const toJSON = (headers as { toJSON?: unknown } | null | undefined)?.toJSON;
-  return typeof toJSON === 'function' ? toJSON.call(headers) : headers;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { clientAddress, firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
-import { rawHeader } from '../http/raw-headers.js';
+import { rawHeader, rawHeaderJoined } from '../http/raw-headers.js';
 
 /** What a tracing backend records about an incoming request, read once from the request. */
 export interface IncomingRequestInfo {
@@ -61,7 +61,7 @@ export function describeIncomingRequest(req: IncomingMessage, trustedProxies = 1
     scheme,
     host,
     port: port ?? (host === undefined ? undefined : scheme === 'https' ? 443 : 80),
-    clientAddress: cap(clientAddress(rawHeader(req, 'x-forwarded-for'), peer, trustedProxies)),
+    clientAddress: cap(clientAddress(rawHeaderJoined(req, 'x-forwarded-for'), trustedProxies)) ?? peer,
     peerAddress: peer,
     userAgent: cap(rawHeader(req, 'user-agent')),
     protocolVersion: req.httpVersion,

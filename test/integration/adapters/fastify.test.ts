@@ -118,6 +118,26 @@ describe('the Fastify adapter', () => {
     expect(logs.lines.filter((line) => 'msg' in line)).toEqual([]);
   });
 
+  it("writes its own request lines' req and res as Fastify does, without headers or query, over HTTP and inject()", async () => {
+    const logs = captureLogs();
+    const app = Fastify({ loggerInstance: createLogger({ service: 'fastify-app', destination: logs }) });
+    app.get('/notes', async () => 'notes');
+    const { runtime } = await startRuntime({ app });
+    const headers = { authorization: 'Bearer from-the-caller', 'x-amz-security-token': 'sts-token' };
+    await get(`${baseUrl(runtime.server!)}/notes?token=in-the-query`, { headers });
+    await app.inject({ method: 'GET', url: '/notes?token=in-the-query', headers });
+    const incoming = logs.find('incoming request');
+    expect(incoming).toHaveLength(2);
+    for (const line of incoming) {
+      expect(line.req).toMatchObject({ method: 'GET', url: '/notes', remoteAddress: expect.any(String) });
+      expect(JSON.stringify(line)).not.toMatch(/from-the-caller|sts-token|in-the-query/);
+    }
+    expect(logs.find('request completed').map((line) => line.res)).toEqual([
+      { statusCode: 200 },
+      { statusCode: 200 },
+    ]);
+  });
+
   it('keeps a logger of its own, and says which settings differ, when that logger was built otherwise', async () => {
     const { app, logs: fastifyLogs } = kitFastify();
     app.get('/hi', async (request) => {

@@ -276,13 +276,15 @@ describe('redaction', () => {
     const text = JSON.stringify(line);
     for (const secret of ['from-the-request', 'from-the-response', 'in-the-query'])
       expect(text).not.toContain(secret);
-    expect(line.req).toMatchObject({
+    expect(line.req).toEqual({
       method: 'GET',
       url: '/notes',
-      remoteAddress: expect.stringMatching(/127\.0\.0\.1$/),
+      host: expect.stringMatching(/:\d+$/),
+      remoteAddress: '127.0.0.1',
+      remotePort: expect.any(Number),
     });
-    expect(line.res).toMatchObject({ statusCode: 200, headers: { 'set-cookie': redactedText } });
-    expect(text.length).toBeLessThan(1_500); // the socket's and parser's state once made it 15 KB
+    expect(line.res).toEqual({ statusCode: 200 });
+    expect(text.length).toBeLessThan(1_000); // the socket's and parser's state once made it 15 KB
   });
 
   it("keeps an axios error's call and answer, not its ClientRequest and response objects, credentials censored", async () => {
@@ -311,6 +313,11 @@ describe('redaction', () => {
       response: { status: 401 },
     });
     expect(line.err).not.toHaveProperty('request');
+    // Nested, as Promise.any over axios calls rejects: beyond the reach of redaction paths.
+    runtime.logger.error({ err: new AggregateError([failed], 'all failed') }, 'any failed');
+    const nested = JSON.stringify(logs.find('any failed')[0]);
+    for (const secret of ['raw-header', 'in-config', 'upstream=cookie']) expect(nested).not.toContain(secret);
+    expect(nested).toContain('ERR_BAD_REQUEST');
   });
 
   it('writes an error that cannot be serialised as its type, message and stack: a log call never throws', async () => {
