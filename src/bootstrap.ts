@@ -70,6 +70,8 @@ function flushLogger(logger: Logger): Promise<void> {
  * @throws ConfigurationError (`ARK_CONFIG_INVALID`) for a bad option or environment variable.
  * @throws UnsupportedAppError (`ARK_APP_UNSUPPORTED`) when `app` is not an app the kit recognises.
  * @throws ListenError (`ARK_LISTEN_FAILED`) when the port cannot be bound.
+ * @throws StartAbortedError (`ARK_START_ABORTED`) with `shutdown.exit: false`, when a shutdown (a
+ * SIGTERM) began before the server listened; once that shutdown is done.
  *
  * @example
  * ```ts
@@ -298,18 +300,24 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   // A SIGTERM may come while the start-up awaits (secrets, beforeListen, the framework's ready): the
   // shutdown then runs without a server, and the start goes no further.
   const stopping = () => coordinator.state !== 'starting';
-  const abortStart = async (): Promise<never> => {
+  // A step that failed once the shutdown began (beforeListen given up on runtime.signal) is its cause.
+  const abortStart = async (cause?: unknown): Promise<never> => {
     const { reason } = await coordinator.shutdown('start-up');
     throw new StartAbortedError(
       `The start-up was stopped by a shutdown (${reason}) before the server listened; the shutdown ran its hooks and flushes.`,
+      cause === undefined ? undefined : { cause },
     );
+  };
+  const failStart = (error: unknown): Promise<never> => {
+    if (stopping()) return abortStart(error);
+    coordinator.abandon();
+    throw error;
   };
   try {
     await secrets.load();
     if (!stopping()) await options.beforeListen?.(runtime);
   } catch (error) {
-    coordinator.abandon();
-    throw error;
+    return failStart(error);
   }
   if (stopping()) return abortStart();
 
@@ -335,8 +343,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       // Added just before it listens, so that a shutdown under way never drains a server that then listens.
       if (!stopping()) coordinator.addServer(server);
     } catch (error) {
-      coordinator.abandon();
-      throw error;
+      return failStart(error);
     }
     if (stopping()) return abortStart();
     try {
@@ -356,8 +363,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
         `listening on port ${address.port}`,
       );
     } catch (error) {
-      coordinator.abandon();
-      throw error;
+      return failStart(error);
     }
   }
   coordinator.markReady();

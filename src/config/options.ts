@@ -231,7 +231,9 @@ export interface LoadSheddingOptions {
 export interface ShutdownOptions {
   /**
    * Bound on everything from the first signal to exit, drain delay and hooks included. Keep it below
-   * the platform's stop window: ECS and Kubernetes send SIGKILL 30 s after SIGTERM by default.
+   * the platform's stop window: ECS and Kubernetes send SIGKILL 30 s after SIGTERM by default. Its
+   * last fifth (2 s at most) is kept for exporting spans, writing metrics and flushing the logger:
+   * the drain and the hooks end before it.
    * @default 20000
    */
   timeoutMs?: number;

@@ -57,17 +57,19 @@ export function installProcessHandlers(
     void coordinator.shutdown('unhandledRejection', true);
   };
 
+  const strict = nodeRejectionMode(process.execArgv, process.env.NODE_OPTIONS) === 'strict';
+  const ignoreRejection = (): void => {};
   for (const signal of settings.signals) process.on(signal, onSignal);
   if (settings.handleProcessErrors) {
     process.on('uncaughtException', onUncaughtException);
     // With `--unhandled-rejections=strict` Node raises a rejection as an uncaught exception first
-    // (origin 'unhandledRejection'), then emits it again once handled: one line, not two.
-    if (nodeRejectionMode(process.execArgv, process.env.NODE_OPTIONS) !== 'strict')
-      process.on('unhandledRejection', onUnhandledRejection);
+    // (origin 'unhandledRejection'), then emits it again once handled: one line, not two. A listener
+    // is still there, or Node writes its warning about the rejection twice.
+    process.on('unhandledRejection', strict ? ignoreRejection : onUnhandledRejection);
   }
   return () => {
     for (const signal of settings.signals) process.off(signal, onSignal);
     process.off('uncaughtException', onUncaughtException);
-    process.off('unhandledRejection', onUnhandledRejection);
+    process.off('unhandledRejection', strict ? ignoreRejection : onUnhandledRejection);
   };
 }

@@ -14,7 +14,7 @@ export type ShutdownHook = (signal: AbortSignal) => unknown;
 export interface ShutdownHookOptions {
   /**
    * How long the hook may run before it is abandoned (and its signal aborted); the overall
-   * `shutdown.timeoutMs` bounds it too.
+   * `shutdown.timeoutMs` bounds it too, less the end kept for the final steps (a fifth, 2 s at most).
    * @default the `shutdown.hookTimeoutMs` option (5000)
    */
   timeoutMs?: number;
@@ -50,6 +50,8 @@ interface RegisteredHook {
 const cutRequestsWaitMs = 100;
 /** The end of `shutdown.timeoutMs` kept for the final steps (a fifth of it, at most this). */
 const finalStepsReserveMs = 2_000;
+/** Time left after an idle socket's grace for its close to be seen before the drain's end. */
+const idleCloseMarginMs = 100;
 
 /** `, 2 upgraded connections (WebSocket) among them`, for the deadline line; empty when none. */
 function upgradedNote(count: number): string {
@@ -62,7 +64,8 @@ function upgradedNote(count: number): string {
  * and aborts {@link ShutdownCoordinator.signal}, keeps serving for the drain delay, drains every
  * server without dropping a request, awaits tracked work, runs the hooks in reverse order of
  * registration (each bounded), and flushes the logger last. `shutdown.timeoutMs` bounds it all:
- * past four fifths of it (at most 2 s before its end) what is left is destroyed and logged, the final
+ * past four fifths of it (at most 2 s before its end, never sooner than the drain delay and the idle
+ * grace allow) what is left is destroyed and logged, the hooks not yet started are skipped, the final
  * steps (spans, metrics, the logger) run in what remains, and the exit code is 1.
  */
 export class ShutdownCoordinator {
@@ -80,6 +83,7 @@ export class ShutdownCoordinator {
   #phase = 'not started';
   #failed = false;
   #hooksTaken = false;
+  #cutShort = false;
   #result: Promise<ShutdownResult> | undefined;
 
   constructor(settings: ShutdownSettings, logger: Logger, exit: ((code: number) => void) | false) {
@@ -135,15 +139,15 @@ export class ShutdownCoordinator {
   }
 
   /** Registers a hook run after the drain, in reverse order of registration. Returns its remover. */
-  onShutdown(name: string, fn: ShutdownHook, options: ShutdownHookOptions = {}): () => void {
-    checkHook(name, fn, options);
+  onShutdown(name: string, fn: ShutdownHook, options?: ShutdownHookOptions): () => void {
+    checkHook(name, fn, options ?? {});
     if (this.#hooksTaken) {
       this.#logger.warn(
         { hook: name, phase: this.#phase },
         `shutdown hook "${name}" was registered after the shutdown hooks started: it will not run`,
       );
     }
-    const hook: RegisteredHook = { name, fn, timeoutMs: options.timeoutMs ?? this.#settings.hookTimeoutMs };
+    const hook: RegisteredHook = { name, fn, timeoutMs: options?.timeoutMs ?? this.#settings.hookTimeoutMs };
     this.#hooks.push(hook);
     return () => {
       const index = this.#hooks.indexOf(hook);
@@ -175,6 +179,9 @@ export class ShutdownCoordinator {
    */
   shutdown(reason: string, failure = false): Promise<ShutdownResult> {
     if (failure) this.#failed = true;
+    // A start that failed stopped the runtime without a shutdown: there is nothing left to stop.
+    if (this.#state === 'stopped' && this.#result === undefined)
+      return Promise.resolve({ reason, exitCode: 0, timedOut: false, durationMs: 0 });
     // Not the request's work, wherever it was started from: its lines carry no requestId, its hooks'
     // spans are no child of the request's, their debug lines are not held with the request's.
     this.#result ??= runOutsideRequestContext(() => this.#run(reason));
@@ -215,10 +222,21 @@ export class ShutdownCoordinator {
     // The end of the deadline is kept for the final steps: the spans, metrics and lines of what the
     // deadline cuts are written too (they were lost with it).
     const deadline = startedAt + timeoutMs;
-    const drainMs = timeoutMs - Math.min(finalStepsReserveMs, Math.floor(timeoutMs / 5));
+    // Never into what the drain delay and an idle socket's grace need (with a margin for its close).
+    const { idleGraceMs } = this.#settings;
+    const reserveMs = Math.max(
+      0,
+      Math.min(
+        finalStepsReserveMs,
+        Math.floor(timeoutMs / 5),
+        timeoutMs - drainDelayMs - idleGraceMs - idleCloseMarginMs,
+      ),
+    );
+    const drainMs = timeoutMs - reserveMs;
     const outcome = await withTimeout(this.#sequence(startedAt + drainMs), drainMs);
-    const timedOut = outcome.outcome === 'timed-out';
-    if (timedOut) {
+    // What the sequence had left (hooks) is not started once the final steps run.
+    if (outcome.outcome === 'timed-out') {
+      this.#cutShort = true;
       this.#logger.error(
         {
           reason,
@@ -242,6 +260,8 @@ export class ShutdownCoordinator {
     }
     for (const hook of this.#finalizers) await this.#runHook('final step', hook, deadline);
     clearTimeout(keepAlive);
+    // Out of time, or a step not run for want of it.
+    const timedOut = this.#cutShort;
     const exitCode = timedOut || this.#failed ? 1 : 0;
     const durationMs = Math.round(performance.now() - startedAt);
     this.#logger.info({ reason, exitCode, durationMs }, 'shutdown complete');
@@ -260,16 +280,27 @@ export class ShutdownCoordinator {
     this.#phase = 'awaiting tracked tasks';
     while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
     // The framework's close (Fastify's `preClose` hooks end its WebSockets), then what is left open.
-    for (const step of this.#afterDrain) await this.#runHook('drain step', step, deadline);
+    for (const step of this.#afterDrain) {
+      if (this.#cutShort) return;
+      await this.#runHook('drain step', step, deadline);
+    }
     this.#phase = 'awaiting upgraded connections';
     await Promise.all(drains);
     this.#hooksTaken = true;
-    for (const hook of [...this.#hooks].reverse()) await this.#runHook('shutdown hook', hook, deadline);
+    for (const hook of [...this.#hooks].reverse()) {
+      if (this.#cutShort) return;
+      await this.#runHook('shutdown hook', hook, deadline);
+    }
   }
 
   async #runHook(kind: string, hook: RegisteredHook, deadline: number): Promise<void> {
     this.#phase = `${kind} "${hook.name}"`;
     const budget = Math.max(0, Math.min(hook.timeoutMs, Math.floor(deadline - performance.now())));
+    if (budget === 0) {
+      this.#cutShort = true;
+      this.#logger.error({ hook: hook.name }, `${kind} "${hook.name}" not run: the deadline has passed`);
+      return;
+    }
     const controller = new AbortController();
     let started: Promise<unknown>;
     try {

@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type AppRunnerRuntime,
@@ -132,6 +133,29 @@ describe('shutdown without exiting the process', () => {
     ).toHaveLength(1);
   });
 
+  it('past the deadline, starts no hook the drain had not reached: the final steps run alone', async () => {
+    const { runtime, logs } = await startRuntime({ app: ok, shutdown: { timeoutMs: 1_000 } });
+    let later = false;
+    runtime.onShutdown('runs last, never reached', () => {
+      later = true;
+    });
+    runtime.onShutdown('hangs', () => new Promise(() => {}));
+    const result = await runtime.shutdown('test');
+    expect(result).toMatchObject({ timedOut: true, exitCode: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(later).toBe(false); // it once ran with 0 ms left, beside the final steps
+    expect(logs.lines.filter((line) => String(line.msg).includes('timed out after 0 ms'))).toEqual([]);
+  });
+
+  it("keeps the final steps' reserve out of the idle grace: a grace near the timeout still drains in time", async () => {
+    const { runtime } = await startRuntime({ app: ok, shutdown: { timeoutMs: 1_000, idleGraceMs: 900 } });
+    const agent = new Agent({ keepAlive: true });
+    await get(`${baseUrl(runtime.server!)}/x`, { agent }); // an idle keep-alive socket, closed at the grace
+    const result = await runtime.shutdown('test');
+    agent.destroy();
+    expect(result).toMatchObject({ timedOut: false, exitCode: 0 });
+  });
+
   it('aborts runtime.signal with an AbortError naming the reason', async () => {
     const { runtime } = await startRuntime({ app: ok });
     const aborted = new Promise<unknown>((resolve) =>
@@ -182,6 +206,32 @@ describe('a shutdown during the start-up', () => {
     expect(logs.lines.filter((line) => String(line.msg).startsWith('listening on port'))).toEqual([]);
     expect(logs.find('shutdown complete')[0]).toMatchObject({ reason: 'SIGUSR2', exitCode: 0 });
     expect(process.listenerCount('SIGUSR2')).toBe(0);
+  });
+
+  it('rejects with StartAbortedError once the shutdown is done, when a step gave up because of it', async () => {
+    const hooks: string[] = [];
+    const started = bootstrapAppRunner({
+      app: ok,
+      port: 0,
+      env: {},
+      logging: { destination: captureLogs() },
+      shutdown: { signals: ['SIGUSR2'], exit: false, handleProcessErrors: false, drainDelayMs: 200 },
+      beforeListen: async (runtime) => {
+        runtime.onShutdown('pool', async () => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          hooks.push('pool');
+        });
+        process.kill(process.pid, 'SIGUSR2');
+        // The app's own wait, given up on the kit's signal.
+        await new Promise((_resolve, reject) =>
+          runtime.signal.addEventListener('abort', () => reject(new Error('gave up: shutting down'))),
+        );
+      },
+    });
+    const error = await started.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StartAbortedError);
+    expect((error as Error).cause).toMatchObject({ message: 'gave up: shutting down' });
+    expect(hooks).toEqual(['pool']); // not before the shutdown had run
   });
 
   it('lets go of its timers when the start fails (a retried start adds none)', async () => {
