@@ -68,12 +68,11 @@ function exactNumber(_key: string, value: unknown, context: { source?: string })
     : value;
 }
 
-const tooDeep = Symbol('too deep');
 const notJson = Symbol('not JSON');
 
 /**
- * The line's value, its large numbers exact; without them when the reviver's recursion is too deep
- * for the stack (JSON.parse's own is not); `tooDeep` when even that fails.
+ * The line's value, its large numbers exact; without them when the line is nested too deeply for
+ * the reviver's recursion (JSON.parse's own has no such limit); `notJson` when it is not JSON.
  */
 function parseLine(line: string): unknown {
   try {
@@ -83,15 +82,9 @@ function parseLine(line: string): unknown {
   }
   try {
     return JSON.parse(line) as unknown;
-  } catch (error) {
-    return error instanceof RangeError ? tooDeep : notJson;
+  } catch {
+    return notJson;
   }
-}
-
-/** `{ level }` of a line that starts with it, as every line of the kit's loggers does. */
-function leadingLevel(line: string): { level?: string } {
-  const level = /^\{"level":"([a-z]+)"/.exec(line)?.[1];
-  return level === undefined ? {} : { level };
 }
 
 /** `value` with every string, array and object cut to the round's bounds. */
@@ -140,9 +133,6 @@ export function fitLine(line: string, maxBytes: number, messageKey: MessageKey =
   const bytes = Buffer.byteLength(line);
   if (bytes <= maxBytes) return line;
   const parsed = parseLine(line);
-  // Too deeply nested to parse (the stack ran out): nothing of it can be cut, so none of it is kept.
-  if (parsed === tooDeep)
-    return `${JSON.stringify({ ...leadingLevel(line), truncated: true, lineBytes: bytes })}\n`;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return line;
   const fields = parsed as Record<string, unknown>;
   const whole = (key: string) => {

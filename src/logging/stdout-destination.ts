@@ -13,11 +13,15 @@ const chunkChars = 1024 * 1024;
 
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
 
-/** Where the next chunk of `text` ends: at most {@link chunkChars} on, never inside a surrogate pair. */
-function chunkEnd(text: string): number {
-  if (text.length <= chunkChars) return text.length;
-  const code = text.charCodeAt(chunkChars - 1);
-  return code >= 0xd800 && code <= 0xdbff ? chunkChars - 1 : chunkChars;
+/**
+ * Where the chunk of `text` from `start` ends: at most {@link chunkChars} on, never inside a
+ * surrogate pair.
+ */
+function chunkEnd(text: string, start: number): number {
+  if (text.length - start <= chunkChars) return text.length;
+  const end = start + chunkChars;
+  const code = text.charCodeAt(end - 1);
+  return code >= 0xd800 && code <= 0xdbff ? end - 1 : end;
 }
 
 function isAgain(error: unknown): boolean {
@@ -42,6 +46,10 @@ export class StdoutDestination {
   readonly #fd: number;
   #pending = '';
   #pendingBytes = 0;
+  /** Lines taken from `#pending` to be written, read a chunk at a time from `#backlogAt`; never appended to. */
+  #backlog = '';
+  #backlogAt = 0;
+  #backlogBytes = 0;
   #stalled: Buffer | undefined;
   #scheduled = false;
   #retrying = false;
@@ -87,7 +95,7 @@ export class StdoutDestination {
   /** Queues `line`, written at the end of this turn of the event loop (at once, during the exit). */
   write(line: string): boolean {
     // What waits: the lines queued since the last write, and what the pipe has not taken of it.
-    if (this.#pendingBytes + (this.#stalled?.length ?? 0) > this.#maxPendingBytes) {
+    if (this.#pendingBytes + this.#backlogBytes + (this.#stalled?.length ?? 0) > this.#maxPendingBytes) {
       this.#dropped++;
       return false;
     }
@@ -172,12 +180,24 @@ export class StdoutDestination {
   /** Writes as much as stdout takes; false when it is full. */
   #writeSome(): boolean {
     if (this.#stalled === undefined) {
-      if (this.#pending === '') return true;
-      // A backlog is turned into bytes a chunk at a time: never a second copy of all of it.
-      const end = chunkEnd(this.#pending);
-      this.#stalled = Buffer.from(end === this.#pending.length ? this.#pending : this.#pending.slice(0, end));
-      this.#pending = end === this.#pending.length ? '' : this.#pending.slice(end);
-      this.#pendingBytes = this.#pending === '' ? 0 : Math.max(0, this.#pendingBytes - this.#stalled.length);
+      if (this.#backlog === '') {
+        if (this.#pending === '') return true;
+        // Taken whole: later lines go to a new string, so that this one is read, never copied again.
+        this.#backlog = this.#pending;
+        this.#backlogAt = 0;
+        this.#backlogBytes = this.#pendingBytes;
+        this.#pending = '';
+        this.#pendingBytes = 0;
+      }
+      // Turned into bytes a chunk at a time: never a second copy of all of it.
+      const end = chunkEnd(this.#backlog, this.#backlogAt);
+      this.#stalled = Buffer.from(this.#backlog.slice(this.#backlogAt, end));
+      if (end === this.#backlog.length) this.#clearBacklog();
+      else {
+        this.#backlogAt = end;
+        // An estimate: lines queued while the pipe took them were counted in characters.
+        this.#backlogBytes = Math.max(0, this.#backlogBytes - this.#stalled.length);
+      }
     }
     try {
       const written = this.#writeFd(this.#fd, this.#stalled);
@@ -189,12 +209,19 @@ export class StdoutDestination {
       this.#stalled = undefined;
       this.#pending = '';
       this.#pendingBytes = 0;
+      this.#clearBacklog();
       return true;
     }
   }
 
   #isEmpty(): boolean {
-    return this.#stalled === undefined && this.#pending === '';
+    return this.#stalled === undefined && this.#backlog === '' && this.#pending === '';
+  }
+
+  #clearBacklog(): void {
+    this.#backlog = '';
+    this.#backlogAt = 0;
+    this.#backlogBytes = 0;
   }
 
   #settleWaiters(): void {

@@ -123,6 +123,23 @@ describe('StdoutDestination', () => {
     expect(Buffer.concat(taken).toString()).toBe(text);
   });
 
+  it('keeps the order when lines keep coming while a large backlog is written by chunks', async () => {
+    const taken: Buffer[] = [];
+    let destination!: StdoutDestination;
+    let calls = 0;
+    const write = ((_fd: number, data: Buffer) => {
+      taken.push(Buffer.from(data));
+      // A line logged between two chunks: it waits for the rest of the backlog.
+      if (++calls <= 3) destination.write(`after chunk ${calls}\n`);
+      return data.length;
+    }) as unknown as typeof writeSync;
+    destination = new StdoutDestination(1, { write });
+    const backlog = `${'x'.repeat(3 * 1024 * 1024)}\n`;
+    destination.write(backlog);
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    expect(Buffer.concat(taken).toString()).toBe(`${backlog}after chunk 1\nafter chunk 2\nafter chunk 3\n`);
+  });
+
   it('bounds the whole exit on a pipe that takes nothing, not each line written during it', () => {
     const stuck = (() => {
       throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
