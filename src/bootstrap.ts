@@ -18,6 +18,7 @@ import { requestFieldLimits } from './http/request-fields.js';
 import { guardedPredicate } from './http/request-predicate.js';
 import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
+import { assertProcessFree, claimProcess } from './lifecycle/process-owner.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { adoptAppLogger, askedLogging, warnDifferences, withLoggerSettings } from './logging/app-logger.js';
 import { endHeldLines, whenLinesHeld } from './logging/held-lines.js';
@@ -87,6 +88,9 @@ function flushLogger(logger: Logger): Promise<void> {
 export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promise<AppRunnerRuntime> {
   const loaded = loadConfig(options);
   const { exit } = loaded;
+  // A runtime that handles the process's signals or exits it: one at a time.
+  const ownsProcess = exit !== false || loaded.config.shutdown.signals.length > 0;
+  if (ownsProcess) assertProcessFree();
   const adapter = options.app === undefined ? undefined : selectAdapter(options.app, options.adapter);
 
   // A logger the app built with createLogger (Fastify's loggerInstance) writes the kit's lines too,
@@ -195,6 +199,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
 
   const exitFn = exit === undefined ? (code: number) => process.exit(code) : exit;
   const coordinator = new ShutdownCoordinator(config.shutdown, logger, exitFn);
+  if (ownsProcess) coordinator.onStopped(claimProcess(config.service));
   // Final steps run in this order: spans are exported after the last hook, then the metrics of the
   // last interval, and the logger flush comes last, so that what the tracer logs on the way out and
   // the metrics' lines (on the same stdout writer) are written too.

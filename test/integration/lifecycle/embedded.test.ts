@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type AppRunnerRuntime,
   bootstrapAppRunner,
+  ConfigurationError,
   InvalidArgumentError,
   StartAbortedError,
 } from '../../../src/index.js';
@@ -174,6 +175,33 @@ describe('shutdown without exiting the process', () => {
     expect((await get(`${url}/x`)).body).toBe('ok');
     await stopping;
     await expect(get(`${url}/x`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('one runtime handles the process at a time', () => {
+  it('refuses a second one that would handle signals or exit, until the first has stopped', async () => {
+    const owner = (signals: NodeJS.Signals[]) =>
+      bootstrapAppRunner({
+        app: ok,
+        port: 0,
+        env: {},
+        service: 'public-api',
+        logging: { destination: captureLogs() },
+        shutdown: { signals, exit: false, handleProcessErrors: false },
+      });
+    const first = await owner(['SIGUSR2']);
+    // Two owners once each exited the process at the end of its own shutdown, under the other's requests.
+    const refused = await owner(['SIGUSR2']).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ConfigurationError);
+    expect((refused as ConfigurationError).message).toMatch(
+      /another runtime \(service "public-api"\) handles this process's signals and exit.*runtime\.manageServer\(server\)/,
+    );
+    // Embedded (no signals, no exit): allowed beside it.
+    const { runtime: embedded } = await startRuntime({ app: ok });
+    expect(embedded.state).toBe('ready');
+    await first.shutdown('test');
+    const next = await owner(['SIGUSR2']);
+    await next.shutdown('test');
   });
 });
 
