@@ -27,37 +27,37 @@ export interface LoggingOptions {
    * Lowest level written.
    * @default the `LOG_LEVEL` variable, else `'info'`
    */
-  level?: LogLevel;
+  level?: LogLevel | undefined;
   /**
    * Write one line per finished request; `false` turns it off.
    * @default true
    */
-  requests?: boolean;
+  requests?: boolean | undefined;
   /**
    * Level of the request line by outcome.
    * @default { success: 'info', clientError: 'info', serverError: 'error', aborted: 'warn' }
    */
-  requestLevels?: Partial<RequestLevels>;
+  requestLevels?: Partial<RequestLevels> | undefined;
   /**
    * Keep the query string in the request line's `path` (it may carry tokens).
    * @default false
    */
-  query?: boolean;
+  query?: boolean | undefined;
   /**
    * Write request lines for the health endpoints too (App Runner checks every few seconds).
    * @default false
    */
-  healthRequests?: boolean;
+  healthRequests?: boolean | undefined;
   /**
    * More paths to censor, in pino's `redact` syntax (`user.password`, `*.token`); the
    * `authorization`, `cookie`, `set-cookie`, `proxy-authorization` and `x-api-key` headers always are.
    */
-  redact?: readonly string[];
+  redact?: readonly string[] | undefined;
   /**
    * Share of requests, from 0 to 1, logged at `debug` whatever `level` says.
    * @default 0
    */
-  debugSampleRate?: number;
+  debugSampleRate?: number | undefined;
   /**
    * Requests logged at `debug` whatever `level` says, picked as they arrive (Node's request, as the
    * kit's scope starts): a support engineer's header, a tenant under investigation. Only `true`
@@ -73,20 +73,20 @@ export interface LoggingOptions {
    *   supportToken !== undefined && req.headers['x-debug-token'] === supportToken;
    * ```
    */
-  debugRequests?: (req: IncomingMessage) => boolean;
+  debugRequests?: ((req: IncomingMessage) => boolean) | undefined;
   /**
    * Human-readable lines through `pino-pretty` when stdout is a terminal and the app has it
    * installed (`'auto'`); never on a pipe.
    * @default 'auto'
    */
-  pretty?: boolean | 'auto';
+  pretty?: boolean | 'auto' | undefined;
   /**
    * Longest log line written, in bytes, from 1,024 to 262,144 (CloudWatch Logs' event limit): a longer
    * line (a large object, a long error chain) has its longest values cut until it fits, and says so
    * with `"truncated":true,"lineBytes":<its size>`; the kit's own fields are kept whole.
    * @default 16000 (under Docker's 16 KiB split, which ECS's `awslogs` driver ships as separate events)
    */
-  maxLineBytes?: number;
+  maxLineBytes?: number | undefined;
   /**
    * The key of a line's message, on the kit's lines and the app's: `'message'` for the shape that
    * Powertools Logger, ECS and Datadog write (queries, dashboards and metric filters that read
@@ -94,7 +94,7 @@ export interface LoggingOptions {
    * `createLogger({ messageKey })`).
    * @default 'msg'
    */
-  messageKey?: MessageKey;
+  messageKey?: MessageKey | undefined;
   /**
    * Log buffering: `true` (or options) holds back the `debug` lines (and below) each request writes
    * that `level` leaves out, and writes them only if the request fails (5xx, or aborted), logs an
@@ -103,7 +103,7 @@ export interface LoggingOptions {
    * Not applied to `logging.logger` (build it with `createLogger({ buffer })`).
    * @default false
    */
-  buffer?: boolean | LogBufferOptions;
+  buffer?: boolean | LogBufferOptions | undefined;
   /**
    * The request id header. The kit adopts a well-formed id from it (visible ASCII, at most 128
    * characters; else it makes a UUID), sets it on every response of the request, and sends it on
@@ -112,18 +112,18 @@ export interface LoggingOptions {
    * (the id is still adopted from `x-request-id`).
    * @default 'x-request-id'
    */
-  requestIdHeader?: string | false;
+  requestIdHeader?: string | false | undefined;
   /**
    * Your own pino logger, used as it is: the kit's request context fields, redaction and formats do
    * not apply to it (unless `createLogger` built it). Without it, a Fastify app whose
    * `loggerInstance` `createLogger` built has its logger used, with its settings.
    */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /**
    * Where the kit's log lines go. For tests and embedding; App Runner wants stdout.
    * @default stdout
    */
-  destination?: DestinationStream;
+  destination?: DestinationStream | undefined;
 }
 
 /** Health endpoint options. */
@@ -132,44 +132,44 @@ export interface HealthOptions {
    * Path of the liveness endpoint: point App Runner's health check here.
    * @default '/healthz'
    */
-  livenessPath?: string;
+  livenessPath?: string | undefined;
   /**
    * Path of the readiness endpoint.
    * @default '/readyz'
    */
-  readinessPath?: string;
+  readinessPath?: string | undefined;
   /**
    * Path of the startup endpoint, for Kubernetes-style startup probes.
    * @default '/startupz'
    */
-  startupPath?: string;
+  startupPath?: string | undefined;
   /**
    * Default timeout of one check run.
    * @default 1000
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * Default minimum time between two runs of a check.
    * @default 1000
    */
-  minIntervalMs?: number;
+  minIntervalMs?: number | undefined;
   /**
    * Bound on answering a health endpoint, whatever its checks do; below App Runner's 2 s timeout.
    * @default 1500
    */
-  budgetMs?: number;
+  budgetMs?: number | undefined;
   /**
    * Put each failing check's error text in the response body. Off by default: the body is public.
    * @default false
    */
-  exposeErrors?: boolean;
+  exposeErrors?: boolean | undefined;
   /**
    * Fail liveness when the event loop was blocked longer than this in the last interval (opt-in;
    * keep it high: App Runner throttles the CPU of idle instances, and a spike must not get a healthy
    * instance replaced).
    * @default undefined (off)
    */
-  eventLoopStallMs?: number;
+  eventLoopStallMs?: number | undefined;
 }
 
 /** Load shedding: off unless this option is given with at least one limit. */
@@ -178,38 +178,38 @@ export interface LoadSheddingOptions {
    * Answer 503 once this many requests are in flight. App Runner routes at most its MaxConcurrency
    * (100 by default) to an instance; set it to what one instance really serves well, at most that.
    */
-  maxInFlight?: number;
+  maxInFlight?: number | undefined;
   /** Answer 503 while the longest event-loop delay of the last interval exceeds this many ms. */
-  maxEventLoopDelayMs?: number;
+  maxEventLoopDelayMs?: number | undefined;
   /** Answer 503 while the event loop was busier than this share (0–1) of the last interval. */
-  maxEventLoopUtilization?: number;
+  maxEventLoopUtilization?: number | undefined;
   /**
    * Answer 503 while the V8 heap in use, measured each interval, is above this many bytes; until it
    * falls below 90 % of it. Set it under the heap limit (`--max-old-space-size`), with room for the
    * requests in flight to finish.
    */
-  maxHeapUsedBytes?: number;
+  maxHeapUsedBytes?: number | undefined;
   /**
    * Answer 503 while the process's resident set size, measured each interval, is above this many
    * bytes; until it falls below 90 % of it. Set it under the container's memory limit.
    */
-  maxRssBytes?: number;
+  maxRssBytes?: number | undefined;
   /**
    * Length of one event-loop measurement interval.
    * @default 500
    */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /**
    * `Retry-After` of a shed response, in seconds.
    * @default 1
    */
-  retryAfterSeconds?: number;
+  retryAfterSeconds?: number | undefined;
   /**
    * What `/readyz` says while the event loop is under pressure: `'off'` (nothing), `'warn'` (200),
    * `'fail'` (503: a load balancer stops routing here until it recovers).
    * @default 'off'
    */
-  readiness?: 'off' | 'warn' | 'fail';
+  readiness?: 'off' | 'warn' | 'fail' | undefined;
   /**
    * Writes the shed response instead of the kit's JSON 503: called with the status already 503 and
    * `Retry-After` set (set your own to replace it); it must end the response. The kit still counts
@@ -224,7 +224,7 @@ export interface LoadSheddingOptions {
    * }
    * ```
    */
-  respond?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  respond?: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
 }
 
 /** Shutdown options. */
@@ -236,30 +236,30 @@ export interface ShutdownOptions {
    * the drain and the hooks end before it.
    * @default 20000
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * Time to keep serving after the signal, with readiness failing, before connections are drained;
    * lets a load balancer or Kubernetes stop routing first.
    * @default 0
    */
-  drainDelayMs?: number;
+  drainDelayMs?: number | undefined;
   /**
    * How long a keep-alive socket with nothing in flight is left open once draining begins, so that a
    * request its client was writing at that moment is still served (with `Connection: close`).
    * Must be below `timeoutMs` (`ARK_CONFIG_INVALID` otherwise).
    * @default 1000, or half of `timeoutMs` when that is shorter
    */
-  idleGraceMs?: number;
+  idleGraceMs?: number | undefined;
   /**
    * Default bound of each `onShutdown` hook.
    * @default 5000
    */
-  hookTimeoutMs?: number;
+  hookTimeoutMs?: number | undefined;
   /**
    * Signals that start the shutdown; `[]` installs no handler.
    * @default ['SIGTERM', 'SIGINT']
    */
-  signals?: readonly NodeJS.Signals[];
+  signals?: readonly NodeJS.Signals[] | undefined;
   /**
    * On an unhandled promise rejection: `'shutdown'` logs it as fatal and drains with exit code 1
    * (Node's own default is to crash); `'log'` logs it and keeps serving. Beware Express 4: a
@@ -267,19 +267,19 @@ export interface ShutdownOptions {
    * @default 'shutdown', or 'log' when Node runs with `--unhandled-rejections=warn`, `none` or
    * `warn-with-error-code` (on its command line or in `NODE_OPTIONS`)
    */
-  unhandledRejection?: 'shutdown' | 'log';
+  unhandledRejection?: 'shutdown' | 'log' | undefined;
   /**
    * Install `uncaughtException` and `unhandledRejection` listeners. An uncaught exception is logged
    * as fatal with its stack, then the process drains and exits 1.
    * @default true
    */
-  handleProcessErrors?: boolean;
+  handleProcessErrors?: boolean | undefined;
   /**
    * Called with the exit code once shutdown ends; `false` leaves the process running (for embedding
    * and tests).
    * @default process.exit
    */
-  exit?: ((code: number) => void) | false;
+  exit?: (((code: number) => void) | false) | undefined;
 }
 
 /**
@@ -295,27 +295,27 @@ export interface TracingOptions {
    * incoming `X-Amzn-Trace-Id` still reaches the logs.
    * @default 'auto'
    */
-  mode?: TracingMode;
+  mode?: TracingMode | undefined;
   /**
    * Trace outgoing `fetch` (undici) requests made inside a request or span, and send them the
    * trace header.
    * @default true
    */
-  fetch?: boolean;
+  fetch?: boolean | undefined;
   /**
    * Trace outgoing `node:http`/`node:https` requests made inside a request or span, and send them
    * the trace header. The kit wraps `http.request`, `http.get`, `https.request` and `https.get`
    * while it runs (no loader flag); `false` leaves them alone.
    * @default true
    */
-  httpClient?: boolean;
+  httpClient?: boolean | undefined;
   /**
    * Copy the fields of `addRequestFields` to the request's span when it ends: OpenTelemetry
    * attributes, X-Ray annotations (searchable in filter expressions). Off by default: span
    * attributes are exported and kept longer than log lines, and fields may name people.
    * @default false
    */
-  requestFields?: boolean;
+  requestFields?: boolean | undefined;
   /**
    * The trace headers read from requests and written on outgoing calls (`fetch`, `node:http`, the
    * AWS SDK), in order: `'tracecontext'` (W3C `traceparent` and `tracestate`), `'baggage'` (W3C
@@ -323,9 +323,9 @@ export interface TracingOptions {
    * that names a parent span is continued. `[]` reads and writes none. Wins over `OTEL_PROPAGATORS`.
    * @default ['xray', 'tracecontext', 'baggage'] (X-Ray and W3C as AWS Distro for OpenTelemetry JS, and W3C Baggage)
    */
-  propagators?: readonly TracePropagator[];
+  propagators?: readonly TracePropagator[] | undefined;
   /** Sampling of the X-Ray SDK backend; ignored in the other modes. */
-  xray?: XrayTracingOptions;
+  xray?: XrayTracingOptions | undefined;
 }
 
 /**
@@ -344,42 +344,42 @@ export interface MetricsOptions {
    * Aggregate and write metrics; `false` keeps `runtime.metrics` working as a no-op.
    * @default true once `metrics` is given (metrics are off without the option)
    */
-  enabled?: boolean;
+  enabled?: boolean | undefined;
   /**
    * CloudWatch namespace of every metric, the kit's and the app's.
    * @default 'AppRunnerKit'
    */
-  namespace?: string;
+  namespace?: string | undefined;
   /**
    * Dimensions of every metric, replacing the defaults (at most 28: the request metrics add `Route`
    * and `Method`).
    * @default { Service: <service name>, Environment: <DEPLOYMENT_ENVIRONMENT> } (no Environment when unset)
    */
-  dimensions?: Record<string, string>;
+  dimensions?: Record<string, string> | undefined;
   /**
    * Time between two flushes (a line per route and method, and a few more). Metrics are flushed on
    * shutdown too, before the logger.
    * @default 60000
    */
-  flushIntervalMs?: number;
+  flushIntervalMs?: number | undefined;
   /**
    * Route patterns with metrics of their own: the requests of later ones count under Route `other`,
    * so that the number of metrics (and their cost) stays bounded.
    * @default 20
    */
-  maxRoutes?: number;
+  maxRoutes?: number | undefined;
   /**
    * Runtime figures, one datapoint each per flush: event-loop delay (p50, p99, max) and utilisation,
    * heap used and limit, RSS, external memory, GC pause time and count, active resources
    * (`runtimeMetricNames` lists names and units). Sampled per interval: no cost per request.
    * @default true
    */
-  runtime?: boolean;
+  runtime?: boolean | undefined;
   /**
    * Where EMF lines go (for tests and embedding): anything with `write(line)`.
    * @default stdout, through the kit's writer (lines never interleave with log lines)
    */
-  destination?: MetricsDestination;
+  destination?: MetricsDestination | undefined;
 }
 
 /** Timeouts of the kit's `http.Server`, chosen for a load balancer or proxy in front of it. */
@@ -389,18 +389,18 @@ export interface ServerOptions {
    * balancers, so the proxy, not the app, closes idle connections (avoids 502s on reuse).
    * @default 65000
    */
-  keepAliveTimeoutMs?: number;
+  keepAliveTimeoutMs?: number | undefined;
   /**
    * Time allowed to receive the request headers. Above `keepAliveTimeoutMs`, as Node requires for
    * reused connections.
    * @default 66000
    */
-  headersTimeoutMs?: number;
+  headersTimeoutMs?: number | undefined;
   /**
    * Time allowed to receive the whole request; App Runner ends requests at 120 s.
    * @default 120000
    */
-  requestTimeoutMs?: number;
+  requestTimeoutMs?: number | undefined;
   /**
    * How many proxies in front of the app append the address they received from to
    * `X-Forwarded-For`: the client's address (`clientIp` on the request line, the span's
@@ -409,7 +409,7 @@ export interface ServerOptions {
    * of an ALB; 0 reads no header (the peer's address).
    * @default 1
    */
-  trustedProxies?: number;
+  trustedProxies?: number | undefined;
   /**
    * Serve HTTPS: Node's `https.ServerOptions` (`key` and `cert`, or `pfx`), for the server the kit
    * creates (Express, Koa, a request listener). For end-to-end TLS on ECS or EKS behind a load
@@ -421,7 +421,7 @@ export interface ServerOptions {
    * await bootstrapAppRunner({ app, server: { tls: { key: readFileSync('key.pem'), cert: readFileSync('cert.pem') } } });
    * ```
    */
-  tls?: HttpsServerOptions;
+  tls?: HttpsServerOptions | undefined;
 }
 
 /**
@@ -430,37 +430,37 @@ export interface ServerOptions {
  */
 export interface BootstrapOptions {
   /** The app to serve: an Express app, a Fastify instance, a Koa app, or a Node request listener. */
-  app?: SupportedApp;
+  app?: SupportedApp | undefined;
   /**
    * The framework adapter, named explicitly (`expressAdapter` from `apprunner-kit/express`, …);
    * by default the kit recognises the app by its shape.
    */
-  adapter?: AnyAppAdapter;
+  adapter?: AnyAppAdapter | undefined;
   /**
    * Port to listen on; `0` picks a free port (for tests).
    * @default the `PORT` variable, else 8080
    */
-  port?: number;
+  port?: number | undefined;
   /**
    * Interface to listen on.
    * @default all interfaces (IPv6 and IPv4 where available)
    */
-  host?: string;
+  host?: string | undefined;
   /**
    * Service name on log lines and traces.
    * @default `SERVICE_NAME`, else `OTEL_SERVICE_NAME`, else `service.name` in
    * `OTEL_RESOURCE_ATTRIBUTES`, else the `name` in ./package.json, else `'app'`; with Fastify and a
    * logger of `createLogger`, that logger's `service`
    */
-  service?: string;
+  service?: string | undefined;
   /**
    * Service version on log lines and traces.
    * @default `SERVICE_VERSION`, else `service.version` in `OTEL_RESOURCE_ATTRIBUTES`, else the
    * `version` in ./package.json; with Fastify and a logger of `createLogger`, that logger's `version`
    */
-  version?: string;
+  version?: string | undefined;
   /** Logging options. */
-  logging?: LoggingOptions;
+  logging?: LoggingOptions | undefined;
   /**
    * Requests to keep quiet: paths as they arrive (`'/metrics'`; `'/internal/*'` for a path and all
    * below it; the query is ignored) or a function of Node's request as it arrived, answering at once.
@@ -473,35 +473,35 @@ export interface BootstrapOptions {
    * await bootstrapAppRunner({ app, quietRequests: ['/metrics', '/favicon.ico', '/internal/*'] });
    * ```
    */
-  quietRequests?: QuietRequests;
+  quietRequests?: QuietRequests | undefined;
   /**
    * Runs once the secrets are loaded, before the server listens: open pools, run migrations, warm
    * caches. Traffic arrives only after it resolves; when it throws, the bootstrap fails with that error.
    */
-  beforeListen?: (runtime: AppRunnerRuntime) => unknown;
+  beforeListen?: ((runtime: AppRunnerRuntime) => unknown) | undefined;
   /** Health endpoint options. */
-  health?: HealthOptions;
+  health?: HealthOptions | undefined;
   /**
    * Secrets and parameters loaded before the server listens and kept fresh through rotation:
    * NAME → reference (`secretsmanager:prod/db#password`, `ssm:/app/key`, an ARN, `env:NAME`,
    * `file:/path#key`) or `{ ref, ttlMs?, optional? }`. Read them with `runtime.secrets.get(NAME)`.
    */
-  secrets?: Record<string, SecretDeclaration>;
+  secrets?: Record<string, SecretDeclaration> | undefined;
   /** Cache, start-up budget, AWS client and custom provider options of the secrets. */
-  secretOptions?: SecretOptions;
+  secretOptions?: SecretOptions | undefined;
   /** Load shedding (off unless given): 503 with `Retry-After` past a limit; health is never shed. */
-  loadShedding?: LoadSheddingOptions;
+  loadShedding?: LoadSheddingOptions | undefined;
   /** Shutdown options. */
-  shutdown?: ShutdownOptions;
+  shutdown?: ShutdownOptions | undefined;
   /** Server timeouts. */
-  server?: ServerOptions;
+  server?: ServerOptions | undefined;
   /** Tracing: OpenTelemetry with X-Ray trace ids, or off. */
-  tracing?: TracingOptions;
+  tracing?: TracingOptions | undefined;
   /** CloudWatch metrics (EMF on stdout): off unless given. */
-  metrics?: MetricsOptions;
+  metrics?: MetricsOptions | undefined;
   /**
    * The environment to read instead of `process.env` (for tests and embedding).
    * @default process.env
    */
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
 }

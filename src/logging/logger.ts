@@ -60,71 +60,71 @@ export interface CreateLoggerOptions {
    * `OTEL_RESOURCE_ATTRIBUTES`, else the `name` in `package.json` of the working directory, else
    * `'app'` (as `bootstrapAppRunner`)
    */
-  service?: string;
+  service?: string | undefined;
   /**
    * Service version, a field of every line when known.
    * @default `SERVICE_VERSION`, else `service.version` in `OTEL_RESOURCE_ATTRIBUTES`, else the
    * `version` in `package.json` of the working directory
    */
-  version?: string;
+  version?: string | undefined;
   /**
    * AWS region, a field of every line when known.
    * @default `AWS_REGION`, else `AWS_DEFAULT_REGION`
    */
-  region?: string;
+  region?: string | undefined;
   /**
    * Instance name, a field of every line.
    * @default the host name (on App Runner and Fargate, the task's)
    */
-  instance?: string;
+  instance?: string | undefined;
   /**
    * Lowest level written.
    * @default `LOG_LEVEL`, else `'info'`
    */
-  level?: LogLevel;
+  level?: LogLevel | undefined;
   /**
    * Where lines go.
    * @default stdout, asynchronously (flushed on shutdown and exit)
    */
-  destination?: DestinationStream;
+  destination?: DestinationStream | undefined;
   /** More paths to censor, in pino's `redact` syntax (`user.password`, `*.token`). */
-  redact?: readonly string[];
+  redact?: readonly string[] | undefined;
   /**
    * Share of requests, 0 to 1, logged at `debug` whatever `level` says.
    * @default 0
    */
-  debugSampleRate?: number;
+  debugSampleRate?: number | undefined;
   /**
    * Requests logged at `debug` whatever `level` says, picked as they arrive: as the kit's
    * `logging.debugRequests`, which this logger's setting becomes once the kit writes through it.
    * @default none: no request is picked
    */
-  debugRequests?: (req: IncomingMessage) => boolean;
+  debugRequests?: ((req: IncomingMessage) => boolean) | undefined;
   /**
    * Human-readable output through `pino-pretty`: `'auto'` uses it when stdout is a terminal and the
    * app has `pino-pretty` installed, never on a pipe.
    * @default 'auto'
    */
-  pretty?: boolean | 'auto';
+  pretty?: boolean | 'auto' | undefined;
   /**
    * Longest line written, in bytes: a longer one has its longest values cut until it fits, and says
    * so (`"truncated":true,"lineBytes":<its size>`), so that it stays one valid JSON event.
    * @default 16000 (under Docker's 16 KiB split)
    */
-  maxLineBytes?: number;
+  maxLineBytes?: number | undefined;
   /**
    * Log buffering: `true` (or options) holds back the `debug` lines (and below) of each request that
    * `level` leaves out, and writes them only if it fails, logs an `error` line, or calls
    * `flushRequestLogs()`; see {@link LogBufferOptions}. Off when `level` is `'silent'`.
    * @default false
    */
-  buffer?: boolean | LogBufferOptions;
+  buffer?: boolean | LogBufferOptions | undefined;
   /**
    * The key of a line's message: `'message'` for the shape that Powertools Logger, ECS and Datadog
    * write (their queries, dashboards and metric filters read `message`), `'msg'` as pino writes it.
    * @default 'msg'
    */
-  messageKey?: MessageKey;
+  messageKey?: MessageKey | undefined;
 }
 
 /** Where a logged `headers` object is looked for; explicit paths, because pino's wildcard paths cost

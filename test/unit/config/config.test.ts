@@ -227,6 +227,23 @@ describe('loadConfig: shutdown', () => {
 });
 
 describe('loadConfig: server timeouts', () => {
+  it('takes an option given as undefined as not given (the types say so for exactOptionalPropertyTypes)', () => {
+    const unset = {
+      service: undefined,
+      version: undefined,
+      host: undefined,
+      port: undefined,
+      logging: { level: undefined, requestIdHeader: undefined, maxLineBytes: undefined, buffer: undefined },
+      health: { livenessPath: undefined, timeoutMs: undefined },
+      shutdown: { timeoutMs: undefined, idleGraceMs: undefined, signals: undefined, exit: undefined },
+      server: { keepAliveTimeoutMs: undefined, trustedProxies: undefined, tls: undefined },
+      tracing: { mode: undefined },
+      metrics: { namespace: undefined }, // a metrics object turns metrics on, whatever it holds
+    } satisfies BootstrapOptions;
+    const { config } = loadConfig({ env: {}, ...unset });
+    expect(config).toEqual(loadConfig({ env: {}, metrics: {} }).config);
+  });
+
   it('defaults above a load balancer idle timeout, and requests at 120 s', () => {
     expect(load().server).toEqual({
       keepAliveTimeoutMs: 65_000,
