@@ -1,4 +1,4 @@
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import type { Logger } from 'pino';
 import type { DaemonEndpoint } from '../../config/tracing.js';
 import { runOutsideRequestContext } from '../../http/context.js';
@@ -90,12 +90,22 @@ export class DaemonEmitter {
   #lastErrorAt = 0;
   #closed = false;
   #reported = new Set<string>();
+  readonly #lookup: SocketOptions['lookup'];
 
-  /** Connects the socket now, so that the first traces do not wait in the queue. */
-  constructor(endpoint: DaemonEndpoint, status: DaemonStatus, logger: Logger) {
+  /**
+   * Connects the socket now, so that the first traces do not wait in the queue. `lookup` (internal,
+   * for tests) resolves the daemon's host name in place of `dns.lookup`.
+   */
+  constructor(
+    endpoint: DaemonEndpoint,
+    status: DaemonStatus,
+    logger: Logger,
+    lookup?: SocketOptions['lookup'],
+  ) {
     this.#endpoint = endpoint;
     this.#status = status;
     this.#logger = logger;
+    this.#lookup = lookup;
     this.#connect();
   }
 
@@ -188,7 +198,7 @@ export class DaemonEmitter {
   }
 
   #open(): void {
-    const socket = createSocket('udp4');
+    const socket = createSocket({ type: 'udp4', lookup: this.#lookup });
     this.#socket = socket;
     socket.unref();
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -201,8 +211,13 @@ export class DaemonEmitter {
       this.#disconnect(socket, error);
     });
     try {
-      socket.connect(this.#endpoint.port, this.#endpoint.host, () => {
+      // With a callback, a failed lookup comes to it, not as an 'error' event.
+      socket.connect(this.#endpoint.port, this.#endpoint.host, (error?: Error) => {
         if (socket !== this.#socket) return;
+        if (error !== undefined && error !== null) {
+          this.#disconnect(socket, error);
+          return;
+        }
         this.#connected = true;
         for (const message of this.#takeQueue()) this.#write(message, false);
         this.#settle();

@@ -1,4 +1,5 @@
-import { Socket } from 'node:dgram';
+import { Socket, type SocketOptions } from 'node:dgram';
+import { isIP } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../src/index.js';
@@ -163,6 +164,52 @@ describe('DaemonEmitter', () => {
       /^tracing: a segment of \d+ bytes was dropped, larger than a UDP datagram/,
     );
     await sender.close();
+  });
+
+  it('a host name that does not resolve: what waited is dropped and counted, the connect tried again later', async () => {
+    logs = captureLogs();
+    const logger = createLogger({ service: 'test', destination: logs });
+    const host = 'no-such-host.invalid';
+    const status = new DaemonStatus(logger, `${host}:${daemon.udpPort}`, false);
+    const dropped = vi.spyOn(status, 'droppedWhileDown');
+    const lookups: string[] = [];
+    // Resolves nothing, as the resolver would, without asking a DNS server.
+    const lookup: SocketOptions['lookup'] = (hostname, _options, callback) => {
+      if (isIP(hostname) !== 0) {
+        process.nextTick(() => callback(null, hostname, 4)); // the socket's bind to 0.0.0.0
+        return;
+      }
+      lookups.push(hostname);
+      const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+      process.nextTick(() => callback(error, '', 4));
+    };
+    const sender = new DaemonEmitter({ host, port: daemon.udpPort }, status, logger, lookup);
+    const send = (i: number) => {
+      const ids = { traceId, id: `${i}`.repeat(16) };
+      sender.send({ ...ids, parentId: undefined }, false, () => segment(ids));
+    };
+    const now = Date.now();
+    try {
+      for (let i = 1; i <= 3; i++) send(i);
+      await sender.flush();
+
+      expect(dropped).toHaveBeenCalledWith(3);
+      expect(logs.lines).toEqual([
+        expect.objectContaining({ level: 'warn', err: expect.objectContaining({ code: 'ENOTFOUND' }) }),
+      ]);
+      send(4);
+      expect(lookups).toEqual([host]); // not before the reconnect delay
+      vi.spyOn(Date, 'now').mockReturnValue(now + 5_001);
+      send(5);
+      await sender.flush();
+      expect(lookups).toEqual([host, host]);
+      const counted = dropped.mock.calls.reduce((sum, [count]) => sum + (count ?? 1), 0);
+      expect(counted).toBe(5); // every segment, the probe that waited for the second connect too
+      expect(daemon.datagrams).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+      await sender.close();
+    }
   });
 
   it('flush resolves at once with nothing to send, and is bounded otherwise', async () => {
