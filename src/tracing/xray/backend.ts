@@ -240,8 +240,13 @@ class XrayBackend implements TracingBackend {
 
   finishRequest(context: RequestContext, outcome: RequestOutcome): void {
     const scope = this.#scopes.ofRequest(context);
-    if (scope === undefined || !scope.trace.sampled) return;
+    if (scope === undefined) return;
     const segment = scope.entity as KitSegmentFields & Entity;
+    if (!scope.trace.sampled) {
+      // Ended, not sent: what the request left running no longer adds to it (see #open).
+      segment.in_progress = false;
+      return;
+    }
     if (this.#requestFields) recordAttributes(segment, requestFieldAttributes(context));
     const { statusCode, contentLength } = outcome;
     if (statusCode !== undefined) {
@@ -270,8 +275,9 @@ class XrayBackend implements TracingBackend {
   /**
    * The innermost scope whose segment or subsegment is still open. What a request or a span left
    * running (a timer, a cache refreshed on first use) is not added to a segment sent already, which
-   * the SDK would send again, whole, for every call: once the request's segment has closed, its
-   * work runs as outside any request (calls not traced, a span a trace of its own).
+   * the SDK would send again, whole, for every call: once the request's segment has closed (sent, or
+   * ended unsent when the request was not sampled), its work runs as outside any request (calls not
+   * traced, a span a trace of its own).
    */
   #open(): XrayScope | undefined {
     let scope = this.#scopes.active();
@@ -356,12 +362,12 @@ class XrayBackend implements TracingBackend {
   }
 
   currentTraceHeader(): string | undefined {
-    const scope = this.#scopes.active();
+    const scope = this.#open();
     return scope === undefined ? undefined : xrayHeaderOf({ ...scope.trace, spanId: scope.entity.id });
   }
 
   currentPropagationHeaders(): PropagationHeader[] {
-    const scope = this.#scopes.active();
+    const scope = this.#open();
     return scope === undefined
       ? []
       : propagationHeaders(this.#propagators, { ...scope.trace, spanId: scope.entity.id });

@@ -320,6 +320,31 @@ describe('outside any request', () => {
     expect(childrenOf(daemon, refresh!.id).map((s) => s.name)).toEqual(['refresh']);
   });
 
+  it('work an unsampled request left running is outside it once it ended: a span its own trace, calls untraced', async () => {
+    let later!: Promise<{ header: string | undefined; traceId: string | undefined }>;
+    const { runtime } = await startXray(daemon, (rt) => (_req, res) => {
+      later = new Promise((resolve) => {
+        setTimeout(async () => {
+          await (await fetch(`${downstreamUrl}/refresh`)).text();
+          const header = rt.tracer.currentTraceHeader();
+          resolve({ header, traceId: await rt.tracer.span('refresh', async (span) => span.traceId) });
+        }, 30);
+      });
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/first`, {
+      headers: { 'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=0` },
+    });
+    const { header, traceId } = await later;
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+
+    expect(traceId).not.toBe(callerRoot);
+    expect(daemon.segments[0]).toMatchObject({ name: 'notes-api', traceId });
+    expect(header).toBeUndefined();
+    expect(received.find((r) => r.path === '/refresh')!.headers['x-amzn-trace-id']).toBeUndefined();
+  });
+
   it('a call a span left running, made once the span ended, is a subsegment of the open request', async () => {
     const { runtime } = await startXray(daemon, (rt) => async (_req, res) => {
       let called!: Promise<unknown>;
