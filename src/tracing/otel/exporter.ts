@@ -154,6 +154,9 @@ export class OutageReportingExporter implements SpanExporter {
     queueFull: -Infinity,
     rejected: -Infinity,
   };
+  /** The last warning of a partial success that rejected nothing, and when it was logged. */
+  #lastNotice: string | undefined;
+  #lastNoticeAt = -Infinity;
   /** The partial success of the response being handled, read by that export's callback. */
   #partial: PartialSuccess | undefined;
 
@@ -223,7 +226,7 @@ export class OutageReportingExporter implements SpanExporter {
       });
       return;
     }
-    if (partial !== undefined) {
+    if (partial !== undefined && partial.rejectedSpans > 0) {
       this.#rejectedSpans += partial.rejectedSpans;
       this.#trouble('rejected', {
         fields: { rejectedSpans: partial.rejectedSpans, errorMessage: partial.errorMessage },
@@ -231,6 +234,8 @@ export class OutageReportingExporter implements SpanExporter {
       });
       return;
     }
+    // Nothing rejected: the spec's warning, a success.
+    if (partial !== undefined) this.#notice(partial.errorMessage);
     if (this.#outage === undefined || !noDrops) return;
     this.#outage = undefined;
     if (!this.#warned) return; // every warning of it was rate-limited: its counts go to the next line
@@ -262,7 +267,26 @@ export class OutageReportingExporter implements SpanExporter {
     this.#lastWarning[kind] = now;
     this.#warned = true;
     const { protocol, url } = this.#target;
-    this.#logger.warn({ ...line.fields, tracing: { protocol, endpoint: url } }, line.msg);
+    // Not on the line of the request whose span found the queue full: the outage is no part of it.
+    runOutsideRequestContext(() =>
+      this.#logger.warn({ ...line.fields, tracing: { protocol, endpoint: url } }, line.msg),
+    );
+  }
+
+  /**
+   * A partial success that rejected nothing: the spec's warning, every span taken. Logged at info
+   * when it says something new, at most once a minute: a collector may attach one to every answer.
+   */
+  #notice(errorMessage: string): void {
+    const now = performance.now();
+    if (errorMessage === this.#lastNotice || now - this.#lastNoticeAt < warnIntervalMs) return;
+    this.#lastNotice = errorMessage;
+    this.#lastNoticeAt = now;
+    const { protocol, url } = this.#target;
+    this.#logger.info(
+      { errorMessage, tracing: { protocol, endpoint: url } },
+      `the collector at ${url} took every span, with a warning: ${errorMessage} (logged when it changes, at most once a minute)`,
+    );
   }
 
   shutdown(): Promise<void> {

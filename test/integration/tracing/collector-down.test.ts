@@ -63,6 +63,38 @@ describe('a collector that fails, then recovers', () => {
     ]);
   });
 
+  it.each(['http/protobuf', 'http/json', 'grpc'] as const)(
+    'recovers on a partial success that rejects nothing (a warning, %s), logged once at info',
+    async (protocol) => {
+      const { runtime, logs } = await startTraced(collector, protocol, () => (_req, res) => res.end(), {
+        env: exportTimeout,
+      });
+      collector.inject({ kind: 'error', httpStatus: 500, grpcCode: 13, times: 2 });
+      for (let i = 0; i < 2; i++) {
+        await get(`${baseUrl(runtime.server!)}/`);
+        await runtime.tracer.flush();
+      }
+      // A collector that attaches its warning to every answer.
+      collector.inject({ kind: 'partial', rejectedSpans: 0, errorMessage: 'field deprecated', times: 3 });
+      for (let i = 0; i < 3; i++) {
+        await get(`${baseUrl(runtime.server!)}/after`);
+        await runtime.tracer.flush();
+      }
+
+      expect(logs.lines.filter((l) => String(l.msg).startsWith('the collector at '))).toEqual([
+        expect.objectContaining({
+          level: 'info',
+          msg: expect.stringContaining('took every span, with a warning: field deprecated'),
+          errorMessage: 'field deprecated',
+        }),
+      ]);
+      expect(logs.find('trace export recovered')).toEqual([
+        expect.objectContaining({ level: 'info', failedBatches: 2, droppedSpans: 2 }),
+      ]);
+      expect(logs.find('trace export recovered')[0]).not.toHaveProperty('rejectedSpans');
+    },
+  );
+
   it('a collector that hangs: requests are answered meanwhile, and the shutdown stays bounded', async () => {
     collector.inject({ kind: 'hang', times: 100 });
     const { runtime, logs } = await startTraced(
@@ -102,9 +134,11 @@ describe('spans the collector never gets', () => {
     for (let i = 0; i < 12; i++) await get(`${baseUrl(runtime.server!)}/`);
 
     await vi.waitFor(() => expect(logs.find('trace export recovered')).toHaveLength(1), { timeout: 5_000 });
-    expect(logs.lines.filter((l) => queueFull.test(String(l.msg)))).toEqual([
-      expect.objectContaining({ level: 'warn', maxQueueSize: 4 }),
-    ]);
+    const warnings = logs.lines.filter((l) => queueFull.test(String(l.msg)));
+    expect(warnings).toEqual([expect.objectContaining({ level: 'warn', maxQueueSize: 4 })]);
+    // Logged as a request's span ended: none of that request's fields.
+    for (const key of ['requestId', 'traceId', 'spanId', 'method', 'path'])
+      expect(warnings[0]).not.toHaveProperty(key);
     expect(logs.lines.filter((l) => failedExport.test(String(l.msg)))).toHaveLength(1);
     expect(logs.find('trace export recovered')[0]).toMatchObject({
       failedBatches: 1,
