@@ -189,9 +189,10 @@ export const environmentSchema = Object.freeze({
   }),
   OTEL_BSP_EXPORT_TIMEOUT: variable({
     description: 'How long the batch span processor waits for one export.',
-    accepted: sdkIntegerAccepted(0, 'milliseconds'),
+    // Not 0: every export would time out at once.
+    accepted: sdkIntegerAccepted(1, 'milliseconds'),
     default: '30000',
-    parse: (raw) => parseSdkInteger(raw, 0),
+    parse: (raw) => parseSdkInteger(raw, 1),
   }),
   OTEL_BSP_MAX_QUEUE_SIZE: variable({
     description:

@@ -84,32 +84,26 @@ type SdkVariable = (typeof otelSdkVariables)[number];
  */
 export function otelSdkSettings(env: Pick<ParsedEnvironment, SdkVariable>): OtelSdkSettings {
   const ignored: IgnoredSdkSetting[] = [];
-  // The first usable variable of `names` (a span limit, then its general one), else the default.
-  const read = (names: readonly SdkVariable[], fallback: number): number => {
-    let value: number | undefined;
+  // The first usable variable of `names` (a span limit, then its general one), else the default;
+  // at most `max`, and a value asked for past it is warned about too.
+  const read = (names: readonly SdkVariable[], fallback: number, max = Number.POSITIVE_INFINITY): number => {
+    let value: { name: SdkVariable; value: number } | undefined;
     const unusable: { name: string; value: string }[] = [];
     for (const name of names) {
       const setting = env[name];
       if (setting === undefined) continue;
-      if ('value' in setting) value ??= setting.value;
+      if ('value' in setting) value ??= { name, value: setting.value };
       else unusable.push({ name, value: setting.ignored });
     }
-    const used = value ?? fallback;
+    const used = Math.min(value?.value ?? fallback, max);
+    if (value !== undefined && value.value > max)
+      unusable.push({ name: value.name, value: String(value.value) });
     for (const entry of unusable) ignored.push({ ...entry, used });
     return used;
   };
   const maxQueueSize = read(['OTEL_BSP_MAX_QUEUE_SIZE'], 2048);
-  let maxExportBatchSize = read(['OTEL_BSP_MAX_EXPORT_BATCH_SIZE'], 512);
-  if (maxExportBatchSize > maxQueueSize) {
-    // Batches are cut to the queue, as the SDK does; a size that was asked for is warned about.
-    if (env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE !== undefined)
-      ignored.push({
-        name: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
-        value: String(maxExportBatchSize),
-        used: maxQueueSize,
-      });
-    maxExportBatchSize = maxQueueSize;
-  }
+  // Batches are cut to the queue, as the SDK does.
+  const maxExportBatchSize = read(['OTEL_BSP_MAX_EXPORT_BATCH_SIZE'], 512, maxQueueSize);
   const batch: BatchSettings = {
     scheduledDelayMillis: read(['OTEL_BSP_SCHEDULE_DELAY'], 5000),
     exportTimeoutMillis: read(['OTEL_BSP_EXPORT_TIMEOUT'], 30_000),

@@ -86,9 +86,19 @@ describe('tracing options', () => {
     expect(asked.sdk.ignored).toEqual([{ name: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', value: '200', used: 100 }]);
   });
 
+  it('warn of an unusable OTEL_BSP_MAX_EXPORT_BATCH_SIZE once, with the size used: the queue, when smaller', () => {
+    const { sdk } = tracing(undefined, {
+      OTEL_BSP_MAX_QUEUE_SIZE: '100',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: 'abc',
+    });
+    expect(sdk.batch.maxExportBatchSize).toBe(100);
+    expect(sdk.ignored).toEqual([{ name: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', value: 'abc', used: 100 }]);
+  });
+
   it.each([
     ['OTEL_BSP_MAX_QUEUE_SIZE', '0', 2048],
     ['OTEL_BSP_EXPORT_TIMEOUT', '-1', 30_000],
+    ['OTEL_BSP_EXPORT_TIMEOUT', '0', 30_000],
     ['OTEL_BSP_SCHEDULE_DELAY', '1.5', 5000],
     ['OTEL_BSP_SCHEDULE_DELAY', '9999999999', 5000],
     ['OTEL_SPAN_EVENT_COUNT_LIMIT', 'many', 128],
