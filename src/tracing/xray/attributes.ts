@@ -1,3 +1,4 @@
+import { describeThrown } from '../../logging/serializers.js';
 import type { CallOutcome, OutgoingCall } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
 import type { SpanAttributes } from '../tracer.js';
@@ -147,9 +148,22 @@ export function flagStatus(entity: XrayFields, status: number | undefined): void
 const throttlingErrors =
   /^(?:Throttling|ThrottlingException|ThrottledException|RequestThrottledException|TooManyRequestsException|ProvisionedThroughputExceededException|TransactionInProgressException|RequestLimitExceeded|BandwidthLimitExceeded|LimitExceededException|RequestThrottled|SlowDown|PriorRequestNotComplete|EC2ThrottledException)$/;
 
-/** What the SDK's `addError` takes. */
-export function asError(error: unknown): Error | string {
-  return error instanceof Error ? error : String(error);
+/**
+ * The SDK's `addError`, never throwing: a value that is not an error is recorded by its text, and
+ * so is an error the SDK cannot read (a `stack` getter that throws). A throw here would leave the
+ * entity unclosed, and unsent.
+ *
+ * @example
+ * ```ts
+ * addError(segment, Object.create(null)); // the cause's message: '[object Object]'
+ * ```
+ */
+export function addError(entity: XrayEntity, error: unknown, remote = false): void {
+  try {
+    entity.addError(error instanceof Error ? error : describeThrown(error), remote);
+  } catch {
+    entity.addError(describeThrown(error), remote);
+  }
 }
 
 /** The name of an error the AWS SDK throws, when it is one. */
@@ -232,6 +246,6 @@ export function recordOutcome(entity: XrayEntity, call: OutgoingCall, outcome: C
  * ```
  */
 export function recordCause(entity: XrayEntity, error: unknown, remote = false): void {
-  entity.addError(asError(error), remote);
+  addError(entity, error, remote);
   if (entity.error === true) delete entity.fault;
 }

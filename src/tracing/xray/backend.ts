@@ -27,7 +27,7 @@ import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, parseTraceContext, type TraceHeader } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanOptions } from '../tracer.js';
 import {
-  asError,
+  addError,
   callFields,
   flagStatus,
   incomingRequestData,
@@ -247,25 +247,30 @@ class XrayBackend implements TracingBackend {
       segment.in_progress = false;
       return;
     }
-    if (this.#requestFields) recordAttributes(segment, requestFieldAttributes(context));
-    const { statusCode, contentLength } = outcome;
-    if (statusCode !== undefined) {
-      segment.http = {
-        ...segment.http,
-        response:
-          contentLength === undefined
-            ? { status: statusCode }
-            : { status: statusCode, content_length: contentLength },
-      };
+    try {
+      if (this.#requestFields) recordAttributes(segment, requestFieldAttributes(context));
+      const { statusCode, contentLength } = outcome;
+      if (statusCode !== undefined) {
+        segment.http = {
+          ...segment.http,
+          response:
+            contentLength === undefined
+              ? { status: statusCode }
+              : { status: statusCode, content_length: contentLength },
+        };
+      }
+      flagStatus(segment, statusCode);
+      // The route's error (as its adapter reported it); thrown in a span, the SDK names that span's cause.
+      if (outcome.error !== undefined) recordCause(segment, outcome.error);
+      if (outcome.route !== undefined) segment.addAnnotation('http_route', outcome.route);
+      if (outcome.aborted && (statusCode === undefined || statusCode < 500)) {
+        segment.addError('the connection closed before the response ended');
+      }
+    } finally {
+      // Whatever a recording met, the segment ends and is sent: unclosed, work left running would
+      // add to it for the life of the process.
+      segment.close();
     }
-    flagStatus(segment, statusCode);
-    // The route's error (as its adapter reported it); thrown in a span, the SDK names that span's cause.
-    if (outcome.error !== undefined) recordCause(segment, outcome.error);
-    if (outcome.route !== undefined) segment.addAnnotation('http_route', outcome.route);
-    if (outcome.aborted && (statusCode === undefined || statusCode < 500)) {
-      segment.addError('the connection closed before the response ended');
-    }
-    segment.close();
     // The SDK sends a segment once its subsegments are closed too; one still open (a response body
     // never read) would hold the request's segment back forever. Send it now, with that subsegment
     // in progress; the SDK sends it again, complete, if the subsegment ends later.
@@ -339,7 +344,7 @@ class XrayBackend implements TracingBackend {
     if (trace.sampled && links.length > 0) subsegment.addMetadata('links', links, 'apprunner-kit');
     const handle = new XraySpanHandle(subsegment, trace);
     const end = (error: SpanEnding) => {
-      if (error !== undefined && trace.sampled) subsegment.addError(asError(error.value));
+      if (error !== undefined && trace.sampled) addError(subsegment, error.value);
       subsegment.close();
       root?.close();
     };

@@ -5,7 +5,7 @@ import type { CallOutcome, ClientSpan, OutgoingCall } from '../backend.js';
 import { type PropagationHeader, propagationHeaders } from '../propagation.js';
 import { newSpanId, newTraceId } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle } from '../tracer.js';
-import { asError, recordAttributes, recordOutcome, type XrayEntity, type XrayFields } from './attributes.js';
+import { addError, recordAttributes, recordOutcome, type XrayEntity, type XrayFields } from './attributes.js';
 import type { DaemonEmitter } from './emitter.js';
 
 /** The SDK's segment. */
@@ -172,7 +172,7 @@ export class XraySpanHandle implements SpanHandle {
   }
 
   recordError(error: unknown): void {
-    if (this.#sampled) this.#entity.addError(asError(error));
+    if (this.#sampled) addError(this.#entity, error);
   }
 }
 

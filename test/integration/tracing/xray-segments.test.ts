@@ -109,15 +109,19 @@ describe('a segment per request', () => {
     app.get('/missing', async () => {
       throw Object.assign(new Error('no note 7'), { status: 404 });
     });
+    app.get('/no-prototype', async () => {
+      throw Object.create(null); // String() of it throws
+    });
     const { runtime } = await startRuntime({
       service: 'notes-api',
       app: app as unknown as SupportedApp,
       tracing: { mode: 'xray', xray: { sampling: 'local', samplingRules: sampleEverything } },
       env: { AWS_XRAY_DAEMON_ADDRESS: daemon.address },
     });
-    for (const path of ['/throws', '/missing']) await get(`${baseUrl(runtime.server!)}${path}`);
+    for (const path of ['/throws', '/missing', '/no-prototype'])
+      await get(`${baseUrl(runtime.server!)}${path}`);
     await runtime.tracer.flush();
-    await daemon.waitFor((d) => d.segments.length === 2);
+    await daemon.waitFor((d) => d.segments.length === 3);
 
     const causeOf = (path: string) =>
       (segmentFor(daemon, path).document.cause as { exceptions: { message: string }[] }).exceptions;
@@ -132,6 +136,8 @@ describe('a segment per request', () => {
     });
     expect(segmentFor(daemon, '/missing').document.fault).toBeUndefined();
     expect(causeOf('/missing')).toEqual([expect.objectContaining({ message: 'no note 7' })]);
+    expect(segmentFor(daemon, '/no-prototype').document).toMatchObject({ fault: true });
+    expect(causeOf('/no-prototype')).toEqual([expect.objectContaining({ message: '[object Object]' })]);
   });
 
   it('records no response status for a client that left before any response: a fault, and why', async () => {

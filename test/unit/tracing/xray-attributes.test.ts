@@ -2,6 +2,7 @@ import type AWSXRayModule from 'aws-xray-sdk-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IncomingRequestInfo } from '../../../src/tracing/incoming-request.js';
 import {
+  addError,
   annotationKey,
   callFields,
   flagStatus,
@@ -181,5 +182,37 @@ describe('outgoing calls', () => {
     const reset = Object.assign(subsegment(), callFields(call).fields);
     recordOutcome(reset, call, { error: new Error('socket hang up') });
     expect(json(reset)).toMatchObject({ fault: true });
+  });
+});
+
+describe('addError', () => {
+  it.each([
+    ['an object without a prototype', () => Object.create(null), '[object Object]'],
+    [
+      'an error whose stack getter throws',
+      () =>
+        Object.defineProperty(new Error('db down'), 'stack', {
+          get() {
+            throw new Error('no stack');
+          },
+        }),
+      'db down',
+    ],
+    [
+      'a revoked Proxy',
+      () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return proxy;
+      },
+      'a value that cannot be printed',
+    ],
+  ])('records %s by its text, never throwing', (_what, thrown, message) => {
+    const entity = subsegment();
+    addError(entity, thrown());
+    expect(entity.fault).toBe(true);
+    expect((entity as { cause?: { exceptions: { message: string }[] } }).cause?.exceptions).toEqual([
+      expect.objectContaining({ message }),
+    ]);
   });
 });
