@@ -32,6 +32,13 @@ export type {
   SupportedApp,
   TracingOptions,
 } from './config/options.js';
+export type {
+  BatchSettings,
+  IgnoredSdkSetting,
+  OtelSdkSettings,
+  SdkNumberSetting,
+  SpanLimitSettings,
+} from './config/otel-sdk.js';
 export type { QuietRequests } from './config/quiet-requests.js';
 export type {
   CloudPlatform,

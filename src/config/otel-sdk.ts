@@ -35,26 +35,50 @@ export interface BatchSettings {
 
 /** The span limits, as both SDK lines' tracer providers take them (`spanLimits`). */
 export interface SpanLimitSettings {
+  /**
+   * `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: the longest
+   * string attribute value; longer ones are cut. @default Infinity (no limit)
+   */
   readonly attributeValueLengthLimit: number;
+  /** `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, else `OTEL_ATTRIBUTE_COUNT_LIMIT`: attributes per span. @default 128 */
   readonly attributeCountLimit: number;
+  /** `OTEL_SPAN_LINK_COUNT_LIMIT`: links per span. @default 128 */
   readonly linkCountLimit: number;
+  /** `OTEL_SPAN_EVENT_COUNT_LIMIT`: events per span. @default 128 */
   readonly eventCountLimit: number;
+  /** `OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT`: attributes per event. @default 128 */
   readonly attributePerEventCountLimit: number;
+  /** `OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT`: attributes per link. @default 128 */
   readonly attributePerLinkCountLimit: number;
 }
 
 /** A variable whose value was not used, warned about when the OpenTelemetry backend starts. */
 export interface IgnoredSdkSetting {
+  /** The variable, such as `OTEL_BSP_MAX_QUEUE_SIZE`. */
   readonly name: string;
+  /** What it held (trimmed, at most 40 characters). */
   readonly value: string;
   /** What was used instead. */
   readonly used: number;
 }
 
-/** The SDK settings the kit reads itself (the 3.x SDK reads no variable) and passes to either line. */
+/**
+ * The SDK settings the kit reads itself (the 3.x SDK reads no variable) and passes to either line:
+ * `config.tracing.sdk`.
+ *
+ * @example
+ * ```ts
+ * // OTEL_BSP_MAX_QUEUE_SIZE=100 OTEL_BSP_EXPORT_TIMEOUT=0
+ * config.tracing.sdk.batch.maxQueueSize; // 100
+ * config.tracing.sdk.ignored; // [{ name: 'OTEL_BSP_EXPORT_TIMEOUT', value: '0', used: 30000 }]
+ * ```
+ */
 export interface OtelSdkSettings {
+  /** The batch span processor's settings. */
   readonly batch: BatchSettings;
+  /** The tracer provider's span limits. */
   readonly spanLimits: SpanLimitSettings;
+  /** The variables whose values could not be used, each warned about as tracing starts. */
   readonly ignored: readonly IgnoredSdkSetting[];
 }
 
