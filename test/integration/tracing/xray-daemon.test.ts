@@ -5,7 +5,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { baseUrl, get } from '../../support/http.js';
 import { stopRuntimes } from '../../support/runtime.js';
-import { startXRayDaemon, type XRayDaemon, xrayDaemonAddress } from '../../support/xray-daemon.js';
+import {
+  type CollectedSegment,
+  DEFAULT_SAMPLING_RULE,
+  startXRayDaemon,
+  type XRayDaemon,
+  xrayDaemonAddress,
+} from '../../support/xray-daemon.js';
 import { segmentFor, startXray } from './xray-support.js';
 
 let daemon: XRayDaemon;
@@ -17,6 +23,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await stopRuntimes();
   daemon.clear();
+  daemon.setSamplingRules([DEFAULT_SAMPLING_RULE]);
 });
 
 afterAll(async () => {
@@ -31,6 +38,29 @@ async function absentPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** The centralized rule that sampled `segment` (`aws.xray.rule_name`), if one did. */
+function ruleOf(segment: CollectedSegment): string | undefined {
+  return (segment.document.aws as { xray?: { rule_name?: string } } | undefined)?.xray?.rule_name;
+}
+
+/**
+ * Sends requests until one is sampled by the centralized rule `rule`: until then the kit may not
+ * have read the daemon's rules yet, and its local default rule decides.
+ */
+async function untilRuleApplies(
+  runtime: { tracer: { flush(): Promise<void> } },
+  send: (i: number) => Promise<unknown>,
+  rule: string,
+): Promise<void> {
+  await daemon.waitFor((d) => d.samplingRequests.some((r) => r.path === '/GetSamplingRules'));
+  for (let i = 0; i < 80 && !daemon.segments.some((s) => ruleOf(s) === rule); i++) {
+    await send(i);
+    await runtime.tracer.flush();
+    await delay(25);
+  }
+  expect(daemon.segments.map(ruleOf)).toContain(rule);
 }
 
 const outage = /^the X-Ray daemon at .* does not answer: .* until it does \(logged once per outage\)$/;
@@ -130,20 +160,10 @@ describe('centralized sampling', () => {
     const { runtime, logs } = await startXray(daemon, () => (_req, res) => res.end(), {
       tracing: { mode: 'xray' },
     });
-    await daemon.waitFor((d) => d.samplingRequests.some((r) => r.path === '/GetSamplingRules'));
-    let matched: string | undefined;
-    for (let i = 0; i < 40 && matched === undefined; i++) {
-      await get(`${baseUrl(runtime.server!)}/notes/${i}`);
-      await runtime.tracer.flush();
-      await delay(25);
-      const segment = daemon.segments.find((s) => s.document.aws !== undefined);
-      matched = (segment?.document.aws as { xray?: { rule_name?: string } } | undefined)?.xray?.rule_name;
-    }
-    expect(matched).toBe('notes');
+    await untilRuleApplies(runtime, (i) => get(`${baseUrl(runtime.server!)}/notes/${i}`), 'notes');
     expect(daemon.samplingRequests[0]).toEqual({ path: '/GetSamplingRules', body: {} });
     expect(logs.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
     expect(daemonLines(logs.lines)).toEqual([]);
-    daemon.setSamplingRules([{ RuleName: 'Default', Priority: 10000, FixedRate: 0.05, ReservoirSize: 1 }]);
   });
 
   it.each([
@@ -198,21 +218,17 @@ describe('centralized sampling', () => {
     const { runtime } = await startXray(daemon, () => (_req, res) => res.end(), {
       tracing: { mode: 'xray' },
     });
-    await daemon.waitFor((d) => d.samplingRequests.some((r) => r.path === '/GetSamplingRules'));
-    // The rules apply once the first POST /orders is sampled by them.
-    for (let i = 0; i < 40 && daemon.segments.length === 0; i++) {
-      await get(`${baseUrl(runtime.server!)}/orders/${i}`, { method: 'POST' });
-      await runtime.tracer.flush();
-      await delay(25);
-    }
-    expect(daemon.segments[0]?.document.aws).toHaveProperty('xray.rule_name', 'orders');
+    await untilRuleApplies(
+      runtime,
+      (i) => get(`${baseUrl(runtime.server!)}/orders/${i}`, { method: 'POST' }),
+      'orders',
+    );
     daemon.clear();
 
     for (let i = 0; i < 10; i++) await runtime.tracer.span('nightly cleanup', async () => {});
     await runtime.tracer.flush();
     await delay(50);
     expect(daemon.segments).toEqual([]);
-    daemon.setSamplingRules([{ RuleName: 'Default', Priority: 10000, FixedRate: 0.05, ReservoirSize: 1 }]);
   });
 
   it.each([
