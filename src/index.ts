@@ -40,6 +40,7 @@ export type {
   SpanLimitSettings,
 } from './config/otel-sdk.js';
 export type { QuietRequests } from './config/quiet-requests.js';
+export type { ResourceAttributesText } from './config/resource-attributes.js';
 export type {
   CloudPlatform,
   DaemonEndpoint,

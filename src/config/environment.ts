@@ -1,13 +1,13 @@
 import { parseDimensionText } from './metrics.js';
 import { parseSdkInteger, sdkIntegerAccepted } from './otel-sdk.js';
 import { parseEnum, parseIntegerText, parseName } from './parse.js';
+import { readResourceAttributes } from './resource-attributes.js';
 import {
   parseBooleanText,
   parseEndpointUrl,
   parseOtlpProtocol,
   parsePlatformMarker,
   parsePropagatorsText,
-  parseResourceAttributes,
   parseTracesExporter,
   parseTracesSampler,
   tracesSamplers,
@@ -170,10 +170,11 @@ export const environmentSchema = Object.freeze({
   }),
   OTEL_RESOURCE_ATTRIBUTES: variable({
     description:
-      'More resource attributes on every span, such as `deployment.environment.name=prod`; they win over the detected `cloud.*` ones. `service.name` and `service.version` here name the service (log lines too) when no option, `SERVICE_NAME`, `OTEL_SERVICE_NAME` or `SERVICE_VERSION` does.',
+      'More resource attributes on every span, such as `deployment.environment.name=prod`; they win over the detected `cloud.*` ones. `service.name` and `service.version` here name the service (log lines too) when no option, `SERVICE_NAME`, `OTEL_SERVICE_NAME` or `SERVICE_VERSION` does. A pair that cannot be read fails the start where OpenTelemetry traces; elsewhere it is left out, with a warning (`createLogger` leaves it out silently).',
     accepted: 'comma-separated `key=value` pairs, values percent-encoded',
     default: 'unset',
-    parse: (raw, name) => parseResourceAttributes(raw, name),
+    // Refused by parseTracingConfig where OpenTelemetry traces; elsewhere a pair it cannot read is left out.
+    parse: (raw) => readResourceAttributes(raw),
   }),
   OTEL_SDK_DISABLED: variable({
     description: '`true` keeps tracing off in `auto` mode.',

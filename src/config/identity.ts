@@ -36,7 +36,7 @@ export function serviceIdentity(
 ): ServiceIdentity {
   let pkg: AppPackage | undefined;
   const app = () => (pkg ??= appPackage(cwd));
-  const resource = env.OTEL_RESOURCE_ATTRIBUTES;
+  const resource = env.OTEL_RESOURCE_ATTRIBUTES?.attributes;
   return {
     service:
       given.service ??

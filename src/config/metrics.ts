@@ -130,7 +130,7 @@ export function parseMetricsConfig(
   if (destination !== undefined && typeof (destination as { write?: unknown } | null)?.write !== 'function') {
     invalid('metrics.destination', destination, 'an object with a write(line) method');
   }
-  const attributes = env.OTEL_RESOURCE_ATTRIBUTES ?? {};
+  const attributes = env.OTEL_RESOURCE_ATTRIBUTES?.attributes ?? {};
   const fromAttributes = attributes['deployment.environment.name'] ?? attributes['deployment.environment'];
   return {
     config: {

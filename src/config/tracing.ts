@@ -4,6 +4,7 @@ import { parseXrayOptions, type XrayConfig } from '../tracing/xray/options.js';
 import type { ParsedEnvironment } from './environment.js';
 import { type OtelSdkSettings, otelSdkSettings } from './otel-sdk.js';
 import { invalid, parseBoolean, parseEnum, parseName, parseSection } from './parse.js';
+import { requireResourceAttributes } from './resource-attributes.js';
 
 /** The tracing modes `tracing.mode` accepts. */
 export const tracingModes = ['auto', 'otel', 'xray', 'off'] as const;
@@ -148,6 +149,11 @@ export interface TracingConfig {
   readonly xrayRules: XrayRulesSource;
   /** `OTEL_RESOURCE_ATTRIBUTES`, decoded. */
   readonly resourceAttributes: Readonly<Record<string, string>>;
+  /**
+   * The pairs of `OTEL_RESOURCE_ATTRIBUTES` the kit cannot read, where OpenTelemetry does not trace:
+   * left out (warned about when tracing starts). Where it traces, such a pair fails the start.
+   */
+  readonly resourceAttributesIgnored: readonly string[];
   /** `OTEL_SDK_DISABLED`. */
   readonly sdkDisabled: boolean;
   /** `OTEL_BSP_*` and the span limits, with their defaults: the kit passes them to either SDK line. */
@@ -264,37 +270,6 @@ export function parseBooleanText(raw: string, name: string): boolean {
   return value === 'true';
 }
 
-const resourceKeyPattern = /^[\w.\-/]{1,255}$/;
-
-/**
- * `key1=value1,key2=value2` as the OpenTelemetry spec writes `OTEL_RESOURCE_ATTRIBUTES`: values are
- * percent-decoded; keys are letters, digits, `_`, `.`, `-` and `/`.
- */
-export function parseResourceAttributes(raw: string, name: string): Readonly<Record<string, string>> {
-  const attributes: Record<string, string> = {};
-  if (raw.length > 4096) invalid(name, `${raw.slice(0, 40)}…`, 'at most 4096 characters');
-  for (const pair of raw.split(',')) {
-    if (pair.trim() === '') continue;
-    const eq = pair.indexOf('=');
-    const key = eq === -1 ? '' : pair.slice(0, eq).trim();
-    let value: string | undefined;
-    try {
-      value = eq === -1 ? undefined : decodeURIComponent(pair.slice(eq + 1).trim());
-    } catch {
-      value = undefined;
-    }
-    if (!resourceKeyPattern.test(key) || value === undefined || /\p{Cc}/u.test(value)) {
-      invalid(
-        name,
-        pair,
-        'comma-separated key=value pairs with percent-encoded values, such as "team=notes"',
-      );
-    }
-    attributes[key] = value;
-  }
-  return attributes;
-}
-
 /** One address of the X-Ray daemon. */
 export interface DaemonEndpoint {
   readonly host: string;
@@ -367,7 +342,7 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
   const argText = env.OTEL_TRACES_SAMPLER_ARG;
   const xray = env.OTEL_TRACES_SAMPLER === 'xray';
   const fromEnv = section.propagators === undefined ? env.OTEL_PROPAGATORS : undefined;
-  const config: Omit<TracingConfig, DaemonAddressFields> = {
+  const config: Omit<TracingConfig, DerivedFields> = {
     mode,
     fetch: section.fetch === undefined ? true : parseBoolean('tracing.fetch', section.fetch),
     httpClient:
@@ -393,23 +368,47 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
     samplerArg: xray || argText === undefined ? undefined : parseSamplerArg(argText, argName),
     xrayRules:
       xray && argText !== undefined ? parseXrayRulesSource(argText, argName) : defaultXrayRulesSource,
-    resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES ?? {},
+    resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES?.attributes ?? {},
     sdkDisabled: env.OTEL_SDK_DISABLED ?? false,
     sdk: otelSdkSettings(env),
     xray: parseXrayOptions(section.xray),
     platform,
   };
-  return { ...config, ...daemonAddress(config, env.AWS_XRAY_DAEMON_ADDRESS) };
+  return {
+    ...config,
+    ...daemonAddress(config, env.AWS_XRAY_DAEMON_ADDRESS),
+    resourceAttributesIgnored: resourceAttributesIgnored(config, env),
+  };
 }
 
 type DaemonAddressFields = 'xrayDaemonAddress' | 'xrayDaemonAddressIgnored';
+/** The fields read once the others are known: they depend on whether a backend traces. */
+type DerivedFields = DaemonAddressFields | 'resourceAttributesIgnored';
+
+/**
+ * The pairs of `OTEL_RESOURCE_ATTRIBUTES` the kit cannot read, left out where OpenTelemetry does not
+ * trace (the spec has SDKs warn and go on; the kit keeps its start-up failure where the attributes
+ * describe every span).
+ *
+ * @throws ConfigurationError (`ARK_CONFIG_INVALID`) when OpenTelemetry traces and a pair cannot be read.
+ */
+function resourceAttributesIgnored(
+  config: Omit<TracingConfig, DerivedFields>,
+  env: ParsedEnvironment,
+): readonly string[] {
+  const text = env.OTEL_RESOURCE_ATTRIBUTES;
+  if (text === undefined || text.malformed.length === 0) return [];
+  const plan = resolveTracingMode({ ...config, xrayDaemonAddress: env.AWS_XRAY_DAEMON_ADDRESS });
+  if (plan.backend === 'otel') requireResourceAttributes(text, 'OTEL_RESOURCE_ATTRIBUTES');
+  return text.malformed;
+}
 
 /**
  * `AWS_XRAY_DAEMON_ADDRESS`, read where the X-Ray SDK traces. Elsewhere it is not used, and a value
  * the kit cannot read (`udp:[fd00::1]:2000`, set fleet-wide) must not fail the start: it is left out.
  */
 function daemonAddress(
-  config: Omit<TracingConfig, DaemonAddressFields>,
+  config: Omit<TracingConfig, DerivedFields>,
   raw: string | undefined,
 ): Pick<TracingConfig, DaemonAddressFields> {
   const name = 'AWS_XRAY_DAEMON_ADDRESS';

@@ -62,7 +62,7 @@ export function adoptAppLogger(appLogger: unknown, asked: AskedLogging): Adoptio
     differences.push(
       "loggerInstance is a child of createLogger's logger (give the framework that logger itself)",
     );
-  const resource = env?.OTEL_RESOURCE_ATTRIBUTES;
+  const resource = env?.OTEL_RESOURCE_ATTRIBUTES?.attributes;
   const serviceGiven =
     asked.serviceGiven ||
     env?.SERVICE_NAME !== undefined ||

@@ -134,6 +134,17 @@ export async function startTracing(
       'AWS_XRAY_DAEMON_ADDRESS is not an address the kit reads (host:port, or "udp:host:port tcp:host:port"): it is left out, as the X-Ray SDK does not trace here',
     );
   }
+  if (config.resourceAttributesIgnored.length > 0) {
+    logger.warn(
+      {
+        tracing: {
+          backend: plan.backend,
+          OTEL_RESOURCE_ATTRIBUTES: config.resourceAttributesIgnored.map((pair) => pair.slice(0, 100)),
+        },
+      },
+      'OTEL_RESOURCE_ATTRIBUTES has pairs that are not key=value with a percent-encoded value: they are left out, as OpenTelemetry does not trace here',
+    );
+  }
   const datastore = reportDatastoreSpans(plan.backend === 'otel', logger);
   if (plan.backend === 'off') {
     logger.debug(

@@ -152,6 +152,23 @@ describe('an AWS_XRAY_DAEMON_ADDRESS the kit cannot read', () => {
   });
 });
 
+describe('an OTEL_RESOURCE_ATTRIBUTES with pairs the kit cannot read', () => {
+  it('with tracing off: the app starts, named by service.name, and one warning says they are left out', async () => {
+    const { runtime, logs } = await startRuntime({
+      app: (_req, res) => res.end(),
+      env: { OTEL_RESOURCE_ATTRIBUTES: 'team=50%,service.name=billing' },
+    });
+    expect(runtime.tracer.mode).toBe('off');
+    expect(runtime.config.service).toBe('billing');
+    expect(logs.lines.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(/^OTEL_RESOURCE_ATTRIBUTES has pairs .* left out/),
+        tracing: { backend: 'off', OTEL_RESOURCE_ATTRIBUTES: ['team=50%'] },
+      }),
+    ]);
+  });
+});
+
 describe('otel mode', () => {
   it('with OTEL_TRACES_EXPORTER=none: ids and headers flow, nothing is exported', async () => {
     const { runtime, logs } = await startTraced(

@@ -56,6 +56,7 @@ describe('tracing options', () => {
       },
       xrayDaemonAddress: undefined,
       xrayDaemonAddressIgnored: undefined,
+      resourceAttributesIgnored: [],
       xray: { sampling: 'centralized', samplingRules: undefined },
       platform: undefined,
     });
@@ -275,10 +276,6 @@ describe('tracing environment variables', () => {
     ['OTEL_TRACES_SAMPLER_ARG', '1.5', /a number from 0 to 1/],
     ['OTEL_TRACES_SAMPLER_ARG', '-0.1', /a number from 0 to 1/],
     ['OTEL_TRACES_SAMPLER_ARG', 'half', /a number from 0 to 1/],
-    ['OTEL_RESOURCE_ATTRIBUTES', 'team', /key=value pairs/],
-    ['OTEL_RESOURCE_ATTRIBUTES', 'team=%E0%A4%A', /key=value pairs/],
-    ['OTEL_RESOURCE_ATTRIBUTES', 'bad key=1', /key=value pairs/],
-    ['OTEL_RESOURCE_ATTRIBUTES', `a=${'x'.repeat(5000)}`, /at most 4096 characters/],
     ['OTEL_SDK_DISABLED', 'yes', /"true" or "false"/],
     ['AWS_XRAY_DAEMON_ADDRESS', 'localhost', /host:port/],
     ['AWS_XRAY_DAEMON_ADDRESS', 'tcp:a:1 udp:b:2 udp:c:3', /host:port/],
@@ -289,4 +286,40 @@ describe('tracing environment variables', () => {
     expect(error.message).toContain(name);
     expect(error.message).toMatch(message);
   });
+
+  it.each([
+    ['team', /key=value pairs/],
+    ['team=%E0%A4%A', /key=value pairs/],
+    ['bad key=1', /key=value pairs/],
+    [`a=${'x'.repeat(5000)}`, /at most 4096 characters/],
+  ])(
+    'refuse OTEL_RESOURCE_ATTRIBUTES=%j where OpenTelemetry traces, naming the variable',
+    (value, message) => {
+      for (const [options, env] of [
+        [{ mode: 'otel' }, {}],
+        [undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }],
+      ] as const) {
+        const error = failure(() => tracing(options, { OTEL_RESOURCE_ATTRIBUTES: value, ...env }));
+        expect(error.field).toBe('OTEL_RESOURCE_ATTRIBUTES');
+        expect(error.message).toMatch(message);
+      }
+    },
+  );
+
+  it.each([
+    ['tracing off', { mode: 'off' }, {}],
+    ['auto, nothing to trace to', undefined, {}],
+    ['the X-Ray SDK', { mode: 'xray' }, {}],
+  ])(
+    '%s: pairs of OTEL_RESOURCE_ATTRIBUTES it cannot read are left out, not refused',
+    (_name, options, env) => {
+      const config = loadConfig({
+        env: { OTEL_RESOURCE_ATTRIBUTES: 'team=50%,a=b,c,service.name=billing', ...env },
+        ...(options === undefined ? {} : { tracing: options as never }),
+      }).config;
+      expect(config.tracing.resourceAttributes).toEqual({ a: 'b', 'service.name': 'billing' });
+      expect(config.tracing.resourceAttributesIgnored).toEqual(['team=50%', 'c']);
+      expect(config.service).toBe('billing');
+    },
+  );
 });

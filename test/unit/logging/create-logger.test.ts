@@ -60,6 +60,14 @@ describe('createLogger reads what options leave out as bootstrapAppRunner does',
     expect(line).not.toHaveProperty('region');
   });
 
+  it.each(['team=50%,service.name=billing', 'a=b,c,service.name=billing', 'bad key=1,service.name=billing'])(
+    'takes service.name of OTEL_RESOURCE_ATTRIBUTES=%j, leaving out the pairs it cannot read (no throw)',
+    (attributes) => {
+      stubEnvironment({ OTEL_RESOURCE_ATTRIBUTES: attributes });
+      expect(firstLine({})).toMatchObject({ service: 'billing' });
+    },
+  );
+
   it('refuses a LOG_LEVEL it does not know, naming the variable', () => {
     stubEnvironment({ LOG_LEVEL: 'verbose' });
     expect(() => createLogger()).toThrow(ConfigurationError);
