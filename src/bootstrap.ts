@@ -351,25 +351,26 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       return failStart(error);
     }
     if (stopping()) return abortStart();
+    let address: AddressInfo;
     try {
-      const address = await listen(server, config);
-      // A shutdown that began while it bound drained it as not listening yet: nothing else closes it.
-      if (stopping()) {
-        server.close();
-        return abortStart();
-      }
-      logger.info(
-        {
-          port: address.port,
-          address: address.address,
-          framework: installed.kind,
-          ...(server instanceof TlsServer ? { protocol: 'https' } : {}),
-        },
-        `listening on port ${address.port}`,
-      );
+      address = await listen(server, config);
     } catch (error) {
       return failStart(error);
     }
+    // A shutdown that began while it bound drained it as not listening yet: nothing else closes it.
+    if (stopping()) {
+      server.close();
+      return abortStart();
+    }
+    logger.info(
+      {
+        port: address.port,
+        address: address.address,
+        framework: installed.kind,
+        ...(server instanceof TlsServer ? { protocol: 'https' } : {}),
+      },
+      `listening on port ${address.port}`,
+    );
   }
   coordinator.markReady();
   return runtime;
