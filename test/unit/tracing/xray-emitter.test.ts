@@ -188,7 +188,6 @@ describe('DaemonEmitter', () => {
       const ids = { traceId, id: `${i}`.repeat(16) };
       sender.send({ ...ids, parentId: undefined }, false, () => segment(ids));
     };
-    const now = Date.now();
     try {
       for (let i = 1; i <= 3; i++) send(i);
       await sender.flush();
@@ -199,7 +198,8 @@ describe('DaemonEmitter', () => {
       ]);
       send(4);
       expect(lookups).toEqual([host]); // not before the reconnect delay
-      vi.spyOn(Date, 'now').mockReturnValue(now + 5_001);
+      // From now, not from before the connect failed: the delay runs from the failure.
+      vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 5_001);
       send(5);
       await sender.flush();
       expect(lookups).toEqual([host, host]);
