@@ -76,9 +76,9 @@ export function serializeResponse(value: unknown): unknown {
  * - An error it cannot serialise (a getter that throws, a frozen error, a Proxy, a cause chain too
  *   deep) becomes its type, message and stack, read defensively, with `serializationError`: a log
  *   call of the kit's, such as the request line of the request that failed with it, never throws.
- * - An HTTP client's error (axios: `isAxiosError`) keeps its request's method, URL and headers and
- *   its response's status and headers, not the `ClientRequest` and response objects, whose raw
- *   headers held the credentials in clear.
+ * - An HTTP client's error (axios: `isAxiosError`), also nested, keeps its request's method and URL
+ *   without the query and its response's status: not the `ClientRequest` and response objects, nor
+ *   any headers, which held the credentials in clear.
  */
 export function serializeError(value: unknown): unknown {
   try {
