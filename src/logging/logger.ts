@@ -223,7 +223,34 @@ function isoTimeNow(): string {
 }
 
 function mergeContext(lineFields: object, context: object): object {
-  return context === noFields ? lineFields : Object.assign(context, lineFields);
+  const head = lineFields as { level?: unknown; time?: unknown };
+  const fields = head.level === undefined && head.time === undefined ? lineFields : withoutHeadFields(head);
+  return context === noFields ? fields : Object.assign(context, fields);
+}
+
+/** The head fields a line's own object named already: warned about once each, per process. */
+const headFieldsWarned = new Set<string>();
+
+/**
+ * A line's own fields without `level` and `time`, which pino writes itself at the head of every line:
+ * written again further on, a last-wins parser (`JSON.parse`, jq, most log pipelines) would read the
+ * app's `level` in place of the line's (`{ level: 'admin' }` made a `warn` line an `admin` one).
+ * Dropped with one process warning per name, which the kit logs, as Powertools Logger does.
+ */
+function withoutHeadFields(fields: { level?: unknown; time?: unknown }): object {
+  const { level, time, ...rest } = fields;
+  for (const [name, value] of [
+    ['level', level],
+    ['time', time],
+  ] as const) {
+    if (value === undefined || headFieldsWarned.has(name)) continue;
+    headFieldsWarned.add(name);
+    process.emitWarning(
+      `A log line's own field "${name}" was left out: the kit writes "${name}" itself at the head of every line, and a second key of that name would be read in its place by most log tools. Rename the field (such as "${name === 'level' ? 'userLevel' : 'eventTime'}"); this is said once.`,
+      { code: 'ARK_LOG_FIELD_RESERVED' },
+    );
+  }
+  return rest;
 }
 
 /**

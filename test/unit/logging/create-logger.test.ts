@@ -213,3 +213,26 @@ describe('createLogger({ messageKey }) and the line limit', () => {
     expect(logs.lines[0]).toMatchObject({ message: 'wide', service: 'svc', truncated: true });
   });
 });
+
+describe("a line's own level and time", () => {
+  it("are left out, with one warning each: a second key would be read in place of the line's own", () => {
+    const warned = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const logs = captureLogs();
+      const logger = createLogger({ service: 'svc', destination: logs, pretty: false });
+      logger.warn({ level: 'admin', time: 'morning', user: 'u-1' }, 'first');
+      runWithRequestContext(testRequestContext('req-1'), () => logger.warn({ level: 'admin' }, 'second'));
+      const [first, second] = logs.lines;
+      // JSON.parse keeps the last of two keys: the app's `level` once made this an `admin` line.
+      expect(first).toMatchObject({ level: 'warn', user: 'u-1', msg: 'first' });
+      expect(first!.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(second).toMatchObject({ level: 'warn', requestId: 'req-1', msg: 'second' });
+      expect(warned.mock.calls.map(([message]) => String(message).match(/field "(\w+)"/)?.[1])).toEqual([
+        'level',
+        'time',
+      ]);
+    } finally {
+      warned.mockRestore();
+    }
+  });
+});
