@@ -26,6 +26,8 @@ export type OutgoingCall =
       /** `GetSecretValue`: the command's name without `Command`. */
       readonly operation: string;
       readonly region: string | undefined;
+      /** The command's input, for the resource names X-Ray records (`TableName`, `QueueUrl`). */
+      readonly input?: unknown;
     };
 
 /** How an outgoing call ended. */
@@ -36,6 +38,8 @@ export interface CallOutcome {
   readonly requestId?: string | undefined;
   /** How many HTTP attempts an AWS SDK call made. */
   readonly attempts?: number | undefined;
+  /** An AWS SDK call's output, for the resource fields X-Ray records. */
+  readonly output?: unknown;
 }
 
 /** A span around one outgoing call. */

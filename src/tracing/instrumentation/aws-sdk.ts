@@ -25,6 +25,7 @@ function outcome(value: unknown, error?: unknown): CallOutcome {
     requestId: typeof requestId === 'string' ? requestId : undefined,
     attempts: typeof attempts === 'number' ? attempts : undefined,
     error,
+    ...(error === undefined ? { output: value } : {}),
   };
 }
 
@@ -98,6 +99,7 @@ export function instrumentAwsClient<C extends InstrumentableAwsClient>(
         service: (context.clientName ?? 'AWS').replace(/Client$/, ''),
         operation: (context.commandName ?? 'Call').replace(/Command$/, ''),
         region: await regionOf(client),
+        input: args.input,
       });
       if (span !== undefined) setTraceHeaders(args.request, span.headers);
     } catch (error) {

@@ -2,6 +2,7 @@ import { describeThrown } from '../../logging/serializers.js';
 import type { CallOutcome, OutgoingCall } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
 import type { SpanAttributes } from '../tracer.js';
+import type { SdkAwsAttributes } from './sdk-internals.js';
 
 /** What the kit writes on a segment or subsegment besides what the SDK's classes declare. */
 export interface XrayFields {
@@ -202,6 +203,45 @@ export function callFields(call: OutgoingCall): { name: string; fields: XrayFiel
       namespace: 'remote',
       http: { request: { method: call.method, url: `${call.protocol}//${host}${port}${call.path}` } },
     },
+  };
+}
+
+/** The resource fields of an AWS call (`table_name`, `queue_url`), for its subsegment's `aws`. */
+export type AwsResourceFields = (
+  call: OutgoingCall & { kind: 'aws' },
+  output: unknown,
+) => Record<string, unknown> | undefined;
+
+/** Fields of the SDK's `Aws` attribute the kit records itself, from the call and its outcome. */
+const ownAwsFields = new Set(['operation', 'region', 'request_id', 'retries', 'id_2']);
+
+/**
+ * The resource fields of AWS calls as the SDK's own patcher records them (its whitelist: DynamoDB's
+ * `table_name`, SQS's `queue_url`, S3's `bucket_name`…, which the service map shows as resources),
+ * from its `Aws` attribute class. `undefined` for a call the whitelist has nothing for; never throws.
+ *
+ * @example
+ * ```ts
+ * const fields = awsResourceFields(internals.awsAttributes);
+ * fields({ kind: 'aws', service: 'DynamoDB', operation: 'GetItem', region, input: { TableName: 'notes' } }, {});
+ * // { table_name: 'notes', consumed_capacity: undefined, … }
+ * ```
+ */
+export function awsResourceFields(Aws: SdkAwsAttributes): AwsResourceFields {
+  return (call, output) => {
+    try {
+      const operation = call.operation.charAt(0).toLowerCase() + call.operation.slice(1);
+      const attributes = new Aws(
+        { request: { operation, params: call.input ?? {} }, data: output },
+        call.service,
+      );
+      const fields: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(attributes))
+        if (!ownAwsFields.has(name) && value !== undefined) fields[name] = value;
+      return Object.keys(fields).length === 0 ? undefined : fields;
+    } catch {
+      return undefined;
+    }
   };
 }
 

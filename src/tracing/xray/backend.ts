@@ -27,7 +27,9 @@ import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, parseTraceContext, type TraceHeader } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanOptions } from '../tracer.js';
 import {
+  type AwsResourceFields,
   addError,
+  awsResourceFields,
   callFields,
   flagStatus,
   incomingRequestData,
@@ -142,6 +144,7 @@ class XrayBackend implements TracingBackend {
   readonly #sampler: XraySampler;
   readonly #sdkLogger: SdkLogger;
   readonly #previousSdkLogger: unknown;
+  readonly #awsResources: AwsResourceFields;
   readonly #KitSegment: ReturnType<typeof entityClasses>['KitSegment'];
   readonly #KitSubsegment: ReturnType<typeof entityClasses>['KitSubsegment'];
   #shutdown: Promise<void> | undefined;
@@ -154,6 +157,7 @@ class XrayBackend implements TracingBackend {
       sampler: XraySampler;
       sdkLogger: SdkLogger;
       previousSdkLogger: unknown;
+      awsResources: AwsResourceFields;
     },
   ) {
     this.#logger = options.logger;
@@ -172,6 +176,7 @@ class XrayBackend implements TracingBackend {
     this.#sampler = parts.sampler;
     this.#sdkLogger = parts.sdkLogger;
     this.#previousSdkLogger = parts.previousSdkLogger;
+    this.#awsResources = parts.awsResources;
     const classes = entityClasses(parts.emitter);
     this.#KitSegment = classes.KitSegment;
     this.#KitSubsegment = classes.KitSubsegment;
@@ -298,7 +303,7 @@ class XrayBackend implements TracingBackend {
     const subsegment = new this.#KitSubsegment(name) as Entity & Subsegment;
     Object.assign(subsegment, fields);
     scope.entity.addSubsegment(subsegment);
-    return new XrayClientSpan(call, subsegment, scope.trace, this.#propagators);
+    return new XrayClientSpan(call, subsegment, scope.trace, this.#propagators, this.#awsResources);
   }
 
   #isSamplingEndpoint(call: OutgoingCall & { kind: 'http' }): boolean {
@@ -434,5 +439,12 @@ export async function createXrayBackend(options: XrayBackendOptions): Promise<Tr
   }
   const emitter = new DaemonEmitter(daemon.udp, status, logger);
   const sampler = startSampler(internals, tracing.xray, daemon, status);
-  return new XrayBackend(options, { daemon, emitter, sampler, sdkLogger: routed, previousSdkLogger });
+  return new XrayBackend(options, {
+    daemon,
+    emitter,
+    sampler,
+    sdkLogger: routed,
+    previousSdkLogger,
+    awsResources: awsResourceFields(internals.awsAttributes),
+  });
 }

@@ -5,7 +5,14 @@ import type { CallOutcome, ClientSpan, OutgoingCall } from '../backend.js';
 import { type PropagationHeader, propagationHeaders } from '../propagation.js';
 import { newSpanId, newTraceId } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle } from '../tracer.js';
-import { addError, recordAttributes, recordOutcome, type XrayEntity, type XrayFields } from './attributes.js';
+import {
+  type AwsResourceFields,
+  addError,
+  recordAttributes,
+  recordOutcome,
+  type XrayEntity,
+  type XrayFields,
+} from './attributes.js';
 import type { DaemonEmitter } from './emitter.js';
 
 /** The SDK's segment. */
@@ -182,6 +189,7 @@ export class XrayClientSpan implements ClientSpan {
   readonly trace: TraceState;
   readonly headers: readonly PropagationHeader[];
   readonly #call: OutgoingCall;
+  readonly #awsResources: AwsResourceFields | undefined;
   #ended = false;
 
   constructor(
@@ -189,8 +197,10 @@ export class XrayClientSpan implements ClientSpan {
     subsegment: Entity & Subsegment,
     trace: TraceState,
     propagators: readonly TracePropagator[],
+    awsResources?: AwsResourceFields,
   ) {
     this.#call = call;
+    this.#awsResources = awsResources;
     this.subsegment = subsegment;
     this.trace = trace;
     this.headers = propagationHeaders(propagators, { ...trace, spanId: subsegment.id });
@@ -199,7 +209,13 @@ export class XrayClientSpan implements ClientSpan {
   end(outcome: CallOutcome): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.trace.sampled) recordOutcome(this.subsegment, this.#call, outcome);
+    const call = this.#call;
+    if (this.trace.sampled) {
+      recordOutcome(this.subsegment, call, outcome);
+      // The resources the service map shows (a table, a queue), as the SDK's own patcher records them.
+      const resources = call.kind === 'aws' ? this.#awsResources?.(call, outcome.output) : undefined;
+      if (resources !== undefined) this.subsegment.aws = { ...this.subsegment.aws, ...resources };
+    }
     this.subsegment.close();
   }
 }

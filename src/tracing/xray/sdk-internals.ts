@@ -55,8 +55,19 @@ export interface SdkDaemonConfig {
   tcp_port: number | string;
 }
 
+/**
+ * The SDK's `Aws` attribute class: an AWS call's fields as its own patcher records them, the
+ * whitelisted request and response parameters among them (`table_name`, `queue_url`), as
+ * `AWSXRay.setAWSWhitelist` sets them.
+ */
+export type SdkAwsAttributes = new (
+  response: { request: { operation: string; params: unknown }; data: unknown },
+  serviceName: string,
+) => Record<string, unknown>;
+
 /** The modules of the SDK that its public API does not reach. */
 export interface SdkInternals {
+  readonly awsAttributes: SdkAwsAttributes;
   readonly defaultSampler: SdkDefaultSampler;
   readonly serviceConnector: SdkServiceConnector;
   readonly daemonConfig: SdkDaemonConfig;
@@ -79,9 +90,10 @@ function isFunction(value: unknown): boolean {
 }
 
 /**
- * Loads the three SDK modules the kit configures but the SDK does not export — the sampler (to
- * start and stop its pollers), the service connector (to bound its requests to the daemon) and the
- * daemon address its pollers use — and checks their shape. Their layout has not changed since 3.0.
+ * Loads the SDK modules the kit uses but the SDK does not export — the sampler (to start and stop
+ * its pollers), the service connector (to bound its requests to the daemon), the daemon address its
+ * pollers use, and the `Aws` attribute class (an AWS call's resource fields) — and checks their
+ * shape. Their layout has not changed since 3.0.
  *
  * @example
  * ```ts
@@ -90,10 +102,13 @@ function isFunction(value: unknown): boolean {
  * @throws Error when this version of `aws-xray-sdk-core` lays them out differently.
  */
 export async function loadSdkInternals(): Promise<SdkInternals> {
-  const [defaultSampler, serviceConnector, daemonConfig] = await Promise.all([
+  const [defaultSampler, serviceConnector, daemonConfig, awsAttributes] = await Promise.all([
     load('middleware/sampling/default_sampler.js'),
     load('middleware/sampling/service_connector.js'),
     load('daemon_config.js'),
+    import(`${base}segments/attributes/aws.js`).then(
+      (loaded: { default?: unknown }) => loaded.default ?? loaded,
+    ) as Promise<unknown>,
   ]);
   const local = defaultSampler.localSampler as Record<string, unknown> | undefined;
   const rulePoller = defaultSampler.rulePoller as Record<string, unknown> | undefined;
@@ -107,6 +122,7 @@ export async function loadSdkInternals(): Promise<SdkInternals> {
     isFunction(rulePoller?.start) &&
     isFunction(targetPoller?.start) &&
     isFunction(client?.request) &&
+    isFunction(awsAttributes) &&
     typeof daemonConfig.tcp_ip === 'string';
   if (!fits) {
     throw new Error(
@@ -114,6 +130,7 @@ export async function loadSdkInternals(): Promise<SdkInternals> {
     );
   }
   return {
+    awsAttributes: awsAttributes as SdkAwsAttributes,
     defaultSampler: defaultSampler as unknown as SdkDefaultSampler,
     serviceConnector: serviceConnector as unknown as SdkServiceConnector,
     daemonConfig: daemonConfig as unknown as SdkDaemonConfig,

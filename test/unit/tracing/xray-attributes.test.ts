@@ -4,6 +4,7 @@ import type { IncomingRequestInfo } from '../../../src/tracing/incoming-request.
 import {
   addError,
   annotationKey,
+  awsResourceFields,
   callFields,
   flagStatus,
   incomingRequestData,
@@ -15,6 +16,7 @@ import {
   xrayName,
 } from '../../../src/tracing/xray/attributes.js';
 import { loadXrayBackend } from '../../../src/tracing/xray/peer.js';
+import { loadSdkInternals } from '../../../src/tracing/xray/sdk-internals.js';
 
 let AWSXRay: typeof AWSXRayModule;
 
@@ -214,5 +216,51 @@ describe('addError', () => {
     expect((entity as { cause?: { exceptions: { message: string }[] } }).cause?.exceptions).toEqual([
       expect.objectContaining({ message }),
     ]);
+  });
+});
+
+describe('awsResourceFields', () => {
+  it("records a call's resources (a table, a queue) as the SDK's own patcher does, and nothing for others", async () => {
+    const fields = awsResourceFields((await loadSdkInternals()).awsAttributes);
+    const region = 'eu-west-1';
+    // The service map shows them as resource nodes; the subsegment once had the operation alone.
+    expect(
+      fields(
+        {
+          kind: 'aws',
+          service: 'DynamoDB',
+          operation: 'GetItem',
+          region,
+          input: { TableName: 'notes', Key: {} },
+        },
+        { ConsumedCapacity: { CapacityUnits: 1 } },
+      ),
+    ).toMatchObject({ table_name: 'notes' });
+    const queueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders';
+    expect(
+      fields(
+        {
+          kind: 'aws',
+          service: 'SQS',
+          operation: 'SendMessage',
+          region,
+          input: { QueueUrl: queueUrl, MessageBody: 'x' },
+        },
+        { MessageId: 'm-1' },
+      ),
+    ).toEqual({ queue_url: queueUrl, message_id: 'm-1' });
+    // Not whitelisted: nothing, and never the secret's value.
+    expect(
+      fields(
+        {
+          kind: 'aws',
+          service: 'SecretsManager',
+          operation: 'GetSecretValue',
+          region,
+          input: { SecretId: 'db' },
+        },
+        { SecretString: 's3cret' },
+      ),
+    ).toBeUndefined();
   });
 });

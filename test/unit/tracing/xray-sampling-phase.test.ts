@@ -35,6 +35,7 @@ function fakeSdk() {
     },
   };
   const internals: SdkInternals = {
+    awsAttributes: class {} as unknown as SdkInternals['awsAttributes'],
     defaultSampler,
     serviceConnector: { httpClient: { request: http.request } },
     daemonConfig: { udp_ip: '127.0.0.1', udp_port: 2000, tcp_ip: '127.0.0.1', tcp_port: 2000 },
