@@ -224,7 +224,7 @@ const ownAwsFields = new Set(['operation', 'region', 'request_id', 'retries', 'i
  * ```ts
  * const fields = awsResourceFields(internals.awsAttributes);
  * fields({ kind: 'aws', service: 'DynamoDB', operation: 'GetItem', region, input: { TableName: 'notes' } }, {});
- * // { table_name: 'notes', consumed_capacity: undefined, … }
+ * // { table_name: 'notes' }
  * ```
  */
 export function awsResourceFields(Aws: SdkAwsAttributes): AwsResourceFields {
