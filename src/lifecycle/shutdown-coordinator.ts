@@ -24,9 +24,13 @@ export interface ShutdownHookOptions {
 export interface ShutdownResult {
   /** What started it: the signal name, `uncaughtException`, or the reason given to `shutdown()`. */
   readonly reason: string;
-  /** 0 when everything finished in time; 1 after an error, a forced exit or the deadline. */
+  /**
+   * 0 when everything finished in time; 1 when an uncaught exception (or, by policy, an unhandled
+   * rejection) started it, or the deadline was reached. A hook that failed or ran out of its own time
+   * is logged and leaves it 0.
+   */
   readonly exitCode: number;
-  /** True when the deadline was reached and what was left was destroyed. */
+  /** True when the deadline was reached: what was left was destroyed, or a step not run. */
   readonly timedOut: boolean;
   /** Milliseconds from the start of the shutdown to its end. */
   readonly durationMs: number;

@@ -1,4 +1,5 @@
 import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { DaemonEndpoint } from '../../config/tracing.js';
 import { runOutsideRequestContext } from '../../http/context.js';
@@ -91,6 +92,8 @@ export class DaemonEmitter {
   #closed = false;
   #reported = new Set<string>();
   readonly #lookup: SocketOptions['lookup'];
+  /** The daemon is given by a host name, not an address. */
+  readonly #byName: boolean;
 
   /**
    * Connects the socket now, so that the first traces do not wait in the queue. `lookup` (internal,
@@ -106,6 +109,7 @@ export class DaemonEmitter {
     this.#status = status;
     this.#logger = logger;
     this.#lookup = lookup;
+    this.#byName = isIP(endpoint.host) === 0;
     this.#connect();
   }
 
@@ -204,8 +208,10 @@ export class DaemonEmitter {
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (socket !== this.#socket) return;
       if (this.#connected) {
-        // An ICMP error for an earlier datagram: the daemon is not there (ECONNREFUSED).
-        this.#failed(error);
+        // An ICMP error for an earlier datagram: the daemon is not there (ECONNREFUSED). Given by
+        // name, it may have moved (a rescheduled pod or task): the next connect looks the name up again.
+        if (this.#byName) this.#disconnect(socket, error);
+        else this.#failed(error);
         return;
       }
       this.#disconnect(socket, error);

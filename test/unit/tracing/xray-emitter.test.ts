@@ -166,6 +166,41 @@ describe('DaemonEmitter', () => {
     await sender.close();
   });
 
+  it('a daemon given by name that refuses: the name is looked up again, and a daemon that moved is found', async () => {
+    logs = captureLogs();
+    const logger = createLogger({ service: 'test', destination: logs });
+    const host = 'xray-daemon.test';
+    const status = new DaemonStatus(logger, `${host}:${daemon.udpPort}`, false);
+    // First where nothing listens (127.0.0.2 refuses the port), then where the daemon runs.
+    const addresses = ['127.0.0.2', '127.0.0.1'];
+    const lookups: string[] = [];
+    const lookup: SocketOptions['lookup'] = (hostname, _options, callback) => {
+      const address =
+        isIP(hostname) !== 0 ? hostname : (addresses[lookups.push(hostname) - 1] ?? '127.0.0.1');
+      process.nextTick(() => callback(null, address, 4));
+    };
+    const sender = new DaemonEmitter({ host, port: daemon.udpPort }, status, logger, lookup);
+    const send = (i: number) => {
+      const ids = { traceId, id: `${i}`.repeat(16) };
+      sender.send({ ...ids, parentId: undefined }, false, () => segment(ids));
+    };
+    try {
+      send(1);
+      await sender.flush();
+      // The refusal comes back as an ICMP error on the socket.
+      await vi.waitFor(() => expect(logs.lines.some((line) => line.level === 'warn')).toBe(true));
+      // The daemon moved (its pod was rescheduled): once the delay is over, a probe finds it there.
+      vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_001);
+      send(2);
+      await sender.flush();
+      await daemon.waitFor((d) => d.segments.length === 1);
+      expect(lookups).toEqual([host, host]);
+    } finally {
+      vi.restoreAllMocks();
+      await sender.close();
+    }
+  });
+
   it('a host name that does not resolve: what waited is dropped and counted, the connect tried again later', async () => {
     logs = captureLogs();
     const logger = createLogger({ service: 'test', destination: logs });
