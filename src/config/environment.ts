@@ -35,6 +35,16 @@ function variable<T>(spec: EnvironmentVariable<T>): EnvironmentVariable<T> {
   return Object.freeze(spec);
 }
 
+/** A numeric variable of the OpenTelemetry SDK: an integer from `min`, else a warning and the default. */
+function sdkVariable(description: string, defaultText: string, min: number, unit?: string) {
+  return variable({
+    description,
+    accepted: sdkIntegerAccepted(min, unit),
+    default: defaultText,
+    parse: (raw) => parseSdkInteger(raw, min),
+  });
+}
+
 /**
  * Every environment variable the kit reads. The config loader parses from this table and the
  * README's table of variables is rendered from it (`npm run docs:env`); a test keeps them in step.
@@ -182,80 +192,53 @@ export const environmentSchema = Object.freeze({
     default: 'false',
     parse: (raw, name) => parseBooleanText(raw, name),
   }),
-  OTEL_BSP_SCHEDULE_DELAY: variable({
-    description: 'How long ended spans wait in the batch span processor before an export.',
-    accepted: sdkIntegerAccepted(0, 'milliseconds'),
-    default: '5000',
-    parse: (raw) => parseSdkInteger(raw, 0),
-  }),
-  OTEL_BSP_EXPORT_TIMEOUT: variable({
-    description: 'How long the batch span processor waits for one export.',
-    // Not 0: every export would time out at once.
-    accepted: sdkIntegerAccepted(1, 'milliseconds'),
-    default: '30000',
-    parse: (raw) => parseSdkInteger(raw, 1),
-  }),
-  OTEL_BSP_MAX_QUEUE_SIZE: variable({
-    description:
-      'How many ended spans wait for export; beyond it new spans are dropped, and counted on the export outage lines.',
-    accepted: sdkIntegerAccepted(1),
-    default: '2048',
-    parse: (raw) => parseSdkInteger(raw, 1),
-  }),
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: variable({
-    description: 'Spans per export, at most `OTEL_BSP_MAX_QUEUE_SIZE`.',
-    accepted: sdkIntegerAccepted(1),
-    default: '512',
-    parse: (raw) => parseSdkInteger(raw, 1),
-  }),
-  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: variable({
-    description: 'Longest string attribute value on a span; longer ones are cut.',
-    accepted: sdkIntegerAccepted(0),
-    default: 'no limit',
-    parse: (raw) => parseSdkInteger(raw, 0),
-  }),
-  OTEL_ATTRIBUTE_COUNT_LIMIT: variable({
-    description: 'Most attributes on a span; more are dropped.',
-    accepted: sdkIntegerAccepted(0),
-    default: '128',
-    parse: (raw) => parseSdkInteger(raw, 0),
-  }),
-  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: variable({
-    description: 'Longest string attribute value on a span; wins over `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`.',
-    accepted: sdkIntegerAccepted(0),
-    default: '`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`',
-    parse: (raw) => parseSdkInteger(raw, 0),
-  }),
-  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: variable({
-    description: 'Most attributes on a span; wins over `OTEL_ATTRIBUTE_COUNT_LIMIT`.',
-    accepted: sdkIntegerAccepted(0),
-    default: '`OTEL_ATTRIBUTE_COUNT_LIMIT`',
-    parse: (raw) => parseSdkInteger(raw, 0),
-  }),
-  OTEL_SPAN_EVENT_COUNT_LIMIT: variable({
-    description: 'Most events (recorded exceptions among them) on a span.',
-    accepted: sdkIntegerAccepted(0),
-    default: '128',
-    parse: (raw) => parseSdkInteger(raw, 0),
-  }),
-  OTEL_SPAN_LINK_COUNT_LIMIT: variable({
-    description: 'Most links on a span.',
-    accepted: sdkIntegerAccepted(0),
-    default: '128',
-    parse: (raw) => parseSdkInteger(raw, 0),
-  }),
-  OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT: variable({
-    description: 'Most attributes on a span event.',
-    accepted: sdkIntegerAccepted(0),
-    default: '128',
-    parse: (raw) => parseSdkInteger(raw, 0),
-  }),
-  OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT: variable({
-    description: 'Most attributes on a span link.',
-    accepted: sdkIntegerAccepted(0),
-    default: '128',
-    parse: (raw) => parseSdkInteger(raw, 0),
-  }),
+  OTEL_BSP_SCHEDULE_DELAY: sdkVariable(
+    'How long ended spans wait in the batch span processor before an export.',
+    '5000',
+    0,
+    'milliseconds',
+  ),
+  // Not 0: every export would time out at once.
+  OTEL_BSP_EXPORT_TIMEOUT: sdkVariable(
+    'How long the batch span processor waits for one export.',
+    '30000',
+    1,
+    'milliseconds',
+  ),
+  OTEL_BSP_MAX_QUEUE_SIZE: sdkVariable(
+    'How many ended spans wait for export; beyond it new spans are dropped, and counted on the export outage lines.',
+    '2048',
+    1,
+  ),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: sdkVariable(
+    'Spans per export, at most `OTEL_BSP_MAX_QUEUE_SIZE`.',
+    '512',
+    1,
+  ),
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: sdkVariable(
+    'Longest string attribute value on a span; longer ones are cut.',
+    'no limit',
+    0,
+  ),
+  OTEL_ATTRIBUTE_COUNT_LIMIT: sdkVariable('Most attributes on a span; more are dropped.', '128', 0),
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: sdkVariable(
+    'Longest string attribute value on a span; wins over `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`.',
+    '`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`',
+    0,
+  ),
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: sdkVariable(
+    'Most attributes on a span; wins over `OTEL_ATTRIBUTE_COUNT_LIMIT`.',
+    '`OTEL_ATTRIBUTE_COUNT_LIMIT`',
+    0,
+  ),
+  OTEL_SPAN_EVENT_COUNT_LIMIT: sdkVariable(
+    'Most events (recorded exceptions among them) on a span.',
+    '128',
+    0,
+  ),
+  OTEL_SPAN_LINK_COUNT_LIMIT: sdkVariable('Most links on a span.', '128', 0),
+  OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT: sdkVariable('Most attributes on a span event.', '128', 0),
+  OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT: sdkVariable('Most attributes on a span link.', '128', 0),
   AWS_XRAY_DAEMON_ADDRESS: variable({
     description:
       'Address of the X-Ray daemon: segments go there over UDP, and centralized sampling rules come from it over TCP. In `auto` mode, setting it (and no `OTEL_*` endpoint or exporter, which win) traces through the X-Ray SDK. Read only when the X-Ray SDK traces: otherwise a value the kit cannot read is left out, with a warning.',

@@ -1,10 +1,10 @@
 import { ConfigurationError } from '../errors.js';
-import { resolveTracingMode } from '../tracing/mode.js';
+import { resolveTracingMode, type TracingPlan } from '../tracing/mode.js';
 import { parseXrayOptions, type XrayConfig } from '../tracing/xray/options.js';
 import type { ParsedEnvironment } from './environment.js';
 import { type OtelSdkSettings, otelSdkSettings } from './otel-sdk.js';
 import { invalid, parseBoolean, parseEnum, parseName, parseSection } from './parse.js';
-import { requireResourceAttributes } from './resource-attributes.js';
+import { type ResourceAttributesText, requireResourceAttributes } from './resource-attributes.js';
 
 /** The tracing modes `tracing.mode` accepts. */
 export const tracingModes = ['auto', 'otel', 'xray', 'off'] as const;
@@ -374,10 +374,12 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
     xray: parseXrayOptions(section.xray),
     platform,
   };
+  // Which backend traces, the daemon address counted as set whether or not the kit can read it.
+  const { backend } = resolveTracingMode({ ...config, xrayDaemonAddress: env.AWS_XRAY_DAEMON_ADDRESS });
   return {
     ...config,
-    ...daemonAddress(config, env.AWS_XRAY_DAEMON_ADDRESS),
-    resourceAttributesIgnored: resourceAttributesIgnored(config, env),
+    ...daemonAddress(backend, env.AWS_XRAY_DAEMON_ADDRESS),
+    resourceAttributesIgnored: resourceAttributesIgnored(backend, env.OTEL_RESOURCE_ATTRIBUTES),
   };
 }
 
@@ -393,13 +395,11 @@ type DerivedFields = DaemonAddressFields | 'resourceAttributesIgnored';
  * @throws ConfigurationError (`ARK_CONFIG_INVALID`) when OpenTelemetry traces and a pair cannot be read.
  */
 function resourceAttributesIgnored(
-  config: Omit<TracingConfig, DerivedFields>,
-  env: ParsedEnvironment,
+  backend: TracingPlan['backend'],
+  text: ResourceAttributesText | undefined,
 ): readonly string[] {
-  const text = env.OTEL_RESOURCE_ATTRIBUTES;
   if (text === undefined || text.malformed.length === 0) return [];
-  const plan = resolveTracingMode({ ...config, xrayDaemonAddress: env.AWS_XRAY_DAEMON_ADDRESS });
-  if (plan.backend === 'otel') requireResourceAttributes(text, 'OTEL_RESOURCE_ATTRIBUTES');
+  if (backend === 'otel') requireResourceAttributes(text, 'OTEL_RESOURCE_ATTRIBUTES');
   return text.malformed;
 }
 
@@ -408,20 +408,15 @@ function resourceAttributesIgnored(
  * the kit cannot read (`udp:[fd00::1]:2000`, set fleet-wide) must not fail the start: it is left out.
  */
 function daemonAddress(
-  config: Omit<TracingConfig, DerivedFields>,
+  backend: TracingPlan['backend'],
   raw: string | undefined,
 ): Pick<TracingConfig, DaemonAddressFields> {
   const name = 'AWS_XRAY_DAEMON_ADDRESS';
-  if (raw === undefined || resolveTracingMode({ ...config, xrayDaemonAddress: raw }).backend === 'xray') {
-    return {
-      xrayDaemonAddress: raw === undefined ? undefined : parseDaemonAddress(raw, name),
-      xrayDaemonAddressIgnored: undefined,
-    };
-  }
+  if (raw === undefined) return { xrayDaemonAddress: undefined, xrayDaemonAddressIgnored: undefined };
   try {
     return { xrayDaemonAddress: parseDaemonAddress(raw, name), xrayDaemonAddressIgnored: undefined };
   } catch (error) {
-    if (!(error instanceof ConfigurationError)) throw error;
+    if (backend === 'xray' || !(error instanceof ConfigurationError)) throw error;
     return { xrayDaemonAddress: undefined, xrayDaemonAddressIgnored: raw };
   }
 }

@@ -16,6 +16,7 @@ import {
 import { clientAddress, pathWithoutQuery, peerAddress } from '../http/path.js';
 import { rawHeader, rawHeaderJoined } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
+import { responseContentLength } from '../http/response-length.js';
 import { carriesContextSlot, isJsonSafe, jsonString, rawLineWriter, writesLevel } from './logger.js';
 
 /** Level of the request line by outcome. */
@@ -105,7 +106,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     // The kit's check, not pino's alone: a logger that runs below its level to pick or hold lines
     // would build the line only to drop it. A picked request's line goes to the gate, which writes it.
     if (!writesLevel(logger, level) && context.debugSampled !== true) return;
-    const bytes = contentLength(res);
+    const bytes = responseContentLength(res);
     const url = context[urlSlot] ?? req.url; // as it arrived: a router may have rewritten req.url
     const path = query ? (url ?? '/') : pathWithoutQuery(url);
     const userAgent = rawHeader(req, 'user-agent');
@@ -157,19 +158,4 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     };
     logger[level](fields, message);
   };
-}
-
-/**
- * The response's Content-Length: as set on it, else the one Node wrote (`_contentLength`, which it
- * keeps for a length given to `writeHead`, as Fastify does, and for a body given whole to `end()`;
- * `null` for a chunked response).
- */
-function contentLength(res: ServerResponse): number | undefined {
-  const set = res.getHeader('content-length');
-  if (set !== undefined) {
-    const length = Number(set);
-    return Number.isFinite(length) ? length : undefined;
-  }
-  const written = (res as ServerResponse & { _contentLength?: unknown })._contentLength;
-  return typeof written === 'number' ? written : undefined;
 }

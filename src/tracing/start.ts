@@ -123,25 +123,20 @@ export async function startTracing(
   const { logger, scope, requestIdHeader } = dependencies;
   const plan = resolveTracingMode(config);
   warnOfPropagators(config, logger);
+  // Variables the kit could not read, left out because the backend that reads them does not trace.
+  const leftOut = (name: string, value: string | string[], message: string) =>
+    logger.warn({ tracing: { backend: plan.backend, [name]: value } }, message);
   if (config.xrayDaemonAddressIgnored !== undefined) {
-    logger.warn(
-      {
-        tracing: {
-          backend: plan.backend,
-          AWS_XRAY_DAEMON_ADDRESS: config.xrayDaemonAddressIgnored.slice(0, 100),
-        },
-      },
+    leftOut(
+      'AWS_XRAY_DAEMON_ADDRESS',
+      config.xrayDaemonAddressIgnored.slice(0, 100),
       'AWS_XRAY_DAEMON_ADDRESS is not an address the kit reads (host:port, or "udp:host:port tcp:host:port"): it is left out, as the X-Ray SDK does not trace here',
     );
   }
   if (config.resourceAttributesIgnored.length > 0) {
-    logger.warn(
-      {
-        tracing: {
-          backend: plan.backend,
-          OTEL_RESOURCE_ATTRIBUTES: config.resourceAttributesIgnored.map((pair) => pair.slice(0, 100)),
-        },
-      },
+    leftOut(
+      'OTEL_RESOURCE_ATTRIBUTES',
+      config.resourceAttributesIgnored.map((pair) => pair.slice(0, 100)),
       'OTEL_RESOURCE_ATTRIBUTES has pairs that are not key=value with a percent-encoded value: they are left out, as OpenTelemetry does not trace here',
     );
   }

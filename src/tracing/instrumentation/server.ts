@@ -1,24 +1,10 @@
-import type { ServerResponse } from 'node:http';
 import { propagationSlot, quietSlot, traceParentSlot } from '../../http/context.js';
 import type { RequestScope } from '../../http/request-scope.js';
+import { responseContentLength } from '../../http/response-length.js';
 import type { TracingBackend } from '../backend.js';
 import { describeIncomingRequest } from '../incoming-request.js';
 import { formatTraceHeader, newTraceId, type TraceHeader } from '../trace-header.js';
 import type { InstrumentationFailures } from './failures.js';
-
-/**
- * The response's length as sent: its `Content-Length` header, else the length Node.js wrote itself
- * (`writeHead(status, headers)` does not store headers where `getHeader` reads them; a body given to
- * `end()` gets a length computed by Node). `undefined` for a chunked response.
- */
-function contentLengthOf(res: ServerResponse): number | undefined {
-  const header = res.getHeader('content-length');
-  const length =
-    typeof header === 'string'
-      ? Number(header)
-      : (header ?? (res as { _contentLength?: unknown })._contentLength);
-  return typeof length === 'number' && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-}
 
 /**
  * The parent a quiet request (`quietRequests`) continues: its caller's trace, or a new one, not
@@ -75,7 +61,7 @@ export function instrumentServer(
         aborted: !res.writableFinished,
         route: context.route,
         error: context.error,
-        contentLength: contentLengthOf(res),
+        contentLength: responseContentLength(res),
       });
     } catch (error) {
       failures.report('ending the request span', error);

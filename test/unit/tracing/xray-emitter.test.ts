@@ -30,6 +30,34 @@ function segment(ids: { traceId: string; id: string; parentId?: string }): strin
   });
 }
 
+/**
+ * An emitter for a daemon given by host name, `resolve` answering each lookup of it (the first is 0),
+ * with an address or an error: no DNS query leaves the machine.
+ */
+function emitterByName(resolve: (lookup: number, hostname: string) => string | Error) {
+  logs = captureLogs();
+  const logger = createLogger({ service: 'test', destination: logs });
+  const host = 'xray-daemon.test';
+  const status = new DaemonStatus(logger, `${host}:${daemon.udpPort}`, false);
+  const lookups: string[] = [];
+  const lookup: SocketOptions['lookup'] = (hostname, _options, callback) => {
+    if (isIP(hostname) !== 0) {
+      process.nextTick(() => callback(null, hostname, 4)); // the socket's bind to 0.0.0.0
+      return;
+    }
+    const answer = resolve(lookups.push(hostname) - 1, hostname);
+    process.nextTick(() =>
+      typeof answer === 'string' ? callback(null, answer, 4) : callback(answer, '', 4),
+    );
+  };
+  const sender = new DaemonEmitter({ host, port: daemon.udpPort }, status, logger, lookup);
+  const send = (i: number) => {
+    const ids = { traceId, id: `${i}`.repeat(16) };
+    sender.send({ ...ids, parentId: undefined }, false, () => segment(ids));
+  };
+  return { host, status, lookups, sender, send };
+}
+
 beforeAll(async () => {
   daemon = await startXRayDaemon();
 });
@@ -167,23 +195,10 @@ describe('DaemonEmitter', () => {
   });
 
   it('a daemon given by name that refuses: the name is looked up again, and a daemon that moved is found', async () => {
-    logs = captureLogs();
-    const logger = createLogger({ service: 'test', destination: logs });
-    const host = 'xray-daemon.test';
-    const status = new DaemonStatus(logger, `${host}:${daemon.udpPort}`, false);
     // First where nothing listens (127.0.0.2 refuses the port), then where the daemon runs.
-    const addresses = ['127.0.0.2', '127.0.0.1'];
-    const lookups: string[] = [];
-    const lookup: SocketOptions['lookup'] = (hostname, _options, callback) => {
-      const address =
-        isIP(hostname) !== 0 ? hostname : (addresses[lookups.push(hostname) - 1] ?? '127.0.0.1');
-      process.nextTick(() => callback(null, address, 4));
-    };
-    const sender = new DaemonEmitter({ host, port: daemon.udpPort }, status, logger, lookup);
-    const send = (i: number) => {
-      const ids = { traceId, id: `${i}`.repeat(16) };
-      sender.send({ ...ids, parentId: undefined }, false, () => segment(ids));
-    };
+    const { host, lookups, sender, send } = emitterByName((lookup) =>
+      lookup === 0 ? '127.0.0.2' : '127.0.0.1',
+    );
     try {
       send(1);
       await sender.flush();
@@ -202,27 +217,11 @@ describe('DaemonEmitter', () => {
   });
 
   it('a host name that does not resolve: what waited is dropped and counted, the connect tried again later', async () => {
-    logs = captureLogs();
-    const logger = createLogger({ service: 'test', destination: logs });
-    const host = 'no-such-host.invalid';
-    const status = new DaemonStatus(logger, `${host}:${daemon.udpPort}`, false);
+    // Resolves nothing, as the resolver would.
+    const { host, status, lookups, sender, send } = emitterByName((_lookup, hostname) =>
+      Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }),
+    );
     const dropped = vi.spyOn(status, 'droppedWhileDown');
-    const lookups: string[] = [];
-    // Resolves nothing, as the resolver would, without asking a DNS server.
-    const lookup: SocketOptions['lookup'] = (hostname, _options, callback) => {
-      if (isIP(hostname) !== 0) {
-        process.nextTick(() => callback(null, hostname, 4)); // the socket's bind to 0.0.0.0
-        return;
-      }
-      lookups.push(hostname);
-      const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-      process.nextTick(() => callback(error, '', 4));
-    };
-    const sender = new DaemonEmitter({ host, port: daemon.udpPort }, status, logger, lookup);
-    const send = (i: number) => {
-      const ids = { traceId, id: `${i}`.repeat(16) };
-      sender.send({ ...ids, parentId: undefined }, false, () => segment(ids));
-    };
     try {
       for (let i = 1; i <= 3; i++) send(i);
       await sender.flush();
