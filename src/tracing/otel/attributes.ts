@@ -2,6 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { CallOutcome, OutgoingCall } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
 import type { SpanAttributes } from '../tracer.js';
+import { awsInputAttributes } from './aws-resources.js';
 
 // Names of the stable HTTP semantic conventions (and the RPC/AWS ones), written out: importing
 // @opentelemetry/semantic-conventions would be one more peer dependency for a few strings.
@@ -61,6 +62,7 @@ export function clientSpan(call: OutgoingCall): { name: string; attributes: Attr
       'rpc.system': 'aws-api',
       'rpc.service': call.service,
       'rpc.method': call.operation,
+      ...awsInputAttributes(call.service, call.input),
     };
     if (call.region !== undefined) attributes['cloud.region'] = call.region;
     return { name: `${call.service}.${call.operation}`, attributes };

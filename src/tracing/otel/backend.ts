@@ -53,6 +53,7 @@ import {
   serverAttributes,
   serverSpanName,
 } from './attributes.js';
+import { awsOutputAttributes } from './aws-resources.js';
 import { RequestContextManager } from './context-manager.js';
 import { useTracerProvider } from './datastore-report.js';
 import { resolveExportTarget } from './export-target.js';
@@ -206,12 +207,15 @@ class OtelClientSpan implements ClientSpan {
   readonly span: Span;
   readonly context: Context;
   readonly headers: readonly PropagationHeader[];
+  /** The AWS service of an SDK call, whose output may name its resource. */
+  readonly #awsService: string | undefined;
   #ended = false;
 
-  constructor(span: Span, context: Context, propagator: TextMapPropagator) {
+  constructor(span: Span, context: Context, propagator: TextMapPropagator, awsService: string | undefined) {
     this.span = span;
     this.context = context;
     this.headers = injectedHeaders(propagator, context);
+    this.#awsService = awsService;
   }
 
   end(outcome: CallOutcome): void {
@@ -220,6 +224,8 @@ class OtelClientSpan implements ClientSpan {
     const span = this.span;
     if (span.isRecording()) {
       span.setAttributes(outcomeAttributes(outcome));
+      if (this.#awsService !== undefined)
+        span.setAttributes(awsOutputAttributes(this.#awsService, outcome.output));
       if (outcome.error !== undefined) {
         recordError(span, outcome.error);
       } else if (outcome.statusCode !== undefined && outcome.statusCode >= 400) {
@@ -387,7 +393,8 @@ class OtelBackend implements TracingBackend {
       return undefined;
     const { name, attributes } = clientSpan(call);
     const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, active);
-    return new OtelClientSpan(span, trace.setSpan(active, span), this.#propagator);
+    const awsService = call.kind === 'aws' ? call.service : undefined;
+    return new OtelClientSpan(span, trace.setSpan(active, span), this.#propagator, awsService);
   }
 
   #isExporter(call: OutgoingCall & { kind: 'http' }): boolean {

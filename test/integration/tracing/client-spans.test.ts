@@ -169,6 +169,10 @@ describe('client spans inside a request', () => {
       'http.request.resend_count': 1,
     });
     expect(call.attributes['aws.request_id']).toMatch(/^[0-9a-f-]{36}$/);
+    // The secret was asked for by name: its ARN comes from the answer.
+    expect(call.attributes['aws.secretsmanager.secret.arn']).toMatch(
+      /^arn:aws:secretsmanager:us-east-1:123456789012:secret:notes\/db-\w{6}$/,
+    );
     const attempts = aws.requests('GetSecretValue');
     expect(attempts).toHaveLength(2);
     for (const attempt of attempts) {
