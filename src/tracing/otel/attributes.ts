@@ -64,7 +64,11 @@ export function clientSpan(call: OutgoingCall): { name: string; attributes: Attr
       'rpc.method': call.operation,
       ...awsInputAttributes(call.service, call.input),
     };
-    if (call.region !== undefined) attributes['cloud.region'] = call.region;
+    if (call.region !== undefined) {
+      attributes['cloud.region'] = call.region;
+      // The name the collector's X-Ray exporter reads for the subsegment's `aws.region`.
+      attributes['aws.region'] = call.region;
+    }
     return { name: `${call.service}.${call.operation}`, attributes };
   }
   const method = normaliseMethod(call.method);

@@ -165,6 +165,7 @@ describe('client spans inside a request', () => {
       'rpc.service': 'SecretsManager',
       'rpc.method': 'GetSecretValue',
       'cloud.region': 'us-east-1',
+      'aws.region': 'us-east-1',
       'http.response.status_code': 200,
       'http.request.resend_count': 1,
     });

@@ -103,6 +103,7 @@ describe('the resource attributes of an AWS call (OpenTelemetry mode)', () => {
       'rpc.service': 'DynamoDB',
       'rpc.method': 'GetItem',
       'cloud.region': 'eu-west-1',
+      'aws.region': 'eu-west-1',
       'aws.dynamodb.table_names': ['notes'],
     });
   });
