@@ -1,4 +1,5 @@
 import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { DaemonEndpoint } from '../../config/tracing.js';
@@ -16,6 +17,12 @@ const maxDatagram = 65_507;
 const maxQueuedBytes = 1024 * 1024;
 /** How long after a failed connect (an unknown host name) the next send tries again. */
 const reconnectDelayMs = 5_000;
+/**
+ * How often, while segments are sent, a daemon given by host name is looked up again. A daemon that
+ * moved is found when its old address refuses; one whose old address drops datagrams silently (no
+ * host there any more) only this way. The SDK's own emitter looks the name up on every datagram.
+ */
+const relookupIntervalMs = 30_000;
 /** While the daemon does not answer: one datagram sent, as a probe, every so often; the rest dropped. */
 export const probeIntervalMs = 500;
 /** Probes answered without an error, the last at least this long after the last error: the daemon is back. */
@@ -94,6 +101,9 @@ export class DaemonEmitter {
   readonly #lookup: SocketOptions['lookup'];
   /** The daemon is given by a host name, not an address. */
   readonly #byName: boolean;
+  /** When a daemon given by name is next looked up again, while connected. */
+  #relookupAt = 0;
+  #relooking = false;
 
   /**
    * Connects the socket now, so that the first traces do not wait in the queue. `lookup` (internal,
@@ -149,6 +159,7 @@ export class DaemonEmitter {
       return;
     }
     if (this.#connected) {
+      if (this.#byName && Date.now() >= this.#relookupAt) this.#relookup();
       this.#write(message, probe);
       return;
     }
@@ -225,12 +236,50 @@ export class DaemonEmitter {
           return;
         }
         this.#connected = true;
+        this.#relookupAt = Date.now() + relookupIntervalMs;
         for (const message of this.#takeQueue()) this.#write(message, false);
         this.#settle();
       });
     } catch (error) {
       this.#disconnect(socket, error);
     }
+  }
+
+  /**
+   * Looks the daemon's name up again in the background; when it now names another address, the next
+   * datagrams go there. A failed lookup keeps the socket: it still reaches the daemon, if anything does.
+   */
+  #relookup(): void {
+    this.#relookupAt = Date.now() + relookupIntervalMs;
+    const socket = this.#socket;
+    if (socket === undefined || this.#relooking) return;
+    this.#relooking = true;
+    const { host, port } = this.#endpoint;
+    runOutsideRequestContext(() =>
+      (this.#lookup ?? dnsLookup)(host, { family: 4 }, (error, address) => {
+        this.#relooking = false;
+        if (error !== null || socket !== this.#socket || !this.#connected) return;
+        let current: string;
+        try {
+          current = socket.remoteAddress().address;
+        } catch {
+          return;
+        }
+        if (address === current) return;
+        this.#logger.info(
+          { tracing: { daemon: `${host}:${port}`, from: current, to: address } },
+          'tracing: the X-Ray daemon now resolves to another address; segments go there',
+        );
+        this.#socket = undefined;
+        this.#connected = false;
+        try {
+          socket.close();
+        } catch {
+          // already closed
+        }
+        this.#connect();
+      }),
+    );
   }
 
   /** A connect failed (say the host name does not resolve): drop what waits, try again later. */
@@ -282,7 +331,8 @@ export class DaemonEmitter {
     try {
       socket.send(message, (error) => {
         this.#pending -= 1;
-        if (error) this.#failed(error);
+        // A datagram cancelled by the close of a socket left for a new one is no daemon failure.
+        if (error && socket === this.#socket) this.#failed(error);
         else if (probe) this.#probeAnswered();
         this.#settle();
       });

@@ -1,4 +1,4 @@
-import { Socket, type SocketOptions } from 'node:dgram';
+import { createSocket, Socket, type SocketOptions } from 'node:dgram';
 import { isIP } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -213,6 +213,48 @@ describe('DaemonEmitter', () => {
     } finally {
       vi.restoreAllMocks();
       await sender.close();
+    }
+  });
+
+  it('a daemon given by name that moved where its old address drops datagrams silently: found by the next lookup, within 30 s', async () => {
+    // The old address takes datagrams and answers nothing, as a host that is gone does in a VPC.
+    const old = createSocket('udp4');
+    await new Promise<void>((resolve) => old.bind(daemon.udpPort, '127.0.0.3', resolve));
+    let silentlyTaken = 0;
+    old.on('message', () => {
+      silentlyTaken += 1;
+    });
+    const { host, lookups, sender, send } = emitterByName((lookup) =>
+      lookup === 0 ? '127.0.0.3' : '127.0.0.1',
+    );
+    try {
+      send(1);
+      await sender.flush();
+      await vi.waitFor(() => expect(silentlyTaken).toBe(1));
+      send(2); // within 30 s of the connect: no lookup
+      await sender.flush();
+      expect(lookups).toEqual([host]);
+
+      vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 30_001);
+      send(3); // the lookup runs beside it; this one still goes to the old address
+      await vi.waitFor(() => expect(lookups).toEqual([host, host]));
+      await vi.waitFor(() =>
+        expect(logs.lines).toContainEqual(
+          expect.objectContaining({
+            level: 'info',
+            tracing: { daemon: `${host}:${daemon.udpPort}`, from: '127.0.0.3', to: '127.0.0.1' },
+          }),
+        ),
+      );
+      send(4);
+      await sender.flush();
+      await daemon.waitFor((d) => d.segments.length === 1);
+      expect(daemon.segments.map((segment) => segment.id)).toEqual(['4'.repeat(16)]);
+      expect(logs.lines.filter((line) => line.level === 'warn')).toEqual([]); // no outage said
+    } finally {
+      vi.restoreAllMocks();
+      await sender.close();
+      old.close();
     }
   });
 
