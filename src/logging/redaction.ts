@@ -7,6 +7,13 @@ export const redactedText = '[REDACTED]';
 /** Shortest value the registry accepts: masking a shorter one everywhere would destroy the logs. */
 export const minimumRedactedLength = 6;
 
+/**
+ * Forms longer than this are found by a plain search, not by the pattern: V8 refuses an alternation
+ * of literals some 32 KB long ("Regular expression too large", an error whose message is the pattern,
+ * secrets included), and a secret may be 64 KB.
+ */
+const longestPatternForm = 1024;
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -31,6 +38,8 @@ function jsonEscaped(value: string): string {
 export class RedactionRegistry {
   readonly #values = new Set<string>();
   #pattern: RegExp | undefined;
+  /** Forms too long for the pattern, longest first. */
+  #literals: string[] = [];
 
   /** How many values are registered. */
   get size(): number {
@@ -70,18 +79,22 @@ export class RedactionRegistry {
    * Masks every registered value inside the JSON string literals of `line`, and a value that is a
    * whole JSON number of it (an account number logged as a number) by the string `"[REDACTED]"`,
    * leaving the line valid JSON. Costs one regular-expression test per line when a value is
-   * registered, nothing otherwise.
+   * registered (and one search per value over 1 KB), nothing otherwise.
    */
   mask(line: string): string {
+    // The long forms first: a shorter value inside a longer one (a JSON secret's key) masked first
+    // would leave the rest of the longer one unmatched, and written.
+    let masked = line;
+    for (const form of this.#literals) if (masked.includes(form)) masked = maskLiteral(masked, form);
     const pattern = this.#pattern;
-    if (pattern === undefined) return line;
+    if (pattern === undefined) return masked;
     pattern.lastIndex = 0;
-    if (!pattern.test(line)) return line;
-    const inString = stringSpans(line);
+    if (!pattern.test(masked)) return masked;
+    const inString = stringSpans(masked);
     pattern.lastIndex = 0;
-    return line.replace(pattern, (match: string, offset: number) => {
-      if (isInside(inString, offset)) return startsEscapeUnit(line, offset) ? redactedText : match;
-      return isWholeNumber(line, match, offset) ? `"${redactedText}"` : match;
+    return masked.replace(pattern, (match: string, offset: number) => {
+      if (isInside(inString, offset)) return startsEscapeUnit(masked, offset) ? redactedText : match;
+      return isWholeNumber(masked, match, offset) ? `"${redactedText}"` : match;
     });
   }
 
@@ -93,17 +106,30 @@ export class RedactionRegistry {
       forms.add(once);
       forms.add(jsonEscaped(once));
     }
-    this.#pattern =
-      forms.size === 0
-        ? undefined
-        : new RegExp(
-            [...forms]
-              .sort((a, b) => b.length - a.length)
-              .map(escapeRegExp)
-              .join('|'),
-            'g',
-          );
+    const sorted = [...forms].sort((a, b) => b.length - a.length);
+    const short = sorted.filter((form) => form.length <= longestPatternForm);
+    this.#literals = sorted.filter((form) => form.length > longestPatternForm);
+    try {
+      this.#pattern = short.length === 0 ? undefined : new RegExp(short.map(escapeRegExp).join('|'), 'g');
+    } catch {
+      // Still too large (thousands of values): every form is searched for; slower, as safe.
+      this.#pattern = undefined;
+      this.#literals = sorted;
+    }
   }
+}
+
+/** `line` with each occurrence of `form` inside a string literal masked (no number is that long). */
+function maskLiteral(line: string, form: string): string {
+  const inString = stringSpans(line);
+  let masked = '';
+  let from = 0;
+  for (let at = line.indexOf(form); at !== -1; at = line.indexOf(form, at + form.length)) {
+    if (!isInside(inString, at) || !startsEscapeUnit(line, at)) continue;
+    masked += line.slice(from, at) + redactedText;
+    from = at + form.length;
+  }
+  return masked + line.slice(from);
 }
 
 /** Start (inclusive) and end (exclusive) offsets of each string literal's content in a JSON line. */

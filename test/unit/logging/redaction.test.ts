@@ -70,6 +70,43 @@ describe('RedactionRegistry.mask', () => {
     expect(JSON.parse(masked).msg).toBe(`a ${redactedText} b`);
   });
 
+  it('masks values of any size a secret may have (64 KB), in each form, and never throws with one in the message', () => {
+    // A JSON secret loaded whole: its escaped forms are longer still (a regular expression of them is
+    // refused by V8 past about 32 KB).
+    const fields = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, `v"${i}\\x`]));
+    const document = JSON.stringify(fields);
+    const pem = `-----BEGIN PRIVATE KEY-----\n${'QUJD+/'.repeat(10_900)}\n-----END PRIVATE KEY-----`;
+    expect(document.length).toBeGreaterThan(30_000);
+    const registry = registryWith(document, pem);
+
+    const masked = registry.mask(
+      line({ msg: 'loaded', key: pem, config: document, body: JSON.stringify({ document }) }),
+    );
+    expect(JSON.parse(masked)).toEqual({
+      msg: 'loaded',
+      key: redactedText,
+      config: redactedText,
+      body: JSON.stringify({ document: redactedText }),
+    });
+    expect(registry.mask(line({ msg: 'plain' }))).toBe(line({ msg: 'plain' }));
+  });
+
+  it('masks a long value whole when a shorter registered value is part of it (a JSON secret and one of its keys)', () => {
+    const password = 'hunter2-password';
+    const document = JSON.stringify({ username: 'app', password, notes: 'n'.repeat(2000) });
+    const masked = registryWith(password, document).mask(line({ a: document, b: `pw ${password}` }));
+    expect(JSON.parse(masked)).toEqual({ a: redactedText, b: `pw ${redactedText}` });
+  });
+
+  it('leaves a long value alone outside string literals, and inside an escape sequence', () => {
+    const value = `n${'a'.repeat(1500)}`;
+    const registry = registryWith(value);
+    // As a key's name it is masked; after the backslash of an escaped newline it is not the value.
+    expect(JSON.parse(registry.mask(line({ [value]: 1 })))).toEqual({ [redactedText]: 1 });
+    const escaped = line({ msg: `\n${value.slice(1)}` });
+    expect(registry.mask(escaped)).toBe(escaped);
+  });
+
   it('stops masking a removed value', () => {
     const registry = registryWith('rotated-out');
     registry.removeValue('rotated-out');
