@@ -47,7 +47,8 @@ const secretArn = new RegExp(
 const parameterArn = new RegExp(`^arn:${partition}:ssm:(${region}):(\\d{12}):parameter(/.+)$`);
 /** An environment variable name (`env:NAME`, and a secret's name when it is exported to the environment). */
 export const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const parameterName = /^\/?[\w.\-/]{1,2047}$/;
+// A name, and optionally the selector SSM takes after it: a version (`:3`) or a label (`:prod`).
+const parameterName = /^\/?[\w.\-/]{1,2047}(?::(?:\d{1,10}|[A-Za-z][\w.-]{0,99}))?$/;
 const versionStage = /^[\w-]{1,256}$/;
 /** The scheme of a custom provider (`vault:`). */
 export const customScheme = /^[a-z][a-z0-9+.-]{0,31}$/;

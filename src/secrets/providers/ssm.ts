@@ -13,6 +13,8 @@ interface Parameter {
   readonly Value?: string;
   readonly Type?: string;
   readonly Version?: number;
+  /** `:3` or `:prod`: the version or label the parameter was asked for with, not in its name. */
+  readonly Selector?: string;
 }
 
 /** One parameter of a prefix, from {@link SsmProvider.fetchPath}. */
@@ -76,11 +78,13 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
         (s) => new s.GetParametersCommand({ Names: names, WithDecryption: true }),
         signal,
       )) as { Parameters?: Parameter[]; InvalidParameters?: string[] };
-      // Asked for by ARN, a parameter answers with its name (its own account's) or its ARN (shared).
-      const found = new Map<string | undefined, Parameter>();
+      // Asked for by ARN, a parameter answers with its name (its own account's) or its ARN (shared);
+      // asked for with a version or label (`/app/db:3`), with its name and that selector apart.
+      const found = new Map<string, Parameter>();
       for (const parameter of output.Parameters ?? []) {
-        found.set(parameter.Name, parameter);
-        if (parameter.ARN !== undefined) found.set(parameter.ARN, parameter);
+        const selector = parameter.Selector ?? '';
+        if (parameter.Name !== undefined) found.set(parameter.Name + selector, parameter);
+        if (parameter.ARN !== undefined) found.set(parameter.ARN + selector, parameter);
       }
       for (const [name, references] of batch) {
         const parameter = found.get(name);

@@ -245,6 +245,28 @@ describe('SSM Parameter Store through the real SDK client', () => {
     expect(endpoint.requests('GetParameter').map((r) => r.body.Name)).toEqual([arn]);
   });
 
+  it('loads a parameter pinned to a version, by name or by ARN, in a GetParameters batch too', async () => {
+    endpoint.putParameter('/pinned/db', 'first-db-value', { type: 'SecureString' });
+    endpoint.putParameter('/pinned/db', 'second-db-value');
+    const arn = 'arn:aws:ssm:us-east-1:123456789012:parameter/pinned/db:1';
+    const store = createSecretStore({
+      secrets: { BY_NAME: 'ssm:/pinned/db:1', BY_ARN: arn, LATEST: 'ssm:/pinned/db' },
+      options: fast,
+    });
+    await store.load(); // SSM answers a pinned parameter with its name, and the selector apart
+    expect([store.get('BY_NAME'), store.get('BY_ARN'), store.get('LATEST')]).toEqual([
+      'first-db-value',
+      'first-db-value',
+      'second-db-value',
+    ]);
+    expect(
+      endpoint
+        .requests('GetParameters')
+        .flatMap((r) => r.body.Names as string[])
+        .sort(),
+    ).toEqual(['/pinned/db', '/pinned/db:1', arn].sort());
+  });
+
   it('resolves one parameter with GetParameter and decryption', async () => {
     const store = createSecretStore({ options: fast });
     expect(await store.resolve('ssm:/notes/token')).toBe('secure-token-value');

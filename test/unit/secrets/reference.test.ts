@@ -28,6 +28,8 @@ describe('parseSecretReference', () => {
     ],
     [`secretsmanager:${arn}#user`, { secretId: arn, jsonKey: 'user', region: 'eu-west-1' }],
     ['ssm:/app/prod/db-password', { kind: 'ssm', name: '/app/prod/db-password', region: undefined }],
+    ['ssm:/app/db:3', { kind: 'ssm', name: '/app/db:3' }],
+    ['ssm:/app/db:stable-1', { kind: 'ssm', name: '/app/db:stable-1' }],
     ['ssm:plain-name', { kind: 'ssm', name: 'plain-name' }],
     [
       'arn:aws:ssm:us-west-2:123456789012:parameter/app/key',
@@ -68,6 +70,9 @@ describe('parseSecretReference', () => {
     ['arn:aws:s3:::bucket/key', 'only Secrets Manager and SSM'],
     ['ssm:', 'not a valid parameter name'],
     ['ssm:/a b', 'not a valid parameter name'],
+    ['ssm:/a:', 'not a valid parameter name'],
+    ['ssm:/a:1:2', 'not a valid parameter name'],
+    ['ssm:/a:9label', 'not a valid parameter name'],
     ['env:1BAD', 'not an environment variable name'],
     ['file:', 'file path is empty'],
     ['file:/x#', 'key after "#" is empty'],
