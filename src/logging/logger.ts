@@ -37,6 +37,7 @@ import {
 import { redactedText, redaction } from './redaction.js';
 import { serializeError, serializeErrorField, serializeRequest, serializeResponse } from './serializers.js';
 import { processStdout, StdoutDestination } from './stdout-destination.js';
+import { withTrailingArguments } from './trailing-arguments.js';
 
 /**
  * Headers whose values never reach a log line, in a `headers` object logged at the top of a line, under
@@ -279,6 +280,11 @@ export function rawLineWriter(logger: Logger): RawLineWriter | undefined {
  * environment as `bootstrapAppRunner` reads it (`LOG_LEVEL`, `SERVICE_NAME`, `SERVICE_VERSION`,
  * `AWS_REGION`).
  *
+ * It, its children and Fastify's `request.log` write what pino would drop after a message's
+ * placeholders: `logger.error('payment failed', err)` writes the error under `err`, as
+ * `logger.error({ err }, 'payment failed')` does; a plain object's fields join the line, any other
+ * value goes under `extra`.
+ *
  * Give it to a framework at construction (Fastify's `loggerInstance`): `bootstrapAppRunner({ app })`
  * then writes the kit's own lines through it too and takes its settings, so that the app has one
  * logger, unless a `logging` option given to `bootstrapAppRunner` disagrees with them (it says which).
@@ -423,7 +429,8 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
       mixinMergeStrategy: mergeContext,
       serializers: kitSerializers,
       redact: { paths: [...headerPaths, ...(options.redact ?? [])], censor: redactedText },
-      ...(gate === undefined ? {} : { hooks: { logMethod: lineGate(gate, buffer) } }),
+      // One hook (pino takes one), which children inherit: Fastify's `request.log` too.
+      hooks: { logMethod: gate === undefined ? trailingArgumentsKept : lineGate(gate, buffer) },
     },
     buffer === undefined ? out : holdingDestination(out),
   );
@@ -603,10 +610,19 @@ type LogMethodHook = (
 ) => void;
 
 /**
+ * pino's `logMethod` hook of a logger that neither samples nor holds lines: the arguments pino would
+ * drop (`logger.error('msg', err)`) reach the line ({@link withTrailingArguments}).
+ */
+const trailingArgumentsKept: LogMethodHook = function logMethod(this: Logger, args, method) {
+  method.apply(this, withTrailingArguments(this, args));
+};
+
+/**
  * pino's `logMethod` hook while debug sampling or log buffering is on, which run pino below the
  * configured level (at `debug`, or `trace` to hold lines): decides, before a line is serialised,
  * whether it is written, held for its request, or dropped ({@link appliedLevel} says which level
- * applies).
+ * applies). A line written or held keeps the arguments pino would drop, as
+ * {@link trailingArgumentsKept} does; a dropped one is not looked at.
  */
 function lineGate(gate: Gate, buffer: LogBufferSettings | undefined): LogMethodHook {
   const debug = pino.levels.values.debug!;
@@ -614,23 +630,25 @@ function lineGate(gate: Gate, buffer: LogBufferSettings | undefined): LogMethodH
   return function logMethod(this: Logger, args, method, numeric) {
     if (numeric >= appliedLevel(gate, this)) {
       if (buffer === undefined) {
-        method.apply(this, args);
+        method.apply(this, withTrailingArguments(this, args));
         return;
       }
       if (numeric >= error && buffer.flushOnError) {
         const context = getMutableRequestContext();
         if (context !== undefined) flushHeldLines(context);
       }
-      writeLine(this, method, args);
+      writeLine(this, method, withTrailingArguments(this, args));
       return;
     }
     const context = getMutableRequestContext();
     if (buffer === undefined) {
       // A request picked by debug sampling writes its debug lines as they come.
-      if (numeric >= debug && context?.debugSampled === true) method.apply(this, args);
+      if (numeric >= debug && context?.debugSampled === true)
+        method.apply(this, withTrailingArguments(this, args));
       return;
     }
-    if (flushWarning() || (numeric >= debug && context?.debugSampled === true)) writeLine(this, method, args);
+    if (flushWarning() || (numeric >= debug && context?.debugSampled === true))
+      writeLine(this, method, withTrailingArguments(this, args));
     // What the configured level leaves out, up to the buffer's level, is held; not below a level set
     // since, which applies as it is.
     else if (
@@ -639,7 +657,7 @@ function lineGate(gate: Gate, buffer: LogBufferSettings | undefined): LogMethodH
       (this as GatedLogger)[levelSetSlot] === undefined &&
       holds(context)
     )
-      holdLine(context, this, buffer.maxBytes, method, args);
+      holdLine(context, this, buffer.maxBytes, method, withTrailingArguments(this, args));
   };
 }
 
