@@ -5,13 +5,15 @@
  * min–max), the added cost per request in µs against the bare handler, and the request line's own
  * cost (the kit with the line on, over the kit with it off) as a ratio of pino-http's; then what
  * three `debug` lines per request cost when dropped by the level, held by `logging.buffer` (and
- * dropped when the request ends well), and written.
+ * dropped when the request ends well), and written. Then, in process, what the kit's `logMethod`
+ * hook costs a log call (log-call.ts).
  *
  *   npm run bench:logging [-- --rounds 3 --seconds 5]
  */
 import { argNumber } from '../lib/args.js';
 import { printChart } from '../lib/chart.js';
 import { ensureWrk, spread, startPinned, wrk } from '../lib/wrk.js';
+import { printLogCallCost } from './log-call.js';
 
 const rounds = argNumber('rounds', 3);
 const seconds = argNumber('seconds', 5);
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
   console.log(
     `three debug lines per request, over the request line: ${overLine('kit, 3 debug lines, level info')} µs dropped by the level, ${overLine('kit, 3 debug lines held (buffer)')} µs held and dropped (logging.buffer), ${overLine('kit, 3 debug lines written (level debug)')} µs written.`,
   );
+  printLogCallCost(7);
 }
 
 await main();
