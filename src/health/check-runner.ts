@@ -25,8 +25,15 @@ export type StatusChangeListener = (
   previous: HealthStatus | undefined,
 ) => void;
 
+/**
+ * The password of a URL in a check's error (`postgres://app:hunter2@db:5432`, as drivers quote their
+ * connection string), masked: the text goes to the log, and to the body when errors are shown.
+ */
+const urlPassword = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s/@]*@/gi;
+
 function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const text = error instanceof Error ? error.message : String(error);
+  return text.includes('@') ? text.replace(urlPassword, '$1:[REDACTED]@') : text;
 }
 
 /** Runs that may hang at once: the current one and one abandoned. */

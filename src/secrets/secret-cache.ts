@@ -157,6 +157,8 @@ export class SecretCache {
   readonly #providerFor: (reference: SecretReference) => SecretProvider;
   readonly #logger: Logger | undefined;
   readonly #redaction: RedactionRegistry;
+  /** References said to have a value too short to mask: said once each, not at every refresh. */
+  readonly #unmaskable = new Set<string>();
   readonly #entries = new Map<string, Entry>();
   /** Entries by call key (those with one): the siblings {@link SecretCache.#start} fetches along. */
   readonly #byCallKey = new Map<string, Set<Entry>>();
@@ -557,7 +559,8 @@ export class SecretCache {
   #mask(reference: SecretReference, value: string): void {
     if (value.length >= minimumRedactedLength) {
       this.#redaction.addValue(value);
-    } else if (value.length > 0) {
+    } else if (value.length > 0 && !this.#unmaskable.has(reference.raw)) {
+      this.#unmaskable.add(reference.raw);
       this.#logger?.warn(
         { reference: reference.raw },
         `secret ${reference.raw} is shorter than ${minimumRedactedLength} characters: it cannot be masked in logs`,

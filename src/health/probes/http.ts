@@ -35,11 +35,25 @@ export function httpProbe(options: HttpProbeOptions): HealthCheck {
   const init: RequestInit = options.headers === undefined ? {} : { headers: { ...options.headers } };
   return async (signal) => {
     const started = performance.now();
-    const response = await fetch(url, { ...init, signal, redirect: 'manual' });
-    await response.arrayBuffer();
+    let response: Response;
+    try {
+      response = await fetch(url, { ...init, signal, redirect: 'manual' });
+      await response.arrayBuffer();
+    } catch (error) {
+      // The check's own timeout says what it is; fetch's "fetch failed" names neither the URL nor why.
+      if (signal.aborted) throw error;
+      throw new Error(`GET ${shown} failed: ${fetchFailure(error)}`, { cause: error });
+    }
     if (!accepts(response.status)) throw new Error(`GET ${shown} answered ${response.status}`);
     return { status: 'pass', observedValue: Math.round(performance.now() - started), observedUnit: 'ms' };
   };
+}
+
+/** Why a fetch failed: its cause's message (`connect ECONNREFUSED 10.0.0.5:8080`), else its own. */
+function fetchFailure(error: unknown): string {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const reason = cause instanceof Error ? cause : error instanceof Error ? error : undefined;
+  return reason === undefined ? String(error) : reason.message || reason.name;
 }
 
 function probeUrl(value: unknown): URL {

@@ -87,6 +87,18 @@ describe('probes', () => {
     expect(() => httpProbe({ url: '/relative' })).toThrow(InvalidArgumentError);
   });
 
+  it('httpProbe names its URL and the cause when it cannot connect, the query string left out', async () => {
+    const port = await freePort(); // nothing listens there
+    const failure = await Promise.resolve(
+      httpProbe({ url: `http://127.0.0.1:${port}/status?key=hunter2` })(never),
+    ).catch((error: Error) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toBe(
+      `GET http://127.0.0.1:${port}/status failed: connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
+    expect((failure as Error).cause).toBeInstanceOf(TypeError); // fetch's own error, kept
+  });
+
   it('memoryProbe compares with its limits', () => {
     expect(memoryProbe({})(never)).toMatchObject({ status: 'pass', observedUnit: 'bytes' });
     expect(memoryProbe({ maxRssBytes: 1 })(never)).toMatchObject({ status: 'fail' });

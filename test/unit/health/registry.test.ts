@@ -301,6 +301,32 @@ describe('HealthRegistry logging', () => {
       ['info', 'health check "db" passes again'],
     ]);
   });
+
+  it("masks the password of a connection string quoted in a check's error, in the log line and the report", async () => {
+    const logs = captureLogs();
+    const registry = new HealthRegistry(settings, createLogger({ service: 's', destination: logs }));
+    registry.register('db', () => {
+      throw new Error(
+        'connect failed postgres://app:hunter2pass@db.internal:5432/notes (and redis://:r3dis@cache:6379)',
+      );
+    });
+    registry.register('mail', () => {
+      throw new Error('no answer from smtp://relay.internal:25 for ops@example.com');
+    });
+    const evaluation = await registry.evaluate('readiness');
+    const masked =
+      'connect failed postgres://app:[REDACTED]@db.internal:5432/notes (and redis://:[REDACTED]@cache:6379)';
+    expect(evaluation.checks.db?.output).toBe(masked);
+    expect(evaluation.checks.mail?.output).toBe(
+      'no answer from smtp://relay.internal:25 for ops@example.com',
+    );
+    expect(JSON.stringify(logs.lines)).not.toContain('hunter2pass');
+    expect(JSON.stringify(logs.lines)).not.toContain('r3dis');
+    expect(logs.lines.find((l) => l.check === 'db')).toMatchObject({
+      output: masked,
+      msg: `health check "db" fails: ${masked}`,
+    });
+  });
 });
 
 describe('HealthRegistry runs outside requests', () => {

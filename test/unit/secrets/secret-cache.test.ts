@@ -290,6 +290,21 @@ describe('SecretCache', () => {
     expect(logs.lines.some((l) => String(l.msg).includes('cannot be masked'))).toBe(true);
   });
 
+  it('says once per reference that its short value cannot be masked, not at every refresh', async () => {
+    const script = scriptedProvider();
+    const { cache, logs } = cacheWith(script.provider);
+    script.answer('u1');
+    await cache.get(ref);
+    await cache.refresh(ref);
+    script.answer('u2');
+    await cache.refresh(ref);
+    const other = parseSecretReference('env:PORT');
+    script.answer('5432');
+    await cache.get(other);
+    const warnings = logs.lines.filter((l) => String(l.msg).includes('cannot be masked'));
+    expect(warnings.map((l) => l.reference)).toEqual(['env:TOKEN', 'env:PORT']);
+  });
+
   it('evicts the least recently used entries beyond the bound, never pinned ones', async () => {
     const script = scriptedProvider();
     const { cache } = cacheWith(script.provider, { maxEntries: 3 });
