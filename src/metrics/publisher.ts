@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type EmfGroup, emfLines } from './emf-lines.js';
+import { emfLimits } from './limits.js';
 import type { MetricSource } from './source.js';
 
 /**
@@ -40,6 +41,8 @@ export class MetricsPublisher {
   #stopped = false;
   #finalDone = false;
   #failureLogged = false;
+  /** Dimension sets whose lines were said to be over the budget: once each. */
+  readonly #oversizeSaid = new Set<string>();
 
   constructor(settings: MetricsPublisherSettings) {
     this.#settings = settings;
@@ -67,6 +70,7 @@ export class MetricsPublisher {
       let written = 0;
       for (const group of groups) {
         for (const line of emfLines(group, options)) {
+          if (line.length > emfLimits.lineBudgetBytes) this.#oversize(group, line.length);
           this.#settings.destination.write(`${line}\n`);
           written++;
         }
@@ -80,6 +84,22 @@ export class MetricsPublisher {
       }
       return 0;
     }
+  }
+
+  /**
+   * A line over the budget: a metric with its dimensions alone does not fit (long dimension values).
+   * Written all the same (CloudWatch takes it where nothing cuts stdout lines), and said once per
+   * set of dimension names.
+   */
+  #oversize(group: EmfGroup, bytes: number): void {
+    const names = Object.keys(group.dimensions);
+    const key = names.join('\u0000');
+    if (this.#oversizeSaid.has(key) || this.#oversizeSaid.size >= 100) return;
+    this.#oversizeSaid.add(key);
+    this.#settings.logger?.warn(
+      { metrics: { lineBytes: bytes, dimensions: names } },
+      `metrics: an EMF line of ${bytes} bytes is over ${emfLimits.lineBudgetBytes}, its dimension values too long to split it; Docker cuts stdout lines at 16 KiB and ECS's awslogs driver in non-blocking mode loses the pieces: shorten the dimension values (said once per set of dimensions)`,
+    );
   }
 
   /** The shutdown's flush: after it, {@link MetricsPublisher.stop} writes nothing more. */

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/logging/logger.js';
+import type { EmfGroup } from '../../../src/metrics/emf-lines.js';
+import { MetricsPublisher } from '../../../src/metrics/publisher.js';
+import type { MetricSource } from '../../../src/metrics/source.js';
+import { captureLogs } from '../../support/log-capture.js';
+
+/** A source that hands the same groups to every flush. */
+function sourceOf(...groups: EmfGroup[]): MetricSource {
+  return {
+    collect: (into) => {
+      into.push(...groups);
+    },
+  };
+}
+
+describe('MetricsPublisher', () => {
+  it('writes a line its dimensions make longer than 16,000 bytes, and says so once per set of dimensions', () => {
+    const logs = captureLogs();
+    const lines: string[] = [];
+    const long = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`Dim${i}`, 'v'.repeat(1_000)]));
+    const publisher = new MetricsPublisher({
+      namespace: 'NotesApi',
+      flushIntervalMs: 60_000,
+      destination: { write: (line) => lines.push(line) },
+      sources: [
+        sourceOf(
+          { dimensions: long, metrics: [{ name: 'Orders', unit: 'Count', value: 1 }] },
+          { dimensions: { Service: 'notes' }, metrics: [{ name: 'Orders', unit: 'Count', value: 2 }] },
+        ),
+      ],
+      logger: createLogger({ service: 't', destination: logs }),
+    });
+
+    expect(publisher.flush()).toBe(2);
+    expect(publisher.flush()).toBe(2);
+
+    expect(lines[0]!.length).toBeGreaterThan(20_000);
+    expect(JSON.parse(lines[0]!).Orders).toBe(1);
+    expect(logs.lines).toHaveLength(1);
+    expect(logs.lines[0]).toMatchObject({
+      level: 'warn',
+      metrics: { lineBytes: lines[0]!.length - 1, dimensions: Object.keys(long) },
+    });
+    expect(String(logs.lines[0]!.msg)).toMatch(/^metrics: an EMF line of \d+ bytes is over 16000/);
+  });
+});
