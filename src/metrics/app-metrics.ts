@@ -49,16 +49,24 @@ export interface RuntimeMetrics {
   /**
    * Adds `value` (default 1) to the count `name` (unit `Count`), summed until the next flush.
    *
-   * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an invalid name, a value that is not
-   * a number of at least 0, invalid dimensions, or a name already used with `record()`.
+   * A value below 0 or not finite, or a dimension value CloudWatch refuses (empty, not printable
+   * ASCII, over 1,024 characters: data, not code), drops the datapoint, said once per metric and cause.
+   *
+   * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an invalid name or dimension name, a
+   * value that is not a number, a dimension value that is not a string, or a name already used with
+   * `record()`.
    */
   count(name: string, value?: number, dimensions?: MetricDimensions, options?: MetricOptions): void;
   /**
    * Records one value of `name` in `unit` (one of CloudWatch's units, such as `'Milliseconds'`),
    * kept as a distribution until the next flush.
    *
-   * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an invalid name, value, unit or
-   * dimensions, or a name already used with another unit or with `count()`.
+   * A value out of CloudWatch's range or not finite, or a dimension value it refuses, drops the
+   * datapoint, said once per metric and cause.
+   *
+   * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an invalid name, unit or dimension
+   * name, a value that is not a number, a dimension value that is not a string, or a name already
+   * used with another unit or with `count()`.
    */
   record(
     name: string,
@@ -103,6 +111,8 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
   readonly #dimensionNames = new Set<string>();
   #series = new Map<string, Series>();
   #dropped = 0;
+  /** Metrics and causes whose refused datapoints were said. */
+  readonly #refusalsSaid = new Set<string>();
 
   constructor(options: {
     readonly enabled: boolean;
@@ -121,9 +131,10 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     const highResolution = this.#resolution('count', name, options);
     this.#kind('count', name, true, 'Count', highResolution);
     if (typeof value !== 'number' || !(value >= 0) || metricValueProblem(value) !== undefined) {
-      throw new InvalidArgumentError(
-        `metrics.count("${name}"): the value must be a finite number of at least 0; received ${describeValue(value)}.`,
-      );
+      const problem = `metrics.count("${name}"): the value must be a finite number of at least 0; received ${describeValue(value)}`;
+      if (typeof value !== 'number') throw new InvalidArgumentError(`${problem}.`);
+      this.#refused(name, 'value', problem);
+      return;
     }
     const series = this.#seriesFor('count', name, 'Count', dimensions, false, highResolution);
     if (series !== undefined) series.total += value;
@@ -146,9 +157,10 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     this.#kind('record', name, false, unit, highResolution);
     const problem = metricValueProblem(value);
     if (problem !== undefined) {
-      throw new InvalidArgumentError(
-        `metrics.record("${name}"): the value must be ${problem}; received ${describeValue(value)}.`,
-      );
+      const text = `metrics.record("${name}"): the value must be ${problem}; received ${describeValue(value)}`;
+      if (typeof value !== 'number') throw new InvalidArgumentError(`${text}.`);
+      this.#refused(name, 'value', text);
+      return;
     }
     this.#seriesFor('record', name, unit, dimensions, true, highResolution)?.histogram?.add(value);
   }
@@ -245,6 +257,7 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     let extra: string[] | undefined;
     if (dimensions !== undefined) {
       extra = this.#checkDimensions(method, name, dimensions);
+      if (extra === undefined) return undefined;
       if (extra.length > 0) {
         extra.sort();
         for (const dimension of extra) key += `\u0000${dimension}\u0001${dimensions[dimension]}`;
@@ -273,8 +286,26 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     return series;
   }
 
-  /** Checks `dimensions`; returns their names. */
-  #checkDimensions(method: 'count' | 'record', name: string, dimensions: MetricDimensions): string[] {
+  /**
+   * A datapoint dropped for a value of the data CloudWatch would refuse (a NaN, a tenant's name with
+   * an accent): said once per metric and cause. Thrown, it would fail the request that measured it.
+   */
+  #refused(name: string, cause: string, problem: string): void {
+    const key = `${name}\u0000${cause}`;
+    if (this.#refusalsSaid.has(key) || this.#refusalsSaid.size >= maxKinds) return;
+    this.#refusalsSaid.add(key);
+    this.#logger?.warn(
+      { metrics: { name } },
+      `${problem}: the datapoint is dropped (said once per metric and cause)`,
+    );
+  }
+
+  /** Checks `dimensions`; returns their names, or `undefined` when a value is one CloudWatch refuses. */
+  #checkDimensions(
+    method: 'count' | 'record',
+    name: string,
+    dimensions: MetricDimensions,
+  ): string[] | undefined {
     const where = `metrics.${method}("${name}")`;
     if (typeof dimensions !== 'object' || dimensions === null || Array.isArray(dimensions)) {
       throw new InvalidArgumentError(
@@ -283,6 +314,7 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     }
     const names = Object.keys(dimensions);
     let total = names.length;
+    let refused = false;
     for (const dimension of names) {
       if (!this.#dimensionNames.has(dimension)) {
         const problem = dimensionNameProblem(dimension);
@@ -301,9 +333,10 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
       const value = dimensions[dimension];
       const problem = dimensionValueProblem(value);
       if (problem !== undefined) {
-        throw new InvalidArgumentError(
-          `${where}: dimension "${dimension}" must be ${problem}; received ${describeValue(value)}.`,
-        );
+        const text = `${where}: dimension "${dimension}" must be ${problem}; received ${describeValue(value)}`;
+        if (typeof value !== 'string') throw new InvalidArgumentError(`${text}.`);
+        if (!refused) this.#refused(name, `dimension ${dimension}`, text);
+        refused = true;
       }
       if (Object.hasOwn(this.#defaults, dimension)) total--;
     }
@@ -312,6 +345,6 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
         `${where}: at most ${emfLimits.maxDimensionsPerSet} dimensions in all, the ${Object.keys(this.#defaults).length} default ones (${Object.keys(this.#defaults).join(', ')}) included; received ${names.length} more.`,
       );
     }
-    return names;
+    return refused ? undefined : names;
   }
 }

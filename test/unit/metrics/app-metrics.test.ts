@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../../src/errors.js';
+import { createLogger } from '../../../src/logging/logger.js';
 import { AppMetrics, maxAppSeries } from '../../../src/metrics/app-metrics.js';
 import { type EmfGroup, emfLines } from '../../../src/metrics/emf-lines.js';
 import type { MetricUnit } from '../../../src/metrics/units.js';
 import { type EmfDocument, parseEmf, withDimensions } from '../../support/emf.js';
+import { captureLogs } from '../../support/log-capture.js';
 
 const defaults = Object.freeze({ Service: 'notes', Environment: 'test' });
 
@@ -76,6 +78,69 @@ describe('runtime.metrics: aggregation', () => {
   });
 });
 
+describe('runtime.metrics: values of the data CloudWatch refuses', () => {
+  /** Metrics with a logger whose lines the test reads. */
+  function logged() {
+    const logs = captureLogs();
+    const app = new AppMetrics({
+      enabled: true,
+      dimensions: defaults,
+      logger: createLogger({ service: 't', destination: logs }),
+    });
+    return { app, logs };
+  }
+
+  it('drops the datapoint of a count or value out of range, said once per metric: the call does not throw', () => {
+    const { app, logs } = logged();
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, 2 ** 361, 1e-200])
+      app.record('Size', value, 'Bytes');
+    app.record('Size', 10, 'Bytes');
+    app.count('Retries', -1);
+    app.count('Retries', Number.NaN);
+    app.count('Retries', 2);
+
+    const [line] = withDimensions(flushed(app), defaults);
+    expect(line!.Size).toMatchObject({ Count: 1, Sum: 10 });
+    expect(line!.Retries).toBe(2);
+    expect(logs.lines.map((l) => [l.level, l.metrics, l.msg])).toEqual([
+      [
+        'warn',
+        { name: 'Size' },
+        expect.stringMatching(
+          /^metrics\.record\("Size"\): the value must be .*; received NaN: the datapoint is dropped/,
+        ),
+      ],
+      [
+        'warn',
+        { name: 'Retries' },
+        expect.stringMatching(
+          /^metrics\.count\("Retries"\): the value must be a finite number of at least 0; received -1: the datapoint is dropped/,
+        ),
+      ],
+    ]);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['not ASCII', 'Zürich'],
+    ['over 1,024 characters', 'x'.repeat(1025)],
+  ])(
+    'drops the datapoint of a dimension value that is %s, said once per metric and dimension',
+    (_, value) => {
+      const { app, logs } = logged();
+      app.count('Orders', 1, { Tenant: value });
+      app.count('Orders', 1, { Tenant: value, Plan: 'pro' });
+      app.count('Orders', 1, { Tenant: 'acme' });
+      expect(flushed(app).map((d) => [d.Tenant, d.Orders])).toEqual([['acme', 1]]);
+      expect(logs.lines).toHaveLength(1);
+      expect(logs.lines[0]).toMatchObject({ level: 'warn', metrics: { name: 'Orders' } });
+      expect(String(logs.lines[0]!.msg)).toMatch(
+        /^metrics\.count\("Orders"\): dimension "Tenant" must be a dimension value/,
+      );
+    },
+  );
+});
+
 describe('runtime.metrics: invalid arguments', () => {
   const app = metrics();
 
@@ -101,21 +166,15 @@ describe('runtime.metrics: invalid arguments', () => {
     );
   });
 
-  it.each([Number.NaN, Number.POSITIVE_INFINITY, 2 ** 361, 1e-200, '5'])('rejects the value %j', (value) => {
-    expect(() => app.record('Size', value as number, 'Bytes')).toThrow(/the value must be/);
-  });
-
-  it.each([-1, Number.NaN, '1'])('rejects the count %j', (value) => {
-    expect(() => app.count('Retries', value as number)).toThrow(/a finite number of at least 0/);
+  it('rejects a value that is not a number, a count or record of a string', () => {
+    expect(() => app.record('Size', '5' as unknown as number, 'Bytes')).toThrow(/the value must be/);
+    expect(() => app.count('Retries', '1' as unknown as number)).toThrow(/a finite number of at least 0/);
   });
 
   it.each([
     [{ '': 'x' }, /dimension name must be/],
     [{ ':Plan': 'x' }, /not starting with ":"/],
     [{ ['D'.repeat(251)]: 'x' }, /a dimension name of 1 to 250 printable ASCII characters/],
-    [{ Plan: '' }, /dimension "Plan" must be a dimension value/],
-    [{ Plan: 'ü' }, /dimension "Plan" must be a dimension value/],
-    [{ Plan: 'x'.repeat(1025) }, /dimension "Plan" must be/],
     [{ Plan: 3 }, /dimension "Plan" must be/],
     [['pro'], /dimensions must be an object/],
     [{ Orders: 'x' }, /a dimension cannot have the metric's own name/],
