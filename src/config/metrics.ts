@@ -1,5 +1,5 @@
+import { kitMetricNames } from '../metrics/kit-names.js';
 import type { MetricsDestination } from '../metrics/publisher.js';
-import { type RuntimeMetricName, runtimeMetricNames } from '../metrics/runtime-metrics.js';
 import {
   dimensionNameProblem,
   dimensionValueProblem,
@@ -36,26 +36,6 @@ export const metricsDefaults = Object.freeze({
   flushIntervalMs: 60_000,
   maxRoutes: 20,
 });
-
-/**
- * Names the kit's own metrics use, as dimensions or metrics: a default dimension may not take them,
- * or a line would need one root member for two things.
- */
-export const kitMetricNames = Object.freeze([
-  'Route',
-  'Method',
-  'HealthCheck',
-  'Requests',
-  'RequestLatency',
-  '4xxStatusResponses',
-  '5xxStatusResponses',
-  'InFlightPeak',
-  'ShedRequests',
-  'SecretRefreshFailures',
-  'HealthCheckRuns',
-  'HealthCheckFailures',
-  ...(Object.keys(runtimeMetricNames) as RuntimeMetricName[]),
-] as const);
 
 // Request metrics add Route and Method to the default dimensions, within EMF's 30 per set.
 const maxDefaultDimensions = 28;

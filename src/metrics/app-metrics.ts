@@ -3,6 +3,7 @@ import { describeValue } from '../config/parse.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { EmfGroup, EmfMetric } from './emf-lines.js';
 import { ValueHistogram } from './histogram.js';
+import { kitOwnMetricNames } from './kit-names.js';
 import { emfLimits } from './limits.js';
 import type { MetricSource } from './source.js';
 import { isMetricUnit, type MetricUnit, metricUnits } from './units.js';
@@ -235,6 +236,11 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     if (problem !== undefined) {
       throw new InvalidArgumentError(
         `metrics.${method}(): the name must be ${problem}; received ${describeValue(name)}.`,
+      );
+    }
+    if ((kitOwnMetricNames as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(
+        `metrics.${method}("${name}"): "${name}" is one of the kit's own metrics, in the same namespace and dimensions: yours would mix with it in CloudWatch. Give it another name (such as "App${name}").`,
       );
     }
     if (Object.hasOwn(this.#defaults, name)) {

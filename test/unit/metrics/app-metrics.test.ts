@@ -186,6 +186,14 @@ describe('runtime.metrics: invalid arguments', () => {
     expect(() => app.count('Orders', 1, dimensions as never)).toThrow(message);
   });
 
+  it.each(['Requests', 'HeapUsed', '5xxStatusResponses'])(
+    "rejects a metric named like one of the kit's own: %s",
+    (name) => {
+      expect(() => app.count(name)).toThrow(`"${name}" is one of the kit's own metrics`);
+      expect(() => app.record(name, 1, 'Bytes')).toThrow(InvalidArgumentError);
+    },
+  );
+
   it('rejects a metric named like a default dimension', () => {
     expect(() => app.count('Service')).toThrow(/"Service" is a default dimension/);
   });
