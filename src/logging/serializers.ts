@@ -25,6 +25,8 @@ export interface SerializedResponse {
 interface RequestLike {
   readonly method: string;
   readonly url: string;
+  /** Express's and Koa's: the URL as it came, where `url` is what a mounted router sees. */
+  readonly originalUrl?: unknown;
   readonly host?: unknown;
   readonly ip?: unknown;
   readonly headers?: { readonly host?: unknown } | null;
@@ -34,7 +36,8 @@ interface RequestLike {
 /**
  * `req` and `request`: a request — Node's, or a framework's (Fastify's, Koa's, an `inject()`
  * request), anything with a `method` and a `url` — becomes its method, URL without the query, host
- * and client address, the shape Fastify writes. Logged whole, a Node request wrote 15 KB of the
+ * and client address, the shape Fastify writes. The URL is the one the request came with (Express's
+ * and Koa's `originalUrl`), not the part a mounted router sees. Logged whole, a Node request wrote 15 KB of the
  * socket's and parser's state, its raw header list in clear (`Authorization`, `Cookie`). Anything
  * else is written as it is.
  */
@@ -47,7 +50,7 @@ export function serializeRequest(value: unknown): unknown {
   const port = req.socket?.remotePort;
   const result: SerializedRequest = {
     method: req.method,
-    url: pathWithoutQuery(req.url),
+    url: pathWithoutQuery(typeof req.originalUrl === 'string' ? req.originalUrl : req.url),
     host: typeof host === 'string' ? host : undefined,
     remoteAddress:
       typeof req.ip === 'string' ? req.ip : peerAddress(typeof peer === 'string' ? peer : undefined),
