@@ -266,3 +266,42 @@ export function expressRouteResolver(
     return `${state.pattern ?? baseUrl}${route.path}`;
   };
 }
+
+/** Characters of a route pattern whose segment count is not the path's (`*`, `?`, `(`, `{`, `+`). */
+const unsizedPattern = /[*?(){}+]/;
+
+/**
+ * The mount an error left a request by: an error leaving a mounted router puts `req.baseUrl` back
+ * (to `''` at the app), and leaves `req.route` on the inner route, whose pattern then matches only
+ * the tail of the path. The part of `path` (without query) above that tail, as many segments as
+ * `routePath` has, is what the mounts matched; `''` when nothing is above it, or when the pattern's
+ * segments are not countable (a wildcard, an optional part).
+ *
+ * @example
+ * ```ts
+ * lostMountPath('/tenants/acme/items/1/boom', '/items/:id/boom'); // '/tenants/acme'
+ * lostMountPath('/items/1', '/items/:id'); // ''
+ * ```
+ */
+export function lostMountPath(path: string, routePath: string): string {
+  if (unsizedPattern.test(routePath)) return '';
+  let end = path.indexOf('?');
+  if (end === -1) end = path.length;
+  if (end > 1 && path.charCodeAt(end - 1) === 47 /* / */) end--; // a trailing slash, non-strict routing
+  // The route's segments, counted from the end of the path: `/` alone is none.
+  let segments = routePath === '/' ? 0 : countSlashes(routePath);
+  let cut = end;
+  while (segments > 0) {
+    cut = path.lastIndexOf('/', cut - 1);
+    if (cut <= 0) return '';
+    segments--;
+  }
+  const mount = path.slice(0, cut);
+  return mount === '/' ? '' : mount;
+}
+
+function countSlashes(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 47) count++;
+  return count;
+}

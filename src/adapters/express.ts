@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
-import { expressRouteResolver } from './express-route.js';
+import { expressRouteResolver, lostMountPath } from './express-route.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
 export { addRequestFields } from '../http/request-fields.js';
@@ -19,6 +19,14 @@ export interface ExpressLikeApp {
   set: (...args: never[]) => unknown;
   handle: (...args: never[]) => unknown;
 }
+
+/** What the route lookup reads of an Express request. */
+type ExpressRequest = IncomingMessage & {
+  readonly route?: { readonly path?: unknown };
+  readonly baseUrl?: unknown;
+  readonly originalUrl?: unknown;
+  readonly res?: { readonly statusCode?: number };
+};
 
 function statusOf(error: unknown): number {
   const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
@@ -92,9 +100,15 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
       kind: 'express',
       listener: inFront(kit, (req, res) => app(req, res, finalHandler(kit, req, res))),
       routeOf: (req) => {
-        const { route, baseUrl } = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown };
+        const { route, baseUrl } = req as ExpressRequest;
         if (typeof route?.path !== 'string') return undefined;
-        const mounted = typeof baseUrl === 'string' ? baseUrl : '';
+        let mounted = typeof baseUrl === 'string' ? baseUrl : '';
+        // An error that left a mounted router put its baseUrl back: found again from the URL. Only
+        // on a failed response, where such an error leads: a request that went well costs nothing.
+        if (mounted === '' && ((req as ExpressRequest).res?.statusCode ?? 0) >= 400) {
+          const { originalUrl } = req as ExpressRequest;
+          if (typeof originalUrl === 'string') mounted = lostMountPath(originalUrl, route.path);
+        }
         try {
           return resolve(mounted, route as { path: string });
         } catch {

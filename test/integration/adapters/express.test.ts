@@ -107,4 +107,50 @@ describe('the Express adapter', () => {
     expect(line).toMatchObject({ level: 'warn', msg: 'request aborted' });
     expect(line).not.toHaveProperty('statusCode');
   });
+
+  it("names the route of an error that left a mounted router or sub-app with its mount's pattern (Express put baseUrl back)", async () => {
+    const logs = captureLogs();
+    const app = express();
+    const items = express.Router();
+    items.get('/items/:id', (_req, res) => {
+      res.end('ok');
+    });
+    items.get('/items/:id/boom', () => {
+      throw new Error('boom');
+    });
+    items.get('/items/:id/bad', () => {
+      throw Object.assign(new Error('bad input'), { status: 400, expose: true });
+    });
+    app.use('/tenants/:tenant', items);
+    const sub = express();
+    sub.get('/x/:id', () => {
+      throw new Error('sub-app failed');
+    });
+    app.use('/sub', sub);
+    app.get('/top/:id', () => {
+      throw new Error('top failed');
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const paths = [
+      '/tenants/acme/items/1/boom',
+      '/tenants/acme/items/2/bad/',
+      '/sub/x/5?q=1',
+      '/top/3',
+      '/tenants/acme/items/1',
+    ];
+    for (const path of paths) await readUntilEnd(`${baseUrl(runtime.server!)}${path}`);
+    const routes = await Promise.all(
+      paths.map(async (path) => {
+        const line = await lineOf(logs, (l) => l.path === path.split('?')[0] && l.statusCode !== undefined);
+        return [line.statusCode, line.route];
+      }),
+    );
+    expect(routes).toEqual([
+      [500, '/tenants/:tenant/items/:id/boom'],
+      [400, '/tenants/:tenant/items/:id/bad'],
+      [500, '/sub/x/:id'], // a sub-app's mount is the path it matched, as when it goes well
+      [500, '/top/:id'],
+      [200, '/tenants/:tenant/items/:id'],
+    ]);
+  });
 });

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { expressRouteResolver, type RouteLike } from '../../../src/adapters/express-route.js';
+import { expressRouteResolver, lostMountPath, type RouteLike } from '../../../src/adapters/express-route.js';
 
 // Express 4 is the devDependency alias `express4`; both are CommonJS.
 const require = createRequire(import.meta.url);
@@ -129,5 +129,21 @@ describe('expressRouteResolver on Express 4 only', () => {
     expect(resolve('/files/a/b', files.route)).toBe('/files/a/b/v');
     expect(resolve('/v2', versioned.route)).toBe('/v2/y');
     expect(mount.lastIndex).toBe(3);
+  });
+});
+
+describe('lostMountPath', () => {
+  it.each([
+    ['/tenants/acme/items/1/boom', '/items/:id/boom', '/tenants/acme'],
+    ['/tenants/acme/items/1/?x=/y', '/items/:id', '/tenants/acme'], // trailing slash and query left out
+    ['/tenants/acme', '/', '/tenants/acme'], // a router's own root
+    ['/items/1', '/items/:id', ''], // not mounted
+    ['/', '/', ''],
+    ['/a', '/a/b', ''], // the pattern is longer than the path: nothing is above it
+    ['/t/acme/files/a/b', '/files/*path', ''], // a wildcard: its segments are not countable
+    ['/t/acme/n/1', '/n{/:id}', ''], // an optional part
+    ['/t/acme/n/1', '/n/:id?', ''], // Express 4's optional parameter
+  ])('%s under the route %s: %j', (path, routePath, mount) => {
+    expect(lostMountPath(path, routePath)).toBe(mount);
   });
 });
