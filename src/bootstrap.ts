@@ -258,6 +258,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     shedder,
     reportError: (error) => {
       const context = getMutableRequestContext();
+      // Reported again (Koa 3 emits a broken stream body's error twice): it is on the line already.
+      if (context !== undefined && context.error === error) return;
       if (context !== undefined) context.error = error;
       // With the request line on, the error goes out with it; otherwise, or when its line was written
       // already (an error passed on after the response ended), on a line of its own.

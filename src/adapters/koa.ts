@@ -32,16 +32,20 @@ const koaContext = Symbol('apprunner-kit.koaContext');
 
 /**
  * An error after the response began (a stream body that broke: Koa sets `headerSent` on it): the
- * response is cut short by the server, not aborted by the client, and its line says so.
+ * response is cut short by the server, not aborted by the client, and its line says so. Koa 2 then
+ * leaves the response open for ever (the client waits, the request stays in flight, and the drain
+ * waits for it to its deadline): its connection is closed, as Koa 3 and Express's final handler do.
  */
 function markCutShort(error: unknown, ctx: unknown): void {
   if ((error as { headerSent?: unknown } | null)?.headerSent !== true) return;
   // Koa says `headerSent` of a response it can no longer write to, a client's reset included: a
   // connection already gone is the client's doing.
-  if ((ctx as { req?: IncomingMessage } | undefined)?.req?.socket?.destroyed === true) return;
+  const socket = (ctx as { req?: IncomingMessage } | undefined)?.req?.socket;
+  if (socket?.destroyed === true) return;
   const res = (ctx as { res?: ServerResponse } | undefined)?.res;
   const context = getMutableRequestContext();
   if (context !== undefined && res !== undefined && !res.writableFinished) context[cutSlot] = true;
+  if (res !== undefined && !res.writableEnded) socket?.destroy();
 }
 
 /**
