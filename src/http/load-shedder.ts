@@ -42,7 +42,10 @@ export interface LoadShedderSettings {
 export interface LoadStats {
   /** Requests in flight now (health requests excluded). */
   readonly inFlight: number;
-  /** Requests answered since start (health requests excluded, shed ones excluded). */
+  /**
+   * Requests that ended since start, answered or not (a client that left counts too); health
+   * requests and shed ones excluded.
+   */
   readonly served: number;
   /** Requests answered 503 by load shedding since start. */
   readonly shed: number;
@@ -66,6 +69,8 @@ export class LoadShedder {
   readonly #settings: LoadShedderSettings;
   readonly #logger: Logger | undefined;
   readonly #headers: Record<string, string>;
+  /** The same, closing the connection: for a refused request whose large body is not read. */
+  readonly #closingHeaders: Record<string, string>;
   readonly #body: Buffer;
   readonly #histogram: ReturnType<typeof monitorEventLoopDelay> | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
@@ -88,6 +93,7 @@ export class LoadShedder {
       'retry-after': String(settings.retryAfterSeconds),
       'cache-control': 'no-store',
     };
+    this.#closingHeaders = { ...this.#headers, connection: 'close' };
     if (
       settings.maxEventLoopDelayMs !== undefined ||
       settings.maxEventLoopUtilization !== undefined ||
@@ -124,14 +130,18 @@ export class LoadShedder {
    * set first). When `respond` throws or returns having started no response, the kit's 503 goes out
    * (with the headers set before `respond` ran, such as the request id); an async `respond` that
    * rejects gets the response ended, or its connection closed when the headers already went out.
+   * A request with a body over 64 KiB or of unknown length (an upload) gets `Connection: close`:
+   * kept alive, Node would read the whole body only to drop it, at the worst moment.
    */
   reject(req: IncomingMessage, res: ServerResponse): void {
     this.#shed++;
+    const closing = hasLargeBody(req);
     const respond = this.#settings.respond;
     if (respond !== undefined) {
       const before = new Set(res.getHeaderNames());
       res.statusCode = 503;
       res.setHeader('retry-after', this.#headers['retry-after']!);
+      if (closing) res.setHeader('connection', 'close');
       try {
         const result: unknown = respond(req, res);
         if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
@@ -156,7 +166,7 @@ export class LoadShedder {
       // Back to the kit's answer: drop what `respond` set, keep what was there before it.
       for (const name of res.getHeaderNames()) if (!before.has(name)) res.removeHeader(name);
     }
-    res.writeHead(503, this.#headers);
+    res.writeHead(503, closing ? this.#closingHeaders : this.#headers);
     res.end(this.#body);
   }
 
@@ -240,4 +250,15 @@ export class LoadShedder {
       );
     }
   }
+}
+
+/** Bodies up to this size are read and dropped on a kept-alive connection; larger ones close it. */
+const keptBodyBytes = 64 * 1024;
+
+/** The request has a body over {@link keptBodyBytes}, or one of unknown length (chunked). */
+function hasLargeBody(req: IncomingMessage): boolean {
+  const { headers } = req;
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && !(Number(length) <= keptBodyBytes);
 }
