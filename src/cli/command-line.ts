@@ -143,6 +143,23 @@ function directory(raw: string | undefined, base: string): string {
 }
 
 /**
+ * What `parseArgs` refused, in a sentence of ours: its own messages suggest `--grace=-XYZ` for any
+ * missing value and quote the option badly when positionals are allowed.
+ */
+function argumentProblem(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : String(error);
+  const option = /'(--?[\w-]+)/.exec(text)?.[1];
+  if (option !== undefined && code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (option !== undefined && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return text.includes('does not take an argument')
+      ? `option ${option} takes no value`
+      : `option ${option} needs a value, as in ${option} 30 (one starting with "-" is written ${option}=-1)`;
+  }
+  return text.split('\n')[0]!.replace(/\.+$/, '');
+}
+
+/**
  * Parses `apprunner-kit`'s arguments (without `node` and the script): the `check` command, its
  * options before `--`, the app's command after it. Validates every value once.
  *
@@ -166,7 +183,7 @@ export function parseCommandLine(
   } catch (error) {
     throw new ConfigurationError(
       'arguments',
-      `${(error as Error).message}. The app's command goes after --; run apprunner-kit --help for the options.`,
+      `${argumentProblem(error)}. The app's command goes after --; run apprunner-kit --help for the options.`,
       {
         cause: error,
       },

@@ -71,10 +71,14 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
     );
   }
   if (r.closedAtOnce > 0) {
+    // Killed by the signal itself: what closed the connections is most likely a wrapper's death.
+    const killed = drain.exit?.signal === 'SIGTERM';
     return row(
       'fail',
       `${summary}; ${plural(r.closedAtOnce, 'idle connection')} closed at once after SIGTERM, without Connection: close`,
-      "a proxy's next request on a connection the app closes as it goes out is lost (a 502): close an idle connection only after a short grace, answer what arrives with Connection: close, then exit (bootstrapAppRunner does)",
+      killed
+        ? "the process died of SIGTERM's default action, closing every connection (a 502 for a proxy's next request): behind a wrapper such as npm start or sh -c, the wrapper died, not the server: run node itself, or exec it; otherwise handle SIGTERM (bootstrapAppRunner does)"
+        : "a proxy's next request on a connection the app closes as it goes out is lost (a 502): close an idle connection only after a short grace, answer what arrives with Connection: close, then exit (bootstrapAppRunner does)",
     );
   }
   if (drain.aliveAtGrace) {

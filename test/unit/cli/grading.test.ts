@@ -255,6 +255,16 @@ describe('gradeDrain', () => {
     expect(row.figures).toMatchObject({ closedAtOnce: 3 });
   });
 
+  it('names the wrapper when the connections closed at once because the process died of SIGTERM', () => {
+    const killed = gradeDrain(
+      drain({ exit: { code: null, signal: 'SIGTERM', atMs: 1 } }, { closedAtOnce: 3 }),
+      '',
+    );
+    expect(killed.status).toBe('fail');
+    expect(killed.hint).toContain('the wrapper died, not the server: run node itself, or exec it');
+    expect(gradeDrain(drain({}, { closedAtOnce: 3 }), '').hint).not.toContain('wrapper');
+  });
+
   it('fails when still alive at the grace window', () => {
     const row = gradeDrain(
       drain({ aliveAtGrace: true, exit: { code: null, signal: 'SIGKILL', atMs: 12_000 } }),
