@@ -24,7 +24,6 @@ export interface ExpressLikeApp {
 type ExpressRequest = IncomingMessage & {
   readonly route?: { readonly path?: unknown };
   readonly baseUrl?: unknown;
-  readonly originalUrl?: unknown;
   readonly res?: { readonly statusCode?: number };
 };
 
@@ -103,12 +102,12 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
         const { route, baseUrl } = req as ExpressRequest;
         if (typeof route?.path !== 'string') return undefined;
         let mounted = typeof baseUrl === 'string' ? baseUrl : '';
-        // An error that left a mounted router put its baseUrl back: found again from the URL. Only
-        // on a failed response, where such an error leads: a request that went well costs nothing.
-        if (mounted === '' && ((req as ExpressRequest).res?.statusCode ?? 0) >= 400) {
-          const { originalUrl } = req as ExpressRequest;
-          if (typeof originalUrl === 'string') mounted = lostMountPath(originalUrl, route.path);
-        }
+        // An error that left a mounted router put its baseUrl back: found again from the URL, as
+        // the app's router sees it (Express puts `req.url` back too; a prefix the app's middleware
+        // stripped is no mount). Only on a failed response, where such an error leads: a request
+        // that went well costs nothing.
+        if (mounted === '' && ((req as ExpressRequest).res?.statusCode ?? 0) >= 400)
+          mounted = lostMountPath(req.url ?? '', route.path);
         try {
           return resolve(mounted, route as { path: string });
         } catch {

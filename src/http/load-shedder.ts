@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
@@ -131,11 +132,14 @@ export class LoadShedder {
    * (with the headers set before `respond` ran, such as the request id); an async `respond` that
    * rejects gets the response ended, or its connection closed when the headers already went out.
    * A request with a body over 64 KiB or of unknown length (an upload) gets `Connection: close`:
-   * kept alive, Node would read the whole body only to drop it, at the worst moment.
+   * kept alive, Node would read the whole body only to drop it, at the worst moment. Its connection
+   * lingers a little before it closes ({@link lingerOnClose}).
    */
   reject(req: IncomingMessage, res: ServerResponse): void {
     this.#shed++;
-    const closing = hasLargeBody(req);
+    // HTTP/1 only: an HTTP/2 stream has no connection of its own (and no `Connection` header).
+    const closing = req.httpVersionMajor === 1 && hasLargeBody(req);
+    if (closing) lingerOnClose(req.socket);
     const respond = this.#settings.respond;
     if (respond !== undefined) {
       const before = new Set(res.getHeaderNames());
@@ -261,4 +265,31 @@ function hasLargeBody(req: IncomingMessage): boolean {
   if (headers['transfer-encoding'] !== undefined) return true;
   const length = headers['content-length'];
   return length !== undefined && !(Number(length) <= keptBodyBytes);
+}
+
+/** What a refused upload's connection reads and drops after the answer, at most, before it closes. */
+const lingerBytes = 4 * 1024 * 1024;
+const lingerMs = 1_000;
+
+/**
+ * Makes the close Node does after a `Connection: close` answer a lingering one: the answer is sent
+ * and the connection half-closed at once, then what the client still sends is read and dropped for
+ * at most {@link lingerBytes} or {@link lingerMs}. Closed with bytes unread, the connection would be
+ * reset at once, and a reset can erase the 503 before the client has read it (RFC 9112, 9.6).
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function lingeringDestroySoon(this: Socket): void {
+    if (this.writable) this.end();
+    const start = this.bytesRead;
+    const started = performance.now();
+    const timer = setInterval(() => {
+      if (this.destroyed) clearInterval(timer);
+      else if (this.bytesRead - start > lingerBytes || performance.now() - started > lingerMs) {
+        clearInterval(timer);
+        this.destroy();
+      }
+    }, 25);
+    timer.unref();
+    this.once('close', () => clearInterval(timer));
+  };
 }

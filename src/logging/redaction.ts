@@ -40,6 +40,8 @@ export class RedactionRegistry {
   #pattern: RegExp | undefined;
   /** Forms too long for the pattern, longest first. */
   #literals: string[] = [];
+  /** Every form, longest first. */
+  #forms: string[] = [];
 
   /** How many values are registered. */
   get size(): number {
@@ -79,7 +81,8 @@ export class RedactionRegistry {
    * Masks every registered value inside the JSON string literals of `line`, and a value that is a
    * whole JSON number of it (an account number logged as a number) by the string `"[REDACTED]"`,
    * leaving the line valid JSON. Costs one regular-expression test per line when a value is
-   * registered (and one search per value over 1 KB), nothing otherwise.
+   * registered (and a search for each form — as it is, escaped, escaped twice — of a value over
+   * 1 KB), nothing otherwise.
    */
   mask(line: string): string {
     // The long forms first: a shorter value inside a longer one (a JSON secret's key) masked first
@@ -88,14 +91,27 @@ export class RedactionRegistry {
     for (const form of this.#literals) if (masked.includes(form)) masked = maskLiteral(masked, form);
     const pattern = this.#pattern;
     if (pattern === undefined) return masked;
-    pattern.lastIndex = 0;
-    if (!pattern.test(masked)) return masked;
+    try {
+      pattern.lastIndex = 0;
+      if (!pattern.test(masked)) return masked;
+    } catch {
+      // V8 refused to compile the pattern after all (it compiles again as it tiers up): never a
+      // throw from a log call, whose message would be the pattern, secrets included.
+      this.#searchEveryForm();
+      return this.mask(line);
+    }
     const inString = stringSpans(masked);
     pattern.lastIndex = 0;
     return masked.replace(pattern, (match: string, offset: number) => {
       if (isInside(inString, offset)) return startsEscapeUnit(masked, offset) ? redactedText : match;
       return isWholeNumber(masked, match, offset) ? `"${redactedText}"` : match;
     });
+  }
+
+  /** Every form found by a plain search: slower, and a value logged as a bare number is left as it is. */
+  #searchEveryForm(): void {
+    this.#pattern = undefined;
+    this.#literals = this.#forms;
   }
 
   #compile(): void {
@@ -108,13 +124,17 @@ export class RedactionRegistry {
     }
     const sorted = [...forms].sort((a, b) => b.length - a.length);
     const short = sorted.filter((form) => form.length <= longestPatternForm);
+    this.#forms = sorted;
     this.#literals = sorted.filter((form) => form.length > longestPatternForm);
     try {
-      this.#pattern = short.length === 0 ? undefined : new RegExp(short.map(escapeRegExp).join('|'), 'g');
+      const pattern = short.length === 0 ? undefined : new RegExp(short.map(escapeRegExp).join('|'), 'g');
+      // V8 compiles a pattern on its first use, for one-byte and two-byte text apart: "too large"
+      // comes from there, not from the constructor. Never seen with forms of 1 KB (3.7 MB of them).
+      pattern?.test('');
+      pattern?.test('\u0100');
+      this.#pattern = pattern;
     } catch {
-      // Still too large (thousands of values): every form is searched for; slower, as safe.
-      this.#pattern = undefined;
-      this.#literals = sorted;
+      this.#searchEveryForm();
     }
   }
 }

@@ -131,6 +131,11 @@ class LineFields {
   constructor(first: object | null | undefined) {
     if (first === undefined || first === null) this.#fields = {};
     else if (first instanceof Error) this.#fields = { [errorKey]: first };
+    // As pino does with a request or response logged first: under `req` or `res`, for their
+    // serializers; spread, a request would put its raw header list and socket on the line.
+    else if (isHttpRequest(first)) this.#fields = { req: first };
+    else if (typeof (first as { setHeader?: unknown }).setHeader === 'function')
+      this.#fields = { res: first };
     else {
       this.#fields = {};
       this.#merge(first);
@@ -180,6 +185,12 @@ class LineFields {
       this.#extra.push(describeThrown(value));
     }
   }
+}
+
+/** What pino takes for a request logged as the first argument (`logger.info(req, 'msg')`). */
+function isHttpRequest(value: object): boolean {
+  const { method, headers, socket } = value as { method?: unknown; headers?: unknown; socket?: unknown };
+  return Boolean(method) && Boolean(headers) && Boolean(socket);
 }
 
 /**

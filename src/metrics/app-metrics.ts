@@ -134,6 +134,8 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     if (typeof value !== 'number' || !(value >= 0) || metricValueProblem(value) !== undefined) {
       const problem = `metrics.count("${name}"): the value must be a finite number of at least 0; received ${describeValue(value)}`;
       if (typeof value !== 'number') throw new InvalidArgumentError(`${problem}.`);
+      // Mistakes in the code among the dimensions still throw, whatever the value.
+      if (dimensions !== undefined) this.#checkDimensions('count', name, dimensions);
       this.#refused(name, 'value', problem);
       return;
     }
@@ -160,6 +162,7 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     if (problem !== undefined) {
       const text = `metrics.record("${name}"): the value must be ${problem}; received ${describeValue(value)}`;
       if (typeof value !== 'number') throw new InvalidArgumentError(`${text}.`);
+      if (dimensions !== undefined) this.#checkDimensions('record', name, dimensions);
       this.#refused(name, 'value', text);
       return;
     }

@@ -7,6 +7,7 @@ import {
   SecretFetchError,
   SecretNotDeclaredError,
   SecretNotFoundError,
+  SecretReferenceError,
   SecretsStartupError,
   SecretTimeoutError,
   SecretTransformError,
@@ -367,6 +368,12 @@ export class SecretStore {
       throw new SecretFetchError(`secrets.loadPath("${prefix}"): only ssm: prefixes can be listed.`, {
         reference: prefix,
       });
+    }
+    if (reference.name.includes(':')) {
+      throw new SecretReferenceError(
+        prefix,
+        'a prefix takes no version or label (":3", ":stable"): list the path alone',
+      );
     }
     const timeout = abortAfter(this.#settings.fetchTimeoutMs);
     try {

@@ -49,11 +49,31 @@ export function httpProbe(options: HttpProbeOptions): HealthCheck {
   };
 }
 
-/** Why a fetch failed: its cause's message (`connect ECONNREFUSED 10.0.0.5:8080`), else its own. */
-function fetchFailure(error: unknown): string {
+/**
+ * Why a fetch failed: its cause's message (`connect ECONNREFUSED 10.0.0.5:8080`), else its own. A
+ * host with IPv6 and IPv4 addresses that all failed gives an `AggregateError` without a message:
+ * its errors' messages then.
+ *
+ * @example
+ * ```ts
+ * fetchFailure(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 10.0.0.5:8080') }));
+ * // 'connect ECONNREFUSED 10.0.0.5:8080'
+ * ```
+ */
+export function fetchFailure(error: unknown): string {
   const cause = (error as { cause?: unknown } | null)?.cause;
   const reason = cause instanceof Error ? cause : error instanceof Error ? error : undefined;
-  return reason === undefined ? String(error) : reason.message || reason.name;
+  if (reason === undefined) return String(error);
+  if (reason.message !== '') return reason.message;
+  if (reason instanceof AggregateError) {
+    const messages = reason.errors.map((each: unknown) =>
+      each instanceof Error ? each.message : String(each),
+    );
+    if (messages.length > 0) return messages.join('; ');
+  }
+  return (reason as { code?: unknown }).code === undefined
+    ? reason.name
+    : String((reason as { code?: unknown }).code);
 }
 
 function probeUrl(value: unknown): URL {

@@ -246,8 +246,10 @@ export class DaemonEmitter {
   }
 
   /**
-   * Looks the daemon's name up again in the background; when it now names another address, the next
-   * datagrams go there. A failed lookup keeps the socket: it still reaches the daemon, if anything does.
+   * Looks the daemon's name up again in the background; when the address the socket is connected to
+   * is no longer among those the name has (several, rotated, behind a headless service), the next
+   * datagrams go to the first of them. A failed lookup keeps the socket: it still reaches the
+   * daemon, if anything does.
    */
   #relookup(): void {
     this.#relookupAt = Date.now() + relookupIntervalMs;
@@ -256,29 +258,34 @@ export class DaemonEmitter {
     this.#relooking = true;
     const { host, port } = this.#endpoint;
     runOutsideRequestContext(() =>
-      (this.#lookup ?? dnsLookup)(host, { family: 4 }, (error, address) => {
-        this.#relooking = false;
-        if (error !== null || socket !== this.#socket || !this.#connected) return;
-        let current: string;
-        try {
-          current = socket.remoteAddress().address;
-        } catch {
-          return;
-        }
-        if (address === current) return;
-        this.#logger.info(
-          { tracing: { daemon: `${host}:${port}`, from: current, to: address } },
-          'tracing: the X-Ray daemon now resolves to another address; segments go there',
-        );
-        this.#socket = undefined;
-        this.#connected = false;
-        try {
-          socket.close();
-        } catch {
-          // already closed
-        }
-        this.#connect();
-      }),
+      ((this.#lookup ?? dnsLookup) as unknown as LookupAll)(
+        host,
+        { family: 4, all: true },
+        (error, answer) => {
+          this.#relooking = false;
+          if (error !== null || socket !== this.#socket || !this.#connected) return;
+          let current: string;
+          try {
+            current = socket.remoteAddress().address;
+          } catch {
+            return;
+          }
+          const addresses = addressesOf(answer);
+          if (addresses.length === 0 || addresses.includes(current)) return;
+          this.#logger.info(
+            { tracing: { daemon: `${host}:${port}`, from: current, to: addresses[0] } },
+            'tracing: the X-Ray daemon now resolves to another address; segments go there',
+          );
+          this.#socket = undefined;
+          this.#connected = false;
+          try {
+            socket.close();
+          } catch {
+            // already closed
+          }
+          this.#connect();
+        },
+      ),
     );
   }
 
@@ -331,9 +338,10 @@ export class DaemonEmitter {
     try {
       socket.send(message, (error) => {
         this.#pending -= 1;
-        // A datagram cancelled by the close of a socket left for a new one is no daemon failure.
-        if (error && socket === this.#socket) this.#failed(error);
-        else if (probe) this.#probeAnswered();
+        if (error) {
+          // A datagram cancelled by the close of a socket left for a new one is no daemon failure.
+          if (socket === this.#socket) this.#failed(error);
+        } else if (probe) this.#probeAnswered();
         this.#settle();
       });
     } catch (error) {
@@ -381,4 +389,23 @@ export class DaemonEmitter {
     this.#reported.add(key);
     this.#logger.warn({ tracing: { daemon: `${this.#endpoint.host}:${this.#endpoint.port}` } }, message);
   }
+}
+
+/** `dns.lookup` asked for every address (a test's lookup, typed for one, may still answer one). */
+type LookupAll = (
+  hostname: string,
+  options: { family: 4; all: true },
+  callback: (error: NodeJS.ErrnoException | null, answer: unknown) => void,
+) => void;
+
+/** The addresses of a lookup's answer: `dns.lookup` with `all` gives a list; a test's lookup may give one. */
+function addressesOf(answer: unknown): string[] {
+  if (typeof answer === 'string') return [answer];
+  if (!Array.isArray(answer)) return [];
+  const addresses: string[] = [];
+  for (const entry of answer as unknown[]) {
+    const address = (entry as { address?: unknown } | null)?.address;
+    if (typeof address === 'string') addresses.push(address);
+  }
+  return addresses;
 }

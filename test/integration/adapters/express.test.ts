@@ -153,4 +153,28 @@ describe('the Express adapter', () => {
       [200, '/tenants/:tenant/items/:id'],
     ]);
   });
+
+  it('does not take a prefix the app strips from req.url for a mount when a route fails', async () => {
+    const logs = captureLogs();
+    const app = express();
+    app.use((req, _res, next) => {
+      req.url = req.url.replace(/^\/api(?=\/)/, ''); // served under /api behind a proxy that keeps it
+      next();
+    });
+    app.get('/items/:id', (req, res) => {
+      if (req.params.id === 'bad') throw Object.assign(new Error('bad id'), { status: 400, expose: true });
+      res.end('ok');
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    for (const id of ['1', 'bad']) await readUntilEnd(`${baseUrl(runtime.server!)}/api/items/${id}`);
+    const lines = await Promise.all(
+      ['1', 'bad'].map((id) =>
+        lineOf(logs, (l) => l.path === `/api/items/${id}` && l.statusCode !== undefined),
+      ),
+    );
+    expect(lines.map((l) => [l.statusCode, l.route])).toEqual([
+      [200, '/items/:id'],
+      [400, '/items/:id'], // the traffic's and the errors' route are one
+    ]);
+  });
 });

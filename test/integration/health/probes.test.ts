@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createTerminus } from '@godaddy/terminus';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fetchFailure } from '../../../src/health/probes/http.js';
 import {
   eventLoopDelayProbe,
   eventLoopUtilizationProbe,
@@ -85,6 +86,23 @@ describe('probes', () => {
       `httpProbe: url http://127.0.0.1:${port}/x carries credentials, which fetch refuses; send them in the headers option.`,
     );
     expect(() => httpProbe({ url: '/relative' })).toThrow(InvalidArgumentError);
+  });
+
+  it("httpProbe's failure names the cause, the errors of every address when all failed (IPv6 and IPv4)", () => {
+    const both = new AggregateError([
+      new Error('connect ECONNREFUSED ::1:8080'),
+      new Error('connect ECONNREFUSED 127.0.0.1:8080'),
+    ]);
+    expect(fetchFailure(new TypeError('fetch failed', { cause: both }))).toBe(
+      'connect ECONNREFUSED ::1:8080; connect ECONNREFUSED 127.0.0.1:8080',
+    );
+    expect(
+      fetchFailure(
+        new TypeError('fetch failed', { cause: Object.assign(new Error(''), { code: 'ECONNRESET' }) }),
+      ),
+    ).toBe('ECONNRESET');
+    expect(fetchFailure(new TypeError('fetch failed'))).toBe('fetch failed');
+    expect(fetchFailure('odd')).toBe('odd');
   });
 
   it('httpProbe names its URL and the cause when it cannot connect, the query string left out', async () => {

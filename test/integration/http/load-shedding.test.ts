@@ -1,7 +1,14 @@
 import { once } from 'node:events';
+import {
+  connect as connectHttp2,
+  createServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { baseUrl, get } from '../../support/http.js';
+import { streamOf } from '../../support/http2.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
@@ -10,7 +17,13 @@ afterEach(stopRuntimes);
 async function post(
   port: number,
   bodyBytes: number,
-): Promise<{ head: string; socket: Socket; written: Promise<number> }> {
+): Promise<{
+  head: string;
+  socket: Socket;
+  written: Promise<number>;
+  received: () => string;
+  errors: string[];
+}> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
   socket.write(`POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${bodyBytes}\r\n\r\n`);
@@ -21,7 +34,8 @@ async function post(
       if (head.includes('\r\n\r\n')) resolve(head.slice(0, head.indexOf('\r\n\r\n')));
     });
   });
-  socket.on('error', () => {}); // the server may reset a connection it closed while bytes arrive
+  const errors: string[] = [];
+  socket.on('error', (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   const written = (async () => {
     let sent = 0;
@@ -40,7 +54,7 @@ async function post(
     }
     return sent;
   })();
-  return { head: await answered, socket, written };
+  return { head: await answered, socket, written, received: () => head, errors };
 }
 
 function closed(socket: Socket): Promise<void> {
@@ -52,10 +66,16 @@ function closed(socket: Socket): Promise<void> {
 describe('load shedding: a refused upload', () => {
   it('closes the connection of a refused request with a large body, not reading it; keeps a small one alive', async () => {
     let release: () => void = () => {};
+    let arrived: () => void = () => {};
+    const slowArrived = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
     const { runtime } = await startRuntime({
       app: (req, res) => {
-        if (req.url === '/slow') release = () => res.end('slow');
-        else {
+        if (req.url === '/slow') {
+          release = () => res.end('slow');
+          arrived();
+        } else {
           req.resume();
           req.on('end', () => res.end('ok'));
         }
@@ -67,12 +87,17 @@ describe('load shedding: a refused upload', () => {
     server.on('connection', (socket: Socket) => read.push(socket));
     const port = (server.address() as { port: number }).port;
     const slow = get(`${baseUrl(server)}/slow`); // holds the one slot
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await slowArrived;
 
     const upload = await post(port, 64 * 1024 * 1024);
     expect(upload.head).toMatch(/^HTTP\/1\.1 503 /);
     expect(upload.head.toLowerCase()).toContain('connection: close');
     await closed(upload.socket);
+    // The connection lingered and ended, not reset (EPIPE, ECONNRESET) with the upload's bytes unread.
+    expect(upload.errors).toEqual([]);
+    expect(upload.received()).toMatch(
+      /\r\n\r\n\{"status":503,"error":"Service Unavailable","reason":"overloaded"\}$/,
+    );
     const serverSide = read.at(-1)!;
     expect(serverSide.bytesRead).toBeLessThan(16 * 1024 * 1024); // not the 64 MiB the client had to send
 
@@ -84,5 +109,51 @@ describe('load shedding: a refused upload', () => {
     release();
     expect((await slow).status).toBe(200);
     expect(runtime.stats()).toMatchObject({ inFlight: 0, shed: 2 });
+  });
+
+  it('refuses an HTTP/2 upload with its 503 too (a stream has no connection to close)', async () => {
+    let arrived: () => void = () => {};
+    const slowArrived = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    let release: () => void = () => {};
+    const { runtime } = await startRuntime({ loadShedding: { maxInFlight: 1 } });
+    const listener = runtime.createRequestListener((req, res) => {
+      if (req.url === '/slow') {
+        release = () => res.end('slow');
+        arrived();
+      } else res.end('ok');
+    }) as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+    const server = createHttp2Server(listener);
+    runtime.manageServer(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const session = connectHttp2(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    session.on('error', () => {});
+    const slow = streamOf(session, '/slow');
+    await slowArrived;
+    // An upload of 1 MiB, its length declared, as a client sends it.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    const upload = session.request({
+      ':method': 'POST',
+      ':path': '/upload',
+      'content-length': String(1024 * 1024),
+    });
+    upload.on('error', () => {}); // the server may reset the stream it answered before its body
+    upload.end(Buffer.alloc(1024 * 1024, 0x61));
+    const [headers] = (await once(upload, 'response')) as [Record<string, unknown>];
+    expect(headers[':status']).toBe(503);
+    expect(headers).not.toHaveProperty('connection');
+    upload.resume();
+    // Node resets the stream with NO_ERROR once it answered (RFC 9113, 8.1): the client stops sending.
+    await once(upload, 'close');
+    expect(upload.rstCode).toBe(0);
+    process.off('warning', onWarning);
+    // Given a Connection header, Node drops it and warns (UnsupportedWarning), on every refusal.
+    expect(warnings).toEqual([]);
+    release();
+    expect(await slow).toMatchObject({ status: 200, body: 'slow' });
+    session.close();
   });
 });

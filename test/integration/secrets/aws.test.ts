@@ -232,6 +232,9 @@ describe('SSM Parameter Store through the real SDK client', () => {
     expect(Object.keys(values)).toHaveLength(23);
     expect(values['/paged/app/k7']).toBe('v7');
     expect(endpoint.calls('GetParametersByPath')).toBe(3);
+    await expect(store.loadPath('ssm:/paged/app:3')).rejects.toThrow(
+      'Invalid secret reference "ssm:/paged/app:3": a prefix takes no version or label',
+    );
   });
 
   it('asks for a parameter given by ARN by its ARN (one shared from another account is found only so)', async () => {

@@ -229,6 +229,36 @@ describe('an object first, then the message and more', () => {
     expect(fields).toEqual({ orderId: 'o-1' }); // the caller's object is not changed
     expect(logs.lines[1]).toMatchObject({ msg: 'two errors', attempt: 3, err: { message: 'first' } });
   });
+
+  it('writes a request or response given first under req or res, as pino does, never spread', () => {
+    // Arrange: the shapes pino tells apart (a request: method, headers, socket; a response: setHeader).
+    const { log, logs } = kitLogger();
+    const req = {
+      method: 'GET',
+      url: '/orders?token=t',
+      headers: { host: 'h', authorization: 'Bearer secret-token' },
+      rawHeaders: ['Authorization', 'Bearer secret-token'],
+      socket: { remoteAddress: '10.0.0.1', remotePort: 5000 },
+    };
+    const res = {
+      statusCode: 201,
+      setHeader: () => {},
+      getHeaders: () => ({ 'set-cookie': 'sid=secret-cookie' }),
+    };
+
+    // Act
+    log.info(req, 'served %s', '/orders', { attempt: 1 });
+    log.info(res, 'answered', { attempt: 2 });
+
+    // Assert
+    expect(JSON.stringify(logs.lines)).not.toMatch(/secret-token|secret-cookie|rawHeaders/);
+    expect(logs.lines[0]).toMatchObject({
+      msg: 'served /orders',
+      attempt: 1,
+      req: { method: 'GET', url: '/orders' },
+    });
+    expect(logs.lines[1]).toMatchObject({ msg: 'answered', attempt: 2, res: { statusCode: 201 } });
+  });
 });
 
 describe('loggers made from the kit logger', () => {

@@ -120,6 +120,12 @@ describe('runtime.metrics: values of the data CloudWatch refuses', () => {
     ]);
   });
 
+  it('still throws for a mistake among the dimensions of a refused value', () => {
+    const { app } = logged();
+    expect(() => app.count('Retries', Number.NaN, { '': 'x' })).toThrow(InvalidArgumentError);
+    expect(() => app.record('Size', Number.NaN, 'Bytes', { Size: 'x' })).toThrow(/the metric's own name/);
+  });
+
   it.each([
     ['empty', ''],
     ['not ASCII', 'Zürich'],

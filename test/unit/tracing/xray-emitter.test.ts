@@ -32,23 +32,33 @@ function segment(ids: { traceId: string; id: string; parentId?: string }): strin
 
 /**
  * An emitter for a daemon given by host name, `resolve` answering each lookup of it (the first is 0),
- * with an address or an error: no DNS query leaves the machine.
+ * with its addresses or an error, as `dns.lookup` does (every address when asked for all, else the
+ * first): no DNS query leaves the machine.
  */
-function emitterByName(resolve: (lookup: number, hostname: string) => string | Error) {
+function emitterByName(resolve: (lookup: number, hostname: string) => string | string[] | Error) {
   logs = captureLogs();
   const logger = createLogger({ service: 'test', destination: logs });
   const host = 'xray-daemon.test';
   const status = new DaemonStatus(logger, `${host}:${daemon.udpPort}`, false);
   const lookups: string[] = [];
-  const lookup: SocketOptions['lookup'] = (hostname, _options, callback) => {
+  const lookup: SocketOptions['lookup'] = (hostname, options, callback) => {
     if (isIP(hostname) !== 0) {
       process.nextTick(() => callback(null, hostname, 4)); // the socket's bind to 0.0.0.0
       return;
     }
     const answer = resolve(lookups.push(hostname) - 1, hostname);
-    process.nextTick(() =>
-      typeof answer === 'string' ? callback(null, answer, 4) : callback(answer, '', 4),
-    );
+    const all = (options as { all?: boolean }).all === true;
+    process.nextTick(() => {
+      if (answer instanceof Error) callback(answer, '', 4);
+      else if (!all) callback(null, typeof answer === 'string' ? answer : answer[0]!, 4);
+      else {
+        const list = (typeof answer === 'string' ? [answer] : answer).map((address) => ({
+          address,
+          family: 4,
+        }));
+        (callback as unknown as (error: null, addresses: typeof list) => void)(null, list);
+      }
+    });
   };
   const sender = new DaemonEmitter({ host, port: daemon.udpPort }, status, logger, lookup);
   const send = (i: number) => {
@@ -255,6 +265,27 @@ describe('DaemonEmitter', () => {
       vi.restoreAllMocks();
       await sender.close();
       old.close();
+    }
+  });
+
+  it('a daemon name with several addresses, rotated by the resolver: kept while its address is among them', async () => {
+    const { host, lookups, sender, send } = emitterByName((lookup) =>
+      lookup === 0 ? ['127.0.0.1', '127.0.0.9'] : ['127.0.0.9', '127.0.0.1'],
+    );
+    try {
+      send(1);
+      await sender.flush();
+      vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 30_001);
+      send(2);
+      await vi.waitFor(() => expect(lookups).toEqual([host, host]));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the answer handled
+      send(3);
+      await sender.flush();
+      await daemon.waitFor((d) => d.segments.length === 3);
+      expect(logs.lines).toEqual([]); // no move said: the socket was kept
+    } finally {
+      vi.restoreAllMocks();
+      await sender.close();
     }
   });
 
