@@ -93,6 +93,7 @@ export { type HealthEvaluation, HealthRegistry, type HealthRegistrySettings } fr
 export {
   type TerminusHealthCheck,
   type TerminusHealthCheckOptions,
+  type TerminusHealthSource,
   terminusHealthChecks,
 } from './health/terminus.js';
 export type {

@@ -1,3 +1,4 @@
+import type { LifecycleState } from '../lifecycle/state.js';
 import { withoutOutput } from './endpoints.js';
 import type { HealthRegistry } from './registry.js';
 
@@ -25,23 +26,44 @@ class TerminusHealthError extends Error {
   }
 }
 
+/** What {@link terminusHealthChecks} answers from: the runtime, or its registry alone. */
+export type TerminusHealthSource =
+  | HealthRegistry
+  | { readonly health: HealthRegistry; readonly state: LifecycleState };
+
 /**
- * Hands the registry to `@godaddy/terminus` for an app that already uses it: pass the result as
+ * Hands the kit's checks to `@godaddy/terminus` for an app that already uses it: pass the result as
  * terminus's `healthChecks` (with `verbatim: true` added) and its liveness and readiness paths answer
- * from the kit's checks, with the same status and document.
+ * from the kit's checks, with the same statuses (in terminus's JSON document, not the kit's
+ * `application/health+json` one). Given the runtime, readiness fails from the drain on, as the kit's
+ * own `/readyz` does. The kit owns SIGTERM: give terminus a signal it never receives, or terminus
+ * closes the server under the drain and exits the process (`signal: 'SIGUSR2'`).
  *
  * @example
  * ```ts
- * createTerminus(server, { healthChecks: { ...terminusHealthChecks(runtime.health), verbatim: true } });
+ * createTerminus(server, {
+ *   healthChecks: { ...terminusHealthChecks(runtime), verbatim: true },
+ *   signal: 'SIGUSR2', // the kit drains on SIGTERM
+ * });
  * ```
  */
 export function terminusHealthChecks(
-  registry: HealthRegistry,
+  source: TerminusHealthSource,
   options: TerminusHealthCheckOptions = {},
 ): Record<string, TerminusHealthCheck> {
+  const registry = 'health' in source ? source.health : source;
+  // Read at each request: the runtime's state moves on.
+  const state = 'health' in source ? () => source.state : () => 'ready';
   const endpoint =
     (kind: 'liveness' | 'readiness'): TerminusHealthCheck =>
     async () => {
+      const current = state();
+      if (kind === 'readiness' && current !== 'ready') {
+        throw new TerminusHealthError({
+          status: 'fail',
+          checks: { 'lifecycle:state': [{ status: 'fail', observedValue: current }] },
+        });
+      }
       const evaluation = await registry.evaluate(kind);
       const checks: Record<string, unknown[]> = {};
       for (const [name, report] of Object.entries(evaluation.checks)) checks[name] = [withoutOutput(report)];

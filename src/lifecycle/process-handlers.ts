@@ -40,6 +40,7 @@ export function installProcessHandlers(
     } else {
       firstSignalAt = performance.now();
       logger.info({ signal }, `received ${signal}`);
+      warnOtherListeners(signal, onSignal, logger);
       void coordinator.shutdown(signal);
     }
   };
@@ -72,4 +73,22 @@ export function installProcessHandlers(
     process.off('uncaughtException', onUncaughtException);
     process.off('unhandledRejection', strict ? ignoreRejection : onUnhandledRejection);
   };
+}
+
+/**
+ * Says, at the signal, that something else handles it too: `@godaddy/terminus` (whose `signal`
+ * defaults to SIGTERM), `stoppable`, a hand-written handler. Each closes the server under the drain,
+ * cutting the requests in flight, or exits the process before the kit is done.
+ */
+function warnOtherListeners(
+  signal: NodeJS.Signals,
+  own: (signal: NodeJS.Signals) => void,
+  logger: Logger,
+): void {
+  const others = process.listeners(signal).filter((listener) => listener !== own);
+  if (others.length === 0) return;
+  logger.warn(
+    { signal, otherListeners: others.length },
+    `${others.length === 1 ? 'another listener' : `${others.length} other listeners`} of ${signal} run beside the kit's: one that closes the server or exits (@godaddy/terminus: give it signal: 'SIGUSR2'; close-with-grace, stoppable) cuts the drain short; let the kit handle ${signal} alone (runtime.onShutdown for your own steps)`,
+  );
 }
