@@ -7,6 +7,11 @@ const exitFlushBoundMs = 2_000;
 const retryDelayMs = 10;
 /** Lines kept in memory while stdout does not take them, before new ones are dropped (and counted). */
 const defaultMaxPendingBytes = 64 * 1024 * 1024;
+/**
+ * Bytes past that bound kept for reserved lines: an EMF line carries a whole interval's metrics, a
+ * few KB a flush, where log lines come by the thousand.
+ */
+const reservedBytes = 8 * 1024 * 1024;
 
 /** Characters of the backlog turned into bytes at a time. */
 const chunkChars = 1024 * 1024;
@@ -62,6 +67,7 @@ export class StdoutDestination {
   #exitDeadline: number | undefined;
   readonly #waiters: (() => void)[] = [];
   readonly #maxPendingBytes: number;
+  readonly #reservedBytes: number;
   readonly #exitFlushBoundMs: number;
   readonly #writeFd: typeof writeSync;
 
@@ -74,15 +80,22 @@ export class StdoutDestination {
   /**
    * @param fd - the file descriptor written (1, stdout).
    * @param limits - `maxPendingBytes`, the backlog kept before lines are dropped (64 MiB);
+   *   `reservedBytes`, kept past it for reserved lines (8 MiB);
    *   `exitFlushBoundMs`, how long the exit waits on a full pipe (2 s); `write`, the system call
    *   (tests give a pipe that fills).
    */
   constructor(
     fd = 1,
-    limits: { maxPendingBytes?: number; exitFlushBoundMs?: number; write?: typeof writeSync } = {},
+    limits: {
+      maxPendingBytes?: number;
+      reservedBytes?: number;
+      exitFlushBoundMs?: number;
+      write?: typeof writeSync;
+    } = {},
   ) {
     this.#fd = fd;
     this.#maxPendingBytes = limits.maxPendingBytes ?? defaultMaxPendingBytes;
+    this.#reservedBytes = limits.reservedBytes ?? reservedBytes;
     this.#exitFlushBoundMs = limits.exitFlushBoundMs ?? exitFlushBoundMs;
     this.#writeFd = limits.write ?? writeSync;
   }
@@ -92,11 +105,16 @@ export class StdoutDestination {
     return this.#dropped;
   }
 
-  /** Queues `line`, written at the end of this turn of the event loop (at once, during the exit). */
-  write(line: string): boolean {
+  /**
+   * Queues `line`, written at the end of this turn of the event loop (at once, during the exit).
+   * Returns false when it is dropped, more than 64 MiB waiting; a `reserved` line (an EMF line) is
+   * kept up to 8 MiB further, and its drop is left to its writer to count and say.
+   */
+  write(line: string, reserved = false): boolean {
     // What waits: the lines queued since the last write, and what the pipe has not taken of it.
-    if (this.#pendingBytes + this.#backlogBytes + (this.#stalled?.length ?? 0) > this.#maxPendingBytes) {
-      this.#dropped++;
+    const waiting = this.#pendingBytes + this.#backlogBytes + (this.#stalled?.length ?? 0);
+    if (waiting > this.#maxPendingBytes + (reserved ? this.#reservedBytes : 0)) {
+      if (!reserved) this.#dropped++;
       return false;
     }
     this.#pending += line;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { StdoutDestination } from '../logging/stdout-destination.js';
 import { type EmfGroup, emfLines } from './emf-lines.js';
 import { emfLimits } from './limits.js';
 import type { MetricSource } from './source.js';
@@ -41,6 +42,8 @@ export class MetricsPublisher {
   #stopped = false;
   #finalDone = false;
   #failureLogged = false;
+  /** EMF lines the destination dropped since the last flush that wrote every line. */
+  #droppedLines = 0;
   /** Dimension sets whose lines were said to be over the budget: once each. */
   readonly #oversizeSaid = new Set<string>();
 
@@ -71,11 +74,12 @@ export class MetricsPublisher {
       for (const group of groups) {
         for (const line of emfLines(group, options)) {
           if (line.length > emfLimits.lineBudgetBytes) this.#oversize(group, line.length);
-          this.#settings.destination.write(`${line}\n`);
-          written++;
+          if (this.#write(`${line}\n`)) written++;
+          else this.#droppedLines++;
         }
       }
       this.#failureLogged = false;
+      this.#reportDroppedLines(written);
       return written;
     } catch (error) {
       if (!this.#failureLogged) {
@@ -84,6 +88,32 @@ export class MetricsPublisher {
       }
       return 0;
     }
+  }
+
+  /**
+   * Writes one line; false when the kit's stdout writer dropped it. On that writer an EMF line is a
+   * reserved one, kept past the backlog that drops log lines: it carries a whole interval. Another
+   * destination's return value is its own (a stream's `false` asks to wait, it drops nothing).
+   */
+  #write(line: string): boolean {
+    const { destination } = this.#settings;
+    if (destination instanceof StdoutDestination) return destination.write(line, true);
+    destination.write(line);
+    return true;
+  }
+
+  /**
+   * Says how many EMF lines the destination dropped (stdout took nothing while its backlog was
+   * full), once a flush gets its lines through: said then, it is not dropped in turn.
+   */
+  #reportDroppedLines(written: number): void {
+    const dropped = this.#droppedLines;
+    if (dropped === 0 || written === 0) return;
+    this.#droppedLines = 0;
+    this.#settings.logger?.error(
+      { metrics: { linesDropped: dropped } },
+      `metrics: ${dropped} EMF line${dropped === 1 ? '' : 's'} dropped while stdout took nothing (their intervals' metrics are lost)`,
+    );
   }
 
   /**

@@ -86,6 +86,19 @@ describe('StdoutDestination', () => {
     expect(written.join('')).toMatch(/^line 0000\n[\s\S]*line 0010\ndropped 19\n$/);
   });
 
+  it('keeps reserved lines (EMF) past the backlog that drops log lines, up to their own reserve, uncounted', async () => {
+    const { write, written, drain } = pipeThatFills();
+    const destination = new StdoutDestination(1, { maxPendingBytes: 100, reservedBytes: 50, write });
+    for (let i = 0; i < 12; i++) destination.write(`line ${String(i).padStart(4, '0')}\n`); // past 100 bytes
+    expect(destination.dropped).toBe(1);
+    const kept = [0, 1, 2, 3, 4, 5].map((i) => destination.write(`emf  ${i}...\n`, true)); // 10 bytes each
+    expect(kept).toEqual([true, true, true, true, true, false]); // 110 + 50: the last one is past the reserve
+    expect(destination.dropped).toBe(1); // a reserved line's drop is its writer's to say
+    drain();
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    expect(written.join('')).toContain('emf  4...\n');
+  });
+
   it('counts what the pipe has not taken yet in the backlog, not only what was queued since', async () => {
     const { write } = pipeThatFills();
     const destination = new StdoutDestination(1, { maxPendingBytes: 100, write });

@@ -1,5 +1,7 @@
+import type { writeSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logging/logger.js';
+import { StdoutDestination } from '../../../src/logging/stdout-destination.js';
 import type { EmfGroup } from '../../../src/metrics/emf-lines.js';
 import { MetricsPublisher } from '../../../src/metrics/publisher.js';
 import type { MetricSource } from '../../../src/metrics/source.js';
@@ -43,5 +45,42 @@ describe('MetricsPublisher', () => {
       metrics: { lineBytes: lines[0]!.length - 1, dimensions: Object.keys(long) },
     });
     expect(String(logs.lines[0]!.msg)).toMatch(/^metrics: an EMF line of \d+ bytes is over 16000/);
+  });
+
+  it("counts the EMF lines the kit's stdout writer dropped, and says so once a flush gets through", async () => {
+    const logs = captureLogs();
+    let full = true;
+    const written: string[] = [];
+    const write = ((_fd: number, data: Buffer) => {
+      if (full) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
+      written.push(data.toString());
+      return data.length;
+    }) as unknown as typeof writeSync;
+    const stdout = new StdoutDestination(1, { maxPendingBytes: 100, reservedBytes: 100, write });
+    for (let i = 0; i < 20; i++) stdout.write('log line.\n'); // the backlog is full of log lines
+    const publisher = new MetricsPublisher({
+      namespace: 'NotesApi',
+      flushIntervalMs: 60_000,
+      destination: stdout,
+      sources: [
+        sourceOf({
+          dimensions: { Service: 'notes' },
+          metrics: [{ name: 'Orders', unit: 'Count', value: 1 }],
+        }),
+      ],
+      logger: createLogger({ service: 't', destination: logs }),
+    });
+
+    expect(publisher.flush()).toBe(1); // kept in the reserve past the log lines' backlog
+    expect(publisher.flush()).toBe(0); // past the reserve too: dropped, and counted
+    expect(publisher.flush()).toBe(0);
+    expect(logs.lines).toEqual([]); // not said while stdout takes nothing
+
+    full = false;
+    await new Promise<void>((resolve) => stdout.flush(() => resolve()));
+    expect(publisher.flush()).toBe(1);
+    expect(logs.lines).toHaveLength(1);
+    expect(logs.lines[0]).toMatchObject({ level: 'error', metrics: { linesDropped: 2 } });
+    expect(String(logs.lines[0]!.msg)).toContain('2 EMF lines dropped while stdout took nothing');
   });
 });
