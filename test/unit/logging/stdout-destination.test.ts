@@ -6,6 +6,7 @@ import { runWithRequestContext } from '../../../src/http/context.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { StdoutDestination } from '../../../src/logging/stdout-destination.js';
 import { testRequestContext } from '../../support/request-context.js';
+import { pipeThatFills } from '../../support/stalled-pipe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stdout-destination-'));
 const fds: number[] = [];
@@ -18,24 +19,6 @@ function destinationOnFile(name: string): { destination: StdoutDestination; read
   const fd = openSync(path, 'w');
   fds.push(fd);
   return { destination: new StdoutDestination(fd), read: () => readFileSync(path, 'utf8') };
-}
-
-/** A pipe that answers EAGAIN (full) until `drain()`, then takes everything into `written`. */
-function pipeThatFills() {
-  let full = true;
-  const written: string[] = [];
-  const write = ((_fd: number, data: Buffer) => {
-    if (full) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
-    written.push(data.toString());
-    return data.length;
-  }) as unknown as typeof writeSync;
-  return {
-    write,
-    written,
-    drain: () => {
-      full = false;
-    },
-  };
 }
 
 describe('StdoutDestination', () => {

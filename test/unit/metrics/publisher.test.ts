@@ -1,4 +1,3 @@
-import type { writeSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logging/logger.js';
 import { StdoutDestination } from '../../../src/logging/stdout-destination.js';
@@ -6,6 +5,7 @@ import type { EmfGroup } from '../../../src/metrics/emf-lines.js';
 import { MetricsPublisher } from '../../../src/metrics/publisher.js';
 import type { MetricSource } from '../../../src/metrics/source.js';
 import { captureLogs } from '../../support/log-capture.js';
+import { pipeThatFills } from '../../support/stalled-pipe.js';
 
 /** A source that hands the same groups to every flush. */
 function sourceOf(...groups: EmfGroup[]): MetricSource {
@@ -49,13 +49,7 @@ describe('MetricsPublisher', () => {
 
   it("counts the EMF lines the kit's stdout writer dropped, and says so once a flush gets through", async () => {
     const logs = captureLogs();
-    let full = true;
-    const written: string[] = [];
-    const write = ((_fd: number, data: Buffer) => {
-      if (full) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
-      written.push(data.toString());
-      return data.length;
-    }) as unknown as typeof writeSync;
+    const { write, drain } = pipeThatFills();
     const stdout = new StdoutDestination(1, { maxPendingBytes: 100, reservedBytes: 100, write });
     for (let i = 0; i < 20; i++) stdout.write('log line.\n'); // the backlog is full of log lines
     const publisher = new MetricsPublisher({
@@ -76,7 +70,7 @@ describe('MetricsPublisher', () => {
     expect(publisher.flush()).toBe(0);
     expect(logs.lines).toEqual([]); // not said while stdout takes nothing
 
-    full = false;
+    drain();
     await new Promise<void>((resolve) => stdout.flush(() => resolve()));
     expect(publisher.flush()).toBe(1);
     expect(logs.lines).toHaveLength(1);
