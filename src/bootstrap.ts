@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
@@ -60,6 +60,30 @@ function applyTimeouts(server: Server, config: KitConfig): void {
 
 function flushLogger(logger: Logger): Promise<void> {
   return new Promise((resolve, reject) => logger.flush((error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * The HTTPS server of `server.tls`. OpenSSL's own errors (`no start line`, `key values mismatch`)
+ * name neither the option nor the fix: the likeliest mistakes are a file's path given for its PEM
+ * contents, and a key of another certificate.
+ */
+function httpsServer(tls: HttpsServerOptions, listener: NodeRequestListener): Server {
+  try {
+    return createHttpsServer(tls, listener);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const hint =
+      code === 'ERR_OSSL_PEM_NO_START_LINE'
+        ? 'give the PEM contents (readFileSync(path)), not a path, and check that the file is a PEM certificate and key'
+        : code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH'
+          ? 'the key does not belong to the certificate: give the key the certificate was issued for'
+          : "check server.tls's key and cert (Node's https.ServerOptions)";
+    throw new ConfigurationError(
+      'server.tls',
+      `Invalid server.tls: ${error instanceof Error ? error.message : String(error)}; ${hint}.`,
+      { cause: error },
+    );
+  }
 }
 
 /**
@@ -342,7 +366,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       }
       server =
         installed.server ??
-        (tls === undefined ? createServer(installed.listener!) : createHttpsServer(tls, installed.listener!));
+        (tls === undefined ? createServer(installed.listener!) : httpsServer(tls, installed.listener!));
       applyTimeouts(server, config);
       if (installed.afterDrain !== undefined)
         coordinator.onDrained(`${installed.kind} close`, installed.afterDrain);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, createServer, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -127,5 +128,25 @@ describe('bootstrapAppRunner with server.tls', () => {
     const error = await startRuntime({ app: fastify(), server: { tls } }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ARK_CONFIG_INVALID', field: 'server.tls' });
     expect((error as Error).message).toContain('fastify({ https: { key, cert } })');
+  });
+
+  it('refuses a certificate OpenSSL cannot use, naming server.tls and the likely mistake', async () => {
+    const app = (_req: IncomingMessage, res: ServerResponse) => res.end('ok');
+    // A path where the PEM contents go.
+    const path = await startRuntime({
+      app,
+      server: { tls: { key: 'certs/key.pem', cert: 'certs/cert.pem' } },
+    }).catch((e: unknown) => e);
+    expect(path).toMatchObject({ code: 'ARK_CONFIG_INVALID', field: 'server.tls' });
+    expect((path as Error).message).toContain('give the PEM contents (readFileSync(path)), not a path');
+    expect((path as Error).cause).toMatchObject({ code: 'ERR_OSSL_PEM_NO_START_LINE' });
+    // The key of another certificate.
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const otherKey = privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const mismatch = await startRuntime({ app, server: { tls: { key: otherKey, cert: tls.cert } } }).catch(
+      (e: unknown) => e,
+    );
+    expect(mismatch).toMatchObject({ code: 'ARK_CONFIG_INVALID', field: 'server.tls' });
+    expect((mismatch as Error).message).toContain('the key does not belong to the certificate');
   });
 });
