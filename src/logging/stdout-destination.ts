@@ -100,6 +100,11 @@ export class StdoutDestination {
     this.#writeFd = limits.write ?? writeSync;
   }
 
+  /** False while a log line would be dropped: more than 64 MiB wait for stdout. */
+  get takesLines(): boolean {
+    return this.#pendingBytes + this.#backlogBytes + (this.#stalled?.length ?? 0) <= this.#maxPendingBytes;
+  }
+
   /** Lines dropped because more than 64 MiB waited for stdout. */
   get dropped(): number {
     return this.#dropped;

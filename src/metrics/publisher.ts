@@ -104,11 +104,14 @@ export class MetricsPublisher {
 
   /**
    * Says how many EMF lines the destination dropped (stdout took nothing while its backlog was
-   * full), once a flush gets its lines through: said then, it is not dropped in turn.
+   * full), once a flush gets its lines through and stdout takes log lines again: said before, the
+   * line saying it would be dropped in turn.
    */
   #reportDroppedLines(written: number): void {
     const dropped = this.#droppedLines;
     if (dropped === 0 || written === 0) return;
+    const { destination } = this.#settings;
+    if (destination instanceof StdoutDestination && !destination.takesLines) return;
     this.#droppedLines = 0;
     this.#settings.logger?.error(
       { metrics: { linesDropped: dropped } },

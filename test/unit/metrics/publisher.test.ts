@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../src/logging/logger.js';
 import { StdoutDestination } from '../../../src/logging/stdout-destination.js';
-import type { EmfGroup } from '../../../src/metrics/emf-lines.js';
+import { type EmfGroup, emfLines } from '../../../src/metrics/emf-lines.js';
 import { MetricsPublisher } from '../../../src/metrics/publisher.js';
 import type { MetricSource } from '../../../src/metrics/source.js';
 import { captureLogs } from '../../support/log-capture.js';
@@ -47,28 +47,34 @@ describe('MetricsPublisher', () => {
     expect(String(logs.lines[0]!.msg)).toMatch(/^metrics: an EMF line of \d+ bytes is over 16000/);
   });
 
-  it("counts the EMF lines the kit's stdout writer dropped, and says so once a flush gets through", async () => {
+  it("counts the EMF lines the kit's stdout writer dropped, and says so once they and its line get through", async () => {
     const logs = captureLogs();
-    const { write, drain } = pipeThatFills();
-    const stdout = new StdoutDestination(1, { maxPendingBytes: 100, reservedBytes: 100, write });
-    for (let i = 0; i < 20; i++) stdout.write('log line.\n'); // the backlog is full of log lines
+    const { write, written, drain, allow } = pipeThatFills();
+    const group: EmfGroup = {
+      dimensions: { Service: 'notes' },
+      metrics: [{ name: 'Orders', unit: 'Count', value: 1 }],
+    };
+    const lineBytes = emfLines(group, { namespace: 'NotesApi', timestamp: Date.now() })[0]!.length + 1;
+    // Room for one EMF line past the 1,000 bytes at which log lines are dropped.
+    const stdout = new StdoutDestination(1, { maxPendingBytes: 1_000, reservedBytes: lineBytes, write });
+    for (let i = 0; i < 101; i++) stdout.write('log line.\n'); // 1,010 bytes wait: log lines drop
     const publisher = new MetricsPublisher({
       namespace: 'NotesApi',
       flushIntervalMs: 60_000,
       destination: stdout,
-      sources: [
-        sourceOf({
-          dimensions: { Service: 'notes' },
-          metrics: [{ name: 'Orders', unit: 'Count', value: 1 }],
-        }),
-      ],
+      sources: [sourceOf(group)],
       logger: createLogger({ service: 't', destination: logs }),
     });
 
     expect(publisher.flush()).toBe(1); // kept in the reserve past the log lines' backlog
     expect(publisher.flush()).toBe(0); // past the reserve too: dropped, and counted
     expect(publisher.flush()).toBe(0);
-    expect(logs.lines).toEqual([]); // not said while stdout takes nothing
+    // stdout takes a little: an EMF line gets through the reserve, a log line would still be dropped.
+    allow(lineBytes);
+    await vi.waitFor(() => expect(written.join('')).toHaveLength(lineBytes));
+    expect(publisher.flush()).toBe(1);
+    expect(stdout.takesLines).toBe(false);
+    expect(logs.lines).toEqual([]); // its line would be dropped: not said yet
 
     drain();
     await new Promise<void>((resolve) => stdout.flush(() => resolve()));
