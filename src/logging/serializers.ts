@@ -37,9 +37,9 @@ interface RequestLike {
  * `req` and `request`: a request — Node's, or a framework's (Fastify's, Koa's, an `inject()`
  * request), anything with a `method` and a `url` — becomes its method, URL without the query, host
  * and client address, the shape Fastify writes. The URL is the one the request came with (Express's
- * and Koa's `originalUrl`), not the part a mounted router sees. Logged whole, a Node request wrote 15 KB of the
- * socket's and parser's state, its raw header list in clear (`Authorization`, `Cookie`). Anything
- * else is written as it is.
+ * and Koa's `originalUrl`), not the part a mounted router sees. Logged whole, a Node request wrote
+ * 15 KB of the socket's and parser's state, its raw header list in clear (`Authorization`,
+ * `Cookie`). Anything else is written as it is.
  */
 export function serializeRequest(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
