@@ -133,7 +133,7 @@ export class LoadShedder {
    * rejects gets the response ended, or its connection closed when the headers already went out.
    * A request with a body over 64 KiB or of unknown length (an upload) gets `Connection: close`:
    * kept alive, Node would read the whole body only to drop it, at the worst moment. Its connection
-   * lingers a little before it closes ({@link lingerOnClose}).
+   * lingers a little before it closes, so that a reset does not erase the 503.
    */
   reject(req: IncomingMessage, res: ServerResponse): void {
     this.#shed++;
