@@ -151,6 +151,15 @@ export function cutByServer(context: MutableRequestContext, res: ServerResponse)
 }
 
 /**
+ * The response did not go out whole: not ended, or not flushed. Both are read: an HTTP/2 response
+ * whose stream the client cancelled says `writableFinished` (its stream closed) though it was never
+ * ended, and was logged as a 200 that completed.
+ */
+export function responseUnfinished(res: ServerResponse): boolean {
+  return !res.writableFinished || !res.writableEnded;
+}
+
+/**
  * The response was destroyed with an error of the server's before it finished; not Node's own
  * `aborted` reset, which it gives a response queued behind another on a connection the client closed.
  */

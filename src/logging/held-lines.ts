@@ -5,6 +5,7 @@ import {
   getMutableRequestContext,
   type MutableRequestContext,
   requestDurationMs,
+  responseUnfinished,
 } from '../http/context.js';
 import { processGlobal } from '../internal/process-global.js';
 import { wrapDestination } from './destination.js';
@@ -298,7 +299,7 @@ export function endHeldLines(
   requestDurationMs(context); // the response has ended: nothing is held from now on
   const held = (context as HoldingContext)[heldSlot];
   if (held === undefined) return;
-  if (!res.writableFinished || res.statusCode >= 500) held.flush(context);
+  if (responseUnfinished(res) || res.statusCode >= 500) held.flush(context);
   else held.clear(); // nothing keeps them, should the context outlive its request
 }
 

@@ -11,6 +11,7 @@ import {
   type RequestFieldValue,
   requestDurationMs,
   requestSpanId,
+  responseUnfinished,
   urlSlot,
 } from '../http/context.js';
 import { clientAddress, pathWithoutQuery, peerAddress } from '../http/path.js';
@@ -82,7 +83,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     const status = res.statusCode;
     const cut = cutByServer(context, res);
     const failed = status >= 500 || cut; // failedOnServer, with the cut already known
-    const aborted = !res.writableFinished && !cut;
+    const aborted = responseUnfinished(res) && !cut;
     // Destroyed with an error no route reported (a stream body that broke): the line carries it.
     if (cut && context.error === undefined && destroyedWithError(res)) context.error = res.errored;
     // A quiet request that did not fail writes nothing, its route's error (a 401, a 404) included.

@@ -1,4 +1,4 @@
-import { propagationSlot, quietSlot, traceParentSlot } from '../../http/context.js';
+import { propagationSlot, quietSlot, responseUnfinished, traceParentSlot } from '../../http/context.js';
 import type { RequestScope } from '../../http/request-scope.js';
 import { responseContentLength } from '../../http/response-length.js';
 import type { TracingBackend } from '../backend.js';
@@ -58,7 +58,7 @@ export function instrumentServer(
       backend.finishRequest(context, {
         // Set by the app, but not sent: no status reached the client.
         statusCode: res.headersSent ? res.statusCode : undefined,
-        aborted: !res.writableFinished,
+        aborted: responseUnfinished(res),
         route: context.route,
         error: context.error,
         contentLength: responseContentLength(res),

@@ -2,6 +2,7 @@
 // and there is no `Connection: close`. The drain sends each session a GOAWAY and lets its streams end.
 import {
   connect,
+  constants,
   createSecureServer,
   createServer,
   type Http2Server,
@@ -84,6 +85,18 @@ describe.each([
     expect(await goaway).toBe(0);
     expect(await slow).toEqual({ status: 200, body: 'first half, second half' });
     expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+    session.destroy();
+  });
+
+  it('logs a stream the client cancelled as aborted, not as a 200 that completed', async () => {
+    const { logs, session } = await managedHttp2Server(secure);
+    const stream = session.request({ ':path': '/slow?ms=2000' });
+    stream.on('error', () => {});
+    await new Promise((resolve) => stream.once('response', resolve));
+    stream.close(constants.NGHTTP2_CANCEL);
+    await expect.poll(() => logs.lines.find((l) => l.path === '/slow')).toBeDefined();
+    const line = logs.lines.find((l) => l.path === '/slow')!;
+    expect(line).toMatchObject({ level: 'warn', msg: 'request aborted' });
     session.destroy();
   });
 

@@ -16,7 +16,7 @@ import { testRequestContext } from '../../support/request-context.js';
 
 /** A response as the scope's finish hook sees it: finished or not, with a status. */
 function response(statusCode: number, finished = true): ServerResponse {
-  return { statusCode, writableFinished: finished } as ServerResponse;
+  return { statusCode, writableFinished: finished, writableEnded: finished } as ServerResponse;
 }
 
 const refuse = (field: string, value: unknown, accepted: string): never => {

@@ -41,6 +41,7 @@ function fakeRequest(c: Case): { req: IncomingMessage; res: ServerResponse; cont
   const res = {
     statusCode: c.status ?? 200,
     writableFinished: c.finished ?? true,
+    writableEnded: c.finished ?? true,
     headersSent: c.headersSent ?? c.finished ?? true,
     getHeader: (name: string) => (name === 'content-length' ? c.contentLength : undefined),
   } as unknown as ServerResponse;
