@@ -97,6 +97,10 @@ interface Entry {
   fetched: FetchedSecret | undefined;
   /** When the value was fetched (`performance.now()`). */
   fetchedAt: number;
+  /** When the call that brought the value was sent: a value from a call sent earlier is older. */
+  fetchedFrom: number;
+  /** When {@link SecretCache.invalidate} was last called: a call sent before brings a stale value. */
+  invalidatedAt: number;
   expiresAt: number;
   inflight: Promise<FetchedSecret> | undefined;
   /** A `refresh` waiting for the fetches under way to end, before its own call. */
@@ -218,7 +222,10 @@ export class SecretCache {
     const now = performance.now();
     entry.lastUsed = now;
     entry.read = true;
-    if (entry.fetched !== undefined && now < entry.expiresAt) return entry.fetched;
+    // A caller's own TTL counts too: one asking for 200 ms gets no value cached for 60 s longer.
+    const fresh =
+      now < entry.expiresAt && (options.ttlMs === undefined || now - entry.fetchedAt < options.ttlMs);
+    if (entry.fetched !== undefined && fresh) return entry.fetched;
     if (entry.inflight !== undefined) return this.#orStale(entry, entry.inflight);
     if (entry.fetched === undefined) return this.#start(entry);
     if (now < entry.retryAt) return entry.fetched;
@@ -264,25 +271,50 @@ export class SecretCache {
     return underWay;
   }
 
-  /** Marks the value stale: the next access refreshes it (and may still serve it meanwhile). */
+  /**
+   * Marks the value stale: the next access refreshes it (and may still serve it meanwhile). A fetch
+   * under way, sent before, brings a value that is stale as it arrives.
+   */
   invalidate(reference: SecretReference): void {
     const entry = this.#entries.get(reference.raw);
     if (entry === undefined) return;
     entry.expiresAt = 0;
     entry.retryAt = 0;
+    entry.invalidatedAt = performance.now();
   }
 
   /**
    * Stores a value fetched elsewhere (a start-up batch). `jitter`: the draw of {@link refreshAfterMs},
-   * the same for every value of the batch, so that they fall due together.
+   * the same for every value of the batch, so that they fall due together. `sentAt`: when its call
+   * was sent; a value the cache got from a call sent later is newer, and kept.
    */
   store(
     reference: SecretReference,
     fetched: FetchedSecret,
     options: EntryOptions = {},
     jitter?: number,
+    sentAt: number = performance.now(),
   ): void {
-    this.#accept(this.#entry(reference, options), fetched, jitter);
+    this.#accept(this.#entry(reference, options), fetched, jitter, sentAt);
+  }
+
+  /**
+   * Says that `reference` is being fetched elsewhere (the store's start-up load) until `until`
+   * settles: a read meanwhile waits for it rather than fetching again, and a `refresh` waits for it
+   * and then sends a call of its own (the load's may have been sent before a rotation).
+   */
+  fetchingElsewhere(
+    reference: SecretReference,
+    until: Promise<FetchedSecret>,
+    options: EntryOptions = {},
+  ): void {
+    const entry = this.#entry(reference, options);
+    if (entry.inflight !== undefined) return;
+    const pending: Promise<FetchedSecret> = until.finally(() => {
+      if (entry.inflight === pending) entry.inflight = undefined;
+    });
+    pending.catch(() => {}); // the load reports its failures
+    entry.inflight = pending;
   }
 
   /** What the cache knows about `reference`, without the value. */
@@ -307,6 +339,8 @@ export class SecretCache {
         pinned: options.pinned === true,
         fetched: undefined,
         fetchedAt: 0,
+        fetchedFrom: Number.NEGATIVE_INFINITY,
+        invalidatedAt: Number.NEGATIVE_INFINITY,
         expiresAt: 0,
         inflight: undefined,
         failures: 0,
@@ -481,10 +515,11 @@ export class SecretCache {
    * (`jitter`: the batch's draw of {@link refreshAfterMs}, else one of its own).
    */
   #settle(entry: Entry, pending: Promise<FetchedSecret>, jitter?: number): Promise<FetchedSecret> {
+    const sentAt = performance.now();
     entry.inflight = pending.then(
       (fetched) => {
         entry.inflight = undefined;
-        this.#accept(entry, fetched, jitter);
+        this.#accept(entry, fetched, jitter, sentAt);
         return fetched;
       },
       (error: unknown) => {
@@ -495,11 +530,18 @@ export class SecretCache {
     return entry.inflight;
   }
 
-  #accept(entry: Entry, fetched: FetchedSecret, jitter?: number): void {
+  /**
+   * Keeps `fetched`, from a call sent at `sentAt`, unless the value kept came from a call sent later
+   * (a start-up load slower than a refresh made during it): that one is newer. Invalidated since the
+   * call was sent, the value is kept stale.
+   */
+  #accept(entry: Entry, fetched: FetchedSecret, jitter: number | undefined, sentAt: number): void {
+    if (sentAt < entry.fetchedFrom) return;
     const previous = entry.fetched;
     const now = performance.now();
-    entry.expiresAt = now + refreshAfterMs(entry.ttlMs, jitter);
+    entry.expiresAt = entry.invalidatedAt >= sentAt ? 0 : now + refreshAfterMs(entry.ttlMs, jitter);
     entry.fetchedAt = now;
+    entry.fetchedFrom = sentAt;
     entry.fetched = fetched;
     entry.read = false;
     if (entry.failures > 0) {

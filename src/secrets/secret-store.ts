@@ -144,6 +144,18 @@ export class SecretStore {
     const references = new Map<string, SecretReference>();
     for (const declared of this.#declared.values())
       references.set(declared.reference.raw, declared.reference);
+    // Until each value is in, a read of it waits for the load, and a refresh waits for the load and
+    // then sends a call of its own (the load's may have been sent before a rotation).
+    const loaded = new Map<string, Deferred<FetchedSecret>>();
+    for (const declared of this.#declared.values()) {
+      if (loaded.has(declared.reference.raw)) continue;
+      const deferred = deferredOf<FetchedSecret>();
+      loaded.set(declared.reference.raw, deferred);
+      this.#cache.fetchingElsewhere(declared.reference, deferred.promise, {
+        ttlMs: declared.ttlMs,
+        pinned: true,
+      });
+    }
     const results = new Map<string, FetchedSecret | Error>();
     const controller = new AbortController();
     // Every start-up call listens to this one signal: lift the 10-listener warning threshold.
@@ -242,7 +254,9 @@ export class SecretStore {
       const result = results.get(declared.reference.raw) ?? lastResults.get(declared.reference);
       const options = { ttlMs: declared.ttlMs, pinned: true };
       if (result !== undefined && !(result instanceof Error)) {
-        this.#cache.store(declared.reference, result, options, jitter);
+        // Sent when the load began: a value a refresh brought meanwhile is newer, and kept.
+        this.#cache.store(declared.reference, result, options, jitter, started);
+        loaded.get(declared.reference.raw)?.resolve(result);
         continue;
       }
       const error =
@@ -254,6 +268,7 @@ export class SecretStore {
             )
           : throttledAtStart(toSecretError(declared.reference.raw, result));
       failures.push({ declared, error });
+      loaded.get(declared.reference.raw)?.reject(error);
     }
 
     const required = failures.filter((f) => !f.declared.optional);
@@ -484,4 +499,21 @@ function deniedAsABatch(
     else same.push(reference);
   }
   return [...byCall.values()].filter((references) => references.length > 1).flat();
+}
+
+/** A promise and the functions that settle it. */
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  readonly resolve: (value: T) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+function deferredOf<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
