@@ -375,7 +375,8 @@ export class SecretStore {
 
   /**
    * Every SSM parameter under a prefix (`ssm:/notes/prod/`), page by page, as name → value;
-   * SecureStrings are masked in logs. Not cached.
+   * SecureStrings are masked in logs. Not cached. A page AWS throttles, or that meets a server error
+   * or a failed connection, is asked again with full-jitter backoff, within `fetchTimeoutMs`.
    */
   async loadPath(prefix: string, options: { recursive?: boolean } = {}): Promise<Record<string, string>> {
     const reference = parseSecretReference(prefix, this.#customSchemes);
@@ -391,12 +392,17 @@ export class SecretStore {
       );
     }
     const timeout = abortAfter(this.#settings.fetchTimeoutMs);
+    // A fleet starting together shares SSM's request quota: a throttled page is asked again, with
+    // full-jitter backoff, within the call's bound.
+    const deadline = performance.now() + this.#settings.fetchTimeoutMs;
+    const retry = <T>(call: () => Promise<T>) => retryTransient(call, { signal: timeout.signal, deadline });
     try {
       const parameters = await this.#ssm.fetchPath(
         reference.name,
         options.recursive ?? true,
         reference.region,
         timeout.signal,
+        retry,
       );
       const values: Record<string, string> = {};
       const jitter = Math.random();

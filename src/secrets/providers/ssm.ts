@@ -26,11 +26,16 @@ export interface PathParameter {
 
 /** The SSM provider, which can also load every parameter under a prefix. */
 export interface SsmProvider extends SecretProvider {
+  /**
+   * Every parameter under `path`, page by page; each page's call goes through `retry` when given
+   * (a throttled page is asked again, not the pages before it).
+   */
   fetchPath(
     path: string,
     recursive: boolean,
     region: string | undefined,
     signal: AbortSignal,
+    retry?: <T>(call: () => Promise<T>) => Promise<T>,
   ): Promise<PathParameter[]>;
 }
 
@@ -152,27 +157,30 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
       return results;
     },
 
-    async fetchPath(path, recursive, region, signal) {
+    async fetchPath(path, recursive, region, signal, retry) {
       const parameters: PathParameter[] = [];
       let nextToken: string | undefined;
       do {
-        let output: { Parameters?: Parameter[]; NextToken?: string };
-        try {
-          output = (await send(
-            region,
-            (s) =>
-              new s.GetParametersByPathCommand({
-                Path: path,
-                Recursive: recursive,
-                WithDecryption: true,
-                MaxResults: 10,
-                ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-              }),
-            signal,
-          )) as { Parameters?: Parameter[]; NextToken?: string };
-        } catch (error) {
-          throw wrapAwsError(error, `ssm:${path}`, 'ssm');
-        }
+        const token = nextToken;
+        const page = async () => {
+          try {
+            return (await send(
+              region,
+              (s) =>
+                new s.GetParametersByPathCommand({
+                  Path: path,
+                  Recursive: recursive,
+                  WithDecryption: true,
+                  MaxResults: 10,
+                  ...(token === undefined ? {} : { NextToken: token }),
+                }),
+              signal,
+            )) as { Parameters?: Parameter[]; NextToken?: string };
+          } catch (error) {
+            throw wrapAwsError(error, `ssm:${path}`, 'ssm');
+          }
+        };
+        const output = retry === undefined ? await page() : await retry(page);
         for (const parameter of output.Parameters ?? []) {
           parameters.push({
             name: parameter.Name ?? '',

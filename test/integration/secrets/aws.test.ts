@@ -237,6 +237,18 @@ describe('SSM Parameter Store through the real SDK client', () => {
     );
   });
 
+  it("loads a prefix through throttling past the SDK's own attempts: the throttled page is asked again", async () => {
+    for (let i = 0; i < 23; i++) endpoint.putParameter(`/throttled/app/k${i}`, `v${i}`);
+    const store = createSecretStore({ options: fast }); // the SDK tries each call twice
+    const first = await store.loadPath('ssm:/throttled/app/');
+    expect(Object.keys(first)).toHaveLength(23);
+    endpoint.resetCalls();
+    endpoint.inject('GetParametersByPath', { kind: 'error', error: 'ThrottlingException', times: 3 });
+    const values = await store.loadPath('ssm:/throttled/app/');
+    expect(values).toEqual(first);
+    expect(endpoint.calls('GetParametersByPath')).toBe(3 + 3); // three pages, three throttled asks
+  });
+
   it('asks for a parameter given by ARN by its ARN (one shared from another account is found only so)', async () => {
     const arn = 'arn:aws:ssm:us-east-1:123456789012:parameter/notes/token';
     const flagArn = 'arn:aws:ssm:us-east-1:123456789012:parameter/notes/feature-flag';
