@@ -102,7 +102,7 @@ export class StdoutDestination {
 
   /** False while a log line would be dropped: more than 64 MiB wait for stdout. */
   get takesLines(): boolean {
-    return this.#pendingBytes + this.#backlogBytes + (this.#stalled?.length ?? 0) <= this.#maxPendingBytes;
+    return this.#waitingBytes() <= this.#maxPendingBytes;
   }
 
   /** Lines dropped because more than 64 MiB waited for stdout. */
@@ -116,9 +116,7 @@ export class StdoutDestination {
    * kept up to 8 MiB further, and its drop is left to its writer to count and say.
    */
   write(line: string, reserved = false): boolean {
-    // What waits: the lines queued since the last write, and what the pipe has not taken of it.
-    const waiting = this.#pendingBytes + this.#backlogBytes + (this.#stalled?.length ?? 0);
-    if (waiting > this.#maxPendingBytes + (reserved ? this.#reservedBytes : 0)) {
+    if (this.#waitingBytes() > this.#maxPendingBytes + (reserved ? this.#reservedBytes : 0)) {
       if (!reserved) this.#dropped++;
       return false;
     }
@@ -132,6 +130,11 @@ export class StdoutDestination {
       setImmediate(this.#drain);
     }
     return true;
+  }
+
+  /** What waits: the lines queued since the last write, and what the pipe has not taken of it. */
+  #waitingBytes(): number {
+    return this.#pendingBytes + this.#backlogBytes + (this.#stalled?.length ?? 0);
   }
 
   /** Calls `callback` once everything written so far has reached stdout. */

@@ -132,11 +132,7 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     const highResolution = this.#resolution('count', name, options);
     this.#kind('count', name, true, 'Count', highResolution);
     if (typeof value !== 'number' || !(value >= 0) || metricValueProblem(value) !== undefined) {
-      const problem = `metrics.count("${name}"): the value must be a finite number of at least 0; received ${describeValue(value)}`;
-      if (typeof value !== 'number') throw new InvalidArgumentError(`${problem}.`);
-      // Mistakes in the code among the dimensions still throw, whatever the value.
-      if (dimensions !== undefined) this.#checkDimensions('count', name, dimensions);
-      this.#refused(name, 'value', problem);
+      this.#refuseValue('count', name, value, 'a finite number of at least 0', dimensions);
       return;
     }
     const series = this.#seriesFor('count', name, 'Count', dimensions, false, highResolution);
@@ -160,10 +156,7 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
     this.#kind('record', name, false, unit, highResolution);
     const problem = metricValueProblem(value);
     if (problem !== undefined) {
-      const text = `metrics.record("${name}"): the value must be ${problem}; received ${describeValue(value)}`;
-      if (typeof value !== 'number') throw new InvalidArgumentError(`${text}.`);
-      if (dimensions !== undefined) this.#checkDimensions('record', name, dimensions);
-      this.#refused(name, 'value', text);
+      this.#refuseValue('record', name, value, problem, dimensions);
       return;
     }
     this.#seriesFor('record', name, unit, dimensions, true, highResolution)?.histogram?.add(value);
@@ -293,6 +286,24 @@ export class AppMetrics implements RuntimeMetrics, MetricSource {
       this.#series.set(key, series);
     }
     return series;
+  }
+
+  /**
+   * A value refused: one that is not a number is a mistake in the code, and throws; a number
+   * CloudWatch refuses (NaN, out of range) comes from the data, and drops the datapoint. Mistakes in
+   * the code among the dimensions still throw, whatever the value.
+   */
+  #refuseValue(
+    method: 'count' | 'record',
+    name: string,
+    value: unknown,
+    accepted: string,
+    dimensions: MetricDimensions | undefined,
+  ): void {
+    const problem = `metrics.${method}("${name}"): the value must be ${accepted}; received ${describeValue(value)}`;
+    if (typeof value !== 'number') throw new InvalidArgumentError(`${problem}.`);
+    if (dimensions !== undefined) this.#checkDimensions(method, name, dimensions);
+    this.#refused(name, 'value', problem);
   }
 
   /**
