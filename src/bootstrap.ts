@@ -13,8 +13,8 @@ import { eventLoopDelayProbe } from './health/probes/event-loop.js';
 import { HealthRegistry } from './health/registry.js';
 import { durationSlot, getMutableRequestContext } from './http/context.js';
 import { LoadShedder } from './http/load-shedder.js';
-import { quietRequestMatcher } from './http/quiet-requests.js';
 import { requestFieldLimits } from './http/request-fields.js';
+import { requestMatcher } from './http/request-match.js';
 import { guardedPredicate } from './http/request-predicate.js';
 import { RequestScope } from './http/request-scope.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
@@ -177,7 +177,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     quiet:
       loaded.quietRequests === undefined
         ? undefined
-        : quietRequestMatcher(loaded.quietRequests, (error) =>
+        : requestMatcher(loaded.quietRequests, 'quietRequests', (error) =>
             logger.warn(
               { err: error },
               'quietRequests threw: the request is treated as not quiet (logged, traced, counted); this line is written once',
@@ -260,8 +260,25 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     health,
     () => coordinator.state,
   );
+  const shedding = config.loadShedding;
   const shedder =
-    config.loadShedding === undefined ? undefined : new LoadShedder(config.loadShedding, logger);
+    shedding === undefined
+      ? undefined
+      : new LoadShedder(
+          {
+            ...shedding,
+            exempt:
+              shedding.exempt === undefined
+                ? undefined
+                : requestMatcher(shedding.exempt, 'loadShedding.exempt', (error) =>
+                    logger.warn(
+                      { err: error },
+                      'loadShedding.exempt failed (it threw, or returned a promise): the request is not exempt; this line is written once',
+                    ),
+                  ),
+          },
+          logger,
+        );
   if (shedder !== undefined) {
     coordinator.onStopped(() => shedder.stop());
     const readiness = config.loadShedding!.readiness;

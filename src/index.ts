@@ -39,7 +39,7 @@ export type {
   SdkNumberSetting,
   SpanLimitSettings,
 } from './config/otel-sdk.js';
-export type { QuietRequests } from './config/quiet-requests.js';
+export type { QuietRequests, RequestMatch } from './config/request-match.js';
 export type { ResourceAttributesText } from './config/resource-attributes.js';
 export type {
   CloudPlatform,

@@ -19,7 +19,7 @@ import {
   parseName,
   parseSection,
 } from './parse.js';
-import { parseQuietRequests, type QuietRequests } from './quiet-requests.js';
+import { parseRequestMatch, type QuietRequests, type RequestMatch } from './request-match.js';
 import { parseTracingConfig, type TracingConfig } from './tracing.js';
 
 /** The validated, frozen configuration every part of the kit reads. */
@@ -51,6 +51,7 @@ export interface KitConfig {
         readonly retryAfterSeconds: number;
         readonly readiness: 'off' | 'warn' | 'fail';
         readonly respond: ShedResponder | undefined;
+        readonly exempt: RequestMatch | undefined;
       }
     | undefined;
   readonly shutdown: {
@@ -231,7 +232,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     'tls',
   ]);
 
-  const quietRequests = optional(top.quietRequests, parseQuietRequests);
+  const quietRequests = optional(top.quietRequests, (v) => parseRequestMatch('quietRequests', v));
   if (top.beforeListen !== undefined && typeof top.beforeListen !== 'function') {
     invalid('beforeListen', top.beforeListen, 'a function (runtime) => void | Promise<void>');
   }
@@ -281,6 +282,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
           'retryAfterSeconds',
           'readiness',
           'respond',
+          'exempt',
         ]);
   const loadShedding =
     shedding === undefined
@@ -324,6 +326,7 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
               );
             return v as ShedResponder;
           }),
+          exempt: optional(shedding.exempt, (v) => parseRequestMatch('loadShedding.exempt', v)),
         };
   if (
     loadShedding !== undefined &&

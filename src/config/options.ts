@@ -12,7 +12,7 @@ import type { AppRunnerRuntime } from '../runtime.js';
 import type { SecretDeclaration, SecretOptions } from '../secrets/settings.js';
 import type { XrayTracingOptions } from '../tracing/xray/options.js';
 import type { LogLevel } from './environment.js';
-import type { QuietRequests } from './quiet-requests.js';
+import type { QuietRequests, RequestMatch } from './request-match.js';
 import type { TracePropagator, TracingMode } from './tracing.js';
 
 /** A plain Node.js request listener, as `http.createServer` takes it (an Express app is one). */
@@ -225,6 +225,21 @@ export interface LoadSheddingOptions {
    * ```
    */
   respond?: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
+  /**
+   * Requests never refused, whatever the pressure: paths (`'/webhooks/payments'`; `'/admin/*'` for a
+   * path and all below it, as requests carry them, without the query) or a function of the request
+   * as it arrives (only `true` exempts it). An exempt request still counts among those in flight. A
+   * function that throws or returns a promise counts as `false`, said once. The health endpoints are
+   * never refused anyway.
+   *
+   * @example
+   * ```ts
+   * exempt: ['/webhooks/*'],
+   * // or
+   * exempt: (req) => req.headers['x-priority'] === 'high',
+   * ```
+   */
+  exempt?: RequestMatch | undefined;
 }
 
 /** Shutdown options. */

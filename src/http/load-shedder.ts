@@ -37,6 +37,8 @@ export interface LoadShedderSettings {
   readonly retryAfterSeconds: number;
   /** Writes the shed response instead of the kit's JSON 503. */
   readonly respond?: ShedResponder | undefined;
+  /** Requests never refused (`loadShedding.exempt`, made a predicate that never throws). */
+  readonly exempt?: ((req: IncomingMessage) => boolean) | undefined;
 }
 
 /** Counts for scaling decisions: `runtime.stats()`. */
@@ -124,6 +126,11 @@ export class LoadShedder {
   shouldShed(inFlight: number): boolean {
     const max = this.#settings.maxInFlight;
     return this.#loopPressure || this.#memoryPressure || (max !== undefined && inFlight >= max);
+  }
+
+  /** True when `req` is never refused (`loadShedding.exempt`); asked only once it would be. */
+  exempts(req: IncomingMessage): boolean {
+    return this.#settings.exempt?.(req) === true;
   }
 
   /**

@@ -28,7 +28,6 @@ import {
   uncountedSlot,
   urlSlot,
 } from './context.js';
-import type { QuietRequestMatcher } from './quiet-requests.js';
 import { isHeaderName } from './raw-headers.js';
 import { isPlainRequestId, isValidRequestId } from './request-id.js';
 import type { RequestPredicate } from './request-predicate.js';
@@ -70,7 +69,7 @@ export interface RequestScopeOptions {
    */
   readonly propagators?: readonly TracePropagator[];
   /** Requests kept quiet (`quietRequests`): marked on their context for the request line, tracing and metrics. */
-  readonly quiet?: QuietRequestMatcher | undefined;
+  readonly quiet?: RequestPredicate | undefined;
 }
 
 /**
@@ -305,7 +304,7 @@ export class RequestScope {
   /** The header the id is echoed in, when echo is on. */
   readonly #echoHeader: string | undefined;
   readonly #fieldsPolicy: RequestFieldsPolicy | undefined = undefined;
-  readonly #quiet: QuietRequestMatcher | undefined;
+  readonly #quiet: RequestPredicate | undefined;
   /** Which trace headers are read (`tracing.propagators`). */
   readonly #reads: {
     xray: boolean;

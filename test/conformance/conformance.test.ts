@@ -278,13 +278,16 @@ describe.each(frameworks)('%s', (framework) => {
     expect((await get(`${app.url}/secret`)).body).toBe(`hello from ${framework}`);
   });
 
-  it('sheds past maxInFlight with 503 and Retry-After, never health, and serves again after', async () => {
-    const app = await start(framework, { SHEDDING: JSON.stringify({ maxInFlight: 2 }) });
+  it('sheds past maxInFlight with 503 and Retry-After, never health nor an exempt path, and serves again after', async () => {
+    const app = await start(framework, {
+      SHEDDING: JSON.stringify({ maxInFlight: 2, exempt: ['/notes/*'] }),
+    });
     const responses = Array.from({ length: 6 }, (_, i) =>
       get(`${app.url}/slow?ms=400`, { headers: { 'x-request-id': `shed-${i}` } }),
     );
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect((await get(`${app.url}/healthz`)).status).toBe(200);
+    expect((await get(`${app.url}/notes/7`)).status).toBe(200);
     const settled = await Promise.all(responses);
     expect(settled.map((r) => r.status).sort()).toEqual([200, 200, 503, 503, 503, 503]);
     const shed = settled.find((r) => r.status === 503)!;

@@ -157,3 +157,45 @@ describe('load shedding: a refused upload', () => {
     session.close();
   });
 });
+
+describe('load shedding: exempt requests', () => {
+  it('serves a request the exempt function picks, and treats one it throws on as not exempt, said once', async () => {
+    let release: () => void = () => {};
+    let arrived: () => void = () => {};
+    const slowArrived = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const { runtime, logs } = await startRuntime({
+      app: (req, res) => {
+        if (req.url === '/slow') {
+          release = () => res.end('slow');
+          arrived();
+        } else res.end('ok');
+      },
+      loadShedding: {
+        maxInFlight: 1,
+        exempt: (req) => {
+          if (req.headers['x-priority'] === 'broken') throw new Error('priority lookup failed');
+          return req.headers['x-priority'] === 'high';
+        },
+      },
+    });
+    const url = baseUrl(runtime.server!);
+    const slow = get(`${url}/slow`); // holds the one slot
+    await slowArrived;
+    const high = await get(`${url}/pay`, { headers: { 'x-priority': 'high' } });
+    const plain = await get(`${url}/pay`);
+    const broken = [
+      await get(`${url}/pay`, { headers: { 'x-priority': 'broken' } }),
+      await get(`${url}/pay`, { headers: { 'x-priority': 'broken' } }),
+    ];
+    expect([high.status, plain.status, ...broken.map((r) => r.status)]).toEqual([200, 503, 503, 503]);
+    const told = logs.lines.filter((l) => String(l.msg).startsWith('loadShedding.exempt failed'));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ level: 'warn', err: { message: 'priority lookup failed' } });
+    release();
+    expect((await slow).status).toBe(200);
+    // The exempt one was served, not shed; it counted among those in flight meanwhile.
+    expect(runtime.stats()).toMatchObject({ inFlight: 0, shed: 3, served: 2 });
+  });
+});

@@ -15,6 +15,14 @@ describe('loadShedding options', () => {
     });
   });
 
+  it('takes exempt paths, frozen, or a function as given', () => {
+    const paths = load({ maxInFlight: 1, exempt: ['/webhooks/*'] }).loadShedding!.exempt;
+    expect(paths).toEqual(['/webhooks/*']);
+    expect(Object.isFrozen(paths)).toBe(true);
+    const fn = () => true;
+    expect(load({ maxInFlight: 1, exempt: fn }).loadShedding!.exempt).toBe(fn);
+  });
+
   it.each([
     [{}, 'loadShedding'],
     [{ maxInFlight: 0 }, 'loadShedding.maxInFlight'],
@@ -23,6 +31,8 @@ describe('loadShedding options', () => {
     [{ maxInFlight: 10, intervalMs: 10 }, 'loadShedding.intervalMs'],
     [{ maxInFlight: 10, readiness: 'maybe' }, 'loadShedding.readiness'],
     [{ maxInFlight: 10, queue: true }, 'loadShedding.queue'],
+    [{ maxInFlight: 10, exempt: '/webhooks' }, 'loadShedding.exempt'],
+    [{ maxInFlight: 10, exempt: ['/ok', 'webhooks'] }, 'loadShedding.exempt[1]'],
   ])('rejects %j naming %s', (options, field) => {
     expect(() => load(options)).toThrow(ConfigurationError);
     try {

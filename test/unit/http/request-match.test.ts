@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import { ConfigurationError } from '../../../src/errors.js';
-import { quietRequestMatcher } from '../../../src/http/quiet-requests.js';
+import { requestMatcher } from '../../../src/http/request-match.js';
 
 const req = (url: string) => ({ url }) as IncomingMessage;
 
@@ -17,7 +17,7 @@ function refusal(value: unknown): ConfigurationError {
 }
 
 describe('quietRequests paths', () => {
-  const quiet = quietRequestMatcher(['/metrics', '/internal/*', '/favicon.ico'], () => {
+  const quiet = requestMatcher(['/metrics', '/internal/*', '/favicon.ico'], 'quietRequests', () => {
     throw new Error('not called');
   });
 
@@ -44,7 +44,7 @@ describe('quietRequests paths', () => {
   });
 
   it('/* makes every request quiet', () => {
-    const all = quietRequestMatcher(['/*'], () => {});
+    const all = requestMatcher(['/*'], 'quietRequests', () => {});
     expect([all(req('/')), all(req('/a/b'))]).toEqual([true, true]);
   });
 });
@@ -52,11 +52,12 @@ describe('quietRequests paths', () => {
 describe('quietRequests function', () => {
   it('is asked per request; only true is quiet; a throw is not quiet, and told once', () => {
     const told: unknown[] = [];
-    const quiet = quietRequestMatcher(
+    const quiet = requestMatcher(
       (r) => {
         if (r.url === '/boom') throw new Error('boom');
         return (r.url === '/yes' ? true : r.url === '/truthy' ? 1 : false) as boolean;
       },
+      'quietRequests',
       (error) => told.push(error),
     );
     expect([quiet(req('/yes')), quiet(req('/truthy')), quiet(req('/no'))]).toEqual([true, false, false]);
@@ -67,7 +68,9 @@ describe('quietRequests function', () => {
 
   it('counts a promise as not quiet, and says so once', () => {
     const told: unknown[] = [];
-    const quiet = quietRequestMatcher((() => Promise.resolve(true)) as never, (error) => told.push(error));
+    const quiet = requestMatcher((() => Promise.resolve(true)) as never, 'quietRequests', (error) =>
+      told.push(error),
+    );
     expect([quiet(req('/a')), quiet(req('/b'))]).toEqual([false, false]);
     expect(told).toHaveLength(1);
     expect((told[0] as Error).message).toMatch(/returned a promise/);

@@ -1,9 +1,6 @@
-import type { QuietRequests } from '../config/quiet-requests.js';
+import type { RequestMatch } from '../config/request-match.js';
 import { pathWithoutQuery } from './path.js';
 import { guardedPredicate, type RequestPredicate } from './request-predicate.js';
-
-/** Whether a request is quiet; never throws. */
-export type QuietRequestMatcher = RequestPredicate;
 
 /** The path of a request target: origin form as it is, absolute form (`http://host/path`) without its origin. */
 function targetPath(url: string | undefined): string {
@@ -16,26 +13,28 @@ function targetPath(url: string | undefined): string {
 
 /**
  * A path a prefix must not match: with a `.` or `..` segment (also `%2e`) or an empty one (`//`), the
- * file or route served may not be below the prefix at all (`/internal/../admin`): such a request is
- * logged, traced and counted, never hidden.
+ * file or route served may not be below the prefix at all (`/internal/../admin`): no prefix picks such
+ * a request (it is logged, traced and counted, and it may be shed).
  */
 const unsafeForPrefix = /\/\.|%2e|\/\//i;
 
 /**
- * The matcher of `quietRequests`. Paths match the request's path without its query (the absolute form
+ * The matcher of a {@link RequestMatch} given as `option` (`quietRequests`, `loadShedding.exempt`);
+ * never throws. Paths match the request's path without its query (the absolute form
  * without its origin), exactly, or, for `/prefix/*`, the prefix itself and every path below it that has
  * no dot segment or empty segment. A function gets the request as it arrived (Node's
- * `IncomingMessage`, before any router); only `true` makes it quiet. A function that throws or returns
- * a promise counts as `false` (the request is logged, traced and counted), and `failed` is told, once.
+ * `IncomingMessage`, before any router); only `true` picks it. A function that throws or returns
+ * a promise counts as `false`, and `failed` is told, once.
  */
-export function quietRequestMatcher(
-  option: QuietRequests,
+export function requestMatcher(
+  match: RequestMatch,
+  option: string,
   failed: (error: unknown) => void,
-): QuietRequestMatcher {
-  if (typeof option === 'function') return guardedPredicate(option, 'quietRequests', failed);
+): RequestPredicate {
+  if (typeof match === 'function') return guardedPredicate(match, option, failed);
   const exact = new Set<string>();
   const prefixes: string[] = [];
-  for (const path of option) {
+  for (const path of match) {
     if (path.endsWith('/*')) {
       const prefix = path.slice(0, -2);
       exact.add(prefix === '' ? '/' : prefix);
