@@ -5,7 +5,7 @@ import type { TracingBackend } from './backend.js';
 import { instrumentAwsClient } from './instrumentation/aws-sdk.js';
 import { InstrumentationFailures } from './instrumentation/failures.js';
 import { instrumentFetch } from './instrumentation/fetch.js';
-import { forwardRequestIdOnHttpClient, instrumentHttpClient } from './instrumentation/http-client.js';
+import { instrumentHttpClient } from './instrumentation/http-client.js';
 import { instrumentServer } from './instrumentation/server.js';
 import { resolveTracingMode } from './mode.js';
 import { reportDatastoreSpans } from './otel/datastore-report.js';
@@ -150,11 +150,7 @@ export async function startTracing(
     if (requestIdHeader !== undefined) {
       const failures = new InstrumentationFailures(logger);
       if (config.fetch) uninstalls.push(instrumentFetch(undefined, failures, requestIdHeader));
-      if (config.httpClient)
-        uninstalls.push(
-          forwardRequestIdOnHttpClient(requestIdHeader, failures) ??
-            instrumentHttpClient(undefined, failures, requestIdHeader),
-        );
+      if (config.httpClient) uninstalls.push(instrumentHttpClient(undefined, failures, requestIdHeader));
     }
     return {
       tracer: offTracer(requestIdHeader),

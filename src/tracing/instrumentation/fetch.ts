@@ -1,8 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getRequestContext } from '../../http/context.js';
-import { pathWithoutQuery } from '../../http/path.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import { addPropagationHeaders } from '../propagation.js';
+import { callTarget } from './call-target.js';
 import type { InstrumentationFailures } from './failures.js';
 
 /** undici's request, as its diagnostics channels publish it (undici 5 and 6; Node 20's fetch is undici 6). */
@@ -49,14 +49,19 @@ function describe(request: UndiciRequest): OutgoingCall | undefined {
   } catch {
     return undefined;
   }
+  const target = callTarget(
+    {
+      protocol: origin.protocol,
+      host: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: origin.port === '' ? undefined : Number(origin.port),
+    },
+    typeof request.path === 'string' ? request.path : undefined,
+  );
   return {
     kind: 'http',
     library: 'fetch',
     method: typeof request.method === 'string' ? request.method : 'GET',
-    protocol: origin.protocol,
-    host: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: origin.port === '' ? undefined : Number(origin.port),
-    path: pathWithoutQuery(typeof request.path === 'string' ? request.path : undefined),
+    ...target,
   };
 }
 

@@ -1,11 +1,12 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { EventEmitter } from 'node:events';
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import { getRequestContext } from '../../http/context.js';
-import { pathWithoutQuery } from '../../http/path.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import { addPropagationHeaders } from '../propagation.js';
+import { callTarget } from './call-target.js';
 import type { InstrumentationFailures } from './failures.js';
 
 type RequestFunction = (this: unknown, ...args: unknown[]) => ClientRequest;
@@ -17,52 +18,72 @@ interface Patch {
   readonly wrapper: RequestFunction;
 }
 
-function portOf(req: ClientRequest, protocol: string): number | undefined {
-  const host = req.getHeader('host');
-  const port = typeof host === 'string' ? /:(\d{1,5})$/.exec(host)?.[1] : undefined;
-  if (port !== undefined) return Number(port);
+/**
+ * The port a request connects to, as far as the request tells: the `Host` header Node wrote
+ * (`host:port`, without the port for the protocol's default). A `Host` the caller set for another
+ * name (virtual hosting) says nothing of the connection: no port then.
+ */
+function portOf(req: ClientRequest, host: string, protocol: string): number | undefined {
+  const header = req.getHeader('host');
+  if (typeof header !== 'string') return undefined;
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(header);
+  if (match === null || match[1]!.replace(/^\[(.*)\]$/, '$1').toLowerCase() !== host.toLowerCase())
+    return undefined;
+  if (match[2] !== undefined) return Number(match[2]);
   return protocol === 'https:' ? 443 : 80;
 }
 
 function describe(req: ClientRequest, defaultProtocol: string): OutgoingCall {
   const protocol = typeof req.protocol === 'string' ? req.protocol : defaultProtocol;
+  const host = typeof req.host === 'string' ? req.host : 'localhost';
+  const target = callTarget(
+    { protocol, host, port: portOf(req, host, protocol) },
+    typeof req.path === 'string' ? req.path : undefined,
+  );
   return {
     kind: 'http',
     library: 'node:http',
     method: typeof req.method === 'string' ? req.method : 'GET',
-    protocol,
-    host: typeof req.host === 'string' ? req.host : 'localhost',
-    port: portOf(req, protocol),
-    path: pathWithoutQuery(typeof req.path === 'string' ? req.path : undefined),
+    ...target,
   };
 }
 
 /**
- * Client spans for `node:http` and `node:https` requests, without a loader. On Node.js 20 the
- * `http.client.request.start` diagnostics channel fires after the headers are written, too late to
- * add the trace header, so the kit wraps `http.request`, `http.get`, `https.request` and `https.get`
- * while it runs (and `module.syncBuiltinESMExports()` makes `import { request } from 'node:http'`
- * see the wrapper too). The wrapper lets Node build the `ClientRequest`, then — before anything is
- * written — starts the span and sets the trace headers (`tracing.propagators`; each unless the
- * caller set it, and none when the caller passed raw array headers, which are written at once). The span ends on the request's `close`; the status
- * comes from `req.res`, the error from the `http.client.request.error` channel. No listener that
- * changes behaviour (`response`, `error`) is added. Code that kept a reference to `http.request`
- * before the kit started is not traced. Within a request, `requestIdHeader` (when given) carries the
- * request's id, unless the caller set it; with no `backend` (tracing off) that is all it does.
+ * Client spans for `node:http` and `node:https` requests, without a loader. From Node.js 22.12 (and
+ * 23.2) the `http.client.request.created` diagnostics channel hands over every `ClientRequest` before
+ * its headers are written, whoever created it and however it reached `http.request` (a reference kept
+ * from before the kit started included); on earlier lines the kit wraps `http.request`, `http.get`,
+ * `https.request` and `https.get` while it runs (and `module.syncBuiltinESMExports()` makes
+ * `import { request } from 'node:http'` see the wrapper too). Then — before anything is written — it
+ * starts the span and sets the trace headers (`tracing.propagators`; each unless the caller set it,
+ * and none when the head went out at once: raw array headers, `Expect: 100-continue`). The span ends
+ * as soon as the outcome is known: the `http.client.request.error` channel's error, the response's
+ * `end` (found through the `http.client.response.finish` channel), or else the request's `close`.
+ * No listener that changes behaviour (`response`, `error`, `data`) is added. Within a request,
+ * `requestIdHeader` (when given) carries the request's id, unless the caller set it; with no
+ * `backend` (tracing off) that is all it does.
  *
- * Returns the function that restores the originals (unless something wrapped them again since: the
- * kit's wrapper then passes calls straight through).
+ * Returns the function that removes it (a wrapper is put back only if nothing wrapped it again since:
+ * the kit's wrapper then passes calls straight through).
  */
 export function instrumentHttpClient(
   backend: TracingBackend | undefined,
   failures: InstrumentationFailures,
   requestIdHeader?: string,
+  version: string = process.version,
 ): () => void {
   let active = true;
-  const errors = new WeakMap<object, unknown>();
+  /** How each traced request in progress ends its span: with the error, when one is known. */
+  const ending = new WeakMap<object, (error?: unknown) => void>();
   const onError = (message: unknown) => {
     const { request, error } = (message ?? {}) as { request?: unknown; error?: unknown };
-    if (typeof request === 'object' && request !== null) errors.set(request, error);
+    if (typeof request === 'object' && request !== null) ending.get(request)?.(error);
+  };
+  const onResponse = (message: unknown) => {
+    const { request, response } = (message ?? {}) as { request?: unknown; response?: unknown };
+    const end = typeof request === 'object' && request !== null ? ending.get(request) : undefined;
+    // `end` only: it neither starts the body flowing nor takes over its errors.
+    if (end !== undefined && response instanceof EventEmitter) response.once('end', () => end());
   };
 
   const trace = (req: ClientRequest, defaultProtocol: string) => {
@@ -84,18 +105,43 @@ export function instrumentHttpClient(
     }
     if (span === undefined) return;
     const traced = span;
-    req.once('close', () => {
+    const end = (error?: unknown) => {
+      if (ending.get(req) !== end) return;
+      ending.delete(req);
       const res = (req as { res?: IncomingMessage | null }).res ?? undefined;
-      const error =
-        errors.get(req) ??
-        (res === undefined
-          ? new Error('the request ended before a response')
-          : res.complete
-            ? undefined
-            : new Error('the response was cut short'));
-      traced.end({ statusCode: res?.statusCode, error });
-    });
+      traced.end({
+        statusCode: res?.statusCode,
+        error:
+          error ??
+          (res === undefined
+            ? new Error('the request ended before a response')
+            : res.complete
+              ? undefined
+              : new Error('the response was cut short')),
+      });
+    };
+    ending.set(req, end);
+    req.once('close', () => end());
   };
+
+  const channels: [string, (message: unknown) => void][] = [];
+  if (backend !== undefined) {
+    channels.push(['http.client.request.error', onError], ['http.client.response.finish', onResponse]);
+  }
+  if (hasCreatedChannel(version)) {
+    channels.push([
+      'http.client.request.created',
+      (message) => {
+        const request = (message as { request?: unknown } | null)?.request;
+        if (active && request instanceof http.ClientRequest) trace(request, 'http:');
+      },
+    ]);
+    for (const [name, listener] of channels) subscribe(name, listener);
+    return () => {
+      active = false;
+      for (const [name, listener] of channels) unsubscribe(name, listener);
+    };
+  }
 
   const patches: Patch[] = [];
   const patch = (module: object, defaultProtocol: string) => {
@@ -120,7 +166,7 @@ export function instrumentHttpClient(
   patch(http, 'http:');
   patch(https, 'https:');
   syncBuiltinESMExports();
-  if (backend !== undefined) subscribe('http.client.request.error', onError);
+  for (const [name, listener] of channels) subscribe(name, listener);
 
   return () => {
     active = false;
@@ -128,7 +174,7 @@ export function instrumentHttpClient(
       if (module[name] === wrapper) module[name] = original;
     }
     syncBuiltinESMExports();
-    if (backend !== undefined) unsubscribe('http.client.request.error', onError);
+    for (const [name, listener] of channels) unsubscribe(name, listener);
   };
 }
 
@@ -147,25 +193,4 @@ function forwardRequestId(req: ClientRequest, header: string, failures: Instrume
 function hasCreatedChannel(version: string): boolean {
   const [major = 0, minor = 0] = version.slice(1).split('.').map(Number);
   return major > 23 || (major === 23 && minor >= 2) || (major === 22 && minor >= 12);
-}
-
-/**
- * Forwards the request id on `node:http`/`https` requests made within a request, without wrapping
- * anything: the `http.client.request.created` channel hands over each `ClientRequest` before its
- * headers are written, whoever created it (the AWS SDK's handler included). For tracing off, where
- * nothing else needs the wrapper. `undefined` on a Node.js line without that channel (22 before
- * 22.12): use {@link instrumentHttpClient} there.
- */
-export function forwardRequestIdOnHttpClient(
-  header: string,
-  failures: InstrumentationFailures,
-  version: string = process.version,
-): (() => void) | undefined {
-  if (!hasCreatedChannel(version)) return undefined;
-  const onCreated = (message: unknown) => {
-    const request = (message as { request?: unknown } | null)?.request;
-    if (request instanceof http.ClientRequest) forwardRequestId(request, header, failures);
-  };
-  subscribe('http.client.request.created', onCreated);
-  return () => unsubscribe('http.client.request.created', onCreated);
 }

@@ -117,6 +117,54 @@ describe('client spans inside a request', () => {
     );
   });
 
+  it('node:http: a request made without http.request (new ClientRequest, a reference kept from before) is traced too', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => {
+      const call = new http.ClientRequest(`${downstreamUrl}/direct`, (answer) => {
+        answer.resume().on('end', () => res.end());
+      });
+      call.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`, { headers: { ...incoming, 'x-request-id': 'direct-1' } });
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(2);
+    const client = spans.find((s) => s.kind === 'client')!;
+    expect(client.attributes).toMatchObject({ 'url.full': `${downstreamUrl}/direct` });
+    expect(received[0]!.headers).toMatchObject({
+      'x-request-id': 'direct-1',
+      'x-amzn-trace-id': `Root=${callerRoot};Parent=${client.spanId};Sampled=1`,
+    });
+  });
+
+  it('node:http: a request to a forward proxy names the origin behind it; a Host of another name, no port', async () => {
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => async (_req, res) => {
+      const port = (downstream.address() as AddressInfo).port;
+      const send = (path: string, host: string) =>
+        new Promise<void>((resolve, reject) =>
+          http
+            .get({ host: '127.0.0.1', port, path, headers: { host } }, (answer) =>
+              answer.resume().on('end', resolve),
+            )
+            .on('error', reject),
+        );
+      await send('http://api.internal:8080/items?token=x', 'api.internal:8080');
+      await send('/virtual', 'api.internal');
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(3);
+    const clients = spans.filter((s) => s.kind === 'client').map((s) => s.attributes);
+    expect(clients).toEqual([
+      expect.objectContaining({
+        'url.full': 'http://api.internal:8080/items',
+        'server.address': 'api.internal',
+        'server.port': 8080,
+      }),
+      expect.objectContaining({ 'url.full': 'http://127.0.0.1/virtual', 'server.address': '127.0.0.1' }),
+    ]);
+    expect(clients[1]).not.toHaveProperty('server.port');
+  });
+
   it('node:http: raw array headers are sent as given (no header can be added), the span still made', async () => {
     const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => {
       const raw = ['host', downstreamUrl.slice('http://'.length), 'x-raw', '1'];
@@ -308,14 +356,19 @@ describe('concurrent requests', () => {
 });
 
 describe('after shutdown', () => {
-  it('node:http is restored and fetch no longer traced', async () => {
+  it('node:http is never wrapped (Node.js 22.12 and later), and neither it nor fetch is traced after', async () => {
     const original = { request: http.request, get: http.get };
     const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => res.end());
-    expect(http.request).not.toBe(original.request);
-    await runtime.shutdown('test');
     expect(http.request).toBe(original.request);
     expect(http.get).toBe(original.get);
-    await runtime.tracer.span('after', () => fetch(`${downstreamUrl}/after`).then((r) => r.text()));
-    expect(received[0]!.headers['x-amzn-trace-id']).toBeUndefined();
+    await runtime.shutdown('test');
+    await runtime.tracer.span('after', async () => {
+      await fetch(`${downstreamUrl}/after`).then((r) => r.text());
+      await new Promise<void>((resolve, reject) =>
+        http.get(`${downstreamUrl}/after-http`, (res) => res.resume().on('end', resolve)).on('error', reject),
+      );
+    });
+    expect(received.map((r) => r.path)).toEqual(['/after', '/after-http']);
+    expect(received.map((r) => r.headers['x-amzn-trace-id'])).toEqual([undefined, undefined]);
   });
 });

@@ -1,5 +1,6 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import http, { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { baseUrl, get } from '../../support/http.js';
 import { stopRuntimes } from '../../support/runtime.js';
 import { type CollectedSubsegment, startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
 import { callerParent, callerRoot, httpGet, secretsClient } from './support.js';
-import { childrenOf, expectWellFormed, sampleEverything, startXray } from './xray-support.js';
+import { childrenOf, expectWellFormed, sampleEverything, segmentFor, startXray } from './xray-support.js';
 
 let daemon: XRayDaemon;
 let aws: AwsEndpoint;
@@ -135,6 +136,46 @@ describe('subsegments inside a request', () => {
     expect((call!.document.cause as { exceptions: { remote: boolean }[] }).exceptions[0]).toMatchObject({
       remote: true,
     });
+  });
+
+  it('node:http: a call ends at its outcome, not at the close that follows: one datagram per request', async () => {
+    // Answers in full, then holds its end of the connection open: the request's close comes 300 ms late.
+    const lingering = createNetServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+        setTimeout(() => socket.end(), 300);
+      });
+    });
+    await new Promise<void>((resolve) => lingering.listen(0, '127.0.0.1', resolve));
+    const refused = createServer();
+    await new Promise<void>((resolve) => refused.listen(0, '127.0.0.1', resolve));
+    const refusedUrl = baseUrl(refused);
+    await new Promise((resolve) => refused.close(resolve));
+    const { runtime } = await startXray(daemon, () => (req, res) => {
+      // As superagent and most callbacks do: answered the moment the body ends, or the call fails.
+      const call = http.get(
+        req.url === '/body'
+          ? `http://127.0.0.1:${(lingering.address() as AddressInfo).port}/`
+          : `${refusedUrl}/`,
+        (answer) => {
+          answer.resume();
+          answer.on('end', () => res.end('done'));
+        },
+      );
+      call.on('error', () => res.end('failed'));
+    });
+    expect((await get(`${baseUrl(runtime.server!)}/body`)).body).toBe('done');
+    expect((await get(`${baseUrl(runtime.server!)}/refused`)).body).toBe('failed');
+    await delay(400);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 2);
+    lingering.close();
+    // Sent once each, with the call inside, ended: not sent at the response with the call in
+    // progress, then again when the call's close came.
+    expect(daemon.datagrams).toBe(2);
+    expect(daemon.subsegments.map((s) => s.inProgress)).toEqual([false, false]);
+    const [failed] = childrenOf(daemon, segmentFor(daemon, '/refused').id);
+    expect(failed!.document).toMatchObject({ namespace: 'remote', fault: true });
   });
 
   it('AWS SDK v3: one aws subsegment per call (retries inside), with operation, region and request id', async () => {

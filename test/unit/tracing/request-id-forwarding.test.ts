@@ -4,10 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runWithRequestContext } from '../../../src/http/context.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { InstrumentationFailures } from '../../../src/tracing/instrumentation/failures.js';
-import {
-  forwardRequestIdOnHttpClient,
-  instrumentHttpClient,
-} from '../../../src/tracing/instrumentation/http-client.js';
+import { instrumentHttpClient } from '../../../src/tracing/instrumentation/http-client.js';
 import { captureLogs } from '../../support/log-capture.js';
 import { testRequestContext } from '../../support/request-context.js';
 
@@ -44,7 +41,7 @@ const failures = () =>
   new InstrumentationFailures(createLogger({ service: 'test', destination: captureLogs() }));
 
 describe('forwarding the request id on node:http with tracing off', () => {
-  it('uses the http.client.request.created channel from Node.js 22.12 and 23.2, else nothing', () => {
+  it('uses the http.client.request.created channel from Node.js 22.12 and 23.2, else wraps http.request', () => {
     for (const [version, expected] of [
       ['v22.11.0', false],
       ['v22.12.0', true],
@@ -53,17 +50,19 @@ describe('forwarding the request id on node:http with tracing off', () => {
       ['v24.0.0', true],
       ['v26.1.0', true],
     ] as const) {
-      const uninstall = forwardRequestIdOnHttpClient('x-request-id', failures(), version);
-      expect(uninstall !== undefined, version).toBe(expected);
-      uninstall?.();
+      const request = http.request;
+      const uninstall = instrumentHttpClient(undefined, failures(), 'x-request-id', version);
+      expect(http.request === request, version).toBe(expected);
+      uninstall();
+      expect(http.request).toBe(request);
     }
   });
 
   it.each([
-    ['the channel, wrapping nothing', () => forwardRequestIdOnHttpClient('x-request-id', failures())!],
+    ['the channel, wrapping nothing', () => instrumentHttpClient(undefined, failures(), 'x-request-id')],
     [
       'the wrapper (Node.js 22 before 22.12)',
-      () => instrumentHttpClient(undefined, failures(), 'x-request-id'),
+      () => instrumentHttpClient(undefined, failures(), 'x-request-id', 'v22.11.0'),
     ],
   ])(
     'through %s: within a request only, never over the caller, and no more once removed',
