@@ -8,11 +8,14 @@ export const redactedText = '[REDACTED]';
 export const minimumRedactedLength = 6;
 
 /**
- * Forms longer than this are found by a plain search, not by the pattern: V8 refuses an alternation
- * of literals some 32 KB long ("Regular expression too large", an error whose message is the pattern,
- * secrets included), and a secret may be 64 KB.
+ * Values no longer held (rotated out, evicted from the secrets cache) kept masked, at most: the
+ * oldest beyond it stop being masked. An app that reads a new secret per tenant would otherwise grow
+ * the registry for the life of the process.
  */
-const longestPatternForm = 1024;
+export const maxRetiredValues = 10_000;
+
+/** Forms of values added since the last build searched plainly, at most: one more builds at the next line. */
+export const pendingForms = 16;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -27,7 +30,9 @@ function jsonEscaped(value: string): string {
  * The process-wide registry of secret values that must never reach a log line. The kit's loggers
  * mask every registered value wherever it appears in a line: message, fields, nested objects,
  * arrays, an `Error`'s message and stack, child-logger bindings — as it is, JSON-escaped, or escaped
- * twice (a JSON document logged as a string). The secrets loader registers every value it resolves.
+ * twice (a JSON document logged as a string). The secrets loader registers every value it resolves;
+ * a value it no longer holds (rotated out, evicted) stays masked, up to 10,000 of them, the oldest
+ * dropped first (see {@link RedactionRegistry.release}).
  *
  * @example
  * ```ts
@@ -36,16 +41,38 @@ function jsonEscaped(value: string): string {
  * ```
  */
 export class RedactionRegistry {
-  readonly #values = new Set<string>();
+  /** Values added with {@link RedactionRegistry.addValue}: masked until removed. */
+  readonly #pinned = new Set<string>();
+  /** Values the secrets cache holds, with how many of its entries hold each. */
+  readonly #held = new Map<string, number>();
+  /** Values held once and no more, oldest first. */
+  readonly #retired = new Set<string>();
+  /** A value was removed: the matcher is built again at the next line. */
+  #stale = false;
+  /**
+   * Finds where a form may start: an alternation of every form's first {@link minimumRedactedLength}
+   * characters (a few KB however long the values: V8 refuses a literal some 32 KB long, and compiles
+   * a large alternation slowly, into a large program).
+   */
   #pattern: RegExp | undefined;
-  /** Forms too long for the pattern, longest first. */
-  #literals: string[] = [];
-  /** Every form, longest first. */
-  #forms: string[] = [];
+  /** The forms of the pattern by their first characters, longest first. */
+  #byPrefix = new Map<string, string[]>();
+  /**
+   * Forms of values added since the pattern was built, found by a plain search until the next build:
+   * a value per tenant must not cost a build of thousands of values per line.
+   */
+  #pending: string[] = [];
+  /** When the pattern was built, and how long that took (`performance.now()` ms). */
+  #builtAt = 0;
+  #buildMs = 0;
+  /** V8 refused the pattern: every form is searched plainly from then on. */
+  #refused = false;
 
-  /** How many values are registered. */
+  /** How many values are masked. */
   get size(): number {
-    return this.#values.size;
+    let size = this.#pinned.size + this.#retired.size;
+    for (const value of this.#held.keys()) if (!this.#pinned.has(value)) size++;
+    return size;
   }
 
   /**
@@ -55,101 +82,239 @@ export class RedactionRegistry {
    * {@link minimumRedactedLength} characters.
    */
   addValue(value: string): void {
-    if (typeof value !== 'string' || value.length < minimumRedactedLength) {
-      throw new InvalidArgumentError(
-        `redaction.addValue() needs a string of at least ${minimumRedactedLength} characters; received ${
-          typeof value === 'string' ? `one of ${value.length}` : typeof value
-        }. Shorter values would mask ordinary text all over the logs.`,
-      );
-    }
-    if (this.#values.has(value)) return;
-    this.#values.add(value);
-    this.#compile();
+    checkValue(value, 'redaction.addValue()');
+    if (this.#pinned.has(value)) return;
+    this.#pinned.add(value);
+    if (!this.#retired.delete(value) && !this.#held.has(value)) this.#added(value);
   }
 
-  /** Stops masking `value` (a rotated-out secret). */
+  /** Stops masking `value`, however it was registered. */
   removeValue(value: string): void {
-    if (this.#values.delete(value)) this.#compile();
+    const known = this.has(value);
+    this.#pinned.delete(value);
+    this.#held.delete(value);
+    this.#retired.delete(value);
+    if (known) this.#stale = true;
   }
 
-  /** True when `value` is registered. */
+  /**
+   * Masks `value` for one more holder (the secrets cache: an entry whose value it is), until each
+   * holder {@link RedactionRegistry.release | released} it. For the kit's secrets cache; an app uses
+   * {@link RedactionRegistry.addValue}.
+   *
+   * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) as {@link RedactionRegistry.addValue}.
+   */
+  hold(value: string): void {
+    checkValue(value, 'redaction.hold()');
+    const holders = this.#held.get(value);
+    this.#held.set(value, (holders ?? 0) + 1);
+    if (holders === undefined && !this.#retired.delete(value) && !this.#pinned.has(value)) this.#added(value);
+  }
+
+  /**
+   * One holder of `value` let it go. Once none holds it, it stays masked as a retired value: the
+   * 10,000 most recently retired are. Returns how many older ones stopped being
+   * masked to make room.
+   */
+  release(value: string): number {
+    const holders = this.#held.get(value);
+    if (holders === undefined) return 0;
+    if (holders > 1) {
+      this.#held.set(value, holders - 1);
+      return 0;
+    }
+    this.#held.delete(value);
+    if (this.#pinned.has(value)) return 0;
+    this.#retired.add(value);
+    let dropped = 0;
+    for (const oldest of this.#retired) {
+      if (this.#retired.size <= maxRetiredValues) break;
+      this.#retired.delete(oldest);
+      dropped++;
+    }
+    // Masked until the next build: masking a value a little longer harms nothing.
+    return dropped;
+  }
+
+  /** True when `value` is masked. */
   has(value: string): boolean {
-    return this.#values.has(value);
+    return this.#pinned.has(value) || this.#held.has(value) || this.#retired.has(value);
   }
 
   /**
    * Masks every registered value inside the JSON string literals of `line`, and a value that is a
    * whole JSON number of it (an account number logged as a number) by the string `"[REDACTED]"`,
    * leaving the line valid JSON. Costs one regular-expression test per line when a value is
-   * registered (and a search for each form — as it is, escaped, escaped twice — of a value over
-   * 1 KB), nothing otherwise.
+   * registered (and a plain search for each value added since the matcher was last built, at most
+   * 16 forms), nothing otherwise. Where two values overlap, the whole stretch
+   * they cover is masked.
    */
   mask(line: string): string {
-    // The long forms first: a shorter value inside a longer one (a JSON secret's key) masked first
-    // would leave the rest of the longer one unmatched, and written.
-    let masked = line;
-    for (const form of this.#literals) if (masked.includes(form)) masked = maskLiteral(masked, form);
+    if (this.#stale || (this.#pending.length > 0 && !this.#refused && this.#buildDue())) this.#build();
+    let candidate = false;
     const pattern = this.#pattern;
-    if (pattern === undefined) return masked;
-    try {
-      pattern.lastIndex = 0;
-      if (!pattern.test(masked)) return masked;
-    } catch {
-      // V8 refused to compile the pattern after all (it compiles again as it tiers up): never a
-      // throw from a log call, whose message would be the pattern, secrets included.
-      this.#searchEveryForm();
-      return this.mask(line);
+    if (pattern !== undefined) {
+      try {
+        pattern.lastIndex = 0;
+        candidate = pattern.test(line);
+      } catch {
+        // V8 refused to compile the pattern after all (it compiles again as it tiers up): never a
+        // throw from a log call, whose message would be the pattern, secrets included.
+        this.#searchEveryForm();
+        return this.mask(line);
+      }
     }
-    const inString = stringSpans(masked);
-    pattern.lastIndex = 0;
-    return masked.replace(pattern, (match: string, offset: number) => {
-      if (isInside(inString, offset)) return startsEscapeUnit(masked, offset) ? redactedText : match;
-      return isWholeNumber(masked, match, offset) ? `"${redactedText}"` : match;
-    });
+    if (!candidate) {
+      for (const form of this.#pending) {
+        if (line.includes(form)) {
+          candidate = true;
+          break;
+        }
+      }
+      if (!candidate) return line;
+    }
+    return this.#maskFound(line, candidate && pattern !== undefined && pattern.lastIndex > 0);
   }
 
-  /** Every form found by a plain search: slower, and a value logged as a bare number is left as it is. */
+  /** `line` with every form found in it masked; `fromPattern` when the pattern matched it. */
+  #maskFound(line: string, fromPattern: boolean): string {
+    const inString = stringSpans(line);
+    /** Triples: where a form starts, where it ends, and 1 for a whole number outside strings. */
+    const found: number[] = [];
+    const consider = (at: number, form: string) => {
+      if (isInside(inString, at)) {
+        if (startsEscapeUnit(line, at)) found.push(at, at + form.length, 0);
+      } else if (isWholeNumber(line, form, at)) {
+        found.push(at, at + form.length, 1);
+      }
+    };
+    const pattern = this.#pattern;
+    if (fromPattern && pattern !== undefined) {
+      // Every place a form may start, overlapping ones included: each match is a prefix's length.
+      for (let at = pattern.lastIndex - minimumRedactedLength; ; ) {
+        const form = this.#longestAt(line, at);
+        if (form !== undefined) consider(at, form);
+        pattern.lastIndex = at + 1;
+        if (!pattern.test(line)) break;
+        at = pattern.lastIndex - minimumRedactedLength;
+      }
+    }
+    for (const form of this.#pending) {
+      for (let at = line.indexOf(form); at !== -1; at = line.indexOf(form, at + 1)) consider(at, form);
+    }
+    return maskStretches(line, found, this.#pending.length > 0);
+  }
+
+  /** The longest form of the pattern that starts at `at` in `line`. */
+  #longestAt(line: string, at: number): string | undefined {
+    const forms = this.#byPrefix.get(line.slice(at, at + minimumRedactedLength));
+    if (forms === undefined) return undefined;
+    for (const form of forms) if (line.startsWith(form, at)) return form;
+    return undefined;
+  }
+
+  /** A value added: its forms are searched plainly until the next build, which comes soon after. */
+  #added(value: string): void {
+    for (const form of formsOf(value)) if (!this.#pending.includes(form)) this.#pending.push(form);
+    if (this.#pending.length > pendingForms && !this.#refused) this.#stale = true;
+  }
+
+  /**
+   * The pending forms go into the pattern once the last build is at least a second old and twenty
+   * times its own duration old: a build of 10,000 values (some 80 ms) at most every 1.6 s.
+   */
+  #buildDue(): boolean {
+    const since = performance.now() - this.#builtAt;
+    return since >= 1_000 && since >= 20 * this.#buildMs;
+  }
+
+  /** Every form found by a plain search: slower, and the pattern is not tried again. */
   #searchEveryForm(): void {
+    const forms = new Set<string>(this.#pending);
+    for (const same of this.#byPrefix.values()) for (const form of same) forms.add(form);
+    this.#refused = true;
     this.#pattern = undefined;
-    this.#literals = this.#forms;
+    this.#byPrefix = new Map();
+    this.#pending = [...forms];
   }
 
-  #compile(): void {
+  #build(): void {
+    const started = performance.now();
+    this.#stale = false;
     const forms = new Set<string>();
-    for (const value of this.#values) {
-      const once = jsonEscaped(value);
-      forms.add(value);
-      forms.add(once);
-      forms.add(jsonEscaped(once));
+    for (const value of this.#pinned) for (const form of formsOf(value)) forms.add(form);
+    for (const value of this.#held.keys()) for (const form of formsOf(value)) forms.add(form);
+    for (const value of this.#retired) for (const form of formsOf(value)) forms.add(form);
+    const byPrefix = new Map<string, string[]>();
+    for (const form of [...forms].sort((a, b) => b.length - a.length)) {
+      const prefix = form.slice(0, minimumRedactedLength);
+      const same = byPrefix.get(prefix);
+      if (same === undefined) byPrefix.set(prefix, [form]);
+      else same.push(form);
     }
-    const sorted = [...forms].sort((a, b) => b.length - a.length);
-    const short = sorted.filter((form) => form.length <= longestPatternForm);
-    this.#forms = sorted;
-    this.#literals = sorted.filter((form) => form.length > longestPatternForm);
+    if (this.#refused) {
+      this.#pending = [...forms];
+      return;
+    }
+    this.#byPrefix = byPrefix;
+    this.#pending = [];
     try {
-      const pattern = short.length === 0 ? undefined : new RegExp(short.map(escapeRegExp).join('|'), 'g');
-      // V8 compiles a pattern on its first use, for one-byte and two-byte text apart: "too large"
-      // comes from there, not from the constructor. Never seen with forms of 1 KB (3.7 MB of them).
+      const pattern =
+        byPrefix.size === 0 ? undefined : new RegExp([...byPrefix.keys()].map(escapeRegExp).join('|'), 'g');
+      // V8 compiles a pattern on its first use, for one-byte and two-byte text apart: a refusal
+      // comes from there, not from the constructor.
       pattern?.test('');
       pattern?.test('\u0100');
       this.#pattern = pattern;
+      this.#builtAt = performance.now();
+      this.#buildMs = this.#builtAt - started;
     } catch {
       this.#searchEveryForm();
     }
   }
 }
 
-/** `line` with each occurrence of `form` inside a string literal masked (no number is that long). */
-function maskLiteral(line: string, form: string): string {
-  const inString = stringSpans(line);
+/** A value as it is, JSON-escaped once, and twice (a JSON document logged as a string). */
+function formsOf(value: string): string[] {
+  const once = jsonEscaped(value);
+  const twice = jsonEscaped(once);
+  return once === value ? [value] : twice === once ? [value, once] : [value, once, twice];
+}
+
+/**
+ * `line` with the stretches `found` masked: triples of start, end and 1 for a whole number (masked
+ * by a JSON string). Overlapping stretches are masked as one; `unsorted` when they may be out of
+ * order (found by more than one search).
+ */
+function maskStretches(line: string, found: number[], unsorted: boolean): string {
+  let order = Array.from({ length: found.length / 3 }, (_, i) => i * 3);
+  if (unsorted) order = order.sort((a, b) => found[a]! - found[b]! || found[b + 1]! - found[a + 1]!);
   let masked = '';
+  /** The end of what is masked so far. */
   let from = 0;
-  for (let at = line.indexOf(form); at !== -1; at = line.indexOf(form, at + form.length)) {
-    if (!isInside(inString, at) || !startsEscapeUnit(line, at)) continue;
-    masked += line.slice(from, at) + redactedText;
-    from = at + form.length;
+  for (const i of order) {
+    const at = found[i]!;
+    const end = found[i + 1]!;
+    if (at < from) {
+      // Inside what is masked already: a value that overlaps it masks on to its own end.
+      if (found[i + 2] === 0 && end > from) from = end;
+      continue;
+    }
+    masked += line.slice(from, at) + (found[i + 2] === 1 ? `"${redactedText}"` : redactedText);
+    from = end;
   }
   return masked + line.slice(from);
+}
+
+/** Refuses what cannot be masked without masking ordinary text all over the logs. */
+function checkValue(value: unknown, call: string): void {
+  if (typeof value !== 'string' || value.length < minimumRedactedLength) {
+    throw new InvalidArgumentError(
+      `${call} needs a string of at least ${minimumRedactedLength} characters; received ${
+        typeof value === 'string' ? `one of ${value.length}` : typeof value
+      }. Shorter values would mask ordinary text all over the logs.`,
+    );
+  }
 }
 
 /** Start (inclusive) and end (exclusive) offsets of each string literal's content in a JSON line. */

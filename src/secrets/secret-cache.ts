@@ -11,7 +11,7 @@ import {
 } from '../errors.js';
 import { runOutsideRequestContext } from '../http/context.js';
 import { abortAfter, withTimeout } from '../internal/timers.js';
-import { minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
+import { maxRetiredValues, minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { SecretReference } from './reference.js';
 
@@ -163,6 +163,8 @@ export class SecretCache {
   readonly #redaction: RedactionRegistry;
   /** References said to have a value too short to mask: said once each, not at every refresh. */
   readonly #unmaskable = new Set<string>();
+  /** The registry dropped retired values for room: said once. */
+  #retiredDropped = false;
   readonly #entries = new Map<string, Entry>();
   /** Entries by call key (those with one): the siblings {@link SecretCache.#start} fetches along. */
   readonly #byCallKey = new Map<string, Set<Entry>>();
@@ -377,6 +379,7 @@ export class SecretCache {
       }
       if (oldest === undefined) return; // everything is pinned or in flight
       this.#entries.delete(oldest.reference.raw);
+      this.#unmask(oldest.fetched);
       if (oldest.callKey !== undefined) {
         const siblings = this.#byCallKey.get(oldest.callKey)!;
         siblings.delete(oldest);
@@ -556,6 +559,7 @@ export class SecretCache {
     entry.ownFailure = false;
     entry.retryAt = 0;
     if (fetched.sensitive) this.#mask(entry.reference, fetched.value);
+    this.#unmask(previous);
     if (previous !== undefined && previous.value !== fetched.value) {
       this.#logger?.info(
         { reference: entry.reference.raw, previousVersion: previous.version, version: fetched.version },
@@ -598,14 +602,34 @@ export class SecretCache {
     return wrapped;
   }
 
+  /** Masks a value an entry now holds (held once per entry, so that a value two entries share stays). */
   #mask(reference: SecretReference, value: string): void {
     if (value.length >= minimumRedactedLength) {
-      this.#redaction.addValue(value);
+      // A registry made by an older copy of the kit in the same process has no holders.
+      if (typeof this.#redaction.hold === 'function') this.#redaction.hold(value);
+      else this.#redaction.addValue(value);
     } else if (value.length > 0 && !this.#unmaskable.has(reference.raw)) {
       this.#unmaskable.add(reference.raw);
       this.#logger?.warn(
         { reference: reference.raw },
         `secret ${reference.raw} is shorter than ${minimumRedactedLength} characters: it cannot be masked in logs`,
+      );
+    }
+  }
+
+  /**
+   * Lets go of a value an entry no longer holds (rotated out, or the entry evicted): the registry
+   * keeps it masked among its retired values, the most recent {@link maxRetiredValues} of them.
+   */
+  #unmask(fetched: FetchedSecret | undefined): void {
+    if (fetched === undefined || !fetched.sensitive || fetched.value.length < minimumRedactedLength) return;
+    if (typeof this.#redaction.release !== 'function') return;
+    const dropped = this.#redaction.release(fetched.value);
+    if (dropped > 0 && !this.#retiredDropped) {
+      this.#retiredDropped = true;
+      this.#logger?.warn(
+        { maxRetiredValues },
+        `more than ${maxRetiredValues} secret values were rotated out or evicted from the cache: the oldest of them are no longer masked in logs (this line is written once)`,
       );
     }
   }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../../src/errors.js';
-import { minimumRedactedLength, RedactionRegistry, redactedText } from '../../../src/logging/redaction.js';
+import {
+  maxRetiredValues,
+  minimumRedactedLength,
+  RedactionRegistry,
+  redactedText,
+} from '../../../src/logging/redaction.js';
 
 function registryWith(...values: string[]): RedactionRegistry {
   const registry = new RedactionRegistry();
@@ -107,11 +112,91 @@ describe('RedactionRegistry.mask', () => {
     expect(registry.mask(escaped)).toBe(escaped);
   });
 
+  it('masks the whole stretch two overlapping values cover, whichever starts first', () => {
+    const registry = registryWith('abcdef123', '123456789');
+    expect(JSON.parse(registry.mask(line({ msg: 'x abcdef123456789 y' })))).toEqual({
+      msg: `x ${redactedText} y`,
+    });
+  });
+
+  it('masks a value added since the matcher was built at once, overlapping ones as one stretch', () => {
+    const password = 'hunter2-password';
+    const document = JSON.stringify({ username: 'app', password });
+    const registry = registryWith(document);
+    expect(registry.mask(line({ msg: 'built' }))).toBe(line({ msg: 'built' })); // builds the matcher
+    registry.addValue(password); // searched plainly until the next build
+    expect(JSON.parse(registry.mask(line({ a: document, b: `pw ${password}` })))).toEqual({
+      a: redactedText,
+      b: `pw ${redactedText}`,
+    });
+    registry.addValue('abcdef123');
+    registry.addValue('123456789');
+    expect(JSON.parse(registry.mask(line({ msg: 'x abcdef123456789 y' })))).toEqual({
+      msg: `x ${redactedText} y`,
+    });
+  });
+
+  it('masks each of 20,000 values (the matcher is built once, at the next line)', () => {
+    const values = Array.from({ length: 20_000 }, (_, i) => `tenant-${i}-key-${(i * 7919).toString(36)}`);
+    const registry = registryWith(...values);
+    for (const value of [values[0]!, values[9_999]!, values[19_999]!]) {
+      expect(JSON.parse(registry.mask(line({ msg: `key ${value}.` })))).toEqual({
+        msg: `key ${redactedText}.`,
+      });
+    }
+    expect(registry.mask(line({ msg: 'tenant-1-key' }))).toBe(line({ msg: 'tenant-1-key' }));
+  });
+
   it('stops masking a removed value', () => {
     const registry = registryWith('rotated-out');
     registry.removeValue('rotated-out');
     expect(registry.has('rotated-out')).toBe(false);
     expect(registry.mask(line({ msg: 'rotated-out' }))).toContain('rotated-out');
+  });
+});
+
+describe('RedactionRegistry.hold and release', () => {
+  it('masks a held value until released by each holder, then keeps it masked as retired', () => {
+    const registry = new RedactionRegistry();
+    registry.hold('db-password-1');
+    registry.hold('db-password-1');
+    expect(registry.release('db-password-1')).toBe(0);
+    expect(registry.release('db-password-1')).toBe(0);
+    expect(registry.has('db-password-1')).toBe(true);
+    expect(registry.mask(line({ msg: 'db-password-1' }))).toBe(line({ msg: redactedText }));
+    // Held again (a rotation back to it): no longer among the retired.
+    registry.hold('db-password-1');
+    expect(registry.size).toBe(1);
+  });
+
+  it(`keeps the ${maxRetiredValues} most recently retired values, and says how many it dropped`, () => {
+    const registry = new RedactionRegistry();
+    registry.addValue('pinned-value-0');
+    registry.hold('pinned-value-0');
+    expect(registry.release('pinned-value-0')).toBe(0); // pinned: never retired, never dropped
+    for (let i = 0; i < maxRetiredValues; i++) {
+      registry.hold(`retired-value-${i}`);
+      expect(registry.release(`retired-value-${i}`)).toBe(0);
+    }
+    registry.hold('one-more-value');
+    expect(registry.release('one-more-value')).toBe(1);
+    expect(registry.has('retired-value-0')).toBe(false);
+    expect(registry.mask(line({ msg: 'retired-value-0' }))).toBe(line({ msg: 'retired-value-0' }));
+    expect([registry.has('retired-value-1'), registry.has('pinned-value-0')]).toEqual([true, true]);
+    expect(registry.size).toBe(maxRetiredValues + 1);
+  });
+
+  it('removeValue stops masking a value however it was registered', () => {
+    const registry = new RedactionRegistry();
+    registry.hold('held-value');
+    registry.addValue('held-value');
+    registry.removeValue('held-value');
+    expect(registry.has('held-value')).toBe(false);
+    expect(registry.mask(line({ msg: 'held-value' }))).toBe(line({ msg: 'held-value' }));
+  });
+
+  it('refuses to hold a value too short to mask', () => {
+    expect(() => new RedactionRegistry().hold('abc')).toThrow(InvalidArgumentError);
   });
 });
 

@@ -8,7 +8,7 @@ import {
 } from '../../../src/errors.js';
 import { getRequestContext, runWithRequestContext } from '../../../src/http/context.js';
 import { createLogger } from '../../../src/logging/logger.js';
-import { RedactionRegistry } from '../../../src/logging/redaction.js';
+import { maxRetiredValues, RedactionRegistry } from '../../../src/logging/redaction.js';
 import type { FetchedSecret, SecretProvider } from '../../../src/secrets/provider.js';
 import type { SecretReference } from '../../../src/secrets/reference.js';
 import { parseSecretReference } from '../../../src/secrets/reference.js';
@@ -315,6 +315,43 @@ describe('SecretCache', () => {
     expect(cache.peek(pinned)).toBeDefined();
     expect(cache.peek(parseSecretReference('env:N4'))).toBeDefined();
     expect(cache.peek(parseSecretReference('env:N0'))).toBeUndefined();
+  });
+
+  it('keeps a value masked once rotated out or evicted (code that read it may still log it)', async () => {
+    const script = scriptedProvider();
+    const { cache, redaction } = cacheWith(script.provider, { maxEntries: 2 });
+    const [a, b, c] = ['env:A', 'env:B', 'env:C'].map((raw) => parseSecretReference(raw));
+    script.answer('shared-value');
+    await cache.get(a!);
+    await cache.get(b!); // the same value under another reference
+    script.answer('rotated-value');
+    await cache.refresh(a!);
+    script.answer('third-value');
+    await cache.get(c!); // evicts one of A and B
+    expect(cache.size).toBe(2);
+    expect(['shared-value', 'rotated-value', 'third-value'].map((v) => redaction.has(v))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(redaction.size).toBe(3);
+  });
+
+  it('grows the registry by no more than its bound with a new secret per tenant', async () => {
+    const provider: SecretProvider = {
+      fetch: async (reference) => ({ value: `value-of-${reference.raw}`, sensitive: true }),
+    };
+    const { cache, redaction, logs } = cacheWith(provider, { maxEntries: 10 });
+    const tenants = maxRetiredValues + 50;
+    for (let i = 0; i < tenants; i++) await cache.get(parseSecretReference(`env:TENANT_${i}`));
+    expect(redaction.size).toBe(maxRetiredValues + 10);
+    expect(redaction.has('value-of-env:TENANT_0')).toBe(false); // the oldest retired: dropped
+    expect(redaction.has(`value-of-env:TENANT_${tenants - 11}`)).toBe(true); // retired, kept
+    expect(redaction.mask(JSON.stringify({ msg: `value-of-env:TENANT_${tenants - 1}` }))).toBe(
+      JSON.stringify({ msg: '[REDACTED]' }),
+    );
+    const told = logs.lines.filter((l) => String(l.msg).includes('no longer masked'));
+    expect(told).toHaveLength(1);
   });
 });
 
