@@ -14,6 +14,7 @@ import {
 } from '../errors.js';
 import { abortAfter, withTimeout } from '../internal/timers.js';
 import { redaction as processRedaction, type RedactionRegistry } from '../logging/redaction.js';
+import { jsonErrorWithoutContent } from './json-error.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { AwsClientHook } from './providers/aws-client.js';
 import { envProvider } from './providers/env.js';
@@ -331,7 +332,9 @@ export class SecretStore {
     try {
       return JSON.parse(value) as T;
     } catch (error) {
-      throw new SecretTransformError(`secrets.getJson("${name}"): the value is not JSON.`, { cause: error });
+      throw new SecretTransformError(`secrets.getJson("${name}"): the value is not JSON.`, {
+        cause: jsonErrorWithoutContent(error),
+      });
     }
   }
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { SecretNotFoundError, SecretTransformError } from '../../errors.js';
+import { jsonErrorWithoutContent } from '../json-error.js';
 import type { FetchedSecret, SecretProvider } from '../provider.js';
 import type { SecretReference } from '../reference.js';
 
@@ -37,9 +38,7 @@ function selectKey(reference: SecretReference & { kind: 'file' }, text: string):
     } catch (error) {
       throw new SecretTransformError(
         `${reference.raw}: ${reference.path} starts like JSON but does not parse.`,
-        {
-          cause: error,
-        },
+        { cause: jsonErrorWithoutContent(error) },
       );
     }
   } else {

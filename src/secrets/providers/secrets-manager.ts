@@ -1,4 +1,5 @@
 import { SecretTransformError } from '../../errors.js';
+import { jsonErrorWithoutContent } from '../json-error.js';
 import type { FetchedSecret, SecretProvider } from '../provider.js';
 import type { SecretReference } from '../reference.js';
 import { type AwsProviderOptions, awsService } from './aws-client.js';
@@ -25,9 +26,7 @@ export function selectJsonKey(reference: string, text: string, key: string): str
   } catch (error) {
     throw new SecretTransformError(
       `${reference}: the secret is not JSON, so its key "${key}" cannot be selected.`,
-      {
-        cause: error,
-      },
+      { cause: jsonErrorWithoutContent(error) },
     );
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {

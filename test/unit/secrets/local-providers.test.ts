@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   ConfigurationError,
@@ -11,9 +12,11 @@ import {
   type SecretProvider,
   SecretReferenceError,
   SecretsStartupError,
+  SecretTransformError,
 } from '../../../src/index.js';
 import { importPeer } from '../../../src/internal/import-peer.js';
 import { parseDotenv } from '../../../src/secrets/providers/file.js';
+import { selectJsonKey } from '../../../src/secrets/providers/secrets-manager.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,6 +29,53 @@ writeFileSync(
   'export DB_PASSWORD="dot pass"\n# comment\nAPI_KEY=plain-key # trailing\nEMPTY=\n',
 );
 writeFileSync(join(dir, 'token.txt'), 'file-token-value\n');
+
+describe('a secret that does not parse as JSON', () => {
+  /** Everything an error prints: its message, its stack and its causes', as stderr shows them. */
+  const printed = (error: unknown) => inspect(error, { depth: 10 });
+
+  it.each([
+    ['a short one, quoted whole by V8', 'hunter2-SUPERSECRET'],
+    ['a long one, quoted around the fault', `{"password":"${'S3CR3T'.repeat(20)}" oops}`],
+  ])('is never quoted in the error, nor in its cause: %s', (_, secret) => {
+    let caught: unknown;
+    try {
+      selectJsonKey('secretsmanager:prod/db#password', secret, 'password');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(SecretTransformError);
+    expect(printed(caught)).not.toMatch(/hunter2|S3CR3T/);
+    expect(printed(caught)).toMatch(/not valid JSON/);
+  });
+
+  it('from a file that starts like JSON, and from getJson', async () => {
+    writeFileSync(join(dir, 'broken.json'), '{"password": hunter2-SUPERSECRET}');
+    writeFileSync(join(dir, 'plain.txt'), 'hunter2-SUPERSECRET');
+    const store = createSecretStore({
+      env: {},
+      cwd: dir,
+      secrets: { BROKEN: 'file:broken.json#password', PLAIN: 'file:plain.txt' },
+    });
+    const failed = await store.load().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(SecretsStartupError);
+    expect(printed(failed)).toMatch(/does not parse/);
+    expect(printed(failed)).not.toMatch(/hunter2/);
+    const plain = createSecretStore({ env: {}, cwd: dir, secrets: { PLAIN: 'file:plain.txt' } });
+    await plain.load();
+    let caught: unknown;
+    try {
+      plain.getJson('PLAIN');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(SecretTransformError);
+    expect(printed(caught)).not.toMatch(/hunter2/);
+  });
+});
 
 describe('local providers', () => {
   it('reads env:, whole files, and keys of JSON and dotenv files', async () => {
