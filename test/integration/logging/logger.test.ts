@@ -461,6 +461,26 @@ describe('process warnings', () => {
     await runtime.shutdown();
     expect(process.listeners('warning')).toEqual(before);
   });
+
+  it.each([
+    ['the order they started', 0],
+    ['the reverse order', 1],
+  ])('of two runtimes stopped in %s: each removes only its own listener', async (_order, first) => {
+    const before = process.listeners('warning');
+    const started = [await startRuntime(), await startRuntime()];
+    const [stopped, running] = first === 0 ? started : [...started].reverse();
+
+    await stopped!.runtime.shutdown();
+    process.emitWarning('while one runs', { code: 'DEP_ONE' });
+    await expect.poll(() => running!.logs.find('while one runs').length).toBe(1);
+    const stillInstalled = process.listeners('warning');
+    await running!.runtime.shutdown();
+
+    expect(stopped!.logs.find('while one runs')).toHaveLength(0);
+    expect(stillInstalled).toHaveLength(1);
+    expect(before).not.toContain(stillInstalled[0]);
+    expect(process.listeners('warning')).toEqual(before);
+  });
 });
 
 describe('a logger of your own', () => {
