@@ -373,6 +373,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     let installed: InstalledApp;
     try {
       installed = adapter.install(options.app as never, kit);
+      if (installed.uninstall !== undefined) coordinator.onStopped(installed.uninstall);
       scope.routeOf = installed.routeOf;
       const { tls } = config.server;
       if (installed.server !== undefined && tls !== undefined) {

@@ -38,6 +38,12 @@ export interface InstalledApp {
   afterDrain?(): Promise<void>;
   /** The route pattern of a request, once the framework routed it. */
   readonly routeOf?: RouteResolver;
+  /**
+   * Takes back what the install added to the app object (Koa's `error` listener and `createContext`
+   * wrapper), once the runtime stopped or its start failed: an app bootstrapped again (tests, a hot
+   * reload) then gets the kit once, and a stopped runtime is not held by the app.
+   */
+  uninstall?(): void;
 }
 
 /** Recognises one framework's apps by shape and installs the kit on them. */

@@ -69,28 +69,53 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
     // The request id reaches Koa's error response through the response's `writeHead`, after Koa has
     // removed the headers set so far: the error object, which the app may throw again in another
     // request, is left as it is.
-    (app.on as (event: 'error', listener: (error: unknown, ctx?: unknown) => void) => unknown)(
-      'error',
-      (error, ctx) => {
-        kit.reportError(error);
-        markCutShort(error, ctx);
-      },
-    );
+    const onError = (error: unknown, ctx?: unknown): void => {
+      kit.reportError(error);
+      markCutShort(error, ctx);
+    };
+    (app.on as (event: 'error', listener: typeof onError) => unknown)('error', onError);
     // A call per request, where a middleware would cost a promise and a turn of Koa's dispatch.
     const createContext = app.createContext;
-    if (isFunction(createContext))
-      app.createContext = function apprunnerKitCreateContext(
-        this: KoaLikeApp,
-        req: IncomingMessage,
-        res: ServerResponse,
-      ): unknown {
-        const ctx = createContext.call(this, req, res);
-        (req as IncomingMessage & { [koaContext]?: unknown })[koaContext] = ctx;
-        return ctx;
-      };
+    const ownCreateContext = Object.hasOwn(app, 'createContext');
+    let keeping = true;
+    const keepingContext = function apprunnerKitCreateContext(
+      this: KoaLikeApp,
+      req: IncomingMessage,
+      res: ServerResponse,
+    ): unknown {
+      const ctx = createContext!.call(this, req, res);
+      if (keeping) (req as IncomingMessage & { [koaContext]?: unknown })[koaContext] = ctx;
+      return ctx;
+    };
+    const wrapped = isFunction(createContext);
+    if (wrapped) app.createContext = keepingContext;
+    // Once the runtime stopped (or its start failed), the app is as it was: bootstrapped again, it
+    // gets one listener and one wrapper, not one more of each per start.
+    let installed = true;
+    const uninstall = (): void => {
+      if (!installed) return;
+      installed = false;
+      const off = (app as { removeListener?: unknown }).removeListener;
+      if (isFunction(off)) (off as (event: string, listener: unknown) => unknown).call(app, 'error', onError);
+      if (!wrapped) return;
+      keeping = false;
+      // Wrapped again on top of the kit's since (by the app or another runtime): that wrapper keeps
+      // calling the kit's, which now only passes the call on.
+      if (app.createContext !== keepingContext) return;
+      if (ownCreateContext) app.createContext = createContext;
+      else delete app.createContext;
+    };
+    let listener: NodeRequestListener;
+    try {
+      listener = app.callback();
+    } catch (error) {
+      uninstall();
+      throw error;
+    }
     return {
       kind: 'koa',
-      listener: inFront(kit, app.callback()),
+      listener: inFront(kit, listener),
+      uninstall,
       routeOf: (req) => {
         const ctx = (req as IncomingMessage & { [koaContext]?: KoaContextLike })[koaContext];
         return typeof ctx?._matchedRoute === 'string' ? ctx._matchedRoute : undefined;
