@@ -249,6 +249,17 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     env: loaded.env,
     logger,
   });
+  // Once stopped: after the shutdown hooks, which may read secrets, and after a failed start too.
+  coordinator.onStopped(() => {
+    secrets
+      .close()
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: error },
+          'an AWS client of the secrets could not be destroyed: its sockets may stay open',
+        ),
+      );
+  });
   const health = new HealthRegistry(config.health, logger);
   if (config.health.eventLoopStallMs !== undefined) {
     const stall = eventLoopDelayProbe({ maxDelayMs: config.health.eventLoopStallMs });

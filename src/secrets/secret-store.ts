@@ -19,7 +19,7 @@ import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { AwsClientHook } from './providers/aws-client.js';
 import { envProvider } from './providers/env.js';
 import { fileProvider } from './providers/file.js';
-import { secretsManagerProvider } from './providers/secrets-manager.js';
+import { type SecretsManagerProvider, secretsManagerProvider } from './providers/secrets-manager.js';
 import { type SsmProvider, ssmProvider } from './providers/ssm.js';
 import { parseSecretReference, type SecretReference } from './reference.js';
 import { SecretCache, type SecretEntryInfo, toSecretError } from './secret-cache.js';
@@ -84,6 +84,8 @@ export class SecretStore {
   readonly #cache: SecretCache;
   readonly #providers: Record<string, SecretProvider>;
   readonly #ssm: SsmProvider;
+  readonly #secretsManager: SecretsManagerProvider;
+  #closed: Promise<void> | undefined;
   readonly #logger: Logger | undefined;
   readonly #customSchemes: readonly string[];
 
@@ -94,9 +96,10 @@ export class SecretStore {
     this.#customSchemes = Object.keys(settings.providers);
     const awsOptions = { settings: settings.aws, onClient: options.onAwsClient };
     this.#ssm = ssmProvider({ ...awsOptions, client: settings.clients.ssm });
+    this.#secretsManager = secretsManagerProvider({ ...awsOptions, client: settings.clients.secretsManager });
     this.#providers = {
       ...settings.providers,
-      secretsmanager: secretsManagerProvider({ ...awsOptions, client: settings.clients.secretsManager }),
+      secretsmanager: this.#secretsManager,
       ssm: this.#ssm,
       env: envProvider(options.env ?? process.env),
       file: fileProvider(options.cwd ?? process.cwd()),
@@ -423,6 +426,27 @@ export class SecretStore {
     } finally {
       timeout.clear();
     }
+  }
+
+  /**
+   * Lets go of the AWS clients the store built, closing the sockets they keep alive, each once the
+   * calls it has under way (a refresh) settle; a client given in `secretOptions.clients` is left to
+   * its owner. The values loaded stay readable; a fetch needed afterwards builds a client for that
+   * call alone. The runtime calls it once it stopped; call it when done with a store of
+   * {@link createSecretStore}, so that its sockets do not hold the process open. Safe to call twice:
+   * the calls share one promise, which rejects with what a client's `destroy()` threw.
+   *
+   * @example
+   * ```ts
+   * const store = createSecretStore({ secrets: { DB_URL: 'ssm:/jobs/db-url' } });
+   * await store.load();
+   * await migrate(store.get('DB_URL'));
+   * await store.close();
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closed ??= Promise.all([this.#ssm.close(), this.#secretsManager.close()]).then(() => undefined);
+    return this.#closed;
   }
 
   #declaration(name: string): Declared {

@@ -53,6 +53,27 @@ export interface AwsServiceOptions<Sdk> extends AwsProviderOptions {
 /** One AWS service: its SDK imported on first use (again after a failed import), a client per region. */
 export interface AwsService<Sdk> {
   send(region: string | undefined, build: (sdk: Sdk) => unknown, signal: AbortSignal): Promise<unknown>;
+  /**
+   * Destroys the clients the service built (the SDK's `destroy()` closes the sockets it keeps alive),
+   * each once its calls under way have settled; never a client given in the options. A call sent
+   * afterwards builds a client of its own, destroyed once the call settles. Resolves when the clients
+   * built before are destroyed; rejects with what a `destroy()` threw. Safe to call twice.
+   */
+  close(): Promise<void>;
+}
+
+/** A client the service built, with its calls under way. */
+interface BuiltClient {
+  readonly client: Promise<AwsClientLike>;
+  calls: number;
+  /** Set once the service closed: destroys the client once its last call settles. */
+  whenIdle?: () => void;
+}
+
+/** Destroys a client the kit built; one whose creation failed (a missing package) has nothing to destroy. */
+async function destroyClient(built: BuiltClient): Promise<void> {
+  const client = await built.client.catch(() => undefined); // the failure went to the call that built it
+  (client as { destroy?: () => void } | undefined)?.destroy?.();
 }
 
 /** The SDK and clients of one AWS service, as the Secrets Manager and SSM providers share them. */
@@ -69,28 +90,62 @@ export function awsService<Sdk>(options: AwsServiceOptions<Sdk>): AwsService<Sdk
     return sdk;
   };
   // One client per region (`undefined`: the SDK's default), created on first use.
-  const clients = new Map<string | undefined, Promise<AwsClientLike>>();
+  const clients = new Map<string | undefined, BuiltClient>();
+  let closed: Promise<void> | undefined;
   const create = async (region: string | undefined): Promise<AwsClientLike> => {
-    if (options.client !== undefined) return options.client;
     const client = options.construct(await loadSdk(), awsClientConfig(options.settings, region));
     options.onClient?.(client);
     return client as AwsClientLike;
   };
-  const clientFor = (region: string | undefined): Promise<AwsClientLike> => {
-    let client = clients.get(region);
-    if (client === undefined) {
-      client = create(region);
+  const builtFor = (region: string | undefined): BuiltClient => {
+    let built = clients.get(region);
+    if (built === undefined) {
+      const created: BuiltClient = { client: create(region), calls: 0 };
       // A failed creation (a missing package) is not cached: the next call tries again.
-      client.catch(() => clients.delete(region));
-      clients.set(region, client);
+      created.client.catch(() => {
+        if (clients.get(region) === created) clients.delete(region);
+      });
+      clients.set(region, created);
+      built = created;
     }
-    return client;
+    return built;
   };
+  const retire = (built: BuiltClient): Promise<void> =>
+    built.calls === 0
+      ? destroyClient(built)
+      : new Promise<void>((resolve) => {
+          built.whenIdle = resolve;
+        }).then(() => destroyClient(built));
   return {
     async send(region, build, signal) {
       const loaded = await loadSdk();
-      const client = await clientFor(region);
-      return client.send(build(loaded) as never, { abortSignal: signal });
+      if (options.client !== undefined)
+        return options.client.send(build(loaded) as never, { abortSignal: signal });
+      if (closed !== undefined) {
+        // Closed (a read after the runtime stopped): a client for this call alone.
+        const client = await create(region);
+        try {
+          return await client.send(build(loaded) as never, { abortSignal: signal });
+        } finally {
+          (client as { destroy?: () => void }).destroy?.();
+        }
+      }
+      const built = builtFor(region);
+      built.calls++;
+      try {
+        const client = await built.client;
+        return await client.send(build(loaded) as never, { abortSignal: signal });
+      } finally {
+        if (--built.calls === 0) built.whenIdle?.();
+      }
+    },
+    close() {
+      if (closed === undefined) {
+        const retiring = [...clients.values()].map(retire);
+        clients.clear();
+        closed = Promise.all(retiring).then(() => undefined);
+      }
+      return closed;
     },
   };
 }

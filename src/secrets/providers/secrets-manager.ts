@@ -10,6 +10,12 @@ export type { AwsClientLike } from './aws-client.js';
 /** Options of {@link secretsManagerProvider}. */
 export type SecretsManagerProviderOptions = AwsProviderOptions;
 
+/** The Secrets Manager provider, which can let go of the clients it built. */
+export interface SecretsManagerProvider extends SecretProvider {
+  /** Destroys the AWS clients the provider built (never a client it was given), once their calls settle. */
+  close(): Promise<void>;
+}
+
 interface SecretValueOutput {
   readonly SecretString?: string;
   readonly SecretBinary?: Uint8Array;
@@ -55,7 +61,7 @@ function callKey(reference: SecretReference & { kind: 'secretsmanager' }): strin
  * same secret at start-up — share one `GetSecretValue` call, and the cache refreshes the keys of one
  * secret together (`callKey`), so that they come from one version.
  */
-export function secretsManagerProvider(options: SecretsManagerProviderOptions): SecretProvider {
+export function secretsManagerProvider(options: SecretsManagerProviderOptions): SecretsManagerProvider {
   const service = awsService<Sdk>({
     feature: 'A secretsmanager: secret reference',
     load: () => import('@aws-sdk/client-secrets-manager'),
@@ -88,6 +94,8 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
   };
 
   return {
+    close: () => service.close(),
+
     callKey: (reference) => (reference.kind === 'secretsmanager' ? callKey(reference) : undefined),
 
     async fetch(reference: SecretReference, signal: AbortSignal): Promise<FetchedSecret> {

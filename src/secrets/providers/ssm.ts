@@ -37,6 +37,8 @@ export interface SsmProvider extends SecretProvider {
     signal: AbortSignal,
     retry?: <T>(call: () => Promise<T>) => Promise<T>,
   ): Promise<PathParameter[]>;
+  /** Destroys the AWS clients the provider built (never a client it was given), once their calls settle. */
+  close(): Promise<void>;
 }
 
 type Sdk = typeof import('@aws-sdk/client-ssm');
@@ -116,6 +118,8 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
   };
 
   return {
+    close: () => service.close(),
+
     async fetch(reference: SecretReference, signal: AbortSignal): Promise<FetchedSecret> {
       if (reference.kind !== 'ssm') throw new TypeError(`cannot fetch ${reference.raw}`);
       try {

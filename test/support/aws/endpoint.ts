@@ -122,6 +122,11 @@ export interface AwsEndpoint {
   waitForCalls(operation: AwsOperation, count: number, timeoutMs?: number): Promise<void>;
   /** Forgets the recorded requests (the counts restart at 0). */
   resetCalls(): void;
+  /**
+   * TCP connections from clients still open: a client's idle keep-alive sockets count until it
+   * closes them (or the server's keep-alive timeout of 5 s does).
+   */
+  openConnections(): number;
   /** Stops listening, drops every connection (hung ones too). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -320,6 +325,11 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
       else res.destroy();
     });
   });
+  let connections = 0;
+  server.on('connection', (socket) => {
+    connections++;
+    socket.once('close', () => connections--);
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -371,6 +381,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     resetCalls: () => {
       recorded.length = 0;
     },
+    openConnections: () => connections,
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
