@@ -161,6 +161,14 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       'logging.debugSampleRate and logging.debugRequests still pick requests (getRequestContext().debugSampled), but a logging.logger that createLogger did not build writes what its own level lets through: build it with createLogger({ debugSampleRate, debugRequests }) to have picked requests write their debug lines',
     );
   }
+  // Before anything is started: a malformed reference or secret option then throws with nothing to
+  // undo (no signal handler installed, no claim on the process).
+  const secrets = new SecretStore({
+    secrets: options.secrets,
+    options: options.secretOptions,
+    env: loaded.env,
+    logger,
+  });
   const scope = new RequestScope({
     debugSampleRate: config.logging.debugSampleRate,
     debugRequests:
@@ -243,12 +251,6 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   };
   coordinator.onStopped(uninstall);
 
-  const secrets = new SecretStore({
-    secrets: options.secrets,
-    options: options.secretOptions,
-    env: loaded.env,
-    logger,
-  });
   // Once stopped: after the shutdown hooks, which may read secrets, and after a failed start too.
   coordinator.onStopped(() => {
     secrets

@@ -1,7 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigurationError, getRequestContext, ListenError, UnsupportedAppError } from '../../src/index.js';
+import {
+  ConfigurationError,
+  getRequestContext,
+  ListenError,
+  SecretReferenceError,
+  UnsupportedAppError,
+} from '../../src/index.js';
 import { baseUrl, get } from '../support/http.js';
 import { startRuntime, stopRuntimes } from '../support/runtime.js';
 
@@ -154,6 +160,21 @@ describe('bootstrapAppRunner failures', () => {
     const promise = startRuntime({ app: app as never });
     await expect(promise).rejects.toBeInstanceOf(UnsupportedAppError);
     await expect(promise).rejects.toThrow(/request listener/);
+  });
+
+  it('rejects a malformed secret reference before anything starts: a runtime can start after it', async () => {
+    const handlers = () => ['SIGTERM', 'warning'].map((event) => process.listenerCount(event));
+    const before = handlers();
+    const shutdown = { signals: ['SIGTERM' as const] };
+
+    await expect(
+      startRuntime({ app: hello, shutdown, secrets: { TOKEN: 'no-such-scheme:token' } }),
+    ).rejects.toBeInstanceOf(SecretReferenceError);
+
+    expect(handlers()).toEqual(before);
+    const { runtime } = await startRuntime({ app: hello, shutdown });
+    await runtime.shutdown();
+    expect(handlers()).toEqual(before);
   });
 
   it('rejects bad configuration before anything starts', async () => {
