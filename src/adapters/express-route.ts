@@ -5,8 +5,13 @@
  * `/tenants/:tenant`), which would put ids in span names and the metrics' `Route`. So the chain of
  * mounts that leads from the app's router to the route is found again (kept per route, and checked
  * against each request's `req.baseUrl`), and each mount's pattern read: from the layer (`rawPath`,
- * router 2.3 and later), or by writing each parameter's segment of what it matched as `:name`.
+ * router 2.3 and later), or by writing each parameter's segment of what it matched as `:name` (and
+ * a wildcard's segments as one `*`). A mounted sub-app's router is not in its parent's stack (the
+ * parent holds a closure that calls it): it is reached through the app serving the request
+ * (`req.app`), whose `parent`s lead back to the app.
  */
+
+import { SubApps } from './express-sub-apps.js';
 
 /** What a mount matched: the path, its parameters, and which of its paths matched (an array mount). */
 interface MountMatch {
@@ -50,7 +55,7 @@ interface RouteState {
   misses: number;
 }
 
-/** Routers nested deeper than this are not looked into. */
+/** Routers (and sub-apps) nested deeper than this are not looked into. */
 const maxDepth = 16;
 /** Chains kept per route (a router mounted at several places). */
 const maxChains = 4;
@@ -124,7 +129,8 @@ function matchMount(layer: LayerLike, path: string): MountMatch | undefined {
  * The pattern of what `layer` matched: its own as given (router 2.3 and later), else the match with
  * each parameter's segment written as `:name`. A value in one segment is that parameter's; one found
  * in several (`/tenants/tenants`) is placed by matching again with a probe in each. A value of several
- * segments (a wildcard) is left as it is.
+ * segments (Express 4's `*`, or a parameter of a pattern such as `(.*)`) becomes one segment: file
+ * paths would be ids too. A parameter whose name is a number (`*`, a RegExp's group) is written `*`.
  */
 function patternOf(layer: LayerLike, match: MountMatch): string {
   if (match.matched === '') return '';
@@ -132,8 +138,15 @@ function patternOf(layer: LayerLike, match: MountMatch): string {
   if (typeof raw === 'string') return raw.replace(/\/+$/, '');
   const segments = match.matched.split('/');
   const placed = new Set<number>();
+  const runs: [value: string, written: string][] = [];
   for (const [name, value] of Object.entries(match.params)) {
-    if (typeof value !== 'string' || value === '' || value.includes('/')) continue;
+    if (typeof value !== 'string' || value === '') continue;
+    // A name that is a number is not one: Express 4's `*`, a group of a RegExp.
+    const written = /^\d+$/.test(name) ? '*' : `:${name}`;
+    if (value.includes('/')) {
+      runs.push([value, written]); // after the others, which probing places on the path as matched
+      continue;
+    }
     const candidates: number[] = [];
     for (let i = 0; i < segments.length; i++)
       if (!placed.has(i) && segments[i] !== '' && decoded(segments[i]!) === value) candidates.push(i);
@@ -147,9 +160,31 @@ function patternOf(layer: LayerLike, match: MountMatch): string {
       );
     if (index === undefined) continue;
     placed.add(index);
-    segments[index] = `:${name}`;
+    segments[index] = written;
   }
-  return segments.join('/');
+  for (const [value, written] of runs) placeRun(segments, placed, value, written);
+  return segments.filter((segment) => segment !== runTail).join('/');
+}
+
+/** Marks the segments after the first of a run that {@link placeRun} wrote as one. */
+const runTail = '\u0000';
+
+/**
+ * Writes `written` in place of the last free run of segments whose values, joined, are `value`
+ * (several segments: a wildcard's), and marks the run's other segments {@link runTail}.
+ */
+function placeRun(segments: string[], placed: Set<number>, value: string, written: string): void {
+  const length = value.split('/').length;
+  // From the end: a wildcard ends its pattern, as a rule.
+  for (let start = segments.length - length; start >= 0; start--) {
+    const run = segments.slice(start, start + length);
+    if (run.some((_, i) => placed.has(start + i))) continue;
+    if (run.map(decoded).join('/') !== value) continue;
+    segments.fill(runTail, start, start + length);
+    segments[start] = written;
+    for (let i = start; i < start + length; i++) placed.add(i);
+    return;
+  }
 }
 
 /** What `layer` matches at the start of `path`, and the rest, when the match ends at a segment's end. */
@@ -161,11 +196,39 @@ function mountAt(layer: LayerLike, path: string): { match: MountMatch; rest: str
 }
 
 /**
- * The mounts in `stack`, and in the routers below, that match all of `path` and lead to a router
- * whose stack holds `route`, appended to `layers`; `false` when there are none.
+ * The trees below `layer` of `owner`'s, each with the app it belongs to: a router's; an app's used
+ * as a router's middleware (`router.use(path, subApp)`); or, for another function (the closure
+ * `app.use(path, subApp)` mounts a sub-app with), those of the sub-apps learned in `owner` (the
+ * search then checks that the route is there).
+ */
+function innersOf(
+  layer: LayerLike,
+  owner: object,
+  subApps: SubApps | undefined,
+): { stack: readonly LayerLike[]; owner: object }[] {
+  const handle = layer.handle;
+  if (layer.route !== undefined || typeof handle !== 'function') return [];
+  const routerStack = stackOf(handle);
+  if (routerStack !== undefined) return [{ stack: routerStack, owner }];
+  const appStack = routerStackOf(handle);
+  if (appStack !== undefined) return [{ stack: appStack, owner: handle }];
+  const inners: { stack: readonly LayerLike[]; owner: object }[] = [];
+  for (const subApp of subApps?.of(owner) ?? []) {
+    const stack = routerStackOf(subApp);
+    if (stack !== undefined) inners.push({ stack, owner: subApp });
+  }
+  return inners;
+}
+
+/**
+ * The mounts in `stack` (of `owner`'s tree), and in the routers and sub-apps below, that match all
+ * of `path` and lead to a router whose stack holds `route`, appended to `layers`; `false` when
+ * there are none.
  */
 function findChain(
   stack: readonly LayerLike[],
+  owner: object,
+  subApps: SubApps,
   path: string,
   route: RouteLike,
   layers: LayerLike[],
@@ -174,25 +237,24 @@ function findChain(
   if (path === '' && stack.some((layer) => layer.route === route)) return true;
   if (depth >= maxDepth) return false;
   for (const layer of stack) {
-    if (layer.route !== undefined) continue;
-    const inner = stackOf(layer.handle);
-    if (inner === undefined) continue;
+    const inners = innersOf(layer, owner, subApps);
+    if (inners.length === 0) continue;
     const mount = mountAt(layer, path);
     if (mount === undefined) continue;
     layers.push(layer);
-    if (findChain(inner, mount.rest, route, layers, depth + 1)) return true;
+    for (const inner of inners)
+      if (findChain(inner.stack, inner.owner, subApps, mount.rest, route, layers, depth + 1)) return true;
     layers.pop();
   }
   return false;
 }
 
-/** Whether a router of `stack`'s tree holds `route`, wherever it is mounted. */
+/** Whether a router of `stack`'s tree holds `route`, wherever it is mounted (sub-apps apart). */
 function holds(stack: readonly LayerLike[], route: RouteLike, depth: number): boolean {
   if (depth >= maxDepth) return false;
   return stack.some((layer) => {
     if (layer.route === route) return true;
-    const inner = layer.route === undefined ? stackOf(layer.handle) : undefined;
-    return inner !== undefined && holds(inner, route, depth + 1);
+    return innersOf(layer, stack, undefined).some((inner) => holds(inner.stack, route, depth + 1));
   });
 }
 
@@ -221,18 +283,21 @@ function routerStackOf(app: object): readonly LayerLike[] | undefined {
 }
 
 /**
- * The route pattern of an Express request from its `req.baseUrl` and `req.route`, for `app`'s router
- * tree as it is at the time (routers may be added after the kit was installed). When `req.baseUrl`
- * does not lead to the route — an error answered by an enclosing router or the app, where Express
- * has put back that router's `baseUrl` — the route's last pattern; with none yet, or for a route of a
- * mounted sub-app (whose routers Express does not expose), the path its mount matched.
+ * The route pattern of an Express request from its `req.baseUrl`, `req.route` and `req.app`, for
+ * `app`'s router tree as it is at the time (routers may be added after the kit was installed),
+ * sub-apps mounted with `app.use(path, subApp)` included: `requestApp` (`req.app`) is the sub-app
+ * that served the route. When `req.baseUrl` does not lead to the route — an error answered by an
+ * enclosing router or app, where Express has put back that router's `baseUrl` — the route's last
+ * pattern; with none yet, or for a route no mount leads to (a sub-app mounted some other way), the
+ * path its mount matched.
  */
 export function expressRouteResolver(
   app: object,
-): (baseUrl: string, route: RouteLike & { path: string }) => string {
+): (baseUrl: string, route: RouteLike & { path: string }, requestApp?: unknown) => string {
   const states = new WeakMap<RouteLike, RouteState>();
+  const subApps = new SubApps();
   let mounted = false; // a route was seen under a mount: before that, no lookup on the common path
-  return (baseUrl, route) => {
+  return (baseUrl, route, requestApp) => {
     if (baseUrl === '' && !mounted) return route.path;
     let state = states.get(route);
     // The common case: a route of the app's own router (no state: never seen under a mount).
@@ -252,7 +317,8 @@ export function expressRouteResolver(
     const stack = state.misses < maxMisses ? routerStackOf(app) : undefined;
     if (stack !== undefined) {
       const layers: LayerLike[] = [];
-      if (findChain(stack, baseUrl, route, layers, 0)) {
+      subApps.learn(app, requestApp);
+      if (findChain(stack, app, subApps, baseUrl, route, layers, 0)) {
         if (baseUrl === '') return route.path; // mounted on / too: served there
         const pattern = patternAlong(layers, baseUrl) ?? baseUrl;
         if (state.chains.length >= maxChains) state.chains.shift();
@@ -260,8 +326,10 @@ export function expressRouteResolver(
         state.pattern = pattern;
         return `${pattern}${route.path}`;
       }
-      // Counted only for a route no router of the app holds (a sub-app's): searching is in vain.
-      if (!holds(stack, route, 0)) state.misses++;
+      // Counted only for a route no router of the app or of the sub-apps serving it holds (a
+      // sub-app mounted some other way): searching is in vain.
+      const trees = [stack, ...[...subApps.all()].map(routerStackOf)];
+      if (!trees.some((tree) => tree !== undefined && holds(tree, route, 0))) state.misses++;
     }
     return `${state.pattern ?? baseUrl}${route.path}`;
   };

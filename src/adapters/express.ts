@@ -24,6 +24,8 @@ export interface ExpressLikeApp {
 type ExpressRequest = IncomingMessage & {
   readonly route?: { readonly path?: unknown };
   readonly baseUrl?: unknown;
+  /** The app serving the request: a sub-app's, while it does. */
+  readonly app?: unknown;
   readonly res?: { readonly statusCode?: number };
 };
 
@@ -109,7 +111,7 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
         if (mounted === '' && ((req as ExpressRequest).res?.statusCode ?? 0) >= 400)
           mounted = lostMountPath(req.url ?? '', route.path);
         try {
-          return resolve(mounted, route as { path: string });
+          return resolve(mounted, route as { path: string }, (req as ExpressRequest).app);
         } catch {
           return `${mounted}${route.path}`; // never let a router's oddity break the response's close
         }

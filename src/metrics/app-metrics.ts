@@ -60,7 +60,9 @@ export interface RuntimeMetrics {
   count(name: string, value?: number, dimensions?: MetricDimensions, options?: MetricOptions): void;
   /**
    * Records one value of `name` in `unit` (one of CloudWatch's units, such as `'Milliseconds'`),
-   * kept as a distribution until the next flush.
+   * kept as a distribution until the next flush: buckets 10 % wide for percentiles (at most 256 of
+   * them per sign, 16 KB per series: values more than ten decades below the largest share the
+   * lowest bucket), with exact count, sum, minimum and maximum.
    *
    * A value out of CloudWatch's range or not finite, or a dimension value it refuses, drops the
    * datapoint, said once per metric and cause.

@@ -19,6 +19,13 @@ const binWidth = Math.log1p(0.1);
 // Valid metric values are within 2^±360: bucket indexes stay within ±2618.
 const maxIndex = 2_700;
 const initialBuckets = 32;
+/**
+ * Buckets kept per sign: 1.1^256 ≈ 4·10^10, ten decades below the largest value (1 µs to 11 hours in
+ * milliseconds). Smaller values share the lowest bucket, as in DDSketch's collapsing store: a
+ * client-supplied 1e-100 next to 1e100 would otherwise keep 4,800 buckets, some 300 KB outside the
+ * JS heap per distribution, 1,000 of them per interval. At most 8 KB per sign, 16 KB per distribution.
+ */
+export const maxBucketsPerSign = 256;
 
 interface Bin {
   readonly value: number;
@@ -36,7 +43,9 @@ function representative(index: number, min: number, max: number): number {
 /**
  * Log-spaced buckets of positive values, each with its count, sum, min and max, in typed arrays
  * that grow when a value falls outside them (rarely: once a few buckets around the usual values
- * exist, adding costs a logarithm and four array writes, and allocates nothing).
+ * exist, adding costs a logarithm and four array writes, and allocates nothing). At most
+ * {@link maxBucketsPerSign} of them: past that span the window keeps the largest values and the
+ * smaller ones share its lowest bucket, with their exact count, sum, minimum and maximum.
  */
 class LogBuckets {
   #offset = 0;
@@ -51,8 +60,9 @@ class LogBuckets {
     else if (index < -maxIndex) index = -maxIndex;
     let at = index - this.#offset;
     if (at < 0 || at >= this.#counts.length) {
-      this.#grow(index);
+      this.#makeRoom(index);
       at = index - this.#offset;
+      if (at < 0) at = 0; // ten decades below the largest value: into the lowest bucket
     }
     const counts = this.#counts;
     if (counts[at] === 0) {
@@ -90,24 +100,52 @@ class LogBuckets {
     return sign === 1 ? bins : bins.reverse();
   }
 
-  #grow(index: number): void {
-    const length = this.#counts.length;
+  /**
+   * Moves or widens the window so that it holds bucket `index`, or, when that would span more than
+   * {@link maxBucketsPerSign}, ends at the largest value: the buckets below it are merged into its
+   * lowest. Whatever the order of the values, a window that had to give up ends at the largest value
+   * seen (so the distribution does not depend on the order the values came in).
+   */
+  #makeRoom(index: number): void {
+    let length = this.#counts.length;
     if (length === 0) {
-      this.#offset = index - initialBuckets / 2;
-      this.#counts = new Float64Array(initialBuckets);
-      this.#sums = new Float64Array(initialBuckets);
-      this.#mins = new Float64Array(initialBuckets);
-      this.#maxs = new Float64Array(initialBuckets);
+      this.#resize(initialBuckets, index - initialBuckets / 2);
       return;
     }
-    const low = Math.min(this.#offset, index);
-    const high = Math.max(this.#offset + length - 1, index);
-    const size = Math.max(length * 2, high - low + 1);
-    const offset = index < this.#offset ? high - size + 1 : low;
+    const highest = this.#highestOccupied();
+    if (highest === undefined) {
+      // Empty (after a reset): the window goes where the values are now, in the memory it has.
+      this.#offset = index - (length >> 1);
+      return;
+    }
+    if (length < maxBucketsPerSign) {
+      const low = Math.min(this.#offset, index);
+      const high = Math.max(this.#offset + length - 1, index);
+      const size = Math.min(maxBucketsPerSign, Math.max(length * 2, high - low + 1));
+      this.#resize(size, index < this.#offset ? high - size + 1 : low);
+      length = size;
+    }
+    const at = index - this.#offset;
+    if (at >= length) this.#slideUp(at - length + 1);
+    else if (at < 0) {
+      const free = this.#offset + length - 1 - highest;
+      if (free > 0) this.#slideDown(Math.min(-at, free));
+    }
+  }
+
+  /** The index of the highest non-empty bucket; `undefined` when all are empty. */
+  #highestOccupied(): number | undefined {
+    const counts = this.#counts;
+    for (let at = counts.length - 1; at >= 0; at--) if (counts[at] !== 0) return at + this.#offset;
+    return undefined;
+  }
+
+  /** New arrays of `size` buckets from `offset`, which the current ones fit in. */
+  #resize(size: number, offset: number): void {
     const shift = this.#offset - offset;
     const move = (old: Float64Array) => {
       const next = new Float64Array(size);
-      next.set(old, shift);
+      if (old.length > 0) next.set(old, shift);
       return next;
     };
     this.#counts = move(this.#counts);
@@ -116,12 +154,53 @@ class LogBuckets {
     this.#maxs = move(this.#maxs);
     this.#offset = offset;
   }
+
+  /** The window `by` buckets higher, in place: the lowest `by + 1` buckets merge into the new lowest. */
+  #slideUp(by: number): void {
+    const counts = this.#counts;
+    const length = counts.length;
+    const merged = Math.min(by + 1, length);
+    let count = 0;
+    let sum = 0;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let at = 0; at < merged; at++) {
+      if (counts[at] === 0) continue;
+      count += counts[at]!;
+      sum += this.#sums[at]!;
+      min = Math.min(min, this.#mins[at]!);
+      max = Math.max(max, this.#maxs[at]!);
+    }
+    for (const array of [counts, this.#sums, this.#mins, this.#maxs]) array.copyWithin(0, by);
+    counts.fill(0, Math.max(0, length - by));
+    this.#sums.fill(0, Math.max(0, length - by));
+    counts[0] = count;
+    this.#sums[0] = sum;
+    this.#mins[0] = min;
+    this.#maxs[0] = max;
+    this.#offset += by;
+  }
+
+  /** The window `by` buckets lower, in place; its highest `by` buckets are empty. */
+  #slideDown(by: number): void {
+    const length = this.#counts.length;
+    for (const array of [this.#counts, this.#sums, this.#mins, this.#maxs])
+      array.copyWithin(by, 0, length - by);
+    this.#counts.fill(0, 0, by);
+    this.#sums.fill(0, 0, by);
+    this.#offset -= by;
+  }
 }
 
 /**
  * A distribution of values aggregated in process: exact count, sum, minimum and maximum, and
  * log-spaced buckets (10 % wide) for percentiles. Written to EMF as value/count datapoints of at
  * most 100 buckets each ({@link ValueHistogram.parts}).
+ *
+ * Bounded: at most {@link maxBucketsPerSign} buckets for the positive values and as many for the
+ * negative ones (16 KB in all). Values more than ten decades (1.1^256 ≈ 4·10^10) closer to zero
+ * than the largest of their sign share the lowest bucket: still counted and summed, the minimum
+ * still exact, but percentiles among them read that bucket's value.
  */
 export class ValueHistogram {
   readonly #positive = new LogBuckets();

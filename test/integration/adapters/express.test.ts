@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { createRequire } from 'node:module';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { baseUrl } from '../../support/http.js';
@@ -6,6 +7,9 @@ import { captureLogs, type LogCapture } from '../../support/log-capture.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
+
+// Express 4 is the devDependency alias `express4`.
+const express4 = createRequire(import.meta.url)('express4') as typeof express;
 
 /** GET `url`: what arrived before the connection ended, and how it ended. */
 function readUntilEnd(url: string): Promise<{ status: number; body: string; ended: 'end' | 'reset' }> {
@@ -177,4 +181,30 @@ describe('the Express adapter', () => {
       [400, '/items/:id'], // the traffic's and the errors' route are one
     ]);
   });
+
+  it.each([
+    ['Express 5', express],
+    ['Express 4', express4],
+  ])(
+    'names a route of a sub-app mounted on a parameter path by its pattern, whatever the tenant (%s)',
+    async (_name, framework) => {
+      const logs = captureLogs();
+      const app = framework();
+      const tenant = framework();
+      tenant.get('/items/:id', (_req, res) => {
+        res.end('ok');
+      });
+      tenant.get('/items/:id/boom', () => {
+        throw new Error('boom');
+      });
+      app.use('/t/:tenant', tenant);
+      const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+      // Past the 16 searches after which a route no router of the app holds was given up.
+      for (let i = 0; i < 24; i++) await readUntilEnd(`${baseUrl(runtime.server!)}/t/tenant${i}/items/${i}`);
+      await readUntilEnd(`${baseUrl(runtime.server!)}/t/tenant99/items/1/boom`);
+      await lineOf(logs, (l) => l.path === '/t/tenant99/items/1/boom' && l.statusCode !== undefined);
+      const routes = new Set(logs.lines.filter((l) => l.statusCode !== undefined).map((l) => l.route));
+      expect([...routes]).toEqual(['/t/:tenant/items/:id', '/t/:tenant/items/:id/boom']);
+    },
+  );
 });

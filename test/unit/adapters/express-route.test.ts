@@ -54,6 +54,7 @@ describe.each(lines)('expressRouteResolver on %s', (_name, express) => {
     const adminRoute = (adminUsers._router ?? adminUsers.router)!.stack.find((l) => l.route)!.route!;
     return {
       app,
+      admin,
       resolve: expressRouteResolver(app as object),
       routes: { notes, health, byId, me, orgs, settings, admin: adminRoute },
     };
@@ -101,10 +102,40 @@ describe.each(lines)('expressRouteResolver on %s', (_name, express) => {
     expect(resolve('/2/b', both.route)).toBe('/:x/b/z');
   });
 
-  it('gives a mounted sub-app the path it matched, as before (its routers are not exposed)', () => {
+  it('writes the parameters of a sub-app mount back as :name, found through req.app, past 16 tenants', () => {
+    const { admin, resolve, routes } = build();
+    for (let i = 0; i < 40; i++)
+      expect(resolve(`/admin/o-${i}`, routes.admin, admin)).toBe('/admin/:org/users');
+    // An error that left the sub-app (req.app is the app's again, the mount found from the URL).
+    expect(resolve('/admin/o-41', routes.admin, undefined)).toBe('/admin/:org/users');
+  });
+
+  it('follows sub-apps within sub-apps, and finds a sub-app route that only ever fails once the sub-app served', () => {
+    const app = express();
+    const tenant = express();
+    const project = express();
+    project.get('/tasks/:task', ok);
+    project.get('/fail/:task', ok);
+    tenant.use('/p/:project', project);
+    tenant.get('/home', ok);
+    app.use('/t/:tenant', tenant);
+    const routes = project as unknown as { _router?: RouterLike; router?: RouterLike };
+    const stack = (routes._router ?? routes.router)!.stack;
+    const [tasks, fail] = [
+      stack.find((l) => l.route?.path === '/tasks/:task')!.route!,
+      stack.find((l) => l.route?.path === '/fail/:task')!.route!,
+    ];
+    const resolve = expressRouteResolver(app as object);
+    // Failing first: req.app is back to the app and no sub-app is known yet, so as matched.
+    expect(resolve('/t/acme/p/p1', fail, app)).toBe('/t/acme/p/p1/fail/:task');
+    expect(resolve('/t/acme/p/p1', tasks, project)).toBe('/t/:tenant/p/:project/tasks/:task');
+    expect(resolve('/t/globex/p/p2', fail, app)).toBe('/t/:tenant/p/:project/fail/:task');
+  });
+
+  it('gives a sub-app route the path its mount matched when nothing leads to it (req.app unknown)', () => {
     const { resolve, routes } = build();
     expect(resolve('/admin/o-1', routes.admin)).toBe('/admin/o-1/users');
-    expect(resolve('/admin/o-2', routes.admin)).toBe('/admin/o-2/users');
+    expect(resolve('/admin/o-2', routes.admin, {})).toBe('/admin/o-2/users');
   });
 });
 
@@ -125,8 +156,12 @@ describe('expressRouteResolver on Express 4 only', () => {
     app.use('/users/:id([0-9a-f]{24})', users.router); // a constraint no probe meets: placed by value
     expect(resolve('/users/5f1d7a3b9c8e4a2b1c0d9e8f', users.route)).toBe('/users/:id/w');
     const files = routerWith(express, '/v');
-    app.use('/files/*', files.router); // a wildcard's segments stay as they are
-    expect(resolve('/files/a/b', files.route)).toBe('/files/a/b/v');
+    app.use('/files/*', files.router); // a wildcard's segments make one `*`: paths are ids too
+    expect(resolve('/files/a/b', files.route)).toBe('/files/*/v');
+    expect(resolve('/files/c', files.route)).toBe('/files/*/v');
+    const owned = routerWith(express, '/u');
+    app.use('/owners/:owner/*', owned.router);
+    expect(resolve('/owners/a/a/b', owned.route)).toBe('/owners/:owner/*/u');
     expect(resolve('/v2', versioned.route)).toBe('/v2/y');
     expect(mount.lastIndex).toBe(3);
   });
