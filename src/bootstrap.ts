@@ -229,7 +229,10 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     );
   }
 
-  const exitFn = exit === undefined ? (code: number) => process.exit(code) : exit;
+  // A clean exit keeps a code set on the way (`process.exitCode`: an unhandled rejection under
+  // `--unhandled-rejections=warn-with-error-code`, the app's own), as Node's own exit would.
+  const exitFn =
+    exit === undefined ? (code: number) => (code === 0 ? process.exit() : process.exit(code)) : exit;
   const coordinator = new ShutdownCoordinator(config.shutdown, logger, exitFn);
   if (ownsProcess) coordinator.onStopped(claimProcess(config.service));
   // Final steps run in this order: spans are exported after the last hook, then the metrics of the

@@ -17,10 +17,21 @@ export interface ProcessHandlerSettings {
 const sameSignalWindowMs = 100;
 
 /**
+ * Uncaught exceptions and rejections written whole, at most: a timer that throws every few
+ * milliseconds through a drain would write thousands of `fatal` lines with their stacks. Those past
+ * it are counted, and the count written once the runtime stops.
+ */
+const fatalLinesWritten = 10;
+
+/**
  * Installs the process-level listeners: each configured signal starts the shutdown (a second one
- * while draining forces the exit, unless it came within 100 ms of the first); an uncaught exception
- * is logged as fatal with its stack and drains with exit code 1; an unhandled rejection does the
- * same, or is only logged, per policy. Returns the function that removes every listener it added.
+ * while draining forces the exit, unless it came within 100 ms of the first; the first signal during
+ * a drain that code or a crash started joins it); an uncaught exception is logged as fatal with its
+ * stack and drains with exit code 1 (`process.exitCode` too, for a runtime that does not exit the
+ * process itself); an unhandled rejection does the same, or is only logged, per policy (with exit
+ * code 1 under `--unhandled-rejections=warn-with-error-code`, as Node would). Once the drain
+ * began, past {@link fatalLinesWritten} of them, the rest are counted, and the count written once the
+ * runtime stops. Returns the function that removes every listener it added.
  */
 export function installProcessHandlers(
   coordinator: ShutdownCoordinator,
@@ -30,6 +41,13 @@ export function installProcessHandlers(
   let firstSignalAt = Number.NEGATIVE_INFINITY;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (coordinator.state === 'draining' || coordinator.state === 'stopped') {
+      if (firstSignalAt === Number.NEGATIVE_INFINITY) {
+        // The drain was started by code (runtime.shutdown) or a crash: the platform's SIGTERM that
+        // follows is the first signal, not an impatient second one. It joins the drain.
+        firstSignalAt = performance.now();
+        logger.info({ signal }, `received ${signal} while draining: the drain goes on`);
+        return;
+      }
       // Ctrl+C in a terminal reaches the app twice when it runs under `npm start` (the terminal signals
       // the process group, and npm forwards its own): milliseconds apart, it is the same one.
       if (performance.now() - firstSignalAt < sameSignalWindowMs) {
@@ -44,21 +62,47 @@ export function installProcessHandlers(
       void coordinator.shutdown(signal);
     }
   };
+  let writtenDraining = 0;
+  let unwritten = 0;
+  /** Writes a crash's line, unless too many were written since the drain began (then counts it). */
+  const writeFatal = (level: 'fatal' | 'error', fields: Record<string, unknown>, message: string): void => {
+    if (coordinator.state === 'draining' || coordinator.state === 'stopped') {
+      if (writtenDraining >= fatalLinesWritten) {
+        unwritten++;
+        return;
+      }
+      writtenDraining++;
+    }
+    logger[level](fields, message);
+  };
+  coordinator.onStopped(() => {
+    if (unwritten === 0) return;
+    logger.error(
+      { uncaughtNotWritten: unwritten },
+      `${unwritten} more uncaught exceptions or unhandled rejections came during the drain after the first ${fatalLinesWritten}: not written one by one`,
+    );
+  });
   const onUncaughtException = (error: Error, origin: string): void => {
-    logger.fatal({ err: error, origin }, `uncaught exception: ${describeThrown(error)}`);
+    // Node would have exited 1: so does a runtime that leaves the exit to its host (`exit: false`).
+    process.exitCode = 1;
+    writeFatal('fatal', { err: error, origin }, `uncaught exception: ${describeThrown(error)}`);
     void coordinator.shutdown('uncaughtException', true);
   };
   const onUnhandledRejection = (reason: unknown): void => {
     const message = describeThrown(reason);
     if (settings.unhandledRejection === 'log') {
-      logger.error({ err: reason }, `unhandled promise rejection: ${message}`);
+      // Node's contract for this mode: keep running, exit 1 at the end. A listener takes it over.
+      if (mode === 'warn-with-error-code') process.exitCode = 1;
+      writeFatal('error', { err: reason }, `unhandled promise rejection: ${message}`);
       return;
     }
-    logger.fatal({ err: reason }, `unhandled promise rejection: ${message}`);
+    process.exitCode = 1;
+    writeFatal('fatal', { err: reason }, `unhandled promise rejection: ${message}`);
     void coordinator.shutdown('unhandledRejection', true);
   };
 
-  const strict = nodeRejectionMode(process.execArgv, process.env.NODE_OPTIONS) === 'strict';
+  const mode = nodeRejectionMode(process.execArgv, process.env.NODE_OPTIONS);
+  const strict = mode === 'strict';
   const ignoreRejection = (): void => {};
   for (const signal of settings.signals) process.on(signal, onSignal);
   if (settings.handleProcessErrors) {

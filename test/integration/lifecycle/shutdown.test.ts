@@ -293,6 +293,52 @@ describe('process errors', () => {
     expect(strict.lines.filter((l) => JSON.stringify(l).includes('rejected from /reject'))).toHaveLength(1);
   });
 
+  it('lets the first signal join a drain that code or a crash started, not force it', async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '10000' });
+    const slow = get(`${app.url}/slow?ms=900&chunks=3`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await get(`${app.url}/shutdown`);
+    await app.waitForLine((l) => l.msg === 'shutdown started');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    app.signal('SIGTERM'); // App Runner's, as it replaces the instance
+    expect((await slow).body).toBe('chunk-1;chunk-2;chunk-3;done-900');
+    expect((await app.exit(0)).code).toBe(0);
+    expect(app.lines.find((l) => l.msg === 'shutdown forced: exiting now')).toBeUndefined();
+    expect(
+      app.lines.find((l) => l.msg === 'received SIGTERM while draining: the drain goes on'),
+    ).toBeDefined();
+  });
+
+  it('writes ten crash lines during a drain, then counts the rest', async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '10000' });
+    const slow = get(`${app.url}/slow?ms=600&chunks=2`);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await get(`${app.url}/throw-often`);
+    expect((await slow).status).toBe(200);
+    expect((await app.exit(0)).code).toBe(1);
+    const fatal = app.lines.filter((l) => l.msg === 'uncaught exception: boom from /throw-often');
+    expect(fatal).toHaveLength(11); // the one that started the drain, and ten during it
+    const counted = app.lines.find((l) => typeof l.uncaughtNotWritten === 'number');
+    expect(counted!.uncaughtNotWritten as number).toBeGreaterThan(10);
+  });
+
+  it('exits 1 after an uncaught exception with shutdown.exit false (the process ends by itself)', async () => {
+    const app = await startApp(fixture, { NO_EXIT: '1' });
+    await get(`${app.url}/throw`);
+    const { code } = await app.exit(0);
+    expect(code).toBe(1);
+    expect(app.lines.find((l) => l.msg === 'shutdown complete')).toBeDefined();
+  });
+
+  it('keeps serving and exits 1 under --unhandled-rejections=warn-with-error-code, as Node would', async () => {
+    const app = await startApp(fixture, { NODE_OPTIONS: '--unhandled-rejections=warn-with-error-code' });
+    await get(`${app.url}/reject`);
+    await app.waitForLine((l) => l.msg === 'unhandled promise rejection: rejected from /reject');
+    expect((await get(`${app.url}/fast`)).body).toBe('ok');
+    app.signal('SIGTERM');
+    expect((await app.exit()).code).toBe(1);
+  });
+
   it("logs an unhandled rejection and keeps serving under the 'log' policy", async () => {
     const app = await startApp(fixture, { UNHANDLED: 'log' });
     await get(`${app.url}/reject`);
