@@ -11,12 +11,14 @@ export type Bounded<T> =
 
 /**
  * Settles `promise` or gives up after `ms`, whichever comes first, never rejecting. The timer is
- * unref'd and cleared as soon as the promise settles.
+ * cleared as soon as the promise settles; it is unref'd unless `keepAlive` (a bound the process
+ * waits on, as a start-up's: work that holds no handle would otherwise let Node end the process
+ * with "unsettled top-level await", exit 13, and no word of the kit's).
  */
-export function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<Bounded<T>> {
+export function withTimeout<T>(promise: PromiseLike<T>, ms: number, keepAlive = false): Promise<Bounded<T>> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ outcome: 'timed-out' }), ms);
-    timer.unref();
+    if (!keepAlive) timer.unref();
     Promise.resolve(promise).then(
       (value) => {
         clearTimeout(timer);

@@ -247,7 +247,8 @@ export class SecretStore {
         );
       }),
     );
-    const outcome = await withTimeout(loading, budget);
+    // Kept alive: the start waits on it, and a provider that holds no handle must not end the process.
+    const outcome = await withTimeout(loading, budget, true);
     if (outcome.outcome === 'timed-out') {
       controller.abort(new DOMException(`secrets start-up budget of ${budget} ms exhausted`, 'TimeoutError'));
     }
