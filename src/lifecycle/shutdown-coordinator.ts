@@ -69,8 +69,9 @@ function upgradedNote(count: number): string {
  * server without dropping a request, awaits tracked work, runs the hooks in reverse order of
  * registration (each bounded), and flushes the logger last. `shutdown.timeoutMs` bounds it all:
  * past four fifths of it (at most 2 s before its end, never sooner than the drain delay and the idle
- * grace allow) what is left is destroyed and logged, the hooks not yet started are skipped, the final
- * steps (spans, metrics, the logger) run in what remains, and the exit code is 1.
+ * grace allow) what is left is destroyed and logged, the hooks not yet started are skipped (one line
+ * names them all), the final steps (spans, metrics, the logger) run in what remains, and the exit
+ * code is 1.
  */
 export class ShutdownCoordinator {
   readonly #settings: ShutdownSettings;
@@ -86,7 +87,10 @@ export class ShutdownCoordinator {
   #state: LifecycleState = 'starting';
   #phase = 'not started';
   #failed = false;
-  #hooksTaken = false;
+  /** The hooks in the order the sequence runs them, once it reached them (registrations then close). */
+  #hooksTaken: RegisteredHook[] | undefined;
+  /** The drain steps and hooks the sequence started: what else it had to run is named at a cut. */
+  readonly #begun = new Set<RegisteredHook>();
   #cutShort = false;
   #result: Promise<ShutdownResult> | undefined;
 
@@ -145,7 +149,7 @@ export class ShutdownCoordinator {
   /** Registers a hook run after the drain, in reverse order of registration. Returns its remover. */
   onShutdown(name: string, fn: ShutdownHook, options?: ShutdownHookOptions): () => void {
     checkHook(name, fn, options ?? {});
-    if (this.#hooksTaken) {
+    if (this.#hooksTaken !== undefined) {
       this.#logger.warn(
         { hook: name, phase: this.#phase },
         `shutdown hook "${name}" was registered after the shutdown hooks started: it will not run`,
@@ -253,6 +257,9 @@ export class ShutdownCoordinator {
         },
         `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}`,
       );
+    }
+    if (this.#cutShort) this.#logNotRun(timeoutMs);
+    if (outcome.outcome === 'timed-out') {
       for (const tracker of this.#trackers) tracker.destroyAll();
       // The requests cut short end on their sockets' 'close' events, which run after the destroy: wait
       // for them (briefly), so that each writes its `request aborted` line and held lines before the exit.
@@ -262,7 +269,11 @@ export class ShutdownCoordinator {
       while (this.inFlight > 0 && performance.now() - cutAt < cutRequestsWaitMs)
         await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    for (const hook of this.#finalizers) await this.#runHook('final step', hook, deadline);
+    for (const hook of this.#finalizers) {
+      if (await this.#runHook('final step', hook, deadline)) continue;
+      this.#cutShort = true;
+      this.#logger.error({ hook: hook.name }, `final step "${hook.name}" not run: the deadline has passed`);
+    }
     clearTimeout(keepAlive);
     // Out of time, or a step not run for want of it.
     const timedOut = this.#cutShort;
@@ -285,26 +296,53 @@ export class ShutdownCoordinator {
     while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
     // The framework's close (Fastify's `preClose` hooks end its WebSockets), then what is left open.
     for (const step of this.#afterDrain) {
-      if (this.#cutShort) return;
-      await this.#runHook('drain step', step, deadline);
+      if (!(await this.#runStep('drain step', step, deadline))) return;
     }
     this.#phase = 'awaiting upgraded connections';
     await Promise.all(drains);
-    this.#hooksTaken = true;
-    for (const hook of [...this.#hooks].reverse()) {
-      if (this.#cutShort) return;
-      await this.#runHook('shutdown hook', hook, deadline);
+    this.#hooksTaken = [...this.#hooks].reverse();
+    for (const hook of this.#hooksTaken) {
+      if (!(await this.#runStep('shutdown hook', hook, deadline))) return;
     }
   }
 
-  async #runHook(kind: string, hook: RegisteredHook, deadline: number): Promise<void> {
+  /** Runs a drain step or hook of the sequence; false once the deadline cut it short (it is not run). */
+  async #runStep(kind: string, step: RegisteredHook, deadline: number): Promise<boolean> {
+    if (this.#cutShort) return false;
+    if (!(await this.#runHook(kind, step, deadline))) {
+      this.#cutShort = true;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * One line naming every drain step and hook the sequence had not started when the deadline cut it:
+   * none of them runs now (the one running at the cut is named by its own line and `phase`).
+   */
+  #logNotRun(timeoutMs: number): void {
+    const steps = this.#afterDrain.filter((step) => !this.#begun.has(step)).map((step) => step.name);
+    const hooks = (this.#hooksTaken ?? [...this.#hooks].reverse())
+      .filter((hook) => !this.#begun.has(hook))
+      .map((hook) => hook.name);
+    if (steps.length === 0 && hooks.length === 0) return;
+    const named = (kind: string, names: string[]) =>
+      names.length === 0
+        ? []
+        : [`${kind}${names.length === 1 ? '' : 's'} ${names.map((name) => `"${name}"`).join(', ')}`];
+    const what = [...named('drain step', steps), ...named('shutdown hook', hooks)].join(' and ');
+    this.#logger.error(
+      { hooks, ...(steps.length === 0 ? {} : { steps }), phase: this.#phase, timeoutMs },
+      `${what} not run: the deadline has passed; give them time with a longer shutdown.timeoutMs (now ${timeoutMs} ms), or shorter work before them`,
+    );
+  }
+
+  /** Runs `hook` within its budget; false, without starting it, when the deadline left it none. */
+  async #runHook(kind: string, hook: RegisteredHook, deadline: number): Promise<boolean> {
     this.#phase = `${kind} "${hook.name}"`;
     const budget = Math.max(0, Math.min(hook.timeoutMs, Math.floor(deadline - performance.now())));
-    if (budget === 0) {
-      this.#cutShort = true;
-      this.#logger.error({ hook: hook.name }, `${kind} "${hook.name}" not run: the deadline has passed`);
-      return;
-    }
+    if (budget === 0) return false;
+    this.#begun.add(hook);
     const controller = new AbortController();
     let started: Promise<unknown>;
     try {
@@ -324,6 +362,7 @@ export class ShutdownCoordinator {
         `${kind} "${hook.name}" timed out after ${budget} ms`,
       );
     }
+    return true;
   }
 
   /** Open upgraded connections (WebSocket) on the managed servers. */

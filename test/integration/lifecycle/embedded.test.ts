@@ -148,6 +148,36 @@ describe('shutdown without exiting the process', () => {
     expect(logs.lines.filter((line) => String(line.msg).includes('timed out after 0 ms'))).toEqual([]);
   });
 
+  it('names in one line every hook the deadline left unstarted, whether a hook or tracked work held it', async () => {
+    const [heldByHook, heldByTask] = await Promise.all([
+      startRuntime({ app: ok, shutdown: { timeoutMs: 1_000 } }),
+      startRuntime({ app: ok, shutdown: { timeoutMs: 1_000 } }),
+    ]);
+    for (const { runtime } of [heldByHook, heldByTask])
+      for (const name of ['db', 'cache', 'queue']) runtime.onShutdown(name, () => {});
+    heldByHook.runtime.onShutdown('hangs', () => new Promise(() => {}));
+    heldByTask.runtime.track(new Promise(() => {}), 'job');
+
+    const results = await Promise.all(
+      [heldByHook, heldByTask].map(({ runtime }) => runtime.shutdown('test')),
+    );
+
+    for (const result of results) expect(result).toMatchObject({ timedOut: true, exitCode: 1 });
+    for (const { logs } of [heldByHook, heldByTask]) {
+      // Once only "queue" was named (the hook after the one that hung), or none (held by tracked work).
+      const notRun = logs.lines.filter((line) => String(line.msg).includes('not run'));
+      expect(notRun).toEqual([
+        expect.objectContaining({
+          level: 'error',
+          hooks: ['queue', 'cache', 'db'],
+          msg: expect.stringMatching(
+            /^shutdown hooks "queue", "cache", "db" not run: the deadline has passed; .*shutdown\.timeoutMs \(now 1000 ms\)/,
+          ),
+        }),
+      ]);
+    }
+  });
+
   it("keeps the final steps' reserve out of the idle grace: a grace near the timeout still drains in time", async () => {
     const { runtime } = await startRuntime({ app: ok, shutdown: { timeoutMs: 1_000, idleGraceMs: 900 } });
     const agent = new Agent({ keepAlive: true });
