@@ -92,6 +92,8 @@ export class ShutdownCoordinator {
   /** The drain steps and hooks the sequence started: what else it had to run is named at a cut. */
   readonly #begun = new Set<RegisteredHook>();
   #cutShort = false;
+  /** The sequence ended or was cut: a task tracked now is not awaited. */
+  #tasksClosed = false;
   #result: Promise<ShutdownResult> | undefined;
 
   constructor(settings: ShutdownSettings, logger: Logger, exit: ((code: number) => void) | false) {
@@ -127,12 +129,22 @@ export class ShutdownCoordinator {
     if (this.#state === 'draining') void tracker.drain(this.#settings.idleGraceMs);
   }
 
-  /** Shutdown waits for `promise` (bounded by the deadline); a rejection is logged. */
+  /**
+   * Shutdown waits for `promise` (bounded by the deadline); a rejection is logged. Tracked during the
+   * shutdown (by a hook), it is awaited before the next hook starts and before the final steps; once
+   * those begin, nothing awaits it, and a line says so.
+   */
   track<T>(promise: Promise<T>, name = 'task'): Promise<T> {
     // Checked first: an entry that never settles would hold the shutdown in a loop no timer breaks.
     if (typeof (promise as { then?: unknown } | null)?.then !== 'function') {
       throw new InvalidArgumentError(
         `runtime.track(promise) takes the promise of the work, as track(job(), 'job'); received ${describeValue(promise)}${typeof promise === 'function' ? ': call the function and pass what it returns' : ''}.`,
+      );
+    }
+    if (this.#tasksClosed || this.#state === 'stopped') {
+      this.#logger.warn(
+        { task: name, phase: this.#phase },
+        `runtime.track(promise, "${name}") came after the shutdown stopped waiting for tracked work (${this.#phase}): the process may exit before it ends; track it before the last onShutdown hook returns, or await it there`,
       );
     }
     this.#tasks.set(promise, name);
@@ -242,6 +254,7 @@ export class ShutdownCoordinator {
     );
     const drainMs = timeoutMs - reserveMs;
     const outcome = await withTimeout(this.#sequence(startedAt + drainMs), drainMs);
+    this.#tasksClosed = true;
     // What the sequence had left (hooks) is not started once the final steps run.
     if (outcome.outcome === 'timed-out') {
       this.#cutShort = true;
@@ -293,7 +306,7 @@ export class ShutdownCoordinator {
     const drains = this.#trackers.map((t) => t.drain(this.#settings.idleGraceMs));
     await Promise.all(this.#trackers.map((t) => t.requestsDrained()));
     this.#phase = 'awaiting tracked tasks';
-    while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
+    await this.#tasksSettled();
     // The framework's close (Fastify's `preClose` hooks end its WebSockets), then what is left open.
     for (const step of this.#afterDrain) {
       if (!(await this.#runStep('drain step', step, deadline))) return;
@@ -304,10 +317,24 @@ export class ShutdownCoordinator {
     for (const hook of this.#hooksTaken) {
       if (!(await this.#runStep('shutdown hook', hook, deadline))) return;
     }
+    // Tracked by the last hook: its work, as the work of a request, is part of the shutdown.
+    await this.#tasksSettled();
+  }
+
+  /**
+   * Awaits every tracked task, those tracked meanwhile too. Before each step as well: work a hook
+   * tracks (a queue's flush it started) ends before the next hook closes what it may use (registered
+   * earlier, the database runs later), as the work of requests ends before the first hook.
+   */
+  async #tasksSettled(): Promise<void> {
+    if (this.#tasks.size === 0) return;
+    this.#phase = 'awaiting tracked tasks';
+    while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
   }
 
   /** Runs a drain step or hook of the sequence; false once the deadline cut it short (it is not run). */
   async #runStep(kind: string, step: RegisteredHook, deadline: number): Promise<boolean> {
+    await this.#tasksSettled();
     if (this.#cutShort) return false;
     if (!(await this.#runHook(kind, step, deadline))) {
       this.#cutShort = true;

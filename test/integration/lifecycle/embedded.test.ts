@@ -106,6 +106,34 @@ describe('shutdown without exiting the process', () => {
     expect(logs.find('tracked task "flaky" failed')[0]).toMatchObject({ level: 'error', task: 'flaky' });
   });
 
+  it('awaits work a hook tracks before the next hook starts; says so of work tracked after the last', async () => {
+    const { runtime, logs } = await startRuntime({ app: ok });
+    const events: string[] = [];
+    runtime.onShutdown('database', () => {
+      events.push('database closed');
+    });
+    runtime.onShutdown('queue', () => {
+      const flush = new Promise((resolve) => setTimeout(resolve, 300));
+      runtime.track(
+        flush.then(() => events.push('queue flushed')),
+        'queue flush',
+      );
+    });
+
+    const result = await runtime.shutdown('test');
+    runtime.track(Promise.resolve(), 'too late');
+
+    // The tracked flush was once dropped: the shutdown ended at once, the database closed under it.
+    expect(events).toEqual(['queue flushed', 'database closed']);
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(result.durationMs).toBeGreaterThanOrEqual(250);
+    const late = logs.lines.find((line) => String(line.msg).startsWith('runtime.track(promise, "too late")'));
+    expect(late).toMatchObject({ level: 'warn', task: 'too late', phase: 'stopped' });
+    expect(late?.msg).toMatch(
+      /the process may exit before it ends; track it before the last onShutdown hook returns/,
+    );
+  });
+
   it('refuses what track and onShutdown cannot run, naming the fix, and still shuts down in time', async () => {
     const { runtime, logs } = await startRuntime({ app: ok, shutdown: { timeoutMs: 2_000 } });
     const job = async () => {};
