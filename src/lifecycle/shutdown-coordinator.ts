@@ -26,8 +26,8 @@ export interface ShutdownResult {
   readonly reason: string;
   /**
    * 0 when everything finished in time; 1 when an uncaught exception (or, by policy, an unhandled
-   * rejection) started it, or the deadline was reached. A hook that failed or ran out of its own time
-   * is logged and leaves it 0.
+   * rejection) started it, the deadline was reached, or a second signal forced the exit. A hook that
+   * failed or ran out of its own time is logged and leaves it 0.
    */
   readonly exitCode: number;
   /** True when the deadline was reached: what was left was destroyed, or a step not run. */
@@ -94,6 +94,8 @@ export class ShutdownCoordinator {
   #cutShort = false;
   /** The sequence ended or was cut: a task tracked now is not awaited. */
   #tasksClosed = false;
+  /** A second signal ends the shutdown: it alone exits, once the requests it cut wrote their lines. */
+  #forced = false;
   #result: Promise<ShutdownResult> | undefined;
 
   constructor(settings: ShutdownSettings, logger: Logger, exit: ((code: number) => void) | false) {
@@ -208,14 +210,23 @@ export class ShutdownCoordinator {
     return this.#result;
   }
 
-  /** Ends at once: destroys every socket, flushes the log, exits 1. For a second signal. */
+  /**
+   * Ends at once: starts no further hook (one line names those not run), destroys every socket,
+   * waits up to 100 ms for the requests cut to write their lines (as at the deadline), flushes the
+   * log, exits 1. For a second signal; a later one (a second Ctrl+C reaches an app under `npm start`
+   * twice) changes nothing.
+   */
   force(reason: string): void {
+    if (this.#forced) return;
+    this.#forced = true;
     this.#logger.warn(
       { reason, phase: this.#phase, inFlight: this.inFlight },
       'shutdown forced: exiting now',
     );
+    if (this.#state === 'draining')
+      this.#logNotRun(`the shutdown was forced (${reason}); send one signal to let them run`);
     for (const tracker of this.#trackers) tracker.destroyAll();
-    this.#finish(1);
+    void this.#cutRequestsEnded().then(() => this.#finish(1, true));
   }
 
   async #run(reason: string): Promise<ShutdownResult> {
@@ -271,18 +282,18 @@ export class ShutdownCoordinator {
         `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}`,
       );
     }
-    if (this.#cutShort) this.#logNotRun(timeoutMs);
+    if (this.#cutShort) {
+      this.#logNotRun(
+        `the deadline has passed; give them time with a longer shutdown.timeoutMs (now ${timeoutMs} ms), or shorter work before them`,
+      );
+    }
     if (outcome.outcome === 'timed-out') {
       for (const tracker of this.#trackers) tracker.destroyAll();
-      // The requests cut short end on their sockets' 'close' events, which run after the destroy: wait
-      // for them (briefly), so that each writes its `request aborted` line and held lines before the exit.
-      // On a referenced timer: nothing else may keep the process alive by then, and an exit of its own
-      // would skip the exit code and the last lines.
-      const cutAt = performance.now();
-      while (this.inFlight > 0 && performance.now() - cutAt < cutRequestsWaitMs)
-        await new Promise((resolve) => setTimeout(resolve, 1));
+      await this.#cutRequestsEnded();
     }
-    for (const hook of this.#finalizers) {
+    // Forced, the exit flushes what it can at once: a final step run now could flush the metrics
+    // before the requests it cut are counted.
+    for (const hook of this.#forced ? [] : this.#finalizers) {
       if (await this.#runHook('final step', hook, deadline)) continue;
       this.#cutShort = true;
       this.#logger.error({ hook: hook.name }, `final step "${hook.name}" not run: the deadline has passed`);
@@ -290,9 +301,10 @@ export class ShutdownCoordinator {
     clearTimeout(keepAlive);
     // Out of time, or a step not run for want of it.
     const timedOut = this.#cutShort;
-    const exitCode = timedOut || this.#failed ? 1 : 0;
+    const exitCode = timedOut || this.#failed || this.#forced ? 1 : 0;
     const durationMs = Math.round(performance.now() - startedAt);
-    this.#logger.info({ reason, exitCode, durationMs }, 'shutdown complete');
+    // Forced, the shutdown did not complete: the forced line and the exit end it.
+    if (!this.#forced) this.#logger.info({ reason, exitCode, durationMs }, 'shutdown complete');
     this.#finish(exitCode);
     return { reason, exitCode, timedOut, durationMs };
   }
@@ -335,7 +347,7 @@ export class ShutdownCoordinator {
   /** Runs a drain step or hook of the sequence; false once the deadline cut it short (it is not run). */
   async #runStep(kind: string, step: RegisteredHook, deadline: number): Promise<boolean> {
     await this.#tasksSettled();
-    if (this.#cutShort) return false;
+    if (this.#cutShort || this.#forced) return false;
     if (!(await this.#runHook(kind, step, deadline))) {
       this.#cutShort = true;
       return false;
@@ -344,10 +356,11 @@ export class ShutdownCoordinator {
   }
 
   /**
-   * One line naming every drain step and hook the sequence had not started when the deadline cut it:
-   * none of them runs now (the one running at the cut is named by its own line and `phase`).
+   * One line naming every drain step and hook the sequence had not started when the deadline or a
+   * second signal cut it, and `why`: none of them runs now (the one running at the cut is named by its
+   * own line and `phase`).
    */
-  #logNotRun(timeoutMs: number): void {
+  #logNotRun(why: string): void {
     const steps = this.#afterDrain.filter((step) => !this.#begun.has(step)).map((step) => step.name);
     const hooks = (this.#hooksTaken ?? [...this.#hooks].reverse())
       .filter((hook) => !this.#begun.has(hook))
@@ -359,8 +372,8 @@ export class ShutdownCoordinator {
         : [`${kind}${names.length === 1 ? '' : 's'} ${names.map((name) => `"${name}"`).join(', ')}`];
     const what = [...named('drain step', steps), ...named('shutdown hook', hooks)].join(' and ');
     this.#logger.error(
-      { hooks, ...(steps.length === 0 ? {} : { steps }), phase: this.#phase, timeoutMs },
-      `${what} not run: the deadline has passed; give them time with a longer shutdown.timeoutMs (now ${timeoutMs} ms), or shorter work before them`,
+      { hooks, ...(steps.length === 0 ? {} : { steps }), phase: this.#phase },
+      `${what} not run: ${why}`,
     );
   }
 
@@ -415,8 +428,21 @@ export class ShutdownCoordinator {
     for (const listener of this.#stoppedListeners) listener();
   }
 
-  #finish(exitCode: number): void {
-    if (this.#state === 'stopped') return;
+  /**
+   * The requests cut short end on their sockets' 'close' events, which run after the destroy: waits
+   * for them (100 ms at most), so that each writes its `request aborted` line, held lines and metrics
+   * before the exit. On a referenced timer: nothing else may keep the process alive by then, and an
+   * exit of its own would skip the exit code and the last lines.
+   */
+  async #cutRequestsEnded(): Promise<void> {
+    const cutAt = performance.now();
+    while (this.inFlight > 0 && performance.now() - cutAt < cutRequestsWaitMs)
+      await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+
+  /** Stops and exits; once forced, only the forced path does (a sequence ending meanwhile would exit 0). */
+  #finish(exitCode: number, forced = false): void {
+    if (this.#state === 'stopped' || (this.#forced && !forced)) return;
     this.#stop();
     this.#logger.flush();
     if (this.#exit !== false) this.#exit(exitCode);

@@ -200,8 +200,13 @@ describe('shutdown on a real signal', () => {
     expect((failed!.err as { message: string }).message).toBe('hook throws failed on purpose');
   });
 
-  it('forces the exit on a second signal', async () => {
-    const app = await startApp(fixture, { TIMEOUT_MS: '10000' });
+  it('forces the exit on a second signal: the requests it cuts write their lines, the hooks not run are named', async () => {
+    const hooks = [{ name: 'database' }, { name: 'queue' }];
+    const app = await startApp(fixture, {
+      TIMEOUT_MS: '10000',
+      REQUEST_LOG: '1',
+      HOOKS: JSON.stringify(hooks),
+    });
     const hanging = get(`${app.url}/hang`).catch((error: NodeJS.ErrnoException) => error);
     await new Promise((resolve) => setTimeout(resolve, 50));
     app.signal('SIGTERM');
@@ -215,6 +220,26 @@ describe('shutdown on a real signal', () => {
       reason: 'second SIGINT',
     });
     expect(await hanging).toBeInstanceOf(Error);
+    // The request cut once went without its line (nor was it counted): the exit came first.
+    const messages = app.lines.map((l) => String(l.msg));
+    expect(app.lines.find((l) => l.msg === 'request aborted')).toMatchObject({
+      level: 'warn',
+      path: '/hang',
+    });
+    expect(messages.indexOf('request aborted')).toBeGreaterThan(
+      messages.indexOf('shutdown forced: exiting now'),
+    );
+    expect(
+      app.lines.find((l) =>
+        String(l.msg).endsWith(
+          'not run: the shutdown was forced (second SIGINT); send one signal to let them run',
+        ),
+      ),
+    ).toMatchObject({
+      level: 'error',
+      hooks: ['queue', 'database'],
+    });
+    expect(messages.filter((msg) => msg.startsWith('hook '))).toEqual([]);
   });
 
   it('takes a signal delivered twice at once (Ctrl+C under npm start) for one: the drain goes on', async () => {
