@@ -24,6 +24,12 @@ function isUpgraded(socket: Socket): boolean {
   return (socket as Socket & { parser?: unknown }).parser === null;
 }
 
+/** The port `server` listens on; undefined when it does not (a closed server has no address). */
+function portOf(server: Server): number | undefined {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : undefined;
+}
+
 /** A server the kit drains: of `node:http`, `node:https` or `node:http2`. */
 export type ManagedServer = Server | Http2Server | Http2SecureServer;
 
@@ -136,6 +142,11 @@ export class ConnectionTracker {
     return count;
   }
 
+  /** Whether the server listens (not closed, by the drain or by anyone else). */
+  get listening(): boolean {
+    return this.#server.listening;
+  }
+
   /** True once {@link drain} was called. */
   get draining(): boolean {
     return this.#drained !== undefined;
@@ -189,6 +200,27 @@ export class ConnectionTracker {
     }
     this.#settleIfDrained();
     return this.#drained;
+  }
+
+  /**
+   * Calls `listener`, with the port the server listened on, when the server closes and the drain did
+   * not close it: the app's own `server.close()`. Returns the function that removes it.
+   */
+  onForeignClose(listener: (port: number | undefined) => void): () => void {
+    // Read while it listens: by its 'close' the server has no address left.
+    let port = portOf(this.#server);
+    const onListening = (): void => {
+      port = portOf(this.#server);
+    };
+    const onClose = (): void => {
+      if (!this.draining) listener(port);
+    };
+    this.#server.on('listening', onListening);
+    this.#server.on('close', onClose);
+    return () => {
+      this.#server.off('listening', onListening);
+      this.#server.off('close', onClose);
+    };
   }
 
   /**

@@ -5,20 +5,18 @@ import { InvalidArgumentError } from '../errors.js';
 import { runOutsideRequestContext } from '../http/context.js';
 import { sleep, withTimeout } from '../internal/timers.js';
 import { ConnectionTracker, type ManagedServer } from './connection-tracker.js';
+import { closedElsewhere } from './server-closed.js';
+import {
+  checkHook,
+  namedSteps,
+  type RegisteredHook,
+  runWithin,
+  type ShutdownHook,
+  type ShutdownHookOptions,
+} from './shutdown-hooks.js';
 import type { LifecycleState } from './state.js';
 
-/** A function run during shutdown; its argument aborts when the function's time is up. */
-export type ShutdownHook = (signal: AbortSignal) => unknown;
-
-/** Options of a shutdown hook. */
-export interface ShutdownHookOptions {
-  /**
-   * How long the hook may run before it is abandoned (and its signal aborted); the overall
-   * `shutdown.timeoutMs` bounds it too, less the end kept for the final steps (a fifth, 2 s at most).
-   * @default the `shutdown.hookTimeoutMs` option (5000)
-   */
-  timeoutMs?: number;
-}
+export type { ShutdownHook, ShutdownHookOptions } from './shutdown-hooks.js';
 
 /** How a shutdown ended. */
 export interface ShutdownResult {
@@ -42,12 +40,6 @@ export interface ShutdownSettings {
   readonly drainDelayMs: number;
   readonly idleGraceMs: number;
   readonly hookTimeoutMs: number;
-}
-
-interface RegisteredHook {
-  readonly name: string;
-  readonly fn: ShutdownHook;
-  readonly timeoutMs: number;
 }
 
 /** How long the deadline waits, after destroying the sockets, for the requests they carried to end. */
@@ -124,10 +116,15 @@ export class ShutdownCoordinator {
     if (this.#state === 'starting') this.#state = 'ready';
   }
 
-  /** Drains `server` with the others on shutdown. */
+  /**
+   * Drains `server` with the others on shutdown. Closed by anyone else while the runtime is ready,
+   * it is said, and, the last open, starts the shutdown.
+   */
   addServer(server: ManagedServer): void {
     const tracker = new ConnectionTracker(server);
     this.#trackers.push(tracker);
+    // Removed once stopped, as every listener the kit adds.
+    this.#stoppedListeners.push(tracker.onForeignClose((port) => this.#closedElsewhere(port)));
     if (this.#state === 'draining') void tracker.drain(this.#settings.idleGraceMs);
   }
 
@@ -158,6 +155,13 @@ export class ShutdownCoordinator {
       },
     );
     return promise;
+  }
+
+  /** A managed server closed by someone else while serving: said, and the last one open stops the app. */
+  #closedElsewhere(port: number | undefined): void {
+    if (this.#state !== 'ready') return;
+    const open = this.#trackers.filter((tracker) => tracker.listening).length;
+    if (closedElsewhere(this.#logger, port, open)) void this.shutdown('server closed');
   }
 
   /** Registers a hook run after the drain, in reverse order of registration. Returns its remover. */
@@ -282,7 +286,8 @@ export class ShutdownCoordinator {
         `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}`,
       );
     }
-    if (this.#cutShort) {
+    // Forced, the forced line named them already.
+    if (this.#cutShort && !this.#forced) {
       this.#logNotRun(
         `the deadline has passed; give them time with a longer shutdown.timeoutMs (now ${timeoutMs} ms), or shorter work before them`,
       );
@@ -366,14 +371,9 @@ export class ShutdownCoordinator {
       .filter((hook) => !this.#begun.has(hook))
       .map((hook) => hook.name);
     if (steps.length === 0 && hooks.length === 0) return;
-    const named = (kind: string, names: string[]) =>
-      names.length === 0
-        ? []
-        : [`${kind}${names.length === 1 ? '' : 's'} ${names.map((name) => `"${name}"`).join(', ')}`];
-    const what = [...named('drain step', steps), ...named('shutdown hook', hooks)].join(' and ');
     this.#logger.error(
       { hooks, ...(steps.length === 0 ? {} : { steps }), phase: this.#phase },
-      `${what} not run: ${why}`,
+      `${namedSteps(steps, hooks)} not run: ${why}`,
     );
   }
 
@@ -383,25 +383,7 @@ export class ShutdownCoordinator {
     const budget = Math.max(0, Math.min(hook.timeoutMs, Math.floor(deadline - performance.now())));
     if (budget === 0) return false;
     this.#begun.add(hook);
-    const controller = new AbortController();
-    let started: Promise<unknown>;
-    try {
-      started = Promise.resolve(hook.fn(controller.signal));
-    } catch (error) {
-      started = Promise.reject(error);
-    }
-    const outcome = await withTimeout(started, budget);
-    if (outcome.outcome === 'rejected') {
-      this.#logger.error({ err: outcome.reason, hook: hook.name }, `${kind} "${hook.name}" failed`);
-    } else if (outcome.outcome === 'timed-out') {
-      controller.abort(
-        new DOMException(`${kind} "${hook.name}" timed out after ${budget} ms`, 'TimeoutError'),
-      );
-      this.#logger.error(
-        { hook: hook.name, timeoutMs: budget },
-        `${kind} "${hook.name}" timed out after ${budget} ms`,
-      );
-    }
+    await runWithin(kind, hook, budget, this.#logger);
     return true;
   }
 
@@ -446,25 +428,5 @@ export class ShutdownCoordinator {
     this.#stop();
     this.#logger.flush();
     if (this.#exit !== false) this.#exit(exitCode);
-  }
-}
-
-/** `onShutdown(name, fn, options)` as the types say: JavaScript callers get an error naming the fix. */
-function checkHook(name: unknown, fn: unknown, options: ShutdownHookOptions): void {
-  if (typeof name !== 'string' || name === '') {
-    throw new InvalidArgumentError(
-      `runtime.onShutdown(name, fn) takes a name first, as onShutdown('database', () => pool.end()); received ${describeValue(name)} as the name.`,
-    );
-  }
-  if (typeof fn !== 'function') {
-    throw new InvalidArgumentError(
-      `runtime.onShutdown("${name}", fn): fn must be a function; received ${describeValue(fn)}.`,
-    );
-  }
-  const { timeoutMs } = options;
-  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1)) {
-    throw new InvalidArgumentError(
-      `runtime.onShutdown("${name}"): timeoutMs must be a whole number of milliseconds of at least 1; received ${describeValue(timeoutMs)}.`,
-    );
   }
 }

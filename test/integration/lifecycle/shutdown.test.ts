@@ -269,6 +269,44 @@ describe('shutdown on a real signal', () => {
   });
 });
 
+describe("the app's own server.close()", () => {
+  it('says so and starts the shutdown, so the hooks run before the process ends', async () => {
+    const app = await startApp(fixture, { HOOKS: JSON.stringify([{ name: 'database' }]) });
+    const since = performance.now();
+    expect((await get(`${app.url}/close-server`)).body).toBe('closing');
+    const { code, elapsedMs } = await app.exit(since);
+    // It once ended the process with exit code 0, no line, and no hook run.
+    expect(code).toBe(0);
+    expect(elapsedMs).toBeLessThan(1_000);
+    const warning = app.lines.find((l) => l.level === 'warn');
+    expect(warning).toMatchObject({ port: app.port });
+    expect(String(warning!.msg)).toMatch(
+      new RegExp(
+        `^the server on port ${app.port} was closed outside the kit's shutdown \\(server\\.close\\(\\) in the app`,
+      ),
+    );
+    expect(String(warning!.msg)).toContain(
+      'remove that server.close(), the kit drains the server on SIGTERM',
+    );
+    expect(app.lines.find((l) => l.msg === 'shutdown started')).toMatchObject({ reason: 'server closed' });
+    const messages = app.lines.map((l) => l.msg);
+    expect(messages).toEqual(expect.arrayContaining(['hook database done', 'shutdown complete']));
+  });
+
+  it('of one server among several: says so, and the others go on serving', async () => {
+    const app = await startApp(fixture, { SECOND_SERVER: '1' });
+    const { port } = await app.waitForLine((l) => l.msg === 'second server listening');
+    await get(`${app.url}/close-second`);
+    const warning = await app.waitForLine((l) => l.level === 'warn', 3_000);
+    expect(warning).toMatchObject({ port, openServers: 1 });
+    expect(String(warning.msg)).toContain('the kit goes on serving on the other server it manages');
+    expect((await get(`${app.url}/fast`)).body).toBe('ok');
+    expect(app.lines.find((l) => l.msg === 'shutdown started')).toBeUndefined();
+    app.signal('SIGTERM');
+    expect((await app.exit()).code).toBe(0);
+  });
+});
+
 describe('process errors', () => {
   it('logs an uncaught exception as fatal with its stack, drains, and exits 1', async () => {
     const app = await startApp(fixture);

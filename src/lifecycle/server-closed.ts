@@ -1,0 +1,29 @@
+import type { Logger } from 'pino';
+
+/**
+ * Says that a managed server was closed while the kit served, not by its drain: the app's own
+ * `server.close()`, often a leftover of `@godaddy/terminus` or `lightship`. Returns whether the
+ * shutdown should start. The last server open (`openServers` 0), yes: the process would end with no
+ * line and no hook run (nothing else keeps it alive), and the shutdown runs them. With another still
+ * open, no: the app may have closed one of its servers on purpose (a port it no longer needs), and
+ * stopping the others would be the greater harm; they go on serving.
+ *
+ * @param port - the port the server listened on; undefined when never known.
+ * @param openServers - the managed servers still listening.
+ */
+export function closedElsewhere(logger: Logger, port: number | undefined, openServers: number): boolean {
+  const where = port === undefined ? 'a server the kit manages' : `the server on port ${port}`;
+  if (openServers > 0) {
+    const others = openServers === 1 ? 'other server' : `${openServers} other servers`;
+    logger.warn(
+      { port, openServers },
+      `${where} was closed outside the kit's shutdown (server.close() in the app?): the kit goes on serving on the ${others} it manages; if that close was not meant, remove it, the kit drains every server on SIGTERM`,
+    );
+    return false;
+  }
+  logger.warn(
+    { port },
+    `${where} was closed outside the kit's shutdown (server.close() in the app, a leftover of @godaddy/terminus or lightship?): the kit starts its shutdown, so that the onShutdown hooks run before the process ends; remove that server.close(), the kit drains the server on SIGTERM, and runtime.shutdown() stops the app on purpose`,
+  );
+  return true;
+}
