@@ -17,6 +17,7 @@ import { requestFieldLimits } from './http/request-fields.js';
 import { requestMatcher } from './http/request-match.js';
 import { guardedPredicate } from './http/request-predicate.js';
 import { RequestScope } from './http/request-scope.js';
+import { failCrashedRequest } from './lifecycle/crashed-request.js';
 import { installProcessHandlers } from './lifecycle/process-handlers.js';
 import { assertProcessFree, claimProcess } from './lifecycle/process-owner.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
@@ -244,7 +245,10 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   // thing worth waiting for.
   coordinator.onFinal('logger flush', () => flushLogger(logger), config.shutdown.timeoutMs);
   const uninstallWarnings = logProcessWarnings(logger);
-  const uninstallHandlers = installProcessHandlers(coordinator, logger, config.shutdown);
+  const uninstallHandlers = installProcessHandlers(coordinator, logger, {
+    ...config.shutdown,
+    failCurrentRequest: (error) => failCrashedRequest(coordinator, logger, error),
+  });
   const uninstall = () => {
     cancelHeldLines();
     uninstallHandlers();

@@ -260,6 +260,15 @@ export class ConnectionTracker {
       : [];
   }
 
+  /** The response an HTTP/1 connection is writing now that `test` picks, if any. */
+  findResponse(test: (res: ServerResponse) => boolean): ServerResponse | undefined {
+    for (const socket of this.#sockets.keys()) {
+      const res = currentResponse(socket);
+      if (res !== undefined && test(res)) return res;
+    }
+    return undefined;
+  }
+
   /** Destroys every socket at once (the deadline has passed). */
   destroyAll(): void {
     for (const socket of this.#sockets.keys()) socket.destroy();

@@ -11,6 +11,11 @@ export interface ProcessHandlerSettings {
   readonly signals: readonly NodeJS.Signals[];
   readonly unhandledRejection: UnhandledRejectionPolicy;
   readonly handleProcessErrors: boolean;
+  /**
+   * Answers the request a crash happened in (an uncaught exception, or a rejection that shuts down),
+   * before the drain: its code is broken, and it would otherwise hold the drain to its deadline.
+   */
+  readonly failCurrentRequest?: ((error: unknown) => void) | undefined;
 }
 
 /** A second signal sooner than this after the first is the same one, delivered twice. */
@@ -29,7 +34,8 @@ const fatalLinesWritten = 10;
  * a drain that code or a crash started joins it); an uncaught exception is logged as fatal with its
  * stack and drains with exit code 1 (`process.exitCode` too, for a runtime that does not exit the
  * process itself); an unhandled rejection does the same, or is only logged, per policy (with exit
- * code 1 under `--unhandled-rejections=warn-with-error-code`, as Node would). Once the drain
+ * code 1 under `--unhandled-rejections=warn-with-error-code`, as Node would). The request a crash
+ * happened in is answered at once (`failCurrentRequest`). Once the drain
  * began, past {@link fatalLinesWritten} of them, the rest are counted, and the count written once the
  * runtime stops. Returns the function that removes every listener it added.
  */
@@ -86,6 +92,7 @@ export function installProcessHandlers(
     // Node would have exited 1: so does a runtime that leaves the exit to its host (`exit: false`).
     process.exitCode = 1;
     writeFatal('fatal', { err: error, origin }, `uncaught exception: ${describeThrown(error)}`);
+    settings.failCurrentRequest?.(error);
     void coordinator.shutdown('uncaughtException', true);
   };
   const onUnhandledRejection = (reason: unknown): void => {
@@ -98,6 +105,7 @@ export function installProcessHandlers(
     }
     process.exitCode = 1;
     writeFatal('fatal', { err: reason }, `unhandled promise rejection: ${message}`);
+    settings.failCurrentRequest?.(reason);
     void coordinator.shutdown('unhandledRejection', true);
   };
 

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { describeValue } from '../config/parse.js';
@@ -109,6 +110,15 @@ export class ShutdownCoordinator {
   /** Requests in flight on the managed servers. */
   get inFlight(): number {
     return this.#trackers.reduce((sum, t) => sum + t.inFlight, 0);
+  }
+
+  /** The response an HTTP/1 connection of a managed server is writing now that `test` picks, if any. */
+  findResponse(test: (res: ServerResponse) => boolean): ServerResponse | undefined {
+    for (const tracker of this.#trackers) {
+      const res = tracker.findResponse(test);
+      if (res !== undefined) return res;
+    }
+    return undefined;
   }
 
   /** Moves `starting` to `ready`; no effect in any other state. */

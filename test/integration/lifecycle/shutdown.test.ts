@@ -356,6 +356,40 @@ describe('process errors', () => {
     expect(strict.lines.filter((l) => JSON.stringify(l).includes('rejected from /reject'))).toHaveLength(1);
   });
 
+  it.each([
+    ['an uncaught exception', '/crash', 'uncaught exception: boom from /crash'],
+    ['an unhandled rejection', '/crash-reject', 'unhandled promise rejection: rejected from /crash-reject'],
+  ])(
+    'answers 500 at once the request %s happened in, and drains without waiting for it',
+    async (_, path, fatal) => {
+      const app = await startApp(fixture, { TIMEOUT_MS: '10000', REQUEST_LOG: '1' });
+      const slow = get(`${app.url}/slow?ms=400&chunks=2`);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const crashedAt = performance.now();
+      const crashed = await get(`${app.url}${path}`);
+      expect(crashed.status).toBe(500);
+      expect(crashed.headers.connection).toBe('close');
+      expect(crashed.headers['x-request-id']).toBeDefined();
+      expect((await slow).body).toBe('chunk-1;chunk-2;done-400');
+      const { code, elapsedMs } = await app.exit(crashedAt);
+      expect(code).toBe(1);
+      expect(elapsedMs).toBeLessThan(3_000); // not the 8 s the drain's deadline would have taken
+      const line = app.lines.find((l) => l.path === path && l.statusCode !== undefined);
+      expect(line).toMatchObject({ level: 'error', statusCode: 500, err: { message: fatal.split(': ')[1] } });
+      expect(app.lines.find((l) => l.level === 'fatal')?.msg).toBe(fatal);
+    },
+  );
+
+  it('cuts the connection of a crashed request whose response had begun', async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '10000' });
+    const crashedAt = performance.now();
+    const crashed = await get(`${app.url}/crash-midway`).catch((error: Error) => error);
+    expect(crashed).toBeInstanceOf(Error);
+    const { code, elapsedMs } = await app.exit(crashedAt);
+    expect(code).toBe(1);
+    expect(elapsedMs).toBeLessThan(3_000);
+  });
+
   it('lets the first signal join a drain that code or a crash started, not force it', async () => {
     const app = await startApp(fixture, { TIMEOUT_MS: '10000' });
     const slow = get(`${app.url}/slow?ms=900&chunks=3`);
