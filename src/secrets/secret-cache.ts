@@ -380,6 +380,8 @@ export class SecretCache {
       if (oldest === undefined) return; // everything is pinned or in flight
       this.#entries.delete(oldest.reference.raw);
       this.#unmask(oldest.fetched);
+      // Said again if it comes back: the set grows with the entries, not with every reference ever read.
+      this.#unmaskable.delete(oldest.reference.raw);
       if (oldest.callKey !== undefined) {
         const siblings = this.#byCallKey.get(oldest.callKey)!;
         siblings.delete(oldest);

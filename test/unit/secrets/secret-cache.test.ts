@@ -305,6 +305,17 @@ describe('SecretCache', () => {
     expect(warnings.map((l) => l.reference)).toEqual(['env:TOKEN', 'env:PORT']);
   });
 
+  it('forgets which references it said so of once they are evicted (the set grows with the entries only)', async () => {
+    const script = scriptedProvider();
+    const { cache, logs } = cacheWith(script.provider, { maxEntries: 1 });
+    script.answer('u1');
+    await cache.get(ref);
+    await cache.get(parseSecretReference('env:PORT')); // evicts env:TOKEN
+    await cache.get(ref); // back: said again
+    const warnings = logs.lines.filter((l) => String(l.msg).includes('cannot be masked'));
+    expect(warnings.map((l) => l.reference)).toEqual(['env:TOKEN', 'env:PORT', 'env:TOKEN']);
+  });
+
   it('evicts the least recently used entries beyond the bound, never pinned ones', async () => {
     const script = scriptedProvider();
     const { cache } = cacheWith(script.provider, { maxEntries: 3 });
