@@ -48,6 +48,9 @@ function markCutShort(error: unknown, ctx: unknown): void {
   if (res !== undefined && !res.writableEnded) socket?.destroy();
 }
 
+/** Where the app keeps Koa's printer that a stopped runtime put back as its `error` listener. */
+const printerRestored = Symbol('apprunner-kit.koaPrinterRestored');
+
 /**
  * The Koa adapter: the kit in front of `app.callback()`; an `error` listener, so that Koa's default
  * plain-text stderr output never appears and route errors are logged with the request and mark its
@@ -73,6 +76,14 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
       kit.reportError(error);
       markCutShort(error, ctx);
     };
+    // The printer an earlier runtime put back as it stopped: the kit's listener replaces it again.
+    const restored = (app as { [printerRestored]?: unknown })[printerRestored];
+    if (restored !== undefined) {
+      delete (app as { [printerRestored]?: unknown })[printerRestored];
+      const off = (app as { removeListener?: unknown }).removeListener;
+      if (isFunction(off))
+        (off as (event: string, listener: unknown) => unknown).call(app, 'error', restored);
+    }
     (app.on as (event: 'error', listener: typeof onError) => unknown)('error', onError);
     // A call per request, where a middleware would cost a promise and a turn of Koa's dispatch.
     const createContext = app.createContext;
@@ -95,8 +106,21 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
     const uninstall = (): void => {
       if (!installed) return;
       installed = false;
-      const off = (app as { removeListener?: unknown }).removeListener;
-      if (isFunction(off)) (off as (event: string, listener: unknown) => unknown).call(app, 'error', onError);
+      const emitter = app as { removeListener?: unknown; listenerCount?: unknown; onerror?: unknown };
+      if (isFunction(emitter.removeListener)) {
+        (emitter.removeListener as (event: string, listener: unknown) => unknown).call(app, 'error', onError);
+      }
+      // Koa's callback() added no printer of its own, the kit's listener being there: with none left,
+      // an error of a request still running would be thrown by the emitter instead (Koa's own state
+      // after callback() is its printer).
+      if (
+        isFunction(emitter.listenerCount) &&
+        (emitter.listenerCount as (event: string) => number).call(app, 'error') === 0 &&
+        isFunction(emitter.onerror)
+      ) {
+        (app.on as (event: 'error', listener: unknown) => unknown)('error', emitter.onerror);
+        (app as { [printerRestored]?: unknown })[printerRestored] = emitter.onerror;
+      }
       if (!wrapped) return;
       keeping = false;
       // Wrapped again on top of the kit's since (by the app or another runtime): that wrapper keeps

@@ -14,7 +14,7 @@ export const minimumRedactedLength = 6;
  */
 export const maxRetiredValues = 10_000;
 
-/** Forms of values added since the last build searched plainly, at most: one more builds at the next line. */
+/** Forms of values added since the last build that wait a second for the next: with more, it comes sooner. */
 export const pendingForms = 16;
 
 function escapeRegExp(text: string): string {
@@ -145,9 +145,9 @@ export class RedactionRegistry {
    * Masks every registered value inside the JSON string literals of `line`, and a value that is a
    * whole JSON number of it (an account number logged as a number) by the string `"[REDACTED]"`,
    * leaving the line valid JSON. Costs one regular-expression test per line when a value is
-   * registered (and a plain search for each value added since the matcher was last built, at most
-   * 16 forms), nothing otherwise. Where two values overlap, the whole stretch
-   * they cover is masked.
+   * registered (and a plain search for each value added since the matcher was last built: the next
+   * build comes within a second, sooner past 16 forms, yet never takes more than a twentieth of the
+   * time), nothing otherwise. Where two values overlap, the whole stretch they cover is masked.
    */
   mask(line: string): string {
     if (this.#stale || (this.#pending.length > 0 && !this.#refused && this.#buildDue())) this.#build();
@@ -181,19 +181,27 @@ export class RedactionRegistry {
     const inString = stringSpans(line);
     /** Triples: where a form starts, where it ends, and 1 for a whole number outside strings. */
     const found: number[] = [];
-    const consider = (at: number, form: string) => {
+    /** Records `form` at `at` when it is masked there: inside a string, or a whole number outside. */
+    const consider = (at: number, form: string): boolean => {
       if (isInside(inString, at)) {
-        if (startsEscapeUnit(line, at)) found.push(at, at + form.length, 0);
-      } else if (isWholeNumber(line, form, at)) {
-        found.push(at, at + form.length, 1);
+        if (!startsEscapeUnit(line, at)) return false;
+        found.push(at, at + form.length, 0);
+        return true;
       }
+      if (!isWholeNumber(line, form, at)) return false;
+      found.push(at, at + form.length, 1);
+      return true;
     };
     const pattern = this.#pattern;
     if (fromPattern && pattern !== undefined) {
       // Every place a form may start, overlapping ones included: each match is a prefix's length.
       for (let at = pattern.lastIndex - minimumRedactedLength; ; ) {
-        const form = this.#longestAt(line, at);
-        if (form !== undefined) consider(at, form);
+        // The longest form that is masked here: a longer one that is not (`123456,7` where only
+        // `123456` is a whole number) must not hide a shorter one that is.
+        const forms = this.#byPrefix.get(line.slice(at, at + minimumRedactedLength));
+        if (forms !== undefined) {
+          for (const form of forms) if (line.startsWith(form, at) && consider(at, form)) break;
+        }
         pattern.lastIndex = at + 1;
         if (!pattern.test(line)) break;
         at = pattern.lastIndex - minimumRedactedLength;
@@ -205,27 +213,19 @@ export class RedactionRegistry {
     return maskStretches(line, found, this.#pending.length > 0);
   }
 
-  /** The longest form of the pattern that starts at `at` in `line`. */
-  #longestAt(line: string, at: number): string | undefined {
-    const forms = this.#byPrefix.get(line.slice(at, at + minimumRedactedLength));
-    if (forms === undefined) return undefined;
-    for (const form of forms) if (line.startsWith(form, at)) return form;
-    return undefined;
-  }
-
   /** A value added: its forms are searched plainly until the next build, which comes soon after. */
   #added(value: string): void {
     for (const form of formsOf(value)) if (!this.#pending.includes(form)) this.#pending.push(form);
-    if (this.#pending.length > pendingForms && !this.#refused) this.#stale = true;
   }
 
   /**
-   * The pending forms go into the pattern once the last build is at least a second old and twenty
-   * times its own duration old: a build of 10,000 values (some 80 ms) at most every 1.6 s.
+   * The pending forms go into the pattern once the last build is twenty times its own duration old
+   * (a build of 10,000 values, some 80 ms, at most every 1.6 s: a twentieth of the time at most),
+   * and a second old unless more than {@link pendingForms} forms wait.
    */
   #buildDue(): boolean {
     const since = performance.now() - this.#builtAt;
-    return since >= 1_000 && since >= 20 * this.#buildMs;
+    return since >= 20 * this.#buildMs && (since >= 1_000 || this.#pending.length > pendingForms);
   }
 
   /** Every form found by a plain search: slower, and the pattern is not tried again. */

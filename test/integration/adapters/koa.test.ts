@@ -37,7 +37,9 @@ describe('the Koa adapter', () => {
       await expect.poll(() => logs.find('request failed')).toMatchObject([{ path: '/fail', err: {} }]);
       await runtime.shutdown();
 
-      expect(app.listenerCount('error')).toBe(0);
+      // Koa's own printer, as its callback() leaves an app with no listener: an error of a request
+      // still running is printed, not thrown by the emitter.
+      expect(app.listeners('error')).toEqual([app.onerror]);
       expect(Object.hasOwn(app, 'createContext')).toBe(false);
       expect(app.createContext).toBe(Koa.prototype.createContext);
     }
@@ -53,7 +55,7 @@ describe('the Koa adapter', () => {
     } finally {
       taken.close();
     }
-    expect(app.listenerCount('error')).toBe(0);
+    expect(app.listeners('error')).toEqual([app.onerror]);
     expect(Object.hasOwn(app, 'createContext')).toBe(false);
   });
 });

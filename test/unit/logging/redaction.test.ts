@@ -7,9 +7,15 @@ import {
   redactedText,
 } from '../../../src/logging/redaction.js';
 
+/**
+ * A registry masking `values` with its matcher built at the next line (a value added since a build
+ * is searched plainly for up to a second: the test of that path adds its own).
+ */
 function registryWith(...values: string[]): RedactionRegistry {
   const registry = new RedactionRegistry();
   for (const value of values) registry.addValue(value);
+  registry.addValue('build-the-matcher');
+  registry.removeValue('build-the-matcher');
   return registry;
 }
 
@@ -112,6 +118,13 @@ describe('RedactionRegistry.mask', () => {
     expect(registry.mask(escaped)).toBe(escaped);
   });
 
+  it('masks a whole number a longer value starting the same way does not cover', () => {
+    const registry = registryWith('123456', '123456,7', 'removed-value');
+    registry.removeValue('removed-value'); // the matcher is built at the next line, not searched plainly
+    expect(registry.mask(line({ a: [123456, 789] }))).toBe(line({ a: [redactedText, 789] }));
+    expect(JSON.parse(registry.mask(line({ msg: 'x 123456,7 y' })))).toEqual({ msg: `x ${redactedText} y` });
+  });
+
   it('masks the whole stretch two overlapping values cover, whichever starts first', () => {
     const registry = registryWith('abcdef123', '123456789');
     expect(JSON.parse(registry.mask(line({ msg: 'x abcdef123456789 y' })))).toEqual({
@@ -184,6 +197,37 @@ describe('RedactionRegistry.hold and release', () => {
     expect(registry.mask(line({ msg: 'retired-value-0' }))).toBe(line({ msg: 'retired-value-0' }));
     expect([registry.has('retired-value-1'), registry.has('pinned-value-0')]).toEqual([true, true]);
     expect(registry.size).toBe(maxRetiredValues + 1);
+  });
+
+  it('builds its matcher again at most a twentieth of the time, however fast values come (a new one per tenant)', () => {
+    const registry = new RedactionRegistry();
+    for (let i = 0; i < maxRetiredValues; i++) {
+      const value = `retired-${i}-${(i * 2654435761).toString(36)}`;
+      registry.hold(value);
+      registry.release(value);
+    }
+    registry.mask(line({ msg: 'first line' })); // the first build
+    const Native = RegExp;
+    let builds = 0;
+    globalThis.RegExp = class CountedRegExp extends Native {
+      constructor(...args: ConstructorParameters<RegExpConstructor>) {
+        super(...args);
+        builds++;
+      }
+    } as RegExpConstructor;
+    try {
+      for (let i = 0; i < 300; i++) {
+        registry.hold(`tenant-secret-${i}`);
+        expect(registry.mask(line({ msg: `key tenant-secret-${i}` }))).toBe(
+          line({ msg: `key ${redactedText}` }),
+        );
+      }
+    } finally {
+      globalThis.RegExp = Native;
+    }
+    // A build of 10,000 values takes milliseconds: not again within twenty times that (before, one
+    // every 17 forms: some 18 builds here).
+    expect(builds).toBeLessThanOrEqual(3);
   });
 
   it('removeValue stops masking a value however it was registered', () => {
