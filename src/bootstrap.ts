@@ -410,7 +410,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
         coordinator.onDrained(`${installed.kind} close`, installed.afterDrain);
       await installed.ready?.();
       // Added just before it listens, so that a shutdown under way never drains a server that then listens.
-      if (!stopping()) coordinator.addServer(server);
+      if (!stopping()) coordinator.addServer(server, true);
     } catch (error) {
       return failStart(error);
     }

@@ -3,17 +3,25 @@ import type { Logger } from 'pino';
 /**
  * Says that a managed server was closed while the kit served, not by its drain: the app's own
  * `server.close()`, often a leftover of `@godaddy/terminus` or `lightship`. Returns whether the
- * shutdown should start. The last server open (`openServers` 0), yes: the process would end with no
- * line and no hook run (nothing else keeps it alive), and the shutdown runs them. With another still
- * open, no: the app may have closed one of its servers on purpose (a port it no longer needs), and
- * stopping the others would be the greater harm; they go on serving.
+ * shutdown should start. The app's main server (the one the platform routes to and health-checks), or
+ * the last server open (`openServers` 0), yes: the instance serves no app traffic any more, the
+ * process would end with no line and no hook run (nothing else keeps it alive), or go on with an
+ * admin port only until the platform's health check gives up; the shutdown runs the hooks. Another
+ * server with the main one still open, no: the app may have closed it on purpose (a port it no longer
+ * needs), and stopping the others would be the greater harm; they go on serving.
  *
  * @param port - the port the server listened on; undefined when never known.
  * @param openServers - the managed servers still listening.
+ * @param main - it is the app's main server (the one `bootstrapAppRunner` listens with).
  */
-export function closedElsewhere(logger: Logger, port: number | undefined, openServers: number): boolean {
+export function closedElsewhere(
+  logger: Logger,
+  port: number | undefined,
+  openServers: number,
+  main = false,
+): boolean {
   const where = port === undefined ? 'a server the kit manages' : `the server on port ${port}`;
-  if (openServers > 0) {
+  if (openServers > 0 && !main) {
     const others = openServers === 1 ? 'other server' : `${openServers} other servers`;
     logger.warn(
       { port, openServers },
@@ -22,7 +30,7 @@ export function closedElsewhere(logger: Logger, port: number | undefined, openSe
     return false;
   }
   logger.warn(
-    { port },
+    { port, openServers, main },
     `${where} was closed outside the kit's shutdown (server.close() in the app, a leftover of @godaddy/terminus or lightship?): the kit starts its shutdown, so that the onShutdown hooks run before the process ends; remove that server.close(), the kit drains the server on SIGTERM, and runtime.shutdown() stops the app on purpose`,
   );
   return true;

@@ -128,13 +128,13 @@ export class ShutdownCoordinator {
 
   /**
    * Drains `server` with the others on shutdown. Closed by anyone else while the runtime is ready,
-   * it is said, and, the last open, starts the shutdown.
+   * it is said, and, the app's main server (`main`) or the last open, starts the shutdown.
    */
-  addServer(server: ManagedServer): void {
+  addServer(server: ManagedServer, main = false): void {
     const tracker = new ConnectionTracker(server);
     this.#trackers.push(tracker);
     // Removed once stopped, as every listener the kit adds.
-    this.#stoppedListeners.push(tracker.onForeignClose((port) => this.#closedElsewhere(port)));
+    this.#stoppedListeners.push(tracker.onForeignClose((port) => this.#closedElsewhere(port, main)));
     if (this.#state === 'draining') void tracker.drain(this.#settings.idleGraceMs);
   }
 
@@ -167,11 +167,11 @@ export class ShutdownCoordinator {
     return promise;
   }
 
-  /** A managed server closed by someone else while serving: said, and the last one open stops the app. */
-  #closedElsewhere(port: number | undefined): void {
+  /** A managed server closed by someone else while serving: said; the main one, or the last one open, stops the app. */
+  #closedElsewhere(port: number | undefined, main: boolean): void {
     if (this.#state !== 'ready') return;
     const open = this.#trackers.filter((tracker) => tracker.listening).length;
-    if (closedElsewhere(this.#logger, port, open)) void this.shutdown('server closed');
+    if (closedElsewhere(this.#logger, port, open, main)) void this.shutdown('server closed');
   }
 
   /** Registers a hook run after the drain, in reverse order of registration. Returns its remover. */

@@ -293,6 +293,19 @@ describe("the app's own server.close()", () => {
     expect(messages).toEqual(expect.arrayContaining(['hook database done', 'shutdown complete']));
   });
 
+  it("of the app's main server with another still open: says so and starts the shutdown too", async () => {
+    const app = await startApp(fixture, { SECOND_SERVER: '1', HOOKS: JSON.stringify([{ name: 'db' }]) });
+    await app.waitForLine((l) => l.msg === 'second server listening');
+    await get(`${app.url}/close-server`);
+    const { code } = await app.exit(0);
+    expect(code).toBe(0);
+    const warning = app.lines.find((l) => l.level === 'warn' && l.port === app.port);
+    expect(warning).toMatchObject({ openServers: 1, main: true });
+    expect(String(warning?.msg)).toContain('the kit starts its shutdown');
+    expect(app.lines.find((l) => l.msg === 'shutdown started')).toMatchObject({ reason: 'server closed' });
+    expect(app.lines.find((l) => l.msg === 'hook db done')).toBeDefined();
+  });
+
   it('of one server among several: says so, and the others go on serving', async () => {
     const app = await startApp(fixture, { SECOND_SERVER: '1' });
     const { port } = await app.waitForLine((l) => l.msg === 'second server listening');
