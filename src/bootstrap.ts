@@ -358,7 +358,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     }),
     onShutdown: (name, fn, hookOptions) => coordinator.onShutdown(name, fn, hookOptions),
     track: (promise, name) => coordinator.track(promise, name),
-    shutdown: (reason = 'runtime.shutdown()') => coordinator.shutdown(reason),
+    shutdown: (reason = 'runtime.shutdown()') => coordinator.shutdownByApp(reason),
     createRequestListener,
     manageServer: (managed) => {
       coordinator.addServer(managed);

@@ -79,6 +79,8 @@ export class ShutdownCoordinator {
   readonly #stoppedListeners: (() => void)[] = [];
   #state: LifecycleState = 'starting';
   #phase = 'not started';
+  /** runtime.shutdown() during a hook was said once. */
+  #toldHookWaits = false;
   #failed = false;
   /** The hooks in the order the sequence runs them, once it reached them (registrations then close). */
   #hooksTaken: RegisteredHook[] | undefined;
@@ -222,6 +224,22 @@ export class ShutdownCoordinator {
     // spans are no child of the request's, their debug lines are not held with the request's.
     this.#result ??= runOutsideRequestContext(() => this.#run(reason));
     return this.#result;
+  }
+
+  /**
+   * `runtime.shutdown()`: {@link ShutdownCoordinator.shutdown}, and a warning when it comes while a
+   * hook runs. Awaited there (a hook that stops the app itself), it would wait for that very hook,
+   * which waits for it: both until the hook's timeout, with no word of why.
+   */
+  shutdownByApp(reason: string): Promise<ShutdownResult> {
+    if (this.#state === 'draining' && this.#phase.startsWith('shutdown hook ') && !this.#toldHookWaits) {
+      this.#toldHookWaits = true;
+      this.#logger.warn(
+        { reason, phase: this.#phase },
+        `runtime.shutdown() was called during ${this.#phase}: the shutdown is under way, and awaiting it inside an onShutdown hook waits for that hook itself until its timeout; return from the hook instead (this line is written once)`,
+      );
+    }
+    return this.shutdown(reason);
   }
 
   /**

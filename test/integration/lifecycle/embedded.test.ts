@@ -51,6 +51,18 @@ describe('shutdown without exiting the process', () => {
     expect(result.durationMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('says why a hook that awaits runtime.shutdown() waits until its timeout', async () => {
+    const { runtime, logs } = await startRuntime({ app: ok });
+    runtime.onShutdown('stops the app again', () => runtime.shutdown('from the hook'), { timeoutMs: 200 });
+    await runtime.shutdown('test');
+    const told = logs.lines.filter((l) => String(l.msg).startsWith('runtime.shutdown() was called during'));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ level: 'warn', phase: 'shutdown hook "stops the app again"' });
+    expect(logs.lines.find((l) => String(l.msg).includes('timed out'))).toMatchObject({
+      hook: 'stops the app again',
+    });
+  });
+
   it('calls an injected exit with the exit code', async () => {
     const exit = vi.fn();
     const { runtime } = await startRuntime({ app: ok, shutdown: { exit } });
