@@ -18,7 +18,7 @@ import { requestMatcher } from './http/request-match.js';
 import { guardedPredicate } from './http/request-predicate.js';
 import { RequestScope } from './http/request-scope.js';
 import { failCrashedRequest } from './lifecycle/crashed-request.js';
-import { installProcessHandlers } from './lifecycle/process-handlers.js';
+import { holdSignals, installProcessHandlers } from './lifecycle/process-handlers.js';
 import { assertProcessFree, claimProcess } from './lifecycle/process-owner.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { adoptAppLogger, askedLogging, warnDifferences, withLoggerSettings } from './logging/app-logger.js';
@@ -202,15 +202,24 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       );
     },
   });
-  const tracing = await startTracing(config.tracing, {
-    logger,
-    scope,
-    service: config.service,
-    version: config.version,
-    region: config.region,
-    requestIdHeader: scope.requestIdHeader,
-    trustedProxies: config.server.trustedProxies,
-  });
+  // Tracing's SDK loads for tens of milliseconds before the signal handlers are in: a SIGTERM then is
+  // kept, and handled once they are (they are installed after tracing, whose flush they run).
+  const releaseSignals = holdSignals(config.shutdown.signals);
+  let tracing: Awaited<ReturnType<typeof startTracing>>;
+  try {
+    tracing = await startTracing(config.tracing, {
+      logger,
+      scope,
+      service: config.service,
+      version: config.version,
+      region: config.region,
+      requestIdHeader: scope.requestIdHeader,
+      trustedProxies: config.server.trustedProxies,
+    });
+  } catch (error) {
+    releaseSignals();
+    throw error;
+  }
   const metrics = startMetrics(config.metrics, {
     scope,
     logger,
@@ -248,6 +257,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   const uninstallHandlers = installProcessHandlers(coordinator, logger, {
     ...config.shutdown,
     failCurrentRequest: (error) => failCrashedRequest(coordinator, logger, error),
+    releaseHeldSignals: releaseSignals,
   });
   const uninstall = () => {
     cancelHeldLines();

@@ -16,6 +16,30 @@ export interface ProcessHandlerSettings {
    * before the drain: its code is broken, and it would otherwise hold the drain to its deadline.
    */
   readonly failCurrentRequest?: ((error: unknown) => void) | undefined;
+  /**
+   * Stops {@link holdSignals}, once the handlers are in, and gives the signals it kept: handled as
+   * they would have been. Stopped after the handlers are in, not before: with no listener left for a
+   * moment, Node stops watching the signal and drops one on its way.
+   */
+  readonly releaseHeldSignals?: (() => readonly NodeJS.Signals[]) | undefined;
+}
+
+/**
+ * Keeps the configured signals received while the start awaits something before the handlers are
+ * installed (the OpenTelemetry SDK loads for tens of milliseconds): without a listener, SIGTERM ends
+ * the process at once, with no line and no hook. Returns the function that stops listening and gives
+ * the signals received, for {@link ProcessHandlerSettings.releaseHeldSignals}.
+ */
+export function holdSignals(signals: readonly NodeJS.Signals[]): () => NodeJS.Signals[] {
+  const received: NodeJS.Signals[] = [];
+  const hold = (signal: NodeJS.Signals): void => {
+    received.push(signal);
+  };
+  for (const signal of signals) process.on(signal, hold);
+  return () => {
+    for (const signal of signals) process.off(signal, hold);
+    return received;
+  };
 }
 
 /** A second signal sooner than this after the first is the same one, delivered twice. */
@@ -113,6 +137,8 @@ export function installProcessHandlers(
   const strict = mode === 'strict';
   const ignoreRejection = (): void => {};
   for (const signal of settings.signals) process.on(signal, onSignal);
+  // As if they came now: at the next turn, as a signal would.
+  for (const signal of settings.releaseHeldSignals?.() ?? []) setImmediate(() => onSignal(signal));
   if (settings.handleProcessErrors) {
     process.on('uncaughtException', onUncaughtException);
     // With `--unhandled-rejections=strict` Node raises a rejection as an uncaught exception first

@@ -3,6 +3,7 @@ import { Agent } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killApps, startApp } from '../../support/app-process.js';
+import { freePort, startChild } from '../../support/child.js';
 import { get } from '../../support/http.js';
 
 const fixture = new URL('../../fixtures/shutdown-app.mjs', import.meta.url).pathname;
@@ -540,5 +541,21 @@ describe('Agent reuse sanity', () => {
     agent.destroy();
     app.signal('SIGTERM');
     expect((await app.exit()).code).toBe(0);
+  });
+});
+
+describe('a signal before the handlers are in', () => {
+  it('handles a SIGTERM that comes while the OpenTelemetry SDK loads: lines written, exit 0', async () => {
+    const early = new URL('../../fixtures/early-signal.mjs', import.meta.url).pathname;
+    const child = startChild(early, {
+      PORT: String(await freePort()),
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      OTEL_BSP_EXPORT_TIMEOUT: '200',
+    });
+    const { code, signal } = await child.exited;
+    // Before: killed by the signal itself (143), with no line at all.
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(child.lines.find((l) => l.msg === 'received SIGTERM')).toBeDefined();
+    expect(child.lines.find((l) => l.msg === 'shutdown complete')).toBeDefined();
   });
 });
