@@ -87,6 +87,16 @@ function httpsServer(tls: HttpsServerOptions, listener: NodeRequestListener): Se
   }
 }
 
+/** What the start has running once the process handlers are in. */
+interface Started {
+  readonly tracing: Awaited<ReturnType<typeof startTracing>>;
+  readonly metrics: ReturnType<typeof startMetrics>;
+  readonly coordinator: ShutdownCoordinator;
+  readonly cancelHeldLines: () => void;
+  readonly uninstallWarnings: () => void;
+  readonly uninstallHandlers: () => void;
+}
+
 /**
  * Starts the kit: validates the configuration, builds the logger, installs the signal and error
  * handlers, and — with `options.app` — serves the app on `PORT` on all interfaces, with the request
@@ -202,12 +212,25 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       );
     },
   });
+  // Claimed before anything awaits: two starts at once must not both pass the check above.
+  const releaseClaim = ownsProcess ? claimProcess(config.service) : undefined;
   // Tracing's SDK loads for tens of milliseconds before the signal handlers are in: a SIGTERM then is
   // kept, and handled once they are (they are installed after tracing, whose flush they run).
   const releaseSignals = holdSignals(config.shutdown.signals);
-  let tracing: Awaited<ReturnType<typeof startTracing>>;
+  let started: Started;
   try {
-    tracing = await startTracing(config.tracing, {
+    started = await startUntilHandled();
+  } catch (error) {
+    // Nothing will handle the signals kept: as they would have, before the kit listened.
+    for (const signal of releaseSignals()) process.kill(process.pid, signal);
+    releaseClaim?.();
+    throw error;
+  }
+  const { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, uninstallHandlers } = started;
+
+  /** From tracing's start to the process handlers, which take over the signals kept meanwhile. */
+  async function startUntilHandled(): Promise<Started> {
+    const tracing = await startTracing(config.tracing, {
       logger,
       scope,
       service: config.service,
@@ -216,49 +239,47 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       requestIdHeader: scope.requestIdHeader,
       trustedProxies: config.server.trustedProxies,
     });
-  } catch (error) {
-    releaseSignals();
-    throw error;
-  }
-  const metrics = startMetrics(config.metrics, {
-    scope,
-    logger,
-    service: config.service,
-    destination: loaded.metricsDestination,
-  });
-  // First: a failed request's held lines are written ahead of its request line. Once a logger holds
-  // lines, which may be built after the kit started (Fastify's `loggerInstance`).
-  const cancelHeldLines = whenLinesHeld(() => scope.onFinish(endHeldLines, { first: true }));
-  if (config.logging.requests) {
-    scope.onFinish(
-      requestLineHook(logger, {
-        levels: config.logging.requestLevels,
-        query: config.logging.query,
-        trustedProxies: config.server.trustedProxies,
-      }),
-    );
-  }
+    const metrics = startMetrics(config.metrics, {
+      scope,
+      logger,
+      service: config.service,
+      destination: loaded.metricsDestination,
+    });
+    // First: a failed request's held lines are written ahead of its request line. Once a logger holds
+    // lines, which may be built after the kit started (Fastify's `loggerInstance`).
+    const cancelHeldLines = whenLinesHeld(() => scope.onFinish(endHeldLines, { first: true }));
+    if (config.logging.requests) {
+      scope.onFinish(
+        requestLineHook(logger, {
+          levels: config.logging.requestLevels,
+          query: config.logging.query,
+          trustedProxies: config.server.trustedProxies,
+        }),
+      );
+    }
 
-  // A clean exit keeps a code set on the way (`process.exitCode`: an unhandled rejection under
-  // `--unhandled-rejections=warn-with-error-code`, the app's own), as Node's own exit would.
-  const exitFn =
-    exit === undefined ? (code: number) => (code === 0 ? process.exit() : process.exit(code)) : exit;
-  const coordinator = new ShutdownCoordinator(config.shutdown, logger, exitFn);
-  if (ownsProcess) coordinator.onStopped(claimProcess(config.service));
-  // Final steps run in this order: spans are exported after the last hook, then the metrics of the
-  // last interval, and the logger flush comes last, so that what the tracer logs on the way out and
-  // the metrics' lines (on the same stdout writer) are written too.
-  coordinator.onFinal('tracer flush', () => tracing.shutdown(), config.shutdown.hookTimeoutMs);
-  coordinator.onFinal('metrics flush', () => metrics.flush(), config.shutdown.hookTimeoutMs);
-  // Bounded by what is left of the deadline only: lines still queued for a slow stdout are the last
-  // thing worth waiting for.
-  coordinator.onFinal('logger flush', () => flushLogger(logger), config.shutdown.timeoutMs);
-  const uninstallWarnings = logProcessWarnings(logger);
-  const uninstallHandlers = installProcessHandlers(coordinator, logger, {
-    ...config.shutdown,
-    failCurrentRequest: (error) => failCrashedRequest(coordinator, logger, error),
-    releaseHeldSignals: releaseSignals,
-  });
+    // A clean exit keeps a code set on the way (`process.exitCode`: an unhandled rejection under
+    // `--unhandled-rejections=warn-with-error-code`, the app's own), as Node's own exit would.
+    const exitFn =
+      exit === undefined ? (code: number) => (code === 0 ? process.exit() : process.exit(code)) : exit;
+    const coordinator = new ShutdownCoordinator(config.shutdown, logger, exitFn);
+    if (releaseClaim !== undefined) coordinator.onStopped(releaseClaim);
+    // Final steps run in this order: spans are exported after the last hook, then the metrics of the
+    // last interval, and the logger flush comes last, so that what the tracer logs on the way out and
+    // the metrics' lines (on the same stdout writer) are written too.
+    coordinator.onFinal('tracer flush', () => tracing.shutdown(), config.shutdown.hookTimeoutMs);
+    coordinator.onFinal('metrics flush', () => metrics.flush(), config.shutdown.hookTimeoutMs);
+    // Bounded by what is left of the deadline only: lines still queued for a slow stdout are the last
+    // thing worth waiting for.
+    coordinator.onFinal('logger flush', () => flushLogger(logger), config.shutdown.timeoutMs);
+    const uninstallWarnings = logProcessWarnings(logger);
+    const uninstallHandlers = installProcessHandlers(coordinator, logger, {
+      ...config.shutdown,
+      failCurrentRequest: (error) => failCrashedRequest(coordinator, logger, error),
+      releaseHeldSignals: releaseSignals,
+    });
+    return { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, uninstallHandlers };
+  }
   const uninstall = () => {
     cancelHeldLines();
     uninstallHandlers();

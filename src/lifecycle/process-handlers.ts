@@ -38,7 +38,8 @@ export function holdSignals(signals: readonly NodeJS.Signals[]): () => NodeJS.Si
   for (const signal of signals) process.on(signal, hold);
   return () => {
     for (const signal of signals) process.off(signal, hold);
-    return received;
+    // Given once: a second call has nothing more to hand over.
+    return received.splice(0);
   };
 }
 
@@ -137,8 +138,9 @@ export function installProcessHandlers(
   const strict = mode === 'strict';
   const ignoreRejection = (): void => {};
   for (const signal of settings.signals) process.on(signal, onSignal);
-  // As if they came now: at the next turn, as a signal would.
-  for (const signal of settings.releaseHeldSignals?.() ?? []) setImmediate(() => onSignal(signal));
+  // Now, before the start goes on: it checks for a shutdown at each of its steps, as for a signal
+  // that comes while it awaits (one at the next turn would come after a start with nothing to await).
+  for (const signal of settings.releaseHeldSignals?.() ?? []) onSignal(signal);
   if (settings.handleProcessErrors) {
     process.on('uncaughtException', onUncaughtException);
     // With `--unhandled-rejections=strict` Node raises a rejection as an uncaught exception first

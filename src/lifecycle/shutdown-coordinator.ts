@@ -79,8 +79,8 @@ export class ShutdownCoordinator {
   readonly #stoppedListeners: (() => void)[] = [];
   #state: LifecycleState = 'starting';
   #phase = 'not started';
-  /** runtime.shutdown() during a hook was said once. */
-  #toldHookWaits = false;
+  /** The step `runtime.shutdown()` was last called in, during the shutdown. */
+  #calledDuring: string | undefined;
   #failed = false;
   /** The hooks in the order the sequence runs them, once it reached them (registrations then close). */
   #hooksTaken: RegisteredHook[] | undefined;
@@ -227,18 +227,12 @@ export class ShutdownCoordinator {
   }
 
   /**
-   * `runtime.shutdown()`: {@link ShutdownCoordinator.shutdown}, and a warning when it comes while a
-   * hook runs. Awaited there (a hook that stops the app itself), it would wait for that very hook,
-   * which waits for it: both until the hook's timeout, with no word of why.
+   * `runtime.shutdown()`: {@link ShutdownCoordinator.shutdown}, noting the step it came in. Awaited
+   * there (a hook that stops the app itself), it waits for that very step, which waits for it: both
+   * until the step's timeout. Should that step time out, a line says why.
    */
   shutdownByApp(reason: string): Promise<ShutdownResult> {
-    if (this.#state === 'draining' && this.#phase.startsWith('shutdown hook ') && !this.#toldHookWaits) {
-      this.#toldHookWaits = true;
-      this.#logger.warn(
-        { reason, phase: this.#phase },
-        `runtime.shutdown() was called during ${this.#phase}: the shutdown is under way, and awaiting it inside an onShutdown hook waits for that hook itself until its timeout; return from the hook instead (this line is written once)`,
-      );
-    }
+    if (this.#state === 'draining') this.#calledDuring = this.#phase;
     return this.shutdown(reason);
   }
 
@@ -411,7 +405,13 @@ export class ShutdownCoordinator {
     const budget = Math.max(0, Math.min(hook.timeoutMs, Math.floor(deadline - performance.now())));
     if (budget === 0) return false;
     this.#begun.add(hook);
-    await runWithin(kind, hook, budget, this.#logger);
+    const phase = this.#phase;
+    if ((await runWithin(kind, hook, budget, this.#logger)) && this.#calledDuring === phase) {
+      this.#logger.warn(
+        { phase },
+        `runtime.shutdown() was called during ${phase}, which then timed out: awaited inside the step, the shutdown waits for that step itself; return from it instead`,
+      );
+    }
     return true;
   }
 

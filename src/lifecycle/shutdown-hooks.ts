@@ -25,14 +25,15 @@ export interface RegisteredHook {
 
 /**
  * Runs `hook` for `budgetMs` at most: a hook that throws, rejects or outlives its budget (its signal
- * then aborts) is logged as the `kind` it is, and the shutdown goes on. Never rejects.
+ * then aborts) is logged as the `kind` it is, and the shutdown goes on. Never rejects; resolves with
+ * whether it timed out.
  */
 export async function runWithin(
   kind: string,
   hook: RegisteredHook,
   budgetMs: number,
   logger: Logger,
-): Promise<void> {
+): Promise<boolean> {
   const controller = new AbortController();
   let started: Promise<unknown>;
   try {
@@ -51,7 +52,9 @@ export async function runWithin(
       { hook: hook.name, timeoutMs: budgetMs },
       `${kind} "${hook.name}" timed out after ${budgetMs} ms`,
     );
+    return true;
   }
+  return false;
 }
 
 /** `drain step "fastify close" and shutdown hooks "queue", "db"`: what a cut left unstarted. */

@@ -58,9 +58,45 @@ describe('shutdown without exiting the process', () => {
     const told = logs.lines.filter((l) => String(l.msg).startsWith('runtime.shutdown() was called during'));
     expect(told).toHaveLength(1);
     expect(told[0]).toMatchObject({ level: 'warn', phase: 'shutdown hook "stops the app again"' });
-    expect(logs.lines.find((l) => String(l.msg).includes('timed out'))).toMatchObject({
+    expect(logs.lines.find((l) => String(l.msg).includes('timed out after'))).toMatchObject({
       hook: 'stops the app again',
     });
+  });
+
+  it('says nothing of a runtime.shutdown() during a hook that returns in time (a pool listener calling it)', async () => {
+    const { runtime, logs } = await startRuntime({ app: ok });
+    runtime.onShutdown('db', () => {
+      void runtime.shutdown('database lost');
+    });
+    await runtime.shutdown('test');
+    expect(
+      logs.lines.filter((l) => String(l.msg).startsWith('runtime.shutdown() was called during')),
+    ).toEqual([]);
+  });
+
+  it('refuses the second of two starts made at once, leaving only the signal listener of the first', async () => {
+    const before = process.listeners('SIGUSR2').length;
+    const options = {
+      app: ok,
+      port: 0,
+      env: {},
+      logging: { destination: captureLogs() },
+      shutdown: {
+        signals: ['SIGUSR2'] as NodeJS.Signals[],
+        exit: false as const,
+        handleProcessErrors: false,
+      },
+    };
+    const first = bootstrapAppRunner(options);
+    const second = bootstrapAppRunner(options);
+    await expect(second).rejects.toBeInstanceOf(ConfigurationError);
+    const runtime = await first;
+    try {
+      expect(process.listeners('SIGUSR2').length).toBe(before + 1);
+    } finally {
+      await runtime.shutdown('test');
+    }
+    expect(process.listeners('SIGUSR2').length).toBe(before);
   });
 
   it('calls an injected exit with the exit code', async () => {
