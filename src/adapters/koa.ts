@@ -51,6 +51,20 @@ function markCutShort(error: unknown, ctx: unknown): void {
 /** Where the app keeps Koa's printer that a stopped runtime put back as its `error` listener. */
 const printerRestored = Symbol('apprunner-kit.koaPrinterRestored');
 
+/** A Koa app as an event emitter: its `error` listeners, and Koa's own printer (`onerror`). */
+interface KoaErrorEmitter {
+  removeListener?: unknown;
+  listenerCount?: unknown;
+  onerror?: unknown;
+  [printerRestored]?: unknown;
+}
+
+/** Removes `listener` from the app's `error` listeners. */
+function offError(app: KoaErrorEmitter, listener: unknown): void {
+  if (isFunction(app.removeListener))
+    (app.removeListener as (event: string, listener: unknown) => unknown).call(app, 'error', listener);
+}
+
 /**
  * The Koa adapter: the kit in front of `app.callback()`; an `error` listener, so that Koa's default
  * plain-text stderr output never appears and route errors are logged with the request and mark its
@@ -77,12 +91,11 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
       markCutShort(error, ctx);
     };
     // The printer an earlier runtime put back as it stopped: the kit's listener replaces it again.
-    const restored = (app as { [printerRestored]?: unknown })[printerRestored];
+    const emitter = app as KoaErrorEmitter;
+    const restored = emitter[printerRestored];
     if (restored !== undefined) {
-      delete (app as { [printerRestored]?: unknown })[printerRestored];
-      const off = (app as { removeListener?: unknown }).removeListener;
-      if (isFunction(off))
-        (off as (event: string, listener: unknown) => unknown).call(app, 'error', restored);
+      delete emitter[printerRestored];
+      offError(emitter, restored);
     }
     (app.on as (event: 'error', listener: typeof onError) => unknown)('error', onError);
     // A call per request, where a middleware would cost a promise and a turn of Koa's dispatch.
@@ -106,10 +119,7 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
     const uninstall = (): void => {
       if (!installed) return;
       installed = false;
-      const emitter = app as { removeListener?: unknown; listenerCount?: unknown; onerror?: unknown };
-      if (isFunction(emitter.removeListener)) {
-        (emitter.removeListener as (event: string, listener: unknown) => unknown).call(app, 'error', onError);
-      }
+      offError(emitter, onError);
       // Koa's callback() added no printer of its own, the kit's listener being there: with none left,
       // an error of a request still running would be thrown by the emitter instead (Koa's own state
       // after callback() is its printer).
@@ -119,7 +129,7 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
         isFunction(emitter.onerror)
       ) {
         (app.on as (event: 'error', listener: unknown) => unknown)('error', emitter.onerror);
-        (app as { [printerRestored]?: unknown })[printerRestored] = emitter.onerror;
+        emitter[printerRestored] = emitter.onerror;
       }
       if (!wrapped) return;
       keeping = false;

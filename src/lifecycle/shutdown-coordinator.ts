@@ -344,7 +344,6 @@ export class ShutdownCoordinator {
     this.#phase = 'draining connections';
     const drains = this.#trackers.map((t) => t.drain(this.#settings.idleGraceMs));
     await Promise.all(this.#trackers.map((t) => t.requestsDrained()));
-    this.#phase = 'awaiting tracked tasks';
     await this.#tasksSettled();
     // The framework's close (Fastify's `preClose` hooks end its WebSockets), then what is left open.
     for (const step of this.#afterDrain) {

@@ -151,12 +151,12 @@ export class RedactionRegistry {
    */
   mask(line: string): string {
     if (this.#stale || (this.#pending.length > 0 && !this.#refused && this.#buildDue())) this.#build();
-    let candidate = false;
+    let matched = false;
     const pattern = this.#pattern;
     if (pattern !== undefined) {
       try {
         pattern.lastIndex = 0;
-        candidate = pattern.test(line);
+        matched = pattern.test(line);
       } catch {
         // V8 refused to compile the pattern after all (it compiles again as it tiers up): never a
         // throw from a log call, whose message would be the pattern, secrets included.
@@ -164,19 +164,11 @@ export class RedactionRegistry {
         return this.mask(line);
       }
     }
-    if (!candidate) {
-      for (const form of this.#pending) {
-        if (line.includes(form)) {
-          candidate = true;
-          break;
-        }
-      }
-      if (!candidate) return line;
-    }
-    return this.#maskFound(line, candidate && pattern !== undefined && pattern.lastIndex > 0);
+    if (!matched && !includesAny(line, this.#pending)) return line;
+    return this.#maskFound(line, matched);
   }
 
-  /** `line` with every form found in it masked; `fromPattern` when the pattern matched it. */
+  /** `line` with every form found in it masked; `fromPattern` when the pattern matched it (its `lastIndex` after the first match). */
   #maskFound(line: string, fromPattern: boolean): string {
     const inString = stringSpans(line);
     /** Triples: where a form starts, where it ends, and 1 for a whole number outside strings. */
@@ -242,19 +234,18 @@ export class RedactionRegistry {
     const started = performance.now();
     this.#stale = false;
     const forms = new Set<string>();
-    for (const value of this.#pinned) for (const form of formsOf(value)) forms.add(form);
-    for (const value of this.#held.keys()) for (const form of formsOf(value)) forms.add(form);
-    for (const value of this.#retired) for (const form of formsOf(value)) forms.add(form);
+    for (const values of [this.#pinned, this.#held.keys(), this.#retired])
+      for (const value of values) for (const form of formsOf(value)) forms.add(form);
+    if (this.#refused) {
+      this.#pending = [...forms];
+      return;
+    }
     const byPrefix = new Map<string, string[]>();
     for (const form of [...forms].sort((a, b) => b.length - a.length)) {
       const prefix = form.slice(0, minimumRedactedLength);
       const same = byPrefix.get(prefix);
       if (same === undefined) byPrefix.set(prefix, [form]);
       else same.push(form);
-    }
-    if (this.#refused) {
-      this.#pending = [...forms];
-      return;
     }
     this.#byPrefix = byPrefix;
     this.#pending = [];
@@ -272,6 +263,12 @@ export class RedactionRegistry {
       this.#searchEveryForm();
     }
   }
+}
+
+/** Whether `line` holds any of `forms`. */
+function includesAny(line: string, forms: readonly string[]): boolean {
+  for (const form of forms) if (line.includes(form)) return true;
+  return false;
 }
 
 /** A value as it is, JSON-escaped once, and twice (a JSON document logged as a string). */

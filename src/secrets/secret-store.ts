@@ -150,10 +150,10 @@ export class SecretStore {
       references.set(declared.reference.raw, declared.reference);
     // Until each value is in, a read of it waits for the load, and a refresh waits for the load and
     // then sends a call of its own (the load's may have been sent before a rotation).
-    const loaded = new Map<string, Deferred<FetchedSecret>>();
+    const loaded = new Map<string, PromiseWithResolvers<FetchedSecret>>();
     for (const declared of this.#declared.values()) {
       if (loaded.has(declared.reference.raw)) continue;
-      const deferred = deferredOf<FetchedSecret>();
+      const deferred = Promise.withResolvers<FetchedSecret>();
       loaded.set(declared.reference.raw, deferred);
       this.#cache.fetchingElsewhere(declared.reference, deferred.promise, {
         ttlMs: declared.ttlMs,
@@ -533,21 +533,4 @@ function deniedAsABatch(
     else same.push(reference);
   }
   return [...byCall.values()].filter((references) => references.length > 1).flat();
-}
-
-/** A promise and the functions that settle it. */
-interface Deferred<T> {
-  readonly promise: Promise<T>;
-  readonly resolve: (value: T) => void;
-  readonly reject: (reason: unknown) => void;
-}
-
-function deferredOf<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }

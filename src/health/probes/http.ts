@@ -71,9 +71,8 @@ export function fetchFailure(error: unknown): string {
     );
     if (messages.length > 0) return messages.join('; ');
   }
-  return (reason as { code?: unknown }).code === undefined
-    ? reason.name
-    : String((reason as { code?: unknown }).code);
+  const { code } = reason as { code?: unknown };
+  return code === undefined ? reason.name : String(code);
 }
 
 function probeUrl(value: unknown): URL {

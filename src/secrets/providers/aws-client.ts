@@ -119,13 +119,13 @@ export function awsService<Sdk>(options: AwsServiceOptions<Sdk>): AwsService<Sdk
   return {
     async send(region, build, signal) {
       const loaded = await loadSdk();
-      if (options.client !== undefined)
-        return options.client.send(build(loaded) as never, { abortSignal: signal });
+      const sendOn = (client: AwsClientLike) => client.send(build(loaded) as never, { abortSignal: signal });
+      if (options.client !== undefined) return sendOn(options.client);
       if (closed !== undefined) {
         // Closed (a read after the runtime stopped): a client for this call alone.
         const client = await create(region);
         try {
-          return await client.send(build(loaded) as never, { abortSignal: signal });
+          return await sendOn(client);
         } finally {
           (client as { destroy?: () => void }).destroy?.();
         }
@@ -133,8 +133,7 @@ export function awsService<Sdk>(options: AwsServiceOptions<Sdk>): AwsService<Sdk
       const built = builtFor(region);
       built.calls++;
       try {
-        const client = await built.client;
-        return await client.send(build(loaded) as never, { abortSignal: signal });
+        return await sendOn(await built.client);
       } finally {
         if (--built.calls === 0) built.whenIdle?.();
       }

@@ -9,6 +9,11 @@ export interface CallTarget {
   readonly path: string;
 }
 
+/** A host as a URL writes it, an IPv6 address without its brackets (`[::1]` → `::1`). */
+export function withoutBrackets(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
+}
+
 /**
  * The target of an outgoing request sent to `connection` with request target `path`. Origin form
  * (`/items?id=1`) goes to the connection. Absolute form (`http://api.internal:8080/items`), which
@@ -25,7 +30,7 @@ export function callTarget(connection: Omit<CallTarget, 'path'>, path: string | 
       const url = new URL(path);
       return {
         protocol: url.protocol,
-        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        host: withoutBrackets(url.hostname),
         port: url.port === '' ? undefined : Number(url.port),
         path: url.pathname,
       };

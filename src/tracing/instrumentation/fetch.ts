@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getRequestContext } from '../../http/context.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import { addPropagationHeaders } from '../propagation.js';
-import { callTarget } from './call-target.js';
+import { callTarget, withoutBrackets } from './call-target.js';
 import type { InstrumentationFailures } from './failures.js';
 
 /** undici's request, as its diagnostics channels publish it (undici 5 and 6; Node 20's fetch is undici 6). */
@@ -52,7 +52,7 @@ function describe(request: UndiciRequest): OutgoingCall | undefined {
   const target = callTarget(
     {
       protocol: origin.protocol,
-      host: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
+      host: withoutBrackets(origin.hostname),
       port: origin.port === '' ? undefined : Number(origin.port),
     },
     typeof request.path === 'string' ? request.path : undefined,

@@ -6,7 +6,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { getRequestContext } from '../../http/context.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import { addPropagationHeaders } from '../propagation.js';
-import { callTarget } from './call-target.js';
+import { callTarget, withoutBrackets } from './call-target.js';
 import type { InstrumentationFailures } from './failures.js';
 
 type RequestFunction = (this: unknown, ...args: unknown[]) => ClientRequest;
@@ -27,8 +27,7 @@ function portOf(req: ClientRequest, host: string, protocol: string): number | un
   const header = req.getHeader('host');
   if (typeof header !== 'string') return undefined;
   const match = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(header);
-  if (match === null || match[1]!.replace(/^\[(.*)\]$/, '$1').toLowerCase() !== host.toLowerCase())
-    return undefined;
+  if (match === null || withoutBrackets(match[1]!).toLowerCase() !== host.toLowerCase()) return undefined;
   if (match[2] !== undefined) return Number(match[2]);
   return protocol === 'https:' ? 443 : 80;
 }
@@ -128,21 +127,6 @@ export function instrumentHttpClient(
   if (backend !== undefined) {
     channels.push(['http.client.request.error', onError], ['http.client.response.finish', onResponse]);
   }
-  if (hasCreatedChannel(version)) {
-    channels.push([
-      'http.client.request.created',
-      (message) => {
-        const request = (message as { request?: unknown } | null)?.request;
-        if (active && request instanceof http.ClientRequest) trace(request, 'http:');
-      },
-    ]);
-    for (const [name, listener] of channels) subscribe(name, listener);
-    return () => {
-      active = false;
-      for (const [name, listener] of channels) unsubscribe(name, listener);
-    };
-  }
-
   const patches: Patch[] = [];
   const patch = (module: object, defaultProtocol: string) => {
     const target = module as Record<string, unknown>;
@@ -163,18 +147,29 @@ export function instrumentHttpClient(
     target.request = request;
     target.get = get;
   };
-  patch(http, 'http:');
-  patch(https, 'https:');
-  syncBuiltinESMExports();
+  if (hasCreatedChannel(version)) {
+    channels.push([
+      'http.client.request.created',
+      (message) => {
+        const request = (message as { request?: unknown } | null)?.request;
+        if (active && request instanceof http.ClientRequest) trace(request, 'http:');
+      },
+    ]);
+  } else {
+    patch(http, 'http:');
+    patch(https, 'https:');
+    syncBuiltinESMExports();
+  }
   for (const [name, listener] of channels) subscribe(name, listener);
 
   return () => {
     active = false;
+    for (const [name, listener] of channels) unsubscribe(name, listener);
+    if (patches.length === 0) return;
     for (const { module, name, original, wrapper } of patches) {
       if (module[name] === wrapper) module[name] = original;
     }
     syncBuiltinESMExports();
-    for (const [name, listener] of channels) unsubscribe(name, listener);
   };
 }
 
