@@ -249,7 +249,11 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   const timeoutMs =
     optional(shutdown.timeoutMs, (v) => parseInteger('shutdown.timeoutMs', v, 1, 3_600_000)) ??
     defaults.shutdown.timeoutMs;
-  // Given: it must fit in the timeout (checked below). Not given: 1 s, or half a shorter timeout.
+  const drainDelayMs =
+    optional(shutdown.drainDelayMs, (v) => parseDuration('shutdown.drainDelayMs', v)) ??
+    defaults.shutdown.drainDelayMs;
+  // Given: it must fit in the timeout after the drain delay (checked below). Not given: 1 s, or half
+  // of a shorter time left after the delay.
   const idleGraceMs = optional(shutdown.idleGraceMs, (v) => parseDuration('shutdown.idleGraceMs', v, 60_000));
   const keepAliveTimeoutMs =
     optional(server.keepAliveTimeoutMs, (v) => parseDuration('server.keepAliveTimeoutMs', v)) ??
@@ -372,10 +376,10 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     loadShedding,
     shutdown: {
       timeoutMs,
-      drainDelayMs:
-        optional(shutdown.drainDelayMs, (v) => parseDuration('shutdown.drainDelayMs', v)) ??
-        defaults.shutdown.drainDelayMs,
-      idleGraceMs: idleGraceMs ?? Math.min(defaults.shutdown.idleGraceMs, Math.floor(timeoutMs / 2)),
+      drainDelayMs,
+      idleGraceMs:
+        idleGraceMs ??
+        Math.min(defaults.shutdown.idleGraceMs, Math.max(0, Math.floor((timeoutMs - drainDelayMs) / 2))),
       hookTimeoutMs:
         optional(shutdown.hookTimeoutMs, (v) => parseInteger('shutdown.hookTimeoutMs', v, 1, 3_600_000)) ??
         defaults.shutdown.hookTimeoutMs,
@@ -407,11 +411,14 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       `less than shutdown.timeoutMs (${config.shutdown.timeoutMs}), which bounds the drain delay too`,
     );
   }
-  if (idleGraceMs !== undefined && idleGraceMs >= timeoutMs) {
+  // The drain begins after the delay: an idle socket closes a grace later, which must be in time.
+  if (idleGraceMs !== undefined && drainDelayMs + idleGraceMs >= timeoutMs) {
     invalid(
       'shutdown.idleGraceMs',
       idleGraceMs,
-      `less than shutdown.timeoutMs (${timeoutMs}): a drain that waits out the idle grace would otherwise end as a timeout`,
+      drainDelayMs === 0
+        ? `less than shutdown.timeoutMs (${timeoutMs}): a drain that waits out the idle grace would otherwise end as a timeout`
+        : `less than shutdown.timeoutMs minus shutdown.drainDelayMs (${timeoutMs} - ${drainDelayMs} = ${timeoutMs - drainDelayMs}): the drain begins after the delay and closes an idle socket a grace later, so every shutdown with one would end as a timeout; shorten either, or lengthen the timeout`,
     );
   }
 

@@ -261,8 +261,8 @@ export interface ShutdownOptions {
   /**
    * How long a keep-alive socket with nothing in flight is left open once draining begins, so that a
    * request its client was writing at that moment is still served (with `Connection: close`).
-   * Must be below `timeoutMs` (`ARK_CONFIG_INVALID` otherwise).
-   * @default 1000, or half of `timeoutMs` when that is shorter
+   * With `drainDelayMs`, must be below `timeoutMs` (`ARK_CONFIG_INVALID` otherwise).
+   * @default 1000, or half of what `drainDelayMs` leaves of `timeoutMs` when that is shorter
    */
   idleGraceMs?: number | undefined;
   /**

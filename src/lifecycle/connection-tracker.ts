@@ -64,7 +64,8 @@ interface Http2SessionLike {
  *
  * An upgraded socket (WebSocket) is the app's to close, on `runtime.signal`, or its framework's (the
  * drain reports the requests drained without it, so that Fastify's `preClose` hooks may close it); one
- * upgraded during the drain, after that signal, is closed at the idle grace.
+ * upgraded after that signal (a client that reconnects during the drain delay), which the app's
+ * listener never saw, is closed at the idle grace once the drain begins.
  *
  * On an HTTPS server the request and Node's `_httpMessage` live on the TLS socket, not on the TCP
  * socket `'connection'` hands over: a TCP socket is followed until its handshake completes, then the
@@ -104,6 +105,8 @@ export class ConnectionTracker {
   readonly #sessions = new Set<Http2SessionLike>();
   /** HTTP/2 streams (requests) in flight. */
   #streams = 0;
+  /** The sockets upgraded when `runtime.signal` aborted: the app's to close; any other, the drain's. */
+  #upgradedAtSignal: WeakSet<Socket> | undefined;
 
   /** @param server - of `node:http`, `node:https` or `node:http2` (told apart here). */
   constructor(server: ManagedServer) {
@@ -153,11 +156,20 @@ export class ConnectionTracker {
   }
 
   /**
+   * Notes the sockets upgraded now, when `runtime.signal` aborts: the app closes those on it. One
+   * upgraded later is closed by the drain. Only the first call counts.
+   */
+  signalled(): void {
+    this.#upgradedAtSignal ??= new WeakSet([...this.#sockets.keys()].filter(isUpgraded));
+  }
+
+  /**
    * Stops accepting connections and closes every socket once its last response is written, or after
    * it stayed idle for `idleGraceMs`. Resolves when the server has closed. Safe to call twice.
    */
   drain(idleGraceMs: number): Promise<void> {
     if (this.#drained !== undefined) return this.#drained;
+    this.signalled();
     this.#idleGraceMs = idleGraceMs;
     this.#drained = new Promise<void>((resolve) => {
       this.#resolveDrained = resolve;
@@ -184,7 +196,11 @@ export class ConnectionTracker {
     }
     for (const session of this.#sessions) session.close();
     for (const [socket, state] of this.#sockets) {
-      if (isUpgraded(socket)) continue; // open work: the app closes it, or the deadline does
+      if (isUpgraded(socket)) {
+        // Open work the app closes on the signal, or the deadline does; upgraded since, it never will.
+        if (!this.#upgradedAtSignal?.has(socket)) this.#closeWhenIdle(socket, state);
+        continue;
+      }
       if (this.#carriesSession(socket)) continue; // closes with its session, after its GOAWAY
       const res = currentResponse(socket);
       if (res === undefined) {
@@ -356,8 +372,8 @@ export class ConnectionTracker {
   #closeWhenIdle(socket: Socket, state: SocketState): void {
     if (state.idleTimer !== undefined) clearTimeout(state.idleTimer);
     state.idleTimer = setTimeout(() => {
-      // Upgraded during the drain (after `runtime.signal` aborted, which the app closes its
-      // WebSockets on): no one else would close it before the deadline.
+      // Upgraded after `runtime.signal` aborted (which the app closes its WebSockets on): no one
+      // else would close it before the deadline.
       if (state.active === 0) socket.destroy();
     }, this.#idleGraceMs);
     state.idleTimer.unref();

@@ -50,6 +50,9 @@ const finalStepsReserveMs = 2_000;
 /** Time left after an idle socket's grace for its close to be seen before the drain's end. */
 const idleCloseMarginMs = 100;
 
+/** The phase in which the drain waits for the app to close its upgraded connections. */
+const awaitingUpgraded = 'awaiting upgraded connections';
+
 /** `, 2 upgraded connections (WebSocket) among them`, for the deadline line; empty when none. */
 function upgradedNote(count: number): string {
   if (count === 0) return '';
@@ -259,6 +262,7 @@ export class ShutdownCoordinator {
     const startedAt = performance.now();
     const { timeoutMs, drainDelayMs } = this.#settings;
     this.#state = 'draining';
+    for (const tracker of this.#trackers) tracker.signalled();
     this.#abort.abort(new DOMException(`apprunner-kit is shutting down (${reason})`, 'AbortError'));
     this.#logger.info(
       {
@@ -311,7 +315,9 @@ export class ShutdownCoordinator {
     // Forced, the forced line named them already.
     if (this.#cutShort && !this.#forced) {
       this.#logNotRun(
-        `the deadline has passed; give them time with a longer shutdown.timeoutMs (now ${timeoutMs} ms), or shorter work before them`,
+        this.#phase === awaitingUpgraded
+          ? 'the deadline has passed with upgraded connections (WebSocket) open, and the hooks run once they close; close them on runtime.signal, not in a hook'
+          : `the deadline has passed; give them time with a longer shutdown.timeoutMs (now ${timeoutMs} ms), or shorter work before them`,
       );
     }
     if (outcome.outcome === 'timed-out') {
@@ -349,7 +355,7 @@ export class ShutdownCoordinator {
     for (const step of this.#afterDrain) {
       if (!(await this.#runStep('drain step', step, deadline))) return;
     }
-    this.#phase = 'awaiting upgraded connections';
+    this.#phase = awaitingUpgraded;
     await Promise.all(drains);
     this.#hooksTaken = [...this.#hooks].reverse();
     for (const hook of this.#hooksTaken) {

@@ -67,6 +67,17 @@ describe('upgraded connections (WebSocket, ws) on the kit’s server', () => {
       msg: 'shutdown timed out after 1200 ms: destroying what is left, 1 upgraded connection (WebSocket) among them',
     });
   });
+
+  it('closed in an onShutdown hook instead: the hook runs only once they are closed, and the line says to close them on runtime.signal', async () => {
+    const { app } = await startWebSocketApp({ TIMEOUT_MS: '1500', IGNORE_SIGNAL: '1', CLOSE_IN_HOOK: '1' });
+    app.child.kill('SIGTERM');
+    expect((await app.exited).code).toBe(1);
+    expect(app.lines.find((l) => l.msg?.toString().includes('not run'))).toMatchObject({
+      hooks: ['websockets'],
+      phase: 'awaiting upgraded connections',
+      msg: expect.stringContaining('close them on runtime.signal, not in a hook'),
+    });
+  });
 });
 
 describe('an upgrade that arrives during the drain', () => {
@@ -99,6 +110,31 @@ describe('an upgrade that arrives during the drain', () => {
     expect(received).toContain('101 Switching Protocols'); // ws took it: upgrades cannot be refused here
     expect(closedAt - signalledAt).toBeLessThan(2_500);
     expect(exit.code).toBe(0);
+  });
+});
+
+describe('a WebSocket opened after runtime.signal aborted', () => {
+  it('during the drain delay, which the app’s abort listener never saw: closed at the idle grace once the drain begins, not held to the deadline', async () => {
+    const {
+      app,
+      port,
+      closed: firstClosed,
+    } = await startWebSocketApp({
+      TIMEOUT_MS: '5000',
+      DRAIN_DELAY_MS: '1000',
+    });
+    const signalledAt = performance.now();
+    app.child.kill('SIGTERM');
+    await app.waitForLine((l) => l.msg === 'shutdown started');
+    const late = await openClient(port, '/'); // a client that reconnects: the server still listens
+    const [first, second, exit] = await Promise.all([firstClosed, late.closed, app.exited]);
+
+    expect(first.code).toBe(1001); // the app's own close, on the signal
+    // Drain at 1,000 ms, idle grace 1,000 ms; the deadline would cut it at 4,000 ms.
+    expect(second.at - signalledAt).toBeGreaterThanOrEqual(1_900);
+    expect(second.at - signalledAt).toBeLessThan(3_500);
+    expect(exit.code).toBe(0);
+    expect(app.lines.map((l) => l.msg)).not.toContain(expect.stringMatching(/^shutdown timed out/));
   });
 });
 

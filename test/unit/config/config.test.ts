@@ -219,6 +219,24 @@ describe('loadConfig: shutdown', () => {
     expect(error.message).toContain('less than shutdown.timeoutMs (1000)');
   });
 
+  it('rejects an idle grace that does not fit in what the drain delay leaves of the timeout, naming all three', () => {
+    const error = configError(() =>
+      load({ shutdown: { timeoutMs: 5000, drainDelayMs: 4500, idleGraceMs: 500 } }),
+    );
+    expect(error.field).toBe('shutdown.idleGraceMs');
+    expect(error.message).toContain('received 500');
+    expect(error.message).toContain('(5000 - 4500 = 500)');
+    expect(
+      load({ shutdown: { timeoutMs: 5000, drainDelayMs: 4500, idleGraceMs: 499 } }).shutdown.idleGraceMs,
+    ).toBe(499);
+  });
+
+  it('shortens the default idle grace to half of what the drain delay leaves of the timeout', () => {
+    expect(load({ shutdown: { timeoutMs: 5000, drainDelayMs: 4500 } }).shutdown.idleGraceMs).toBe(250);
+    expect(load({ shutdown: { timeoutMs: 1500 } }).shutdown.idleGraceMs).toBe(750);
+    expect(load({ shutdown: { timeoutMs: 10_000, drainDelayMs: 5000 } }).shutdown.idleGraceMs).toBe(1000);
+  });
+
   it('accepts an empty signal list, and exit: false', () => {
     const loaded = loadConfig({ env: {}, shutdown: { signals: [], exit: false } }, cwd);
     expect(loaded.config.shutdown.signals).toEqual([]);
