@@ -13,6 +13,7 @@ import { eventLoopDelayProbe } from './health/probes/event-loop.js';
 import { HealthRegistry } from './health/registry.js';
 import { durationSlot, getMutableRequestContext } from './http/context.js';
 import { LoadShedder } from './http/load-shedder.js';
+import { logRejectedRequests } from './http/rejected-requests.js';
 import { requestFieldLimits } from './http/request-fields.js';
 import { requestMatcher } from './http/request-match.js';
 import { guardedPredicate } from './http/request-predicate.js';
@@ -437,6 +438,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
         installed.server ??
         (tls === undefined ? createServer(installed.listener!) : httpsServer(tls, installed.listener!));
       applyTimeouts(server, config);
+      // Fastify's server has its own `clientError` handler.
+      if (installed.server === undefined) coordinator.onStopped(logRejectedRequests(server, logger));
       if (installed.afterDrain !== undefined)
         coordinator.onDrained(`${installed.kind} close`, installed.afterDrain);
       await installed.ready?.();

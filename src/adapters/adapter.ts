@@ -4,6 +4,7 @@ import type { NodeRequestListener } from '../config/options.js';
 import type { HealthEndpoints } from '../health/endpoints.js';
 import type { LoadShedder } from '../http/load-shedder.js';
 import type { RequestScope, RouteResolver } from '../http/request-scope.js';
+import { callListener } from '../http/thrown-out.js';
 
 /** What the kit gives an adapter to install itself. */
 export interface AdapterKit {
@@ -118,13 +119,13 @@ export function inFront(
   const { scope, health } = kit;
   if (kit.logHealthRequests || kit.shedder !== undefined) {
     return function apprunnerKitListener(req, res): void {
-      serveInFront(kit, req, res, () => handler(req, res));
+      serveInFront(kit, req, res, () => callListener(handler, req, res));
     };
   }
   // The common case, kept free of the branches above.
   return function apprunnerKitListener(req, res): void {
     if (health.handle(req, res)) return;
-    scope.run(req, res, () => handler(req, res));
+    scope.run(req, res, () => callListener(handler, req, res));
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { nodeRejectionMode } from '../config/node-flags.js';
+import { runInRequestThrownOut } from '../http/thrown-out.js';
 import { describeThrown } from '../logging/serializers.js';
 import type { ShutdownCoordinator } from './shutdown-coordinator.js';
 
@@ -116,8 +117,12 @@ export function installProcessHandlers(
   const onUncaughtException = (error: Error, origin: string): void => {
     // Node would have exited 1: so does a runtime that leaves the exit to its host (`exit: false`).
     process.exitCode = 1;
-    writeFatal('fatal', { err: error, origin }, `uncaught exception: ${describeThrown(error)}`);
-    settings.failCurrentRequest?.(error);
+    // Thrown out of a request listener, it comes once the request's scope has ended: back in it,
+    // its line carries the request's id, and the request is answered.
+    runInRequestThrownOut(error, () => {
+      writeFatal('fatal', { err: error, origin }, `uncaught exception: ${describeThrown(error)}`);
+      settings.failCurrentRequest?.(error);
+    });
     void coordinator.shutdown('uncaughtException', true);
   };
   const onUnhandledRejection = (reason: unknown): void => {

@@ -1,5 +1,6 @@
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
@@ -152,6 +153,58 @@ describe('bootstrapAppRunner with a Node request listener', () => {
     expect(JSON.parse((await get(`${baseUrl(server)}/m`)).body).requestId).toBeTypeOf('string');
     await runtime.shutdown('manual');
     expect(server.listening).toBe(false);
+  });
+});
+
+/** Sends `request` on a raw socket; resolves with all the server wrote before it closed. */
+async function rawExchange(port: number, request: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk) => {
+    received += String(chunk);
+  });
+  socket.on('error', () => {}); // the server resets it after its answer
+  await once(socket, 'connect');
+  socket.write(request);
+  await once(socket, 'close');
+  return received;
+}
+
+describe('requests Node refuses before they reach the app', () => {
+  it('answer as Node does, with a warn line naming the status, the code and the client, never the bytes', async () => {
+    const { runtime, logs } = await startRuntime({ app: hello });
+    const { port } = runtime.server!.address() as AddressInfo;
+    const cookie = `session=${'s3cr3t'.repeat(4_000)}`; // 24 KB, over Node's 16 KB of headers
+    const answer = await rawExchange(port, `GET / HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(await rawExchange(port, 'NOT HTTP AT ALL\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+
+    const refused = logs.lines.filter((l) =>
+      String(l.msg).startsWith('request refused before it reached the app'),
+    );
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({ level: 'warn', statusCode: 431, code: 'HPE_HEADER_OVERFLOW' });
+    expect(refused[0]?.clientIp).toMatch(/127\.0\.0\.1$/);
+    expect(refused[1]).toMatchObject({ statusCode: 400, code: expect.stringMatching(/^HPE_/) });
+    expect(JSON.stringify(logs.lines)).not.toContain('s3cr3t');
+    // The app is served as before.
+    expect((await get(`${baseUrl(runtime.server!)}/hello`)).status).toBe(200);
+  });
+
+  it('writes ten lines a minute at most', async () => {
+    const { runtime, logs } = await startRuntime({ app: hello });
+    const { port } = runtime.server!.address() as AddressInfo;
+    for (let i = 0; i < 15; i++) await rawExchange(port, 'NOT HTTP AT ALL\r\n\r\n');
+    const refused = logs.lines.filter((l) => String(l.msg).startsWith('request refused'));
+    expect(refused).toHaveLength(10);
+  });
+
+  it('leaves the answer to an app that listens for clientError itself', async () => {
+    const { runtime, logs } = await startRuntime({ app: hello });
+    runtime.server!.on('clientError', (_error, socket) => socket.end('HTTP/1.1 418 Teapot\r\n\r\n'));
+    const { port } = runtime.server!.address() as AddressInfo;
+    expect(await rawExchange(port, 'NOT HTTP AT ALL\r\n\r\n')).toBe('HTTP/1.1 418 Teapot\r\n\r\n');
+    expect(logs.lines.filter((l) => String(l.msg).startsWith('request refused'))).toHaveLength(1);
   });
 });
 

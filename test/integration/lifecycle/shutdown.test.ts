@@ -372,6 +372,7 @@ describe('process errors', () => {
 
   it.each([
     ['an uncaught exception', '/crash', 'uncaught exception: boom from /crash'],
+    ['a throw out of the listener itself', '/crash-sync', 'uncaught exception: boom from /crash-sync'],
     ['an unhandled rejection', '/crash-reject', 'unhandled promise rejection: rejected from /crash-reject'],
   ])(
     'answers 500 at once the request %s happened in, and drains without waiting for it',
@@ -390,7 +391,9 @@ describe('process errors', () => {
       expect(elapsedMs).toBeLessThan(3_000); // not the 8 s the drain's deadline would have taken
       const line = app.lines.find((l) => l.path === path && l.statusCode !== undefined);
       expect(line).toMatchObject({ level: 'error', statusCode: 500, err: { message: fatal.split(': ')[1] } });
-      expect(app.lines.find((l) => l.level === 'fatal')?.msg).toBe(fatal);
+      const fatalLine = app.lines.find((l) => l.level === 'fatal');
+      expect(fatalLine?.msg).toBe(fatal);
+      expect(fatalLine?.requestId).toBe(crashed.headers['x-request-id']);
     },
   );
 
