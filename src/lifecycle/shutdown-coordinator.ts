@@ -47,6 +47,8 @@ export interface ShutdownSettings {
 const cutRequestsWaitMs = 100;
 /** The end of `shutdown.timeoutMs` kept for the final steps (a fifth of it, at most this). */
 const finalStepsReserveMs = 2_000;
+/** Time kept for each later final step while one runs (the metrics' and the logger's flush take ms). */
+const laterFinalStepMs = 250;
 /** Time left after an idle socket's grace for its close to be seen before the drain's end. */
 const idleCloseMarginMs = 100;
 
@@ -326,8 +328,15 @@ export class ShutdownCoordinator {
     }
     // Forced, the exit flushes what it can at once: a final step run now could flush the metrics
     // before the requests it cut are counted.
-    for (const hook of this.#forced ? [] : this.#finalizers) {
-      if (await this.#runHook('final step', hook, deadline)) continue;
+    const finalSteps = this.#forced ? [] : this.#finalizers;
+    for (const [index, hook] of finalSteps.entries()) {
+      // A step that hangs (an export to a collector that never answers) leaves the later ones time.
+      const later = finalSteps.length - 1 - index;
+      const reserved = Math.min(
+        later * laterFinalStepMs,
+        Math.floor(((deadline - performance.now()) * later) / (later + 1)),
+      );
+      if (await this.#runHook('final step', hook, deadline - Math.max(0, reserved))) continue;
       this.#cutShort = true;
       this.#logger.error({ hook: hook.name }, `final step "${hook.name}" not run: the deadline has passed`);
     }

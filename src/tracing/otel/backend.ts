@@ -116,9 +116,19 @@ function exceptionOf(error: unknown): Error | string {
   return error instanceof Error ? error : describeThrown(error);
 }
 
+/** The error each span last recorded: `span.recordError(e); throw e` records it once, not twice. */
+const lastRecorded = new WeakMap<Span, unknown>();
+
+/** Records `error` as an exception event of `span`, unless it was the last one recorded there. */
+function recordException(span: Span, error: unknown): void {
+  if (lastRecorded.has(span) && lastRecorded.get(span) === error) return;
+  lastRecorded.set(span, error);
+  span.recordException(exceptionOf(error));
+}
+
 function recordError(span: Span, error: unknown): void {
   if (!span.isRecording()) return;
-  span.recordException(exceptionOf(error));
+  recordException(span, error);
   span.setStatus({
     code: SpanStatusCode.ERROR,
     message: error instanceof Error ? error.message : describeThrown(error),
@@ -371,7 +381,7 @@ class OtelBackend implements TracingBackend {
         span.updateName(serverSpanName(request.method, outcome.route));
       }
       // The route's error, as its adapter reported it: the span's exception event (X-Ray's cause).
-      if (outcome.error !== undefined) span.recordException(exceptionOf(outcome.error));
+      if (outcome.error !== undefined) recordException(span, outcome.error);
       if (statusCode !== undefined && statusCode >= 500) {
         span.setStatus({ code: SpanStatusCode.ERROR });
         span.setAttribute('error.type', String(statusCode));

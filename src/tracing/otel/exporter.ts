@@ -303,6 +303,7 @@ export class OutageReportingExporter implements SpanExporter {
  * queue full is dropped here and counted by `exporter` (the SDK counts it only for a `diag` line no
  * one sees, and on the 3.x line for a metric). The gate's count mirrors the processor's queue: it
  * takes the spans the processor takes (sampled, before its shutdown), and an export takes them out.
+ * Its flush ends once the exports under way have too, the one the processor's timer started included.
  */
 export function gateQueue(processor: SpanProcessor, exporter: OutageReportingExporter): SpanProcessor {
   let shut = false;
@@ -317,7 +318,8 @@ export function gateQueue(processor: SpanProcessor, exporter: OutageReportingExp
         return;
       processor.onEnd(span);
     },
-    forceFlush: () => processor.forceFlush(),
+    // The processor exports what it holds; an export its timer started is the exporter's to await.
+    forceFlush: () => processor.forceFlush().then(() => exporter.forceFlush()),
     shutdown: () => {
       shut = true;
       return processor.shutdown();

@@ -267,11 +267,19 @@ describe('client spans inside a request', () => {
         })
         .catch(() => undefined);
       rt.tracer.span('sync', (span) => span.recordError(new Error('handled')));
+      // OpenTelemetry's idiom: record, then rethrow. One exception event, not two.
+      await rt.tracer
+        .span('record then rethrow', async (span) => {
+          const error = new RangeError('declined');
+          span.recordError(error);
+          throw error;
+        })
+        .catch(() => undefined);
       res.end(body);
     });
     await get(`${baseUrl(runtime.server!)}/`);
     await runtime.tracer.flush();
-    const spans = await collector.waitForSpans(5);
+    const spans = await collector.waitForSpans(6);
     const server = spans.find((s) => s.kind === 'server')!;
     const load = byName(spans, 'load user');
     expect(load).toMatchObject({
@@ -285,6 +293,7 @@ describe('client spans inside a request', () => {
       attributes: { 'error.type': 'TypeError' },
     });
     expect(byName(spans, 'sync').status.code).toBe('error');
+    expect(byName(spans, 'record then rethrow').events.map((e) => e.name)).toEqual(['exception']);
   });
 });
 
