@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { processGlobal } from '../internal/process-global.js';
+import { batchEnd, chunkEnd, countLines, writeBytesFor } from './line-batches.js';
 
 /** Longest time `flushSync` busy-waits on a full pipe at exit before it gives up. */
 const exitFlushBoundMs = 2_000;
@@ -18,15 +19,12 @@ const chunkChars = 1024 * 1024;
 
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
 
-/**
- * Where the chunk of `text` from `start` ends: at most {@link chunkChars} on, never inside a
- * surrogate pair.
- */
-function chunkEnd(text: string, start: number): number {
-  if (text.length - start <= chunkChars) return text.length;
-  const end = start + chunkChars;
-  const code = text.charCodeAt(end - 1);
-  return code >= 0xd800 && code <= 0xdbff ? end - 1 : end;
+function writeStderr(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // stderr is gone too: nowhere left to say it
+  }
 }
 
 function isAgain(error: unknown): boolean {
@@ -36,12 +34,15 @@ function isAgain(error: unknown): boolean {
 
 /**
  * The kit's stdout writer, one per process, shared by every kit logger. Lines written during one
- * turn of the event loop are written together at its end with one `write(2)` (a busy server logs
- * many lines per turn). When the pipe is full — its reader is slow — lines wait in memory and are
+ * turn of the event loop are written together at its end (a busy server logs many lines per turn):
+ * on a pipe, in writes of whole lines of at most PIPE_BUF bytes, which the kernel takes whole or not
+ * at all, so that the app's own `console.log` lines never land inside one of the kit's, nor the
+ * kit's inside one of theirs (a line longer than PIPE_BUF, written alone, can still be split); on a
+ * file or a terminal, in chunks of up to 1 MiB characters ending on a line. When the pipe is full — its reader is slow — lines wait in memory and are
  * written again shortly, so a slow reader never stalls request handling; `flush()` waits until all is
  * written, and at exit `flushSync()` writes what is left. Past 64 MiB waiting, new lines are dropped,
  * and counted: once the backlog is written, the count goes to the reporter (`onDropped`), which writes
- * it as a line of its own.
+ * it as a line of its own. Lines the exit's bound leaves unwritten are counted on stderr.
  *
  * Written because pino's asynchronous destination (sonic-boom 4) calls a `flush` callback before its
  * pending writes are done and, on a full non-blocking pipe, loses a chunk when the process exits
@@ -70,6 +71,10 @@ export class StdoutDestination {
   readonly #reservedBytes: number;
   readonly #exitFlushBoundMs: number;
   readonly #writeFd: typeof writeSync;
+  /** The most bytes in one write: PIPE_BUF on a pipe; found on the first write. */
+  #writeBytes: number | undefined;
+  readonly #appWriting: () => boolean;
+  readonly #warn: (text: string) => void;
 
   /**
    * Called with the number of lines dropped since the last call, once the backlog that made them
@@ -82,7 +87,10 @@ export class StdoutDestination {
    * @param limits - `maxPendingBytes`, the backlog kept before lines are dropped (64 MiB);
    *   `reservedBytes`, kept past it for reserved lines (8 MiB);
    *   `exitFlushBoundMs`, how long the exit waits on a full pipe (2 s); `write`, the system call
-   *   (tests give a pipe that fills).
+   *   (tests give a pipe that fills); `writeBytes`, the most bytes one write carries (PIPE_BUF when
+   *   `fd` is a pipe or a socket, else unbounded); `appWriting`, true while the app's own writes to
+   *   the same fd wait in Node's stream (the kit's then wait too, outside the exit); `warn`, where the
+   *   count of lines lost at exit goes (stderr, synchronously).
    */
   constructor(
     fd = 1,
@@ -91,6 +99,9 @@ export class StdoutDestination {
       reservedBytes?: number;
       exitFlushBoundMs?: number;
       write?: typeof writeSync;
+      writeBytes?: number;
+      appWriting?: () => boolean;
+      warn?: (text: string) => void;
     } = {},
   ) {
     this.#fd = fd;
@@ -98,6 +109,9 @@ export class StdoutDestination {
     this.#reservedBytes = limits.reservedBytes ?? reservedBytes;
     this.#exitFlushBoundMs = limits.exitFlushBoundMs ?? exitFlushBoundMs;
     this.#writeFd = limits.write ?? writeSync;
+    this.#writeBytes = limits.writeBytes;
+    this.#appWriting = limits.appWriting ?? (() => false);
+    this.#warn = limits.warn ?? writeStderr;
   }
 
   /** False while a log line would be dropped: more than 64 MiB wait for stdout. */
@@ -152,13 +166,17 @@ export class StdoutDestination {
 
   /**
    * Writes everything now, waiting on a full pipe for at most 2 s (during the exit, 2 s in all for
-   * every line written since it began); for the process's exit.
+   * every line written since it began); for the process's exit. What the exit's bound leaves
+   * unwritten is counted in one line on stderr.
    */
   flushSync(): void {
     const deadline = this.#exitDeadline ?? performance.now() + this.#exitFlushBoundMs;
     while (!this.#isEmpty()) {
       if (this.#writeSome()) continue;
-      if (performance.now() > deadline) return;
+      if (performance.now() > deadline) {
+        if (this.#exitDeadline !== undefined) this.#abandon();
+        return;
+      }
       Atomics.wait(sleepBuffer, 0, 0, 5); // the pipe is full: let the reader catch up
     }
     this.#settleWaiters();
@@ -178,7 +196,9 @@ export class StdoutDestination {
     this.#scheduled = false;
     this.#retrying = false;
     while (!this.#isEmpty()) {
-      if (!this.#writeSome()) {
+      // A console.log that the pipe took in part has its rest in Node's stream: a write now would
+      // land inside that line. Node writes the rest when the pipe has room; the kit, after it.
+      if (this.#appWriting() || !this.#writeSome()) {
         this.#retrying = true;
         setTimeout(this.#drain, retryDelayMs).unref();
         return;
@@ -187,6 +207,26 @@ export class StdoutDestination {
     this.#settleWaiters();
     this.#reportDrops();
   };
+
+  /**
+   * At the exit, past its bound: no later turn will write what is left, so it is let go, and
+   * counted on stderr with the lines dropped and not reported yet — the one place still read.
+   */
+  #abandon(): void {
+    const count =
+      (this.#stalled === undefined ? 0 : countLines(this.#stalled)) +
+      countLines(this.#backlog, this.#backlogAt) +
+      countLines(this.#pending) +
+      (this.#dropped - this.#reported);
+    this.#reported = this.#dropped;
+    this.#stalled = undefined;
+    this.#pending = '';
+    this.#pendingBytes = 0;
+    this.#clearBacklog();
+    this.#warn(
+      `apprunner-kit: ${count} log line${count === 1 ? '' : 's'} not written at exit (stdout was not read within ${this.#exitFlushBoundMs} ms)\n`,
+    );
+  }
 
   /** Hands the count of lines dropped since the last report to `onDropped`, once. */
   #reportDrops(): void {
@@ -216,7 +256,7 @@ export class StdoutDestination {
         this.#pendingBytes = 0;
       }
       // Turned into bytes a chunk at a time: never a second copy of all of it.
-      const end = chunkEnd(this.#backlog, this.#backlogAt);
+      const end = chunkEnd(this.#backlog, this.#backlogAt, chunkChars);
       this.#stalled = Buffer.from(this.#backlog.slice(this.#backlogAt, end));
       if (end === this.#backlog.length) this.#clearBacklog();
       else {
@@ -225,9 +265,14 @@ export class StdoutDestination {
         this.#backlogBytes = Math.max(0, this.#backlogBytes - this.#stalled.length);
       }
     }
+    this.#writeBytes ??= writeBytesFor(this.#fd);
+    const stalled = this.#stalled;
+    const batch =
+      stalled.length <= this.#writeBytes ? stalled : stalled.subarray(0, batchEnd(stalled, this.#writeBytes));
     try {
-      const written = this.#writeFd(this.#fd, this.#stalled);
-      this.#stalled = written >= this.#stalled.length ? undefined : this.#stalled.subarray(written);
+      const written = this.#writeFd(this.#fd, batch);
+      this.#stalled =
+        written >= stalled.length ? undefined : stalled.subarray(Math.min(written, batch.length));
       return true;
     } catch (error) {
       if (isAgain(error)) return false;
@@ -265,7 +310,7 @@ export function processStdout(): StdoutDestination {
     // Touching process.stdout makes libuv put a pipe on fd 1 in non-blocking mode, so that a full pipe
     // answers EAGAIN (and lines wait in memory) instead of blocking the event loop.
     void process.stdout.isTTY;
-    const destination = new StdoutDestination(1);
+    const destination = new StdoutDestination(1, { appWriting: () => process.stdout.writableLength > 0 });
     process.on('exit', () => destination.exitSync());
     return destination;
   });

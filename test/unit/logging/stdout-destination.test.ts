@@ -140,7 +140,7 @@ describe('StdoutDestination', () => {
     const stuck = (() => {
       throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
     }) as unknown as typeof writeSync;
-    const destination = new StdoutDestination(1, { exitFlushBoundMs: 100, write: stuck });
+    const destination = new StdoutDestination(1, { exitFlushBoundMs: 100, write: stuck, warn: () => {} });
     destination.write('left\n');
     const started = performance.now();
     destination.exitSync();
@@ -177,6 +177,61 @@ describe('StdoutDestination', () => {
     destination.exitSync();
     destination.write('from a later exit listener\n');
     expect(read()).toBe('before\nfrom a later exit listener\n');
+  });
+
+  it('writes to a pipe in whole lines of at most PIPE_BUF bytes, a longer line alone', async () => {
+    const writes: string[] = [];
+    const write = ((_fd: number, data: Buffer) => {
+      writes.push(data.toString());
+      return data.length;
+    }) as unknown as typeof writeSync;
+    const destination = new StdoutDestination(1, { write, writeBytes: 4096 });
+    const lines = Array.from({ length: 100 }, (_, i) => `{"i":${i},"pad":"${'é'.repeat(100)}"}\n`);
+    const long = `${'x'.repeat(5000)}\n`;
+    for (const line of [...lines.slice(0, 50), long, ...lines.slice(50)]) destination.write(line);
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    expect(writes.join('')).toBe([...lines.slice(0, 50), long, ...lines.slice(50)].join(''));
+    expect(writes).toContain(long);
+    for (const batch of writes.filter((w) => w !== long)) {
+      expect(Buffer.byteLength(batch)).toBeLessThanOrEqual(4096);
+      expect(batch.endsWith('\n')).toBe(true);
+    }
+  });
+
+  it("waits while the app's own stdout stream holds the rest of a line, and writes after it", async () => {
+    const written: string[] = [];
+    const write = ((_fd: number, data: Buffer) => {
+      written.push(data.toString());
+      return data.length;
+    }) as unknown as typeof writeSync;
+    let appWriting = true;
+    const destination = new StdoutDestination(1, { write, appWriting: () => appWriting });
+    destination.write('kit line\n');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(written).toEqual([]);
+    appWriting = false;
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    expect(written).toEqual(['kit line\n']);
+  });
+
+  it('counts on stderr, once, the lines the exit leaves unwritten, dropped ones included', () => {
+    const { write, written } = pipeThatFills();
+    const warnings: string[] = [];
+    const destination = new StdoutDestination(1, {
+      maxPendingBytes: 100,
+      exitFlushBoundMs: 50,
+      write,
+      warn: (text) => warnings.push(text),
+    });
+    for (let i = 0; i < 20; i++) destination.write(`line ${String(i).padStart(4, '0')}\n`); // 10 bytes each
+    expect(destination.dropped).toBe(9);
+    destination.exitSync();
+    destination.write('from a later exit listener\n');
+    expect(written).toEqual([]);
+    expect(warnings).toEqual([
+      'apprunner-kit: 20 log lines not written at exit (stdout was not read within 50 ms)\n',
+      'apprunner-kit: 1 log line not written at exit (stdout was not read within 50 ms)\n',
+    ]);
   });
 
   it('does not throw when stdout is gone', async () => {
