@@ -15,6 +15,7 @@ import {
   runOutsideRequestContext,
 } from '../http/context.js';
 import { prettyDestination, redactingDestination } from './destination.js';
+import { hasHeadFields, withoutHeadFields } from './head-fields.js';
 import {
   flushHeldLines,
   flushWarning,
@@ -35,6 +36,12 @@ import {
   minMaxLineBytes,
 } from './line-limit.js';
 import { redactedText, redaction } from './redaction.js';
+import {
+  hasSymbolMessage,
+  unwritableCallArguments,
+  withSymbolsAsText,
+  writableArguments,
+} from './safe-call.js';
 import { serializeError, serializeErrorField, serializeRequest, serializeResponse } from './serializers.js';
 import { processStdout, StdoutDestination } from './stdout-destination.js';
 import { withTrailingArguments } from './trailing-arguments.js';
@@ -224,34 +231,8 @@ function isoTimeNow(): string {
 }
 
 function mergeContext(lineFields: object, context: object): object {
-  const head = lineFields as { level?: unknown; time?: unknown };
-  const fields = head.level === undefined && head.time === undefined ? lineFields : withoutHeadFields(head);
+  const fields = hasHeadFields(lineFields) ? withoutHeadFields(lineFields) : lineFields;
   return context === noFields ? fields : Object.assign(context, fields);
-}
-
-/** The head fields a line's own object named already: warned about once each, per process. */
-const headFieldsWarned = new Set<string>();
-
-/**
- * A line's own fields without `level` and `time`, which pino writes itself at the head of every line:
- * written again further on, a last-wins parser (`JSON.parse`, jq, most log pipelines) would read the
- * app's `level` in place of the line's (`{ level: 'admin' }` made a `warn` line an `admin` one).
- * Dropped with one process warning per name, which the kit logs, as Powertools Logger does.
- */
-function withoutHeadFields(fields: { level?: unknown; time?: unknown }): object {
-  const { level, time, ...rest } = fields;
-  for (const [name, value] of [
-    ['level', level],
-    ['time', time],
-  ] as const) {
-    if (value === undefined || headFieldsWarned.has(name)) continue;
-    headFieldsWarned.add(name);
-    process.emitWarning(
-      `A log line's own field "${name}" was left out: the kit writes "${name}" itself at the head of every line, and a second key of that name would be read in its place by most log tools. Rename the field (such as "${name === 'level' ? 'userLevel' : 'eventTime'}"); this is said once.`,
-      { code: 'ARK_LOG_FIELD_RESERVED' },
-    );
-  }
-  return rest;
 }
 
 /**
@@ -492,6 +473,8 @@ function watchChildren(
 ): void {
   const child = logger.child;
   logger.child = function watchedChild(this: Logger, ...args: Parameters<Logger['child']>) {
+    // A bound `time` was written after the line's own, a bound `level` dropped by pino in silence.
+    if (hasHeadFields(args[0])) args[0] = withoutHeadFields(args[0]);
     const made = child.apply(this, args) as unknown as Logger;
     onChild(made, this, args[0], args[1]);
     return made;
@@ -613,9 +596,34 @@ type LogMethodHook = (
  * pino's `logMethod` hook of a logger that neither samples nor holds lines: the arguments pino would
  * drop (`logger.error('msg', err)`) reach the line ({@link withTrailingArguments}).
  */
-const trailingArgumentsKept: LogMethodHook = function logMethod(this: Logger, args, method) {
+const trailingArgumentsKept: LogMethodHook = guarded(function logMethod(this: Logger, args, method) {
   method.apply(this, withTrailingArguments(this, args));
-};
+});
+
+/**
+ * `hook`, made so that a log call never throws into the app nor writes a line that is not JSON:
+ * a symbol for a message becomes its text; a call that throws in pino (a getter of its object that
+ * throws, a `null`-prototype object for `%s`) is made again with what can be written and
+ * `serializationError` ({@link writableArguments}), and if that throws too, as one line that says
+ * so. A `try` costs the calls that do not throw nothing measurable in V8 (bench/logging/log-call).
+ */
+function guarded(hook: LogMethodHook): LogMethodHook {
+  return function logMethod(this: Logger, args, method, numeric) {
+    try {
+      hook.call(this, hasSymbolMessage(args) ? withSymbolsAsText(args) : args, method, numeric);
+    } catch (thrown) {
+      try {
+        hook.call(this, writableArguments(this, args, thrown) as typeof args, method, numeric);
+      } catch (again) {
+        try {
+          hook.call(this, unwritableCallArguments(again) as typeof args, method, numeric);
+        } catch {
+          // The destination itself throws: nothing more can be written, and the app goes on.
+        }
+      }
+    }
+  };
+}
 
 /**
  * pino's `logMethod` hook while debug sampling or log buffering is on, which run pino below the
@@ -627,7 +635,7 @@ const trailingArgumentsKept: LogMethodHook = function logMethod(this: Logger, ar
 function lineGate(gate: Gate, buffer: LogBufferSettings | undefined): LogMethodHook {
   const debug = pino.levels.values.debug!;
   const error = pino.levels.values.error!;
-  return function logMethod(this: Logger, args, method, numeric) {
+  return guarded(function logMethod(this: Logger, args, method, numeric) {
     if (numeric >= appliedLevel(gate, this)) {
       if (buffer === undefined) {
         method.apply(this, withTrailingArguments(this, args));
@@ -658,7 +666,7 @@ function lineGate(gate: Gate, buffer: LogBufferSettings | undefined): LogMethodH
       holds(context)
     )
       holdLine(context, this, buffer.maxBytes, method, withTrailingArguments(this, args));
-  };
+  });
 }
 
 /**

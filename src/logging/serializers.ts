@@ -75,7 +75,12 @@ export function serializeResponse(value: unknown): unknown {
 
 /**
  * `err` and `error`: pino's error serializer (type, message and stack with their causes, the error's
- * own fields), made safe and smaller.
+ * own fields), made safe and smaller, with the causes themselves:
+ * - `cause` (see {@link serializeCause}): pino writes a cause only into the text of `message` and
+ *   `stack`, and not at all when it is not an error (`{ cause: 'quota exceeded' }`), nor its fields
+ *   (`fetch`'s `cause.code: 'ECONNREFUSED'`).
+ * - A `DOMException` (an `AbortSignal`'s reason) is written without the 25 constants it inherits
+ *   (`INDEX_SIZE_ERR`…), which doubled its line.
  * - An error it cannot serialise (a getter that throws, a frozen error, a Proxy, a cause chain too
  *   deep) becomes its type, message and stack, read defensively, with `serializationError`: a log
  *   call of the kit's, such as the request line of the request that failed with it, never throws.
@@ -86,15 +91,102 @@ export function serializeResponse(value: unknown): unknown {
 export function serializeError(value: unknown): unknown {
   try {
     const serialized = serializeStdError(value as Error) as unknown;
-    return serialized === value ? value : withClientCallsOnly(serialized as SerializedError, 0);
+    if (serialized === value) return value;
+    withCause(serialized as SerializedError, value as Error);
+    if (isDomException(value)) withoutDomExceptionConstants(serialized as SerializedError, value);
+    return withClientCallsOnly(serialized as SerializedError, 0);
   } catch (error) {
-    return {
+    const fallback: Record<string, unknown> = {
       type: safeText(() => (value as Error).constructor.name) ?? 'Error',
       message: safeText(() => (value as Error).message) ?? safeText(() => String(value)),
       stack: safeText(() => (value as Error).stack),
       serializationError: safeText(() => (error as Error).message) ?? 'unknown',
     };
+    // Its stack is its own here: the causes' stacks go with them.
+    const cause = safeCause(value);
+    if (cause !== undefined) fallback.cause = serializeCause(cause, [value], true);
+    return fallback;
   }
+}
+
+/**
+ * `cause` as `err.cause` writes it, `chain` being the errors it is the cause of, outermost first:
+ * - an error (an `Error`, or an object with a string `message` and `stack`) as its type, its own
+ *   message, its own fields (`code`, `errno`, `syscall`, `status`…) and, in turn, its `cause`; not
+ *   its stack unless `withStack`, because the outer error's `stack` carries it after `caused by:`;
+ * - one of `chain` again as `'[Circular]'`, and one more than 7 causes deep as `'[causes left out]'`
+ *   (pino's `stack` text goes on to the end of the chain);
+ * - anything else as it is, a symbol or function as its text (JSON would drop them).
+ * Never throws: a field that cannot be read is left out, with `serializationError`.
+ */
+export function serializeCause(cause: unknown, chain: readonly unknown[], withStack = false): unknown {
+  if (typeof cause === 'symbol') return cause.toString();
+  if (typeof cause === 'function') return `[Function: ${cause.name || 'anonymous'}]`;
+  if (typeof cause !== 'object' || cause === null) return cause;
+  if (chain.includes(cause)) return '[Circular]';
+  // Within the depth that HTTP client errors are looked for in.
+  if (chain.length >= maxNesting) return '[causes left out]';
+  if (!isError(cause)) return cause;
+  const serialized = Object.create(errorPrototype) as SerializedError;
+  try {
+    serialized.type = safeText(() => cause.constructor.name) ?? safeText(() => cause.name) ?? 'Error';
+    serialized.message = cause.message;
+    if (withStack) serialized.stack = cause.stack;
+    for (const key of Object.keys(cause)) {
+      if (key === 'cause' || key === 'stack' || serialized[key] !== undefined) continue;
+      const field = (cause as unknown as Record<string, unknown>)[key];
+      serialized[key] = isError(field) ? serializeError(field) : field;
+    }
+    serialized.raw = cause;
+  } catch (error) {
+    serialized.serializationError = describeThrown(error);
+  }
+  const next = safeCause(cause);
+  if (next !== undefined) serialized.cause = serializeCause(next, [...chain, cause], withStack);
+  return serialized;
+}
+
+/** `serialized` with `error`'s cause, if any, under `cause`. */
+function withCause(serialized: SerializedError, error: Error): void {
+  const cause = safeCause(error);
+  if (cause !== undefined) serialized.cause = serializeCause(cause, [error]);
+}
+
+/**
+ * `value.cause`; `undefined` when it has none, it cannot be read, or it is a function (VError's
+ * `cause()` method, whose result pino's `stack` text carries).
+ */
+function safeCause(value: unknown): unknown {
+  try {
+    const cause = (value as { cause?: unknown }).cause;
+    return typeof cause === 'function' ? undefined : cause;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What {@link withClientCallsOnly} and pino's serializer take for an error. */
+function isError(value: unknown): value is Error {
+  if (value instanceof Error) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const { message, stack } = value as { message?: unknown; stack?: unknown };
+  return typeof message === 'string' && typeof stack === 'string';
+}
+
+/** The prototype of pino's serialised errors: `raw` kept out of the line, as in theirs. */
+const errorPrototype = Object.getPrototypeOf(serializeStdError(new Error('prototype'))) as object;
+
+/** The numeric constants a `DOMException` inherits, which pino's serializer copies as fields. */
+const domExceptionConstants: readonly string[] =
+  typeof DOMException === 'function' ? Object.keys(DOMException) : [];
+
+function isDomException(value: unknown): boolean {
+  return Object.prototype.toString.call(value) === '[object DOMException]';
+}
+
+function withoutDomExceptionConstants(serialized: SerializedError, error: unknown): void {
+  for (const name of domExceptionConstants)
+    if (!Object.hasOwn(error as object, name)) delete serialized[name];
 }
 
 /**

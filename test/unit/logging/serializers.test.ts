@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/logging/logger.js';
 import { serializeRequest } from '../../../src/logging/serializers.js';
+import { captureLogs } from '../../support/log-capture.js';
 
 describe('serializeRequest', () => {
   it('writes the URL the request came with, not the part a mounted Express router sees (its originalUrl)', () => {
@@ -13,5 +15,61 @@ describe('serializeRequest', () => {
     expect(serializeRequest(mounted)).toMatchObject({ method: 'GET', url: '/api/notes/7', host: 'h' });
     expect(serializeRequest({ method: 'GET', url: '/plain?q=1' })).toMatchObject({ url: '/plain' });
     expect(serializeRequest({ method: 'GET', url: '/x', originalUrl: 42 })).toMatchObject({ url: '/x' });
+  });
+});
+
+describe('serializeError writes causes', () => {
+  function written(err: unknown): Record<string, unknown> {
+    const logs = captureLogs();
+    createLogger({ service: 'svc', destination: logs, pretty: false }).error({ err }, 'failed');
+    return logs.lines[0]!.err as Record<string, unknown>;
+  }
+
+  it('that are not errors, as they are (pino wrote no trace of them)', () => {
+    expect(written(new Error('upload failed', { cause: 'quota exceeded' })).cause).toBe('quota exceeded');
+    expect(written(new Error('upload failed', { cause: { status: 503 } })).cause).toEqual({ status: 503 });
+    expect(written(new Error('upload failed', { cause: Symbol('quota') })).cause).toBe('Symbol(quota)');
+  });
+
+  it("that are errors, with their own fields (fetch's code), their stack left to the outer error's", () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
+      code: 'ECONNREFUSED',
+      errno: -111,
+      syscall: 'connect',
+    });
+    const err = written(new TypeError('fetch failed', { cause: refused }));
+    expect(err.cause).toEqual({
+      type: 'Error',
+      message: 'connect ECONNREFUSED 127.0.0.1:1',
+      code: 'ECONNREFUSED',
+      errno: -111,
+      syscall: 'connect',
+    });
+    // pino's text stays: the outer stack goes on with its causes'.
+    expect(err.stack).toMatch(/caused by: Error: connect ECONNREFUSED/);
+  });
+
+  it('that go round in a circle, or 10,000 deep, within a bound', () => {
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    a.cause = b;
+    expect(written(a).cause).toEqual({ type: 'Error', message: 'b', cause: '[Circular]' });
+
+    let deep = new Error('root');
+    for (let i = 0; i < 10_000; i++) deep = new Error(`e${i}`, { cause: deep });
+    let cause = written(deep).cause;
+    let depth = 0;
+    while (typeof cause === 'object' && cause !== null) {
+      cause = (cause as { cause?: unknown }).cause;
+      depth++;
+    }
+    expect(depth).toBe(7);
+    expect(cause).toBe('[causes left out]');
+  });
+
+  it("of a DOMException, without the 25 constants it inherits (an AbortSignal's reason)", () => {
+    const err = written(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    expect(err).toMatchObject({ type: 'DOMException', name: 'TimeoutError' });
+    expect(Object.keys(err).filter((key) => key.endsWith('_ERR'))).toEqual([]);
   });
 });
