@@ -42,7 +42,13 @@ import {
   withSymbolsAsText,
   writableArguments,
 } from './safe-call.js';
-import { serializeError, serializeErrorField, serializeRequest, serializeResponse } from './serializers.js';
+import {
+  describeThrown,
+  serializeError,
+  serializeErrorField,
+  serializeRequest,
+  serializeResponse,
+} from './serializers.js';
 import { processStdout, StdoutDestination } from './stdout-destination.js';
 import { withTrailingArguments } from './trailing-arguments.js';
 
@@ -600,6 +606,21 @@ const trailingArgumentsKept: LogMethodHook = guarded(function logMethod(this: Lo
   method.apply(this, withTrailingArguments(this, args));
 });
 
+let destinationFailureReported = false;
+
+/** Says once on stderr, past the logger, that its destination throws: its lines are lost. */
+function reportUnwritableDestination(thrown: unknown): void {
+  if (destinationFailureReported) return;
+  destinationFailureReported = true;
+  try {
+    process.stderr.write(
+      `apprunner-kit: the log destination throws (${describeThrown(thrown)}): log lines are lost; check logging.destination\n`,
+    );
+  } catch {
+    // stderr is gone too: nothing is left to say it with.
+  }
+}
+
 /**
  * `hook`, made so that a log call never throws into the app nor writes a line that is not JSON:
  * a symbol for a message becomes its text; a call that throws in pino (a getter of its object that
@@ -617,8 +638,9 @@ function guarded(hook: LogMethodHook): LogMethodHook {
       } catch (again) {
         try {
           hook.call(this, unwritableCallArguments(again) as typeof args, method, numeric);
-        } catch {
-          // The destination itself throws: nothing more can be written, and the app goes on.
+        } catch (last) {
+          // The destination itself throws: the app goes on, and stderr says so once.
+          reportUnwritableDestination(last);
         }
       }
     }

@@ -1,5 +1,5 @@
 import querystring from 'node:querystring';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runWithRequestContext } from '../../../src/http/context.js';
 import { type CreateLoggerOptions, createLogger } from '../../../src/logging/logger.js';
 import { captureLogs } from '../../support/log-capture.js';
@@ -75,5 +75,30 @@ describe('a log call', () => {
         serializationError: expect.stringContaining('revoked'),
       }),
     ]);
+  });
+});
+
+describe('a destination that throws', () => {
+  it('loses the lines without throwing into the app, and says so once on stderr', () => {
+    const destination = {
+      write(): void {
+        throw new Error('disk gone');
+      },
+    };
+    const logger = createLogger({ service: 'svc', pretty: false, destination });
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(() => {
+        logger.info('one');
+        logger.error('two');
+      }).not.toThrow();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.filter((line) => line.includes('the log destination throws (disk gone)'))).toHaveLength(1);
   });
 });
