@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError } from '../../../src/errors.js';
 import { fitLine } from '../../../src/logging/line-limit.js';
 import { createLogger } from '../../../src/logging/logger.js';
@@ -69,7 +69,7 @@ describe('fitLine', () => {
     expect(bytes(fitted)).toBeLessThanOrEqual(16_000);
   });
 
-  it('cuts long arrays and objects with many keys, and gives up to the kit fields and the message', () => {
+  it('cuts long arrays and objects with many keys, and keeps the first of thousands of fields', () => {
     const items = Array.from({ length: 10_000 }, (_, i) => i);
     const keys = Object.fromEntries(items.map((i) => [`key${i}`, i]));
     const fitted = JSON.parse(fitLine(lineOf({ msg: 'big', items, keys }), 16_000)) as {
@@ -78,27 +78,102 @@ describe('fitLine', () => {
     };
     expect(fitted.items.at(-1)).toMatch(/more items/);
     expect(fitted.keys['…']).toMatch(/more keys/);
-    // Thousands of top-level fields: even the shortest round cannot fit them.
+    // Thousands of top-level fields: the first hundred are kept, and the line says how many went.
     const wide = lineOf({ msg: 'wide', ...Object.fromEntries(items.map((i) => [`f${i}`, 'value'])) });
     expect(JSON.parse(fitLine(wide, 16_000))).toEqual({
       ...kit,
       msg: 'wide',
+      ...Object.fromEntries(items.slice(0, 100).map((i) => [`f${i}`, 'value'])),
       truncated: true,
       lineBytes: bytes(wide),
+      fieldsDropped: 9_900,
     });
   });
 
-  it("keeps the message under its key when the line has only the kit's fields left", () => {
+  it('keeps the message under its key among the first fields', () => {
     const wide = lineOf({
-      message: 'wide',
       ...Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`f${i}`, 'value'])),
+      message: 'wide',
     });
-    expect(JSON.parse(fitLine(wide, 16_000, 'message'))).toEqual({
+    expect(JSON.parse(fitLine(wide, 16_000, 'message'))).toMatchObject({
       ...kit,
+      f99: 'value',
       message: 'wide',
       truncated: true,
-      lineBytes: bytes(wide),
+      fieldsDropped: 9_900,
     });
+  });
+
+  it('keeps err and the first fields of an error line of many fields, not the message alone', () => {
+    const err = {
+      type: 'Error',
+      message: 'the cause we need',
+      stack: `Error: the cause\n${'    at f (/app/a.mjs:1:1)\n'.repeat(50)}`,
+    };
+    const fields = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`field${i}`, 'v'.repeat(100)]));
+    const line = lineOf({ err, ...fields, msg: 'payment failed' });
+    const fitted = fitLine(line, 16_000);
+    expect(bytes(fitted)).toBeLessThanOrEqual(16_000);
+    const parsed = JSON.parse(fitted) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ ...kit, err: { message: 'the cause we need' }, msg: 'payment failed' });
+    expect(parsed.field0).toBe('v'.repeat(100));
+    const kept = Object.keys(parsed).filter((key) => /^field\d+$/.test(key)).length;
+    expect(kept).toBeGreaterThan(0);
+    expect(parsed.fieldsDropped).toBe(250 - kept);
+  });
+
+  it('keeps err and as many first fields as fit when even the shortest round does not fit', () => {
+    const err = { type: 'Error', message: 'the cause we need', stack: 's'.repeat(5_000) };
+    const fields = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field${i}`, 'v'.repeat(60)]));
+    const line = lineOf({ err, ...fields, msg: 'm'.repeat(3_000) });
+    const fitted = fitLine(line, 1_024);
+    expect(bytes(fitted)).toBeLessThanOrEqual(1_024);
+    const parsed = JSON.parse(fitted) as Record<string, unknown> & { err: { message: string } };
+    expect(parsed).toMatchObject({ ...kit, truncated: true });
+    expect(parsed.err.message).toBe('the cause we need');
+    expect(parsed.msg).toMatch(/^m+… \(\d+ more characters\)$/);
+    expect(parsed.field0).toBe('v'.repeat(60));
+  });
+
+  it('keeps the nesting of a deep value while the line fits, cutting its long leaf', () => {
+    let deep: object = { leaf: 'x'.repeat(30_000) };
+    for (let i = 0; i < 20; i++) deep = { d: deep };
+    const fitted = fitLine(lineOf({ msg: 'deep', deep }), 16_000);
+    expect(bytes(fitted)).toBeLessThanOrEqual(16_000);
+    let value = (JSON.parse(fitted) as { deep: unknown }).deep as Record<string, unknown>;
+    for (let i = 0; i < 20; i++) value = value.d as Record<string, unknown>;
+    expect(value.leaf).toMatch(/^x{4096}… \(25904 more characters\)$/);
+  });
+
+  it('parses a line without integers past 2^53 with no reviver (it costs some 7× the parse)', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const items = Array.from({ length: 2_000 }, (_, i) => ({ id: 1e15 + i, price: 19.99 + i }));
+      fitLine(lineOf({ msg: 'm', items }), 16_000);
+      expect(parse).toHaveBeenCalled();
+      for (const args of parse.mock.calls) expect(args).toHaveLength(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('stringifies about what it writes, not every field of a wide line in every round', () => {
+    const wide = lineOf({
+      msg: 'wide',
+      ...Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`f${i}`, i % 2 ? 'x'.repeat(300) : i])),
+    });
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const fitted = fitLine(wide, 16_000);
+      const written = stringify.mock.results.reduce(
+        (sum, result) => sum + (typeof result.value === 'string' ? result.value.length : 0),
+        0,
+      );
+      expect(written).toBeLessThan(4 * 16_000); // the line is 3 MB
+      expect(JSON.parse(fitted)).toMatchObject({ msg: 'wide', f0: 0, truncated: true });
+    } finally {
+      stringify.mockRestore();
+    }
   });
 
   it('fits any line, even at the smallest limit: multi-byte messages cut by bytes, a long kit-named value cut too', () => {
