@@ -18,21 +18,22 @@ function exactNumber(_key: string, value: unknown, context: { source?: string })
     : value;
 }
 
-/** Runs of 16 or more digits, with the dot before a fraction's. */
-const longRun = /\.?\d{16,}/g;
+/**
+ * A run of 17 or more digits, or of 16 from 9: an integer that may be past 2^53 (9007199254740991);
+ * not the digits of a fraction, which the doubles pino writes parse back as they were. Shorter runs
+ * match nothing, so a line of ordinary ids costs one scan.
+ */
+const longInteger = /(?<![\d.])(?:\d{17}|9\d{15})/g;
 const maxSafe = String(Number.MAX_SAFE_INTEGER);
 
 /**
- * Whether `text` may hold an integer a plain `JSON.parse` would change: a run of digits longer than
- * 2^53's, or as long and larger. A fraction's digits do not count: the doubles pino writes parse
- * back as they were. A match inside a string only costs the slower parse.
+ * Whether `text` may hold an integer a plain `JSON.parse` would change. A match inside a string
+ * only costs the slower parse.
  */
 export function mayHoldLongNumber(text: string): boolean {
-  longRun.lastIndex = 0;
-  for (let match = longRun.exec(text); match !== null; match = longRun.exec(text)) {
-    const run = match[0];
-    if (!run.startsWith('.') && (run.length > maxSafe.length || run > maxSafe)) return true;
-  }
+  longInteger.lastIndex = 0;
+  for (let match = longInteger.exec(text); match !== null; match = longInteger.exec(text))
+    if (match[0].length > maxSafe.length || match[0] > maxSafe) return true;
   return false;
 }
 

@@ -4,6 +4,7 @@ import { mayHoldLongNumber, notJson, parseExact } from '../../../src/logging/exa
 describe('mayHoldLongNumber', () => {
   it('finds integers past 2^53, and not those below it nor long fractions', () => {
     expect(mayHoldLongNumber('{"id":9007199254740991,"ms":1767225600000}')).toBe(false);
+    expect(mayHoldLongNumber('{"ids":[1000000000000005,8999999999999999]}')).toBe(false);
     expect(mayHoldLongNumber('{"ratio":0.30000000000000004,"p":1.2345678901234567e+25}')).toBe(false);
     expect(mayHoldLongNumber('{"id":9007199254740992}')).toBe(true);
     expect(mayHoldLongNumber('{"id":-12345678901234567}')).toBe(true);
