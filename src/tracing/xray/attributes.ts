@@ -2,7 +2,17 @@ import { describeThrown } from '../../logging/serializers.js';
 import type { CallOutcome, OutgoingCall } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
 import type { SpanAttributes } from '../tracer.js';
+import { type BoundedError, boundedError, cutText, maxExceptionMessage } from './bounded-error.js';
 import type { SdkAwsAttributes } from './sdk-internals.js';
+
+/** An exception as the SDK records it in a document's `cause`. */
+export interface ExceptionFields {
+  message?: unknown;
+  type?: unknown;
+  stack?: unknown[];
+  /** X-Ray's count of the stack frames left out. */
+  truncated?: number;
+}
 
 /** What the kit writes on a segment or subsegment besides what the SDK's classes declare. */
 export interface XrayFields {
@@ -16,6 +26,9 @@ export interface XrayFields {
   fault?: boolean;
   error?: boolean;
   throttle?: boolean;
+  metadata?: Record<string, Record<string, unknown>>;
+  /** The exceptions recorded, or the id of the subsegment whose exception this is. */
+  cause?: { id?: string; exceptions?: ExceptionFields[] };
 }
 
 /** The methods of the SDK's segments and subsegments the kit calls. */
@@ -23,7 +36,8 @@ export interface XrayEntity extends XrayFields {
   readonly id: string;
   addAnnotation(key: string, value: string | number | boolean): void;
   addMetadata(key: string, value: unknown, namespace?: string): void;
-  addError(error: Error | string, remote?: boolean): void;
+  /** The SDK's `CapturedException` reads `name`, `message` and `stack`: a {@link BoundedError} will do. */
+  addError(error: Error | BoundedError | string, remote?: boolean): void;
 }
 
 const maxNameLength = 200;
@@ -150,9 +164,12 @@ const throttlingErrors =
   /^(?:Throttling|ThrottlingException|ThrottledException|RequestThrottledException|TooManyRequestsException|ProvisionedThroughputExceededException|TransactionInProgressException|RequestLimitExceeded|BandwidthLimitExceeded|LimitExceededException|RequestThrottled|SlowDown|PriorRequestNotComplete|EC2ThrottledException)$/;
 
 /**
- * The SDK's `addError`, never throwing: a value that is not an error is recorded by its text, and
- * so is an error the SDK cannot read (a `stack` getter that throws). A throw here would leave the
- * entity unclosed, and unsent.
+ * The SDK's `addError`, bounded and never throwing. An error's message is cut at
+ * {@link maxExceptionMessage} characters and its stack reduced to its real frames, at most 50
+ * (the SDK made a frame of each line of a message, and a document over
+ * 64 KB is not sent): see {@link boundedError}. A value that is not an error is recorded by its
+ * text, and so is an error the SDK cannot read (a `stack` getter that throws). A throw here would
+ * leave the entity unclosed, and unsent.
  *
  * @example
  * ```ts
@@ -161,9 +178,23 @@ const throttlingErrors =
  */
 export function addError(entity: XrayEntity, error: unknown, remote = false): void {
   try {
-    entity.addError(error instanceof Error ? error : describeThrown(error), remote);
+    if (!(error instanceof Error)) {
+      entity.addError(cutText(describeThrown(error), maxExceptionMessage), remote);
+      return;
+    }
+    const recorded = boundedError(error);
+    const omitted = recorded instanceof Error ? 0 : recorded.omittedFrames;
+    if (omitted === 0) {
+      entity.addError(recorded, remote);
+      return;
+    }
+    // X-Ray's count of frames left out, on the exception the SDK makes (it keeps no reference to it).
+    const before = new Set(entity.cause?.exceptions);
+    entity.addError(recorded, remote);
+    const added = entity.cause?.exceptions?.find((exception) => !before.has(exception));
+    if (added !== undefined) added.truncated = omitted;
   } catch {
-    entity.addError(describeThrown(error), remote);
+    entity.addError(cutText(describeThrown(error), maxExceptionMessage), remote);
   }
 }
 

@@ -5,10 +5,13 @@ import type { Logger } from 'pino';
 import type { DaemonEndpoint } from '../../config/tracing.js';
 import { runOutsideRequestContext } from '../../http/context.js';
 import type { DaemonStatus } from './daemon-status.js';
+import { OversizeReport } from './oversize-report.js';
 
 const protocolHeader = '{"format":"json","version":1}\n';
 /** The largest UDP payload over IPv4; the daemon reads datagrams of up to 64 KiB. */
 const maxDatagram = 65_507;
+/** The largest document that fits in a datagram after the protocol's header line, in UTF-8 bytes. */
+export const maxDocumentBytes = maxDatagram - Buffer.byteLength(protocolHeader);
 /**
  * Bytes kept while the socket connects (it connects when the backend starts: a DNS lookup at most);
  * more are dropped, and logged. Bounded in bytes, not datagrams: a segment sent in parts is hundreds
@@ -98,6 +101,8 @@ export class DaemonEmitter {
   #lastErrorAt = 0;
   #closed = false;
   #reported = new Set<string>();
+  /** Documents larger than a datagram: cut to fit or dropped, warned about at most once a minute. */
+  readonly oversize: OversizeReport;
   readonly #lookup: SocketOptions['lookup'];
   /** The daemon is given by a host name, not an address. */
   readonly #byName: boolean;
@@ -120,15 +125,22 @@ export class DaemonEmitter {
     this.#logger = logger;
     this.#lookup = lookup;
     this.#byName = isIP(endpoint.host) === 0;
+    this.oversize = new OversizeReport(logger, `${endpoint.host}:${endpoint.port}`, maxDatagram);
     this.#connect();
   }
 
   /**
    * Sends one document, serialised by `format` only once its ids are known to be well formed (and
    * only when it is to be sent); drops it (logged once per kind) otherwise. A document larger than a
-   * datagram goes to `tooLarge`, which may send it in parts; without one, it is dropped.
+   * datagram goes to `tooLarge`, with its size in bytes, which may send it in parts or cut to fit;
+   * without one, it is dropped (counted by {@link oversize}). Its size is measured once, here.
    */
-  send(ids: DocumentIds, parentRequired: boolean, format: () => string, tooLarge?: () => void): void {
+  send(
+    ids: DocumentIds,
+    parentRequired: boolean,
+    format: () => string,
+    tooLarge?: (bytes: number) => void,
+  ): void {
     if (this.#closed) return;
     const malformed = malformedIds(ids, parentRequired);
     if (malformed !== undefined) {
@@ -149,13 +161,10 @@ export class DaemonEmitter {
     if (message.length > maxDatagram) {
       if (tooLarge !== undefined) {
         if (probe) this.#nextProbeAt = 0; // nothing was sent: the probe goes with its first part
-        tooLarge();
+        tooLarge(message.length);
         return;
       }
-      this.#once(
-        'too large',
-        `tracing: a segment of ${message.length} bytes was dropped, larger than a UDP datagram (${maxDatagram})`,
-      );
+      this.oversize.dropped(message.length, typeof ids.traceId === 'string' ? ids.traceId : undefined);
       return;
     }
     if (this.#connected) {
@@ -192,6 +201,7 @@ export class DaemonEmitter {
     if (this.#closed) return;
     await this.flush(timeoutMs);
     this.#closed = true;
+    this.oversize.close();
     this.#takeQueue();
     const socket = this.#socket;
     this.#socket = undefined;
@@ -352,7 +362,7 @@ export class DaemonEmitter {
 
   #failed(error: unknown): void {
     if ((error as { code?: unknown } | null)?.code === 'EMSGSIZE') {
-      this.#once('too large', 'tracing: a segment was dropped, larger than the network allows (EMSGSIZE)');
+      this.oversize.dropped(undefined, undefined);
       return;
     }
     this.#okProbes = 0;

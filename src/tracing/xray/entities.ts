@@ -13,7 +13,8 @@ import {
   type XrayEntity,
   type XrayFields,
 } from './attributes.js';
-import type { DaemonEmitter } from './emitter.js';
+import { type DaemonEmitter, type DocumentIds, maxDocumentBytes } from './emitter.js';
+import { fitDocument } from './fit-document.js';
 
 /** The SDK's segment. */
 export type Segment = AWSXRay.Segment;
@@ -60,30 +61,67 @@ function formatSegment(segment: Segment & { counter?: number }, sdkFormat: () =>
 }
 
 /**
- * Sends an entity too large for one datagram in parts, as the X-Ray SDKs stream subsegments: each of
- * its closed subsegments as a document of its own (`flush`, split again when it is too large in
- * turn), taken out of it as the SDK takes out what it streams (so that a later send of the entity,
- * once a subsegment still open ends, does not send them again), then the entity with the open ones
- * (`sendAlone`); X-Ray joins them by their ids. A request of hundreds of spans would otherwise lose
+ * Sends an entity too large for one datagram (`bytes`) in parts, as the X-Ray SDKs stream
+ * subsegments: each of its closed subsegments as a document of its own (`flush`, split again when it
+ * is too large in turn), taken out of it as the SDK takes out what it streams (so that a later send
+ * of the entity, once a subsegment still open ends, does not send them again), then the entity with
+ * the open ones; X-Ray joins them by their ids. A request of hundreds of spans would otherwise lose
  * its whole segment (the SDK streams only past a count of open subsegments).
+ *
+ * The entity alone may still be too large (metadata, annotations, an exception): it is cut to fit
+ * first ({@link fitDocument}), and its subsegments are streamed only once it is known to be sent — a
+ * subsegment whose parent never arrives is an orphan X-Ray cannot place. One that does not fit even
+ * so is dropped, its closed subsegments with it, and counted.
  */
-function sendInParts(entity: Segment | Subsegment, sendAlone: () => void): void {
+function sendInParts(
+  entity: Segment | Subsegment,
+  bytes: number,
+  emitter: DaemonEmitter,
+  ids: EntityIds,
+  parentRequired: boolean,
+): void {
+  const closed: Subsegment[] = [];
   const open: Subsegment[] = [];
   for (const child of entity.subsegments ?? []) {
-    if (child.isClosed() && ((child as { counter?: number }).counter ?? 0) <= 0) child.flush();
+    if (child.isClosed() && ((child as { counter?: number }).counter ?? 0) <= 0) closed.push(child);
     else open.push(child);
   }
   entity.subsegments = open;
-  sendAlone();
+  const fitted = fitDocument(entity as Entity, () => entity.format(), maxDocumentBytes);
+  if (fitted === undefined) {
+    emitter.oversize.dropped(bytes, ids.traceId);
+    return;
+  }
+  if (fitted.omitted.length > 0) emitter.oversize.shrunk(bytes, ids.traceId);
+  for (const child of closed) child.flush();
+  emitter.send(ids, parentRequired, () => fitted.document);
+}
+
+/** The ids of a segment or subsegment being sent. */
+type EntityIds = DocumentIds & { readonly traceId: string | undefined };
+
+/** Sends `entity`'s document; one too large for a datagram goes to {@link sendInParts}. */
+function sendEntity(
+  emitter: DaemonEmitter,
+  entity: Segment | Subsegment,
+  ids: EntityIds,
+  parentRequired: boolean,
+): void {
+  emitter.send(
+    ids,
+    parentRequired,
+    () => entity.format(),
+    (bytes) => sendInParts(entity, bytes, emitter, ids, parentRequired),
+  );
 }
 
 /**
  * The SDK's segment and subsegment classes, sending through `emitter` instead of the SDK's own
  * emitter: every document's ids are checked before it leaves (a malformed one never reaches the
  * daemon), the socket reports a daemon that is not there, and a document too large for a datagram
- * is sent in parts ({@link sendInParts}). Everything else — sending a segment once it and its
- * subsegments are closed, the subsegments' documents, streaming subsegments past the SDK's
- * threshold — is the SDK's.
+ * is sent in parts, cut to fit when it is too large alone ({@link sendInParts}). Everything else —
+ * sending a segment once it and its subsegments are closed, the subsegments' documents, streaming
+ * subsegments past the SDK's threshold — is the SDK's.
  *
  * Two costs are taken out of the request path, both measured with `--cpu-prof` under load: the
  * SDK's `init` draws its ids from `crypto.randomBytes` (the segment's id, and a random trace id
@@ -126,9 +164,7 @@ export function entityClasses(emitter: DaemonEmitter) {
     override flush(): void {
       if (this.notTraced === true) return;
       Reflect.deleteProperty(this, 'exception');
-      const ids = { traceId: this.trace_id, id: this.id, parentId: this.parent_id };
-      const format = () => this.format();
-      emitter.send(ids, false, format, () => sendInParts(this, () => emitter.send(ids, false, format)));
+      sendEntity(emitter, this, { traceId: this.trace_id, id: this.id, parentId: this.parent_id }, false);
     }
   }
   class KitSubsegment extends AWSXRay.Subsegment {
@@ -151,8 +187,7 @@ export function entityClasses(emitter: DaemonEmitter) {
         id: this.id,
         parentId: (this.parent as { id?: unknown } | undefined)?.id,
       };
-      const format = () => this.format();
-      emitter.send(ids, true, format, () => sendInParts(this, () => emitter.send(ids, true, format)));
+      sendEntity(emitter, this, ids, true);
     }
   }
   return { KitSegment, KitSubsegment };

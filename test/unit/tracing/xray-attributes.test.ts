@@ -17,6 +17,7 @@ import {
 } from '../../../src/tracing/xray/attributes.js';
 import { loadXrayBackend } from '../../../src/tracing/xray/peer.js';
 import { loadSdkInternals } from '../../../src/tracing/xray/sdk-internals.js';
+import { zodLikeError } from '../../support/xray/errors.js';
 
 let AWSXRay: typeof AWSXRayModule;
 
@@ -216,6 +217,61 @@ describe('addError', () => {
     expect((entity as { cause?: { exceptions: { message: string }[] } }).cause?.exceptions).toEqual([
       expect.objectContaining({ message }),
     ]);
+  });
+});
+
+describe('addError, bounded', () => {
+  type Exceptions = { message: string; type: string; stack?: { path: string }[]; truncated?: number }[];
+  const exceptionsOf = (entity: object) => (entity as { cause: { exceptions: Exceptions } }).cause.exceptions;
+
+  it('a ZodError-like error: its type, its message cut, no line of the message taken for a frame', () => {
+    const entity = subsegment();
+    const error = zodLikeError(100);
+
+    addError(entity, error);
+
+    const [exception] = exceptionsOf(entity);
+    expect(exception!.type).toBe('ZodError');
+    expect(exception!.message.length).toBeLessThan(2_100);
+    expect(exception!.message).toMatch(/characters cut\]$/);
+    const frames = error.stack!.split('\n').filter((line) => line.startsWith('    at ')).length;
+    expect(exception!.stack).toHaveLength(frames);
+    expect(JSON.stringify(exception!.stack)).not.toContain('invalid_type');
+    expect(JSON.stringify(json(entity)).length).toBeLessThan(8_000); // 82 KB before
+  });
+
+  it('more than 50 frames: 50 recorded, the others counted in truncated', () => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 80;
+    let error: Error;
+    try {
+      const recurse = (n: number): Error => (n === 0 ? new Error('deep') : recurse(n - 1));
+      error = recurse(100);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    const entity = subsegment();
+    addError(entity, error);
+    expect(exceptionsOf(entity)[0]).toMatchObject({ message: 'deep', truncated: 30 });
+    expect(exceptionsOf(entity)[0]!.stack).toHaveLength(50);
+  });
+
+  it('a thrown string: cut too', () => {
+    const entity = subsegment();
+    addError(entity, 'x'.repeat(10_000));
+    expect(exceptionsOf(entity)[0]!.message).toBe(`${'x'.repeat(2_048)}… [7952 characters cut]`);
+  });
+
+  it('the same error recorded by a span, then by its segment: the segment points at the span’s exception', () => {
+    const segment = new AWSXRay.Segment('notes-api');
+    const span = new AWSXRay.Subsegment('validate') as XrayEntity & AWSXRayModule.Subsegment;
+    segment.addSubsegment(span);
+    const error = zodLikeError(100);
+
+    addError(span, error);
+    addError(segment as unknown as XrayEntity, error);
+
+    expect((segment as unknown as { cause: unknown }).cause).toEqual({ id: span.id });
   });
 });
 

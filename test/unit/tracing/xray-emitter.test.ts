@@ -181,7 +181,7 @@ describe('DaemonEmitter', () => {
     await sender.close();
   });
 
-  it('drops a document larger than a datagram, logged once', async () => {
+  it('drops a document larger than a datagram: warned at once, then at most once a minute, with the count since', async () => {
     logs = captureLogs();
     const sender = emitter();
     const huge = JSON.stringify({
@@ -192,16 +192,31 @@ describe('DaemonEmitter', () => {
       end_time: 2,
       pad: 'x'.repeat(70_000),
     });
-    sender.send({ traceId, id, parentId: undefined }, false, () => huge);
-    sender.send({ traceId, id, parentId: undefined }, false, () => huge);
-    await sender.flush();
-    await delay(50);
-    expect(daemon.datagrams).toBe(0);
-    expect(logs.lines).toHaveLength(1);
-    expect(logs.lines[0]!.msg).toMatch(
-      /^tracing: a segment of \d+ bytes was dropped, larger than a UDP datagram/,
-    );
-    await sender.close();
+    try {
+      for (let i = 0; i < 3; i++) sender.send({ traceId, id, parentId: undefined }, false, () => huge);
+      await sender.flush();
+      expect(daemon.datagrams).toBe(0);
+      expect(logs.lines).toHaveLength(1);
+      expect(logs.lines[0]).toMatchObject({
+        level: 'warn',
+        msg: expect.stringMatching(
+          /^tracing: 1 segment larger than a UDP datagram \(65507 bytes\): .*1 dropped/,
+        ),
+        tracing: { oversize: { dropped: 1, shrunk: 0, largestBytes: huge.length + 30, traceId } },
+      });
+
+      // A minute on (not once per process): the next one says how many were dropped since.
+      vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_001);
+      sender.send({ traceId, id, parentId: undefined }, false, () => huge);
+      expect(logs.lines).toHaveLength(2);
+      expect(logs.lines[1]).toMatchObject({
+        msg: expect.stringMatching(/^tracing: 3 segments larger than a UDP datagram/),
+        tracing: { oversize: { dropped: 3, shrunk: 0 } },
+      });
+    } finally {
+      vi.restoreAllMocks();
+      await sender.close();
+    }
   });
 
   it('a daemon given by name that refuses: the name is looked up again, and a daemon that moved is found', async () => {

@@ -1,9 +1,10 @@
 import type AWSXRayModule from 'aws-xray-sdk-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../src/index.js';
 import { DaemonStatus } from '../../../src/tracing/xray/daemon-status.js';
 import { DaemonEmitter } from '../../../src/tracing/xray/emitter.js';
 import { entityClasses } from '../../../src/tracing/xray/entities.js';
+import { omittedAnnotation } from '../../../src/tracing/xray/fit-document.js';
 import { loadXrayBackend } from '../../../src/tracing/xray/peer.js';
 import { captureLogs } from '../../support/log-capture.js';
 import { startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
@@ -30,6 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  vi.restoreAllMocks();
   await emitter.close();
   await daemon.close();
 });
@@ -113,5 +115,87 @@ describe("the kit's segments", () => {
       true,
       false,
     ]);
+  });
+
+  /** Waits for what was sent before, then forgets it; watches what is cut to fit, or dropped. */
+  async function settle() {
+    await emitter.flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    daemon.clear();
+    vi.restoreAllMocks();
+    return { shrunk: vi.spyOn(emitter.oversize, 'shrunk'), dropped: vi.spyOn(emitter.oversize, 'dropped') };
+  }
+
+  it('send a segment too large alone cut to fit, and its subsegments with it: none orphaned', async () => {
+    const { shrunk, dropped } = await settle();
+    const segment = new classes.KitSegment('notes-api', traceId, parentId);
+    for (let i = 0; i < 20; i++) {
+      const step = new classes.KitSubsegment(`step ${i}`);
+      segment.addSubsegment(step);
+      step.close();
+    }
+    segment.addAnnotation('note_id', '7');
+    segment.addMetadata(
+      'ids',
+      Array.from({ length: 8_000 }, (_, i) => `id-${i}-aaaa`),
+    );
+    segment.addMetadata('small', 'kept');
+
+    segment.close();
+    await emitter.flush();
+    await daemon.waitFor((d) => d.segments.length === 1 && d.subsegments.length === 20);
+
+    const [sent] = daemon.segments;
+    expect(sent!.document).toMatchObject({
+      annotations: { note_id: '7', [omittedAnnotation]: 'metadata' },
+      metadata: { default: { small: 'kept' } },
+    });
+    expect(daemon.subsegments.every((s) => s.independent && s.parentId === segment.id)).toBe(true);
+    expect(shrunk).toHaveBeenCalledWith(expect.any(Number), traceId);
+    expect(dropped).not.toHaveBeenCalled();
+  });
+
+  it('send a subsegment too large alone cut to fit, inside a segment that fits once it is out', async () => {
+    const { shrunk } = await settle();
+    const segment = new classes.KitSegment('notes-api', traceId, parentId);
+    const span = new classes.KitSubsegment('big');
+    segment.addSubsegment(span);
+    span.addMetadata(
+      'rows',
+      Array.from({ length: 8_000 }, (_, i) => `row-${i}-bbbb`),
+    );
+    span.close();
+    segment.close();
+    await emitter.flush();
+    await daemon.waitFor((d) => d.segments.length === 1 && d.subsegments.length === 1);
+    expect(daemon.subsegments[0]).toMatchObject({ independent: true, parentId: segment.id });
+    expect(daemon.subsegments[0]!.document).toMatchObject({
+      annotations: { [omittedAnnotation]: 'metadata' },
+    });
+    expect(shrunk).toHaveBeenCalledTimes(1);
+  });
+
+  it('drop a segment that cannot fit, and send none of its subsegments without it', async () => {
+    const { dropped } = await settle();
+    const segment = new classes.KitSegment('notes-api', traceId, parentId);
+    for (let i = 0; i < 5; i++) {
+      const step = new classes.KitSubsegment(`step ${i}`);
+      segment.addSubsegment(step);
+      step.close();
+    }
+    // Still open, so part of the segment's document: nothing the kit may leave out makes it fit.
+    const open = new classes.KitSubsegment('still open') as InstanceType<typeof classes.KitSubsegment> & {
+      sql?: unknown;
+    };
+    segment.addSubsegment(open);
+    open.sql = { sanitized_query: 'q'.repeat(70_000) };
+    segment.close();
+    segment.flush(); // as the kit does at the response's end, a subsegment still open
+
+    await emitter.flush();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(daemon.datagrams).toBe(0);
+    expect(dropped).toHaveBeenCalledTimes(1);
+    expect(dropped.mock.calls[0]![0]).toBeGreaterThan(70_000);
   });
 });
