@@ -163,6 +163,9 @@ export function flagStatus(entity: XrayFields, status: number | undefined): void
 const throttlingErrors =
   /^(?:Throttling|ThrottlingException|ThrottledException|RequestThrottledException|TooManyRequestsException|ProvisionedThroughputExceededException|TransactionInProgressException|RequestLimitExceeded|BandwidthLimitExceeded|LimitExceededException|RequestThrottled|SlowDown|PriorRequestNotComplete|EC2ThrottledException)$/;
 
+/** The error each entity was last given: one given twice in a row is recorded once. */
+const lastAdded = new WeakMap<XrayEntity, unknown>();
+
 /**
  * The SDK's `addError`, bounded and never throwing. An error's message is cut at
  * {@link maxExceptionMessage} characters and its stack reduced to its real frames, at most 50
@@ -177,6 +180,10 @@ const throttlingErrors =
  * ```
  */
 export function addError(entity: XrayEntity, error: unknown, remote = false): void {
+  // Added to the same entity again (`span.recordError(e); throw e`), the SDK would take it for one
+  // passed up from a child, and replace the exception with a reference to the entity itself.
+  if (lastAdded.has(entity) && lastAdded.get(entity) === error) return;
+  lastAdded.set(entity, error);
   try {
     if (!(error instanceof Error)) {
       entity.addError(cutText(describeThrown(error), maxExceptionMessage), remote);

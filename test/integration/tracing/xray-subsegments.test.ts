@@ -265,6 +265,14 @@ describe('subsegments inside a request', () => {
         })
         .catch(() => undefined);
       rt.tracer.span('sync', (span) => span.recordError(new Error('handled')));
+      // OpenTelemetry's idiom: record, then rethrow. The exception stays the span's own.
+      await rt.tracer
+        .span('record then rethrow', async (span) => {
+          const error = new RangeError('declined');
+          span.recordError(error);
+          throw error;
+        })
+        .catch(() => undefined);
       rt.tracer.setAttributes({ 'request.kind': 'user' });
       res.end(body);
     });
@@ -290,6 +298,9 @@ describe('subsegments inside a request', () => {
       cause: { exceptions: [{ type: 'TypeError', message: 'broken' }] },
     });
     expect(named(spans, 'sync').document).toMatchObject({ fault: true });
+    expect(named(spans, 'record then rethrow').document.cause).toMatchObject({
+      exceptions: [{ type: 'RangeError', message: 'declined' }],
+    });
     expect(expectWellFormed(daemon)).toEqual([]);
   });
 });
