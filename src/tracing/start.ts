@@ -10,7 +10,15 @@ import { instrumentServer } from './instrumentation/server.js';
 import { resolveTracingMode } from './mode.js';
 import { reportDatastoreSpans } from './otel/datastore-report.js';
 import { loadOtelBackend } from './otel/load.js';
-import { type InstrumentableAwsClient, offTracer, outgoingHeaders, type RuntimeTracer } from './tracer.js';
+import { traceIdAloneCheck } from './trace-id-alone.js';
+import {
+  type InstrumentableAwsClient,
+  offTracer,
+  outgoingHeaders,
+  type RuntimeTracer,
+  type SpanHandle,
+  type SpanOptions,
+} from './tracer.js';
 import { loadXrayBackend } from './xray/peer.js';
 
 /** What tracing is started with. */
@@ -40,10 +48,15 @@ function backendTracer(
   backend: TracingBackend,
   failures: InstrumentationFailures,
   requestIdHeader: string | undefined,
+  logger: Logger,
 ): RuntimeTracer {
+  const check = traceIdAloneCheck(logger);
   return Object.freeze({
     mode: backend.name,
-    span: backend.span.bind(backend),
+    span<T>(name: string, fn: (span: SpanHandle) => T, options?: SpanOptions): T {
+      check(options);
+      return backend.span(name, fn, options);
+    },
     setAttributes: backend.setAttributes.bind(backend),
     currentTraceId: backend.currentTraceId.bind(backend),
     currentTraceHeader: backend.currentTraceHeader.bind(backend),
@@ -199,7 +212,7 @@ export async function startTracing(
 
   let stopped: Promise<void> | undefined;
   return {
-    tracer: backendTracer(backend, failures, requestIdHeader),
+    tracer: backendTracer(backend, failures, requestIdHeader, logger),
     shutdown() {
       stopped ??= (async () => {
         uninstallAll(uninstalls, logger);

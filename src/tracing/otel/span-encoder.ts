@@ -135,13 +135,25 @@ class ProtoWriter {
     this.pos += this.buf.write(value, this.pos, length, 'utf8');
   }
 
-  /** A bytes field from hex digits (trace and span ids). */
-  hexBytes(field: number, hex: string): void {
-    const length = hex.length >>> 1;
+  /**
+   * A bytes field of `size` bytes from `2 × size` hex digits (trace and span ids). Anything else
+   * (`1-5f84c7a0-…`, a short id) writes nothing and returns false: `Buffer.write` stops at the first
+   * character that is not hex, and a declared length the bytes do not fill would corrupt the batch.
+   * Upper-case digits are taken, as OpenTelemetry's API takes them: they are the same bytes.
+   */
+  hexBytes(field: number, hex: unknown, size: number): boolean {
+    if (typeof hex !== 'string' || hex.length !== size * 2) return false;
+    const start = this.pos;
     this.tag(field, lengthType);
-    this.varint(length);
-    this.ensure(length);
-    this.pos += this.buf.write(hex, this.pos, length, 'hex');
+    this.varint(size);
+    this.ensure(size);
+    const written = this.buf.write(hex, this.pos, size, 'hex');
+    if (written !== size) {
+      this.pos = start;
+      return false;
+    }
+    this.pos += written;
+    return true;
   }
 
   bytes(field: number, value: Uint8Array): void {
@@ -235,15 +247,24 @@ function writeCount(w: ProtoWriter, field: number, count: number | undefined): v
   w.varint(count);
 }
 
+const traceIdBytes = 16;
+const spanIdBytes = 8;
+
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
+  const before = w.pos;
   const start = w.begin(2); // ScopeSpans.spans
   const context = span.spanContext();
-  w.hexBytes(1, context.traceId);
-  w.hexBytes(2, context.spanId);
+  // The SDK's own ids are generated, or a parent's the API checked: only a span altered after it
+  // started gets here with others, and it is left out rather than spoil its batch.
+  if (!w.hexBytes(1, context.traceId, traceIdBytes) || !w.hexBytes(2, context.spanId, spanIdBytes)) {
+    w.pos = before;
+    return;
+  }
   const traceState = context.traceState?.serialize();
   if (traceState) w.string(3, traceState);
   const parent = span.parentSpanContext;
-  if (parent?.spanId) w.hexBytes(4, parent.spanId);
+  // A malformed parent id is no parent: the span is written as a root.
+  if (parent?.spanId) w.hexBytes(4, parent.spanId, spanIdBytes);
   w.string(5, span.name);
   w.tag(6, varintType);
   w.varint(span.kind + 1); // the API's kinds start at INTERNAL = 0; the proto's at UNSPECIFIED = 0
@@ -263,10 +284,20 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
     w.end(eventStart);
   }
   writeCount(w, 12, span.droppedEventsCount);
+  // A link to an id that is not hex (a trace id in X-Ray form, `1-…`) is left out and counted in
+  // `dropped_links_count`, as the limits' drops are.
+  let droppedLinks = span.droppedLinksCount;
   for (const link of span.links) {
+    const before = w.pos;
     const linkStart = w.begin(13);
-    w.hexBytes(1, link.context.traceId);
-    w.hexBytes(2, link.context.spanId);
+    if (
+      !w.hexBytes(1, link.context.traceId, traceIdBytes) ||
+      !w.hexBytes(2, link.context.spanId, spanIdBytes)
+    ) {
+      w.pos = before;
+      droppedLinks += 1;
+      continue;
+    }
     const linkState = link.context.traceState?.serialize();
     if (linkState) w.string(3, linkState);
     writeAttributes(w, 4, link.attributes);
@@ -275,7 +306,7 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
     w.fixed32(spanFlags(link.context.traceFlags, link.context.isRemote));
     w.end(linkStart);
   }
-  writeCount(w, 14, span.droppedLinksCount);
+  writeCount(w, 14, droppedLinks);
   const statusStart = w.begin(15);
   if (span.status.message) w.string(2, span.status.message);
   w.tag(3, varintType);

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addRequestFields, getRequestContext, type SupportedApp } from '../../../src/index.js';
@@ -283,7 +284,62 @@ describe('tracer.span continuing a message trace', () => {
     expect(spans[0]!.parentSpanId).toBeUndefined();
     expect(kept).not.toBe(callerRoot);
   });
+
+  it('warns once of a parent and once of a link that is a trace id alone, naming it and the fix', async () => {
+    const { runtime, logs } = await startTraced(collector, 'http/json', () => (_req, res) => res.end());
+    const alone = '1-5f84c7a0-b2c3d4e5f60718293a4b5c6d';
+    for (let i = 0; i < 3; i++) {
+      runtime.tracer.span('batch', () => undefined, {
+        parent: hexOf(alone),
+        links: [alone, `00-${otherTrace}-00f067aa0ba902b7-01`, `Root=${alone};Parent=${producerParent}`],
+      });
+    }
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(3);
+
+    // The X-Ray form in a header is taken, as the hex form OTLP carries.
+    const links = [otherTrace, hexOf(alone)];
+    expect(spans.map((s) => s.links.map((l) => l.traceId))).toEqual([links, links, links]);
+    expect(logs.lines.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({
+        tracing: { option: 'parent', value: hexOf(alone) },
+        msg: expect.stringContaining('continues the current trace; pass the X-Amzn-Trace-Id value'),
+      }),
+      expect.objectContaining({
+        tracing: { option: 'links', value: alone },
+        msg: expect.stringContaining(`{ links: ["${alone}"] }): a trace id alone names no span`),
+      }),
+    ]);
+  });
 });
+
+describe.each(['http/protobuf', 'grpc'] as const)(
+  'a span linked to a trace id that is not hex, over OTLP %s',
+  (protocol) => {
+    it('is exported with the rest of its batch, without the link', async () => {
+      // A link made through OpenTelemetry's API with the id currentTraceId() gives, in X-Ray form.
+      const { runtime, logs } = await startTraced(collector, protocol, (rt) => (req, res) => {
+        if (req.url === '/link') {
+          const traceId = rt.tracer.currentTraceId()!;
+          trace
+            .getTracer('app')
+            .startSpan('linked', { links: [{ context: { traceId, spanId: callerParent, traceFlags: 1 } }] })
+            .end();
+        }
+        res.end('ok');
+      });
+      for (let i = 0; i < 5; i++) await get(`${baseUrl(runtime.server!)}/`);
+      await get(`${baseUrl(runtime.server!)}/link`);
+      await runtime.tracer.flush();
+
+      const spans = await collector.waitForSpans(7);
+      expect(spans.filter((s) => s.kind === 'server')).toHaveLength(6);
+      expect(spans.find((s) => s.name === 'linked')!.links).toEqual([]);
+      expect(collector.requests.map((r) => r.outcome)).not.toContain('rejected');
+      expect(logs.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    });
+  },
+);
 
 describe('the batch span processor and the span limits', () => {
   it('follow OTEL_BSP_* and the span limits of the kit’s env, on either SDK line', async () => {

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { baseUrl, get } from '../../support/http.js';
 import { absentCollectorUrl, type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
 import { stopRuntimes, type TestRuntime } from '../../support/runtime.js';
+import { startXRayDaemon } from '../../support/xray-daemon.js';
 import { callerRoot, startTraced } from './support.js';
 
 interface StatisticsDocument {
@@ -204,6 +205,58 @@ describe('OTEL_TRACES_SAMPLER=xray', () => {
       await send(runtime, '/orders', { 'x-amzn-trace-id': `Root=${callerRoot};Sampled=1` });
     expect(await exported(runtime)).toHaveLength(5);
   }, 30_000);
+});
+
+describe('OTEL_TRACES_SAMPLER=xray when the X-Ray API refuses after start', () => {
+  it('warns once when the polls begin to be refused, and says once when they are answered again', async () => {
+    const daemon = await startXRayDaemon();
+    try {
+      const { logs } = await startApp({
+        OTEL_TRACES_SAMPLER: 'xray',
+        OTEL_TRACES_SAMPLER_ARG: `endpoint=http://127.0.0.1:${daemon.tcpPort},polling_interval=10`,
+      });
+      const sampling = () =>
+        logs.lines.filter((l) => (l.tracing as { samplingRules?: unknown } | undefined)?.samplingRules);
+      const rulesRead = () => daemon.samplingRequests.filter((r) => r.path === '/GetSamplingRules').length;
+      // The start-up check and the sampler's first poll, both answered.
+      await until(() => rulesRead() >= 2, 5_000, 'the rules to be read');
+      await delay(100);
+
+      // Throttled, as the X-Ray API answers through the daemon: targets every 10 s, rules every 10–15 s.
+      const refusal = {
+        status: 429,
+        body: JSON.stringify({ __type: 'ThrottledException', message: 'Rate exceeded' }),
+      };
+      daemon.refuse('/GetSamplingRules', refusal);
+      daemon.refuse('/SamplingTargets', refusal);
+      const before = daemon.samplingRequests.length;
+      await until(() => daemon.samplingRequests.length - before >= 2, 17_000, 'two refused polls');
+      await delay(100);
+      expect(sampling().map((l) => [l.level, l.tracing])).toEqual([
+        [
+          'warn',
+          expect.objectContaining({ samplingRules: `http://127.0.0.1:${daemon.tcpPort}`, statusCode: 429 }),
+        ],
+      ]);
+      expect(sampling()[0]!.msg).toMatch(
+        /refuses (SamplingTargets|GetSamplingRules) \(HTTP 429\): .*the rules read last, at .*, apply until .* at the latest, then X-Ray's default rule, 1 trace per second then 5 % \(logged once until it answers\)\. The X-Ray API throttles/,
+      );
+
+      daemon.refuse('/GetSamplingRules', undefined);
+      daemon.refuse('/SamplingTargets', undefined);
+      // Once each poll refused is answered: rules every 10–15 s.
+      await until(() => sampling().length >= 2, 17_000, 'the line saying the endpoint answers again');
+      expect(sampling()[1]).toMatchObject({
+        level: 'info',
+        msg: `the X-Ray sampling endpoint http://127.0.0.1:${daemon.tcpPort} answers again`,
+        tracing: { failedPolls: expect.any(Number) },
+      });
+      expect(logs.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+    } finally {
+      await stopRuntimes();
+      await daemon.close();
+    }
+  }, 50_000);
 });
 
 describe('the default sampler when tracing turns on by itself on AWS', () => {

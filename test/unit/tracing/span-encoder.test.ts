@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
+import { type Link, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -124,6 +124,97 @@ describe('encodeTraceRequest', () => {
     encodeTraceRequest(batch);
     expect(Buffer.compare(Buffer.from(first), firstCopy)).toBe(0);
     expect(decoded(first)).toEqual(decoded(ProtobufTraceSerializer.serializeRequest(batch.slice(0, 10))!));
+  });
+});
+
+/** Spans of one provider whose ids are well formed, with `links` on the first. */
+function linkedSpans(links: Link[], count: number): ReadableSpan[] {
+  const ended: ReadableSpan[] = [];
+  const provider = new BasicTracerProvider({
+    spanProcessors: [
+      {
+        onStart() {},
+        onEnd: (span) => ended.push(span),
+        forceFlush: async () => {},
+        shutdown: async () => {},
+      },
+    ],
+  });
+  const tracer = provider.getTracer('app');
+  tracer.startSpan('linked', { links }).end();
+  for (let i = 1; i < count; i++) tracer.startSpan(`other ${i}`).end();
+  return ended;
+}
+
+/** `span` with `fields` in place of its own (a span altered after it started). */
+function altered(span: ReadableSpan, fields: Record<string, unknown>): ReadableSpan {
+  return Object.create(span, Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { value: v }])));
+}
+
+interface DecodedSpan {
+  name: string;
+  traceId?: number[];
+  parentSpanId?: number[];
+  links?: { traceId: number[]; spanId: number[] }[];
+  droppedLinksCount?: number;
+}
+
+function decodedSpans(bytes: Uint8Array): DecodedSpan[] {
+  const request = decoded(bytes) as { resourceSpans: { scopeSpans: { spans: DecodedSpan[] }[] }[] };
+  return request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
+}
+
+describe('encodeTraceRequest with ids that are not hex', () => {
+  const good = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 };
+
+  it('leaves out a link to a trace id in X-Ray form or a short span id, counts it dropped, and keeps the batch', () => {
+    // Arrange: as `trace.getTracer(…).startSpan(…, { links })` takes them from an app.
+    const batch = linkedSpans(
+      [
+        { context: { ...good, traceId: '1-5f84c7a0-b2c3d4e5f60718293a4b5c6d' } },
+        { context: good },
+        { context: { ...good, spanId: '00f067aa' } },
+        { context: { ...good, spanId: 'zz'.repeat(8) } },
+      ],
+      22,
+    );
+
+    // Act
+    const spans = decodedSpans(encodeTraceRequest(batch));
+
+    // Assert: every span decodes; the well-formed link alone is there.
+    expect(spans).toHaveLength(22);
+    const linked = spans.find((s) => s.name === 'linked')!;
+    expect(linked.links?.map((l) => Buffer.from(l.traceId).toString('hex'))).toEqual([good.traceId]);
+    expect(linked.droppedLinksCount).toBe(3);
+  });
+
+  it('adds the links it leaves out to those the span limits dropped', () => {
+    const [span] = linkedSpans([{ context: { ...good, traceId: 'not hex' } }], 1);
+    const spans = decodedSpans(encodeTraceRequest([altered(span!, { droppedLinksCount: 2 })]));
+    expect(spans[0]!.links ?? []).toEqual([]);
+    expect(spans[0]!.droppedLinksCount).toBe(3);
+  });
+
+  it('writes a span whose parent id is malformed as a root, and leaves out a span whose own id is', () => {
+    const [first, second, third] = linkedSpans([], 3);
+    const batch = [
+      altered(first!, { parentSpanContext: { ...good, spanId: '1-5f84c7a0' } }),
+      altered(second!, {
+        spanContext: () => ({ ...third!.spanContext(), traceId: '1-5f84c7a0-b2c3d4e5f60718293a4b5c6d' }),
+      }),
+      third!,
+    ];
+    const spans = decodedSpans(encodeTraceRequest(batch));
+    expect(spans.map((s) => s.name)).toEqual(['linked', 'other 2']);
+    expect(spans[0]!.parentSpanId).toBeUndefined();
+  });
+
+  it('takes upper-case hex digits, as the OpenTelemetry API does: the same bytes', () => {
+    const upper = { ...good, traceId: good.traceId.toUpperCase(), spanId: good.spanId.toUpperCase() };
+    const spans = decodedSpans(encodeTraceRequest(linkedSpans([{ context: upper }], 1)));
+    expect(spans[0]!.links?.map((l) => Buffer.from(l.spanId).toString('hex'))).toEqual([good.spanId]);
+    expect(spans[0]!.droppedLinksCount).toBeUndefined();
   });
 });
 
