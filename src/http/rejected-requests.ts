@@ -19,8 +19,8 @@ const badRequest: readonly [number, string] = [400, 'HTTP/1.1 400 Bad Request\r\
  * otherwise leaves no trace: a 20 KB cookie (431, over Node's 16 KB header limit), a malformed request
  * (400), one slower than `server.requestTimeoutMs` (408). The line names the status, Node's code, the
  * client's address and the bytes read; never the bytes themselves (a header may hold a credential).
- * At most ten lines a minute; the next line counts those left out. A client that reset its connection
- * is no refusal: no line. The answer is Node's own, unless the app listens for `clientError` too,
+ * At most ten lines a minute; the next line counts those left out. A client that reset its connection,
+ * or hung up halfway through its request, is no refusal: no line. The answer is Node's own, unless the app listens for `clientError` too,
  * which then answers. Returns the function that removes the listener.
  */
 export function logRejectedRequests(server: Server, logger: Logger): () => void {
@@ -29,7 +29,9 @@ export function logRejectedRequests(server: Server, logger: Logger): () => void 
   let notWritten = 0;
   const onClientError = (error: Error & { code?: string; bytesParsed?: number }, socket: Socket): void => {
     const code = error.code ?? 'unknown';
-    const refused = code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    // A client that hung up halfway through its request (an aborted upload) was refused nothing.
+    const refused =
+      (code.startsWith('HPE_') && code !== 'HPE_INVALID_EOF_STATE') || code === 'ERR_HTTP_REQUEST_TIMEOUT';
     const [statusCode, head] = answers[code] ?? badRequest;
     if (refused) {
       const now = performance.now();
@@ -56,8 +58,12 @@ export function logRejectedRequests(server: Server, logger: Logger): () => void 
     }
     // Another listener (the app's) answers; else Node's answer, as without one.
     if (server.listenerCount('clientError') > 1) return;
-    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (socket.writable && (inFlight == null || !inFlight.headersSent)) socket.write(head);
+    // As Node: unless a response in flight has put bytes on the socket (`_headerSent`; `headersSent`
+    // is true from `writeHead()` on, before anything is sent).
+    const inFlight = (
+      socket as Socket & { _httpMessage?: (ServerResponse & { _headerSent?: boolean }) | null }
+    )._httpMessage;
+    if (socket.writable && (inFlight == null || inFlight._headerSent !== true)) socket.write(head);
     socket.destroy(error);
   };
   server.on('clientError', onClientError);

@@ -107,6 +107,9 @@ class Cutter {
 /** Longest value of one of the kit's own fields kept whole (theirs are short: ids, names, a time). */
 const maxWholeChars = 256;
 
+/** The fields a cut line ends with. */
+const tailKeys: ReadonlySet<string> = new Set(['truncated', 'lineBytes', 'fieldsDropped']);
+
 /** A line being built field by field, its size counted as each is added. */
 class LineBuilder {
   readonly #fields: [index: number, json: string][] = [];
@@ -124,8 +127,13 @@ class LineBuilder {
     return this.#fields.length;
   }
 
-  /** Adds `"key":value` as the line's field number `index`, when it fits; says whether it did. */
+  /**
+   * Adds `"key":value` as the line's field number `index`, when it fits; says whether it did. A field
+   * of the app's named as one of the tail's (`truncated`, `lineBytes`, `fieldsDropped`) is left out
+   * (and counted among those dropped): written twice, a reader would take the last.
+   */
   add(index: number, key: string, value: unknown): boolean {
+    if (tailKeys.has(key)) return true;
     const json = `${JSON.stringify(key)}:${JSON.stringify(value)}`;
     const bytes = (this.#fields.length > 0 ? 1 : 0) + Buffer.byteLength(json);
     if (this.#bytes + bytes > this.maxBytes) return false;

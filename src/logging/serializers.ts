@@ -1,5 +1,7 @@
 import { pino } from 'pino';
 import { pathWithoutQuery, peerAddress } from '../http/path.js';
+import { redactedHeaders } from './logger.js';
+import { redactedText } from './redaction.js';
 
 const serializeStdError = pino.stdSerializers.err;
 
@@ -104,7 +106,13 @@ export function serializeError(value: unknown): unknown {
     };
     // Its stack is its own here: the causes' stacks go with them.
     const cause = safeCause(value);
-    if (cause !== undefined) fallback.cause = serializeCause(cause, [value], true);
+    if (cause !== undefined) {
+      try {
+        fallback.cause = serializeCause(cause, [value], true);
+      } catch {
+        fallback.cause = unreadableCause;
+      }
+    }
     return fallback;
   }
 }
@@ -126,7 +134,7 @@ export function serializeCause(cause: unknown, chain: readonly unknown[], withSt
   if (chain.includes(cause)) return '[Circular]';
   // Within the depth that HTTP client errors are looked for in.
   if (chain.length >= maxNesting) return '[causes left out]';
-  if (!isError(cause)) return cause;
+  if (!readsAsError(cause)) return plainCause(cause);
   const serialized = Object.create(errorPrototype) as SerializedError;
   try {
     serialized.type = safeText(() => cause.constructor.name) ?? safeText(() => cause.name) ?? 'Error';
@@ -144,6 +152,52 @@ export function serializeCause(cause: unknown, chain: readonly unknown[], withSt
   const next = safeCause(cause);
   if (next !== undefined) serialized.cause = serializeCause(next, [...chain, cause], withStack);
   return serialized;
+}
+
+/** {@link isError}, never throwing; a cause that cannot be read (a Proxy whose traps throw) is none. */
+function readsAsError(value: object): value is Error {
+  try {
+    return isError(value);
+  } catch {
+    return false;
+  }
+}
+
+/** A cause that could not be read at all. */
+const unreadableCause = '[unreadable cause]';
+
+/**
+ * A cause that is no error (`{ status: 503 }`), as its own fields that can be read, its `headers`'
+ * credentials censored as on a line's own `headers`; when what is left still cannot be written as
+ * JSON (a nested `toJSON` or getter that throws), its `serializationError` alone: pino would
+ * otherwise give up on the whole `err`.
+ */
+function plainCause(cause: object): unknown {
+  const copy: Record<string, unknown> = {};
+  try {
+    for (const key of Object.keys(cause)) {
+      try {
+        const value = (cause as Record<string, unknown>)[key];
+        copy[key] = key.toLowerCase() === 'headers' ? censoredHeaders(value) : value;
+      } catch (error) {
+        copy.serializationError = describeThrown(error);
+      }
+    }
+    JSON.stringify(copy, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
+    return copy;
+  } catch (error) {
+    return { serializationError: describeThrown(error) };
+  }
+}
+
+/** `headers` with the credential headers' values censored (any case); itself when not an object. */
+function censoredHeaders(headers: unknown): unknown {
+  if (typeof headers !== 'object' || headers === null) return headers;
+  const copy: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    copy[name] = (redactedHeaders as readonly string[]).includes(name.toLowerCase()) ? redactedText : value;
+  }
+  return copy;
 }
 
 /** `serialized` with `error`'s cause, if any, under `cause`. */

@@ -191,6 +191,18 @@ describe('requests Node refuses before they reach the app', () => {
     expect((await get(`${baseUrl(runtime.server!)}/hello`)).status).toBe(200);
   });
 
+  it('answer as Node does behind a response whose head is set but not yet sent (writeHead, then a wait)', async () => {
+    const { runtime } = await startRuntime({
+      app: (_req, res) => {
+        res.writeHead(200);
+        setTimeout(() => res.end('late'), 300);
+      },
+    });
+    const { port } = runtime.server!.address() as AddressInfo;
+    const answer = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP AT ALL\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+
   it('writes ten lines a minute at most', async () => {
     const { runtime, logs } = await startRuntime({ app: hello });
     const { port } = runtime.server!.address() as AddressInfo;

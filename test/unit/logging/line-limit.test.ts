@@ -39,6 +39,16 @@ describe('fitLine', () => {
     expect(Object.keys(parsed).slice(0, 3)).toEqual(['level', 'time', 'service']); // order kept
   });
 
+  it('writes its own truncated, lineBytes and fieldsDropped once, over fields of the app of those names', () => {
+    const line = lineOf({ truncated: 'no', lineBytes: 5, fieldsDropped: 0, msg: 'x'.repeat(20_000) });
+    const fitted = fitLine(line, 16_000);
+    expect(fitted.match(/"truncated":/g)).toHaveLength(1);
+    expect(fitted.match(/"lineBytes":/g)).toHaveLength(1);
+    expect(fitted.match(/"fieldsDropped":/g)).toHaveLength(1);
+    // The app's three are the ones dropped.
+    expect(JSON.parse(fitted)).toMatchObject({ truncated: true, lineBytes: bytes(line), fieldsDropped: 3 });
+  });
+
   it('cuts a line nested too deeply for the exact-number parse (it was written whole, past the limit)', () => {
     // An AggregateError thousands deep: the parse that keeps large numbers exact runs out of stack.
     const depth = 20_000;

@@ -25,6 +25,57 @@ describe('serializeError writes causes', () => {
     return logs.lines[0]!.err as Record<string, unknown>;
   }
 
+  it('that are not errors, with the credential headers censored as on the line itself', () => {
+    const err = written(
+      new Error('upstream failed', {
+        cause: { status: 401, headers: { Authorization: 'Bearer sk_live_123', accept: 'application/json' } },
+      }),
+    );
+    expect(err.cause).toEqual({
+      status: 401,
+      headers: { Authorization: '[REDACTED]', accept: 'application/json' },
+    });
+  });
+
+  it('that cannot be read or written: the error is still written whole, the cause saying why', () => {
+    const hostile = new Proxy(
+      {},
+      {
+        getPrototypeOf: () => {
+          throw new Error('trap');
+        },
+        ownKeys: () => {
+          throw new Error('trap');
+        },
+      },
+    );
+    const proxied = written(new Error('proxied', { cause: hostile }));
+    expect(proxied).toMatchObject({ type: 'Error', message: 'proxied' });
+    expect(proxied.cause).toEqual({ serializationError: 'trap' });
+
+    const throwing = {
+      ok: 1,
+      get lazy(): unknown {
+        throw new Error('not loaded');
+      },
+    };
+    expect(written(new Error('getter', { cause: throwing }))).toMatchObject({
+      message: 'getter',
+      cause: { ok: 1, serializationError: 'not loaded' },
+    });
+    const unwritable = {
+      nested: {
+        toJSON: () => {
+          throw new Error('no json');
+        },
+      },
+    };
+    expect(written(new Error('json', { cause: unwritable }))).toMatchObject({
+      message: 'json',
+      cause: { serializationError: 'no json' },
+    });
+  });
+
   it('that are not errors, as they are (pino wrote no trace of them)', () => {
     expect(written(new Error('upload failed', { cause: 'quota exceeded' })).cause).toBe('quota exceeded');
     expect(written(new Error('upload failed', { cause: { status: 503 } })).cause).toEqual({ status: 503 });
