@@ -3,7 +3,7 @@
 #
 #   1. Node 24 (the line the project develops on): build, type-check, lint, every test, package check.
 #   2. Node 22 and Node 26: a decisive subset (adapter conformance, the packed package installed and
-#      run, the example, shutdown under load and over TLS, tracing).
+#      run, the example, shutdown under load and over TLS, stdout shared with the app, tracing).
 #   3. The OpenTelemetry JS 3.x line, installed over the lockfile's 2.x line in a scratch copy: the
 #      tracing tests again (scripts/test-otel-line.sh).
 #
@@ -29,6 +29,7 @@ subset=(
   test/integration/lifecycle/upgrade.test.ts
   test/integration/lifecycle/streaming.test.ts
   test/integration/lifecycle/peer-behaviours.test.ts
+  test/integration/logging/stdout-destination.test.ts
   test/integration/tracing
   test/unit/tracing
 )

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
-import { type DestinationStream, type Level, type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import { type LogLevel, parseVariables } from '../config/environment.js';
 import { identityVariables, serviceIdentity } from '../config/identity.js';
 import { loggingDefaults } from '../config/logging.js';
@@ -36,19 +36,8 @@ import {
   minMaxLineBytes,
 } from './line-limit.js';
 import { redactedText, redaction } from './redaction.js';
-import {
-  hasSymbolMessage,
-  unwritableCallArguments,
-  withSymbolsAsText,
-  writableArguments,
-} from './safe-call.js';
-import {
-  describeThrown,
-  serializeError,
-  serializeErrorField,
-  serializeRequest,
-  serializeResponse,
-} from './serializers.js';
+import { guarded, type LogMethodHook } from './safe-call.js';
+import { serializeError, serializeErrorField, serializeRequest, serializeResponse } from './serializers.js';
 import { processStdout, StdoutDestination } from './stdout-destination.js';
 import { withTrailingArguments } from './trailing-arguments.js';
 
@@ -591,13 +580,6 @@ function refuseArgument(field: string, value: unknown, accepted: string): never 
   throw new InvalidArgumentError(`${field} ${describeValue(value)} is not valid: expected ${accepted}.`);
 }
 
-type LogMethodHook = (
-  this: Logger,
-  args: Parameters<Logger[Level]>,
-  method: Logger[Level],
-  numeric: number,
-) => void;
-
 /**
  * pino's `logMethod` hook of a logger that neither samples nor holds lines: the arguments pino would
  * drop (`logger.error('msg', err)`) reach the line ({@link withTrailingArguments}).
@@ -605,47 +587,6 @@ type LogMethodHook = (
 const trailingArgumentsKept: LogMethodHook = guarded(function logMethod(this: Logger, args, method) {
   method.apply(this, withTrailingArguments(this, args));
 });
-
-let destinationFailureReported = false;
-
-/** Says once on stderr, past the logger, that its destination throws: its lines are lost. */
-function reportUnwritableDestination(thrown: unknown): void {
-  if (destinationFailureReported) return;
-  destinationFailureReported = true;
-  try {
-    process.stderr.write(
-      `apprunner-kit: the log destination throws (${describeThrown(thrown)}): log lines are lost; check logging.destination\n`,
-    );
-  } catch {
-    // stderr is gone too: nothing is left to say it with.
-  }
-}
-
-/**
- * `hook`, made so that a log call never throws into the app nor writes a line that is not JSON:
- * a symbol for a message becomes its text; a call that throws in pino (a getter of its object that
- * throws, a `null`-prototype object for `%s`) is made again with what can be written and
- * `serializationError` ({@link writableArguments}), and if that throws too, as one line that says
- * so. A `try` costs the calls that do not throw nothing measurable in V8 (bench/logging/log-call).
- */
-function guarded(hook: LogMethodHook): LogMethodHook {
-  return function logMethod(this: Logger, args, method, numeric) {
-    try {
-      hook.call(this, hasSymbolMessage(args) ? withSymbolsAsText(args) : args, method, numeric);
-    } catch (thrown) {
-      try {
-        hook.call(this, writableArguments(this, args, thrown) as typeof args, method, numeric);
-      } catch (again) {
-        try {
-          hook.call(this, unwritableCallArguments(again) as typeof args, method, numeric);
-        } catch (last) {
-          // The destination itself throws: the app goes on, and stderr says so once.
-          reportUnwritableDestination(last);
-        }
-      }
-    }
-  };
-}
 
 /**
  * pino's `logMethod` hook while debug sampling or log buffering is on, which run pino below the

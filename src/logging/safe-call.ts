@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import type { Logger } from 'pino';
+import type { Level, Logger } from 'pino';
 import { describeThrown } from './serializers.js';
 import { withTrailingArguments } from './trailing-arguments.js';
 
@@ -94,4 +94,53 @@ function printable(value: unknown): string {
   } catch {
     return describeThrown(value);
   }
+}
+
+/** pino's `logMethod` hook, as the kit's loggers install it. */
+export type LogMethodHook = (
+  this: Logger,
+  args: Parameters<Logger[Level]>,
+  method: Logger[Level],
+  numeric: number,
+) => void;
+
+let destinationFailureReported = false;
+
+/** Says once on stderr, past the logger, that its destination throws: its lines are lost. */
+function reportUnwritableDestination(thrown: unknown): void {
+  if (destinationFailureReported) return;
+  destinationFailureReported = true;
+  try {
+    process.stderr.write(
+      `apprunner-kit: the log destination throws (${describeThrown(thrown)}): log lines are lost; check logging.destination\n`,
+    );
+  } catch {
+    // stderr is gone too: nothing is left to say it with.
+  }
+}
+
+/**
+ * `hook`, made so that a log call never throws into the app nor writes a line that is not JSON:
+ * a symbol for a message becomes its text; a call that throws in pino (a getter of its object that
+ * throws, a `null`-prototype object for `%s`) is made again with what can be written and
+ * `serializationError` ({@link writableArguments}), and if that throws too, as one line that says
+ * so. A `try` costs the calls that do not throw nothing measurable in V8 (bench/logging/log-call).
+ */
+export function guarded(hook: LogMethodHook): LogMethodHook {
+  return function logMethod(this: Logger, args, method, numeric) {
+    try {
+      hook.call(this, hasSymbolMessage(args) ? withSymbolsAsText(args) : args, method, numeric);
+    } catch (thrown) {
+      try {
+        hook.call(this, writableArguments(this, args, thrown) as typeof args, method, numeric);
+      } catch (again) {
+        try {
+          hook.call(this, unwritableCallArguments(again) as typeof args, method, numeric);
+        } catch (last) {
+          // The destination itself throws: the app goes on, and stderr says so once.
+          reportUnwritableDestination(last);
+        }
+      }
+    }
+  };
 }
