@@ -6,6 +6,7 @@ import { runOutsideRequestContext } from '../../http/context.js';
 import type { ExportTarget } from './export-target.js';
 import { importOtelPeer } from './peer.js';
 import { encodeTraceRequest } from './span-encoder.js';
+import { withWellFormedIds } from './well-formed-ids.js';
 
 interface SerializerLike {
   serializeRequest(request: unknown): Uint8Array | undefined;
@@ -38,6 +39,23 @@ export function useKitEncoder(exporter: SpanExporter): boolean {
 }
 
 /**
+ * Has the exporter's own serializer (OTLP/JSON) leave out the ids a collector would refuse the batch
+ * for ({@link withWellFormedIds}), as the kit's protobuf encoder does; same shape as
+ * {@link useKitEncoder}. Returns whether it is in place.
+ */
+function keepIdsWellFormed(exporter: SpanExporter): boolean {
+  const delegate = (exporter as { _delegate?: { _serializer?: Partial<SerializerLike> } })._delegate;
+  const serializer = delegate?._serializer;
+  if (delegate === undefined || typeof serializer?.serializeRequest !== 'function') return false;
+  const original = serializer as SerializerLike;
+  delegate._serializer = {
+    serializeRequest: (spans) => original.serializeRequest(withWellFormedIds(spans as ReadableSpan[])),
+    deserializeResponse: (data) => original.deserializeResponse(data),
+  };
+  return true;
+}
+
+/**
  * The OTLP exporter of `target`'s protocol; only that one exporter package is loaded. The protobuf
  * ones (HTTP and gRPC) encode with the kit's encoder where their shape allows ({@link useKitEncoder}).
  *
@@ -61,7 +79,9 @@ export async function loadExporter(target: ExportTarget): Promise<SpanExporter> 
       const { OTLPTraceExporter } = await importOtelPeer(
         () => import('@opentelemetry/exporter-trace-otlp-http'),
       );
-      return new OTLPTraceExporter(config);
+      const exporter = new OTLPTraceExporter(config);
+      keepIdsWellFormed(exporter);
+      return exporter;
     }
     default: {
       const { OTLPTraceExporter } = await importOtelPeer(

@@ -313,7 +313,7 @@ describe('tracer.span continuing a message trace', () => {
   });
 });
 
-describe.each(['http/protobuf', 'grpc'] as const)(
+describe.each(['http/protobuf', 'grpc', 'http/json'] as const)(
   'a span linked to a trace id that is not hex, over OTLP %s',
   (protocol) => {
     it('is exported with the rest of its batch, without the link', async () => {
