@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 
 /** Lines written per window, at most: a scanner's garbage must not flood the log. */
 const linesPerWindow = 10;
-const windowMs = 60_000;
+const lineWindowMs = 60_000;
 
 /** Node's own answers to what its HTTP parser refused, as it writes them without a listener. */
 const answers: Readonly<Record<string, readonly [status: number, head: string]>> = {
@@ -22,8 +22,14 @@ const badRequest: readonly [number, string] = [400, 'HTTP/1.1 400 Bad Request\r\
  * At most ten lines a minute; the next line counts those left out. A client that reset its connection,
  * or hung up halfway through its request, is no refusal: no line. The answer is Node's own, unless the app listens for `clientError` too,
  * which then answers. Returns the function that removes the listener.
+ *
+ * @param windowMs - the window the ten lines are counted in (a minute; tests give less).
+ * @example
+ * ```ts
+ * coordinator.onStopped(logRejectedRequests(server, logger));
+ * ```
  */
-export function logRejectedRequests(server: Server, logger: Logger): () => void {
+export function logRejectedRequests(server: Server, logger: Logger, windowMs = lineWindowMs): () => void {
   let windowStart = 0;
   let written = 0;
   let notWritten = 0;
