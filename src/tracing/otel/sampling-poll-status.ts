@@ -10,6 +10,12 @@ export const rulesLifetimeMs = 60 * 60 * 1000;
 
 const defaultRule = `X-Ray's default rule, ${xrayDefaultRule.reservoirPerSecond} trace per second then ${xrayDefaultRule.fixedRate * 100} %`;
 
+/**
+ * The least time between two streaks' warnings: an endpoint that refuses one poll in three (a fleet
+ * throttled together) would otherwise write a warning and an info line every few polls.
+ */
+export const streakQuietMs = 10 * 60 * 1000;
+
 /** The longest part of a refusal's body a log line quotes. */
 export const detailLength = 200;
 
@@ -23,8 +29,9 @@ export type PollFailure =
  * refused (an X-Ray API answer other than 200: throttled, access denied) or not answered, saying what
  * sampling does meanwhile; a second warning if the rules read last grow older than
  * {@link rulesLifetimeMs} during the streak (X-Ray's default rule applies from then on); an info line
- * when every poll that failed is answered again — never a line per poll. No timer: the lines are
- * written as polls end.
+ * when every poll that failed is answered again — never a line per poll. A streak that begins
+ * within {@link streakQuietMs} of the last one warned of is not warned of (nor its end): the next
+ * warning counts them (`quietStreaks`). No timer: the lines are written as polls end.
  *
  * @example
  * ```ts
@@ -45,6 +52,12 @@ export class SamplingPollStatus {
   #rulesReadAt: number | undefined;
   #failedPolls = 0;
   #expiryLogged = false;
+  /** When a streak was last warned of; `undefined` before the first. */
+  #warnedAt: number | undefined;
+  /** The current streak was warned of: its end is said too. */
+  #streakWarned = false;
+  /** Streaks not warned of since the last that was (inside {@link streakQuietMs} of it). */
+  #quietStreaks = 0;
 
   /** `endpoint` names the sampling API in the lines; `now` is the clock (tests move it). */
   constructor(logger: Logger, endpoint: string, now: () => number = Date.now) {
@@ -60,6 +73,8 @@ export class SamplingPollStatus {
     const failedPolls = this.#failedPolls;
     this.#failedPolls = 0;
     this.#expiryLogged = false;
+    if (!this.#streakWarned) return;
+    this.#streakWarned = false;
     this.#log('info', { failedPolls }, `the X-Ray sampling endpoint ${this.#endpoint} answers again`);
   }
 
@@ -68,20 +83,28 @@ export class SamplingPollStatus {
     this.#failedPolls += 1;
     const first = this.#failing.size === 0;
     this.#failing.add(poll);
-    if (first) this.#warnOfStreak(poll, failure);
-    else this.#warnOfExpiry();
+    if (!first) this.#warnOfExpiry();
+    else if (this.#warnedAt !== undefined && this.#now() - this.#warnedAt < streakQuietMs)
+      this.#quietStreaks += 1;
+    else this.#warnOfStreak(poll, failure);
   }
 
   #warnOfStreak(poll: SamplingPoll, failure: PollFailure): void {
+    this.#warnedAt = this.#now();
+    this.#streakWarned = true;
+    const quietStreaks = this.#quietStreaks;
+    this.#quietStreaks = 0;
     const endpoint = this.#endpoint;
     const what =
       failure.statusCode === undefined
         ? `does not answer ${poll} (${failure.error})`
         : `refuses ${poll} (HTTP ${failure.statusCode})`;
-    const fields =
-      failure.statusCode === undefined
+    const fields = {
+      ...(failure.statusCode === undefined
         ? { poll, error: failure.error }
-        : { poll, statusCode: failure.statusCode, detail: failure.detail.slice(0, detailLength) };
+        : { poll, statusCode: failure.statusCode, detail: failure.detail.slice(0, detailLength) }),
+      ...(quietStreaks > 0 ? { quietStreaks } : {}),
+    };
     const readAt = this.#rulesReadAt;
     let effect: string;
     if (readAt === undefined) effect = `${defaultRule}, applies until the rules can be read`;

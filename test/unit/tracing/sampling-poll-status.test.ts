@@ -94,3 +94,20 @@ describe('SamplingPollStatus', () => {
     );
   });
 });
+
+describe('SamplingPollStatus, an endpoint that flaps', () => {
+  it('warns of one streak in ten minutes, and of its end; the next warning counts the streaks between', () => {
+    const { logs, status, later, lines } = setUp();
+    status.answered('GetSamplingRules');
+    // One poll in three refused, every 10 s, for an hour.
+    for (let poll = 1; poll <= 360; poll++) {
+      later(10_000);
+      if (poll % 3 === 0) status.failed('SamplingTargets', throttled);
+      else status.answered('SamplingTargets');
+    }
+    // Six warnings (one in each ten minutes) and the ends of those streaks: not 240 lines.
+    expect(lines().filter(([level]) => level === 'warn')).toHaveLength(6);
+    expect(lines().filter(([level]) => level === 'info')).toHaveLength(6);
+    expect(logs.lines[2]).toMatchObject({ tracing: { quietStreaks: 19 } });
+  });
+});
