@@ -1,7 +1,6 @@
 import { pino } from 'pino';
 import { pathWithoutQuery, peerAddress } from '../http/path.js';
-import { redactedHeaders } from './logger.js';
-import { redactedText } from './redaction.js';
+import { causeValue } from './cause-value.js';
 
 const serializeStdError = pino.stdSerializers.err;
 
@@ -134,7 +133,7 @@ export function serializeCause(cause: unknown, chain: readonly unknown[], withSt
   if (chain.includes(cause)) return '[Circular]';
   // Within the depth that HTTP client errors are looked for in.
   if (chain.length >= maxNesting) return '[causes left out]';
-  if (!readsAsError(cause)) return plainCause(cause);
+  if (!readsAsError(cause)) return causeValue(cause);
   const serialized = Object.create(errorPrototype) as SerializedError;
   try {
     serialized.type = safeText(() => cause.constructor.name) ?? safeText(() => cause.name) ?? 'Error';
@@ -165,40 +164,6 @@ function readsAsError(value: object): value is Error {
 
 /** A cause that could not be read at all. */
 const unreadableCause = '[unreadable cause]';
-
-/**
- * A cause that is no error (`{ status: 503 }`), as its own fields that can be read, its `headers`'
- * credentials censored as on a line's own `headers`; when what is left still cannot be written as
- * JSON (a nested `toJSON` or getter that throws), its `serializationError` alone: pino would
- * otherwise give up on the whole `err`.
- */
-function plainCause(cause: object): unknown {
-  const copy: Record<string, unknown> = {};
-  try {
-    for (const key of Object.keys(cause)) {
-      try {
-        const value = (cause as Record<string, unknown>)[key];
-        copy[key] = key.toLowerCase() === 'headers' ? censoredHeaders(value) : value;
-      } catch (error) {
-        copy.serializationError = describeThrown(error);
-      }
-    }
-    JSON.stringify(copy, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
-    return copy;
-  } catch (error) {
-    return { serializationError: describeThrown(error) };
-  }
-}
-
-/** `headers` with the credential headers' values censored (any case); itself when not an object. */
-function censoredHeaders(headers: unknown): unknown {
-  if (typeof headers !== 'object' || headers === null) return headers;
-  const copy: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    copy[name] = (redactedHeaders as readonly string[]).includes(name.toLowerCase()) ? redactedText : value;
-  }
-  return copy;
-}
 
 /** `serialized` with `error`'s cause, if any, under `cause`. */
 function withCause(serialized: SerializedError, error: Error): void {

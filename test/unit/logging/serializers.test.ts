@@ -19,6 +19,7 @@ describe('serializeRequest', () => {
 });
 
 describe('serializeError writes causes', () => {
+  const writtenOf = (err: unknown) => written(err);
   function written(err: unknown): Record<string, unknown> {
     const logs = captureLogs();
     createLogger({ service: 'svc', destination: logs, pretty: false }).error({ err }, 'failed');
@@ -34,6 +35,47 @@ describe('serializeError writes causes', () => {
     expect(err.cause).toEqual({
       status: 401,
       headers: { Authorization: '[REDACTED]', accept: 'application/json' },
+    });
+  });
+
+  it('that are not errors: credential headers censored in every usual form, a few levels down', () => {
+    const cause = {
+      response: { status: 401, headers: new Headers({ Authorization: 'Bearer sk_live_1', accept: 'x' }) },
+      headers: [
+        ['Cookie', 'session=sk_live_2'],
+        ['accept', 'y'],
+      ],
+      rawHeaders: ['X-API-Key', 'sk_live_3', 'Host', 'api'],
+    };
+    const written = JSON.stringify(writtenOf(new Error('upstream', { cause })).cause);
+    expect(written).not.toMatch(/sk_live/);
+    expect(JSON.parse(written)).toEqual({
+      response: { status: 401, headers: { authorization: '[REDACTED]', accept: 'x' } },
+      headers: [
+        ['Cookie', '[REDACTED]'],
+        ['accept', 'y'],
+      ],
+      rawHeaders: ['X-API-Key', '[REDACTED]', 'Host', 'api'],
+    });
+  });
+
+  it('that are not plain objects, as JSON writes them; a cycle as a mark, the rest kept', () => {
+    class Money {
+      constructor(readonly cents: number) {}
+      toJSON(): string {
+        return (this.cents / 100).toFixed(2);
+      }
+    }
+    const looped: Record<string, unknown> = { status: 503, code: 'UPSTREAM' };
+    looped.self = looped;
+    expect(writtenOf(new Error('a', { cause: new Date(0) })).cause).toBe('1970-01-01T00:00:00.000Z');
+    expect(writtenOf(new Error('b', { cause: new URL('http://x/y') })).cause).toBe('http://x/y');
+    expect(writtenOf(new Error('c', { cause: [1, [2, 3]] })).cause).toEqual([1, [2, 3]]);
+    expect(writtenOf(new Error('d', { cause: new Money(100) })).cause).toBe('1.00');
+    expect(writtenOf(new Error('e', { cause: looped })).cause).toEqual({
+      status: 503,
+      code: 'UPSTREAM',
+      self: '[Circular]',
     });
   });
 

@@ -1,0 +1,105 @@
+import { redactedHeaders } from './logger.js';
+import { redactedText } from './redaction.js';
+import { describeThrown } from './serializers.js';
+
+/** Plain objects followed down for `headers` to censor, at most (a cause is seldom deeper). */
+const maxCopyDepth = 4;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function isCredentialHeader(name: unknown): boolean {
+  return typeof name === 'string' && (redactedHeaders as readonly string[]).includes(name.toLowerCase());
+}
+
+/**
+ * A cause that is no error, as `err.cause` writes it: as it is (a `Date` as its text, a `Buffer`,
+ * an array, an instance with its `toJSON`), but a plain object as a copy of its fields that can be
+ * read, in which every `headers` and `rawHeaders`, a few levels down, has its credential headers
+ * censored as a line's own `headers` (an object of names, `[name, value]` pairs, a fetch `Headers`,
+ * Node's flat `rawHeaders`). When it still cannot be written as JSON (a `toJSON` or getter that
+ * throws; not a cycle, which the line writes as `"[Circular]"`), its `serializationError` alone:
+ * pino would otherwise give up on the whole `err`.
+ *
+ * @example
+ * ```ts
+ * causeValue({ status: 401, headers: { Authorization: 'Bearer …' } });
+ * // { status: 401, headers: { Authorization: '[REDACTED]' } }
+ * ```
+ */
+export function causeValue(cause: object): unknown {
+  try {
+    const value = isPlainObject(cause) ? censoredCopy(cause, [cause]) : cause;
+    JSON.stringify(value, cycleTolerant());
+    return value;
+  } catch (error) {
+    return { serializationError: describeThrown(error) };
+  }
+}
+
+/**
+ * `object`'s readable fields, its `headers` and `rawHeaders` censored, its plain objects copied so;
+ * one of `ancestors` (the objects it is inside, itself last) as `'[Circular]'`.
+ */
+function censoredCopy(
+  object: Record<string, unknown>,
+  ancestors: readonly object[],
+): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(object)) {
+    try {
+      const value = object[key];
+      const name = key.toLowerCase();
+      if (name === 'headers') copy[key] = censoredHeaders(value);
+      else if (name === 'rawheaders') copy[key] = censoredRawHeaders(value);
+      else if (!isPlainObject(value)) copy[key] = value;
+      else if (ancestors.includes(value)) copy[key] = '[Circular]';
+      else copy[key] = ancestors.length < maxCopyDepth ? censoredCopy(value, [...ancestors, value]) : value;
+    } catch (error) {
+      copy.serializationError = describeThrown(error);
+    }
+  }
+  return copy;
+}
+
+/** Headers with the credentials' values censored, in whichever of their usual forms they come. */
+function censoredHeaders(headers: unknown): unknown {
+  if (typeof headers !== 'object' || headers === null) return headers;
+  if (Array.isArray(headers)) {
+    // `[name, value]` pairs, as `new Headers(pairs)` and undici take them.
+    return headers.map((pair: unknown) =>
+      Array.isArray(pair) && isCredentialHeader(pair[0]) ? [pair[0], redactedText] : pair,
+    );
+  }
+  const entries = (headers as { entries?: unknown }).entries;
+  const pairs: Iterable<[string, unknown]> =
+    !isPlainObject(headers) && typeof entries === 'function'
+      ? (entries.call(headers) as Iterable<[string, unknown]>) // a fetch `Headers`, a `Map`
+      : Object.entries(headers);
+  const copy: Record<string, unknown> = {};
+  for (const [name, value] of pairs) copy[name] = isCredentialHeader(name) ? redactedText : value;
+  return copy;
+}
+
+/** Node's `rawHeaders` (`[name, value, name, value, …]`) with the credentials' values censored. */
+function censoredRawHeaders(raw: unknown): unknown {
+  if (!Array.isArray(raw)) return raw;
+  return raw.map((item: unknown, index) =>
+    index % 2 === 1 && isCredentialHeader(raw[index - 1]) ? redactedText : item,
+  );
+}
+
+/** A `JSON.stringify` replacer that writes a BigInt as text and an object seen before as a mark. */
+function cycleTolerant(): (key: string, value: unknown) => unknown {
+  const seen = new WeakSet<object>();
+  return (_key, value) => {
+    if (typeof value === 'bigint') return String(value);
+    if (typeof value !== 'object' || value === null) return value;
+    if (seen.has(value)) return '[Circular]';
+    seen.add(value);
+    return value;
+  };
+}
