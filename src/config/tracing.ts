@@ -200,9 +200,23 @@ export function parseEndpointUrl(raw: string, name: string): string {
     url.username !== '' ||
     url.password !== ''
   ) {
-    invalid(name, raw, 'an http:// or https:// URL without credentials, such as http://localhost:4317');
+    invalid(
+      name,
+      withoutCredentials(raw),
+      'an http:// or https:// URL without credentials, such as http://localhost:4317',
+    );
   }
   return text;
+}
+
+/**
+ * `text` as an error may quote it: what comes before an `@` (a user and a password) and the values
+ * of a query masked. The message goes to CloudWatch Logs.
+ */
+function withoutCredentials(text: string): string {
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, '$1***@')
+    .replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
 }
 
 /** `grpc`, `http/protobuf` or `http/json`. */

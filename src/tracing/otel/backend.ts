@@ -539,7 +539,7 @@ export async function createOtelBackend(options: OtelBackendOptions, sdk: TraceS
     exporter: 'otlp',
     protocol: target.protocol,
     protocolFrom: target.protocolFrom,
-    endpoint: target.url,
+    endpoint: target.shownUrl,
     ...sampling,
   });
 }

@@ -236,7 +236,7 @@ export class OutageReportingExporter implements SpanExporter {
   }
 
   #observe(result: ExportResult, count: number, partial: PartialSuccess | undefined, noDrops: boolean): void {
-    const { url } = this.#target;
+    const { shownUrl: url } = this.#target;
     if (result.code !== ExportResultCode.SUCCESS) {
       this.#failedBatches += 1;
       this.#droppedSpans += count;
@@ -286,7 +286,7 @@ export class OutageReportingExporter implements SpanExporter {
     if (now - this.#lastWarning[kind] < warnIntervalMs) return;
     this.#lastWarning[kind] = now;
     this.#warned = true;
-    const { protocol, url } = this.#target;
+    const { protocol, shownUrl: url } = this.#target;
     // Not on the line of the request whose span found the queue full: the outage is no part of it.
     runOutsideRequestContext(() =>
       this.#logger.warn({ ...line.fields, tracing: { protocol, endpoint: url } }, line.msg),
@@ -302,7 +302,7 @@ export class OutageReportingExporter implements SpanExporter {
     if (errorMessage === this.#lastNotice || now - this.#lastNoticeAt < warnIntervalMs) return;
     this.#lastNotice = errorMessage;
     this.#lastNoticeAt = now;
-    const { protocol, url } = this.#target;
+    const { protocol, shownUrl: url } = this.#target;
     this.#logger.info(
       { errorMessage, tracing: { protocol, endpoint: url } },
       `the collector at ${url} took every span, with a warning: ${errorMessage} (logged when it changes, at most once a minute)`,

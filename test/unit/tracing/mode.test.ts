@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import type { TracingMode } from '../../../src/config/tracing.js';
 import { resolveTracingMode } from '../../../src/tracing/mode.js';
-import { resolveExportTarget } from '../../../src/tracing/otel/export-target.js';
+import { resolveExportTarget, shownUrl } from '../../../src/tracing/otel/export-target.js';
 
 function plan(env: Record<string, string>, mode?: TracingMode) {
   const { config } = loadConfig({ env, ...(mode === undefined ? {} : { tracing: { mode } }) });
@@ -150,7 +150,44 @@ describe('OTLP export target', () => {
       'http://c:4318/v1/traces',
       'default',
     ],
+    [
+      // A token some collectors take in the query: kept, after the signal's path, not before it.
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example:4318/otlp?api_key=s3cr3t' },
+      'http/protobuf',
+      'https://otlp.example:4318/otlp/v1/traces?api_key=s3cr3t',
+      'default',
+    ],
   ])('%j → %s to %s', (env, protocol, url, protocolFrom) => {
-    expect(target(env)).toEqual({ protocol, url, protocolFrom, timeoutMs: undefined });
+    expect(target(env)).toEqual({
+      protocol,
+      url,
+      shownUrl: shownUrl(url),
+      protocolFrom,
+      timeoutMs: undefined,
+    });
+  });
+
+  it('shows a URL on its lines with the values of its query masked', () => {
+    expect(
+      target({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://o.example/?api_key=s3cr3t&region=x' }).shownUrl,
+    ).toBe('https://o.example/v1/traces?api_key=***&region=***');
+  });
+
+  it('never quotes the credentials of an endpoint it refuses for them', () => {
+    for (const endpoint of [
+      'http://apiuser:Sup3rS3cretTok@collector:4318',
+      'apiuser:Sup3rS3cretTok@collector:4318',
+    ]) {
+      const error = (() => {
+        try {
+          target({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+        } catch (thrown) {
+          return thrown as Error;
+        }
+        return undefined;
+      })();
+      expect(error?.message).toMatch(/without credentials/);
+      expect(error?.message).not.toContain('Sup3rS3cretTok');
+    }
   });
 });
