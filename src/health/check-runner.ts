@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { runOutsideRequestContext } from '../http/context.js';
 import { withTimeout } from '../internal/timers.js';
+import { maskCredentials } from './credentials.js';
 import type {
   HealthCheck,
   HealthCheckKind,
@@ -26,20 +27,34 @@ export type StatusChangeListener = (
 ) => void;
 
 /**
- * The password of a URL in a check's error (`postgres://app:hunter2@db:5432`, as drivers quote their
- * connection string), masked: the text goes to the log, and to the body when errors are shown.
+ * A check's error text — a thrown value, or the `output` it returned — with the credentials it quotes
+ * masked and its length bounded: the text goes to the log, and to the body when errors are shown.
  */
-const urlPassword = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s/@]*@/gi;
-
 function describeError(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.includes('@') ? text.replace(urlPassword, '$1:[REDACTED]@') : text;
+  let text: string;
+  try {
+    text = error instanceof Error && typeof error.message === 'string' ? error.message : String(error);
+  } catch {
+    text = 'check failed with a value that cannot be converted to a string';
+  }
+  return maskCredentials(text);
 }
 
 /** Runs that may hang at once: the current one and one abandoned. */
 const maxPendingRuns = 2;
 
 const statuses: readonly unknown[] = ['pass', 'warn', 'fail'];
+
+/** A failing report whose `output` is `output`, described already. */
+function failure(
+  output: string,
+  durationMs: number,
+  componentType: string | undefined,
+): Omit<HealthCheckReport, 'time'> {
+  return componentType === undefined
+    ? { status: 'fail', durationMs, output }
+    : { status: 'fail', durationMs, componentType, output };
+}
 
 /**
  * A check's value as a report: `false` fails; a `HealthCheckResult` says its status, and only its
@@ -62,9 +77,10 @@ function toReport(
       ...base,
     };
     const value = observed(observedValue);
-    if (value !== undefined) report.observedValue = value;
+    if (value !== undefined)
+      report.observedValue = typeof value === 'string' ? maskCredentials(value) : value;
     if (typeof observedUnit === 'string') report.observedUnit = observedUnit;
-    if (output !== undefined) report.output = typeof output === 'string' ? output : describeError(output);
+    if (output !== undefined) report.output = describeError(output);
     return report as Omit<HealthCheckReport, 'time'>;
   }
   if (typeof status === 'string') {
@@ -166,20 +182,12 @@ export class CheckRunner {
     if (bounded.outcome === 'fulfilled') {
       partial = toReport(bounded.value, durationMs, componentType);
     } else if (bounded.outcome === 'rejected') {
-      partial = toReport(
-        { status: 'fail', output: describeError(bounded.reason) },
-        durationMs,
-        componentType,
-      );
+      partial = failure(describeError(bounded.reason), durationMs, componentType);
     } else {
       controller.abort(
         new DOMException(`health check timed out after ${this.settings.timeoutMs} ms`, 'TimeoutError'),
       );
-      partial = toReport(
-        { status: 'fail', output: `timed out after ${this.settings.timeoutMs} ms` },
-        durationMs,
-        componentType,
-      );
+      partial = failure(`timed out after ${this.settings.timeoutMs} ms`, durationMs, componentType);
     }
     const report: HealthCheckReport = { ...partial, time: new Date().toISOString() };
     const previous = this.#last?.status;

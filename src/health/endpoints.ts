@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LifecycleState } from '../lifecycle/state.js';
+import { redaction as processRedaction, type RedactionRegistry } from '../logging/redaction.js';
 import type { HealthEvaluation, HealthRegistry } from './registry.js';
 import type { HealthCheckReport, HealthStatus } from './types.js';
 
@@ -44,7 +45,9 @@ export function withoutOutput(report: HealthCheckReport): Omit<HealthCheckReport
  * The `/healthz` (liveness), `/readyz` (readiness) and `/startupz` (startup) endpoints, answering
  * `GET` and `HEAD` in `application/health+json` after the IETF draft "Health Check Response Format
  * for HTTP APIs": 200 for pass and warn, 503 for fail, `Cache-Control: no-store`. Answers that do not
- * depend on a check are serialised once, ahead of time.
+ * depend on a check are serialised once, ahead of time; one that does is masked against `redaction`
+ * (the process's registry by default, which the logger masks with) — a check's `output` and
+ * `observedValue` may quote a secret, and the endpoint is public.
  */
 export class HealthEndpoints {
   readonly #settings: HealthEndpointSettings;
@@ -52,11 +55,18 @@ export class HealthEndpoints {
   readonly #state: () => LifecycleState;
   readonly #live: Prepared;
   readonly #byState: Record<LifecycleState, Prepared>;
+  readonly #redaction: RedactionRegistry;
 
-  constructor(settings: HealthEndpointSettings, registry: HealthRegistry, state: () => LifecycleState) {
+  constructor(
+    settings: HealthEndpointSettings,
+    registry: HealthRegistry,
+    state: () => LifecycleState,
+    redaction: RedactionRegistry = processRedaction,
+  ) {
     this.#settings = settings;
     this.#registry = registry;
     this.#state = state;
+    this.#redaction = redaction;
     this.#live = this.#prepare('pass', {});
     this.#byState = {
       starting: this.#prepare('fail', { 'lifecycle:state': [{ status: 'fail', observedValue: 'starting' }] }),
@@ -127,14 +137,18 @@ export class HealthEndpoints {
         this.#settings.exposeErrors && report.output !== undefined ? report : withoutOutput(report),
       ];
     }
-    return this.#prepare(evaluation.status, checks);
+    return this.#prepare(evaluation.status, checks, true);
   }
 
-  #prepare(status: HealthStatus, checks: Record<string, object[]>): Prepared {
+  /** The answer for `status` and `checks`; `masked` when a check's report is in it (see the class). */
+  #prepare(status: HealthStatus, checks: Record<string, object[]>, masked = false): Prepared {
     const document: Record<string, unknown> = { status, serviceId: this.#settings.serviceId };
     if (this.#settings.version !== undefined) document.version = this.#settings.version;
     if (Object.keys(checks).length > 0) document.checks = checks;
-    const body = Buffer.from(JSON.stringify(document));
+    const json = JSON.stringify(document);
+    // The whole document, not field by field: the registry masks inside JSON strings, and so
+    // covers every field a report may carry, at one pattern test when nothing matches.
+    const body = Buffer.from(masked ? this.#redaction.mask(json) : json);
     return {
       statusCode: status === 'fail' ? 503 : 200,
       body,

@@ -47,6 +47,34 @@ describe('health endpoints with checks', () => {
     expect(body.checks.db[0].output).toBe('connect ECONNREFUSED');
   });
 
+  it("masks registered secrets in the body: a check's output and its observedValue", async () => {
+    const secret = 'Zq9-very-secret-pw';
+    for (const exposeErrors of [true, false]) {
+      const { runtime } = await startRuntime({ app: ok, health: { exposeErrors } });
+      runtime.redaction.addValue(secret);
+      try {
+        runtime.health.register('db', () => {
+          throw new Error(`auth failed for app with password ${secret}`);
+        });
+        runtime.health.register('obs', () => ({
+          status: 'warn',
+          observedValue: `token=${secret}`,
+          output: `using ${secret}`,
+        }));
+        const response = await get(`${baseUrl(runtime.server!)}/readyz`);
+        expect(response.body).not.toContain(secret);
+        const { checks } = JSON.parse(response.body);
+        expect(checks.obs[0].observedValue).toBe('token=[REDACTED]');
+        if (exposeErrors) {
+          expect(checks.db[0].output).toBe('auth failed for app with password [REDACTED]');
+          expect(checks.obs[0].output).toBe('using [REDACTED]');
+        }
+      } finally {
+        runtime.redaction.removeValue(secret);
+      }
+    }
+  });
+
   it('answers 200 for warn, and HEAD without a body', async () => {
     const { runtime } = await startRuntime({ app: ok });
     runtime.health.register('cache', () => false, { critical: false });

@@ -327,6 +327,72 @@ describe('HealthRegistry logging', () => {
       msg: `health check "db" fails: ${masked}`,
     });
   });
+
+  it('masks every form of a quoted password, thrown or returned as output, observedValue too', async () => {
+    const logs = captureLogs();
+    const registry = new HealthRegistry(settings, createLogger({ service: 's', destination: logs }));
+    const forms: Record<string, [string, string]> = {
+      url: ['postgres://app:hunter2@db.internal:5432/app', 'postgres://app:[REDACTED]@db.internal:5432/app'],
+      atInPassword: [
+        'postgres://app:hunt@r2@db.internal:5432/app',
+        'postgres://app:[REDACTED]@db.internal:5432/app',
+      ],
+      slashInPassword: [
+        'redis://default:hun/ter2@cache.internal:6379',
+        'redis://default:[REDACTED]@cache.internal:6379',
+      ],
+      query: [
+        'postgres://app@db.internal/app?password=hunter2&sslmode=require',
+        'postgres://app@db.internal/app?password=[REDACTED]&sslmode=require',
+      ],
+      libpq: [
+        'host=db user=app password=hunter2 dbname=app',
+        'host=db user=app password=[REDACTED] dbname=app',
+      ],
+      quoted: ["host=db PASSWORD = 'hunt er2' dbname=app", 'host=db PASSWORD = [REDACTED] dbname=app'],
+      jdbc: [
+        'jdbc:postgresql://db.internal/app?user=app&password=hunter2',
+        'jdbc:postgresql://db.internal/app?user=app&password=[REDACTED]',
+      ],
+      odbc: ['Server=db;Uid=app;Pwd=hunter2;', 'Server=db;Uid=app;Pwd=[REDACTED];'],
+      mongoSrv: [
+        'mongodb+srv://app:hunter2@cluster0.internal/app',
+        'mongodb+srv://app:[REDACTED]@cluster0.internal/app',
+      ],
+    };
+    for (const [name, [text]] of Object.entries(forms)) {
+      registry.register(`thrown:${name}`, () => {
+        throw new Error(`connect failed: ${text}`);
+      });
+      registry.register(`returned:${name}`, () => ({ status: 'fail', output: `connect failed: ${text}` }));
+      registry.register(`observed:${name}`, () => ({ status: 'warn', observedValue: text }));
+    }
+    const { checks } = await registry.evaluate('readiness');
+    for (const [name, [, expected]] of Object.entries(forms)) {
+      expect(checks[`thrown:${name}`]?.output).toBe(`connect failed: ${expected}`);
+      expect(checks[`returned:${name}`]?.output).toBe(`connect failed: ${expected}`);
+      expect(checks[`observed:${name}`]?.observedValue).toBe(expected);
+    }
+    const everything = JSON.stringify([checks, logs.lines]);
+    for (const leaked of ['hunter2', 'hunt@r2', 'r2@db', 'hun/ter2', 'hunt er2'])
+      expect(everything).not.toContain(leaked);
+  });
+
+  it("cuts a check's error text after 4 KB, masking a password the cut falls in", async () => {
+    const registry = new HealthRegistry(settings);
+    // Word starts and dashes everywhere, then an `@`: quadratic for the former pattern (80 kB, 1.8 s).
+    const long = `${'a-'.repeat(40_000)}@`;
+    const atCut = `${'x'.repeat(4_096 - 'postgres://app:hun'.length)}postgres://app:hunter2@db`;
+    registry.register('long', () => {
+      throw new Error(long);
+    });
+    registry.register('atCut', () => ({ status: 'fail', output: atCut }));
+    const { checks } = await registry.evaluate('readiness');
+    expect(checks.long?.output?.length).toBe(4_096 + '… [75905 more characters cut]'.length);
+    expect(checks.long?.output?.endsWith('a-a-… [75905 more characters cut]')).toBe(true);
+    expect(checks.atCut?.output?.endsWith('xpostgres://app:[REDACTED]… [7 more characters cut]')).toBe(true);
+    expect(checks.atCut?.output).not.toContain('hun');
+  });
 });
 
 describe('HealthRegistry runs outside requests', () => {

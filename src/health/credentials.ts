@@ -1,0 +1,91 @@
+/** What a masked credential is replaced with (the log registry's `[REDACTED]`). */
+const masked = '[REDACTED]';
+
+/**
+ * How much of a check's error text is examined and kept, in UTF-16 units: the rest is cut, with a
+ * marker. The masking below is linear, but the text goes to the log and maybe the body on every
+ * status change, and nothing reads a 1 MB driver message in a health report.
+ */
+export const maxOutputLength = 4_096;
+
+/**
+ * `password=…`, `pwd=…`, `passwd=…` (libpq key=value strings, query strings, JDBC and ODBC
+ * properties, `PGPASSWORD=…`), any case: the value runs to the closing quote when quoted, else to
+ * `&`, `;`, a quote or whitespace. Linear: every branch starts with a literal, and each repetition
+ * stops at a character that cannot start another match within it.
+ */
+const passwordField = /(passw(?:or)?d|pwd)([ \t]*=[ \t]*)('[^']*'?|"[^"]*"?|[^\s&;'"]*)/gi;
+
+/** True for the characters that end a URL's user name (`[\s:/@]`). */
+function endsUser(code: number): boolean {
+  return code === 0x3a || code === 0x2f || code === 0x40 || isSpace(code);
+}
+
+function isSpace(code: number): boolean {
+  return (
+    code === 0x20 || (code >= 0x09 && code <= 0x0d) || code === 0xa0 || code === 0x2028 || code === 0x2029
+  );
+}
+
+/**
+ * `text` with the password of every URL masked: in `scheme://user:pass@host`, everything from the
+ * colon after the user name to the last `@` before the next whitespace, so a password holding `@` or
+ * `/` (unencoded, as people write them) is masked whole; a URL path that holds an `@` is masked too,
+ * which is the safe side. With `cut`, the text was cut after its end: a password that runs to the end
+ * without its `@` is masked to the end, as the `@` may lie past the cut.
+ *
+ * Linear in `text`: it looks for `://` (not for a scheme at every word start, which made the former
+ * regular expression quadratic), and each run of non-whitespace is scanned a bounded number of times.
+ */
+function maskUrlPasswords(text: string, cut: boolean): string {
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf('://'); at !== -1; ) {
+    let colon = at + 3;
+    while (colon < text.length && !endsUser(text.charCodeAt(colon))) colon++;
+    if (text.charCodeAt(colon) !== 0x3a) {
+      at = text.indexOf('://', colon);
+      continue;
+    }
+    let end = colon + 1;
+    let lastAt = -1;
+    for (
+      let code = text.charCodeAt(end);
+      end < text.length && !isSpace(code);
+      code = text.charCodeAt(++end)
+    ) {
+      if (code === 0x40) lastAt = end;
+    }
+    if (lastAt !== -1) {
+      out += `${text.slice(from, colon + 1)}${masked}`;
+      from = lastAt;
+      at = text.indexOf('://', lastAt);
+    } else if (cut && end === text.length) {
+      out += `${text.slice(from, colon + 1)}${masked}`;
+      from = end;
+      break;
+    } else {
+      // No `@` after this colon in the run: no later `://` of the run has one either.
+      at = text.indexOf('://', end);
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/**
+ * `text` with the credentials it quotes masked — the password of a URL (`postgres://app:…@db`) and
+ * `password=`, `pwd=` or `passwd=` fields — and cut after {@link maxOutputLength} characters, with a
+ * marker saying how many were left out. In bounded time: some 4 KB are examined, however long the
+ * text. A masked password stays masked when masked again (only the cut is not idempotent).
+ */
+export function maskCredentials(text: string): string {
+  const cut = text.length > maxOutputLength;
+  const kept = cut ? text.slice(0, maxOutputLength) : text;
+  let result = maskUrlPasswords(kept, cut);
+  if (/passw(?:or)?d|pwd/i.test(result)) {
+    result = result.replace(passwordField, (_match, key: string, equals: string, value: string) =>
+      value === '' ? `${key}${equals}` : `${key}${equals}${masked}`,
+    );
+  }
+  return cut ? `${result}… [${text.length - maxOutputLength} more characters cut]` : result;
+}

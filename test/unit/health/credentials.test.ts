@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { maskCredentials, maxOutputLength } from '../../../src/health/credentials.js';
+
+describe('maskCredentials', () => {
+  it('leaves text without credentials as it is, URLs without a password included', () => {
+    for (const text of [
+      'connect ECONNREFUSED 127.0.0.1:5432',
+      'no answer from smtp://relay.internal:25 for ops@example.com',
+      'GET https://api.internal:8443/v1/status failed',
+      'the password is wrong', // no `=`: nothing to mask
+      '?password=&user=app', // an empty value
+    ]) {
+      expect(maskCredentials(text)).toBe(text);
+    }
+  });
+
+  it('masks to the last @ of the address, the safe side when a path holds one', () => {
+    expect(maskCredentials('amqp://u:p@ss@mq/vhost@x and more')).toBe('amqp://u:[REDACTED]@x and more');
+  });
+
+  it('masks each URL of a text, and changes nothing when masking again', () => {
+    const once = maskCredentials('a://u:p1@h b://:p2@h c://u:p/3@h pwd="x y" PGPASSWORD=z');
+    expect(once).toBe(
+      'a://u:[REDACTED]@h b://:[REDACTED]@h c://u:[REDACTED]@h pwd=[REDACTED] PGPASSWORD=[REDACTED]',
+    );
+    expect(maskCredentials(once)).toBe(once);
+  });
+
+  it('examines at most maxOutputLength characters, whatever the shape of the rest', () => {
+    // Many `://` and user names, no `@`: each run is scanned a bounded number of times.
+    const text = '://u:'.repeat(100_000);
+    const result = maskCredentials(text);
+    expect(result.length).toBeLessThan(maxOutputLength + 40);
+    expect(result.endsWith(`… [${text.length - maxOutputLength} more characters cut]`)).toBe(true);
+    expect(maskCredentials('x'.repeat(maxOutputLength))).toBe('x'.repeat(maxOutputLength));
+  });
+});
