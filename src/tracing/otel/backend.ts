@@ -39,6 +39,7 @@ import type {
   TracingBackend,
 } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
+import { maskedError, maskedText } from '../masked-error.js';
 import type { PropagationHeader } from '../propagation.js';
 import { requestFieldAttributes } from '../request-attributes.js';
 import { runInSpan, type SpanEnding } from '../run-in-span.js';
@@ -113,7 +114,7 @@ const kinds: Readonly<Record<SpanKindName, SpanKind>> = {
 
 /** What `recordException` takes: the error, or its text (read without throwing). */
 function exceptionOf(error: unknown): Error | string {
-  return error instanceof Error ? error : describeThrown(error);
+  return error instanceof Error ? maskedError(error) : maskedText(describeThrown(error));
 }
 
 /** The error each span last recorded: `span.recordError(e); throw e` records it once, not twice. */
@@ -131,7 +132,7 @@ function recordError(span: Span, error: unknown): void {
   recordException(span, error);
   span.setStatus({
     code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : describeThrown(error),
+    message: maskedText(error instanceof Error ? String(error.message) : describeThrown(error)),
   });
   span.setAttribute('error.type', errorType(error));
 }

@@ -1,6 +1,7 @@
 import { describeThrown } from '../../logging/serializers.js';
 import type { CallOutcome, OutgoingCall } from '../backend.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
+import { maskedError, maskedText } from '../masked-error.js';
 import type { SpanAttributes } from '../tracer.js';
 import { type BoundedError, boundedError, cutText, maxExceptionMessage } from './bounded-error.js';
 import type { SdkAwsAttributes } from './sdk-internals.js';
@@ -186,10 +187,10 @@ export function addError(entity: XrayEntity, error: unknown, remote = false): vo
   lastAdded.set(entity, error);
   try {
     if (!(error instanceof Error)) {
-      entity.addError(cutText(describeThrown(error), maxExceptionMessage), remote);
+      entity.addError(cutText(maskedText(describeThrown(error)), maxExceptionMessage), remote);
       return;
     }
-    const recorded = boundedError(error);
+    const recorded = boundedError(maskedError(error));
     const omitted = recorded instanceof Error ? 0 : recorded.omittedFrames;
     if (omitted === 0) {
       entity.addError(recorded, remote);
@@ -201,7 +202,7 @@ export function addError(entity: XrayEntity, error: unknown, remote = false): vo
     const added = entity.cause?.exceptions?.find((exception) => !before.has(exception));
     if (added !== undefined) added.truncated = omitted;
   } catch {
-    entity.addError(cutText(describeThrown(error), maxExceptionMessage), remote);
+    entity.addError(cutText(maskedText(describeThrown(error)), maxExceptionMessage), remote);
   }
 }
 

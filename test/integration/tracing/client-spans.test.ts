@@ -267,6 +267,13 @@ describe('client spans inside a request', () => {
         })
         .catch(() => undefined);
       rt.tracer.span('sync', (span) => span.recordError(new Error('handled')));
+      // A secret the kit masks in log lines, in an error's message: masked in the span too.
+      rt.redaction.addValue('Tok-9f8e7d6c-span-secret');
+      await rt.tracer
+        .span('leaky', async () => {
+          throw new Error('upstream refused Tok-9f8e7d6c-span-secret');
+        })
+        .catch(() => undefined);
       // OpenTelemetry's idiom: record, then rethrow. One exception event, not two.
       await rt.tracer
         .span('record then rethrow', async (span) => {
@@ -279,7 +286,7 @@ describe('client spans inside a request', () => {
     });
     await get(`${baseUrl(runtime.server!)}/`);
     await runtime.tracer.flush();
-    const spans = await collector.waitForSpans(6);
+    const spans = await collector.waitForSpans(7);
     const server = spans.find((s) => s.kind === 'server')!;
     const load = byName(spans, 'load user');
     expect(load).toMatchObject({
@@ -294,6 +301,13 @@ describe('client spans inside a request', () => {
     });
     expect(byName(spans, 'sync').status.code).toBe('error');
     expect(byName(spans, 'record then rethrow').events.map((e) => e.name)).toEqual(['exception']);
+    const leaky = byName(spans, 'leaky');
+    const text = JSON.stringify(leaky, (_key, value: unknown) =>
+      typeof value === 'bigint' ? String(value) : value,
+    );
+    expect(text).not.toContain('Tok-9f8e7d6c');
+    expect(text).toContain('upstream refused [REDACTED]');
+    expect(leaky.status.message).toBe('upstream refused [REDACTED]');
   });
 });
 

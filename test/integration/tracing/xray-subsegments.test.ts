@@ -265,6 +265,13 @@ describe('subsegments inside a request', () => {
         })
         .catch(() => undefined);
       rt.tracer.span('sync', (span) => span.recordError(new Error('handled')));
+      // A secret the kit masks in log lines, in an error's message: masked in the subsegment too.
+      rt.redaction.addValue('Tok-7e6d5c4b-xray-secret');
+      await rt.tracer
+        .span('leaky', async () => {
+          throw new Error('upstream refused Tok-7e6d5c4b-xray-secret');
+        })
+        .catch(() => undefined);
       // OpenTelemetry's idiom: record, then rethrow. The exception stays the span's own.
       await rt.tracer
         .span('record then rethrow', async (span) => {
@@ -298,6 +305,9 @@ describe('subsegments inside a request', () => {
       cause: { exceptions: [{ type: 'TypeError', message: 'broken' }] },
     });
     expect(named(spans, 'sync').document).toMatchObject({ fault: true });
+    const leaky = JSON.stringify(named(spans, 'leaky').document);
+    expect(leaky).not.toContain('Tok-7e6d5c4b');
+    expect(leaky).toContain('upstream refused [REDACTED]');
     expect(named(spans, 'record then rethrow').document.cause).toMatchObject({
       exceptions: [{ type: 'RangeError', message: 'declined' }],
     });
