@@ -12,6 +12,7 @@ import {
 import { runOutsideRequestContext } from '../http/context.js';
 import { abortAfter, withTimeout } from '../internal/timers.js';
 import { maxRetiredValues, minimumRedactedLength, type RedactionRegistry } from '../logging/redaction.js';
+import { jsonSecretFields, maxMaskedJsonFields } from './json-fields.js';
 import type { FetchedSecret, SecretProvider } from './provider.js';
 import type { SecretReference } from './reference.js';
 
@@ -95,6 +96,11 @@ interface Entry {
   ttlMs: number;
   pinned: boolean;
   fetched: FetchedSecret | undefined;
+  /**
+   * The values held in the redaction registry for `fetched`: its text and, for a JSON secret, its
+   * string fields (parsed once per fetch, never per read). Released, all of them, when it goes.
+   */
+  masked: readonly string[];
   /** When the value was fetched (`performance.now()`). */
   fetchedAt: number;
   /** When the call that brought the value was sent: a value from a call sent earlier is older. */
@@ -161,8 +167,10 @@ export class SecretCache {
   readonly #providerFor: (reference: SecretReference) => SecretProvider;
   readonly #logger: Logger | undefined;
   readonly #redaction: RedactionRegistry;
-  /** References said to have a value too short to mask: said once each, not at every refresh. */
+  /** References said to have a value (or JSON fields) too short to mask: said once each, not at every refresh. */
   readonly #unmaskable = new Set<string>();
+  /** References said to have more JSON fields than are masked: said once each. */
+  readonly #overBound = new Set<string>();
   /** The registry dropped retired values for room: said once. */
   #retiredDropped = false;
   readonly #entries = new Map<string, Entry>();
@@ -340,6 +348,7 @@ export class SecretCache {
         ttlMs: options.ttlMs ?? this.#settings.ttlMs,
         pinned: options.pinned === true,
         fetched: undefined,
+        masked: [],
         fetchedAt: 0,
         fetchedFrom: Number.NEGATIVE_INFINITY,
         invalidatedAt: Number.NEGATIVE_INFINITY,
@@ -379,9 +388,11 @@ export class SecretCache {
       }
       if (oldest === undefined) return; // everything is pinned or in flight
       this.#entries.delete(oldest.reference.raw);
-      this.#unmask(oldest.fetched);
-      // Said again if it comes back: the set grows with the entries, not with every reference ever read.
+      this.#unmask(oldest.masked);
+      oldest.masked = [];
+      // Said again if it comes back: the sets grow with the entries, not with every reference ever read.
       this.#unmaskable.delete(oldest.reference.raw);
+      this.#overBound.delete(oldest.reference.raw);
       if (oldest.callKey !== undefined) {
         const siblings = this.#byCallKey.get(oldest.callKey)!;
         siblings.delete(oldest);
@@ -560,8 +571,10 @@ export class SecretCache {
     entry.failures = 0;
     entry.ownFailure = false;
     entry.retryAt = 0;
-    if (fetched.sensitive) this.#mask(entry.reference, fetched.value);
-    this.#unmask(previous);
+    // The new value's forms are held before the old one's are let go: those the two share stay held.
+    const released = entry.masked;
+    entry.masked = fetched.sensitive ? this.#mask(entry.reference, fetched) : [];
+    this.#unmask(released);
     if (previous !== undefined && previous.value !== fetched.value) {
       this.#logger?.info(
         { reference: entry.reference.raw, previousVersion: previous.version, version: fetched.version },
@@ -604,29 +617,60 @@ export class SecretCache {
     return wrapped;
   }
 
-  /** Masks a value an entry now holds (held once per entry, so that a value two entries share stays). */
-  #mask(reference: SecretReference, value: string): void {
-    if (value.length >= minimumRedactedLength) {
+  /**
+   * Masks a value an entry now holds (held once per entry, so that a value two entries share stays),
+   * and each string field of a JSON one, which `getJson` hands out on its own. Returns what it held.
+   */
+  #mask(reference: SecretReference, fetched: FetchedSecret): readonly string[] {
+    const { value } = fetched;
+    const fields = fetched.binary === true ? undefined : jsonSecretFields(value);
+    const held: string[] = [];
+    for (const text of [value, ...(fields?.values ?? [])]) {
+      if (text.length < minimumRedactedLength) continue;
       // A registry made by an older copy of the kit in the same process has no holders.
-      if (typeof this.#redaction.hold === 'function') this.#redaction.hold(value);
-      else this.#redaction.addValue(value);
-    } else if (value.length > 0 && !this.#unmaskable.has(reference.raw)) {
+      if (typeof this.#redaction.hold === 'function') this.#redaction.hold(text);
+      else this.#redaction.addValue(text);
+      held.push(text);
+    }
+    if (!this.#unmaskable.has(reference.raw)) this.#tellUnmaskable(reference, value, fields?.tooShort ?? []);
+    if (fields !== undefined && fields.beyondBound > 0 && !this.#overBound.has(reference.raw)) {
+      this.#overBound.add(reference.raw);
+      this.#logger?.warn(
+        { reference: reference.raw, maxMaskedJsonFields, beyondBound: fields.beyondBound },
+        `secret ${reference.raw} has more than ${maxMaskedJsonFields} string fields: only the first ${maxMaskedJsonFields} are masked in logs on their own (the whole text always is; this line is written once)`,
+      );
+    }
+    return held;
+  }
+
+  /** Says, once per reference, that its value or some of its JSON fields are too short to mask. */
+  #tellUnmaskable(reference: SecretReference, value: string, shortFields: readonly string[]): void {
+    if (value.length > 0 && value.length < minimumRedactedLength) {
       this.#unmaskable.add(reference.raw);
       this.#logger?.warn(
         { reference: reference.raw },
         `secret ${reference.raw} is shorter than ${minimumRedactedLength} characters: it cannot be masked in logs`,
       );
+    } else if (shortFields.length > 0) {
+      this.#unmaskable.add(reference.raw);
+      // Info, not warn: a JSON secret's short fields are mostly no secrets (a port, a user name, an
+      // engine), and a warning at every start of every app reading an RDS secret would teach people
+      // to ignore warnings. The paths are named, the values never.
+      this.#logger?.info(
+        { reference: reference.raw, fields: shortFields },
+        `secret ${reference.raw} has JSON fields shorter than ${minimumRedactedLength} characters, not masked in logs on their own: ${shortFields.join(', ')}`,
+      );
     }
   }
 
   /**
-   * Lets go of a value an entry no longer holds (rotated out, or the entry evicted): the registry
-   * keeps it masked among its retired values, the most recent {@link maxRetiredValues} of them.
+   * Lets go of the values an entry no longer holds (rotated out, or the entry evicted): the registry
+   * keeps them masked among its retired values, the most recent {@link maxRetiredValues} of them.
    */
-  #unmask(fetched: FetchedSecret | undefined): void {
-    if (fetched === undefined || !fetched.sensitive || fetched.value.length < minimumRedactedLength) return;
-    if (typeof this.#redaction.release !== 'function') return;
-    const dropped = this.#redaction.release(fetched.value);
+  #unmask(masked: readonly string[]): void {
+    if (masked.length === 0 || typeof this.#redaction.release !== 'function') return;
+    let dropped = 0;
+    for (const text of masked) dropped += this.#redaction.release(text);
     if (dropped > 0 && !this.#retiredDropped) {
       this.#retiredDropped = true;
       this.#logger?.warn(

@@ -101,6 +101,48 @@ describe('Secrets Manager through the real SDK client', () => {
     expect(JSON.stringify(logs.lines)).not.toContain('after-rotation');
   });
 
+  it('masks each field of a JSON secret read with getJson or a #key, the rotated-out ones too', async () => {
+    endpoint.putSecret(
+      'prod/json-db',
+      JSON.stringify({
+        username: 'app',
+        password: 'sm-Pa55word-one',
+        tls: { clientKey: 'sm-client-key-one' },
+      }),
+    );
+    const logs = captureLogs();
+    const logger = createLogger({ service: 't', destination: logs });
+    const store = createSecretStore({
+      secrets: { DB: 'secretsmanager:prod/json-db', TLS: 'secretsmanager:prod/json-db#tls' },
+      options: fast,
+      logger,
+    });
+    await store.load();
+    const before = store.getJson<{ password: string }>('DB');
+    const tls = store.getJson<{ clientKey: string }>('TLS');
+    endpoint.rotateSecret(
+      'prod/json-db',
+      JSON.stringify({
+        username: 'app',
+        password: 'sm-Pa55word-two',
+        tls: { clientKey: 'sm-client-key-two' },
+      }),
+    );
+    await store.refresh('DB');
+    const after = store.getJson<{ password: string; tls: { clientKey: string } }>('DB');
+    expect(after.password).toBe('sm-Pa55word-two');
+
+    logger.info({ db: after }, `pool: was ${before.password}, now ${after.password}, key ${tls.clientKey}`);
+    logger.error({ err: new Error(`password authentication failed for ${before.password}`) }, 'pool error');
+    expect(JSON.stringify(logs.lines)).not.toMatch(/sm-Pa55word|sm-client-key/);
+    expect(logs.lines.at(-2)?.msg).toBe('pool: was [REDACTED], now [REDACTED], key [REDACTED]');
+    expect(logs.lines.at(-2)?.db).toEqual({
+      username: 'app',
+      password: '[REDACTED]',
+      tls: { clientKey: '[REDACTED]' },
+    });
+  });
+
   it('refreshes the JSON keys of one secret together, in one call, from one version', async () => {
     endpoint.putSecret('prod/multi-user', JSON.stringify({ username: 'user-a', password: 'password-a' }));
     const store = createSecretStore({

@@ -9,6 +9,7 @@ import {
 import { getRequestContext, runWithRequestContext } from '../../../src/http/context.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { maxRetiredValues, RedactionRegistry } from '../../../src/logging/redaction.js';
+import { maxMaskedJsonFields } from '../../../src/secrets/json-fields.js';
 import type { FetchedSecret, SecretProvider } from '../../../src/secrets/provider.js';
 import type { SecretReference } from '../../../src/secrets/reference.js';
 import { parseSecretReference } from '../../../src/secrets/reference.js';
@@ -363,6 +364,90 @@ describe('SecretCache', () => {
     );
     const told = logs.lines.filter((l) => String(l.msg).includes('no longer masked'));
     expect(told).toHaveLength(1);
+  });
+});
+
+/** A registry that counts, per value, how many holds are not yet released. */
+class CountingRegistry extends RedactionRegistry {
+  readonly unreleased = new Map<string, number>();
+  override hold(value: string): void {
+    super.hold(value);
+    this.unreleased.set(value, (this.unreleased.get(value) ?? 0) + 1);
+  }
+  override release(value: string): number {
+    this.unreleased.set(value, (this.unreleased.get(value) ?? 0) - 1);
+    return super.release(value);
+  }
+}
+
+describe('SecretCache: JSON secrets', () => {
+  /** Fixed width: no value is the start of another. */
+  const fieldValue = (i: number) => `field-value-${String(i).padStart(4, '0')}`;
+  const masked = (redaction: RedactionRegistry, text: string) =>
+    JSON.parse(redaction.mask(JSON.stringify({ msg: text }))).msg as string;
+
+  it('masks each string field of a rotated-out value among the retired ones, and the new value’s', async () => {
+    const script = scriptedProvider();
+    const { cache, redaction } = cacheWith(script.provider, { ttlMs: 60_000 });
+    script.answer(
+      JSON.stringify({ username: 'app', password: 'first-Pa55word', api: { token: 'shared-token-1' } }),
+    );
+    await cache.get(ref);
+    script.answer(
+      JSON.stringify({ username: 'app', password: 'second-Pa55word', api: { token: 'shared-token-1' } }),
+    );
+    await cache.refresh(ref);
+
+    expect(masked(redaction, 'pw first-Pa55word, then second-Pa55word, token shared-token-1')).toBe(
+      'pw [REDACTED], then [REDACTED], token [REDACTED]',
+    );
+    // Two whole texts, two passwords, one token: nothing registered twice.
+    expect(redaction.size).toBe(5);
+  });
+
+  it('releases every field it held, exactly once per hold, when a value rotates out or its entry is evicted', async () => {
+    const script = scriptedProvider();
+    const redaction = new CountingRegistry();
+    const cache = new SecretCache({ ...settings, maxEntries: 1 }, () => script.provider, redaction);
+    const other = parseSecretReference('env:OTHER');
+    // The same field under two references, and twice within one value: held once per entry.
+    script.answer(JSON.stringify({ a: 'field-Pa55word', b: 'field-Pa55word', c: 'only-in-first' }));
+    await cache.get(ref);
+    script.answer(JSON.stringify({ a: 'field-Pa55word', c: 'rotated-field' }));
+    await cache.refresh(ref);
+    expect(redaction.unreleased.get('field-Pa55word')).toBe(1);
+    expect(redaction.unreleased.get('only-in-first')).toBe(0);
+    script.answer('other-value-1');
+    await cache.get(other); // evicts env:TOKEN
+    expect(cache.size).toBe(1);
+    const unreleased = [...redaction.unreleased].filter(([, count]) => count !== 0);
+    expect(unreleased).toEqual([['other-value-1', 1]]);
+    expect(['field-Pa55word', 'only-in-first', 'rotated-field'].every((v) => redaction.has(v))).toBe(true);
+  });
+
+  it(`holds ${maxMaskedJsonFields} fields of one value at most, and says so once`, async () => {
+    const script = scriptedProvider();
+    const { cache, redaction, logs } = cacheWith(script.provider, { ttlMs: 60_000 });
+    const document = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, fieldValue(i)]));
+    script.answer(JSON.stringify(document), 'v1');
+    await cache.get(ref);
+    script.answer(JSON.stringify({ ...document, extra: 'one-more-field' }), 'v2');
+    await cache.refresh(ref);
+
+    // The two whole texts, and the first fields of each: the same ones, held once.
+    expect(redaction.size).toBe(2 + maxMaskedJsonFields);
+    expect(masked(redaction, fieldValue(maxMaskedJsonFields - 1))).toBe('[REDACTED]');
+    expect(masked(redaction, fieldValue(maxMaskedJsonFields))).toBe(fieldValue(maxMaskedJsonFields));
+    const told = logs.lines.filter((l) =>
+      String(l.msg).includes(`more than ${maxMaskedJsonFields} string fields`),
+    );
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({
+      level: 'warn',
+      reference: 'env:TOKEN',
+      beyondBound: 5_000 - maxMaskedJsonFields,
+    });
+    expect(JSON.stringify(logs.lines)).not.toContain('field-value-');
   });
 });
 
