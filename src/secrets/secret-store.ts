@@ -328,7 +328,8 @@ export class SecretStore {
   }
 
   /**
-   * A declared secret parsed as JSON.
+   * A declared secret parsed as JSON. Each string field of it is masked in logs on its own (parsed
+   * once when the value was fetched, not at this call).
    * @throws SecretTransformError (`ARK_SECRET_TRANSFORM_FAILED`) when it is not JSON.
    */
   getJson<T = unknown>(name: string): T {
