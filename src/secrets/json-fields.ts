@@ -7,6 +7,21 @@ import { minimumRedactedLength } from '../logging/redaction.js';
  */
 export const maxMaskedJsonFields = 256;
 
+/**
+ * Fields of AWS's secret templates (RDS, Redshift, DocumentDB rotation) that name where to connect,
+ * not how to get in: masked, `"engine":"postgres"` and the host would hide every line that names
+ * them. Compared in lower case. Read through a `#key` reference, such a field is masked as any value.
+ */
+const nonSecretFields: ReadonlySet<string> = new Set([
+  'engine',
+  'host',
+  'port',
+  'dbname',
+  'username',
+  'dbclusteridentifier',
+  'dbinstanceidentifier',
+]);
+
 /** Most paths of too-short fields named in the line that says they are not masked. */
 const namedShortFields = 10;
 
@@ -27,7 +42,8 @@ export interface JsonSecretFields {
  * The string fields of `text` when it is a JSON object, array or string (`getJson` hands them out one
  * by one, so each must be masked on its own); `undefined` for any other text. Numbers, booleans and
  * keys are not secrets' fields: a port or a timeout masked as text would mask those digits in every
- * line. Walks without recursion: a deeply nested document cannot overflow the stack.
+ * line; nor are the connection fields of AWS's secret templates (`engine`, `host`, `dbname`,
+ * `username`…). Walks without recursion: a deeply nested document cannot overflow the stack.
  */
 export function jsonSecretFields(
   text: string,
@@ -60,7 +76,9 @@ export function jsonSecretFields(
       const keys = Object.keys(node);
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i]!;
-        pending.push([(node as Record<string, unknown>)[key], path === '' ? key : `${path}.${key}`]);
+        const value = (node as Record<string, unknown>)[key];
+        if (typeof value === 'string' && nonSecretFields.has(key.toLowerCase())) continue;
+        pending.push([value, path === '' ? key : `${path}.${key}`]);
       }
     }
   }

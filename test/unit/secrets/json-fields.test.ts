@@ -14,14 +14,27 @@ describe('jsonSecretFields', () => {
       password: 'Pa55word-xyz',
       port: 5432123,
       tls: true,
-      replicas: [{ host: 'replica-1.internal', password: 'Pa55word-xyz' }, 'replica-2.internal'],
+      replicas: [{ endpoint: 'replica-1.internal', password: 'Pa55word-xyz' }, 'replica-2.internal'],
       nested: { deeper: { apiToken: 'tok-123456' } },
     });
     expect(jsonSecretFields(text)).toEqual({
       values: ['Pa55word-xyz', 'replica-1.internal', 'replica-2.internal', 'tok-123456'],
-      tooShort: ['username'],
+      tooShort: [],
       beyondBound: 0,
     });
+  });
+
+  it("leaves out the connection fields of AWS's secret templates, which name where, not how to get in", () => {
+    const rds = JSON.stringify({
+      engine: 'postgres',
+      host: 'notes.cluster-abc.us-east-1.rds.amazonaws.com',
+      username: 'notes_app',
+      password: 'Pa55word-xyz',
+      dbname: 'notesdb',
+      port: 5432,
+      dbInstanceIdentifier: 'notes-primary',
+    });
+    expect(jsonSecretFields(rds)?.values).toEqual(['Pa55word-xyz']);
   });
 
   it('names the paths of fields too short to mask, never their values', () => {
@@ -60,12 +73,14 @@ describe("a JSON secret's fields in log lines", () => {
   it('are masked when read with getJson or a #key, in a message, a logged object and an error', async () => {
     writeFileSync(
       join(dir, 'app.json'),
-      JSON.stringify({ db: { username: 'ro', password: 'file-Pa55word-xyz', replicas: ['replica-host-9'] } }),
+      JSON.stringify({
+        db: { username: 'ro', password: 'file-Pa55word-xyz', replicas: ['replica-host-9'], pin: '42' },
+      }),
     );
     const logs = captureLogs();
     const logger = createLogger({ service: 't', destination: logs });
     const store = createSecretStore({
-      env: { DB_SECRET: JSON.stringify({ username: 'app', password: 'env-Pa55word-xyz' }) },
+      env: { DB_SECRET: JSON.stringify({ username: 'app', password: 'env-Pa55word-xyz', pin: '1234' }) },
       cwd: dir,
       secrets: { DB: 'env:DB_SECRET', FILE_DB: 'file:app.json#db' },
       logger,
@@ -86,8 +101,8 @@ describe("a JSON secret's fields in log lines", () => {
     const text = JSON.stringify(logs.lines);
     expect(text).not.toMatch(/Pa55word|replica-host-9/);
     expect(logs.find('config')[0]).toMatchObject({
-      config: { username: 'app', password: '[REDACTED]' },
-      file: { username: 'ro', password: '[REDACTED]', replicas: ['[REDACTED]'] },
+      config: { username: 'app', password: '[REDACTED]', pin: '1234' },
+      file: { username: 'ro', password: '[REDACTED]', replicas: ['[REDACTED]'], pin: '42' },
     });
     const errors = logs.find('pool error').map((l) => l.err as { message: string; stack: string });
     expect(errors.map((e) => e.message)).toEqual([
@@ -98,8 +113,8 @@ describe("a JSON secret's fields in log lines", () => {
     // The short fields are named once (info), their values never.
     const short = logs.lines.filter((l) => String(l.msg).includes('JSON fields shorter than'));
     expect(short.map((l) => [l.reference, l.fields])).toEqual([
-      ['env:DB_SECRET', ['username']],
-      ['file:app.json#db', ['username']],
+      ['env:DB_SECRET', ['pin']],
+      ['file:app.json#db', ['pin']],
     ]);
   });
 });
