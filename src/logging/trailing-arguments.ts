@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { describeThrown, serializeError } from './serializers.js';
 
 /**
@@ -67,7 +67,7 @@ function arranged<Args extends unknown[]>(
 
   // Copied before any getter of the arguments runs: one that logs would scan again.
   const unprinted = unprintedSlots.slice();
-  const line = new LineFields(first);
+  const line = new LineFields(first, messageKeyOf(logger));
   for (const slot of unprinted) line.add(args[slot]);
   for (let i = end; i < args.length; i++) line.add(args[i]);
   // pino's formatter writes `%%` as it is when it has no argument, and as `%` when it has any: one
@@ -126,9 +126,14 @@ class LineFields {
   #error: unknown;
   #hasError = false;
   readonly #extra: unknown[] = [];
+  readonly #messageKey: string;
 
-  /** `first`: the call's own object, if any, which pino would write (an error under `err`). */
-  constructor(first: object | null | undefined) {
+  /**
+   * `first`: the call's own object, if any, which pino would write (an error under `err`);
+   * `messageKey`: where the logger writes the message.
+   */
+  constructor(first: object | null | undefined, messageKey: string) {
+    this.#messageKey = messageKey;
     if (first === undefined || first === null) this.#fields = {};
     else if (first instanceof Error) this.#fields = { [errorKey]: first };
     // As pino does with a request or response logged first: under `req` or `res`, for their
@@ -155,7 +160,7 @@ class LineFields {
           this.#error = value;
           this.#hasError = true;
         }
-      } else if (isPlainObject(value)) this.#merge(value);
+      } else if (isPlainObject(value)) this.#merge(withoutKitFields(value, this.#messageKey));
       else this.#extra.push(value);
     } catch {
       // A Proxy whose traps throw: its text, rather than a throw from a log call.
@@ -185,6 +190,40 @@ class LineFields {
       this.#extra.push(describeThrown(value));
     }
   }
+}
+
+/** The message key of `logger` (`msg`, or `message` with Powertools' field names). */
+function messageKeyOf(logger: Logger): string {
+  const key: unknown = (logger as unknown as Record<symbol, unknown>)[pino.symbols.messageKeySym];
+  return typeof key === 'string' ? key : 'msg';
+}
+
+/** The fields the kit writes on every line, which a trailing object may not replace. */
+const kitFields = ['level', 'time', 'service', 'version', 'instance', 'requestId', 'traceId', 'spanId'];
+const kitFieldsWarned = new Set<string>();
+
+/**
+ * `value` without the fields the kit writes itself (and the message's key): an object logged after
+ * the message is often data the app did not write (`logger.info('update', req.body)`), and merged
+ * whole it would give the line a second `msg`, or a `requestId` or `traceId` of the caller's
+ * choosing, which most log tools would read in place of the kit's. Each name left out is said once
+ * (`ARK_LOG_FIELD_RESERVED`), as Powertools Logger does. The call's own first object keeps them: it
+ * is the app's.
+ */
+function withoutKitFields(value: object, messageKey: string): object {
+  let copy: Record<string, unknown> | undefined;
+  for (const name of [messageKey, ...kitFields]) {
+    if (!Object.hasOwn(value, name)) continue;
+    copy ??= { ...value };
+    delete copy[name];
+    if (kitFieldsWarned.has(name)) continue;
+    kitFieldsWarned.add(name);
+    process.emitWarning(
+      `A field "${name}" of an object logged after the message was left out: the kit writes "${name}" itself on every line, and that object, often data from a request, may not replace it. Log it under a key of its own (logger.info('msg', { body })); this is said once.`,
+      { code: 'ARK_LOG_FIELD_RESERVED' },
+    );
+  }
+  return copy ?? value;
 }
 
 /** What pino takes for a request logged as the first argument (`logger.info(req, 'msg')`). */

@@ -88,6 +88,41 @@ describe('a plain object after the message', () => {
     expect(logs.lines[0]).toMatchObject({ msg: 'retrying', attempt: 2, orderId: 'o-1' });
     expect(timeless(logs.lines[0])).toEqual(timeless(logs.lines[1]));
   });
+
+  it("cannot replace the kit's fields nor give the line a second message: a request's body, logged after it", () => {
+    const raw: string[] = [];
+    const logs = captureLogs();
+    const log = createLogger({
+      service: 'svc',
+      pretty: false,
+      destination: {
+        write: (text: string) => {
+          raw.push(text);
+          logs.write(text);
+        },
+      },
+    }) as unknown as ConsoleLike;
+    const body = {
+      msg: 'FORGED',
+      requestId: 'forged-id',
+      traceId: 'forged-trace',
+      service: 'x',
+      name: 'n-1',
+    };
+
+    runWithRequestContext(testRequestContext('req-real'), () => log.info('user update', body));
+
+    const [line] = raw;
+    expect(line!.match(/"msg":/g)).toHaveLength(1);
+    expect(line!.match(/"service":/g)).toHaveLength(1);
+    expect(logs.lines[0]).toMatchObject({
+      msg: 'user update',
+      requestId: 'req-real',
+      service: 'svc',
+      name: 'n-1',
+    });
+    expect(line).not.toMatch(/forged|FORGED/);
+  });
 });
 
 describe("pino's placeholders", () => {
