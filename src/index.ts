@@ -29,6 +29,7 @@ export type {
   NodeRequestListener,
   ServerOptions,
   ShutdownOptions,
+  ShutdownSignal,
   SupportedApp,
   TracingOptions,
 } from './config/options.js';
@@ -70,7 +71,19 @@ export {
   StartAbortedError,
   UnsupportedAppError,
 } from './errors.js';
-export type { HealthEndpointSettings, HealthEndpoints } from './health/endpoints.js';
+
+// The classes below are exported as types only: the declaration bundle would re-export a class as a
+// value (so `new HealthEndpoints()` would compile, then fail), a type alias of it as a type.
+import type { HealthEndpoints as HealthEndpointsClass } from './health/endpoints.js';
+import type { LoadShedder as LoadShedderClass } from './http/load-shedder.js';
+import type { RequestScope as RequestScopeClass } from './http/request-scope.js';
+/** The health endpoints the kit answers in front of the app (`runtime` hands them to adapters). */
+export type HealthEndpoints = HealthEndpointsClass;
+/** The load shedder of `loadShedding` (`runtime` hands it to adapters). */
+export type LoadShedder = LoadShedderClass;
+/** The request scope the adapters run each request in. */
+export type RequestScope = RequestScopeClass;
+export type { HealthEndpointSettings } from './health/endpoints.js';
 export { awsProbe, type CommandSender } from './health/probes/aws.js';
 export {
   mysqlProbe,
@@ -106,14 +119,9 @@ export type {
   HealthStatus,
 } from './health/types.js';
 export { getRequestContext, type RequestContext, type RequestFieldValue } from './http/context.js';
-export type { LoadShedder, LoadShedderSettings, LoadStats, ShedResponder } from './http/load-shedder.js';
+export type { LoadShedderSettings, LoadStats, ShedResponder } from './http/load-shedder.js';
 export { addRequestFields, requestFieldLimits } from './http/request-fields.js';
-export type {
-  RequestFinishHook,
-  RequestScope,
-  RequestStartHook,
-  RouteResolver,
-} from './http/request-scope.js';
+export type { RequestFinishHook, RequestStartHook, RouteResolver } from './http/request-scope.js';
 export type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
 export type { LifecycleState } from './lifecycle/state.js';
 export {

@@ -7,7 +7,7 @@ import { defaultServiceName, serviceIdentity } from './identity.js';
 import { type LoggingConfig, loggingDefaults, parseLoggingConfig } from './logging.js';
 import { type MetricsConfig, parseMetricsConfig } from './metrics.js';
 import { nodeRejectionMode } from './node-flags.js';
-import type { BootstrapOptions } from './options.js';
+import type { BootstrapOptions, ShutdownSignal } from './options.js';
 import {
   deepFreeze,
   invalid,
@@ -114,7 +114,14 @@ const optionKeys = [
   'metrics',
   'env',
 ] as const;
-const signalNames = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+const signalNames = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+] as const satisfies readonly ShutdownSignal[];
 
 /** Documented defaults, in one place. */
 export const defaults = Object.freeze({

@@ -242,6 +242,9 @@ export interface LoadSheddingOptions {
   exempt?: RequestMatch | undefined;
 }
 
+/** A signal the kit can start its shutdown on (SIGKILL and SIGSTOP cannot be caught). */
+export type ShutdownSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'SIGQUIT' | 'SIGUSR1' | 'SIGUSR2';
+
 /** Shutdown options. */
 export interface ShutdownOptions {
   /**
@@ -274,7 +277,7 @@ export interface ShutdownOptions {
    * Signals that start the shutdown; `[]` installs no handler.
    * @default ['SIGTERM', 'SIGINT']
    */
-  signals?: readonly NodeJS.Signals[] | undefined;
+  signals?: readonly ShutdownSignal[] | undefined;
   /**
    * On an unhandled promise rejection: `'shutdown'` logs it as fatal and drains with exit code 1
    * (Node's own default is to crash); `'log'` logs it and keeps serving. Beware Express 4: a

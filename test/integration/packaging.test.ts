@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { AppRunnerKitError, ConfigurationError } from '../../src/index.js';
 
@@ -16,6 +18,41 @@ const readManifest = (dir: string) =>
     typesVersions: Record<string, Record<string, string[]>>;
   };
 const manifest = readManifest('.');
+
+/** The names `dts` exports that TypeScript lets a program use as values. */
+function valueExportsOf(dts: string): string[] {
+  const program = ts.createProgram([dts], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(dts);
+  const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+  if (module === undefined) throw new Error(`no module symbol for ${dts}`);
+  return checker
+    .getExportsOfModule(module)
+    .filter((symbol) => {
+      const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+      return (target.flags & ts.SymbolFlags.Value) !== 0;
+    })
+    .map((symbol) => symbol.name)
+    .sort();
+}
+
+describe('the declarations', () => {
+  it.each(['index', 'express', 'fastify', 'koa'])(
+    'of %s export as values exactly what the ESM and CJS builds export: nothing compiles that fails when run',
+    async (entry) => {
+      const esm = Object.keys(await import(join(root, 'dist', `${entry}.js`))).sort();
+      const cjs = Object.keys(createRequire(import.meta.url)(join(root, 'dist', `${entry}.cjs`)) as object)
+        .filter((name) => name !== '__esModule')
+        .sort();
+      expect(valueExportsOf(join(root, 'dist', `${entry}.d.ts`))).toEqual(esm);
+      expect(valueExportsOf(join(root, 'dist', `${entry}.d.cts`))).toEqual(cjs);
+    },
+  );
+});
 
 describe('package.json', () => {
   it('builds dist/ before packing: dist/ is not in git, so a fresh clone would publish without it', () => {

@@ -5,6 +5,7 @@ import {
   bootstrapAppRunner,
   ConfigurationError,
   InvalidArgumentError,
+  type ShutdownSignal,
   StartAbortedError,
 } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
@@ -82,7 +83,7 @@ describe('shutdown without exiting the process', () => {
       env: {},
       logging: { destination: captureLogs() },
       shutdown: {
-        signals: ['SIGUSR2'] as NodeJS.Signals[],
+        signals: ['SIGUSR2'] as ShutdownSignal[],
         exit: false as const,
         handleProcessErrors: false,
       },
@@ -286,7 +287,7 @@ describe('shutdown without exiting the process', () => {
 
 describe('one runtime handles the process at a time', () => {
   it('refuses a second one that would handle signals or exit, until the first has stopped', async () => {
-    const owner = (signals: NodeJS.Signals[]) =>
+    const owner = (signals: ShutdownSignal[]) =>
       bootstrapAppRunner({
         app: ok,
         port: 0,
