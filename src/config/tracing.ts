@@ -213,10 +213,13 @@ export function parseEndpointUrl(raw: string, name: string): string {
  * `text` as an error may quote it: what comes before an `@` (a user and a password) and the values
  * of a query masked. The message goes to CloudWatch Logs.
  */
-function withoutCredentials(text: string): string {
-  return text
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, '$1***@')
-    .replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
+function withoutCredentials(raw: string): string {
+  const text = raw.trim();
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';
+  // Up to the last `@`: a password may hold `/`, `?`, `#` and `@` itself.
+  const at = text.lastIndexOf('@');
+  const rest = at === -1 ? text.slice(scheme.length) : text.slice(at);
+  return `${scheme}${at === -1 ? '' : '***'}${rest.replace(/([?&][^=&#]*=)[^&#]*/g, '$1***')}`;
 }
 
 /** `grpc`, `http/protobuf` or `http/json`. */

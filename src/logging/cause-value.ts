@@ -2,7 +2,7 @@ import { redactedHeaders } from './logger.js';
 import { redactedText } from './redaction.js';
 import { describeThrown } from './serializers.js';
 
-/** Plain objects followed down for `headers` to censor, at most (a cause is seldom deeper). */
+/** Levels of a cause followed down for `headers` to censor, at most (a cause is seldom deeper). */
 const maxCopyDepth = 4;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -16,13 +16,13 @@ function isCredentialHeader(name: unknown): boolean {
 }
 
 /**
- * A cause that is no error, as `err.cause` writes it: as it is (a `Date` as its text, a `Buffer`,
- * an array, an instance with its `toJSON`), but a plain object as a copy of its fields that can be
- * read, in which every `headers` and `rawHeaders`, a few levels down, has its credential headers
- * censored as a line's own `headers` (an object of names, `[name, value]` pairs, a fetch `Headers`,
- * Node's flat `rawHeaders`). When it still cannot be written as JSON (a `toJSON` or getter that
- * throws; not a cycle, which the line writes as `"[Circular]"`), its `serializationError` alone:
- * pino would otherwise give up on the whole `err`.
+ * A cause that is no error, as `err.cause` writes it: as JSON would write it (a `Date` as its text,
+ * an instance with its `toJSON` as that gives), but copied — an object's fields that can be read, a
+ * class instance's too, an array's items — so that every `headers` and `rawHeaders` in it, a few
+ * levels down, has its credential headers censored as a line's own `headers` (an object of names,
+ * `[name, value]` pairs, a fetch `Headers`, Node's flat `rawHeaders`). When it still cannot be
+ * written as JSON (a `toJSON` or getter that throws; not a cycle, which is written `"[Circular]"`),
+ * its `serializationError` alone: pino would otherwise give up on the whole `err`.
  *
  * @example
  * ```ts
@@ -32,7 +32,7 @@ function isCredentialHeader(name: unknown): boolean {
  */
 export function causeValue(cause: object): unknown {
   try {
-    const value = isPlainObject(cause) ? censoredCopy(cause, [cause]) : cause;
+    const value = copied(cause, []);
     JSON.stringify(value, cycleTolerant());
     return value;
   } catch (error) {
@@ -41,23 +41,26 @@ export function causeValue(cause: object): unknown {
 }
 
 /**
- * `object`'s readable fields, its `headers` and `rawHeaders` censored, its plain objects copied so;
- * one of `ancestors` (the objects it is inside, itself last) as `'[Circular]'`.
+ * `value` as JSON would write it, copied so that its `headers` and `rawHeaders` can be censored: an
+ * object (a class instance too) as its readable own fields, an array item by item; one with a
+ * `toJSON` (a `Date`, a `URL`, a `Buffer`) and anything past {@link maxCopyDepth} as it is; one of
+ * `ancestors` (the objects it is inside) as `'[Circular]'`.
  */
-function censoredCopy(
-  object: Record<string, unknown>,
-  ancestors: readonly object[],
-): Record<string, unknown> {
+function copied(value: unknown, ancestors: readonly object[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (ancestors.includes(value)) return '[Circular]';
+  if (ancestors.length >= maxCopyDepth || typeof (value as { toJSON?: unknown }).toJSON === 'function')
+    return value;
+  const inside = [...ancestors, value];
+  if (Array.isArray(value)) return value.map((item: unknown) => copied(item, inside));
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(object)) {
+  for (const key of Object.keys(value)) {
     try {
-      const value = object[key];
+      const field = (value as Record<string, unknown>)[key];
       const name = key.toLowerCase();
-      if (name === 'headers') copy[key] = censoredHeaders(value);
-      else if (name === 'rawheaders') copy[key] = censoredRawHeaders(value);
-      else if (!isPlainObject(value)) copy[key] = value;
-      else if (ancestors.includes(value)) copy[key] = '[Circular]';
-      else copy[key] = ancestors.length < maxCopyDepth ? censoredCopy(value, [...ancestors, value]) : value;
+      if (name === 'headers') copy[key] = censoredHeaders(field);
+      else if (name === 'rawheaders') copy[key] = censoredRawHeaders(field);
+      else copy[key] = copied(field, inside);
     } catch (error) {
       copy.serializationError = describeThrown(error);
     }

@@ -176,7 +176,8 @@ export class RedactionRegistry {
     /** Records `form` at `at` when it is masked there: inside a string, or a whole number outside. */
     const consider = (at: number, form: string): boolean => {
       if (isInside(inString, at)) {
-        if (!startsEscapeUnit(line, at)) return false;
+        // Both ends on an escape unit's edge: a form ending in `\` must not take the `\` of a `\"`.
+        if (!startsEscapeUnit(line, at) || !startsEscapeUnit(line, at + form.length)) return false;
         found.push(at, at + form.length, 0);
         return true;
       }

@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { getRequestContext } from '../http/context.js';
 import { describeThrown, serializeError } from './serializers.js';
 
 /**
@@ -67,7 +68,7 @@ function arranged<Args extends unknown[]>(
 
   // Copied before any getter of the arguments runs: one that logs would scan again.
   const unprinted = unprintedSlots.slice();
-  const line = new LineFields(first, messageKeyOf(logger));
+  const line = new LineFields(first, logger);
   for (const slot of unprinted) line.add(args[slot]);
   for (let i = end; i < args.length; i++) line.add(args[i]);
   // pino's formatter writes `%%` as it is when it has no argument, and as `%` when it has any: one
@@ -127,13 +128,15 @@ class LineFields {
   #hasError = false;
   readonly #extra: unknown[] = [];
   readonly #messageKey: string;
+  readonly #logger: Logger;
 
   /**
    * `first`: the call's own object, if any, which pino would write (an error under `err`);
-   * `messageKey`: where the logger writes the message.
+   * `logger`: the one called, which says where the message goes and what its lines carry.
    */
-  constructor(first: object | null | undefined, messageKey: string) {
-    this.#messageKey = messageKey;
+  constructor(first: object | null | undefined, logger: Logger) {
+    this.#logger = logger;
+    this.#messageKey = messageKeyOf(logger);
     if (first === undefined || first === null) this.#fields = {};
     else if (first instanceof Error) this.#fields = { [errorKey]: first };
     // As pino does with a request or response logged first: under `req` or `res`, for their
@@ -160,7 +163,7 @@ class LineFields {
           this.#error = value;
           this.#hasError = true;
         }
-      } else if (isPlainObject(value)) this.#merge(withoutKitFields(value, this.#messageKey));
+      } else if (isPlainObject(value)) this.#merge(withoutKitFields(value, this.#messageKey, this.#logger));
       else this.#extra.push(value);
     } catch {
       // A Proxy whose traps throw: its text, rather than a throw from a log call.
@@ -198,9 +201,18 @@ function messageKeyOf(logger: Logger): string {
   return typeof key === 'string' ? key : 'msg';
 }
 
-/** The fields the kit writes on every line, which a trailing object may not replace. */
-const kitFields = ['level', 'time', 'service', 'version', 'instance', 'requestId', 'traceId', 'spanId'];
+/** The fields the kit writes on lines, which a trailing object may not replace where the line has them. */
+const headFields = ['level', 'time'];
+const boundFields = ['service', 'version', 'instance', 'region'];
+const requestFields = ['requestId', 'traceId', 'spanId'];
 const kitFieldsWarned = new Set<string>();
+
+/** Whether the line of `logger` carries `name` of its own: always for the head, else as bound or in a request. */
+function carries(logger: Logger, name: string): boolean {
+  if (headFields.includes(name)) return true;
+  if (requestFields.includes(name)) return getRequestContext() !== undefined;
+  return Object.hasOwn(logger.bindings(), name);
+}
 
 /**
  * `value` without the fields the kit writes itself (and the message's key): an object logged after
@@ -210,10 +222,10 @@ const kitFieldsWarned = new Set<string>();
  * (`ARK_LOG_FIELD_RESERVED`), as Powertools Logger does. The call's own first object keeps them: it
  * is the app's.
  */
-function withoutKitFields(value: object, messageKey: string): object {
+function withoutKitFields(value: object, messageKey: string, logger: Logger): object {
   let copy: Record<string, unknown> | undefined;
-  for (const name of [messageKey, ...kitFields]) {
-    if (!Object.hasOwn(value, name)) continue;
+  for (const name of [messageKey, ...headFields, ...boundFields, ...requestFields]) {
+    if (!Object.hasOwn(value, name) || (name !== messageKey && !carries(logger, name))) continue;
     copy ??= { ...value };
     delete copy[name];
     if (kitFieldsWarned.has(name)) continue;

@@ -30,8 +30,8 @@ export type PollFailure =
  * sampling does meanwhile; a second warning if the rules read last grow older than
  * {@link rulesLifetimeMs} during the streak (X-Ray's default rule applies from then on); an info line
  * when every poll that failed is answered again — never a line per poll. A streak that begins
- * within {@link streakQuietMs} of the last one warned of is not warned of (nor its end): the next
- * warning counts them (`quietStreaks`). No timer: the lines are written as polls end.
+ * within {@link streakQuietMs} of the last one warned of is not warned of (nor its end) unless it
+ * outlasts that window: the next warning counts those not warned of (`quietStreaks`). No timer: the lines are written as polls end.
  *
  * @example
  * ```ts
@@ -83,10 +83,14 @@ export class SamplingPollStatus {
     this.#failedPolls += 1;
     const first = this.#failing.size === 0;
     this.#failing.add(poll);
-    if (!first) this.#warnOfExpiry();
-    else if (this.#warnedAt !== undefined && this.#now() - this.#warnedAt < streakQuietMs)
-      this.#quietStreaks += 1;
-    else this.#warnOfStreak(poll, failure);
+    // Quiet (within the window of the last warning), a streak is warned of once it outlasts it.
+    const quiet = this.#warnedAt !== undefined && this.#now() - this.#warnedAt < streakQuietMs;
+    if (first && quiet) this.#quietStreaks += 1;
+    else if (first) this.#warnOfStreak(poll, failure);
+    else if (!this.#streakWarned && !quiet) {
+      this.#quietStreaks -= 1; // this one, counted quiet at its start, is warned of now
+      this.#warnOfStreak(poll, failure);
+    } else this.#warnOfExpiry();
   }
 
   #warnOfStreak(poll: SamplingPoll, failure: PollFailure): void {

@@ -59,6 +59,20 @@ describe('serializeError writes causes', () => {
     });
   });
 
+  it('that are class instances or hold arrays: their headers censored too', () => {
+    class HttpFailure {
+      status = 401;
+      headers = { authorization: 'Bearer sk_live_4' };
+    }
+    const cause = { failure: new HttpFailure(), attempts: [{ headers: { Cookie: 'sid=sk_live_5' } }] };
+    const err = writtenOf(new Error('upstream', { cause }));
+    expect(JSON.stringify(err.cause)).not.toMatch(/sk_live/);
+    expect(err.cause).toEqual({
+      failure: { status: 401, headers: { authorization: '[REDACTED]' } },
+      attempts: [{ headers: { Cookie: '[REDACTED]' } }],
+    });
+  });
+
   it('that are not plain objects, as JSON writes them; a cycle as a mark, the rest kept', () => {
     class Money {
       constructor(readonly cents: number) {}

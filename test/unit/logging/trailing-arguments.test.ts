@@ -123,6 +123,18 @@ describe('a plain object after the message', () => {
     });
     expect(line).not.toMatch(/forged|FORGED/);
   });
+
+  it('keeps a field the line does not carry itself, and guards the ones it does (region when known)', () => {
+    const { log, logs } = kitLogger({ region: 'eu-west-1' });
+    // Outside a request the line has no requestId nor spanId: an object's own are its data.
+    log.info('saved', { requestId: 'r-1', spanId: 's-1', region: 'evil-region' });
+    expect(logs.lines[0]).toMatchObject({
+      msg: 'saved',
+      requestId: 'r-1',
+      spanId: 's-1',
+      region: 'eu-west-1',
+    });
+  });
 });
 
 describe("pino's placeholders", () => {

@@ -111,3 +111,23 @@ describe('SamplingPollStatus, an endpoint that flaps', () => {
     expect(logs.lines[2]).toMatchObject({ tracing: { quietStreaks: 19 } });
   });
 });
+
+describe('SamplingPollStatus, an outage soon after a short one', () => {
+  it('is warned of once it outlasts the ten minutes, though it began inside them', () => {
+    const { status, later, lines } = setUp();
+    status.answered('GetSamplingRules');
+    later(60_000);
+    status.failed('SamplingTargets', throttled); // warned
+    later(10_000);
+    status.answered('SamplingTargets'); // its end said
+    later(50_000);
+    // Every poll refused from 2 minutes on, for 48 minutes.
+    for (let t = 0; t < 48 * 60_000; t += 10_000) {
+      status.failed('SamplingTargets', { error: 'connect ECONNREFUSED 127.0.0.1:2000' });
+      later(10_000);
+    }
+    const warnings = lines().filter(([level]) => level === 'warn');
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]?.[1]).toContain('does not answer SamplingTargets (connect ECONNREFUSED');
+  });
+});
