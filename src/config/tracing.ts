@@ -219,7 +219,20 @@ function withoutCredentials(raw: string): string {
   // Up to the last `@`: a password may hold `/`, `?`, `#` and `@` itself.
   const at = text.lastIndexOf('@');
   const rest = at === -1 ? text.slice(scheme.length) : text.slice(at);
-  return `${scheme}${at === -1 ? '' : '***'}${rest.replace(/([?&][^=&#]*=)[^&#]*/g, '$1***')}`;
+  return `${scheme}${at === -1 ? '' : '***'}${withQueryMasked(rest)}`;
+}
+
+/**
+ * `url` with the value of each query parameter masked: some collectors take a token there
+ * (`?api_key=…`), and the lines and errors that show an endpoint go to CloudWatch Logs.
+ *
+ * @example
+ * ```ts
+ * withQueryMasked('https://otlp.example.com/v1/traces?api_key=abc'); // '…/v1/traces?api_key=***'
+ * ```
+ */
+export function withQueryMasked(url: string): string {
+  return url.replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
 }
 
 /** `grpc`, `http/protobuf` or `http/json`. */

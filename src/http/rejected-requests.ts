@@ -19,9 +19,10 @@ const badRequest: readonly [number, string] = [400, 'HTTP/1.1 400 Bad Request\r\
  * otherwise leaves no trace: a 20 KB cookie (431, over Node's 16 KB header limit), a malformed request
  * (400), one slower than `server.requestTimeoutMs` (408). The line names the status, Node's code, the
  * client's address and the bytes read; never the bytes themselves (a header may hold a credential).
- * At most ten lines a minute; the next line counts those left out. A client that reset its connection,
- * or hung up halfway through its request, is no refusal: no line. The answer is Node's own, unless the app listens for `clientError` too,
- * which then answers. Returns the function that removes the listener.
+ * At most ten lines a minute; the next line counts those left out. A client that reset its
+ * connection, or hung up halfway through its request, is no refusal: no line. The answer is Node's
+ * own, unless the app listens for `clientError` too, which then answers. Returns the function that
+ * removes the listener.
  *
  * @param windowMs - the window the ten lines are counted in (a minute; tests give less).
  * @example

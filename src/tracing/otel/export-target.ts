@@ -1,11 +1,11 @@
-import type { OtlpProtocol, TracingConfig } from '../../config/tracing.js';
+import { type OtlpProtocol, type TracingConfig, withQueryMasked } from '../../config/tracing.js';
 
 /** Where and how spans are exported. */
 export interface ExportTarget {
   readonly protocol: OtlpProtocol;
   /** The exporter's `url`: the full traces URL for HTTP, `http(s)://host:port` for gRPC. */
   readonly url: string;
-  /** `url` as log lines show it: the values of its query masked ({@link shownUrl}). */
+  /** `url` as log lines show it: the values of its query masked. */
   readonly shownUrl: string;
   /** The exporter's timeout, retries included; `undefined`: the exporter's default (10 s). */
   readonly timeoutMs: number | undefined;
@@ -64,7 +64,7 @@ export function resolveExportTarget(
       ? (endpoint ?? defaultGrpcUrl)
       : (config.tracesEndpoint ??
         (config.endpoint === undefined ? defaultHttpUrl : withSignalPath(config.endpoint)));
-  return { protocol, url, shownUrl: shownUrl(url), timeoutMs, protocolFrom };
+  return { protocol, url, shownUrl: withQueryMasked(url), timeoutMs, protocolFrom };
 }
 
 /** `endpoint` with `/v1/traces` appended to its path: before its query, which it keeps. */
@@ -72,17 +72,4 @@ function withSignalPath(endpoint: string): string {
   const url = new URL(endpoint);
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/traces`;
   return url.toString();
-}
-
-/**
- * `url` as a log line shows it: the value of each query parameter masked, since some collectors
- * take a token there (`?api_key=…`), and the line goes to CloudWatch Logs.
- *
- * @example
- * ```ts
- * shownUrl('https://otlp.example.com/v1/traces?api_key=abc'); // 'https://otlp.example.com/v1/traces?api_key=***'
- * ```
- */
-export function shownUrl(url: string): string {
-  return url.replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
 }

@@ -14,13 +14,16 @@ interface SerializerLike {
 }
 
 /**
- * Puts the kit's OTLP protobuf encoder in place of the exporter's serializer, when the exporter has
- * the shape this was written against (`@opentelemetry/otlp-exporter-base` 0.2xx: `_delegate`
- * holding `_serializer`); the exporter keeps its transport, retries, headers and compression. Any
- * other shape is left alone: the exporter then serializes as it always does. Returns whether the
- * encoder is in place.
+ * Puts `serialize` in place of the exporter's request serializer (its response reading kept), when
+ * the exporter has the shape this was written against (`@opentelemetry/otlp-exporter-base` 0.2xx and
+ * 0.3xx: `_delegate` holding `_serializer`); the exporter keeps its transport, retries, headers and
+ * compression. Any other shape is left alone: the exporter then serializes as it always does.
+ * Returns whether `serialize` is in place.
  */
-export function useKitEncoder(exporter: SpanExporter): boolean {
+function replaceSerializer(
+  exporter: SpanExporter,
+  serialize: (spans: ReadableSpan[], original: SerializerLike) => Uint8Array | undefined,
+): boolean {
   const delegate = (exporter as { _delegate?: { _serializer?: Partial<SerializerLike> } })._delegate;
   const serializer = delegate?._serializer;
   if (
@@ -30,29 +33,26 @@ export function useKitEncoder(exporter: SpanExporter): boolean {
   )
     return false;
   const original = serializer as SerializerLike;
-  const replacement: SerializerLike = {
-    serializeRequest: (spans) => encodeTraceRequest(spans as ReadableSpan[]),
+  delegate._serializer = {
+    serializeRequest: (spans) => serialize(spans as ReadableSpan[], original),
     deserializeResponse: (data) => original.deserializeResponse(data),
   };
-  delegate._serializer = replacement;
   return true;
+}
+
+/** Puts the kit's OTLP protobuf encoder in place of the exporter's serializer ({@link replaceSerializer}). */
+export function useKitEncoder(exporter: SpanExporter): boolean {
+  return replaceSerializer(exporter, (spans) => encodeTraceRequest(spans));
 }
 
 /**
  * Has the exporter's own serializer (OTLP/JSON) leave out the ids a collector would refuse the batch
- * for ({@link withWellFormedIds}), as the kit's protobuf encoder does; same shape as
- * {@link useKitEncoder}. Returns whether it is in place.
+ * for ({@link withWellFormedIds}), as the kit's protobuf encoder does.
  */
 function keepIdsWellFormed(exporter: SpanExporter): boolean {
-  const delegate = (exporter as { _delegate?: { _serializer?: Partial<SerializerLike> } })._delegate;
-  const serializer = delegate?._serializer;
-  if (delegate === undefined || typeof serializer?.serializeRequest !== 'function') return false;
-  const original = serializer as SerializerLike;
-  delegate._serializer = {
-    serializeRequest: (spans) => original.serializeRequest(withWellFormedIds(spans as ReadableSpan[])),
-    deserializeResponse: (data) => original.deserializeResponse(data),
-  };
-  return true;
+  return replaceSerializer(exporter, (spans, original) =>
+    original.serializeRequest(withWellFormedIds(spans)),
+  );
 }
 
 /**

@@ -7,7 +7,15 @@ import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../.
 import { baseUrl, get } from '../../support/http.js';
 import { type CollectedSpan, type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
 import { stopRuntimes } from '../../support/runtime.js';
-import { callerHexRoot, callerParent, callerRoot, httpGet, secretsClient, startTraced } from './support.js';
+import {
+  callerHexRoot,
+  callerParent,
+  callerRoot,
+  failingSpans,
+  httpGet,
+  secretsClient,
+  startTraced,
+} from './support.js';
 
 let collector: OtlpCollector;
 let aws: AwsEndpoint;
@@ -267,21 +275,8 @@ describe('client spans inside a request', () => {
         })
         .catch(() => undefined);
       rt.tracer.span('sync', (span) => span.recordError(new Error('handled')));
-      // A secret the kit masks in log lines, in an error's message: masked in the span too.
-      rt.redaction.addValue('Tok-9f8e7d6c-span-secret');
-      await rt.tracer
-        .span('leaky', async () => {
-          throw new Error('upstream refused Tok-9f8e7d6c-span-secret');
-        })
-        .catch(() => undefined);
-      // OpenTelemetry's idiom: record, then rethrow. One exception event, not two.
-      await rt.tracer
-        .span('record then rethrow', async (span) => {
-          const error = new RangeError('declined');
-          span.recordError(error);
-          throw error;
-        })
-        .catch(() => undefined);
+      // A secret the kit masks in log lines, in an error's message; record, then rethrow.
+      await failingSpans(rt, 'Tok-9f8e7d6c-span-secret');
       res.end(body);
     });
     await get(`${baseUrl(runtime.server!)}/`);

@@ -78,3 +78,24 @@ export function httpGet(url: string): Promise<string> {
       .on('error', reject);
   });
 }
+
+/**
+ * Two spans that fail as apps make them fail, on `rt`'s tracer: `leaky`, whose error's message holds
+ * `secret` (registered for masking first), and `record then rethrow`, OpenTelemetry's idiom (the error
+ * recorded, then thrown). Neither rejects.
+ */
+export async function failingSpans(rt: TestRuntime['runtime'], secret: string): Promise<void> {
+  rt.redaction.addValue(secret);
+  await rt.tracer
+    .span('leaky', async () => {
+      throw new Error(`upstream refused ${secret}`);
+    })
+    .catch(() => undefined);
+  await rt.tracer
+    .span('record then rethrow', async (span) => {
+      const error = new RangeError('declined');
+      span.recordError(error);
+      throw error;
+    })
+    .catch(() => undefined);
+}

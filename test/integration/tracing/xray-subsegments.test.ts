@@ -9,7 +9,7 @@ import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../.
 import { baseUrl, get } from '../../support/http.js';
 import { stopRuntimes } from '../../support/runtime.js';
 import { type CollectedSubsegment, startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
-import { callerParent, callerRoot, httpGet, secretsClient } from './support.js';
+import { callerParent, callerRoot, failingSpans, httpGet, secretsClient } from './support.js';
 import { childrenOf, expectWellFormed, sampleEverything, segmentFor, startXray } from './xray-support.js';
 
 let daemon: XRayDaemon;
@@ -265,21 +265,8 @@ describe('subsegments inside a request', () => {
         })
         .catch(() => undefined);
       rt.tracer.span('sync', (span) => span.recordError(new Error('handled')));
-      // A secret the kit masks in log lines, in an error's message: masked in the subsegment too.
-      rt.redaction.addValue('Tok-7e6d5c4b-xray-secret');
-      await rt.tracer
-        .span('leaky', async () => {
-          throw new Error('upstream refused Tok-7e6d5c4b-xray-secret');
-        })
-        .catch(() => undefined);
-      // OpenTelemetry's idiom: record, then rethrow. The exception stays the span's own.
-      await rt.tracer
-        .span('record then rethrow', async (span) => {
-          const error = new RangeError('declined');
-          span.recordError(error);
-          throw error;
-        })
-        .catch(() => undefined);
+      // A secret the kit masks in log lines, in an error's message; record, then rethrow.
+      await failingSpans(rt, 'Tok-7e6d5c4b-xray-secret');
       rt.tracer.setAttributes({ 'request.kind': 'user' });
       res.end(body);
     });

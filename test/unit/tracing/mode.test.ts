@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import type { TracingMode } from '../../../src/config/tracing.js';
+import { withQueryMasked } from '../../../src/config/tracing.js';
 import { resolveTracingMode } from '../../../src/tracing/mode.js';
-import { resolveExportTarget, shownUrl } from '../../../src/tracing/otel/export-target.js';
+import { resolveExportTarget } from '../../../src/tracing/otel/export-target.js';
 
 function plan(env: Record<string, string>, mode?: TracingMode) {
   const { config } = loadConfig({ env, ...(mode === undefined ? {} : { tracing: { mode } }) });
@@ -161,7 +162,7 @@ describe('OTLP export target', () => {
     expect(target(env)).toEqual({
       protocol,
       url,
-      shownUrl: shownUrl(url),
+      shownUrl: withQueryMasked(url),
       protocolFrom,
       timeoutMs: undefined,
     });
