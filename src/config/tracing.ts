@@ -223,8 +223,8 @@ function withoutCredentials(raw: string): string {
 }
 
 /**
- * `url` with the value of each query parameter masked: some collectors take a token there
- * (`?api_key=…`), and the lines and errors that show an endpoint go to CloudWatch Logs.
+ * `url` with the value of each query (or fragment) parameter masked: some collectors take a token
+ * there (`?api_key=…`), and the lines and errors that show an endpoint go to CloudWatch Logs.
  *
  * @example
  * ```ts
@@ -232,7 +232,7 @@ function withoutCredentials(raw: string): string {
  * ```
  */
 export function withQueryMasked(url: string): string {
-  return url.replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
+  return url.replace(/([?&#][^=&#]*=)[^&#]*/g, '$1***');
 }
 
 /** `grpc`, `http/protobuf` or `http/json`. */

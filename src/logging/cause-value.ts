@@ -49,10 +49,15 @@ export function causeValue(cause: object): unknown {
 function copied(value: unknown, ancestors: readonly object[]): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (ancestors.includes(value)) return '[Circular]';
-  if (ancestors.length >= maxCopyDepth || typeof (value as { toJSON?: unknown }).toJSON === 'function')
+  if (
+    ancestors.length >= maxCopyDepth ||
+    ArrayBuffer.isView(value) ||
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  )
     return value;
   const inside = [...ancestors, value];
-  if (Array.isArray(value)) return value.map((item: unknown) => copied(item, inside));
+  // Into a plain array: `map` would build an array subclass's result with its own constructor.
+  if (Array.isArray(value)) return Array.from(value as unknown[], (item) => copied(item, inside));
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     try {

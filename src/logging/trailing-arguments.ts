@@ -1,5 +1,5 @@
 import { type Logger, pino } from 'pino';
-import { getRequestContext } from '../http/context.js';
+import { currentSpanId, getRequestContext } from '../http/context.js';
 import { describeThrown, serializeError } from './serializers.js';
 
 /**
@@ -207,10 +207,21 @@ const boundFields = ['service', 'version', 'instance', 'region'];
 const requestFields = ['requestId', 'traceId', 'spanId'];
 const kitFieldsWarned = new Set<string>();
 
-/** Whether the line of `logger` carries `name` of its own: always for the head, else as bound or in a request. */
+/**
+ * Whether the line of `logger` carries `name` of its own: the head always; a field bound to it (a
+ * child bound to a job's `requestId` too); a request's `requestId`, and its `traceId` and `spanId`
+ * when traced, within it.
+ */
 function carries(logger: Logger, name: string): boolean {
   if (headFields.includes(name)) return true;
-  if (requestFields.includes(name)) return getRequestContext() !== undefined;
+  if (requestFields.includes(name)) {
+    const context = getRequestContext();
+    if (context !== undefined) {
+      if (name === 'requestId') return true;
+      if (name === 'traceId' ? context.traceId !== undefined : currentSpanId(context) !== undefined)
+        return true;
+    }
+  }
   return Object.hasOwn(logger.bindings(), name);
 }
 
@@ -231,7 +242,7 @@ function withoutKitFields(value: object, messageKey: string, logger: Logger): ob
     if (kitFieldsWarned.has(name)) continue;
     kitFieldsWarned.add(name);
     process.emitWarning(
-      `A field "${name}" of an object logged after the message was left out: the kit writes "${name}" itself on every line, and that object, often data from a request, may not replace it. Log it under a key of its own (logger.info('msg', { body })); this is said once.`,
+      `A field "${name}" of an object logged after the message was left out: the kit writes "${name}" itself on that line, and that object, often data from a request, may not replace it. Log it under a key of its own (logger.info('msg', { body })); this is said once.`,
       { code: 'ARK_LOG_FIELD_RESERVED' },
     );
   }

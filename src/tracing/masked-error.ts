@@ -43,7 +43,7 @@ export function maskedError(error: Error): Error {
     for (const key of ['name', 'message', 'stack', ...Object.keys(error)]) {
       const value: unknown = (error as unknown as Record<string, unknown>)[key];
       const text = typeof value === 'string' ? maskedText(value) : value;
-      changed ||= text !== value;
+      changed ||= !Object.is(text, value);
       fields[key] = text;
     }
     if (!changed) return error;

@@ -73,6 +73,21 @@ describe('serializeError writes causes', () => {
     });
   });
 
+  it('that are array subclasses or typed arrays: as JSON writes them, no constructor of theirs run', () => {
+    class Attempts extends Array<unknown> {
+      constructor(...items: unknown[]) {
+        if (items.length === 1 && typeof items[0] === 'number') throw new Error('species ctor');
+        super(...items);
+      }
+    }
+    const attempts = new Attempts({ headers: { authorization: 'Bearer sk_live_6' } }, { status: 503 });
+    expect(writtenOf(new Error('a', { cause: attempts })).cause).toEqual([
+      { headers: { authorization: '[REDACTED]' } },
+      { status: 503 },
+    ]);
+    expect(writtenOf(new Error('b', { cause: new Uint8Array([1, 2]) })).cause).toEqual({ 0: 1, 1: 2 });
+  });
+
   it('that are not plain objects, as JSON writes them; a cycle as a mark, the rest kept', () => {
     class Money {
       constructor(readonly cents: number) {}

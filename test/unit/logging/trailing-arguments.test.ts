@@ -105,7 +105,6 @@ describe('a plain object after the message', () => {
     const body = {
       msg: 'FORGED',
       requestId: 'forged-id',
-      traceId: 'forged-trace',
       service: 'x',
       name: 'n-1',
     };
@@ -134,6 +133,23 @@ describe('a plain object after the message', () => {
       spanId: 's-1',
       region: 'eu-west-1',
     });
+  });
+
+  it("guards a child's bound requestId outside a request, and keeps a traceId an untraced request's line lacks", () => {
+    const raw: string[] = [];
+    const logger = createLogger({
+      service: 'svc',
+      pretty: false,
+      destination: { write: (t: string) => raw.push(t) },
+    });
+    const job = logger.child({ requestId: 'job-1' }) as unknown as ConsoleLike;
+    job.info('processing', { requestId: 'attacker' });
+    runWithRequestContext(testRequestContext('req-2'), () =>
+      (logger as unknown as ConsoleLike).info('untraced', { traceId: 't-1' }),
+    );
+    expect(raw[0]!.match(/"requestId":/g)).toHaveLength(1);
+    expect(JSON.parse(raw[0]!)).toMatchObject({ requestId: 'job-1' });
+    expect(JSON.parse(raw[1]!)).toMatchObject({ requestId: 'req-2', traceId: 't-1' });
   });
 });
 
