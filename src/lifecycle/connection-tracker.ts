@@ -25,7 +25,7 @@ function isUpgraded(socket: Socket): boolean {
 }
 
 /** The port `server` listens on; undefined when it does not (a closed server has no address). */
-function portOf(server: Server): number | undefined {
+export function portOf(server: Server): number | undefined {
   const address = server.address();
   return typeof address === 'object' && address !== null ? address.port : undefined;
 }
@@ -246,6 +246,21 @@ export class ConnectionTracker {
    */
   requestsDrained(): Promise<void> {
     return this.#requestsDrained ?? Promise.resolve();
+  }
+
+  /**
+   * Calls `report` with the count of connections of an adopted server that Node no longer lists as
+   * HTTP ones, when there are any: WebSockets upgraded before the adoption, which the drain can never
+   * see nor close. Not for an HTTP/2 server, nor where Node's list is not found.
+   */
+  countUnseenUpgraded(report: (count: number) => void): void {
+    if (!this.#adoptedLate || this.#http2) return;
+    const list = symbolSlot(this.#server, 'http.server.connections');
+    if (typeof (list as { all?: unknown } | undefined)?.all !== 'function') return;
+    this.#server.getConnections((error, count) => {
+      const unseen = count - this.#openedBefore().length;
+      if (error === null && unseen > 0) report(unseen);
+    });
   }
 
   /**

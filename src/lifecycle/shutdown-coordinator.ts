@@ -1,11 +1,11 @@
-import type { ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { describeValue } from '../config/parse.js';
 import { InvalidArgumentError } from '../errors.js';
 import { runOutsideRequestContext } from '../http/context.js';
 import { sleep, withTimeout } from '../internal/timers.js';
-import { ConnectionTracker, type ManagedServer } from './connection-tracker.js';
+import { ConnectionTracker, type ManagedServer, portOf } from './connection-tracker.js';
 import { closedElsewhere } from './server-closed.js';
 import {
   checkHook,
@@ -142,6 +142,13 @@ export class ShutdownCoordinator {
     this.#trackers.push(tracker);
     // Removed once stopped, as every listener the kit adds.
     this.#stoppedListeners.push(tracker.onForeignClose((port) => this.#closedElsewhere(port, main)));
+    tracker.countUnseenUpgraded((count) => {
+      const port = portOf(server as Server);
+      this.#logger.warn(
+        { port, upgraded: count },
+        `${count} upgraded connection${count === 1 ? '' : 's'} (WebSocket) of the server on port ${port} ${count === 1 ? 'was' : 'were'} open before runtime.manageServer(server): Node no longer lists them, so the shutdown can neither see nor close them; close them on runtime.signal, or call manageServer before listen()`,
+      );
+    });
     if (this.#state === 'draining') void tracker.drain(this.#settings.idleGraceMs);
   }
 

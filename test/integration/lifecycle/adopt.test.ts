@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import { Agent, createServer, get as httpGet, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
@@ -62,5 +64,29 @@ describe('runtime.manageServer after listen()', () => {
     await closed;
     expect(result).toMatchObject({ exitCode: 0, timedOut: false });
     expect(result.durationMs).toBeLessThan(2_000);
+  });
+});
+
+describe('runtime.manageServer after listen(), with WebSockets already open', () => {
+  it('says how many upgraded connections it cannot see, and what to do', async () => {
+    const { runtime, logs } = await startRuntime({ shutdown: { timeoutMs: 5_000 } });
+    const server = createServer(runtime.createRequestListener(handler));
+    const wss = new WebSocketServer({ server });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const clients = Array.from({ length: 2 }, () => new WebSocket(`ws://127.0.0.1:${port}/`));
+    await Promise.all(clients.map((client) => once(client, 'open')));
+
+    runtime.manageServer(server);
+    await expect.poll(() => logs.lines.filter((l) => l.upgraded === 2)).toHaveLength(1);
+    expect(logs.lines.find((l) => l.upgraded === 2)).toMatchObject({
+      level: 'warn',
+      port,
+      msg: expect.stringContaining('were open before runtime.manageServer(server)'),
+    });
+
+    for (const client of clients) client.terminate();
+    wss.close();
+    server.close();
   });
 });
