@@ -343,7 +343,8 @@ export class ShutdownCoordinator {
         later * laterFinalStepMs,
         Math.floor(((deadline - performance.now()) * later) / (later + 1)),
       );
-      if (await this.#runHook('final step', hook, deadline - Math.max(0, reserved))) continue;
+      // A final step cut by what the deadline left it has run: the later ones still run.
+      if ((await this.#runHook('final step', hook, deadline - Math.max(0, reserved))) !== 'not run') continue;
       this.#cutShort = true;
       this.#logger.error({ hook: hook.name }, `final step "${hook.name}" not run: the deadline has passed`);
     }
@@ -392,11 +393,15 @@ export class ShutdownCoordinator {
     while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
   }
 
-  /** Runs a drain step or hook of the sequence; false once the deadline cut it short (it is not run). */
+  /**
+   * Runs a drain step or hook of the sequence; false once the deadline cut it short: it is not run,
+   * or it ran until the deadline cut it (then nothing after it starts, whichever of its timer and the
+   * sequence's fires first).
+   */
   async #runStep(kind: string, step: RegisteredHook, deadline: number): Promise<boolean> {
     await this.#tasksSettled();
     if (this.#cutShort || this.#forced) return false;
-    if (!(await this.#runHook(kind, step, deadline))) {
+    if ((await this.#runHook(kind, step, deadline)) !== 'ran') {
       this.#cutShort = true;
       return false;
     }
@@ -420,20 +425,25 @@ export class ShutdownCoordinator {
     );
   }
 
-  /** Runs `hook` within its budget; false, without starting it, when the deadline left it none. */
-  async #runHook(kind: string, hook: RegisteredHook, deadline: number): Promise<boolean> {
+  /**
+   * Runs `hook` within its budget: `'not run'` when the deadline left it none; `'cut'` when it ran
+   * until the deadline cut it (its budget was what the deadline left, not its own timeout, and it
+   * timed out); `'ran'` otherwise.
+   */
+  async #runHook(kind: string, hook: RegisteredHook, deadline: number): Promise<'not run' | 'cut' | 'ran'> {
     this.#phase = `${kind} "${hook.name}"`;
     const budget = Math.max(0, Math.min(hook.timeoutMs, Math.floor(deadline - performance.now())));
-    if (budget === 0) return false;
+    if (budget === 0) return 'not run';
     this.#begun.add(hook);
     const phase = this.#phase;
-    if ((await runWithin(kind, hook, budget, this.#logger)) && this.#calledDuring === phase) {
+    const timedOut = await runWithin(kind, hook, budget, this.#logger);
+    if (timedOut && this.#calledDuring === phase) {
       this.#logger.warn(
         { phase },
         `runtime.shutdown() was called during ${phase}, which then timed out: awaited inside the step, the shutdown waits for that step itself; return from it instead`,
       );
     }
-    return true;
+    return timedOut && budget < hook.timeoutMs ? 'cut' : 'ran';
   }
 
   /** Open upgraded connections (WebSocket) on the managed servers. */
