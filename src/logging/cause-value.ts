@@ -1,15 +1,10 @@
 import { redactedHeaders } from './logger.js';
 import { redactedText } from './redaction.js';
 import { describeThrown } from './serializers.js';
+import { isPlainObject } from './trailing-arguments.js';
 
 /** Levels of a cause followed down for `headers` to censor, at most (a cause is seldom deeper). */
 const maxCopyDepth = 4;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
 
 function isCredentialHeader(name: unknown): boolean {
   return typeof name === 'string' && (redactedHeaders as readonly string[]).includes(name.toLowerCase());

@@ -209,10 +209,10 @@ const kitFieldsWarned = new Set<string>();
 
 /**
  * Whether the line of `logger` carries `name` of its own: the head always; a field bound to it (a
- * child bound to a job's `requestId` too); a request's `requestId`, and its `traceId` and `spanId`
- * when traced, within it.
+ * child bound to a job's `requestId` too), read from `bindings` (the logger's, read once per object);
+ * a request's `requestId`, and its `traceId` and `spanId` when traced, within it.
  */
-function carries(logger: Logger, name: string): boolean {
+function carries(bindings: () => Record<string, unknown>, name: string): boolean {
   if (headFields.includes(name)) return true;
   if (requestFields.includes(name)) {
     const context = getRequestContext();
@@ -222,7 +222,7 @@ function carries(logger: Logger, name: string): boolean {
         return true;
     }
   }
-  return Object.hasOwn(logger.bindings(), name);
+  return Object.hasOwn(bindings(), name);
 }
 
 /**
@@ -235,8 +235,10 @@ function carries(logger: Logger, name: string): boolean {
  */
 function withoutKitFields(value: object, messageKey: string, logger: Logger): object {
   let copy: Record<string, unknown> | undefined;
+  let bound: Record<string, unknown> | undefined;
+  const bindings = () => (bound ??= logger.bindings());
   for (const name of [messageKey, ...headFields, ...boundFields, ...requestFields]) {
-    if (!Object.hasOwn(value, name) || (name !== messageKey && !carries(logger, name))) continue;
+    if (!Object.hasOwn(value, name) || (name !== messageKey && !carries(bindings, name))) continue;
     copy ??= { ...value };
     delete copy[name];
     if (kitFieldsWarned.has(name)) continue;
@@ -272,7 +274,7 @@ function isErrorLike(value: object): boolean {
  * An instance of a class (a `Date`, a `URL`, an entity) or an array is a value, kept whole under
  * `extra`: its own fields merged would lose a `Date` altogether and mix an entity's with the line's.
  */
-function isPlainObject(value: object): boolean {
+export function isPlainObject(value: object): boolean {
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === null || Object.getPrototypeOf(prototype) === null;
 }

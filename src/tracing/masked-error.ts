@@ -7,7 +7,11 @@ import { redactedText, redaction } from '../logging/redaction.js';
  * masked in part: it never leaves unmasked.
  */
 export function maskedText(text: string): string {
-  if (redaction.size === 0) return text;
+  return redaction.empty ? text : maskedAgainstRegistry(text);
+}
+
+/** {@link maskedText} once the registry is known to hold values. */
+function maskedAgainstRegistry(text: string): string {
   try {
     const literal = JSON.stringify(text);
     const masked = redaction.mask(literal);
@@ -33,7 +37,7 @@ const masked = new WeakMap<Error, Error>();
  * ```
  */
 export function maskedError(error: Error): Error {
-  if (redaction.size === 0) return error;
+  if (redaction.empty) return error;
   const known = masked.get(error);
   if (known !== undefined) return known;
   let copy: Error;
@@ -42,7 +46,7 @@ export function maskedError(error: Error): Error {
     let changed = false;
     for (const key of ['name', 'message', 'stack', ...Object.keys(error)]) {
       const value: unknown = (error as unknown as Record<string, unknown>)[key];
-      const text = typeof value === 'string' ? maskedText(value) : value;
+      const text = typeof value === 'string' ? maskedAgainstRegistry(value) : value;
       changed ||= !Object.is(text, value);
       fields[key] = text;
     }
