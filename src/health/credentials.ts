@@ -16,6 +16,16 @@ export const maxOutputLength = 4_096;
  */
 const passwordField = /(passw(?:or)?d|pwd)([ \t]*=[ \t]*)('[^']*'?|"[^"]*"?|[^\s&;'"]*)/gi;
 
+/**
+ * A quoted password property, as `JSON.stringify` (`"password":"…"`) and `util.inspect`
+ * (`password: '…'`) write an object holding one, any case and any prefix (`dbPassword`,
+ * `PGPASSWORD`): the quoted value is masked, its quotes kept. An unquoted value after a colon is
+ * left alone, so prose (`password: authentication failed`) stays readable. Linear like
+ * {@link passwordField}.
+ */
+const passwordProperty =
+  /(passw(?:or)?d|pwd)(["']?[ \t]*:[ \t]*)("(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)/gi;
+
 /** True for the characters that end a URL's user name (`[\s:/@]`). */
 function endsUser(code: number): boolean {
   return code === 0x3a || code === 0x2f || code === 0x40 || isSpace(code);
@@ -73,8 +83,8 @@ function maskUrlPasswords(text: string, cut: boolean): string {
 }
 
 /**
- * `text` with the credentials it quotes masked — the password of a URL (`postgres://app:…@db`) and
- * `password=`, `pwd=` or `passwd=` fields — and cut after {@link maxOutputLength} characters, with a
+ * `text` with the credentials it quotes masked — the password of a URL (`postgres://app:…@db`),
+ * `password=`, `pwd=` or `passwd=` fields, and quoted password properties (`"password":"…"`) — and cut after {@link maxOutputLength} characters, with a
  * marker saying how many were left out. In bounded time: some 4 KB are examined, however long the
  * text. A masked password stays masked when masked again (only the cut is not idempotent).
  */
@@ -83,9 +93,16 @@ export function maskCredentials(text: string): string {
   const kept = cut ? text.slice(0, maxOutputLength) : text;
   let result = maskUrlPasswords(kept, cut);
   if (/passw(?:or)?d|pwd/i.test(result)) {
-    result = result.replace(passwordField, (_match, key: string, equals: string, value: string) =>
-      value === '' ? `${key}${equals}` : `${key}${equals}${masked}`,
-    );
+    result = result
+      .replace(passwordField, (_match, key: string, equals: string, value: string) =>
+        value === '' ? `${key}${equals}` : `${key}${equals}${masked}`,
+      )
+      .replace(passwordProperty, (match: string, key: string, colon: string, value: string) => {
+        const quote = value[0]!;
+        const closed = value.length >= 2 && value.endsWith(quote);
+        if (value.length === (closed ? 2 : 1)) return match; // empty
+        return `${key}${colon}${quote}${masked}${closed ? quote : ''}`;
+      });
   }
   return cut ? `${result}… [${text.length - maxOutputLength} more characters cut]` : result;
 }

@@ -72,8 +72,8 @@ function acceptable(name: string, value: unknown): boolean {
  * `spanId`, the request line's fields, a cut line's `truncated` and `lineBytes`), nor `__proto__`,
  * nor an array index (`"42"`). A request holds at most 32
  * fields. Anything else is dropped, with one warning line per request that names what. Registered
- * secret values are masked in them on log lines, as everywhere on a line (not in span attributes:
- * see `tracing.requestFields`).
+ * secret values are masked in them on log lines, as everywhere on a line, and in span attributes
+ * (`tracing.requestFields`).
  *
  * @returns `true` when called within a request (even if some fields were dropped); `false` outside
  * any request, where it does nothing.

@@ -189,6 +189,29 @@ describe('request fields on the server span', () => {
       collector.clear();
     }
   });
+  it('are masked as on log lines: a registered secret in a value, a number that is one', async () => {
+    const { runtime, logs } = await startTraced(
+      collector,
+      'http/json',
+      (rt) => {
+        rt.redaction.addValue('tok-93fa21c7');
+        rt.redaction.addValue('4111222233');
+        return (_req, res) => {
+          addRequestFields({ session: 'sid=tok-93fa21c7;x', account: 4111222233, orders: 3 });
+          res.end('ok');
+        };
+      },
+      { tracing: { requestFields: true } },
+    );
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+    expect(span!.attributes).toMatchObject({ session: 'sid=[REDACTED];x', account: '[REDACTED]', orders: 3 });
+    expect(logs.find('request completed')[0]).toMatchObject({
+      session: 'sid=[REDACTED];x',
+      account: '[REDACTED]',
+    });
+  });
 });
 
 describe('spanId on log lines', () => {

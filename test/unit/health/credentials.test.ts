@@ -26,6 +26,22 @@ describe('maskCredentials', () => {
     expect(maskCredentials(once)).toBe(once);
   });
 
+  it('masks quoted password properties as JSON and util.inspect write them, not prose after a colon', () => {
+    const json = JSON.stringify({ host: 'db', dbPassword: 's3cr"et', user: 'app' });
+    expect(maskCredentials(`bad config ${json}`)).toBe(
+      'bad config {"host":"db","dbPassword":"[REDACTED]","user":"app"}',
+    );
+    expect(maskCredentials('{ password: \'hunter22\', PGPASSWORD : "x" }')).toBe(
+      '{ password: \'[REDACTED]\', PGPASSWORD : "[REDACTED]" }',
+    );
+    expect(maskCredentials('{"password":"abc')).toBe('{"password":"[REDACTED]'); // cut inside the value
+    for (const text of ['password: authentication failed for user "app"', '{"password":""}']) {
+      expect(maskCredentials(text)).toBe(text);
+    }
+    const once = maskCredentials('{"pwd":"x"}');
+    expect(maskCredentials(once)).toBe(once);
+  });
+
   it('examines at most maxOutputLength characters, whatever the shape of the rest', () => {
     // Many `://` and user names, no `@`: each run is scanned a bounded number of times.
     const text = '://u:'.repeat(100_000);
