@@ -64,7 +64,7 @@ function requestFields(fields: Readonly<Record<string, RequestFieldValue>>): str
  * The finish hook that writes one line per request: `method`, `path` (without the query string unless
  * asked), `route` when the framework knows it, `statusCode` (none when the client went away before the
  * response began), `durationMs`, `bytes` (the response's
- * Content-Length), `userAgent`, `clientIp` (the `X-Forwarded-For` entry the `trustedProxies`
+ * Content-Length; none when it was aborted or cut short), `userAgent`, `clientIp` (the `X-Forwarded-For` entry the `trustedProxies`
  * appended, else the peer), `requestId`,
  * `traceId`, `spanId` (the request's span, on sampled traces) and the fields of `addRequestFields`.
  * A level of `'silent'` writes no line for that outcome (a route's error is still logged, on a
@@ -107,7 +107,8 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     // The kit's check, not pino's alone: a logger that runs below its level to pick or hold lines
     // would build the line only to drop it. A picked request's line goes to the gate, which writes it.
     if (!writesLevel(logger, level) && context.debugSampled !== true) return;
-    const bytes = responseContentLength(res);
+    // The length declared: of a response aborted or cut short, less went out.
+    const bytes = aborted || cut ? undefined : responseContentLength(res);
     const url = context[urlSlot] ?? req.url; // as it arrived: a router may have rewritten req.url
     const path = query ? (url ?? '/') : pathWithoutQuery(url);
     const userAgent = rawHeader(req, 'user-agent');

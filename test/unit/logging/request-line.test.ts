@@ -79,12 +79,19 @@ const cases: Case[] = [
   { name: 'control characters and unicode', rawHeaders: ['User-Agent', 'tab\there\u0001 é ✓ 😀 \ud800'] },
   { name: 'a server error', status: 503 },
   { name: 'an aborted request', finished: false, status: 200 },
-  { name: 'a request aborted after its response began', finished: false, headersSent: true, status: 200 },
+  {
+    name: 'a request aborted after its response began',
+    finished: false,
+    headersSent: true,
+    status: 200,
+    contentLength: 4096,
+  },
   {
     name: 'a response the server cut short',
     finished: false,
     headersSent: true,
     status: 200,
+    contentLength: 4096,
     context: { [cutSlot]: true },
   },
   { name: 'a client error without headers', status: 404, rawHeaders: [], contentLength: 'not a number' },
@@ -156,6 +163,9 @@ describe('the request line', () => {
       msg: 'request failed',
       statusCode: 200,
     });
+    // The length declared is not what went out of a response aborted or cut short.
+    expect(JSON.parse(fast.lines[5]!)).not.toHaveProperty('bytes');
+    expect(JSON.parse(fast.lines[6]!)).not.toHaveProperty('bytes');
   });
 
   it('masks registered secret values on the raw path too', () => {
