@@ -286,27 +286,70 @@ function routerStackOf(app: object): readonly LayerLike[] | undefined {
  * The route pattern of an Express request from its `req.baseUrl`, `req.route` and `req.app`, for
  * `app`'s router tree as it is at the time (routers may be added after the kit was installed),
  * sub-apps mounted with `app.use(path, subApp)` included: `requestApp` (`req.app`) is the sub-app
- * that served the route. When `req.baseUrl` does not lead to the route — an error answered by an
+ * that served the route. When `req.baseUrl` does not lead to the route and `below` (`req.url`) is
+ * given — an error handler or a middleware mounted below the route's router answered, and
+ * `req.baseUrl` is the handler's — the route's mount is what the whole path (`req.baseUrl`, then
+ * `below`) has above the route's own segments. When nothing leads to the route — an error answered by an
  * enclosing router or app, where Express has put back that router's `baseUrl` — the route's last
  * pattern; with none yet, or for a route no mount leads to (a sub-app mounted some other way), the
  * path its mount matched.
  */
 export function expressRouteResolver(
   app: object,
-): (baseUrl: string, route: RouteLike & { path: string }, requestApp?: unknown) => string {
+): (baseUrl: string, route: RouteLike & { path: string }, requestApp?: unknown, below?: string) => string {
   const states = new WeakMap<RouteLike, RouteState>();
   const subApps = new SubApps();
   let mounted = false; // a route was seen under a mount: before that, no lookup on the common path
-  return (baseUrl, route, requestApp) => {
+
+  /** The pattern of the known chain of `state` that leads to the route from `baseUrl`. */
+  function along(state: RouteState, baseUrl: string): string | undefined {
+    for (const chain of state.chains) if (chain.literal === baseUrl) return baseUrl;
+    for (const chain of state.chains) {
+      const pattern = patternAlong(chain.layers, baseUrl);
+      if (pattern !== undefined) return pattern;
+    }
+    return undefined;
+  }
+
+  /** The pattern of the mounts that lead to `route` from `baseUrl`, searched for (and kept). */
+  function search(state: RouteState, baseUrl: string, route: RouteLike, requestApp: unknown) {
+    const stack = state.misses < maxMisses ? routerStackOf(app) : undefined;
+    if (stack === undefined) return undefined;
+    const layers: LayerLike[] = [];
+    subApps.learn(app, requestApp);
+    if (findChain(stack, app, subApps, baseUrl, route, layers, 0)) {
+      if (baseUrl === '') return ''; // mounted on / too: served there
+      const pattern = patternAlong(layers, baseUrl) ?? baseUrl;
+      if (state.chains.length >= maxChains) state.chains.shift();
+      state.chains.push({ layers, literal: pattern === baseUrl ? baseUrl : undefined });
+      state.pattern = pattern;
+      return pattern;
+    }
+    // Counted only for a route no router of the app or of the sub-apps serving it holds (a
+    // sub-app mounted some other way): searching is in vain.
+    const trees = [stack, ...[...subApps.all()].map(routerStackOf)];
+    if (!trees.some((tree) => tree !== undefined && holds(tree, route, 0))) state.misses++;
+    return undefined;
+  }
+
+  return (baseUrl, route, requestApp, below) => {
     if (baseUrl === '' && !mounted) return route.path;
     let state = states.get(route);
     // The common case: a route of the app's own router (no state: never seen under a mount).
     if (baseUrl === '' && state === undefined) return route.path;
     if (state !== undefined && baseUrl !== '') {
-      for (const chain of state.chains) if (chain.literal === baseUrl) return `${baseUrl}${route.path}`;
-      for (const chain of state.chains) {
-        const pattern = patternAlong(chain.layers, baseUrl);
-        if (pattern !== undefined) return `${pattern}${route.path}`;
+      const known = along(state, baseUrl);
+      if (known !== undefined) return `${known}${route.path}`;
+    }
+    // A handler mounted below the route's router answered when the route's own segments of the
+    // whole path leave more above them than `baseUrl`: the route's mount is what is above them.
+    let from = baseUrl;
+    if (below !== undefined && !unsizedPattern.test(route.path)) {
+      from = lostMountPath(`${baseUrl}${below}`, route.path);
+      if (from === '') return route.path; // the app's own route, or one mounted on /
+      if (from !== baseUrl && state !== undefined) {
+        const known = along(state, from);
+        if (known !== undefined) return `${known}${route.path}`;
       }
     }
     if (state === undefined) {
@@ -314,24 +357,8 @@ export function expressRouteResolver(
       states.set(route, state);
       mounted = true;
     }
-    const stack = state.misses < maxMisses ? routerStackOf(app) : undefined;
-    if (stack !== undefined) {
-      const layers: LayerLike[] = [];
-      subApps.learn(app, requestApp);
-      if (findChain(stack, app, subApps, baseUrl, route, layers, 0)) {
-        if (baseUrl === '') return route.path; // mounted on / too: served there
-        const pattern = patternAlong(layers, baseUrl) ?? baseUrl;
-        if (state.chains.length >= maxChains) state.chains.shift();
-        state.chains.push({ layers, literal: pattern === baseUrl ? baseUrl : undefined });
-        state.pattern = pattern;
-        return `${pattern}${route.path}`;
-      }
-      // Counted only for a route no router of the app or of the sub-apps serving it holds (a
-      // sub-app mounted some other way): searching is in vain.
-      const trees = [stack, ...[...subApps.all()].map(routerStackOf)];
-      if (!trees.some((tree) => tree !== undefined && holds(tree, route, 0))) state.misses++;
-    }
-    return `${state.pattern ?? baseUrl}${route.path}`;
+    const found = search(state, from, route, requestApp);
+    return `${found ?? state.pattern ?? from}${route.path}`;
   };
 }
 

@@ -37,6 +37,9 @@ function statusOf(error: unknown): number {
     : 500;
 }
 
+/** Requests the kit's final handler answered 404: no route answered them. */
+const unrouted = new WeakSet<IncomingMessage>();
+
 function sendText(res: ServerResponse, status: number, text: string): void {
   const body = Buffer.from(text);
   res.writeHead(status, {
@@ -82,6 +85,9 @@ function finalHandler(kit: AdapterKit, req: IncomingMessage, res: ServerResponse
       cutShort(req, res);
       return;
     }
+    // No route answered: one may have matched and passed the request on (`next()`, `next('route')`),
+    // which leaves it on `req.route`, but a route that declined the request is not its route.
+    unrouted.add(req);
     sendText(res, 404, 'Not Found');
   };
 }
@@ -104,14 +110,23 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
         const { route, baseUrl } = req as ExpressRequest;
         if (typeof route?.path !== 'string') return undefined;
         let mounted = typeof baseUrl === 'string' ? baseUrl : '';
-        // An error that left a mounted router put its baseUrl back: found again from the URL, as
-        // the app's router sees it (Express puts `req.url` back too; a prefix the app's middleware
-        // stripped is no mount). Only on a failed response, where such an error leads: a request
-        // that went well costs nothing.
-        if (mounted === '' && ((req as ExpressRequest).res?.statusCode ?? 0) >= 400)
-          mounted = lostMountPath(req.url ?? '', route.path);
+        // The path below `req.baseUrl`, in case that is not the route's: an error handler or a
+        // middleware mounted below the route's router answered (`req.baseUrl` is then its).
+        let below: string | undefined;
+        if (mounted !== '') below = req.url;
+        else {
+          // An error that left a mounted router put its baseUrl back: found again from the URL, as
+          // the app's router sees it (Express puts `req.url` back too; a prefix the app's
+          // middleware stripped is no mount). Only on a failed response, where such an error
+          // leads: a request that went well costs nothing. The kit's own 404 has no route.
+          const status = (req as ExpressRequest).res?.statusCode ?? 0;
+          if (status >= 400) {
+            if (status === 404 && unrouted.has(req)) return undefined;
+            mounted = lostMountPath(req.url ?? '', route.path);
+          }
+        }
         try {
-          return resolve(mounted, route as { path: string }, (req as ExpressRequest).app);
+          return resolve(mounted, route as { path: string }, (req as ExpressRequest).app, below);
         } catch {
           return `${mounted}${route.path}`; // never let a router's oddity break the response's close
         }

@@ -208,3 +208,76 @@ describe('the Express adapter', () => {
     },
   );
 });
+
+describe.each([
+  ['Express 5', express],
+  ['Express 4', express4],
+])('the route of a request that went through more than one route (%s)', (_name, framework) => {
+  it.each(['a sub-app', 'a router'])(
+    'is the route that answered or raised, under %s: not one that passed it on, nor an error handler’s mount',
+    async (kind) => {
+      const logs = captureLogs();
+      const app = framework();
+      const inner = kind === 'a sub-app' ? framework() : framework.Router();
+      const fail = () => {
+        throw new Error('boom');
+      };
+      const answer: express.RequestHandler = (_req, res) => {
+        res.end('ok');
+      };
+      inner.get('/next/:id', (_req, _res, next) => next()); // a later route answers
+      inner.get('/next/:name', answer);
+      inner.get('/skip/:id', (_req, _res, next) => next('route'), answer);
+      inner.get('/skip/:name', answer);
+      inner.get('/out/:id', (_req, _res, next) => next()); // the app's own route answers
+      inner.get('/here/:id', fail); // answered by an error handler mounted below the route's router
+      inner.use('/here', ((_error, _req, res, _next) => {
+        res.status(418).end('handled');
+      }) as express.ErrorRequestHandler);
+      inner.get('/up/:id', fail); // answered by an error handler the app mounted on a path
+      inner.get('/gone/:id', (_req, _res, next) => next()); // nothing answers: the kit's 404
+      app.use('/t/:tenant', inner);
+      app.get('/t/:tenant/out/:slug', answer);
+      app.use('/t/:tenant/up', ((_error, _req, res, _next) => {
+        res.status(502).end('handled');
+      }) as express.ErrorRequestHandler);
+      app.get('/top/:id', fail);
+      app.use('/top', ((_error, _req, res, _next) => {
+        res.status(503).end('handled');
+      }) as express.ErrorRequestHandler);
+      app.get('/passes/:id', (_req, _res, next) => next());
+      const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+      const paths = [
+        '/t/a/next/1',
+        '/t/b/skip/2',
+        '/t/c/out/3',
+        '/t/d/here/4',
+        '/t/e/up/5',
+        '/t/f/gone/6',
+        '/top/7',
+        '/passes/8',
+        '/t/g/here/9', // again, with the route known
+        '/t/h/up/10',
+      ];
+      for (const path of paths) await readUntilEnd(`${baseUrl(runtime.server!)}${path}`);
+      const routes = await Promise.all(
+        paths.map(async (path) => {
+          const line = await lineOf(logs, (l) => l.path === path && l.statusCode !== undefined);
+          return [path, line.statusCode, line.route];
+        }),
+      );
+      expect(routes).toEqual([
+        ['/t/a/next/1', 200, '/t/:tenant/next/:name'],
+        ['/t/b/skip/2', 200, '/t/:tenant/skip/:name'],
+        ['/t/c/out/3', 200, '/t/:tenant/out/:slug'],
+        ['/t/d/here/4', 418, '/t/:tenant/here/:id'], // the route that raised, as OTel's semantics want
+        ['/t/e/up/5', 502, '/t/:tenant/up/:id'],
+        ['/t/f/gone/6', 404, undefined], // no route answered
+        ['/top/7', 503, '/top/:id'],
+        ['/passes/8', 404, undefined],
+        ['/t/g/here/9', 418, '/t/:tenant/here/:id'],
+        ['/t/h/up/10', 502, '/t/:tenant/up/:id'],
+      ]);
+    },
+  );
+});

@@ -93,6 +93,26 @@ describe.each(lines)('expressRouteResolver on %s', (_name, express) => {
     expect(resolve('', routes.health.route)).toBe('/health'); // never seen under a mount
   });
 
+  it("finds the route's mount from the whole path when a handler mounted below its router answered", () => {
+    const { resolve, routes } = build();
+    // An error handler on /notes in the notes router, one on /tenants/:tenant/notes in api.
+    for (const baseUrl of ['/api/tenants/acme/notes', '/api/tenants/globex/notes'])
+      expect(resolve(baseUrl, routes.notes.route, undefined, '/1')).toBe('/api/tenants/:tenant/notes/:id');
+    expect(resolve('/api/tenants/acme/notes/1', routes.notes.route, undefined, '/')).toBe(
+      '/api/tenants/:tenant/notes/:id',
+    );
+    expect(resolve('/users/42/profile', routes.byId.route, undefined, '/?q=1')).toBe('/users/:id/profile');
+    // The route's own baseUrl, `below` its path: as before.
+    expect(resolve('/api/tenants/initech', routes.notes.route, undefined, '/notes/1')).toBe(
+      '/api/tenants/:tenant/notes/:id',
+    );
+    // A route of the app's own router, a handler mounted on its path.
+    const app = express();
+    const top = routerWith(express, '/top/:id');
+    app.use(top.router);
+    expect(expressRouteResolver(app as object)('/top', top.route, undefined, '/3')).toBe('/top/:id');
+  });
+
   it('reads array mounts by the path that matched', () => {
     const app = express();
     const both = routerWith(express, '/z');
