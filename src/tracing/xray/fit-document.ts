@@ -13,7 +13,13 @@ const shortMessage = 256;
 const markerBytes = 96;
 
 /** What each step leaves out, in order, as the marker names it. */
-export type OmittedPart = 'metadata' | 'annotations' | 'stacks' | 'messages';
+export type OmittedPart = 'metadata' | 'annotations' | 'stacks' | 'messages' | 'exceptions';
+
+/**
+ * The exceptions left out of each entity so far: X-Ray's `cause` has no field to count them, so the
+ * marker does (`exceptions:412`), and a later send of the same entity adds to the count.
+ */
+const omittedExceptions = new WeakMap<XrayFields, number>();
 
 /** A document that fits, and what was left out of it. */
 export interface FittedDocument {
@@ -87,15 +93,50 @@ function dropStacks(entity: XrayFields): boolean {
   return changed;
 }
 
+/**
+ * The exceptions whose message this step cut: a cut message is longer than {@link shortMessage}
+ * (the marker, `… [1744 characters cut]`, follows the text kept), and to cut it again would go on
+ * for ever, the marker's count lost at the first time.
+ */
+const shortened = new WeakSet<object>();
+
 function shortenMessages(entity: XrayFields): boolean {
   let changed = false;
   for (const exception of entity.cause?.exceptions ?? []) {
     const { message } = exception;
-    if (typeof message !== 'string' || message.length <= shortMessage) continue;
+    if (typeof message !== 'string' || message.length <= shortMessage || shortened.has(exception)) continue;
     exception.message = cutText(message, shortMessage);
+    shortened.add(exception);
     changed = true;
   }
   return changed;
+}
+
+/**
+ * Leaves out the last exceptions, as many as `excess` takes, and counts them; the first is always
+ * kept. Hundreds of errors recorded on one span (`span.recordError` in a loop) are still too large
+ * once each is a short message without its stack.
+ */
+function dropExceptions(entity: XrayFields, excess: number): boolean {
+  const exceptions = entity.cause?.exceptions;
+  if (exceptions === undefined) return false;
+  let removed = 0;
+  let count = 0;
+  while (exceptions.length > 1 && removed < excess) {
+    // The comma that separated it from the one before.
+    removed += jsonBytes(exceptions.pop()) + 1;
+    count += 1;
+  }
+  if (count === 0) return false;
+  omittedExceptions.set(entity, (omittedExceptions.get(entity) ?? 0) + count);
+  return true;
+}
+
+/** The marker's text: the parts left out, the exceptions with their count. */
+function markerOf(entity: XrayFields, omitted: readonly OmittedPart[]): string {
+  return omitted
+    .map((part) => (part === 'exceptions' ? `exceptions:${omittedExceptions.get(entity) ?? 0}` : part))
+    .join(' ');
 }
 
 const steps: readonly [OmittedPart, (entity: XrayFields, excess: number) => boolean][] = [
@@ -103,14 +144,16 @@ const steps: readonly [OmittedPart, (entity: XrayFields, excess: number) => bool
   ['annotations', dropAnnotations],
   ['stacks', dropStacks],
   ['messages', shortenMessages],
+  ['exceptions', dropExceptions],
 ];
 
 /**
  * `entity`'s document, made to fit in `limit` bytes (UTF-8) when it does not: in steps, each taken
  * only while the document is still too large — metadata values, then annotations (the largest first,
  * as many as the excess takes), then its exceptions' stacks (counted in their `truncated`), then
- * their messages (cut to 256 characters). What a step left out is named by the annotation
- * {@link omittedAnnotation}. `undefined` when the document does not fit even so (its subsegments
+ * their messages (cut to 256 characters), then the last of its exceptions (all but the first, as many
+ * as the excess takes; counted in the marker, `exceptions:412`). What a step left out is named by the
+ * annotation {@link omittedAnnotation}. `undefined` when the document does not fit even so (its subsegments
  * still open, its URL): it is not to be sent. `entity` is changed in place, so a later send of it
  * (once a subsegment still open ends) is as small.
  *
@@ -131,7 +174,7 @@ export function fitDocument(
   for (const [part, step] of steps) {
     while (bytes > limit && step(entity, bytes - limit + markerBytes)) {
       if (!omitted.includes(part)) omitted.push(part);
-      entity.annotations = { ...entity.annotations, [omittedAnnotation]: omitted.join(' ') };
+      entity.annotations = { ...entity.annotations, [omittedAnnotation]: markerOf(entity, omitted) };
       document = format();
       bytes = Buffer.byteLength(document);
     }

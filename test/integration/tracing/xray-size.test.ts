@@ -126,6 +126,30 @@ describe('X-Ray documents larger than a datagram', () => {
     expect(expectWellFormed(daemon)).toEqual([]);
   });
 
+  it('a span that records 2,000 errors: it arrives with the first that fit, the others counted', async () => {
+    const started = await startApp((app, runtime) => {
+      app.get('/batch', async (_req, res) => {
+        await runtime().tracer.span('import rows', (span) => {
+          for (let i = 0; i < 2_000; i++) span.recordError(new Error(`row ${i}: bad value`));
+        });
+        res.end('ok');
+      });
+    });
+    await request(started, '/batch');
+    await daemon.waitFor((d) => d.segments.length === 1 && d.subsegments.length === 1);
+
+    const [span] = daemon.subsegments;
+    expect(Buffer.byteLength(JSON.stringify(span!.document))).toBeLessThan(maxDatagram);
+    const { exceptions } = span!.document.cause as { exceptions: Exception[] };
+    const omitted = (span!.document.annotations as Record<string, string>).apprunner_kit_omitted;
+    const [, count] = /^stacks exceptions:(\d+)$/.exec(omitted!) ?? [];
+    expect(exceptions.length).toBeGreaterThan(100);
+    expect(exceptions.length + Number(count)).toBe(2_000);
+    // The SDK puts a subsegment's newest exception first: the first kept are the last recorded.
+    expect(exceptions[0]!.message).toBe('row 1999: bad value');
+    expect(expectWellFormed(daemon)).toEqual([]);
+  });
+
   it('100 annotations of 900 characters: the segment arrives with those that fit, marked; one warning for several requests', async () => {
     const started = await startApp((app, runtime) => {
       app.get('/annotated', (_req, res) => {

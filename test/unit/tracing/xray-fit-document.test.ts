@@ -14,6 +14,16 @@ function entity(fields: XrayFields & Record<string, unknown>) {
   return { document, format: () => JSON.stringify(document) };
 }
 
+/** `format`, throwing past `max` calls: a step that never ends fails the test instead of hanging it. */
+function failingAfter(max: number, format: () => string): () => string {
+  let calls = 0;
+  return () => {
+    calls += 1;
+    if (calls > max) throw new Error(`format() called ${calls} times: a step that never ends`);
+    return format();
+  };
+}
+
 function frames(count: number) {
   return Array.from({ length: count }, (_, i) => ({ path: `/app/src/f${i}.js`, line: i, label: `f${i}` }));
 }
@@ -83,6 +93,81 @@ describe('fitDocument', () => {
       expect(exception.truncated).toBe(10);
       expect(exception.message).toBe(`${'m'.repeat(256)}… [1744 characters cut]`);
     }
+  });
+
+  it('cuts each message once, however many steps it takes (a cut message is longer than 256)', () => {
+    const exceptions = Array.from({ length: 300 }, (_, i) => ({
+      id: `${i}`.padStart(16, '0'),
+      type: 'Error',
+      message: `row ${i}: ${'bad value '.repeat(30)}`,
+      stack: frames(5),
+    }));
+    const messages = exceptions.map((exception) => exception.message);
+    const { document, format } = entity({ cause: { exceptions } });
+
+    const fitted = fitDocument(document, failingAfter(100, format), limit);
+
+    expect(fitted?.omitted).toEqual(['stacks', 'messages', 'exceptions']);
+    const written = JSON.parse(fitted!.document) as { cause: { exceptions: { message: string }[] } };
+    written.cause.exceptions.forEach((exception, i) => {
+      expect(exception.message).toBe(
+        `${messages[i]!.slice(0, 256)}… [${messages[i]!.length - 256} characters cut]`,
+      );
+    });
+  });
+
+  it('then the last exceptions, keeping the first, counted in the marker', () => {
+    const exceptions = Array.from({ length: 2_000 }, (_, i) => ({
+      id: `${i}`.padStart(16, '0'),
+      type: 'Error',
+      message: `row ${i}: bad value`,
+      stack: frames(5),
+    }));
+    const { document, format } = entity({ cause: { exceptions } });
+
+    const fitted = fitDocument(document, failingAfter(100, format), limit);
+
+    expect(fitted?.omitted).toEqual(['stacks', 'exceptions']);
+    expect(Buffer.byteLength(fitted!.document)).toBeLessThanOrEqual(limit);
+    // Not many more were left out than it took.
+    expect(Buffer.byteLength(fitted!.document)).toBeGreaterThan(limit - 1_000);
+    const written = JSON.parse(fitted!.document) as {
+      cause: { exceptions: { id: string }[] };
+      annotations: Record<string, string>;
+    };
+    const kept = written.cause.exceptions.map((exception) => exception.id);
+    expect(kept.length).toBeGreaterThan(50);
+    expect(kept).toEqual(exceptions.slice(0, kept.length).map((exception) => exception.id));
+    expect(written.annotations[omittedAnnotation]).toBe(`stacks exceptions:${2_000 - kept.length}`);
+  });
+
+  it('keeps the first exception whatever it takes', () => {
+    const { document, format } = entity({
+      cause: { exceptions: [{ message: 'db down' }, { message: 'retry failed' }] },
+      subsegments: [
+        { id: 'a'.repeat(16), name: 'open', in_progress: true, sql: { query: 'q'.repeat(12_000) } },
+      ],
+    });
+    expect(fitDocument(document, failingAfter(100, format), limit)).toBeUndefined();
+    expect(document.cause!.exceptions).toEqual([{ message: 'db down' }]);
+  });
+
+  it('counts on when the same entity is fitted again, with more exceptions recorded since', () => {
+    const exceptions = Array.from({ length: 300 }, (_, i) => ({
+      id: `${i}`.padStart(16, '0'),
+      message: 'x'.repeat(100),
+    }));
+    const { document, format } = entity({ cause: { exceptions } });
+    const first = fitDocument(document, format, limit);
+    document.cause!.exceptions!.push(...exceptions.slice(0, 50));
+
+    const second = fitDocument(document, format, limit);
+
+    expect(first?.omitted).toEqual(['exceptions']);
+    expect(second?.omitted).toEqual(['exceptions']);
+    expect(document.annotations![omittedAnnotation]).toBe(
+      `exceptions:${350 - document.cause!.exceptions!.length}`,
+    );
   });
 
   it('stops at the first step that makes it fit', () => {
