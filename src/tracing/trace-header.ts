@@ -1,4 +1,10 @@
 import { randomFillSync } from 'node:crypto';
+import {
+  hexTraceIdPattern,
+  validSpanIdPattern,
+  validXrayTraceIdPattern,
+  xrayTraceIdPattern,
+} from './id-patterns.js';
 
 /** The fields of an `X-Amzn-Trace-Id` header that the kit understands. */
 export interface TraceHeader {
@@ -17,10 +23,6 @@ export interface TraceHeader {
 /** Longest header parsed; X-Ray's own headers are far shorter. */
 export const maxTraceHeaderLength = 1024;
 
-// Not all zeros: an id of zeros is W3C's and OpenTelemetry's invalid id, and X-Ray's too.
-const rootPattern = /^1-(?!0{8}-0{24}$)[0-9a-f]{8}-[0-9a-f]{24}$/i;
-const parentPattern = /^(?!0{16}$)[0-9a-f]{16}$/i;
-const selfPattern = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/i;
 const lineagePattern = /^[0-9a-zA-Z:|]{1,200}$/;
 
 /**
@@ -43,16 +45,16 @@ export function parseTraceHeader(raw: string | undefined): TraceHeader | undefin
     const value = part.slice(eq + 1).trim();
     switch (key) {
       case 'root':
-        if (rootPattern.test(value)) root = value.toLowerCase();
+        if (validXrayTraceIdPattern.test(value)) root = value.toLowerCase();
         break;
       case 'parent':
-        if (parentPattern.test(value)) parent = value.toLowerCase();
+        if (validSpanIdPattern.test(value)) parent = value.toLowerCase();
         break;
       case 'sampled':
         if (value === '0' || value === '1' || value === '?') sampled = value;
         break;
       case 'self':
-        if (selfPattern.test(value)) self = value.toLowerCase();
+        if (xrayTraceIdPattern.test(value)) self = value.toLowerCase();
         break;
       case 'lineage':
         if (lineagePattern.test(value)) lineage = value;
@@ -86,10 +88,11 @@ export interface TraceHeaderFields {
  * ```
  */
 export function formatTraceHeader(fields: TraceHeaderFields): string | undefined {
-  if (typeof fields.root !== 'string' || !rootPattern.test(fields.root)) return undefined;
+  if (typeof fields.root !== 'string' || !validXrayTraceIdPattern.test(fields.root)) return undefined;
   let header = `Root=${fields.root.toLowerCase()}`;
   const { parent, sampled, lineage } = fields;
-  if (typeof parent === 'string' && parentPattern.test(parent)) header += `;Parent=${parent.toLowerCase()}`;
+  if (typeof parent === 'string' && validSpanIdPattern.test(parent))
+    header += `;Parent=${parent.toLowerCase()}`;
   if (sampled === '0' || sampled === '1' || sampled === '?') header += `;Sampled=${sampled}`;
   if (typeof lineage === 'string' && lineagePattern.test(lineage)) header += `;Lineage=${lineage}`;
   return header;
@@ -97,7 +100,7 @@ export function formatTraceHeader(fields: TraceHeaderFields): string | undefined
 
 /** True for a well-formed X-Ray trace id, `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx` (any case). */
 export function isTraceId(value: unknown): value is string {
-  return typeof value === 'string' && rootPattern.test(value);
+  return typeof value === 'string' && validXrayTraceIdPattern.test(value);
 }
 
 // Random ids come from one pooled buffer refilled 4 KiB at a time: `randomBytes` per id costs about
@@ -153,11 +156,9 @@ export function newSpanId(): string {
  * the version and dashes); `undefined` for a malformed id.
  */
 export function toHexTraceId(traceId: string): string | undefined {
-  if (!rootPattern.test(traceId)) return undefined;
+  if (!validXrayTraceIdPattern.test(traceId)) return undefined;
   return `${traceId.slice(2, 10)}${traceId.slice(11)}`.toLowerCase();
 }
-
-const hexTraceIdPattern = /^[0-9a-f]{32}$/i;
 
 /**
  * The X-Ray form (`1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`) of a 32-hex-digit trace id; `undefined`
@@ -277,7 +278,7 @@ export function parseTraceparent(raw: string | undefined): TraceHeader | undefin
  */
 export function formatTraceparent(root: string, parent: string, sampled: boolean): string | undefined {
   const hex = toHexTraceId(root);
-  if (hex === undefined || !parentPattern.test(parent)) return undefined;
+  if (hex === undefined || !validSpanIdPattern.test(parent)) return undefined;
   return `00-${hex}-${parent.toLowerCase()}-${sampled ? '01' : '00'}`;
 }
 

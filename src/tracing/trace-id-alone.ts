@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
+import { hexTraceIdPattern, xrayTraceIdPattern } from './id-patterns.js';
 import type { SpanOptions } from './tracer.js';
 
-// A trace id with nothing else: as `currentTraceId()` returns it (X-Ray form), or as OTLP carries it.
-const traceIdAlone = /^(?:1-[0-9a-f]{8}-[0-9a-f]{24}|[0-9a-f]{32})$/i;
+/** A trace id with nothing else: as `currentTraceId()` returns it (X-Ray form), or as OTLP carries it. */
+function isTraceIdAlone(value: string): boolean {
+  return xrayTraceIdPattern.test(value) || hexTraceIdPattern.test(value);
+}
 
 const wayToName =
   'pass the X-Amzn-Trace-Id value (Root=…;Parent=…, as tracer.currentTraceHeader() returns it) or a W3C traceparent';
@@ -27,7 +30,7 @@ export function traceIdAloneCheck(logger: Logger): (options: SpanOptions | undef
   return (options) => {
     if (options === undefined || (parentWarned && linksWarned)) return;
     const { parent, links } = options;
-    if (!parentWarned && typeof parent === 'string' && traceIdAlone.test(parent.trim())) {
+    if (!parentWarned && typeof parent === 'string' && isTraceIdAlone(parent.trim())) {
       parentWarned = true;
       const value = parent.trim();
       logger.warn(
@@ -37,7 +40,7 @@ export function traceIdAloneCheck(logger: Logger): (options: SpanOptions | undef
     }
     if (linksWarned || links === undefined) return;
     for (const link of links) {
-      if (typeof link !== 'string' || !traceIdAlone.test(link.trim())) continue;
+      if (typeof link !== 'string' || !isTraceIdAlone(link.trim())) continue;
       linksWarned = true;
       const value = link.trim();
       logger.warn(

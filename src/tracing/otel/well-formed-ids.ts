@@ -1,8 +1,6 @@
 import type { SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-
-const traceIdPattern = /^[0-9a-f]{32}$/i;
-const spanIdPattern = /^[0-9a-f]{16}$/i;
+import { hexTraceIdPattern, spanIdPattern } from '../id-patterns.js';
 
 /** Whether `context` names a span in ids OTLP can carry: 32 and 16 hex digits. */
 function wellFormed(context: SpanContext | undefined): boolean {
@@ -10,7 +8,7 @@ function wellFormed(context: SpanContext | undefined): boolean {
     context !== undefined &&
     typeof context.traceId === 'string' &&
     typeof context.spanId === 'string' &&
-    traceIdPattern.test(context.traceId) &&
+    hexTraceIdPattern.test(context.traceId) &&
     spanIdPattern.test(context.spanId)
   );
 }

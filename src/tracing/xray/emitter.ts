@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { DaemonEndpoint } from '../../config/tracing.js';
 import { runOutsideRequestContext } from '../../http/context.js';
+import { validSpanIdPattern, validXrayTraceIdPattern } from '../id-patterns.js';
 import type { DaemonStatus } from './daemon-status.js';
 import { OversizeReport } from './oversize-report.js';
 
@@ -32,9 +33,9 @@ export const probeIntervalMs = 500;
 const recoveryProbes = 3;
 const recoveryQuietMs = 1_000;
 
-// Not all zeros (an invalid id, which X-Ray refuses).
-const traceIdPattern = /^1-(?!0{8}-0{24}$)[0-9a-f]{8}-[0-9a-f]{24}$/;
-const entityIdPattern = /^(?!0{16}$)[0-9a-f]{16}$/;
+// Not all zeros (an invalid id, which X-Ray refuses), and lower case, as the SDK writes ids.
+const traceIdPattern = new RegExp(validXrayTraceIdPattern.source);
+const entityIdPattern = new RegExp(validSpanIdPattern.source);
 
 /** The ids a document carries, checked before it is sent. */
 export interface DocumentIds {
