@@ -58,7 +58,10 @@ export function propagationHeaders(
 }
 
 /** The headers that name a trace: a caller that set one chose the trace its request belongs to. */
-const traceHeaders: readonly string[] = ['x-amzn-trace-id', 'traceparent', 'tracestate'];
+export const namingTraceHeaders: readonly string[] = ['x-amzn-trace-id', 'traceparent'];
+
+/** The kit's headers a caller's trace header keeps off: those, and `tracestate`, which goes with a `traceparent`. */
+export const traceContextHeaders: readonly string[] = [...namingTraceHeaders, 'tracestate'];
 
 /**
  * Sets `headers` on an outgoing request through `set`, each unless the caller set it (`has`, given a
@@ -71,9 +74,9 @@ export function addPropagationHeaders(
   has: (name: string) => boolean,
   set: (name: string, value: string) => void,
 ): void {
-  const callerTraced = has('x-amzn-trace-id') || has('traceparent');
+  const callerTraced = namingTraceHeaders.some(has);
   for (const [name, value] of headers) {
-    if (has(name) || (callerTraced && traceHeaders.includes(name))) continue;
+    if (has(name) || (callerTraced && traceContextHeaders.includes(name))) continue;
     set(name, value);
   }
 }

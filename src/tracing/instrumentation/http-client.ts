@@ -7,6 +7,7 @@ import { getRequestContext } from '../../http/context.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import { addPropagationHeaders } from '../propagation.js';
 import { callTarget, withoutBrackets } from './call-target.js';
+import { callerHeadersWin } from './caller-headers.js';
 import type { InstrumentationFailures } from './failures.js';
 
 type RequestFunction = (this: unknown, ...args: unknown[]) => ClientRequest;
@@ -55,7 +56,8 @@ function describe(req: ClientRequest, defaultProtocol: string): OutgoingCall {
  * `https.request` and `https.get` while it runs (and `module.syncBuiltinESMExports()` makes
  * `import { request } from 'node:http'` see the wrapper too). Then — before anything is written — it
  * starts the span and sets the trace headers (`tracing.propagators`; each unless the caller set it,
- * and none when the head went out at once: raw array headers, `Expect: 100-continue`). The span ends
+ * and none when the head went out at once: raw array headers, `Expect: 100-continue`); a header the
+ * caller sets later, before the head is sent, wins over the kit's ({@link callerHeadersWin}). The span ends
  * as soon as the outcome is known: the `http.client.request.error` channel's error, the response's
  * `end` (found through the `http.client.response.finish` channel), or else the request's `close`.
  * No listener that changes behaviour (`response`, `error`, `data`) is added. Within a request,
@@ -86,21 +88,29 @@ export function instrumentHttpClient(
   };
 
   const trace = (req: ClientRequest, defaultProtocol: string) => {
-    if (requestIdHeader !== undefined) forwardRequestId(req, requestIdHeader, failures);
-    if (backend === undefined) return;
+    // The headers the kit sets, which give way to those the caller sets later.
+    const kitHeaders = new Map<string, string>();
+    if (requestIdHeader !== undefined) forwardRequestId(req, requestIdHeader, failures, kitHeaders);
     let span: ClientSpan | undefined;
     try {
-      span = backend.startClientSpan(describe(req, defaultProtocol));
-      if (span === undefined) return;
-      if (!req.headersSent) {
+      span = backend?.startClientSpan(describe(req, defaultProtocol));
+      if (span !== undefined && !req.headersSent) {
         addPropagationHeaders(
           span.headers,
           (name) => req.getHeader(name) !== undefined,
-          (name, value) => req.setHeader(name, value),
+          (name, value) => {
+            req.setHeader(name, value);
+            kitHeaders.set(name, value);
+          },
         );
       }
     } catch (error) {
       failures.report('starting a node:http span', error);
+    }
+    try {
+      callerHeadersWin(req, kitHeaders);
+    } catch (error) {
+      failures.report('watching the headers set on node:http', error);
     }
     if (span === undefined) return;
     const traced = span;
@@ -173,12 +183,22 @@ export function instrumentHttpClient(
   };
 }
 
-/** Sets the current request's id on `req` as `header`, unless the caller set it or it is too late. */
-function forwardRequestId(req: ClientRequest, header: string, failures: InstrumentationFailures): void {
+/**
+ * Sets the current request's id on `req` as `header`, unless the caller set it or it is too late;
+ * `set` is told of it.
+ */
+function forwardRequestId(
+  req: ClientRequest,
+  header: string,
+  failures: InstrumentationFailures,
+  set: Map<string, string>,
+): void {
   try {
     const context = getRequestContext();
-    if (context !== undefined && !req.headersSent && req.getHeader(header) === undefined)
+    if (context !== undefined && !req.headersSent && req.getHeader(header) === undefined) {
       req.setHeader(header, context.requestId);
+      set.set(header.toLowerCase(), context.requestId);
+    }
   } catch (error) {
     failures.report('forwarding the request id on node:http', error);
   }

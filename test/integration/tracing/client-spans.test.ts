@@ -173,6 +173,49 @@ describe('client spans inside a request', () => {
     expect(clients[1]).not.toHaveProperty('server.port');
   });
 
+  it('node:http: a trace header the caller sets after creating the request wins, and no other goes with it', async () => {
+    const mine = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => {
+      const send = (path: string, name: string, value: string, how: 'setHeader' | 'appendHeader') =>
+        new Promise<void>((resolve, reject) => {
+          const call = http.request(`${downstreamUrl}${path}`, (answer) =>
+            answer.resume().on('end', resolve),
+          );
+          call.on('error', reject);
+          call[how](name, value);
+          call.end();
+        });
+      void (async () => {
+        await send('/traceparent', 'traceparent', mine, 'setHeader');
+        await send(
+          '/xray',
+          'X-Amzn-Trace-Id',
+          `Root=${callerRoot};Parent=${callerParent};Sampled=1`,
+          'setHeader',
+        );
+        await send('/appended', 'traceparent', mine, 'appendHeader');
+        res.end();
+      })();
+    });
+    await get(`${baseUrl(runtime.server!)}/`, {
+      headers: {
+        ...incoming,
+        tracestate: 'rojo=00f067aa0ba902b7',
+        traceparent: `00-${callerHexRoot}-${callerParent}-01`,
+      },
+    });
+    const headers = (path: string) => received.find((r) => r.path === path)!.headers;
+    expect(headers('/traceparent')).toMatchObject({ traceparent: mine });
+    expect(headers('/traceparent')).not.toHaveProperty('x-amzn-trace-id');
+    expect(headers('/traceparent')).not.toHaveProperty('tracestate');
+    expect(headers('/xray')).toMatchObject({
+      'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1`,
+    });
+    expect(headers('/xray')).not.toHaveProperty('traceparent');
+    expect(headers('/appended')).toMatchObject({ traceparent: mine });
+    expect(headers('/appended')).not.toHaveProperty('x-amzn-trace-id');
+  });
+
   it('node:http: raw array headers are sent as given (no header can be added), the span still made', async () => {
     const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => {
       const raw = ['host', downstreamUrl.slice('http://'.length), 'x-raw', '1'];

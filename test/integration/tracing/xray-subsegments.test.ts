@@ -104,6 +104,33 @@ describe('subsegments inside a request', () => {
     );
   });
 
+  it('node:http: a trace header the caller sets after creating the request wins, and no other goes with it', async () => {
+    const mine = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const theirs = `Root=${callerRoot};Parent=${callerParent};Sampled=1`;
+    const { runtime } = await startXray(daemon, () => async (_req, res) => {
+      const send = (path: string, name: string, value: string) =>
+        new Promise<void>((resolve, reject) => {
+          const call = http.request(`${downstreamUrl}${path}`, (answer) =>
+            answer.resume().on('end', resolve),
+          );
+          call.on('error', reject);
+          call.setHeader(name, value);
+          call.end();
+        });
+      await send('/traceparent', 'traceparent', mine);
+      await send('/xray', 'X-Amzn-Trace-Id', theirs);
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const headers = (path: string) => received.find((r) => r.path === path)!.headers;
+    expect(headers('/traceparent').traceparent).toBe(mine);
+    expect(headers('/traceparent')).not.toHaveProperty('x-amzn-trace-id');
+    expect(headers('/xray')['x-amzn-trace-id']).toBe(theirs);
+    expect(headers('/xray')).not.toHaveProperty('traceparent');
+  });
+
   it('a fetch whose body never ends: the segment is sent at the response, that subsegment in progress', async () => {
     const { runtime } = await startXray(daemon, () => async (_req, res) => {
       await fetch(`${downstreamUrl}/endless`);

@@ -84,3 +84,43 @@ describe('forwarding the request id on node:http with tracing off', () => {
     },
   );
 });
+
+describe('a request id the caller sets after creating the request', () => {
+  /** The headers the server received for a request `change` edits after it is created. */
+  function seenAfter(change: (req: http.ClientRequest) => void): Promise<IncomingHttpHeaders> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(url, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(JSON.parse(body) as IncomingHttpHeaders));
+      });
+      req.on('error', reject);
+      change(req);
+      req.end();
+    });
+  }
+
+  it('wins, set or appended: one value, the caller’s, and other headers are untouched', async () => {
+    const uninstall = instrumentHttpClient(undefined, failures(), 'x-request-id');
+    try {
+      const set = await runWithRequestContext(context('req-1'), () =>
+        seenAfter((req) => req.setHeader('X-Request-Id', 'callers')),
+      );
+      const appended = await runWithRequestContext(context('req-2'), () =>
+        seenAfter((req) => req.appendHeader('X-Request-Id', 'callers').appendHeader('x-other', 'a')),
+      );
+      const other = await runWithRequestContext(context('req-3'), () =>
+        seenAfter((req) => req.setHeader('x-other', 'b')),
+      );
+      expect(set['x-request-id']).toBe('callers');
+      expect(appended['x-request-id']).toBe('callers');
+      expect(appended['x-other']).toBe('a');
+      expect(other).toMatchObject({ 'x-request-id': 'req-3', 'x-other': 'b' });
+    } finally {
+      uninstall();
+    }
+  });
+});
