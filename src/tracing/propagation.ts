@@ -1,6 +1,6 @@
 import type { TracePropagator } from '../config/tracing.js';
-import type { ReceivedPropagation } from '../http/context.js';
-import { formatTraceHeader, formatTraceparent } from './trace-header.js';
+import { getMutableRequestContext, type ReceivedPropagation, traceParentSlot } from '../http/context.js';
+import { formatTraceHeader, formatTraceparent, parseTraceContext } from './trace-header.js';
 
 /** A header that carries a trace to the callee: its name, lower case, and its value. */
 export type PropagationHeader = readonly [name: string, value: string];
@@ -64,19 +64,42 @@ export const namingTraceHeaders: readonly string[] = ['x-amzn-trace-id', 'tracep
 export const traceContextHeaders: readonly string[] = [...namingTraceHeaders, 'tracestate'];
 
 /**
- * Sets `headers` on an outgoing request through `set`, each unless the caller set it (`has`, given a
- * lower-case name). When the caller set a trace header (`X-Amzn-Trace-Id` or `traceparent`), the kit
- * adds none of its own: the request would name two traces, and the service called would follow the
- * kit's, not the caller's. `baggage` is added either way.
+ * Whether `value`, a trace header set on an outgoing request, is the one the request being handled
+ * came with, copied on — as a reverse proxy (`http-proxy-middleware`, `@fastify/http-proxy`) copies
+ * the incoming headers: the same raw `X-Amzn-Trace-Id`, or the same trace and parent as the trace
+ * the request continues. Sent as it is, it would make the callee a child of this service's caller,
+ * leaving this service's span out of the trace.
+ */
+export function copiedFromRequest(value: string): boolean {
+  const context = getMutableRequestContext();
+  if (context === undefined) return false;
+  if (value === context.traceHeader) return true;
+  const continued = context[traceParentSlot];
+  if (continued?.parent === undefined) return false;
+  const parsed = parseTraceContext(value);
+  return parsed?.root === continued.root && parsed.parent === continued.parent;
+}
+
+/**
+ * Sets `headers` on an outgoing request through `set` (which replaces a header of that name), each
+ * unless the caller set it (`get`, given a lower-case name, returns the caller's value). When the
+ * caller set a trace header (`X-Amzn-Trace-Id` or `traceparent`) of its own, the kit adds none of
+ * its trace headers: the request would name two traces, and the service called would follow the
+ * kit's, not the caller's. A trace header copied from the request being handled
+ * ({@link copiedFromRequest}) is no choice of the caller's: the kit's replace it. `baggage` is added
+ * either way, unless set.
  */
 export function addPropagationHeaders(
   headers: readonly PropagationHeader[],
-  has: (name: string) => boolean,
+  get: (name: string) => string | undefined,
   set: (name: string, value: string) => void,
 ): void {
-  const callerTraced = namingTraceHeaders.some(has);
+  const callerTraced = namingTraceHeaders.some((name) => {
+    const value = get(name);
+    return value !== undefined && !copiedFromRequest(value);
+  });
   for (const [name, value] of headers) {
-    if (has(name) || (callerTraced && traceContextHeaders.includes(name))) continue;
+    if (traceContextHeaders.includes(name) ? callerTraced : get(name) !== undefined) continue;
     set(name, value);
   }
 }

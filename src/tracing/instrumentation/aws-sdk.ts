@@ -52,10 +52,13 @@ function setTraceHeaders(request: unknown, traceHeaders: readonly PropagationHea
   const headers = headersOf(request);
   if (headers === undefined) return;
   const names = Object.keys(headers);
-  const has = (name: string) => names.some((existing) => existing.toLowerCase() === name);
+  const get = (name: string) => {
+    const existing = names.find((key) => key.toLowerCase() === name);
+    return existing === undefined ? undefined : String(headers[existing]);
+  };
   addPropagationHeaders(
     traceHeaders,
-    (name) => name !== 'x-amzn-trace-id' && has(name),
+    (name) => (name === 'x-amzn-trace-id' ? undefined : get(name)),
     (name, value) => {
       if (name === 'x-amzn-trace-id') {
         for (const existing of names) if (existing.toLowerCase() === name) delete headers[existing];

@@ -11,7 +11,7 @@ interface UndiciRequest {
   readonly method?: unknown;
   readonly path?: unknown;
   /** undici 6: `[name, value, name, value, …]`; undici 5: `name: value\r\n…`. */
-  readonly headers?: unknown;
+  headers?: unknown;
   addHeader?(name: string, value: string): unknown;
 }
 
@@ -25,21 +25,39 @@ function requestOf(message: unknown): UndiciRequest | undefined {
   return typeof request === 'object' && request !== null ? (request as UndiciRequest) : undefined;
 }
 
-/** Whether undici's `headers` hold `name` (lower case, a header name: no pattern character to escape but `-`). */
-function hasHeader(headers: unknown, name: string): boolean {
+/** The first value of `name` (lower case) in undici's `headers`; `undefined` when absent. */
+function headerValue(headers: unknown, name: string): string | undefined {
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i += 2) {
-      if (String(headers[i]).toLowerCase() === name) return true;
+      if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
     }
-    return false;
+    return undefined;
   }
-  return (
-    typeof headers === 'string' &&
-    headers
-      .toLowerCase()
+  if (typeof headers !== 'string') return undefined;
+  for (const line of headers.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon !== -1 && line.slice(0, colon).toLowerCase() === name) return line.slice(colon + 1).trim();
+  }
+  return undefined;
+}
+
+/**
+ * Sets `name` on an undici request, in place of the values it holds (undici's `addHeader` appends):
+ * a trace header copied from the request being handled gives way to the kit's.
+ */
+function replaceHeader(request: UndiciRequest, name: string, value: string): void {
+  const { headers } = request;
+  if (Array.isArray(headers)) {
+    for (let i = headers.length - 2; i >= 0; i -= 2) {
+      if (String(headers[i]).toLowerCase() === name) headers.splice(i, 2);
+    }
+  } else if (typeof headers === 'string' && headerValue(headers, name) !== undefined) {
+    request.headers = headers
       .split('\r\n')
-      .some((line) => line.startsWith(`${name}:`))
-  );
+      .filter((line) => line.slice(0, line.indexOf(':')).toLowerCase() !== name)
+      .join('\r\n');
+  }
+  request.addHeader?.(name, value);
 }
 
 function describe(request: UndiciRequest): OutgoingCall | undefined {
@@ -87,7 +105,7 @@ export function instrumentFetch(
       if (request === undefined) return;
       if (requestIdHeader !== undefined && typeof request.addHeader === 'function') {
         const context = getRequestContext();
-        if (context !== undefined && !hasHeader(request.headers, requestIdHeader))
+        if (context !== undefined && headerValue(request.headers, requestIdHeader) === undefined)
           request.addHeader(requestIdHeader, context.requestId);
       }
       if (backend === undefined) return;
@@ -97,8 +115,11 @@ export function instrumentFetch(
       if (span === undefined) return;
       traced.set(request, { span, statusCode: undefined });
       if (typeof request.addHeader === 'function') {
-        const add = request.addHeader.bind(request);
-        addPropagationHeaders(span.headers, (name) => hasHeader(request.headers, name), add);
+        addPropagationHeaders(
+          span.headers,
+          (name) => headerValue(request.headers, name),
+          (name, value) => replaceHeader(request, name, value),
+        );
       }
     } catch (error) {
       failures.report('starting a fetch span', error);

@@ -48,6 +48,12 @@ function describe(req: ClientRequest, defaultProtocol: string): OutgoingCall {
   };
 }
 
+/** A header of a `node:http` request as text: the first of several values. */
+function headerText(value: number | string | readonly string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'object' ? value[0] : String(value);
+}
+
 /**
  * Client spans for `node:http` and `node:https` requests, without a loader. From Node.js 22.12 (and
  * 23.2) the `http.client.request.created` diagnostics channel hands over every `ClientRequest` before
@@ -97,7 +103,7 @@ export function instrumentHttpClient(
       if (span !== undefined && !req.headersSent) {
         addPropagationHeaders(
           span.headers,
-          (name) => req.getHeader(name) !== undefined,
+          (name) => headerText(req.getHeader(name)),
           (name, value) => {
             req.setHeader(name, value);
             kitHeaders.set(name, value);

@@ -216,6 +216,42 @@ describe('client spans inside a request', () => {
     expect(headers('/appended')).not.toHaveProperty('x-amzn-trace-id');
   });
 
+  it("a reverse proxy: the trace headers it copied from the request give way to the kit's (node:http and fetch)", async () => {
+    const copied = {
+      ...incoming,
+      traceparent: `00-${callerHexRoot}-${callerParent}-01`,
+      tracestate: 'rojo=00f067aa0ba902b7',
+    };
+    const { runtime } = await startTraced(collector, 'http/protobuf', () => async (req, res) => {
+      // What http-proxy-middleware and @fastify/reply-from do: the incoming headers go on as they came.
+      const headers = {
+        'x-amzn-trace-id': String(req.headers['x-amzn-trace-id']),
+        traceparent: String(req.headers.traceparent),
+        tracestate: String(req.headers.tracestate),
+      };
+      await new Promise<void>((resolve, reject) => {
+        const call = http.request(`${downstreamUrl}/proxied-http`, { headers }, (answer) =>
+          answer.resume().on('end', resolve),
+        );
+        call.on('error', reject).end();
+      });
+      await (await fetch(`${downstreamUrl}/proxied-fetch`, { headers })).text();
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`, { headers: copied });
+    await runtime.tracer.flush();
+    const spans = await collector.waitForSpans(3);
+    for (const path of ['/proxied-http', '/proxied-fetch']) {
+      const sent = received.find((r) => r.path === path)!.headers;
+      const parent = /Parent=([0-9a-f]{16})/.exec(String(sent['x-amzn-trace-id']))?.[1];
+      const client = spans.find((s) => s.kind === 'client' && s.spanId === parent);
+      expect(client, `${path}: ${sent['x-amzn-trace-id']}`).toBeDefined();
+      expect(sent['x-amzn-trace-id']).toBe(`Root=${callerRoot};Parent=${client!.spanId};Sampled=1`);
+      expect(sent.traceparent).toBe(`00-${callerHexRoot}-${client!.spanId}-01`);
+      expect(sent.tracestate).toBe('rojo=00f067aa0ba902b7'); // one value, not the copy and the kit's
+    }
+  });
+
   it('node:http: raw array headers are sent as given (no header can be added), the span still made', async () => {
     const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => {
       const raw = ['host', downstreamUrl.slice('http://'.length), 'x-raw', '1'];

@@ -175,7 +175,7 @@ describe('addPropagationHeaders', () => {
     const set: Record<string, string> = {};
     addPropagationHeaders(
       headers,
-      (name) => name in callers,
+      (name) => callers[name],
       (name, value) => {
         set[name] = value;
       },
