@@ -159,7 +159,7 @@ export const environmentSchema = Object.freeze({
       "Which traces are recorded. The `parentbased_*` samplers and `xray` follow the caller's `Sampled=` flag, and decide themselves when it is `?` or absent. `xray` follows the sampling rules set in the X-Ray console, read through the X-Ray daemon or the ADOT collector's `awsproxy` extension (needs `@opentelemetry/sampler-aws-xray`), with X-Ray's default rule (1 trace per second, then 5 %) while they cannot be read.",
     accepted: tracesSamplers.join(', '),
     default:
-      "`parentbased_always_on`; on ECS, EKS or App Runner (`cloud.platform=aws_app_runner`) with `tracing.mode` `auto`, X-Ray's default rule, parent-based",
+      "`parentbased_always_on`; on an AWS platform with `tracing.mode` `auto`, X-Ray's default rule, parent-based (ECS and EKS are recognised; App Runner and others are named by `cloud.platform` in `OTEL_RESOURCE_ATTRIBUTES`, such as `aws_app_runner`)",
     parse: (raw, name) => parseTracesSampler(raw, name),
   }),
   OTEL_TRACES_SAMPLER_ARG: variable({
@@ -180,7 +180,7 @@ export const environmentSchema = Object.freeze({
   }),
   OTEL_RESOURCE_ATTRIBUTES: variable({
     description:
-      'More resource attributes on every span, such as `deployment.environment.name=prod`; they win over the detected `cloud.*` ones. `service.name` and `service.version` here name the service (log lines too) when no option, `SERVICE_NAME`, `OTEL_SERVICE_NAME` or `SERVICE_VERSION` does. A pair that cannot be read fails the start where OpenTelemetry traces; elsewhere it is left out, with a warning (`createLogger` leaves it out silently).',
+      "More resource attributes on every span, such as `deployment.environment.name=prod`; they win over the detected `cloud.*` ones. A `cloud.platform` here is the platform the kit assumes: an AWS value (such as `aws_app_runner`) as detected ones are, another cloud's keeps the kit's own `cloud.*` attributes and X-Ray's default sampler off. `service.name` and `service.version` here name the service (log lines too) when no option, `SERVICE_NAME`, `OTEL_SERVICE_NAME` or `SERVICE_VERSION` does. A pair that cannot be read fails the start where OpenTelemetry traces; elsewhere it is left out, with a warning (`createLogger` leaves it out silently).",
     accepted: 'comma-separated `key=value` pairs, values percent-encoded',
     default: 'unset',
     // Refused by parseTracingConfig where OpenTelemetry traces; elsewhere a pair it cannot read is left out.
@@ -249,16 +249,33 @@ export const environmentSchema = Object.freeze({
   }),
   ECS_CONTAINER_METADATA_URI_V4: variable({
     description:
-      "Set by ECS (Fargate too): spans get `cloud.platform=aws_ecs`, and the task's attributes with `@opentelemetry/resource-detector-aws` installed.",
+      "Set by ECS (Fargate too): spans get `cloud.platform=aws_ecs`, and the task's attributes with `@opentelemetry/resource-detector-aws` installed. A `cloud.platform` in `OTEL_RESOURCE_ATTRIBUTES` wins.",
     accepted: 'a URL',
     default: 'unset',
     parse: (raw, name) => parsePlatformMarker(raw, name),
   }),
   KUBERNETES_SERVICE_HOST: variable({
-    description: 'Set by Kubernetes: spans get `cloud.platform=aws_eks`.',
+    description:
+      'Set by Kubernetes: with AWS beside it (`AWS_REGION`, `AWS_DEFAULT_REGION`, `AWS_ROLE_ARN` or `AWS_CONTAINER_CREDENTIALS_FULL_URI`), spans get `cloud.platform=aws_eks`; alone it names no platform (any cluster sets it). A `cloud.platform` in `OTEL_RESOURCE_ATTRIBUTES` wins.',
     accepted: 'an address',
     default: 'unset',
     parse: (raw, name) => parsePlatformMarker(raw, name),
+  }),
+  AWS_ROLE_ARN: variable({
+    description:
+      'Set in EKS pods by IAM roles for service accounts (and read by the AWS SDK): beside `KUBERNETES_SERVICE_HOST`, it tells the kit the cluster is EKS.',
+    accepted: 'an IAM role ARN',
+    default: 'unset',
+    // Only whether it is set counts here: the AWS SDK reads the value.
+    parse: (raw) => raw.trim(),
+  }),
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: variable({
+    description:
+      'Set by EKS Pod Identity (and read by the AWS SDK): beside `KUBERNETES_SERVICE_HOST`, it tells the kit the cluster is EKS.',
+    accepted: 'a URL',
+    default: 'unset',
+    // Only whether it is set counts here: the AWS SDK reads the value.
+    parse: (raw) => raw.trim(),
   }),
   NODE_OPTIONS: variable({
     description:

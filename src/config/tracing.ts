@@ -4,6 +4,7 @@ import { parseXrayOptions, type XrayConfig } from '../tracing/xray/options.js';
 import type { ParsedEnvironment } from './environment.js';
 import { type OtelSdkSettings, otelSdkSettings } from './otel-sdk.js';
 import { invalid, parseBoolean, parseEnum, parseName, parseSection } from './parse.js';
+import { type CloudPlatform, recognisePlatform } from './platform.js';
 import { type ResourceAttributesText, requireResourceAttributes } from './resource-attributes.js';
 
 /** The tracing modes `tracing.mode` accepts. */
@@ -110,8 +111,7 @@ function parsePropagatorsOption(value: unknown): readonly TracePropagator[] {
   return Object.freeze(propagators);
 }
 
-/** The platforms recognised from the environment, as `cloud.platform` names them. */
-export type CloudPlatform = 'aws_ecs' | 'aws_eks';
+export type { CloudPlatform } from './platform.js';
 
 /** The validated tracing settings: the option, and the environment variables tracing reads. */
 export interface TracingConfig {
@@ -167,8 +167,16 @@ export interface TracingConfig {
   readonly xrayDaemonAddressIgnored: string | undefined;
   /** `tracing.xray`: the X-Ray SDK backend's sampling. */
   readonly xray: XrayConfig;
-  /** From `ECS_CONTAINER_METADATA_URI_V4` or `KUBERNETES_SERVICE_HOST`. */
+  /**
+   * The AWS platform the kit assumes: `cloud.platform` in `OTEL_RESOURCE_ATTRIBUTES`, else `aws_ecs`
+   * from `ECS_CONTAINER_METADATA_URI_V4`, else `aws_eks` from `KUBERNETES_SERVICE_HOST` with
+   * `AWS_REGION`, `AWS_DEFAULT_REGION`, `AWS_ROLE_ARN` or `AWS_CONTAINER_CREDENTIALS_FULL_URI` beside it.
+   */
   readonly platform: CloudPlatform | undefined;
+  /** What named or suggested `platform`, as the start-up line says it. */
+  readonly platformFrom: string | undefined;
+  /** `OTEL_RESOURCE_ATTRIBUTES` names a cloud other than AWS: the kit adds no `cloud.*` attribute. */
+  readonly otherCloud: boolean;
 }
 
 /** Where the `xray` sampler reads X-Ray's centralized sampling rules and reports its targets. */
@@ -361,12 +369,7 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
     'xray',
   ]);
   const mode = section.mode === undefined ? 'auto' : parseEnum('tracing.mode', section.mode, tracingModes);
-  const platform: CloudPlatform | undefined =
-    env.ECS_CONTAINER_METADATA_URI_V4 !== undefined
-      ? 'aws_ecs'
-      : env.KUBERNETES_SERVICE_HOST !== undefined
-        ? 'aws_eks'
-        : undefined;
+  const resourceAttributes = env.OTEL_RESOURCE_ATTRIBUTES?.attributes ?? {};
   // The argument's meaning depends on the sampler: a ratio, or the `xray` sampler's rules endpoint.
   const argName = 'OTEL_TRACES_SAMPLER_ARG';
   const argText = env.OTEL_TRACES_SAMPLER_ARG;
@@ -398,11 +401,11 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
     samplerArg: xray || argText === undefined ? undefined : parseSamplerArg(argText, argName),
     xrayRules:
       xray && argText !== undefined ? parseXrayRulesSource(argText, argName) : defaultXrayRulesSource,
-    resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES?.attributes ?? {},
+    resourceAttributes,
     sdkDisabled: env.OTEL_SDK_DISABLED ?? false,
     sdk: otelSdkSettings(env),
     xray: parseXrayOptions(section.xray),
-    platform,
+    ...recognisePlatform(env, resourceAttributes),
   };
   // Which backend traces, the daemon address counted as set whether or not the kit can read it.
   const { backend } = resolveTracingMode({ ...config, xrayDaemonAddress: env.AWS_XRAY_DAEMON_ADDRESS });

@@ -38,7 +38,8 @@ export async function detectPlatformResource(
   platform: CloudPlatform | undefined,
   timeoutMs: number = platformDetectionTimeoutMs,
 ): Promise<PlatformResource> {
-  if (platform === undefined) return none;
+  // Only ECS and EKS have a detector here; App Runner has no metadata endpoint to ask.
+  if (platform !== 'aws_ecs' && platform !== 'aws_eks') return none;
   let detectors: DetectorModule;
   try {
     detectors = (await import('@opentelemetry/resource-detector-aws')) as DetectorModule;

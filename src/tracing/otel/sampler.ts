@@ -11,7 +11,7 @@ import {
 import type { Resource } from '@opentelemetry/resources';
 import type { Sampler, SamplingResult } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
-import type { CloudPlatform, TracesSampler, TracingConfig } from '../../config/tracing.js';
+import type { TracesSampler, TracingConfig } from '../../config/tracing.js';
 import { type SamplingHintValue, samplingHintKey } from './propagator.js';
 import type { TraceSdk } from './trace-sdk.js';
 import { XrayDefaultRuleSampler, xrayDefaultRule } from './xray-default-rule.js';
@@ -100,28 +100,18 @@ export interface SamplerChoice {
   readonly stop: () => void;
 }
 
-/** The platform tracing runs on, when it is one whose traffic X-Ray bills: ECS, EKS, App Runner. */
-export function awsPlatform(
-  tracing: Pick<TracingConfig, 'platform' | 'resourceAttributes'>,
-): CloudPlatform | 'aws_app_runner' | undefined {
-  if (tracing.platform !== undefined) return tracing.platform;
-  return tracing.resourceAttributes['cloud.platform'] === 'aws_app_runner' ? 'aws_app_runner' : undefined;
-}
-
 /**
  * Chooses the sampler: the one `OTEL_TRACES_SAMPLER` names; when it names none and tracing turned on
- * by itself (`tracing.mode` `auto`) on ECS, EKS or App Runner, X-Ray's default rule, parent-based —
- * OpenTelemetry's default records every request, and X-Ray bills per trace recorded: at 1,000
- * requests per second, ~2.6 billion traces a month, against ~0.13 billion with the rule.
+ * by itself (`tracing.mode` `auto`) on an AWS platform (see recognisePlatform), X-Ray's default
+ * rule, parent-based — OpenTelemetry's default records every request, and X-Ray bills per trace
+ * recorded: at 1,000 requests per second, ~2.6 billion traces a month, against ~0.13 billion with
+ * the rule.
  *
  * @throws MissingDependencyError (`ARK_DEPENDENCY_MISSING`) for `xray` without `@opentelemetry/sampler-aws-xray`.
  */
 export async function chooseSampler(
   sdk: TraceSdk,
-  tracing: Pick<
-    TracingConfig,
-    'mode' | 'sampler' | 'samplerArg' | 'xrayRules' | 'platform' | 'resourceAttributes'
-  >,
+  tracing: Pick<TracingConfig, 'mode' | 'sampler' | 'samplerArg' | 'xrayRules' | 'platform' | 'platformFrom'>,
   resource: Resource,
   logger: Logger,
 ): Promise<SamplerChoice> {
@@ -135,13 +125,14 @@ export async function chooseSampler(
       stop: () => remote.stop(),
     };
   }
-  const platform = awsPlatform(tracing);
+  const { platform, platformFrom } = tracing;
   if (tracing.sampler === undefined && tracing.mode === 'auto' && platform !== undefined) {
+    const on = platformFrom === undefined ? platform : `${platform} (from ${platformFrom})`;
     const root = new XrayDefaultRuleSampler(new sdk.TraceIdRatioBasedSampler(xrayDefaultRule.fixedRate));
     return {
       sampler: new XrayParentBasedSampler(root),
       name: 'parentbased_xray_default_rule',
-      note: `X-Ray's default rule, 1 trace per second then 5 %, is the default on ${platform}: X-Ray bills per trace recorded; OTEL_TRACES_SAMPLER=xray follows the console's rules, parentbased_always_on records every request`,
+      note: `X-Ray's default rule, 1 trace per second then 5 %, is the default on ${on}: X-Ray bills per trace recorded; OTEL_TRACES_SAMPLER=xray follows the console's rules, parentbased_always_on records every request`,
       stop: nothing,
     };
   }

@@ -106,9 +106,16 @@ interface XrayScope {
   readonly outer?: XrayScope | undefined;
 }
 
-const origins: Readonly<Record<CloudPlatform, string>> = {
+/**
+ * The segment's `origin` on each platform, as the AWS X-Ray exporter of the OpenTelemetry Collector
+ * (ADOT's) writes it from `cloud.platform`; a platform left out gets no origin.
+ */
+const origins: Readonly<Partial<Record<CloudPlatform, string>>> = {
+  aws_app_runner: 'AWS::AppRunner::Service',
+  aws_ec2: 'AWS::EC2::Instance',
   aws_ecs: 'AWS::ECS::Container',
   aws_eks: 'AWS::EKS::Container',
+  aws_elastic_beanstalk: 'AWS::ElasticBeanstalk::Environment',
 };
 
 /**

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../../src/config/config.js';
 import { defaults } from '../../../src/index.js';
 
 const read = (name: string) =>
@@ -69,5 +70,27 @@ describe('examples/deploy', () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(
       app!.lifecycle.preStop.sleep.seconds + shutdownS,
     );
+  });
+
+  it('EKS: names the platform and the pod in OTEL_RESOURCE_ATTRIBUTES, from variables defined above it', () => {
+    const [deployment] = parseAllDocuments(read('eks-deployment.yaml')).map((d) => d.toJS() as unknown);
+    const pod = (deployment as { spec: { template: { spec: unknown } } }).spec.template.spec as {
+      containers: { env: { name: string; value?: string; valueFrom?: unknown }[] }[];
+    };
+    // As the kubelet builds the environment: $(NAME) expands to a variable defined earlier in the list.
+    const built: Record<string, string> = {};
+    for (const entry of pod.containers[0]!.env) {
+      built[entry.name] =
+        entry.valueFrom !== undefined
+          ? `<${entry.name}>`
+          : String(entry.value).replace(/\$\(([A-Z_]+)\)/g, (whole, name: string) => built[name] ?? whole);
+    }
+    const { tracing } = loadConfig({ env: { ...built, KUBERNETES_SERVICE_HOST: '10.100.0.1' } }).config;
+
+    expect(tracing.platform).toBe('aws_eks');
+    expect(tracing.resourceAttributes).toMatchObject({
+      'k8s.pod.name': '<POD_NAME>',
+      'k8s.namespace.name': '<POD_NAMESPACE>',
+    });
   });
 });

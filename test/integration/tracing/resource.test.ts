@@ -149,3 +149,54 @@ describe('the resource of spans on ECS', () => {
     );
   });
 });
+
+/** The tracing start-up line's fields. */
+function tracingLine(logs: { lines: Record<string, unknown>[] }): Record<string, string> {
+  const line = logs.lines.find((l) => String(l.msg).startsWith('tracing through OpenTelemetry'));
+  return line!.tracing as Record<string, string>;
+}
+
+describe('the platform tracing assumes', () => {
+  const started = (env: Record<string, string>) =>
+    startTraced(collector, 'http/json', () => (_req, res) => res.end(), { env });
+
+  it('is none on a Kubernetes cluster that names another cloud: OpenTelemetry sampling, no aws attributes', async () => {
+    const { runtime, logs } = await started({
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      AWS_REGION: 'eu-west-1',
+      OTEL_RESOURCE_ATTRIBUTES: 'cloud.provider=gcp,cloud.platform=gcp_kubernetes_engine',
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+
+    expect(tracingLine(logs)).toMatchObject({ sampler: 'parentbased_always_on' });
+    expect(tracingLine(logs).resource).toBeUndefined();
+    expect(span!.resource).toMatchObject({
+      'cloud.provider': 'gcp',
+      'cloud.platform': 'gcp_kubernetes_engine',
+    });
+    expect(span!.resource['cloud.region']).toBeUndefined();
+  });
+
+  it('is none on a Kubernetes cluster with nothing of AWS beside it', async () => {
+    const { runtime, logs } = await started({ KUBERNETES_SERVICE_HOST: '10.96.0.1' });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+
+    expect(tracingLine(logs)).toMatchObject({ sampler: 'parentbased_always_on' });
+    expect(span!.resource['cloud.platform']).toBeUndefined();
+    expect(span!.resource['cloud.provider']).toBeUndefined();
+  });
+
+  it("is App Runner where OTEL_RESOURCE_ATTRIBUTES names it: X-Ray's default rule, and the line says why", async () => {
+    const { runtime, logs } = await started({ OTEL_RESOURCE_ATTRIBUTES: 'cloud.platform=aws_app_runner' });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+
+    expect(tracingLine(logs)).toMatchObject({ sampler: 'parentbased_xray_default_rule' });
+    expect(tracingLine(logs).sampling).toContain('on aws_app_runner (from OTEL_RESOURCE_ATTRIBUTES)');
+    expect(tracingLine(logs).resource).toBeUndefined();
+  });
+});

@@ -273,3 +273,26 @@ describe('the incoming X-Amzn-Trace-Id', () => {
     expect(expectWellFormed(daemon)).toEqual([]);
   });
 });
+
+describe("a segment's origin", () => {
+  it.each([
+    [{ KUBERNETES_SERVICE_HOST: '10.100.0.1', AWS_REGION: 'eu-west-1' }, 'AWS::EKS::Container'],
+    [{ OTEL_RESOURCE_ATTRIBUTES: 'cloud.platform=aws_app_runner' }, 'AWS::AppRunner::Service'],
+    [{ KUBERNETES_SERVICE_HOST: '10.96.0.1' }, undefined],
+    [
+      {
+        KUBERNETES_SERVICE_HOST: '10.96.0.1',
+        AWS_REGION: 'eu-west-1',
+        OTEL_RESOURCE_ATTRIBUTES: 'cloud.platform=gcp_kubernetes_engine',
+      },
+      undefined,
+    ],
+  ])('follows the platform the kit assumes in %j: %s', async (env, origin) => {
+    const { runtime } = await startXray(daemon, () => (_req, res) => res.end(), { env });
+    await get(`${baseUrl(runtime.server!)}/origin`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+
+    expect(segmentFor(daemon, '/origin').document.origin).toBe(origin);
+  });
+});

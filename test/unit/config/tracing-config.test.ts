@@ -59,6 +59,8 @@ describe('tracing options', () => {
       resourceAttributesIgnored: [],
       xray: { sampling: 'centralized', samplingRules: undefined },
       platform: undefined,
+      platformFrom: undefined,
+      otherCloud: false,
     });
   });
 
@@ -250,15 +252,62 @@ describe('tracing environment variables', () => {
     });
   });
 
+  const ecs = { ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc' };
+  const kubernetes = { KUBERNETES_SERVICE_HOST: '10.100.0.1' };
   it.each([
-    [{ ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc' }, 'aws_ecs'],
-    [{ KUBERNETES_SERVICE_HOST: '10.100.0.1' }, 'aws_eks'],
+    [ecs, 'aws_ecs', 'ECS_CONTAINER_METADATA_URI_V4'],
+    [{ ...ecs, ...kubernetes }, 'aws_ecs', 'ECS_CONTAINER_METADATA_URI_V4'],
+    [{ ...kubernetes, AWS_REGION: 'eu-west-1' }, 'aws_eks', 'KUBERNETES_SERVICE_HOST and AWS_REGION'],
     [
-      { ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc', KUBERNETES_SERVICE_HOST: '10.0.0.1' },
-      'aws_ecs',
+      { ...kubernetes, AWS_DEFAULT_REGION: 'eu-west-1' },
+      'aws_eks',
+      'KUBERNETES_SERVICE_HOST and AWS_DEFAULT_REGION',
     ],
-  ])('recognise the platform from %j', (env, platform) => {
-    expect(tracing(undefined, env).platform).toBe(platform);
+    [
+      { ...kubernetes, AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/notes' },
+      'aws_eks',
+      'KUBERNETES_SERVICE_HOST and AWS_ROLE_ARN',
+    ],
+    [
+      { ...kubernetes, AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials' },
+      'aws_eks',
+      'KUBERNETES_SERVICE_HOST and AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    ],
+    [
+      { OTEL_RESOURCE_ATTRIBUTES: 'cloud.platform=aws_app_runner' },
+      'aws_app_runner',
+      'OTEL_RESOURCE_ATTRIBUTES',
+    ],
+    [
+      { ...ecs, OTEL_RESOURCE_ATTRIBUTES: 'cloud.provider=aws,cloud.platform=aws_ec2' },
+      'aws_ec2',
+      'OTEL_RESOURCE_ATTRIBUTES',
+    ],
+  ])('recognise the platform from %j', (env, platform, from) => {
+    expect(tracing(undefined, env)).toMatchObject({ platform, platformFrom: from, otherCloud: false });
+  });
+
+  it('assume no platform from Kubernetes alone: every cluster sets KUBERNETES_SERVICE_HOST', () => {
+    expect(tracing(undefined, kubernetes)).toMatchObject({ platform: undefined, otherCloud: false });
+  });
+
+  it.each([
+    [
+      {
+        ...kubernetes,
+        AWS_REGION: 'eu-west-1',
+        OTEL_RESOURCE_ATTRIBUTES: 'cloud.platform=gcp_kubernetes_engine',
+      },
+    ],
+    [{ ...ecs, OTEL_RESOURCE_ATTRIBUTES: 'cloud.provider=azure,cloud.platform=azure_aks' }],
+    [{ ...kubernetes, AWS_REGION: 'eu-west-1', OTEL_RESOURCE_ATTRIBUTES: 'cloud.provider=gcp' }],
+    [{ OTEL_RESOURCE_ATTRIBUTES: 'cloud.provider=gcp,cloud.platform=aws_eks' }],
+  ])('assume no AWS platform where OTEL_RESOURCE_ATTRIBUTES names another cloud: %j', (env) => {
+    expect(tracing(undefined, env)).toMatchObject({
+      platform: undefined,
+      platformFrom: 'OTEL_RESOURCE_ATTRIBUTES',
+      otherCloud: true,
+    });
   });
 
   it.each([

@@ -10,7 +10,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { defaultXrayRulesSource, type TracingConfig } from '../../../src/config/tracing.js';
+import { loadConfig } from '../../../src/config/config.js';
 import { createPropagator, XrayPropagator } from '../../../src/tracing/otel/propagator.js';
 import { chooseSampler, XrayParentBasedSampler } from '../../../src/tracing/otel/sampler.js';
 import { loadTraceSdk } from '../../../src/tracing/otel/trace-sdk.js';
@@ -134,43 +134,73 @@ describe('XrayParentBasedSampler after both headers were extracted (the global p
 });
 
 describe('chooseSampler', () => {
-  const base: Pick<
-    TracingConfig,
-    'mode' | 'sampler' | 'samplerArg' | 'xrayRules' | 'platform' | 'resourceAttributes'
-  > = {
-    mode: 'auto',
-    sampler: undefined,
-    samplerArg: undefined,
-    xrayRules: defaultXrayRulesSource,
-    platform: undefined,
-    resourceAttributes: {},
-  };
+  /** The tracing settings `loadConfig` reads from `env`, as the backend gets them. */
+  const fromEnv = (env: Record<string, string>, tracing?: Record<string, unknown>) =>
+    loadConfig({ env, ...(tracing === undefined ? {} : { tracing: tracing as never }) }).config.tracing;
+  const ecs = { ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc' };
 
   it.each([
-    ['aws_ecs', { platform: 'aws_ecs' as const }],
-    ['aws_eks', { platform: 'aws_eks' as const }],
-    ['aws_app_runner', { resourceAttributes: { 'cloud.platform': 'aws_app_runner' } }],
-  ])("defaults to X-Ray's default rule when tracing turns on by itself on %s", async (platform, settings) => {
-    const choice = await chooseSampler(sdk, { ...base, ...settings }, resource, logger);
-    expect(choice.name).toBe('parentbased_xray_default_rule');
-    expect(choice.note).toContain(platform);
-    expect(choice.sampler.toString()).toMatch(/^XrayParentBased\{root=XrayDefaultRule/);
-  });
-
-  it.each([
-    ['elsewhere', {}, 'parentbased_always_on'],
+    ['aws_ecs', ecs, 'ECS_CONTAINER_METADATA_URI_V4'],
+    ['aws_eks', { KUBERNETES_SERVICE_HOST: '10.100.0.1', AWS_REGION: 'eu-west-1' }, 'AWS_REGION'],
     [
-      'when tracing.mode is "otel"',
-      { mode: 'otel' as const, platform: 'aws_ecs' as const },
+      'aws_eks',
+      { KUBERNETES_SERVICE_HOST: '10.100.0.1', AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/notes' },
+      'AWS_ROLE_ARN',
+    ],
+    [
+      'aws_app_runner',
+      { OTEL_RESOURCE_ATTRIBUTES: 'cloud.platform=aws_app_runner' },
+      'OTEL_RESOURCE_ATTRIBUTES',
+    ],
+    [
+      'aws_ec2',
+      { KUBERNETES_SERVICE_HOST: '10.100.0.1', OTEL_RESOURCE_ATTRIBUTES: 'cloud.platform=aws_ec2' },
+      'OTEL_RESOURCE_ATTRIBUTES',
+    ],
+  ])(
+    "defaults to X-Ray's default rule when tracing turns on by itself on %s",
+    async (platform, env, from) => {
+      const choice = await chooseSampler(sdk, fromEnv(env), resource, logger);
+      expect(choice.name).toBe('parentbased_xray_default_rule');
+      expect(choice.note).toContain(`on ${platform} (from `);
+      expect(choice.note).toContain(from);
+      expect(choice.sampler.toString()).toMatch(/^XrayParentBased\{root=XrayDefaultRule/);
+    },
+  );
+
+  it.each([
+    ['elsewhere', {}, undefined, 'parentbased_always_on'],
+    [
+      'on a Kubernetes cluster with nothing of AWS',
+      { KUBERNETES_SERVICE_HOST: '10.96.0.1' },
+      undefined,
       'parentbased_always_on',
     ],
     [
+      'where OTEL_RESOURCE_ATTRIBUTES names another platform',
+      {
+        KUBERNETES_SERVICE_HOST: '10.96.0.1',
+        AWS_REGION: 'eu-west-1',
+        OTEL_RESOURCE_ATTRIBUTES: 'cloud.provider=gcp,cloud.platform=gcp_kubernetes_engine',
+      },
+      undefined,
+      'parentbased_always_on',
+    ],
+    [
+      'where OTEL_RESOURCE_ATTRIBUTES names another provider',
+      { ...ecs, OTEL_RESOURCE_ATTRIBUTES: 'cloud.provider=azure' },
+      undefined,
+      'parentbased_always_on',
+    ],
+    ['when tracing.mode is "otel"', ecs, { mode: 'otel' }, 'parentbased_always_on'],
+    [
       'when OTEL_TRACES_SAMPLER names one',
-      { sampler: 'always_on' as const, platform: 'aws_ecs' as const },
+      { ...ecs, OTEL_TRACES_SAMPLER: 'always_on' },
+      undefined,
       'always_on',
     ],
-  ])('keeps what OpenTelemetry names %s', async (_, settings, name) => {
-    const choice = await chooseSampler(sdk, { ...base, ...settings }, resource, logger);
+  ])('keeps what OpenTelemetry names %s', async (_, env, tracing, name) => {
+    const choice = await chooseSampler(sdk, fromEnv(env, tracing), resource, logger);
     expect(choice.name).toBe(name);
     expect(choice.note).toBeUndefined();
   });
