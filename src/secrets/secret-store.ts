@@ -39,7 +39,11 @@ export interface SecretStoreOptions {
   secrets?: Record<string, SecretDeclaration> | undefined;
   /** Cache, start-up, AWS client and provider options. */
   options?: SecretOptions | undefined;
-  /** The environment `env:` references read. @default process.env */
+  /**
+   * The environment `env:` references read, and the region of an AWS reference that names none:
+   * `AWS_REGION`, else `AWS_DEFAULT_REGION` (which the AWS SDK alone does not read).
+   * @default process.env
+   */
   env?: Readonly<Record<string, string | undefined>>;
   /** Directory relative `file:` paths start from. @default process.cwd() */
   cwd?: string;
@@ -94,14 +98,19 @@ export class SecretStore {
     this.#settings = settings;
     this.#logger = options.logger;
     this.#customSchemes = Object.keys(settings.providers);
-    const awsOptions = { settings: settings.aws, onClient: options.onAwsClient };
+    const env = options.env ?? process.env;
+    const awsOptions = {
+      settings: settings.aws,
+      onClient: options.onAwsClient,
+      region: nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION),
+    };
     this.#ssm = ssmProvider({ ...awsOptions, client: settings.clients.ssm });
     this.#secretsManager = secretsManagerProvider({ ...awsOptions, client: settings.clients.secretsManager });
     this.#providers = {
       ...settings.providers,
       secretsmanager: this.#secretsManager,
       ssm: this.#ssm,
-      env: envProvider(options.env ?? process.env),
+      env: envProvider(env),
       file: fileProvider(options.cwd ?? process.cwd()),
     };
     for (const declaration of parseSecretDeclarations(options.secrets, settings.exportToEnv)) {
@@ -483,6 +492,12 @@ export class SecretStore {
     const scheme = reference.kind === 'custom' ? reference.scheme : reference.kind;
     return this.#providers[scheme]!;
   }
+}
+
+/** `value` trimmed, or `undefined` when it is unset or blank (as the kit reads its variables). */
+function nonEmpty(value: string | undefined): string | undefined {
+  const text = value?.trim();
+  return text === undefined || text === '' ? undefined : text;
 }
 
 /**

@@ -25,6 +25,11 @@ export interface AwsProviderOptions {
   readonly client?: AwsClientLike | undefined;
   /** Called with each client the provider creates. */
   readonly onClient?: AwsClientHook | undefined;
+  /**
+   * The region of a reference that names none (not an ARN): the kit's, `AWS_REGION` else
+   * `AWS_DEFAULT_REGION`. The AWS SDK for JavaScript v3 reads only `AWS_REGION` (and the profile).
+   */
+  readonly region?: string | undefined;
 }
 
 /** The constructor options every kit-built AWS client gets, for `region` (or the SDK's default). */
@@ -117,7 +122,8 @@ export function awsService<Sdk>(options: AwsServiceOptions<Sdk>): AwsService<Sdk
           built.whenIdle = resolve;
         }).then(() => destroyClient(built));
   return {
-    async send(region, build, signal) {
+    async send(referenceRegion, build, signal) {
+      const region = referenceRegion ?? options.region;
       const loaded = await loadSdk();
       const sendOn = (client: AwsClientLike) => client.send(build(loaded) as never, { abortSignal: signal });
       if (options.client !== undefined) return sendOn(options.client);

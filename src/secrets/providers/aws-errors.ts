@@ -94,7 +94,10 @@ export function wrapAwsError(
     );
   }
   if (/region is missing/i.test(message)) {
-    return new SecretFetchError(`${reference}: no AWS region. Set AWS_REGION, or use a full ARN.`, options);
+    return new SecretFetchError(
+      `${reference}: no AWS region. Set AWS_REGION (or AWS_DEFAULT_REGION), or use a full ARN.`,
+      options,
+    );
   }
   return new SecretFetchError(`${reference}: ${name} (${message}).`, options);
 }

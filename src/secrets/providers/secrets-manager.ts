@@ -69,6 +69,7 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
     settings: options.settings,
     client: options.client,
     onClient: options.onClient,
+    region: options.region,
   });
   const inflight = new Map<string, Promise<SecretValueOutput>>();
 

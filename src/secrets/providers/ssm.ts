@@ -68,6 +68,7 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
     settings: options.settings,
     client: options.client,
     onClient: options.onClient,
+    region: options.region,
   });
   const send = service.send;
 
