@@ -7,7 +7,7 @@ export const platformDetectionTimeoutMs = 1_500;
 /** What {@link detectPlatformResource} found, for the resource and the tracing start-up line. */
 export interface PlatformResource {
   readonly attributes: Readonly<Record<string, AttributeValue>>;
-  /** `detected (N attributes)`, `timed out after N ms`, `not installed`, `none`. */
+  /** `detected (N attributes)`, `none detected (why)`, `timed out after N ms`, `not installed`, `none`. */
   readonly outcome: string;
 }
 
@@ -54,10 +54,13 @@ export async function detectPlatformResource(
     timer = setTimeout(() => resolve('timed out'), timeoutMs);
     timer.unref();
   });
+  let asked = false;
   const detection = (async () => {
     const detected = await detector.detect();
+    const entries = Object.entries(detected.attributes ?? {});
+    asked = entries.length > 0;
     await Promise.all(
-      Object.entries(detected.attributes ?? {}).map(async ([name, value]) => {
+      entries.map(async ([name, value]) => {
         try {
           const settled = await value;
           if (isAttributeValue(settled)) attributes[name] = settled;
@@ -79,6 +82,20 @@ export async function detectPlatformResource(
         ? `timed out after ${timeoutMs} ms (${count} attributes)`
         : outcome === 'failed'
           ? 'failed'
-          : `detected (${count} attributes)`,
+          : count === 0
+            ? `none detected (${nothingFound(platform, asked)})`
+            : `detected (${count} attributes)`,
   };
+}
+
+/**
+ * Why a detector that ran gave no attribute, as far as the kit can tell: the detectors swallow
+ * their errors, so an endpoint that refused and a platform that is not there look alike.
+ */
+function nothingFound(platform: 'aws_ecs' | 'aws_eks', asked: boolean): string {
+  if (platform === 'aws_eks')
+    return 'the EKS detector read no cluster name or container id: see "Resource attributes" in docs/deploy/eks.md';
+  return asked
+    ? 'the task metadata endpoint could not be read'
+    : 'the ECS detector reads ECS_CONTAINER_METADATA_URI_V4 from process.env, where it is unset';
 }

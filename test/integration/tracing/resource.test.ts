@@ -145,7 +145,8 @@ describe('the resource of spans on ECS', () => {
     expect(span!.resource['aws.ecs.task.arn']).toBeUndefined();
     const line = logs.lines.find((l) => String(l.msg).startsWith('tracing through OpenTelemetry'));
     expect((line!.tracing as { resource: string }).resource).toMatch(
-      /^(timed out after 1500 ms|detected \(\d+ attributes\))/,
+      // The detector gives up on the endpoint after 1 s, before the kit's bound.
+      /^(timed out after 1500 ms|none detected \(the task metadata endpoint could not be read\))/,
     );
   });
 });
@@ -198,5 +199,43 @@ describe('the platform tracing assumes', () => {
     expect(tracingLine(logs)).toMatchObject({ sampler: 'parentbased_xray_default_rule' });
     expect(tracingLine(logs).sampling).toContain('on aws_app_runner (from OTEL_RESOURCE_ATTRIBUTES)');
     expect(tracingLine(logs).resource).toBeUndefined();
+  });
+});
+
+describe('the start-up line on ECS', () => {
+  it('says no attribute was detected, and why, when the task metadata endpoint refuses', async () => {
+    // A port that was just listened on and closed: the connection is refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const url = `${baseUrl(closed)}/v4/0e2ae6c7`;
+    await new Promise((resolve) => closed.close(resolve));
+    const env = { ECS_CONTAINER_METADATA_URI_V4: url };
+    restore = applyEnv(env);
+    const { logs } = await startTraced(collector, 'http/json', () => (_req, res) => res.end(), { env });
+
+    expect(tracingLine(logs).resource).toBe('none detected (the task metadata endpoint could not be read)');
+  });
+
+  it('says the detector found no variable when ECS_CONTAINER_METADATA_URI_V4 is only in options.env', async () => {
+    const { logs } = await startTraced(collector, 'http/json', () => (_req, res) => res.end(), {
+      env: { ECS_CONTAINER_METADATA_URI_V4: 'http://127.0.0.1:9/v4/0e2ae6c7' },
+    });
+
+    expect(tracingLine(logs).resource).toMatch(
+      /^none detected \(the ECS detector reads ECS_CONTAINER_METADATA_URI_V4 from process\.env/,
+    );
+  });
+});
+
+describe('the start-up line on EKS', () => {
+  it('says no attribute was detected, and where to read why, when the pod cannot reach the ConfigMaps', async () => {
+    // No service-account token here: the detector gives up before asking the Kubernetes API.
+    const { logs } = await startTraced(collector, 'http/json', () => (_req, res) => res.end(), {
+      env: { KUBERNETES_SERVICE_HOST: '10.100.0.1', AWS_REGION: 'eu-west-1' },
+    });
+
+    expect(tracingLine(logs).resource).toBe(
+      'none detected (the EKS detector read no cluster name or container id: see "Resource attributes" in docs/deploy/eks.md)',
+    );
   });
 });
