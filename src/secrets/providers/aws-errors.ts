@@ -35,10 +35,14 @@ function describe(error: unknown): { name: string; code: string | undefined; mes
   return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(error) };
 }
 
+/** The role whose permissions the app's AWS calls use, on each platform the kit runs on. */
+const appRole =
+  "the app's role (App Runner's instance role, the ECS task role, or the role of the EKS pod's service account through IRSA or EKS Pod Identity)";
+
 function permission(service: 'secretsmanager' | 'ssm'): string {
   return service === 'secretsmanager'
-    ? 'Grant the instance role secretsmanager:GetSecretValue on this secret (and kms:Decrypt on its key when it is encrypted with a customer-managed KMS key).'
-    : 'Grant the instance role ssm:GetParameter and ssm:GetParameters (ssm:GetParametersByPath for a prefix) on this parameter (and kms:Decrypt for a SecureString encrypted with a customer-managed key).';
+    ? `Grant ${appRole} secretsmanager:GetSecretValue on this secret (and kms:Decrypt on its key when it is encrypted with a customer-managed KMS key).`
+    : `Grant ${appRole} ssm:GetParameter and ssm:GetParameters (ssm:GetParametersByPath for a prefix) on this parameter (and kms:Decrypt for a SecureString encrypted with a customer-managed key).`;
 }
 
 /**
@@ -66,7 +70,7 @@ export function wrapAwsError(
   }
   if (credentialsRefused.has(name)) {
     return new SecretFetchError(
-      `${reference}: ${name} (${message}). AWS refused the credentials, not the access: on App Runner the instance role's are renewed by the SDK; locally, renew the session (AWS_PROFILE, aws sso login) and check the clock.`,
+      `${reference}: ${name} (${message}). AWS refused the credentials, not the access: a role's (instance role, task role, IRSA, EKS Pod Identity) are renewed by the SDK; locally, renew the session (AWS_PROFILE, aws sso login) and check the clock.`,
       options,
     );
   }
@@ -89,7 +93,7 @@ export function wrapAwsError(
   }
   if (name === 'CredentialsProviderError') {
     return new SecretFetchError(
-      `${reference}: no AWS credentials (${message}). On App Runner, give the service an instance role; locally, set AWS_PROFILE or use env: and file: references.`,
+      `${reference}: no AWS credentials (${message}). Give the app a role: on App Runner an instance role, on ECS a task role (taskRoleArn), on EKS a role for the pod's service account (IRSA or EKS Pod Identity); locally, set AWS_PROFILE or use env: and file: references.`,
       options,
     );
   }

@@ -357,7 +357,7 @@ describe('start-up failures', () => {
     expect(error!.failures).toHaveLength(3);
     expect(error!.message).toContain('3 of 5 secrets could not be loaded');
     expect(error!.message).toMatch(
-      /DENIED: secretsmanager:prod\/api-key: AccessDeniedException .*secretsmanager:GetSecretValue/,
+      /DENIED: secretsmanager:prod\/api-key: AccessDeniedException .*Grant the app's role .*the ECS task role.*IRSA or EKS Pod Identity\) secretsmanager:GetSecretValue/,
     );
     expect(error!.message).toMatch(/MISSING: ssm:\/notes\/missing: ParameterNotFound/);
     expect(error!.message).toMatch(/NO_PARAM: .*ParameterNotFound/);
@@ -377,7 +377,7 @@ describe('start-up failures', () => {
       awsCode: 'ExpiredTokenException',
     });
     expect(error.message).toContain('AWS refused the credentials, not the access');
-    expect(error.message).not.toContain('Grant the instance role');
+    expect(error.message).not.toContain('Grant ');
   });
 
   it('says a missing secret is not found, with the region hint', async () => {
