@@ -1,10 +1,13 @@
 // The deployment templates in examples/deploy, checked against what the kit does: the health paths it
 // answers, the port it reads, and stop windows longer than its shutdown.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../../src/config/config.js';
 import { defaults } from '../../../src/index.js';
+import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 const read = (name: string) =>
   readFileSync(new URL(`../../../examples/deploy/${name}`, import.meta.url), 'utf8');
@@ -91,6 +94,64 @@ describe('examples/deploy', () => {
     expect(tracing.resourceAttributes).toMatchObject({
       'k8s.pod.name': '<POD_NAME>',
       'k8s.namespace.name': '<POD_NAMESPACE>',
+    });
+  });
+
+  it("App Runner: apprunner.yaml's tracing lines, uncommented, name the platform the kit cannot detect", () => {
+    const text = readFileSync(new URL('../../../examples/express/apprunner.yaml', import.meta.url), 'utf8');
+    const uncommented = text.replace(/^(\s*)# (- name: OTEL_| {2}value: )/gm, '$1$2');
+    const [document] = parseAllDocuments(uncommented).map((d) => d.toJS() as { run: { env: [] } });
+    const { tracing } = loadConfig({ env: env(document!.run.env) as Record<string, string> }).config;
+
+    expect(tracing).toMatchObject({ platform: 'aws_app_runner', endpoint: 'http://localhost:4317' });
+  });
+
+  describe('ECS/Fargate: the container health check, run as ECS runs it (no shell, no curl in node:22-slim)', () => {
+    const task = JSON.parse(read('ecs-fargate-task-definition.json')) as {
+      containerDefinitions: { healthCheck: { command: string[]; timeout: number } }[];
+    };
+    const { command, timeout } = task.containerDefinitions[0]!.healthCheck;
+    /** The exit code of the check's command with `PORT` set, within the check's timeout. */
+    const check = (port: number) =>
+      new Promise<number | null>((resolve, reject) => {
+        expect(command.slice(0, 2)).toEqual(['CMD', 'node']);
+        const child = spawn(process.execPath, command.slice(2), {
+          env: { PATH: process.env.PATH, PORT: String(port) },
+          stdio: 'ignore',
+          timeout: timeout * 1000,
+        });
+        child.on('error', reject);
+        child.on('exit', (code) => resolve(code));
+      });
+
+    afterEach(async () => {
+      await stopRuntimes();
+    });
+
+    it('exits 0 while /healthz passes', async () => {
+      const { runtime } = await startRuntime({ app: (_req, res) => res.end() });
+      const { port } = runtime.server!.address() as { port: number };
+
+      expect(await check(port)).toBe(0);
+    });
+
+    it('exits 1 when a liveness check fails (503), and when nothing listens', async () => {
+      const { runtime } = await startRuntime({ app: (_req, res) => res.end() });
+      runtime.health.register(
+        'event-loop',
+        () => {
+          throw new Error('stuck');
+        },
+        { kind: 'liveness' },
+      );
+      const { port } = runtime.server!.address() as { port: number };
+      const free = createServer();
+      await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+      const closed = (free.address() as { port: number }).port;
+      await new Promise((resolve) => free.close(resolve));
+
+      expect(await check(port)).toBe(1);
+      expect(await check(closed)).toBe(1);
     });
   });
 });
