@@ -3,8 +3,10 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { describeValue } from '../config/parse.js';
 import { InvalidArgumentError } from '../errors.js';
-import { runOutsideRequestContext } from '../http/context.js';
+import { getMutableRequestContext, runOutsideRequestContext } from '../http/context.js';
+import { contextOfResponse } from '../http/request-scope.js';
 import { sleep, withTimeout } from '../internal/timers.js';
+import { AwaitingRequests, awaitingNote } from './awaiting-requests.js';
 import { ConnectionTracker, type ManagedServer, portOf } from './connection-tracker.js';
 import { closedElsewhere } from './server-closed.js';
 import {
@@ -97,11 +99,19 @@ export class ShutdownCoordinator {
   /** A second signal ends the shutdown: it alone exits, once the requests it cut wrote their lines. */
   #forced = false;
   #result: Promise<ShutdownResult> | undefined;
+  /** When the drain's part of the deadline ends (`performance.now()`), once the shutdown started. */
+  #drainEndsAt = Number.POSITIVE_INFINITY;
+  /** The requests that await `runtime.shutdown()` before they answer, which the drain waits for. */
+  readonly #awaiting: AwaitingRequests;
 
   constructor(settings: ShutdownSettings, logger: Logger, exit: ((code: number) => void) | false) {
     this.#settings = settings;
     this.#logger = logger;
     this.#exit = exit;
+    this.#awaiting = new AwaitingRequests(logger, {
+      msLeft: () => Math.max(0, Math.round(this.#drainEndsAt - performance.now())),
+      timeoutMs: settings.timeoutMs,
+    });
   }
 
   /** The lifecycle state. */
@@ -241,11 +251,18 @@ export class ShutdownCoordinator {
   /**
    * `runtime.shutdown()`: {@link ShutdownCoordinator.shutdown}, noting the step it came in. Awaited
    * there (a hook that stops the app itself), it waits for that very step, which waits for it: both
-   * until the step's timeout. Should that step time out, a line says why.
+   * until the step's timeout. Should that step time out, a line says why. Called in a request whose
+   * response has not ended, on a managed server, the drain waits for that request: awaited there
+   * before it answers, both wait until the deadline, and lines say so (see {@link AwaitingRequests}).
    */
   shutdownByApp(reason: string): Promise<ShutdownResult> {
     if (this.#state === 'draining') this.#calledDuring = this.#phase;
-    return this.shutdown(reason);
+    const context = getMutableRequestContext();
+    const result = this.shutdown(reason);
+    if (context === undefined || this.#state === 'stopped') return result;
+    const res = this.findResponse((candidate) => contextOfResponse(candidate) === context);
+    if (res === undefined || res.writableEnded) return result;
+    return this.#awaiting.watch(result, context, res);
   }
 
   /**
@@ -303,11 +320,13 @@ export class ShutdownCoordinator {
       ),
     );
     const drainMs = timeoutMs - reserveMs;
+    this.#drainEndsAt = startedAt + drainMs;
     const outcome = await withTimeout(this.#sequence(startedAt + drainMs), drainMs);
     this.#tasksClosed = true;
     // What the sequence had left (hooks) is not started once the final steps run.
     if (outcome.outcome === 'timed-out') {
       this.#cutShort = true;
+      const awaiting = this.#awaiting.unanswered();
       this.#logger.error(
         {
           reason,
@@ -317,8 +336,9 @@ export class ShutdownCoordinator {
           connections: this.#connections(),
           upgraded: this.upgraded,
           tasks: [...this.#tasks.values()],
+          ...(awaiting.length === 0 ? {} : { awaitingShutdown: awaiting }),
         },
-        `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}`,
+        `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}${awaitingNote(awaiting)}`,
       );
     }
     // Forced, the forced line named them already.
