@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Endpoint } from './health-probe.js';
+import { LoopWatch } from './loop-watch.js';
 import { pause } from './timing.js';
 
 /** The outcome of one request of the load. */
@@ -75,6 +76,10 @@ export class KeepAliveLoad {
   #signalled = false;
   #closedAtOnce = 0;
   #finished: Promise<void> = Promise.resolve();
+  /** The sockets of the load not closed yet. */
+  readonly #open = new Set<Socket>();
+  /** How late the closes are seen: on a busy machine, the checker handles them late. */
+  readonly #loop = new LoopWatch();
 
   constructor(options: KeepAliveLoadOptions) {
     this.#options = options;
@@ -82,8 +87,9 @@ export class KeepAliveLoad {
 
   /** Starts every connection's loop. */
   start(): void {
+    this.#loop.start();
     const workers = Array.from({ length: this.#options.connections }, () => this.#worker());
-    this.#finished = Promise.all(workers).then(() => undefined);
+    this.#finished = Promise.all(workers).then(() => this.#loop.stop());
   }
 
   /** Resolves when every connection's loop has ended (after {@link stop}, the budget, or refusals). */
@@ -127,23 +133,37 @@ export class KeepAliveLoad {
     return this.#closedAtOnce;
   }
 
+  /**
+   * Resolves once every connection of the load has closed, or after `ms`. Called once the app has
+   * exited, whose connections the system has closed by then but the load may not have seen closing
+   * yet: stopped before, the load would close them itself, and never count them as the app's.
+   */
+  async closed(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    while (this.#open.size > 0 && performance.now() < until) await pause(5);
+  }
+
   /** Follows `socket`'s use, once per socket: busy or idle, and whether the app closed it at once. */
   #use(socket: Socket): SocketUse {
     let use = this.#sockets.get(socket);
     if (use !== undefined) return use;
     const created: SocketUse = { busy: false, saidClose: false, lastAnswerAt: undefined, spent: false };
     this.#sockets.set(socket, created);
+    this.#open.add(socket);
     // 'close', not 'end': the agent reads a free socket with a guard of its own, which destroys it on
     // the app's FIN without an 'end'.
     socket.once('close', () => {
-      // Closed while idle, soon after an answer that did not say it would, and not by the load.
+      this.#open.delete(socket);
+      // Closed while idle, soon after an answer that did not say it would, and not by the load. Soon
+      // as far as can be told: a close handled after the checker was held up may date from the start
+      // of the hold-up (on a busy machine, a close 5 ms after the answer was handled 300 ms after).
       if (
         this.#signalled &&
         !created.busy &&
         !created.spent &&
         !created.saidClose &&
         created.lastAnswerAt !== undefined &&
-        performance.now() - created.lastAnswerAt < closedAtOnceMs
+        this.#loop.earliest(performance.now()) - created.lastAnswerAt < closedAtOnceMs
       )
         this.#closedAtOnce += 1;
     });
@@ -159,6 +179,7 @@ export class KeepAliveLoad {
   /** Stops and destroys every connection: requests still in flight fail. */
   destroy(): void {
     this.#stopped = true;
+    this.#loop.stop();
     for (const agent of this.#agents) this.#close(agent);
   }
 
