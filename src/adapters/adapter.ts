@@ -69,10 +69,17 @@ export interface AnyAppAdapter {
 }
 
 /**
+ * The id a framework gives a request, which the kit takes when well formed (see
+ * {@link RequestScope.run}): the id itself, or the function that makes it, asked only for a request
+ * that enters the scope (not one the health endpoints answer or load shedding turns away).
+ */
+export type FrameworkRequestId = string | ((req: IncomingMessage) => string | undefined) | undefined;
+
+/**
  * The kit's part of one request, the same on every adapter: the health endpoints, load shedding, then
  * `handler` inside the request scope. `answered` runs when the kit answered the request itself
- * (Fastify hijacks its reply there); `requestId` is the id the framework gave the request, when it
- * gives one the kit takes (see {@link RequestScope.run}).
+ * (Fastify hijacks its reply there); `requestId` is the id the framework gives the request, when it
+ * gives one the kit takes.
  */
 export function serveInFront(
   kit: AdapterKit,
@@ -80,7 +87,7 @@ export function serveInFront(
   res: ServerResponse,
   handler: () => void,
   answered?: () => void,
-  requestId?: string,
+  requestId?: FrameworkRequestId,
 ): void {
   const { scope, health, shedder } = kit;
   if (!kit.logHealthRequests && health.handle(req, res)) {
@@ -106,20 +113,30 @@ export function serveInFront(
       if (healthRequest && health.handle(req, res)) answered?.();
       else handler();
     },
-    requestId,
+    typeof requestId === 'function' ? requestId(req) : requestId,
     !healthRequest,
   );
 }
 
-/** Puts the health endpoints and the request scope in front of `handler`, the same way for every adapter. */
+/**
+ * Puts the health endpoints and the request scope in front of `handler`, the same way for every
+ * adapter. `requestIdOf`: the framework's id of a request that enters the scope (Fastify's).
+ */
 export function inFront(
   kit: AdapterKit,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
+  requestIdOf?: (req: IncomingMessage) => string | undefined,
 ): NodeRequestListener {
   const { scope, health } = kit;
   if (kit.logHealthRequests || kit.shedder !== undefined) {
     return function apprunnerKitListener(req, res): void {
-      serveInFront(kit, req, res, () => callListener(handler, req, res));
+      serveInFront(kit, req, res, () => callListener(handler, req, res), undefined, requestIdOf);
+    };
+  }
+  if (requestIdOf !== undefined) {
+    return function apprunnerKitListener(req, res): void {
+      if (health.handle(req, res)) return;
+      scope.run(req, res, () => callListener(handler, req, res), requestIdOf(req));
     };
   }
   // The common case, kept free of the branches above.

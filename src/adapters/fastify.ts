@@ -5,11 +5,12 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
+import type { NodeRequestListener } from '../config/options.js';
 import { UnsupportedAppError } from '../errors.js';
 import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { contextOfResponse, type RequestScope } from '../http/request-scope.js';
 import { symbolSlot } from '../internal/symbol-slot.js';
-import { type AppAdapter, isFunction, serveInFront } from './adapter.js';
+import { type AppAdapter, inFront, isFunction, serveInFront } from './adapter.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
 export { addRequestFields } from '../http/request-fields.js';
@@ -55,6 +56,8 @@ interface FastifyApp {
   readonly genReqId?: unknown;
   setGenReqId?(generate: (req: IncomingMessage) => string): unknown;
   readonly initialConfig?: { readonly requestIdHeader?: unknown };
+  /** Fastify's request handler, which it gave its server as a `request` listener. */
+  readonly routing?: unknown;
   ready(): PromiseLike<unknown>;
   close(): PromiseLike<unknown>;
   readonly server: Server | Http2Server | Http2SecureServer;
@@ -71,15 +74,29 @@ function givenOptions(app: FastifyApp): { readonly genReqId?: unknown } | undefi
   return typeof options === 'object' && options !== null ? options : undefined;
 }
 
+/** Where the kit's listener leaves Fastify's id of a request it let through (`''` for none). */
+const fastifyIdSlot = Symbol('apprunner-kit.fastifyRequestId');
+
+type KitRequest = IncomingMessage & {
+  [fastifyRequest]?: FastifyRequestLike;
+  [fastifyIdSlot]?: string;
+  upgrade?: boolean;
+};
+
+type GenerateId = (req: IncomingMessage) => string;
+
 /**
  * Makes Fastify's `request.id` (and so the `reqId` of `request.log` lines) the kit's request id, unless
  * the app gave Fastify a `genReqId`. Each request's id is then a well-formed id it brought in the kit's
  * request id header, else a UUID; with `requestIdHeader`, Fastify takes that header first, as it is
- * (the kit checks it in the scope).
+ * (the kit checks it in the scope). Either way Fastify's generator now hands back the id the kit's
+ * listener already made for the request (see {@link fastifyIdSlot}), so that it is made once: the
+ * kit's scope begins before Fastify names the request. Returns Fastify's generator, as Fastify calls
+ * it; `undefined` when this Fastify cannot be given one.
  */
-function takeRequestIds(app: FastifyApp, scope: RequestScope, headerSet: boolean): void {
+function takeRequestIds(app: FastifyApp, scope: RequestScope, headerSet: boolean): GenerateId | undefined {
   const generator = app.genReqId;
-  if (typeof app.setGenReqId !== 'function' || typeof generator !== 'function') return;
+  if (typeof app.setGenReqId !== 'function' || typeof generator !== 'function') return undefined;
   // The options tell whether the app gave a generator (with requestIdHeader, Fastify wraps it in a
   // function of its own; a bundler may rename Fastify's). A version that keeps them elsewhere: by the
   // name of Fastify's own, which only a generator not wrapped still has.
@@ -88,7 +105,37 @@ function takeRequestIds(app: FastifyApp, scope: RequestScope, headerSet: boolean
     options !== undefined
       ? options.genReqId === undefined
       : !headerSet && generator.name === 'defaultGenReqId';
-  if (fastifys) app.setGenReqId((req) => scope.requestIdFor(req));
+  const make: GenerateId = fastifys ? (req) => scope.requestIdFor(req) : (generator as GenerateId);
+  app.setGenReqId((req) => (req as KitRequest)[fastifyIdSlot] || make(req));
+  const generate = app.genReqId;
+  return typeof generate === 'function' ? (generate as GenerateId) : undefined;
+}
+
+/**
+ * Puts `listener` where Fastify's request handler is among the `request` listeners of its server
+ * (Fastify adds it there as it builds the server; a `serverFactory` may have wrapped it in one of its
+ * own), keeping their order. Returns the function that puts Fastify's back; `undefined` when the
+ * server has no single handler to stand in front of.
+ */
+function standInFront(
+  server: FastifyApp['server'],
+  routing: unknown,
+  wrap: (handler: NodeRequestListener) => NodeRequestListener,
+): (() => void) | undefined {
+  const listeners = server.listeners('request') as NodeRequestListener[];
+  let index = listeners.indexOf(routing as NodeRequestListener);
+  if (index === -1 && listeners.length === 1) index = 0;
+  if (index === -1) return undefined;
+  const handler = listeners[index]!;
+  const listener = wrap(handler);
+  const replace = (from: NodeRequestListener, to: NodeRequestListener): void => {
+    const now = server.listeners('request') as NodeRequestListener[];
+    if (!now.includes(from)) return;
+    server.removeAllListeners('request');
+    for (const each of now) server.on('request', each === from ? to : each);
+  };
+  replace(handler, listener);
+  return () => replace(listener, handler);
 }
 
 /** Marks Fastify's `reply.send` once wrapped (shared by both builds, and by every kit in the process). */
@@ -135,13 +182,16 @@ function requestIdOf(request: FastifyRequestLike): string | undefined {
 }
 
 /**
- * The Fastify adapter: a plugin (wrapped the way `fastify-plugin` wraps, so its hooks reach every
- * route of every encapsulated context, the 404 handler included) whose `onRequest` hook answers the
- * health paths and runs the rest of the request inside the kit's request scope, and whose `onError`
- * hook logs a route's error with the request and marks its trace. The kit listens with Fastify's own
- * server after `ready()`; on shutdown it drains that server's requests first, then calls
- * `fastify.close()`, so that `preClose` hooks end what is still open (`@fastify/websocket` closes its
- * clients there) and `onClose` hooks run after the last request was answered.
+ * The Fastify adapter: the kit in front of Fastify's request handler on Fastify's own server, as on
+ * every adapter (the health paths, load shedding and the request scope come before any hook of the
+ * app's, whatever order the app registered things in), and a plugin (wrapped the way `fastify-plugin`
+ * wraps, so its hooks reach every route of every encapsulated context, the 404 handler included)
+ * whose `onRequest` hook notes the request's route, and serves in the scope a request that did not
+ * come through the server (`fastify.inject()`), and whose `onError` hook logs a route's error with
+ * the request and marks its trace. The kit listens with Fastify's server after `ready()`; on shutdown
+ * it drains that server's requests first, then calls `fastify.close()`, so that `preClose` hooks end
+ * what is still open (`@fastify/websocket` closes its clients there) and `onClose` hooks run after the
+ * last request was answered.
  */
 export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
   name: 'fastify',
@@ -164,22 +214,21 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
     let streamsWatched = false;
     const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
       instance.addHook('onRequest', (request, reply, next) => {
-        const req = request.raw as IncomingMessage & {
-          [fastifyRequest]?: FastifyRequestLike;
-          upgrade?: boolean;
-        };
+        const req = request.raw as KitRequest;
+        req[fastifyRequest] = request;
         if (!streamsWatched) {
           streamsWatched = true;
           watchStreamBodies(reply);
         }
-        // A WebSocket's upgrade, routed through Fastify by `@fastify/websocket`: open work of its own,
-        // counted apart (`upgraded`), as on every adapter: not a request in flight, nor a request line
-        // written when the socket closes.
-        if (req.upgrade === true) {
+        // Through the kit's listener: already in its scope. A WebSocket's upgrade, routed through
+        // Fastify by `@fastify/websocket`: open work of its own, counted apart (`upgraded`), as on
+        // every adapter: not a request in flight, nor a request line written when the socket closes.
+        if (req[fastifyIdSlot] !== undefined || req.upgrade === true) {
           next();
           return;
         }
-        req[fastifyRequest] = request;
+        // Not through the server: `fastify.inject()`, or a server whose handler the kit could not
+        // stand in front of.
         serveInFront(
           kit,
           req,
@@ -200,9 +249,18 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
       [Symbol.for('skip-override')]: true,
       [Symbol.for('fastify.display-name')]: 'apprunner-kit',
     });
+    let putBack: (() => void) | undefined;
     try {
       app.register(plugin);
-      takeRequestIds(app, kit.scope, header !== undefined && header !== false);
+      const generate = takeRequestIds(app, kit.scope, header !== undefined && header !== false);
+      // Marks the request as let through by the kit (the hook above then lets it be), with Fastify's
+      // id of it, which Fastify's generator hands back.
+      const enter = (req: IncomingMessage): string | undefined => {
+        const id = generate?.(req);
+        (req as KitRequest)[fastifyIdSlot] = id ?? '';
+        return id;
+      };
+      putBack = standInFront(app.server, app.routing, (handler) => inFront(kit, handler, enter));
     } catch (error) {
       throw new UnsupportedAppError(
         'bootstrapAppRunner({ app }) needs the Fastify instance before ready() or listen(): remove your own ' +
@@ -210,6 +268,13 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
         { cause: error },
       );
     }
+    if (putBack === undefined)
+      kit.logger.warn(
+        { listeners: app.server.listenerCount('request') },
+        "the server of Fastify's serverFactory has no single 'request' listener to stand in front of: the " +
+          "kit's health endpoints and request scope run in an onRequest hook, after the app's own hooks; " +
+          'give the server one listener, the handler serverFactory receives',
+      );
     return {
       kind: 'fastify',
       // An HTTP/2 server is a net.Server too: the drain tells it apart (it has no closeAllConnections).
@@ -220,9 +285,9 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
       afterDrain: async () => {
         await app.close();
       },
+      ...(putBack === undefined ? {} : { uninstall: putBack }),
       routeOf: (req) => {
-        const url = (req as IncomingMessage & { [fastifyRequest]?: FastifyRequestLike })[fastifyRequest]
-          ?.routeOptions?.url;
+        const url = (req as KitRequest)[fastifyRequest]?.routeOptions?.url;
         return typeof url === 'string' ? url : undefined;
       },
     };

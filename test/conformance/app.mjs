@@ -8,7 +8,9 @@
 // waits N ms and logs again from a child logger (Fastify: request.log); /forward?to=URL&via=fetch|http
 // calls URL and answers with what it answered; /span logs inside the request and inside a child span.
 // /held?status=N logs two debug lines (one from a child logger; Fastify: request.log) and answers N;
-// BUFFER is a JSON `logging.buffer` option (Fastify's logger too).
+// BUFFER is a JSON `logging.buffer` option (Fastify's logger too). AUTH=1 adds the app's own global
+// auth, registered first (Fastify: a root onRequest hook): it logs, and answers 401 to any request
+// without `authorization: Bearer conformance`.
 import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
@@ -24,6 +26,13 @@ const tls =
       }
     : undefined;
 let runtime;
+
+const auth = process.env.AUTH === '1';
+/** The app's global auth (AUTH=1): true when the request may go on. */
+const authorized = (headers) => {
+  runtime.logger.info('auth line');
+  return headers.authorization === 'Bearer conformance';
+};
 
 const hello = () => {
   runtime.logger.info({ where: 'handler' }, 'handler line');
@@ -77,6 +86,10 @@ function span() {
 
 function buildExpress(express) {
   const app = express();
+  if (auth)
+    app.use((req, res, next) =>
+      authorized(req.headers) ? next() : res.status(401).type('text').send('unauthorized'),
+    );
   app.get('/fields', async (req, res) => res.json(await fields(req.query)));
   app.get('/forward', async (req, res) => res.json(await forward(req.query)));
   app.get('/span', (_req, res) => res.json(span()));
@@ -116,6 +129,12 @@ function buildKoa(Koa) {
   const Router = require('@koa/router');
   const app = new Koa();
   const router = new (Router.Router ?? Router)();
+  if (auth)
+    app.use(async (ctx, next) => {
+      if (authorized(ctx.headers)) return next();
+      ctx.status = 401;
+      ctx.body = 'unauthorized';
+    });
   app.use(async (_ctx, next) => {
     try {
       await next();
@@ -186,6 +205,11 @@ function buildFastify() {
     logController: new fastify.LogController({ disableRequestLogging: true }),
     ...(tls === undefined ? {} : { https: tls }),
   });
+  if (auth)
+    app.addHook('onRequest', (request, reply, done) => {
+      if (authorized(request.headers)) done();
+      else reply.code(401).type('text/plain').send('unauthorized');
+    });
   app.get('/hello', async () => hello());
   app.get('/fields', async (request) => fields(request.query, request.log));
   app.get('/forward', async (request) => forward(request.query));
@@ -222,6 +246,10 @@ function buildFastify() {
 function buildNode() {
   let late = false;
   const app = (req, res) => {
+    if (auth && !authorized(req.headers)) {
+      res.statusCode = 401;
+      return res.end('unauthorized');
+    }
     const url = new URL(req.url, 'http://x');
     const json = (status, body) => {
       res.writeHead(status, { 'content-type': 'application/json' });

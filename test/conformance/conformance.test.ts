@@ -33,6 +33,16 @@ function start(framework: string, env: Record<string, string> = {}): Promise<Run
   return startApp(fixture, { FRAMEWORK: framework, GREETING_VALUE: `hello from ${framework}`, ...env });
 }
 
+/** `/healthz` and `/readyz` of `app` answer 200, as App Runner's health check reads them. */
+async function expectHealthy(app: RunningApp): Promise<void> {
+  const live = await get(`${app.url}/healthz`);
+  expect(live.status).toBe(200);
+  expect(live.headers['content-type']).toBe('application/health+json');
+  const ready = await get(`${app.url}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(JSON.parse(ready.body).status).toBe('pass');
+}
+
 /**
  * `runs` SIGTERMs of the app under 32 keep-alive connections of `/hello`, `signalAfterMs` into the
  * load; each run must exit 0 having served more than 32 requests. Returns, per run, the requests
@@ -95,12 +105,36 @@ describe.each(frameworks)('%s', (framework) => {
   it("keeps /healthz and /readyz in front of the app's catch-all 404", async () => {
     const app = await start(framework);
     expect((await get(`${app.url}/nowhere`)).body).toBe('custom 404');
-    const live = await get(`${app.url}/healthz`);
-    expect(live.status).toBe(200);
-    expect(live.headers['content-type']).toBe('application/health+json');
-    const ready = await get(`${app.url}/readyz`);
-    expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.body).status).toBe('pass');
+    await expectHealthy(app);
+  });
+
+  it("answers /healthz and /readyz in front of the app's global auth, which answers 401 to everything else", async () => {
+    const app = await start(framework, { AUTH: '1' });
+    expect((await get(`${app.url}/hello`)).status).toBe(401);
+    await expectHealthy(app);
+    expect((await get(`${app.url}/hello`, { headers: { authorization: 'Bearer conformance' } })).status).toBe(
+      200,
+    );
+  });
+
+  it("echoes the request id of a request the app's global auth answers 401, and writes its request line", async () => {
+    const app = await start(framework, { AUTH: '1' });
+    const response = await get(`${app.url}/hello`, { headers: { 'x-request-id': `auth-${framework}` } });
+    expect(response.status).toBe(401);
+    expect(response.headers['x-request-id']).toBe(`auth-${framework}`);
+    const line = await app.waitForLine((l) => l.requestId === `auth-${framework}` && l.path === '/hello');
+    expect(line).toMatchObject({ msg: 'request completed', statusCode: 401 });
+  });
+
+  it("writes the lines of the app's global auth (Fastify: a root onRequest hook) in the request's context", async () => {
+    const app = await start(framework, { AUTH: '1' });
+    await get(`${app.url}/hello`, {
+      headers: { 'x-request-id': `in-auth-${framework}`, authorization: 'Bearer conformance' },
+    });
+    await get(`${app.url}/hello`, { headers: { 'x-request-id': `out-auth-${framework}` } });
+    await app.waitForLine((l) => l.requestId === `out-auth-${framework}` && l.path === '/hello');
+    const authLines = app.lines.filter((l) => l.msg === 'auth line');
+    expect(authLines.map((l) => l.requestId)).toEqual([`in-auth-${framework}`, `out-auth-${framework}`]);
   });
 
   it('turns a sync route error into a 500 without a stack, logged, after the app error handler', async () => {

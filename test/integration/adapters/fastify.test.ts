@@ -1,8 +1,9 @@
+import { createServer } from 'node:http';
 import { connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type CreateLoggerOptions,
   createLogger,
@@ -277,6 +278,121 @@ describe('the Fastify adapter', () => {
       adapter: fastifyAdapter,
     });
     expect((await get(`${baseUrl(runtime.server!)}/x`)).body).toBe('x');
+  });
+});
+
+describe("the kit in front of a Fastify app's own hooks", () => {
+  /** An app whose root onRequest hook logs and answers 401 without `authorization: Bearer ok`. */
+  function guardedApp(options: FastifyServerOptions & { http2?: true }) {
+    const logs = captureLogs();
+    const app = Fastify({
+      ...options,
+      loggerInstance: createLogger({ service: 'guarded', destination: logs }),
+      logController: new LogController({ disableRequestLogging: true }),
+    } as FastifyServerOptions);
+    app.addHook('onRequest', (request, reply, done) => {
+      request.log.info('in the auth hook');
+      if (request.headers.authorization === 'Bearer ok') done();
+      else reply.code(401).send('unauthorized');
+    });
+    app.get('/notes/:id', async () => 'note');
+    return { app, logs };
+  }
+
+  const servers = {
+    'its own server': {},
+    'an http2: true server': { http2: true },
+    "a serverFactory's server": {
+      serverFactory: (handler: (req: never, res: never) => void) =>
+        createServer((req, res) => handler(req as never, res as never)),
+    },
+  } as const;
+
+  it.each(Object.keys(servers))(
+    "answers health, and gives a request turned away by the app's onRequest hook its id and line, on %s",
+    async (name) => {
+      const { app, logs } = guardedApp(servers[name as keyof typeof servers] as FastifyServerOptions);
+      const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+      const { port } = runtime.server!.address() as AddressInfo;
+      const call = async (path: string, headers: Record<string, string> = {}) => {
+        if (name !== 'an http2: true server') {
+          const response = await get(`http://127.0.0.1:${port}${path}`, { headers });
+          return { status: response.status, id: response.headers['x-request-id'] };
+        }
+        const session = connect(`http://127.0.0.1:${port}`);
+        session.on('error', () => {});
+        const answer = await new Promise<{ status: number; id: unknown }>((resolve) => {
+          const stream = session.request({ ':path': path, ...headers });
+          let answered = { status: 0, id: undefined as unknown };
+          stream.on('response', (h) => (answered = { status: h[':status']!, id: h['x-request-id'] }));
+          stream.on('close', () => resolve(answered));
+          stream.resume();
+          stream.end();
+        });
+        session.close();
+        return answer;
+      };
+      expect((await call('/healthz')).status).toBe(200);
+      expect((await call('/readyz')).status).toBe(200);
+      expect(await call('/notes/1', { 'x-request-id': 'turned-away' })).toEqual({
+        status: 401,
+        id: 'turned-away',
+      });
+      expect(await call('/notes/2', { 'x-request-id': 'let-in', authorization: 'Bearer ok' })).toEqual({
+        status: 200,
+        id: 'let-in',
+      });
+      for (const id of ['turned-away', 'let-in']) {
+        expect(logs.find('in the auth hook').filter((line) => line.requestId === id)).toHaveLength(1);
+        expect(logs.find('request completed').filter((line) => line.requestId === id)).toHaveLength(1);
+      }
+      expect(logs.find('request completed').find((line) => line.requestId === 'turned-away')).toMatchObject({
+        statusCode: 401,
+      });
+      expect(runtime.stats().inFlight).toBe(0);
+    },
+  );
+
+  // Not through the server, so after the app's hooks: one of those that answers leaves the kit out.
+  it('serves fastify.inject() requests in the scope too: the echoed id, the request line', async () => {
+    const { app, logs } = guardedApp({});
+    await startRuntime({ app, logging: { destination: logs } });
+    const response = await app.inject({
+      url: '/notes/3',
+      headers: { 'x-request-id': 'injected', authorization: 'Bearer ok' },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['x-request-id']).toBe('injected');
+    // Its line says what the kit makes of light-my-request's response (`request aborted`).
+    await vi.waitFor(() =>
+      expect(
+        logs.lines.filter((line) => line.requestId === 'injected' && line.path === '/notes/3'),
+      ).toHaveLength(1),
+    );
+  });
+
+  it("says so, and serves in its onRequest hook, when a serverFactory's server has no single request listener", async () => {
+    const logs = captureLogs();
+    const app = Fastify({
+      serverFactory: (handler) => {
+        const server = createServer();
+        server.on('request', (req, res) => handler(req, res));
+        server.on('request', () => {});
+        return server;
+      },
+    });
+    app.get('/notes/:id', async () => 'note');
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const response = await get(`${baseUrl(runtime.server!)}/notes/4`, {
+      headers: { 'x-request-id': 'hooked' },
+    });
+    expect(response.headers['x-request-id']).toBe('hooked');
+    expect(logs.find('request completed').filter((line) => line.requestId === 'hooked')).toHaveLength(1);
+    expect(
+      logs.lines.find((line) => /no single 'request' listener/.test(String(line.msg ?? line.message))),
+    ).toMatchObject({
+      listeners: 2,
+    });
   });
 });
 
