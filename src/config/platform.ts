@@ -20,7 +20,8 @@ export interface PlatformRecognition {
   readonly platform: CloudPlatform | undefined;
   /**
    * What named or suggested it, as the start-up line says it (`OTEL_RESOURCE_ATTRIBUTES`,
-   * `ECS_CONTAINER_METADATA_URI_V4`, `KUBERNETES_SERVICE_HOST and AWS_REGION`…).
+   * `ECS_CONTAINER_METADATA_URI_V4`, `KUBERNETES_SERVICE_HOST and AWS_REGION`…);
+   * `KUBERNETES_SERVICE_HOST` alone, with no platform, for a cluster with nothing of AWS beside it.
    */
   readonly platformFrom: string | undefined;
   /**
@@ -88,5 +89,8 @@ export function recognisePlatform(
       otherCloud: false,
     };
   }
+  // Kubernetes alone: no platform, but what the start-up line says of the sampler names it.
+  if (env.KUBERNETES_SERVICE_HOST !== undefined)
+    return { platform: undefined, platformFrom: 'KUBERNETES_SERVICE_HOST', otherCloud: false };
   return { platform: undefined, platformFrom: undefined, otherCloud: false };
 }

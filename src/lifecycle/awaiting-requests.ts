@@ -77,23 +77,27 @@ export class AwaitingRequests {
    * request's context (its `requestId` and trace), and the deadline line will name the request.
    */
   watch<T>(result: Promise<T>, context: MutableRequestContext, res: ServerResponse): Promise<T> {
-    return Watched.of(result, () => {
-      // Answered before the await (`res.json(…); await runtime.shutdown()`): the drain waits for nothing.
-      if (res.writableEnded) return;
-      const request: AwaitingRequest = {
-        requestId: context.requestId,
-        method: res.req?.method,
-        path: pathWithoutQuery(context[urlSlot] ?? res.req?.url),
-      };
-      this.#awaiting.push({ request, res });
-      const { msLeft, timeoutMs } = this.#deadline;
-      runWithRequestContext(context, () =>
-        this.#logger.warn(
-          { ...request, timeoutMs },
-          `runtime.shutdown() is awaited in request ${describe(request)} before its response ended: the drain waits for that request, and the request for the shutdown, so both wait until the deadline, ${msLeft()} ms from now (shutdown.timeoutMs ${timeoutMs}), which cuts the request (its client gets no answer), skips the onShutdown hooks and exits 1; answer first and do not await it (void runtime.shutdown()), or end the response before awaiting it`,
-        ),
-      );
-    });
+    // Checked a microtask later: `.then(cb)` or `.finally(cb)` calls `then` at once, before the
+    // `res.end()` that may follow it; an `await` calls it a microtask later, suspended by then.
+    return Watched.of(result, () => queueMicrotask(() => this.#warn(context, res)));
+  }
+
+  #warn(context: MutableRequestContext, res: ServerResponse): void {
+    // Answered before the await (`res.json(…); await runtime.shutdown()`): the drain waits for nothing.
+    if (res.writableEnded) return;
+    const request: AwaitingRequest = {
+      requestId: context.requestId,
+      method: res.req?.method,
+      path: pathWithoutQuery(context[urlSlot] ?? res.req?.url),
+    };
+    this.#awaiting.push({ request, res });
+    const { msLeft, timeoutMs } = this.#deadline;
+    runWithRequestContext(context, () =>
+      this.#logger.warn(
+        { ...request, timeoutMs },
+        `runtime.shutdown() is awaited in request ${describe(request)} before its response ended: the drain waits for that request, and the request for the shutdown, so both wait until the deadline, ${msLeft()} ms from now (shutdown.timeoutMs ${timeoutMs}), which cuts the request (its client gets no answer), skips the onShutdown hooks and exits 1; answer first and do not await it (void runtime.shutdown()), or end the response before awaiting it`,
+      ),
+    );
   }
 
   /** The requests that awaited the shutdown and have still not answered. */

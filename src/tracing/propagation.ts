@@ -85,21 +85,32 @@ export function copiedFromRequest(value: string): boolean {
  * unless the caller set it (`get`, given a lower-case name, returns the caller's value). When the
  * caller set a trace header (`X-Amzn-Trace-Id` or `traceparent`) of its own, the kit adds none of
  * its trace headers: the request would name two traces, and the service called would follow the
- * kit's, not the caller's. A trace header copied from the request being handled
- * ({@link copiedFromRequest}) is no choice of the caller's: the kit's replace it. `baggage` is added
+ * kit's, not the caller's. Trace headers copied from the request being handled
+ * ({@link copiedFromRequest}) are no choice of the caller's: the kit's replace them, and `remove`
+ * takes away those the kit does not set (an `X-Amzn-Trace-Id` copied where only `tracecontext`
+ * propagates), which would name this service's caller as the callee's parent. `baggage` is added
  * either way, unless set.
  */
 export function addPropagationHeaders(
   headers: readonly PropagationHeader[],
   get: (name: string) => string | undefined,
   set: (name: string, value: string) => void,
+  remove?: (name: string) => void,
 ): void {
-  const callerTraced = namingTraceHeaders.some((name) => {
+  let copied = false;
+  let callerTraced = false;
+  for (const name of namingTraceHeaders) {
     const value = get(name);
-    return value !== undefined && !copiedFromRequest(value);
-  });
+    if (value === undefined) continue;
+    if (copiedFromRequest(value)) copied = true;
+    else callerTraced = true;
+  }
   for (const [name, value] of headers) {
     if (traceContextHeaders.includes(name) ? callerTraced : get(name) !== undefined) continue;
     set(name, value);
+  }
+  if (!copied || callerTraced || remove === undefined) return;
+  for (const name of traceContextHeaders) {
+    if (get(name) !== undefined && !headers.some(([kit]) => kit === name)) remove(name);
   }
 }

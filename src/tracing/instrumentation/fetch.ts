@@ -43,9 +43,10 @@ function headerValue(headers: unknown, name: string): string | undefined {
 
 /**
  * Sets `name` on an undici request, in place of the values it holds (undici's `addHeader` appends):
- * a trace header copied from the request being handled gives way to the kit's.
+ * a trace header copied from the request being handled gives way to the kit's. Without `value`,
+ * removes them.
  */
-function replaceHeader(request: UndiciRequest, name: string, value: string): void {
+function replaceHeader(request: UndiciRequest, name: string, value?: string): void {
   const { headers } = request;
   if (Array.isArray(headers)) {
     for (let i = headers.length - 2; i >= 0; i -= 2) {
@@ -57,7 +58,7 @@ function replaceHeader(request: UndiciRequest, name: string, value: string): voi
       .filter((line) => line.slice(0, line.indexOf(':')).toLowerCase() !== name)
       .join('\r\n');
   }
-  request.addHeader?.(name, value);
+  if (value !== undefined) request.addHeader?.(name, value);
 }
 
 function describe(request: UndiciRequest): OutgoingCall | undefined {
@@ -119,6 +120,7 @@ export function instrumentFetch(
           span.headers,
           (name) => headerValue(request.headers, name),
           (name, value) => replaceHeader(request, name, value),
+          (name) => replaceHeader(request, name),
         );
       }
     } catch (error) {

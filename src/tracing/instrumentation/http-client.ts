@@ -108,6 +108,7 @@ export function instrumentHttpClient(
             req.setHeader(name, value);
             kitHeaders.set(name, value);
           },
+          (name) => req.removeHeader(name),
         );
       }
     } catch (error) {

@@ -55,13 +55,15 @@ export function instrumentServer(
   });
   const removeFinish = scope.onFinish((context, _req, res) => {
     try {
+      const aborted = responseUnfinished(res);
       backend.finishRequest(context, {
         // Set by the app, but not sent: no status reached the client.
         statusCode: res.headersSent ? res.statusCode : undefined,
-        aborted: responseUnfinished(res),
+        aborted,
         route: context.route,
         error: context.error,
-        contentLength: responseContentLength(res),
+        // The length declared: of a response cut short, less went out (the request line leaves it out too).
+        contentLength: aborted ? undefined : responseContentLength(res),
       });
     } catch (error) {
       failures.report('ending the request span', error);

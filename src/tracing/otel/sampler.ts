@@ -136,10 +136,16 @@ export async function chooseSampler(
       stop: nothing,
     };
   }
+  // A Kubernetes cluster with nothing of AWS beside it may still be EKS (a node role, no region
+  // variable): the line says how to have X-Ray's default rule there.
+  const kubernetesAlone =
+    tracing.sampler === undefined && tracing.mode === 'auto' && platformFrom === 'KUBERNETES_SERVICE_HOST';
   return {
     sampler: createSampler(sdk, tracing.sampler, tracing.samplerArg),
     name: tracing.sampler ?? 'parentbased_always_on',
-    note: undefined,
+    note: kubernetesAlone
+      ? "Kubernetes with no AWS variable beside it (AWS_REGION, AWS_ROLE_ARN, AWS_CONTAINER_CREDENTIALS_FULL_URI) is not taken for EKS, so every request is recorded; on EKS, set OTEL_RESOURCE_ATTRIBUTES=cloud.platform=aws_eks for X-Ray's default rule"
+      : undefined,
     stop: nothing,
   };
 }

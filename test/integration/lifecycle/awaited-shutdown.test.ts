@@ -52,6 +52,7 @@ describe('runtime.shutdown() awaited inside a request', () => {
   it.each([
     ['answers, then calls it without awaiting', '/shutdown'],
     ['answers, then awaits it', '/shutdown-answered'],
+    ['chains a callback on it, then answers', '/shutdown-then'],
   ])('says nothing of a request that %s, and exits 0 at once', async (_case, path) => {
     const app = await startApp(fixture, { TIMEOUT_MS: '2000' });
     const calledAt = performance.now();

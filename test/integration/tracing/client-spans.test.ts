@@ -59,6 +59,21 @@ function byName(spans: readonly CollectedSpan[], name: string): CollectedSpan {
   return span;
 }
 
+/**
+ * What http-proxy-middleware and @fastify/reply-from do: the incoming `names` go on as they came, on a
+ * node:http call to `${path}-http` and a fetch to `${path}-fetch`.
+ */
+async function proxyOn(req: http.IncomingMessage, path: string, names: readonly string[]): Promise<void> {
+  const headers = Object.fromEntries(names.map((name) => [name, String(req.headers[name])]));
+  await new Promise<void>((resolve, reject) => {
+    const call = http.request(`${downstreamUrl}${path}-http`, { headers }, (answer) =>
+      answer.resume().on('end', resolve),
+    );
+    call.on('error', reject).end();
+  });
+  await (await fetch(`${downstreamUrl}${path}-fetch`, { headers })).text();
+}
+
 const incoming = { 'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1` };
 
 describe('client spans inside a request', () => {
@@ -223,19 +238,7 @@ describe('client spans inside a request', () => {
       tracestate: 'rojo=00f067aa0ba902b7',
     };
     const { runtime } = await startTraced(collector, 'http/protobuf', () => async (req, res) => {
-      // What http-proxy-middleware and @fastify/reply-from do: the incoming headers go on as they came.
-      const headers = {
-        'x-amzn-trace-id': String(req.headers['x-amzn-trace-id']),
-        traceparent: String(req.headers.traceparent),
-        tracestate: String(req.headers.tracestate),
-      };
-      await new Promise<void>((resolve, reject) => {
-        const call = http.request(`${downstreamUrl}/proxied-http`, { headers }, (answer) =>
-          answer.resume().on('end', resolve),
-        );
-        call.on('error', reject).end();
-      });
-      await (await fetch(`${downstreamUrl}/proxied-fetch`, { headers })).text();
+      await proxyOn(req, '/proxied', ['x-amzn-trace-id', 'traceparent', 'tracestate']);
       res.end();
     });
     await get(`${baseUrl(runtime.server!)}/`, { headers: copied });
@@ -249,6 +252,27 @@ describe('client spans inside a request', () => {
       expect(sent['x-amzn-trace-id']).toBe(`Root=${callerRoot};Parent=${client!.spanId};Sampled=1`);
       expect(sent.traceparent).toBe(`00-${callerHexRoot}-${client!.spanId}-01`);
       expect(sent.tracestate).toBe('rojo=00f067aa0ba902b7'); // one value, not the copy and the kit's
+    }
+  });
+
+  it('a reverse proxy under one propagator: the copied trace header of the other kind is taken away', async () => {
+    const { runtime } = await startTraced(
+      collector,
+      'http/protobuf',
+      () => async (req, res) => {
+        await proxyOn(req, '/one', ['x-amzn-trace-id', 'traceparent']);
+        res.end();
+      },
+      { tracing: { propagators: ['tracecontext'] } },
+    );
+    await get(`${baseUrl(runtime.server!)}/`, {
+      headers: { ...incoming, traceparent: `00-${callerHexRoot}-${callerParent}-01` },
+    });
+    for (const path of ['/one-http', '/one-fetch']) {
+      const sent = received.find((r) => r.path === path)!.headers;
+      expect(sent, path).not.toHaveProperty('x-amzn-trace-id'); // it named the proxy's caller as parent
+      expect(sent.traceparent).toMatch(new RegExp(`^00-${callerHexRoot}-[0-9a-f]{16}-01$`));
+      expect(sent.traceparent).not.toContain(callerParent);
     }
   });
 

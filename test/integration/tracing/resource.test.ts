@@ -187,6 +187,7 @@ describe('the platform tracing assumes', () => {
     const [span] = await collector.waitForSpans(1);
 
     expect(tracingLine(logs)).toMatchObject({ sampler: 'parentbased_always_on' });
+    expect(tracingLine(logs).sampling).toContain('set OTEL_RESOURCE_ATTRIBUTES=cloud.platform=aws_eks');
     expect(span!.resource['cloud.platform']).toBeUndefined();
     expect(span!.resource['cloud.provider']).toBeUndefined();
   });

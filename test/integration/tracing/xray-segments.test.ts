@@ -161,6 +161,23 @@ describe('a segment per request', () => {
     });
   });
 
+  it('records the status but no content_length of a response the client left half-sent', async () => {
+    let began!: () => void;
+    const sent = new Promise<void>((resolve) => {
+      began = resolve;
+    });
+    const { runtime } = await startXray(daemon, () => (_req, res) => {
+      res.writeHead(200, { 'content-length': 1_000_000 });
+      res.write('x'.repeat(1_000), () => began()); // the rest never comes
+    });
+    await abandon(`${baseUrl(runtime.server!)}/download`, sent);
+    await daemon.waitFor((d) => d.segments.length === 1);
+
+    const { document } = segmentFor(daemon, '/download');
+    expect(document.http).toMatchObject({ response: { status: 200 } });
+    expect((document.http as { response: object }).response).not.toHaveProperty('content_length');
+  });
+
   it('logs one line saying the X-Ray SDK runs, and why', async () => {
     const { logs } = await startXray(daemon, () => (_req, res) => res.end());
     const line = logs.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('tracing through'));
