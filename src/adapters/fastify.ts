@@ -74,12 +74,15 @@ function givenOptions(app: FastifyApp): { readonly genReqId?: unknown } | undefi
   return typeof options === 'object' && options !== null ? options : undefined;
 }
 
-/** Where the kit's listener leaves Fastify's id of a request it let through (`''` for none). */
+/**
+ * Where the kit's listener leaves Fastify's id of a request it let through, as the generator made it
+ * (an app's `genReqId` may return a number): present only on such a request.
+ */
 const fastifyIdSlot = Symbol('apprunner-kit.fastifyRequestId');
 
 type KitRequest = IncomingMessage & {
   [fastifyRequest]?: FastifyRequestLike;
-  [fastifyIdSlot]?: string;
+  [fastifyIdSlot]?: unknown;
   upgrade?: boolean;
 };
 
@@ -106,7 +109,9 @@ function takeRequestIds(app: FastifyApp, scope: RequestScope, headerSet: boolean
       ? options.genReqId === undefined
       : !headerSet && generator.name === 'defaultGenReqId';
   const make: GenerateId = fastifys ? (req) => scope.requestIdFor(req) : (generator as GenerateId);
-  app.setGenReqId((req) => (req as KitRequest)[fastifyIdSlot] || make(req));
+  app.setGenReqId((req) =>
+    fastifyIdSlot in req ? ((req as KitRequest)[fastifyIdSlot] as string) : make(req),
+  );
   const generate = app.genReqId;
   return typeof generate === 'function' ? (generate as GenerateId) : undefined;
 }
@@ -129,7 +134,8 @@ function standInFront(
   const handler = listeners[index]!;
   const listener = wrap(handler);
   const replace = (from: NodeRequestListener, to: NodeRequestListener): void => {
-    const now = server.listeners('request') as NodeRequestListener[];
+    // Raw: a `once` listener goes back as the `once` it was.
+    const now = server.rawListeners('request') as NodeRequestListener[];
     if (!now.includes(from)) return;
     server.removeAllListeners('request');
     for (const each of now) server.on('request', each === from ? to : each);
@@ -223,7 +229,7 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
         // Through the kit's listener: already in its scope. A WebSocket's upgrade, routed through
         // Fastify by `@fastify/websocket`: open work of its own, counted apart (`upgraded`), as on
         // every adapter: not a request in flight, nor a request line written when the socket closes.
-        if (req[fastifyIdSlot] !== undefined || req.upgrade === true) {
+        if (fastifyIdSlot in req || req.upgrade === true) {
           next();
           return;
         }
@@ -250,17 +256,45 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
       [Symbol.for('fastify.display-name')]: 'apprunner-kit',
     });
     let putBack: (() => void) | undefined;
+    let active = true;
     try {
       app.register(plugin);
       const generate = takeRequestIds(app, kit.scope, header !== undefined && header !== false);
       // Marks the request as let through by the kit (the hook above then lets it be), with Fastify's
-      // id of it, which Fastify's generator hands back.
+      // id of it, which Fastify's generator hands back; the kit takes it when it is a string.
       const enter = (req: IncomingMessage): string | undefined => {
-        const id = generate?.(req);
-        (req as KitRequest)[fastifyIdSlot] = id ?? '';
-        return id;
+        let id: unknown;
+        try {
+          id = generate?.(req);
+        } catch {
+          // An app's genReqId that throws: unmarked, Fastify asks it again and fails as without the kit.
+          return undefined;
+        }
+        (req as KitRequest)[fastifyIdSlot] = id;
+        return typeof id === 'string' ? id : undefined;
       };
-      putBack = standInFront(app.server, app.routing, (handler) => inFront(kit, handler, enter));
+      putBack = standInFront(app.server, app.routing, (handler) => {
+        const front = inFront(kit, handler, enter);
+        let warned = false;
+        // Stopped, or Fastify's generator replaced during ready() (a plugin's setGenReqId, wrapped
+        // by fastify-plugin): Fastify's handler alone, and the kit's onRequest hook serves the
+        // request in its scope, with the id Fastify gave it.
+        return function apprunnerKitFastifyListener(req, res): void {
+          if (active && app.genReqId === generate) {
+            front(req, res);
+            return;
+          }
+          if (active && !warned) {
+            warned = true;
+            kit.logger.warn(
+              "Fastify's genReqId was replaced after bootstrapAppRunner (a plugin's setGenReqId): the kit's " +
+                "health endpoints and request scope run in its onRequest hook, after the app's own hooks, so " +
+                'that request.id stays the requestId; call setGenReqId (or give genReqId) before bootstrapAppRunner',
+            );
+          }
+          handler(req, res);
+        };
+      });
     } catch (error) {
       throw new UnsupportedAppError(
         'bootstrapAppRunner({ app }) needs the Fastify instance before ready() or listen(): remove your own ' +
@@ -285,7 +319,15 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
       afterDrain: async () => {
         await app.close();
       },
-      ...(putBack === undefined ? {} : { uninstall: putBack }),
+      ...(putBack === undefined
+        ? {}
+        : {
+            uninstall: () => {
+              // Another listener may have wrapped the kit's since: it then only passes requests on.
+              active = false;
+              putBack();
+            },
+          }),
       routeOf: (req) => {
         const url = (req as KitRequest)[fastifyRequest]?.routeOptions?.url;
         return typeof url === 'string' ? url : undefined;

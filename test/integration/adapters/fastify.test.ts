@@ -474,6 +474,45 @@ describe('request ids on Fastify', () => {
     expect(joined.requestLine).toHaveLength(1);
   });
 
+  it("serves an app whose genReqId returns a number (Fastify's own example), keeping its ids", async () => {
+    let i = 0;
+    const { call } = await idApp({
+      genReqId: (() => i++) as unknown as () => string,
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    for (const expected of ['0', '1']) {
+      const answer = await call();
+      expect(answer.id).toBe(expected); // Fastify's id, made once per request
+      expect(answer.echoed).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/); // not a string: the kit's own
+      expect(answer.requestLine).toHaveLength(1);
+    }
+  });
+
+  it("keeps request.id the requestId when a plugin sets Fastify's genReqId during ready(), and says why", async () => {
+    let n = 0;
+    const plugin = Object.assign(
+      (instance: { setGenReqId(generate: () => string): void }, _options: unknown, done: () => void) => {
+        instance.setGenReqId(() => `plug-${++n}`);
+        done();
+      },
+      { [Symbol.for('skip-override')]: true }, // as fastify-plugin wraps it: the root's generator
+    );
+    const logs = captureLogs();
+    const app = Fastify({
+      loggerInstance: createLogger({ service: 'ids', destination: logs }),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    app.register(plugin as never);
+    app.get('/id', async (request) => request.id);
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const response = await get(`${baseUrl(runtime.server!)}/id`);
+    expect(response.body).toBe('plug-1');
+    expect(response.headers['x-request-id']).toBe('plug-1');
+    expect(
+      logs.lines.find((line) => String(line.msg).startsWith("Fastify's genReqId was replaced")),
+    ).toMatchObject({ level: 'warn' });
+  });
+
   it("makes the ids of a request without the header named by Fastify's requestIdHeader, and takes that header", async () => {
     const { call } = await idApp({
       requestIdHeader: 'x-correlation-id',
