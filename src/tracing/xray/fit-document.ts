@@ -16,14 +16,31 @@ const markerBytes = 96;
 export type OmittedPart = 'metadata' | 'annotations' | 'stacks' | 'messages' | 'exceptions';
 
 /**
- * The exceptions left out of each entity so far: X-Ray's `cause` has no field to count them, so the
- * marker does (`exceptions:412`), and a later send of the same entity adds to the count.
+ * What was left out of each entity so far, by every call on it: the entity is changed in place, so
+ * a later send of it (once a subsegment still open ends) lacks what an earlier one left out, and its
+ * marker names that too. The exceptions are counted, as X-Ray's `cause` has no field to count them
+ * (`exceptions:412`).
  */
-const omittedExceptions = new WeakMap<XrayFields, number>();
+interface Omissions {
+  readonly parts: Set<OmittedPart>;
+  exceptions: number;
+}
+
+const omissions = new WeakMap<XrayFields, Omissions>();
+
+function omissionsOf(entity: XrayFields): Omissions {
+  let found = omissions.get(entity);
+  if (found === undefined) {
+    found = { parts: new Set(), exceptions: 0 };
+    omissions.set(entity, found);
+  }
+  return found;
+}
 
 /** A document that fits, and what was left out of it. */
 export interface FittedDocument {
   readonly document: string;
+  /** What this call left out (the marker names what earlier calls on the entity did too). */
   readonly omitted: readonly OmittedPart[];
 }
 
@@ -113,30 +130,37 @@ function shortenMessages(entity: XrayFields): boolean {
 }
 
 /**
- * Leaves out the last exceptions, as many as `excess` takes, and counts them; the first is always
- * kept. Hundreds of errors recorded on one span (`span.recordError` in a loop) are still too large
- * once each is a short message without its stack.
+ * Whether `entity` is a subsegment: the SDK's `Subsegment.format()` writes `type: 'subsegment'` on
+ * it before serialising it (X-Ray needs it on a subsegment sent alone), and a segment has no `type`.
+ * {@link fitDocument} formats the entity before any step, so the field is there by then.
+ */
+function isSubsegment(entity: XrayFields): boolean {
+  return (entity as { type?: unknown }).type === 'subsegment';
+}
+
+/**
+ * Leaves out the oldest exceptions, as many as `excess` takes, and counts them; the newest is always
+ * kept. The SDK adds a segment's exceptions at the end and a subsegment's at the start: the newest
+ * on a segment is usually the route's error, recorded as the request ends, the one to keep. Hundreds
+ * of errors recorded on one span (`span.recordError` in a loop) are still too large once each is a
+ * short message without its stack.
  */
 function dropExceptions(entity: XrayFields, excess: number): boolean {
   const exceptions = entity.cause?.exceptions;
-  if (exceptions === undefined) return false;
+  if (exceptions === undefined || exceptions.length <= 1) return false;
+  const oldestFirst = !isSubsegment(entity);
   let removed = 0;
   let count = 0;
-  while (exceptions.length > 1 && removed < excess) {
-    // The comma that separated it from the one before.
-    removed += jsonBytes(exceptions.pop()) + 1;
+  while (count < exceptions.length - 1 && removed < excess) {
+    const index = oldestFirst ? count : exceptions.length - 1 - count;
+    // The comma that separated it from its neighbour.
+    removed += jsonBytes(exceptions[index]) + 1;
     count += 1;
   }
-  if (count === 0) return false;
-  omittedExceptions.set(entity, (omittedExceptions.get(entity) ?? 0) + count);
+  // One splice: a shift() per exception would move the rest each time (thousands of them).
+  exceptions.splice(oldestFirst ? 0 : exceptions.length - count, count);
+  omissionsOf(entity).exceptions += count;
   return true;
-}
-
-/** The marker's text: the parts left out, the exceptions with their count. */
-function markerOf(entity: XrayFields, omitted: readonly OmittedPart[]): string {
-  return omitted
-    .map((part) => (part === 'exceptions' ? `exceptions:${omittedExceptions.get(entity) ?? 0}` : part))
-    .join(' ');
 }
 
 const steps: readonly [OmittedPart, (entity: XrayFields, excess: number) => boolean][] = [
@@ -147,15 +171,24 @@ const steps: readonly [OmittedPart, (entity: XrayFields, excess: number) => bool
   ['exceptions', dropExceptions],
 ];
 
+/** The marker's text: the parts left out so far, in the order of the steps, the exceptions counted. */
+function markerOf(entity: XrayFields): string {
+  const { parts, exceptions } = omissionsOf(entity);
+  return steps
+    .filter(([part]) => parts.has(part))
+    .map(([part]) => (part === 'exceptions' ? `exceptions:${exceptions}` : part))
+    .join(' ');
+}
+
 /**
  * `entity`'s document, made to fit in `limit` bytes (UTF-8) when it does not: in steps, each taken
  * only while the document is still too large — metadata values, then annotations (the largest first,
  * as many as the excess takes), then its exceptions' stacks (counted in their `truncated`), then
- * their messages (cut to 256 characters), then the last of its exceptions (all but the first, as many
- * as the excess takes; counted in the marker, `exceptions:412`). What a step left out is named by the
+ * their messages (cut to 256 characters), then its oldest exceptions (all but the newest, as many as
+ * the excess takes; counted in the marker, `exceptions:412`). What a step left out is named by the
  * annotation {@link omittedAnnotation}. `undefined` when the document does not fit even so (its subsegments
  * still open, its URL): it is not to be sent. `entity` is changed in place, so a later send of it
- * (once a subsegment still open ends) is as small.
+ * (once a subsegment still open ends) is as small, and its marker names what every call left out.
  *
  * @example
  * ```ts
@@ -174,7 +207,8 @@ export function fitDocument(
   for (const [part, step] of steps) {
     while (bytes > limit && step(entity, bytes - limit + markerBytes)) {
       if (!omitted.includes(part)) omitted.push(part);
-      entity.annotations = { ...entity.annotations, [omittedAnnotation]: markerOf(entity, omitted) };
+      omissionsOf(entity).parts.add(part);
+      entity.annotations = { ...entity.annotations, [omittedAnnotation]: markerOf(entity) };
       document = format();
       bytes = Buffer.byteLength(document);
     }

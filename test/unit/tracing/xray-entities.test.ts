@@ -175,6 +175,59 @@ describe("the kit's segments", () => {
     expect(shrunk).toHaveBeenCalledTimes(1);
   });
 
+  it('send a segment or subsegment with thousands of exceptions keeping the newest: the SDK adds a segment’s last, a subsegment’s first', async () => {
+    await settle();
+    const segment = new classes.KitSegment('notes-api', traceId, parentId);
+    const span = new classes.KitSubsegment('import rows');
+    segment.addSubsegment(span);
+    for (let i = 0; i < 2_000; i++) {
+      segment.addError(new Error(`row ${i}: bad value`));
+      span.addError(new Error(`row ${i}: bad value`));
+    }
+    segment.addError(new Error('import failed')); // the route's error, as the request ends
+    span.close();
+    segment.close();
+    await emitter.flush();
+    await daemon.waitFor((d) => d.segments.length === 1 && d.subsegments.length === 1);
+
+    const exceptionsOf = (document: Record<string, unknown>) =>
+      (document.cause as { exceptions: { message: string }[] }).exceptions.map((e) => e.message);
+    const kept = exceptionsOf(daemon.segments[0]!.document);
+    expect(kept.length).toBeGreaterThan(100);
+    expect(kept.at(-1)).toBe('import failed');
+    expect(kept.at(-2)).toBe('row 1999: bad value');
+    const [, count] =
+      /^stacks exceptions:(\d+)$/.exec(
+        (daemon.segments[0]!.document.annotations as Record<string, string>)[omittedAnnotation]!,
+      ) ?? [];
+    expect(kept.length + Number(count)).toBe(2_001);
+    expect(exceptionsOf(daemon.subsegments[0]!.document)[0]).toBe('row 1999: bad value');
+  });
+
+  it('mark a segment sent again with what every send left out', async () => {
+    await settle();
+    const segment = new classes.KitSegment('notes-api', traceId, parentId);
+    segment.addMetadata(
+      'ids',
+      Array.from({ length: 8_000 }, (_, i) => `id-${i}-aaaa`),
+    );
+    const open = new classes.KitSubsegment('still open');
+    segment.addSubsegment(open);
+    segment.close();
+    segment.flush(); // as the kit does at the response's end, a subsegment still open
+    for (let i = 0; i < 2_000; i++) segment.addError(new Error(`row ${i}: bad value`));
+    open.close(); // the SDK sends the segment again
+
+    await emitter.flush();
+    await daemon.waitFor((d) => d.segments.length === 2);
+
+    const markers = daemon.segments.map(
+      (sent) => (sent.document.annotations as Record<string, string>)[omittedAnnotation],
+    );
+    expect(markers[0]).toBe('metadata');
+    expect(markers[1]).toMatch(/^metadata stacks exceptions:\d+$/);
+  });
+
   it('drop a segment that cannot fit, and send none of its subsegments without it', async () => {
     const { dropped } = await settle();
     const segment = new classes.KitSegment('notes-api', traceId, parentId);

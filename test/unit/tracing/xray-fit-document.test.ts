@@ -109,21 +109,29 @@ describe('fitDocument', () => {
 
     expect(fitted?.omitted).toEqual(['stacks', 'messages', 'exceptions']);
     const written = JSON.parse(fitted!.document) as { cause: { exceptions: { message: string }[] } };
+    // A segment's: the newest, at the end, are kept.
+    const kept = messages.slice(-written.cause.exceptions.length);
     written.cause.exceptions.forEach((exception, i) => {
-      expect(exception.message).toBe(
-        `${messages[i]!.slice(0, 256)}… [${messages[i]!.length - 256} characters cut]`,
-      );
+      expect(exception.message).toBe(`${kept[i]!.slice(0, 256)}… [${kept[i]!.length - 256} characters cut]`);
     });
   });
 
-  it('then the last exceptions, keeping the first, counted in the marker', () => {
-    const exceptions = Array.from({ length: 2_000 }, (_, i) => ({
-      id: `${i}`.padStart(16, '0'),
-      type: 'Error',
-      message: `row ${i}: bad value`,
-      stack: frames(5),
-    }));
-    const { document, format } = entity({ cause: { exceptions } });
+  /** `count` exceptions with their stacks, `row i` for the i-th recorded. */
+  function rows(count: number, order: 'newest last' | 'newest first') {
+    return Array.from({ length: count }, (_, i) => {
+      const row = order === 'newest last' ? i : count - 1 - i;
+      return {
+        id: `${row}`.padStart(16, '0'),
+        type: 'Error',
+        message: `row ${row}: bad value`,
+        stack: frames(5),
+      };
+    });
+  }
+
+  /** Fits `fields`, too large for its exceptions alone; the document written and the ids it kept. */
+  function fitExceptions(fields: XrayFields & Record<string, unknown>) {
+    const { document, format } = entity(fields);
 
     const fitted = fitDocument(document, failingAfter(100, format), limit);
 
@@ -132,24 +140,62 @@ describe('fitDocument', () => {
     // Not many more were left out than it took.
     expect(Buffer.byteLength(fitted!.document)).toBeGreaterThan(limit - 1_000);
     const written = JSON.parse(fitted!.document) as {
-      cause: { exceptions: { id: string }[] };
+      cause: { exceptions: { id: string; message: string }[] };
       annotations: Record<string, string>;
     };
     const kept = written.cause.exceptions.map((exception) => exception.id);
     expect(kept.length).toBeGreaterThan(50);
+    return { written, kept };
+  }
+
+  it('then the oldest exceptions of a segment (the SDK adds its newest last), keeping the route’s error, counted in the marker', () => {
+    const exceptions = rows(2_000, 'newest last');
+    // Recorded last, as the request ends: the one a user looks for.
+    exceptions.push({ id: 'f'.repeat(16), type: 'OrderError', message: 'import failed', stack: frames(5) });
+
+    const { written, kept } = fitExceptions({
+      trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+      cause: { exceptions },
+    });
+
+    expect(kept).toEqual(exceptions.slice(-kept.length).map((exception) => exception.id));
+    expect(written.cause.exceptions.at(-1)!.message).toBe('import failed');
+    expect(written.annotations[omittedAnnotation]).toBe(`stacks exceptions:${2_001 - kept.length}`);
+  });
+
+  it('then the last exceptions of a subsegment (the SDK adds its newest first), keeping the first', () => {
+    const exceptions = rows(2_000, 'newest first');
+
+    const { written, kept } = fitExceptions({
+      type: 'subsegment',
+      parent_id: 'a'.repeat(16),
+      cause: { exceptions },
+    });
+
     expect(kept).toEqual(exceptions.slice(0, kept.length).map((exception) => exception.id));
+    expect(written.cause.exceptions[0]!.message).toBe('row 1999: bad value');
     expect(written.annotations[omittedAnnotation]).toBe(`stacks exceptions:${2_000 - kept.length}`);
   });
 
-  it('keeps the first exception whatever it takes', () => {
-    const { document, format } = entity({
-      cause: { exceptions: [{ message: 'db down' }, { message: 'retry failed' }] },
-      subsegments: [
-        { id: 'a'.repeat(16), name: 'open', in_progress: true, sql: { query: 'q'.repeat(12_000) } },
-      ],
+  it('keeps the newest exception whatever it takes: a segment’s last, a subsegment’s first', () => {
+    const open = [
+      { id: 'a'.repeat(16), name: 'open', in_progress: true, sql: { query: 'q'.repeat(12_000) } },
+    ];
+    const segment = entity({
+      cause: { exceptions: [{ message: 'retry failed' }, { message: 'db down' }] },
+      subsegments: open,
     });
-    expect(fitDocument(document, failingAfter(100, format), limit)).toBeUndefined();
-    expect(document.cause!.exceptions).toEqual([{ message: 'db down' }]);
+    const subsegment = entity({
+      type: 'subsegment',
+      cause: { exceptions: [{ message: 'db down' }, { message: 'retry failed' }] },
+      subsegments: open,
+    });
+
+    expect(fitDocument(segment.document, failingAfter(100, segment.format), limit)).toBeUndefined();
+    expect(fitDocument(subsegment.document, failingAfter(100, subsegment.format), limit)).toBeUndefined();
+
+    expect(segment.document.cause!.exceptions).toEqual([{ message: 'db down' }]);
+    expect(subsegment.document.cause!.exceptions).toEqual([{ message: 'db down' }]);
   });
 
   it('counts on when the same entity is fitted again, with more exceptions recorded since', () => {
@@ -168,6 +214,21 @@ describe('fitDocument', () => {
     expect(document.annotations![omittedAnnotation]).toBe(
       `exceptions:${350 - document.cause!.exceptions!.length}`,
     );
+  });
+
+  it('names what earlier calls left out when the same entity is fitted again', () => {
+    const { document, format } = entity({ metadata: { default: { big: 'x'.repeat(12_000) } } });
+    const first = fitDocument(document, format, limit);
+    // Recorded since, while a subsegment was still open.
+    document.cause = {
+      exceptions: Array.from({ length: 20 }, (_, i) => ({ message: `${i}: ${'m'.repeat(1_000)}` })),
+    };
+
+    const second = fitDocument(document, format, limit);
+
+    expect(first?.omitted).toEqual(['metadata']);
+    expect(second?.omitted).toEqual(['messages']);
+    expect(JSON.parse(second!.document).annotations).toEqual({ [omittedAnnotation]: 'metadata messages' });
   });
 
   it('stops at the first step that makes it fit', () => {
