@@ -289,7 +289,7 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
             kit.logger.warn(
               "Fastify's genReqId was replaced after bootstrapAppRunner (a plugin's setGenReqId): the kit's " +
                 "health endpoints and request scope run in its onRequest hook, after the app's own hooks, so " +
-                'that request.id stays the requestId; call setGenReqId (or give genReqId) before bootstrapAppRunner',
+                'that request.id stays the requestId; give the generator as the genReqId option of Fastify()',
             );
           }
           handler(req, res);

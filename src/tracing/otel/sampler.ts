@@ -144,7 +144,7 @@ export async function chooseSampler(
     sampler: createSampler(sdk, tracing.sampler, tracing.samplerArg),
     name: tracing.sampler ?? 'parentbased_always_on',
     note: kubernetesAlone
-      ? "Kubernetes with no AWS variable beside it (AWS_REGION, AWS_ROLE_ARN, AWS_CONTAINER_CREDENTIALS_FULL_URI) is not taken for EKS, so every request is recorded; on EKS, set OTEL_RESOURCE_ATTRIBUTES=cloud.platform=aws_eks for X-Ray's default rule"
+      ? "Kubernetes with no AWS variable beside it (AWS_REGION, AWS_DEFAULT_REGION, AWS_ROLE_ARN, AWS_CONTAINER_CREDENTIALS_FULL_URI) is not taken for EKS, so every request is recorded; on EKS, set OTEL_RESOURCE_ATTRIBUTES=cloud.platform=aws_eks for X-Ray's default rule"
       : undefined,
     stop: nothing,
   };
