@@ -28,6 +28,11 @@ export interface DrainRequestCounts {
    * turns into a 502 when its next request crosses the close (see `KeepAliveLoad.closedAtOnce`).
    */
   readonly closedAtOnce: number;
+  /**
+   * Idle connections the app closed after SIGTERM, without `Connection: close`, at once or after a
+   * grace: the checker, held up on a busy machine, cannot tell (see `KeepAliveLoad.closedUncertain`).
+   */
+  readonly closedUncertain: number;
 }
 
 /** What {@link runDrain} observed. */
@@ -60,7 +65,11 @@ export interface DrainOptions {
   readonly graceMs: number;
 }
 
-function count(outcomes: readonly LoadOutcome[], sent: number, closedAtOnce: number): DrainRequestCounts {
+function count(
+  outcomes: readonly LoadOutcome[],
+  sent: number,
+  closes: Pick<DrainRequestCounts, 'closedAtOnce' | 'closedUncertain'>,
+): DrainRequestCounts {
   const errors: Record<string, number> = {};
   const onOpenErrors: Record<string, number> = {};
   let onOpen = 0;
@@ -94,7 +103,8 @@ function count(outcomes: readonly LoadOutcome[], sent: number, closedAtOnce: num
     status5xx,
     errors,
     errorsOnOpenConnections: onOpenErrors,
-    closedAtOnce,
+    closedAtOnce: closes.closedAtOnce,
+    closedUncertain: closes.closedUncertain,
   };
 }
 
@@ -121,7 +131,11 @@ export async function runDrain(app: AppProcess, options: DrainOptions): Promise<
           maxRequests: options.load.requests,
           requestTimeoutMs: Math.max(5000, options.graceMs + 2000),
         });
-  const counts = () => count(load?.outcomes ?? [], load?.sent ?? 0, load?.closedAtOnce ?? 0);
+  const counts = () =>
+    count(load?.outcomes ?? [], load?.sent ?? 0, {
+      closedAtOnce: load?.closedAtOnce ?? 0,
+      closedUncertain: load?.closedUncertain ?? 0,
+    });
 
   if (!app.running) {
     return {

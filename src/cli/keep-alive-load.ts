@@ -20,12 +20,39 @@ export interface LoadOutcome {
 /** How long after an answer a connection closed by the app counts as closed at once. */
 export const closedAtOnceMs = 200;
 
+/**
+ * When a close and the answer before it may have happened, as far as the checker can tell: each
+ * between the start of a hold-up of the checker just before it was handled (`from`) and the moment it
+ * was handled (`at`); both the same when the checker ran freely.
+ */
+export interface CloseTiming {
+  readonly answerFrom: number;
+  readonly answerAt: number;
+  readonly closeFrom: number;
+  readonly closeAt: number;
+}
+
+/**
+ * Whether an idle connection closed at once after its last answer (`'at-once'`), after
+ * {@link closedAtOnceMs} (`'late'`), or either way (`'uncertain'`): the checker was held up across
+ * the end of that window, and what it sees afterwards is the same whether the close came 5 ms or
+ * 500 ms after the answer.
+ */
+export function dateClose(t: CloseTiming): 'at-once' | 'late' | 'uncertain' {
+  if (t.closeAt - t.answerFrom < closedAtOnceMs) return 'at-once';
+  // The close came after the answer; at the earliest, when the checker last ran freely before it.
+  if (Math.max(0, t.closeFrom - t.answerAt) >= closedAtOnceMs) return 'late';
+  return 'uncertain';
+}
+
 interface SocketUse {
   busy: boolean;
   /** The last answer on it said `Connection: close`. */
   saidClose: boolean;
-  /** When its last answer came; `undefined` before the first. */
+  /** When its last answer was handled; `undefined` before the first. */
   lastAnswerAt: number | undefined;
+  /** How early that answer may have come: the start of a hold-up of the checker just before. */
+  lastAnswerFrom: number;
   /** A request on it failed (counted as such), or the load closes it itself. */
   spent: boolean;
 }
@@ -75,6 +102,7 @@ export class KeepAliveLoad {
   #stopped = false;
   #signalled = false;
   #closedAtOnce = 0;
+  #closedUncertain = 0;
   #finished: Promise<void> = Promise.resolve();
   /** The sockets of the load not closed yet. */
   readonly #open = new Set<Socket>();
@@ -134,6 +162,16 @@ export class KeepAliveLoad {
   }
 
   /**
+   * Connections the app closed after the stop signal while idle, without `Connection: close`, that
+   * the checker cannot tell closed at once or after a grace: it was held up (its process not
+   * scheduled, on a busy machine) from before the end of {@link closedAtOnceMs} after the last
+   * answer until after the close. Counted neither as closed at once nor as a clean close.
+   */
+  get closedUncertain(): number {
+    return this.#closedUncertain;
+  }
+
+  /**
    * Resolves once every connection of the load has closed, or after `ms`. Called once the app has
    * exited, whose connections the system has closed by then but the load may not have seen closing
    * yet: stopped before, the load would close them itself, and never count them as the app's.
@@ -147,25 +185,40 @@ export class KeepAliveLoad {
   #use(socket: Socket): SocketUse {
     let use = this.#sockets.get(socket);
     if (use !== undefined) return use;
-    const created: SocketUse = { busy: false, saidClose: false, lastAnswerAt: undefined, spent: false };
+    const created: SocketUse = {
+      busy: false,
+      saidClose: false,
+      lastAnswerAt: undefined,
+      lastAnswerFrom: 0,
+      spent: false,
+    };
     this.#sockets.set(socket, created);
     this.#open.add(socket);
     // 'close', not 'end': the agent reads a free socket with a guard of its own, which destroys it on
     // the app's FIN without an 'end'.
     socket.once('close', () => {
       this.#open.delete(socket);
-      // Closed while idle, soon after an answer that did not say it would, and not by the load. Soon
-      // as far as can be told: a close handled after the checker was held up may date from the start
-      // of the hold-up (on a busy machine, a close 5 ms after the answer was handled 300 ms after).
+      // Closed while idle, after an answer that did not say it would, and not by the load: at once
+      // or not, as far as can be told. On a busy machine, a close 5 ms after the answer may be handled
+      // 300 ms after it, and one 300 ms after the answer handled with it: a close or an answer handled
+      // after the checker was held up may date from the start of the hold-up.
       if (
-        this.#signalled &&
-        !created.busy &&
-        !created.spent &&
-        !created.saidClose &&
-        created.lastAnswerAt !== undefined &&
-        this.#loop.earliest(performance.now()) - created.lastAnswerAt < closedAtOnceMs
+        !this.#signalled ||
+        created.busy ||
+        created.spent ||
+        created.saidClose ||
+        created.lastAnswerAt === undefined
       )
-        this.#closedAtOnce += 1;
+        return;
+      const now = performance.now();
+      const dated = dateClose({
+        answerFrom: created.lastAnswerFrom,
+        answerAt: created.lastAnswerAt,
+        closeFrom: this.#loop.earliest(now),
+        closeAt: now,
+      });
+      if (dated === 'at-once') this.#closedAtOnce += 1;
+      else if (dated === 'uncertain') this.#closedUncertain += 1;
     });
     use = created;
     return use;
@@ -225,8 +278,10 @@ export class KeepAliveLoad {
         clearTimeout(timer);
         if (use !== undefined) {
           use.busy = false;
-          if (outcome.answered) use.lastAnswerAt = performance.now();
-          else use.spent = true;
+          if (outcome.answered) {
+            use.lastAnswerAt = performance.now();
+            use.lastAnswerFrom = this.#loop.earliest(use.lastAnswerAt);
+          } else use.spent = true;
         }
         resolve({ reused: req.reusedSocket, afterSignal, ...outcome });
       };

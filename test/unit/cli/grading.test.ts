@@ -208,6 +208,7 @@ function drain(
       errors: { ECONNREFUSED: 4 },
       errorsOnOpenConnections: {},
       closedAtOnce: 0,
+      closedUncertain: 0,
       ...requests,
     },
     inFlightAtSignal: 3,
@@ -253,6 +254,17 @@ describe('gradeDrain', () => {
       '3 idle connections closed at once after SIGTERM, without Connection: close',
     );
     expect(row.figures).toMatchObject({ closedAtOnce: 3 });
+  });
+
+  it('warns, not fails, on idle connections the checker, held up, cannot tell closed at once or after a grace', () => {
+    const row = gradeDrain(drain({}, { closedUncertain: 2 }), '');
+    expect(row.status).toBe('warn');
+    expect(row.summary).toContain(
+      '2 idle connections closed after SIGTERM, without Connection: close, while the checker was held up: at once or after a grace, it cannot tell',
+    );
+    expect(row.hint).toContain('run the check again on a less busy machine');
+    expect(row.figures).toMatchObject({ closedAtOnce: 0, closedUncertain: 2 });
+    expect(gradeDrain(drain({}, { closedAtOnce: 1, closedUncertain: 2 }), '').status).toBe('fail');
   });
 
   it('names the wrapper when the connections closed at once because the process died of SIGTERM', () => {
