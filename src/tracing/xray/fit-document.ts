@@ -186,9 +186,10 @@ function markerOf(entity: XrayFields): string {
  * as many as the excess takes), then its exceptions' stacks (counted in their `truncated`), then
  * their messages (cut to 256 characters), then its oldest exceptions (all but the newest, as many as
  * the excess takes; counted in the marker, `exceptions:412`). What a step left out is named by the
- * annotation {@link omittedAnnotation}. `undefined` when the document does not fit even so (its subsegments
- * still open, its URL): it is not to be sent. `entity` is changed in place, so a later send of it
- * (once a subsegment still open ends) is as small, and its marker names what every call left out.
+ * annotation {@link omittedAnnotation}. `undefined` when the document does not fit even so (its
+ * subsegments still open, its URL): it is not to be sent. `entity` is changed in place, so a later
+ * send of it (once a subsegment still open ends) is as small, and its marker names what every call
+ * left out.
  *
  * @example
  * ```ts
