@@ -289,10 +289,10 @@ function routerStackOf(app: object): readonly LayerLike[] | undefined {
  * that served the route. When `req.baseUrl` does not lead to the route and `below` (`req.url`) is
  * given — an error handler or a middleware mounted below the route's router answered, and
  * `req.baseUrl` is the handler's — the route's mount is what the whole path (`req.baseUrl`, then
- * `below`) has above the route's own segments. When nothing leads to the route — an error answered by an
- * enclosing router or app, where Express has put back that router's `baseUrl` — the route's last
- * pattern; with none yet, or for a route no mount leads to (a sub-app mounted some other way), the
- * path its mount matched.
+ * `below`) has above the route's own segments. When nothing leads to the route — an error answered
+ * by an enclosing router or app, where Express has put back that router's `baseUrl` — the route's
+ * last pattern; with none yet, or for a route no mount leads to (a sub-app mounted some other way),
+ * the path its mount matched.
  */
 export function expressRouteResolver(
   app: object,

@@ -84,8 +84,8 @@ function maskUrlPasswords(text: string, cut: boolean): string {
 
 /**
  * `text` with the credentials it quotes masked — the password of a URL (`postgres://app:…@db`),
- * `password=`, `pwd=` or `passwd=` fields, and quoted password properties (`"password":"…"`) — and cut after {@link maxOutputLength} characters, with a
- * marker saying how many were left out. In bounded time: some 4 KB are examined, however long the
+ * `password=`, `pwd=` or `passwd=` fields, and quoted password properties (`"password":"…"`) — and
+ * cut after {@link maxOutputLength} characters, with a marker saying how many were left out. In bounded time: some 4 KB are examined, however long the
  * text. A masked password stays masked when masked again (only the cut is not idempotent).
  */
 export function maskCredentials(text: string): string {

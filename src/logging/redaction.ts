@@ -68,12 +68,12 @@ export class RedactionRegistry {
   /** V8 refused the pattern: every form is searched plainly from then on. */
   #refused = false;
 
-  /** How many values are masked. */
   /** Whether no value is registered: what masking costs nothing for. Unlike {@link size}, no count. */
   get empty(): boolean {
     return this.#pinned.size === 0 && this.#held.size === 0 && this.#retired.size === 0;
   }
 
+  /** How many values are masked. */
   get size(): number {
     let size = this.#pinned.size + this.#retired.size;
     for (const value of this.#held.keys()) if (!this.#pinned.has(value)) size++;

@@ -63,10 +63,9 @@ function requestFields(fields: Readonly<Record<string, RequestFieldValue>>): str
 /**
  * The finish hook that writes one line per request: `method`, `path` (without the query string unless
  * asked), `route` when the framework knows it, `statusCode` (none when the client went away before the
- * response began), `durationMs`, `bytes` (the response's
- * Content-Length; none when it was aborted or cut short), `userAgent`, `clientIp` (the `X-Forwarded-For` entry the `trustedProxies`
- * appended, else the peer), `requestId`,
- * `traceId`, `spanId` (the request's span, on sampled traces) and the fields of `addRequestFields`.
+ * response began), `durationMs`, `bytes` (the response's Content-Length; none when it was aborted
+ * or cut short), `userAgent`, `clientIp` (the `X-Forwarded-For` entry the `trustedProxies` appended,
+ * else the peer), `requestId`, `traceId`, `spanId` (the request's span, on sampled traces) and the fields of `addRequestFields`.
  * A level of `'silent'` writes no line for that outcome (a route's error is still logged, on a
  * `request error` line). A quiet request (`quietRequests`) writes nothing unless it failed (5xx)
  * or was aborted. The message says the outcome:

@@ -167,7 +167,10 @@ export class SecretCache {
   readonly #providerFor: (reference: SecretReference) => SecretProvider;
   readonly #logger: Logger | undefined;
   readonly #redaction: RedactionRegistry;
-  /** References said to have a value (or JSON fields) too short to mask: said once each, not at every refresh. */
+  /**
+   * References said to have a value (or JSON fields) too short to mask: said once each, not at every
+   * refresh.
+   */
   readonly #unmaskable = new Set<string>();
   /** References said to have more JSON fields than are masked: said once each. */
   readonly #overBound = new Set<string>();

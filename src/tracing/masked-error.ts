@@ -3,7 +3,7 @@ import { redactedText, redaction } from '../logging/redaction.js';
 /**
  * `text` with the secret values the kit masks in log lines masked (`runtime.redaction`): a span's
  * exception leaves the process for X-Ray or a collector, as a log line does. `text` itself when none
- * is in it, or none is registered (then it costs a size check); `[REDACTED]` whole when it cannot be
+ * is in it, or none is registered (then it costs an emptiness check); `[REDACTED]` whole when it cannot be
  * masked in part: it never leaves unmasked.
  */
 export function maskedText(text: string): string {

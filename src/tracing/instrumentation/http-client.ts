@@ -63,9 +63,10 @@ function headerText(value: number | string | readonly string[] | undefined): str
  * `import { request } from 'node:http'` see the wrapper too). Then — before anything is written — it
  * starts the span and sets the trace headers (`tracing.propagators`; each unless the caller set it,
  * and none when the head went out at once: raw array headers, `Expect: 100-continue`); a header the
- * caller sets later, before the head is sent, wins over the kit's ({@link callerHeadersWin}). The span ends
- * as soon as the outcome is known: the `http.client.request.error` channel's error, the response's
- * `end` (found through the `http.client.response.finish` channel), or else the request's `close`.
+ * caller sets later, before the head is sent, wins over the kit's ({@link callerHeadersWin}). The
+ * span ends as soon as the outcome is known: the `http.client.request.error` channel's error, the
+ * response's `end` (found through the `http.client.response.finish` channel), or else the request's
+ * `close`.
  * No listener that changes behaviour (`response`, `error`, `data`) is added. Within a request,
  * `requestIdHeader` (when given) carries the request's id, unless the caller set it; with no
  * `backend` (tracing off) that is all it does.

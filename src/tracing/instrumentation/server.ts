@@ -62,7 +62,7 @@ export function instrumentServer(
         aborted,
         route: context.route,
         error: context.error,
-        // The length declared: of a response cut short, less went out (the request line leaves it out too).
+        // The length declared: of a response cut short, less went out (as on the request line).
         contentLength: aborted ? undefined : responseContentLength(res),
       });
     } catch (error) {

@@ -31,7 +31,8 @@ export type PollFailure =
  * {@link rulesLifetimeMs} during the streak (X-Ray's default rule applies from then on); an info line
  * when every poll that failed is answered again — never a line per poll. A streak that begins
  * within {@link streakQuietMs} of the last one warned of is not warned of (nor its end) unless it
- * outlasts that window: the next warning counts those not warned of (`quietStreaks`). No timer: the lines are written as polls end.
+ * outlasts that window: the next warning counts those not warned of (`quietStreaks`). No timer: the
+ * lines are written as polls end.
  *
  * @example
  * ```ts
