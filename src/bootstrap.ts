@@ -5,6 +5,7 @@ import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { type AdapterKit, type InstalledApp, inFront } from './adapters/adapter.js';
 import { selectAdapter } from './adapters/select.js';
+import { meetClusterPrimary } from './cluster/worker.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
 import { ConfigurationError, ListenError, StartAbortedError } from './errors.js';
@@ -228,6 +229,9 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     throw error;
   }
   const { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, uninstallHandlers } = started;
+  // In a cluster worker: the kit's primary waits for this worker's shutdown budget; another primary
+  // kills it on the platform's SIGTERM, which the warning says.
+  if (ownsProcess) meetClusterPrimary(logger, { shutdownTimeoutMs: config.shutdown.timeoutMs });
 
   /** From tracing's start to the process handlers, which take over the signals kept meanwhile. */
   async function startUntilHandled(): Promise<Started> {

@@ -9,6 +9,8 @@ export { type FastifyLikeApp, fastifyAdapter } from './adapters/fastify.js';
 export { type KoaLikeApp, koaAdapter } from './adapters/koa.js';
 export { nodeAdapter } from './adapters/node.js';
 export { bootstrapAppRunner } from './bootstrap.js';
+export type { ClusterOptions } from './cluster/options.js';
+export { type ClusterHandle, runCluster } from './cluster/primary.js';
 export type { KitConfig } from './config/config.js';
 export { defaults } from './config/config.js';
 export {

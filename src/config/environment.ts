@@ -277,6 +277,14 @@ export const environmentSchema = Object.freeze({
     // Only whether it is set counts here: the AWS SDK reads the value.
     parse: (raw) => raw.trim(),
   }),
+  WEB_CONCURRENCY: variable({
+    description:
+      'How many workers `runCluster` forks (the variable Heroku and others set to a process count); its `workers` option wins over it. `bootstrapAppRunner` does not read it.',
+    accepted: 'an integer from 1 to 1024',
+    default: '`os.availableParallelism()`: one worker per vCPU',
+    // Read by runCluster alone: a value set for another tool must not fail a start without a cluster.
+    parse: (raw) => raw.trim(),
+  }),
   NODE_OPTIONS: variable({
     description:
       "Node's own options; the kit reads `--unhandled-rejections` there and on the command line: `warn`, `none` or `warn-with-error-code` makes `'log'` the default of `shutdown.unhandledRejection`.",

@@ -28,11 +28,20 @@ export interface ChildApp {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
-/** Starts `node <script> ...args` with `env` added to a minimal environment. */
-export function startChild(script: string, env: Record<string, string>, args: string[] = []): ChildApp {
+/**
+ * Starts `node <script> ...args` with `env` added to a minimal environment. `detached` puts it at the
+ * head of a process group of its own, which a test can signal whole, as a terminal's Ctrl+C does.
+ */
+export function startChild(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  options: { detached?: boolean } = {},
+): ChildApp {
   const child = spawn(process.execPath, [script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached === true,
   });
   const lines: Record<string, unknown>[] = [];
   const waiters: {
