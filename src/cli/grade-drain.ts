@@ -84,7 +84,7 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
       'fail',
       `${summary}; ${plural(r.closedAtOnce, 'idle connection')} closed at once after SIGTERM, without Connection: close`,
       killed
-        ? "the process died of SIGTERM's default action, closing every connection (a 502 for a proxy's next request): behind a wrapper such as npm start or sh -c, the wrapper died, not the server: run node itself, or exec it; otherwise handle SIGTERM (bootstrapAppRunner does)"
+        ? "the process died of SIGTERM's default action, closing every connection (a 502 for a proxy's next request): behind a wrapper such as npm start or sh -c, the wrapper died, not the server: run node itself, or exec it; a node:cluster primary that only forks died, and Node ended its workers with it: call runCluster() in the primary; otherwise handle SIGTERM (bootstrapAppRunner does)"
         : "a proxy's next request on a connection the app closes as it goes out is lost (a 502): close an idle connection only after a short grace, answer what arrives with Connection: close, then exit (bootstrapAppRunner does)",
     );
   }

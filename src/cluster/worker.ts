@@ -25,11 +25,15 @@ export function nodeCluster(): Cluster {
   return process.getBuiltinModule('node:cluster') as unknown as Cluster;
 }
 
-/** Whose worker this process is: `undefined` when it is no cluster worker. */
+/**
+ * Whose worker this process is: `undefined` when it is no cluster worker, or one of PM2's cluster
+ * mode (`pm_id` set), whose daemon sends each worker SIGINT itself when it stops the app.
+ */
 export function clusterPrimary(): 'kit' | 'foreign' | undefined {
   // Without an IPC channel the process is no worker: its cluster module need not be loaded.
   if (process.send === undefined || !nodeCluster().isWorker) return undefined;
-  return process.env[primaryPidVariable] === String(process.ppid) ? 'kit' : 'foreign';
+  if (process.env[primaryPidVariable] === String(process.ppid)) return 'kit';
+  return process.env.pm_id === undefined ? 'foreign' : undefined;
 }
 
 /**

@@ -209,7 +209,7 @@ describe('runCluster', () => {
 
 describe("a worker of a primary that is not the kit's", () => {
   it('warns at start, naming the problem and the fix', async () => {
-    const app = await startCluster({ PRIMARY: 'fork', WORKERS: '1' });
+    const app = await startCluster({ PRIMARY: 'fork', WORKERS: '1', RUN_CLUSTER_IN_WORKER: '1' });
     const warning = await app.waitForLine((l) =>
       String(l.msg).includes("primary is not the kit's runCluster"),
     );
@@ -217,5 +217,17 @@ describe("a worker of a primary that is not the kit's", () => {
     expect(String(warning.msg)).toContain('the drain never runs and the requests in flight are dropped');
     expect(String(warning.msg)).toContain('Call runCluster() in the primary');
     expect(String(warning.msg)).toContain('forward SIGTERM to each worker and wait for them to exit');
+    // runCluster belongs in the primary.
+    expect(app.lines.find((l) => l.msg === 'runCluster refused')).toMatchObject({
+      code: 'ARK_CONFIG_INVALID',
+      message: expect.stringContaining(
+        'runCluster was called in a cluster worker: call it in the primary only',
+      ),
+    });
+  });
+
+  it('is not written under PM2, whose daemon signals each worker itself', async () => {
+    const app = await startCluster({ PRIMARY: 'fork', WORKERS: '1', pm_id: '0' });
+    expect(app.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 });

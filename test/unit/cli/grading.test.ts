@@ -267,13 +267,15 @@ describe('gradeDrain', () => {
     expect(gradeDrain(drain({}, { closedAtOnce: 1, closedUncertain: 2 }), '').status).toBe('fail');
   });
 
-  it('names the wrapper when the connections closed at once because the process died of SIGTERM', () => {
+  it('names the wrapper and a cluster primary when the connections closed at once because the process died of SIGTERM', () => {
     const killed = gradeDrain(
       drain({ exit: { code: null, signal: 'SIGTERM', atMs: 1 } }, { closedAtOnce: 3 }),
       '',
     );
     expect(killed.status).toBe('fail');
     expect(killed.hint).toContain('the wrapper died, not the server: run node itself, or exec it');
+    expect(killed.hint).toContain('a node:cluster primary that only forks died');
+    expect(killed.hint).toContain('call runCluster() in the primary');
     expect(gradeDrain(drain({}, { closedAtOnce: 3 }), '').hint).not.toContain('wrapper');
   });
 
