@@ -105,8 +105,8 @@ class ClusterPrimary {
   readonly #live = new Set<Worker>();
   /** When workers exited on their own, within the restart window. */
   readonly #exits: number[] = [];
-  /** The longest `shutdown.timeoutMs` a worker reported. */
-  #workerTimeoutMs: number = clusterDefaults.workerShutdownTimeoutMs;
+  /** The longest `shutdown.timeoutMs` a worker reported; `undefined` while none did. */
+  #workerTimeoutMs: number | undefined;
   #stopped: Promise<number> | undefined;
   #resolveStopped: (code: number) => void = () => {};
   /** When the first signal came; `undefined` while none did (a stop by `shutdown()` or a crash loop). */
@@ -146,7 +146,7 @@ class ClusterPrimary {
     worker.on('message', (message: unknown) => {
       const report = workerReportOf(message);
       if (report !== undefined)
-        this.#workerTimeoutMs = Math.max(this.#workerTimeoutMs, report.shutdownTimeoutMs);
+        this.#workerTimeoutMs = Math.max(this.#workerTimeoutMs ?? 0, report.shutdownTimeoutMs);
     });
     worker.on('error', (error: Error) => {
       this.#logger.warn(
@@ -221,7 +221,9 @@ class ClusterPrimary {
     this.#stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
-    const timeoutMs = this.#settings.timeoutMs ?? this.#workerTimeoutMs + clusterDefaults.timeoutMarginMs;
+    const timeoutMs =
+      this.#settings.timeoutMs ??
+      (this.#workerTimeoutMs ?? clusterDefaults.workerShutdownTimeoutMs) + clusterDefaults.timeoutMarginMs;
     this.#logger.info({ reason, workers: this.#live.size, timeoutMs }, 'cluster stopping');
     if (this.#live.size === 0) {
       this.#finish();

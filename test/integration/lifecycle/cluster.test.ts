@@ -193,7 +193,8 @@ describe('runCluster', () => {
   }, 15_000);
 
   it('takes Ctrl+C, which reaches the primary and its workers alike, for one signal: the workers drain', async () => {
-    const app = await startCluster({ WORKERS: '2' });
+    // A shorter budget than the default, reported by the workers: the primary waits for it, and 2 s.
+    const app = await startCluster({ WORKERS: '2', TIMEOUT_MS: '5000' });
     const inFlight = [get(`${app.url}/slow?ms=500`), get(`${app.url}/slow?ms=500`)];
     await sleep(100);
     // The terminal signals the whole process group; the primary forwards its own copy.
@@ -204,6 +205,10 @@ describe('runCluster', () => {
     expect(code, JSON.stringify(app.lines)).toBe(0);
     expect(app.messages().filter((m) => m === 'shutdown complete')).toHaveLength(2);
     expect(app.messages().filter((m) => /^worker \d+ exited with code 0$/.test(m))).toHaveLength(2);
+    expect(app.lines.find((l) => l.msg === 'cluster stopping')).toMatchObject({
+      reason: 'SIGINT',
+      timeoutMs: 7_000,
+    });
   }, 15_000);
 });
 
