@@ -53,7 +53,17 @@ interface RouteState {
   readonly chains: Chain[];
   pattern: string | undefined;
   misses: number;
+  /** The path a mount nothing leads to matched, while it is always the same; {@link variedMount} after. */
+  unresolved: string | undefined;
 }
+
+/**
+ * What stands for a mount that nothing in the app's router tree leads to (a router reached through a
+ * function of the app's, `app.use('/t/:tenant', (req, res, next) => tenants(req, res, next))`, or a
+ * sub-app mounted some other way) once the path it matched has varied: that path is request text, and
+ * a route named by it would make a span name, an annotation and a metrics slot per tenant.
+ */
+const variedMount = '/*';
 
 /** Routers (and sub-apps) nested deeper than this are not looked into. */
 const maxDepth = 16;
@@ -291,8 +301,9 @@ function routerStackOf(app: object): readonly LayerLike[] | undefined {
  * `req.baseUrl` is the handler's — the route's mount is what the whole path (`req.baseUrl`, then
  * `below`) has above the route's own segments. When nothing leads to the route — an error answered
  * by an enclosing router or app, where Express has put back that router's `baseUrl` — the route's
- * last pattern; with none yet, or for a route no mount leads to (a sub-app mounted some other way),
- * the path its mount matched.
+ * last pattern; with none yet, or for a route no mount leads to (a router reached through a function
+ * of the app's, a sub-app mounted some other way), the path its mount matched while that is always
+ * the same (a mount with no parameter), `/*` once it has varied.
  */
 export function expressRouteResolver(
   app: object,
@@ -353,13 +364,20 @@ export function expressRouteResolver(
       }
     }
     if (state === undefined) {
-      state = { chains: [], pattern: undefined, misses: 0 };
+      state = { chains: [], pattern: undefined, misses: 0, unresolved: undefined };
       states.set(route, state);
       mounted = true;
     }
     const found = search(state, from, route, requestApp);
-    return `${found ?? state.pattern ?? from}${route.path}`;
+    return `${found ?? state.pattern ?? unresolvedMount(state, from)}${route.path}`;
   };
+}
+
+/** The path `from` a mount nothing leads to matched while it stays the same, then {@link variedMount}. */
+function unresolvedMount(state: RouteState, from: string): string {
+  if (state.unresolved === undefined) state.unresolved = from;
+  else if (state.unresolved !== from) state.unresolved = variedMount;
+  return state.unresolved;
 }
 
 /** Characters of a route pattern whose segment count is not the path's (`*`, `?`, `(`, `{`, `+`). */
