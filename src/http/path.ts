@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** The path of a request URL, without its query string. */
 export function pathWithoutQuery(url: string | undefined): string {
   if (url === undefined) return '/';
@@ -19,8 +21,10 @@ export function peerAddress(address: string | undefined): string | undefined {
 /**
  * The client's address as the proxies in front of the app saw it: the `X-Forwarded-For` entry the
  * farthest of the `trustedProxies` appended (the last entry for 1, the one before it for 2).
- * Entries before it are whatever the caller sent, so a caller cannot choose it. `undefined` without
- * the header, for an empty entry, or with no proxy trusted: the peer's address is the client's.
+ * Entries before it are whatever the caller sent, so a caller cannot choose it. A port after the
+ * address (`203.0.113.9:51234`, `[2001:db8::1]:443`) is left out. `undefined` without the header,
+ * for an entry that is not an IP address (where no proxy appends, a caller's own text), or with no
+ * proxy trusted: the peer's address is the client's.
  */
 export function clientAddress(forwardedFor: string | undefined, trustedProxies: number): string | undefined {
   if (forwardedFor === undefined || trustedProxies === 0) return undefined;
@@ -33,9 +37,24 @@ export function clientAddress(forwardedFor: string | undefined, trustedProxies: 
   return trimmedOrUndefined(forwardedFor.slice(forwardedFor.lastIndexOf(',', end - 1) + 1, end));
 }
 
+/** The IP address of an `X-Forwarded-For` entry, its port left out; `undefined` for anything else. */
 function trimmedOrUndefined(text: string): string | undefined {
   const trimmed = text.trim();
-  return trimmed === '' ? undefined : trimmed;
+  if (isIP(trimmed) !== 0) return trimmed;
+  const bracketed = trimmed.charCodeAt(0) === 0x5b /* [ */ ? trimmed.indexOf(']') : -1;
+  if (bracketed !== -1) {
+    const address = trimmed.slice(1, bracketed);
+    return isIP(address) === 6 && portOrNothing(trimmed, bracketed + 1) ? address : undefined;
+  }
+  const colon = trimmed.indexOf(':');
+  if (colon === -1 || !portOrNothing(trimmed, colon)) return undefined;
+  const address = trimmed.slice(0, colon);
+  return isIP(address) === 4 ? address : undefined;
+}
+
+/** Whether `text` from `at` is empty or a port (`:` and 1 to 5 digits). */
+function portOrNothing(text: string, at: number): boolean {
+  return at === text.length || /^:\d{1,5}$/.test(text.slice(at));
 }
 
 /**

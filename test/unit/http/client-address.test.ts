@@ -25,6 +25,22 @@ describe('clientAddress', () => {
     expect(clientAddress('203.0.113.9', 0)).toBeUndefined();
   });
 
+  it('takes an IP address only, its port left out: where no proxy appends, the caller writes the header', () => {
+    expect(clientAddress('2001:db8::1', 1)).toBe('2001:db8::1');
+    expect(clientAddress('203.0.113.9:51234', 1)).toBe('203.0.113.9');
+    expect(clientAddress('[2001:db8::1]:443', 1)).toBe('2001:db8::1');
+    expect(clientAddress('[2001:db8::1]', 1)).toBe('2001:db8::1');
+    for (const forged of [
+      '"evil\\" x',
+      'unknown',
+      '203.0.113.9:port',
+      '[203.0.113.9]:1',
+      '1.2.3.4.5',
+      '<script>',
+    ])
+      expect(clientAddress(forged, 1), forged).toBeUndefined();
+  });
+
   it('reads every X-Forwarded-For line: a proxy that adds its own line puts its entry last', () => {
     const req = {
       rawHeaders: ['X-Forwarded-For', '6.6.6.6', 'Host', 'a', 'x-forwarded-for', '203.0.113.9'],
