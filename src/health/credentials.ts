@@ -9,22 +9,39 @@ const masked = '[REDACTED]';
 export const maxOutputLength = 4_096;
 
 /**
- * `password=…`, `pwd=…`, `passwd=…` (libpq key=value strings, query strings, JDBC and ODBC
- * properties, `PGPASSWORD=…`), any case: the value runs to the closing quote when quoted, else to
- * `&`, `;`, a quote or whitespace. Linear: every branch starts with a literal, and each repetition
- * stops at a character that cannot start another match within it.
+ * The names of fields and properties whose value is a credential, any case and any prefix
+ * (`PGPASSWORD`, `DB_PASS`, `client_secret`, `aws_secret_access_key`, `apiKey`, `x-auth-token`).
+ * Longest first where one begins another (`password` before `pass`).
  */
-const passwordField = /(passw(?:or)?d|pwd)([ \t]*=[ \t]*)('[^']*'?|"[^"]*"?|[^\s&;'"]*)/gi;
+const credentialName = 'passw(?:or)?d|pwd|pass(?:phrase)?|secret|token|api[-_]?key|access[-_]?key';
 
 /**
- * A quoted password property, as `JSON.stringify` (`"password":"…"`) and `util.inspect`
- * (`password: '…'`) write an object holding one, any case and any prefix (`dbPassword`,
- * `PGPASSWORD`): the quoted value is masked, its quotes kept. An unquoted value after a colon is
- * left alone, so prose (`password: authentication failed`) stays readable. Linear like
- * {@link passwordField}.
+ * A credential field — `password=…`, `pwd=…`, `DB_PASS=…`, `token=…`, `api_key=…` (libpq key=value
+ * strings, query strings, JDBC and ODBC properties, environment dumps): the value runs to the closing
+ * quote when quoted, else to `&`, `;`, a quote or whitespace. Linear: every branch starts with a
+ * literal, and each repetition stops at a character that cannot start another match within it.
  */
-const passwordProperty =
-  /(passw(?:or)?d|pwd)(["']?[ \t]*:[ \t]*)("(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)/gi;
+const credentialField = new RegExp(
+  `(${credentialName})([ \\t]*=[ \\t]*)('[^']*'?|"[^"]*"?|[^\\s&;'"]*)`,
+  'gi',
+);
+
+/**
+ * A quoted credential property, as `JSON.stringify` (`"password":"…"`, `"apiKey":"…"`) and
+ * `util.inspect` (`password: '…'`) write an object holding one: the quoted value is masked, its
+ * quotes kept. An unquoted value after a colon is left alone, so prose (`password: authentication
+ * failed`) stays readable. Linear like {@link credentialField}.
+ */
+const credentialProperty = new RegExp(
+  `(${credentialName})(["']?[ \\t]*:[ \\t]*)("(?:[^"\\\\\\n]|\\\\.)*"?|'(?:[^'\\\\\\n]|\\\\.)*'?)`,
+  'gi',
+);
+
+/** A bearer token (`Authorization: Bearer eyJ…`): the token is masked. */
+const bearerToken = /\b(bearer)([ \t]+)([A-Za-z0-9._~+/-]+=*)/gi;
+
+/** Whether `text` may hold a credential the patterns above mask: one cheap test before three. */
+const mayHoldCredential = /pass|pwd|secret|token|key|bearer/i;
 
 /** True for the characters that end a URL's user name (`[\s:/@]`). */
 function endsUser(code: number): boolean {
@@ -84,7 +101,8 @@ function maskUrlPasswords(text: string, cut: boolean): string {
 
 /**
  * `text` with the credentials it quotes masked — the password of a URL (`postgres://app:…@db`),
- * `password=`, `pwd=` or `passwd=` fields, and quoted password properties (`"password":"…"`) — and
+ * credential fields (`password=`, `pwd=`, `DB_PASS=`, `token=`, `api_key=`, …), quoted credential
+ * properties (`"password":"…"`, `"apiKey":"…"`) and bearer tokens — and
  * cut after {@link maxOutputLength} characters, with a marker saying how many were left out. In bounded time: some 4 KB are examined, however long the
  * text. A masked password stays masked when masked again (only the cut is not idempotent).
  */
@@ -92,17 +110,18 @@ export function maskCredentials(text: string): string {
   const cut = text.length > maxOutputLength;
   const kept = cut ? text.slice(0, maxOutputLength) : text;
   let result = maskUrlPasswords(kept, cut);
-  if (/passw(?:or)?d|pwd/i.test(result)) {
+  if (mayHoldCredential.test(result)) {
     result = result
-      .replace(passwordField, (_match, key: string, equals: string, value: string) =>
+      .replace(credentialField, (_match, key: string, equals: string, value: string) =>
         value === '' ? `${key}${equals}` : `${key}${equals}${masked}`,
       )
-      .replace(passwordProperty, (match: string, key: string, colon: string, value: string) => {
+      .replace(credentialProperty, (match: string, key: string, colon: string, value: string) => {
         const quote = value[0]!;
         const closed = value.length >= 2 && value.endsWith(quote);
         if (value.length === (closed ? 2 : 1)) return match; // empty
         return `${key}${colon}${quote}${masked}${closed ? quote : ''}`;
-      });
+      })
+      .replace(bearerToken, `$1$2${masked}`);
   }
   return cut ? `${result}… [${text.length - maxOutputLength} more characters cut]` : result;
 }

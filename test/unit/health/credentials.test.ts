@@ -42,6 +42,29 @@ describe('maskCredentials', () => {
     expect(maskCredentials(once)).toBe(once);
   });
 
+  it('masks the other credential fields and properties, and bearer tokens', () => {
+    expect(
+      maskCredentials(
+        'DB_PASS=hunter22 pass=x client_secret=cs1 token=ghp_abc AWS_SECRET_ACCESS_KEY=wJalr api-key=k1',
+      ),
+    ).toBe(
+      'DB_PASS=[REDACTED] pass=[REDACTED] client_secret=[REDACTED] token=[REDACTED] AWS_SECRET_ACCESS_KEY=[REDACTED] api-key=[REDACTED]',
+    );
+    expect(maskCredentials('aws_secret_access_key = wJalr')).toBe('aws_secret_access_key = [REDACTED]');
+    expect(maskCredentials(JSON.stringify({ apiKey: 'sk_live_1', authToken: 't', passphrase: 'p' }))).toBe(
+      '{"apiKey":"[REDACTED]","authToken":"[REDACTED]","passphrase":"[REDACTED]"}',
+    );
+    expect(maskCredentials('401 for Authorization: Bearer eyJhbGciOi.eyJzdWIi.sig_-x==')).toBe(
+      '401 for Authorization: Bearer [REDACTED]',
+    );
+    for (const text of ['tokens=5 secrets: none', 'the api key is missing', 'keys=3']) {
+      expect(maskCredentials(text)).toBe(text);
+    }
+    const once = maskCredentials('token=a Bearer b');
+    expect(once).toBe('token=[REDACTED] Bearer [REDACTED]');
+    expect(maskCredentials(once)).toBe(once);
+  });
+
   it('examines at most maxOutputLength characters, whatever the shape of the rest', () => {
     // Many `://` and user names, no `@`: each run is scanned a bounded number of times.
     const text = '://u:'.repeat(100_000);
