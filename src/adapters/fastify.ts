@@ -27,6 +27,7 @@ interface FastifyRequestLike {
 
 interface FastifyReplyLike {
   raw: ServerResponse;
+  request?: FastifyRequestLike;
   hijack(): unknown;
 }
 
@@ -63,7 +64,11 @@ interface FastifyApp {
   readonly server: Server | Http2Server | Http2SecureServer;
 }
 
-const fastifyRequest = Symbol('apprunner-kit.fastifyRequest');
+/**
+ * Where the kit leaves Fastify's request on the raw one, whose route it reads when the request
+ * finishes. Shared by both builds: the wrapper of `send` below, made once per process, sets it too.
+ */
+const fastifyRequest = Symbol.for('apprunner-kit.fastifyRequest');
 
 /**
  * The options the app gave Fastify, which Fastify keeps (under a symbol it does not export); `undefined`
@@ -145,24 +150,31 @@ function standInFront(
 }
 
 /** Marks Fastify's `reply.send` once wrapped (shared by both builds, and by every kit in the process). */
-const watchesStreams = Symbol.for('apprunner-kit.fastifyStreamBodies');
+const wrapsSend = Symbol.for('apprunner-kit.fastifySend');
 
-type Send = ((this: FastifyReplyLike, payload?: unknown) => unknown) & { [watchesStreams]?: true };
+type Send = ((this: FastifyReplyLike, payload?: unknown) => unknown) & { [wrapsSend]?: true };
 
 /**
  * Wraps `send` where Fastify's replies inherit it (its `Reply.prototype`, shared by every instance),
- * once: a stream body that breaks after the response began is destroyed by Fastify without an error
- * the response or a hook would carry, so its request line would read as a client that went away. The
- * wrapper watches such a body for the request inside the kit's scope: a failure of the server, with
- * its error. Any other payload costs a `typeof`.
+ * once; `from` is a reply or a prototype of replies. The wrapper notes Fastify's request on the raw
+ * one when the kit's `onRequest` hook did not (an app's hook that ran before it answered), so that
+ * the request line, span and metrics of an auth's 401 or a rate limit's 429 name the route Fastify
+ * had already found. And a stream body that breaks after the response began is destroyed by Fastify
+ * without an error the response or a hook would carry, so its request line would read as a client
+ * that went away: the wrapper watches such a body for the request inside the kit's scope, a failure
+ * of the server, with its error. A request the hook noted costs a property read, any other payload
+ * a `typeof`.
  */
-function watchStreamBodies(reply: FastifyReplyLike): void {
-  let owner: object | null = Object.getPrototypeOf(reply) as object | null;
+function wrapSend(from: object): void {
+  let owner: object | null = from;
   while (owner !== null && !Object.hasOwn(owner, 'send'))
     owner = Object.getPrototypeOf(owner) as object | null;
   const send = (owner as { send?: Send } | null)?.send;
-  if (owner === null || typeof send !== 'function' || send[watchesStreams] === true) return;
-  const watching: Send = function sendWatchingStreams(this: FastifyReplyLike, payload?: unknown): unknown {
+  if (owner === null || typeof send !== 'function' || send[wrapsSend] === true) return;
+  const wrapped: Send = function sendNotingRequests(this: FastifyReplyLike, payload?: unknown): unknown {
+    const request = this.request;
+    if (request !== undefined && (request.raw as KitRequest)[fastifyRequest] === undefined)
+      (request.raw as KitRequest)[fastifyRequest] = request;
     if (typeof (payload as { pipe?: unknown } | null)?.pipe === 'function') {
       const context = getMutableRequestContext();
       const res = this.raw;
@@ -177,8 +189,8 @@ function watchStreamBodies(reply: FastifyReplyLike): void {
     // biome-ignore lint/complexity/noArguments: Fastify's own arity, whatever it takes
     return Reflect.apply(send, this, arguments);
   };
-  watching[watchesStreams] = true;
-  (owner as { send: Send }).send = watching;
+  wrapped[wrapsSend] = true;
+  (owner as { send: Send }).send = wrapped;
 }
 
 /** Fastify's `request.id` when a string; the scope takes it when well formed. */
@@ -192,9 +204,10 @@ function requestIdOf(request: FastifyRequestLike): string | undefined {
  * every adapter (the health paths, load shedding and the request scope come before any hook of the
  * app's, whatever order the app registered things in), and a plugin (wrapped the way `fastify-plugin`
  * wraps, so its hooks reach every route of every encapsulated context, the 404 handler included)
- * whose `onRequest` hook notes the request's route, and serves in the scope a request that did not
- * come through the server (`fastify.inject()`), and whose `onError` hook logs a route's error with
- * the request and marks its trace. The kit listens with Fastify's server after `ready()`; on shutdown
+ * whose `onRequest` hook notes the request's route (`reply.send` notes it too, for a request an
+ * app's hook answered before that one ran), and serves in the scope a request that did not come
+ * through the server (`fastify.inject()`), and whose `onError` hook logs a route's error with the
+ * request and marks its trace. The kit listens with Fastify's server after `ready()`; on shutdown
  * it drains that server's requests first, then calls `fastify.close()`, so that `preClose` hooks end
  * what is still open (`@fastify/websocket` closes its clients there) and `onClose` hooks run after the
  * last request was answered.
@@ -217,14 +230,19 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
   install: (fastify, kit) => {
     const app = fastify as unknown as FastifyApp;
     const header = app.initialConfig?.requestIdHeader;
-    let streamsWatched = false;
+    // Before the first request: an app's hook may answer it. The prototype of the instance's replies
+    // (Fastify keeps it under a symbol it does not export); else from the first reply the hook sees.
+    const replies = symbolSlot(app, 'fastify.Reply');
+    const replyPrototype: unknown = typeof replies === 'function' ? replies.prototype : undefined;
+    let sendWrapped = typeof replyPrototype === 'object' && replyPrototype !== null;
+    if (sendWrapped) wrapSend(replyPrototype as object);
     const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
       instance.addHook('onRequest', (request, reply, next) => {
         const req = request.raw as KitRequest;
         req[fastifyRequest] = request;
-        if (!streamsWatched) {
-          streamsWatched = true;
-          watchStreamBodies(reply);
+        if (!sendWrapped) {
+          sendWrapped = true;
+          wrapSend(reply);
         }
         // Through the kit's listener: already in its scope. A WebSocket's upgrade, routed through
         // Fastify by `@fastify/websocket`: open work of its own, counted apart (`upgraded`), as on

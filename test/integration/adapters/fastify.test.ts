@@ -10,9 +10,11 @@ import {
   fastifyAdapter,
   UnsupportedAppError,
 } from '../../../src/index.js';
+import { captureEmf, sumOf, withDimensions } from '../../support/emf.js';
 import { baseUrl, get } from '../../support/http.js';
 import { streamOf } from '../../support/http2.js';
 import { captureLogs } from '../../support/log-capture.js';
+import { startOtlpCollector } from '../../support/otlp-collector.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
@@ -352,6 +354,73 @@ describe("the kit in front of a Fastify app's own hooks", () => {
       expect(runtime.stats().inFlight).toBe(0);
     },
   );
+
+  it("names the route of a request the app's hooks answered, on its line, span and metrics; none on a 404", async () => {
+    const collector = await startOtlpCollector({ grpc: false });
+    try {
+      const logs = captureLogs();
+      const emf = captureEmf();
+      const app = Fastify();
+      // Registered before the kit's hook, so run before it: a 401 sent, or an error (@fastify/basic-auth's way).
+      app.addHook('onRequest', (request, reply, done) => {
+        const { authorization } = request.headers;
+        if (authorization === 'Bearer ok') done();
+        else if (authorization === undefined) reply.code(401).send('unauthorized');
+        else done(Object.assign(new Error('bad credentials'), { statusCode: 401 }));
+      });
+      app.addHook('preValidation', async (request, reply) => {
+        if (request.headers['x-limit'] === 'reached') return reply.code(429).send('slow down');
+      });
+      app.get('/notes/:id', async () => 'note');
+      const { runtime } = await startRuntime({
+        app,
+        service: 'notes',
+        logging: { destination: logs },
+        metrics: { destination: emf, flushIntervalMs: 60_000 },
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.httpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      });
+      const url = baseUrl(runtime.server!);
+      const calls = [
+        ['/notes/1', {}, 401],
+        ['/notes/2', { authorization: 'Basic bad' }, 401],
+        ['/notes/3', { authorization: 'Bearer ok', 'x-limit': 'reached' }, 429],
+        ['/notes/4', { authorization: 'Bearer ok' }, 200],
+        ['/missing', {}, 401],
+        ['/missing', { authorization: 'Bearer ok' }, 404],
+      ] as const;
+      for (const [i, [path, headers, status]] of calls.entries()) {
+        const response = await get(`${url}${path}`, { headers: { ...headers, 'x-request-id': `call-${i}` } });
+        expect(response.status).toBe(status);
+      }
+      const routes = calls.map((_, i) => {
+        const line = logs.lines.find((l) => l.msg === 'request completed' && l.requestId === `call-${i}`);
+        return line?.route ?? 'none';
+      });
+      expect(routes).toEqual(['/notes/:id', '/notes/:id', '/notes/:id', '/notes/:id', 'none', 'none']);
+
+      await runtime.tracer.flush();
+      const spans = await collector.waitForSpans(calls.length);
+      expect(spans.map((span) => span.name).sort()).toEqual([
+        'GET',
+        'GET',
+        'GET /notes/:id',
+        'GET /notes/:id',
+        'GET /notes/:id',
+        'GET /notes/:id',
+      ]);
+
+      await runtime.metrics.flush();
+      const documents = emf.documents();
+      const routed = withDimensions(documents, { Route: '/notes/:id', Method: 'GET' });
+      expect(sumOf(routed, 'Requests')).toBe(4);
+      expect(sumOf(routed, '4xxStatusResponses')).toBe(3);
+      const unrouted = withDimensions(documents, { Route: '(none)', Method: 'GET' });
+      expect(sumOf(unrouted, 'Requests')).toBe(2);
+    } finally {
+      await stopRuntimes();
+      await collector.close();
+    }
+  });
 
   // Not through the server, so after the app's hooks: one of those that answers leaves the kit out.
   it('serves fastify.inject() requests in the scope too: the echoed id, the request line', async () => {
