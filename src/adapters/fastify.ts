@@ -122,6 +122,37 @@ function takeRequestIds(app: FastifyApp, scope: RequestScope, headerSet: boolean
 }
 
 /**
+ * Wraps the root's `setGenReqId`, which encapsulated instances inherit, so that a generator a plugin
+ * sets for its own routes makes the ids of their requests that the kit's listener let through: the
+ * listener names a request with the root's generator before Fastify routes it, and Fastify then asks
+ * the plugin's; the kit takes that id as the request id, as it takes the root's (when well formed and
+ * the caller sent none in the kit's header), so that `request.id` stays the `requestId` and the
+ * echoed id. Costs nothing to a request of another route. The root's own generator set during
+ * `ready()` is left to the listener's check. Returns the function that puts `setGenReqId` back.
+ */
+function followPluginGenerators(app: FastifyApp, scope: RequestScope): () => void {
+  const setGenReqId = app.setGenReqId;
+  if (typeof setGenReqId !== 'function') return () => {};
+  const following = function setGenReqIdFollowed(this: unknown, generate: unknown): unknown {
+    if (this === app || typeof generate !== 'function')
+      // biome-ignore lint/complexity/noArguments: Fastify's own arity, whatever it takes
+      return Reflect.apply(setGenReqId, this, arguments);
+    return setGenReqId.call(this, (req) => {
+      const id: unknown = generate(req);
+      if (fastifyIdSlot in req) {
+        const context = getMutableRequestContext();
+        if (context !== undefined) scope.takeLaterRequestId(context, req, id);
+      }
+      return id as string;
+    });
+  };
+  (app as { setGenReqId?: unknown }).setGenReqId = following;
+  return () => {
+    if (app.setGenReqId === following) (app as { setGenReqId?: unknown }).setGenReqId = setGenReqId;
+  };
+}
+
+/**
  * Puts `listener` where Fastify's request handler is among the `request` listeners of its server
  * (Fastify adds it there as it builds the server; a `serverFactory` may have wrapped it in one of its
  * own), keeping their order. Returns the function that puts Fastify's back; `undefined` when the
@@ -274,6 +305,7 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
       [Symbol.for('fastify.display-name')]: 'apprunner-kit',
     });
     let putBack: (() => void) | undefined;
+    let unfollow: (() => void) | undefined;
     let active = true;
     try {
       app.register(plugin);
@@ -313,6 +345,8 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
           handler(req, res);
         };
       });
+      // Without the listener in front, the kit's hook takes the id Fastify gave: the plugin's.
+      if (putBack !== undefined) unfollow = followPluginGenerators(app, kit.scope);
     } catch (error) {
       throw new UnsupportedAppError(
         'bootstrapAppRunner({ app }) needs the Fastify instance before ready() or listen(): remove your own ' +
@@ -344,6 +378,7 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
               // Another listener may have wrapped the kit's since: it then only passes requests on.
               active = false;
               putBack();
+              unfollow?.();
             },
           }),
       routeOf: (req) => {

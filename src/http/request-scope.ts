@@ -378,6 +378,21 @@ export class RequestScope {
     return id;
   }
 
+  /**
+   * @internal Takes `id`, which the framework gave the request of `context` after the scope began (a
+   * Fastify plugin's own generator, asked as Fastify routes the request), as {@link RequestScope.run}
+   * takes a framework's id: when it is well formed and the request brought none in the request id
+   * header. No line has carried the id it replaces (no code of the app's ran yet); the echoed header
+   * follows, being written from the context with the response's head (unless the response had a
+   * `writeHead` of its own when the scope began: see `echoingWriteHead`).
+   */
+  takeLaterRequestId(context: MutableRequestContext, req: IncomingMessage, id: unknown): void {
+    if (typeof id !== 'string' || id === context.requestId || !isValidRequestId(id)) return;
+    if (this.adoptedRequestIdOf(req) !== undefined) return;
+    (context as { requestId: string }).requestId = id;
+    context[plainIdSlot] = isPlainRequestId(id);
+  }
+
   /** Requests that entered the scope and whose response has not finished. */
   get inFlight(): number {
     return this.#inFlight;

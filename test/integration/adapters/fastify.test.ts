@@ -582,6 +582,51 @@ describe('request ids on Fastify', () => {
     ).toMatchObject({ level: 'warn' });
   });
 
+  it("gives the requests of a plugin's routes the ids of the plugin's own setGenReqId: request.id, requestId, echoed", async () => {
+    const logs = captureLogs();
+    const app = Fastify({
+      loggerInstance: createLogger({ service: 'ids', destination: logs }),
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    app.get('/id', async (request) => request.id);
+    app.register(
+      async (plugin) => {
+        let n = 0;
+        plugin.setGenReqId(() => (++n === 3 ? 'bad id' : `plug-${n}`));
+        plugin.get('/id', async (request) => {
+          request.log.info('in the plugin');
+          return request.id;
+        });
+      },
+      { prefix: '/orders' },
+    );
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const call = async (path: string, headers: Record<string, string> = {}) => {
+      const response = await get(`${baseUrl(runtime.server!)}${path}`, { headers });
+      const echoed = response.headers['x-request-id'];
+      const line = logs.find('request completed').find((l) => l.requestId === echoed);
+      return { id: response.body, echoed, line };
+    };
+    const made = await call('/orders/id');
+    expect(made).toMatchObject({ id: 'plug-1', echoed: 'plug-1', line: { route: '/orders/id' } });
+    expect(logs.find('in the plugin')[0]).toMatchObject({ reqId: 'plug-1', requestId: 'plug-1' });
+    // As with the root's genReqId: the caller's id wins, a malformed one is not taken.
+    const joined = await call('/orders/id', { 'x-request-id': 'from-the-caller' });
+    expect(joined).toMatchObject({ id: 'plug-2', echoed: 'from-the-caller' });
+    const bad = await call('/orders/id');
+    expect(bad.id).toBe('bad id');
+    expect(bad.echoed).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+    expect(bad.line).toBeDefined();
+    // The root's routes and the 404 keep the kit's ids.
+    const root = await call('/id');
+    expect(root.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+    expect(root.echoed).toBe(root.id);
+    const missing = await call('/orders/missing');
+    expect(missing.echoed).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+    expect(missing.line).toBeDefined();
+    expect(logs.lines.filter((line) => line.level === 'warn' || line.level === 40)).toEqual([]);
+  });
+
   it("makes the ids of a request without the header named by Fastify's requestIdHeader, and takes that header", async () => {
     const { call } = await idApp({
       requestIdHeader: 'x-correlation-id',
