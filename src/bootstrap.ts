@@ -7,6 +7,7 @@ import { type AdapterKit, type InstalledApp, inFront } from './adapters/adapter.
 import { selectAdapter } from './adapters/select.js';
 import { meetClusterPrimary } from './cluster/worker.js';
 import { type KitConfig, loadConfig } from './config/config.js';
+import { launcherWarnings, recogniseLauncher } from './config/launcher.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
 import { ConfigurationError, ListenError, StartAbortedError } from './errors.js';
 import { HealthEndpoints } from './health/endpoints.js';
@@ -20,6 +21,7 @@ import { requestMatcher } from './http/request-match.js';
 import { guardedPredicate } from './http/request-predicate.js';
 import { RequestScope } from './http/request-scope.js';
 import { failCrashedRequest } from './lifecycle/crashed-request.js';
+import { type Pm2Messages, pm2Messages } from './lifecycle/pm2-messages.js';
 import { holdSignals, installProcessHandlers } from './lifecycle/process-handlers.js';
 import { assertProcessFree, claimProcess } from './lifecycle/process-owner.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
@@ -97,6 +99,7 @@ interface Started {
   readonly cancelHeldLines: () => void;
   readonly uninstallWarnings: () => void;
   readonly uninstallHandlers: () => void;
+  readonly pm2: Pm2Messages;
 }
 
 /**
@@ -174,6 +177,13 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       'logging.debugSampleRate and logging.debugRequests still pick requests (getRequestContext().debugSampled), but a logging.logger that createLogger did not build writes what its own level lets through: build it with createLogger({ debugSampleRate, debugRequests }) to have picked requests write their debug lines',
     );
   }
+  const launcher = recogniseLauncher(loaded.parsedEnv);
+  for (const { fields, message } of launcherWarnings(launcher, {
+    platform: config.tracing.platform,
+    platformFrom: config.tracing.platformFrom,
+    shutdownTimeoutMs: config.shutdown.timeoutMs,
+  }))
+    logger.warn(fields, message);
   // Before anything is started: a malformed reference or secret option then throws with nothing to
   // undo (no signal handler installed, no claim on the process).
   const secrets = new SecretStore({
@@ -228,7 +238,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     releaseClaim?.();
     throw error;
   }
-  const { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, uninstallHandlers } = started;
+  const { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, uninstallHandlers, pm2 } =
+    started;
   // In a cluster worker: the kit's primary waits for this worker's shutdown budget; another primary
   // kills it on the platform's SIGTERM, which the warning says.
   if (ownsProcess) meetClusterPrimary(logger, { shutdownTimeoutMs: config.shutdown.timeoutMs });
@@ -283,7 +294,10 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       failCurrentRequest: (error) => failCrashedRequest(coordinator, logger, error),
       releaseHeldSignals: releaseSignals,
     });
-    return { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, uninstallHandlers };
+    const pm2 = pm2Messages(launcher.pm2, coordinator, logger, config.shutdown.signals.length > 0);
+    // With an app, the kit's server will keep the process alive (and the start does until it listens).
+    if (adapter !== undefined) pm2.serve();
+    return { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, uninstallHandlers, pm2 };
   }
   const uninstall = () => {
     cancelHeldLines();
@@ -398,6 +412,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     createRequestListener,
     manageServer: (managed) => {
       coordinator.addServer(managed);
+      // The app's server keeps the process alive from now on: pm2's shutdown message may be heard.
+      pm2.serve();
     },
   };
 
@@ -475,5 +491,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     );
   }
   coordinator.markReady();
+  // Without an app, the app listens itself, later: it tells pm2 it is ready (docs/shutdown.md).
+  if (adapter !== undefined) pm2.ready();
   return runtime;
 }

@@ -292,6 +292,50 @@ export const environmentSchema = Object.freeze({
     default: 'unset',
     parse: (raw) => raw,
   }),
+  npm_lifecycle_event: variable({
+    description:
+      "Set by npm in the scripts it runs (`npm start`, `npm run …`): on an AWS platform the kit warns at start, as npm does not pass the platform's SIGTERM on to the app (see docs/shutdown.md, Launchers and process managers).",
+    accepted: 'a script name',
+    default: 'unset',
+    // Only whether it is set counts, and the name, which the warning quotes.
+    parse: (raw) => raw.trim(),
+  }),
+  NODE_RUN_SCRIPT_NAME: variable({
+    description:
+      "Set by `node --run` in the scripts it runs: on an AWS platform the kit warns at start, as `node --run` does not pass the platform's SIGTERM on to the app.",
+    accepted: 'a script name',
+    default: 'unset',
+    parse: (raw) => raw.trim(),
+  }),
+  pm_id: variable({
+    description:
+      "Set by pm2 in the apps it runs: the kit then checks `kill_timeout`, answers pm2's `shutdown` message (`shutdown_with_message`) and sends `ready` (`wait_ready`).",
+    accepted: "pm2's process id",
+    default: 'unset',
+    parse: (raw) => raw.trim(),
+  }),
+  kill_timeout: variable({
+    description:
+      "Set by pm2 from the app's `kill_timeout`: how long pm2 waits after its stop signal before SIGKILL. Under pm2, a value below `shutdown.timeoutMs` plus 1000 (or none: pm2 then waits 1600 ms) is warned of at start.",
+    accepted: 'milliseconds, an integer',
+    default: "unset (pm2's default, 1600)",
+    // Read by the launcher check, which warns of a value it cannot read rather than failing the start.
+    parse: (raw) => raw.trim(),
+  }),
+  shutdown_with_message: variable({
+    description:
+      "Set by pm2 from the app's `shutdown_with_message`: pm2 then stops the app with the IPC message `shutdown` instead of a signal, and the kit starts its shutdown on that message.",
+    accepted: '`true`',
+    default: 'unset',
+    parse: (raw) => raw.trim().toLowerCase() === 'true',
+  }),
+  wait_ready: variable({
+    description:
+      "Set by pm2 from the app's `wait_ready`: pm2 then waits for the IPC message `ready`, which the kit sends once its server listens.",
+    accepted: '`true`',
+    default: 'unset',
+    parse: (raw) => raw.trim().toLowerCase() === 'true',
+  }),
 });
 
 type Schema = typeof environmentSchema;

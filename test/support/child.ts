@@ -30,18 +30,19 @@ export interface ChildApp {
 
 /**
  * Starts `node <script> ...args` with `env` added to a minimal environment. `detached` puts it at the
- * head of a process group of its own, which a test can signal whole, as a terminal's Ctrl+C does.
+ * head of a process group of its own, which a test can signal whole, as a terminal's Ctrl+C does;
+ * `ipc`: with an IPC channel (`child.send`, the `message` event), as `fork` and pm2 start a process.
  */
 export function startChild(
   script: string,
   env: Record<string, string>,
   args: string[] = [],
-  options: { detached?: boolean } = {},
+  { detached = false, ipc = false }: { detached?: boolean; ipc?: boolean } = {},
 ): ChildApp {
   const child = spawn(process.execPath, [script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: options.detached === true,
+    stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    detached,
   });
   const lines: Record<string, unknown>[] = [];
   const waiters: {
