@@ -106,10 +106,10 @@ export function launcherWarnings(launcher: Launcher, context: LauncherContext): 
     const how =
       script.via === 'npm'
         ? "npm's script shell ends on it and npm exits, and the kernel then kills this process"
-        : "as the container's main process (PID 1) node --run ignores it until the platform's SIGKILL, and under an init it ends at once";
+        : "node --run ignores it as the container's main process (PID 1), until the platform's SIGKILL, and ends at once under an init";
     warnings.push({
       fields: { launcher: { name: script.via, script: script.name, platform: context.platform } },
-      message: `the app runs in a ${script.via} script (${variable}=${script.name}) on ${on}: the platform's SIGTERM will not reach this process (${how}), so requests in flight are cut and no shutdown runs; ${nodeAsCommand}`,
+      message: `the app runs in ${script.via === 'npm' ? 'an npm' : 'a node --run'} script (${variable}=${script.name}) on ${on}: the platform's SIGTERM will not reach this process (${how}), so requests in flight are cut and no shutdown runs; ${nodeAsCommand}`,
     });
   }
   if (pm2 !== undefined) {

@@ -50,7 +50,7 @@ describe('launcherWarnings', () => {
   it('warns of an npm script on an AWS platform, naming the fix', () => {
     const [warning, ...more] = launcherWarnings(recognise({ npm_lifecycle_event: 'start' }), onEcs);
     expect(more).toEqual([]);
-    expect(warning!.message).toContain('npm_lifecycle_event=start');
+    expect(warning!.message).toContain('an npm script (npm_lifecycle_event=start)');
     expect(warning!.message).toContain('aws_ecs (from ECS_CONTAINER_METADATA_URI_V4)');
     expect(warning!.message).toContain("the platform's SIGTERM will not reach this process");
     expect(warning!.message).toContain('CMD ["node", "server.mjs"]');
