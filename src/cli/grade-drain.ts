@@ -1,6 +1,7 @@
 import type { DrainObservation } from './drain-run.js';
 import { hostPort, plural, seconds } from './format.js';
 import { describeExit } from './grade-startup.js';
+import { launcherHint } from './launcher-hint.js';
 import { type CheckResult, checkRow } from './report.js';
 
 function tally(errors: Readonly<Record<string, number>>): string {
@@ -17,9 +18,14 @@ const title = 'drains on SIGTERM under keep-alive load';
  * keep-alive race), or when it was still running when the grace window ended (SIGKILL);
  * `warn` for a non-zero exit, an exit by SIGTERM's default action (no handler), 5xx answers, failed
  * new connections, a drain that could not be measured under load, or idle connections that closed
- * while the checker was held up, at once or not as far as it can tell; `pass` otherwise.
+ * while the checker was held up, at once or not as far as it can tell; `pass` otherwise. A hint that
+ * blames a wrapper names the launcher of `command` (npm, `node --run`, pm2, `sh -c`) when it is one.
  */
-export function gradeDrain(drain: DrainObservation | undefined, skipped: string): CheckResult {
+export function gradeDrain(
+  drain: DrainObservation | undefined,
+  skipped: string,
+  command: readonly string[] = [],
+): CheckResult {
   if (drain === undefined) {
     return { id: 'drain', title, status: 'skip', summary: skipped, figures: {} };
   }
@@ -69,12 +75,14 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
       ? `; ${plural(r.closedUncertain, 'idle connection')} closed after SIGTERM, without Connection: close, while the checker was held up: at once or after a grace, it cannot tell`
       : '';
   const summary = `${loadText}; ${exitText}${uncertainText}`;
+  const launcher = launcherHint(command);
 
   if (r.failedOnOpenConnections > 0) {
     return row(
       'fail',
       summary,
-      'on SIGTERM stop accepting, answer what arrives on open connections with Connection: close, close idle ones after a short grace, then exit (bootstrapAppRunner does); a wrapper (npm start, sh -c) must pass SIGTERM on to the server: run node itself, or exec it',
+      launcher ??
+        'on SIGTERM stop accepting, answer what arrives on open connections with Connection: close, close idle ones after a short grace, then exit (bootstrapAppRunner does); a wrapper (npm start, sh -c) must pass SIGTERM on to the server: run node itself, or exec it',
     );
   }
   if (r.closedAtOnce > 0) {
@@ -84,7 +92,8 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
       'fail',
       `${summary}; ${plural(r.closedAtOnce, 'idle connection')} closed at once after SIGTERM, without Connection: close`,
       killed
-        ? "the process died of SIGTERM's default action, closing every connection (a 502 for a proxy's next request): behind a wrapper such as npm start or sh -c, the wrapper died, not the server: run node itself, or exec it; a node:cluster primary that only forks died, and Node ended its workers with it: call runCluster() in the primary; otherwise handle SIGTERM (bootstrapAppRunner does)"
+        ? (launcher ??
+            "the process died of SIGTERM's default action, closing every connection (a 502 for a proxy's next request): behind a wrapper such as npm start or sh -c, the wrapper died, not the server: run node itself, or exec it; a node:cluster primary that only forks died, and Node ended its workers with it: call runCluster() in the primary; otherwise handle SIGTERM (bootstrapAppRunner does)")
         : "a proxy's next request on a connection the app closes as it goes out is lost (a 502): close an idle connection only after a short grace, answer what arrives with Connection: close, then exit (bootstrapAppRunner does)",
     );
   }
@@ -99,7 +108,8 @@ export function gradeDrain(drain: DrainObservation | undefined, skipped: string)
     return row(
       'warn',
       `${summary}: killed by SIGTERM's default action, nothing drained`,
-      "handle SIGTERM (or, behind a wrapper such as npm start or sh -c, run node itself, or exec it: the wrapper died of the signal, not the server); as a container's main process (PID 1) an app without a handler ignores SIGTERM and is killed after the window",
+      launcher ??
+        "handle SIGTERM (or, behind a wrapper such as npm start or sh -c, run node itself, or exec it: the wrapper died of the signal, not the server); as a container's main process (PID 1) an app without a handler ignores SIGTERM and is killed after the window",
     );
   }
   if (drain.exit !== undefined && drain.exit.code !== 0) {

@@ -188,7 +188,7 @@ export async function runCheck(
     gradeListen(observed, context),
     gradeHealth(health, options.health, skipped),
     gradeStart(health, options.health, context, skipped),
-    gradeDrain(drain, skipped),
+    gradeDrain(drain, skipped, options.command),
     notStarted
       ? gradeLogs(undefined, undefined, skipped)
       : gradeLogs(app.output.tally('stdout'), app.output.tally('stderr'), skipped),

@@ -1,0 +1,40 @@
+import { basename } from 'node:path';
+
+/** A launcher the checked command starts the app under, which stands between SIGTERM and node. */
+export type CheckedLauncher = 'npm' | 'node --run' | 'pm2' | 'sh -c';
+
+const nodeAsCommand =
+  'run node itself as the command (CMD ["node", "server.mjs"]; command: node server.mjs in apprunner.yaml)';
+
+const hints: Readonly<Record<CheckedLauncher, string>> = {
+  npm: `npm does not pass SIGTERM on to the server: its script shell (dash on Debian images) ends on it, npm exits, and node dies with them; ${nodeAsCommand}: an init (tini, dumb-init) around npm does not help`,
+  'node --run': `node --run does not pass SIGTERM on to the server: it ends at once, and as a container's main process (PID 1) it ignores SIGTERM until the SIGKILL; ${nodeAsCommand}`,
+  pm2: "pm2 stops the app with SIGINT, SIGKILLs it after kill_timeout (1600 ms unless set) and still exits 0: set kill_timeout above shutdown.timeoutMs (by 1000 ms) in the ecosystem file; with shutdown_with_message the app must drain on pm2's 'shutdown' message (bootstrapAppRunner does)",
+  'sh -c': `sh -c does not pass SIGTERM on to the server (dash runs node as its child, not in its place): write exec before node (sh -c "exec node server.mjs"), or ${nodeAsCommand}`,
+};
+
+/** The launcher `command` runs the app under, when it is one the check knows. */
+export function launcherOf(command: readonly string[]): CheckedLauncher | undefined {
+  const [program, ...args] = command;
+  if (program === undefined) return undefined;
+  const name = basename(program);
+  if (name === 'npm') return 'npm';
+  if (name === 'pm2' || name === 'pm2-runtime' || name === 'pm2-docker') return 'pm2';
+  // `node --run start`: --run among node's own options, before a script.
+  if (/^node(\d+)?$/.test(name)) {
+    const script = args.findIndex((arg) => !arg.startsWith('-'));
+    const run = args.indexOf('--run');
+    return run !== -1 && (script === -1 || run < script) ? 'node --run' : undefined;
+  }
+  if (/^(sh|bash|dash|ash)$/.test(name) && args.some((arg) => /^-[a-z]*c[a-z]*$/.test(arg))) return 'sh -c';
+  return undefined;
+}
+
+/**
+ * What keeps SIGTERM from the server under `command`'s launcher, and the fix; `undefined` when it
+ * runs under none the check knows.
+ */
+export function launcherHint(command: readonly string[]): string | undefined {
+  const launcher = launcherOf(command);
+  return launcher === undefined ? undefined : hints[launcher];
+}
