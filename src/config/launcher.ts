@@ -107,9 +107,16 @@ export function launcherWarnings(launcher: Launcher, context: LauncherContext): 
       script.via === 'npm'
         ? "npm's script shell ends on it and npm exits, and the kernel then kills this process"
         : "node --run ignores it as the container's main process (PID 1), until the platform's SIGKILL, and ends at once under an init";
+    // npx (npm exec) sets npm_lifecycle_event to `npx`, and runs the command in the same script shell.
+    const runs =
+      script.via === 'node --run'
+        ? 'in a node --run script'
+        : script.name === 'npx'
+          ? 'under npx (npm exec)'
+          : 'in an npm script';
     warnings.push({
       fields: { launcher: { name: script.via, script: script.name, platform: context.platform } },
-      message: `the app runs in ${script.via === 'npm' ? 'an npm' : 'a node --run'} script (${variable}=${script.name}) on ${on}: the platform's SIGTERM will not reach this process (${how}), so requests in flight are cut and no shutdown runs; ${nodeAsCommand}`,
+      message: `the app runs ${runs} (${variable}=${script.name}) on ${on}: the platform's SIGTERM will not reach this process (${how}), so requests in flight are cut and no shutdown runs; ${nodeAsCommand}`,
     });
   }
   if (pm2 !== undefined) {

@@ -58,6 +58,13 @@ describe('launcherWarnings', () => {
     expect(warning!.fields).toEqual({ launcher: { name: 'npm', script: 'start', platform: 'aws_ecs' } });
   });
 
+  it('says npx for npm exec, which runs the command in the same script shell', () => {
+    const [warning] = launcherWarnings(recognise({ npm_lifecycle_event: 'npx' }), onEcs);
+    expect(warning!.message).toContain(
+      'the app runs under npx (npm exec) (npm_lifecycle_event=npx) on aws_ecs',
+    );
+  });
+
   it('warns of node --run on an AWS platform', () => {
     const [warning] = launcherWarnings(recognise({ NODE_RUN_SCRIPT_NAME: 'start' }), {
       ...onEcs,
