@@ -57,6 +57,8 @@ export interface MutableRequestContext extends RequestContext {
   [urlSlot]?: string | undefined;
   /** The W3C headers to carry on, as received (see {@link propagationSlot}). */
   [propagationSlot]?: ReceivedPropagation | undefined;
+  /** The `traceparent` received and not continued (see {@link setAsideTraceparentSlot}). */
+  [setAsideTraceparentSlot]?: string | undefined;
   /** `true` on a request `quietRequests` names (see {@link quietSlot}). */
   [quietSlot]?: true | undefined;
   /** `true` when the server cut the response short (see {@link cutSlot}). */
@@ -183,6 +185,15 @@ export const uncountedSlot: unique symbol = Symbol('apprunner-kit.uncounted');
 
 /** Where a context keeps the {@link ReceivedPropagation} of its request (shared by both builds). */
 export const propagationSlot: unique symbol = Symbol.for('apprunner-kit.propagation');
+
+/**
+ * Where a context keeps the raw `traceparent` its request came with when the request continues
+ * another trace header (an `X-Amzn-Trace-Id` naming another parent, read after it or alone): a
+ * reverse proxy that copies it onto its call is then still recognised (see `copiedFromRequest`). The
+ * raw `X-Amzn-Trace-Id` is kept whatever is continued (`traceHeader`), and a continued `traceparent`
+ * is the trace the request continues. Set only then (shared by both builds).
+ */
+export const setAsideTraceparentSlot: unique symbol = Symbol.for('apprunner-kit.setAsideTraceparent');
 
 /** Where a tracing backend keeps its state of a request, on the request context (no side table). */
 export const tracingSlot: unique symbol = Symbol.for('apprunner-kit.tracingSlot');

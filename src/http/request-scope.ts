@@ -23,6 +23,7 @@ import {
   type RequestFieldValue,
   runWithRequestContext,
   scopeSlot,
+  setAsideTraceparentSlot,
   traceParentSlot,
   tracingSlot,
   uncountedSlot,
@@ -97,6 +98,8 @@ class ScopeContext implements MutableRequestContext {
    * no longer fit in the object, so every context grew a property store.
    */
   declare [propagationSlot]?: ReceivedPropagation | undefined;
+  /** Set only on a request that brought a `traceparent` it does not continue, for the same reason. */
+  declare [setAsideTraceparentSlot]?: string | undefined;
   /** Set only on a quiet request, for the same reason. */
   declare [quietSlot]?: true | undefined;
   /** Set only on a health request logged in the scope, for the same reason. */
@@ -310,7 +313,6 @@ export class RequestScope {
     xray: boolean;
     traceparent: boolean;
     baggage: boolean;
-    w3c: boolean;
     xrayLast: boolean;
   };
   readonly #startHooks = new HookList<RequestStartHook>();
@@ -333,7 +335,6 @@ export class RequestScope {
       xray: propagators.includes('xray'),
       traceparent: propagators.includes('tracecontext'),
       baggage: propagators.includes('baggage'),
-      w3c: propagators.includes('tracecontext') || propagators.includes('baggage'),
       xrayLast: propagators.indexOf('xray') > propagators.indexOf('tracecontext'),
     };
     const { fieldsDropped } = options;
@@ -436,7 +437,8 @@ export class RequestScope {
       const name = raw[i]!;
       if (isHeaderName(name, idHeader)) requestIdHeader ??= raw[i + 1];
       else if (isHeaderName(name, 'x-amzn-trace-id')) rawTrace ??= raw[i + 1];
-      else if (reads.w3c) {
+      else {
+        // Read under `xray` alone too: a reverse proxy copies the `traceparent` it does not continue.
         const w3cName = w3cHeaderName(name);
         if (w3cName !== undefined) w3cHeaders = collectW3c(w3cHeaders, w3cName, raw[i + 1]!);
       }
@@ -446,6 +448,7 @@ export class RequestScope {
     const xrayParent = traceHeader === undefined || !reads.xray ? undefined : parseTraceHeader(traceHeader);
     let traceParent = xrayParent;
     let received: ReceivedPropagation | undefined;
+    let setAside: string | undefined;
     if (w3cHeaders !== undefined) {
       const w3cParent =
         reads.traceparent && w3cHeaders.traceparents === 1
@@ -463,6 +466,7 @@ export class RequestScope {
         xrayParent?.root === w3cParent.root &&
         xrayParent.parent === w3cParent.parent;
       received = receivedPropagation(w3cHeaders, continuesW3c || sameSpan, reads.baggage);
+      if (!continuesW3c && w3cHeaders.traceparents === 1) setAside = w3cHeaders.traceparent;
     }
     // The framework's id when the kit made it; else the caller's, so that calls stay joined across
     // services; else the framework's (the app's own generator); each checked now, while it is a flat
@@ -486,6 +490,8 @@ export class RequestScope {
       this.#fieldsPolicy,
     );
     if (received !== undefined) context[propagationSlot] = received;
+    if (setAside !== undefined && setAside.length <= maxTraceHeaderLength)
+      context[setAsideTraceparentSlot] = setAside;
     // Set only when quiet, as the propagation slot: the common shape stays as it is.
     if (this.#quiet?.(req) === true) context[quietSlot] = true;
     if (this.#echoHeader !== undefined && !res.headersSent) {

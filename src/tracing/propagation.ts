@@ -1,5 +1,10 @@
 import type { TracePropagator } from '../config/tracing.js';
-import { getMutableRequestContext, type ReceivedPropagation, traceParentSlot } from '../http/context.js';
+import {
+  getMutableRequestContext,
+  type ReceivedPropagation,
+  setAsideTraceparentSlot,
+  traceParentSlot,
+} from '../http/context.js';
 import { formatTraceHeader, formatTraceparent, parseTraceContext } from './trace-header.js';
 
 /** A header that carries a trace to the callee: its name, lower case, and its value. */
@@ -64,16 +69,17 @@ export const namingTraceHeaders: readonly string[] = ['x-amzn-trace-id', 'tracep
 export const traceContextHeaders: readonly string[] = [...namingTraceHeaders, 'tracestate'];
 
 /**
- * Whether `value`, a trace header set on an outgoing request, is the one the request being handled
- * came with, copied on — as a reverse proxy (`http-proxy-middleware`, `@fastify/http-proxy`) copies
- * the incoming headers: the same raw `X-Amzn-Trace-Id`, or the same trace and parent as the trace
- * the request continues. Sent as it is, it would make the callee a child of this service's caller,
- * leaving this service's span out of the trace.
+ * Whether `value`, a trace header set on an outgoing request, is one the request being handled came
+ * with, copied on — as a reverse proxy (`http-proxy-middleware`, `@fastify/http-proxy`) copies the
+ * incoming headers: the same raw `X-Amzn-Trace-Id` or `traceparent` as received (whichever of the
+ * two the request continues), or the same trace and parent as the trace it continues. Sent as it is,
+ * it would make the callee a child of this service's caller, leaving this service's span out of the
+ * trace.
  */
 export function copiedFromRequest(value: string): boolean {
   const context = getMutableRequestContext();
   if (context === undefined) return false;
-  if (value === context.traceHeader) return true;
+  if (value === context.traceHeader || value === context[setAsideTraceparentSlot]) return true;
   const continued = context[traceParentSlot];
   if (continued?.parent === undefined) return false;
   const parsed = parseTraceContext(value);

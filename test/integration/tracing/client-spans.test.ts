@@ -276,6 +276,45 @@ describe('client spans inside a request', () => {
     }
   });
 
+  it('a reverse proxy, the request continuing its X-Amzn-Trace-Id: the copied traceparent of another parent gives way too', async () => {
+    // The caller's two headers name two spans of one trace; the X-Amzn-Trace-Id is the one continued
+    // (read after the traceparent, or alone), the traceparent the proxy copies is the other.
+    const otherParent = 'b7ad6b7169203331';
+    const cases = [
+      { path: '/xray-last', propagators: ['tracecontext', 'xray'], writesTraceparent: true },
+      { path: '/xray-alone', propagators: ['xray'], writesTraceparent: false },
+    ] as const;
+    for (const { path, propagators, writesTraceparent } of cases) {
+      const { runtime } = await startTraced(
+        collector,
+        'http/protobuf',
+        () => async (req, res) => {
+          await proxyOn(req, path, ['x-amzn-trace-id', 'traceparent']);
+          res.end();
+        },
+        { tracing: { propagators: [...propagators] } },
+      );
+      await get(`${baseUrl(runtime.server!)}/`, {
+        headers: { ...incoming, traceparent: `00-${callerHexRoot}-${otherParent}-01` },
+      });
+      await runtime.tracer.flush();
+      const clients = (await collector.waitForSpans(3)).filter((s) => s.kind === 'client');
+      for (const sentTo of [`${path}-http`, `${path}-fetch`]) {
+        const sent = received.find((r) => r.path === sentTo)!.headers;
+        const parent = /Parent=([0-9a-f]{16})/.exec(String(sent['x-amzn-trace-id']))?.[1];
+        expect(
+          clients.map((s) => s.spanId),
+          `${sentTo}: ${JSON.stringify(sent)}`,
+        ).toContain(parent);
+        expect(sent['x-amzn-trace-id']).toBe(`Root=${callerRoot};Parent=${parent};Sampled=1`);
+        if (writesTraceparent) expect(sent.traceparent).toBe(`00-${callerHexRoot}-${parent}-01`);
+        else expect(sent, sentTo).not.toHaveProperty('traceparent'); // it named the caller's span
+      }
+      await stopRuntimes();
+      collector.clear();
+    }
+  });
+
   it('node:http: raw array headers are sent as given (no header can be added), the span still made', async () => {
     const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => {
       const raw = ['host', downstreamUrl.slice('http://'.length), 'x-raw', '1'];
