@@ -59,6 +59,8 @@ export interface MutableRequestContext extends RequestContext {
   [propagationSlot]?: ReceivedPropagation | undefined;
   /** The `traceparent` received and not continued (see {@link setAsideTraceparentSlot}). */
   [setAsideTraceparentSlot]?: string | undefined;
+  /** The response of an HTTP/2 request (see {@link http2ResponseSlot}). */
+  [http2ResponseSlot]?: ServerResponse | undefined;
   /** `true` on a request `quietRequests` names (see {@link quietSlot}). */
   [quietSlot]?: true | undefined;
   /** `true` when the server cut the response short (see {@link cutSlot}). */
@@ -194,6 +196,13 @@ export const propagationSlot: unique symbol = Symbol.for('apprunner-kit.propagat
  * is the trace the request continues. Set only then (shared by both builds).
  */
 export const setAsideTraceparentSlot: unique symbol = Symbol.for('apprunner-kit.setAsideTraceparent');
+
+/**
+ * Where a context keeps the response of its request when it came over HTTP/2 (the compat API's,
+ * which stands in for node:http's), which no socket names as HTTP/1's connections name theirs: the
+ * shutdown finds there the request that awaits it. Set only on such a request (shared by both builds).
+ */
+export const http2ResponseSlot: unique symbol = Symbol.for('apprunner-kit.http2Response');
 
 /** Where a tracing backend keeps its state of a request, on the request context (no side table). */
 export const tracingSlot: unique symbol = Symbol.for('apprunner-kit.tracingSlot');

@@ -12,6 +12,7 @@ import {
 } from '../tracing/trace-header.js';
 import {
   durationSlot,
+  http2ResponseSlot,
   installRequestEventsContext,
   type MutableRequestContext,
   noRequestFields,
@@ -100,6 +101,8 @@ class ScopeContext implements MutableRequestContext {
   declare [propagationSlot]?: ReceivedPropagation | undefined;
   /** Set only on a request that brought a `traceparent` it does not continue, for the same reason. */
   declare [setAsideTraceparentSlot]?: string | undefined;
+  /** Set only on an HTTP/2 request, for the same reason. */
+  declare [http2ResponseSlot]?: ServerResponse | undefined;
   /** Set only on a quiet request, for the same reason. */
   declare [quietSlot]?: true | undefined;
   /** Set only on a health request logged in the scope, for the same reason. */
@@ -494,6 +497,7 @@ export class RequestScope {
       context[setAsideTraceparentSlot] = setAside;
     // Set only when quiet, as the propagation slot: the common shape stays as it is.
     if (this.#quiet?.(req) === true) context[quietSlot] = true;
+    if (req.httpVersionMajor === 2) context[http2ResponseSlot] = res;
     if (this.#echoHeader !== undefined && !res.headersSent) {
       if (Object.hasOwn(res, 'writeHead')) res.setHeader(this.#echoHeader, context.requestId);
       else res.writeHead = echoingWriteHead as ServerResponse['writeHead'];

@@ -300,6 +300,17 @@ export class ConnectionTracker {
     return undefined;
   }
 
+  /** Whether `res`, the response of an HTTP/2 request (compat API), is of a stream of this server's. */
+  servesHttp2(res: ServerResponse): boolean {
+    if (!this.#http2) return false;
+    const session = (res as { stream?: { session?: unknown } }).stream?.session;
+    if (typeof session !== 'object' || session === null) return false;
+    return (
+      this.#sessions.has(session as Http2SessionLike) ||
+      this.#sessionsOpenedBefore().includes(session as Http2SessionLike)
+    );
+  }
+
   /** Destroys every socket at once (the deadline has passed). */
   destroyAll(): void {
     for (const socket of this.#sockets.keys()) socket.destroy();

@@ -3,10 +3,15 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { describeValue } from '../config/parse.js';
 import { InvalidArgumentError } from '../errors.js';
-import { getMutableRequestContext, runOutsideRequestContext } from '../http/context.js';
+import {
+  getMutableRequestContext,
+  http2ResponseSlot,
+  type MutableRequestContext,
+  runOutsideRequestContext,
+} from '../http/context.js';
 import { contextOfResponse } from '../http/request-scope.js';
 import { sleep, withTimeout } from '../internal/timers.js';
-import { AwaitingRequests, awaitingNote } from './awaiting-requests.js';
+import { AwaitingShutdownWatch, awaitingNote } from './awaiting-shutdown.js';
 import { ConnectionTracker, type ManagedServer, portOf } from './connection-tracker.js';
 import { closedElsewhere } from './server-closed.js';
 import {
@@ -18,6 +23,7 @@ import {
   type ShutdownHookOptions,
 } from './shutdown-hooks.js';
 import type { LifecycleState } from './state.js';
+import { TrackedWork } from './tracked-work.js';
 
 export type { ShutdownHook, ShutdownHookOptions } from './shutdown-hooks.js';
 
@@ -79,7 +85,6 @@ export class ShutdownCoordinator {
   readonly #exit: ((code: number) => void) | false;
   readonly #abort = new AbortController();
   readonly #trackers: ConnectionTracker[] = [];
-  readonly #tasks = new Map<Promise<unknown>, string>();
   readonly #hooks: RegisteredHook[] = [];
   readonly #afterDrain: RegisteredHook[] = [];
   readonly #finalizers: RegisteredHook[] = [];
@@ -101,14 +106,17 @@ export class ShutdownCoordinator {
   #result: Promise<ShutdownResult> | undefined;
   /** When the drain's part of the deadline ends (`performance.now()`), once the shutdown started. */
   #drainEndsAt = Number.POSITIVE_INFINITY;
-  /** The requests that await `runtime.shutdown()` before they answer, which the drain waits for. */
-  readonly #awaiting: AwaitingRequests;
+  /** What awaits `runtime.shutdown()` (a request before it answers, tracked work) while the drain waits for it. */
+  readonly #awaiting: AwaitingShutdownWatch;
+  /** The work `runtime.track()` was given. */
+  readonly #tasks: TrackedWork;
 
   constructor(settings: ShutdownSettings, logger: Logger, exit: ((code: number) => void) | false) {
     this.#settings = settings;
     this.#logger = logger;
     this.#exit = exit;
-    this.#awaiting = new AwaitingRequests(logger, {
+    this.#tasks = new TrackedWork(logger);
+    this.#awaiting = new AwaitingShutdownWatch(logger, {
       msLeft: () => Math.max(0, Math.round(this.#drainEndsAt - performance.now())),
       timeoutMs: settings.timeoutMs,
     });
@@ -180,14 +188,7 @@ export class ShutdownCoordinator {
         `runtime.track(promise, "${name}") came after the shutdown stopped waiting for tracked work (${this.#phase}): the process may exit before it ends; track it before the last onShutdown hook returns, or await it there`,
       );
     }
-    this.#tasks.set(promise, name);
-    promise.then(
-      () => this.#tasks.delete(promise),
-      (error: unknown) => {
-        this.#tasks.delete(promise);
-        this.#logger.error({ err: error, task: name }, `tracked task "${name}" failed`);
-      },
-    );
+    this.#tasks.add(promise, name);
     return promise;
   }
 
@@ -251,18 +252,42 @@ export class ShutdownCoordinator {
   /**
    * `runtime.shutdown()`: {@link ShutdownCoordinator.shutdown}, noting the step it came in. Awaited
    * there (a hook that stops the app itself), it waits for that very step, which waits for it: both
-   * until the step's timeout. Should that step time out, a line says why. Called in a request whose
-   * response has not ended, on a managed server, the drain waits for that request: awaited there
-   * before it answers, both wait until the deadline, and lines say so (see {@link AwaitingRequests}).
+   * until the step's timeout. Should that step time out, a line says why. Called in tracked work, or
+   * in a request whose response has not ended on a managed server (HTTP/1 or HTTP/2), the drain
+   * waits for that work or request: awaited there before it ends, both wait until the deadline, and
+   * lines say so (see {@link AwaitingShutdownWatch}).
    */
   shutdownByApp(reason: string): Promise<ShutdownResult> {
     if (this.#state === 'draining') this.#calledDuring = this.#phase;
     const context = getMutableRequestContext();
+    // The tracked work the caller's code runs in, if any: read from the caller's stack, so here.
+    const task = this.#tasks.taskCalling();
     const result = this.shutdown(reason);
-    if (context === undefined || this.#state === 'stopped') return result;
-    const res = this.findResponse((candidate) => contextOfResponse(candidate) === context);
+    if (this.#state === 'stopped') return result;
+    // Tracked work first: a task a request started is what awaits, not the request.
+    if (task !== undefined) {
+      return this.#awaiting.watchTask(
+        result,
+        task,
+        () => this.#tasks.taskCalling() !== undefined,
+        () => this.#tasks.pending(task),
+      );
+    }
+    if (context === undefined) return result;
+    const res = this.#responseOf(context);
     if (res === undefined || res.writableEnded) return result;
-    return this.#awaiting.watch(result, context, res);
+    return this.#awaiting.watchRequest(result, context, res);
+  }
+
+  /**
+   * The response of the request of `context` on a managed server, if it is in flight there: an
+   * HTTP/1 connection's current one, or an HTTP/2 stream's (which no socket names: the context
+   * keeps it).
+   */
+  #responseOf(context: MutableRequestContext): ServerResponse | undefined {
+    const http2 = context[http2ResponseSlot];
+    if (http2 !== undefined) return this.#trackers.some((t) => t.servesHttp2(http2)) ? http2 : undefined;
+    return this.findResponse((candidate) => contextOfResponse(candidate) === context);
   }
 
   /**
@@ -326,7 +351,7 @@ export class ShutdownCoordinator {
     // What the sequence had left (hooks) is not started once the final steps run.
     if (outcome.outcome === 'timed-out') {
       this.#cutShort = true;
-      const awaiting = this.#awaiting.unanswered();
+      const awaiting = this.#awaiting.unended();
       this.#logger.error(
         {
           reason,
@@ -335,7 +360,7 @@ export class ShutdownCoordinator {
           inFlight: this.inFlight,
           connections: this.#connections(),
           upgraded: this.upgraded,
-          tasks: [...this.#tasks.values()],
+          tasks: this.#tasks.names(),
           ...(awaiting.length === 0 ? {} : { awaitingShutdown: awaiting }),
         },
         `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}${awaitingNote(awaiting)}`,
@@ -410,7 +435,7 @@ export class ShutdownCoordinator {
   async #tasksSettled(): Promise<void> {
     if (this.#tasks.size === 0) return;
     this.#phase = 'awaiting tracked tasks';
-    while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
+    await this.#tasks.settled();
   }
 
   /**
