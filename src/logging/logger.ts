@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import { type DestinationStream, type Logger, pino } from 'pino';
@@ -76,7 +77,8 @@ export interface CreateLoggerOptions {
    */
   region?: string | undefined;
   /**
-   * Instance name, a field of every line.
+   * Instance name, a field of every line. In a `node:cluster` worker, a `worker` field (the
+   * worker's `cluster.worker.id`) follows it on every line.
    * @default the host name (on App Runner and Fargate, the task's)
    */
   instance?: string | undefined;
@@ -373,9 +375,11 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
     options.destination ??
     prettyDestination(options.pretty ?? 'auto', process.stdout.isTTY === true, process.cwd(), messageKey) ??
     processStdout();
-  const base: Record<string, string> = { service: options.service };
+  const base: Record<string, string | number> = { service: options.service };
   if (options.version !== undefined) base.version = options.version;
   base.instance = options.instance ?? hostname();
+  // The workers of a node:cluster primary share the instance: their lines say which worker wrote them.
+  if (cluster.worker !== undefined) base.worker = cluster.worker.id;
   if (options.region !== undefined) base.region = options.region;
 
   // Requests picked for debug lines (debugSampleRate, debugRequests): pino runs at `debug` at most,

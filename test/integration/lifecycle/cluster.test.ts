@@ -110,6 +110,12 @@ describe('a cluster app stopped by a SIGTERM to its primary, under keep-alive lo
       };
       expect(head(last)).toEqual(head(workerLine));
       expect(head(last).keys.slice(0, 3)).toEqual(['level', 'time', 'service']);
+      // Each worker's lines say which it is, after the instance they share; the primary's, none.
+      const workers = app.lines.filter((l) => l.msg === 'shutdown complete').map((l) => l.worker);
+      expect(workers.every((id) => Number.isInteger(id))).toBe(true);
+      expect(new Set(workers).size).toBe(2);
+      expect(Object.keys(workerLine).indexOf('worker')).toBe(Object.keys(workerLine).indexOf('instance') + 1);
+      expect(last.worker).toBeUndefined();
       expect(messages.some((m) => m.includes("primary is not the kit's runCluster"))).toBe(false);
     },
     15_000,
@@ -232,7 +238,8 @@ describe("a worker of a primary that is not the kit's", () => {
   });
 
   it('is not written under PM2, whose daemon signals each worker itself', async () => {
-    const app = await startCluster({ PRIMARY: 'fork', WORKERS: '1', pm_id: '0' });
+    // pm2's kill_timeout set long enough: the kit's other warning under pm2 is not this test's.
+    const app = await startCluster({ PRIMARY: 'fork', WORKERS: '1', pm_id: '0', kill_timeout: '30000' });
     expect(app.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 });
