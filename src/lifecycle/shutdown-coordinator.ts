@@ -268,9 +268,9 @@ export class ShutdownCoordinator {
     if (task !== undefined) {
       return this.#awaiting.watchTask(
         result,
-        task,
+        task.name,
         () => this.#tasks.taskCalling() !== undefined,
-        () => this.#tasks.pending(task),
+        () => !task.settled,
       );
     }
     if (context === undefined) return result;

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 
 /** A promise `runtime.track()` was given: its name, and the async function that awaits it. */
-interface Task {
+export interface TrackedTask {
   readonly name: string;
   readonly waiter: () => Promise<void>;
+  /** What the waiter returned: settles (never rejects) once the task has. */
+  done: Promise<void>;
+  settled: boolean;
 }
 
 /** What {@link TrackedWork.taskCalling} names each waiter, for its frame: this, then a number. */
@@ -21,7 +24,7 @@ const stackDepth = 64;
  * waiters are named only when asked.
  */
 export class TrackedWork {
-  readonly #tasks = new Map<PromiseLike<unknown>, Task>();
+  readonly #tasks = new Map<PromiseLike<unknown>, TrackedTask>();
   readonly #logger: Logger;
 
   constructor(logger: Logger) {
@@ -38,12 +41,6 @@ export class TrackedWork {
     return [...this.#tasks.values()].map((task) => task.name);
   }
 
-  /** Whether a task named `name` has not settled. */
-  pending(name: string): boolean {
-    for (const task of this.#tasks.values()) if (task.name === name) return true;
-    return false;
-  }
-
   /** Follows `promise` until it settles; a rejection is logged. */
   add(promise: PromiseLike<unknown>, name: string): void {
     const waiter = async () => {
@@ -52,35 +49,42 @@ export class TrackedWork {
       } catch (error) {
         this.#logger.error({ err: error, task: name }, `tracked task "${name}" failed`);
       } finally {
+        task.settled = true;
         this.#tasks.delete(promise);
       }
     };
-    this.#tasks.set(promise, { name, waiter });
-    void waiter();
-  }
-
-  /** Resolves once every task has settled, those tracked meanwhile too. */
-  async settled(): Promise<void> {
-    while (this.#tasks.size > 0) await Promise.allSettled(this.#tasks.keys());
+    const task: TrackedTask = { name, waiter, done: Promise.resolve(), settled: false };
+    this.#tasks.set(promise, task);
+    task.done = waiter();
   }
 
   /**
-   * The name of the task whose code calls this (its waiter's frame is on the caller's async stack),
-   * the innermost when a task's code tracked another; `undefined` outside any. Each waiter is named
-   * first: V8 shows a function's `name` when it is a data property.
+   * Resolves once every task has settled, those tracked meanwhile too. Waits on the waiters, never on
+   * the tasks' own promises: a second reaction on a task's promise would end V8's async stack at it,
+   * and {@link taskCalling} would no longer see the task's code calling.
    */
-  taskCalling(): string | undefined {
+  async settled(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.all([...this.#tasks.values()].map((task) => task.done));
+  }
+
+  /**
+   * The task whose code calls this (its waiter's frame is on the caller's async stack), the
+   * innermost when a task's code tracked another; `undefined` outside any. Each waiter is named
+   * first: V8 shows a function's `name` when it is a data property. A task whose promise the app
+   * also awaits elsewhere is not seen: V8's async stack stops at a promise with several reactions.
+   */
+  taskCalling(): TrackedTask | undefined {
     if (this.#tasks.size === 0) return undefined;
-    const byFrame = new Map<string, string>();
-    for (const { name, waiter } of this.#tasks.values()) {
+    const byFrame = new Map<string, TrackedTask>();
+    for (const task of this.#tasks.values()) {
       const frame = `${framePrefix}${byFrame.size}`;
-      Object.defineProperty(waiter, 'name', { value: frame, configurable: true });
-      byFrame.set(frame, name);
+      Object.defineProperty(task.waiter, 'name', { value: frame, configurable: true });
+      byFrame.set(frame, task);
     }
     for (const site of callSites()) {
       if (!site.isAsync()) continue;
-      const name = byFrame.get(site.getFunctionName() ?? '');
-      if (name !== undefined) return name;
+      const task = byFrame.get(site.getFunctionName() ?? '');
+      if (task !== undefined) return task;
     }
     return undefined;
   }
@@ -92,6 +96,9 @@ export class TrackedWork {
  * `Error` cannot be changed (frozen intrinsics).
  */
 function callSites(): NodeJS.CallSite[] {
+  // An accessor (an agent's wrapper) would wrap what is put back: left alone, nothing is read.
+  const own = Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace');
+  if (own !== undefined && !('value' in own)) return [];
   const { prepareStackTrace, stackTraceLimit } = Error;
   // Reflect.set: where Error is frozen it says false, where an assignment would throw.
   if (!Reflect.set(Error, 'prepareStackTrace', (_error: Error, sites: NodeJS.CallSite[]) => sites)) return [];

@@ -146,6 +146,19 @@ describe('runtime.shutdown() awaited inside tracked work (runtime.track)', () =>
     expect(elapsedMs).toBeGreaterThanOrEqual(1_500);
   });
 
+  it('names the task that awaits it once SIGTERM began the shutdown and the drain awaits tracked work', async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '2000', IDLE_GRACE_MS: '50' });
+    expect((await get(`${app.url}/track-awaits-shutdown-on-signal`)).body).toBe('tracked');
+    const signalledAt = performance.now();
+    app.signal('SIGTERM');
+    const warning = await app.waitForLine(awaitedInWork, 1_000);
+    const { code } = await app.exit(signalledAt);
+
+    expect(warning).toMatchObject({ level: 'warn', task: 'queue worker' });
+    expect(app.lines.find(timedOutLine)).toMatchObject({ awaitingShutdown: [{ task: 'queue worker' }] });
+    expect(code).toBe(1);
+  });
+
   it.each([
     ['chains a callback on it, then ends', '/track-shutdown-then', {}],
     // The shutdown awaited outside the work (here: in a request that answered) while the work runs.
