@@ -216,6 +216,9 @@ function onResponseClose(this: ScopedResponse): void {
   if (entry !== undefined) {
     this[scopeKey] = undefined;
     entry.scope.finish(entry.context, entry.req, this);
+    // The context lives as long as what the request started (a timer, a pooled socket): it lets the
+    // response go, with its stream and request.
+    if (entry.context[http2ResponseSlot] !== undefined) entry.context[http2ResponseSlot] = undefined;
   }
 }
 

@@ -10,6 +10,8 @@ import {
   type Http2ServerResponse,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeRequestListener } from '../../../src/index.js';
 import { streamOf } from '../../support/http2.js';
@@ -108,5 +110,33 @@ describe.each([
     expect(result.exitCode).toBe(1);
     expect((await slow).body).toBe('first half, ');
     session.destroy();
+  });
+});
+
+describe('an HTTP/2 request that started work outliving it', () => {
+  it('leaves its response free once it ended: the request context, which that work keeps, lets it go', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { runtime } = await startRuntime({});
+    const timers: NodeJS.Timeout[] = [];
+    const responses: WeakRef<object>[] = [];
+    const listener = runtime.createRequestListener(((_req: Http2ServerRequest, res: Http2ServerResponse) => {
+      timers.push(setTimeout(() => {}, 600_000).unref()); // keeps the request's context
+      responses.push(new WeakRef(res));
+      res.end('ok');
+    }) as unknown as NodeRequestListener) as unknown as typeof handler;
+    const server = createServer(listener);
+    runtime.manageServer(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const session = connect(`http://localhost:${(server.address() as AddressInfo).port}`);
+    for (let i = 0; i < 20; i++) expect((await streamOf(session, '/')).body).toBe('ok');
+    session.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(responses.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    for (const timer of timers) clearTimeout(timer);
   });
 });
