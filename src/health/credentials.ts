@@ -9,11 +9,14 @@ const masked = '[REDACTED]';
 export const maxOutputLength = 4_096;
 
 /**
- * The names of fields and properties whose value is a credential, any case and any prefix
- * (`PGPASSWORD`, `DB_PASS`, `client_secret`, `aws_secret_access_key`, `apiKey`, `x-auth-token`).
- * Longest first where one begins another (`password` before `pass`).
+ * The names of fields and properties whose value is a credential, any case and after any prefix
+ * (`PGPASSWORD`, `dbPassword`, `client_secret`, `aws_secret_access_key`, `authToken`, `apiKey`);
+ * `pass` and `passphrase` only at the start of a word or after `_`, `-` or `.` (`DB_PASS`), so that
+ * `bypass=` and `compass=` stay as they are. Longest first where one begins another (`password`
+ * before `pass`). A pagination `nextToken` is masked too: the safe side.
  */
-const credentialName = 'passw(?:or)?d|pwd|pass(?:phrase)?|secret|token|api[-_]?key|access[-_]?key';
+const credentialName =
+  'passw(?:or)?d|pwd|(?<![a-z0-9])pass(?:phrase)?|secret|token|api[-_]?key|access[-_]?key';
 
 /**
  * A credential field — `password=…`, `pwd=…`, `DB_PASS=…`, `token=…`, `api_key=…` (libpq key=value
@@ -37,8 +40,11 @@ const credentialProperty = new RegExp(
   'gi',
 );
 
-/** A bearer token (`Authorization: Bearer eyJ…`): the token is masked. */
-const bearerToken = /\b(bearer)([ \t]+)([A-Za-z0-9._~+/-]+=*)/gi;
+/**
+ * A bearer token (`Authorization: Bearer eyJ…`): a token of 8 characters or more that ends the word
+ * is masked; prose (`a bearer token`) and a challenge's parameters (`Bearer realm="api"`) are not.
+ */
+const bearerToken = /\b(bearer)([ \t]+)([A-Za-z0-9._~+/-]{8,}=*)(?=$|[\s,;])/gi;
 
 /** Whether `text` may hold a credential the patterns above mask: one cheap test before three. */
 const mayHoldCredential = /pass|pwd|secret|token|key|bearer/i;

@@ -57,10 +57,17 @@ describe('maskCredentials', () => {
     expect(maskCredentials('401 for Authorization: Bearer eyJhbGciOi.eyJzdWIi.sig_-x==')).toBe(
       '401 for Authorization: Bearer [REDACTED]',
     );
-    for (const text of ['tokens=5 secrets: none', 'the api key is missing', 'keys=3']) {
+    for (const text of [
+      'tokens=5 secrets: none',
+      'the api key is missing',
+      'keys=3',
+      'bypass=enabled compass=north',
+      'expected a bearer token in the header',
+      'WWW-Authenticate: Bearer realm="api", error="invalid_token"',
+    ]) {
       expect(maskCredentials(text)).toBe(text);
     }
-    const once = maskCredentials('token=a Bearer b');
+    const once = maskCredentials('token=a Bearer b.c.d-ef');
     expect(once).toBe('token=[REDACTED] Bearer [REDACTED]');
     expect(maskCredentials(once)).toBe(once);
   });
