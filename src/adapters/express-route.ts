@@ -373,11 +373,21 @@ export function expressRouteResolver(
   };
 }
 
-/** The path `from` a mount nothing leads to matched while it stays the same, then {@link variedMount}. */
+/**
+ * The path `from` a mount nothing leads to matched while it stays the same, then
+ * {@link variedMount}. The same as Express routes by default: whatever the case, and with or without
+ * a trailing `/` (`/V1/` is `/v1`).
+ */
 function unresolvedMount(state: RouteState, from: string): string {
   if (state.unresolved === undefined) state.unresolved = from;
-  else if (state.unresolved !== from) state.unresolved = variedMount;
+  else if (state.unresolved !== variedMount && !sameMountPath(state.unresolved, from))
+    state.unresolved = variedMount;
   return state.unresolved;
+}
+
+function sameMountPath(a: string, b: string): boolean {
+  const trim = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+  return a === b || trim(a).toLowerCase() === trim(b).toLowerCase();
 }
 
 /** Characters of a route pattern whose segment count is not the path's (`*`, `?`, `(`, `{`, `+`). */

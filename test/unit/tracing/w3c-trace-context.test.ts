@@ -131,7 +131,7 @@ describe('boundedBaggage', () => {
     expect(boundedBaggage(raw)).toBeUndefined();
   });
 
-  it('takes spaces and tabs around each separator, and a property with nothing after its ;', () => {
+  it('takes spaces and tabs around each separator; a ; with no property after it breaks the grammar', () => {
     expect(boundedBaggage('k\t=\tv\t;\tp\t=\t1 ; flag')).toBe('k\t=\tv\t;\tp\t=\t1 ; flag');
     expect(boundedBaggage('k=v;')).toBeUndefined();
     expect(boundedBaggage('k=v; ;p')).toBeUndefined();
@@ -145,7 +145,9 @@ describe('boundedBaggage', () => {
     const started = performance.now();
     expect(boundedBaggage(hostile)).toBeUndefined();
     expect(boundedBaggage(`${hostile.slice(0, -1)}v`)).toBe(`${hostile.slice(0, -1)}v`);
-    expect(performance.now() - started).toBeLessThan(200);
+    // Not a benchmark: linear, it takes microseconds; the former pattern took seconds (20 s on a busy
+    // machine), and a bound this wide only tells the two apart.
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
 
