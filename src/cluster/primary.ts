@@ -112,6 +112,10 @@ class ClusterPrimary {
   /** When the first signal came; `undefined` while none did (a stop by `shutdown()` or a crash loop). */
   #firstSignalAt: number | undefined;
   #failed = false;
+  /** The workers whose kit has reported: past its start, it handles the stop signals. */
+  readonly #started = new Set<Worker>();
+  /** The signals sent to the workers so far. */
+  readonly #forwarded = new Set<NodeJS.Signals>();
   #deadline: NodeJS.Timeout | undefined;
   readonly #onSignal = (signal: NodeJS.Signals): void => this.#signal(signal);
 
@@ -145,8 +149,9 @@ class ClusterPrimary {
     this.#live.add(worker);
     worker.on('message', (message: unknown) => {
       const report = workerReportOf(message);
-      if (report !== undefined)
-        this.#workerTimeoutMs = Math.max(this.#workerTimeoutMs ?? 0, report.shutdownTimeoutMs);
+      if (report === undefined) return;
+      this.#started.add(worker);
+      this.#workerTimeoutMs = Math.max(this.#workerTimeoutMs ?? 0, report.shutdownTimeoutMs);
     });
     worker.on('error', (error: Error) => {
       this.#logger.warn(
@@ -163,9 +168,16 @@ class ClusterPrimary {
     this.#live.delete(worker);
     const fields = { workerPid: worker.process.pid, code, signal, workers: this.#live.size };
     const how = signal === null ? `with code ${code}` : `on ${signal}`;
+    const started = this.#started.delete(worker);
     if (this.#stopped !== undefined) {
-      if (code !== 0) this.#failed = true;
-      this.#logger[code === 0 ? 'info' : 'error'](fields, `worker ${worker.process.pid} exited ${how}`);
+      // Signalled before the kit took over its signals (still loading, or starting up): it had no
+      // request to drain, and dying of the signal is its clean end.
+      const unstarted = !started && signal !== null && this.#forwarded.has(signal);
+      if (code !== 0 && !unstarted) this.#failed = true;
+      this.#logger[code === 0 || unstarted ? 'info' : 'error'](
+        fields,
+        `worker ${worker.process.pid} exited ${how}${unstarted ? ' before it had started: nothing to drain' : ''}`,
+      );
       if (this.#live.size === 0) this.#finish();
       return;
     }
@@ -247,6 +259,7 @@ class ClusterPrimary {
         if (signal === undefined) worker.kill();
         continue;
       }
+      this.#forwarded.add(signal ?? 'SIGTERM');
       try {
         worker.process.kill(signal ?? 'SIGTERM');
       } catch (error) {

@@ -26,6 +26,14 @@ export function nodeCluster(): Cluster {
 }
 
 /**
+ * This process's `cluster.worker.id` when it is a cluster worker. A process without an IPC channel is
+ * none, and its cluster module is not loaded to say so.
+ */
+export function clusterWorkerId(): number | undefined {
+  return process.send === undefined ? undefined : nodeCluster().worker?.id;
+}
+
+/**
  * Whose worker this process is: `undefined` when it is no cluster worker, or one of PM2's cluster
  * mode (`pm_id` set), whose daemon sends each worker SIGINT itself when it stops the app.
  */

@@ -1,7 +1,7 @@
-import cluster from 'node:cluster';
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { clusterWorkerId } from '../cluster/worker.js';
 import { type LogLevel, parseVariables } from '../config/environment.js';
 import { identityVariables, serviceIdentity } from '../config/identity.js';
 import { loggingDefaults } from '../config/logging.js';
@@ -379,7 +379,8 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
   if (options.version !== undefined) base.version = options.version;
   base.instance = options.instance ?? hostname();
   // The workers of a node:cluster primary share the instance: their lines say which worker wrote them.
-  if (cluster.worker !== undefined) base.worker = cluster.worker.id;
+  const worker = clusterWorkerId();
+  if (worker !== undefined) base.worker = worker;
   if (options.region !== undefined) base.region = options.region;
 
   // Requests picked for debug lines (debugSampleRate, debugRequests): pino runs at `debug` at most,

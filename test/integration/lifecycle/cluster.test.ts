@@ -145,6 +145,19 @@ describe('runCluster', () => {
     expect(listeners(app)).toBe(3);
   }, 15_000);
 
+  it('exits 0 when stopped while its workers are still loading: dying of the signal is their clean end', async () => {
+    const app = await startCluster({ WORKERS: '2', START_DELAY_MS: '5000' }, 0);
+    await waitFor(() => app.messages().some((m) => m.startsWith('cluster primary')), app);
+    await sleep(300);
+    app.child.kill('SIGTERM');
+    const { code } = await app.exited;
+    expect(code).toBe(0);
+    expect(
+      app.messages().filter((m) => /^worker \d+ exited on SIGTERM before it had started/.test(m)),
+    ).toHaveLength(2);
+    expect(app.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
   it('stops restarting, stops the others and exits 1 when workers keep exiting', async () => {
     const app = await startCluster({ WORKERS: '2', CRASH_AT_START: '1', MAX_RESTARTS: '3' }, 0);
     const { code } = await app.exited;
