@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { win32 } from 'node:path';
 
 /** A launcher the checked command starts the app under, which stands between SIGTERM and node. */
 export type CheckedLauncher = 'npm' | 'node --run' | 'pm2' | 'sh -c';
@@ -13,20 +13,47 @@ const hints: Readonly<Record<CheckedLauncher, string>> = {
   'sh -c': `sh -c does not pass SIGTERM on to the server (dash runs node as its child, not in its place): write exec before node (sh -c "exec node server.mjs"), or ${nodeAsCommand}`,
 };
 
+/** Options of node's own that take a value as the next argument (`-r ./preload.js`). */
+const nodeValueOptions = new Set([
+  '-r',
+  '--require',
+  '--import',
+  '--loader',
+  '--experimental-loader',
+  '-C',
+  '--conditions',
+  '--env-file',
+  '--env-file-if-exists',
+  '--title',
+]);
+
+/** The program's name as a command line gives it: its file name, without Windows' `.cmd` or `.exe`. */
+function programName(program: string): string {
+  return win32.basename(program).replace(/\.(cmd|exe)$/i, '');
+}
+
 /** The launcher `command` runs the app under, when it is one the check knows. */
 export function launcherOf(command: readonly string[]): CheckedLauncher | undefined {
   const [program, ...args] = command;
   if (program === undefined) return undefined;
-  const name = basename(program);
-  if (name === 'npm') return 'npm';
+  const name = programName(program);
+  if (name === 'npm' || name === 'npx') return 'npm';
   if (name === 'pm2' || name === 'pm2-runtime' || name === 'pm2-docker') return 'pm2';
   // `node --run start`: --run among node's own options, before a script.
   if (/^node(\d+)?$/.test(name)) {
-    const script = args.findIndex((arg) => !arg.startsWith('-'));
-    const run = args.indexOf('--run');
-    return run !== -1 && (script === -1 || run < script) ? 'node --run' : undefined;
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i]!;
+      if (arg === '--run' || arg.startsWith('--run=')) return 'node --run';
+      if (!arg.startsWith('-')) return undefined; // the script: what follows is its own
+      if (nodeValueOptions.has(arg)) i++;
+    }
+    return undefined;
   }
-  if (/^(sh|bash|dash|ash)$/.test(name) && args.some((arg) => /^-[a-z]*c[a-z]*$/.test(arg))) return 'sh -c';
+  const flag = args.findIndex((arg) => /^-[a-z]*c[a-z]*$/.test(arg));
+  if (/^(sh|bash|dash|ash)$/.test(name) && flag !== -1) {
+    // `sh -c "exec node server.mjs"`: the shell gives its place to node, which gets SIGTERM.
+    return /^\s*exec\s/.test(args[flag + 1] ?? '') ? undefined : 'sh -c';
+  }
   return undefined;
 }
 

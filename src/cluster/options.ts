@@ -11,7 +11,18 @@ import {
 } from '../config/parse.js';
 import { ConfigurationError } from '../errors.js';
 
-/** Options of {@link runCluster}. */
+/**
+ * Options of {@link runCluster}.
+ *
+ * @example
+ * ```ts
+ * runCluster({
+ *   workers: 2, // else WEB_CONCURRENCY, else one per vCPU
+ *   maxRestarts: 3, // exits 1 once workers exited more often within restartWindowMs
+ *   restartWindowMs: 30_000,
+ * });
+ * ```
+ */
 export interface ClusterOptions {
   /**
    * How many workers to fork: an integer from 1 to 1024.

@@ -11,7 +11,16 @@ import {
 } from './options.js';
 import { nodeCluster, primaryPidVariable, workerReportOf } from './worker.js';
 
-/** The handle {@link runCluster} returns. */
+/**
+ * The handle {@link runCluster} returns.
+ *
+ * @example
+ * ```ts
+ * const cluster = runCluster({ exit: false });
+ * // … in a test or an embedding process:
+ * const code = await cluster.shutdown(); // 0 when every worker drained and exited 0
+ * ```
+ */
 export interface ClusterHandle {
   /**
    * Stops the cluster as a SIGTERM would: no worker is restarted, each is sent SIGTERM, and those

@@ -13,12 +13,20 @@ describe('launcherOf', () => {
     expect(launcherOf(['pm2', 'start', 'server.mjs', '--no-daemon'])).toBe('pm2');
     expect(launcherOf(['sh', '-c', 'node server.mjs'])).toBe('sh -c');
     expect(launcherOf(['/bin/bash', '-lc', 'node server.mjs'])).toBe('sh -c');
+    // A preload's path among node's options, npx, and Windows' names.
+    expect(launcherOf(['node', '-r', './preload.cjs', '--run', 'start'])).toBe('node --run');
+    expect(launcherOf(['npx', 'tsx', 'server.ts'])).toBe('npm');
+    expect(launcherOf(['C:\\Program Files\\nodejs\\npm.cmd', 'start'])).toBe('npm');
+    expect(launcherOf(['node.exe', '--run', 'start'])).toBe('node --run');
   });
 
   it('names none for node itself, and for a script given --run as its own argument', () => {
     expect(launcherOf(['node', 'server.mjs'])).toBeUndefined();
     expect(launcherOf(['node', 'server.mjs', '--run'])).toBeUndefined();
     expect(launcherOf(['sh', 'start.sh'])).toBeUndefined();
+    // The shell gives its place to node: SIGTERM reaches it.
+    expect(launcherOf(['sh', '-c', 'exec node server.mjs'])).toBeUndefined();
+    expect(launcherOf(['node', '-r', './preload.cjs', 'server.mjs', '--run'])).toBeUndefined();
     expect(launcherOf([])).toBeUndefined();
   });
 });
