@@ -123,6 +123,8 @@ class ClusterPrimary {
   #failed = false;
   /** The workers whose kit has reported: past its start, it handles the stop signals. */
   readonly #started = new Set<Worker>();
+  /** Whether the line saying `timeoutMs` is below the workers' budget was written. */
+  #warnedTimeout = false;
   /** The signals sent to the workers so far. */
   readonly #forwarded = new Set<NodeJS.Signals>();
   #deadline: NodeJS.Timeout | undefined;
@@ -161,6 +163,14 @@ class ClusterPrimary {
       if (report === undefined) return;
       this.#started.add(worker);
       this.#workerTimeoutMs = Math.max(this.#workerTimeoutMs ?? 0, report.shutdownTimeoutMs);
+      const { timeoutMs } = this.#settings;
+      if (timeoutMs !== undefined && report.shutdownTimeoutMs >= timeoutMs && !this.#warnedTimeout) {
+        this.#warnedTimeout = true;
+        this.#logger.warn(
+          { timeoutMs, workerShutdownTimeoutMs: report.shutdownTimeoutMs },
+          `runCluster's timeoutMs (${timeoutMs} ms) is not above the workers' shutdown.timeoutMs (${report.shutdownTimeoutMs} ms): a worker still inside its own drain would be killed; leave timeoutMs out (2 s more than the workers' is the default), or raise it`,
+        );
+      }
     });
     worker.on('error', (error: Error) => {
       this.#logger.warn(

@@ -192,6 +192,12 @@ describe('runCluster', () => {
     expect(killed).toHaveLength(2);
     expect(app.messages().filter((m) => /^worker \d+ exited on SIGKILL$/.test(m))).toHaveLength(2);
     expect(app.lines.at(-1)).toMatchObject({ msg: 'cluster stopped', exitCode: 1 });
+    // Said at start, once: the workers' budget (30 s) is past the primary's.
+    const below = app.lines.filter((l) =>
+      String(l.msg).startsWith("runCluster's timeoutMs (1000 ms) is not above"),
+    );
+    expect(below).toHaveLength(1);
+    expect(below[0]).toMatchObject({ level: 'warn', timeoutMs: 1000, workerShutdownTimeoutMs: 30_000 });
   }, 15_000);
 
   it('forwards a later second signal, and the workers exit at once', async () => {
