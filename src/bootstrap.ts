@@ -5,7 +5,7 @@ import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { type AdapterKit, type InstalledApp, inFront } from './adapters/adapter.js';
 import { selectAdapter } from './adapters/select.js';
-import { meetClusterPrimary } from './cluster/worker.js';
+import { clusterPrimary, meetClusterPrimary } from './cluster/worker.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import { launcherWarnings, recogniseLauncher } from './config/launcher.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
@@ -177,7 +177,9 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       'logging.debugSampleRate and logging.debugRequests still pick requests (getRequestContext().debugSampled), but a logging.logger that createLogger did not build writes what its own level lets through: build it with createLogger({ debugSampleRate, debugRequests }) to have picked requests write their debug lines',
     );
   }
-  const launcher = recogniseLauncher(loaded.parsedEnv);
+  const recognised = recogniseLauncher(loaded.parsedEnv);
+  // A worker of the kit's primary inherits pm2's variables, but its parent is that primary, not pm2.
+  const launcher = clusterPrimary() === 'kit' ? { ...recognised, pm2: undefined } : recognised;
   for (const { fields, message } of launcherWarnings(launcher, {
     platform: config.tracing.platform,
     platformFrom: config.tracing.platformFrom,

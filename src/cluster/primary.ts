@@ -152,6 +152,12 @@ class ClusterPrimary {
       },
       `cluster primary forking ${settings.workers} workers`,
     );
+    if (process.env.pm_id !== undefined) {
+      logger.warn(
+        { pm_id: process.env.pm_id },
+        "runCluster runs under pm2, which stops it as one process: pm2's shutdown message and wait_ready reach the primary, which neither hears the one nor sends the other, and kill_timeout must cover the primary's timeoutMs; use pm2's own cluster mode instead (instances: N, or pm2-runtime -i N), which signals each worker itself, and call bootstrapAppRunner alone",
+      );
+    }
     for (let i = 0; i < settings.workers; i++) this.#fork();
   }
 

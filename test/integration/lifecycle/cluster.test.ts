@@ -256,6 +256,13 @@ describe("a worker of a primary that is not the kit's", () => {
     });
   });
 
+  it("under pm2, runCluster says to use pm2's cluster mode; its workers, whose parent is not pm2, say nothing of pm2", async () => {
+    const app = await startCluster({ WORKERS: '2', pm_id: '0', wait_ready: 'true' });
+    const warnings = app.lines.filter((l) => l.level === 'warn').map((l) => String(l.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^runCluster runs under pm2.*use pm2's own cluster mode/);
+  });
+
   it('is not written under PM2, whose daemon signals each worker itself', async () => {
     // pm2's kill_timeout set long enough: the kit's other warning under pm2 is not this test's.
     const app = await startCluster({ PRIMARY: 'fork', WORKERS: '1', pm_id: '0', kill_timeout: '30000' });
