@@ -25,7 +25,8 @@ export interface ClusterHandle {
   /**
    * Stops the cluster as a SIGTERM would: no worker is restarted, each is sent SIGTERM, and those
    * still running at `timeoutMs` are killed. Resolves with the exit code (0 when every worker exited
-   * 0, else 1) once every worker exited, after the exit function ran. Safe to call twice: one promise.
+   * 0 or died of that SIGTERM while still loading, else 1) once every worker exited, after the exit
+   * function ran. Safe to call twice: one promise.
    */
   shutdown(): Promise<number>;
 }
@@ -53,7 +54,9 @@ const primaryRunning = processGlobal('clusterPrimary.v1', () => ({ running: fals
  *   `restartWindowMs` (5 in a minute by default), the primary stops restarting, stops the others and
  *   exits 1, so that the platform replaces the instance.
  * - Once stopping, no worker is restarted. Those still running `timeoutMs` after the signal are
- *   killed (SIGKILL). The primary exits 0 when every worker exited 0, else 1.
+ *   killed (SIGKILL). The primary exits 0 when every worker exited 0 (or died of the forwarded
+ *   signal while still loading, before the kit handled signals: nothing to drain), else 1.
+ * - Under pm2, use pm2's own cluster mode instead: this says so in a `warn` line.
  * - A second signal within 100 ms of the first is that first one again (Ctrl+C in a terminal reaches
  *   the primary and its workers alike, and the workers take the copy the primary forwards for the
  *   same signal); a later one is forwarded again, and the workers, as the kit does, exit at once.

@@ -19,10 +19,11 @@ const credentialName =
   'passw(?:or)?d|pwd|(?<![a-z0-9])pass(?:phrase)?|secret|token|api[-_]?key|access[-_]?key';
 
 /**
- * A credential field — `password=…`, `pwd=…`, `DB_PASS=…`, `token=…`, `api_key=…` (libpq key=value
- * strings, query strings, JDBC and ODBC properties, environment dumps): the value runs to the closing
- * quote when quoted, else to `&`, `;`, a quote or whitespace. Linear: every branch starts with a
- * literal, and each repetition stops at a character that cannot start another match within it.
+ * A credential field — `password=…`, `pwd=…`, `DB_PASS=…`, `token=…`, `api_key=…` (libpq
+ * key=value strings, query strings, JDBC and ODBC properties, environment dumps): the value runs to
+ * the closing quote when quoted, else to `&`, `;`, a quote or whitespace. Linear: every branch
+ * starts with a literal, and each repetition stops at a character that cannot start another match
+ * within it.
  */
 const credentialField = new RegExp(
   `(${credentialName})([ \\t]*=[ \\t]*)('[^']*'?|"[^"]*"?|[^\\s&;'"]*)`,
