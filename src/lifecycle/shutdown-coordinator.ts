@@ -274,7 +274,7 @@ export class ShutdownCoordinator {
       );
     }
     if (context === undefined) return result;
-    const res = this.#responseOf(context);
+    const res = this.responseOf(context);
     if (res === undefined || res.writableEnded) return result;
     return this.#awaiting.watchRequest(result, context, res);
   }
@@ -282,9 +282,9 @@ export class ShutdownCoordinator {
   /**
    * The response of the request of `context` on a managed server, if it is in flight there: an
    * HTTP/1 connection's current one, or an HTTP/2 stream's (which no socket names: the context
-   * keeps it).
+   * keeps it until the response closes).
    */
-  #responseOf(context: MutableRequestContext): ServerResponse | undefined {
+  responseOf(context: MutableRequestContext): ServerResponse | undefined {
     const http2 = context[http2ResponseSlot];
     if (http2 !== undefined) return this.#trackers.some((t) => t.servesHttp2(http2)) ? http2 : undefined;
     return this.findResponse((candidate) => contextOfResponse(candidate) === context);

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { connect as connectHttp2 } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killApps, startApp } from '../../support/app-process.js';
 import { freePort, startChild } from '../../support/child.js';
 import { get } from '../../support/http.js';
+import { streamOf } from '../../support/http2.js';
+import { testTls } from '../../support/tls.js';
 
 const fixture = new URL('../../fixtures/shutdown-app.mjs', import.meta.url).pathname;
 
@@ -396,6 +399,22 @@ describe('process errors', () => {
       expect(fatalLine?.requestId).toBe(crashed.headers['x-request-id']);
     },
   );
+
+  it('answers 500 at once an HTTP/2 request whose code crashed, without a Connection header', async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '10000', SECOND_SERVER: 'h2', REQUEST_LOG: '1' });
+    const { port } = await app.waitForLine((l) => l.msg === 'second server listening');
+    const session = connectHttp2(`https://localhost:${port as number}`, { ca: testTls.cert });
+    session.on('error', () => {});
+    const crashedAt = performance.now();
+    const crashed = await streamOf(session, '/crash');
+    const { code, elapsedMs } = await app.exit(crashedAt);
+    session.destroy();
+    expect(crashed).toMatchObject({ status: 500, body: 'Internal Server Error' });
+    expect(code).toBe(1);
+    expect(elapsedMs).toBeLessThan(3_000); // not the 8 s the drain's deadline would have taken
+    const line = app.lines.find((l) => l.path === '/crash' && l.statusCode !== undefined);
+    expect(line).toMatchObject({ level: 'error', statusCode: 500, err: { message: 'boom from /crash' } });
+  });
 
   it('cuts the connection of a crashed request whose response had begun', async () => {
     const app = await startApp(fixture, { TIMEOUT_MS: '10000' });
