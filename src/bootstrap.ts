@@ -178,8 +178,10 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     );
   }
   const recognised = recogniseLauncher(loaded.parsedEnv);
+  // Whose cluster worker this process is, if one: read once, for the launcher and the primary.
+  const primary = clusterPrimary();
   // A worker of the kit's primary inherits pm2's variables, but its parent is that primary, not pm2.
-  const launcher = clusterPrimary() === 'kit' ? { ...recognised, pm2: undefined } : recognised;
+  const launcher = primary === 'kit' ? { ...recognised, pm2: undefined } : recognised;
   for (const { fields, message } of launcherWarnings(launcher, {
     platform: config.tracing.platform,
     platformFrom: config.tracing.platformFrom,
@@ -244,7 +246,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     started;
   // In a cluster worker: the kit's primary waits for this worker's shutdown budget; another primary
   // kills it on the platform's SIGTERM, which the warning says.
-  if (ownsProcess) meetClusterPrimary(logger, { shutdownTimeoutMs: config.shutdown.timeoutMs });
+  if (ownsProcess) meetClusterPrimary(logger, primary, { shutdownTimeoutMs: config.shutdown.timeoutMs });
 
   /** From tracing's start to the process handlers, which take over the signals kept meanwhile. */
   async function startUntilHandled(): Promise<Started> {

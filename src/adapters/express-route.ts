@@ -386,8 +386,11 @@ function unresolvedMount(state: RouteState, from: string): string {
 }
 
 function sameMountPath(a: string, b: string): boolean {
-  const trim = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
-  return a === b || trim(a).toLowerCase() === trim(b).toLowerCase();
+  return a === b || withoutTrailingSlash(a).toLowerCase() === withoutTrailingSlash(b).toLowerCase();
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
 /** Characters of a route pattern whose segment count is not the path's (`*`, `?`, `(`, `{`, `+`). */

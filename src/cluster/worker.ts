@@ -45,12 +45,15 @@ export function clusterPrimary(): 'kit' | 'foreign' | undefined {
 }
 
 /**
- * In a cluster worker: tells the kit's primary what it needs of this worker's settings, or, under
- * another primary, warns that the platform's SIGTERM will not reach the drain. Called once the kit
- * handles the worker's signals.
+ * In a cluster worker (`primary`, as {@link clusterPrimary} says): tells the kit's primary what it
+ * needs of this worker's settings, or, under another primary, warns that the platform's SIGTERM
+ * will not reach the drain. Called once the kit handles the worker's signals.
  */
-export function meetClusterPrimary(logger: Logger, report: WorkerReport): void {
-  const primary = clusterPrimary();
+export function meetClusterPrimary(
+  logger: Logger,
+  primary: ReturnType<typeof clusterPrimary>,
+  report: WorkerReport,
+): void {
   if (primary === 'kit') {
     // The channel may have closed already (the primary was killed): nothing to tell.
     if (process.connected) process.send?.({ [clusterMessageKey]: report }, undefined, {}, () => {});
