@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { ConfigurationError } from '../errors.js';
 import { processGlobal } from '../internal/process-global.js';
 import { createLogger } from '../logging/logger.js';
+import { processStdout } from '../logging/stdout-destination.js';
+import { relayLines } from './line-relay.js';
 import {
   type ClusterOptions,
   type ClusterSettings,
@@ -40,6 +42,22 @@ const sameSignalWindowMs = 100;
 /** The longest the exit waits for the primary's lines to be written. */
 const flushTimeoutMs = 1_000;
 
+/**
+ * The workers' stdio when their stdout is passed on by the primary ({@link relayLines}): stdin and
+ * stderr shared, stdout a pipe to the primary, and the IPC channel the cluster needs.
+ */
+const relayedStdio = ['inherit', 'pipe', 'inherit', 'ipc'];
+
+/**
+ * Whether the primary passes its workers' stdout on: yes, unless stdout is a terminal (where the
+ * kit writes pretty lines, for a person) or the app set the workers' `stdio` or `silent` itself.
+ */
+function relaysOutput(cluster: ReturnType<typeof nodeCluster>): boolean {
+  if (process.stdout.isTTY === true || cluster.settings.silent === true) return false;
+  const stdio = cluster.settings.stdio;
+  return stdio === undefined || stdio === relayedStdio;
+}
+
 /** Whether a primary of the kit runs in this process. */
 const primaryRunning = processGlobal('clusterPrimary.v1', () => ({ running: false }));
 
@@ -56,6 +74,9 @@ const primaryRunning = processGlobal('clusterPrimary.v1', () => ({ running: fals
  * - Once stopping, no worker is restarted. Those still running `timeoutMs` after the signal are
  *   killed (SIGKILL). The primary exits 0 when every worker exited 0 (or died of the forwarded
  *   signal while still loading, before the kit handled signals: nothing to drain), else 1.
+ * - The workers' stdout is passed on by the primary, a whole line at a time: on a shared pipe, a
+ *   line longer than 4 KiB from one worker could be split around another's. Not where stdout is a
+ *   terminal, nor where the app set the workers' `stdio` or `silent` (`cluster.setupPrimary`).
  * - Under pm2, use pm2's own cluster mode instead: this says so in a `warn` line.
  * - A second signal within 100 ms of the first is that first one again (Ctrl+C in a terminal reaches
  *   the primary and its workers alike, and the workers take the copy the primary forwards for the
@@ -132,6 +153,8 @@ class ClusterPrimary {
   readonly #forwarded = new Set<NodeJS.Signals>();
   #deadline: NodeJS.Timeout | undefined;
   readonly #onSignal = (signal: NodeJS.Signals): void => this.#signal(signal);
+  /** Each worker's stdout passed on, until it ends; `undefined` when the workers share stdout. */
+  readonly #relays: Set<Promise<void>> | undefined;
 
   constructor(
     settings: ClusterSettings,
@@ -146,6 +169,10 @@ class ClusterPrimary {
     this.#exit = exit;
     this.#release = release;
     this.handle = { shutdown: () => this.#stop('shutdown()', undefined) };
+    if (relaysOutput(cluster)) {
+      this.#relays = new Set();
+      cluster.setupPrimary({ stdio: relayedStdio });
+    }
     for (const signal of signals) process.on(signal, this.#onSignal);
     logger.info(
       {
@@ -167,6 +194,13 @@ class ClusterPrimary {
   #fork(): void {
     const worker = this.#cluster.fork({ [primaryPidVariable]: String(process.pid) });
     this.#live.add(worker);
+    const stdout = worker.process.stdout;
+    if (this.#relays !== undefined && stdout !== null) {
+      const relay = relayLines(stdout, processStdout()).then(() => {
+        this.#relays?.delete(relay);
+      });
+      this.#relays.add(relay);
+    }
     worker.on('message', (message: unknown) => {
       const report = workerReportOf(message);
       if (report === undefined) return;
@@ -313,9 +347,10 @@ class ClusterPrimary {
     for (const signal of signals) process.off(signal, this.#onSignal);
     this.#release();
     const code = this.#failed ? 1 : 0;
-    this.#logger.info({ exitCode: code }, 'cluster stopped');
-    // Bounded: the exit must not wait on a stdout that no longer drains.
+    // Each wait is bounded: the exit must not wait on a stdout that no longer drains, nor on a
+    // worker's pipe that a process it started still holds open.
     let done = false;
+    let flushBound: NodeJS.Timeout | undefined;
     const end = (): void => {
       if (done) return;
       done = true;
@@ -323,7 +358,15 @@ class ClusterPrimary {
       if (this.#exit !== false) this.#exit(code);
       this.#resolveStopped(code);
     };
-    const flushBound = setTimeout(end, flushTimeoutMs);
-    this.#logger.flush(end);
+    const stopped = (): void => {
+      if (flushBound !== undefined) return;
+      clearTimeout(relayBound);
+      this.#logger.info({ exitCode: code }, 'cluster stopped');
+      flushBound = setTimeout(end, flushTimeoutMs);
+      this.#logger.flush(end);
+    };
+    // The workers' last lines, still in their pipes as they exited, come before the primary's last.
+    const relayBound = setTimeout(stopped, flushTimeoutMs);
+    void Promise.all(this.#relays ?? []).then(stopped);
   }
 }

@@ -1,5 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
 export function freePort(): Promise<number> {
@@ -31,19 +35,24 @@ export interface ChildApp {
 /**
  * Starts `node <script> ...args` with `env` added to a minimal environment. `detached` puts it at the
  * head of a process group of its own, which a test can signal whole, as a terminal's Ctrl+C does;
- * `ipc`: with an IPC channel (`child.send`, the `message` event), as `fork` and pm2 start a process.
+ * `ipc`: with an IPC channel (`child.send`, the `message` event), as `fork` and pm2 start a process;
+ * `fifo`: stdout a named pipe, as a container runtime gives it (Node's `'pipe'` is a socket pair,
+ * where two processes' long writes never split around each other; `child.stdout` is then null).
  */
 export function startChild(
   script: string,
   env: Record<string, string>,
   args: string[] = [],
-  { detached = false, ipc = false }: { detached?: boolean; ipc?: boolean } = {},
+  { detached = false, ipc = false, fifo = false }: { detached?: boolean; ipc?: boolean; fifo?: boolean } = {},
 ): ChildApp {
+  const named = fifo ? namedPipe() : undefined;
   const child = spawn(process.execPath, [script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', named?.writeFd ?? 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])],
     detached,
   });
+  if (named !== undefined) closeSync(named.writeFd);
+  const stdout = named?.stream ?? child.stdout!.setEncoding('utf8');
   const lines: Record<string, unknown>[] = [];
   const waiters: {
     predicate: (line: Record<string, unknown>) => boolean;
@@ -51,8 +60,7 @@ export function startChild(
   }[] = [];
   let buffered = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
+  stdout.on('data', (chunk: string) => {
     buffered += chunk;
     let newline = buffered.indexOf('\n');
     while (newline !== -1) {
@@ -120,4 +128,20 @@ export function startChild(
       });
     },
   };
+}
+
+/**
+ * A named pipe: its write end's descriptor, for a child's stdout, and a stream reading it. The pipe's
+ * directory is removed once the stream ends (every process holding the write end exited).
+ */
+function namedPipe(): { writeFd: number; stream: Readable } {
+  const dir = mkdtempSync(join(tmpdir(), 'ark-fifo-'));
+  const path = join(dir, 'stdout');
+  execFileSync('mkfifo', [path]);
+  // Opened for reading and writing, which does not wait for a reader (Linux); the stream then opens
+  // the read end at once, a writer being there.
+  const writeFd = openSync(path, 'r+');
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  stream.once('close', () => rmSync(dir, { recursive: true, force: true }));
+  return { writeFd, stream };
 }

@@ -30,9 +30,10 @@ afterEach(() => {
 async function startCluster(
   env: Record<string, string>,
   listening = Number(env.WORKERS),
+  fifo = false,
 ): Promise<ClusterApp> {
   const port = await freePort();
-  const child = startChild(fixture, { PORT: String(port), ...env }, [], { detached: true });
+  const child = startChild(fixture, { PORT: String(port), ...env }, [], { detached: true, fifo });
   const messages = () => child.lines.map((line) => String(line.msg));
   const app: ClusterApp = { ...child, port, url: `http://127.0.0.1:${port}`, messages };
   running.add(app);
@@ -143,6 +144,21 @@ describe('runCluster', () => {
     expect(messages.slice(stopping).filter((m) => m.includes('forking another'))).toEqual([]);
     expect(messages.slice(stopping).filter((m) => /^worker \d+ exited with code 0$/.test(m))).toHaveLength(2);
     expect(listeners(app)).toBe(3);
+  }, 15_000);
+
+  it("passes its workers' lines on whole: lines longer than PIPE_BUF from two workers never split around each other on stdout's pipe", async () => {
+    const app = await startCluster({ WORKERS: '2', BIG_LINES: '1000' }, 2, true);
+    await waitFor(() => app.messages().filter((m) => m === 'big lines written').length === 2, app);
+    app.child.kill('SIGTERM');
+    const { code } = await app.exited;
+    expect(code).toBe(0);
+    expect(app.lines.filter((l) => 'notJson' in l).length).toBe(0);
+    const big = app.lines.filter((l) => l.msg === 'big line');
+    expect(big).toHaveLength(2000);
+    expect(big.every((l) => l.truncated === true && typeof l.n === 'number')).toBe(true);
+    // The workers' last lines were passed on before the primary's last.
+    expect(app.messages().filter((m) => m === 'shutdown complete')).toHaveLength(2);
+    expect(app.messages().at(-1)).toBe('cluster stopped');
   }, 15_000);
 
   it('exits 0 when stopped while its workers are still loading: dying of the signal is their clean end', async () => {
