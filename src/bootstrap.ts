@@ -295,6 +295,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     const uninstallWarnings = logProcessWarnings(logger);
     const uninstallHandlers = installProcessHandlers(coordinator, logger, {
       ...config.shutdown,
+      unhandledRejectionChosen: options.shutdown?.unhandledRejection !== undefined,
       failCurrentRequest: (error) => failCrashedRequest(coordinator, logger, error),
       releaseHeldSignals: releaseSignals,
     });

@@ -11,6 +11,11 @@ export type UnhandledRejectionPolicy = 'shutdown' | 'log';
 export interface ProcessHandlerSettings {
   readonly signals: readonly NodeJS.Signals[];
   readonly unhandledRejection: UnhandledRejectionPolicy;
+  /**
+   * Whether the app chose `unhandledRejection` (an option): a default `'shutdown'` becomes `'log'`
+   * where another `unhandledRejection` listener came first, as Node then keeps running on one.
+   */
+  readonly unhandledRejectionChosen?: boolean | undefined;
   readonly handleProcessErrors: boolean;
   /**
    * Answers the request a crash happened in (an uncaught exception, or a rejection that shuts down),
@@ -125,9 +130,12 @@ export function installProcessHandlers(
     });
     void coordinator.shutdown('uncaughtException', true);
   };
+  const mode = nodeRejectionMode(process.execArgv, process.env.NODE_OPTIONS);
+  const strict = mode === 'strict';
+  const rejectionPolicy = rejectionPolicyAmong(settings, strict, logger);
   const onUnhandledRejection = (reason: unknown): void => {
     const message = describeThrown(reason);
-    if (settings.unhandledRejection === 'log') {
+    if (rejectionPolicy === 'log') {
       // Node's contract for this mode: keep running, exit 1 at the end. A listener takes it over.
       if (mode === 'warn-with-error-code') process.exitCode = 1;
       writeFatal('error', { err: reason }, `unhandled promise rejection: ${message}`);
@@ -139,8 +147,6 @@ export function installProcessHandlers(
     void coordinator.shutdown('unhandledRejection', true);
   };
 
-  const mode = nodeRejectionMode(process.execArgv, process.env.NODE_OPTIONS);
-  const strict = mode === 'strict';
   const ignoreRejection = (): void => {};
   for (const signal of settings.signals) process.on(signal, onSignal);
   // Now, before the start goes on: it checks for a shutdown at each of its steps, as for a signal
@@ -158,6 +164,34 @@ export function installProcessHandlers(
     process.off('uncaughtException', onUncaughtException);
     process.off('unhandledRejection', strict ? ignoreRejection : onUnhandledRejection);
   };
+}
+
+/**
+ * The rejection policy the handlers follow: the configured one, except that a default `'shutdown'`
+ * becomes `'log'`, said in a line, where an `unhandledRejection` listener is there already. The app
+ * or a framework then decided that a rejection does not end the process (Next.js does: a promise
+ * awaited late rejects unhandled for a moment, as a matter of course), and Node would keep running.
+ * Not under `--unhandled-rejections=strict`, where Node raises every rejection as an exception.
+ */
+function rejectionPolicyAmong(
+  settings: ProcessHandlerSettings,
+  strict: boolean,
+  logger: Logger,
+): UnhandledRejectionPolicy {
+  if (
+    !settings.handleProcessErrors ||
+    settings.unhandledRejection !== 'shutdown' ||
+    settings.unhandledRejectionChosen !== false ||
+    strict
+  )
+    return settings.unhandledRejection;
+  const others = process.listeners('unhandledRejection');
+  if (others.length === 0) return settings.unhandledRejection;
+  logger.info(
+    { unhandledRejection: 'log', listeners: others.map((listener) => listener.name || 'anonymous') },
+    "unhandled promise rejections are logged, not a shutdown: an unhandledRejection listener was there before the kit's (the app's, or a framework's such as Next.js's), so Node would keep running on one, and so does the kit; set shutdown.unhandledRejection to 'shutdown' to drain and exit 1 on one instead",
+  );
+  return 'log';
 }
 
 /**

@@ -485,6 +485,32 @@ describe('process errors', () => {
   });
 });
 
+describe('an unhandled rejection, where an unhandledRejection listener came before the kit', () => {
+  it('is logged and the app keeps serving, as Node would, by default; the line at start says why and names the listener', async () => {
+    const app = await startApp(fixture, { REJECTION_LISTENER: '1' });
+    expect(
+      app.lines.find((l) => String(l.msg).startsWith('unhandled promise rejections are logged')),
+    ).toMatchObject({
+      level: 'info',
+      listeners: ['frameworkRejections'],
+    });
+    await get(`${app.url}/reject`);
+    await app.waitForLine((l) => l.msg === 'unhandled promise rejection: rejected from /reject');
+    expect((await get(`${app.url}/fast`)).body).toBe('ok');
+    app.signal('SIGTERM');
+    expect((await app.exit()).code).toBe(0);
+  });
+
+  it("drains and exits 1 when the app chose 'shutdown'", async () => {
+    const app = await startApp(fixture, { REJECTION_LISTENER: '1', UNHANDLED: 'shutdown' });
+    await get(`${app.url}/reject`);
+    expect((await app.exit()).code).toBe(1);
+    expect(app.lines.some((l) => String(l.msg).startsWith('unhandled promise rejections are logged'))).toBe(
+      false,
+    );
+  });
+});
+
 describe('under continuous keep-alive load', () => {
   const tlsCa = readFileSync(new URL('../../fixtures/tls/cert.pem', import.meta.url));
 
