@@ -32,6 +32,7 @@ const library: Options = {
     express: 'src/adapters/express.ts',
     fastify: 'src/adapters/fastify.ts',
     koa: 'src/adapters/koa.ts',
+    nest: 'src/adapters/nest.ts',
   },
   format: ['esm', 'cjs'],
   target: 'node22',

@@ -16,6 +16,7 @@ import { HealthRegistry } from './health/registry.js';
 import { durationSlot, getMutableRequestContext } from './http/context.js';
 import { LoadShedder } from './http/load-shedder.js';
 import { logRejectedRequests } from './http/rejected-requests.js';
+import { setRequestErrorReporter } from './http/request-errors.js';
 import { requestFieldLimits } from './http/request-fields.js';
 import { requestMatcher } from './http/request-match.js';
 import { guardedPredicate } from './http/request-predicate.js';
@@ -383,6 +384,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
         logger.error({ err: error }, 'request error');
     },
   };
+  // For a logger that learns of a route's error only by a log call (nestLogger: Nest's exception filter).
+  coordinator.onStopped(setRequestErrorReporter(kit.reportError));
   const createRequestListener = (listener: NodeRequestListener) => inFront(kit, listener);
 
   let server: Server | undefined;

@@ -4,6 +4,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { AnyAppAdapter } from '../adapters/adapter.js';
 import type { FastifyLikeApp } from '../adapters/fastify.js';
 import type { KoaLikeApp } from '../adapters/koa.js';
+import type { NestLikeApp } from '../adapters/nest.js';
 import type { LogBufferOptions } from '../logging/held-lines.js';
 import type { MessageKey } from '../logging/line-limit.js';
 import type { RequestLevels } from '../logging/request-line.js';
@@ -19,7 +20,7 @@ import type { TracePropagator, TracingMode } from './tracing.js';
 export type NodeRequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 /** Anything `bootstrapAppRunner({ app })` accepts. */
-export type SupportedApp = NodeRequestListener | KoaLikeApp | FastifyLikeApp;
+export type SupportedApp = NodeRequestListener | KoaLikeApp | FastifyLikeApp | NestLikeApp;
 
 /** Logging options. */
 export interface LoggingOptions {
@@ -449,7 +450,11 @@ export interface ServerOptions {
  * environment variable of the same meaning, which wins over the documented default.
  */
 export interface BootstrapOptions {
-  /** The app to serve: an Express app, a Fastify instance, a Koa app, or a Node request listener. */
+  /**
+   * The app to serve: an Express app, a Fastify instance, a Koa app, a NestJS application (of
+   * `NestFactory.create`, on its Express or Fastify platform: the kit runs its `init()` and, once
+   * drained, its `close()`), or a Node request listener.
+   */
   app?: SupportedApp | undefined;
   /**
    * The framework adapter, named explicitly (`expressAdapter` from `apprunner-kit/express`, …);

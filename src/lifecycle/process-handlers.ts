@@ -196,7 +196,8 @@ function rejectionPolicyAmong(
 
 /**
  * Says, at the signal, that something else handles it too: `@godaddy/terminus` (whose `signal`
- * defaults to SIGTERM), `close-with-grace`, a hand-written handler. Each closes the server under the drain,
+ * defaults to SIGTERM), `close-with-grace`, NestJS's `enableShutdownHooks()` on an app the kit was not
+ * given, a hand-written handler. Each closes the server under the drain,
  * cutting the requests in flight, or exits the process before the kit is done.
  */
 function warnOtherListeners(
@@ -208,6 +209,6 @@ function warnOtherListeners(
   if (others.length === 0) return;
   logger.warn(
     { signal, otherListeners: others.length },
-    `${others.length === 1 ? 'another listener' : `${others.length} other listeners`} of ${signal} run beside the kit's: one that closes the server or exits (@godaddy/terminus: give it signal: 'SIGUSR2'; close-with-grace) cuts the drain short; let the kit handle ${signal} alone (runtime.onShutdown for your own steps)`,
+    `${others.length === 1 ? 'another listener' : `${others.length} other listeners`} of ${signal} run beside the kit's: one that closes the server or exits (@godaddy/terminus: give it signal: 'SIGUSR2'; close-with-grace; NestJS's app.enableShutdownHooks(): pass the Nest app itself as bootstrapAppRunner's app, which takes its listeners off) cuts the drain short; let the kit handle ${signal} alone (runtime.onShutdown for your own steps)`,
   );
 }

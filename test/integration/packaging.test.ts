@@ -41,7 +41,7 @@ function valueExportsOf(dts: string): string[] {
 }
 
 describe('the declarations', () => {
-  it.each(['index', 'express', 'fastify', 'koa'])(
+  it.each(['index', 'express', 'fastify', 'koa', 'nest'])(
     'of %s export as values exactly what the ESM and CJS builds export: nothing compiles that fails when run',
     async (entry) => {
       const esm = Object.keys(await import(join(root, 'dist', `${entry}.js`))).sort();

@@ -1,0 +1,174 @@
+/**
+ * `apprunner-kit/nest`: NestJS applications on Nest's Express or Fastify platform.
+ * `bootstrapAppRunner({ app })` picks the adapter for a Nest app by itself; import `nestLogger` from
+ * here to make the kit's logger Nest's (`app.useLogger(nestLogger())`).
+ */
+import type { Logger } from 'pino';
+import { describeValue } from '../config/parse.js';
+import { UnsupportedAppError } from '../errors.js';
+import { nestLoggerTarget } from '../logging/nest-logger.js';
+import { type AnyAppAdapter, type AppAdapter, isFunction } from './adapter.js';
+import { expressAdapter } from './express.js';
+import { fastifyAdapter } from './fastify.js';
+
+export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
+export { addRequestFields } from '../http/request-fields.js';
+export { flushRequestLogs } from '../logging/held-lines.js';
+export { type CreateLoggerOptions, createLogger } from '../logging/logger.js';
+export { type NestLoggerService, nestLogger } from '../logging/nest-logger.js';
+
+/** What the kit needs of a Nest application (`INestApplication`, typed loosely so that any fits). */
+export interface NestLikeApp {
+  getHttpAdapter: (...args: never[]) => unknown;
+  getHttpServer: (...args: never[]) => unknown;
+  init: (...args: never[]) => unknown;
+  close: (...args: never[]) => unknown;
+}
+
+interface NestApp {
+  getHttpAdapter(): { getInstance?(): unknown; getType?(): unknown } | undefined;
+  getHttpServer(): { readonly listening?: unknown } | undefined;
+  init(): Promise<unknown>;
+  close(): Promise<unknown>;
+  enableShutdownHooks?: unknown;
+  /** Nest's own (protected) removal of the listeners `enableShutdownHooks()` added, since Nest 8. */
+  unsubscribeFromProcessSignals?: unknown;
+  /** The signals those listeners are on: a map's keys since Nest 12, an array before. */
+  readonly shutdownCleanupRefs?: unknown;
+  readonly activeShutdownSignals?: unknown;
+  /** Nest's logger of the application, whose `localInstance` is the logger `useLogger` gave. */
+  readonly logger?: { readonly localInstance?: unknown };
+}
+
+/**
+ * True for an object with the shape of a Nest application context (`NestFactory.create`,
+ * `createApplicationContext`, `createMicroservice`): the kit then names Nest in its error when it
+ * cannot serve it.
+ */
+export function looksLikeNest(app: unknown): boolean {
+  const nest = app as Record<string, unknown> | null;
+  return (
+    typeof nest === 'object' &&
+    nest !== null &&
+    isFunction(nest.init) &&
+    isFunction(nest.close) &&
+    isFunction(nest.enableShutdownHooks) &&
+    isFunction(nest.useLogger) &&
+    isFunction(nest.get)
+  );
+}
+
+/** The signals Nest's `enableShutdownHooks()` listens on. */
+function nestSignals(app: NestApp): string[] {
+  const { shutdownCleanupRefs: refs, activeShutdownSignals: active } = app;
+  if (refs instanceof Map) return [...refs.keys()].map(String);
+  return Array.isArray(active) ? active.map(String) : [];
+}
+
+/**
+ * Takes the listeners of `app.enableShutdownHooks()` off the process's signals, with Nest's own
+ * method: each would run `app.close()` in the middle of the kit's drain (closing what in-flight
+ * requests use), then signal the process again, which the kit takes for a second signal and forces
+ * the exit. A later `enableShutdownHooks()` call is answered with a line and changes nothing. The kit
+ * runs `app.close()` itself once the requests are drained. Returns the function that puts
+ * `enableShutdownHooks` back.
+ */
+function takeShutdownHooks(app: NestApp, logger: Logger): () => void {
+  const signals = nestSignals(app);
+  if (signals.length > 0 && isFunction(app.unsubscribeFromProcessSignals)) {
+    (app.unsubscribeFromProcessSignals as () => void).call(app);
+    logger.info(
+      { signals },
+      `the listeners of NestJS's app.enableShutdownHooks() on ${signals.join(', ')} were removed: the kit handles the signals, and runs app.close() (Nest's lifecycle hooks) once the requests are drained`,
+    );
+  }
+  const enable = app.enableShutdownHooks;
+  if (!isFunction(enable)) return () => {};
+  const instead = function enableShutdownHooksHandledByKit(this: unknown): unknown {
+    logger.info(
+      "NestJS's app.enableShutdownHooks() was called after bootstrapAppRunner: left off, the kit handles the signals and runs app.close() once the requests are drained",
+    );
+    return this;
+  };
+  (app as { enableShutdownHooks?: unknown }).enableShutdownHooks = instead;
+  return () => {
+    if (app.enableShutdownHooks === instead)
+      (app as { enableShutdownHooks?: unknown }).enableShutdownHooks = enable;
+  };
+}
+
+/** The Express app or Fastify instance of Nest's platform, with the kit's adapter for it. */
+function platformOf(app: NestApp): { instance: unknown; adapter: AnyAppAdapter } {
+  const http = app.getHttpAdapter();
+  const instance = isFunction(http?.getInstance) ? http.getInstance() : undefined;
+  if (fastifyAdapter.matches(instance)) return { instance, adapter: fastifyAdapter };
+  if (expressAdapter.matches(instance)) return { instance, adapter: expressAdapter };
+  const type = isFunction(http?.getType) ? String(http.getType()) : describeValue(instance);
+  throw new UnsupportedAppError(
+    `bootstrapAppRunner({ app }) received a NestJS application on the ${type} platform: the kit serves Nest on ` +
+      'its Express platform (@nestjs/platform-express, the default) and its Fastify platform (@nestjs/platform-fastify).',
+  );
+}
+
+/**
+ * The Nest adapter: Nest's Express app or Fastify instance served through the kit's Express or
+ * Fastify adapter, on the kit's server. Before listening the kit runs `app.init()` (which Nest's
+ * `app.listen()` would have: it registers the routes; a second call does nothing), and it takes the
+ * signal listeners of `app.enableShutdownHooks()` out of the way; on shutdown, once the requests are
+ * drained, it runs `app.close()`: Nest's `onModuleDestroy`, `beforeApplicationShutdown` and
+ * `onApplicationShutdown` hooks, and on Fastify `fastify.close()`, within `shutdown.timeoutMs`.
+ */
+export const nestAdapter: AppAdapter<NestLikeApp> = {
+  name: 'nest',
+  matches: (app): app is NestLikeApp =>
+    typeof app === 'object' &&
+    app !== null &&
+    isFunction((app as Partial<NestLikeApp>).getHttpAdapter) &&
+    isFunction((app as Partial<NestLikeApp>).getHttpServer) &&
+    isFunction((app as Partial<NestLikeApp>).init) &&
+    isFunction((app as Partial<NestLikeApp>).close),
+  // The logger `app.useLogger(nestLogger())` gave Nest, else the platform's (Fastify's loggerInstance).
+  loggerOf: (nest) => {
+    const app = nest as unknown as NestApp;
+    try {
+      const given = (app.logger?.localInstance as { [nestLoggerTarget]?: unknown } | undefined)?.[
+        nestLoggerTarget
+      ];
+      if (given !== undefined) return given;
+      const { instance, adapter } = platformOf(app);
+      return adapter.loggerOf?.(instance as never);
+    } catch {
+      return undefined; // the install says what is wrong with the app
+    }
+  },
+  install: (nest, kit) => {
+    const app = nest as unknown as NestApp;
+    if (app.getHttpServer()?.listening === true) {
+      throw new UnsupportedAppError(
+        'bootstrapAppRunner({ app }) received a NestJS application that already listens: remove your own ' +
+          'await app.listen(...) (the kit listens on PORT, and runs app.init() itself).',
+      );
+    }
+    const { instance, adapter } = platformOf(app);
+    const installed = adapter.install(instance as never, kit);
+    const putBack = takeShutdownHooks(app, kit.logger);
+    return {
+      kind: 'nest',
+      ...(installed.listener === undefined ? {} : { listener: installed.listener }),
+      ...(installed.server === undefined ? {} : { server: installed.server }),
+      ...(installed.routeOf === undefined ? {} : { routeOf: installed.routeOf }),
+      ready: async () => {
+        await app.init();
+        await installed.ready?.();
+      },
+      // Nest's close closes the platform too (`fastify.close()`), after its destroy hooks, as on its own.
+      afterDrain: async () => {
+        await app.close();
+      },
+      uninstall: () => {
+        putBack();
+        installed.uninstall?.();
+      },
+    };
+  },
+};
