@@ -459,15 +459,16 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       if (installed.server !== undefined && tls !== undefined) {
         throw new ConfigurationError(
           'server.tls',
-          `Invalid server.tls: the ${installed.kind} app brings its own server, which the kit does not create; give the certificate to the framework instead (fastify({ https: { key, cert } })), and the kit drains that server the same way.`,
+          `Invalid server.tls: the ${installed.kind} app brings its own server, which the kit does not create; give the certificate to the framework instead (fastify({ https: { key, cert } }), NestFactory.create(AppModule, { httpsOptions: { key, cert } })), and the kit drains that server the same way.`,
         );
       }
       server =
         installed.server ??
         (tls === undefined ? createServer(installed.listener!) : httpsServer(tls, installed.listener!));
       applyTimeouts(server, config);
-      // Fastify's server has its own `clientError` handler.
-      if (installed.server === undefined) coordinator.onStopped(logRejectedRequests(server, logger));
+      // Fastify's server has its own `clientError` handler; Node's, without one, writes no line.
+      if (server.listenerCount('clientError') === 0)
+        coordinator.onStopped(logRejectedRequests(server, logger));
       if (installed.afterDrain !== undefined)
         coordinator.onDrained(`${installed.kind} close`, installed.afterDrain);
       await installed.ready?.();

@@ -11,6 +11,7 @@ import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { contextOfResponse, type RequestScope } from '../http/request-scope.js';
 import { symbolSlot } from '../internal/symbol-slot.js';
 import { type AppAdapter, inFront, isFunction, serveInFront } from './adapter.js';
+import { standInFront } from './stand-in-front.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
 export { addRequestFields } from '../http/request-fields.js';
@@ -150,34 +151,6 @@ function followPluginGenerators(app: FastifyApp, scope: RequestScope): () => voi
   return () => {
     if (app.setGenReqId === following) (app as { setGenReqId?: unknown }).setGenReqId = setGenReqId;
   };
-}
-
-/**
- * Puts `listener` where Fastify's request handler is among the `request` listeners of its server
- * (Fastify adds it there as it builds the server; a `serverFactory` may have wrapped it in one of its
- * own), keeping their order. Returns the function that puts Fastify's back; `undefined` when the
- * server has no single handler to stand in front of.
- */
-function standInFront(
-  server: FastifyApp['server'],
-  routing: unknown,
-  wrap: (handler: NodeRequestListener) => NodeRequestListener,
-): (() => void) | undefined {
-  const listeners = server.listeners('request') as NodeRequestListener[];
-  let index = listeners.indexOf(routing as NodeRequestListener);
-  if (index === -1 && listeners.length === 1) index = 0;
-  if (index === -1) return undefined;
-  const handler = listeners[index]!;
-  const listener = wrap(handler);
-  const replace = (from: NodeRequestListener, to: NodeRequestListener): void => {
-    // Raw: a `once` listener goes back as the `once` it was.
-    const now = server.rawListeners('request') as NodeRequestListener[];
-    if (!now.includes(from)) return;
-    server.removeAllListeners('request');
-    for (const each of now) server.on('request', each === from ? to : each);
-  };
-  replace(handler, listener);
-  return () => replace(listener, handler);
 }
 
 /** Marks Fastify's `reply.send` once wrapped (shared by both builds, and by every kit in the process). */

@@ -3,13 +3,17 @@
  * `bootstrapAppRunner({ app })` picks the adapter for a Nest app by itself; import `nestLogger` from
  * here to make the kit's logger Nest's (`app.useLogger(nestLogger())`).
  */
+import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
+import type { NodeRequestListener } from '../config/options.js';
 import { describeValue } from '../config/parse.js';
 import { UnsupportedAppError } from '../errors.js';
 import { nestLoggerTarget } from '../logging/nest-logger.js';
 import { type AnyAppAdapter, type AppAdapter, isFunction } from './adapter.js';
 import { expressAdapter } from './express.js';
 import { fastifyAdapter } from './fastify.js';
+import { standInFront } from './stand-in-front.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
 export { addRequestFields } from '../http/request-fields.js';
@@ -97,6 +101,25 @@ function takeShutdownHooks(app: NestApp, logger: Logger): () => void {
   };
 }
 
+/**
+ * Serves `listener` (the kit in front of Nest's Express app) on the server Nest built around that
+ * app, in its place: Nest's WebSocket gateways listen for upgrades there, and `app.getHttpServer()`
+ * is the server that listens (with Nest's `httpsOptions` when given). Returns that server and the
+ * function that puts Nest's handler back; `undefined` when Nest's server is not there, or has no
+ * single handler to stand in front of (the kit then serves on a server of its own).
+ */
+function onNestServer(
+  app: NestApp,
+  express: unknown,
+  listener: NodeRequestListener,
+): { server: Server; putBack: () => void } | undefined {
+  const server: unknown = app.getHttpServer();
+  // Of node:http, or node:https with Nest's httpsOptions (both are servers of node:net).
+  if (!(server instanceof NetServer) || !('setTimeout' in server)) return undefined;
+  const putBack = standInFront(server as Server, express, () => listener);
+  return putBack === undefined ? undefined : { server: server as Server, putBack };
+}
+
 /** The Express app or Fastify instance of Nest's platform, with the kit's adapter for it. */
 function platformOf(app: NestApp): { instance: unknown; adapter: AnyAppAdapter } {
   const http = app.getHttpAdapter();
@@ -151,11 +174,18 @@ export const nestAdapter: AppAdapter<NestLikeApp> = {
     }
     const { instance, adapter } = platformOf(app);
     const installed = adapter.install(instance as never, kit);
-    const putBack = takeShutdownHooks(app, kit.logger);
+    const nestServer =
+      installed.listener === undefined ? undefined : onNestServer(app, instance, installed.listener);
+    const server = installed.server ?? nestServer?.server;
+    const putBackHooks = takeShutdownHooks(app, kit.logger);
+    const putBack = (): void => {
+      putBackHooks();
+      nestServer?.putBack();
+    };
     return {
       kind: 'nest',
-      ...(installed.listener === undefined ? {} : { listener: installed.listener }),
-      ...(installed.server === undefined ? {} : { server: installed.server }),
+      ...(server !== undefined || installed.listener === undefined ? {} : { listener: installed.listener }),
+      ...(server === undefined ? {} : { server }),
       ...(installed.routeOf === undefined ? {} : { routeOf: installed.routeOf }),
       ready: async () => {
         await app.init();

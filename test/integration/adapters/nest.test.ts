@@ -1,6 +1,8 @@
 // NestJS applications handed to bootstrapAppRunner in-process, on Nest's Express platform (the
 // Fastify one is served the same way, through the kit's Fastify adapter: see the lifecycle test).
 import 'reflect-metadata';
+import { request as httpRequest, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { Controller, Get, Injectable, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -55,6 +57,38 @@ describe('a NestJS application as app', () => {
     expect(JSON.parse(response.body)).toEqual({ id: '7' });
     expect(logs.find('request completed')[0]).toMatchObject({ route: '/cats/:id', statusCode: 200 });
     expect(events).toEqual(['onModuleDestroy']);
+  });
+
+  it("listens with Nest's own server, where its WebSocket gateways take upgrades", async () => {
+    const app = await NestFactory.create(catsModule([]), nestOptions);
+    // As a gateway's adapter (@nestjs/platform-ws, socket.io) attaches to app.getHttpServer().
+    const nestServer = app.getHttpServer() as Server;
+    nestServer.on('upgrade', (_req, socket: Socket) => {
+      socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n');
+    });
+    const { runtime } = await startRuntime({ app });
+    const address = runtime.server!.address() as { port: number };
+
+    expect(runtime.server).toBe(nestServer);
+    const upgraded = await new Promise<number | undefined>((resolve, reject) => {
+      const request = httpRequest({
+        port: address.port,
+        host: '127.0.0.1',
+        headers: { connection: 'Upgrade', upgrade: 'test' },
+      });
+      request.on('upgrade', (response, socket) => {
+        socket.destroy();
+        resolve(response.statusCode);
+      });
+      request.on('response', (response) => resolve(response.statusCode));
+      request.on('error', reject);
+      request.end();
+    });
+    const response = await get(`http://127.0.0.1:${address.port}/cats/7`);
+    await runtime.shutdown('test');
+
+    expect(upgraded).toBe(101);
+    expect(response.status).toBe(200);
   });
 
   it('that already listens is refused, naming app.listen()', async () => {
