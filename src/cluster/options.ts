@@ -51,7 +51,9 @@ export interface ClusterOptions {
    */
   restartWindowMs?: number | undefined;
   /**
-   * The logger of the primary's lines.
+   * The logger of the primary's lines. One of `createLogger()` writes through the kit's stdout
+   * writer, as the workers' lines the primary passes on do, so that no line lands inside another;
+   * a logger writing to stdout its own way (`pino()`) may cut into a long relayed line.
    * @default `createLogger()`: the kit's JSON lines on stdout, with the workers' `service`, `version`
    * and `region` when they come from the environment
    */

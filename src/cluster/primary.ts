@@ -153,8 +153,21 @@ class ClusterPrimary {
   readonly #forwarded = new Set<NodeJS.Signals>();
   #deadline: NodeJS.Timeout | undefined;
   readonly #onSignal = (signal: NodeJS.Signals): void => this.#signal(signal);
-  /** Each worker's stdout passed on, until it ends; `undefined` when the workers share stdout. */
+  /**
+   * The stdout of each worker of the kit's passed on, until it ends (the exit waits for them);
+   * `undefined` when the workers share stdout.
+   */
   readonly #relays: Set<Promise<void>> | undefined;
+  readonly #onFork = (worker: Worker): void => {
+    const stdout = worker.process.stdout;
+    if (stdout === null) return;
+    const relay = relayLines(stdout, processStdout());
+    if (!this.#live.has(worker) || this.#relays === undefined) return;
+    const tracked = relay.then(() => {
+      this.#relays?.delete(tracked);
+    });
+    this.#relays.add(tracked);
+  };
 
   constructor(
     settings: ClusterSettings,
@@ -172,6 +185,8 @@ class ClusterPrimary {
     if (relaysOutput(cluster)) {
       this.#relays = new Set();
       cluster.setupPrimary({ stdio: relayedStdio });
+      // Every worker from now on, the app's own forks too: each has its stdout piped to the primary.
+      cluster.on('fork', this.#onFork);
     }
     for (const signal of signals) process.on(signal, this.#onSignal);
     logger.info(
@@ -194,13 +209,6 @@ class ClusterPrimary {
   #fork(): void {
     const worker = this.#cluster.fork({ [primaryPidVariable]: String(process.pid) });
     this.#live.add(worker);
-    const stdout = worker.process.stdout;
-    if (this.#relays !== undefined && stdout !== null) {
-      const relay = relayLines(stdout, processStdout()).then(() => {
-        this.#relays?.delete(relay);
-      });
-      this.#relays.add(relay);
-    }
     worker.on('message', (message: unknown) => {
       const report = workerReportOf(message);
       if (report === undefined) return;
@@ -345,6 +353,7 @@ class ClusterPrimary {
   #finish(): void {
     clearTimeout(this.#deadline);
     for (const signal of signals) process.off(signal, this.#onSignal);
+    this.#cluster.off('fork', this.#onFork);
     this.#release();
     const code = this.#failed ? 1 : 0;
     // Each wait is bounded: the exit must not wait on a stdout that no longer drains, nor on a
@@ -363,7 +372,8 @@ class ClusterPrimary {
       clearTimeout(relayBound);
       this.#logger.info({ exitCode: code }, 'cluster stopped');
       flushBound = setTimeout(end, flushTimeoutMs);
-      this.#logger.flush(end);
+      // The relayed lines go through the kit's stdout writer, which a logger of the app's may not use.
+      this.#logger.flush(() => (this.#relays === undefined ? end() : processStdout().flush(end)));
     };
     // The workers' last lines, still in their pipes as they exited, come before the primary's last.
     const relayBound = setTimeout(stopped, flushTimeoutMs);

@@ -119,6 +119,15 @@ export class StdoutDestination {
     return this.#waitingBytes() <= this.#maxPendingBytes;
   }
 
+  /**
+   * Bytes waiting for stdout: lines queued this turn, and what a full pipe has not taken yet (an
+   * estimate while the pipe takes them, counted in characters). For a writer that can wait (the
+   * cluster primary's relay of its workers' lines), to stop feeding it long before lines drop.
+   */
+  get waitingBytes(): number {
+    return this.#waitingBytes();
+  }
+
   /** Lines dropped because more than 64 MiB waited for stdout. */
   get dropped(): number {
     return this.#dropped;

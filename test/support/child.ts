@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -131,17 +131,19 @@ export function startChild(
 }
 
 /**
- * A named pipe: its write end's descriptor, for a child's stdout, and a stream reading it. The pipe's
- * directory is removed once the stream ends (every process holding the write end exited).
+ * A named pipe: its write end's descriptor, for a child's stdout, and a stream reading it. The read
+ * end is opened first, without waiting (a reader opening a FIFO with no writer would wait for one),
+ * then the write end, which a reader being there lets open at once. The pipe's directory is removed
+ * once the stream closes (every process holding the write end exited).
  */
 function namedPipe(): { writeFd: number; stream: Readable } {
   const dir = mkdtempSync(join(tmpdir(), 'ark-fifo-'));
   const path = join(dir, 'stdout');
   execFileSync('mkfifo', [path]);
-  // Opened for reading and writing, which does not wait for a reader (Linux); the stream then opens
-  // the read end at once, a writer being there.
-  const writeFd = openSync(path, 'r+');
-  const stream = createReadStream(path, { encoding: 'utf8' });
+  const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writeFd = openSync(path, 'w');
+  const stream = new Socket({ fd: readFd, readable: true, writable: false });
+  stream.setEncoding('utf8');
   stream.once('close', () => rmSync(dir, { recursive: true, force: true }));
   return { writeFd, stream };
 }

@@ -161,6 +161,11 @@ describe('runCluster', () => {
     expect(app.messages().at(-1)).toBe('cluster stopped');
   }, 15_000);
 
+  it('passes on the stdout of a worker the app forks itself too', async () => {
+    const app = await startCluster({ WORKERS: '1', APP_FORK: '1' }, 1, true);
+    await waitFor(() => app.messages().includes("app's own worker"), app);
+  });
+
   it('exits 0 when stopped while its workers are still loading: dying of the signal is their clean end', async () => {
     const app = await startCluster({ WORKERS: '2', START_DELAY_MS: '5000' }, 0);
     await waitFor(() => app.messages().some((m) => m.startsWith('cluster primary')), app);

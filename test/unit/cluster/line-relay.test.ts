@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { maxHeldBytes, relayLines } from '../../../src/cluster/line-relay.js';
+import { maxHeldBytes, pauseAboveBytes, relayLines } from '../../../src/cluster/line-relay.js';
 
 /** A destination that records each write, and takes lines while `full` is false. */
 function recorder() {
@@ -12,8 +12,8 @@ function recorder() {
       writes.push(line);
       return true;
     },
-    get takesLines() {
-      return !destination.full;
+    get waitingBytes() {
+      return destination.full ? pauseAboveBytes + 1 : 0;
     },
     flush(callback?: () => void) {
       if (callback !== undefined) flushes.push(callback);
@@ -32,7 +32,8 @@ describe('relayLines', () => {
     source.write(':3}\n');
     source.end('tail without newline');
     await done;
-    expect(writes).toEqual(['{"a":1}\n', '{"b":2}\n', '{"c":3}\n', 'tail without newline']);
+    // A line cut short (its worker killed mid-write) ends there: the next worker's line starts a line.
+    expect(writes).toEqual(['{"a":1}\n', '{"b":2}\n', '{"c":3}\n', 'tail without newline\n']);
   });
 
   it('never splits a character whose bytes come in two chunks', async () => {
@@ -53,13 +54,14 @@ describe('relayLines', () => {
     const done = relayLines(source, destination);
     source.write('x'.repeat(maxHeldBytes + 1));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(writes.map((w) => w.length)).toEqual([maxHeldBytes + 1]);
+    expect(writes.map((w) => w.length)).toEqual([maxHeldBytes + 2]);
+    expect(writes[0]!.endsWith('x\n')).toBe(true);
     source.end('y\n');
     await done;
     expect(writes.at(-1)).toBe('y\n');
   });
 
-  it("pauses the worker's output while the destination takes no more, until it flushed", async () => {
+  it(`pauses the worker's output while more than ${pauseAboveBytes} bytes wait, until they are written`, async () => {
     const source = new PassThrough();
     const { destination, writes, flushes } = recorder();
     const done = relayLines(source, destination);
