@@ -372,6 +372,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     health: endpoints,
     logger,
     logHealthRequests: config.logging.healthRequests,
+    shutdownSignals: config.shutdown.signals,
     shedder,
     reportError: (error) => {
       const context = getMutableRequestContext();

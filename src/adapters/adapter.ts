@@ -15,6 +15,8 @@ export interface AdapterKit {
   readonly logHealthRequests: boolean;
   /** Load shedding, when configured: checked after the health endpoints, before the request scope. */
   readonly shedder: LoadShedder | undefined;
+  /** The signals the kit handles (`shutdown.signals`): a framework's own listeners on them are in the way. */
+  readonly shutdownSignals: readonly NodeJS.Signals[];
   /**
    * Records an error a route threw on the current request: it is logged with the request line (or
    * on its own line when that is off) and marks the request's trace as a fault.

@@ -62,43 +62,93 @@ export function looksLikeNest(app: unknown): boolean {
   );
 }
 
-/** The signals Nest's `enableShutdownHooks()` listens on. */
-function nestSignals(app: NestApp): string[] {
-  const { shutdownCleanupRefs: refs, activeShutdownSignals: active } = app;
-  if (refs instanceof Map) return [...refs.keys()].map(String);
-  return Array.isArray(active) ? active.map(String) : [];
-}
-
 /**
- * Takes the listeners of `app.enableShutdownHooks()` off the process's signals, with Nest's own
- * method: each would run `app.close()` in the middle of the kit's drain (closing what in-flight
- * requests use), then signal the process again, which the kit takes for a second signal and forces
- * the exit. A later `enableShutdownHooks()` call is answered with a line and changes nothing. The kit
- * runs `app.close()` itself once the requests are drained. Returns the function that puts
+ * Takes the listeners of `app.enableShutdownHooks()` off the signals the kit handles: each would run
+ * `app.close()` in the middle of the kit's drain (closing what in-flight requests use), then signal
+ * the process again, which the kit takes for a second signal and forces the exit. The kit runs
+ * `app.close()` itself once the requests are drained. Nest's listeners on other signals (by default
+ * it takes SIGHUP, SIGQUIT, SIGUSR2… too) stay, as Nest set them. A later `enableShutdownHooks()`
+ * call is passed to Nest for those other signals only. Returns the function that puts
  * `enableShutdownHooks` back.
  */
-function takeShutdownHooks(app: NestApp, logger: Logger): () => void {
-  const signals = nestSignals(app);
-  if (signals.length > 0 && isFunction(app.unsubscribeFromProcessSignals)) {
-    (app.unsubscribeFromProcessSignals as () => void).call(app);
+function takeShutdownHooks(app: NestApp, kitSignals: readonly string[], logger: Logger): () => void {
+  // The method itself, not what NestFactory's proxy hands out: a wrapper that calls the method the
+  // application has at the time, which will be the one defined below.
+  const enable =
+    Object.getOwnPropertyDescriptor(app, 'enableShutdownHooks')?.value ??
+    Reflect.get(Object.getPrototypeOf(app) ?? {}, 'enableShutdownHooks');
+  const taken = takeNestListeners(app, kitSignals, enable);
+  if (taken.length > 0) {
     logger.info(
-      { signals },
-      `the listeners of NestJS's app.enableShutdownHooks() on ${signals.join(', ')} were removed: the kit handles the signals, and runs app.close() (Nest's lifecycle hooks) once the requests are drained`,
+      { signals: taken },
+      `the listeners of NestJS's app.enableShutdownHooks() on ${taken.join(', ')} were removed: the kit handles those signals, and runs app.close() (Nest's lifecycle hooks) once the requests are drained`,
     );
   }
-  const enable = app.enableShutdownHooks;
   if (!isFunction(enable)) return () => {};
-  const instead = function enableShutdownHooksHandledByKit(this: unknown): unknown {
+  const instead = function enableShutdownHooksBesideKit(
+    this: unknown,
+    signals?: readonly string[],
+    options?: unknown,
+  ): unknown {
+    const asked = signals === undefined || signals.length === 0 ? allNestSignals : signals;
+    const rest = asked.filter((signal) => !kitSignals.includes(String(signal).toUpperCase().trim()));
     logger.info(
-      "NestJS's app.enableShutdownHooks() was called after bootstrapAppRunner: left off, the kit handles the signals and runs app.close() once the requests are drained",
+      { signals: asked.filter((signal) => !rest.includes(signal)) },
+      "NestJS's app.enableShutdownHooks() was called after bootstrapAppRunner: left off the signals the kit handles, which runs app.close() once the requests are drained",
     );
+    if (rest.length > 0) (enable as EnableShutdownHooks).call(app, rest, options);
     return this;
   };
-  (app as { enableShutdownHooks?: unknown }).enableShutdownHooks = instead;
+  // Defined, not assigned: NestFactory hands out a proxy of the application whose `set` trap sets
+  // nothing, while a definition reaches the application itself. Its own method is its class's.
+  Object.defineProperty(app, 'enableShutdownHooks', { value: instead, configurable: true, writable: true });
   return () => {
-    if (app.enableShutdownHooks === instead)
-      (app as { enableShutdownHooks?: unknown }).enableShutdownHooks = enable;
+    if (Object.getOwnPropertyDescriptor(app, 'enableShutdownHooks')?.value === instead)
+      Reflect.deleteProperty(app, 'enableShutdownHooks');
   };
+}
+
+/** Nest's `app.enableShutdownHooks(signals?, options?)`. */
+type EnableShutdownHooks = (this: unknown, signals?: readonly string[], options?: unknown) => unknown;
+
+/** The signals Nest's `enableShutdownHooks()` takes when given none (its `ShutdownSignal`). */
+const allNestSignals: readonly string[] = [
+  'SIGHUP',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGILL',
+  'SIGTRAP',
+  'SIGABRT',
+  'SIGBUS',
+  'SIGFPE',
+  'SIGSEGV',
+  'SIGUSR2',
+  'SIGTERM',
+];
+
+/**
+ * Removes Nest's listeners on `kitSignals`, and returns those signals. Since Nest 12 each listener
+ * is kept by signal (`shutdownCleanupRefs`) and is removed alone; before, Nest's own removal takes
+ * them all, and the others are put back through `enable`.
+ */
+function takeNestListeners(app: NestApp, kitSignals: readonly string[], enable: unknown): string[] {
+  const { shutdownCleanupRefs: refs, activeShutdownSignals: active } = app;
+  if (refs instanceof Map) {
+    const taken = [...refs.keys()].map(String).filter((signal) => kitSignals.includes(signal));
+    for (const signal of taken) {
+      process.removeListener(signal, refs.get(signal) as (...args: unknown[]) => void);
+      refs.delete(signal);
+    }
+    return taken;
+  }
+  if (!Array.isArray(active) || !isFunction(app.unsubscribeFromProcessSignals)) return [];
+  const signals = active.map(String);
+  const taken = signals.filter((signal) => kitSignals.includes(signal));
+  if (taken.length === 0) return [];
+  (app.unsubscribeFromProcessSignals as () => void).call(app);
+  const rest = signals.filter((signal) => !taken.includes(signal));
+  if (rest.length > 0 && isFunction(enable)) (enable as EnableShutdownHooks).call(app, rest);
+  return taken;
 }
 
 /**
@@ -177,7 +227,7 @@ export const nestAdapter: AppAdapter<NestLikeApp> = {
     const nestServer =
       installed.listener === undefined ? undefined : onNestServer(app, instance, installed.listener);
     const server = installed.server ?? nestServer?.server;
-    const putBackHooks = takeShutdownHooks(app, kit.logger);
+    const putBackHooks = takeShutdownHooks(app, kit.shutdownSignals, kit.logger);
     const putBack = (): void => {
       putBackHooks();
       nestServer?.putBack();

@@ -12,8 +12,9 @@ export interface ProcessHandlerSettings {
   readonly signals: readonly NodeJS.Signals[];
   readonly unhandledRejection: UnhandledRejectionPolicy;
   /**
-   * Whether the app chose `unhandledRejection` (an option): a default `'shutdown'` becomes `'log'`
-   * where another `unhandledRejection` listener came first, as Node then keeps running on one.
+   * Whether the app chose `unhandledRejection` (an option): a default `'shutdown'` is `'log'` for a
+   * rejection that comes while another `unhandledRejection` listener is installed (the app's, or a
+   * framework's), as Node then keeps running on one.
    */
   readonly unhandledRejectionChosen?: boolean | undefined;
   readonly handleProcessErrors: boolean;
@@ -132,13 +133,34 @@ export function installProcessHandlers(
   };
   const mode = nodeRejectionMode(process.execArgv, process.env.NODE_OPTIONS);
   const strict = mode === 'strict';
-  const rejectionPolicy = rejectionPolicyAmong(settings, strict, logger);
+  const defaultShutdown =
+    settings.unhandledRejection === 'shutdown' && settings.unhandledRejectionChosen === false && !strict;
+  if (defaultShutdown && settings.handleProcessErrors) {
+    const others = process.listeners('unhandledRejection');
+    if (others.length > 0) {
+      logger.info(
+        { unhandledRejection: 'log', otherListeners: listenerNames(others) },
+        "unhandled promise rejections are logged, not a shutdown: an unhandledRejection listener was there before the kit's (the app's, or a framework's such as Next.js's), so Node would keep running on one, and so does the kit; set shutdown.unhandledRejection to 'shutdown' to drain and exit 1 on one instead",
+      );
+    }
+  }
   const onUnhandledRejection = (reason: unknown): void => {
     const message = describeThrown(reason);
-    if (rejectionPolicy === 'log') {
+    // Read at each rejection: a framework may install its listener after the kit's (Next.js's
+    // app.prepare() in beforeListen, an error reporter set up later).
+    const others = defaultShutdown
+      ? process.listeners('unhandledRejection').filter((listener) => listener !== onUnhandledRejection)
+      : [];
+    if (settings.unhandledRejection === 'log' || others.length > 0) {
       // Node's contract for this mode: keep running, exit 1 at the end. A listener takes it over.
       if (mode === 'warn-with-error-code') process.exitCode = 1;
-      writeFatal('error', { err: reason }, `unhandled promise rejection: ${message}`);
+      writeFatal(
+        'error',
+        others.length > 0
+          ? { err: reason, unhandledRejection: 'log', otherListeners: listenerNames(others) }
+          : { err: reason },
+        `unhandled promise rejection: ${message}`,
+      );
       return;
     }
     process.exitCode = 1;
@@ -166,32 +188,9 @@ export function installProcessHandlers(
   };
 }
 
-/**
- * The rejection policy the handlers follow: the configured one, except that a default `'shutdown'`
- * becomes `'log'`, said in a line, where an `unhandledRejection` listener is there already. The app
- * or a framework then decided that a rejection does not end the process (Next.js does: a promise
- * awaited late rejects unhandled for a moment, as a matter of course), and Node would keep running.
- * Not under `--unhandled-rejections=strict`, where Node raises every rejection as an exception.
- */
-function rejectionPolicyAmong(
-  settings: ProcessHandlerSettings,
-  strict: boolean,
-  logger: Logger,
-): UnhandledRejectionPolicy {
-  if (
-    !settings.handleProcessErrors ||
-    settings.unhandledRejection !== 'shutdown' ||
-    settings.unhandledRejectionChosen !== false ||
-    strict
-  )
-    return settings.unhandledRejection;
-  const others = process.listeners('unhandledRejection');
-  if (others.length === 0) return settings.unhandledRejection;
-  logger.info(
-    { unhandledRejection: 'log', listeners: others.map((listener) => listener.name || 'anonymous') },
-    "unhandled promise rejections are logged, not a shutdown: an unhandledRejection listener was there before the kit's (the app's, or a framework's such as Next.js's), so Node would keep running on one, and so does the kit; set shutdown.unhandledRejection to 'shutdown' to drain and exit 1 on one instead",
-  );
-  return 'log';
+/** Names of listeners, for a line (an arrow function assigned to nothing has none). */
+function listenerNames(listeners: readonly ((...args: never[]) => unknown)[]): string[] {
+  return listeners.map((listener) => listener.name || 'anonymous');
 }
 
 /**

@@ -91,6 +91,30 @@ describe('a NestJS application as app', () => {
     expect(response.status).toBe(200);
   });
 
+  it("takes enableShutdownHooks()'s listeners off the kit's signals only, now and on a later call", async () => {
+    const app = await NestFactory.create(catsModule([]), nestOptions);
+    app.enableShutdownHooks(); // Nest's default: SIGHUP, SIGINT, SIGQUIT, SIGUSR2, SIGTERM…
+    const nestSignals = () => [
+      ...(app as unknown as { shutdownCleanupRefs: Map<string, unknown> }).shutdownCleanupRefs.keys(),
+    ];
+    const { runtime, logs } = await startRuntime({ app, shutdown: { signals: ['SIGTERM'] } });
+    try {
+      expect(nestSignals()).toContain('SIGHUP');
+      expect(nestSignals()).toContain('SIGINT');
+      expect(nestSignals()).not.toContain('SIGTERM');
+      expect(
+        logs.lines.find((l) => String(l.msg).includes('enableShutdownHooks() on SIGTERM')),
+      ).toMatchObject({
+        signals: ['SIGTERM'],
+      });
+      app.enableShutdownHooks(['SIGTERM', 'SIGUSR1']);
+      expect(nestSignals()).toContain('SIGUSR1');
+      expect(nestSignals()).not.toContain('SIGTERM');
+    } finally {
+      await runtime.shutdown('test');
+    }
+  });
+
   it('that already listens is refused, naming app.listen()', async () => {
     const app = await NestFactory.create(catsModule([]), nestOptions);
     await app.listen(0, '127.0.0.1');

@@ -485,24 +485,31 @@ describe('process errors', () => {
   });
 });
 
-describe('an unhandled rejection, where an unhandledRejection listener came before the kit', () => {
-  it('is logged and the app keeps serving, as Node would, by default; the line at start says why and names the listener', async () => {
-    const app = await startApp(fixture, { REJECTION_LISTENER: '1' });
-    expect(
-      app.lines.find((l) => String(l.msg).startsWith('unhandled promise rejections are logged')),
-    ).toMatchObject({
-      level: 'info',
-      listeners: ['frameworkRejections'],
-    });
-    await get(`${app.url}/reject`);
-    await app.waitForLine((l) => l.msg === 'unhandled promise rejection: rejected from /reject');
-    expect((await get(`${app.url}/fast`)).body).toBe('ok');
-    app.signal('SIGTERM');
-    expect((await app.exit()).code).toBe(0);
-  });
+describe('an unhandled rejection while another unhandledRejection listener is installed', () => {
+  it.each(['before', 'after'])(
+    "is logged and the app keeps serving, as Node would, by default (a listener installed %s the kit's)",
+    async (when) => {
+      const app = await startApp(fixture, { REJECTION_LISTENER: when });
+      expect(
+        app.lines.filter((l) => String(l.msg).startsWith('unhandled promise rejections are logged')),
+      ).toMatchObject(when === 'before' ? [{ level: 'info', otherListeners: ['frameworkRejections'] }] : []);
+      await get(`${app.url}/reject`);
+      const line = await app.waitForLine(
+        (l) => l.msg === 'unhandled promise rejection: rejected from /reject',
+      );
+      expect(line).toMatchObject({
+        level: 'error',
+        unhandledRejection: 'log',
+        otherListeners: ['frameworkRejections'],
+      });
+      expect((await get(`${app.url}/fast`)).body).toBe('ok');
+      app.signal('SIGTERM');
+      expect((await app.exit()).code).toBe(0);
+    },
+  );
 
   it("drains and exits 1 when the app chose 'shutdown'", async () => {
-    const app = await startApp(fixture, { REJECTION_LISTENER: '1', UNHANDLED: 'shutdown' });
+    const app = await startApp(fixture, { REJECTION_LISTENER: 'before', UNHANDLED: 'shutdown' });
     await get(`${app.url}/reject`);
     expect((await app.exit()).code).toBe(1);
     expect(app.lines.some((l) => String(l.msg).startsWith('unhandled promise rejections are logged'))).toBe(
