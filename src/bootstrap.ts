@@ -228,6 +228,16 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
         `addRequestFields dropped ${dropped.length === 1 ? 'a field' : `${dropped.length} fields`} (${shown.join(', ')}${more}): a reserved name, a value that is not a string, number, boolean or null, a value too long, or past the limit of fields per request; this line is written once per request`,
       );
     },
+    routeRefused: (_context, route, reason) => {
+      // A string bounded, as above, and not under `route`, the request line's own field; the reason
+      // names the type of anything else (whose String() may throw).
+      logger.warn(
+        typeof route === 'string'
+          ? { refusedRoute: route.length > 64 ? `${route.slice(0, 64)}…` : route }
+          : {},
+        `setRequestRoute refused the route (${reason}): a route is a string of 1 to 256 characters without control characters, such as '/posts/:id'; the request keeps its route; this line is written once per request`,
+      );
+    },
   });
   // Claimed before anything awaits: two starts at once must not both pass the check above.
   const releaseClaim = ownsProcess ? claimProcess(config.service) : undefined;

@@ -122,7 +122,9 @@ export type {
 } from './health/types.js';
 export { getRequestContext, type RequestContext, type RequestFieldValue } from './http/context.js';
 export type { LoadShedderSettings, LoadStats, ShedResponder } from './http/load-shedder.js';
+export { reportRequestError } from './http/request-errors.js';
 export { addRequestFields, requestFieldLimits } from './http/request-fields.js';
+export { setRequestRoute } from './http/request-route.js';
 export type { RequestFinishHook, RequestStartHook, RouteResolver } from './http/request-scope.js';
 export type { ShutdownHook, ShutdownHookOptions, ShutdownResult } from './lifecycle/shutdown-coordinator.js';
 export type { LifecycleState } from './lifecycle/state.js';

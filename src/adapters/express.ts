@@ -9,7 +9,9 @@ import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter
 import { expressRouteResolver, lostMountPath } from './express-route.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
+export { reportRequestError } from '../http/request-errors.js';
 export { addRequestFields } from '../http/request-fields.js';
+export { setRequestRoute } from '../http/request-route.js';
 export { flushRequestLogs } from '../logging/held-lines.js';
 
 /** What the kit needs of an Express app: it is a request listener with a final callback. */

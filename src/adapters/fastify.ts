@@ -14,7 +14,9 @@ import { type AppAdapter, inFront, isFunction, serveInFront } from './adapter.js
 import { standInFront } from './stand-in-front.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
+export { reportRequestError } from '../http/request-errors.js';
 export { addRequestFields } from '../http/request-fields.js';
+export { setRequestRoute } from '../http/request-route.js';
 export { flushRequestLogs } from '../logging/held-lines.js';
 export { type CreateLoggerOptions, createLogger } from '../logging/logger.js';
 

@@ -8,7 +8,9 @@ import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { type AppAdapter, inFront, isFunction } from './adapter.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
+export { reportRequestError } from '../http/request-errors.js';
 export { addRequestFields } from '../http/request-fields.js';
+export { setRequestRoute } from '../http/request-route.js';
 export { flushRequestLogs } from '../logging/held-lines.js';
 
 /** What the kit needs of a Koa app. */

@@ -16,7 +16,10 @@ export interface RequestContext {
    * `undefined`.
    */
   readonly traceId: string | undefined;
-  /** The route pattern (`/notes/:id`) when the framework adapter knows it. */
+  /**
+   * The route pattern (`/notes/:id`): the one the app named with {@link setRequestRoute}, else the
+   * one the framework adapter found once it routed the request (Express, Fastify, Koa).
+   */
   readonly route: string | undefined;
   /** `performance.now()` when the kit first saw the request. */
   readonly startedAt: number;
@@ -91,10 +94,18 @@ export const noRequestFields: Readonly<Record<string, RequestFieldValue>> = proc
 /** Where a context keeps the {@link RequestFieldsPolicy} of the scope that made it (shared by both builds). */
 export const scopeSlot: unique symbol = Symbol.for('apprunner-kit.requestFieldsPolicy');
 
-/** Where `addRequestFields` says what it dropped: the scope that made the request's context. */
+/**
+ * Where `addRequestFields` and `setRequestRoute` say what they refused: the scope that made the
+ * request's context.
+ */
 export interface RequestFieldsPolicy {
   /** Called each time fields are dropped, with the names dropped then; the scope words it once per request. */
   fieldsDropped(context: MutableRequestContext, dropped: readonly string[]): void;
+  /**
+   * Called each time a route is refused, with the value given and why; the scope words it once per
+   * request.
+   */
+  routeRefused(context: MutableRequestContext, route: unknown, reason: string): void;
 }
 
 /**

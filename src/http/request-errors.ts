@@ -1,10 +1,12 @@
 import { processGlobal } from '../internal/process-global.js';
+import { getMutableRequestContext } from './context.js';
 
 /**
  * The running kit's way of recording a route's error on the current request (its `reportError`), for
- * code outside the adapters that learns of the error only by a log call: Nest's `ExceptionsHandler`
- * answers a route's error itself, and says so only through its logger (see nest-logger.ts). Keyed on
- * the process, so that a logger of the other build (ESM or CJS) reaches it too.
+ * code outside the adapters that learns of the error only from the framework: an app's error hook
+ * ({@link reportRequestError}), or a log call (Nest's `ExceptionsHandler` answers a route's error
+ * itself, and says so only through its logger: see nest-logger.ts). Keyed on the process, so that
+ * the other build (ESM or CJS) reaches it too.
  */
 const reporter = processGlobal('requestErrorReporter.v1', () => ({
   report: undefined as ((error: unknown) => void) | undefined,
@@ -22,13 +24,40 @@ export function setRequestErrorReporter(report: (error: unknown) => void): () =>
 }
 
 /**
- * Records `error` on the current request through the running kit: it is then logged with the request
- * line (or on a line of its own when that is off) and marks the trace as a fault. False when no kit
- * runs: the caller logs it itself.
+ * Records `error` as the error of the request being handled, as an adapter records the error an
+ * Express, Fastify or Koa route throws: the request line carries it as `err` (at the level of the
+ * request's status: `error` for a 5xx), and the request's span records it as its exception event
+ * (X-Ray's `cause`); a 5xx marks the span an error (X-Ray: a fault). For a framework that answers a
+ * route's error itself, with a 500, and tells the app only through a hook (Hono's `app.onError`,
+ * Next.js's `onRequestError`, h3's `onError`).
+ *
+ * Reported once the request's line was written (after its response ended), the error goes out on a
+ * `request error` line of its own, with the request's id; so it does when `logging.requests` is off.
+ * Of two errors reported on one request, the line and span carry the later one.
+ *
+ * @param error What the route threw: an `Error` (its stack and `cause` are logged), or any other
+ * value.
+ * @returns `true` when recorded; `false` outside any request, with no kit running
+ * (`bootstrapAppRunner` not called, or its runtime stopped), or for `undefined`: the caller logs it
+ * itself then.
+ *
+ * @example Hono through getRequestListener, its error hook
+ * ```ts
+ * import { getRequestListener } from '@hono/node-server';
+ * import { Hono } from 'hono';
+ * import { bootstrapAppRunner, reportRequestError } from 'apprunner-kit';
+ *
+ * const app = new Hono();
+ * app.onError((err, c) => {
+ *   reportRequestError(err);
+ *   return c.text('Internal Server Error', 500);
+ * });
+ * await bootstrapAppRunner({ app: getRequestListener(app.fetch) });
+ * ```
  */
 export function reportRequestError(error: unknown): boolean {
   const report = reporter.report;
-  if (report === undefined) return false;
+  if (report === undefined || error === undefined || getMutableRequestContext() === undefined) return false;
   report(error);
   return true;
 }

@@ -64,6 +64,8 @@ export interface RequestScopeOptions {
   readonly requestIdHeader?: string | false;
   /** Told once per request, the first time `addRequestFields` dropped fields, with their names. */
   readonly fieldsDropped?: RequestFieldsPolicy['fieldsDropped'];
+  /** Told once per request, the first time `setRequestRoute` refused a route, with it and why. */
+  readonly routeRefused?: RequestFieldsPolicy['routeRefused'];
   /**
    * The trace headers read, in order (see `tracing.propagators`): a request carrying both an
    * `X-Amzn-Trace-Id` and a `traceparent` that each name a parent continues the one listed last.
@@ -325,7 +327,10 @@ export class RequestScope {
   readonly #finishHooks = new HookList<RequestFinishHook>();
   #inFlight = 0;
   #served = 0;
-  /** Set by the framework adapter: the route pattern of a finished request. */
+  /**
+   * Set by the framework adapter: the route pattern of a finished request, asked only when the app
+   * named none with `setRequestRoute` (the app's own word wins).
+   */
   routeOf: RouteResolver | undefined;
 
   constructor(options: RequestScopeOptions = {}) {
@@ -343,14 +348,20 @@ export class RequestScope {
       baggage: propagators.includes('baggage'),
       xrayLast: propagators.indexOf('xray') > propagators.indexOf('tracecontext'),
     };
-    const { fieldsDropped } = options;
-    if (fieldsDropped !== undefined) {
-      const told = new WeakSet<MutableRequestContext>();
+    const { fieldsDropped, routeRefused } = options;
+    if (fieldsDropped !== undefined || routeRefused !== undefined) {
+      const toldFields = new WeakSet<MutableRequestContext>();
+      const toldRoute = new WeakSet<MutableRequestContext>();
       this.#fieldsPolicy = {
         fieldsDropped(context, dropped) {
-          if (told.has(context)) return;
-          told.add(context);
+          if (fieldsDropped === undefined || toldFields.has(context)) return;
+          toldFields.add(context);
           fieldsDropped(context, dropped);
+        },
+        routeRefused(context, route, reason) {
+          if (routeRefused === undefined || toldRoute.has(context)) return;
+          toldRoute.add(context);
+          routeRefused(context, route, reason);
         },
       };
     }
@@ -521,6 +532,7 @@ export class RequestScope {
       this.#inFlight--;
       this.#served++;
     }
+    // A route the app named (setRequestRoute) wins over the one the adapter found.
     if (context.route === undefined && this.routeOf !== undefined) context.route = this.routeOf(req);
     const finishHooks = this.#finishHooks.items;
     for (let i = 0; i < finishHooks.length; i++) finishHooks[i]!(context, req, res);
