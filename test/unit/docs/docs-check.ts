@@ -132,6 +132,7 @@ declare const AppModule: new () => object;
 declare module '@aws-sdk/client-dynamodb';
 declare module '@aws-sdk/client-s3';
 declare module '@aws-sdk/client-sqs';
+declare module 'next';
 `;
 
 /** The names {@link prelude} declares, for the guide that lists them. */
