@@ -16,7 +16,9 @@ import { fastifyAdapter } from './fastify.js';
 import { standInFront } from './stand-in-front.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
+export { reportRequestError } from '../http/request-errors.js';
 export { addRequestFields } from '../http/request-fields.js';
+export { setRequestRoute } from '../http/request-route.js';
 export { flushRequestLogs } from '../logging/held-lines.js';
 export { type CreateLoggerOptions, createLogger } from '../logging/logger.js';
 export { type NestLoggerService, nestLogger } from '../logging/nest-logger.js';
@@ -189,7 +191,8 @@ function platformOf(app: NestApp): { instance: unknown; adapter: AnyAppAdapter }
  * `app.listen()` would have: it registers the routes; a second call does nothing), and it takes the
  * signal listeners of `app.enableShutdownHooks()` out of the way; on shutdown, once the requests are
  * drained, it runs `app.close()`: Nest's `onModuleDestroy`, `beforeApplicationShutdown` and
- * `onApplicationShutdown` hooks, and on Fastify `fastify.close()`, within `shutdown.timeoutMs`.
+ * `onApplicationShutdown` hooks, and on Fastify `fastify.close()`, bounded by `shutdown.hookTimeoutMs`
+ * (5 s by default), as a hook is.
  */
 export const nestAdapter: AppAdapter<NestLikeApp> = {
   name: 'nest',

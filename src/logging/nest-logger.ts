@@ -49,12 +49,34 @@ function errorOfStack(stack: string, message: string | undefined): Error {
   return error;
 }
 
+/** A plain object (`{…}`, or made without a prototype), whose fields a line takes; not a Date, a Map… */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === null || prototype === Object.prototype;
+}
+
 /**
- * Turns one call of Nest's into a pino line: the message (a string, an error, or an object whose
- * fields the line takes), and the parameters after it as Nest's `ConsoleLogger` reads them. The last
- * string is the `context` (Nest's `Logger` adds its own at the end); on `error`, a string that is a
- * stack becomes `err`. An error anywhere becomes `err`; an object's fields join the line; any other
- * value goes to `params`.
+ * A message given as a function, as Nest's `ConsoleLogger` reads it: a class by its name, another
+ * function by what it returns (a message built only when written); one that throws, by its error.
+ */
+function resolveMessage(message: (...args: never[]) => unknown): unknown {
+  if (Function.prototype.toString.call(message).startsWith('class')) return message.name;
+  try {
+    return (message as () => unknown)();
+  } catch (error) {
+    return error;
+  }
+}
+
+/**
+ * Turns one call of Nest's into a pino line: the message (a string, an error, a function Nest would
+ * call, or a plain object whose fields the line takes), and the parameters after it as Nest's
+ * `ConsoleLogger` reads them. The last string is the `context` (Nest's `Logger` adds its own at the
+ * end); a string that is a stack becomes `err` on `error` and `fatal` (dropped when it is the stack
+ * of the error already there: `logger.error(err, err.stack)`). An error anywhere becomes `err`; a
+ * plain object's fields join the line, never over `context` or the message; any other value goes to
+ * `params`.
  */
 export function nestLine(
   level: Level,
@@ -65,25 +87,32 @@ export function nestLine(
   const rest = optionalParams.filter((param) => param !== undefined);
   const last = rest.at(-1);
   // Nest's own calls are (message, stack, context) and (message, stack): a stack is never the context.
-  if (typeof last === 'string' && !stackPattern.test(last)) {
-    fields.context = last;
-    rest.pop();
-  }
+  const context = typeof last === 'string' && !stackPattern.test(last) ? last : undefined;
+  if (context !== undefined) rest.pop();
+  const given = typeof message === 'function' ? resolveMessage(message as () => unknown) : message;
   let msg: string | undefined;
-  if (isError(message)) {
-    fields.err = message;
-    msg = message.message;
-  } else if (typeof message === 'object' && message !== null) Object.assign(fields, message);
-  else if (message !== undefined) msg = String(message);
-  const params: unknown[] = [];
+  if (isError(given)) {
+    fields.err = given;
+    msg = given.message;
+  } else if (isPlainObject(given)) Object.assign(fields, given);
+  else if (given !== undefined && (typeof given !== 'object' || given === null)) msg = String(given);
+  // Another object (a Date, a Map, an array) is written as pino writes a value: first in `params`.
+  const params: unknown[] =
+    typeof given === 'object' && given !== null && !isError(given) && !isPlainObject(given) ? [given] : [];
   for (const param of rest) {
     if (isError(param) && fields.err === undefined) fields.err = param;
-    else if (typeof param === 'string' && stackPattern.test(param) && fields.err === undefined)
-      fields.err = level === 'error' || level === 'fatal' ? errorOfStack(param, msg) : param;
-    else if (typeof param === 'object' && param !== null && !Array.isArray(param) && !isError(param))
-      Object.assign(fields, param);
-    else params.push(param);
+    else if (typeof param === 'string' && stackPattern.test(param)) {
+      if (fields.err === undefined)
+        fields.err = level === 'error' || level === 'fatal' ? errorOfStack(param, msg) : param;
+      else if ((fields.err as Error).stack !== param) params.push(param);
+    } else if (isPlainObject(param)) {
+      for (const [key, value] of Object.entries(param)) {
+        if (key === 'context' || (key === 'msg' && msg !== undefined)) continue;
+        fields[key] = value;
+      }
+    } else params.push(param);
   }
+  if (context !== undefined) fields.context = context;
   if (params.length > 0) fields.params = params;
   return { fields, msg };
 }
@@ -100,8 +129,8 @@ export function nestLine(
  * Give the same logger to `bootstrapAppRunner` and Nest and they write one stream of lines: without
  * `logger`, one `createLogger()` builds, which the kit adopts when given the Nest app.
  *
- * @param logger The pino logger to write through (one `createLogger` built, or `runtime.logger`).
- * @default a new `createLogger()`
+ * @param logger The pino logger to write through (one `createLogger` built, or `runtime.logger`); a
+ * new `createLogger()` when left out.
  * @throws ConfigurationError (`ARK_CONFIG_INVALID`), without `logger`, when a variable
  * `createLogger` reads (`LOG_LEVEL`, …) is not valid.
  *

@@ -63,4 +63,34 @@ describe('nestLogger', () => {
     });
     expect(logs.lines[1]).toMatchObject({ level: 'info', context: 'Users', userId: 7 });
   });
+
+  it("reads the other shapes Nest's ConsoleLogger reads: a message function, a class, a value that is no plain object", () => {
+    let built = 0;
+    const lazy = () => {
+      built++;
+      return `expensive ${built}`;
+    };
+    expect(nestLine('debug', lazy, ['Ctx'])).toEqual({ fields: { context: 'Ctx' }, msg: 'expensive 1' });
+    class CatsService {}
+    expect(nestLine('info', CatsService, []).msg).toBe('CatsService');
+    const when = new Date(0);
+    const map = new Map([['a', 1]]);
+    expect(nestLine('info', 'at', [when, map, 'Ctx']).fields).toEqual({
+      context: 'Ctx',
+      params: [when, map],
+    });
+    expect(nestLine('info', when, []).fields).toEqual({ params: [when] });
+  });
+
+  it("writes error(err, err.stack) once, and keeps the context and the message over a parameter's fields", () => {
+    const error = new Error('hook failed');
+    expect(nestLine('error', error, [error.stack, 'NestApplication']).fields).toEqual({
+      err: error,
+      context: 'NestApplication',
+    });
+    expect(nestLine('info', 'saved', [{ id: 3, context: 'x', msg: 'y' }, 'Orders'])).toEqual({
+      fields: { id: 3, context: 'Orders' },
+      msg: 'saved',
+    });
+  });
 });
