@@ -221,7 +221,9 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
           ),
     fieldsDropped: (_context, dropped) => {
       // Bounded: the names come from the app, which may pass anything (a whole query string).
-      const shown = dropped.slice(0, 10).map((name) => (name.length > 64 ? `${name.slice(0, 64)}…` : name));
+      const shown = dropped
+        .slice(0, 10)
+        .map((name) => (name.length > 64 ? `${name.slice(0, 64).toWellFormed()}…` : name));
       const more = dropped.length > shown.length ? ` and ${dropped.length - shown.length} more` : '';
       logger.warn(
         { dropped: shown, droppedCount: dropped.length, limits: requestFieldLimits },
@@ -233,7 +235,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       // names the type of anything else (whose String() may throw).
       logger.warn(
         typeof route === 'string'
-          ? { refusedRoute: route.length > 64 ? `${route.slice(0, 64)}…` : route }
+          ? { refusedRoute: route.length > 64 ? `${route.slice(0, 64).toWellFormed()}…` : route }
           : {},
         `setRequestRoute refused the route (${reason}): a route is a string of 1 to 256 characters without control characters, such as '/posts/:id'; the request keeps its route; this line is written once per request`,
       );

@@ -13,6 +13,7 @@ import { nestLoggerTarget } from '../logging/nest-logger.js';
 import { type AnyAppAdapter, type AppAdapter, isFunction } from './adapter.js';
 import { expressAdapter } from './express.js';
 import { fastifyAdapter } from './fastify.js';
+import { type NestSignalState, takeShutdownHooks } from './nest-signals.js';
 import { standInFront } from './stand-in-front.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
@@ -31,17 +32,11 @@ export interface NestLikeApp {
   close: (...args: never[]) => unknown;
 }
 
-interface NestApp {
+interface NestApp extends NestSignalState {
   getHttpAdapter(): { getInstance?(): unknown; getType?(): unknown } | undefined;
   getHttpServer(): { readonly listening?: unknown } | undefined;
   init(): Promise<unknown>;
   close(): Promise<unknown>;
-  enableShutdownHooks?: unknown;
-  /** Nest's own (protected) removal of the listeners `enableShutdownHooks()` added, since Nest 8. */
-  unsubscribeFromProcessSignals?: unknown;
-  /** The signals those listeners are on: a map's keys since Nest 12, an array before. */
-  readonly shutdownCleanupRefs?: unknown;
-  readonly activeShutdownSignals?: unknown;
   /** Nest's logger of the application, whose `localInstance` is the logger `useLogger` gave. */
   readonly logger?: { readonly localInstance?: unknown };
 }
@@ -62,95 +57,6 @@ export function looksLikeNest(app: unknown): boolean {
     isFunction(nest.useLogger) &&
     isFunction(nest.get)
   );
-}
-
-/**
- * Takes the listeners of `app.enableShutdownHooks()` off the signals the kit handles: each would run
- * `app.close()` in the middle of the kit's drain (closing what in-flight requests use), then signal
- * the process again, which the kit takes for a second signal and forces the exit. The kit runs
- * `app.close()` itself once the requests are drained. Nest's listeners on other signals (by default
- * it takes SIGHUP, SIGQUIT, SIGUSR2… too) stay, as Nest set them. A later `enableShutdownHooks()`
- * call is passed to Nest for those other signals only. Returns the function that puts
- * `enableShutdownHooks` back.
- */
-function takeShutdownHooks(app: NestApp, kitSignals: readonly string[], logger: Logger): () => void {
-  // The method itself, not what NestFactory's proxy hands out: a wrapper that calls the method the
-  // application has at the time, which will be the one defined below.
-  const enable =
-    Object.getOwnPropertyDescriptor(app, 'enableShutdownHooks')?.value ??
-    Reflect.get(Object.getPrototypeOf(app) ?? {}, 'enableShutdownHooks');
-  const taken = takeNestListeners(app, kitSignals, enable);
-  if (taken.length > 0) {
-    logger.info(
-      { signals: taken },
-      `the listeners of NestJS's app.enableShutdownHooks() on ${taken.join(', ')} were removed: the kit handles those signals, and runs app.close() (Nest's lifecycle hooks) once the requests are drained`,
-    );
-  }
-  if (!isFunction(enable)) return () => {};
-  const instead = function enableShutdownHooksBesideKit(
-    this: unknown,
-    signals?: readonly string[],
-    options?: unknown,
-  ): unknown {
-    const asked = signals === undefined || signals.length === 0 ? allNestSignals : signals;
-    const rest = asked.filter((signal) => !kitSignals.includes(String(signal).toUpperCase().trim()));
-    logger.info(
-      { signals: asked.filter((signal) => !rest.includes(signal)) },
-      "NestJS's app.enableShutdownHooks() was called after bootstrapAppRunner: left off the signals the kit handles, which runs app.close() once the requests are drained",
-    );
-    if (rest.length > 0) (enable as EnableShutdownHooks).call(app, rest, options);
-    return this;
-  };
-  // Defined, not assigned: NestFactory hands out a proxy of the application whose `set` trap sets
-  // nothing, while a definition reaches the application itself. Its own method is its class's.
-  Object.defineProperty(app, 'enableShutdownHooks', { value: instead, configurable: true, writable: true });
-  return () => {
-    if (Object.getOwnPropertyDescriptor(app, 'enableShutdownHooks')?.value === instead)
-      Reflect.deleteProperty(app, 'enableShutdownHooks');
-  };
-}
-
-/** Nest's `app.enableShutdownHooks(signals?, options?)`. */
-type EnableShutdownHooks = (this: unknown, signals?: readonly string[], options?: unknown) => unknown;
-
-/** The signals Nest's `enableShutdownHooks()` takes when given none (its `ShutdownSignal`). */
-const allNestSignals: readonly string[] = [
-  'SIGHUP',
-  'SIGINT',
-  'SIGQUIT',
-  'SIGILL',
-  'SIGTRAP',
-  'SIGABRT',
-  'SIGBUS',
-  'SIGFPE',
-  'SIGSEGV',
-  'SIGUSR2',
-  'SIGTERM',
-];
-
-/**
- * Removes Nest's listeners on `kitSignals`, and returns those signals. Since Nest 12 each listener
- * is kept by signal (`shutdownCleanupRefs`) and is removed alone; before, Nest's own removal takes
- * them all, and the others are put back through `enable`.
- */
-function takeNestListeners(app: NestApp, kitSignals: readonly string[], enable: unknown): string[] {
-  const { shutdownCleanupRefs: refs, activeShutdownSignals: active } = app;
-  if (refs instanceof Map) {
-    const taken = [...refs.keys()].map(String).filter((signal) => kitSignals.includes(signal));
-    for (const signal of taken) {
-      process.removeListener(signal, refs.get(signal) as (...args: unknown[]) => void);
-      refs.delete(signal);
-    }
-    return taken;
-  }
-  if (!Array.isArray(active) || !isFunction(app.unsubscribeFromProcessSignals)) return [];
-  const signals = active.map(String);
-  const taken = signals.filter((signal) => kitSignals.includes(signal));
-  if (taken.length === 0) return [];
-  (app.unsubscribeFromProcessSignals as () => void).call(app);
-  const rest = signals.filter((signal) => !taken.includes(signal));
-  if (rest.length > 0 && isFunction(enable)) (enable as EnableShutdownHooks).call(app, rest);
-  return taken;
 }
 
 /**

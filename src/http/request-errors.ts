@@ -38,8 +38,8 @@ export function setRequestErrorReporter(report: (error: unknown) => void): () =>
  * @param error What the route threw: an `Error` (its stack and `cause` are logged), or any other
  * value.
  * @returns `true` when recorded; `false` outside any request, with no kit running
- * (`bootstrapAppRunner` not called, or its runtime stopped), or for `undefined`: the caller logs it
- * itself then.
+ * (`bootstrapAppRunner` not called, or its runtime stopped), or for `undefined` or `null`: the
+ * caller logs it itself then.
  *
  * @example Hono through getRequestListener, its error hook
  * ```ts
@@ -57,7 +57,13 @@ export function setRequestErrorReporter(report: (error: unknown) => void): () =>
  */
 export function reportRequestError(error: unknown): boolean {
   const report = reporter.report;
-  if (report === undefined || error === undefined || getMutableRequestContext() === undefined) return false;
+  if (
+    report === undefined ||
+    error === undefined ||
+    error === null ||
+    getMutableRequestContext() === undefined
+  )
+    return false;
   report(error);
   return true;
 }

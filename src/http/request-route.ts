@@ -1,3 +1,4 @@
+import { noRoute, otherRoutes } from '../metrics/request-metrics.js';
 import { durationSlot, getMutableRequestContext, scopeSlot } from './context.js';
 
 /**
@@ -11,6 +12,8 @@ function refusal(route: unknown): string | undefined {
   if (typeof route !== 'string') return `not a string: ${route === null ? 'null' : typeof route}`;
   if (route.length === 0) return 'an empty string';
   if (route.length > maxRouteLength) return `${route.length} characters, over ${maxRouteLength}`;
+  // The metrics' own values, for requests with no route and past `metrics.maxRoutes`.
+  if (route === noRoute || route === otherRoutes) return `the metrics' own Route value ${route}`;
   for (let i = 0; i < route.length; i++) {
     const code = route.charCodeAt(i);
     // A line break or another control character would split or garble the metric's dimension and the
@@ -29,8 +32,9 @@ function refusal(route: unknown): string | undefined {
  * listener (Hono, h3, Next.js). In an Express, Fastify or Koa app, the route named here wins over the
  * one the adapter finds; called more than once, the last call wins.
  *
- * A route is a string of 1 to 256 characters with no control characters (a line break, a tab); a
- * lone surrogate is replaced by U+FFFD. Anything else is refused: the request keeps the route it
+ * A route is a string of 1 to 256 characters with no control characters (a line break, a tab), other
+ * than `(none)` and `other`, the metrics' own `Route` values; a lone surrogate is replaced by U+FFFD.
+ * Anything else is refused: the request keeps the route it
  * had, and one warning line per request says what was refused and why. Name it before the response
  * ends: the request line, the metrics and the span read it then.
  *
@@ -43,12 +47,13 @@ function refusal(route: unknown): string | undefined {
  * ```ts
  * import { getRequestListener } from '@hono/node-server';
  * import { Hono } from 'hono';
+ * import { routePath } from 'hono/route';
  * import { bootstrapAppRunner, setRequestRoute } from 'apprunner-kit';
  *
  * const app = new Hono();
  * app.use(async (c, next) => {
  *   await next();
- *   setRequestRoute(c.req.routePath);
+ *   setRequestRoute(routePath(c));
  * });
  * app.get('/posts/:id', (c) => c.json({ id: c.req.param('id') }));
  * await bootstrapAppRunner({ app: getRequestListener(app.fetch) });

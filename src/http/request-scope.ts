@@ -22,6 +22,7 @@ import {
   type ReceivedPropagation,
   type RequestFieldsPolicy,
   type RequestFieldValue,
+  requestDurationMs,
   runWithRequestContext,
   scopeSlot,
   setAsideTraceparentSlot,
@@ -528,6 +529,9 @@ export class RequestScope {
 
   /** @internal Called by the shared 'close' listener. */
   finish(context: MutableRequestContext, req: IncomingMessage, res: ServerResponse): void {
+    // Its duration taken now marks it finished, whatever hook reads it: setRequestRoute is refused
+    // from here on, the line, the metrics and the span having read the route.
+    requestDurationMs(context);
     if (context[uncountedSlot] !== true) {
       this.#inFlight--;
       this.#served++;

@@ -61,12 +61,17 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * function by what it returns (a message built only when written); one that throws, by its error.
  */
 function resolveMessage(message: (...args: never[]) => unknown): unknown {
-  if (Function.prototype.toString.call(message).startsWith('class')) return message.name;
-  try {
-    return (message as () => unknown)();
-  } catch (error) {
-    return error;
+  let value: unknown = message;
+  // A function that returns a function is read again, as Nest does; a few times at most.
+  for (let depth = 0; depth < 4 && typeof value === 'function'; depth++) {
+    if (Function.prototype.toString.call(value).startsWith('class ')) return (value as { name: string }).name;
+    try {
+      value = (value as () => unknown)();
+    } catch (error) {
+      return error;
+    }
   }
+  return value;
 }
 
 /**

@@ -46,6 +46,7 @@ describe('reportRequestError', () => {
         const cause = new RangeError('the database went away');
         seen.push(reportRequestError(new Error('boom from a route', { cause })));
         seen.push(reportRequestError(undefined));
+        seen.push(reportRequestError(null));
         res.statusCode = 500;
         res.end('Internal Server Error');
       },
@@ -53,7 +54,7 @@ describe('reportRequestError', () => {
     const response = await get(`${baseUrl(runtime.server!)}/api/throw`);
 
     expect(response.status).toBe(500);
-    expect(seen).toEqual([true, false]);
+    expect(seen).toEqual([true, false, false]);
     const [line] = logs.find('request failed');
     expect(line).toMatchObject({ level: 'error', statusCode: 500, path: '/api/throw' });
     // pino's serializer gives the cause's message and stack with the error's.

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type MutableRequestContext, requestDurationMs } from '../../../src/http/context.js';
+import type { MutableRequestContext } from '../../../src/http/context.js';
 import { RequestScope } from '../../../src/http/request-scope.js';
 import { getRequestContext, type SupportedApp, setRequestRoute } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
@@ -77,6 +77,8 @@ describe('setRequestRoute', () => {
       ['', 'an empty string'],
       [`/${'a'.repeat(256)}`, '257 characters, over 256'],
       ['/a\tb', 'a control character'],
+      ['(none)', "the metrics' own Route value (none)"],
+      ['other', "the metrics' own Route value other"],
     ] as const) {
       const refused = inRequest(() => setRequestRoute(value as unknown as string));
       expect(refused.result).toBe(false);
@@ -97,14 +99,16 @@ describe('setRequestRoute', () => {
     expect(asked).toBe(1);
   });
 
-  it("returns false once the request's line was written (its response ended)", () => {
+  it('returns false once the response ended, with no request line or metrics to read the route', async () => {
     const { result } = inRequest(() => {
       const context = getRequestContext() as MutableRequestContext;
       setRequestRoute('/before');
-      requestDurationMs(context); // what the request line does as the response ends
-      return [setRequestRoute('/after'), context.route];
+      // Still in the request's context, after its 'close' (inRequest finishes it at once).
+      return new Promise((resolve) =>
+        setImmediate(() => resolve([setRequestRoute('/after'), context.route])),
+      );
     });
-    expect(result).toEqual([false, '/before']);
+    expect(await result).toEqual([false, '/before']);
   });
 });
 

@@ -73,6 +73,8 @@ describe('nestLogger', () => {
     expect(nestLine('debug', lazy, ['Ctx'])).toEqual({ fields: { context: 'Ctx' }, msg: 'expensive 1' });
     class CatsService {}
     expect(nestLine('info', CatsService, []).msg).toBe('CatsService');
+    const classify = () => 'called, not a class';
+    expect(nestLine('info', classify, []).msg).toBe('called, not a class');
     const when = new Date(0);
     const map = new Map([['a', 1]]);
     expect(nestLine('info', 'at', [when, map, 'Ctx']).fields).toEqual({
