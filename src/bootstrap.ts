@@ -237,7 +237,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
         typeof route === 'string'
           ? { refusedRoute: route.length > 64 ? `${route.slice(0, 64).toWellFormed()}…` : route }
           : {},
-        `setRequestRoute refused the route (${reason}): a route is a string of 1 to 256 characters without control characters, such as '/posts/:id'; the request keeps its route; this line is written once per request`,
+        `setRequestRoute refused the route (${reason}): a route is a string of 1 to 256 characters without control characters, such as '/posts/:id', other than the metrics' own (none) and other; the request keeps its route; this line is written once per request`,
       );
     },
   });

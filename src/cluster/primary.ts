@@ -74,9 +74,10 @@ const primaryRunning = processGlobal('clusterPrimary.v1', () => ({ running: fals
  * - Once stopping, no worker is restarted. Those still running `timeoutMs` after the signal are
  *   killed (SIGKILL). The primary exits 0 when every worker exited 0 (or died of the forwarded
  *   signal while still loading, before the kit handled signals: nothing to drain), else 1.
- * - The workers' stdout is passed on by the primary, a whole line at a time: on a shared pipe, a
- *   line longer than 4 KiB from one worker could be split around another's. Not where stdout is a
- *   terminal, nor where the app set the workers' `stdio` or `silent` (`cluster.setupPrimary`).
+ * - The workers' stdout (of every worker forked from then on, the app's own too) is passed on by
+ *   the primary, a whole line at a time: on a shared pipe, a line longer than 4 KiB from one worker
+ *   could be split around another's. Not where stdout is a terminal, nor where the app set the
+ *   workers' `stdio` or `silent` (`cluster.setupPrimary`).
  * - Under pm2, use pm2's own cluster mode instead: this says so in a `warn` line.
  * - A second signal within 100 ms of the first is that first one again (Ctrl+C in a terminal reaches
  *   the primary and its workers alike, and the workers take the copy the primary forwards for the

@@ -195,9 +195,9 @@ function listenerNames(listeners: readonly ((...args: never[]) => unknown)[]): s
 
 /**
  * Says, at the signal, that something else handles it too: `@godaddy/terminus` (whose `signal`
- * defaults to SIGTERM), `close-with-grace`, NestJS's `enableShutdownHooks()` on an app the kit was not
- * given, a hand-written handler. Each closes the server under the drain,
- * cutting the requests in flight, or exits the process before the kit is done.
+ * defaults to SIGTERM), `close-with-grace`, NestJS's `enableShutdownHooks()` on an app the kit was
+ * not given, a hand-written handler. Each closes the server under the drain, cutting the requests in
+ * flight, or exits the process before the kit is done.
  */
 function warnOtherListeners(
   signal: NodeJS.Signals,
