@@ -1,9 +1,15 @@
 import { writeSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { processGlobal } from '../internal/process-global.js';
 import { batchEnd, chunkEnd, countLines, writeBytesFor } from './line-batches.js';
 
 /** Longest time `flushSync` busy-waits on a full pipe at exit before it gives up. */
 const exitFlushBoundMs = 2_000;
+/**
+ * Longest time a synchronous writer (a worker thread's) waits on a pipe that takes nothing before
+ * its lines wait in memory instead, as the main thread's do.
+ */
+const stallBoundMs = 2_000;
 /** Pause before writing again to a pipe that was full. */
 const retryDelayMs = 10;
 /** Lines kept in memory while stdout does not take them, before new ones are dropped (and counted). */
@@ -44,6 +50,12 @@ function isAgain(error: unknown): boolean {
  * and counted: once the backlog is written, the count goes to the reporter (`onDropped`), which writes
  * it as a line of its own. Lines the exit's bound leaves unwritten are counted on stderr.
  *
+ * In a worker thread (`synchronous`), each line is written as it comes instead, and a full pipe is
+ * waited on, for at most 2 s without progress: a worker's event loop may never turn again once its
+ * task returns (piscina parks the thread in `Atomics.wait`), and `worker.terminate()`, or the main
+ * thread's `process.exit()`, ends the thread without an exit of its own. Past that bound its lines
+ * wait in memory as the main thread's do.
+ *
  * Written because pino's asynchronous destination (sonic-boom 4) calls a `flush` callback before its
  * pending writes are done and, on a full non-blocking pipe, loses a chunk when the process exits
  * mid-write (measured: 67 of 20,000 lines).
@@ -74,6 +86,8 @@ export class StdoutDestination {
   /** The most bytes in one write: PIPE_BUF on a pipe; found on the first write. */
   #writeBytes: number | undefined;
   readonly #appWriting: () => boolean;
+  readonly #synchronous: boolean;
+  readonly #stallBoundMs: number;
   readonly #warn: (text: string) => void;
 
   /**
@@ -89,8 +103,10 @@ export class StdoutDestination {
    *   `exitFlushBoundMs`, how long the exit waits on a full pipe (2 s); `write`, the system call
    *   (tests give a pipe that fills); `writeBytes`, the most bytes one write carries (PIPE_BUF when
    *   `fd` is a pipe or a socket, else unbounded); `appWriting`, true while the app's own writes to
-   *   the same fd wait in Node's stream (the kit's then wait too, outside the exit); `warn`, where the
-   *   count of lines lost at exit goes (stderr, synchronously).
+   *   the same fd wait in Node's stream (the kit's then wait too, outside the exit); `synchronous`,
+   *   each line written as it comes, a full pipe waited on (off the main thread only: it blocks);
+   *   `stallBoundMs`, how long that wait lasts without progress before lines wait in memory (2 s);
+   *   `warn`, where the count of lines lost at exit goes (stderr, synchronously).
    */
   constructor(
     fd = 1,
@@ -101,6 +117,8 @@ export class StdoutDestination {
       write?: typeof writeSync;
       writeBytes?: number;
       appWriting?: () => boolean;
+      synchronous?: boolean;
+      stallBoundMs?: number;
       warn?: (text: string) => void;
     } = {},
   ) {
@@ -111,6 +129,8 @@ export class StdoutDestination {
     this.#writeFd = limits.write ?? writeSync;
     this.#writeBytes = limits.writeBytes;
     this.#appWriting = limits.appWriting ?? (() => false);
+    this.#synchronous = limits.synchronous ?? false;
+    this.#stallBoundMs = limits.stallBoundMs ?? stallBoundMs;
     this.#warn = limits.warn ?? writeStderr;
   }
 
@@ -134,7 +154,8 @@ export class StdoutDestination {
   }
 
   /**
-   * Queues `line`, written at the end of this turn of the event loop (at once, during the exit).
+   * Queues `line`, written at the end of this turn of the event loop (at once, during the exit, and
+   * when `synchronous`).
    * Returns false when it is dropped, more than 64 MiB waiting; a `reserved` line (an EMF line) is
    * kept up to 8 MiB further, and its drop is left to its writer to count and say.
    */
@@ -148,6 +169,7 @@ export class StdoutDestination {
     // per character); otherwise in characters, which is cheaper and bounds one turn's lines at most.
     this.#pendingBytes += this.#stalled === undefined ? line.length : Buffer.byteLength(line);
     if (this.#exitDeadline !== undefined) this.flushSync();
+    else if (this.#synchronous) this.#writeWaiting();
     else if (!this.#scheduled && !this.#retrying) {
       this.#scheduled = true;
       setImmediate(this.#drain);
@@ -199,6 +221,36 @@ export class StdoutDestination {
   exitSync(): void {
     this.#exitDeadline = performance.now() + this.#exitFlushBoundMs;
     this.flushSync();
+  }
+
+  /**
+   * Writes everything now, waiting on a full pipe while it takes something at least every
+   * `stallBoundMs`. Past that, what is left is written again shortly, as `#drain` does, and the
+   * lines that come meanwhile are tried without waiting, until the pipe has taken them all.
+   */
+  #writeWaiting(): void {
+    const bound = this.#retrying ? 0 : this.#stallBoundMs;
+    let stuckSince: number | undefined;
+    while (!this.#isEmpty()) {
+      if (this.#writeSome()) {
+        stuckSince = undefined;
+        continue;
+      }
+      const now = performance.now();
+      stuckSince ??= now;
+      if (now - stuckSince >= bound) {
+        if (!this.#retrying) {
+          // Unref'd as on the main thread: a thread whose work is done is not kept alive by its
+          // logs; its exit writes what is left, within the exit's bound.
+          this.#retrying = true;
+          setTimeout(this.#drain, retryDelayMs).unref();
+        }
+        return;
+      }
+      Atomics.wait(sleepBuffer, 0, 0, 5); // the pipe is full: let the reader catch up
+    }
+    this.#settleWaiters();
+    this.#reportDrops();
   }
 
   readonly #drain = (): void => {
@@ -311,16 +363,22 @@ export class StdoutDestination {
 }
 
 /**
- * The process's one stdout writer (the kit's loggers' default destination, and the metrics'); its
- * `flushSync` runs on `process.exit`.
+ * The thread's one stdout writer (the kit's loggers' default destination, and the metrics'); its
+ * `flushSync` runs on the thread's exit. A worker thread's writes each line at once (see
+ * {@link StdoutDestination}).
  */
 export function processStdout(): StdoutDestination {
   return processGlobal('stdout.v1', () => {
-    // Touching process.stdout makes libuv put a pipe on fd 1 in non-blocking mode, so that a full pipe
-    // answers EAGAIN (and lines wait in memory) instead of blocking the event loop.
-    void process.stdout.isTTY;
-    const destination = new StdoutDestination(1, { appWriting: () => process.stdout.writableLength > 0 });
+    const destination = isMainThread ? mainThreadStdout() : new StdoutDestination(1, { synchronous: true });
     process.on('exit', () => destination.exitSync());
     return destination;
   });
+}
+
+function mainThreadStdout(): StdoutDestination {
+  // Touching process.stdout makes libuv put a pipe on fd 1 in non-blocking mode, so that a full pipe
+  // answers EAGAIN (and lines wait in memory) instead of blocking the event loop. A worker thread's
+  // process.stdout is a stream to the main thread's: the fd's mode is the main thread's doing.
+  void process.stdout.isTTY;
+  return new StdoutDestination(1, { appWriting: () => process.stdout.writableLength > 0 });
 }

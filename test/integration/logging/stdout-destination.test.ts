@@ -102,3 +102,55 @@ describe('the kit on a stdout pipe', () => {
     }
   }, 30_000);
 });
+
+describe('the kit on a stdout pipe, in worker threads', () => {
+  /** A script whose worker logs `lines` lines over two turns, tells the main thread, then `then`. */
+  const script = (lines: number, then: string, main: string) => `
+    const { Worker } = await import('node:worker_threads');
+    const { createLogger } = await import(${JSON.stringify(kit)});
+    const logger = createLogger({ service: 'main', pretty: false });
+    const worker = new Worker(\`
+      const { parentPort } = await import('node:worker_threads');
+      const { createLogger } = await import(${JSON.stringify(kit)});
+      const logger = createLogger({ service: 'worker', pretty: false });
+      for (let i = 0; i < ${lines}; i++) {
+        if (i === ${Math.floor(lines / 2)}) await new Promise((resolve) => setImmediate(resolve));
+        logger.info({ i, pad: 'p'.repeat(150) }, 'worker line');
+      }
+      parentPort.postMessage('logged');
+      ${then}\`, { eval: true });
+    worker.once('message', async () => { ${main} });`;
+  const workerLines = (stdout: string) =>
+    new Set(
+      parseLines(stdout)
+        .valid.filter((l) => l.msg === 'worker line')
+        .map((l) => l.i),
+    ).size;
+
+  it("writes a task's lines before the thread parks (piscina's Atomics.wait), and before terminate() or the main thread's exit", async () => {
+    const park = 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);';
+    const compute = 'const end = Date.now() + 200; while (Date.now() < end);';
+    const pause = 'await new Promise((resolve) => setTimeout(resolve, 300));';
+    const runs = await Promise.all([
+      runScript(script(100, park, `${pause} await worker.terminate();`)),
+      runScript(script(100, compute, 'await worker.terminate();')),
+      runScript(script(100, compute, "logger.info('main exits'); process.exit(0);")),
+    ]);
+    for (const { code, stdout, stderr } of runs) {
+      expect(parseLines(stdout).invalid).toEqual([]);
+      expect(workerLines(stdout), `stderr: ${stderr}`).toBe(100);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    }
+  }, 30_000);
+
+  it('waits for a slow reader rather than leave lines behind when the thread ends', async () => {
+    // 2,000 lines of ~250 bytes, eight times what the pipe holds; the reader comes after 3 s, past
+    // the 2 s that an exit waits. The worker ends on its own as soon as it has logged.
+    const { code, stdout, stderr } = await runScript(script(2000, '', ''), 3);
+    expect(parseLines(stdout).invalid).toEqual([]);
+    expect(workerLines(stdout), `stderr: ${stderr}`).toBe(2000);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  }, 30_000);
+});

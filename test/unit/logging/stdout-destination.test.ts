@@ -242,6 +242,20 @@ describe('StdoutDestination', () => {
     await new Promise<void>((resolve) => destination.flush(() => resolve()));
     expect(() => destination.flushSync()).not.toThrow();
   });
+
+  it('writes each line at once when synchronous (a worker thread), waiting on a full pipe up to its bound', () => {
+    const { write, written, drain } = pipeThatFills();
+    const destination = new StdoutDestination(1, { write, synchronous: true, stallBoundMs: 100 });
+    // Full: the write waits for the bound, then the line waits in memory.
+    const started = performance.now();
+    destination.write('a\n');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    expect(written).toEqual([]);
+    // The pipe takes lines again: the next write writes both, at once.
+    drain();
+    destination.write('b\n');
+    expect(written.join('')).toBe('a\nb\n');
+  });
 });
 
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
