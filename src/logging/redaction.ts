@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { processGlobal } from '../internal/process-global.js';
+import { type SharedRedactionLog, sharedRedactionLog } from './shared-redaction.js';
 
 /** What a masked value or path is replaced with. */
 export const redactedText = '[REDACTED]';
@@ -32,7 +33,8 @@ function jsonEscaped(value: string): string {
  * arrays, an `Error`'s message and stack, child-logger bindings — as it is, JSON-escaped, or escaped
  * twice (a JSON document logged as a string). The secrets loader registers every value it resolves;
  * a value it no longer holds (rotated out, evicted) stays masked, up to 10,000 of them, the oldest
- * dropped first (see {@link RedactionRegistry.release}).
+ * dropped first (see {@link RedactionRegistry.release}). The main thread's registry is shared with
+ * worker threads: their kit loggers mask what it masks (not the other way round).
  *
  * @example
  * ```ts
@@ -47,6 +49,11 @@ export class RedactionRegistry {
   readonly #held = new Map<string, number>();
   /** Values held once and no more, oldest first. */
   readonly #retired = new Set<string>();
+  /** In a worker thread: the values the main thread's registry masks. */
+  readonly #shared = new Set<string>();
+  /** The main thread's values, shared: written there, read in a worker thread. */
+  readonly #log: SharedRedactionLog | undefined;
+  readonly #writesLog: boolean;
   /** A value was removed: the matcher is built again at the next line. */
   #stale = false;
   /**
@@ -68,15 +75,29 @@ export class RedactionRegistry {
   /** V8 refused the pattern: every form is searched plainly from then on. */
   #refused = false;
 
+  /**
+   * @internal The process's registry has a log of the main thread's values shared with worker
+   * threads, written when `writesLog`, read otherwise; another registry none.
+   */
+  constructor(log?: SharedRedactionLog, writesLog = false) {
+    this.#log = log;
+    this.#writesLog = writesLog;
+  }
+
   /** Whether no value is registered: what masking costs nothing for. Unlike {@link size}, no count. */
   get empty(): boolean {
-    return this.#pinned.size === 0 && this.#held.size === 0 && this.#retired.size === 0;
+    this.#readShared();
+    return (
+      this.#pinned.size === 0 && this.#held.size === 0 && this.#retired.size === 0 && this.#shared.size === 0
+    );
   }
 
   /** How many values are masked. */
   get size(): number {
+    this.#readShared();
     let size = this.#pinned.size + this.#retired.size;
     for (const value of this.#held.keys()) if (!this.#pinned.has(value)) size++;
+    for (const value of this.#shared) if (!this.#local(value)) size++;
     return size;
   }
 
@@ -90,16 +111,19 @@ export class RedactionRegistry {
     checkValue(value, 'redaction.addValue()');
     if (this.#pinned.has(value)) return;
     this.#pinned.add(value);
-    if (!this.#retired.delete(value) && !this.#held.has(value)) this.#added(value);
+    if (!this.#retired.delete(value) && !this.#held.has(value)) this.#added(value, true);
   }
 
   /** Stops masking `value`, however it was registered. */
   removeValue(value: string): void {
     const known = this.has(value);
+    const local = this.#local(value);
     this.#pinned.delete(value);
     this.#held.delete(value);
     this.#retired.delete(value);
+    this.#shared.delete(value);
     if (known) this.#stale = true;
+    if (local && this.#writesLog) this.#log!.append(value, false);
   }
 
   /**
@@ -113,7 +137,8 @@ export class RedactionRegistry {
     checkValue(value, 'redaction.hold()');
     const holders = this.#held.get(value);
     this.#held.set(value, (holders ?? 0) + 1);
-    if (holders === undefined && !this.#retired.delete(value) && !this.#pinned.has(value)) this.#added(value);
+    if (holders === undefined && !this.#retired.delete(value) && !this.#pinned.has(value))
+      this.#added(value, true);
   }
 
   /**
@@ -135,6 +160,7 @@ export class RedactionRegistry {
     for (const oldest of this.#retired) {
       if (this.#retired.size <= maxRetiredValues) break;
       this.#retired.delete(oldest);
+      if (this.#writesLog) this.#log!.append(oldest, false);
       dropped++;
     }
     // Masked until the next build: masking a value a little longer harms nothing.
@@ -143,7 +169,26 @@ export class RedactionRegistry {
 
   /** True when `value` is masked. */
   has(value: string): boolean {
+    this.#readShared();
+    return this.#local(value) || this.#shared.has(value);
+  }
+
+  /** Registered in this registry (not shared by the main thread's). */
+  #local(value: string): boolean {
     return this.#pinned.has(value) || this.#held.has(value) || this.#retired.has(value);
+  }
+
+  /** In a worker thread: takes the main thread's changes since the last line. */
+  #readShared(): void {
+    if (this.#log === undefined || this.#writesLog) return;
+    this.#log.readNew((value, masked) => {
+      if (masked) {
+        if (!this.#shared.has(value)) {
+          this.#shared.add(value);
+          if (!this.#local(value)) this.#added(value, false);
+        }
+      } else if (this.#shared.delete(value) && !this.#local(value)) this.#stale = true;
+    });
   }
 
   /**
@@ -155,6 +200,7 @@ export class RedactionRegistry {
    * time), nothing otherwise. Where two values overlap, the whole stretch they cover is masked.
    */
   mask(line: string): string {
+    this.#readShared();
     if (this.#stale || (this.#pending.length > 0 && !this.#refused && this.#buildDue())) this.#build();
     let matched = false;
     const pattern = this.#pattern;
@@ -211,8 +257,12 @@ export class RedactionRegistry {
     return maskStretches(line, found, this.#pending.length > 0);
   }
 
-  /** A value added: its forms are searched plainly until the next build, which comes soon after. */
-  #added(value: string): void {
+  /**
+   * A value added: its forms are searched plainly until the next build, which comes soon after;
+   * `local`, registered here (the main thread's then shares it with its workers).
+   */
+  #added(value: string, local: boolean): void {
+    if (local && this.#writesLog) this.#log!.append(value, true);
     for (const form of formsOf(value)) if (!this.#pending.includes(form)) this.#pending.push(form);
   }
 
@@ -240,7 +290,7 @@ export class RedactionRegistry {
     const started = performance.now();
     this.#stale = false;
     const forms = new Set<string>();
-    for (const values of [this.#pinned, this.#held.keys(), this.#retired])
+    for (const values of [this.#pinned, this.#held.keys(), this.#retired, this.#shared])
       for (const value of values) for (const form of formsOf(value)) forms.add(form);
     if (this.#refused) {
       this.#pending = [...forms];
@@ -363,4 +413,7 @@ function startsEscapeUnit(line: string, offset: number): boolean {
 }
 
 /** The registry shared by every copy of the kit in the process. */
-export const redaction: RedactionRegistry = processGlobal('redaction.v1', () => new RedactionRegistry());
+export const redaction: RedactionRegistry = processGlobal('redaction.v1', () => {
+  const shared = sharedRedactionLog();
+  return new RedactionRegistry(shared?.log, shared?.writer);
+});

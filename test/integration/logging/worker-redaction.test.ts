@@ -1,0 +1,60 @@
+// The main thread's redaction registry in worker threads: a worker's kit logger masks what the main
+// thread registered, before or after the worker was created, even when it never turns its event loop.
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const kit = new URL('../../../dist/index.js', import.meta.url).href;
+
+/** Runs `script` as an ES module; resolves with its stdout's lines, parsed. */
+function runScript(script: string): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { env: { PATH: process.env.PATH ?? '' }, timeout: 15_000 },
+      (error, stdout, stderr) => {
+        if (error !== null) reject(new Error(`${error.message}; stderr: ${stderr}`));
+        else
+          resolve(
+            stdout
+              .trimEnd()
+              .split('\n')
+              .map((line) => JSON.parse(line) as Record<string, unknown>),
+          );
+      },
+    );
+  });
+}
+
+describe('redaction in worker threads', () => {
+  it('masks in a worker the values the main thread registered, before and after the worker was created', async () => {
+    // The worker parks in Atomics.wait (as piscina's idle threads do) while the main thread
+    // registers the second value and removes the third: no turn of its event loop in between.
+    const lines = await runScript(`
+      const { Worker } = await import('node:worker_threads');
+      const { redaction } = await import(${JSON.stringify(kit)});
+      redaction.addValue('before-0123456789');
+      redaction.addValue('removed-0123456789');
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      const worker = new Worker(\`
+        const { workerData, parentPort } = await import('node:worker_threads');
+        const { createLogger } = await import(${JSON.stringify(kit)});
+        const logger = createLogger({ service: 'worker', pretty: false });
+        logger.info({ dsn: 'postgres://u:before-0123456789@db' }, 'started');
+        parentPort.postMessage('parked');
+        Atomics.wait(workerData.gate, 0, 0);
+        logger.info({ dsn: 'postgres://u:before-0123456789@db', key: 'after-0123456789' }, 'woken');
+        logger.info({ old: 'removed-0123456789' }, 'removed');\`, { eval: true, workerData: { gate } });
+      await new Promise((resolve) => worker.once('message', resolve));
+      redaction.addValue('after-0123456789');
+      redaction.removeValue('removed-0123456789');
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      await new Promise((resolve) => worker.once('exit', resolve));`);
+    const byMessage = Object.fromEntries(lines.map((line) => [line.msg, line]));
+    expect(byMessage.started?.dsn).toBe('postgres://u:[REDACTED]@db');
+    expect(byMessage.woken?.dsn).toBe('postgres://u:[REDACTED]@db');
+    expect(byMessage.woken?.key).toBe('[REDACTED]');
+    expect(byMessage.removed?.old).toBe('removed-0123456789');
+  }, 20_000);
+});
