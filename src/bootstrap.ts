@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
+import { isMainThread, threadId } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { type AdapterKit, type InstalledApp, inFront } from './adapters/adapter.js';
 import { selectAdapter } from './adapters/select.js';
@@ -109,7 +110,8 @@ interface Started {
  * scope and the `/healthz` and `/readyz` endpoints in front of it. Resolves once the server listens.
  * Delete your own `listen()` call: the kit owns the server.
  *
- * @throws ConfigurationError (`ARK_CONFIG_INVALID`) for a bad option or environment variable.
+ * @throws ConfigurationError (`ARK_CONFIG_INVALID`) for a bad option or environment variable, and
+ *   in a worker thread, unless `shutdown` neither listens for signals nor exits.
  * @throws UnsupportedAppError (`ARK_APP_UNSUPPORTED`) when `app` is not an app the kit recognises.
  * @throws ListenError (`ARK_LISTEN_FAILED`) when the port cannot be bound.
  * @throws StartAbortedError (`ARK_START_ABORTED`) with `shutdown.exit: false`, when a shutdown (a
@@ -131,6 +133,13 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
   const { exit } = loaded;
   // A runtime that handles the process's signals or exits it: one at a time.
   const ownsProcess = exit !== false || loaded.config.shutdown.signals.length > 0;
+  if (ownsProcess && !isMainThread) {
+    // Signals reach the main thread only: a worker thread's runtime would never drain, nor exit.
+    throw new ConfigurationError(
+      'shutdown.signals',
+      `bootstrapAppRunner() was called in a worker thread (threadId ${threadId}): signals reach the main thread only, so its shutdown and hooks would never run; call bootstrapAppRunner in the main thread; use createLogger() in worker threads (or, to drive a worker's runtime yourself, pass shutdown: { signals: [], exit: false } and call runtime.shutdown()).`,
+    );
+  }
   if (ownsProcess) assertProcessFree();
   const adapter = options.app === undefined ? undefined : selectAdapter(options.app, options.adapter);
 

@@ -1,5 +1,6 @@
-// The main thread's redaction registry in worker threads: a worker's kit logger masks what the main
-// thread registered, before or after the worker was created, even when it never turns its event loop.
+// The kit in worker threads: a worker's kit logger masks what the main thread's redaction registry
+// registered, before or after the worker was created, even when it never turns its event loop; and
+// bootstrapAppRunner, which a worker's signals never reach, is refused there.
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
@@ -56,5 +57,38 @@ describe('redaction in worker threads', () => {
     expect(byMessage.woken?.dsn).toBe('postgres://u:[REDACTED]@db');
     expect(byMessage.woken?.key).toBe('[REDACTED]');
     expect(byMessage.removed?.old).toBe('removed-0123456789');
+  }, 20_000);
+});
+
+describe('bootstrapAppRunner in a worker thread', () => {
+  it('is refused with ARK_CONFIG_INVALID naming the fix, unless it owns neither signals nor exit', async () => {
+    const lines = await runScript(`
+      const { Worker } = await import('node:worker_threads');
+      const worker = new Worker(\`
+        const { parentPort } = await import('node:worker_threads');
+        const { bootstrapAppRunner } = await import(${JSON.stringify(kit)});
+        const outcomes = [];
+        for (const options of [{}, { app: (req, res) => res.end() }, { shutdown: { signals: [], exit: false } }]) {
+          try {
+            const runtime = await bootstrapAppRunner(options);
+            await runtime.shutdown('test');
+            outcomes.push({ started: true });
+          } catch (error) {
+            outcomes.push({ code: error.code, name: error.name, message: error.message });
+          }
+        }
+        parentPort.postMessage(outcomes);\`, { eval: true });
+      const outcomes = await new Promise((resolve) => worker.once('message', resolve));
+      console.log(JSON.stringify({ msg: 'outcomes', outcomes }));
+      await worker.terminate();`);
+    const outcomes = lines.find((line) => line.msg === 'outcomes')?.outcomes as Record<string, unknown>[];
+    for (const refused of outcomes.slice(0, 2)) {
+      expect(refused).toMatchObject({ code: 'ARK_CONFIG_INVALID', name: 'ConfigurationError' });
+      expect(refused.message).toContain('worker thread');
+      expect(refused.message).toContain(
+        'call bootstrapAppRunner in the main thread; use createLogger() in worker threads',
+      );
+    }
+    expect(outcomes[2]).toEqual({ started: true });
   }, 20_000);
 });
