@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
-import type { NodeRequestListener } from '../config/options.js';
 import { UnsupportedAppError } from '../errors.js';
 import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { contextOfResponse, type RequestScope } from '../http/request-scope.js';

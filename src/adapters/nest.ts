@@ -5,7 +5,6 @@
  */
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
-import type { Logger } from 'pino';
 import type { NodeRequestListener } from '../config/options.js';
 import { describeValue } from '../config/parse.js';
 import { UnsupportedAppError } from '../errors.js';
