@@ -181,14 +181,22 @@ export class RedactionRegistry {
   /** In a worker thread: takes the main thread's changes since the last line. */
   #readShared(): void {
     if (this.#log === undefined || this.#writesLog) return;
-    this.#log.readNew((value, masked) => {
-      if (masked) {
-        if (!this.#shared.has(value)) {
-          this.#shared.add(value);
-          if (!this.#local(value)) this.#added(value, false);
-        }
-      } else if (this.#shared.delete(value) && !this.#local(value)) this.#stale = true;
-    });
+    this.#log.readNew(
+      (value, masked) => {
+        if (masked) {
+          if (!this.#shared.has(value)) {
+            this.#shared.add(value);
+            if (!this.#local(value)) this.#added(value, false);
+          }
+        } else if (this.#shared.delete(value) && !this.#local(value)) this.#stale = true;
+      },
+      // Rewritten from the start by the main thread: what it masks now comes again, whole.
+      () => {
+        if (this.#shared.size === 0) return;
+        this.#shared.clear();
+        this.#stale = true;
+      },
+    );
   }
 
   /**

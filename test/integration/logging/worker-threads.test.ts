@@ -60,6 +60,47 @@ describe('redaction in worker threads', () => {
   }, 20_000);
 });
 
+describe('redaction in worker threads under churn', () => {
+  it('keeps sharing values after many were registered and removed (the shared log is rewritten, not filled)', async () => {
+    // 150,000 values of 100 characters registered and removed once each, a line between: some 31 MB
+    // of records, were the log never rewritten.
+    const lines = await runScript(`
+      const { Worker } = await import('node:worker_threads');
+      const { redaction } = await import(${JSON.stringify(kit)});
+      redaction.addValue('kept-0123456789');
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      const worker = new Worker(\`
+        const { workerData, parentPort } = await import('node:worker_threads');
+        const { createLogger } = await import(${JSON.stringify(kit)});
+        const logger = createLogger({ service: 'worker', pretty: false });
+        logger.info({ key: 'kept-0123456789' }, 'started');
+        parentPort.postMessage('started');
+        // Reads the log while the main thread writes and rewrites it.
+        while (Atomics.load(workerData.gate, 0) === 0) logger.debug({ key: 'x' }, 'spin');
+        logger.info({ key: 'kept-0123456789', late: 'late-0123456789', churn: 'tok1'.padEnd(100, 'z') }, 'after');\`, { eval: true, workerData: { gate } });
+      await new Promise((resolve) => worker.once('message', resolve));
+      let warned = false;
+      process.on('warning', () => { warned = true; });
+      for (let i = 0; i < 150000; i++) {
+        const token = ('tok' + i).padEnd(100, 'z');
+        redaction.addValue(token);
+        redaction.mask('{"msg":"a line"}');
+        redaction.removeValue(token);
+      }
+      redaction.addValue('late-0123456789');
+      Atomics.store(gate, 0, 1);
+      await new Promise((resolve) => worker.once('exit', resolve));
+      console.log(JSON.stringify({ msg: 'main', warned, arrayBuffers: process.memoryUsage().arrayBuffers }));`);
+    const byMessage = Object.fromEntries(lines.map((line) => [line.msg, line]));
+    expect(byMessage.started?.key).toBe('[REDACTED]');
+    expect(byMessage.after).toMatchObject({ key: '[REDACTED]', late: '[REDACTED]' });
+    // Removed before the worker's line: no longer masked.
+    expect(byMessage.after?.churn).toBe('tok1'.padEnd(100, 'z'));
+    expect(byMessage.main?.warned).toBe(false);
+    expect(byMessage.main?.arrayBuffers as number).toBeLessThan(4 * 1024 * 1024);
+  }, 60_000);
+});
+
 describe('bootstrapAppRunner in a worker thread', () => {
   it('is refused with ARK_CONFIG_INVALID naming the fix, unless it owns neither signals nor exit', async () => {
     const lines = await runScript(`
