@@ -111,7 +111,7 @@ export class RedactionRegistry {
     checkValue(value, 'redaction.addValue()');
     if (this.#pinned.has(value)) return;
     this.#pinned.add(value);
-    if (!this.#retired.delete(value) && !this.#held.has(value)) this.#added(value, true);
+    if (!this.#retired.delete(value) && !this.#held.has(value)) this.#added(value);
   }
 
   /** Stops masking `value`, however it was registered. */
@@ -137,8 +137,7 @@ export class RedactionRegistry {
     checkValue(value, 'redaction.hold()');
     const holders = this.#held.get(value);
     this.#held.set(value, (holders ?? 0) + 1);
-    if (holders === undefined && !this.#retired.delete(value) && !this.#pinned.has(value))
-      this.#added(value, true);
+    if (holders === undefined && !this.#retired.delete(value) && !this.#pinned.has(value)) this.#added(value);
   }
 
   /**
@@ -186,7 +185,8 @@ export class RedactionRegistry {
         if (masked) {
           if (!this.#shared.has(value)) {
             this.#shared.add(value);
-            if (!this.#local(value)) this.#added(value, false);
+            // Built once for the whole batch, at the next line: a new worker reads every value masked.
+            if (!this.#local(value)) this.#stale = true;
           }
         } else if (this.#shared.delete(value) && !this.#local(value)) this.#stale = true;
       },
@@ -266,11 +266,11 @@ export class RedactionRegistry {
   }
 
   /**
-   * A value added: its forms are searched plainly until the next build, which comes soon after;
-   * `local`, registered here (the main thread's then shares it with its workers).
+   * A value registered here: its forms are searched plainly until the next build, which comes soon
+   * after; the main thread's registry shares it with its workers.
    */
-  #added(value: string, local: boolean): void {
-    if (local && this.#writesLog) this.#log!.append(value, true);
+  #added(value: string): void {
+    if (this.#writesLog) this.#log!.append(value, true);
     for (const form of formsOf(value)) if (!this.#pending.includes(form)) this.#pending.push(form);
   }
 

@@ -7,10 +7,13 @@ const environmentKey = 'apprunner-kit.redaction.v1';
  * generation (an `Int32`): odd while the main thread rewrites the log from the start, even otherwise.
  */
 const headerBytes = 8;
-/** A record: 1 when the value is masked from then on, 0 when no longer; its UTF-8 length; the value. */
+/**
+ * A record: 1 when the value is masked from then on, 0 when no longer; the value's length in bytes;
+ * the value, in UTF-16 code units (UTF-8 would turn a lone surrogate into U+FFFD, another value).
+ */
 const recordHeaderBytes = 5;
 const initialBytes = 64 * 1024;
-/** Past this, later changes are not shared: some 600,000 values of 100 characters masked at once. */
+/** Past this, later changes are not shared: some 300,000 values of 100 characters masked at once. */
 const maxBytes = 64 * 1024 * 1024;
 /** How long a worker waits for a rewrite of the log to end, at most, before it reads it anyway. */
 const rewriteWaitMs = 50;
@@ -62,7 +65,7 @@ export class SharedRedactionLog {
   /** The main thread: `value` is masked from now on (`masked`), or no longer. */
   append(value: string, masked: boolean): void {
     if (this.#full) return;
-    const bytes = Buffer.from(value, 'utf8');
+    const bytes = Buffer.from(value, 'utf16le');
     if (masked && !this.#masked.has(value)) {
       this.#masked.add(value);
       this.#maskedBytes += recordHeaderBytes + bytes.length;
@@ -103,7 +106,7 @@ export class SharedRedactionLog {
       for (let offset = 0; offset < records.length; ) {
         const length = records.readUInt32LE(offset + 1);
         const start = offset + recordHeaderBytes;
-        apply(records.toString('utf8', start, start + length), records[offset] === 1);
+        apply(records.toString('utf16le', start, start + length), records[offset] === 1);
         offset = start + length;
       }
       this.#at = end;
@@ -118,7 +121,7 @@ export class SharedRedactionLog {
     Atomics.store(header, 1, generation + 1); // odd: readers wait, or read again
     let at = headerBytes;
     for (const value of this.#masked) {
-      const bytes = Buffer.from(value, 'utf8');
+      const bytes = Buffer.from(value, 'utf16le');
       const end = at + recordHeaderBytes + bytes.length;
       if (!this.#fits(end)) break;
       this.#write(at, bytes, true);
