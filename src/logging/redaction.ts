@@ -51,9 +51,10 @@ export class RedactionRegistry {
   readonly #retired = new Set<string>();
   /** In a worker thread: the values the main thread's registry masks. */
   readonly #shared = new Set<string>();
-  /** The main thread's values, shared: written there, read in a worker thread. */
-  readonly #log: SharedRedactionLog | undefined;
-  readonly #writesLog: boolean;
+  /** In the main thread: the log its values are shared with worker threads through. */
+  readonly #sharing: SharedRedactionLog | undefined;
+  /** In a worker thread: the main thread's log, read before each line. */
+  readonly #sharedFrom: SharedRedactionLog | undefined;
   /** A value was removed: the matcher is built again at the next line. */
   #stale = false;
   /**
@@ -80,8 +81,8 @@ export class RedactionRegistry {
    * threads, written when `writesLog`, read otherwise; another registry none.
    */
   constructor(log?: SharedRedactionLog, writesLog = false) {
-    this.#log = log;
-    this.#writesLog = writesLog;
+    this.#sharing = writesLog ? log : undefined;
+    this.#sharedFrom = writesLog ? undefined : log;
   }
 
   /** Whether no value is registered: what masking costs nothing for. Unlike {@link size}, no count. */
@@ -123,7 +124,7 @@ export class RedactionRegistry {
     this.#retired.delete(value);
     this.#shared.delete(value);
     if (known) this.#stale = true;
-    if (local && this.#writesLog) this.#log!.append(value, false);
+    if (local) this.#sharing?.append(value, false);
   }
 
   /**
@@ -159,7 +160,7 @@ export class RedactionRegistry {
     for (const oldest of this.#retired) {
       if (this.#retired.size <= maxRetiredValues) break;
       this.#retired.delete(oldest);
-      if (this.#writesLog) this.#log!.append(oldest, false);
+      this.#sharing?.append(oldest, false);
       dropped++;
     }
     // Masked until the next build: masking a value a little longer harms nothing.
@@ -179,25 +180,25 @@ export class RedactionRegistry {
 
   /** In a worker thread: takes the main thread's changes since the last line. */
   #readShared(): void {
-    if (this.#log === undefined || this.#writesLog) return;
-    this.#log.readNew(
-      (value, masked) => {
-        if (masked) {
-          if (!this.#shared.has(value)) {
-            this.#shared.add(value);
-            // Built once for the whole batch, at the next line: a new worker reads every value masked.
-            if (!this.#local(value)) this.#stale = true;
-          }
-        } else if (this.#shared.delete(value) && !this.#local(value)) this.#stale = true;
-      },
-      // Rewritten from the start by the main thread: what it masks now comes again, whole.
-      () => {
-        if (this.#shared.size === 0) return;
-        this.#shared.clear();
-        this.#stale = true;
-      },
-    );
+    this.#sharedFrom?.readNew(this.#takeShared, this.#restartShared);
   }
+
+  /** One change of the main thread's: built once for a whole batch, at the next line. */
+  readonly #takeShared = (value: string, masked: boolean): void => {
+    if (masked) {
+      if (!this.#shared.has(value)) {
+        this.#shared.add(value);
+        if (!this.#local(value)) this.#stale = true;
+      }
+    } else if (this.#shared.delete(value) && !this.#local(value)) this.#stale = true;
+  };
+
+  /** The main thread rewrote its log from the start: what it masks now comes again, whole. */
+  readonly #restartShared = (): void => {
+    if (this.#shared.size === 0) return;
+    this.#shared.clear();
+    this.#stale = true;
+  };
 
   /**
    * Masks every registered value inside the JSON string literals of `line`, and a value that is a
@@ -270,7 +271,7 @@ export class RedactionRegistry {
    * after; the main thread's registry shares it with its workers.
    */
   #added(value: string): void {
-    if (this.#writesLog) this.#log!.append(value, true);
+    this.#sharing?.append(value, true);
     for (const form of formsOf(value)) if (!this.#pending.includes(form)) this.#pending.push(form);
   }
 
