@@ -30,8 +30,8 @@ function jsonEscaped(value: string): string {
 /**
  * The process-wide registry of secret values that must never reach a log line. The kit's loggers
  * mask every registered value wherever it appears in a line: message, fields, nested objects,
- * arrays, an `Error`'s message and stack, child-logger bindings — as it is, JSON-escaped, or escaped
- * twice (a JSON document logged as a string). The secrets loader registers every value it resolves;
+ * arrays, an `Error`'s message and stack, child-logger bindings — as it is, JSON-escaped, escaped
+ * twice (a JSON document logged as a string), or percent-encoded (in a URL or a query). The secrets loader registers every value it resolves;
  * a value it no longer holds (rotated out, evicted) stays masked, up to 10,000 of them, the oldest
  * dropped first (see {@link RedactionRegistry.release}). The main thread's registry is shared with
  * worker threads: their kit loggers mask what it masks (not the other way round).
@@ -336,11 +336,37 @@ function includesAny(line: string, forms: readonly string[]): boolean {
   return false;
 }
 
-/** A value as it is, JSON-escaped once, and twice (a JSON document logged as a string). */
+/**
+ * A value as it is, JSON-escaped once, and twice (a JSON document logged as a string), and
+ * percent-encoded as in a URL's path or userinfo (`encodeURIComponent`) and in a query string or a
+ * form (`URLSearchParams`, a space as `+`): a generated password's punctuation, put in a connection
+ * URL or a query, is logged encoded (`p%40ss%2Fword`). The encoded forms hold no character JSON
+ * escapes.
+ */
 function formsOf(value: string): string[] {
+  const forms = [value];
   const once = jsonEscaped(value);
-  const twice = jsonEscaped(once);
-  return once === value ? [value] : twice === once ? [value, once] : [value, once, twice];
+  if (once !== value) {
+    forms.push(once);
+    const twice = jsonEscaped(once);
+    if (twice !== once) forms.push(twice);
+  }
+  for (const encoded of [
+    uriComponentEncoded(value),
+    new URLSearchParams([['', value]]).toString().slice(1),
+  ]) {
+    if (encoded !== undefined && encoded !== value && !forms.includes(encoded)) forms.push(encoded);
+  }
+  return forms;
+}
+
+/** `value` as `encodeURIComponent` writes it; undefined for a lone surrogate, which it refuses. */
+function uriComponentEncoded(value: string): string | undefined {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -51,6 +51,20 @@ describe('RedactionRegistry.mask', () => {
     expect(JSON.parse(twice).body).toBe(JSON.stringify({ password: redactedText }));
   });
 
+  it('masks a value percent-encoded in a URL and in a query string or form', () => {
+    // A generated password's punctuation, as Secrets Manager's GetRandomPassword gives it.
+    const secret = 'p@ss/w:rd+ (x)!';
+    const registry = registryWith(secret);
+    const url = `postgres://app:${encodeURIComponent(secret)}@db:5432/app`;
+    expect(JSON.parse(registry.mask(line({ msg: `connecting to ${url}` })))).toEqual({
+      msg: `connecting to postgres://app:${redactedText}@db:5432/app`,
+    });
+    const query = new URLSearchParams({ token: secret, page: '2' }).toString();
+    expect(JSON.parse(registry.mask(line({ url: `/cb?${query}` })))).toEqual({
+      url: `/cb?token=${redactedText}&page=2`,
+    });
+  });
+
   it('does not cut an escape sequence in half', () => {
     // "nabcdef" must not match the "n" of an escaped newline "\\n" followed by "abcdef".
     const masked = registryWith('nabcdef').mask(line({ msg: '\nabcdef' }));
