@@ -34,6 +34,8 @@ tests=(
   test/integration/tracing/collector-down.test.ts
   test/integration/tracing/lazy-loading.test.ts
   test/integration/tracing/datastore-spans.test.ts
+  test/integration/tracing/suppressed-context.test.ts
+  test/integration/tracing/beside-an-agent.test.ts
   test/integration/tracing/xray-sampler.test.ts
   test/integration/lazy-dependencies.test.ts
 )
@@ -42,7 +44,9 @@ scratch="$(mktemp -d "${TMPDIR:-/tmp}/apprunner-kit-otel3-XXXXXX")"
 [[ -n "${KEEP_SCRATCH:-}" ]] || trap 'rm -rf "$scratch"' EXIT
 tar -C "$root" --exclude=./.git --exclude=./node_modules --exclude=./examples/node_modules -cf - . |
   tar -C "$scratch" -xf -
-cp -a "$root/node_modules" "$scratch/node_modules"
+# Its contents: a worktree's node_modules may be a symbolic link to the main checkout's, which npm
+# below would then change in place.
+cp -a "$root/node_modules/." "$scratch/node_modules"
 cd "$scratch"
 echo "installing the OpenTelemetry 3.x line over the lockfile's: ${packages[*]}"
 # --force: dev tools of the 2.x line (sdk-node 0.223, its instrumentations) keep their own

@@ -306,7 +306,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       exit === undefined ? (code: number) => (code === 0 ? process.exit() : process.exit(code)) : exit;
     const coordinator = new ShutdownCoordinator(config.shutdown, logger, exitFn);
     if (releaseClaim !== undefined) coordinator.onStopped(releaseClaim);
-    // Final steps run in this order: spans are exported after the last hook, then the metrics of the
+    // Final steps run in this order: spans are exported after the last hook (the kit's, and those of
+    // another SDK's global tracer provider, which the exit would cut short), then the metrics of the
     // last interval, and the logger flush comes last, so that what the tracer logs on the way out and
     // the metrics' lines (on the same stdout writer) are written too.
     coordinator.onFinal('tracer flush', () => tracing.shutdown(), config.shutdown.hookTimeoutMs);

@@ -10,7 +10,9 @@ import {
   parsePropagatorsText,
   parseTracesExporter,
   parseTracesSampler,
+  parseTracingModeText,
   tracesSamplers,
+  tracingModes,
 } from './tracing.js';
 
 /** The log levels the kit accepts, most severe first. */
@@ -99,6 +101,13 @@ export const environmentSchema = Object.freeze({
     accepted: 'a region name such as `us-east-1`',
     default: 'unset',
     parse: (raw, name) => parseName(name, raw, 64),
+  }),
+  TRACING_MODE: variable({
+    description:
+      "How the kit traces, as `tracing.mode` (which wins over it): `auto` picks from the `OTEL_*` variables and `AWS_XRAY_DAEMON_ADDRESS`, and leaves tracing to another SDK that registered OpenTelemetry's global tracer provider (an APM agent); `otel` and `xray` trace with the kit whatever else traces; `off` does not trace.",
+    accepted: tracingModes.join(', '),
+    default: 'auto',
+    parse: (raw, name) => parseTracingModeText(raw, name),
   }),
   OTEL_SERVICE_NAME: variable({
     description:

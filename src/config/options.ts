@@ -310,11 +310,14 @@ export interface ShutdownOptions {
 export interface TracingOptions {
   /**
    * `'auto'`: OpenTelemetry when `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
-   * `OTEL_TRACES_EXPORTER` is set, else the X-Ray SDK when `AWS_XRAY_DAEMON_ADDRESS` is set, else off.
+   * `OTEL_TRACES_EXPORTER` is set, else the X-Ray SDK when `AWS_XRAY_DAEMON_ADDRESS` is set, else off;
+   * and off when another SDK (an APM agent) registered OpenTelemetry's global tracer provider before
+   * the kit started, whose trace and span ids the log lines then carry.
    * `'otel'`: OpenTelemetry (needs the `@opentelemetry/*` packages). `'xray'`: the X-Ray SDK, segments
-   * over UDP to an X-Ray daemon (needs `aws-xray-sdk-core`). `'off'`: no spans; the trace id of an
-   * incoming `X-Amzn-Trace-Id` still reaches the logs.
-   * @default 'auto'
+   * over UDP to an X-Ray daemon (needs `aws-xray-sdk-core`); both trace beside another SDK too (every
+   * request twice, with a warning). `'off'`: no spans; the trace id of an incoming `X-Amzn-Trace-Id`
+   * (or of another SDK's span) still reaches the logs.
+   * @default the `TRACING_MODE` variable, else `'auto'`
    */
   mode?: TracingMode | undefined;
   /**

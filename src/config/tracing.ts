@@ -13,8 +13,9 @@ export const tracingModes = ['auto', 'otel', 'xray', 'off'] as const;
 /**
  * How the kit traces: `'auto'` picks from the environment (OpenTelemetry when an `OTEL_EXPORTER_OTLP_*`
  * endpoint or `OTEL_TRACES_EXPORTER` is set, else the X-Ray SDK when `AWS_XRAY_DAEMON_ADDRESS` is,
- * else off), `'otel'` traces through OpenTelemetry, `'xray'` through the X-Ray SDK and its daemon,
- * `'off'` does not trace (the trace id of an incoming `X-Amzn-Trace-Id` still reaches the logs).
+ * else off; off when another SDK registered OpenTelemetry's global tracer provider), `'otel'` traces
+ * through OpenTelemetry, `'xray'` through the X-Ray SDK and its daemon, `'off'` does not trace (the
+ * trace id of an incoming `X-Amzn-Trace-Id`, or of another SDK's span, still reaches the logs).
  */
 export type TracingMode = (typeof tracingModes)[number];
 
@@ -115,8 +116,10 @@ export type { CloudPlatform } from './platform.js';
 
 /** The validated tracing settings: the option, and the environment variables tracing reads. */
 export interface TracingConfig {
-  /** The mode asked for (`auto` is resolved when tracing starts). */
+  /** The mode asked for (`auto` is resolved when tracing starts): `tracing.mode`, else `TRACING_MODE`, else `auto`. */
   readonly mode: TracingMode;
+  /** Where `mode` came from, for the lines that name it. */
+  readonly modeSource: 'option' | 'TRACING_MODE' | 'default';
   /** Trace outgoing `fetch` (undici) requests. */
   readonly fetch: boolean;
   /** Trace outgoing `node:http` and `node:https` requests. */
@@ -261,6 +264,11 @@ export function parseTracesExporter(raw: string, name: string): (typeof tracesEx
   return value as (typeof tracesExporters)[number];
 }
 
+/** One of {@link tracingModes}, in any case. */
+export function parseTracingModeText(raw: string, name: string): TracingMode {
+  return parseEnum(name, raw.trim().toLowerCase(), tracingModes);
+}
+
 /** One of {@link tracesSamplers}. */
 export function parseTracesSampler(raw: string, name: string): TracesSampler {
   return parseEnum(name, raw.trim().toLowerCase(), tracesSamplers);
@@ -368,7 +376,10 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
     'propagators',
     'xray',
   ]);
-  const mode = section.mode === undefined ? 'auto' : parseEnum('tracing.mode', section.mode, tracingModes);
+  const mode =
+    section.mode !== undefined
+      ? parseEnum('tracing.mode', section.mode, tracingModes)
+      : (env.TRACING_MODE ?? 'auto');
   const resourceAttributes = env.OTEL_RESOURCE_ATTRIBUTES?.attributes ?? {};
   // The argument's meaning depends on the sampler: a ratio, or the `xray` sampler's rules endpoint.
   const argName = 'OTEL_TRACES_SAMPLER_ARG';
@@ -377,6 +388,8 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
   const fromEnv = section.propagators === undefined ? env.OTEL_PROPAGATORS : undefined;
   const config: Omit<TracingConfig, DerivedFields> = {
     mode,
+    modeSource:
+      section.mode !== undefined ? 'option' : env.TRACING_MODE !== undefined ? 'TRACING_MODE' : 'default',
     fetch: section.fetch === undefined ? true : parseBoolean('tracing.fetch', section.fetch),
     httpClient:
       section.httpClient === undefined ? true : parseBoolean('tracing.httpClient', section.httpClient),

@@ -18,11 +18,14 @@ export function resolveTracingMode(
   config: Pick<TracingConfig, 'mode' | 'sdkDisabled' | 'exporter' | 'tracesEndpoint' | 'endpoint'> & {
     /** Set, whether or not the kit can read it. */
     readonly xrayDaemonAddress: unknown;
+    /** Where the mode came from (`tracing.mode` when not given). */
+    readonly modeSource?: TracingConfig['modeSource'];
   },
 ): TracingPlan {
-  if (config.mode === 'otel') return { backend: 'otel', reason: 'tracing.mode is "otel"' };
-  if (config.mode === 'xray') return { backend: 'xray', reason: 'tracing.mode is "xray"' };
-  if (config.mode === 'off') return { backend: 'off', reason: 'tracing.mode is "off"' };
+  if (config.mode !== 'auto') {
+    const from = config.modeSource === 'TRACING_MODE' ? 'TRACING_MODE' : 'tracing.mode';
+    return { backend: config.mode, reason: `${from} is "${config.mode}"` };
+  }
   if (config.sdkDisabled) return { backend: 'off', reason: 'OTEL_SDK_DISABLED is true' };
   if (config.exporter === 'none') {
     return { backend: 'off', reason: 'OTEL_TRACES_EXPORTER is "none"' };

@@ -2,14 +2,16 @@ import type { Logger } from 'pino';
 import type { TracingConfig } from '../config/tracing.js';
 import type { RequestScope } from '../http/request-scope.js';
 import type { TracingBackend } from './backend.js';
+import { flushOtherTracerProvider, otherTracerProvider } from './global-otel.js';
 import { instrumentAwsClient } from './instrumentation/aws-sdk.js';
 import { InstrumentationFailures } from './instrumentation/failures.js';
 import { instrumentFetch } from './instrumentation/fetch.js';
 import { instrumentHttpClient } from './instrumentation/http-client.js';
 import { instrumentServer } from './instrumentation/server.js';
-import { resolveTracingMode } from './mode.js';
+import { resolveTracingMode, type TracingPlan } from './mode.js';
 import { reportDatastoreSpans } from './otel/datastore-report.js';
 import { loadOtelBackend } from './otel/load.js';
+import { followOtherSdk, otherSdkTracer } from './other-sdk.js';
 import { traceIdAloneCheck } from './trace-id-alone.js';
 import {
   type InstrumentableAwsClient,
@@ -38,8 +40,9 @@ export interface TracingDependencies {
 export interface Tracing {
   readonly tracer: RuntimeTracer;
   /**
-   * Removes the hooks, subscriptions and wrappers, exports what is left and releases the backend.
-   * Never rejects; safe to call twice (one shared promise).
+   * Removes the hooks, subscriptions and wrappers, exports what is left and releases the backend;
+   * flushes the tracer provider another SDK registered globally, if one did (its spans were lost at
+   * the exit that follows). Never rejects; safe to call twice (one shared promise).
    */
   shutdown(): Promise<void>;
 }
@@ -119,6 +122,36 @@ function warnOfSdkSettings(config: TracingConfig, logger: Logger): void {
   }
 }
 
+/** What the kit does beside another SDK's global tracer provider, and the line that says it. */
+function besideOtherSdk(config: TracingConfig, plan: TracingPlan, logger: Logger): TracingPlan {
+  const other = otherTracerProvider();
+  if (other === undefined) return plan;
+  const fields = { mode: config.mode, otherTracerProvider: other.name };
+  const backendName = (backend: TracingPlan['backend']) =>
+    backend === 'xray' ? 'the X-Ray SDK' : 'OpenTelemetry';
+  if (config.mode === 'auto') {
+    const instead =
+      plan.backend === 'off'
+        ? ''
+        : `, which would have traced through ${backendName(plan.backend)} (${plan.reason})`;
+    logger.info(
+      {
+        tracing: { ...fields, backend: 'off', ...(plan.backend === 'off' ? {} : { instead: plan.backend }) },
+      },
+      `tracing left to another SDK (${other.name}), registered as OpenTelemetry's global tracer provider: the kit traces nothing itself in auto mode${instead}, and its log lines carry the trace and span ids of the other SDK's spans; set tracing.mode (or TRACING_MODE) to "otel" or "xray" to trace with the kit as well, every request then traced twice, or to "off" to say this is meant`,
+    );
+    return { backend: 'off', reason: `another SDK (${other.name}) registered the global tracer provider` };
+  }
+  if (plan.backend !== 'off') {
+    const from = config.modeSource === 'TRACING_MODE' ? 'TRACING_MODE' : 'tracing.mode';
+    logger.warn(
+      { tracing: { ...fields, backend: plan.backend } },
+      `${from} is "${config.mode}" and another SDK (${other.name}) is registered as OpenTelemetry's global tracer provider: every request is traced twice, by the kit through ${backendName(plan.backend)} and by the other SDK (in two traces when no trace header comes in), and the kit's log lines carry the kit's trace ids; set ${from} to "auto" or "off" to leave tracing to the other SDK`,
+    );
+  }
+  return plan;
+}
+
 /**
  * Starts tracing as `config` says: resolves the mode, loads the backend (OpenTelemetry's packages
  * only in `otel` mode, `aws-xray-sdk-core` only in `xray` mode), installs the server hooks and the
@@ -134,7 +167,7 @@ export async function startTracing(
   dependencies: TracingDependencies,
 ): Promise<Tracing> {
   const { logger, scope, requestIdHeader } = dependencies;
-  const plan = resolveTracingMode(config);
+  const plan = besideOtherSdk(config, resolveTracingMode(config), logger);
   warnOfPropagators(config, logger);
   // Variables the kit could not read, left out because the backend that reads them does not trace.
   const leftOut = (name: string, value: string | string[], message: string) =>
@@ -165,11 +198,18 @@ export async function startTracing(
       if (config.fetch) uninstalls.push(instrumentFetch(undefined, failures, requestIdHeader));
       if (config.httpClient) uninstalls.push(instrumentHttpClient(undefined, failures, requestIdHeader));
     }
+    // Another SDK traces (registered before the kit started): the log lines take its ids.
+    const other = otherTracerProvider() !== undefined;
+    if (other) uninstalls.push(followOtherSdk(scope));
+    let offStopped: Promise<void> | undefined;
     return {
-      tracer: offTracer(requestIdHeader),
-      shutdown: () => {
-        uninstallAll(uninstalls, logger);
-        return Promise.resolve();
+      tracer: other ? otherSdkTracer(requestIdHeader) : offTracer(requestIdHeader),
+      shutdown() {
+        offStopped ??= (async () => {
+          uninstallAll(uninstalls, logger);
+          await flushOtherTracerProvider(logger);
+        })();
+        return offStopped;
       },
     };
   }
@@ -216,7 +256,7 @@ export async function startTracing(
     shutdown() {
       stopped ??= (async () => {
         uninstallAll(uninstalls, logger);
-        await backend.shutdown();
+        await Promise.all([backend.shutdown(), flushOtherTracerProvider(logger)]);
       })();
       return stopped;
     },

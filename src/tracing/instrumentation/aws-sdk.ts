@@ -1,5 +1,6 @@
 import { getRequestContext } from '../../http/context.js';
 import type { CallOutcome, ClientSpan, TracingBackend } from '../backend.js';
+import { globalTracingSuppressed } from '../global-otel.js';
 import { addPropagationHeaders, type PropagationHeader } from '../propagation.js';
 import type { AwsBuildMiddleware, InstrumentableAwsClient } from '../tracer.js';
 import type { InstrumentationFailures } from './failures.js';
@@ -86,6 +87,8 @@ function setRequestId(request: unknown, header: string): void {
  * segment by `X-Amzn-Trace-Id`), and the HTTP requests below run with tracing suppressed, so the node:http
  * instrumentation adds no span per attempt. Calls outside any request or span are not traced.
  * Within a request, the call also carries the request id header (`requestIdHeader`), unless set.
+ * A call made where tracing is suppressed in OpenTelemetry's global context (`suppressTracing()`)
+ * gets neither span nor header.
  */
 export function instrumentAwsClient<C extends InstrumentableAwsClient>(
   client: C,
@@ -94,6 +97,8 @@ export function instrumentAwsClient<C extends InstrumentableAwsClient>(
   requestIdHeader?: string,
 ): C {
   const middleware: AwsBuildMiddleware = (next, context) => async (args) => {
+    // An SDK's own call (made with tracing suppressed in OpenTelemetry's global context): left as it is.
+    if (globalTracingSuppressed()) return next(args);
     if (requestIdHeader !== undefined) setRequestId(args.request, requestIdHeader);
     let span: ClientSpan | undefined;
     try {

@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getRequestContext } from '../../http/context.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
+import { globalTracingSuppressed } from '../global-otel.js';
 import { addPropagationHeaders } from '../propagation.js';
 import { callTarget, withoutBrackets } from './call-target.js';
 import type { InstrumentationFailures } from './failures.js';
@@ -91,8 +92,9 @@ function describe(request: UndiciRequest): OutgoingCall | undefined {
  * `undici:request:trailers` (the body was read to its end) or `undici:request:error` ends it. A
  * response whose body is never read leaves its span unended (and unexported), as the request
  * itself is. Within a request, `requestIdHeader` (when given) carries the request's id, unless the
- * caller set it; with no `backend` (tracing off) that is all it does. Returns the function that
- * unsubscribes.
+ * caller set it; with no `backend` (tracing off) that is all it does. A request made where tracing is
+ * suppressed in OpenTelemetry's global context (`suppressTracing()`: an SDK's own uploads and
+ * exports) gets neither span nor header. Returns the function that unsubscribes.
  */
 export function instrumentFetch(
   backend: TracingBackend | undefined,
@@ -103,7 +105,8 @@ export function instrumentFetch(
   const onCreate = (message: unknown) => {
     try {
       const request = requestOf(message);
-      if (request === undefined) return;
+      // An SDK's own upload or export (Sentry's envelopes, an exporter's request): left as it is.
+      if (request === undefined || globalTracingSuppressed()) return;
       if (requestIdHeader !== undefined && typeof request.addHeader === 'function') {
         const context = getRequestContext();
         if (context !== undefined && headerValue(request.headers, requestIdHeader) === undefined)

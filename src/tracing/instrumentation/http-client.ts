@@ -5,6 +5,7 @@ import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import { getRequestContext } from '../../http/context.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
+import { globalTracingSuppressed } from '../global-otel.js';
 import { addPropagationHeaders, type PropagationHeader } from '../propagation.js';
 import { callTarget, withoutBrackets } from './call-target.js';
 import { callerHeadersWin } from './caller-headers.js';
@@ -69,7 +70,9 @@ function headerText(value: number | string | readonly string[] | undefined): str
  * `close`.
  * No listener that changes behaviour (`response`, `error`, `data`) is added. Within a request,
  * `requestIdHeader` (when given) carries the request's id, unless the caller set it; with no
- * `backend` (tracing off) that is all it does.
+ * `backend` (tracing off) that is all it does. A request made where tracing is suppressed in
+ * OpenTelemetry's global context (`suppressTracing()`: an SDK's own uploads and exports) gets
+ * neither span nor header.
  *
  * Returns the function that removes it (a wrapper is put back only if nothing wrapped it again since:
  * the kit's wrapper then passes calls straight through).
@@ -95,6 +98,8 @@ export function instrumentHttpClient(
   };
 
   const trace = (req: ClientRequest, defaultProtocol: string) => {
+    // An SDK's own upload or export (Sentry's envelopes, an exporter's request): left as it is.
+    if (globalTracingSuppressed()) return;
     // The headers the kit sets, which give way to those the caller sets later. Made only when the kit
     // sets one: a call outside any request (a health probe, a refresh) makes no Map (measured: ~18 ns
     // a call saved).

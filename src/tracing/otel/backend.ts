@@ -38,6 +38,7 @@ import type {
   StartedRequest,
   TracingBackend,
 } from '../backend.js';
+import { markKitTracerProvider, registeredGlobals } from '../global-otel.js';
 import type { IncomingRequestInfo } from '../incoming-request.js';
 import { maskedError, maskedText } from '../masked-error.js';
 import type { PropagationHeader } from '../propagation.js';
@@ -314,6 +315,7 @@ class OtelBackend implements TracingBackend {
       spanLimits: { ...spanLimits },
     });
     this.#stopSampler = parts.sampler.stop;
+    markKitTracerProvider(this.#provider);
     this.#tracer = this.#provider.getTracer('apprunner-kit');
     this.#exporterOrigin =
       typeof description.endpoint === 'string' ? originOf(description.endpoint) : undefined;
@@ -321,17 +323,24 @@ class OtelBackend implements TracingBackend {
     useTracerProvider(this.#provider, this.#logger);
   }
 
+  /**
+   * Registers the kit's provider, context manager and propagator as OpenTelemetry's globals, each
+   * unless something registered one already (another SDK, an APM agent): registering it again fails,
+   * and the API reports that through its diagnostic logger (`Attempted duplicate registration of
+   * API`), which some SDKs print.
+   */
   #register(): void {
-    this.#registered.context = contextApi.setGlobalContextManager(this.#contextManager);
-    this.#registered.trace = trace.setGlobalTracerProvider(this.#provider);
-    this.#registered.propagation = propagation.setGlobalPropagator(this.#propagator);
-    const taken = Object.entries(this.#registered)
+    const taken = registeredGlobals();
+    if (!taken.context) this.#registered.context = contextApi.setGlobalContextManager(this.#contextManager);
+    if (!taken.trace) this.#registered.trace = trace.setGlobalTracerProvider(this.#provider);
+    if (!taken.propagation) this.#registered.propagation = propagation.setGlobalPropagator(this.#propagator);
+    const notRegistered = Object.entries(this.#registered)
       .filter(([, registered]) => !registered)
       .map(([name]) => name);
-    if (taken.length > 0) {
+    if (notRegistered.length > 0) {
       this.#logger.warn(
-        { tracing: { notRegistered: taken } },
-        'another OpenTelemetry SDK is registered globally: the kit traces and exports on its own, but @opentelemetry/api calls in your code use the other one',
+        { tracing: { notRegistered } },
+        `another SDK registered OpenTelemetry's globals first (${notRegistered.join(', ')}): the kit traces and exports on its own, but @opentelemetry/api calls in your code and the other SDK's instrumentations use the other one, and their spans do not join the kit's traces`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { BootstrapOptions, NodeRequestListener } from '../../../src/index.js';
 import type { AwsEndpoint } from '../../support/aws-endpoint.js';
@@ -98,4 +98,29 @@ export async function failingSpans(rt: TestRuntime['runtime'], secret: string): 
       throw error;
     })
     .catch(() => undefined);
+}
+
+/** A server on 127.0.0.1 that keeps the headers of the last request to each path, and answers `ok`. */
+export interface HeaderRecorder {
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** The headers received, by path (`/upload-fetch`). */
+  readonly received: Map<string, IncomingHttpHeaders>;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link HeaderRecorder}: the service the app under test calls. */
+export async function startHeaderRecorder(): Promise<HeaderRecorder> {
+  const received = new Map<string, IncomingHttpHeaders>();
+  const server = http.createServer((req, res) => {
+    received.set(req.url ?? '', req.headers);
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

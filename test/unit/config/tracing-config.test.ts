@@ -20,6 +20,7 @@ describe('tracing options', () => {
   it('default to auto, with fetch and node:http client spans, nothing read from the environment', () => {
     expect(tracing(undefined)).toEqual({
       mode: 'auto',
+      modeSource: 'default',
       fetch: true,
       httpClient: true,
       requestFields: false,
@@ -144,6 +145,20 @@ describe('tracing options', () => {
 
   it.each(['auto', 'otel', 'xray', 'off'])('accept mode %j', (mode) => {
     expect(tracing({ mode }).mode).toBe(mode);
+  });
+
+  it('take the mode from TRACING_MODE (any case), unless tracing.mode is given', () => {
+    expect(tracing(undefined, { TRACING_MODE: ' OFF ' })).toMatchObject({
+      mode: 'off',
+      modeSource: 'TRACING_MODE',
+    });
+    expect(tracing({ mode: 'otel' }, { TRACING_MODE: 'off' })).toMatchObject({
+      mode: 'otel',
+      modeSource: 'option',
+    });
+    const error = failure(() => tracing(undefined, { TRACING_MODE: 'on' }));
+    expect(error.field).toBe('TRACING_MODE');
+    expect(error.message).toMatch(/received "on"; expected one of "auto", "otel", "xray", "off"/);
   });
 
   it.each([

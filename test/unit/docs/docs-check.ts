@@ -133,6 +133,7 @@ declare module '@aws-sdk/client-dynamodb';
 declare module '@aws-sdk/client-s3';
 declare module '@aws-sdk/client-sqs';
 declare module 'next';
+declare module '@sentry/node';
 `;
 
 /** The names {@link prelude} declares, for the guide that lists them. */

@@ -75,6 +75,18 @@ describe('tracing mode resolution', () => {
     });
   });
 
+  it('TRACING_MODE chooses as tracing.mode does, which wins over it', () => {
+    expect(plan({ TRACING_MODE: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' })).toEqual({
+      backend: 'off',
+      reason: 'TRACING_MODE is "off"',
+    });
+    expect(plan({ TRACING_MODE: 'off' }, 'otel')).toEqual({
+      backend: 'otel',
+      reason: 'tracing.mode is "otel"',
+    });
+    expect(plan({ TRACING_MODE: 'auto', AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000' }).backend).toBe('xray');
+  });
+
   it('an explicit mode wins over the environment', () => {
     expect(plan({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }, 'off').backend).toBe('off');
     expect(plan({ OTEL_SDK_DISABLED: 'true' }, 'otel').backend).toBe('otel');
