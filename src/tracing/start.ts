@@ -12,6 +12,7 @@ import { resolveTracingMode, type TracingPlan } from './mode.js';
 import { reportDatastoreSpans } from './otel/datastore-report.js';
 import { loadOtelBackend } from './otel/load.js';
 import { followOtherSdk, otherSdkTracer } from './other-sdk.js';
+import { sentryMakesSpans } from './sentry-spans.js';
 import { traceIdAloneCheck } from './trace-id-alone.js';
 import {
   type InstrumentableAwsClient,
@@ -122,13 +123,30 @@ function warnOfSdkSettings(config: TracingConfig, logger: Logger): void {
   }
 }
 
-/** What the kit does beside another SDK's global tracer provider, and the line that says it. */
-function besideOtherSdk(config: TracingConfig, plan: TracingPlan, logger: Logger): TracingPlan {
+/**
+ * What the kit does beside another SDK's global tracer provider, and the line that says it. Sentry's
+ * provider registered for errors alone makes no span: the kit traces then, as with none
+ * (`sentrySpans` asks Sentry).
+ */
+export async function besideOtherSdk(
+  config: TracingConfig,
+  plan: TracingPlan,
+  logger: Logger,
+  sentrySpans: () => Promise<boolean | undefined> = sentryMakesSpans,
+): Promise<TracingPlan> {
   const other = otherTracerProvider();
   if (other === undefined) return plan;
   const fields = { mode: config.mode, otherTracerProvider: other.name };
   const backendName = (backend: TracingPlan['backend']) =>
     backend === 'xray' ? 'the X-Ray SDK' : 'OpenTelemetry';
+  if (config.mode === 'auto' && other.name === 'SentryTracerProvider' && (await sentrySpans()) === false) {
+    if (plan.backend !== 'off')
+      logger.info(
+        { tracing: { ...fields, otherMakesSpans: false } },
+        `Sentry's tracer provider is OpenTelemetry's global one, but Sentry makes no spans (no tracesSampleRate nor tracesSampler): the kit traces through ${backendName(plan.backend)} in auto mode, as without Sentry`,
+      );
+    return plan;
+  }
   if (config.mode === 'auto') {
     const instead =
       plan.backend === 'off'
@@ -167,7 +185,7 @@ export async function startTracing(
   dependencies: TracingDependencies,
 ): Promise<Tracing> {
   const { logger, scope, requestIdHeader } = dependencies;
-  const plan = besideOtherSdk(config, resolveTracingMode(config), logger);
+  const plan = await besideOtherSdk(config, resolveTracingMode(config), logger);
   warnOfPropagators(config, logger);
   // Variables the kit could not read, left out because the backend that reads them does not trace.
   const leftOut = (name: string, value: string | string[], message: string) =>
