@@ -24,7 +24,7 @@ import { guardedPredicate } from './http/request-predicate.js';
 import { RequestScope } from './http/request-scope.js';
 import { failCrashedRequest } from './lifecycle/crashed-request.js';
 import { type Pm2Messages, pm2Messages } from './lifecycle/pm2-messages.js';
-import { holdSignals, installProcessHandlers } from './lifecycle/process-handlers.js';
+import { holdSignals, installProcessHandlers, type ProcessHandlers } from './lifecycle/process-handlers.js';
 import { assertProcessFree, claimProcess } from './lifecycle/process-owner.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { adoptAppLogger, askedLogging, warnDifferences, withLoggerSettings } from './logging/app-logger.js';
@@ -100,7 +100,7 @@ interface Started {
   readonly coordinator: ShutdownCoordinator;
   readonly cancelHeldLines: () => void;
   readonly uninstallWarnings: () => void;
-  readonly uninstallHandlers: () => void;
+  readonly handlers: ProcessHandlers;
   readonly pm2: Pm2Messages;
 }
 
@@ -264,8 +264,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     releaseClaim?.();
     throw error;
   }
-  const { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, uninstallHandlers, pm2 } =
-    started;
+  const { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, handlers, pm2 } = started;
   // In a cluster worker: the kit's primary waits for this worker's shutdown budget; another primary
   // kills it on the platform's SIGTERM, which the warning says.
   if (ownsProcess) meetClusterPrimary(logger, primary, { shutdownTimeoutMs: config.shutdown.timeoutMs });
@@ -316,7 +315,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     // thing worth waiting for.
     coordinator.onFinal('logger flush', () => flushLogger(logger), config.shutdown.timeoutMs);
     const uninstallWarnings = logProcessWarnings(logger);
-    const uninstallHandlers = installProcessHandlers(coordinator, logger, {
+    const handlers = installProcessHandlers(coordinator, logger, {
       ...config.shutdown,
       unhandledRejectionChosen: options.shutdown?.unhandledRejection !== undefined,
       failCurrentRequest: (error) => failCrashedRequest(coordinator, logger, error),
@@ -325,11 +324,11 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
     const pm2 = pm2Messages(launcher.pm2, coordinator, logger, config.shutdown.signals.length > 0);
     // With an app, the kit's server will keep the process alive (and the start does until it listens).
     if (adapter !== undefined) pm2.serve();
-    return { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, uninstallHandlers, pm2 };
+    return { tracing, metrics, coordinator, cancelHeldLines, uninstallWarnings, handlers, pm2 };
   }
   const uninstall = () => {
     cancelHeldLines();
-    uninstallHandlers();
+    handlers.uninstall();
     uninstallWarnings();
     void tracing.shutdown();
     metrics.stop();
@@ -522,6 +521,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       `listening on port ${address.port}`,
     );
   }
+  // Now, once the app's own start (an Apollo Server started, a Nest app's listeners taken off) is done.
+  handlers.started();
   coordinator.markReady();
   // Without an app, the app listens itself, later: it tells pm2 it is ready (docs/shutdown.md).
   if (adapter !== undefined) pm2.ready();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { nodeRejectionMode } from '../config/node-flags.js';
 import { runInRequestThrownOut } from '../http/thrown-out.js';
 import { describeThrown } from '../logging/serializers.js';
+import { listenerNames, OtherSignalListeners } from './other-signal-listeners.js';
 import type { ShutdownCoordinator } from './shutdown-coordinator.js';
 
 /** What to do on an unhandled promise rejection. */
@@ -60,22 +61,34 @@ const sameSignalWindowMs = 100;
  */
 const fatalLinesWritten = 10;
 
+/** What {@link installProcessHandlers} installed. */
+export interface ProcessHandlers {
+  /**
+   * Called once the start is done: warns of other listeners of the signals, while the app can still
+   * change (see {@link OtherSignalListeners.noteAtStart}).
+   */
+  readonly started: () => void;
+  /** Removes every listener installed. */
+  readonly uninstall: () => void;
+}
+
 /**
  * Installs the process-level listeners: each configured signal starts the shutdown (a second one
- * while draining forces the exit, unless it came within 100 ms of the first; the first signal during
- * a drain that code or a crash started joins it); an uncaught exception is logged as fatal with its
- * stack and drains with exit code 1 (`process.exitCode` too, for a runtime that does not exit the
- * process itself); an unhandled rejection does the same, or is only logged, per policy (with exit
- * code 1 under `--unhandled-rejections=warn-with-error-code`, as Node would). The request a crash
- * happened in is answered at once (`failCurrentRequest`). Once the drain
+ * while draining forces the exit, unless it came within 100 ms of the first, or was sent again by
+ * another listener of the first that has removed itself since, as Apollo Server's does once stopped;
+ * the first signal during a drain that code or a crash started joins it); an uncaught exception is
+ * logged as fatal with its stack and drains with exit code 1 (`process.exitCode` too, for a runtime
+ * that does not exit the process itself); an unhandled rejection does the same, or is only logged,
+ * per policy (with exit code 1 under `--unhandled-rejections=warn-with-error-code`, as Node would).
+ * The request a crash happened in is answered at once (`failCurrentRequest`). Once the drain
  * began, past {@link fatalLinesWritten} of them, the rest are counted, and the count written once the
- * runtime stops. Returns the function that removes every listener it added.
+ * runtime stops.
  */
 export function installProcessHandlers(
   coordinator: ShutdownCoordinator,
   logger: Logger,
   settings: ProcessHandlerSettings,
-): () => void {
+): ProcessHandlers {
   let firstSignalAt = Number.NEGATIVE_INFINITY;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (coordinator.state === 'draining' || coordinator.state === 'stopped') {
@@ -83,7 +96,19 @@ export function installProcessHandlers(
         // The drain was started by code (runtime.shutdown) or a crash: the platform's SIGTERM that
         // follows is the first signal, not an impatient second one. It joins the drain.
         firstSignalAt = performance.now();
+        others.noteFirstSignal(signal, false);
         logger.info({ signal }, `received ${signal} while draining: the drain goes on`);
+        return;
+      }
+      // Apollo Server's listener awaits server.stop(), removes itself and sends the signal again, for
+      // the process to end as it would have without it: that one is its, however late it comes.
+      const sender = others.resentBy(signal);
+      if (sender !== undefined) {
+        const [name] = listenerNames([sender]);
+        logger.info(
+          { signal, resentBy: name },
+          `received ${signal} again, sent by another listener of it (${name}) that has removed itself since, as Apollo Server's and NestJS's do once stopped: taken for the same signal, the drain goes on`,
+        );
         return;
       }
       // Ctrl+C in a terminal reaches the app twice when it runs under `npm start` (the terminal signals
@@ -96,10 +121,11 @@ export function installProcessHandlers(
     } else {
       firstSignalAt = performance.now();
       logger.info({ signal }, `received ${signal}`);
-      warnOtherListeners(signal, onSignal, logger);
+      others.noteFirstSignal(signal, true);
       void coordinator.shutdown(signal);
     }
   };
+  const others = new OtherSignalListeners(onSignal, settings.signals, logger);
   let writtenDraining = 0;
   let unwritten = 0;
   /** Writes a crash's line, unless too many were written since the drain began (then counts it). */
@@ -181,33 +207,12 @@ export function installProcessHandlers(
     // is still there, or Node writes its warning about the rejection twice.
     process.on('unhandledRejection', strict ? ignoreRejection : onUnhandledRejection);
   }
-  return () => {
-    for (const signal of settings.signals) process.off(signal, onSignal);
-    process.off('uncaughtException', onUncaughtException);
-    process.off('unhandledRejection', strict ? ignoreRejection : onUnhandledRejection);
+  return {
+    started: () => others.noteAtStart(),
+    uninstall: () => {
+      for (const signal of settings.signals) process.off(signal, onSignal);
+      process.off('uncaughtException', onUncaughtException);
+      process.off('unhandledRejection', strict ? ignoreRejection : onUnhandledRejection);
+    },
   };
-}
-
-/** Names of listeners, for a line (an arrow function assigned to nothing has none). */
-function listenerNames(listeners: readonly ((...args: never[]) => unknown)[]): string[] {
-  return listeners.map((listener) => listener.name || 'anonymous');
-}
-
-/**
- * Says, at the signal, that something else handles it too: `@godaddy/terminus` (whose `signal`
- * defaults to SIGTERM), `close-with-grace`, NestJS's `enableShutdownHooks()` on an app the kit was
- * not given, a hand-written handler. Each closes the server under the drain, cutting the requests in
- * flight, or exits the process before the kit is done.
- */
-function warnOtherListeners(
-  signal: NodeJS.Signals,
-  own: (signal: NodeJS.Signals) => void,
-  logger: Logger,
-): void {
-  const others = process.listeners(signal).filter((listener) => listener !== own);
-  if (others.length === 0) return;
-  logger.warn(
-    { signal, otherListeners: others.length },
-    `${others.length === 1 ? 'another listener' : `${others.length} other listeners`} of ${signal} run beside the kit's: one that closes the server or exits (@godaddy/terminus: give it signal: 'SIGUSR2'; close-with-grace; NestJS's app.enableShutdownHooks(): pass the Nest app itself as bootstrapAppRunner's app, which takes its listeners off) cuts the drain short; let the kit handle ${signal} alone (runtime.onShutdown for your own steps)`,
-  );
 }
