@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
+import { expressMountResolver } from './express-mount.js';
 import { expressRouteResolver, lostMountPath } from './express-route.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
@@ -94,7 +95,10 @@ function finalHandler(kit: AdapterKit, req: IncomingMessage, res: ServerResponse
   };
 }
 
-/** The Express adapter: the kit in front of the app, Express's route pattern on the request line. */
+/**
+ * The Express adapter: the kit in front of the app, Express's route pattern on the request line (the
+ * mount's, for a middleware mounted on a path that answered without a route).
+ */
 export const expressAdapter: AppAdapter<ExpressLikeApp> = {
   name: 'express',
   // Only `use`, `set` and `handle`: Express 4's `app.router` getter throws, so it is never touched.
@@ -105,12 +109,23 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
     isFunction((app as Partial<ExpressLikeApp>).handle),
   install: (app, kit) => {
     const resolve = expressRouteResolver(app);
+    const resolveMount = expressMountResolver(app);
     return {
       kind: 'express',
       listener: inFront(kit, (req, res) => app(req, res, finalHandler(kit, req, res))),
       routeOf: (req) => {
         const { route, baseUrl } = req as ExpressRequest;
-        if (typeof route?.path !== 'string') return undefined;
+        if (typeof route?.path !== 'string') {
+          // A middleware mounted on a path answered (`app.use('/graphql', middleware)`, as Apollo
+          // Server's and GraphQL Yoga's docs have it): its mount's pattern. One that passed the
+          // request on put `req.baseUrl` back; the kit's 404 has no route.
+          if (typeof baseUrl !== 'string' || baseUrl === '' || unrouted.has(req)) return undefined;
+          try {
+            return resolveMount(baseUrl, (req as ExpressRequest).app);
+          } catch {
+            return undefined; // never let a router's oddity break the response's close
+          }
+        }
         let mounted = typeof baseUrl === 'string' ? baseUrl : '';
         // The path below `req.baseUrl`, in case that is not the route's: an error handler or a
         // middleware mounted below the route's router answered (`req.baseUrl` is then its).

@@ -115,6 +115,9 @@ function buildExpress(express) {
     await slow(1);
     throw new Error('async boom');
   });
+  // A GraphQL server as Apollo Server's and GraphQL Yoga's docs mount it: a middleware on a path,
+  // which answers with no route of its own.
+  app.use('/t/:tenant/graphql', (req, res) => res.json({ data: { mountedAt: req.baseUrl } }));
   const late = express.Router();
   app.use(late);
   app.use((_req, res) => res.status(404).type('text').send('custom 404'));

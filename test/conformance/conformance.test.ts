@@ -102,6 +102,24 @@ describe.each(frameworks)('%s', (framework) => {
     expect(response.body).toBe('late');
   });
 
+  it.runIf(framework.startsWith('express'))(
+    "names a middleware mounted on a path (a GraphQL server's app.use('/graphql', …)) by the mount's pattern",
+    async () => {
+      const app = await start(framework);
+      for (const tenant of ['acme', 'beta'])
+        expect((await get(`${app.url}/t/${tenant}/graphql?query=%7Bhello%7D`)).status).toBe(200);
+      const lines = await Promise.all(
+        ['acme', 'beta'].map((tenant) =>
+          app.waitForLine((l) => l.path === `/t/${tenant}/graphql` && l.statusCode !== undefined),
+        ),
+      );
+      expect(lines.map((l) => l.route)).toEqual(['/t/:tenant/graphql', '/t/:tenant/graphql']);
+      // The app's catch-all 404, a middleware on /, has none.
+      await get(`${app.url}/t/acme/other`);
+      expect((await app.waitForLine((l) => l.path === '/t/acme/other')).route).toBeUndefined();
+    },
+  );
+
   it("keeps /healthz and /readyz in front of the app's catch-all 404", async () => {
     const app = await start(framework);
     expect((await get(`${app.url}/nowhere`)).body).toBe('custom 404');

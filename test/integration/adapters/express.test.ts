@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { baseUrl } from '../../support/http.js';
+import { baseUrl, get } from '../../support/http.js';
 import { captureLogs, type LogCapture } from '../../support/log-capture.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
@@ -157,6 +157,51 @@ describe('the Express adapter', () => {
       [200, '/tenants/:tenant/items/:id'],
     ]);
   });
+
+  it.each([
+    ['Express 5', express],
+    ['Express 4', express4],
+  ])(
+    "names a request a middleware mounted on a path answered (a GraphQL server's app.use('/graphql', …)) by the mount's pattern, not one it passed on (%s)",
+    async (_name, framework) => {
+      const logs = captureLogs();
+      const app = framework();
+      // What Apollo Server's expressMiddleware and GraphQL Yoga do: answer POSTs, pass the rest on.
+      const graphqlLike: express.RequestHandler = (req, res, next) => {
+        if (req.method !== 'POST') return next();
+        res.json({ data: { hello: 'world' } });
+      };
+      app.use('/graphql', framework.json(), graphqlLike);
+      app.use('/t/:tenant/graphql', framework.json(), graphqlLike);
+      const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+      const sent: [method: string, path: string][] = [
+        ['POST', '/graphql'],
+        ['POST', '/t/acme/graphql'],
+        ['POST', '/t/beta/graphql'],
+        ['GET', '/graphql'], // passed on: the kit's 404
+        ['GET', '/t/acme/graphql'],
+      ];
+      for (const [method, path] of sent) {
+        const response = await get(`${baseUrl(runtime.server!)}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json' },
+        });
+        expect(response.status).toBe(method === 'POST' ? 200 : 404);
+      }
+      const lines = await Promise.all(
+        sent.map(([method, path]) =>
+          lineOf(logs, (l) => l.method === method && l.path === path && l.statusCode !== undefined),
+        ),
+      );
+      expect(lines.map((l) => l.route)).toEqual([
+        '/graphql',
+        '/t/:tenant/graphql',
+        '/t/:tenant/graphql',
+        undefined,
+        undefined,
+      ]);
+    },
+  );
 
   it('does not take a prefix the app strips from req.url for a mount when a route fails', async () => {
     const logs = captureLogs();

@@ -1,23 +1,12 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { expressRouteResolver, lostMountPath, type RouteLike } from '../../../src/adapters/express-route.js';
+import { expressRouteResolver, lostMountPath } from '../../../src/adapters/express-route.js';
+import {
+  type ExpressLike,
+  type Handler,
+  expressLines as lines,
+  type RouterLike,
+} from '../../support/express-lines.js';
 
-// Express 4 is the devDependency alias `express4`; both are CommonJS.
-const require = createRequire(import.meta.url);
-type Handler = (...args: unknown[]) => void;
-interface RouterLike {
-  use(...args: unknown[]): unknown;
-  get(path: string, handler: Handler): unknown;
-  stack: { route?: RouteLike & { path: string } }[];
-}
-interface ExpressLike {
-  (): RouterLike;
-  Router(): RouterLike;
-}
-const lines: [string, ExpressLike][] = [
-  ['Express 5', require('express') as ExpressLike],
-  ['Express 4', require('express4') as ExpressLike],
-];
 const ok: Handler = () => {};
 
 /** A router with one route at `path`, and that route (what Express puts on `req.route`). */
@@ -179,7 +168,7 @@ describe.each(lines)('expressRouteResolver on %s', (_name, express) => {
 });
 
 describe('expressRouteResolver on Express 4 only', () => {
-  const express = require('express4') as ExpressLike;
+  const express = lines.find(([name]) => name === 'Express 4')![1];
 
   it('places constrained parameters of equal values, and leaves a global RegExp mount as it was', () => {
     const app = express();
