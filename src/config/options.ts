@@ -98,7 +98,8 @@ export interface LoggingOptions {
   messageKey?: MessageKey | undefined;
   /**
    * Log buffering: `true` (or options) holds back the `debug` lines (and below) each request writes
-   * that `level` leaves out, and writes them only if the request fails (5xx, or aborted), logs an
+   * that `level` leaves out, and writes them only if the request fails (5xx, aborted, or an error
+   * reported on a response below 400), logs an
    * `error` line, or calls `flushRequestLogs()`; those of a request that went well are dropped. See
    * {@link LogBufferOptions} for the level held, the bytes held per request and the flush on error.
    * Not applied to `logging.logger` (build it with `createLogger({ buffer })`).

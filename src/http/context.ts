@@ -68,6 +68,8 @@ export interface MutableRequestContext extends RequestContext {
   [quietSlot]?: true | undefined;
   /** `true` when the server cut the response short (see {@link cutSlot}). */
   [cutSlot]?: true | undefined;
+  /** `true` once the app reported an error on the request (see {@link reportedSlot}). */
+  [reportedSlot]?: true | undefined;
   /** `true` on a health request served in the scope (see {@link uncountedSlot}). */
   [uncountedSlot]?: true | undefined;
 }
@@ -183,6 +185,23 @@ export function destroyedWithError(res: ServerResponse): boolean {
   return (
     !res.writableFinished && error != null && !(error.code === 'ECONNRESET' && error.message === 'aborted')
   );
+}
+
+/**
+ * Where a context says the app reported an error on its request (`reportRequestError`), as opposed to
+ * an adapter's route error: one thrown after the response ended whole leaves it a completed request.
+ * Set only then (shared by both builds).
+ */
+export const reportedSlot: unique symbol = Symbol.for('apprunner-kit.errorReported');
+
+/**
+ * The app reported an error (`reportRequestError`) on a request whose status says it went well
+ * (below 400): a GraphQL server answers 200 with `errors` when a resolver throws. The request failed
+ * on the server's side all the same: its line and span say so, and its held lines are written. The
+ * metrics, counted by status, do not count it in `5xxStatusResponses`.
+ */
+export function failedDespiteStatus(context: MutableRequestContext, res: ServerResponse): boolean {
+  return context[reportedSlot] === true && context.error !== undefined && res.statusCode < 400;
 }
 
 /** The request failed on the server's side: a 5xx, or a response the server cut short after it began. */

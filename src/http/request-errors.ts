@@ -1,5 +1,5 @@
 import { processGlobal } from '../internal/process-global.js';
-import { getMutableRequestContext } from './context.js';
+import { getMutableRequestContext, reportedSlot } from './context.js';
 
 /**
  * The running kit's way of recording a route's error on the current request (its `reportError`), for
@@ -31,6 +31,13 @@ export function setRequestErrorReporter(report: (error: unknown) => void): () =>
  * route's error itself, with a 500, and tells the app only through a hook (Hono's `app.onError`,
  * Next.js's `onRequestError`, h3's `onError`).
  *
+ * Reported on a response whose status is below 400 (a GraphQL server answers 200 with `errors` when a
+ * resolver throws: Apollo Server's `didEncounterErrors`, GraphQL Yoga's `onExecutionResult`), the
+ * request failed: its line says `request failed` at the `serverError` level of
+ * `logging.requestLevels`, its span's status is an error (X-Ray: a fault), and the lines it held
+ * (`logging.buffer`) are written. The metrics, counted by status, leave it out of
+ * `5xxStatusResponses`. On a 4xx the error is the client's: the line keeps the `clientError` level.
+ *
  * Reported once the request's line was written (after its response ended), the error goes out on a
  * `request error` line of its own, with the request's id; so it does when `logging.requests` is off.
  * Of two errors reported on one request, the line and span carry the later one.
@@ -57,13 +64,10 @@ export function setRequestErrorReporter(report: (error: unknown) => void): () =>
  */
 export function reportRequestError(error: unknown): boolean {
   const report = reporter.report;
-  if (
-    report === undefined ||
-    error === undefined ||
-    error === null ||
-    getMutableRequestContext() === undefined
-  )
-    return false;
+  const context = getMutableRequestContext();
+  if (report === undefined || error === undefined || error === null || context === undefined) return false;
   report(error);
+  // The app's word that the request failed, whatever its status (see failedDespiteStatus).
+  context[reportedSlot] = true;
   return true;
 }

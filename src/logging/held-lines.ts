@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import {
   durationSlot,
+  failedDespiteStatus,
   getMutableRequestContext,
   type MutableRequestContext,
   requestDurationMs,
@@ -18,7 +19,8 @@ const heldLevels: readonly HeldLevel[] = ['trace', 'debug', 'info', 'warn'];
 /**
  * Log buffering (`logging.buffer`, `createLogger({ buffer })`): the lines a request writes that the
  * logger's level leaves out, up to `level`, are held back, and written only if the request fails (a
- * 5xx response, or the client gone before the response finished), when it logs an `error` line, or
+ * 5xx response, the client gone before the response finished, or an error reported on a response
+ * below 400), when it logs an `error` line, or
  * when the app calls {@link flushRequestLogs}; otherwise they are dropped when the request ends. The
  * detail of the requests that go wrong, without paying for the detail of those that go right.
  */
@@ -286,8 +288,9 @@ export function flushHeldLines(context: MutableRequestContext): void {
 
 /**
  * The request scope's first finish hook once a logger holds lines ({@link whenLinesHeld}): the
- * lines of a request that failed (a 5xx response, or the client gone before it finished: the request
- * line's `request failed` and `request aborted`) are written, before its request line; those of any
+ * lines of a request that failed (a 5xx response, the client gone before it finished, or an error
+ * reported on a response below 400: the request line's `request failed` and `request aborted`) are
+ * written, before its request line; those of any
  * other are dropped. After this, the request holds nothing more: its late lines follow the logger's
  * level.
  */
@@ -299,7 +302,8 @@ export function endHeldLines(
   requestDurationMs(context); // the response has ended: nothing is held from now on
   const held = (context as HoldingContext)[heldSlot];
   if (held === undefined) return;
-  if (responseUnfinished(res) || res.statusCode >= 500) held.flush(context);
+  if (responseUnfinished(res) || res.statusCode >= 500 || failedDespiteStatus(context, res))
+    held.flush(context);
   else held.clear(); // nothing keeps them, should the context outlive its request
 }
 

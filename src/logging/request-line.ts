@@ -4,6 +4,7 @@ import type { LogLevel } from '../config/environment.js';
 import {
   cutByServer,
   destroyedWithError,
+  failedDespiteStatus,
   type MutableRequestContext,
   noRequestFields,
   plainIdSlot,
@@ -69,8 +70,9 @@ function requestFields(fields: Readonly<Record<string, RequestFieldValue>>): str
  * A level of `'silent'` writes no line for that outcome (a route's error is still logged, on a
  * `request error` line). A quiet request (`quietRequests`) writes nothing unless it failed (5xx)
  * or was aborted. The message says the outcome:
- * `request completed`, `request failed` (5xx, or a response the server cut short after it began) or
- * `request aborted` (the client went away first).
+ * `request completed`, `request failed` (5xx, a response the server cut short after it began, or an
+ * error reported on a response below 400, such as a GraphQL 200 with `errors`) or `request aborted`
+ * (the client went away first).
  */
 export function requestLineHook(logger: Logger, options: RequestLineOptions): RequestFinishHook {
   const { levels, query, trustedProxies = 1 } = options;
@@ -81,7 +83,9 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     // Unfinished: the client went away first, or the server cut the response short (a failure).
     const status = res.statusCode;
     const cut = cutByServer(context, res);
-    const failed = status >= 500 || cut; // failedOnServer, with the cut already known
+    // failedOnServer, with the cut already known, or an error reported on a response that says it
+    // went well (a GraphQL 200 with `errors`); a 4xx's error stays a client's.
+    const failed = status >= 500 || cut || failedDespiteStatus(context, res);
     const aborted = responseUnfinished(res) && !cut;
     // Destroyed with an error no route reported (a stream body that broke): the line carries it.
     if (cut && context.error === undefined && destroyedWithError(res)) context.error = res.errored;

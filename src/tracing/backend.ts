@@ -63,6 +63,11 @@ export interface RequestOutcome {
   readonly route: string | undefined;
   /** The error the route threw, when an adapter reported one. */
   readonly error?: unknown;
+  /**
+   * The app reported that error (`reportRequestError`) on a response below 400, such as a GraphQL 200
+   * with `errors`: the request failed, whatever its status.
+   */
+  readonly failedDespiteStatus?: boolean | undefined;
   /** The response's `Content-Length`, when it set one. */
   readonly contentLength?: number | undefined;
 }

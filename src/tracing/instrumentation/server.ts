@@ -1,4 +1,10 @@
-import { propagationSlot, quietSlot, responseUnfinished, traceParentSlot } from '../../http/context.js';
+import {
+  failedDespiteStatus,
+  propagationSlot,
+  quietSlot,
+  responseUnfinished,
+  traceParentSlot,
+} from '../../http/context.js';
 import type { RequestScope } from '../../http/request-scope.js';
 import { responseContentLength } from '../../http/response-length.js';
 import type { TracingBackend } from '../backend.js';
@@ -62,6 +68,7 @@ export function instrumentServer(
         aborted,
         route: context.route,
         error: context.error,
+        failedDespiteStatus: failedDespiteStatus(context, res),
         // The length declared: of a response cut short, less went out (as on the request line).
         contentLength: aborted ? undefined : responseContentLength(res),
       });

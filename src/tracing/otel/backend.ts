@@ -401,6 +401,10 @@ class OtelBackend implements TracingBackend {
           message: 'the connection closed before the response ended',
         });
         span.setAttribute('error.type', 'aborted');
+      } else if (outcome.failedDespiteStatus === true) {
+        // Reported on a response that says it went well (a GraphQL 200 with `errors`): the request
+        // failed, as its line says. A 4xx's error stays a client's, its span's status unset.
+        recordError(span, outcome.error);
       }
     }
     span.end();

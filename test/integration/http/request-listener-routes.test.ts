@@ -10,7 +10,7 @@ import { type NodeRequestListener, reportRequestError, setRequestRoute } from '.
 import { captureEmf, sumOf, withDimensions } from '../../support/emf.js';
 import { baseUrl, get } from '../../support/http.js';
 import { type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
-import { stopRuntimes } from '../../support/runtime.js';
+import { stopRuntimes, type TestRuntime } from '../../support/runtime.js';
 import { startXRayDaemon, type XRayDaemon } from '../../support/xray-daemon.js';
 import { startTraced } from '../tracing/support.js';
 import { segmentFor, startXray } from '../tracing/xray-support.js';
@@ -130,6 +130,54 @@ describe('a Node request listener that names its routes and reports its errors',
       }),
     ]);
     expect(spans.find((s) => s.attributes['url.path'] === '/nowhere')!.name).toBe('GET');
+  });
+
+  it("takes an error reported on a 200 (a GraphQL server's answer with errors) for a failure: line, span, held lines; a 4xx's stays the client's", async () => {
+    // What Apollo Server and GraphQL Yoga do: a resolver's error is caught, answered 200 with
+    // `errors`, and handed to the app's plugin hook, which reports it; a bad query is a 400.
+    const graphql = (runtime: TestRuntime['runtime']): NodeRequestListener =>
+      router({
+        '/graphql': (req, res) => {
+          runtime.logger.debug('resolving the operation'); // held: written only if the request fails
+          const resolverError = new RangeError('resolver exploded');
+          const status = req.url?.includes('bad') ? 400 : 200;
+          reportRequestError(status === 400 ? new SyntaxError('Syntax Error: Expected Name') : resolverError);
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ errors: [{ message: 'resolver exploded' }], data: null }));
+        },
+      });
+    const { runtime, logs } = await startTraced(collector, 'http/json', graphql, {
+      logging: { buffer: true },
+    });
+    const url = baseUrl(runtime.server!);
+    expect((await get(`${url}/graphql`)).status).toBe(200);
+    expect((await get(`${url}/graphql?bad`)).status).toBe(400);
+    await runtime.tracer.flush();
+
+    const [ok, bad] = ['/graphql', '/graphql?bad'].map((path) =>
+      logs.lines.find(
+        (l) => l.path === path.split('?')[0] && l.statusCode === (path === '/graphql' ? 200 : 400),
+      ),
+    );
+    expect(ok).toMatchObject({ level: 'error', msg: 'request failed', statusCode: 200 });
+    expect(ok!.err).toMatchObject({ type: 'RangeError', message: 'resolver exploded' });
+    expect(bad).toMatchObject({ level: 'info', msg: 'request completed', statusCode: 400 });
+    // The held line of the failed request is written, just before its line; the 4xx's is dropped.
+    const held = logs.lines.filter((l) => l.msg === 'resolving the operation');
+    expect(held.map((l) => l.requestId)).toEqual([ok!.requestId]);
+    expect(logs.lines.indexOf(held[0]!)).toBe(logs.lines.indexOf(ok!) - 1);
+
+    const spans = await collector.waitForSpans(2);
+    const okSpan = spans.find((s) => s.attributes['http.response.status_code'] === 200);
+    expect(okSpan).toMatchObject({
+      name: 'GET /graphql',
+      status: { code: 'error', message: 'resolver exploded' },
+      attributes: { 'error.type': 'RangeError' },
+    });
+    expect(okSpan!.events.map((e) => e.name)).toEqual(['exception']);
+    const badSpan = spans.find((s) => s.attributes['http.response.status_code'] === 400);
+    expect(badSpan!.status.code).not.toBe('error');
+    expect(badSpan!.attributes['error.type']).toBeUndefined();
   });
 
   it("gets the route as X-Ray's http_route annotation, and the error as the segment's cause and fault", async () => {
