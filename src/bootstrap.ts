@@ -10,6 +10,7 @@ import { clusterPrimary, meetClusterPrimary } from './cluster/worker.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import { launcherWarnings, recogniseLauncher } from './config/launcher.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
+import { detectTestRunner, testRunnerNote } from './config/test-runner.js';
 import { ConfigurationError, ListenError, StartAbortedError } from './errors.js';
 import { HealthEndpoints } from './health/endpoints.js';
 import { eventLoopDelayProbe } from './health/probes/event-loop.js';
@@ -129,7 +130,7 @@ interface Started {
  * ```
  */
 export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promise<AppRunnerRuntime> {
-  const loaded = loadConfig(options);
+  const loaded = loadConfig(options, process.cwd(), detectTestRunner());
   const { exit } = loaded;
   // A runtime that handles the process's signals or exits it: one at a time.
   const ownsProcess = exit !== false || loaded.config.shutdown.signals.length > 0;
@@ -176,6 +177,8 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       ...(loaded.destination === undefined ? {} : { destination: loaded.destination }),
     });
   if (adoption?.adopted === false) warnDifferences(logger, adapter!.name, adoption.differences);
+  const testRunner = testRunnerNote(loaded.testRunner);
+  if (testRunner !== undefined) logger.info(testRunner.fields, testRunner.message);
   const { debugRequests } = config.logging;
   // A logger the kit did not build writes what its own level lets through, picked request or not.
   if (

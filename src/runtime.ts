@@ -76,7 +76,8 @@ export interface AppRunnerRuntime {
   track<T>(promise: Promise<T>, name?: string): Promise<T>;
   /**
    * Runs the shutdown sequence, as a signal would; a second call joins the first. Resolves when it
-   * ends (unless `shutdown.exit` ends the process first).
+   * ends (unless `shutdown.exit` ends the process first: by default it does, except in a test
+   * runner's process).
    */
   shutdown(reason?: string): Promise<ShutdownResult>;
   /**

@@ -20,6 +20,7 @@ import {
   parseSection,
 } from './parse.js';
 import { parseRequestMatch, type QuietRequests, type RequestMatch } from './request-match.js';
+import type { TestRunner, TestRunnerDefaults } from './test-runner.js';
 import { parseTracingConfig, type TracingConfig } from './tracing.js';
 
 /** The validated, frozen configuration every part of the kit reads. */
@@ -92,6 +93,8 @@ export interface LoadedConfig {
   readonly metricsDestination: MetricsDestination | undefined;
   /** `quietRequests`, validated. */
   readonly quietRequests: QuietRequests | undefined;
+  /** The test runner whose test process this is, and the shutdown options its defaults set. */
+  readonly testRunner: TestRunnerDefaults | undefined;
 }
 
 const optionKeys = [
@@ -175,11 +178,16 @@ function parseTls(value: unknown): Readonly<HttpsServerOptions> | undefined {
 
 /**
  * Turns options and the environment into one validated, frozen config. Precedence: option >
- * environment variable > default.
+ * environment variable > default. In a test runner's process (`testRunner`, which bootstrap
+ * detects), `shutdown.exit`, `signals` and `idleGraceMs` default to `false`, `[]` and 0.
  *
  * @throws ConfigurationError (`ARK_CONFIG_INVALID`) naming the field, the value and what is accepted.
  */
-export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()): LoadedConfig {
+export function loadConfig(
+  options: BootstrapOptions = {},
+  cwd = process.cwd(),
+  testRunner?: TestRunner,
+): LoadedConfig {
   const top = parseSection('options', options, optionKeys);
   const envOption = top.env;
   if (envOption !== undefined && (typeof envOption !== 'object' || envOption === null)) {
@@ -262,6 +270,10 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
   // Given: it must fit in the timeout after the drain delay (checked below). Not given: 1 s, or half
   // of a shorter time left after the delay.
   const idleGraceMs = optional(shutdown.idleGraceMs, (v) => parseDuration('shutdown.idleGraceMs', v, 60_000));
+  // The runner owns a test's process: the kit neither exits it (the runner would lose the results
+  // still to come, and exit 0) nor takes its signals (Ctrl+C would end the runtime, not the run), and
+  // an idle keep-alive socket (supertest's) does not hold each test's shutdown for a second.
+  const inTest = testRunner !== undefined;
   const keepAliveTimeoutMs =
     optional(server.keepAliveTimeoutMs, (v) => parseDuration('server.keepAliveTimeoutMs', v)) ??
     defaults.server.keepAliveTimeoutMs;
@@ -386,11 +398,12 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
       drainDelayMs,
       idleGraceMs:
         idleGraceMs ??
+        (inTest ? 0 : undefined) ??
         Math.min(defaults.shutdown.idleGraceMs, Math.max(0, Math.floor((timeoutMs - drainDelayMs) / 2))),
       hookTimeoutMs:
         optional(shutdown.hookTimeoutMs, (v) => parseInteger('shutdown.hookTimeoutMs', v, 1, 3_600_000)) ??
         defaults.shutdown.hookTimeoutMs,
-      signals: signals ?? defaults.shutdown.signals,
+      signals: signals ?? (inTest ? [] : defaults.shutdown.signals),
       unhandledRejection:
         optional(shutdown.unhandledRejection, (v) =>
           parseEnum('shutdown.unhandledRejection', v, ['shutdown', 'log'] as const),
@@ -437,7 +450,16 @@ export function loadConfig(options: BootstrapOptions = {}, cwd = process.cwd()):
     logger: logging.logger,
     env: rawEnv,
     parsedEnv: env,
-    exit: exit as LoadedConfig['exit'],
+    exit: (exit ?? (inTest ? false : undefined)) as LoadedConfig['exit'],
+    testRunner:
+      testRunner === undefined
+        ? undefined
+        : {
+            runner: testRunner,
+            defaulted: (['exit', 'signals', 'idleGraceMs'] as const).filter(
+              (name) => shutdown[name] === undefined,
+            ),
+          },
   };
 }
 

@@ -267,7 +267,8 @@ export interface ShutdownOptions {
    * How long a keep-alive socket with nothing in flight is left open once draining begins, so that a
    * request its client was writing at that moment is still served (with `Connection: close`).
    * With `drainDelayMs`, must be below `timeoutMs` (`ARK_CONFIG_INVALID` otherwise).
-   * @default 1000, or half of what `drainDelayMs` leaves of `timeoutMs` when that is shorter
+   * @default 1000, or half of what `drainDelayMs` leaves of `timeoutMs` when that is shorter; 0 in
+   * a test runner's process (Jest, node:test, Vitest: see `exit`)
    */
   idleGraceMs?: number | undefined;
   /**
@@ -277,7 +278,7 @@ export interface ShutdownOptions {
   hookTimeoutMs?: number | undefined;
   /**
    * Signals that start the shutdown; `[]` installs no handler.
-   * @default ['SIGTERM', 'SIGINT']
+   * @default ['SIGTERM', 'SIGINT']; `[]` in a test runner's process (see `exit`)
    */
   signals?: readonly ShutdownSignal[] | undefined;
   /**
@@ -298,8 +299,12 @@ export interface ShutdownOptions {
   handleProcessErrors?: boolean | undefined;
   /**
    * Called with the exit code once shutdown ends; `false` leaves the process running (for embedding
-   * and tests).
-   * @default process.exit
+   * and tests). In a test runner's process (Jest's test environment, a process running `node:test`
+   * tests, Vitest's worker) the default is `false`, with `signals: []` and `idleGraceMs: 0`: an exit
+   * there would end the run, and the runner would report neither the tests left nor their failures.
+   * An app a test starts as a child process is not one: it exits as in production. One `info` line
+   * at start names the defaults taken.
+   * @default process.exit; `false` in a test runner's process
    */
   exit?: (((code: number) => void) | false) | undefined;
 }

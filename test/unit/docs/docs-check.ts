@@ -118,8 +118,8 @@ export function codeBlocks(files: readonly string[], root: string = repositoryRo
 /**
  * Names the guides use as the reader's own code, declared once for every block: an app of each
  * framework, a database pool, a Redis client, a server, a NestJS root module, a GraphQL schema's type
- * definitions and resolvers. AWS SDK clients and GraphQL servers the project does not install are
- * untyped modules (their calls are not checked; the kit's calls around them are); the GraphQL
+ * definitions and resolvers. AWS SDK clients, GraphQL servers, Sentry and supertest, which the project
+ * does not install, are untyped modules (their calls are not checked; the kit's calls around them are); the GraphQL
  * servers' plugin types, which the guides' JSDoc names, are the part of the real ones (Apollo Server 5,
  * GraphQL Yoga 5) the guides use.
  */
@@ -165,6 +165,7 @@ declare module '@aws-sdk/client-s3';
 declare module '@aws-sdk/client-sqs';
 declare module 'next';
 declare module '@sentry/node';
+declare module 'supertest';
 `;
 
 /** The names {@link prelude} declares, for the guide that lists them. */
