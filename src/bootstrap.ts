@@ -34,6 +34,7 @@ import { buildLogger, kitLoggerSettings } from './logging/logger.js';
 import { logProcessWarnings } from './logging/process-warnings.js';
 import { redaction } from './logging/redaction.js';
 import { requestLineHook } from './logging/request-line.js';
+import { describeThrown } from './logging/serializers.js';
 import { startMetrics } from './metrics/start.js';
 import type { AppRunnerRuntime } from './runtime.js';
 import { SecretStore } from './secrets/secret-store.js';
@@ -130,6 +131,20 @@ interface Started {
  * ```
  */
 export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promise<AppRunnerRuntime> {
+  const progress: { logger?: Logger } = {};
+  try {
+    return await start(options, progress);
+  } catch (error) {
+    // One line, where the app's lines go, that names the fix (a shutdown that stopped the start
+    // wrote its own). Left uncaught, the error is printed by Node.js too, on stderr, as plain text.
+    if (progress.logger !== undefined && !(error instanceof StartAbortedError))
+      progress.logger.error({ err: error }, `the start failed: ${describeThrown(error)}`);
+    throw error;
+  }
+}
+
+/** {@link bootstrapAppRunner}'s start; `progress.logger` is set once the logger is built. */
+async function start(options: BootstrapOptions, progress: { logger?: Logger }): Promise<AppRunnerRuntime> {
   const loaded = loadConfig(options, process.cwd(), detectTestRunner());
   const { exit } = loaded;
   // A runtime that handles the process's signals or exits it: one at a time.
@@ -176,6 +191,7 @@ export async function bootstrapAppRunner(options: BootstrapOptions = {}): Promis
       ...(config.region === undefined ? {} : { region: config.region }),
       ...(loaded.destination === undefined ? {} : { destination: loaded.destination }),
     });
+  progress.logger = logger;
   if (adoption?.adopted === false) warnDifferences(logger, adapter!.name, adoption.differences);
   const testRunner = testRunnerNote(loaded.testRunner);
   if (testRunner !== undefined) logger.info(testRunner.fields, testRunner.message);

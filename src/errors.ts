@@ -161,14 +161,22 @@ export class SecretTransformError extends AppRunnerKitError {
   static override readonly code = 'ARK_SECRET_TRANSFORM_FAILED';
 }
 
-/** Required secrets could not be loaded at start-up; `failures` holds one error per reference. */
+/**
+ * Required secrets could not be loaded at start-up; `failures` holds one error per reference, each
+ * with its cause. The message names each reason once, with its fix, after the secrets it stopped.
+ */
 export class SecretsStartupError extends AppRunnerKitError {
   static override readonly code = 'ARK_SECRETS_STARTUP_FAILED';
-  readonly failures: readonly AppRunnerKitError[];
+  /** One error per reference that failed, each with its AWS error code and its cause. */
+  declare readonly failures: readonly AppRunnerKitError[];
 
   constructor(message: string, failures: readonly AppRunnerKitError[]) {
-    super(message, { cause: failures[0] });
-    this.failures = failures;
+    // Not a `cause`, nor an enumerable field: Node prints an uncaught error with every enumerable
+    // field and its cause, each with its stack, and two secrets failing without credentials printed
+    // 96 lines on stderr, a log event each, for the 3 lines of the message. The kit's line of the
+    // failed start carries them (`err.failures`).
+    super(message);
+    Object.defineProperty(this, 'failures', { value: failures, enumerable: false });
   }
 }
 

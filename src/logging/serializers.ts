@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { SecretsStartupError } from '../errors.js';
 import { pathWithoutQuery, peerAddress } from '../http/path.js';
 import { causeValue } from './cause-value.js';
 
@@ -94,6 +95,7 @@ export function serializeError(value: unknown): unknown {
     const serialized = serializeStdError(value as Error) as unknown;
     if (serialized === value) return value;
     withCause(serialized as SerializedError, value as Error);
+    if (value instanceof SecretsStartupError) withFailures(serialized as SerializedError, value);
     if (isDomException(value)) withoutDomExceptionConstants(serialized as SerializedError, value);
     return withClientCallsOnly(serialized as SerializedError, 0);
   } catch (error) {
@@ -160,6 +162,15 @@ function readsAsError(value: object): value is Error {
   } catch {
     return false;
   }
+}
+
+/**
+ * A failed start's secrets under `failures`, each as a cause is written (type, message, `reference`,
+ * `awsCode`, its own cause): they are no field of the error that Node would print (see
+ * {@link SecretsStartupError}).
+ */
+function withFailures(serialized: SerializedError, error: SecretsStartupError): void {
+  serialized.failures = error.failures.map((failure) => serializeCause(failure, [error]));
 }
 
 /** A cause that could not be read at all. */

@@ -59,6 +59,27 @@ interface Declared extends NormalisedDeclaration {
   readonly reference: SecretReference;
 }
 
+/**
+ * One line per reason, naming the secrets it stopped: `  - DB_PASSWORD (secretsmanager:prod/db) and
+ * API_KEY (ssm:/api-key): no AWS credentials (…). Give the app a role: …`. Every secret of a laptop
+ * without credentials fails for the same reason, whose fix was repeated on a line each.
+ */
+function failureLines(failures: readonly { declared: Declared; error: AppRunnerKitError }[]): string[] {
+  const byReason = new Map<string, string[]>();
+  for (const { declared, error } of failures) {
+    const prefix = `${declared.reference.raw}: `;
+    const named = error.message.startsWith(prefix);
+    const reason = named ? error.message.slice(prefix.length) : error.message;
+    const secret = named ? `${declared.name} (${declared.reference.raw})` : declared.name;
+    byReason.set(reason, [...(byReason.get(reason) ?? []), secret]);
+  }
+  return [...byReason].map(([reason, secrets]) => {
+    const names =
+      secrets.length === 1 ? secrets[0] : `${secrets.slice(0, -1).join(', ')} and ${secrets.at(-1)}`;
+    return `  - ${names}: ${reason}`;
+  });
+}
+
 /** A start-up failure that throttling caused, with the start-up fixes added to its message. */
 function throttledAtStart(error: AppRunnerKitError): AppRunnerKitError {
   if (!isThrottling(error) || !(error instanceof SecretFetchError)) return error;
@@ -103,6 +124,7 @@ export class SecretStore {
       settings: settings.aws,
       onClient: options.onAwsClient,
       region: nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION),
+      credentials: { provider: undefined },
     };
     this.#ssm = ssmProvider({ ...awsOptions, client: settings.clients.ssm });
     this.#secretsManager = secretsManagerProvider({ ...awsOptions, client: settings.clients.secretsManager });
@@ -294,9 +316,8 @@ export class SecretStore {
       this.#cache.remember(declared.reference, error, { ttlMs: declared.ttlMs, pinned: true });
     }
     if (required.length > 0) {
-      const lines = required.map(({ declared, error }) => `  - ${declared.name}: ${error.message}`);
       throw new SecretsStartupError(
-        `${required.length} of ${this.#declared.size} secrets could not be loaded:\n${lines.join('\n')}`,
+        `${required.length} of ${this.#declared.size} secrets could not be loaded:\n${failureLines(required).join('\n')}`,
         required.map((f) => f.error),
       );
     }

@@ -64,8 +64,8 @@ describe('at start-up', () => {
     expect(error).toBeInstanceOf(SecretsStartupError);
     const failure = error as SecretsStartupError;
     expect(failure.message).toContain('2 of 2 secrets could not be loaded');
-    expect(failure.message).toMatch(/DB_PASSWORD: secretsmanager:faults\/db#password: .*ECONNREFUSED/);
-    expect(failure.message).toMatch(/API_TOKEN: ssm:\/faults\/api-token: .*ECONNREFUSED/);
+    expect(failure.message).toMatch(/DB_PASSWORD \(secretsmanager:faults\/db#password\): .*ECONNREFUSED/);
+    expect(failure.message).toMatch(/API_TOKEN \(ssm:\/faults\/api-token\): .*ECONNREFUSED/);
     expect(ms).toBeLessThan(fast.startupTimeoutMs);
     expect(endpoint.calls()).toBe(0);
   });
@@ -110,8 +110,8 @@ describe('at start-up', () => {
     );
 
     expect(error).toBeInstanceOf(SecretsStartupError);
-    expect((error as SecretsStartupError).message).toMatch(/DB_PASSWORD: .*ThrottlingException/);
-    expect((error as SecretsStartupError).message).toMatch(/API_TOKEN: .*ThrottlingException/);
+    expect((error as SecretsStartupError).message).toMatch(/DB_PASSWORD \(.*ThrottlingException/);
+    expect((error as SecretsStartupError).message).toMatch(/API_TOKEN \(.*ThrottlingException/);
     expect(ms).toBeLessThan(fast.startupTimeoutMs + 300);
     // Full-jitter exponential backoff from 250 ms: a handful of attempts in 2 s, never a retry storm.
     expect(endpoint.calls()).toBeGreaterThan(2 * fast.aws.maxAttempts);

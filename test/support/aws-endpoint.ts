@@ -12,7 +12,7 @@ export {
   type RecordedAwsRequest,
   startAwsEndpoint,
 } from './aws/endpoint.js';
-export { type AwsClientEnv, awsClientEnv } from './aws/env.js';
+export { type AwsClientEnv, awsClientEnv, noAwsCredentials } from './aws/env.js';
 export type { AwsErrorSpec, KnownAwsErrorCode } from './aws/errors.js';
 export type { PutSecretOptions, SecretVersionInfo } from './aws/secrets-manager.js';
 export type { ParameterType, ParameterVersionInfo, PutParameterOptions } from './aws/ssm.js';

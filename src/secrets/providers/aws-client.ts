@@ -18,6 +18,17 @@ export interface AwsClientLike {
   send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
 }
 
+/**
+ * The credentials every AWS client of one secret store resolves through: the provider of the first
+ * client it builds. Each client of the AWS SDK otherwise runs the default provider chain on its own:
+ * with no credentials on a laptop, the Secrets Manager and the SSM client each probed the instance
+ * metadata endpoint (4 connections, not 2), and a client per region would add its own.
+ */
+export interface SharedCredentials {
+  /** The first client's `config.credentials`, once one was built. */
+  provider: unknown;
+}
+
 /** Options of the Secrets Manager and SSM providers. */
 export interface AwsProviderOptions {
   readonly settings: AwsClientSettings;
@@ -30,6 +41,8 @@ export interface AwsProviderOptions {
    * `AWS_DEFAULT_REGION`. The AWS SDK for JavaScript v3 reads only `AWS_REGION` (and the profile).
    */
   readonly region?: string | undefined;
+  /** Credentials shared with the other providers' clients (see {@link SharedCredentials}). */
+  readonly credentials?: SharedCredentials | undefined;
 }
 
 /** The constructor options every kit-built AWS client gets, for `region` (or the SDK's default). */
@@ -98,7 +111,18 @@ export function awsService<Sdk>(options: AwsServiceOptions<Sdk>): AwsService<Sdk
   const clients = new Map<string | undefined, BuiltClient>();
   let closed: Promise<void> | undefined;
   const create = async (region: string | undefined): Promise<AwsClientLike> => {
-    const client = options.construct(await loadSdk(), awsClientConfig(options.settings, region));
+    const sdk = await loadSdk();
+    // From here to the end, nothing awaits: the first client built gives its provider to the others,
+    // those whose SDK was imported at the same time (Secrets Manager's and SSM's at start-up) too.
+    const config = awsClientConfig(options.settings, region);
+    const shared = options.credentials;
+    // The SDK takes a provider it memoized as it is: one resolution in flight serves every client.
+    if (shared?.provider !== undefined) config.credentials = shared.provider;
+    const client = options.construct(sdk, config);
+    if (shared !== undefined && shared.provider === undefined) {
+      const credentials = (client as { config?: { credentials?: unknown } }).config?.credentials;
+      if (typeof credentials === 'function') shared.provider = credentials;
+    }
     options.onClient?.(client);
     return client as AwsClientLike;
   };

@@ -70,6 +70,7 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
     client: options.client,
     onClient: options.onClient,
     region: options.region,
+    credentials: options.credentials,
   });
   const inflight = new Map<string, Promise<SecretValueOutput>>();
 

@@ -69,6 +69,7 @@ export function ssmProvider(options: SsmProviderOptions): SsmProvider {
     client: options.client,
     onClient: options.onClient,
     region: options.region,
+    credentials: options.credentials,
   });
   const send = service.send;
 

@@ -357,10 +357,12 @@ describe('start-up failures', () => {
     expect(error!.failures).toHaveLength(3);
     expect(error!.message).toContain('3 of 5 secrets could not be loaded');
     expect(error!.message).toMatch(
-      /DENIED: secretsmanager:prod\/api-key: AccessDeniedException .*Grant the app's role .*the ECS task role.*IRSA or EKS Pod Identity\) secretsmanager:GetSecretValue/,
+      /DENIED \(secretsmanager:prod\/api-key\): AccessDeniedException .*Grant the app's role .*the ECS task role.*IRSA or EKS Pod Identity\) secretsmanager:GetSecretValue/,
     );
-    expect(error!.message).toMatch(/MISSING: ssm:\/notes\/missing: ParameterNotFound/);
-    expect(error!.message).toMatch(/NO_PARAM: .*ParameterNotFound/);
+    // One reason, named once after the secrets it stopped.
+    expect(error!.message).toMatch(
+      /MISSING \(ssm:\/notes\/missing\) and NO_PARAM \(ssm:\/notes\/nope\): ParameterNotFound/,
+    );
     expect(error!.failures[0]).toBeInstanceOf(SecretAccessDeniedError);
     expect(error!.failures[1]).toBeInstanceOf(SecretNotFoundError);
     expect((error!.failures[0] as SecretAccessDeniedError).awsCode).toBe('AccessDeniedException');
