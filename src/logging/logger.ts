@@ -15,7 +15,7 @@ import {
   type RequestContext,
   runOutsideRequestContext,
 } from '../http/context.js';
-import { prettyDestination, redactingDestination } from './destination.js';
+import { appDirectories, hintPretty, prettyDestination, redactingDestination } from './destination.js';
 import { hasHeadFields, withoutHeadFields } from './head-fields.js';
 import {
   flushHeldLines,
@@ -371,10 +371,16 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
   if (!messageKeys.includes(messageKey)) {
     refuseArgument('createLogger: messageKey', messageKey, "'msg' or 'message'");
   }
-  const destination =
-    options.destination ??
-    prettyDestination(options.pretty ?? 'auto', process.stdout.isTTY === true, process.cwd(), messageKey) ??
-    processStdout();
+  const pretty =
+    options.destination === undefined
+      ? prettyDestination(
+          options.pretty ?? 'auto',
+          process.stdout.isTTY === true,
+          appDirectories(process.argv[1], process.cwd()),
+          messageKey,
+        )
+      : undefined;
+  const destination = options.destination ?? pretty?.destination ?? processStdout();
   const base: Record<string, string | number> = { service: options.service };
   if (options.version !== undefined) base.version = options.version;
   base.instance = options.instance ?? hostname();
@@ -458,6 +464,7 @@ export function buildLogger(options: CreateLoggerOptions & { readonly service: s
       );
     });
   }
+  if (pretty?.missing === true) hintPretty(logger);
   return logger;
 }
 
