@@ -3,6 +3,7 @@ import type { Http2SecureServer, Http2Server } from 'node:http2';
 import { Server as NetServer, Socket as NetSocket, type Socket } from 'node:net';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import { symbolSlot } from '../internal/symbol-slot.js';
+import { watchCloseCalls } from './close-calls.js';
 
 interface SocketState {
   /** Responses on this socket that have not finished; counted from the drain on. */
@@ -96,6 +97,8 @@ export class ConnectionTracker {
   /** Settles once no socket is left but upgraded ones: the requests are drained. */
   #requestsDrained: Promise<void> | undefined;
   #resolveRequestsDrained: (() => void) | undefined;
+  /** The requests are drained: a `server.close()` from now on closes no socket the drain still holds. */
+  #requestsDone = false;
   #listenerClosed = false;
   /** The server listened before the tracker was made: some of its sockets are unknown. */
   readonly #adoptedLate: boolean;
@@ -219,23 +222,36 @@ export class ConnectionTracker {
   }
 
   /**
-   * Calls `listener`, with the port the server listened on, when the server closes and the drain did
-   * not close it: the app's own `server.close()`. Returns the function that removes it.
+   * Watches for a close of the server that is not the drain's, and calls, with the port the server
+   * listened on: `closed` when the server has closed and the tracker was not draining (the app's own
+   * `server.close()` while it served); `closedWhileDraining` as soon as `server.close()` is called
+   * from `runtime.signal` on until the requests are drained (see {@link watchCloseCalls}: the call
+   * then only stops accepting connections), with the frame that called it. Returns the function that
+   * removes what it added.
    */
-  onForeignClose(listener: (port: number | undefined) => void): () => void {
+  watchForeignClose(
+    closed: (port: number | undefined) => void,
+    closedWhileDraining: (port: number | undefined, calledFrom: string | undefined) => void,
+  ): () => void {
     // Read while it listens: by its 'close' the server has no address left.
     let port = portOf(this.#server);
     const onListening = (): void => {
       port = portOf(this.#server);
     };
     const onClose = (): void => {
-      if (!this.draining) listener(port);
+      if (!this.draining) closed(port);
     };
     this.#server.on('listening', onListening);
     this.#server.on('close', onClose);
+    const unwatch = watchCloseCalls(
+      this.#server,
+      () => this.#upgradedAtSignal !== undefined && !this.#requestsDone,
+      (calledFrom) => closedWhileDraining(port, calledFrom),
+    );
     return () => {
       this.#server.off('listening', onListening);
       this.#server.off('close', onClose);
+      unwatch();
     };
   }
 
@@ -407,6 +423,7 @@ export class ConnectionTracker {
 
   #settleIfDrained(): void {
     if (this.#resolveRequestsDrained !== undefined && this.#onlyUpgradedLeft()) {
+      this.#requestsDone = true;
       this.#resolveRequestsDrained();
       this.#resolveRequestsDrained = undefined;
     }

@@ -35,3 +35,36 @@ export function closedElsewhere(
   );
   return true;
 }
+
+/**
+ * Says that `server.close()` was called on a managed server during the shutdown, before its requests
+ * were drained: Socket.IO's `io.close()` on `runtime.signal` (it closes the HTTP server it is attached
+ * to), or a leftover `server.close()`. The kit has kept the idle keep-alive connections Node would
+ * have closed at once (see `watchCloseCalls`); what it cannot undo is said: during the drain delay the
+ * server refuses new connections from then on, `/readyz` included.
+ *
+ * @param phase - the shutdown's phase when it was called.
+ * @param inDrainDelay - it was called before the drain delay ended.
+ * @param calledFrom - the stack frame that called it, when known.
+ */
+export function closedWhileDraining(
+  logger: Logger,
+  port: number | undefined,
+  phase: string,
+  inDrainDelay: boolean,
+  calledFrom: string | undefined,
+): void {
+  const where = port === undefined ? 'a server the kit manages' : `the server on port ${port}`;
+  const socketIo = calledFrom !== undefined && /[\\/]socket\.io[\\/]/.test(calledFrom);
+  const by = socketIo ? 'io.close() of Socket.IO' : 'server.close()';
+  const effect = inDrainDelay
+    ? "during the shutdown's drain delay, not by the kit: it refuses new connections from now on (/readyz included) while the load balancer may still send them; the kit keeps the open ones for the drain, the idle ones until their grace"
+    : 'during the drain, not by the kit: Node would have closed its idle keep-alive connections at once, under a client writing its next request on one (ECONNRESET); the kit closes them after their idle grace';
+  const fix = socketIo
+    ? 'on runtime.signal call io.engine.close() (its clients reconnect to another instance), not io.close(), which closes the server too (docs/shutdown.md, "Socket.IO")'
+    : 'remove that server.close() (on runtime.signal, or a leftover of @godaddy/terminus or lightship): the kit closes the server itself';
+  logger.warn(
+    { port, phase, ...(calledFrom === undefined ? {} : { calledFrom }) },
+    `${where} was closed by ${by} ${effect}; ${fix}`,
+  );
+}

@@ -13,7 +13,7 @@ import { contextOfResponse } from '../http/request-scope.js';
 import { sleep, withTimeout } from '../internal/timers.js';
 import { AwaitingShutdownWatch, awaitingNote } from './awaiting-shutdown.js';
 import { ConnectionTracker, type ManagedServer, portOf } from './connection-tracker.js';
-import { closedElsewhere } from './server-closed.js';
+import { closedElsewhere, closedWhileDraining } from './server-closed.js';
 import {
   checkHook,
   namedSteps,
@@ -159,7 +159,21 @@ export class ShutdownCoordinator {
     const tracker = new ConnectionTracker(server);
     this.#trackers.push(tracker);
     // Removed once stopped, as every listener the kit adds.
-    this.#stoppedListeners.push(tracker.onForeignClose((port) => this.#closedElsewhere(port, main)));
+    this.#stoppedListeners.push(
+      tracker.watchForeignClose(
+        (port) => this.#closedElsewhere(port, main),
+        (port, calledFrom) => {
+          // Called at once on runtime.signal, before the sequence named its first phase: that one.
+          const phase =
+            this.#phase !== 'not started'
+              ? this.#phase
+              : this.#settings.drainDelayMs > 0
+                ? 'drain delay'
+                : 'draining connections';
+          closedWhileDraining(this.#logger, port, phase, phase === 'drain delay', calledFrom);
+        },
+      ),
+    );
     tracker.countUnseenUpgraded((count) => {
       const port = portOf(server as Server);
       this.#logger.warn(

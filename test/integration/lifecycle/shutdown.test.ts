@@ -1,51 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { connect as connectHttp2 } from 'node:http2';
-import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killApps, startApp } from '../../support/app-process.js';
 import { freePort, startChild } from '../../support/child.js';
 import { get } from '../../support/http.js';
 import { streamOf } from '../../support/http2.js';
+import { closed, openSocket, readResponse, request } from '../../support/raw-http.js';
 import { testTls } from '../../support/tls.js';
 
 const fixture = new URL('../../fixtures/shutdown-app.mjs', import.meta.url).pathname;
 
 afterEach(killApps);
-
-/** Opens a raw TCP connection to 127.0.0.1:port. */
-function openSocket(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-/** Reads from `socket` until one whole HTTP response (with Content-Length) has arrived. */
-function readResponse(socket: Socket): Promise<{ head: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    const onData = (chunk: Buffer) => {
-      data += chunk.toString('latin1');
-      const end = data.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      const head = data.slice(0, end);
-      const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
-      if (data.length >= end + 4 + length) {
-        socket.off('data', onData);
-        resolve({ head, body: data.slice(end + 4, end + 4 + length) });
-      }
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    socket.once('close', () =>
-      reject(new Error(`socket closed before a whole response; got ${JSON.stringify(data)}`)),
-    );
-  });
-}
-
-const closed = (socket: Socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()));
-const request = (path: string) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
 
 describe('shutdown on a real signal', () => {
   it('exits 0 promptly when idle', async () => {
