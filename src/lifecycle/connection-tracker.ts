@@ -307,6 +307,19 @@ export class ConnectionTracker {
       : [];
   }
 
+  /**
+   * The responses in flight on this server's HTTP/1 connections, those of requests the kit's listener
+   * never saw included (the socket's own, as {@link inFlight} counts them); an upgraded socket's not.
+   */
+  openResponses(): ServerResponse[] {
+    const open: ServerResponse[] = [];
+    for (const socket of this.#sockets.keys()) {
+      const res = currentResponse(socket);
+      if (res !== undefined && !isUpgraded(socket)) open.push(res);
+    }
+    return open;
+  }
+
   /** The response an HTTP/1 connection is writing now that `test` picks, if any. */
   findResponse(test: (res: ServerResponse) => boolean): ServerResponse | undefined {
     for (const socket of this.#sockets.keys()) {

@@ -13,6 +13,7 @@ import { contextOfResponse } from '../http/request-scope.js';
 import { sleep, withTimeout } from '../internal/timers.js';
 import { AwaitingShutdownWatch, awaitingNote } from './awaiting-shutdown.js';
 import { ConnectionTracker, type ManagedServer, portOf } from './connection-tracker.js';
+import { groupOpenResponses, openResponsesNote } from './open-responses.js';
 import { closedElsewhere, closedWhileDraining } from './server-closed.js';
 import {
   checkHook,
@@ -366,6 +367,7 @@ export class ShutdownCoordinator {
     if (outcome.outcome === 'timed-out') {
       this.#cutShort = true;
       const awaiting = this.#awaiting.unended();
+      const open = groupOpenResponses(this.#trackers.flatMap((tracker) => tracker.openResponses()));
       this.#logger.error(
         {
           reason,
@@ -375,9 +377,11 @@ export class ShutdownCoordinator {
           connections: this.#connections(),
           upgraded: this.upgraded,
           tasks: this.#tasks.names(),
+          ...(open.named.length === 0 ? {} : { openResponses: open.named }),
+          ...(open.notNamed === 0 ? {} : { openResponsesNotNamed: open.notNamed }),
           ...(awaiting.length === 0 ? {} : { awaitingShutdown: awaiting }),
         },
-        `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}${awaitingNote(awaiting)}`,
+        `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}${openResponsesNote(open.named, open.notNamed)}${awaitingNote(awaiting)}`,
       );
     }
     // Forced, the forced line named them already.

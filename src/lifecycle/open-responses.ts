@@ -1,0 +1,57 @@
+import type { ServerResponse } from 'node:http';
+import { pathWithoutQuery } from '../http/path.js';
+
+/** Responses still open of one method and path, as the deadline's line names them. */
+export interface OpenResponses {
+  readonly method: string;
+  /** Without its query (which may carry a token), and at most {@link maxPathLength} characters. */
+  readonly path: string;
+  readonly count: number;
+}
+
+/** Distinct method and path pairs named at most: the rest are counted (`openResponsesNotNamed`). */
+const maxNamed = 10;
+const maxPathLength = 200;
+
+/**
+ * The open responses grouped by method and path, in the order their connections opened, at most
+ * ten of them, and how many responses the rest hold. Read from each response's own request, so those
+ * the kit's listener never saw are named too: requests answered by a listener in front of it (Socket.IO
+ * attached after the kit took the server: engine.io's long polls).
+ */
+export function groupOpenResponses(responses: readonly ServerResponse[]): {
+  named: OpenResponses[];
+  notNamed: number;
+} {
+  const groups = new Map<string, { method: string; path: string; count: number }>();
+  let notNamed = 0;
+  for (const res of responses) {
+    const req = res.req as ServerResponse['req'] | undefined;
+    const method = req?.method ?? 'unknown';
+    const path = pathWithoutQuery(req?.url).slice(0, maxPathLength);
+    const key = `${method} ${path}`;
+    const group = groups.get(key);
+    if (group !== undefined) group.count++;
+    else if (groups.size < maxNamed) groups.set(key, { method, path, count: 1 });
+    else notNamed++;
+  }
+  return { named: [...groups.values()], notNamed };
+}
+
+/**
+ * `; 2 responses still open: GET /socket.io/ ×2 (…)`, for the deadline's line: what held the drain
+ * to it, and the fix. Empty when none is open.
+ */
+export function openResponsesNote(named: readonly OpenResponses[], notNamed: number): string {
+  if (named.length === 0) return '';
+  const total = named.reduce((sum, group) => sum + group.count, notNamed);
+  const listed = named
+    .map(({ method, path, count }) => `${method} ${path}${count === 1 ? '' : ` ×${count}`}`)
+    .join(', ');
+  const more = notNamed === 0 ? '' : `, ${notNamed} more`;
+  const socketIo = named.some(({ path }) => path.startsWith('/socket.io/'));
+  const fix = socketIo
+    ? "Socket.IO's long polls end when io.engine.close() is called on runtime.signal"
+    : 'a long poll or a stream should end on runtime.signal';
+  return `; ${total} response${total === 1 ? '' : 's'} still open: ${listed}${more} (${fix})`;
+}
