@@ -99,7 +99,7 @@ export function serveInFront(
   // A health request reaches this point only when health requests are logged: never shed, and not
   // counted among the app's requests in flight.
   const healthRequest = kit.logHealthRequests && health.matches(req);
-  if (shedder?.shouldShed(scope.inFlight) && !healthRequest && !shedder.exempts(req)) {
+  if (shedder !== undefined && !healthRequest && !shedder.admits(req, res, scope.inFlight)) {
     // Outside the request scope (no line is written for it): the caller's own id comes back, so that
     // its logs show which call was shed; none is made up, since no line of ours would carry it.
     const adopted = scope.requestIdHeader === undefined ? undefined : scope.adoptedRequestIdOf(req);

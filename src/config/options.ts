@@ -230,9 +230,11 @@ export interface LoadSheddingOptions {
   /**
    * Requests never refused, whatever the pressure: paths (`'/webhooks/payments'`; `'/admin/*'` for a
    * path and all below it, as requests carry them, without the query) or a function of the request
-   * as it arrives (only `true` exempts it). An exempt request still counts among those in flight. A
-   * function that throws or returns a promise counts as `false`, said once. The health endpoints are
-   * never refused anyway.
+   * as it arrives (only `true` exempts it). An exempt request is not counted against `maxInFlight`
+   * while it is in flight (a held long poll, such as Socket.IO's, takes no slot of the others'), so,
+   * with `maxInFlight`, the function is asked of every request; `runtime.stats().inFlight` and the
+   * metrics still count it. A function that throws or returns a promise counts as `false`, said once.
+   * The health endpoints are never refused anyway.
    *
    * @example
    * ```ts

@@ -83,6 +83,8 @@ export class LoadShedder {
   #heapOver = false;
   #rssOver = false;
   #shed = 0;
+  /** Exempt requests let in and not yet closed: not counted against `maxInFlight`. */
+  #exemptInFlight = 0;
   #respondFailed = false;
 
   constructor(settings: LoadShedderSettings, logger?: Logger) {
@@ -128,9 +130,23 @@ export class LoadShedder {
     return this.#loopPressure || this.#memoryPressure || (max !== undefined && inFlight >= max);
   }
 
-  /** True when `req` is never refused (`loadShedding.exempt`); asked only once it would be. */
-  exempts(req: IncomingMessage): boolean {
-    return this.#settings.exempt?.(req) === true;
+  /**
+   * True when `req`, arriving with `inFlight` requests in flight (exempt ones among them), is let in.
+   * An exempt request (`loadShedding.exempt`) always is, and is not counted against `maxInFlight`
+   * until its response closes: a long poll or a webhook it lets in must not fill the slots of the
+   * others. With `maxInFlight`, `exempt` is asked of every request for that; without it, only of
+   * one that would be refused.
+   */
+  admits(req: IncomingMessage, res: ServerResponse, inFlight: number): boolean {
+    const { maxInFlight, exempt } = this.#settings;
+    if (exempt === undefined) return !this.shouldShed(inFlight);
+    if (maxInFlight === undefined) return !this.shouldShed(inFlight) || exempt(req);
+    if (exempt(req)) {
+      this.#exemptInFlight++;
+      res.once('close', () => this.#exemptInFlight--);
+      return true;
+    }
+    return !this.shouldShed(inFlight - this.#exemptInFlight);
   }
 
   /**

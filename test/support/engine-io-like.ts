@@ -13,8 +13,8 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** A server with engine.io's listener in front: `close()` does what `io.close()` does. */
 export interface EngineIoLike {
-  /** Long polls held now. */
-  readonly held: number;
+  /** `io.engine.close()`: ends the held polls (their clients reconnect, to another instance). */
+  engineClose(): void;
   /** `io.close()`: ends the held polls, then, a turn later, `server.close()` from a socket.io file. */
   close(): Promise<void>;
 }
@@ -47,12 +47,14 @@ export async function attachLikeEngineIo(server: Server, holdMs = 25_000): Promi
     }
     for (const listener of listeners) listener.call(server, req, res);
   });
+  // A noop packet: the poll ends.
+  const engineClose = (): void => {
+    for (const res of held) res.end('6');
+  };
   return {
-    get held() {
-      return held.size;
-    },
+    engineClose,
     async close() {
-      for (const res of held) res.end('6'); // a noop packet: the poll ends, its client reconnects
+      engineClose();
       await close(server);
     },
   };

@@ -6,7 +6,10 @@ import {
   type Http2ServerResponse,
 } from 'node:http2';
 import { connect, type Socket } from 'node:net';
+import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AppRunnerRuntime } from '../../../src/index.js';
+import { attachLikeEngineIo } from '../../support/engine-io-like.js';
 import { baseUrl, get } from '../../support/http.js';
 import { streamOf } from '../../support/http2.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
@@ -197,5 +200,93 @@ describe('load shedding: exempt requests', () => {
     expect((await slow).status).toBe(200);
     // The exempt one was served, not shed; it counted among those in flight meanwhile.
     expect(runtime.stats()).toMatchObject({ inFlight: 0, shed: 3, served: 2 });
+  });
+});
+
+describe('load shedding: exempt requests in flight', () => {
+  /** Sends a GET that the server holds (a long poll); resolves once the app has it. */
+  async function holdPoll(url: string, server: { once(event: 'request', fn: () => void): unknown }) {
+    const arrived = new Promise<void>((resolve) => server.once('request', () => resolve()));
+    void get(`${url}/socket.io/?EIO=4&transport=polling`, { timeoutMs: 30_000 }).catch(() => {});
+    await arrived;
+  }
+
+  /** Two long polls held, then ten GET /hello: their statuses, and the stats before the polls end. */
+  async function helloBesideTwoPolls(runtime: AppRunnerRuntime, endPolls: () => void) {
+    const url = baseUrl(runtime.server!);
+    await holdPoll(url, runtime.server!);
+    await holdPoll(url, runtime.server!);
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await get(`${url}/hello`)).status);
+    const stats = runtime.stats();
+    endPolls();
+    return { statuses, stats };
+  }
+
+  it('are not counted against maxInFlight: two held long polls leave both slots to the other requests', async () => {
+    // Arrange: Socket.IO's engine.io behind the kit (attached before it), as a plain listener does it.
+    const polls = new Set<{ end(body: string): void }>();
+    const { runtime } = await startRuntime({
+      app: (req, res) => {
+        if (req.url?.startsWith('/socket.io/')) polls.add(res);
+        else res.end('hello');
+      },
+      loadShedding: { maxInFlight: 2, exempt: ['/socket.io/*'] },
+    });
+
+    // Act
+    const { statuses, stats } = await helloBesideTwoPolls(runtime, () => {
+      for (const poll of polls) poll.end('6');
+    });
+
+    // Assert: they once counted as two of two in flight, and every /hello was shed.
+    expect(statuses).toEqual(Array(10).fill(200));
+    expect(stats).toMatchObject({ inFlight: 2, shed: 0 }); // in flight still, as they are
+  });
+
+  it('once closed, no longer set apart: the limit counts what is in flight again', async () => {
+    // Arrange
+    const held: { end(body: string): void }[] = [];
+    const { runtime } = await startRuntime({
+      app: (req, res) => {
+        if (req.url?.startsWith('/socket.io/') || req.url === '/slow') held.push(res);
+        else res.end('hello');
+      },
+      loadShedding: { maxInFlight: 1, exempt: ['/socket.io/*'] },
+    });
+    const url = baseUrl(runtime.server!);
+    await holdPoll(url, runtime.server!);
+    held.shift()!.end('6');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const slowArrived = new Promise<void>((resolve) => runtime.server!.once('request', () => resolve()));
+    const slow = get(`${url}/slow`);
+    await slowArrived;
+
+    // Act
+    const hello = await get(`${url}/hello`);
+
+    // Assert: the slot is the slow request's; the closed poll left no credit behind.
+    expect(hello.status).toBe(503);
+    held.shift()!.end('slow');
+    expect((await slow).status).toBe(200);
+  });
+
+  it("on Fastify with Socket.IO attached to fastify.server before the kit (the kit in front of engine.io's listener)", async () => {
+    // Arrange
+    const fastify = Fastify();
+    fastify.get('/hello', async () => 'hello');
+    const io = await attachLikeEngineIo(fastify.server);
+    const { runtime } = await startRuntime({
+      app: fastify,
+      quietRequests: ['/socket.io/*'],
+      loadShedding: { maxInFlight: 2, exempt: ['/socket.io/*'] },
+    });
+
+    // Act
+    const { statuses, stats } = await helloBesideTwoPolls(runtime, () => io.engineClose());
+
+    // Assert
+    expect(statuses).toEqual(Array(10).fill(200));
+    expect(stats).toMatchObject({ inFlight: 2, shed: 0 });
   });
 });
