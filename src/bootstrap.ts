@@ -5,7 +5,7 @@ import { Server as TlsServer } from 'node:tls';
 import { isMainThread, threadId } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { type AdapterKit, type InstalledApp, inFront } from './adapters/adapter.js';
-import { selectAdapter } from './adapters/select.js';
+import { kitServerAdapters, selectAdapter } from './adapters/select.js';
 import { clusterPrimary, meetClusterPrimary } from './cluster/worker.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import { launcherWarnings, recogniseLauncher } from './config/launcher.js';
@@ -482,8 +482,17 @@ async function start(options: BootstrapOptions, progress: { logger?: Logger }): 
     coordinator.abandon();
     throw error;
   };
+  // The kit's own server is made before beforeListen, which may attach Socket.IO or ws to it: they
+  // then stand in front of the kit's listener, as when attached once the kit started. Until the app
+  // is installed, its one listener is this stand-in (no request arrives before it listens).
+  let serve: NodeRequestListener | undefined;
+  const standIn: NodeRequestListener = (req, res) => serve?.(req, res);
   try {
     await secrets.load();
+    if (!stopping() && adapter !== undefined && kitServerAdapters.has(adapter)) {
+      const { tls } = config.server;
+      server = tls === undefined ? createServer(standIn) : httpsServer(tls, standIn);
+    }
     if (!stopping()) await options.beforeListen?.(runtime);
   } catch (error) {
     return failStart(error);
@@ -503,9 +512,19 @@ async function start(options: BootstrapOptions, progress: { logger?: Logger }): 
           `Invalid server.tls: the ${installed.kind} app brings its own server, which the kit does not create; give the certificate to the framework instead (fastify({ https: { key, cert } }), NestFactory.create(AppModule, { httpsOptions: { key, cert } })), and the kit drains that server the same way.`,
         );
       }
-      server =
-        installed.server ??
-        (tls === undefined ? createServer(installed.listener!) : httpsServer(tls, installed.listener!));
+      if (server !== undefined && installed.listener !== undefined) {
+        serve = installed.listener;
+        // Nothing took the stand-in in beforeListen: the app's listener replaces it, with no call between.
+        const listeners = server.listeners('request');
+        if (listeners.length === 1 && listeners[0] === standIn) {
+          server.removeListener('request', standIn);
+          server.on('request', serve);
+        }
+      } else {
+        server =
+          installed.server ??
+          (tls === undefined ? createServer(installed.listener!) : httpsServer(tls, installed.listener!));
+      }
       applyTimeouts(server, config);
       // Fastify's server has its own `clientError` handler; Node's, without one, writes no line.
       if (server.listenerCount('clientError') === 0)

@@ -54,7 +54,12 @@ export interface AppRunnerRuntime {
   readonly metrics: RuntimeMetrics;
   /** The health check registry behind `/healthz`, `/readyz` and `/startupz`. */
   readonly health: HealthRegistry;
-  /** The server the kit listens with; `undefined` when bootstrapped without `app`. */
+  /**
+   * The server the kit listens with; `undefined` when bootstrapped without `app`. Attach Socket.IO or
+   * `ws` to it once `bootstrapAppRunner` resolves, or in `beforeListen`, where it is already there
+   * when the kit creates it (an Express or Koa app, a request listener); a Fastify or NestJS app
+   * brings its own, which is `undefined` here until the app is installed, after `beforeListen`.
+   */
   readonly server: Server | undefined;
   /** `starting`, `ready`, `draining` or `stopped`. */
   readonly state: LifecycleState;

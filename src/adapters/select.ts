@@ -1,3 +1,4 @@
+import { Server as NetServer } from 'node:net';
 import { describeValue } from '../config/parse.js';
 import { UnsupportedAppError } from '../errors.js';
 import type { AnyAppAdapter } from './adapter.js';
@@ -15,6 +16,17 @@ export const adapters: readonly AnyAppAdapter[] = [
   expressAdapter,
   nodeAdapter,
 ];
+
+/**
+ * The adapters whose apps the kit serves on a server it creates (not the framework's own, as
+ * Fastify's and NestJS's): that server exists before the app is installed, as `runtime.server` in
+ * `beforeListen`.
+ */
+export const kitServerAdapters: ReadonlySet<AnyAppAdapter> = new Set([
+  koaAdapter,
+  expressAdapter,
+  nodeAdapter,
+]);
 
 /**
  * The adapter for `app`: `explicit` when given (it must match), else the first whose shape `app`
@@ -38,6 +50,16 @@ export function selectAdapter(app: unknown, explicit?: AnyAppAdapter): AnyAppAda
         'server (no getHttpAdapter()): pass the application of NestFactory.create(AppModule). For a microservice ' +
         'or a worker, omit `app`: bootstrapAppRunner() then handles the signals and logs, and ' +
         "runtime.onShutdown('nest', () => app.close()) runs Nest's lifecycle hooks on shutdown.",
+    );
+  }
+  if (found === undefined && app instanceof NetServer) {
+    throw new UnsupportedAppError(
+      'bootstrapAppRunner({ app }) received a server (of node:http, node:https or node:http2), not an app: pass the app it ' +
+        'serves (the Express app, the Koa app, the listener given to createServer) and delete its listen(): the ' +
+        'kit creates the server and listens, and runtime.server is that server, for Socket.IO or ws (attach ' +
+        'them in beforeListen or once bootstrapAppRunner resolves). To keep a server of your own, omit `app`, ' +
+        'create it with http.createServer(runtime.createRequestListener(app)), call runtime.manageServer(server) ' +
+        'and listen yourself.',
     );
   }
   if (found === undefined) {

@@ -513,6 +513,8 @@ export interface BootstrapOptions {
   /**
    * Runs once the secrets are loaded, before the server listens: open pools, run migrations, warm
    * caches. Traffic arrives only after it resolves; when it throws, the bootstrap fails with that error.
+   * `runtime.server` is there already when the kit creates it (Express, Koa, a request listener):
+   * Socket.IO or `ws` may be attached to it here.
    */
   beforeListen?: ((runtime: AppRunnerRuntime) => unknown) | undefined;
   /** Health endpoint options. */

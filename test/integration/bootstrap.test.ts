@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
+import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
@@ -9,6 +10,7 @@ import {
   SecretReferenceError,
   UnsupportedAppError,
 } from '../../src/index.js';
+import { attachLikeEngineIo, type EngineIoLike } from '../support/engine-io-like.js';
 import { baseUrl, get } from '../support/http.js';
 import { startRuntime, stopRuntimes } from '../support/runtime.js';
 
@@ -170,6 +172,55 @@ async function rawExchange(port: number, request: string): Promise<string> {
   return received;
 }
 
+describe('runtime.server in beforeListen', () => {
+  it("is the kit's server already (a request listener's, as Express's and Koa's): engine.io attached there answers its path in front of the kit, which serves the rest", async () => {
+    // Arrange
+    let io: EngineIoLike | undefined;
+    const { runtime, logs } = await startRuntime({
+      app: hello,
+      beforeListen: async (rt) => {
+        io = await attachLikeEngineIo(rt.server!);
+      },
+    });
+    const url = baseUrl(runtime.server!);
+
+    // Act
+    const poll = get(`${url}/socket.io/?EIO=4&transport=polling`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    io!.engineClose();
+    const routed = await get(`${url}/hello`);
+
+    // Assert
+    expect((await poll).body).toBe('6');
+    expect(JSON.parse(routed.body)).toMatchObject({ url: '/hello', requestId: expect.any(String) });
+    expect(logs.lines.filter((l) => l.msg === 'request completed').map((l) => l.path)).toEqual(['/hello']);
+  });
+
+  it("leaves the app's listener alone on the server when nothing took it there", async () => {
+    let inBeforeListen: unknown;
+    const { runtime } = await startRuntime({
+      app: hello,
+      beforeListen: (rt) => {
+        inBeforeListen = rt.server;
+      },
+    });
+    expect(inBeforeListen).toBe(runtime.server);
+    expect(runtime.server!.listeners('request').map((l) => l.name)).toEqual(['apprunnerKitListener']);
+  });
+
+  it('is undefined for a Fastify app, whose server is its own, until the app is installed', async () => {
+    let inBeforeListen: unknown = 'not called';
+    const { runtime } = await startRuntime({
+      app: Fastify(),
+      beforeListen: (rt) => {
+        inBeforeListen = rt.server;
+      },
+    });
+    expect(inBeforeListen).toBeUndefined();
+    expect(runtime.server).toBeDefined();
+  });
+});
+
 describe('requests Node refuses before they reach the app', () => {
   it('answer as Node does, with a warn line naming the status, the code and the client, never the bytes', async () => {
     const { runtime, logs } = await startRuntime({ app: hello });
@@ -225,6 +276,18 @@ describe('bootstrapAppRunner failures', () => {
     const promise = startRuntime({ app: app as never });
     await expect(promise).rejects.toBeInstanceOf(UnsupportedAppError);
     await expect(promise).rejects.toThrow(/request listener/);
+  });
+
+  it('rejects a node:http server given as the app, naming the fixes: its app, or manageServer', async () => {
+    const server = createServer(hello);
+    const promise = startRuntime({ app: server as never });
+    await expect(promise).rejects.toBeInstanceOf(UnsupportedAppError);
+    await expect(promise).rejects.toThrow(
+      /^bootstrapAppRunner\(\{ app \}\) received a server \(of node:http, node:https or node:http2\), not an app: pass the app it serves/,
+    );
+    await expect(promise).rejects.toThrow(
+      'create it with http.createServer(runtime.createRequestListener(app)), call runtime.manageServer(server) and listen yourself.',
+    );
   });
 
   it('rejects a malformed secret reference before anything starts: a runtime can start after it', async () => {
