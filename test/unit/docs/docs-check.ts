@@ -166,6 +166,30 @@ declare module '@aws-sdk/client-sqs';
 declare module 'next';
 declare module '@sentry/node';
 declare module 'supertest';
+// Socket.IO and Redis, which the project does not install: what docs/shutdown.md uses of them, with
+// the signatures of socket.io 4, @socket.io/redis-adapter 8 and redis 5.
+declare module 'socket.io' {
+  type AllowRequest = (
+    req: import('node:http').IncomingMessage,
+    callback: (error: string | null | undefined, allow: boolean) => void,
+  ) => void;
+  export class Server {
+    constructor(server?: import('node:http').Server, options?: { allowRequest?: AllowRequest });
+    readonly engine: { close(): void };
+    adapter(adapter: unknown): this;
+  }
+}
+declare module '@socket.io/redis-adapter' {
+  export function createAdapter(pub: unknown, sub: unknown): unknown;
+}
+declare module 'redis' {
+  interface RedisClient {
+    connect(): Promise<RedisClient>;
+    duplicate(): RedisClient;
+    close(): Promise<void>;
+  }
+  export function createClient(options?: { url?: string }): RedisClient;
+}
 `;
 
 /** The names {@link prelude} declares, for the guide that lists them. */
