@@ -50,6 +50,10 @@ export interface ShutdownSettings {
   readonly drainDelayMs: number;
   readonly idleGraceMs: number;
   readonly hookTimeoutMs: number;
+  /** The signals that start the shutdown, a second of which forces the exit (none: no such hint). */
+  readonly signals?: readonly NodeJS.Signals[];
+  /** How often a shutdown that takes long says what it still waits for; 5 s when not given. */
+  readonly progressEveryMs?: number;
 }
 
 /** How long the deadline waits, after destroying the sockets, for the requests they carried to end. */
@@ -60,6 +64,9 @@ const finalStepsReserveMs = 2_000;
 const laterFinalStepMs = 250;
 /** Time left after an idle socket's grace for its close to be seen before the drain's end. */
 const idleCloseMarginMs = 100;
+
+/** How often a shutdown that takes long says what it waits for: a drain held to its deadline is silent otherwise. */
+const progressEveryMs = 5_000;
 
 /** The phase in which the drain waits for the app to close its upgraded connections. */
 const awaitingUpgraded = 'awaiting upgraded connections';
@@ -361,7 +368,13 @@ export class ShutdownCoordinator {
     );
     const drainMs = timeoutMs - reserveMs;
     this.#drainEndsAt = startedAt + drainMs;
+    const progress = setInterval(
+      () => this.#sayProgress(startedAt),
+      this.#settings.progressEveryMs ?? progressEveryMs,
+    );
+    progress.unref();
     const outcome = await withTimeout(this.#sequence(startedAt + drainMs), drainMs);
+    clearInterval(progress);
     this.#tasksClosed = true;
     // What the sequence had left (hooks) is not started once the final steps run.
     if (outcome.outcome === 'timed-out') {
@@ -420,6 +433,34 @@ export class ShutdownCoordinator {
     if (!this.#forced) this.#logger.info({ reason, exitCode, durationMs }, 'shutdown complete');
     this.#finish(exitCode);
     return { reason, exitCode, timedOut, durationMs };
+  }
+
+  /**
+   * A line, every few seconds of a drain that takes long, naming what it waits for: the responses
+   * still open (a stream, a long poll), the upgraded connections, the tracked tasks, the hook that
+   * runs; and that a second signal (Ctrl+C again) exits at once, where signals start it. Without it, a drain held by a stream
+   * to its deadline said nothing from its first line to its last, 18 s later.
+   */
+  #sayProgress(startedAt: number): void {
+    const phase = this.#phase;
+    if (this.#state !== 'draining' || this.#forced || phase === 'drain delay') return;
+    const open = groupOpenResponses(this.#trackers.flatMap((tracker) => tracker.openResponses()));
+    const tasks = phase === 'awaiting tracked tasks' ? this.#tasks.names() : [];
+    const elapsedMs = Math.round(performance.now() - startedAt);
+    const deadlineInMs = Math.max(0, Math.round(this.#drainEndsAt - performance.now()));
+    this.#logger.info(
+      {
+        phase,
+        elapsedMs,
+        deadlineInMs,
+        inFlight: this.inFlight,
+        upgraded: this.upgraded,
+        ...(open.named.length === 0 ? {} : { openResponses: open.named }),
+        ...(open.notNamed === 0 ? {} : { openResponsesNotNamed: open.notNamed }),
+        ...(tasks.length === 0 ? {} : { tasks }),
+      },
+      `still shutting down after ${Math.round(elapsedMs / 1000)} s (${phase})${openResponsesNote(open.named, open.notNamed).replace(/^; /, ': ')}${this.upgraded === 0 ? '' : `; ${this.upgraded} upgraded connection${this.upgraded === 1 ? '' : 's'} (WebSocket) open`}; the deadline is in ${Math.ceil(deadlineInMs / 1000)} s${this.#settings.signals?.length ? ', and a second signal (Ctrl+C again) exits at once' : ''}`,
+    );
   }
 
   async #sequence(deadline: number): Promise<void> {
