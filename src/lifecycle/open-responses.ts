@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
+import { urlSlot } from '../http/context.js';
 import { pathWithoutQuery } from '../http/path.js';
+import { contextOfResponse } from '../http/request-scope.js';
 
 /** Responses still open of one method and path, as the deadline's line names them. */
 export interface OpenResponses {
@@ -26,9 +28,13 @@ export function groupOpenResponses(responses: readonly ServerResponse[]): {
   const groups = new Map<string, { method: string; path: string; count: number }>();
   let notNamed = 0;
   for (const res of responses) {
-    const req = res.req as ServerResponse['req'] | undefined;
+    const req = res.req as (ServerResponse['req'] & { originalUrl?: unknown }) | undefined;
     const method = req?.method ?? 'unknown';
-    const path = pathWithoutQuery(req?.url).slice(0, maxPathLength);
+    // As it arrived, as the request line has it: a mounted router (Express's, koa-mount) rewrites req.url.
+    const arrived =
+      contextOfResponse(res)?.[urlSlot] ??
+      (typeof req?.originalUrl === 'string' ? req.originalUrl : req?.url);
+    const path = pathWithoutQuery(arrived).slice(0, maxPathLength);
     const key = `${method} ${path}`;
     const group = groups.get(key);
     if (group !== undefined) group.count++;

@@ -23,9 +23,11 @@ export class OtherSignalListeners {
   readonly #own: Listener;
   readonly #signals: readonly NodeJS.Signals[];
   readonly #logger: Logger;
-  /** Those there at the end of the start, by signal. */
-  readonly #atStart = new Map<NodeJS.Signals, Set<Listener>>();
-  /** The first signal, and those of its listeners that may still send it again. */
+  /**
+   * The first signal, and those of its other listeners that may still send it again: those still
+   * installed once its emit is done (a `process.once` listener, which Node removes at the emit, or one
+   * that removes itself there, is a clean-up, not a sender).
+   */
   #first: { readonly signal: NodeJS.Signals; readonly senders: Set<Listener> } | undefined;
 
   constructor(own: Listener, signals: readonly NodeJS.Signals[], logger: Logger) {
@@ -34,17 +36,12 @@ export class OtherSignalListeners {
     this.#logger = logger;
   }
 
-  /**
-   * At the end of the start: remembers the other listeners of each signal (a `process.once` listener
-   * installed before the kit's is already gone when the kit's runs at the signal), and warns of them
-   * in one line, while the app can still be changed.
-   */
+  /** At the end of the start: warns of the other listeners of the signals in one line, while the app can still be changed. */
   noteAtStart(): void {
     const signals: NodeJS.Signals[] = [];
     const all = new Set<Listener>();
     for (const signal of this.#signals) {
       const others = this.#others(signal);
-      this.#atStart.set(signal, new Set(others));
       if (others.length === 0) continue;
       signals.push(signal);
       for (const listener of others) all.add(listener);
@@ -63,8 +60,12 @@ export class OtherSignalListeners {
    */
   noteFirstSignal(signal: NodeJS.Signals, warn: boolean): void {
     const others = this.#others(signal);
-    const senders = new Set([...(this.#atStart.get(signal) ?? []), ...others]);
-    this.#first = { signal, senders };
+    const first = { signal, senders: new Set<Listener>() };
+    this.#first = first;
+    // Once every listener of this emit has run: those it removed are no senders.
+    process.nextTick(() => {
+      for (const listener of this.#others(signal)) first.senders.add(listener);
+    });
     if (!warn || others.length === 0) return;
     const names = listenerNames(others);
     this.#logger.warn(

@@ -100,6 +100,14 @@ export function installProcessHandlers(
         logger.info({ signal }, `received ${signal} while draining: the drain goes on`);
         return;
       }
+      // Ctrl+C in a terminal reaches the app twice when it runs under `npm start` (the terminal signals
+      // the process group, and npm forwards its own): milliseconds apart, it is the same one.
+      if (performance.now() - firstSignalAt < sameSignalWindowMs) {
+        // A listener's quick re-send is this one: it no longer excuses a later signal.
+        others.resentBy(signal);
+        logger.debug({ signal }, `received ${signal} again at once: taken for the same signal`);
+        return;
+      }
       // Apollo Server's listener awaits server.stop(), removes itself and sends the signal again, for
       // the process to end as it would have without it: that one is its, however late it comes.
       const sender = others.resentBy(signal);
@@ -109,12 +117,6 @@ export function installProcessHandlers(
           { signal, resentBy: name },
           `received ${signal} again, sent by another listener of it (${name}) that has removed itself since, as Apollo Server's and NestJS's do once stopped: taken for the same signal, the drain goes on`,
         );
-        return;
-      }
-      // Ctrl+C in a terminal reaches the app twice when it runs under `npm start` (the terminal signals
-      // the process group, and npm forwards its own): milliseconds apart, it is the same one.
-      if (performance.now() - firstSignalAt < sameSignalWindowMs) {
-        logger.debug({ signal }, `received ${signal} again at once: taken for the same signal`);
         return;
       }
       coordinator.force(`second ${signal}`);

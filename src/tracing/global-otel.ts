@@ -47,6 +47,21 @@ export interface RegisteredGlobals {
   readonly propagation: boolean;
 }
 
+/**
+ * Whether Sentry registered OpenTelemetry's globals (Sentry 8 to 10, `@sentry/node`): its tracer
+ * provider (`SentryTracerProvider` from 10.64; a plain `BasicTracerProvider` before, or when asked),
+ * registered with its context manager and propagator, whose class names say Sentry
+ * (`SentryContextManager`, `SentryAsyncLocalStorageContextManager`, `SentryPropagator`).
+ */
+export function sentryRegisteredGlobals(provider: OtherTracerProvider): boolean {
+  if (provider.name === 'SentryTracerProvider') return true;
+  const found = registry();
+  return [found?.context, found?.propagation].some((registered) => {
+    const name = (registered as { constructor?: { name?: unknown } } | undefined)?.constructor?.name;
+    return typeof name === 'string' && name.startsWith('Sentry');
+  });
+}
+
 /** Which of OpenTelemetry's globals are registered in the process, by whatever registered them. */
 export function registeredGlobals(): RegisteredGlobals {
   const found = registry();

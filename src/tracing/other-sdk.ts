@@ -47,6 +47,8 @@ export function followOtherSdk(scope: RequestScope): () => void {
     const active = activeSpanIds();
     const traceId = active === undefined ? undefined : fromHexTraceId(active.traceId);
     if (active === undefined || traceId === undefined) return;
+    // A span the other SDK does not record is in no trace anyone sees: the header's trace is.
+    if (!active.sampled && context.traceId !== undefined) return;
     context.traceId = traceId;
     const state: OtherSdkRequest = {
       traceId: active.traceId,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { TracingConfig } from '../config/tracing.js';
 import type { RequestScope } from '../http/request-scope.js';
 import type { TracingBackend } from './backend.js';
-import { flushOtherTracerProvider, otherTracerProvider } from './global-otel.js';
+import { flushOtherTracerProvider, otherTracerProvider, sentryRegisteredGlobals } from './global-otel.js';
 import { instrumentAwsClient } from './instrumentation/aws-sdk.js';
 import { InstrumentationFailures } from './instrumentation/failures.js';
 import { instrumentFetch } from './instrumentation/fetch.js';
@@ -126,24 +126,24 @@ function warnOfSdkSettings(config: TracingConfig, logger: Logger): void {
 /**
  * What the kit does beside another SDK's global tracer provider, and the line that says it. Sentry's
  * provider registered for errors alone makes no span: the kit traces then, as with none
- * (`sentrySpans` asks Sentry).
+ * (`sentrySpans` asks Sentry's client).
  */
-export async function besideOtherSdk(
+export function besideOtherSdk(
   config: TracingConfig,
   plan: TracingPlan,
   logger: Logger,
-  sentrySpans: () => Promise<boolean | undefined> = sentryMakesSpans,
-): Promise<TracingPlan> {
+  sentrySpans: () => boolean | undefined = sentryMakesSpans,
+): TracingPlan {
   const other = otherTracerProvider();
   if (other === undefined) return plan;
   const fields = { mode: config.mode, otherTracerProvider: other.name };
   const backendName = (backend: TracingPlan['backend']) =>
     backend === 'xray' ? 'the X-Ray SDK' : 'OpenTelemetry';
-  if (config.mode === 'auto' && other.name === 'SentryTracerProvider' && (await sentrySpans()) === false) {
+  if (config.mode === 'auto' && sentryRegisteredGlobals(other) && sentrySpans() === false) {
     if (plan.backend !== 'off')
       logger.info(
         { tracing: { ...fields, otherMakesSpans: false } },
-        `Sentry's tracer provider is OpenTelemetry's global one, but Sentry makes no spans (no tracesSampleRate nor tracesSampler): the kit traces through ${backendName(plan.backend)} in auto mode, as without Sentry`,
+        `Sentry's tracer provider (${other.name}) is OpenTelemetry's global one, but Sentry makes no spans (no tracesSampleRate nor tracesSampler): the kit traces through ${backendName(plan.backend)} in auto mode, as without Sentry`,
       );
     return plan;
   }
@@ -185,7 +185,7 @@ export async function startTracing(
   dependencies: TracingDependencies,
 ): Promise<Tracing> {
   const { logger, scope, requestIdHeader } = dependencies;
-  const plan = await besideOtherSdk(config, resolveTracingMode(config), logger);
+  const plan = besideOtherSdk(config, resolveTracingMode(config), logger);
   warnOfPropagators(config, logger);
   // Variables the kit could not read, left out because the backend that reads them does not trace.
   const leftOut = (name: string, value: string | string[], message: string) =>

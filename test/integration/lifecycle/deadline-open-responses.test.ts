@@ -75,4 +75,24 @@ describe('the deadline line names the responses still open', () => {
         '(a long poll or a stream should end on runtime.signal)',
     );
   });
+
+  it('names a request by its path as it arrived, as its request line does, where a mounted router rewrote req.url', async () => {
+    // Arrange: Express's app.use('/api/v1', router) sets req.url to the path below the mount.
+    const mounted = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url?.startsWith('/api/v1/')) req.url = req.url.slice('/api/v1'.length);
+      app(req, res);
+    };
+    const { runtime, logs } = await startRuntime({ app: mounted, shutdown: { timeoutMs: 1_000 } });
+    const server = runtime.server!;
+    const { port } = server.address() as AddressInfo;
+    await held(port, '/api/v1/hang/stream?since=1', server);
+
+    // Act
+    await runtime.shutdown('test');
+
+    // Assert
+    expect(timedOut(logs.lines)).toMatchObject({
+      openResponses: [{ method: 'GET', path: '/api/v1/hang/stream', count: 1 }],
+    });
+  });
 });

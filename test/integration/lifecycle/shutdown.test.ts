@@ -225,35 +225,49 @@ describe('shutdown on a real signal', () => {
     expect(app.lines.find((l) => l.msg === 'shutdown forced: exiting now')).toBeUndefined();
   });
 
-  for (const resend of ['on', 'once']) {
-    it(`takes the signal another listener sends again after its own stop (Apollo Server's, with process.${resend}) for the first: the drain goes on, a further one forces`, async () => {
-      const app = await startApp(fixture, { TIMEOUT_MS: '10000', RESEND: resend, RESEND_MS: '300' });
-      const slow = get(`${app.url}/slow?ms=1200`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      app.signal('SIGTERM');
-      expect((await slow).status).toBe(200);
-      const { code } = await app.exit();
-      expect(code).toBe(0);
-      expect(app.lines.find((l) => l.msg === 'shutdown forced: exiting now')).toBeUndefined();
-      expect(app.lines.find((l) => l.resentBy !== undefined)).toMatchObject({
-        level: 'info',
-        signal: 'SIGTERM',
-        resentBy: 'stopThenResend',
-      });
-
-      const again = await startApp(fixture, { TIMEOUT_MS: '10000', RESEND: resend, RESEND_MS: '300' });
-      const hanging = get(`${again.url}/hang`).catch((error: NodeJS.ErrnoException) => error);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      again.signal('SIGTERM');
-      await again.waitForLine((l) => l.resentBy !== undefined);
-      again.signal('SIGTERM');
-      expect((await again.exit()).code).toBe(1);
-      expect(again.lines.find((l) => l.msg === 'shutdown forced: exiting now')).toMatchObject({
-        reason: 'second SIGTERM',
-      });
-      expect(await hanging).toBeInstanceOf(Error);
+  it("takes the signal another listener sends again after its own stop (Apollo Server's) for the first: the drain goes on, a further one forces", async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '10000', RESEND: 'on', RESEND_MS: '300' });
+    const slow = get(`${app.url}/slow?ms=1200`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    app.signal('SIGTERM');
+    expect((await slow).status).toBe(200);
+    const { code } = await app.exit();
+    expect(code).toBe(0);
+    expect(app.lines.find((l) => l.msg === 'shutdown forced: exiting now')).toBeUndefined();
+    expect(app.lines.find((l) => l.resentBy !== undefined)).toMatchObject({
+      level: 'info',
+      signal: 'SIGTERM',
+      resentBy: 'stopThenResend',
     });
-  }
+
+    const again = await startApp(fixture, { TIMEOUT_MS: '10000', RESEND: 'on', RESEND_MS: '300' });
+    const hanging = get(`${again.url}/hang`).catch((error: NodeJS.ErrnoException) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    again.signal('SIGTERM');
+    await again.waitForLine((l) => l.resentBy !== undefined);
+    again.signal('SIGTERM');
+    expect((await again.exit()).code).toBe(1);
+    expect(again.lines.find((l) => l.msg === 'shutdown forced: exiting now')).toMatchObject({
+      reason: 'second SIGTERM',
+    });
+    expect(await hanging).toBeInstanceOf(Error);
+  });
+
+  it("does not take a second signal for the re-send of a listener Node removed at the first (process.once): an operator's second signal forces", async () => {
+    const app = await startApp(fixture, { TIMEOUT_MS: '10000', RESEND: 'once', RESEND_MS: '5000' });
+    const hanging = get(`${app.url}/hang`).catch((error: NodeJS.ErrnoException) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    app.signal('SIGINT');
+    await app.waitForLine((l) => l.msg === 'shutdown started');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    app.signal('SIGINT');
+    expect((await app.exit()).code).toBe(1);
+    expect(app.lines.find((l) => l.msg === 'shutdown forced: exiting now')).toMatchObject({
+      reason: 'second SIGINT',
+    });
+    expect(app.lines.find((l) => l.resentBy !== undefined)).toBeUndefined();
+    expect(await hanging).toBeInstanceOf(Error);
+  });
 
   it("names other listeners of the signals at start, with Apollo Server's fix, and at the signal", async () => {
     const app = await startApp(fixture, { RESEND: 'on' });

@@ -119,6 +119,18 @@ describe('beside the OpenTelemetry agent', () => {
       expect(downstream.received.get(path)?.['x-amzn-trace-id']).toBeUndefined();
   });
 
+  it('auto: a request the agent does not record keeps the trace of its X-Ray header on its lines', async () => {
+    const app = await startUnderAgent({ OTEL_TRACES_SAMPLER: 'always_off' });
+    const root = '1-5759e988-bd862e3fe1be46a994272793';
+    await get(`${app.url}/hello`, { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    const [line] = await app
+      .waitForLine(() => linesOf(app, 'request completed').length === 1)
+      .then(() => linesOf(app, 'request completed'));
+    // Not the id of the agent's unrecorded span, in a trace no one sees.
+    expect(line).toMatchObject({ traceId: root });
+    expect(line?.spanId).toBeUndefined();
+  });
+
   it('off: the lines carry the agent’s ids, and its spans are exported at SIGTERM before the exit', async () => {
     // Spans wait in the agent's batch processor a minute: only a flush at the exit sends them. The
     // agent does not end its SDK on SIGTERM here: what reaches the collector is what the kit flushed.
