@@ -100,29 +100,35 @@ function matchMount(layer: LayerLike, path: string): MountMatch | undefined {
 
 /**
  * The pattern of what `layer` matched: its own as given (router 2.3 and later), else the match with
- * each parameter's segment written as `:name`. A value in one segment is that parameter's; one found
- * in several (`/tenants/tenants`) is placed by matching again with a probe in each. A value of several
- * segments (Express 4's `*`, or a parameter of a pattern such as `(.*)`) becomes one segment: file
- * paths would be ids too. A parameter whose name is a number (`*`, a RegExp's group) is written `*`.
+ * each parameter's segment written as `:name`. A value in one segment is that parameter's (Express 4
+ * decodes `a%2Fb` to `a/b`: one segment still); one found in several (`/tenants/tenants`) is placed
+ * by matching again with a probe in each. A value of several segments (Express 4's `*`, or a
+ * parameter of a pattern such as `(.*)`) becomes one segment: file paths would be ids too. A
+ * parameter whose name is a number (`*`, a RegExp's group) is written `*`. The other segments are
+ * written as the app did (Express 4 matches `/GRAPHQL` with `/GraphQL` by default). `undefined` when
+ * the pattern cannot be written without the request's own text: a RegExp mount (`/^\/v\d+/` matches
+ * `/v2`, `/v3`, …), or a parameter whose value is found in no segment.
  */
-function patternOf(layer: LayerLike, match: MountMatch): string {
+function patternOf(layer: LayerLike, match: MountMatch): string | undefined {
   if (match.matched === '') return '';
   const raw = Array.isArray(layer.rawPath) ? layer.rawPath[match.index] : layer.rawPath;
   if (typeof raw === 'string') return raw.replace(/\/+$/, '');
+  if (raw instanceof RegExp || !writtenAsString(layer)) return undefined;
   const segments = match.matched.split('/');
   const placed = new Set<number>();
   const runs: [value: string, written: string][] = [];
-  for (const [name, value] of Object.entries(match.params)) {
+  for (const [name, param] of Object.entries(match.params)) {
+    const value = Array.isArray(param) ? param.join('/') : param;
     if (typeof value !== 'string' || value === '') continue;
     // A name that is a number is not one: Express 4's `*`, a group of a RegExp.
     const written = /^\d+$/.test(name) ? '*' : `:${name}`;
-    if (value.includes('/')) {
-      runs.push([value, written]); // after the others, which probing places on the path as matched
-      continue;
-    }
     const candidates: number[] = [];
     for (let i = 0; i < segments.length; i++)
       if (!placed.has(i) && segments[i] !== '' && decoded(segments[i]!) === value) candidates.push(i);
+    if (candidates.length === 0 && value.includes('/')) {
+      runs.push([value, written]); // after the others, which probing places on the path as matched
+      continue;
+    }
     let index = candidates.length === 1 ? candidates[0] : undefined;
     if (candidates.length > 1 && segments.length <= maxProbedSegments)
       index = candidates.find((i) =>
@@ -131,12 +137,42 @@ function patternOf(layer: LayerLike, match: MountMatch): string {
           return matchMount(layer, probed)?.params[name] === probe;
         }),
       );
-    if (index === undefined) continue;
+    if (index === undefined) return undefined;
     placed.add(index);
     segments[index] = written;
   }
-  for (const [value, written] of runs) placeRun(segments, placed, value, written);
+  for (const [value, written] of runs) if (!placeRun(segments, placed, value, written)) return undefined;
+  if (layer.regexp?.flags.includes('i') === true) asWritten(layer.regexp, segments, placed);
   return segments.filter((segment) => segment !== runTail).join('/');
+}
+
+/**
+ * Express 4 keeps no pattern as given, only its RegExp, and a mount's RegExp made from a string
+ * ends with its look-ahead for the segment's end; a RegExp the app gave as the mount (or as the
+ * last of an array's) does not, as a rule.
+ */
+function writtenAsString(layer: LayerLike): boolean {
+  return layer.matchers !== undefined || layer.regexp?.source.endsWith('(?=\\/|$)') === true;
+}
+
+/**
+ * Writes the segments of `segments` not `placed` (the pattern's own text, matched whatever its case)
+ * as the case-insensitive Express 4 RegExp made from the app's pattern has them, in order.
+ */
+function asWritten(regexp: RegExp, segments: string[], placed: ReadonlySet<number>): void {
+  const text = regexp.source.replace(/\\([/.])/g, '$1');
+  const lower = text.toLowerCase();
+  let from = 0;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (placed.has(i) || segment === '') continue;
+    const at = lower.indexOf(`/${segment.toLowerCase()}`, from);
+    if (at === -1) continue;
+    const end = at + 1 + segment.length;
+    if (end < text.length && !'/(?'.includes(text[end]!)) continue;
+    segments[i] = text.slice(at + 1, end);
+    from = end;
+  }
 }
 
 /** Marks the segments after the first of a run that {@link placeRun} wrote as one. */
@@ -144,9 +180,10 @@ const runTail = '\u0000';
 
 /**
  * Writes `written` in place of the last free run of segments whose values, joined, are `value`
- * (several segments: a wildcard's), and marks the run's other segments {@link runTail}.
+ * (several segments: a wildcard's), and marks the run's other segments {@link runTail}; `false` when
+ * there is none.
  */
-function placeRun(segments: string[], placed: Set<number>, value: string, written: string): void {
+function placeRun(segments: string[], placed: Set<number>, value: string, written: string): boolean {
   const length = value.split('/').length;
   // From the end: a wildcard ends its pattern, as a rule.
   for (let start = segments.length - length; start >= 0; start--) {
@@ -156,8 +193,9 @@ function placeRun(segments: string[], placed: Set<number>, value: string, writte
     segments.fill(runTail, start, start + length);
     segments[start] = written;
     for (let i = start; i < start + length; i++) placed.add(i);
-    return;
+    return true;
   }
+  return false;
 }
 
 /** What `layer` matches at the start of `path`, and the rest, when the match ends at a segment's end. */
@@ -222,17 +260,29 @@ export function findMounts(
   return false;
 }
 
-/** The pattern `chain` makes of `baseUrl`; `undefined` when its mounts do not match it. */
-export function patternAlong(chain: readonly LayerLike[], baseUrl: string): string | undefined {
+/** What a chain of mounts makes of a path: its pattern, and whether any mount took a parameter. */
+export interface Along {
+  /** `undefined` when a mount's pattern cannot be written without the path's own text. */
+  readonly pattern: string | undefined;
+  readonly params: boolean;
+}
+
+/** What `chain` makes of `baseUrl`; `undefined` when its mounts do not match it. */
+export function patternAlong(chain: readonly LayerLike[], baseUrl: string): Along | undefined {
   let path = baseUrl;
-  let pattern = '';
+  let pattern: string | undefined = '';
+  let params = false;
   for (const layer of chain) {
     const mount = mountAt(layer, path);
     if (mount === undefined) return undefined;
-    pattern += patternOf(layer, mount.match);
+    if (pattern !== undefined) {
+      const own = patternOf(layer, mount.match);
+      pattern = own === undefined ? undefined : pattern + own;
+    }
+    for (const _ in mount.match.params) params = true;
     path = mount.rest;
   }
-  return path === '' ? pattern : undefined;
+  return path === '' ? { pattern, params } : undefined;
 }
 
 /** The stack of an Express app's router: Express 4's `_router`, Express 5's `router`. */

@@ -10,20 +10,26 @@
 import { findMounts, type LayerLike, mountAt, patternAlong, routerStackOf } from './express-layers.js';
 import { SubApps } from './express-sub-apps.js';
 
-/** The mounts from the app's router to a middleware, and their path when none has a parameter. */
-interface Chain {
-  readonly layers: readonly LayerLike[];
-  readonly literal: string | undefined;
-}
-
-/** Chains kept (one per mount of a middleware that answered, as a rule a few). */
+/**
+ * Mounts with no parameter whose pattern is kept, by the path they matched (`/graphql`, a login
+ * check's 401 in each of 100 routers, `express.static` on many paths): the least recently used is
+ * let go past this. Each is the app's, but a case-insensitive mount is matched in every case.
+ */
+const maxFixed = 1000;
+/**
+ * Chains of mounts with a parameter kept (`/t/:tenant/graphql`): each is matched again against the
+ * request's path, so they are few; the oldest is let go past this.
+ */
 const maxChains = 16;
 /**
- * Searches that found nothing after which no more is done: a mount reached through a function of the
- * app's (`app.use('/t/:tenant', (req, res, next) => tenants(req, res, next))`) is not in the tree, and
- * each request would walk it in vain. Its requests keep no route.
+ * Searches that found nothing, for paths that begin with the same segment, after which those paths
+ * are no longer looked for: a mount reached through a function of the app's (`app.use('/t/:tenant',
+ * (req, res, next) => tenants(req, res, next))`) is not in the tree, and each request would walk it
+ * in vain. Their requests keep no route; paths elsewhere are still looked for.
  */
 const maxMisses = 64;
+/** First segments whose misses are counted; the oldest is let go past this. */
+const maxMissKeys = 1000;
 
 /**
  * Whether a layer of `stack` other than a route's (a route's request has `req.route`) is mounted on
@@ -54,28 +60,51 @@ function mountedOn(stack: readonly LayerLike[], path: string, layers: LayerLike[
 export function expressMountResolver(
   app: object,
 ): (baseUrl: string, requestApp?: unknown) => string | undefined {
-  const chains: Chain[] = [];
+  const fixed = new Map<string, string>();
+  const chains: (readonly LayerLike[])[] = [];
   const subApps = new SubApps();
-  let misses = 0;
+  const misses = new Map<string, number>();
   return (baseUrl, requestApp) => {
-    for (const chain of chains) if (chain.literal === baseUrl) return baseUrl;
-    for (const chain of chains) {
-      const pattern = patternAlong(chain.layers, baseUrl);
-      if (pattern !== undefined) return pattern;
+    const known = fixed.get(baseUrl);
+    if (known !== undefined) {
+      if (fixed.size > maxFixed / 2) {
+        // Used again: the last to let go. Not needed while the map is far from full.
+        fixed.delete(baseUrl);
+        fixed.set(baseUrl, known);
+      }
+      return known;
     }
-    const stack = misses < maxMisses ? routerStackOf(app) : undefined;
+    for (const chain of chains) {
+      const along = patternAlong(chain, baseUrl);
+      if (along !== undefined) return along.pattern;
+    }
+    const missKey = firstSegment(baseUrl);
+    const missed = misses.get(missKey) ?? 0;
+    const stack = missed < maxMisses ? routerStackOf(app) : undefined;
     if (stack === undefined) return undefined;
     subApps.learn(app, requestApp);
     const layers: LayerLike[] = [];
-    const pattern = findMounts(stack, app, subApps, baseUrl, layers, mountedOn)
+    const along = findMounts(stack, app, subApps, baseUrl, layers, mountedOn)
       ? patternAlong(layers, baseUrl)
       : undefined;
-    if (pattern === undefined) {
-      misses++;
+    if (along === undefined) {
+      if (missed === 0 && misses.size >= maxMissKeys) misses.delete(misses.keys().next().value!);
+      misses.set(missKey, missed + 1);
       return undefined;
     }
-    if (chains.length >= maxChains) chains.shift();
-    chains.push({ layers, literal: pattern === baseUrl ? baseUrl : undefined });
-    return pattern;
+    if (!along.params && along.pattern !== undefined) {
+      if (fixed.size >= maxFixed) fixed.delete(fixed.keys().next().value!);
+      fixed.set(baseUrl, along.pattern);
+    } else {
+      if (chains.length >= maxChains) chains.shift();
+      chains.push(layers);
+    }
+    return along.pattern;
   };
+}
+
+/** The first segment of `path` (`/t` of `/t/acme/graphql`), in lower case as Express matches it. */
+function firstSegment(path: string): string {
+  const end = path.indexOf('/', 1);
+  return (end === -1 ? path : path.slice(0, end)).toLowerCase();
 }

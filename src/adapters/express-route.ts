@@ -45,8 +45,9 @@ interface RouteState {
 /**
  * What stands for a mount that nothing in the app's router tree leads to (a router reached through a
  * function of the app's, `app.use('/t/:tenant', (req, res, next) => tenants(req, res, next))`, or a
- * sub-app mounted some other way) once the path it matched has varied: that path is request text, and
- * a route named by it would make a span name, an annotation and a metrics slot per tenant.
+ * sub-app mounted some other way) once the path it matched has varied, and for a mount whose pattern
+ * cannot be written (a RegExp's, `/^\/v\d+/`): that path is request text, and a route named by it
+ * would make a span name, an annotation and a metrics slot per tenant.
  */
 const variedMount = '/*';
 
@@ -87,8 +88,8 @@ export function expressRouteResolver(
   function along(state: RouteState, baseUrl: string): string | undefined {
     for (const chain of state.chains) if (chain.literal === baseUrl) return baseUrl;
     for (const chain of state.chains) {
-      const pattern = patternAlong(chain.layers, baseUrl);
-      if (pattern !== undefined) return pattern;
+      const along = patternAlong(chain.layers, baseUrl);
+      if (along !== undefined) return along.pattern ?? variedMount;
     }
     return undefined;
   }
@@ -103,7 +104,8 @@ export function expressRouteResolver(
       rest === '' && inner.some((layer) => layer.route === route);
     if (findMounts(stack, app, subApps, baseUrl, layers, holdsRoute)) {
       if (baseUrl === '') return ''; // mounted on / too: served there
-      const pattern = patternAlong(layers, baseUrl) ?? baseUrl;
+      // A mount whose pattern cannot be written (a RegExp's) is no path of the request's either.
+      const pattern = patternAlong(layers, baseUrl)?.pattern ?? variedMount;
       if (state.chains.length >= maxChains) state.chains.shift();
       state.chains.push({ layers, literal: pattern === baseUrl ? baseUrl : undefined });
       state.pattern = pattern;

@@ -55,4 +55,58 @@ describe.each(expressLines)('expressMountResolver on %s', (_name, express) => {
     expect(resolve('/t/acme/graphql')).toBeUndefined();
     expect(resolve('/elsewhere')).toBeUndefined();
   });
+
+  it('keeps the pattern of every mount with no parameter of many in turn (a 401 in each of 40 routers) without walking the tree again', () => {
+    const app = express();
+    for (let i = 0; i < 40; i++) {
+      const router = express.Router();
+      router.use(graphql); // a login check that answers 401
+      app.use(`/svc${i}`, router);
+    }
+    app.use('/t/:tenant/graphql', graphql);
+    let walks = 0; // reads of the app's router: one per search of the tree
+    const counted = new Proxy(app as object, {
+      get(target, key, receiver) {
+        if (key === 'router' || key === '_router') walks++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const resolve = expressMountResolver(counted);
+    const paths = [...Array.from({ length: 40 }, (_, i) => `/svc${i}`), '/t/acme/graphql'];
+    for (const path of paths) resolve(path);
+    const searched = walks;
+    for (let round = 0; round < 3; round++) for (const path of paths) resolve(path);
+    expect(walks).toBe(searched);
+    expect(resolve('/svc39')).toBe('/svc39');
+    expect(resolve('/t/beta/graphql')).toBe('/t/:tenant/graphql');
+  });
+
+  it('gives up on paths no mount of the tree matches by their first segment, not for the whole app', () => {
+    const app = express();
+    const admin = express.Router();
+    admin.use('/login', graphql);
+    app.use('/admin', (req: unknown, res: unknown, next: unknown) =>
+      (admin as unknown as Handler)(req, res, next),
+    );
+    app.use('/graphql', graphql);
+    const resolve = expressMountResolver(app as object);
+    for (let i = 0; i < 100; i++) expect(resolve('/admin/login')).toBeUndefined();
+    expect(resolve('/graphql')).toBe('/graphql');
+  });
+
+  it("never gives the request's own path: a parameter's value with %2F, a RegExp mount, another case", () => {
+    const app = express();
+    app.use('/users/:id', graphql);
+    app.use(/^\/re\/\d+/, graphql);
+    app.use('/GraphQL', graphql);
+    app.use('/T/:tenant/Api', graphql);
+    const resolve = expressMountResolver(app as object);
+    expect(resolve('/users/a%2Fb')).toBe('/users/:id'); // Express 4 decodes it to a/b: one segment still
+    expect(resolve('/users/42')).toBe('/users/:id');
+    expect(resolve('/re/123')).toBeUndefined(); // any number: no pattern the app wrote
+    expect(resolve('/re/456')).toBeUndefined();
+    expect(resolve('/GRAPHQL')).toBe('/GraphQL'); // Express matches mounts whatever the case
+    expect(resolve('/graphql')).toBe('/GraphQL');
+    expect(resolve('/t/acme/api')).toBe('/T/:tenant/Api');
+  });
 });
