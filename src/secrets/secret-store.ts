@@ -124,7 +124,7 @@ export class SecretStore {
       settings: settings.aws,
       onClient: options.onAwsClient,
       region: nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION),
-      credentials: { provider: undefined },
+      credentials: { providers: new Map() },
     };
     this.#ssm = ssmProvider({ ...awsOptions, client: settings.clients.ssm });
     this.#secretsManager = secretsManagerProvider({ ...awsOptions, client: settings.clients.secretsManager });

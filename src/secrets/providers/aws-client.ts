@@ -19,14 +19,17 @@ export interface AwsClientLike {
 }
 
 /**
- * The credentials every AWS client of one secret store resolves through: the provider of the first
- * client it builds. Each client of the AWS SDK otherwise runs the default provider chain on its own:
- * with no credentials on a laptop, the Secrets Manager and the SSM client each probed the instance
- * metadata endpoint (4 connections, not 2), and a client per region would add its own.
+ * The credentials the AWS clients of one secret store resolve through, one provider per region: the
+ * provider of the first client built for that region. Each client of the AWS SDK otherwise runs the
+ * default provider chain on its own: with no credentials on a laptop, the Secrets Manager and the SSM
+ * client each probed the instance metadata endpoint (4 connections, not 2). A provider is not shared
+ * across regions: the SDK gives the one it builds an STS client in its client's region, with that
+ * client's request handler, so a `us-east-1` client's web identity credentials went to
+ * sts.eu-west-1 when the first client built was in `eu-west-1`.
  */
 export interface SharedCredentials {
-  /** The first client's `config.credentials`, once one was built. */
-  provider: unknown;
+  /** Each region's first client's `config.credentials` (`undefined`: the SDK's default region). */
+  readonly providers: Map<string | undefined, unknown>;
 }
 
 /** Options of the Secrets Manager and SSM providers. */
@@ -112,16 +115,18 @@ export function awsService<Sdk>(options: AwsServiceOptions<Sdk>): AwsService<Sdk
   let closed: Promise<void> | undefined;
   const create = async (region: string | undefined): Promise<AwsClientLike> => {
     const sdk = await loadSdk();
-    // From here to the end, nothing awaits: the first client built gives its provider to the others,
-    // those whose SDK was imported at the same time (Secrets Manager's and SSM's at start-up) too.
+    // From here to the end, nothing awaits: the first client built for a region gives its provider to
+    // the others of that region, those whose SDK was imported at the same time (Secrets Manager's and
+    // SSM's at start-up) too.
     const config = awsClientConfig(options.settings, region);
-    const shared = options.credentials;
+    const shared = options.credentials?.providers;
+    const provider = shared?.get(region);
     // The SDK takes a provider it memoized as it is: one resolution in flight serves every client.
-    if (shared?.provider !== undefined) config.credentials = shared.provider;
+    if (provider !== undefined) config.credentials = provider;
     const client = options.construct(sdk, config);
-    if (shared !== undefined && shared.provider === undefined) {
+    if (shared !== undefined && provider === undefined) {
       const credentials = (client as { config?: { credentials?: unknown } }).config?.credentials;
-      if (typeof credentials === 'function') shared.provider = credentials;
+      if (typeof credentials === 'function') shared.set(region, credentials);
     }
     options.onClient?.(client);
     return client as AwsClientLike;

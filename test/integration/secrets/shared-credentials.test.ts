@@ -1,6 +1,7 @@
-// The kit's AWS clients resolve their credentials once between them. Each client of the AWS SDK runs
-// the default provider chain on its own: with no credentials on a laptop, every client probed the
-// instance metadata endpoint apart. Here the chain ends at a container credentials endpoint on
+// The kit's AWS clients of one region resolve their credentials once between them. Each client of the
+// AWS SDK runs the default provider chain on its own: with no credentials on a laptop, every client
+// probed the instance metadata endpoint apart. A region's clients have a provider of their own: the
+// SDK's provider asks STS in its first client's region, with that client's request handler. Here the chain ends at a container credentials endpoint on
 // 127.0.0.1 (as ECS gives one), which counts how often it is asked; the instance metadata service
 // is off, so no provider leaves 127.0.0.1.
 import { createServer, type Server } from 'node:http';
@@ -67,6 +68,28 @@ describe("the secret store's AWS clients", () => {
       await expect(store.refresh('TOKEN')).resolves.toBe('secure-token-value');
       await expect(store.refresh('API_KEY')).resolves.toBe('api-key-value-123');
       expect(credentialRequests).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('resolve them once per region: a client of another region has a provider of its own', async () => {
+    credentialRequests = 0;
+    // The endpoint serves one region: it has no parameter of this ARN, and answers so once signed.
+    const elsewhere = 'arn:aws:ssm:eu-west-1:123456789012:parameter/notes/token';
+    const store = createSecretStore({
+      secrets: { API_KEY: 'secretsmanager:prod/api-key', TOKEN: 'ssm:/notes/token' },
+      options: { aws: { maxAttempts: 1 } },
+    });
+    try {
+      await store.load();
+      expect(credentialRequests).toBe(1);
+      await expect(store.resolve(elsewhere)).rejects.toThrow(/not found|ParameterNotFound/i);
+      // Secrets Manager and SSM in the default region share one; SSM in eu-west-1 asks for its own.
+      expect(credentialRequests).toBe(2);
+      await expect(store.resolve(elsewhere)).rejects.toThrow(/not found|ParameterNotFound/i);
+      await expect(store.refresh('TOKEN')).resolves.toBe('secure-token-value');
+      expect(credentialRequests).toBe(2);
     } finally {
       await store.close();
     }
