@@ -6,7 +6,7 @@ import { killApps, startApp } from '../../support/app-process.js';
 import { baseUrl, get } from '../../support/http.js';
 import { captureLogs } from '../../support/log-capture.js';
 
-const nodeTestFile = new URL('../../fixtures/test-runners/node-test-shutdown.mjs', import.meta.url).pathname;
+const nodeTestFile = new URL('../../fixtures/test-runners/node-shutdown.test.mjs', import.meta.url).pathname;
 const shutdownApp = new URL('../../fixtures/shutdown-app.mjs', import.meta.url).pathname;
 
 const ok = (_req: unknown, res: { end(body: string): void }) => res.end('ok');

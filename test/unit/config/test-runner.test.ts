@@ -16,9 +16,40 @@ describe('detectTestRunner', () => {
     expect(detectTestRunner()).toBe('Vitest');
   });
 
-  it('recognises a process that loaded node:test', () => {
+  it('recognises a process that loaded node:test under node --test, or a test file run with node', () => {
     const loadedModules = ['NativeModule http', 'NativeModule test'];
-    expect(detectTestRunner({ global: {}, loadedModules })).toBe('node:test');
+    expect(detectTestRunner({ global: {}, loadedModules, nodeTestContext: 'child-v8' })).toBe('node:test');
+    expect(
+      detectTestRunner({ global: {}, loadedModules, execArgv: ['--test', '--test-isolation=none'] }),
+    ).toBe('node:test');
+    for (const mainScript of [
+      '/app/test/a.test.mjs',
+      '/app/a_test.js',
+      '/app/test-a.cjs',
+      'C:\\app\\test.mts',
+    ]) {
+      expect(detectTestRunner({ global: {}, loadedModules, mainScript })).toBe('node:test');
+    }
+  });
+
+  it('finds none in a production app that imports node:test (a mock helper), even in a test directory', () => {
+    const loadedModules = ['NativeModule test'];
+    for (const mainScript of ['/srv/app/server.mjs', '/srv/test/server.mjs', '/srv/app/contest.js']) {
+      expect(detectTestRunner({ global: {}, loadedModules, mainScript, execArgv: [] })).toBe(undefined);
+    }
+  });
+
+  it("recognises Jest's and Vitest's own process (globalSetup, globalTeardown) by the script it started from", () => {
+    const signs = (mainScript: string) => ({ global: {}, loadedModules: [], mainScript });
+    expect(detectTestRunner(signs('/p/node_modules/jest/bin/jest.js'))).toBe('Jest');
+    expect(
+      detectTestRunner(signs('/p/node_modules/.pnpm/jest-cli@30.5.2/node_modules/jest-cli/bin/jest.js')),
+    ).toBe('Jest');
+    expect(detectTestRunner(signs('C:\\p\\node_modules\\jest\\bin\\jest.js'))).toBe('Jest');
+    expect(detectTestRunner(signs('/p/node_modules/vitest/vitest.mjs'))).toBe('Vitest');
+    expect(detectTestRunner(signs('/p/node_modules/vitest/dist/cli.js'))).toBe('Vitest');
+    expect(detectTestRunner(signs('/p/node_modules/vitest/dist/workers/forks.js'))).toBe(undefined);
+    expect(detectTestRunner(signs('/p/server.mjs'))).toBe(undefined);
   });
 
   it("finds none in a process that only inherited a runner's variables, nor without Node's module list", () => {
