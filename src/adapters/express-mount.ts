@@ -23,9 +23,11 @@ const maxFixed = 1000;
 const maxChains = 16;
 /**
  * Searches that found nothing, for paths that begin with the same segment, after which those paths
- * are no longer looked for: a mount reached through a function of the app's (`app.use('/t/:tenant',
- * (req, res, next) => tenants(req, res, next))`) is not in the tree, and each request would walk it
- * in vain. Their requests keep no route; paths elsewhere are still looked for.
+ * are looked for once in this many requests only: a mount reached through a function of the app's
+ * (`app.use('/t/:tenant', (req, res, next) => tenants(req, res, next))`) is not in the tree, and each
+ * request would walk it in vain. The requests not looked for keep no route; the one that is finds a
+ * mount of the tree under that segment still (one a client's misses would otherwise hide for good),
+ * and a mount found clears the segment's count.
  */
 const maxMisses = 64;
 /** First segments whose misses are counted; the oldest is let go past this. */
@@ -80,7 +82,11 @@ export function expressMountResolver(
     }
     const missKey = firstSegment(baseUrl);
     const missed = misses.get(missKey) ?? 0;
-    const stack = missed < maxMisses ? routerStackOf(app) : undefined;
+    if (missed >= maxMisses && missed % maxMisses !== 0) {
+      misses.set(missKey, missed + 1);
+      return undefined;
+    }
+    const stack = routerStackOf(app);
     if (stack === undefined) return undefined;
     subApps.learn(app, requestApp);
     const layers: LayerLike[] = [];
@@ -92,6 +98,7 @@ export function expressMountResolver(
       misses.set(missKey, missed + 1);
       return undefined;
     }
+    if (missed !== 0) misses.delete(missKey);
     if (!along.params && along.pattern !== undefined) {
       if (fixed.size >= maxFixed) fixed.delete(fixed.keys().next().value!);
       fixed.set(baseUrl, along.pattern);

@@ -94,6 +94,24 @@ describe.each(expressLines)('expressMountResolver on %s', (_name, express) => {
     expect(resolve('/graphql')).toBe('/graphql');
   });
 
+  it("still finds, after a client's misses under its first segment, a mount of the tree there: looked for once in 64 requests", () => {
+    const app = express();
+    const tenants = express.Router();
+    tenants.use('/fn', graphql);
+    // Reached through a function of the app's: not in the tree, so its paths are never found.
+    app.use('/t/:tenant', (req: unknown, res: unknown, next: unknown) =>
+      (tenants as unknown as Handler)(req, res, next),
+    );
+    app.use('/t/:tenant/graphql', graphql);
+    const resolve = expressMountResolver(app as object);
+    for (let i = 0; i < 64; i++) expect(resolve(`/T/c${i}/fn`)).toBeUndefined();
+    let found: string | undefined;
+    for (let i = 0; i < 64 && found === undefined; i++) found = resolve('/t/acme/graphql');
+    expect(found).toBe('/t/:tenant/graphql');
+    // Found, it is kept: every request of it has its route from then on.
+    expect(resolve('/t/beta/graphql')).toBe('/t/:tenant/graphql');
+  });
+
   it("never gives the request's own path: a parameter's value with %2F, a RegExp mount, another case", () => {
     const app = express();
     app.use('/users/:id', graphql);
