@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { expressMountResolver } from '../../../src/adapters/express-mount.js';
-import { expressLines, type Handler } from '../../support/express-lines.js';
+import { type ExpressLike, expressLines, type Handler } from '../../support/express-lines.js';
 
 // What a GraphQL server's middleware is to Express: a function that answers, with no route.
 const graphql: Handler = () => {};
 const json: Handler = () => {};
+
+/** A router holding `graphql` at `path`, reached through a function of the app's: not in the tree. */
+function throughFunction(express: ExpressLike, path: string): Handler {
+  const router = express.Router();
+  router.use(path, graphql);
+  return (...args) => (router as unknown as Handler)(...args);
+}
 
 describe.each(expressLines)('expressMountResolver on %s', (_name, express) => {
   it("gives a middleware mounted on a path (Apollo's and Yoga's app.use('/graphql', …)) its mount's pattern, never the path", () => {
@@ -83,11 +90,7 @@ describe.each(expressLines)('expressMountResolver on %s', (_name, express) => {
 
   it('gives up on paths no mount of the tree matches by their first segment, not for the whole app', () => {
     const app = express();
-    const admin = express.Router();
-    admin.use('/login', graphql);
-    app.use('/admin', (req: unknown, res: unknown, next: unknown) =>
-      (admin as unknown as Handler)(req, res, next),
-    );
+    app.use('/admin', throughFunction(express, '/login'));
     app.use('/graphql', graphql);
     const resolve = expressMountResolver(app as object);
     for (let i = 0; i < 100; i++) expect(resolve('/admin/login')).toBeUndefined();
@@ -96,12 +99,8 @@ describe.each(expressLines)('expressMountResolver on %s', (_name, express) => {
 
   it("still finds, after a client's misses under its first segment, a mount of the tree there: looked for once in 64 requests", () => {
     const app = express();
-    const tenants = express.Router();
-    tenants.use('/fn', graphql);
-    // Reached through a function of the app's: not in the tree, so its paths are never found.
-    app.use('/t/:tenant', (req: unknown, res: unknown, next: unknown) =>
-      (tenants as unknown as Handler)(req, res, next),
-    );
+    // Its paths are never found.
+    app.use('/t/:tenant', throughFunction(express, '/fn'));
     app.use('/t/:tenant/graphql', graphql);
     const resolve = expressMountResolver(app as object);
     for (let i = 0; i < 64; i++) expect(resolve(`/T/c${i}/fn`)).toBeUndefined();
