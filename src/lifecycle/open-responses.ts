@@ -44,11 +44,22 @@ export function groupOpenResponses(responses: readonly ServerResponse[]): {
   return { named: [...groups.values()], notNamed };
 }
 
+/** The fields of a line naming the open responses: `openResponses`, `openResponsesNotNamed`, each when any. */
+export function openResponsesFields(
+  named: readonly OpenResponses[],
+  notNamed: number,
+): Record<string, unknown> {
+  return {
+    ...(named.length === 0 ? {} : { openResponses: named }),
+    ...(notNamed === 0 ? {} : { openResponsesNotNamed: notNamed }),
+  };
+}
+
 /**
- * `; 2 responses still open: GET /socket.io/ ×2 (…)`, for the deadline's line: what held the drain
- * to it, and the fix. Empty when none is open.
+ * `; 2 responses still open: GET /socket.io/ ×2 (…)`, for the deadline's line (`lead` before it: `: `
+ * for the progress line's): what held the drain, and the fix. Empty when none is open.
  */
-export function openResponsesNote(named: readonly OpenResponses[], notNamed: number): string {
+export function openResponsesNote(named: readonly OpenResponses[], notNamed: number, lead = '; '): string {
   if (named.length === 0) return '';
   const total = named.reduce((sum, group) => sum + group.count, notNamed);
   const listed = named
@@ -59,5 +70,5 @@ export function openResponsesNote(named: readonly OpenResponses[], notNamed: num
   const fix = socketIo
     ? "Socket.IO's long polls end when io.engine.close() is called on runtime.signal"
     : 'a long poll or a stream should end on runtime.signal';
-  return `; ${total} response${total === 1 ? '' : 's'} still open: ${listed}${more} (${fix})`;
+  return `${lead}${total} response${total === 1 ? '' : 's'} still open: ${listed}${more} (${fix})`;
 }

@@ -13,7 +13,7 @@ import { contextOfResponse } from '../http/request-scope.js';
 import { sleep, withTimeout } from '../internal/timers.js';
 import { AwaitingShutdownWatch, awaitingNote } from './awaiting-shutdown.js';
 import { ConnectionTracker, type ManagedServer, portOf } from './connection-tracker.js';
-import { groupOpenResponses, openResponsesNote } from './open-responses.js';
+import { groupOpenResponses, openResponsesFields, openResponsesNote } from './open-responses.js';
 import { closedElsewhere, closedWhileDraining } from './server-closed.js';
 import {
   checkHook,
@@ -390,8 +390,7 @@ export class ShutdownCoordinator {
           connections: this.#connections(),
           upgraded: this.upgraded,
           tasks: this.#tasks.names(),
-          ...(open.named.length === 0 ? {} : { openResponses: open.named }),
-          ...(open.notNamed === 0 ? {} : { openResponsesNotNamed: open.notNamed }),
+          ...openResponsesFields(open.named, open.notNamed),
           ...(awaiting.length === 0 ? {} : { awaitingShutdown: awaiting }),
         },
         `shutdown timed out after ${drainMs} ms: destroying what is left${upgradedNote(this.upgraded)}${openResponsesNote(open.named, open.notNamed)}${awaitingNote(awaiting)}`,
@@ -438,8 +437,8 @@ export class ShutdownCoordinator {
   /**
    * A line, every few seconds of a drain that takes long, naming what it waits for: the responses
    * still open (a stream, a long poll), the upgraded connections, the tracked tasks, the hook that
-   * runs; and that a second signal (Ctrl+C again) exits at once, where signals start it. Without it, a drain held by a stream
-   * to its deadline said nothing from its first line to its last, 18 s later.
+   * runs; and that a second signal (Ctrl+C again) exits at once, where signals start it. Without it,
+   * a drain held by a stream to its deadline said nothing from its first line to its last, 18 s later.
    */
   #sayProgress(startedAt: number): void {
     const phase = this.#phase;
@@ -455,11 +454,10 @@ export class ShutdownCoordinator {
         deadlineInMs,
         inFlight: this.inFlight,
         upgraded: this.upgraded,
-        ...(open.named.length === 0 ? {} : { openResponses: open.named }),
-        ...(open.notNamed === 0 ? {} : { openResponsesNotNamed: open.notNamed }),
+        ...openResponsesFields(open.named, open.notNamed),
         ...(tasks.length === 0 ? {} : { tasks }),
       },
-      `still shutting down after ${Math.round(elapsedMs / 1000)} s (${phase})${openResponsesNote(open.named, open.notNamed).replace(/^; /, ': ')}${this.upgraded === 0 ? '' : `; ${this.upgraded} upgraded connection${this.upgraded === 1 ? '' : 's'} (WebSocket) open`}; the deadline is in ${Math.ceil(deadlineInMs / 1000)} s${this.#settings.signals?.length ? ', and a second signal (Ctrl+C again) exits at once' : ''}`,
+      `still shutting down after ${Math.round(elapsedMs / 1000)} s (${phase})${openResponsesNote(open.named, open.notNamed, ': ')}${this.upgraded === 0 ? '' : `; ${this.upgraded} upgraded connection${this.upgraded === 1 ? '' : 's'} (WebSocket) open`}; the deadline is in ${Math.ceil(deadlineInMs / 1000)} s${this.#settings.signals?.length ? ', and a second signal (Ctrl+C again) exits at once' : ''}`,
     );
   }
 

@@ -6,7 +6,7 @@ import {
   tracingState,
 } from '../http/context.js';
 import type { RequestScope } from '../http/request-scope.js';
-import { activeSpanIds, globalPropagationHeaders } from './global-otel.js';
+import { type ActiveSpanIds, activeSpanIds, globalPropagationHeaders } from './global-otel.js';
 import { xrayHeaderOf } from './propagation.js';
 import { fromHexTraceId } from './trace-header.js';
 import { offTracer, outgoingHeaders, type RuntimeTracer } from './tracer.js';
@@ -44,9 +44,9 @@ const spanIds: SpanIdReader = {
  */
 export function followOtherSdk(scope: RequestScope): () => void {
   return scope.onStart((context) => {
-    const active = activeSpanIds();
-    const traceId = active === undefined ? undefined : fromHexTraceId(active.traceId);
-    if (active === undefined || traceId === undefined) return;
+    const found = activeSpan();
+    if (found === undefined) return;
+    const { active, traceId } = found;
     // A span the other SDK does not record is in no trace anyone sees: the header's trace is.
     if (!active.sampled && context.traceId !== undefined) return;
     context.traceId = traceId;
@@ -58,10 +58,11 @@ export function followOtherSdk(scope: RequestScope): () => void {
   });
 }
 
-/** The X-Ray form of the trace id of the span active here, another SDK's; `undefined` when none. */
-function activeTraceId(): string | undefined {
+/** The span active here, another SDK's, with its trace id in X-Ray form; `undefined` when none. */
+function activeSpan(): { active: ActiveSpanIds; traceId: string } | undefined {
   const active = activeSpanIds();
-  return active === undefined ? undefined : fromHexTraceId(active.traceId);
+  const traceId = active === undefined ? undefined : fromHexTraceId(active.traceId);
+  return active === undefined || traceId === undefined ? undefined : { active, traceId };
 }
 
 /**
@@ -73,11 +74,11 @@ function activeTraceId(): string | undefined {
 export function otherSdkTracer(requestIdHeader: string | undefined): RuntimeTracer {
   return Object.freeze({
     ...offTracer(requestIdHeader),
-    currentTraceId: () => activeTraceId() ?? getRequestContext()?.traceId,
+    currentTraceId: () => activeSpan()?.traceId ?? getRequestContext()?.traceId,
     currentTraceHeader: () => {
-      const active = activeSpanIds();
-      const traceId = active === undefined ? undefined : fromHexTraceId(active.traceId);
-      if (active === undefined || traceId === undefined) return undefined;
+      const found = activeSpan();
+      if (found === undefined) return undefined;
+      const { active, traceId } = found;
       return xrayHeaderOf({ traceId, spanId: active.spanId, sampled: active.sampled, lineage: undefined });
     },
     currentHeaders: () => outgoingHeaders(globalPropagationHeaders(), requestIdHeader),
