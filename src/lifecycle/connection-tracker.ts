@@ -4,6 +4,7 @@ import { Server as NetServer, Socket as NetSocket, type Socket } from 'node:net'
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import { symbolSlot } from '../internal/symbol-slot.js';
 import { watchCloseCalls } from './close-calls.js';
+import type { OpenRequest } from './open-responses.js';
 
 interface SocketState {
   /** Responses on this socket that have not finished; counted from the drain on. */
@@ -41,7 +42,10 @@ interface Http2SessionLike {
   destroy(): void;
   on(
     event: 'stream',
-    listener: (stream: { once(event: 'close', listener: () => void): void }) => void,
+    listener: (
+      stream: { once(event: 'close', listener: () => void): void },
+      headers: Readonly<Record<string, unknown>>,
+    ) => void,
   ): unknown;
   once(event: 'close', listener: () => void): unknown;
 }
@@ -106,8 +110,8 @@ export class ConnectionTracker {
   /** A server of `node:http2`: it has no `closeAllConnections`, and its connections carry sessions. */
   readonly #http2: boolean;
   readonly #sessions = new Set<Http2SessionLike>();
-  /** HTTP/2 streams (requests) in flight. */
-  #streams = 0;
+  /** HTTP/2 streams (requests) in flight, each with its method and path as they arrived. */
+  readonly #streams = new Map<object, OpenRequest>();
   /** The sockets upgraded when `runtime.signal` aborted: the app's to close; any other, the drain's. */
   #upgradedAtSignal: WeakSet<Socket> | undefined;
 
@@ -137,7 +141,7 @@ export class ConnectionTracker {
 
   /** Responses in flight on this server's sockets. */
   get inFlight(): number {
-    let count = this.#streams;
+    let count = this.#streams.size;
     if (this.draining) {
       for (const state of this.#sockets.values()) count += state.active;
     } else {
@@ -309,10 +313,11 @@ export class ConnectionTracker {
 
   /**
    * The responses in flight on this server's HTTP/1 connections, those of requests the kit's listener
-   * never saw included (the socket's own, as {@link inFlight} counts them); an upgraded socket's not.
+   * never saw included (the socket's own, as {@link inFlight} counts them), an upgraded socket's not;
+   * and its HTTP/2 streams in flight, by their method and path.
    */
-  openResponses(): ServerResponse[] {
-    const open: ServerResponse[] = [];
+  openResponses(): (ServerResponse | OpenRequest)[] {
+    const open: (ServerResponse | OpenRequest)[] = [...this.#streams.values()];
     for (const socket of this.#sockets.keys()) {
       const res = currentResponse(socket);
       if (res !== undefined && !isUpgraded(socket)) open.push(res);
@@ -351,9 +356,14 @@ export class ConnectionTracker {
   readonly #onSession = (session: Http2SessionLike): void => {
     this.#sessions.add(session);
     session.once('close', () => this.#sessions.delete(session));
-    session.on('stream', (stream) => {
-      this.#streams++;
-      stream.once('close', () => this.#streams--);
+    session.on('stream', (stream, headers) => {
+      const method = headers[':method'];
+      const path = headers[':path'];
+      this.#streams.set(stream, {
+        method: typeof method === 'string' ? method : 'unknown',
+        url: typeof path === 'string' ? path : undefined,
+      });
+      stream.once('close', () => this.#streams.delete(stream));
     });
     if (this.draining) session.close();
   };

@@ -11,6 +11,13 @@ export interface OpenResponses {
   readonly count: number;
 }
 
+/** A request in flight known by its method and path alone: an HTTP/2 stream. */
+export interface OpenRequest {
+  readonly method: string;
+  /** The path as it arrived, query included. */
+  readonly url: string | undefined;
+}
+
 /** Distinct method and path pairs named at most: the rest are counted (`openResponsesNotNamed`). */
 const maxNamed = 10;
 const maxPathLength = 200;
@@ -19,21 +26,17 @@ const maxPathLength = 200;
  * The open responses grouped by method and path, in the order their connections opened, at most
  * ten of them, and how many responses the rest hold. Read from each response's own request, so those
  * the kit's listener never saw are named too: requests answered by a listener in front of it (Socket.IO
- * attached after the kit took the server: engine.io's long polls).
+ * attached after the kit took the server: engine.io's long polls). An HTTP/2 stream comes as the
+ * method and path its headers gave.
  */
-export function groupOpenResponses(responses: readonly ServerResponse[]): {
+export function groupOpenResponses(responses: readonly (ServerResponse | OpenRequest)[]): {
   named: OpenResponses[];
   notNamed: number;
 } {
   const groups = new Map<string, { method: string; path: string; count: number }>();
   let notNamed = 0;
-  for (const res of responses) {
-    const req = res.req as (ServerResponse['req'] & { originalUrl?: unknown }) | undefined;
-    const method = req?.method ?? 'unknown';
-    // As it arrived, as the request line has it: a mounted router (Express's, koa-mount) rewrites req.url.
-    const arrived =
-      contextOfResponse(res)?.[urlSlot] ??
-      (typeof req?.originalUrl === 'string' ? req.originalUrl : req?.url);
+  for (const open of responses) {
+    const { method, url: arrived } = 'req' in open ? requestOf(open) : open;
     const path = pathWithoutQuery(arrived).slice(0, maxPathLength);
     const key = `${method} ${path}`;
     const group = groups.get(key);
@@ -42,6 +45,18 @@ export function groupOpenResponses(responses: readonly ServerResponse[]): {
     else notNamed++;
   }
   return { named: [...groups.values()], notNamed };
+}
+
+/** A response's method and path, as it arrived. */
+function requestOf(res: ServerResponse): OpenRequest {
+  const req = res.req as (ServerResponse['req'] & { originalUrl?: unknown }) | undefined;
+  return {
+    method: req?.method ?? 'unknown',
+    // As the request line has it: a mounted router (Express's, koa-mount) rewrites req.url.
+    url:
+      contextOfResponse(res)?.[urlSlot] ??
+      (typeof req?.originalUrl === 'string' ? req.originalUrl : req?.url),
+  };
 }
 
 /** The fields of a line naming the open responses: `openResponses`, `openResponsesNotNamed`, each when any. */

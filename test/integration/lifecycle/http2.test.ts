@@ -102,13 +102,19 @@ describe.each([
     session.destroy();
   });
 
-  it('destroys a stream that outlasts the deadline, and reports the timeout without throwing', async () => {
-    const { runtime, session } = await managedHttp2Server(secure, { timeoutMs: 400 });
-    const slow = streamOf(session, '/slow?ms=5000');
+  it('destroys a stream that outlasts the deadline, and names it on the timeout line without throwing', async () => {
+    const { runtime, logs, session } = await managedHttp2Server(secure, { timeoutMs: 400 });
+    const slow = streamOf(session, '/slow?ms=5000&token=secret');
     await new Promise((resolve) => setTimeout(resolve, 100));
     const result = await runtime.shutdown('test');
     expect(result.exitCode).toBe(1);
     expect((await slow).body).toBe('first half, ');
+    expect(logs.lines.find((l) => String(l.msg).startsWith('shutdown timed out'))).toMatchObject({
+      inFlight: 1,
+      openResponses: [{ method: 'GET', path: '/slow', count: 1 }],
+      msg: expect.stringContaining('1 response still open: GET /slow (a long poll or a stream'),
+    });
+    expect(JSON.stringify(logs.lines)).not.toContain('secret');
     session.destroy();
   });
 });
