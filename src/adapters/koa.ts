@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeRequestListener } from '../config/options.js';
 import { cutSlot, getMutableRequestContext } from '../http/context.js';
+import { pathWithoutQuery } from '../http/path.js';
 import { type AppAdapter, inFront, isFunction } from './adapter.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
@@ -24,13 +25,63 @@ export interface KoaLikeApp {
    * kit reads the route pattern from that `ctx`; a Koa-shaped app without it has no `route`.
    */
   createContext?: (req: IncomingMessage, res: ServerResponse) => unknown;
+  /** Koa's own: the prototype of every request's `ctx`. */
+  context?: object;
 }
 
 interface KoaContextLike {
   _matchedRoute?: unknown;
+  url?: unknown;
+  originalUrl?: unknown;
+  [matchedRoute]?: unknown;
+  [takenByMountsSlot]?: string;
 }
 
 const koaContext = Symbol('apprunner-kit.koaContext');
+/** Where a request's `ctx` keeps `@koa/router`'s `_matchedRoute`, behind the kit's accessor. */
+const matchedRoute = Symbol('apprunner-kit.koaMatchedRoute');
+/** Where a request's `ctx` keeps the path mounts had taken off when the route matched. */
+const takenByMountsSlot = Symbol('apprunner-kit.koaTakenByMounts');
+
+/**
+ * The part of the request's path that mounts (`koa-mount`, which sets `ctx.path` to the rest) have
+ * taken off now: `/api/v1` of `/api/v1/users/7` where `ctx.path` is `/users/7`; '' outside a mount.
+ */
+function takenByMounts(ctx: KoaContextLike): string {
+  const { url, originalUrl } = ctx;
+  if (url === originalUrl || typeof url !== 'string' || typeof originalUrl !== 'string') return '';
+  const arrived = pathWithoutQuery(originalUrl);
+  const rest = pathWithoutQuery(url);
+  if (arrived.endsWith(rest)) return arrived.slice(0, arrived.length - rest.length);
+  // A mount on all of the path leaves `/`: `/api` mounted, `/api` requested.
+  return rest === '/' ? arrived : '';
+}
+
+/**
+ * Lets `ctx._matchedRoute` (`@koa/router`'s pattern, relative to the mounts it runs under) be written
+ * and read as before, and keeps, as it is written, what the mounts had taken off the path then: the
+ * route of `/users/:id` in an app mounted on `/api/v1` is `/api/v1/users/:id`, not the pattern of
+ * every version's users. Defined once on the app's `context` (every `ctx`'s prototype), never removed:
+ * it holds the value as a plain property would, so that a request still running when the runtime
+ * stops reads its route back.
+ */
+function keepMountPrefix(app: KoaLikeApp): void {
+  const context = app.context;
+  if (typeof context !== 'object' || context === null) return;
+  const own = Object.getOwnPropertyDescriptor(context, '_matchedRoute');
+  if (own !== undefined) return; // the kit's already, or the app's own
+  Object.defineProperty(context, '_matchedRoute', {
+    configurable: true,
+    enumerable: false,
+    get(this: KoaContextLike): unknown {
+      return this[matchedRoute];
+    },
+    set(this: KoaContextLike, value: unknown) {
+      this[matchedRoute] = value;
+      this[takenByMountsSlot] = takenByMounts(this);
+    },
+  });
+}
 
 /**
  * An error after the response began (a stream body that broke: Koa sets `headerSent` on it): the
@@ -70,8 +121,8 @@ function offError(app: KoaErrorEmitter, listener: unknown): void {
 /**
  * The Koa adapter: the kit in front of `app.callback()`; an `error` listener, so that Koa's default
  * plain-text stderr output never appears and route errors are logged with the request and mark its
- * trace; `@koa/router`'s route pattern (`ctx._matchedRoute`) on the request line, read from the
- * request's `ctx`, which the kit keeps from Koa's `createContext` (no middleware of the kit's: the
+ * trace; `@koa/router`'s route pattern (`ctx._matchedRoute`, after the path `koa-mount` mounts took
+ * off) on the request line, read from the request's `ctx`, which the kit keeps from Koa's `createContext` (no middleware of the kit's: the
  * app's middleware array is left as it is).
  */
 export const koaAdapter: AppAdapter<KoaLikeApp> = {
@@ -114,7 +165,10 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
       return ctx;
     };
     const wrapped = isFunction(createContext);
-    if (wrapped) app.createContext = keepingContext;
+    if (wrapped) {
+      app.createContext = keepingContext;
+      keepMountPrefix(app);
+    }
     // Once the runtime stopped (or its start failed), the app is as it was: bootstrapped again, it
     // gets one listener and one wrapper, not one more of each per start.
     let installed = true;
@@ -154,7 +208,8 @@ export const koaAdapter: AppAdapter<KoaLikeApp> = {
       uninstall,
       routeOf: (req) => {
         const ctx = (req as IncomingMessage & { [koaContext]?: KoaContextLike })[koaContext];
-        return typeof ctx?._matchedRoute === 'string' ? ctx._matchedRoute : undefined;
+        const route = ctx?._matchedRoute;
+        return typeof route === 'string' ? (ctx?.[takenByMountsSlot] ?? '') + route : undefined;
       },
     };
   },

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
+import mount from 'koa-mount';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ListenError } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
@@ -57,5 +58,46 @@ describe('the Koa adapter', () => {
     }
     expect(app.listeners('error')).toEqual([app.onerror]);
     expect(Object.hasOwn(app, 'createContext')).toBe(false);
+  });
+
+  it("names a route under koa-mount's mounts by the whole pattern, and leaves ctx._matchedRoute as the router wrote it", async () => {
+    // Arrange: two versions of one API, mounted (v2 under a nested mount), and a route of the outer app.
+    const version = (name: string) => {
+      const api = new Koa();
+      const router = new Router();
+      router.get('/users/:id', (ctx) => {
+        ctx.body = { version: name, seen: ctx._matchedRoute };
+      });
+      router.get('/', (ctx) => {
+        ctx.body = name;
+      });
+      api.use(router.routes());
+      return api;
+    };
+    const app = new Koa();
+    app.use(mount('/api/v1', version('v1')));
+    app.use(mount('/api', mount('/v2', version('v2'))));
+    const outer = new Router();
+    outer.get('/about', (ctx) => {
+      ctx.body = 'about';
+    });
+    app.use(outer.routes());
+    const { runtime, logs } = await startRuntime({ app });
+    const base = baseUrl(runtime.server!);
+
+    // Act
+    const v1 = await get(`${base}/api/v1/users/7?x=1`);
+    const v2 = await get(`${base}/api/v2/users/8`);
+    for (const path of ['/api/v1', '/about']) expect((await get(`${base}${path}`)).status).toBe(200);
+
+    // Assert
+    expect(JSON.parse(v1.body)).toEqual({ version: 'v1', seen: '/users/:id' });
+    expect(JSON.parse(v2.body)).toEqual({ version: 'v2', seen: '/users/:id' });
+    const routeOf = (path: string) =>
+      logs.lines.find((l) => l.msg === 'request completed' && l.path === path)?.route;
+    await expect.poll(() => routeOf('/about')).toBe('/about');
+    expect(routeOf('/api/v1/users/7')).toBe('/api/v1/users/:id');
+    expect(routeOf('/api/v2/users/8')).toBe('/api/v2/users/:id');
+    expect(routeOf('/api/v1')).toBe('/api/v1/');
   });
 });
