@@ -1,5 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getRequestContext } from '../../http/context.js';
+import { symbolSlot } from '../../internal/symbol-slot.js';
 import type { ClientSpan, OutgoingCall, TracingBackend } from '../backend.js';
 import { globalTracingSuppressed } from '../global-otel.js';
 import { addPropagationHeaders } from '../propagation.js';
@@ -62,6 +64,16 @@ function replaceHeader(request: UndiciRequest, name: string, value?: string): vo
   if (value !== undefined) request.addHeader?.(name, value);
 }
 
+/** Handlers an interceptor's handler wraps, each its `handler` (undici's own), from `handler` down. */
+function handlerChain(handler: unknown): object[] {
+  const chain: object[] = [];
+  for (let h = handler; typeof h === 'object' && h !== null && chain.length < 8; ) {
+    chain.push(h);
+    h = (h as { handler?: unknown }).handler;
+  }
+  return chain;
+}
+
 function describe(request: UndiciRequest): OutgoingCall | undefined {
   let origin: URL;
   try {
@@ -94,7 +106,9 @@ function describe(request: UndiciRequest): OutgoingCall | undefined {
  * itself is. Within a request, `requestIdHeader` (when given) carries the request's id, unless the
  * caller set it; with no `backend` (tracing off) that is all it does. A request made where tracing is
  * suppressed in OpenTelemetry's global context (`suppressTracing()`: an SDK's own uploads and
- * exports) gets neither span nor header. Returns the function that unsubscribes.
+ * exports) gets neither span nor header. A request undici dispatches again for the same call (a retry,
+ * a redirect of its interceptors) is made in the context of the call's first. Returns the function
+ * that unsubscribes.
  */
 export function instrumentFetch(
   backend: TracingBackend | undefined,
@@ -102,11 +116,34 @@ export function instrumentFetch(
   requestIdHeader?: string,
 ): () => void {
   const traced = new WeakMap<object, TracedRequest>();
+  /** The context each undici handler first dispatched in: its later attempts run in it again. */
+  const firstDispatch = new WeakMap<object, ReturnType<typeof AsyncLocalStorage.snapshot>>();
   const onCreate = (message: unknown) => {
     try {
       const request = requestOf(message);
+      if (request === undefined) return;
+      // A retry or a redirect of undici's interceptors (RetryAgent, interceptors.retry/redirect)
+      // dispatches its handler again from its response callback, in the context of whoever opened the
+      // pooled connection (another request, or none): it is its first attempt's call. The handler
+      // dispatched again may be wrapped anew by the interceptors under it: found down the chain.
+      const chain = handlerChain(symbolSlot(request, 'handler'));
+      for (const handler of chain) {
+        const first = firstDispatch.get(handler);
+        if (first !== undefined) return first(start, request);
+      }
+      if (chain.length > 0) {
+        const snapshot = AsyncLocalStorage.snapshot();
+        for (const handler of chain) firstDispatch.set(handler, snapshot);
+      }
+      start(request);
+    } catch (error) {
+      failures.report('starting a fetch span', error);
+    }
+  };
+  const start = (request: UndiciRequest): void => {
+    try {
       // An SDK's own upload or export (Sentry's envelopes, an exporter's request): left as it is.
-      if (request === undefined || globalTracingSuppressed()) return;
+      if (globalTracingSuppressed()) return;
       if (requestIdHeader !== undefined && typeof request.addHeader === 'function') {
         const context = getRequestContext();
         if (context !== undefined && headerValue(request.headers, requestIdHeader) === undefined)

@@ -2,6 +2,7 @@ import http, { createServer, type IncomingHttpHeaders, type Server } from 'node:
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { Agent, interceptors, request as undiciRequest } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsEndpoint, applyEnv, awsClientEnv, startAwsEndpoint } from '../../support/aws-endpoint.js';
 import { baseUrl, get } from '../../support/http.js';
@@ -476,6 +477,55 @@ describe('client calls outside any request or span', () => {
     expect(received[0]!.headers['x-amzn-trace-id']).toMatch(
       new RegExp(`^Root=${traceId};Parent=[0-9a-f]{16};Sampled=1$`),
     );
+  });
+});
+
+describe("undici's retry and redirect interceptors", () => {
+  it("send a call's later attempts in its own request, not in the one that opened the pooled connection", async () => {
+    // Arrange: one keep-alive connection, opened by request A; request B's call is answered 503, then
+    // 301, each attempt undici makes again from the response callback, on A's connection.
+    const failed = new Set<string>();
+    const flaky = createServer((req, res) => {
+      received.push({ path: req.url ?? '', headers: req.headers });
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/flaky' && !failed.has(req.url!)) {
+        failed.add(req.url!);
+        res.writeHead(503).end();
+      } else if (url.pathname === '/flaky') res.writeHead(301, { location: `/moved${url.search}` }).end();
+      else res.end('ok');
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const dispatcher = new Agent({ connections: 1 }).compose(
+      interceptors.retry({ maxRetries: 1, minTimeout: 1, statusCodes: [503] }),
+      interceptors.redirect({ maxRedirections: 1 }),
+    );
+    try {
+      const { runtime } = await startTraced(collector, 'http/protobuf', () => async (req, res) => {
+        const answer = await undiciRequest(`${baseUrl(flaky)}${req.url}`, { dispatcher });
+        res.end(await answer.body.text());
+      });
+      const base = baseUrl(runtime.server!);
+
+      // Act
+      await get(`${base}/first`, { headers: { 'x-request-id': 'request-a' } });
+      const b = await get(`${base}/flaky?of=b`, { headers: { 'x-request-id': 'request-b' } });
+
+      // Assert: the 503, its retry's 301 and the redirect's 200, each B's, in B's trace.
+      expect(b).toMatchObject({ status: 200, body: 'ok' });
+      const attempts = received.filter((r) => r.path.endsWith('of=b'));
+      expect(attempts.map((r) => r.path)).toEqual(['/flaky?of=b', '/flaky?of=b', '/moved?of=b']);
+      expect(attempts.map((r) => r.headers['x-request-id'])).toEqual(['request-b', 'request-b', 'request-b']);
+      await runtime.tracer.flush();
+      const spans = await collector.waitForSpans(5);
+      const serverOfB = spans.find((s) => s.kind === 'server' && s.attributes['url.path'] === '/flaky')!;
+      const traceOf = (header: unknown) => String(header).split('-')[1];
+      for (const attempt of attempts) expect(traceOf(attempt.headers.traceparent)).toBe(serverOfB.traceId);
+      const clients = spans.filter((s) => s.kind === 'client' && s.traceId === serverOfB.traceId);
+      expect(clients).toHaveLength(3);
+    } finally {
+      await dispatcher.close();
+      await new Promise((resolve) => flaky.close(resolve));
+    }
   });
 });
 
