@@ -10,11 +10,22 @@ interface SocketState {
   /** Responses on this socket that have not finished; counted from the drain on. */
   active: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** The response the drain said `Connection: close` on: moved to a request pipelined behind it. */
+  closing?: ServerResponse | undefined;
 }
 
 /** The response a socket is writing now: Node's own pointer, set from the request to the response's end. */
 function currentResponse(socket: Socket): ServerResponse | undefined {
   return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+}
+
+/**
+ * Whether `res` answers the last request Node parsed on `socket`: no request is pipelined behind it
+ * (Node's parser keeps the last request it began, `parser.incoming`, until it begins another).
+ */
+function answersLastRequest(socket: Socket, res: ServerResponse): boolean {
+  const last = (socket as Socket & { parser?: { incoming?: unknown } | null }).parser?.incoming;
+  return last === undefined || last === null || last === res.req;
 }
 
 /**
@@ -63,9 +74,11 @@ interface Http2SessionLike {
  *    that was writing its next request on it at the moment of the drain gets that request served.
  *
  * Until the drain it costs nothing per request: it only keeps the set of open sockets (one listener
- * per connection), and learns which have a response in flight from Node's own bookkeeping. A request
- * pipelined behind the response in flight at the drain is not answered: that response says
- * `Connection: close`, and Node closes the socket after it (no load balancer pipelines).
+ * per connection), and learns which have a response in flight from Node's own bookkeeping. Requests
+ * a client pipelined on one socket (several sent before the first answer; no load balancer does,
+ * a direct client or a load tool may) have all reached the app: each is answered, in turn, and only
+ * the last one's response says `Connection: close` (RFC 9112: no request after it is processed), so
+ * that Node does not close the socket before the answers queued behind it.
  *
  * An upgraded socket (WebSocket) is the app's to close, on `runtime.signal`, or its framework's (the
  * drain reports the requests drained without it, so that Fastify's `preClose` hooks may close it); one
@@ -214,7 +227,7 @@ export class ConnectionTracker {
         this.#closeWhenIdle(socket, state);
         continue;
       }
-      if (!res.headersSent) res.setHeader('connection', 'close');
+      this.#closeAfterIfLast(socket, state, res);
       this.#follow(socket, state, res);
     }
     if (this.#adoptedLate && !this.#http2 && openedBefore.length === 0) {
@@ -414,14 +427,41 @@ export class ConnectionTracker {
     if (!this.#sockets.has(req.socket)) this.#track(req.socket);
   };
 
-  /** A request that arrives during the drain: served, with `Connection: close`. */
+  /**
+   * A request that arrives during the drain: served, with `Connection: close`. One pipelined behind
+   * the response in flight is answered after it, in turn (followed then): the close moves to it,
+   * unless that response's head is already written.
+   */
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.httpVersionMajor >= 2) return; // a stream of a session already sent its GOAWAY
     const state = this.#sockets.get(req.socket) ?? this.#track(req.socket);
-    res.setHeader('connection', 'close');
+    const current = currentResponse(req.socket);
+    if (current !== undefined && current !== res) {
+      // Kept alive as it would have been (its head not written yet); else it closes the socket before
+      // this request's turn, and Node leaves it unanswered.
+      if (state.closing !== undefined && !state.closing.headersSent)
+        state.closing.setHeader('connection', 'keep-alive');
+      this.#closeAfter(state, res);
+      return;
+    }
+    this.#closeAfter(state, res);
     this.#follow(req.socket, state, res);
   };
 
+  /** `Connection: close` on `res`, when no request is pipelined behind it and its head is not written. */
+  #closeAfterIfLast(socket: Socket, state: SocketState, res: ServerResponse): void {
+    if (!res.headersSent && answersLastRequest(socket, res)) this.#closeAfter(state, res);
+  }
+
+  #closeAfter(state: SocketState, res: ServerResponse): void {
+    res.setHeader('connection', 'close');
+    state.closing = res;
+  }
+
+  /**
+   * Counts `res` in flight on `socket` until it closes; then follows the response Node answers next
+   * on it (a pipelined request's), or lets the socket close once idle.
+   */
   #follow(socket: Socket, state: SocketState, res: ServerResponse): void {
     if (state.idleTimer !== undefined) {
       clearTimeout(state.idleTimer);
@@ -430,7 +470,14 @@ export class ConnectionTracker {
     state.active++;
     res.once('close', () => {
       state.active--;
-      if (state.active === 0 && !socket.destroyed) this.#closeWhenIdle(socket, state);
+      if (state.active !== 0 || socket.destroyed) return;
+      const next = currentResponse(socket);
+      if (next === undefined || next === res || isUpgraded(socket)) {
+        this.#closeWhenIdle(socket, state);
+        return;
+      }
+      if (state.closing !== next) this.#closeAfterIfLast(socket, state, next);
+      this.#follow(socket, state, next);
     });
   }
 
