@@ -32,12 +32,36 @@ type ExpressRequest = IncomingMessage & {
   readonly res?: { readonly statusCode?: number };
 };
 
-function statusOf(error: unknown): number {
-  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
-  const candidate = typeof status === 'number' ? status : statusCode;
-  return typeof candidate === 'number' && Number.isInteger(candidate) && candidate >= 400 && candidate <= 599
-    ? candidate
-    : 500;
+/** An HTTP error status: an integer from 400 to 599. */
+function isErrorStatus(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value <= 599;
+}
+
+/** The error's own status, as Express's final handler reads it: `status`, else `statusCode`, when 4xx/5xx. */
+function errorStatusOf(error: unknown): number | undefined {
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  if (isErrorStatus(status)) return status;
+  return isErrorStatus(statusCode) ? statusCode : undefined;
+}
+
+/**
+ * Puts the headers an error with a status of its own carries (`err.headers`, as `http-errors`, `send`
+ * and Auth0's `express-oauth2-jwt-bearer` set them: `WWW-Authenticate` on a 401, `Retry-After` on a
+ * 503) on its answer, as Express's final handler does. One Node refuses (a bad name or value) is left
+ * out and said so: the answer still goes out.
+ */
+function setErrorHeaders(kit: AdapterKit, res: ServerResponse, headers: unknown): void {
+  if (typeof headers !== 'object' || headers === null) return;
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      res.setHeader(name, value as string | number | readonly string[]);
+    } catch (error) {
+      kit.logger.warn(
+        { err: error, header: name },
+        "a header of the route's error was left out of its answer",
+      );
+    }
+  }
 }
 
 /** Requests the kit's final handler answered 404: no route answered them. */
@@ -67,9 +91,10 @@ function cutShort(req: IncomingMessage, res: ServerResponse): void {
 
 /**
  * The kit's replacement for Express's final handler (which, outside `NODE_ENV=production`, sends the
- * stack trace to the client): a route's error becomes its status (an `http-errors` 4xx keeps its
- * exposed message) or a 500 with no detail, logged with the request; anything unrouted is a 404.
- * The app's own error middleware runs first, as always.
+ * stack trace to the client): a route's error becomes its status, with the headers it carries (an
+ * `http-errors` 4xx keeps its exposed message), or the 4xx/5xx the app set on the response, or a 500,
+ * with no detail, logged with the request; anything unrouted is a 404. The app's own error
+ * middleware runs first, as always.
  */
 function finalHandler(kit: AdapterKit, req: IncomingMessage, res: ServerResponse) {
   return (error?: unknown): void => {
@@ -79,7 +104,15 @@ function finalHandler(kit: AdapterKit, req: IncomingMessage, res: ServerResponse
         cutShort(req, res);
         return;
       }
-      const status = statusOf(error);
+      // Express's final handler: the error's status with its headers, else a 4xx or 5xx the app set
+      // before passing the error on (`res.status(400); next(err)`), else 500.
+      let status = errorStatusOf(error);
+      // A body of the kit's own: not in the encoding, language or range of one the app began.
+      res.removeHeader('content-encoding');
+      res.removeHeader('content-language');
+      res.removeHeader('content-range');
+      if (status !== undefined) setErrorHeaders(kit, res, (error as { headers?: unknown }).headers);
+      else status = isErrorStatus(res.statusCode) ? res.statusCode : 500;
       const exposed = status < 500 && (error as { expose?: unknown }).expose === true;
       sendText(res, status, exposed ? String((error as Error).message) : (STATUS_CODES[status] ?? 'Error'));
       return;

@@ -10,13 +10,15 @@
 // /held?status=N logs two debug lines (one from a child logger; Fastify: request.log) and answers N;
 // BUFFER is a JSON `logging.buffer` option (Fastify's logger too). AUTH=1 adds the app's own global
 // auth, registered first (Fastify: a root onRequest hook): it logs, and answers 401 to any request
-// without `authorization: Bearer conformance`.
+// without `authorization: Bearer conformance`. /denied fails with an http-errors 401 that carries a
+// WWW-Authenticate header, left to the framework's (the kit's, for Express) error answer.
 import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
 import { addRequestFields, bootstrapAppRunner, createLogger, getRequestContext } from 'apprunner-kit';
 
 const require = createRequire(import.meta.url);
+const createError = require('http-errors');
 const framework = process.env.FRAMEWORK;
 const tls =
   process.env.TLS === '1'
@@ -40,6 +42,8 @@ const hello = () => {
   return { hello: framework, requestId: context?.requestId, traceId: context?.traceId };
 };
 const secret = () => runtime.secrets.get('GREETING');
+const denied = () =>
+  createError(401, 'denied', { headers: { 'WWW-Authenticate': 'Bearer realm="conformance"' } });
 const slow = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const block = (ms) => {
   const until = Date.now() + ms;
@@ -115,6 +119,7 @@ function buildExpress(express) {
     await slow(1);
     throw new Error('async boom');
   });
+  app.get('/denied', (_req, _res, next) => next(denied()));
   // A GraphQL server as Apollo Server's and GraphQL Yoga's docs mount it: a middleware on a path,
   // which answers with no route of its own.
   app.use('/t/:tenant/graphql', (req, res) => res.json({ data: { mountedAt: req.baseUrl } }));
@@ -143,7 +148,7 @@ function buildKoa(Koa) {
       await next();
     } catch (error) {
       // Koa's own error handling clears the headers set so far, but keeps `error.headers`.
-      error.headers = { 'x-app-error-handler': '1' };
+      error.headers = { ...error.headers, 'x-app-error-handler': '1' };
       throw error;
     }
   });
@@ -187,6 +192,9 @@ function buildKoa(Koa) {
   router.get('/boom-async', async () => {
     await slow(1);
     throw new Error('async boom');
+  });
+  router.get('/denied', () => {
+    throw denied();
   });
   app.use(router.routes());
   app.use((ctx) => {
@@ -238,9 +246,14 @@ function buildFastify() {
     await slow(1);
     throw new Error('async boom');
   });
+  app.get('/denied', async () => {
+    throw denied();
+  });
   app.setNotFoundHandler((_request, reply) => reply.code(404).type('text/plain').send('custom 404'));
-  app.setErrorHandler((_error, _request, reply) => {
+  app.setErrorHandler((error, _request, reply) => {
     reply.header('x-app-error-handler', '1');
+    // A client's error goes on to Fastify's own handler, which answers its status and headers.
+    if (error.statusCode >= 400 && error.statusCode < 500) throw error;
     reply.code(500).send({ error: 'Internal Server Error' });
   });
   return { app, addLate: undefined };

@@ -167,6 +167,20 @@ describe.each(frameworks)('%s', (framework) => {
     }
   });
 
+  // A Node listener answers its errors itself: nothing to conform to.
+  it.skipIf(framework === 'node')(
+    "answers a route's error that carries a status and headers (a 401 with WWW-Authenticate) with both, after the app error handler",
+    async () => {
+      const app = await start(framework);
+      const response = await get(`${app.url}/denied`);
+      expect(response.status).toBe(401);
+      expect(response.headers['www-authenticate']).toBe('Bearer realm="conformance"');
+      expect(response.headers['x-app-error-handler']).toBe('1');
+      const line = await app.waitForLine((l) => l.path === '/denied' && l.statusCode !== undefined);
+      expect(line).toMatchObject({ level: 'info', msg: 'request completed', statusCode: 401 });
+    },
+  );
+
   it('handles an async route error (Express 4: per the unhandledRejection policy)', async () => {
     if (framework === 'express4') {
       // Express 4 does not see a rejected async handler: the rejection is unhandled, and the default

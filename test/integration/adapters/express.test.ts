@@ -1,9 +1,12 @@
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import express from 'express';
+import createError from 'http-errors';
 import { afterEach, describe, expect, it } from 'vitest';
+import { captureEmf, sumOf } from '../../support/emf.js';
 import { baseUrl, get } from '../../support/http.js';
 import { captureLogs, type LogCapture } from '../../support/log-capture.js';
+import { startOtlpCollector } from '../../support/otlp-collector.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
@@ -252,6 +255,142 @@ describe('the Express adapter', () => {
       expect([...routes]).toEqual(['/t/:tenant/items/:id', '/t/:tenant/items/:id/boom']);
     },
   );
+});
+
+describe.each([
+  ['Express 5', express],
+  ['Express 4', express4],
+])("the kit's answer to a route's error, as Express's final handler's (%s)", (_name, framework) => {
+  it('carries the headers of an error with a status (http-errors): WWW-Authenticate on a 401, Retry-After on a 503', async () => {
+    const logs = captureLogs();
+    const app = framework();
+    const challenge = 'Bearer realm="api", error="invalid_token"';
+    app.get('/private', (_req, _res, next) => {
+      next(createError(401, 'bad token', { headers: { 'WWW-Authenticate': challenge } }));
+    });
+    app.get('/maintenance', () => {
+      throw createError(503, 'down', { headers: { 'Retry-After': '120' } });
+    });
+    // Only an error's own status brings its headers; Node refuses a header with a line break.
+    app.get('/no-status', (_req, res, next) => {
+      res.status(409);
+      next(Object.assign(new Error('conflict'), { headers: { 'x-from-error': 'no' } }));
+    });
+    app.get('/bad-header', (_req, _res, next) => {
+      next(createError(429, { headers: { 'Retry-After': '5', 'x-bad': 'a\r\nb' } }));
+    });
+    // The error page is the kit's: not in the encoding the route had announced.
+    app.get('/encoded', (_req, res, next) => {
+      res.setHeader('content-encoding', 'gzip');
+      next(createError(400, 'bad input'));
+    });
+    const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+    const url = baseUrl(runtime.server!);
+
+    const denied = await get(`${url}/private`);
+    const down = await get(`${url}/maintenance`);
+    const noStatus = await get(`${url}/no-status`);
+    const badHeader = await get(`${url}/bad-header`);
+    const encoded = await get(`${url}/encoded`);
+
+    expect([denied.status, denied.headers['www-authenticate'], denied.body]).toEqual([
+      401,
+      challenge,
+      'bad token',
+    ]);
+    expect([down.status, down.headers['retry-after'], down.body]).toEqual([
+      503,
+      '120',
+      'Service Unavailable',
+    ]);
+    expect([noStatus.status, noStatus.headers['x-from-error']]).toEqual([409, undefined]);
+    expect([badHeader.status, badHeader.headers['retry-after'], badHeader.headers['x-bad']]).toEqual([
+      429,
+      '5',
+      undefined,
+    ]);
+    expect([encoded.status, encoded.headers['content-encoding'], encoded.body]).toEqual([
+      400,
+      undefined,
+      'bad input',
+    ]);
+    expect(await lineOf(logs, (l) => l.header === 'x-bad')).toMatchObject({
+      level: 'warn',
+      msg: "a header of the route's error was left out of its answer",
+      err: { code: 'ERR_INVALID_CHAR' },
+    });
+    const lines = await Promise.all(
+      ['/private', '/maintenance', '/no-status'].map((path) =>
+        lineOf(logs, (l) => l.path === path && l.statusCode !== undefined),
+      ),
+    );
+    expect(lines.map((l) => [l.level, l.msg, l.statusCode])).toEqual([
+      ['info', 'request completed', 401],
+      ['error', 'request failed', 503],
+      ['info', 'request completed', 409],
+    ]);
+  });
+
+  it('keeps the 4xx the app set before passing on an error with no status (res.status(400); next(err)), on its answer, line, span and metrics', async () => {
+    const collector = await startOtlpCollector({ grpc: false });
+    try {
+      const logs = captureLogs();
+      const emf = captureEmf();
+      const app = framework();
+      app.get('/bad', (_req, res, next) => {
+        res.status(400);
+        next(new Error('bad input'));
+      });
+      // A status below 400 is no error's: a 500, as Express's.
+      app.get('/ok-then-error', (_req, res, next) => {
+        res.status(201);
+        next(new Error('after all'));
+      });
+      const { runtime } = await startRuntime({
+        app,
+        service: 'errors',
+        logging: { destination: logs },
+        metrics: { destination: emf, flushIntervalMs: 60_000 },
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.httpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      });
+      const url = baseUrl(runtime.server!);
+
+      const bad = await get(`${url}/bad`);
+      const failed = await get(`${url}/ok-then-error`);
+
+      expect([bad.status, bad.body]).toEqual([400, 'Bad Request']);
+      expect([failed.status, failed.body]).toEqual([500, 'Internal Server Error']);
+      expect(await lineOf(logs, (l) => l.path === '/bad' && l.statusCode !== undefined)).toMatchObject({
+        level: 'info', // a client's error, as every 4xx line
+        msg: 'request completed',
+        statusCode: 400,
+        route: '/bad',
+        err: { message: 'bad input' },
+      });
+      expect(
+        await lineOf(logs, (l) => l.path === '/ok-then-error' && l.statusCode !== undefined),
+      ).toMatchObject({
+        level: 'error',
+        msg: 'request failed',
+        statusCode: 500,
+      });
+      await runtime.tracer.flush();
+      const spans = await collector.waitForSpans(2);
+      const byRoute = Object.fromEntries(spans.map((span) => [span.name, span]));
+      expect(byRoute['GET /bad']?.attributes['http.response.status_code']).toBe(400);
+      expect(byRoute['GET /bad']?.status.code).toBe('unset'); // a 4xx is the client's (OTel's HTTP semantics)
+      expect(byRoute['GET /ok-then-error']?.attributes['http.response.status_code']).toBe(500);
+      expect(byRoute['GET /ok-then-error']?.status.code).toBe('error');
+      await runtime.metrics.flush();
+      const documents = emf.documents();
+      expect([sumOf(documents, '4xxStatusResponses'), sumOf(documents, '5xxStatusResponses')]).toEqual([
+        1, 1,
+      ]);
+    } finally {
+      await stopRuntimes();
+      await collector.close();
+    }
+  });
 });
 
 describe.each([
