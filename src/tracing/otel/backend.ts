@@ -15,7 +15,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
+import { isTracingSuppressed, RPCType, setRPCMetadata, suppressTracing } from '@opentelemetry/core';
 import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
@@ -97,11 +97,20 @@ function requestTrace(backend: object, request: RequestContext): RequestTrace | 
   return tracingState(request, backend) as RequestTrace | undefined;
 }
 
-/** The request's OpenTelemetry context; most requests never need it, so it is made on first use. */
+/**
+ * The request's OpenTelemetry context; most requests never need it, so it is made on first use. It
+ * carries the HTTP RPC metadata `@opentelemetry/instrumentation-http` puts on the context of its
+ * server span: the framework instrumentations that read it (`@fastify/otel`,
+ * `@opentelemetry/instrumentation-express`, `-koa`) then know the request has its SERVER span, and make
+ * theirs INTERNAL instead of a second SERVER span for the request.
+ */
 function requestOtelContext(backend: object, request: RequestContext): Context | undefined {
   const traced = requestTrace(backend, request);
   if (traced === undefined) return undefined;
-  traced.context ??= trace.setSpan(traced.parent, traced.span);
+  traced.context ??= setRPCMetadata(trace.setSpan(traced.parent, traced.span), {
+    type: RPCType.HTTP,
+    span: traced.span,
+  });
   return traced.context;
 }
 
