@@ -72,6 +72,8 @@ export interface MutableRequestContext extends RequestContext {
   [reportedSlot]?: true | undefined;
   /** `true` on a health request served in the scope (see {@link uncountedSlot}). */
   [uncountedSlot]?: true | undefined;
+  /** The trace headers the kit sent on the request's calls (see {@link sentTraceHeadersSlot}). */
+  [sentTraceHeadersSlot]?: SentTraceHeaders | undefined;
 }
 
 /**
@@ -233,6 +235,22 @@ export const setAsideTraceparentSlot: unique symbol = Symbol.for('apprunner-kit.
  * shutdown finds there the request that awaits it. Set only on such a request (shared by both builds).
  */
 export const http2ResponseSlot: unique symbol = Symbol.for('apprunner-kit.http2Response');
+
+/**
+ * The latest trace header values the kit put on outgoing calls, so that a copy of one onto a later
+ * call (superagent follows a redirect with the previous request's headers) is known for the kit's
+ * own: the values since `latest` was begun, and before them, those of the set it replaced.
+ */
+export interface SentTraceHeaders {
+  latest: Set<string>;
+  older: Set<string> | undefined;
+}
+
+/**
+ * Where a context keeps the {@link SentTraceHeaders} of its request's calls. Set only once the
+ * request makes a traced call (shared by both builds).
+ */
+export const sentTraceHeadersSlot: unique symbol = Symbol.for('apprunner-kit.sentTraceHeaders');
 
 /** Where a tracing backend keeps its state of a request, on the request context (no side table). */
 export const tracingSlot: unique symbol = Symbol.for('apprunner-kit.tracingSlot');

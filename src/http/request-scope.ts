@@ -24,7 +24,9 @@ import {
   type RequestFieldValue,
   requestDurationMs,
   runWithRequestContext,
+  type SentTraceHeaders,
   scopeSlot,
+  sentTraceHeadersSlot,
   setAsideTraceparentSlot,
   traceParentSlot,
   tracingSlot,
@@ -110,6 +112,8 @@ class ScopeContext implements MutableRequestContext {
   declare [quietSlot]?: true | undefined;
   /** Set only on a health request logged in the scope, for the same reason. */
   declare [uncountedSlot]?: true | undefined;
+  /** Set only on a request that made a traced call, for the same reason. */
+  declare [sentTraceHeadersSlot]?: SentTraceHeaders | undefined;
 
   constructor(
     url: string | undefined,

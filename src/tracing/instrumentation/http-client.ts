@@ -21,12 +21,23 @@ interface Patch {
 }
 
 /**
+ * The `Host` header of `req`: the one set, or else the one in the head Node already wrote (raw array
+ * headers, which Node writes as the request is created and keeps no header of to get).
+ */
+function hostHeaderOf(req: ClientRequest): unknown {
+  const header = req.getHeader('host');
+  if (header !== undefined) return header;
+  const head = (req as { _header?: unknown })._header;
+  return typeof head === 'string' ? /\r\nhost:[ \t]*([^\r\n]*?)[ \t]*\r\n/i.exec(head)?.[1] : undefined;
+}
+
+/**
  * The port a request connects to, as far as the request tells: the `Host` header Node wrote
  * (`host:port`, without the port for the protocol's default). A `Host` the caller set for another
  * name (virtual hosting) says nothing of the connection: no port then.
  */
 function portOf(req: ClientRequest, host: string, protocol: string): number | undefined {
-  const header = req.getHeader('host');
+  const header = hostHeaderOf(req);
   if (typeof header !== 'string') return undefined;
   const match = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(header);
   if (match === null || withoutBrackets(match[1]!).toLowerCase() !== host.toLowerCase()) return undefined;
@@ -64,10 +75,10 @@ function headerText(value: number | string | readonly string[] | undefined): str
  * `import { request } from 'node:http'` see the wrapper too). Then — before anything is written — it
  * starts the span and sets the trace headers (`tracing.propagators`; each unless the caller set it,
  * and none when the head went out at once: raw array headers, `Expect: 100-continue`); a header the
- * caller sets later, before the head is sent, wins over the kit's ({@link callerHeadersWin}). The
- * span ends as soon as the outcome is known: the `http.client.request.error` channel's error, the
- * response's `end` (found through the `http.client.response.finish` channel), or else the request's
- * `close`.
+ * caller sets later, before the head is sent, wins over the kit's, a copied trace header excepted
+ * ({@link callerHeadersWin}). The span ends as soon as the outcome is known: the
+ * `http.client.request.error` channel's error, the response's `end` (found through the
+ * `http.client.response.finish` channel), or else the request's `close`.
  * No listener that changes behaviour (`response`, `error`, `data`) is added. Within a request,
  * `requestIdHeader` (when given) carries the request's id, unless the caller set it; with no
  * `backend` (tracing off) that is all it does. A request made where tracing is suppressed in

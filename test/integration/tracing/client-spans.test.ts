@@ -191,6 +191,8 @@ describe('client spans inside a request', () => {
 
   it('node:http: a trace header the caller sets after creating the request wins, and no other goes with it', async () => {
     const mine = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    // Another parent than the request's: a copy of the request's own would give way to the kit's.
+    const theirs = `Root=${callerRoot};Parent=b7ad6b7169203331;Sampled=1`;
     const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => {
       const send = (path: string, name: string, value: string, how: 'setHeader' | 'appendHeader') =>
         new Promise<void>((resolve, reject) => {
@@ -203,12 +205,7 @@ describe('client spans inside a request', () => {
         });
       void (async () => {
         await send('/traceparent', 'traceparent', mine, 'setHeader');
-        await send(
-          '/xray',
-          'X-Amzn-Trace-Id',
-          `Root=${callerRoot};Parent=${callerParent};Sampled=1`,
-          'setHeader',
-        );
+        await send('/xray', 'X-Amzn-Trace-Id', theirs, 'setHeader');
         await send('/appended', 'traceparent', mine, 'appendHeader');
         res.end();
       })();
@@ -224,9 +221,7 @@ describe('client spans inside a request', () => {
     expect(headers('/traceparent')).toMatchObject({ traceparent: mine });
     expect(headers('/traceparent')).not.toHaveProperty('x-amzn-trace-id');
     expect(headers('/traceparent')).not.toHaveProperty('tracestate');
-    expect(headers('/xray')).toMatchObject({
-      'x-amzn-trace-id': `Root=${callerRoot};Parent=${callerParent};Sampled=1`,
-    });
+    expect(headers('/xray')).toMatchObject({ 'x-amzn-trace-id': theirs });
     expect(headers('/xray')).not.toHaveProperty('traceparent');
     expect(headers('/appended')).toMatchObject({ traceparent: mine });
     expect(headers('/appended')).not.toHaveProperty('x-amzn-trace-id');
@@ -316,7 +311,7 @@ describe('client spans inside a request', () => {
     }
   });
 
-  it('node:http: raw array headers are sent as given (no header can be added), the span still made', async () => {
+  it('node:http: raw array headers are sent as given (no header can be added), the span still made, its port read from the head', async () => {
     const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => {
       const raw = ['host', downstreamUrl.slice('http://'.length), 'x-raw', '1'];
       const req = http.request(`${downstreamUrl}/raw`, {
@@ -331,7 +326,12 @@ describe('client spans inside a request', () => {
     await get(`${baseUrl(runtime.server!)}/`);
     await runtime.tracer.flush();
     const spans = await collector.waitForSpans(2);
-    expect(spans.filter((s) => s.kind === 'client')).toHaveLength(1);
+    const clients = spans.filter((s) => s.kind === 'client');
+    expect(clients).toHaveLength(1);
+    expect(clients[0]!.attributes).toMatchObject({
+      'url.full': `${downstreamUrl}/raw`,
+      'server.port': (downstream.address() as AddressInfo).port,
+    });
     expect(received[0]!.headers).toMatchObject({ 'x-raw': '1' });
     expect(received[0]!.headers['x-amzn-trace-id']).toBeUndefined();
   });

@@ -104,6 +104,35 @@ describe('subsegments inside a request', () => {
     );
   });
 
+  it('node:http with raw array headers: the subsegment URL has the port of the Host line Node wrote', async () => {
+    const { runtime } = await startXray(daemon, () => async (_req, res) => {
+      await new Promise<void>((resolve, reject) =>
+        http
+          .get(
+            {
+              host: '127.0.0.1',
+              port: port(),
+              path: '/raw?x=1',
+              headers: [
+                'Host',
+                `127.0.0.1:${port()}`,
+                'Accept',
+                '*/*',
+              ] as unknown as http.OutgoingHttpHeaders,
+            },
+            (answer) => answer.resume().on('end', resolve),
+          )
+          .on('error', reject),
+      );
+      res.end();
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+    const [call] = childrenOf(daemon, daemon.segments[0]!.id);
+    expect(call!.document).toMatchObject({ http: { request: { url: `http://127.0.0.1:${port()}/raw` } } });
+  });
+
   it('node:http: a trace header the caller sets after creating the request wins, and no other goes with it', async () => {
     const mine = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const theirs = `Root=${callerRoot};Parent=${callerParent};Sampled=1`;

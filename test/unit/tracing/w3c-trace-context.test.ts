@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { runWithRequestContext, sentTraceHeadersSlot } from '../../../src/http/context.js';
 import {
   addPropagationHeaders,
+  copiedTraceHeader,
   type PropagationHeader,
   propagationHeaders,
 } from '../../../src/tracing/propagation.js';
@@ -10,6 +12,7 @@ import {
   formatTraceparent,
   parseTraceparent,
 } from '../../../src/tracing/trace-header.js';
+import { testRequestContext } from '../../support/request-context.js';
 
 const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
 const spanId = '00f067aa0ba902b7';
@@ -210,5 +213,64 @@ describe('addPropagationHeaders', () => {
   it('adds no trace header of its own after a trace header of the caller’s: the request would name two traces', () => {
     expect(Object.keys(run({ traceparent: 'mine' }))).toEqual(['baggage']);
     expect(Object.keys(run({ 'x-amzn-trace-id': 'mine' }))).toEqual(['baggage']);
+  });
+
+  it("takes the kit's own header of an earlier call of the request for a copy: replaced, not the caller's", () => {
+    // Arrange: a request that made a call (superagent then copies its headers onto the redirect's).
+    const context = testRequestContext('req-1');
+    const earlier: PropagationHeader[] = [['traceparent', `00-${traceId}-b7ad6b7169203331-01`]];
+    const later: PropagationHeader[] = [['traceparent', `00-${traceId}-${spanId}-01`]];
+    const set: Record<string, string> = {};
+    const send = (kit: readonly PropagationHeader[], callers: Record<string, string>) =>
+      addPropagationHeaders(
+        kit,
+        (name) => callers[name],
+        (name, value) => {
+          set[name] = value;
+        },
+      );
+
+    // Act
+    runWithRequestContext(context, () => {
+      send(earlier, {});
+      send(later, { traceparent: earlier[0]![1] });
+    });
+
+    // Assert
+    expect(set.traceparent).toBe(later[0]![1]);
+    expect(copiedTraceHeader(earlier[0]![1])).toBe(false); // outside the request that sent it
+  });
+
+  it('remembers the latest 256 to 512 values a request sent, and nothing for a request that sent none', () => {
+    const one = testRequestContext('req-one');
+    const busy = testRequestContext('req-busy');
+    const value = (i: number) => `00-${traceId}-${i.toString(16).padStart(16, '0')}-01`;
+    runWithRequestContext(one, () => run({}));
+    expect([...one[sentTraceHeadersSlot]!.latest]).toEqual([headers[0]![1], headers[3]![1]]);
+
+    const none = testRequestContext('req-none');
+    runWithRequestContext(none, () => copiedTraceHeader(value(1)));
+    expect(none[sentTraceHeadersSlot]).toBeUndefined();
+
+    runWithRequestContext(busy, () => {
+      const send = (from: number, to: number) => {
+        for (let i = from; i <= to; i++) {
+          addPropagationHeaders(
+            [['traceparent', value(i)]],
+            () => undefined,
+            () => {},
+          );
+        }
+      };
+      send(1, 512);
+      expect(copiedTraceHeader(value(1))).toBe(true);
+      expect(copiedTraceHeader(value(512))).toBe(true);
+      send(513, 513); // a third set begun: the first 256 forgotten
+      expect(copiedTraceHeader(value(256))).toBe(false);
+      expect(copiedTraceHeader(value(257))).toBe(true);
+      expect(copiedTraceHeader(value(513))).toBe(true);
+      const { latest, older } = busy[sentTraceHeadersSlot]!;
+      expect([latest.size, older?.size]).toEqual([1, 256]);
+    });
   });
 });
