@@ -115,6 +115,8 @@ interface Started {
  * @throws ConfigurationError (`ARK_CONFIG_INVALID`) for a bad option or environment variable, and
  *   in a worker thread, unless `shutdown` neither listens for signals nor exits.
  * @throws UnsupportedAppError (`ARK_APP_UNSUPPORTED`) when `app` is not an app the kit recognises.
+ * @throws FastifyBootingError (`ARK_FASTIFY_BOOTING`) when `app` is a Fastify instance given from
+ *   inside one of its own plugins (fastify-cli's `app.js`), which cannot be ready before it returns.
  * @throws ListenError (`ARK_LISTEN_FAILED`) when the port cannot be bound.
  * @throws StartAbortedError (`ARK_START_ABORTED`) with `shutdown.exit: false`, when a shutdown (a
  * SIGTERM) began before the server listened; once that shutdown is done.

@@ -75,7 +75,18 @@ export class ConfigurationError extends AppRunnerKitError {
 
 /** `bootstrapAppRunner({ app })` was given something that is not a supported app. */
 export class UnsupportedAppError extends AppRunnerKitError {
-  static override readonly code = 'ARK_APP_UNSUPPORTED';
+  static override readonly code: string = 'ARK_APP_UNSUPPORTED';
+}
+
+/**
+ * `bootstrapAppRunner({ app })` was given a Fastify instance from inside one of its own plugins while
+ * Fastify boots (the `fastify` a plugin receives, as fastify-cli's `app.js` does): Fastify is ready only
+ * once that plugin returns, so the kit, which listens after `ready()`, would wait for itself until
+ * Fastify's plugin timeout. Call it on the root instance, outside any plugin (fastify-cli: `fastify
+ * eject`, then the kit in place of `closeWithGrace` and `listen` in `server.js`).
+ */
+export class FastifyBootingError extends UnsupportedAppError {
+  static override readonly code = 'ARK_FASTIFY_BOOTING';
 }
 
 /** An optional peer dependency the requested feature needs is not installed. */
@@ -194,6 +205,7 @@ export const errorClasses = [
   AppRunnerKitError,
   ConfigurationError,
   UnsupportedAppError,
+  FastifyBootingError,
   MissingDependencyError,
   InvalidArgumentError,
   ListenError,

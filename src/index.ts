@@ -58,6 +58,7 @@ export {
   type AppRunnerKitErrorOptions,
   ConfigurationError,
   errorClasses,
+  FastifyBootingError,
   InvalidArgumentError,
   ListenError,
   MissingDependencyError,

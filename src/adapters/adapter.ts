@@ -56,6 +56,11 @@ export interface AppAdapter<A = unknown> {
   matches(app: unknown): app is A;
   install(app: A, kit: AdapterKit): InstalledApp;
   /**
+   * Throws when `app`, of this framework, cannot take the kit now (a Fastify instance booting, from
+   * inside one of its plugins): called as the adapter is chosen, before the kit sets anything up.
+   */
+  assertInstallable?(app: A): void;
+  /**
    * The app's own logger, when the framework has one (Fastify's `fastify.log`): when `createLogger`
    * built it, the kit writes its lines through it too.
    */
@@ -67,6 +72,7 @@ export interface AnyAppAdapter {
   readonly name: string;
   matches(app: unknown): boolean;
   install(app: never, kit: AdapterKit): InstalledApp;
+  assertInstallable?(app: never): void;
   loggerOf?(app: never): unknown;
 }
 

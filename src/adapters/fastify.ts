@@ -10,6 +10,7 @@ import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { contextOfResponse, type RequestScope } from '../http/request-scope.js';
 import { symbolSlot } from '../internal/symbol-slot.js';
 import { type AppAdapter, inFront, isFunction, serveInFront } from './adapter.js';
+import { assertNotBooting } from './fastify-boot.js';
 import { standInFront } from './stand-in-front.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
@@ -226,6 +227,7 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
     isFunction((app as Partial<FastifyLikeApp>).addHook) &&
     isFunction((app as Partial<FastifyLikeApp>).ready) &&
     typeof (app as Partial<FastifyLikeApp>).server === 'object',
+  assertInstallable: assertNotBooting,
   // Fastify makes fastify.log a child of the logger it was given as loggerInstance: that logger is
   // its prototype (with Fastify's own logger, a pino prototype the kit does not know).
   loggerOf: (fastify) => {

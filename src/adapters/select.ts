@@ -33,8 +33,15 @@ export const kitServerAdapters: ReadonlySet<AnyAppAdapter> = new Set([
  * has. Recognises apps by shape only: no framework is imported.
  *
  * @throws UnsupportedAppError (`ARK_APP_UNSUPPORTED`)
+ * @throws FastifyBootingError (`ARK_FASTIFY_BOOTING`), a Fastify instance from inside its own plugin
  */
 export function selectAdapter(app: unknown, explicit?: AnyAppAdapter): AnyAppAdapter {
+  const selected = findAdapter(app, explicit);
+  selected.assertInstallable?.(app as never);
+  return selected;
+}
+
+function findAdapter(app: unknown, explicit: AnyAppAdapter | undefined): AnyAppAdapter {
   if (explicit !== undefined) {
     if (!explicit.matches(app)) {
       throw new UnsupportedAppError(

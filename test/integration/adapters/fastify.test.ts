@@ -1,12 +1,13 @@
 import { createServer } from 'node:http';
 import { connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type CreateLoggerOptions,
   createLogger,
+  FastifyBootingError,
   fastifyAdapter,
   UnsupportedAppError,
 } from '../../../src/index.js';
@@ -270,6 +271,53 @@ describe('the Fastify adapter', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it.each([
+    ['the encapsulated instance a plugin receives (fastify-cli app.js)', {}],
+    ['the root, in a plugin wrapped as fastify-plugin wraps it', { [Symbol.for('skip-override')]: true }],
+  ])('refuses at once, naming the fix, %s while Fastify boots', async (_case, wrapping) => {
+    // Arrange: the kit awaited inside a plugin, as in fastify-cli's app.js; a short plugin timeout
+    // bounds the wait the kit would otherwise end in.
+    const app = Fastify({ pluginTimeout: 2000 });
+    let thrown: unknown;
+    const plugin = Object.assign(async (instance: FastifyInstance) => {
+      instance.get('/hello', async () => 'hello');
+      try {
+        await startRuntime({ app: instance });
+      } catch (error) {
+        thrown = error;
+        throw error;
+      }
+    }, wrapping);
+    app.register(plugin);
+    // Act
+    const ready = app.ready();
+    // Assert: the plugin's error ends the boot, not avvio's AVV_ERR_PLUGIN_EXEC_TIMEOUT.
+    await expect(ready).rejects.toBeInstanceOf(FastifyBootingError);
+    expect(thrown).toBeInstanceOf(UnsupportedAppError);
+    expect((thrown as FastifyBootingError).code).toBe('ARK_FASTIFY_BOOTING');
+    expect((thrown as Error).message).toMatch(/fastify eject.*closeWithGrace.*app\.listen/);
+    await app.close();
+  });
+
+  it('takes an instance whose plugins were loaded before it (await fastify.register), not booting', async () => {
+    const app = Fastify();
+    await app.register(async (instance) => {
+      instance.get('/inner', async () => 'inner');
+    });
+    await app.register(
+      Object.assign(
+        async (instance: FastifyInstance) => {
+          instance.decorate('answer', 42);
+        },
+        { [Symbol.for('skip-override')]: true },
+      ),
+    );
+    app.get('/outer', async () => 'outer');
+    const { runtime } = await startRuntime({ app });
+    expect((await get(`${baseUrl(runtime.server!)}/inner`)).body).toBe('inner');
+    expect((await get(`${baseUrl(runtime.server!)}/healthz`)).status).toBe(200);
   });
 
   it('is picked by shape, and can be named explicitly', async () => {

@@ -234,6 +234,11 @@ export function typeCheck(blocks: readonly CodeBlock[], packageRoot: string = re
     symlinkSync(packageRoot, join(modules, 'apprunner-kit'));
     writeFileSync(join(work, 'package.json'), '{ "type": "module" }\n');
     writeFileSync(join(work, 'prelude.d.ts'), prelude);
+    // The app.js of a fastify-cli app, a plugin, which its server.js imports (getting-started.md).
+    writeFileSync(
+      join(work, 'app.d.ts'),
+      "declare const appService: import('fastify').FastifyPluginAsync;\nexport default appService;\n",
+    );
 
     const origin = new Map<string, CodeBlock>();
     blocks
