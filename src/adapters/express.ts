@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { cutSlot, getMutableRequestContext } from '../http/context.js';
+import { originTarget } from '../http/path.js';
 import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
 import { expressMountResolver } from './express-mount.js';
 import { expressRouteResolver, lostMountPath } from './express-route.js';
@@ -163,7 +164,8 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
         // The path below `req.baseUrl`, in case that is not the route's: an error handler or a
         // middleware mounted below the route's router answered (`req.baseUrl` is then its).
         let below: string | undefined;
-        if (mounted !== '') below = req.url;
+        // In origin form: Express keeps an absolute-form target's `http://host` in a mount's req.url.
+        if (mounted !== '') below = req.url === undefined ? undefined : originTarget(req.url);
         else {
           // An error that left a mounted router put its baseUrl back: found again from the URL, as
           // the app's router sees it (Express puts `req.url` back too; a prefix the app's
@@ -172,7 +174,7 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
           const status = (req as ExpressRequest).res?.statusCode ?? 0;
           if (status >= 400) {
             if (status === 404 && unrouted.has(req)) return undefined;
-            mounted = lostMountPath(req.url ?? '', route.path);
+            mounted = lostMountPath(originTarget(req.url), route.path);
           }
         }
         try {

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeRequestListener } from '../config/options.js';
 import { cutSlot, getMutableRequestContext } from '../http/context.js';
-import { pathWithoutQuery } from '../http/path.js';
+import { requestPath } from '../http/path.js';
 import { type AppAdapter, inFront, isFunction } from './adapter.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
@@ -50,8 +50,8 @@ const takenByMountsSlot = Symbol('apprunner-kit.koaTakenByMounts');
 function takenByMounts(ctx: KoaContextLike): string {
   const { url, originalUrl } = ctx;
   if (url === originalUrl || typeof url !== 'string' || typeof originalUrl !== 'string') return '';
-  const arrived = pathWithoutQuery(originalUrl);
-  const rest = pathWithoutQuery(url);
+  const arrived = requestPath(originalUrl);
+  const rest = requestPath(url);
   if (arrived.endsWith(rest)) return arrived.slice(0, arrived.length - rest.length);
   // A mount on all of the path leaves `/`: `/api` mounted, `/api` requested.
   return rest === '/' ? arrived : '';

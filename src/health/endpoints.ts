@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { originTarget } from '../http/path.js';
 import type { LifecycleState } from '../lifecycle/state.js';
 import { redaction as processRedaction, type RedactionRegistry } from '../logging/redaction.js';
 import type { HealthEvaluation, HealthRegistry } from './registry.js';
@@ -26,12 +27,11 @@ const contentType = 'application/health+json';
 type Endpoint = 'liveness' | 'readiness' | 'startup';
 
 /**
- * True when the request URL `url` is `path`, with or without a query string (an absent URL is `/`).
+ * True when the request URL `url` (in origin form) is `path`, with or without a query string.
  * It runs for every request, so it compares in place rather than slicing the query off, and looks
  * for the `?` first: most URLs have none where the path would end.
  */
-function isPath(url: string | undefined, path: string): boolean {
-  if (url === undefined) return path === '/';
+function isPath(url: string, path: string): boolean {
   return url === path || (url.charCodeAt(path.length) === 0x3f && url.startsWith(path));
 }
 
@@ -109,7 +109,7 @@ export class HealthEndpoints {
   /** The endpoint a GET or HEAD request asks for; `undefined` for any other method or path. */
   #requested(req: IncomingMessage): Endpoint | undefined {
     if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
-    const { url } = req;
+    const url = originTarget(req.url); // `GET http://host/healthz` too, as frameworks route it
     const { livenessPath, readinessPath, startupPath } = this.#settings;
     if (isPath(url, livenessPath)) return 'liveness';
     if (isPath(url, readinessPath)) return 'readiness';

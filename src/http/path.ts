@@ -1,10 +1,49 @@
 import { isIP } from 'node:net';
 
-/** The path of a request URL, without its query string. */
+/** `scheme://authority` at the start of a request target in absolute form. */
+const origin = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * A request target in absolute form (`http://host/path?query`, which RFC 9112 §3.2.2 says a server
+ * must accept, and which Express, Fastify and Koa route by its path) in origin form: `/path?query`,
+ * `/` before a query or for no path at all. Any other target (`*`) as it is. Meant for a target
+ * that does not start with `/`: see {@link originTarget}.
+ *
+ * @example
+ * ```ts
+ * originForm('http://localhost/hello?x=1'); // '/hello?x=1'
+ * ```
+ */
+export function originForm(url: string): string {
+  const found = origin.exec(url);
+  if (found === null) return url;
+  const rest = url.slice(found[0].length);
+  return rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`;
+}
+
+/**
+ * The request target `url` in origin form, `/` when absent: as it is when it starts with `/`, the
+ * common case, which costs one char check; else {@link originForm}.
+ */
+export function originTarget(url: string | undefined): string {
+  if (url === undefined) return '/';
+  return url.charCodeAt(0) === 0x2f ? url : originForm(url);
+}
+
+/** A URL without its query string (an absent URL is `/`). */
 export function pathWithoutQuery(url: string | undefined): string {
   if (url === undefined) return '/';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * The path of a request target, without its query string: of one in absolute form, the path alone
+ * (see {@link originForm}); a target that starts with `/`, the common case, costs one char check more
+ * than {@link pathWithoutQuery}.
+ */
+export function requestPath(url: string | undefined): string {
+  return pathWithoutQuery(url === undefined || url.charCodeAt(0) === 0x2f ? url : originForm(url));
 }
 
 /**

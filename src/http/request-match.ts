@@ -1,14 +1,11 @@
 import type { RequestMatch } from '../config/request-match.js';
-import { pathWithoutQuery } from './path.js';
+import { requestPath } from './path.js';
 import { guardedPredicate, type RequestPredicate } from './request-predicate.js';
 
-/** The path of a request target: origin form as it is, absolute form (`http://host/path`) without its origin. */
+/** The path of a request target: origin form as it is, absolute form (`http://host/path`) without its origin, `*` as `/`. */
 function targetPath(url: string | undefined): string {
-  const path = pathWithoutQuery(url);
-  if (path.charCodeAt(0) === 0x2f) return path;
-  const scheme = path.indexOf('://');
-  const slash = scheme === -1 ? -1 : path.indexOf('/', scheme + 3);
-  return slash === -1 ? '/' : path.slice(slash);
+  const path = requestPath(url);
+  return path.charCodeAt(0) === 0x2f ? path : '/';
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type MutableRequestContext, runWithRequestContext, urlSlot } from '../http/context.js';
-import { pathWithoutQuery } from '../http/path.js';
+import { requestPath } from '../http/path.js';
 
 /** A request that awaits `runtime.shutdown()` before its response ended, as the lines name it. */
 export interface AwaitingRequest {
@@ -116,7 +116,7 @@ export class AwaitingShutdownWatch {
     const request: AwaitingRequest = {
       requestId: context.requestId,
       method: res.req?.method,
-      path: pathWithoutQuery(context[urlSlot] ?? res.req?.url),
+      path: requestPath(context[urlSlot] ?? res.req?.url),
     };
     this.#awaiting.push({ awaiting: request, pending: () => !res.writableEnded });
     const message = this.#message(

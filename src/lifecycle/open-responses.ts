@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { urlSlot } from '../http/context.js';
-import { pathWithoutQuery } from '../http/path.js';
+import { requestPath } from '../http/path.js';
 import { contextOfResponse } from '../http/request-scope.js';
 
 /** Responses still open of one method and path, as the deadline's line names them. */
@@ -37,7 +37,7 @@ export function groupOpenResponses(responses: readonly (ServerResponse | OpenReq
   let notNamed = 0;
   for (const open of responses) {
     const { method, url: arrived } = 'req' in open ? requestOf(open) : open;
-    const path = pathWithoutQuery(arrived).slice(0, maxPathLength);
+    const path = requestPath(arrived).slice(0, maxPathLength);
     const key = `${method} ${path}`;
     const group = groups.get(key);
     if (group !== undefined) group.count++;

@@ -15,7 +15,7 @@ import {
   responseUnfinished,
   urlSlot,
 } from '../http/context.js';
-import { clientAddress, pathWithoutQuery, peerAddress } from '../http/path.js';
+import { clientAddress, originTarget, peerAddress, requestPath } from '../http/path.js';
 import { rawHeader, rawHeaderJoined } from '../http/raw-headers.js';
 import type { RequestFinishHook } from '../http/request-scope.js';
 import { responseContentLength } from '../http/response-length.js';
@@ -113,7 +113,7 @@ export function requestLineHook(logger: Logger, options: RequestLineOptions): Re
     // The length declared: of a response aborted or cut short, less went out.
     const bytes = aborted || cut ? undefined : responseContentLength(res);
     const url = context[urlSlot] ?? req.url; // as it arrived: a router may have rewritten req.url
-    const path = query ? (url ?? '/') : pathWithoutQuery(url);
+    const path = query ? originTarget(url) : requestPath(url);
     const userAgent = rawHeader(req, 'user-agent');
     const clientIp =
       clientAddress(rawHeaderJoined(req, 'x-forwarded-for'), trustedProxies) ??

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { SecretsStartupError } from '../errors.js';
-import { pathWithoutQuery, peerAddress } from '../http/path.js';
+import { pathWithoutQuery, peerAddress, requestPath } from '../http/path.js';
 import { causeValue } from './cause-value.js';
 
 const serializeStdError = pino.stdSerializers.err;
@@ -52,7 +52,7 @@ export function serializeRequest(value: unknown): unknown {
   const port = req.socket?.remotePort;
   const result: SerializedRequest = {
     method: req.method,
-    url: pathWithoutQuery(typeof req.originalUrl === 'string' ? req.originalUrl : req.url),
+    url: requestPath(typeof req.originalUrl === 'string' ? req.originalUrl : req.url),
     host: typeof host === 'string' ? host : undefined,
     remoteAddress:
       typeof req.ip === 'string' ? req.ip : peerAddress(typeof peer === 'string' ? peer : undefined),

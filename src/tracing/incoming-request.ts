@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { clientAddress, firstHop, pathWithoutQuery, peerAddress } from '../http/path.js';
+import { clientAddress, firstHop, peerAddress, requestPath } from '../http/path.js';
 import { rawHeader, rawHeaderJoined } from '../http/raw-headers.js';
 
 /** What a tracing backend records about an incoming request, read once from the request. */
@@ -57,7 +57,7 @@ export function describeIncomingRequest(req: IncomingMessage, trustedProxies = 1
   const peer = peerAddress(req.socket?.remoteAddress);
   return {
     method: req.method ?? 'GET',
-    path: cap(pathWithoutQuery(req.url)) ?? '/',
+    path: cap(requestPath(req.url)) ?? '/',
     scheme,
     host,
     port: port ?? (host === undefined ? undefined : scheme === 'https' ? 443 : 80),

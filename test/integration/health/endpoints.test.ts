@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
+import { openSocket, readResponse, request } from '../../support/raw-http.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
@@ -151,6 +153,40 @@ describe('health endpoints with checks', () => {
     expect((await probe).status).toBe(200);
     expect(logs.lines.filter((l) => l.path === '/readyz')).toHaveLength(1);
     expect(runtime.stats()).toMatchObject({ inFlight: 0, served: 1 });
+  });
+
+  it('answers an absolute-form target (GET http://host/healthz), which Node passes on as it came', async () => {
+    // Arrange: an app that answers 404 to whatever reaches it, as a framework's catch-all would.
+    const { runtime, logs } = await startRuntime({
+      app: (_req, res) => {
+        res.statusCode = 404;
+        res.end();
+      },
+      health: { readinessPath: '/health/ready' },
+      logging: { healthRequests: true },
+    });
+    const socket = await openSocket((runtime.server!.address() as AddressInfo).port);
+    try {
+      // Act
+      socket.write(request('http://localhost/healthz'));
+      const liveness = await readResponse(socket);
+      socket.write(request('http://localhost:8080/health/ready?probe=1'));
+      const readiness = await readResponse(socket);
+      socket.write(request('http://localhost/health'));
+      const other = await readResponse(socket);
+      // Assert
+      expect(liveness.head).toMatch(/^HTTP\/1\.1 200 .*content-type: application\/health\+json/is);
+      expect(readiness.head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(other.head).toMatch(/^HTTP\/1\.1 404 /);
+      await vi.waitFor(() => expect(logs.find('request completed')).toHaveLength(3));
+      expect(logs.find('request completed').map((l) => l.path)).toEqual([
+        '/healthz',
+        '/health/ready',
+        '/health',
+      ]);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('moves to configured paths', async () => {

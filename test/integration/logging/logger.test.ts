@@ -1,10 +1,12 @@
 import { Agent } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, getRequestContext, redactedText, redaction } from '../../../src/index.js';
 import { baseUrl, get } from '../../support/http.js';
 import { captureLogs } from '../../support/log-capture.js';
+import { openSocket, readResponse, request } from '../../support/raw-http.js';
 import { startRuntime, stopRuntimes } from '../../support/runtime.js';
 
 afterEach(stopRuntimes);
@@ -132,6 +134,21 @@ describe('the request line', () => {
     const { runtime, logs } = await startRuntime({ app: (_req, res) => res.end(), logging: { query: true } });
     await get(`${baseUrl(runtime.server!)}/a?b=c`);
     expect(logs.find('request completed')[0]).toMatchObject({ path: '/a?b=c', clientIp: '127.0.0.1' });
+  });
+
+  it('writes the path of an absolute-form target (GET http://host/a?b=c), not its scheme and host', async () => {
+    const { runtime, logs } = await startRuntime({ app: (_req, res) => res.end(), logging: { query: true } });
+    const socket = await openSocket((runtime.server!.address() as AddressInfo).port);
+    try {
+      socket.write(request('http://localhost/a?b=c'));
+      await readResponse(socket);
+      socket.write(request('http://localhost?b=c'));
+      await readResponse(socket);
+    } finally {
+      socket.destroy();
+    }
+    await expect.poll(() => logs.find('request completed').length).toBe(2);
+    expect(logs.find('request completed').map((line) => line.path)).toEqual(['/a?b=c', '/?b=c']);
   });
 
   it('names the client the proxies in front saw: a forged X-Forwarded-For entry is not taken (server.trustedProxies)', async () => {

@@ -2,6 +2,7 @@ import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { describeIncomingRequest } from '../../../src/tracing/incoming-request.js';
+import { requestUrl } from '../../../src/tracing/xray/attributes.js';
 
 function request(
   url: string,
@@ -67,6 +68,15 @@ describe('describeIncomingRequest', () => {
       clientAddress: '192.0.2.1',
       userAgent: undefined,
     });
+  });
+
+  it('reads the path of an absolute-form target (GET http://host/path), as frameworks route it', () => {
+    const info = describeIncomingRequest(
+      request('http://localhost/notes/7?token=secret', { host: 'localhost' }),
+    );
+    expect(info).toMatchObject({ path: '/notes/7', host: 'localhost' });
+    expect(requestUrl(info)).toBe('http://localhost/notes/7'); // X-Ray's segment URL
+    expect(describeIncomingRequest(request('https://localhost', { host: 'localhost' })).path).toBe('/');
   });
 
   it('caps what it copies from headers', () => {
