@@ -16,13 +16,15 @@ const badRequest: readonly [number, string] = [400, 'HTTP/1.1 400 Bad Request\r\
 
 /**
  * Writes a `warn` line for each request Node's HTTP parser refuses before it reaches the app, which
- * otherwise leaves no trace: a 20 KB cookie (431, over Node's 16 KB header limit), a malformed request
- * (400), one slower than `server.requestTimeoutMs` (408). The line names the status, Node's code, the
- * client's address and the bytes read; never the bytes themselves (a header may hold a credential).
- * At most ten lines a minute; the next line counts those left out. A client that reset its
- * connection, or hung up halfway through its request, is no refusal: no line. The answer is Node's
- * own, unless the app listens for `clientError` too, which then answers. Returns the function that
- * removes the listener.
+ * otherwise leaves no trace: a 20 KB cookie (431, over Node's 16 KB header limit), bytes it cannot
+ * read as HTTP (400), one slower than `server.requestTimeoutMs` (408). Not the answers Node's server
+ * writes after the parser (HTTP/1.1 without `Host`, an unknown `Expect`, `CONNECT`): it emits no
+ * `clientError` for them, and a `checkExpectation` or `connect` listener would take the answer over
+ * from Node. The line names the status, Node's code, the client's address and the bytes read; never
+ * the bytes themselves (a header may hold a credential). At most ten lines a minute; the next line
+ * counts those left out. A client that reset its connection, or hung up halfway through its request,
+ * is no refusal: no line. The answer is Node's own, unless the app listens for `clientError` too,
+ * which then answers. Returns the function that removes the listener.
  *
  * @param windowMs - the window the ten lines are counted in (a minute; tests give less).
  * @example

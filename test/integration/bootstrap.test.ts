@@ -254,6 +254,22 @@ describe('requests Node refuses before they reach the app', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
   });
 
+  it("leaves the answers Node's server writes itself after the parser as they are, with no line (docs/logging.md)", async () => {
+    // Node tells no listener of a missing Host; a `checkExpectation` or `connect` listener would take
+    // the answer over from Node (none, the socket left open): the kit adds neither.
+    const { runtime, logs } = await startRuntime({ app: hello });
+    const { port } = runtime.server!.address() as AddressInfo;
+    expect(await rawExchange(port, 'GET /hello HTTP/1.1\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const expectation =
+      'POST /hello HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+    expect(await rawExchange(port, expectation)).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n/);
+    expect(await rawExchange(port, 'CONNECT host:443 HTTP/1.1\r\nHost: host:443\r\n\r\n')).toBe('');
+    expect(runtime.server!.listenerCount('checkExpectation') + runtime.server!.listenerCount('connect')).toBe(
+      0,
+    );
+    expect(logs.lines.filter((l) => l.level === 'warn' || l.msg === 'request completed')).toEqual([]);
+  });
+
   it('writes ten lines a minute at most', async () => {
     const { runtime, logs } = await startRuntime({ app: hello });
     const { port } = runtime.server!.address() as AddressInfo;
