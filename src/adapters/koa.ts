@@ -33,28 +33,37 @@ interface KoaContextLike {
   _matchedRoute?: unknown;
   url?: unknown;
   originalUrl?: unknown;
+  /** `koa-mount`'s: the prefix of the innermost mount the request entered. */
+  mountPath?: unknown;
   [matchedRoute]?: unknown;
   [takenByMountsSlot]?: string;
 }
 
 const koaContext = Symbol('apprunner-kit.koaContext');
 /** Where a request's `ctx` keeps `@koa/router`'s `_matchedRoute`, behind the kit's accessor. */
-const matchedRoute = Symbol('apprunner-kit.koaMatchedRoute');
+const matchedRoute = Symbol.for('apprunner-kit.koaMatchedRoute');
 /** Where a request's `ctx` keeps the path mounts had taken off when the route matched. */
-const takenByMountsSlot = Symbol('apprunner-kit.koaTakenByMounts');
+const takenByMountsSlot = Symbol.for('apprunner-kit.koaTakenByMounts');
 
 /**
- * The part of the request's path that mounts (`koa-mount`, which sets `ctx.path` to the rest) have
- * taken off now: `/api/v1` of `/api/v1/users/7` where `ctx.path` is `/users/7`; '' outside a mount.
+ * The part of the request's path that mounts (`koa-mount`, which sets `ctx.path` to the rest, and
+ * `ctx.mountPath` to its prefix) have taken off now: `/api/v1` of `/api/v1/users/7` where `ctx.path`
+ * is `/users/7`; '' outside a mount. A path the app rewrote itself (a tenant prefix taken off, an SPA
+ * fallback to `/`) holds request text, never a mount: it must end with the innermost mount's prefix.
  */
 function takenByMounts(ctx: KoaContextLike): string {
-  const { url, originalUrl } = ctx;
+  const { url, originalUrl, mountPath } = ctx;
   if (url === originalUrl || typeof url !== 'string' || typeof originalUrl !== 'string') return '';
+  if (typeof mountPath !== 'string' || mountPath === '') return '';
   const arrived = requestPath(originalUrl);
   const rest = requestPath(url);
-  if (arrived.endsWith(rest)) return arrived.slice(0, arrived.length - rest.length);
   // A mount on all of the path leaves `/`: `/api` mounted, `/api` requested.
-  return rest === '/' ? arrived : '';
+  const taken = arrived.endsWith(rest)
+    ? arrived.slice(0, arrived.length - rest.length)
+    : rest === '/'
+      ? arrived
+      : '';
+  return taken.endsWith(mountPath) ? taken : '';
 }
 
 /**

@@ -124,7 +124,7 @@ export class ConnectionTracker {
   readonly #http2: boolean;
   readonly #sessions = new Set<Http2SessionLike>();
   /** HTTP/2 streams (requests) in flight, each with its method and path as they arrived. */
-  readonly #streams = new Map<object, OpenRequest>();
+  readonly #streams = new Map<object, Readonly<Record<string, unknown>>>();
   /** The sockets upgraded when `runtime.signal` aborted: the app's to close; any other, the drain's. */
   #upgradedAtSignal: WeakSet<Socket> | undefined;
 
@@ -330,7 +330,15 @@ export class ConnectionTracker {
    * and its HTTP/2 streams in flight, by their method and path.
    */
   openResponses(): (ServerResponse | OpenRequest)[] {
-    const open: (ServerResponse | OpenRequest)[] = [...this.#streams.values()];
+    const open: (ServerResponse | OpenRequest)[] = [];
+    for (const headers of this.#streams.values()) {
+      const method = headers[':method'];
+      const path = headers[':path'];
+      open.push({
+        method: typeof method === 'string' ? method : 'unknown',
+        url: typeof path === 'string' ? path : undefined,
+      });
+    }
     for (const socket of this.#sockets.keys()) {
       const res = currentResponse(socket);
       if (res !== undefined && !isUpgraded(socket)) open.push(res);
@@ -370,12 +378,8 @@ export class ConnectionTracker {
     this.#sessions.add(session);
     session.once('close', () => this.#sessions.delete(session));
     session.on('stream', (stream, headers) => {
-      const method = headers[':method'];
-      const path = headers[':path'];
-      this.#streams.set(stream, {
-        method: typeof method === 'string' ? method : 'unknown',
-        url: typeof path === 'string' ? path : undefined,
-      });
+      // Node's own headers object, which the stream keeps anyway: read only if named at the drain.
+      this.#streams.set(stream, headers);
       stream.once('close', () => this.#streams.delete(stream));
     });
     if (this.draining) session.close();
@@ -441,7 +445,10 @@ export class ConnectionTracker {
       // this request's turn, and Node leaves it unanswered.
       if (state.closing !== undefined && !state.closing.headersSent)
         state.closing.setHeader('connection', 'keep-alive');
-      this.#closeAfter(state, res);
+      // Its turn comes once those ahead are written; it is followed, and told to close, then (its head
+      // already written by then, the socket closes once idle): marked now, a quick answer would write
+      // its close while queued, and a request pipelined behind it would go unanswered in turn.
+      state.closing = undefined;
       return;
     }
     this.#closeAfter(state, res);

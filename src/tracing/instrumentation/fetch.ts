@@ -74,6 +74,12 @@ function handlerChain(handler: unknown): object[] {
   return chain;
 }
 
+/** Whether `handler` is one of undici's that dispatch their call again: a retry's, a redirect's. */
+function redispatches(handler: object): boolean {
+  const name = (handler as { constructor?: { name?: unknown } }).constructor?.name;
+  return name === 'RetryHandler' || name === 'RedirectHandler';
+}
+
 function describe(request: UndiciRequest): OutgoingCall | undefined {
   let origin: URL;
   try {
@@ -131,7 +137,8 @@ export function instrumentFetch(
         const first = firstDispatch.get(handler);
         if (first !== undefined) return first(start, request);
       }
-      if (chain.length > 0) {
+      // Only for a call whose handlers may dispatch again: a snapshot costs some microseconds.
+      if (chain.some(redispatches)) {
         const snapshot = AsyncLocalStorage.snapshot();
         for (const handler of chain) firstDispatch.set(handler, snapshot);
       }

@@ -75,6 +75,12 @@ describe('the Koa adapter', () => {
       return api;
     };
     const app = new Koa();
+    // A middleware that rewrites the path itself (a tenant prefix taken off) is no mount.
+    app.use(async (ctx, next) => {
+      const tenant = /^\/t\/[^/]+(\/.*)$/.exec(ctx.path);
+      if (tenant !== null) ctx.path = tenant[1]!;
+      await next();
+    });
     app.use(mount('/api/v1', version('v1')));
     app.use(mount('/api', mount('/v2', version('v2'))));
     const outer = new Router();
@@ -88,7 +94,8 @@ describe('the Koa adapter', () => {
     // Act
     const v1 = await get(`${base}/api/v1/users/7?x=1`);
     const v2 = await get(`${base}/api/v2/users/8`);
-    for (const path of ['/api/v1', '/about']) expect((await get(`${base}${path}`)).status).toBe(200);
+    for (const path of ['/api/v1', '/about', '/t/acme/about'])
+      expect((await get(`${base}${path}`)).status).toBe(200);
 
     // Assert
     expect(JSON.parse(v1.body)).toEqual({ version: 'v1', seen: '/users/:id' });
@@ -99,5 +106,6 @@ describe('the Koa adapter', () => {
     expect(routeOf('/api/v1/users/7')).toBe('/api/v1/users/:id');
     expect(routeOf('/api/v2/users/8')).toBe('/api/v2/users/:id');
     expect(routeOf('/api/v1')).toBe('/api/v1/');
+    expect(routeOf('/t/acme/about')).toBe('/about');
   });
 });

@@ -73,8 +73,9 @@ describe('requests pipelined on one socket at the drain', () => {
     expect(logs.lines.filter((l) => l.msg === 'request aborted')).toEqual([]);
   });
 
-  it('one that arrives during the drain behind the response in flight takes the close over from it', async () => {
-    // Arrange: the first request is in flight at the drain; the second comes once it began.
+  it('ones that arrive during the drain behind the response in flight are each answered, quick answers included', async () => {
+    // Arrange: the first request is in flight at the drain; two more come in one write once it began,
+    // answered at once (their heads written while they wait their turn).
     served.length = 0;
     const { runtime } = await startRuntime({ app, shutdown: { idleGraceMs: 50 } });
     const { port } = runtime.server!.address() as { port: number };
@@ -86,9 +87,30 @@ describe('requests pipelined on one socket at the drain', () => {
     // Act
     const shutdown = runtime.shutdown('test');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    socket.write(head('/second?ms=10'));
+    socket.write(head('/second?ms=0') + head('/third?ms=0'));
 
-    // Assert
+    // Assert: all answered; the socket closes once idle after the last.
+    expect((await shutdown).exitCode).toBe(0);
+    expect(responses(await received)).toEqual([
+      { connection: 'keep-alive', body: 'answered /first' },
+      { connection: 'keep-alive', body: 'answered /second' },
+      { connection: 'keep-alive', body: 'answered /third' },
+    ]);
+  });
+
+  it('one that arrives during the drain and waits its turn unanswered is told to close when its turn comes', async () => {
+    served.length = 0;
+    const { runtime } = await startRuntime({ app, shutdown: { idleGraceMs: 50 } });
+    const { port } = runtime.server!.address() as { port: number };
+    const socket = await openSocket(port);
+    const received = readAll(socket);
+    socket.write(head('/first?ms=300'));
+    await expect.poll(() => served.length).toBe(1);
+
+    const shutdown = runtime.shutdown('test');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.write(head('/second?ms=400'));
+
     expect((await shutdown).exitCode).toBe(0);
     expect(responses(await received)).toEqual([
       { connection: 'keep-alive', body: 'answered /first' },
