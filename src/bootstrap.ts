@@ -9,6 +9,7 @@ import { kitServerAdapters, selectAdapter } from './adapters/select.js';
 import { clusterPrimary, meetClusterPrimary } from './cluster/worker.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import { launcherWarnings, recogniseLauncher } from './config/launcher.js';
+import { nodeFlags, nodeWarningSwitches } from './config/node-flags.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
 import { detectTestRunner, testRunnerNote } from './config/test-runner.js';
 import { ConfigurationError, ListenError, StartAbortedError } from './errors.js';
@@ -335,7 +336,13 @@ async function start(options: BootstrapOptions, progress: { logger?: Logger }): 
     // Bounded by what is left of the deadline only: lines still queued for a slow stdout are the last
     // thing worth waiting for.
     coordinator.onFinal('logger flush', () => flushLogger(logger), config.shutdown.timeoutMs);
-    const uninstallWarnings = logProcessWarnings(logger);
+    const uninstallWarnings = logProcessWarnings(
+      logger,
+      nodeWarningSwitches(
+        nodeFlags(process.execArgv, loaded.parsedEnv.NODE_OPTIONS),
+        loaded.parsedEnv.NODE_NO_WARNINGS,
+      ),
+    );
     const handlers = installProcessHandlers(coordinator, logger, {
       ...config.shutdown,
       unhandledRejectionChosen: options.shutdown?.unhandledRejection !== undefined,

@@ -6,7 +6,7 @@ import { type ParsedEnvironment, parseEnvironment } from './environment.js';
 import { defaultServiceName, serviceIdentity } from './identity.js';
 import { type LoggingConfig, loggingDefaults, parseLoggingConfig } from './logging.js';
 import { type MetricsConfig, parseMetricsConfig } from './metrics.js';
-import { nodeRejectionMode } from './node-flags.js';
+import { nodeFlags, nodeRejectionMode } from './node-flags.js';
 import type { BootstrapOptions, ShutdownSignal } from './options.js';
 import {
   deepFreeze,
@@ -468,7 +468,7 @@ export function loadConfig(
  * (`--unhandled-rejections=warn`, `none` or `warn-with-error-code`), otherwise `'shutdown'`.
  */
 function rejectionPolicyOfNode(nodeOptions: string | undefined): 'shutdown' | 'log' {
-  const mode = nodeRejectionMode(process.execArgv, nodeOptions);
+  const mode = nodeRejectionMode(nodeFlags(process.execArgv, nodeOptions));
   return mode === 'warn' || mode === 'none' || mode === 'warn-with-error-code'
     ? 'log'
     : defaults.shutdown.unhandledRejection;

@@ -296,9 +296,17 @@ export const environmentSchema = Object.freeze({
   }),
   NODE_OPTIONS: variable({
     description:
-      "Node's own options; the kit reads `--unhandled-rejections` there and on the command line: `warn`, `none` or `warn-with-error-code` makes `'log'` the default of `shutdown.unhandledRejection`.",
+      "Node's own options; the kit reads `--unhandled-rejections` there and on the command line: `warn`, `none` or `warn-with-error-code` makes `'log'` the default of `shutdown.unhandledRejection`. It reads Node's switches for warnings too: `--no-warnings`, `--disable-warning` and `--redirect-warnings` (see docs/logging.md).",
     accepted: "Node's options",
     default: 'unset',
+    parse: (raw) => raw,
+  }),
+  NODE_NO_WARNINGS: variable({
+    description:
+      "Node's own: `1` silences process warnings, and the kit then writes no `warn` line for them either.",
+    accepted: '`1`, or anything else (ignored, as Node ignores it)',
+    default: 'unset',
+    // Node compares it with '1' and accepts anything: a start must not fail on it.
     parse: (raw) => raw,
   }),
   npm_lifecycle_event: variable({

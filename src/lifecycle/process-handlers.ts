@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { nodeRejectionMode } from '../config/node-flags.js';
+import { nodeFlags, nodeRejectionMode } from '../config/node-flags.js';
 import { runInRequestThrownOut } from '../http/thrown-out.js';
 import { describeThrown } from '../logging/serializers.js';
 import { listenerNames, OtherSignalListeners } from './other-signal-listeners.js';
@@ -159,7 +159,7 @@ export function installProcessHandlers(
     });
     void coordinator.shutdown('uncaughtException', true);
   };
-  const mode = nodeRejectionMode(process.execArgv, process.env.NODE_OPTIONS);
+  const mode = nodeRejectionMode(nodeFlags(process.execArgv, process.env.NODE_OPTIONS));
   const strict = mode === 'strict';
   const defaultShutdown =
     settings.unhandledRejection === 'shutdown' && settings.unhandledRejectionChosen === false && !strict;

@@ -12,10 +12,14 @@ export interface RunningApp extends ChildApp {
 
 const running = new Set<RunningApp>();
 
-/** Starts `script` with `env` (plus a free PORT) and waits until it listens. */
-export async function startApp(script: string, env: Record<string, string> = {}): Promise<RunningApp> {
+/** Starts `script` with `env` (plus a free PORT) and Node's options `execArgv`, and waits until it listens. */
+export async function startApp(
+  script: string,
+  env: Record<string, string> = {},
+  execArgv: readonly string[] = [],
+): Promise<RunningApp> {
   const port = await freePort();
-  const child = startChild(script, { PORT: String(port), ...env });
+  const child = startChild(script, { PORT: String(port), ...env }, [], { execArgv });
   let lastSignalAt = 0;
   const app: RunningApp = {
     ...child,

@@ -38,15 +38,22 @@ export interface ChildApp {
  * `ipc`: with an IPC channel (`child.send`, the `message` event), as `fork` and pm2 start a process;
  * `fifo`: stdout a named pipe, as a container runtime gives it (Node's `'pipe'` is a socket pair,
  * where two processes' long writes never split around each other; `child.stdout` is then null).
+ * `execArgv`: Node's options, before the script (those NODE_OPTIONS does not take, as
+ * `--experimental-config-file`).
  */
 export function startChild(
   script: string,
   env: Record<string, string>,
   args: string[] = [],
-  { detached = false, ipc = false, fifo = false }: { detached?: boolean; ipc?: boolean; fifo?: boolean } = {},
+  {
+    detached = false,
+    ipc = false,
+    fifo = false,
+    execArgv = [],
+  }: { detached?: boolean; ipc?: boolean; fifo?: boolean; execArgv?: readonly string[] } = {},
 ): ChildApp {
   const named = fifo ? namedPipe() : undefined;
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...execArgv, script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', named?.writeFd ?? 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])],
     detached,

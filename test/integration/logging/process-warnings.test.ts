@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killApps, startApp } from '../../support/app-process.js';
+import { get } from '../../support/http.js';
+
+const fixture = new URL('../../fixtures/warnings-app.mjs', import.meta.url).pathname;
+
+afterEach(killApps);
+
+/** The warnings the kit logged, by message, once GET /warn answered and the app stopped. */
+async function warnedWith(env: Record<string, string>, execArgv: string[] = []) {
+  const app = await startApp(fixture, env, execArgv);
+  expect((await get(`${app.url}/warn`)).body).toBe('warned');
+  app.signal('SIGTERM');
+  expect((await app.exit()).code).toBe(0);
+  const logged = app.lines.filter((line) => line.warning !== undefined).map((line) => line.msg);
+  return { logged, stderr: app.stderr() };
+}
+
+describe("process warnings under Node's switches for them", () => {
+  it('are all logged as warn lines without one, and none reaches stderr', async () => {
+    const { logged, stderr } = await warnedWith({});
+    expect(logged).toEqual(['an experimental thing', 'a thing with a code', 'a deprecated thing']);
+    expect(stderr).toBe('');
+  });
+
+  it.each([
+    ['--no-warnings on the command line', {}, ['--no-warnings']],
+    ['--no_warnings in NODE_OPTIONS', { NODE_OPTIONS: '--no_warnings' }, []],
+    ['NODE_NO_WARNINGS=1', { NODE_NO_WARNINGS: '1' }, []],
+  ])('are not logged under %s, as Node prints none', async (_case, env, execArgv) => {
+    const { logged, stderr } = await warnedWith(env, execArgv);
+    expect(logged).toEqual([]);
+    expect(stderr).toBe('');
+  });
+
+  it('leave out those whose type or code a --disable-warning names', async () => {
+    const { logged } = await warnedWith({ NODE_OPTIONS: '--disable-warning=ExperimentalWarning' }, [
+      '--disable-warning',
+      'MY_CODE',
+    ]);
+    expect(logged).toEqual(['a deprecated thing']);
+  });
+
+  it("go to the file of --redirect-warnings, by Node's printer, which the kit leaves in place", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ark-warnings-')), 'warnings.txt');
+    const { logged, stderr } = await warnedWith({ NODE_OPTIONS: `--redirect-warnings=${file}` });
+    expect(logged).toEqual([]);
+    expect(stderr).toBe('');
+    const written = readFileSync(file, 'utf8');
+    for (const message of ['an experimental thing', 'a thing with a code', 'a deprecated thing']) {
+      expect(written).toContain(message);
+    }
+  });
+});
