@@ -9,7 +9,7 @@ import { kitServerAdapters, selectAdapter } from './adapters/select.js';
 import { clusterPrimary, meetClusterPrimary } from './cluster/worker.js';
 import { type KitConfig, loadConfig } from './config/config.js';
 import { launcherWarnings, recogniseLauncher } from './config/launcher.js';
-import { nodeFlags, nodeWarningSwitches } from './config/node-flags.js';
+import { nodeRejectionMode, nodeWarningSwitches } from './config/node-flags.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
 import { detectTestRunner, testRunnerNote } from './config/test-runner.js';
 import { ConfigurationError, ListenError, StartAbortedError } from './errors.js';
@@ -214,6 +214,13 @@ async function start(options: BootstrapOptions, progress: { logger?: Logger }): 
   const primary = clusterPrimary();
   // A worker of the kit's primary inherits pm2's variables, but its parent is that primary, not pm2.
   const launcher = primary === 'kit' ? { ...recognised, pm2: undefined } : recognised;
+  const nodeConfigFile = loaded.node.configFile;
+  if (nodeConfigFile !== undefined) {
+    logger.warn(
+      { nodeConfigFile: nodeConfigFile.path, err: nodeConfigFile.error },
+      `Node's config file ${nodeConfigFile.path} could not be read (${describeThrown(nodeConfigFile.error)}): the kit does not see its nodeOptions (unhandled-rejections, warnings, disable-warning, redirect-warnings) and goes by the command line and NODE_OPTIONS alone; give them there, or let the app read the file (--allow-fs-read)`,
+    );
+  }
   for (const { fields, message } of launcherWarnings(launcher, {
     platform: config.tracing.platform,
     platformFrom: config.tracing.platformFrom,
@@ -338,14 +345,12 @@ async function start(options: BootstrapOptions, progress: { logger?: Logger }): 
     coordinator.onFinal('logger flush', () => flushLogger(logger), config.shutdown.timeoutMs);
     const uninstallWarnings = logProcessWarnings(
       logger,
-      nodeWarningSwitches(
-        nodeFlags(process.execArgv, loaded.parsedEnv.NODE_OPTIONS),
-        loaded.parsedEnv.NODE_NO_WARNINGS,
-      ),
+      nodeWarningSwitches(loaded.node.flags, loaded.parsedEnv.NODE_NO_WARNINGS),
     );
     const handlers = installProcessHandlers(coordinator, logger, {
       ...config.shutdown,
       unhandledRejectionChosen: options.shutdown?.unhandledRejection !== undefined,
+      nodeRejectionMode: nodeRejectionMode(loaded.node.flags),
       failCurrentRequest: (error) => failCrashedRequest(coordinator, logger, error),
       releaseHeldSignals: releaseSignals,
     });

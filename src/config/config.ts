@@ -6,7 +6,7 @@ import { type ParsedEnvironment, parseEnvironment } from './environment.js';
 import { defaultServiceName, serviceIdentity } from './identity.js';
 import { type LoggingConfig, loggingDefaults, parseLoggingConfig } from './logging.js';
 import { type MetricsConfig, parseMetricsConfig } from './metrics.js';
-import { nodeFlags, nodeRejectionMode } from './node-flags.js';
+import { type NodeOptionsGiven, nodeRejectionMode, readNodeOptions } from './node-flags.js';
 import type { BootstrapOptions, ShutdownSignal } from './options.js';
 import {
   deepFreeze,
@@ -95,6 +95,8 @@ export interface LoadedConfig {
   readonly quietRequests: QuietRequests | undefined;
   /** The test runner whose test process this is, and the shutdown options its defaults set. */
   readonly testRunner: TestRunnerDefaults | undefined;
+  /** Node's options: its command line, `NODE_OPTIONS` (of `env`) and its config file's. */
+  readonly node: NodeOptionsGiven;
 }
 
 const optionKeys = [
@@ -195,6 +197,7 @@ export function loadConfig(
   }
   const rawEnv = (envOption as Record<string, string | undefined> | undefined) ?? process.env;
   const env = parseEnvironment(rawEnv);
+  const node = readNodeOptions(process.execArgv, env.NODE_OPTIONS);
 
   const logging = parseLoggingConfig(top.logging, env);
   const health = parseSection('health', top.health, [
@@ -407,7 +410,7 @@ export function loadConfig(
       unhandledRejection:
         optional(shutdown.unhandledRejection, (v) =>
           parseEnum('shutdown.unhandledRejection', v, ['shutdown', 'log'] as const),
-        ) ?? rejectionPolicyOfNode(env.NODE_OPTIONS),
+        ) ?? rejectionPolicyOfNode(node.flags),
       handleProcessErrors:
         optional(shutdown.handleProcessErrors, (v) => parseBoolean('shutdown.handleProcessErrors', v)) ??
         true,
@@ -450,6 +453,7 @@ export function loadConfig(
     logger: logging.logger,
     env: rawEnv,
     parsedEnv: env,
+    node,
     exit: (exit ?? (inTest ? false : undefined)) as LoadedConfig['exit'],
     testRunner:
       testRunner === undefined
@@ -465,10 +469,11 @@ export function loadConfig(
 
 /**
  * The default `shutdown.unhandledRejection`: `'log'` when Node was told to keep running on one
- * (`--unhandled-rejections=warn`, `none` or `warn-with-error-code`), otherwise `'shutdown'`.
+ * (`--unhandled-rejections=warn`, `none` or `warn-with-error-code`, or `unhandled-rejections` in its
+ * config file), otherwise `'shutdown'`.
  */
-function rejectionPolicyOfNode(nodeOptions: string | undefined): 'shutdown' | 'log' {
-  const mode = nodeRejectionMode(nodeFlags(process.execArgv, nodeOptions));
+function rejectionPolicyOfNode(flags: readonly string[]): 'shutdown' | 'log' {
+  const mode = nodeRejectionMode(flags);
   return mode === 'warn' || mode === 'none' || mode === 'warn-with-error-code'
     ? 'log'
     : defaults.shutdown.unhandledRejection;

@@ -296,7 +296,7 @@ export const environmentSchema = Object.freeze({
   }),
   NODE_OPTIONS: variable({
     description:
-      "Node's own options; the kit reads `--unhandled-rejections` there and on the command line: `warn`, `none` or `warn-with-error-code` makes `'log'` the default of `shutdown.unhandledRejection`. It reads Node's switches for warnings too: `--no-warnings`, `--disable-warning` and `--redirect-warnings` (see docs/logging.md).",
+      "Node's own options; the kit reads `--unhandled-rejections` there and on the command line: `warn`, `none` or `warn-with-error-code` makes `'log'` the default of `shutdown.unhandledRejection` (so does `unhandled-rejections` in the `nodeOptions` of Node's config file, below both, as Node ranks them). It reads Node's switches for warnings too: `--no-warnings`, `--disable-warning` and `--redirect-warnings` (see docs/logging.md).",
     accepted: "Node's options",
     default: 'unset',
     parse: (raw) => raw,

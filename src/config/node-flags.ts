@@ -1,18 +1,31 @@
-/** Node's `--unhandled-rejections` mode, as given on its command line or in `NODE_OPTIONS`. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Node's `--unhandled-rejections` mode, as given on its command line, in `NODE_OPTIONS` or its config file. */
 export type NodeRejectionMode = 'throw' | 'strict' | 'warn' | 'none' | 'warn-with-error-code';
 
 const modes: readonly string[] = ['throw', 'strict', 'warn', 'none', 'warn-with-error-code'];
 
 /** The options read here that take a value, which Node accepts after a space as after `=`. */
-const valued = new Set(['--unhandled-rejections', '--disable-warning', '--redirect-warnings']);
+const valued = new Set([
+  '--unhandled-rejections',
+  '--disable-warning',
+  '--redirect-warnings',
+  // Node 22's; Node 24 and later take a value after `=` only, and write the flag so in execArgv.
+  '--experimental-config-file',
+]);
 
 /**
- * Node's options as this process was given them, in the order Node reads them (`NODE_OPTIONS`, then
- * the command line, which wins), each as `--name` or `--name=value`, its name spelt with dashes as
- * Node accepts underscores too (`--no_warnings`).
+ * Node's options as this process was given them, in the order Node reads them (its config file's
+ * `configFileFlags`, `NODE_OPTIONS`, then the command line, which wins), each as `--name` or
+ * `--name=value`, its name spelt with dashes as Node accepts underscores too (`--no_warnings`).
  */
-export function nodeFlags(execArgv: readonly string[], nodeOptions: string | undefined): readonly string[] {
-  const tokens = [...splitNodeOptions(nodeOptions ?? ''), ...execArgv];
+export function nodeFlags(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+  configFileFlags: readonly string[] = [],
+): readonly string[] {
+  const tokens = [...configFileFlags, ...splitNodeOptions(nodeOptions ?? ''), ...execArgv];
   const flags: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
@@ -22,6 +35,56 @@ export function nodeFlags(execArgv: readonly string[], nodeOptions: string | und
     if (equals !== -1) flags.push(`${name}${token.slice(equals)}`);
     else if (valued.has(name) && i + 1 < tokens.length) flags.push(`${name}=${tokens[++i]}`);
     else flags.push(name);
+  }
+  return flags;
+}
+
+/** Node's options as this process was given them, its config file's among them. */
+export interface NodeOptionsGiven {
+  /** As {@link nodeFlags} reads them. */
+  readonly flags: readonly string[];
+  /** The config file the command line names, and why it could not be read (`error`), if it could not. */
+  readonly configFile: { readonly path: string; readonly error: unknown } | undefined;
+}
+
+/**
+ * Node's options from its command line, `NODE_OPTIONS` and the config file the command line names
+ * (`--config-file=<path>`, `--experimental-config-file=<path>`, `--experimental-default-config-file`
+ * for `node.config.json`; the last one given, as Node 24 and later read them), whose `nodeOptions`
+ * come below the other two, as Node ranks them. Read once, at start: a file that cannot be read or
+ * parsed (outside what `--permission` lets the app read) is left out, and says why in `configFile`.
+ */
+export function readNodeOptions(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+  cwd = process.cwd(),
+): NodeOptionsGiven {
+  let path: string | undefined;
+  for (const flag of nodeFlags(execArgv, undefined)) {
+    if (flag === '--experimental-default-config-file') path = 'node.config.json';
+    else if (flag.startsWith('--config-file=')) path = flag.slice('--config-file='.length);
+    else if (flag.startsWith('--experimental-config-file='))
+      path = flag.slice('--experimental-config-file='.length);
+  }
+  if (path === undefined) return { flags: nodeFlags(execArgv, nodeOptions), configFile: undefined };
+  try {
+    const fromFile = configFileFlags(JSON.parse(readFileSync(resolve(cwd, path), 'utf8')));
+    return { flags: nodeFlags(execArgv, nodeOptions, fromFile), configFile: undefined };
+  } catch (error) {
+    return { flags: nodeFlags(execArgv, nodeOptions), configFile: { path, error } };
+  }
+}
+
+/** A config file's `nodeOptions` as flags: `"name": value` is `--name=value`, `true` `--name`, `false` `--no-name`. */
+function configFileFlags(file: unknown): string[] {
+  const options = (file as { nodeOptions?: unknown } | null)?.nodeOptions;
+  if (typeof options !== 'object' || options === null) return [];
+  const flags: string[] = [];
+  for (const [name, value] of Object.entries(options)) {
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (typeof one === 'boolean') flags.push(one ? `--${name}` : `--no-${name}`);
+      else if (typeof one === 'string' || typeof one === 'number') flags.push(`--${name}=${one}`);
+    }
   }
   return flags;
 }

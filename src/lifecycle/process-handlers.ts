@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { nodeFlags, nodeRejectionMode } from '../config/node-flags.js';
+import type { NodeRejectionMode } from '../config/node-flags.js';
 import { runInRequestThrownOut } from '../http/thrown-out.js';
 import { describeThrown } from '../logging/serializers.js';
 import { listenerNames, OtherSignalListeners } from './other-signal-listeners.js';
@@ -18,6 +18,11 @@ export interface ProcessHandlerSettings {
    * framework's), as Node then keeps running on one.
    */
   readonly unhandledRejectionChosen?: boolean | undefined;
+  /**
+   * Node's `--unhandled-rejections` mode (its command line, `NODE_OPTIONS` or config file): under
+   * `strict` it raises a rejection as an uncaught exception first, which the kit's handler takes.
+   */
+  readonly nodeRejectionMode?: NodeRejectionMode | undefined;
   readonly handleProcessErrors: boolean;
   /**
    * Answers the request a crash happened in (an uncaught exception, or a rejection that shuts down),
@@ -159,7 +164,7 @@ export function installProcessHandlers(
     });
     void coordinator.shutdown('uncaughtException', true);
   };
-  const mode = nodeRejectionMode(nodeFlags(process.execArgv, process.env.NODE_OPTIONS));
+  const mode = settings.nodeRejectionMode;
   const strict = mode === 'strict';
   const defaultShutdown =
     settings.unhandledRejection === 'shutdown' && settings.unhandledRejectionChosen === false && !strict;

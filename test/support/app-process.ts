@@ -12,14 +12,21 @@ export interface RunningApp extends ChildApp {
 
 const running = new Set<RunningApp>();
 
-/** Starts `script` with `env` (plus a free PORT) and Node's options `execArgv`, and waits until it listens. */
+/**
+ * Starts `script` with `env` (plus a free PORT), Node's options `execArgv` and in `cwd`, and waits
+ * until it listens.
+ */
 export async function startApp(
   script: string,
   env: Record<string, string> = {},
   execArgv: readonly string[] = [],
+  cwd?: string,
 ): Promise<RunningApp> {
   const port = await freePort();
-  const child = startChild(script, { PORT: String(port), ...env }, [], { execArgv });
+  const child = startChild(script, { PORT: String(port), ...env }, [], {
+    execArgv,
+    ...(cwd === undefined ? {} : { cwd }),
+  });
   let lastSignalAt = 0;
   const app: RunningApp = {
     ...child,

@@ -39,7 +39,7 @@ export interface ChildApp {
  * `fifo`: stdout a named pipe, as a container runtime gives it (Node's `'pipe'` is a socket pair,
  * where two processes' long writes never split around each other; `child.stdout` is then null).
  * `execArgv`: Node's options, before the script (those NODE_OPTIONS does not take, as
- * `--experimental-config-file`).
+ * `--experimental-config-file`); `cwd`: the directory it runs in.
  */
 export function startChild(
   script: string,
@@ -50,10 +50,18 @@ export function startChild(
     ipc = false,
     fifo = false,
     execArgv = [],
-  }: { detached?: boolean; ipc?: boolean; fifo?: boolean; execArgv?: readonly string[] } = {},
+    cwd,
+  }: {
+    detached?: boolean;
+    ipc?: boolean;
+    fifo?: boolean;
+    execArgv?: readonly string[];
+    cwd?: string;
+  } = {},
 ): ChildApp {
   const named = fifo ? namedPipe() : undefined;
   const child = spawn(process.execPath, [...execArgv, script, ...args], {
+    ...(cwd === undefined ? {} : { cwd }),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', named?.writeFd ?? 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])],
     detached,

@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { connect as connectHttp2 } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killApps, startApp } from '../../support/app-process.js';
 import { freePort, startChild } from '../../support/child.js';
@@ -507,6 +510,82 @@ describe('process errors', () => {
       'error',
     );
   });
+});
+
+/** A directory holding a node.config.json of `nodeOptions`. */
+function nodeConfigDir(nodeOptions: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ark-node-config-'));
+  writeFileSync(join(dir, 'node.config.json'), JSON.stringify({ nodeOptions }));
+  return dir;
+}
+
+/** Whether this Node takes `flag` (a config file's), as its command line gives it. */
+function nodeTakes(flag: string): boolean {
+  const dir = nodeConfigDir({});
+  return spawnSync(process.execPath, [flag, '-e', '0'], { cwd: dir, stdio: 'ignore' }).status === 0;
+}
+
+describe("Node's --unhandled-rejections in its config file", () => {
+  const configFile = nodeTakes('--config-file=node.config.json');
+  const experimental = nodeTakes('--experimental-config-file=node.config.json');
+  const byDefault = nodeTakes('--experimental-default-config-file');
+
+  const flags: [string, boolean, (dir: string) => string[]][] = [
+    ['--config-file=<path>', configFile, (dir) => [`--config-file=${join(dir, 'node.config.json')}`]],
+    [
+      '--experimental-config-file=<path>',
+      experimental,
+      (dir) => [`--experimental-config-file=${join(dir, 'node.config.json')}`],
+    ],
+    ['--experimental-default-config-file', byDefault, () => ['--experimental-default-config-file']],
+  ];
+  for (const [flag, supported, execArgv] of flags) {
+    it.runIf(supported)(`is followed under ${flag}: warn keeps serving on a rejection`, async () => {
+      const dir = nodeConfigDir({ 'unhandled-rejections': 'warn' });
+      const app = await startApp(fixture, {}, execArgv(dir), dir);
+      await get(`${app.url}/reject`);
+      await app.waitForLine((l) => l.msg === 'unhandled promise rejection: rejected from /reject');
+      expect((await get(`${app.url}/fast`)).body).toBe('ok');
+      app.signal('SIGTERM');
+      expect((await app.exit()).code).toBe(0);
+      expect(app.lines.filter((l) => l.level === 'fatal')).toEqual([]);
+    });
+  }
+
+  it.runIf(experimental)(
+    'is below NODE_OPTIONS, as Node ranks them: strict there wins over warn in the file',
+    async () => {
+      const dir = nodeConfigDir({ 'unhandled-rejections': 'warn' });
+      const app = await startApp(fixture, { NODE_OPTIONS: '--unhandled-rejections=strict' }, [
+        `--experimental-config-file=${join(dir, 'node.config.json')}`,
+      ]);
+      await get(`${app.url}/reject`);
+      expect((await app.exit(0)).code).toBe(1);
+      expect(app.lines.filter((l) => JSON.stringify(l).includes('rejected from /reject'))).toHaveLength(1);
+    },
+  );
+
+  it.runIf(experimental)(
+    'is not seen when the file is outside what --permission lets the app read: a warn line says so, and a rejection shuts down as before',
+    async () => {
+      const dir = nodeConfigDir({ 'unhandled-rejections': 'warn' });
+      const root = new URL('../../..', import.meta.url).pathname;
+      const net = process.allowedNodeEnvironmentFlags.has('--allow-net') ? ['--allow-net'] : [];
+      const app = await startApp(fixture, {}, [
+        '--permission',
+        `--allow-fs-read=${root}`,
+        ...net,
+        `--experimental-config-file=${join(dir, 'node.config.json')}`,
+      ]);
+      expect(app.lines.find((l) => l.nodeConfigFile !== undefined)).toMatchObject({
+        level: 'warn',
+        nodeConfigFile: join(dir, 'node.config.json'),
+        msg: expect.stringContaining('could not be read (Access to this API has been restricted.'),
+      });
+      await get(`${app.url}/reject`);
+      expect((await app.exit(0)).code).toBe(1);
+    },
+  );
 });
 
 describe('an unhandled rejection while another unhandledRejection listener is installed', () => {

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -43,6 +44,20 @@ describe("process warnings under Node's switches for them", () => {
     ]);
     expect(logged).toEqual(['a deprecated thing']);
   });
+
+  const nodeConfig = join(mkdtempSync(join(tmpdir(), 'ark-warnings-')), 'node.config.json');
+  writeFileSync(
+    nodeConfig,
+    JSON.stringify({ nodeOptions: { 'disable-warning': ['ExperimentalWarning', 'MY_CODE'] } }),
+  );
+  const configFlag = `--experimental-config-file=${nodeConfig}`;
+  it.runIf(spawnSync(process.execPath, [configFlag, '-e', '0']).status === 0)(
+    "leave out those whose type or code disable-warning names in Node's config file",
+    async () => {
+      const { logged } = await warnedWith({}, [configFlag]);
+      expect(logged).toEqual(['a deprecated thing']);
+    },
+  );
 
   it("go to the file of --redirect-warnings, by Node's printer, which the kit leaves in place", async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ark-warnings-')), 'warnings.txt');

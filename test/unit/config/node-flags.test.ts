@@ -1,5 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeFlags, nodeRejectionMode, nodeWarningSwitches } from '../../../src/config/node-flags.js';
+import {
+  nodeFlags,
+  nodeRejectionMode,
+  nodeWarningSwitches,
+  readNodeOptions,
+} from '../../../src/config/node-flags.js';
 
 describe('nodeFlags', () => {
   it('reads NODE_OPTIONS, then the command line, as --name=value with dashes in the name', () => {
@@ -50,5 +58,71 @@ describe('nodeWarningSwitches', () => {
     );
     expect([...switches.disabled]).toEqual(['DEP0040', 'MY_CODE']);
     expect(switches.redirectedTo).toBe('/b.txt');
+  });
+});
+
+describe('readNodeOptions', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ark-node-options-'));
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return name;
+  };
+  write(
+    'node.config.json',
+    JSON.stringify({
+      $schema: 'https://nodejs.org/dist/v24.0.0/docs/node-config-schema.json',
+      nodeOptions: {
+        'unhandled-rejections': 'warn',
+        warnings: false,
+        'disable-warning': ['DEP0040', 'MY_CODE'],
+      },
+    }),
+  );
+  write('strict.json', JSON.stringify({ nodeOptions: { 'unhandled-rejections': 'strict' } }));
+
+  it("puts the config file's nodeOptions below NODE_OPTIONS and the command line, as Node ranks them", () => {
+    const { flags, configFile } = readNodeOptions(
+      ['--experimental-config-file=node.config.json', '--unhandled-rejections=none'],
+      '--disable-warning=ExperimentalWarning',
+      dir,
+    );
+    expect(configFile).toBeUndefined();
+    expect(flags).toEqual([
+      '--unhandled-rejections=warn',
+      '--no-warnings',
+      '--disable-warning=DEP0040',
+      '--disable-warning=MY_CODE',
+      '--disable-warning=ExperimentalWarning',
+      '--experimental-config-file=node.config.json',
+      '--unhandled-rejections=none',
+    ]);
+    expect(nodeRejectionMode(flags)).toBe('none');
+    expect(nodeWarningSwitches(flags, undefined)).toMatchObject({ silenced: true });
+  });
+
+  it.each([
+    [['--config-file=node.config.json'], 'warn'],
+    [['--experimental-config-file', 'node.config.json'], 'warn'],
+    [['--experimental-default-config-file'], 'warn'],
+    [['--config-file=node.config.json', `--experimental-config-file=${join(dir, 'strict.json')}`], 'strict'],
+    [['--experimental-config-file=strict.json', '--config-file=node.config.json'], 'warn'],
+  ])('reads the file %j names (relative to the working directory; the last given)', (execArgv, mode) => {
+    expect(nodeRejectionMode(readNodeOptions(execArgv, undefined, dir).flags)).toBe(mode);
+  });
+
+  it.each([
+    ['missing', 'none.json'],
+    ['not JSON', write('broken.json', '{ "nodeOptions": ')],
+  ])('leaves a file %s out and says why, without throwing', (_case, name) => {
+    const read = readNodeOptions([`--config-file=${name}`], '--unhandled-rejections=throw', dir);
+    expect(read.flags).toEqual(['--unhandled-rejections=throw', `--config-file=${name}`]);
+    expect(read.configFile).toMatchObject({ path: name, error: expect.any(Error) });
+  });
+
+  it('reads nothing without a config file flag', () => {
+    expect(readNodeOptions(['--no-warnings'], undefined, dir)).toEqual({
+      flags: ['--no-warnings'],
+      configFile: undefined,
+    });
   });
 });
