@@ -26,6 +26,32 @@ export interface TailLine {
 const maxLineLength = 64 * 1024;
 const shown = 160;
 
+const startFailed = 'the start failed: ';
+// The message line of Node's print of an uncaught error: `TypeError: …`, `Error [ERR_X]: …`,
+// `DOMException [AbortError]: …` (a cause's is indented, and a stack frame is too).
+const errorMessage = /^(?:[A-Z][\w$]*)?(?:Error|Exception)(?: \[[^\]]+\])?: /;
+
+/**
+ * What `line` says failed: the kit's `the start failed: …` line (its message, out of the JSON), or
+ * the message line of an error Node printed; `undefined` for any other line.
+ */
+function failureOf(line: string): { readonly kit: boolean; readonly text: string } | undefined {
+  const at = line.indexOf(startFailed);
+  if (at !== -1) {
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      return { kit: true, text: line.slice(at) };
+    }
+    const message = Object.values(record ?? {}).find(
+      (value) => typeof value === 'string' && value.startsWith(startFailed),
+    ) as string | undefined;
+    return { kit: true, text: message ?? line.slice(at) };
+  }
+  return errorMessage.test(line) ? { kit: false, text: line } : undefined;
+}
+
 /**
  * Reads an app's stdout and stderr line by line: counts each line's kind and keeps the last lines of
  * both, in the order they arrived, for error messages.
@@ -48,6 +74,7 @@ export class OutputCapture {
     },
   };
   readonly #tail: TailLine[] = [];
+  #failure: { readonly line: TailLine; readonly kit: boolean } | undefined;
   readonly #tailSize: number;
   readonly #pending = { stdout: '', stderr: '' };
 
@@ -98,6 +125,14 @@ export class OutputCapture {
     return [...this.#tail];
   }
 
+  /**
+   * The line that says what failed, kept however many lines came after it: the kit's last `the start
+   * failed: …` (its message), else the last error message line Node printed (`Error: …`).
+   */
+  failure(): TailLine | undefined {
+    return this.#failure?.line;
+  }
+
   #line(name: 'stdout' | 'stderr', raw: string): void {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') return;
@@ -109,6 +144,11 @@ export class OutputCapture {
       if (kind === 'json-incomplete') tally.jsonIncomplete += 1;
       else tally.text += 1;
       tally.firstUnstructured ??= line.length > shown ? `${line.slice(0, shown - 1)}…` : line;
+    }
+    const failure = failureOf(line);
+    if (failure !== undefined && (failure.kit || this.#failure?.kit !== true)) {
+      const text = failure.text.length > 500 ? `${failure.text.slice(0, 499)}…` : failure.text;
+      this.#failure = { line: { stream: name, line: text }, kit: failure.kit };
     }
     this.#tail.push({ stream: name, line: line.length > 500 ? `${line.slice(0, 499)}…` : line });
     if (this.#tail.length > this.#tailSize) this.#tail.shift();

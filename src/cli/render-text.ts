@@ -1,8 +1,10 @@
 import { startProbeIntervalMs } from './check-options.js';
 import { seconds, shellQuote } from './format.js';
+import type { TailLine } from './output-capture.js';
 import type { CheckReport, CheckStatus } from './report.js';
 
-// The table shows the end of the tail, cut to a terminal's width; --json carries all of it.
+// The table shows the end of the tail, cut to a terminal's width, and the line that says what failed
+// where the end leaves it out (Node's print of an error runs 15 to 21 lines); --json carries all of it.
 const shownLines = 12;
 const shownLineLength = 200;
 
@@ -43,10 +45,18 @@ export function renderText(report: CheckReport): string {
   for (const note of report.notes) out.push(`note: ${note}`);
   if (fail > 0) {
     out.push('', report.lastLines.length === 0 ? 'The app wrote no output.' : 'Last lines of its output:');
-    for (const { stream, line } of report.lastLines.slice(-shownLines)) {
-      const cut = line.length > shownLineLength ? `${line.slice(0, shownLineLength - 1)}…` : line;
-      out.push(`  ${stream === 'stderr' ? 'err' : 'out'} | ${cut}`);
+    const shown = report.lastLines.slice(-shownLines);
+    const failure = report.failureLine;
+    if (failure !== null && !shown.some(({ line }) => line === failure.line)) {
+      out.push(outputLine(failure), '  …');
+      shown.shift();
     }
+    for (const line of shown) out.push(outputLine(line));
   }
   return `${out.join('\n')}\n`;
+}
+
+function outputLine({ stream, line }: TailLine): string {
+  const cut = line.length > shownLineLength ? `${line.slice(0, shownLineLength - 1)}…` : line;
+  return `  ${stream === 'stderr' ? 'err' : 'out'} | ${cut}`;
 }

@@ -73,6 +73,11 @@ export interface CheckReport {
   readonly notes: readonly string[];
   /** The app's last lines of output, stdout and stderr interleaved. */
   readonly lastLines: readonly TailLine[];
+  /**
+   * The line of its output that says what failed, among `lastLines` or before them: the kit's `the
+   * start failed: …` (its message), else the last error message line Node printed (`Error: …`).
+   */
+  readonly failureLine: TailLine | null;
 }
 
 /** Counts the checks by grade. */

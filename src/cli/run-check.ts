@@ -217,5 +217,6 @@ export async function runCheck(
     passed: counts.fail === 0,
     notes,
     lastLines: app.output.tail(),
+    failureLine: app.output.failure() ?? null,
   };
 }

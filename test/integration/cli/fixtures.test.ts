@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { killAllAppGroups } from '../../../src/cli/app-process.js';
 import { parseCommandLine } from '../../../src/cli/command-line.js';
+import { renderText } from '../../../src/cli/render-text.js';
 import { runCheck } from '../../../src/cli/run-check.js';
 import { ConfigurationError } from '../../../src/errors.js';
 import { freePort } from '../../support/child.js';
@@ -258,6 +259,37 @@ describe('apprunner-kit check grades fixture apps', () => {
     expect(report.lastLines).toEqual([{ stream: 'stderr', line: 'Error: DATABASE_URL is not set' }]);
     expect(report.durationMs).toBeLessThan(2000);
   });
+
+  it.each([
+    [
+      "the kit's line",
+      'start-fails-app.mjs',
+      [],
+      { stream: 'stdout', line: 'the start failed: the database at db.internal:5432 refused the connection' },
+    ],
+    [
+      "Node's print of the error",
+      'good-app.mjs',
+      ['--env', 'LOG_LEVEL=verbose'],
+      {
+        stream: 'stderr',
+        line: expect.stringMatching(/^ConfigurationError: Invalid LOG_LEVEL: received "verbose"/),
+      },
+    ],
+  ])(
+    'shows what failed in the text report of an app that crashed at start, from %s',
+    async (_from, app, flags, failureLine) => {
+      const report = await check([node, fixture(app)], cwd.dir, flags);
+
+      expect(row(report, 'listen').summary, explain(report)).toMatch(/^exited \(code 1\)/);
+      expect(report.failureLine).toEqual(failureLine);
+      const text = renderText(report);
+      expect(text).toContain(
+        `Last lines of its output:\n  ${failureLine.stream === 'stderr' ? 'err' : 'out'} | ${report.failureLine!.line}\n  …\n`,
+      );
+      expect(text.split('\n').filter((line) => / (err|out) \| /.test(line))).toHaveLength(12);
+    },
+  );
 
   it('fails a command that cannot start, naming the error', async () => {
     const report = await check(['no-such-command-apprunner-kit'], cwd.dir);

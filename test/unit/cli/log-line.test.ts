@@ -59,6 +59,30 @@ describe('OutputCapture', () => {
     ]);
   });
 
+  it("keeps the line that says what failed, however many lines follow: the kit's start failure, else Node's error message", () => {
+    const capture = new OutputCapture(3);
+    capture.write('stderr', 'Error: an earlier one, logged as text\n');
+    capture.write('stderr', 'TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string\n');
+    capture.write(
+      'stderr',
+      '    at open (node:fs:1:1)\n  [cause]: Error: a cause is indented\n}\nNode.js v24.0.0\n',
+    );
+    expect(capture.failure()).toEqual({
+      stream: 'stderr',
+      line: 'TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string',
+    });
+
+    const kit = new OutputCapture(3);
+    const stack = `Error: Access denied\n${'    at frame\n'.repeat(40)}`;
+    kit.write(
+      'stdout',
+      `${JSON.stringify({ level: 'error', time: 1, err: { stack }, msg: 'the start failed: Access denied' })}\n`,
+    );
+    kit.write('stderr', 'Error: Access denied\n    at frame\n}\nNode.js v24.0.0\n');
+    expect(kit.failure()).toEqual({ stream: 'stdout', line: 'the start failed: Access denied' });
+    expect(new OutputCapture().failure()).toBeUndefined();
+  });
+
   it('bounds a line that never ends', () => {
     const capture = new OutputCapture();
     for (let i = 0; i < 5; i += 1) capture.write('stdout', 'x'.repeat(30_000));

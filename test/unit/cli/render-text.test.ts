@@ -41,6 +41,7 @@ function report(statuses: CheckReport['checks'][number]['status'][]): CheckRepor
       { stream: 'stdout', line: 'starting' },
       { stream: 'stderr', line: 'x'.repeat(300) },
     ],
+    failureLine: null,
   };
 }
 
@@ -57,6 +58,27 @@ describe('renderText', () => {
     expect(text).toContain('note: a note');
     expect(text).toContain('Last lines of its output:\n  out | starting\n  err | xxx');
     expect(text).toContain(`${'x'.repeat(199)}…\n`);
+  });
+
+  it('shows the line that says what failed above the last lines, when they leave it out', () => {
+    const frames = Array.from({ length: 14 }, (_, i) => ({
+      stream: 'stderr' as const,
+      line: `    at frame${i}`,
+    }));
+    const failed = report(['fail', 'skip', 'skip', 'skip', 'pass', 'pass']);
+    const failureLine = { stream: 'stderr' as const, line: 'Error: Use --allow-net to manage permissions.' };
+    const text = renderText({ ...failed, lastLines: [failureLine, ...frames], failureLine });
+    expect(text).toContain(
+      'Last lines of its output:\n  err | Error: Use --allow-net to manage permissions.\n  …\n  err |     at frame3\n',
+    );
+    expect(text.trimEnd().split('\n').slice(-13)[0]).toBe(
+      '  err | Error: Use --allow-net to manage permissions.',
+    );
+    expect(text).toMatch(/at frame13\n$/);
+
+    const within = renderText({ ...failed, lastLines: [...frames.slice(0, 5), failureLine], failureLine });
+    expect(within.match(/allow-net/g)).toHaveLength(1);
+    expect(within).not.toContain('  …\n');
   });
 
   it('leaves the output out when nothing failed', () => {
