@@ -188,7 +188,7 @@ export interface LoadSheddingOptions {
   /**
    * Answer 503 while the V8 heap in use, measured each interval, is above this many bytes; until it
    * falls below 90 % of it. Set it under the heap limit (`--max-old-space-size`), with room for the
-   * requests in flight to finish.
+   * requests in flight to finish: at or above it, a `warn` line at start says so.
    */
   maxHeapUsedBytes?: number | undefined;
   /**

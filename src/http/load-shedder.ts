@@ -19,6 +19,21 @@ function over(was: boolean, value: number | undefined, limit: number | undefined
   return was ? value >= limit * memoryRecoveryShare : value > limit;
 }
 
+const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+
+/**
+ * Warns, once at start, of a `maxHeapUsedBytes` the heap can never reach: V8 stops at its limit
+ * (`--max-old-space-size` sets it), and the process dies out of memory without shedding a request.
+ */
+function warnOverHeapLimit(maxHeapUsedBytes: number | undefined, logger: Logger | undefined): void {
+  const heapSizeLimit = getHeapStatistics().heap_size_limit;
+  if (maxHeapUsedBytes === undefined || maxHeapUsedBytes < heapSizeLimit) return;
+  logger?.warn(
+    { maxHeapUsedBytes, heapSizeLimit },
+    `loadShedding.maxHeapUsedBytes (${maxHeapUsedBytes} bytes, ${mib(maxHeapUsedBytes)}) is at or above V8's heap limit (${heapSizeLimit} bytes, ${mib(heapSizeLimit)}; --max-old-space-size sets it): the heap never gets there, so the process runs out of memory without shedding; set it under the limit, with room for the requests in flight (such as ${Math.floor(heapSizeLimit * 0.8)}, 80 % of it), or raise --max-old-space-size`,
+  );
+}
+
 /** Settings of the {@link LoadShedder}, from the `loadShedding` option. */
 export interface LoadShedderSettings {
   /** Shed once this many requests are in flight. */
@@ -99,6 +114,7 @@ export class LoadShedder {
       'cache-control': 'no-store',
     };
     this.#closingHeaders = { ...this.#headers, connection: 'close' };
+    warnOverHeapLimit(settings.maxHeapUsedBytes, logger);
     if (
       settings.maxEventLoopDelayMs !== undefined ||
       settings.maxEventLoopUtilization !== undefined ||

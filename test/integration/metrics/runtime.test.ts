@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runtimeMetricNames } from '../../../src/index.js';
@@ -70,6 +70,25 @@ describe('runtime metrics of an app under load', () => {
 });
 
 describe('load shedding on memory', () => {
+  it("warns once at start of a maxHeapUsedBytes at or above V8's heap limit, which it could never reach", async () => {
+    const { heap_size_limit: heapSizeLimit } = getHeapStatistics();
+    const { logs } = await startRuntime({ app, loadShedding: { maxHeapUsedBytes: heapSizeLimit } });
+    const below = await startRuntime({ app, loadShedding: { maxHeapUsedBytes: heapSizeLimit - 1 } });
+
+    const warned = logs.lines.filter((line) => line.heapSizeLimit !== undefined);
+    expect(warned).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        maxHeapUsedBytes: heapSizeLimit,
+        heapSizeLimit,
+        msg: expect.stringContaining(
+          `such as ${Math.floor(heapSizeLimit * 0.8)}, 80 % of it), or raise --max-old-space-size`,
+        ),
+      }),
+    ]);
+    expect(below.logs.lines.filter((line) => line.heapSizeLimit !== undefined)).toEqual([]);
+  });
+
   it('answers 503 with Retry-After past maxHeapUsedBytes, keeps health up, and recovers below 90 %', async () => {
     gc();
     const { heapUsed } = process.memoryUsage();
