@@ -10,7 +10,7 @@ import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { contextOfResponse, type RequestScope } from '../http/request-scope.js';
 import { symbolSlot } from '../internal/symbol-slot.js';
 import { type AppAdapter, inFront, isFunction, serveInFront } from './adapter.js';
-import { assertNotBooting } from './fastify-boot.js';
+import { assertNotBooting, explainBootTimeout } from './fastify-boot.js';
 import { standInFront } from './stand-in-front.js';
 
 export { getRequestContext, type RequestContext, type RequestFieldValue } from '../http/context.js';
@@ -342,7 +342,11 @@ export const fastifyAdapter: AppAdapter<FastifyLikeApp> = {
       // An HTTP/2 server is a net.Server too: the drain tells it apart (it has no closeAllConnections).
       server: app.server as Server,
       ready: async () => {
-        await app.ready();
+        try {
+          await app.ready();
+        } catch (error) {
+          throw explainBootTimeout(error);
+        }
       },
       afterDrain: async () => {
         await app.close();

@@ -4,7 +4,7 @@ import type { TailLine } from './output-capture.js';
 import type { CheckReport, CheckStatus } from './report.js';
 
 // The table shows the end of the tail, cut to a terminal's width, and the line that says what failed
-// where the end leaves it out (Node's print of an error runs 15 to 21 lines); --json carries all of it.
+// where the end leaves it out (Node's print of an uncaught error runs 15 to 30 lines); --json carries all of it.
 const shownLines = 12;
 const shownLineLength = 200;
 
@@ -47,9 +47,12 @@ export function renderText(report: CheckReport): string {
     out.push('', report.lastLines.length === 0 ? 'The app wrote no output.' : 'Last lines of its output:');
     const shown = report.lastLines.slice(-shownLines);
     const failure = report.failureLine;
-    if (failure !== null && !shown.some(({ line }) => line === failure.line)) {
-      out.push(outputLine(failure), '  …');
-      shown.shift();
+    // The kit's failure is its JSON line's message: shown when that line is (its message uncut).
+    const escaped = failure === null ? '' : JSON.stringify(failure.line).slice(1, -1);
+    if (failure !== null && !shown.some(({ line }) => line === failure.line || line.includes(escaped))) {
+      out.push(outputLine(failure));
+      if (shown.length === shownLines) shown.shift();
+      if (report.lastLines.length > shown.length) out.push('  …');
     }
     for (const line of shown) out.push(outputLine(line));
   }

@@ -79,6 +79,21 @@ describe('renderText', () => {
     const within = renderText({ ...failed, lastLines: [...frames.slice(0, 5), failureLine], failureLine });
     expect(within.match(/allow-net/g)).toHaveLength(1);
     expect(within).not.toContain('  …\n');
+
+    // The kit's failure is its JSON line's message: that line, shown, says it already.
+    const kitLine = {
+      stream: 'stdout' as const,
+      line: '{"level":"fatal","msg":"the start failed: \\"verbose\\" is no LOG_LEVEL"}',
+    };
+    const kitFailure = { stream: 'stdout' as const, line: 'the start failed: "verbose" is no LOG_LEVEL' };
+    const kit = renderText({
+      ...failed,
+      lastLines: [kitLine, ...frames.slice(0, 3)],
+      failureLine: kitFailure,
+    });
+    expect(kit.match(/the start failed/g)).toHaveLength(1);
+    expect(kit).not.toContain('  …\n');
+    expect(kit).toMatch(/at frame2\n$/);
   });
 
   it('leaves the output out when nothing failed', () => {
