@@ -397,6 +397,7 @@ async function start(options: BootstrapOptions, progress: { logger?: Logger }): 
       : new LoadShedder(
           {
             ...shedding,
+            requestIdHeader: scope.requestIdHeader,
             exempt:
               shedding.exempt === undefined
                 ? undefined

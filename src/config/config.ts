@@ -53,6 +53,7 @@ export interface KitConfig {
         readonly readiness: 'off' | 'warn' | 'fail';
         readonly respond: ShedResponder | undefined;
         readonly exempt: RequestMatch | undefined;
+        readonly cors: boolean;
       }
     | undefined;
   readonly shutdown: {
@@ -309,6 +310,7 @@ export function loadConfig(
           'readiness',
           'respond',
           'exempt',
+          'cors',
         ]);
   const loadShedding =
     shedding === undefined
@@ -353,6 +355,7 @@ export function loadConfig(
             return v as ShedResponder;
           }),
           exempt: optional(shedding.exempt, (v) => parseRequestMatch('loadShedding.exempt', v)),
+          cors: optional(shedding.cors, (v) => parseBoolean('loadShedding.cors', v)) ?? true,
         };
   if (
     loadShedding !== undefined &&

@@ -244,6 +244,21 @@ export interface LoadSheddingOptions {
    * ```
    */
   exempt?: RequestMatch | undefined;
+  /**
+   * Keep the shed answer readable by a browser app on another origin. A CORS preflight (`OPTIONS`
+   * with `Origin` and `Access-Control-Request-Method`) is never refused: it goes on to the app's
+   * CORS handling (`cors`, `@fastify/cors`, `@koa/cors`), which answers it at once; shed, the browser
+   * would never send the request itself. A refused request with an `Origin` gets
+   * `Access-Control-Allow-Origin` (its own origin), `Access-Control-Allow-Credentials: true`,
+   * `Access-Control-Expose-Headers: retry-after, x-request-id` and `Vary: Origin`: without them, the
+   * page sees a network error instead of the 503 and cannot read `Retry-After`. Any origin may read
+   * it, as anyone can without a browser: the answer is the kit's fixed body, `Retry-After` and the
+   * request id the caller sent, whoever asks and whatever the cookies; the app's code never ran. Set
+   * before `respond` runs, which may change them. `false`: preflights are refused as any request, and
+   * the 503 carries no CORS headers.
+   * @default true
+   */
+  cors?: boolean | undefined;
 }
 
 /** A signal the kit can start its shutdown on (SIGKILL and SIGSTOP cannot be caught). */

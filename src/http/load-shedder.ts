@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
+import { isPreflight, setShedCorsHeaders, shedCorsHeaders, shedOrigin } from './shed-cors.js';
 
 /** Writes a shed response of the app's own (`loadShedding.respond`). */
 export type ShedResponder = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -54,6 +55,13 @@ export interface LoadShedderSettings {
   readonly respond?: ShedResponder | undefined;
   /** Requests never refused (`loadShedding.exempt`, made a predicate that never throws). */
   readonly exempt?: ((req: IncomingMessage) => boolean) | undefined;
+  /**
+   * `loadShedding.cors`: CORS preflights are let through, and a shed request with an `Origin` is
+   * answered with CORS headers that let its page read the 503. On unless `false`.
+   */
+  readonly cors?: boolean | undefined;
+  /** The header the request id is echoed in, exposed to a page with the rest (`undefined`: off). */
+  readonly requestIdHeader?: string | undefined;
 }
 
 /** Counts for scaling decisions: `runtime.stats()`. */
@@ -90,6 +98,8 @@ export class LoadShedder {
   /** The same, closing the connection: for a refused request whose large body is not read. */
   readonly #closingHeaders: Record<string, string>;
   readonly #body: Buffer;
+  /** The CORS headers of a shed answer, but the origin; `undefined` with `loadShedding.cors: false`. */
+  readonly #corsHeaders: Readonly<Record<string, string>> | undefined;
   readonly #histogram: ReturnType<typeof monitorEventLoopDelay> | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
   #lastUtilization = performance.eventLoopUtilization();
@@ -115,6 +125,7 @@ export class LoadShedder {
     };
     this.#closingHeaders = { ...this.#headers, connection: 'close' };
     warnOverHeapLimit(settings.maxHeapUsedBytes, logger);
+    this.#corsHeaders = settings.cors === false ? undefined : shedCorsHeaders(settings.requestIdHeader);
     if (
       settings.maxEventLoopDelayMs !== undefined ||
       settings.maxEventLoopUtilization !== undefined ||
@@ -151,24 +162,31 @@ export class LoadShedder {
    * An exempt request (`loadShedding.exempt`) always is, and is not counted against `maxInFlight`
    * until its response closes: a long poll or a webhook it lets in must not fill the slots of the
    * others. With `maxInFlight`, `exempt` is asked of every request for that; without it, only of
-   * one that would be refused.
+   * one that would be refused. A CORS preflight is let in too (unless `cors: false`), and counted:
+   * the app's CORS handling answers it at once. Asked only of a request that would be refused.
    */
   admits(req: IncomingMessage, res: ServerResponse, inFlight: number): boolean {
     const { maxInFlight, exempt } = this.#settings;
-    if (exempt === undefined) return !this.shouldShed(inFlight);
-    if (maxInFlight === undefined) return !this.shouldShed(inFlight) || exempt(req);
+    if (exempt === undefined) return !this.shouldShed(inFlight) || this.#letsThrough(req);
+    if (maxInFlight === undefined) return !this.shouldShed(inFlight) || this.#letsThrough(req) || exempt(req);
     if (exempt(req)) {
       this.#exemptInFlight++;
       res.once('close', () => this.#exemptInFlight--);
       return true;
     }
-    return !this.shouldShed(inFlight - this.#exemptInFlight);
+    return !this.shouldShed(inFlight - this.#exemptInFlight) || this.#letsThrough(req);
+  }
+
+  /** A request let in although over a limit: a CORS preflight, unless `cors: false`. */
+  #letsThrough(req: IncomingMessage): boolean {
+    return this.#corsHeaders !== undefined && isPreflight(req);
   }
 
   /**
    * Answers `res` with the pre-serialised 503, or through `respond` (status 503 and `Retry-After`
-   * set first). When `respond` throws or returns having started no response, the kit's 503 goes out
-   * (with the headers set before `respond` ran, such as the request id); an async `respond` that
+   * set first, and the CORS headers for a request with an `Origin`, unless `cors: false`). When
+   * `respond` throws or returns having started no response, the kit's 503 goes out (with the headers
+   * set before `respond` ran, such as the request id, and its CORS headers); an async `respond` that
    * rejects gets the response ended, or its connection closed when the headers already went out.
    * A request with a body over 64 KiB or of unknown length (an upload) gets `Connection: close`:
    * kept alive, Node would read the whole body only to drop it, at the worst moment. Its connection
@@ -179,12 +197,15 @@ export class LoadShedder {
     // HTTP/1 only: an HTTP/2 stream has no connection of its own (and no `Connection` header).
     const closing = req.httpVersionMajor === 1 && hasLargeBody(req);
     if (closing) lingerOnClose(req.socket);
+    const cors = this.#corsHeaders;
+    const origin = cors === undefined ? undefined : shedOrigin(req);
     const respond = this.#settings.respond;
     if (respond !== undefined) {
       const before = new Set(res.getHeaderNames());
       res.statusCode = 503;
       res.setHeader('retry-after', this.#headers['retry-after']!);
       if (closing) res.setHeader('connection', 'close');
+      if (origin !== undefined) setShedCorsHeaders(res, cors!, origin);
       try {
         const result: unknown = respond(req, res);
         if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
@@ -209,7 +230,11 @@ export class LoadShedder {
       // Back to the kit's answer: drop what `respond` set, keep what was there before it.
       for (const name of res.getHeaderNames()) if (!before.has(name)) res.removeHeader(name);
     }
-    res.writeHead(503, closing ? this.#closingHeaders : this.#headers);
+    const headers = closing ? this.#closingHeaders : this.#headers;
+    res.writeHead(
+      503,
+      origin === undefined ? headers : { ...headers, ...cors, 'access-control-allow-origin': origin },
+    );
     res.end(this.#body);
   }
 

@@ -11,7 +11,9 @@
 // BUFFER is a JSON `logging.buffer` option (Fastify's logger too). AUTH=1 adds the app's own global
 // auth, registered first (Fastify: a root onRequest hook): it logs, and answers 401 to any request
 // without `authorization: Bearer conformance`. /denied fails with an http-errors 401 that carries a
-// WWW-Authenticate header, left to the framework's (the kit's, for Express) error answer.
+// WWW-Authenticate header, left to the framework's (the kit's, for Express) error answer. CORS=1 adds the app's own CORS handling, first, as the
+// cors packages do it: `https://web.example` is allowed (and reads `x-request-id`), a preflight is
+// answered 204.
 import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
@@ -30,6 +32,25 @@ const tls =
 let runtime;
 
 const auth = process.env.AUTH === '1';
+const corsOn = process.env.CORS === '1';
+/**
+ * The app's CORS answer (CORS=1): its headers for an allowed origin, and whether the request is a
+ * preflight, which the app answers 204 at once.
+ */
+const cors = (method, headers) => {
+  const allowed = headers.origin === 'https://web.example';
+  return {
+    headers: allowed
+      ? {
+          'access-control-allow-origin': headers.origin,
+          'access-control-expose-headers': 'x-request-id',
+          vary: 'Origin',
+          ...(method === 'OPTIONS' ? { 'access-control-allow-methods': 'GET,PUT' } : {}),
+        }
+      : { vary: 'Origin' },
+    preflight: method === 'OPTIONS' && headers['access-control-request-method'] !== undefined,
+  };
+};
 /** The app's global auth (AUTH=1): true when the request may go on. */
 const authorized = (headers) => {
   runtime.logger.info('auth line');
@@ -90,6 +111,13 @@ function span() {
 
 function buildExpress(express) {
   const app = express();
+  if (corsOn)
+    app.use((req, res, next) => {
+      const answer = cors(req.method, req.headers);
+      res.set(answer.headers);
+      if (answer.preflight) res.status(204).end();
+      else next();
+    });
   if (auth)
     app.use((req, res, next) =>
       authorized(req.headers) ? next() : res.status(401).type('text').send('unauthorized'),
@@ -137,6 +165,13 @@ function buildKoa(Koa) {
   const Router = require('@koa/router');
   const app = new Koa();
   const router = new (Router.Router ?? Router)();
+  if (corsOn)
+    app.use(async (ctx, next) => {
+      const answer = cors(ctx.method, ctx.headers);
+      ctx.set(answer.headers);
+      if (answer.preflight) ctx.status = 204;
+      else await next();
+    });
   if (auth)
     app.use(async (ctx, next) => {
       if (authorized(ctx.headers)) return next();
@@ -216,6 +251,13 @@ function buildFastify() {
     logController: new fastify.LogController({ disableRequestLogging: true }),
     ...(tls === undefined ? {} : { https: tls }),
   });
+  if (corsOn)
+    app.addHook('onRequest', (request, reply, done) => {
+      const answer = cors(request.method, request.headers);
+      reply.headers(answer.headers);
+      if (answer.preflight) reply.code(204).send();
+      else done();
+    });
   if (auth)
     app.addHook('onRequest', (request, reply, done) => {
       if (authorized(request.headers)) done();
@@ -262,6 +304,14 @@ function buildFastify() {
 function buildNode() {
   let late = false;
   const app = (req, res) => {
+    if (corsOn) {
+      const answer = cors(req.method, req.headers);
+      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+      if (answer.preflight) {
+        res.statusCode = 204;
+        return res.end();
+      }
+    }
     if (auth && !authorized(req.headers)) {
       res.statusCode = 401;
       return res.end('unauthorized');

@@ -367,6 +367,44 @@ describe.each(frameworks)('%s', (framework) => {
     expect((await get(`${app.url}/notes/1`)).status).toBe(200);
   });
 
+  it("while shedding, lets a CORS preflight through to the app's CORS handling, and answers a request with an Origin a 503 its page can read", async () => {
+    // Arrange: both slots held; the app allows https://web.example and answers its preflights.
+    const app = await start(framework, { CORS: '1', SHEDDING: JSON.stringify({ maxInFlight: 2 }) });
+    const held = Promise.allSettled([get(`${app.url}/slow?ms=600`), get(`${app.url}/slow?ms=600`)]);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const origin = 'https://web.example';
+
+    // Act
+    const preflight = await get(`${app.url}/hello`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'PUT' },
+    });
+    const shed = await get(`${app.url}/hello`, { headers: { origin, 'x-request-id': 'cors-shed' } });
+    const plainOptions = await get(`${app.url}/hello`, { method: 'OPTIONS' });
+    const noOrigin = await get(`${app.url}/hello`);
+
+    // Assert: the preflight is the app's own answer; the 503 lets the page read it and Retry-After.
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(origin);
+    expect(preflight.headers['access-control-allow-methods']).toBe('GET,PUT');
+    expect(shed.status).toBe(503);
+    expect(shed.headers).toMatchObject({
+      'access-control-allow-origin': origin,
+      'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'retry-after, x-request-id',
+      vary: 'Origin',
+      'retry-after': '1',
+      'x-request-id': 'cors-shed',
+    });
+    expect(JSON.parse(shed.body)).toMatchObject({ status: 503, reason: 'overloaded' });
+    // An OPTIONS that is no preflight is shed as any request; one without an Origin gets no CORS headers.
+    expect(plainOptions.status).toBe(503);
+    expect(noOrigin.status).toBe(503);
+    expect(noOrigin.headers['access-control-allow-origin']).toBeUndefined();
+    expect(noOrigin.headers.vary).toBeUndefined();
+    expect((await held).map((r) => r.status === 'fulfilled' && r.value.status)).toEqual([200, 200]);
+  });
+
   it('sheds while the event loop is blocked, keeps health up, and recovers without flapping', async () => {
     const app = await start(framework, {
       SHEDDING: JSON.stringify({ maxEventLoopDelayMs: 100, intervalMs: 100 }),

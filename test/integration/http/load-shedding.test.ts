@@ -290,3 +290,130 @@ describe('load shedding: exempt requests in flight', () => {
     expect(stats).toMatchObject({ inFlight: 2, shed: 0 });
   });
 });
+
+describe('load shedding: a browser app on another origin (loadShedding.cors)', () => {
+  const origin = 'https://web.example';
+
+  /**
+   * A runtime whose one slot a held request takes: the app answers `/slow` when released, a CORS
+   * preflight with 204, anything else with 200.
+   */
+  async function oneSlotHeld(options: Parameters<typeof startRuntime>[0] = {}) {
+    let release: () => void = () => {};
+    let arrived: () => void = () => {};
+    const slowArrived = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const { runtime, logs } = await startRuntime({
+      app: (req, res) => {
+        if (req.url === '/slow') {
+          release = () => res.end('slow');
+          arrived();
+        } else if (req.method === 'OPTIONS') {
+          res.writeHead(204, {
+            'access-control-allow-origin': origin,
+            'access-control-allow-methods': 'PUT',
+          });
+          res.end();
+        } else res.end('ok');
+      },
+      ...options,
+      loadShedding: { maxInFlight: 1, ...options.loadShedding },
+    });
+    const url = baseUrl(runtime.server!);
+    const slow = get(`${url}/slow`);
+    await slowArrived;
+    return {
+      runtime,
+      logs,
+      url,
+      done: async () => {
+        release();
+        expect((await slow).status).toBe(200);
+      },
+    };
+  }
+
+  const preflight = { origin, 'access-control-request-method': 'PUT' };
+
+  it('lets a preflight through past the limit, and names the caller origin and the headers to read on the 503', async () => {
+    // Arrange
+    const { runtime, url, done } = await oneSlotHeld({ logging: { requestIdHeader: 'x-correlation-id' } });
+
+    // Act
+    const answered = await get(`${url}/items`, { method: 'OPTIONS', headers: preflight });
+    const shed = await get(`${url}/items`, { headers: { origin, 'x-correlation-id': 'c-1' } });
+    const twoOrigins = await get(`${url}/items`, { headers: { origin: [origin, 'https://other.example'] } });
+    const notAnOrigin = await get(`${url}/items`, { headers: { origin: 'web.example/path' } });
+
+    // Assert
+    expect(answered.status).toBe(204);
+    expect(shed.status).toBe(503);
+    expect(shed.headers).toMatchObject({
+      'access-control-allow-origin': origin,
+      'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'retry-after, x-correlation-id',
+      vary: 'Origin',
+      'retry-after': '1',
+      'x-correlation-id': 'c-1',
+    });
+    for (const refused of [twoOrigins, notAnOrigin]) {
+      expect(refused.status).toBe(503);
+      expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    }
+    await done();
+    // The preflight was let in, served and counted like any request; the other three were shed.
+    expect(runtime.stats()).toMatchObject({ inFlight: 0, shed: 3, served: 2 });
+  });
+
+  it('sets them before respond, which may change them; a respond that throws leaves them on the kit 503', async () => {
+    // Arrange: respond drops the credentials header for one path, throws for another.
+    const { url, done, logs } = await oneSlotHeld({
+      loadShedding: {
+        maxInFlight: 1,
+        respond: (req, res) => {
+          if (req.url === '/broken') throw new Error('template missing');
+          res.removeHeader('access-control-allow-credentials');
+          res.setHeader('content-type', 'text/plain');
+          res.end(`busy, origin ${String(res.getHeader('access-control-allow-origin'))}`);
+        },
+      },
+    });
+
+    // Act
+    const custom = await get(`${url}/items`, { headers: { origin } });
+    const fallback = await get(`${url}/broken`, { headers: { origin } });
+
+    // Assert
+    expect(custom.status).toBe(503);
+    expect(custom.body).toBe(`busy, origin ${origin}`);
+    expect(custom.headers['access-control-allow-origin']).toBe(origin);
+    expect(custom.headers['access-control-allow-credentials']).toBeUndefined();
+    expect(fallback.status).toBe(503);
+    expect(JSON.parse(fallback.body)).toMatchObject({ reason: 'overloaded' });
+    expect(fallback.headers).toMatchObject({
+      'access-control-allow-origin': origin,
+      'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'retry-after, x-request-id',
+    });
+    expect(logs.lines.filter((l) => String(l.msg).startsWith('loadShedding.respond threw'))).toHaveLength(1);
+    await done();
+  });
+
+  it('with cors: false, sheds a preflight as any request, and answers no CORS headers', async () => {
+    // Arrange
+    const { url, done } = await oneSlotHeld({ loadShedding: { maxInFlight: 1, cors: false } });
+
+    // Act
+    const answered = await get(`${url}/items`, { method: 'OPTIONS', headers: preflight });
+    const shed = await get(`${url}/items`, { headers: { origin } });
+
+    // Assert
+    expect(answered.status).toBe(503);
+    expect(answered.headers['access-control-allow-origin']).toBeUndefined();
+    expect(shed.status).toBe(503);
+    expect(shed.headers['access-control-allow-origin']).toBeUndefined();
+    expect(shed.headers['access-control-expose-headers']).toBeUndefined();
+    await done();
+  });
+});

@@ -11,8 +11,9 @@ describe('loadShedding options', () => {
 
   it('takes one limit and fills the documented defaults', () => {
     expect(load({ maxInFlight: 80 })).toMatchObject({
-      loadShedding: { maxInFlight: 80, intervalMs: 500, retryAfterSeconds: 1, readiness: 'off' },
+      loadShedding: { maxInFlight: 80, intervalMs: 500, retryAfterSeconds: 1, readiness: 'off', cors: true },
     });
+    expect(load({ maxInFlight: 80, cors: false }).loadShedding!.cors).toBe(false);
   });
 
   it('takes exempt paths, frozen, or a function as given', () => {
@@ -33,6 +34,7 @@ describe('loadShedding options', () => {
     [{ maxInFlight: 10, queue: true }, 'loadShedding.queue'],
     [{ maxInFlight: 10, exempt: '/webhooks' }, 'loadShedding.exempt'],
     [{ maxInFlight: 10, exempt: ['/ok', 'webhooks'] }, 'loadShedding.exempt[1]'],
+    [{ maxInFlight: 10, cors: 'reflect' }, 'loadShedding.cors'],
   ])('rejects %j naming %s', (options, field) => {
     expect(() => load(options)).toThrow(ConfigurationError);
     try {
