@@ -43,22 +43,26 @@ function responses(text: string): { connection: string | undefined; body: string
     });
 }
 
-async function openSocket(port: number): Promise<Socket> {
+/**
+ * A runtime (idle grace 50 ms) and a socket to it on which `first` was written, once the app has it:
+ * what the server sends on it until it closes it, and the runtime.
+ */
+async function servedOnOneSocket(first: string, requests = 1) {
+  served.length = 0;
+  const { runtime, logs } = await startRuntime({ app, shutdown: { idleGraceMs: 50 } });
+  const { port } = runtime.server!.address() as { port: number };
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve) => socket.once('connect', resolve));
-  return socket;
+  const received = readAll(socket);
+  socket.write(first);
+  await expect.poll(() => served.length).toBe(requests);
+  return { runtime, logs, socket, received };
 }
 
 describe('requests pipelined on one socket at the drain', () => {
   it('are each answered, in turn; the last response alone says Connection: close', async () => {
     // Arrange: three requests in one write; the app has them all when the drain begins.
-    served.length = 0;
-    const { runtime, logs } = await startRuntime({ app, shutdown: { idleGraceMs: 50 } });
-    const { port } = runtime.server!.address() as { port: number };
-    const socket = await openSocket(port);
-    const received = readAll(socket);
-    socket.write(head('/c1') + head('/c2') + head('/c3'));
-    await expect.poll(() => served.length).toBe(3);
+    const { runtime, logs, received } = await servedOnOneSocket(head('/c1') + head('/c2') + head('/c3'), 3);
 
     // Act
     const result = await runtime.shutdown('test');
@@ -76,13 +80,7 @@ describe('requests pipelined on one socket at the drain', () => {
   it('ones that arrive during the drain behind the response in flight are each answered, quick answers included', async () => {
     // Arrange: the first request is in flight at the drain; two more come in one write once it began,
     // answered at once (their heads written while they wait their turn).
-    served.length = 0;
-    const { runtime } = await startRuntime({ app, shutdown: { idleGraceMs: 50 } });
-    const { port } = runtime.server!.address() as { port: number };
-    const socket = await openSocket(port);
-    const received = readAll(socket);
-    socket.write(head('/first?ms=300'));
-    await expect.poll(() => served.length).toBe(1);
+    const { runtime, socket, received } = await servedOnOneSocket(head('/first?ms=300'));
 
     // Act
     const shutdown = runtime.shutdown('test');
@@ -99,13 +97,7 @@ describe('requests pipelined on one socket at the drain', () => {
   });
 
   it('one that arrives during the drain and waits its turn unanswered is told to close when its turn comes', async () => {
-    served.length = 0;
-    const { runtime } = await startRuntime({ app, shutdown: { idleGraceMs: 50 } });
-    const { port } = runtime.server!.address() as { port: number };
-    const socket = await openSocket(port);
-    const received = readAll(socket);
-    socket.write(head('/first?ms=300'));
-    await expect.poll(() => served.length).toBe(1);
+    const { runtime, socket, received } = await servedOnOneSocket(head('/first?ms=300'));
 
     const shutdown = runtime.shutdown('test');
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -119,13 +111,7 @@ describe('requests pipelined on one socket at the drain', () => {
   });
 
   it('a single request in flight still gets Connection: close', async () => {
-    served.length = 0;
-    const { runtime } = await startRuntime({ app, shutdown: { idleGraceMs: 50 } });
-    const { port } = runtime.server!.address() as { port: number };
-    const socket = await openSocket(port);
-    const received = readAll(socket);
-    socket.write(head('/only'));
-    await expect.poll(() => served.length).toBe(1);
+    const { runtime, received } = await servedOnOneSocket(head('/only'));
 
     await runtime.shutdown('test');
 
