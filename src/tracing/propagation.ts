@@ -133,10 +133,9 @@ function rememberSent(context: MutableRequestContext | undefined, value: string)
  * earlier call of that request (one of the latest 256 or more it sent there; outside requests, in the
  * process), copied onto another: superagent follows a redirect with the headers of the previous
  * request, the kit's included. Sent as it is, it would make the callee a child of that earlier call's
- * span.
+ * span. `context`: the request's (the current one when not given).
  */
-export function copiedTraceHeader(value: string): boolean {
-  const context = getMutableRequestContext();
+export function copiedTraceHeader(value: string, context = getMutableRequestContext()): boolean {
   return copiedFromRequest(context, value) || wasSent(sentIn(context), value);
 }
 
@@ -163,7 +162,7 @@ export function addPropagationHeaders(
   for (const name of namingTraceHeaders) {
     const value = get(name);
     if (value === undefined) continue;
-    if (copiedFromRequest(context, value) || wasSent(sentIn(context), value)) copied = true;
+    if (copiedTraceHeader(value, context)) copied = true;
     else callerTraced = true;
   }
   for (const [name, value] of headers) {
