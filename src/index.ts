@@ -3,9 +3,14 @@
  *
  * @packageDocumentation
  */
+
+// pino's types the kit's API hands out, so a consumer's declarations can name them through the kit
+// (where pino is not installed beside the app, as with pnpm).
+export type { DestinationStream, Logger } from 'pino';
 export type { AdapterKit, AnyAppAdapter, AppAdapter, InstalledApp } from './adapters/adapter.js';
 export { type ExpressLikeApp, expressAdapter } from './adapters/express.js';
 export { type FastifyLikeApp, fastifyAdapter } from './adapters/fastify.js';
+export type { HealthEndpoints, LoadShedder, RequestScope } from './adapters/kit-parts.js';
 export { type KoaLikeApp, koaAdapter } from './adapters/koa.js';
 export { nodeAdapter } from './adapters/node.js';
 export { bootstrapAppRunner } from './bootstrap.js';
@@ -74,18 +79,6 @@ export {
   StartAbortedError,
   UnsupportedAppError,
 } from './errors.js';
-
-// The classes below are exported as types only: the declaration bundle would re-export a class as a
-// value (so `new HealthEndpoints()` would compile, then fail), a type alias of it as a type.
-import type { HealthEndpoints as HealthEndpointsClass } from './health/endpoints.js';
-import type { LoadShedder as LoadShedderClass } from './http/load-shedder.js';
-import type { RequestScope as RequestScopeClass } from './http/request-scope.js';
-/** The health endpoints the kit answers in front of the app (`runtime` hands them to adapters). */
-export type HealthEndpoints = HealthEndpointsClass;
-/** The load shedder of `loadShedding` (`runtime` hands it to adapters). */
-export type LoadShedder = LoadShedderClass;
-/** The request scope the adapters run each request in. */
-export type RequestScope = RequestScopeClass;
 export type { HealthEndpointSettings } from './health/endpoints.js';
 export { awsProbe, type CommandSender } from './health/probes/aws.js';
 export {
@@ -121,7 +114,12 @@ export type {
   HealthCheckResult,
   HealthStatus,
 } from './health/types.js';
-export { getRequestContext, type RequestContext, type RequestFieldValue } from './http/context.js';
+export {
+  getRequestContext,
+  type MutableRequestContext,
+  type RequestContext,
+  type RequestFieldValue,
+} from './http/context.js';
 export type { LoadShedderSettings, LoadStats, ShedResponder } from './http/load-shedder.js';
 export { reportRequestError } from './http/request-errors.js';
 export { addRequestFields, requestFieldLimits } from './http/request-fields.js';

@@ -1,10 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { NodeRequestListener } from '../config/options.js';
-import type { HealthEndpoints } from '../health/endpoints.js';
-import type { LoadShedder } from '../http/load-shedder.js';
-import type { RequestScope, RouteResolver } from '../http/request-scope.js';
+import type { RouteResolver } from '../http/request-scope.js';
 import { callListener } from '../http/thrown-out.js';
+import type { HealthEndpoints, LoadShedder, RequestScope } from './kit-parts.js';
 
 /** What the kit gives an adapter to install itself. */
 export interface AdapterKit {

@@ -46,33 +46,33 @@ export interface MutableRequestContext extends RequestContext {
   error?: unknown;
   /** Replaced (never changed in place) when fields are added; shared and empty until then. */
   fields: Readonly<Record<string, RequestFieldValue>>;
-  /** The scope that made this context: its request-field limits and warning (see request-fields.ts). */
+  /** @internal The scope that made this context: its request-field limits and warning (request-fields.ts). */
   [scopeSlot]?: RequestFieldsPolicy | undefined;
-  /** The tracing backend's own state of this request (its span or segment): see tracingState. */
+  /** @internal The tracing backend's own state of this request (its span or segment): see tracingState. */
   [tracingSlot]?: TracingState | undefined;
-  /** The trace the request continues, parsed once (`undefined` when none, or malformed). */
+  /** @internal The trace the request continues, parsed once (`undefined` when none, or malformed). */
   [traceParentSlot]?: TraceHeader | undefined;
-  /** The duration {@link requestDurationMs} measured, once the response finished. */
+  /** @internal The duration {@link requestDurationMs} measured, once the response finished. */
   [durationSlot]?: number | undefined;
-  /** True when `requestId` needs no escaping in a JSON string (see request-id.ts). */
+  /** @internal True when `requestId` needs no escaping in a JSON string (see request-id.ts). */
   [plainIdSlot]?: boolean | undefined;
-  /** `req.url` as the request arrived (see {@link urlSlot}). */
+  /** @internal `req.url` as the request arrived (see {@link urlSlot}). */
   [urlSlot]?: string | undefined;
-  /** The W3C headers to carry on, as received (see {@link propagationSlot}). */
+  /** @internal The W3C headers to carry on, as received (see {@link propagationSlot}). */
   [propagationSlot]?: ReceivedPropagation | undefined;
-  /** The `traceparent` received and not continued (see {@link setAsideTraceparentSlot}). */
+  /** @internal The `traceparent` received and not continued (see {@link setAsideTraceparentSlot}). */
   [setAsideTraceparentSlot]?: string | undefined;
-  /** The response of an HTTP/2 request (see {@link http2ResponseSlot}). */
+  /** @internal The response of an HTTP/2 request (see {@link http2ResponseSlot}). */
   [http2ResponseSlot]?: ServerResponse | undefined;
-  /** `true` on a request `quietRequests` names (see {@link quietSlot}). */
+  /** @internal `true` on a request `quietRequests` names (see {@link quietSlot}). */
   [quietSlot]?: true | undefined;
-  /** `true` when the server cut the response short (see {@link cutSlot}). */
+  /** @internal `true` when the server cut the response short (see {@link cutSlot}). */
   [cutSlot]?: true | undefined;
-  /** `true` once the app reported an error on the request (see {@link reportedSlot}). */
+  /** @internal `true` once the app reported an error on the request (see {@link reportedSlot}). */
   [reportedSlot]?: true | undefined;
-  /** `true` on a health request served in the scope (see {@link uncountedSlot}). */
+  /** @internal `true` on a health request served in the scope (see {@link uncountedSlot}). */
   [uncountedSlot]?: true | undefined;
-  /** The trace headers the kit sent on the request's calls (see {@link sentTraceHeadersSlot}). */
+  /** @internal The trace headers the kit sent on the request's calls (see {@link sentTraceHeadersSlot}). */
   [sentTraceHeadersSlot]?: SentTraceHeaders | undefined;
 }
 

@@ -1,5 +1,14 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +61,75 @@ describe('the declarations', () => {
       expect(valueExportsOf(join(root, 'dist', `${entry}.d.cts`))).toEqual(cjs);
     },
   );
+
+  it('name every type a consumer can infer from them: a declaration build of the consumer reports nothing "not portable"', () => {
+    const consumer = mkdtempSync(join(tmpdir(), 'apprunner-kit-consumer-'));
+    try {
+      mkdirSync(join(consumer, 'node_modules'));
+      symlinkSync(root, join(consumer, 'node_modules', 'apprunner-kit'), 'dir');
+      writeFileSync(join(consumer, 'package.json'), JSON.stringify({ type: 'module' }));
+      const file = join(consumer, 'consumer.ts');
+      const source = consumerOfEveryProperty(['index', 'express', 'fastify', 'koa', 'nest']);
+      writeFileSync(file, source);
+      expect(source.split('\n').length).toBeGreaterThan(300);
+      const program = ts.createProgram([file], {
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        target: ts.ScriptTarget.ES2022,
+        strict: true,
+        declaration: true,
+        emitDeclarationOnly: true,
+        skipLibCheck: true,
+        types: ['node'],
+        typeRoots: [join(root, 'node_modules', '@types')],
+        outDir: join(consumer, 'out'),
+      });
+      const diagnostics = [...ts.getPreEmitDiagnostics(program), ...program.emit().diagnostics].map((d) =>
+        ts.flattenDiagnosticMessageText(d.messageText, ' '),
+      );
+      expect(diagnostics).toEqual([]);
+    } finally {
+      rmSync(consumer, { recursive: true, force: true });
+    }
+  });
 });
+
+/**
+ * A consumer's module that reads every property of every object type `entries` export, as a function
+ * whose return type TypeScript infers: its declarations name each property's type, as a consumer's
+ * own `declaration: true` build must.
+ */
+function consumerOfEveryProperty(entries: readonly string[]): string {
+  const files = entries.map((entry) => join(root, 'dist', `${entry}.d.ts`));
+  const program = ts.createProgram(files, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  const lines: string[] = [];
+  entries.forEach((entry, e) => {
+    const source = program.getSourceFile(files[e] as string);
+    const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+    if (module === undefined) throw new Error(`no module symbol for ${entry}`);
+    const specifier = entry === 'index' ? 'apprunner-kit' : `apprunner-kit/${entry}`;
+    lines.push(`import type * as e${e} from '${specifier}';`);
+    for (const symbol of checker.getExportsOfModule(module)) {
+      const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+      if ((target.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.Class)) === 0) continue;
+      const declared = checker.getDeclaredTypeOfSymbol(target);
+      if ((declared as ts.InterfaceType).typeParameters?.length) continue;
+      for (const property of checker.getPropertiesOfType(declared)) {
+        if (property.name.startsWith('#') || property.name.startsWith('__')) continue;
+        const name = `p${lines.length}`;
+        lines.push(
+          `export const ${name} = (x: e${e}.${symbol.name}) => x[${JSON.stringify(property.name)}];`,
+        );
+      }
+    }
+  });
+  return lines.join('\n');
+}
 
 describe('package.json', () => {
   it('builds dist/ before packing: dist/ is not in git, so a fresh clone would publish without it', () => {
