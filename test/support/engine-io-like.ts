@@ -3,7 +3,7 @@
 // installs one of its own, which answers /socket.io/ itself (a long poll is held until the next ping,
 // 25 s by default) and passes any other request to the listeners it took; `io.close()` ends the
 // held polls, then calls `server.close()`.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,12 +21,17 @@ export interface EngineIoLike {
 
 /** engine.io's `close`, from a file under a `socket.io/` folder, as in `node_modules/socket.io/dist/`. */
 async function socketIoClose(): Promise<(server: Server) => Promise<void>> {
-  const folder = join(mkdtempSync(join(tmpdir(), 'ark-sio-')), 'socket.io', 'dist');
+  const root = mkdtempSync(join(tmpdir(), 'ark-sio-'));
+  const folder = join(root, 'socket.io', 'dist');
   mkdirSync(folder, { recursive: true });
   const file = join(folder, 'index.mjs');
   writeFileSync(file, 'export async function close(server) {\n  await null;\n  server.close();\n}\n');
-  const module = (await import(pathToFileURL(file).href)) as { close: (server: Server) => Promise<void> };
-  return module.close;
+  try {
+    const module = (await import(pathToFileURL(file).href)) as { close: (server: Server) => Promise<void> };
+    return module.close;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 /** Attaches engine.io's way to `server`, holding each long poll for `holdMs`. */

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { connect as connectHttp2 } from 'node:http2';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killApps, startApp } from '../../support/app-process.js';
@@ -10,6 +9,7 @@ import { freePort, startChild } from '../../support/child.js';
 import { get } from '../../support/http.js';
 import { streamOf } from '../../support/http2.js';
 import { closed, openSocket, readResponse, request } from '../../support/raw-http.js';
+import { temporaryDirectory } from '../../support/temp-dir.js';
 import { testTls } from '../../support/tls.js';
 
 const fixture = new URL('../../fixtures/shutdown-app.mjs', import.meta.url).pathname;
@@ -514,7 +514,7 @@ describe('process errors', () => {
 
 /** A directory holding a node.config.json of `nodeOptions`. */
 function nodeConfigDir(nodeOptions: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ark-node-config-'));
+  const dir = temporaryDirectory('ark-node-config-');
   writeFileSync(join(dir, 'node.config.json'), JSON.stringify({ nodeOptions }));
   return dir;
 }

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killApps, startApp } from '../../support/app-process.js';
 import { get } from '../../support/http.js';
+import { temporaryDirectory } from '../../support/temp-dir.js';
 
 const fixture = new URL('../../fixtures/warnings-app.mjs', import.meta.url).pathname;
 
@@ -45,7 +45,7 @@ describe("process warnings under Node's switches for them", () => {
     expect(logged).toEqual(['a deprecated thing']);
   });
 
-  const nodeConfig = join(mkdtempSync(join(tmpdir(), 'ark-warnings-')), 'node.config.json');
+  const nodeConfig = join(temporaryDirectory('ark-warnings-'), 'node.config.json');
   writeFileSync(
     nodeConfig,
     JSON.stringify({ nodeOptions: { 'disable-warning': ['ExperimentalWarning', 'MY_CODE'] } }),
@@ -60,7 +60,7 @@ describe("process warnings under Node's switches for them", () => {
   );
 
   it("go to the file of --redirect-warnings, by Node's printer, which the kit leaves in place", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'ark-warnings-')), 'warnings.txt');
+    const file = join(temporaryDirectory('ark-warnings-'), 'warnings.txt');
     const { logged, stderr } = await warnedWith({ NODE_OPTIONS: `--redirect-warnings=${file}` });
     expect(logged).toEqual([]);
     expect(stderr).toBe('');

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +7,7 @@ import {
   nodeWarningSwitches,
   readNodeOptions,
 } from '../../../src/config/node-flags.js';
+import { temporaryDirectory } from '../../support/temp-dir.js';
 
 describe('nodeFlags', () => {
   it('reads NODE_OPTIONS, then the command line, as --name=value with dashes in the name', () => {
@@ -62,7 +62,7 @@ describe('nodeWarningSwitches', () => {
 });
 
 describe('readNodeOptions', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ark-node-options-'));
+  const dir = temporaryDirectory('ark-node-options-');
   const write = (name: string, text: string) => {
     writeFileSync(join(dir, name), text);
     return name;

@@ -1,5 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, type writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, type writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runWithRequestContext } from '../../../src/http/context.js';
@@ -7,8 +6,9 @@ import { createLogger } from '../../../src/logging/logger.js';
 import { StdoutDestination } from '../../../src/logging/stdout-destination.js';
 import { testRequestContext } from '../../support/request-context.js';
 import { pipeThatFills } from '../../support/stalled-pipe.js';
+import { temporaryDirectory } from '../../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'stdout-destination-'));
+const dir = temporaryDirectory('stdout-destination-');
 const fds: number[] = [];
 afterEach(() => {
   for (const fd of fds.splice(0)) closeSync(fd);
@@ -257,5 +257,3 @@ describe('StdoutDestination', () => {
     expect(written.join('')).toBe('a\nb\n');
   });
 });
-
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
