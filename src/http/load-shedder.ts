@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
+import { heapLimitWarning } from '../internal/heap-limit.js';
 import { isPreflight, setShedCorsHeaders, shedCorsHeaders, shedOrigin } from './shed-cors.js';
 
 /** Writes a shed response of the app's own (`loadShedding.respond`). */
@@ -18,21 +19,6 @@ const memoryRecoveryShare = 0.9;
 function over(was: boolean, value: number | undefined, limit: number | undefined): boolean {
   if (value === undefined || limit === undefined) return false;
   return was ? value >= limit * memoryRecoveryShare : value > limit;
-}
-
-const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
-
-/**
- * Warns, once at start, of a `maxHeapUsedBytes` the heap can never reach: V8 stops at its limit
- * (`--max-old-space-size` sets it), and the process dies out of memory without shedding a request.
- */
-function warnOverHeapLimit(maxHeapUsedBytes: number | undefined, logger: Logger | undefined): void {
-  const heapSizeLimit = getHeapStatistics().heap_size_limit;
-  if (maxHeapUsedBytes === undefined || maxHeapUsedBytes < heapSizeLimit) return;
-  logger?.warn(
-    { maxHeapUsedBytes, heapSizeLimit },
-    `loadShedding.maxHeapUsedBytes (${maxHeapUsedBytes} bytes, ${mib(maxHeapUsedBytes)}) is at or above V8's heap limit (${heapSizeLimit} bytes, ${mib(heapSizeLimit)}; --max-old-space-size sets it): the heap never gets there, so the process runs out of memory without shedding; set it under the limit, with room for the requests in flight (such as ${Math.floor(heapSizeLimit * 0.8)}, 80 % of it), or raise --max-old-space-size`,
-  );
 }
 
 /** Settings of the {@link LoadShedder}, from the `loadShedding` option. */
@@ -124,7 +110,14 @@ export class LoadShedder {
       'cache-control': 'no-store',
     };
     this.#closingHeaders = { ...this.#headers, connection: 'close' };
-    warnOverHeapLimit(settings.maxHeapUsedBytes, logger);
+    // Once at start: a threshold the heap never reaches would let the process die of out-of-memory
+    // without shedding a request.
+    const overLimit = heapLimitWarning(settings.maxHeapUsedBytes, {
+      option: 'loadShedding.maxHeapUsedBytes',
+      missed: 'without shedding',
+      roomFor: 'the requests in flight',
+    });
+    if (overLimit !== undefined) logger?.warn(overLimit.fields, overLimit.message);
     this.#corsHeaders = settings.cors === false ? undefined : shedCorsHeaders(settings.requestIdHeader);
     if (
       settings.maxEventLoopDelayMs !== undefined ||

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -17,12 +18,14 @@ import {
   tcpProbe,
   terminusHealthChecks,
 } from '../../../src/index.js';
+import { killApps, startApp } from '../../support/app-process.js';
 import { freePort } from '../../support/child.js';
 import { get } from '../../support/http.js';
 
 const servers: Server[] = [];
 afterEach(() => {
   for (const server of servers.splice(0)) server.close();
+  killApps();
 });
 
 function listen(handler: Parameters<typeof createServer>[1]): Promise<number> {
@@ -121,6 +124,44 @@ describe('probes', () => {
     expect(memoryProbe({})(never)).toMatchObject({ status: 'pass', observedUnit: 'bytes' });
     expect(memoryProbe({ maxRssBytes: 1 })(never)).toMatchObject({ status: 'fail' });
     expect(memoryProbe({ maxHeapUsedBytes: 1 })(never)).toMatchObject({ status: 'fail' });
+  });
+
+  describe("memoryProbe's maxHeapUsedBytes against V8's heap limit, in an app under --max-old-space-size=128", () => {
+    const fixture = new URL('../../fixtures/memory-probe-app.mjs', import.meta.url).pathname;
+    const execArgv = ['--max-old-space-size=128'];
+    const heapSizeLimit = Number(
+      spawnSync(process.execPath, [...execArgv, '-p', 'v8.getHeapStatistics().heap_size_limit'], {
+        encoding: 'utf8',
+      }).stdout,
+    );
+    const warned = (line: Record<string, unknown>) =>
+      (line.warning as { code?: unknown } | undefined)?.code === 'ARK_HEAP_THRESHOLD_UNREACHABLE';
+
+    it('is warned of once at start when at or above it (512 MiB), as the heap never gets there', async () => {
+      const app = await startApp(fixture, { MAX_HEAP_USED_BYTES: String(512 * 2 ** 20) }, execArgv);
+      const line = await app.waitForLine(warned, 5000);
+      expect(line).toMatchObject({
+        level: 'warn',
+        msg: `memoryProbe's maxHeapUsedBytes (536870912 bytes, 512 MiB) is at or above V8's heap limit (${heapSizeLimit} bytes, ${Math.round(heapSizeLimit / 2 ** 20)} MiB; --max-old-space-size sets it): the heap never gets there, so the process runs out of memory before the check fails; set it under the limit (such as ${Math.floor(heapSizeLimit * 0.8)}, 80 % of it), or raise --max-old-space-size`,
+      });
+      app.signal('SIGTERM');
+      expect((await app.exit()).code).toBe(0);
+      expect(app.lines.filter(warned)).toHaveLength(1);
+      expect(app.stderr()).toBe('');
+    });
+
+    it('is not warned of under it (64 MiB), where the check fails once the heap grows past it', async () => {
+      const app = await startApp(fixture, { MAX_HEAP_USED_BYTES: String(64 * 2 ** 20) }, execArgv);
+      let status = (await get(`${app.url}/healthz`)).status;
+      for (let grown = 0; status === 200 && grown < 12; grown++) {
+        await get(`${app.url}/grow`);
+        status = (await get(`${app.url}/healthz`)).status;
+      }
+      expect(status).toBe(503);
+      app.signal('SIGTERM');
+      expect((await app.exit()).code).toBe(0);
+      expect(app.lines.filter(warned)).toEqual([]);
+    });
   });
 
   it('eventLoopDelayProbe measures per interval, not cumulatively', async () => {
