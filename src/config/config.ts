@@ -198,7 +198,8 @@ export function loadConfig(
   }
   const rawEnv = (envOption as Record<string, string | undefined> | undefined) ?? process.env;
   const env = parseEnvironment(rawEnv);
-  const node = readNodeOptions(process.execArgv, env.NODE_OPTIONS);
+  // The variable as set, an empty one too: Node then leaves its config file's nodeOptions out.
+  const node = readNodeOptions(process.execArgv, rawEnv.NODE_OPTIONS);
 
   const logging = parseLoggingConfig(top.logging, env);
   const health = parseSection('health', top.health, [

@@ -296,7 +296,7 @@ export const environmentSchema = Object.freeze({
   }),
   NODE_OPTIONS: variable({
     description:
-      "Node's own options; the kit reads `--unhandled-rejections` there and on the command line: `warn`, `none` or `warn-with-error-code` makes `'log'` the default of `shutdown.unhandledRejection` (so does `unhandled-rejections` in the `nodeOptions` of Node's config file, below both, as Node ranks them). It reads Node's switches for warnings too: `--no-warnings`, `--disable-warning` and `--redirect-warnings` (see docs/logging.md).",
+      "Node's own options; the kit reads `--unhandled-rejections` there and on the command line: `warn`, `none` or `warn-with-error-code` makes `'log'` the default of `shutdown.unhandledRejection` (so does `unhandled-rejections` in the `nodeOptions` of Node's config file, below the command line, while this variable is unset: set at all, even empty, it stands in for the file's `nodeOptions`, in Node and in the kit; see Node's config file below). It reads Node's switches for warnings too: `--no-warnings`, `--disable-warning` and `--redirect-warnings` (see docs/logging.md).",
     accepted: "Node's options",
     default: 'unset',
     parse: (raw) => raw,

@@ -47,43 +47,74 @@ export interface NodeOptionsGiven {
   readonly configFile: { readonly path: string; readonly error: unknown } | undefined;
 }
 
+/** The running Node's major version: its config file's reading differs between lines. */
+const runningMajor = Number.parseInt(process.versions.node, 10);
+
 /**
  * Node's options from its command line, `NODE_OPTIONS` and the config file the command line names
  * (`--config-file=<path>`, `--experimental-config-file=<path>`, `--experimental-default-config-file`
- * for `node.config.json`; the last one given, as Node 24 and later read them), whose `nodeOptions`
- * come below the other two, as Node ranks them. Read once, at start: a file that cannot be read or
- * parsed (outside what `--permission` lets the app read) is left out, and says why in `configFile`.
+ * for `node.config.json`), whose `nodeOptions` come below the command line, as Node ranks them. As
+ * Node reads them, line by line (measured on 22.23, 24.22 and 26.12; Node 23, not measured, is read
+ * as 22):
+ * - the file's `nodeOptions` stand in for `NODE_OPTIONS`: where that variable is set at all (even
+ *   empty), Node leaves them out, and so does the kit, which then does not read the file;
+ * - Node 24 and later read the last of the three flags given; Node 22 the first
+ *   `--experimental-config-file`, and `node.config.json` only without one;
+ * - Node 24 and later take `false` as `--no-<name>` (`"warnings": false` is `--no-warnings`); Node 22
+ *   drops a `false` (it prints warnings under `"warnings": false`), and takes `true` as `--<name>`.
+ *
+ * Read once, at start: a file that cannot be read or parsed (outside what `--permission` lets the
+ * app read) is left out, and says why in `configFile`. `nodeOptions` is the variable as set, an empty
+ * value kept; `major`, the Node line to read as (the running one by default).
  */
 export function readNodeOptions(
   execArgv: readonly string[],
   nodeOptions: string | undefined,
   cwd = process.cwd(),
+  major = runningMajor,
 ): NodeOptionsGiven {
-  let path: string | undefined;
-  for (const flag of nodeFlags(execArgv, undefined)) {
-    if (flag === '--experimental-default-config-file') path = 'node.config.json';
-    else if (flag.startsWith('--config-file=')) path = flag.slice('--config-file='.length);
-    else if (flag.startsWith('--experimental-config-file='))
-      path = flag.slice('--experimental-config-file='.length);
-  }
+  const path = nodeOptions === undefined ? configFilePath(execArgv, major) : undefined;
   if (path === undefined) return { flags: nodeFlags(execArgv, nodeOptions), configFile: undefined };
   try {
-    const fromFile = configFileFlags(JSON.parse(readFileSync(resolve(cwd, path), 'utf8')));
+    const fromFile = configFileFlags(JSON.parse(readFileSync(resolve(cwd, path), 'utf8')), major);
     return { flags: nodeFlags(execArgv, nodeOptions, fromFile), configFile: undefined };
   } catch (error) {
     return { flags: nodeFlags(execArgv, nodeOptions), configFile: { path, error } };
   }
 }
 
-/** A config file's `nodeOptions` as flags: `"name": value` is `--name=value`, `true` `--name`, `false` `--no-name`. */
-function configFileFlags(file: unknown): string[] {
+/** The config file the command line names, as the Node line `major` picks it among several. */
+function configFilePath(execArgv: readonly string[], major: number): string | undefined {
+  let named: string | undefined;
+  let byDefault = false;
+  for (const flag of nodeFlags(execArgv, undefined)) {
+    let path: string | undefined;
+    if (flag === '--experimental-default-config-file') path = 'node.config.json';
+    else if (flag.startsWith('--config-file=')) path = flag.slice('--config-file='.length);
+    else if (flag.startsWith('--experimental-config-file='))
+      path = flag.slice('--experimental-config-file='.length);
+    if (path === undefined) continue;
+    if (major >= 24) named = path;
+    else if (flag === '--experimental-default-config-file') byDefault = true;
+    else named ??= path;
+  }
+  return named ?? (byDefault ? 'node.config.json' : undefined);
+}
+
+/**
+ * A config file's `nodeOptions` as flags: `"name": value` is `--name=value`, `true` `--name`, `false`
+ * `--no-name` (nothing on Node 22, which drops it).
+ */
+function configFileFlags(file: unknown, major: number): string[] {
   const options = (file as { nodeOptions?: unknown } | null)?.nodeOptions;
   if (typeof options !== 'object' || options === null) return [];
   const flags: string[] = [];
   for (const [name, value] of Object.entries(options)) {
     for (const one of Array.isArray(value) ? value : [value]) {
-      if (typeof one === 'boolean') flags.push(one ? `--${name}` : `--no-${name}`);
-      else if (typeof one === 'string' || typeof one === 'number') flags.push(`--${name}=${one}`);
+      if (one === true) flags.push(`--${name}`);
+      else if (one === false) {
+        if (major >= 24) flags.push(`--no-${name}`);
+      } else if (typeof one === 'string' || typeof one === 'number') flags.push(`--${name}=${one}`);
     }
   }
   return flags;

@@ -304,7 +304,7 @@ export interface ShutdownOptions {
    * rejected `async` route handler is an unhandled rejection and its request is never answered.
    * @default 'shutdown', or 'log' when Node runs with `--unhandled-rejections=warn`, `none` or
    * `warn-with-error-code` (on its command line, in `NODE_OPTIONS` or in its config file's
-   * `nodeOptions`), and for a rejection that comes
+   * `nodeOptions`, which Node reads only while `NODE_OPTIONS` is unset), and for a rejection that comes
    * while another `unhandledRejection` listener is installed (the app's, an error reporter's, or a
    * framework's such as Next.js's): Node keeps running on a rejection then, and so does the kit
    */

@@ -553,7 +553,7 @@ describe("Node's --unhandled-rejections in its config file", () => {
   }
 
   it.runIf(experimental)(
-    'is below NODE_OPTIONS, as Node ranks them: strict there wins over warn in the file',
+    'gives way to NODE_OPTIONS, as in Node: strict there wins over warn in the file',
     async () => {
       const dir = nodeConfigDir({ 'unhandled-rejections': 'warn' });
       const app = await startApp(fixture, { NODE_OPTIONS: '--unhandled-rejections=strict' }, [
@@ -562,6 +562,24 @@ describe("Node's --unhandled-rejections in its config file", () => {
       await get(`${app.url}/reject`);
       expect((await app.exit(0)).code).toBe(1);
       expect(app.lines.filter((l) => JSON.stringify(l).includes('rejected from /reject'))).toHaveLength(1);
+    },
+  );
+
+  it.runIf(experimental)(
+    'is left out where NODE_OPTIONS is set, as Node leaves the file out then: a rejection shuts down',
+    async () => {
+      const dir = nodeConfigDir({ 'unhandled-rejections': 'warn' });
+      const env = { NODE_OPTIONS: '--max-old-space-size=256' };
+      const execArgv = [`--experimental-config-file=${join(dir, 'node.config.json')}`];
+      // Node itself: the rejection throws (exit 1), as without the file.
+      const node = spawnSync(process.execPath, [...execArgv, '-e', 'Promise.reject(new Error("x"))'], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: 'ignore',
+      });
+      expect(node.status).toBe(1);
+      const app = await startApp(fixture, env, execArgv);
+      await get(`${app.url}/reject`);
+      expect((await app.exit(0)).code).toBe(1);
     },
   );
 

@@ -70,3 +70,54 @@ describe("process warnings under Node's switches for them", () => {
     }
   });
 });
+
+describe("process warnings under Node's config file, as the running Node line reads it", () => {
+  const dir = temporaryDirectory('ark-warnings-config-');
+  const messages = ['an experimental thing', 'a thing with a code', 'a deprecated thing'];
+  const emitted = `process.emitWarning(${JSON.stringify(messages[0])}, 'ExperimentalWarning');
+    process.emitWarning(${JSON.stringify(messages[1])}, { code: 'MY_CODE' });
+    process.emitWarning(${JSON.stringify(messages[2])}, { type: 'DeprecationWarning', code: 'DEP_TEST' });`;
+  let files = 0;
+  /** The flag that gives this Node a config file of `nodeOptions`. */
+  const configFile = (nodeOptions: Record<string, unknown>) => {
+    const path = join(dir, `node-${files++}.config.json`);
+    writeFileSync(path, JSON.stringify({ nodeOptions }));
+    return `--experimental-config-file=${path}`;
+  };
+  /** The warnings Node's own printer writes to stderr under the same options and environment. */
+  const nodePrints = (execArgv: string[], env: Record<string, string>) => {
+    const { status, stderr } = spawnSync(process.execPath, [...execArgv, '-e', emitted], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+    });
+    expect(status).toBe(0);
+    return messages.filter((message) => stderr.includes(message));
+  };
+  const takesConfigFile = spawnSync(process.execPath, [configFile({}), '-e', '0']).status === 0;
+
+  it.runIf(takesConfigFile).each([
+    // Node 24 and later take it as --no-warnings; Node 22 drops a false and prints them all.
+    ['"warnings": false', { warnings: false }, {}],
+    // Set at all, NODE_OPTIONS stands in for the file's nodeOptions, which Node then leaves out.
+    [
+      '"warnings": false, under NODE_OPTIONS=--max-old-space-size=256',
+      { warnings: false },
+      { NODE_OPTIONS: '--max-old-space-size=256' },
+    ],
+    [
+      '"disable-warning", under an empty NODE_OPTIONS',
+      { 'disable-warning': ['ExperimentalWarning', 'MY_CODE'] },
+      { NODE_OPTIONS: '' },
+    ],
+    [
+      '"disable-warning", without NODE_OPTIONS',
+      { 'disable-warning': ['ExperimentalWarning', 'MY_CODE'] },
+      {},
+    ],
+  ] as const)('are logged as Node prints them: %s', async (_case, nodeOptions, env) => {
+    const execArgv = [configFile(nodeOptions)];
+    const printed = nodePrints(execArgv, env);
+    const { logged } = await warnedWith(env, execArgv);
+    expect(logged).toEqual(printed);
+  });
+});

@@ -80,11 +80,12 @@ describe('readNodeOptions', () => {
   );
   write('strict.json', JSON.stringify({ nodeOptions: { 'unhandled-rejections': 'strict' } }));
 
-  it("puts the config file's nodeOptions below NODE_OPTIONS and the command line, as Node ranks them", () => {
+  it("puts the config file's nodeOptions below the command line, as Node ranks them", () => {
     const { flags, configFile } = readNodeOptions(
       ['--experimental-config-file=node.config.json', '--unhandled-rejections=none'],
-      '--disable-warning=ExperimentalWarning',
+      undefined,
       dir,
+      24,
     );
     expect(configFile).toBeUndefined();
     expect(flags).toEqual([
@@ -92,7 +93,6 @@ describe('readNodeOptions', () => {
       '--no-warnings',
       '--disable-warning=DEP0040',
       '--disable-warning=MY_CODE',
-      '--disable-warning=ExperimentalWarning',
       '--experimental-config-file=node.config.json',
       '--unhandled-rejections=none',
     ]);
@@ -100,22 +100,70 @@ describe('readNodeOptions', () => {
     expect(nodeWarningSwitches(flags, undefined)).toMatchObject({ silenced: true });
   });
 
+  it.each([22, 24, 26])(
+    'leaves the file out on Node %i where NODE_OPTIONS is set, even empty, as Node does (and does not read it)',
+    (major) => {
+      for (const nodeOptions of ['--disable-warning=ExperimentalWarning', '', ' ']) {
+        expect(readNodeOptions(['--experimental-config-file=none.json'], nodeOptions, dir, major)).toEqual({
+          flags: [...nodeFlags([], nodeOptions), '--experimental-config-file=none.json'],
+          configFile: undefined,
+        });
+      }
+    },
+  );
+
+  it.each([
+    [22, ['--warnings']],
+    [24, ['--no-warnings', '--warnings']],
+    [26, ['--no-warnings', '--warnings']],
+  ])(
+    'takes a false in the file as --no-<name> from Node 24 on, and Node 22 drops it: on %i, %j',
+    (major, expected) => {
+      const read = (warnings: unknown) => {
+        write('booleans.json', JSON.stringify({ nodeOptions: { warnings } }));
+        return readNodeOptions(['--experimental-config-file=booleans.json'], undefined, dir, major).flags;
+      };
+      expect(read([false, true]).filter((flag) => flag.endsWith('-warnings'))).toEqual(expected);
+      expect(nodeWarningSwitches(read(false), undefined).silenced).toBe(major >= 24);
+      expect(nodeWarningSwitches(read(true), undefined).silenced).toBe(false);
+    },
+  );
+
   it.each([
     [['--config-file=node.config.json'], 'warn'],
     [['--experimental-config-file', 'node.config.json'], 'warn'],
     [['--experimental-default-config-file'], 'warn'],
     [['--config-file=node.config.json', `--experimental-config-file=${join(dir, 'strict.json')}`], 'strict'],
     [['--experimental-config-file=strict.json', '--config-file=node.config.json'], 'warn'],
-  ])('reads the file %j names (relative to the working directory; the last given)', (execArgv, mode) => {
-    expect(nodeRejectionMode(readNodeOptions(execArgv, undefined, dir).flags)).toBe(mode);
-  });
+    [['--experimental-config-file=strict.json', '--experimental-default-config-file'], 'warn'],
+  ])(
+    'reads the file %j names on Node 24 and later (relative to the working directory; the last given)',
+    (execArgv, mode) => {
+      for (const major of [24, 26]) {
+        expect(nodeRejectionMode(readNodeOptions(execArgv, undefined, dir, major).flags)).toBe(mode);
+      }
+    },
+  );
+
+  it.each([
+    [['--experimental-config-file', 'strict.json', '--experimental-config-file=node.config.json'], 'strict'],
+    [['--experimental-config-file=node.config.json', '--experimental-config-file=strict.json'], 'warn'],
+    [['--experimental-config-file=strict.json', '--experimental-default-config-file'], 'strict'],
+    [['--experimental-default-config-file', '--experimental-config-file=strict.json'], 'strict'],
+    [['--experimental-default-config-file'], 'warn'],
+  ])(
+    'reads the file %j names on Node 22: the first --experimental-config-file, else node.config.json',
+    (execArgv, mode) => {
+      expect(nodeRejectionMode(readNodeOptions(execArgv, undefined, dir, 22).flags)).toBe(mode);
+    },
+  );
 
   it.each([
     ['missing', 'none.json'],
     ['not JSON', write('broken.json', '{ "nodeOptions": ')],
   ])('leaves a file %s out and says why, without throwing', (_case, name) => {
-    const read = readNodeOptions([`--config-file=${name}`], '--unhandled-rejections=throw', dir);
-    expect(read.flags).toEqual(['--unhandled-rejections=throw', `--config-file=${name}`]);
+    const read = readNodeOptions([`--config-file=${name}`, '--unhandled-rejections=throw'], undefined, dir);
+    expect(read.flags).toEqual([`--config-file=${name}`, '--unhandled-rejections=throw']);
     expect(read.configFile).toMatchObject({ path: name, error: expect.any(Error) });
   });
 
