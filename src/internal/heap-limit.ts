@@ -1,8 +1,9 @@
 import { getHeapStatistics } from 'node:v8';
+import { nodeFlags } from '../config/node-flags.js';
 
 /** What a heap threshold the heap can never reach is warned of with: the two numbers and the text. */
 export interface HeapLimitWarning {
-  readonly fields: { readonly maxHeapUsedBytes: number; readonly heapSizeLimit: number };
+  readonly fields: { readonly maxHeapUsedBytes: number; readonly heapLimit: number };
   readonly message: string;
 }
 
@@ -19,19 +20,41 @@ export interface HeapLimitWording {
 const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 
 /**
- * The warning for a `maxHeapUsedBytes` at or above V8's heap limit (`--max-old-space-size` sets it),
- * which the heap never gets to: the process dies out of memory first, and the threshold never acts.
- * `undefined` for a threshold under the limit, or none. Read once, where the option is taken.
+ * The most heap in use the process gets to, and what sets it: the old generation's limit that
+ * `--max-old-space-size` gives (on the command line or in `NODE_OPTIONS`), else V8's whole heap limit.
+ * `heap_size_limit` adds the young generation's room to the old one's, which the heap in use never
+ * fills as the process runs out of memory: 320 MiB under `--max-old-space-size=128` on Node 24, where
+ * the process dies at about 130 MB in use.
+ */
+function heapLimit(): { readonly bytes: number; readonly source: string } {
+  const v8Limit = getHeapStatistics().heap_size_limit;
+  let flag: string | undefined;
+  for (const given of nodeFlags(process.execArgv, process.env.NODE_OPTIONS)) {
+    if (given.startsWith('--max-old-space-size=')) flag = given;
+  }
+  const megabytes = Number(flag?.slice('--max-old-space-size='.length));
+  const bytes = megabytes * 2 ** 20;
+  if (flag === undefined || !(bytes > 0) || bytes >= v8Limit) {
+    return { bytes: v8Limit, source: "V8's heap limit (--max-old-space-size raises it)" };
+  }
+  return { bytes, source: `the heap's limit (${flag})` };
+}
+
+/**
+ * The warning for a `maxHeapUsedBytes` at or above the heap's limit, which the heap never gets to:
+ * the process dies out of memory first, and the threshold never acts. `undefined` for a threshold
+ * under the limit, or none. Read once, where the option is taken.
  */
 export function heapLimitWarning(
   maxHeapUsedBytes: number | undefined,
   { option, missed, roomFor }: HeapLimitWording,
 ): HeapLimitWarning | undefined {
-  const heapSizeLimit = getHeapStatistics().heap_size_limit;
-  if (maxHeapUsedBytes === undefined || maxHeapUsedBytes < heapSizeLimit) return undefined;
+  if (maxHeapUsedBytes === undefined) return undefined;
+  const limit = heapLimit();
+  if (maxHeapUsedBytes < limit.bytes) return undefined;
   const room = roomFor === undefined ? '' : `, with room for ${roomFor}`;
   return {
-    fields: { maxHeapUsedBytes, heapSizeLimit },
-    message: `${option} (${maxHeapUsedBytes} bytes, ${mib(maxHeapUsedBytes)}) is at or above V8's heap limit (${heapSizeLimit} bytes, ${mib(heapSizeLimit)}; --max-old-space-size sets it): the heap never gets there, so the process runs out of memory ${missed}; set it under the limit${room} (such as ${Math.floor(heapSizeLimit * 0.8)}, 80 % of it), or raise --max-old-space-size`,
+    fields: { maxHeapUsedBytes, heapLimit: limit.bytes },
+    message: `${option} (${maxHeapUsedBytes} bytes, ${mib(maxHeapUsedBytes)}) is at or above ${limit.source}, ${limit.bytes} bytes (${mib(limit.bytes)}): the heap never gets there, so the process runs out of memory ${missed}; set it under the limit${room} (such as ${Math.floor(limit.bytes * 0.8)}, 80 % of it), or raise --max-old-space-size`,
   };
 }

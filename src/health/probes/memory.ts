@@ -4,7 +4,7 @@ import type { HealthCheck } from '../types.js';
 /** Options of {@link memoryProbe}: a limit left out is not checked. */
 export interface MemoryProbeOptions {
   /**
-   * Fail above this many bytes of V8 heap in use. Set it under V8's heap limit (`--max-old-space-size`):
+   * Fail above this many bytes of V8 heap in use. Set it under the heap limit (`--max-old-space-size`):
    * at or above it, the process runs out of memory before the check fails, and a process warning
    * (`ARK_HEAP_THRESHOLD_UNREACHABLE`, a `warn` line while the kit runs) says so once, at creation.
    */

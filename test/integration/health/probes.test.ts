@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -126,29 +125,29 @@ describe('probes', () => {
     expect(memoryProbe({ maxHeapUsedBytes: 1 })(never)).toMatchObject({ status: 'fail' });
   });
 
-  describe("memoryProbe's maxHeapUsedBytes against V8's heap limit, in an app under --max-old-space-size=128", () => {
+  describe("memoryProbe's maxHeapUsedBytes against the heap's limit, in an app under --max-old-space-size=128", () => {
     const fixture = new URL('../../fixtures/memory-probe-app.mjs', import.meta.url).pathname;
     const execArgv = ['--max-old-space-size=128'];
-    const heapSizeLimit = Number(
-      spawnSync(process.execPath, [...execArgv, '-p', 'v8.getHeapStatistics().heap_size_limit'], {
-        encoding: 'utf8',
-      }).stdout,
-    );
     const warned = (line: Record<string, unknown>) =>
       (line.warning as { code?: unknown } | undefined)?.code === 'ARK_HEAP_THRESHOLD_UNREACHABLE';
 
-    it('is warned of once at start when at or above it (512 MiB), as the heap never gets there', async () => {
-      const app = await startApp(fixture, { MAX_HEAP_USED_BYTES: String(512 * 2 ** 20) }, execArgv);
-      const line = await app.waitForLine(warned, 5000);
-      expect(line).toMatchObject({
-        level: 'warn',
-        msg: `memoryProbe's maxHeapUsedBytes (536870912 bytes, 512 MiB) is at or above V8's heap limit (${heapSizeLimit} bytes, ${Math.round(heapSizeLimit / 2 ** 20)} MiB; --max-old-space-size sets it): the heap never gets there, so the process runs out of memory before the check fails; set it under the limit (such as ${Math.floor(heapSizeLimit * 0.8)}, 80 % of it), or raise --max-old-space-size`,
-      });
-      app.signal('SIGTERM');
-      expect((await app.exit()).code).toBe(0);
-      expect(app.lines.filter(warned)).toHaveLength(1);
-      expect(app.stderr()).toBe('');
-    });
+    // 200 MiB is under V8's heap_size_limit there (320 MiB on Node 24, 176 on 22, 224 on 26: the young
+    // generation's room added), yet the process dies at about 130 MB in use.
+    it.each([512, 200])(
+      'is warned of once at start when at or above it (%i MiB), as the heap never gets there',
+      async (mebibytes) => {
+        const app = await startApp(fixture, { MAX_HEAP_USED_BYTES: String(mebibytes * 2 ** 20) }, execArgv);
+        const line = await app.waitForLine(warned, 5000);
+        expect(line).toMatchObject({
+          level: 'warn',
+          msg: `memoryProbe's maxHeapUsedBytes (${mebibytes * 2 ** 20} bytes, ${mebibytes} MiB) is at or above the heap's limit (--max-old-space-size=128), 134217728 bytes (128 MiB): the heap never gets there, so the process runs out of memory before the check fails; set it under the limit (such as 107374182, 80 % of it), or raise --max-old-space-size`,
+        });
+        app.signal('SIGTERM');
+        expect((await app.exit()).code).toBe(0);
+        expect(app.lines.filter(warned)).toHaveLength(1);
+        expect(app.stderr()).toBe('');
+      },
+    );
 
     it('is not warned of under it (64 MiB), where the check fails once the heap grows past it', async () => {
       const app = await startApp(fixture, { MAX_HEAP_USED_BYTES: String(64 * 2 ** 20) }, execArgv);

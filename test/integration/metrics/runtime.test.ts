@@ -75,18 +75,18 @@ describe('load shedding on memory', () => {
     const { logs } = await startRuntime({ app, loadShedding: { maxHeapUsedBytes: heapSizeLimit } });
     const below = await startRuntime({ app, loadShedding: { maxHeapUsedBytes: heapSizeLimit - 1 } });
 
-    const warned = logs.lines.filter((line) => line.heapSizeLimit !== undefined);
+    const warned = logs.lines.filter((line) => line.heapLimit !== undefined);
     expect(warned).toEqual([
       expect.objectContaining({
         level: 'warn',
         maxHeapUsedBytes: heapSizeLimit,
-        heapSizeLimit,
+        heapLimit: heapSizeLimit,
         msg: expect.stringContaining(
           `such as ${Math.floor(heapSizeLimit * 0.8)}, 80 % of it), or raise --max-old-space-size`,
         ),
       }),
     ]);
-    expect(below.logs.lines.filter((line) => line.heapSizeLimit !== undefined)).toEqual([]);
+    expect(below.logs.lines.filter((line) => line.heapLimit !== undefined)).toEqual([]);
   });
 
   it('answers 503 with Retry-After past maxHeapUsedBytes, keeps health up, and recovers below 90 %', async () => {
