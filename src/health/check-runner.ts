@@ -19,12 +19,9 @@ export interface CheckSettings {
   readonly componentType: string | undefined;
 }
 
-/** Called when a check's status changes, with the previous status (`undefined` on the first run). */
-export type StatusChangeListener = (
-  name: string,
-  report: HealthCheckReport,
-  previous: HealthStatus | undefined,
-) => void;
+/** Called with the report of each run as it ends (not again for a shared or cached one); `timedOut`
+ * when the check had not settled at its timeout. */
+export type RunListener = (report: HealthCheckReport, timedOut: boolean) => void;
 
 /**
  * A check's error text — a thrown value, or the `output` it returned — with the credentials it quotes
@@ -121,21 +118,20 @@ export class CheckRunner {
   readonly name: string;
   readonly settings: CheckSettings;
   readonly #check: HealthCheck;
-  readonly #onChange: StatusChangeListener;
+  readonly #onRun: RunListener;
   readonly #abandonAfterMs: number;
   #current: Promise<HealthCheckReport> | undefined;
   #runStartedAt = Number.NEGATIVE_INFINITY;
   #runSettled = true;
   /** Runs not settled yet: the current one and those abandoned. */
   #pendingRuns = 0;
-  #last: HealthCheckReport | undefined;
   #passedOnce = false;
 
-  constructor(name: string, check: HealthCheck, settings: CheckSettings, onChange: StatusChangeListener) {
+  constructor(name: string, check: HealthCheck, settings: CheckSettings, onRun: RunListener) {
     this.name = name;
     this.#check = check;
     this.settings = settings;
-    this.#onChange = onChange;
+    this.#onRun = onRun;
     this.#abandonAfterMs = Math.max(10 * settings.timeoutMs, settings.minIntervalMs);
   }
 
@@ -190,10 +186,8 @@ export class CheckRunner {
       partial = failure(`timed out after ${this.settings.timeoutMs} ms`, durationMs, componentType);
     }
     const report: HealthCheckReport = { ...partial, time: new Date().toISOString() };
-    const previous = this.#last?.status;
-    this.#last = report;
     if (report.status === 'pass') this.#passedOnce = true;
-    if (previous !== report.status) this.#onChange(this.name, report, previous);
+    this.#onRun(report, bounded.outcome === 'timed-out');
     return report;
   }
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { describeValue } from '../config/parse.js';
 import { InvalidArgumentError } from '../errors.js';
+import { CheckLog } from './check-log.js';
 import { CheckRunner } from './check-runner.js';
 import type {
   HealthCheck,
@@ -29,7 +30,7 @@ const kinds: readonly HealthCheckKind[] = ['liveness', 'readiness', 'startup'];
 /**
  * The registry of health checks behind `/healthz`, `/readyz` and `/startupz` (`runtime.health`).
  * Checks are bounded by their timeout, shared between concurrent requests, and run at most once per
- * minimum interval; a status change is logged once.
+ * minimum interval; a status change is logged once, and so is each new error of a failing check.
  *
  * @example
  * ```ts
@@ -96,6 +97,7 @@ export class HealthRegistry {
         `health.register("${name}"): critical must be true or false; received ${describeValue(critical)}.`,
       );
     }
+    const log = this.#logger === undefined ? undefined : new CheckLog(name, kind, critical, this.#logger);
     const runner = new CheckRunner(
       name,
       check,
@@ -106,7 +108,7 @@ export class HealthRegistry {
         critical,
         componentType: options.componentType,
       },
-      (checkName, report, previous) => this.#logChange(checkName, report, previous, critical),
+      (report, timedOut) => log?.record(report, timedOut),
     );
     this.#runners.set(name, runner);
     return () => {
@@ -170,26 +172,5 @@ export class HealthRegistry {
     if (endpoint === 'liveness') return kind === 'liveness';
     if (endpoint === 'startup') return kind === 'startup' && !runner.passedOnce;
     return kind === 'readiness' || (kind === 'startup' && !runner.passedOnce);
-  }
-
-  #logChange(
-    name: string,
-    report: HealthCheckReport,
-    previous: HealthStatus | undefined,
-    critical: boolean,
-  ): void {
-    const logger = this.#logger;
-    if (logger === undefined) return;
-    const fields = { check: name, status: report.status, previous, critical, output: report.output };
-    if (report.status === 'pass') {
-      if (previous !== undefined) logger.info(fields, `health check "${name}" passes again`);
-    } else if (report.status === 'warn' || !critical) {
-      logger.warn(
-        fields,
-        `health check "${name}" ${report.status === 'warn' ? 'warns' : 'fails'}: ${report.output ?? ''}`,
-      );
-    } else {
-      logger.error(fields, `health check "${name}" fails: ${report.output ?? ''}`);
-    }
   }
 }

@@ -53,7 +53,8 @@ export interface HealthCheckOptions {
   kind?: HealthCheckKind;
   /**
    * How long one run may take before it is cut and reported failing ("timed out after N ms"). Keep it
-   * well under App Runner's 2 s health-check timeout.
+   * well under App Runner's 2 s health-check timeout. For a startup check it bounds each run, not the
+   * startup: a run still pending then is logged once, at `info`, as still running.
    * @default the `health.timeoutMs` option (1000)
    */
   timeoutMs?: number;
