@@ -256,6 +256,14 @@ export const environmentSchema = Object.freeze({
     // Read by parseTracingConfig, where it knows whether the X-Ray SDK traces.
     parse: (raw) => raw.trim(),
   }),
+  AWS_XRAY_TRACING_NAME: variable({
+    description:
+      "Name of the segments where the X-Ray SDK traces, as the SDK's middleware reads it: it wins over the service name (`options.service` included), as it wins over the name given to the SDK's `openSegment`, and names nothing else (log lines and metrics keep the service). Not read where OpenTelemetry traces, which names segments by `service.name`: a warning at start says so.",
+    accepted: 'a segment name: characters X-Ray does not accept become `_`, and it is cut at 200',
+    default: 'unset: the service name',
+    // Read only where the X-Ray SDK traces, and sanitised there as every segment name is.
+    parse: (raw) => raw.trim(),
+  }),
   ECS_CONTAINER_METADATA_URI_V4: variable({
     description:
       "Set by ECS (Fargate too): spans get `cloud.platform=aws_ecs`, and the task's attributes with `@opentelemetry/resource-detector-aws` installed. A `cloud.platform` in `OTEL_RESOURCE_ATTRIBUTES` wins.",

@@ -168,6 +168,8 @@ export interface TracingConfig {
    * left out (warned about when tracing starts).
    */
   readonly xrayDaemonAddressIgnored: string | undefined;
+  /** `AWS_XRAY_TRACING_NAME`: the X-Ray SDK backend's segment name, over the service's. */
+  readonly xrayTracingName: string | undefined;
   /** `tracing.xray`: the X-Ray SDK backend's sampling. */
   readonly xray: XrayConfig;
   /**
@@ -417,6 +419,7 @@ export function parseTracingConfig(value: unknown, env: ParsedEnvironment): Trac
     resourceAttributes,
     sdkDisabled: env.OTEL_SDK_DISABLED ?? false,
     sdk: otelSdkSettings(env),
+    xrayTracingName: env.AWS_XRAY_TRACING_NAME,
     xray: parseXrayOptions(section.xray),
     ...recognisePlatform(env, resourceAttributes),
   };

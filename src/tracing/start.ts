@@ -204,6 +204,12 @@ export async function startTracing(
       'OTEL_RESOURCE_ATTRIBUTES has pairs that are not key=value with a percent-encoded value: they are left out, as OpenTelemetry does not trace here',
     );
   }
+  if (config.xrayTracingName !== undefined && plan.backend === 'otel') {
+    logger.warn(
+      { tracing: { backend: plan.backend, AWS_XRAY_TRACING_NAME: config.xrayTracingName.slice(0, 200) } },
+      "AWS_XRAY_TRACING_NAME is the X-Ray SDK's and is not read where OpenTelemetry traces: X-Ray names the segments after the service (service.name); set SERVICE_NAME or OTEL_SERVICE_NAME to that name instead to keep the segments' name",
+    );
+  }
   const datastore = reportDatastoreSpans(plan.backend === 'otel', logger);
   if (plan.backend === 'off') {
     logger.debug(

@@ -170,7 +170,9 @@ class XrayBackend implements TracingBackend {
     this.#logger = options.logger;
     this.#requestFields = options.tracing.requestFields;
     this.#propagators = options.tracing.propagators;
-    this.#name = xrayName(options.service, 'service');
+    // As the SDK's middleware: AWS_XRAY_TRACING_NAME wins over the name the code gives
+    // (mw_utils.setDefaultName), here the service.
+    this.#name = xrayName(options.tracing.xrayTracingName ?? options.service, 'service');
     this.#origin = options.tracing.platform === undefined ? undefined : origins[options.tracing.platform];
     this.#service = Object.freeze({
       name: options.service,

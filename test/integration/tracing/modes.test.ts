@@ -208,6 +208,24 @@ describe('otel mode', () => {
     });
   });
 
+  it('does not read AWS_XRAY_TRACING_NAME, and one warning says what names the segments instead', async () => {
+    const { runtime, logs } = await startTraced(collector, 'http/protobuf', () => (_req, res) => res.end(), {
+      env: { AWS_XRAY_TRACING_NAME: 'notes-api-prod' },
+    });
+    await get(`${baseUrl(runtime.server!)}/`);
+    await runtime.tracer.flush();
+    const [span] = await collector.waitForSpans(1);
+    expect(span!.resource).toMatchObject({ 'service.name': 'notes-api' });
+    expect(logs.lines.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(
+          /^AWS_XRAY_TRACING_NAME is the X-Ray SDK's and is not read where OpenTelemetry traces.*SERVICE_NAME or OTEL_SERVICE_NAME/,
+        ),
+        tracing: { backend: 'otel', AWS_XRAY_TRACING_NAME: 'notes-api-prod' },
+      }),
+    ]);
+  });
+
   it('can leave fetch and node:http alone', async () => {
     const request = http.request;
     const { runtime } = await startTraced(collector, 'http/protobuf', () => (_req, res) => res.end(), {

@@ -178,6 +178,25 @@ describe('a segment per request', () => {
     expect((document.http as { response: object }).response).not.toHaveProperty('content_length');
   });
 
+  it('names segments by AWS_XRAY_TRACING_NAME over the service option, as the SDK over openSegment', async () => {
+    // Arrange: an ECS task definition that names segments per environment, as the SDK read it.
+    const { runtime, logs } = await startXray(daemon, () => (_req, res) => res.end(), {
+      env: { AWS_XRAY_TRACING_NAME: ' notes-api-prod ' },
+    });
+
+    // Act
+    await get(`${baseUrl(runtime.server!)}/ok`);
+    await runtime.tracer.flush();
+    await daemon.waitFor((d) => d.segments.length === 1);
+
+    // Assert: the segment's name only; the service block and the log lines keep the service.
+    const segment = segmentFor(daemon, '/ok');
+    expect(segment.name).toBe('notes-api-prod');
+    expect(segment.document.service).toMatchObject({ name: 'notes-api' });
+    expect(logs.lines.find((l) => l.path === '/ok')).toMatchObject({ service: 'notes-api' });
+    expect(logs.lines.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
   it('logs one line saying the X-Ray SDK runs, and why', async () => {
     const { logs } = await startXray(daemon, () => (_req, res) => res.end());
     const line = logs.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('tracing through'));
