@@ -11,6 +11,7 @@ import { type KitConfig, loadConfig } from './config/config.js';
 import { launcherWarnings, recogniseLauncher } from './config/launcher.js';
 import { nodeRejectionMode, nodeWarningSwitches } from './config/node-flags.js';
 import type { BootstrapOptions, NodeRequestListener } from './config/options.js';
+import { powertoolsWarning } from './config/powertools.js';
 import { detectTestRunner, testRunnerNote } from './config/test-runner.js';
 import { ConfigurationError, ListenError, StartAbortedError } from './errors.js';
 import { HealthEndpoints } from './health/endpoints.js';
@@ -227,6 +228,8 @@ async function start(options: BootstrapOptions, progress: { logger?: Logger }): 
     shutdownTimeoutMs: config.shutdown.timeoutMs,
   }))
     logger.warn(fields, message);
+  const powertools = powertoolsWarning(loaded.env, options);
+  if (powertools !== undefined) logger.warn(powertools.fields, powertools.message);
   // Before anything is started: a malformed reference or secret option then throws with nothing to
   // undo (no signal handler installed, no claim on the process).
   const secrets = new SecretStore({

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { environmentSchema } from '../../../src/config/environment.js';
+import { powertoolsVariables } from '../../../src/config/powertools.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const reference = readFileSync(join(root, 'docs', 'configuration.md'), 'utf8');
@@ -35,6 +36,13 @@ describe('every environment variable the code reads', () => {
       for (const name of variablesRead(file)) names.add(name);
     expect(names.size).toBeGreaterThan(5);
     expect([...names].filter((name) => !documentedIn(reference)(name))).toEqual([]);
+  });
+
+  it('appears in docs/configuration.md: the POWERTOOLS_* ones the kit warns of, with their equivalent', () => {
+    const missing = Object.entries(powertoolsVariables).filter(
+      ([name, { use }]) => !reference.includes(`| \`${name}\` | \`${use.split(/[ =]/)[0]}`),
+    );
+    expect(missing).toEqual([]);
   });
 
   it('appears in the README or the guides (the examples)', () => {
