@@ -1,9 +1,9 @@
 // lightship as its README shows it (its probe server on a port of its own; no Kubernetes detection).
 import { createServer } from 'node:http';
-import lightshipPackage from 'lightship';
+import { createLightship } from 'lightship';
 import { handler, listening, port } from './common.mjs';
 
-const lightship = await lightshipPackage.createLightship({
+const lightship = await createLightship({
   detectKubernetes: false,
   port: 0,
   shutdownDelay: 0,
