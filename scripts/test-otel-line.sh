@@ -36,6 +36,8 @@ tests=(
   test/integration/tracing/datastore-spans.test.ts
   test/integration/tracing/suppressed-context.test.ts
   test/integration/tracing/beside-an-agent.test.ts
+  test/integration/tracing/framework-instrumentations.test.ts
+  test/integration/tracing/api-copies.test.ts
   test/integration/tracing/xray-sampler.test.ts
   test/integration/lazy-dependencies.test.ts
 )

@@ -46,6 +46,7 @@ import { requestFieldAttributes } from '../request-attributes.js';
 import { runInSpan, type SpanEnding } from '../run-in-span.js';
 import { newTraceId, parseTraceContext, type TraceHeader, toHexTraceId } from '../trace-header.js';
 import type { SpanAttributes, SpanHandle, SpanKindName, SpanOptions } from '../tracer.js';
+import { followKitProvider, otherApiCopies } from './api-copies.js';
 import {
   clientSpan,
   definedAttributes,
@@ -279,6 +280,8 @@ class OtelBackend implements TracingBackend {
   /** The W3C Baggage propagator, when `tracing.propagators` names it: reads a request's `baggage`. */
   readonly #baggage: TextMapPropagator | undefined;
   readonly #registered = { trace: false, context: false, propagation: false };
+  /** Unregisters through the other loaded copies of the API the kit's provider was handed to. */
+  #disableOtherCopies: () => void = () => {};
   readonly #stopSampler: () => void;
   #shutdown: Promise<void> | undefined;
   /** For the log lines of a request: the span current where a line is written. */
@@ -341,7 +344,7 @@ class OtelBackend implements TracingBackend {
   #register(): void {
     const taken = registeredGlobals();
     if (!taken.context) this.#registered.context = contextApi.setGlobalContextManager(this.#contextManager);
-    if (!taken.trace) this.#registered.trace = trace.setGlobalTracerProvider(this.#provider);
+    if (!taken.trace) this.#registerTracerProvider();
     if (!taken.propagation) this.#registered.propagation = propagation.setGlobalPropagator(this.#propagator);
     const notRegistered = Object.entries(this.#registered)
       .filter(([, registered]) => !registered)
@@ -350,6 +353,26 @@ class OtelBackend implements TracingBackend {
       this.#logger.warn(
         { tracing: { notRegistered } },
         `another SDK registered OpenTelemetry's globals first (${notRegistered.join(', ')}): the kit traces and exports on its own, but @opentelemetry/api calls in your code and the other SDK's instrumentations use the other one, and their spans do not join the kit's traces`,
+      );
+    }
+  }
+
+  /**
+   * Registers the kit's tracer provider, and hands it to the other loaded copies of the API (its
+   * CommonJS build beside the kit's ESM build, on api 1.10), whose tracers taken before would make no
+   * spans: see {@link otherApiCopies}.
+   */
+  #registerTracerProvider(): void {
+    const copies = otherApiCopies(trace);
+    this.#registered.trace = trace.setGlobalTracerProvider(this.#provider);
+    if (!this.#registered.trace) return;
+    const followed = followKitProvider(copies, trace, this.#provider);
+    this.#disableOtherCopies = followed.disable;
+    const { apart } = followed;
+    if (apart.length > 0) {
+      this.#logger.warn(
+        { tracing: { otherApiCopies: apart } },
+        `another copy of @opentelemetry/api is loaded whose version does not follow the one the kit registered its tracer provider with (${apart.join(', ')}): spans of the instrumentations and code that use it are not recorded; install one copy (npm ls @opentelemetry/api)`,
       );
     }
   }
@@ -502,7 +525,10 @@ class OtelBackend implements TracingBackend {
 
   async #stop(): Promise<void> {
     this.#stopSampler();
-    if (this.#registered.trace) trace.disable();
+    if (this.#registered.trace) {
+      trace.disable();
+      this.#disableOtherCopies();
+    }
     if (this.#registered.propagation) propagation.disable();
     try {
       await this.#provider.shutdown();

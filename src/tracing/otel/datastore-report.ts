@@ -47,9 +47,10 @@ export function reportDatastoreSpans(otel: boolean, logger: Logger): DatastoreRe
 
 /**
  * Hands the kit's tracer provider to the preload's instrumentations, which took the global proxy
- * provider of the `@opentelemetry/api` they require when the preload ran. That proxy is the kit's
- * only when both load one copy of the API: api 1.10 ships an ESM and a CommonJS build, and the kit's
- * ESM build registers its provider on the ESM build's proxy, which the CommonJS one never follows.
+ * provider of the `@opentelemetry/api` they require when the preload ran. That proxy follows the
+ * kit's registration only when both load one copy of the API: api 1.10 ships an ESM and a CommonJS
+ * build, and the kit's ESM build registers its provider on the ESM build's proxy (the backend hands
+ * it to the CommonJS one too, see `otherApiCopies`); handing it over here does not depend on that.
  */
 export function useTracerProvider(provider: unknown, logger: Logger): void {
   for (const error of forEachInstrumentation((instrumentation) =>

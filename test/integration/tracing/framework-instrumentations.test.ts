@@ -27,7 +27,8 @@ function fitsPeerRange(version: string, range: string): boolean {
 // Fastify's official OpenTelemetry plugin, where it fits the OpenTelemetry line installed (its
 // `@opentelemetry/api` peer range; `npm run test:otel-line` installs the 3.x line over the lockfile's).
 // On the 3.x line it keeps a `@opentelemetry/core` 2.x of its own, which reads the metadata the kit's
-// 3.x core writes: both name the context key alike (`Symbol.for`).
+// 3.x core writes: both name the context key alike (`Symbol.for`). Its tracer comes from the CommonJS
+// build of api 1.10, taken in its constructor before the kit registers (through the ESM build here).
 const fastifyOtel = await import('@fastify/otel').then(
   (module) => module.FastifyOtelInstrumentation,
   () => undefined,
