@@ -82,6 +82,7 @@ export {
 export type { HealthEndpointSettings } from './health/endpoints.js';
 export { awsProbe, type CommandSender } from './health/probes/aws.js';
 export {
+  type DatabaseProbeOptions,
   mysqlProbe,
   type PingableClient,
   postgresProbe,

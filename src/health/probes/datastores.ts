@@ -1,4 +1,6 @@
+import { InvalidArgumentError } from '../../errors.js';
 import type { HealthCheck } from '../types.js';
+import { type PoolOccupancy, pooledProbe } from './pooled.js';
 
 /** What the PostgreSQL probe needs: a `pg` Pool or Client (or anything with `query(text)`). */
 export interface QueryableClient {
@@ -10,10 +12,30 @@ export interface PingableClient {
   ping(): PromiseLike<unknown>;
 }
 
+/** Options of {@link postgresProbe} and {@link mysqlProbe}. */
+export interface DatabaseProbeOptions {
+  /**
+   * The query each run sends.
+   * @default 'SELECT 1'
+   */
+  query?: string;
+  /**
+   * On a pool whose connections are all lent to the app's own queries: the check warns (busy, still
+   * ready) without queueing behind them, as long as one was freed within this time; it fails once none
+   * has been for this long (a hung server holds them all).
+   * @default 10000
+   */
+  stalledAfterMs?: number;
+}
+
 /** A `pg` Pool (pg-pool): it lends a client, given back by `release(error)`, which destroys it. */
 interface LendingPool {
   connect(): PromiseLike<{ query(text: string): PromiseLike<unknown>; release(error?: Error): void }>;
   readonly totalCount: number;
+  readonly idleCount?: number;
+  readonly waitingCount?: number;
+  readonly options?: { readonly max?: unknown };
+  on?(event: 'release' | 'connect', listener: (error?: unknown) => void): unknown;
 }
 
 /** A `mysql2` promise pool: it lends a connection, given back by `release()` or closed by `destroy()`. */
@@ -23,6 +45,9 @@ interface MysqlPool {
     release(): void;
     destroy(): void;
   }>;
+  on?(event: 'release' | 'connection', listener: () => void): unknown;
+  /** The promise pool's callback pool, whose counters are its queues' lengths. */
+  readonly pool?: unknown;
 }
 
 function isLendingPool(client: object): client is LendingPool {
@@ -33,10 +58,10 @@ function isMysqlPool(client: object): client is MysqlPool {
   return typeof (client as Partial<MysqlPool>).getConnection === 'function';
 }
 
-function timed(run: (signal: AbortSignal) => PromiseLike<unknown>): HealthCheck {
-  return async (signal) => {
+function timed(run: () => PromiseLike<unknown>): HealthCheck {
+  return async () => {
     const started = performance.now();
-    await run(signal);
+    await run();
     return {
       status: 'pass',
       observedValue: Math.round((performance.now() - started) * 10) / 10,
@@ -45,88 +70,142 @@ function timed(run: (signal: AbortSignal) => PromiseLike<unknown>): HealthCheck 
   };
 }
 
+function probeOptions(probe: string, given: string | DatabaseProbeOptions): Required<DatabaseProbeOptions> {
+  const { query = 'SELECT 1', stalledAfterMs = 10_000 } =
+    typeof given === 'string' ? { query: given } : (given ?? {});
+  if (typeof query !== 'string' || query.trim() === '') {
+    throw new InvalidArgumentError(
+      `${probe}: query must be a non-empty SQL string; received ${JSON.stringify(query) ?? String(query)}.`,
+    );
+  }
+  if (typeof stalledAfterMs !== 'number' || !Number.isFinite(stalledAfterMs) || stalledAfterMs <= 0) {
+    throw new InvalidArgumentError(
+      `${probe}: stalledAfterMs must be a positive number of milliseconds (10000 by default); received ${String(stalledAfterMs)}.`,
+    );
+  }
+  return { query, stalledAfterMs };
+}
+
+/** A count the pool exposes, or `undefined`. */
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** pg-pool's counters (its public getters, and the `max` of its options). */
+function pgOccupancy(pool: LendingPool): PoolOccupancy | undefined {
+  const total = count(pool.totalCount);
+  const idle = count(pool.idleCount);
+  const max = count(pool.options?.max);
+  if (total === undefined || idle === undefined || max === undefined) return undefined;
+  return { total, idle, waiting: count(pool.waitingCount) ?? 0, max };
+}
+
+/** The length of one of mysql2's queues (a `denque`), or `undefined`. */
+function queueLength(queue: unknown): number | undefined {
+  return typeof queue === 'object' && queue !== null
+    ? count((queue as { length?: unknown }).length)
+    : undefined;
+}
+
 /**
- * Runs `work` on a connection borrowed from a pool, and gives it back: whole when the work succeeds
- * or never started (the pool lent it after the check gave up); closed when it fails, or when the
- * check's signal aborts while it runs (a query hung on a dead server would otherwise hold the pool's
- * slot for good).
+ * mysql2's counters: it has no public ones, so the lengths of its pool's queues (the ones its own
+ * idle-connection reaper reads), and `config.connectionLimit`; `undefined` if a version lacks them.
  */
-async function onLoan<C>(
-  borrowing: PromiseLike<C>,
-  work: (connection: C) => PromiseLike<unknown>,
-  giveBack: (connection: C, broken: Error | undefined) => void,
-  signal: AbortSignal,
-): Promise<unknown> {
-  const connection = await borrowing;
-  if (signal.aborted) {
-    giveBack(connection, undefined); // lent after the check gave up: it ran nothing, and is whole
-    throw signal.reason;
-  }
-  let returned = false;
-  const giveBackOnce = (broken: Error | undefined) => {
-    if (returned) return;
-    returned = true;
-    signal.removeEventListener('abort', onAbort);
-    giveBack(connection, broken);
+function mysqlOccupancy(pool: MysqlPool): PoolOccupancy | undefined {
+  const core = (typeof pool.pool === 'object' && pool.pool !== null ? pool.pool : pool) as {
+    _allConnections?: unknown;
+    _freeConnections?: unknown;
+    _connectionQueue?: unknown;
+    config?: { connectionLimit?: unknown };
   };
-  const onAbort = () => giveBackOnce(abortReason(signal));
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    const result = await work(connection);
-    giveBackOnce(undefined);
-    return result;
-  } catch (error) {
-    // As the pools' own `query()` does: a connection whose query failed is not lent again.
-    giveBackOnce(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('health check aborted');
+  const total = queueLength(core._allConnections);
+  const idle = queueLength(core._freeConnections);
+  const max = count(core.config?.connectionLimit);
+  if (total === undefined || idle === undefined || max === undefined) return undefined;
+  return { total, idle, waiting: queueLength(core._connectionQueue) ?? 0, max };
 }
 
 /**
- * Runs `SELECT 1` (or `query`) on a `pg` Pool or Client; reports the round trip in ms. On a Pool, the
- * query runs on a client it lends, closed if the check times out (a hung query holds no slot of the
- * pool); give the pool a `connectionTimeoutMillis` too, so that waiting for a client is bounded.
+ * Runs `SELECT 1` (or `query`) on a `pg` Pool or Client; reports the round trip in ms.
  *
+ * On a Pool, the query runs on a client it lends, closed if the check times out (a hung query holds
+ * no slot of the pool); give the pool a `connectionTimeoutMillis` too, so that opening a client is
+ * bounded. While the app's own queries hold every client of the pool, the check does not queue
+ * behind them: it warns (busy, still ready) as long as a client was freed within `stalledAfterMs`,
+ * and fails after that.
+ *
+ * @param queryOrOptions the query, or {@link DatabaseProbeOptions}.
+ * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an empty query or a `stalledAfterMs`
+ * that is not a positive number.
  * @example
  * ```ts
  * runtime.health.register('postgres', postgresProbe(pool), { componentType: 'datastore' });
  * ```
  */
-export function postgresProbe(client: QueryableClient, query = 'SELECT 1'): HealthCheck {
+export function postgresProbe(
+  client: QueryableClient,
+  queryOrOptions: string | DatabaseProbeOptions = {},
+): HealthCheck {
+  const { query, stalledAfterMs } = probeOptions('postgresProbe', queryOrOptions);
   if (isLendingPool(client)) {
-    return timed((signal) =>
-      onLoan(
-        client.connect(),
-        (lent) => lent.query(query),
-        (lent, broken) => lent.release(broken),
-        signal,
-      ),
+    return pooledProbe(
+      {
+        lend: () => client.connect(),
+        giveBack: (lent, broken) => lent.release(broken),
+        query: (lent) => lent.query(query),
+        occupancy: () => pgOccupancy(client),
+        watch: (onFreed) => {
+          // pg-pool says when a client comes back (healthy unless with an error) and when one opens.
+          client.on?.('release', (error) => {
+            if (error === undefined || error === null) onFreed();
+          });
+          client.on?.('connect', onFreed);
+        },
+      },
+      stalledAfterMs,
     );
   }
   return timed(() => client.query(query));
 }
 
 /**
- * Runs `SELECT 1` on a `mysql2` pool or connection (a callback one through its `promise()`). On a
- * pool, the query runs on a connection it lends, destroyed if the check times out.
+ * Runs `SELECT 1` (or `query`) on a `mysql2` pool or connection (a callback one through its
+ * `promise()`). On a pool, the query runs on a connection it lends, destroyed if the check times out;
+ * while the app's own queries hold every connection of the pool, the check warns rather than queue
+ * behind them, as {@link postgresProbe} does.
+ *
+ * @param queryOrOptions the query, or {@link DatabaseProbeOptions}.
+ * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an empty query or a `stalledAfterMs`
+ * that is not a positive number.
+ * @example
+ * ```ts
+ * runtime.health.register('mysql', mysqlProbe(pool), { componentType: 'datastore' });
+ * ```
  */
-export function mysqlProbe(given: QueryableClient, query = 'SELECT 1'): HealthCheck {
+export function mysqlProbe(
+  given: QueryableClient,
+  queryOrOptions: string | DatabaseProbeOptions = {},
+): HealthCheck {
+  const { query, stalledAfterMs } = probeOptions('mysqlProbe', queryOrOptions);
   // A callback pool or connection: its promise wrapper (whose `query` and `getConnection` return
   // promises, where the callback ones would throw later without a callback).
   const promised = (given as { promise?: unknown }).promise;
   const client = typeof promised === 'function' ? (promised.call(given) as QueryableClient) : given;
   if (isMysqlPool(client)) {
-    return timed((signal) =>
-      onLoan(
-        client.getConnection(),
-        (lent) => lent.query(query),
-        (lent, broken) => (broken === undefined ? lent.release() : lent.destroy()),
-        signal,
-      ),
+    return pooledProbe(
+      {
+        lend: () => client.getConnection(),
+        giveBack: (lent, broken) => (broken === undefined ? lent.release() : lent.destroy()),
+        query: (lent) => lent.query(query),
+        occupancy: () => mysqlOccupancy(client),
+        watch: (onFreed) => {
+          // mysql2 says so only when a connection goes back to the idle list or opens: one handed
+          // straight to a waiting request is seen when the check's own request is served.
+          client.on?.('release', onFreed);
+          client.on?.('connection', onFreed);
+        },
+      },
+      stalledAfterMs,
     );
   }
   return timed(() => client.query(query));

@@ -34,6 +34,11 @@ async function readyzUntil(runtime: AppRunnerRuntime, status: number, withinMs: 
   }
 }
 
+/** The status of the `postgres` check in a `/readyz` body. */
+function postgresStatus(body: string): string | undefined {
+  return (JSON.parse(body) as { checks: Record<string, { status: string }[]> }).checks.postgres?.[0]?.status;
+}
+
 async function expectLive(runtime: AppRunnerRuntime): Promise<void> {
   expect((await get(`${baseUrl(runtime.server!)}/healthz`)).status).toBe(200);
 }
@@ -100,6 +105,112 @@ describe.skipIf(!postgres.available)('readiness follows a real PostgreSQL', () =
       } finally {
         await server.resume();
       }
+      await delay(20);
+      expect((await registry.evaluate('readiness')).status).toBe('pass');
+    } finally {
+      await probed.end().catch(() => {});
+    }
+  });
+  it("warns, still 200, while the app's own queries hold every client of the pool, and passes after", async () => {
+    // The runtime's probe shares `pool` (max 4) with the app: four 1.5 s queries take every client,
+    // and a fifth waits. The check must not queue behind them (it would time out: 503).
+    await readyzUntil(runtime, 200, 2_000);
+    const app = Array.from({ length: 4 }, () => pool.query('SELECT pg_sleep(1.5)'));
+    await delay(health.minIntervalMs + 50); // past the last result's interval
+    expect([pool.totalCount, pool.idleCount]).toEqual([4, 0]);
+    const url = `${baseUrl(runtime.server!)}/readyz`;
+    const seen: string[] = [];
+    while (pool.idleCount === 0) {
+      const response = await get(url);
+      seen.push(`${response.status} ${postgresStatus(response.body)}`);
+      // The check keeps one request at most in the pool's queue, whatever the number of runs.
+      expect(pool.waitingCount).toBeLessThanOrEqual(1);
+      await delay(150);
+    }
+    // The last poll may come as the queries end, and pass.
+    const busy = seen.slice(0, -1);
+    expect(busy.length).toBeGreaterThan(3);
+    expect(new Set(busy)).toEqual(new Set(['200 warn']));
+    expect(['200 warn', '200 pass']).toContain(seen.at(-1));
+    await Promise.all(app);
+    await delay(health.minIntervalMs + 50);
+    expect(postgresStatus((await get(url)).body)).toBe('pass');
+  });
+
+  it('leaves no client and no queued request behind over many runs on a busy pool', async () => {
+    const registry = new HealthRegistry({ timeoutMs: 100, minIntervalMs: 0, budgetMs: 500 });
+    const probed = new pg.Pool({ connectionString: server.url, max: 2, application_name: 'probe-rounds' });
+    probed.on('error', () => {});
+    // The check's own requests for a client (the app's pool.query() passes a callback).
+    let outstanding = 0;
+    let mostOutstanding = 0;
+    const connect = probed.connect.bind(probed);
+    probed.connect = ((callback?: Parameters<typeof connect>[0]) => {
+      if (callback !== undefined) return connect(callback);
+      outstanding += 1;
+      mostOutstanding = Math.max(mostOutstanding, outstanding);
+      const settled = () => {
+        outstanding -= 1;
+      };
+      const lending = connect();
+      lending.then(settled, settled);
+      return lending;
+    }) as typeof probed.connect;
+    registry.register('postgres', postgresProbe(probed));
+    const opened = async () => {
+      const { rows } = await pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'probe-rounds'",
+      );
+      return rows[0]?.n;
+    };
+    try {
+      const statuses: string[] = [];
+      for (let round = 0; round < 6; round += 1) {
+        const app = [probed.query('SELECT pg_sleep(0.3)'), probed.query('SELECT pg_sleep(0.3)')];
+        const waiting = probed.query('SELECT 1');
+        for (let run = 0; run < 5; run += 1) {
+          statuses.push((await registry.evaluate('readiness')).checks.postgres?.status ?? 'missing');
+          await delay(20);
+        }
+        await Promise.all([...app, waiting]);
+        statuses.push((await registry.evaluate('readiness')).checks.postgres?.status ?? 'missing');
+      }
+      expect(statuses).not.toContain('fail');
+      expect(statuses).toContain('warn');
+      expect(mostOutstanding).toBe(1);
+      await delay(50);
+      expect(outstanding).toBe(0);
+      expect([probed.totalCount, probed.waitingCount]).toEqual([2, 0]);
+      expect(await opened()).toBe(2);
+    } finally {
+      await probed.end().catch(() => {});
+    }
+  });
+
+  it('fails once no client of a busy pool has come back for stalledAfterMs: a hung server holds them all', async () => {
+    const registry = new HealthRegistry({ timeoutMs: 200, minIntervalMs: 0, budgetMs: 500 });
+    const probed = new pg.Pool({ connectionString: server.url, max: 2 });
+    probed.on('error', () => {});
+    registry.register('postgres', postgresProbe(probed, { stalledAfterMs: 800 }));
+    try {
+      expect((await registry.evaluate('readiness')).status).toBe('pass');
+      const app = [probed.query('SELECT pg_sleep(0.3)'), probed.query('SELECT pg_sleep(0.3)')];
+      await delay(50);
+      await server.pause(); // the two queries now hang with the server
+      try {
+        const hung = await registry.evaluate('readiness');
+        expect(hung.checks.postgres).toMatchObject({ status: 'warn' });
+        expect(hung.checks.postgres?.output).toMatch(
+          /^pool busy: all 2 connections of the pool in use or promised, \d+ requests? waiting/,
+        );
+        await delay(900);
+        const stalled = await registry.evaluate('readiness');
+        expect(stalled.status).toBe('fail');
+        expect(stalled.checks.postgres?.output).toMatch(/^pool stalled: .*none freed for \d+(\.\d)? ms/);
+      } finally {
+        await server.resume();
+      }
+      await Promise.all(app);
       await delay(20);
       expect((await registry.evaluate('readiness')).status).toBe('pass');
     } finally {

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -287,6 +288,152 @@ describe('postgresProbe and mysqlProbe on a pool', () => {
     };
     await expect(mysqlProbe(callbackPool)(never)).resolves.toMatchObject({ status: 'pass' });
     expect(quick.givenBack).toEqual([undefined, undefined, undefined]);
+  });
+});
+
+describe('postgresProbe and mysqlProbe on a busy pool', () => {
+  /**
+   * A pool in mysql2's shape (its promise pool over a callback pool with `denque` queues): `limit`
+   * connections, all lent to the app at first. `free()` gives one back as mysql2 does: straight to
+   * the first queued request (no event), else to the idle list (a `release` event).
+   */
+  function mysqlPool(limit: number) {
+    type Connection = { query(): Promise<void>; release(): void; destroy(): void };
+    const events = new EventEmitter();
+    const core = {
+      _allConnections: { length: limit },
+      _freeConnections: [] as Connection[],
+      _connectionQueue: [] as ((connection: Connection) => void)[],
+      config: { connectionLimit: limit },
+    };
+    let requests = 0;
+    const queries: string[] = [];
+    const free = () => {
+      const connection: Connection = {
+        query: async () => {
+          queries.push('SELECT 1');
+        },
+        release: () => hand(connection),
+        destroy: () => {
+          core._allConnections.length -= 1;
+        },
+      };
+      hand(connection);
+    };
+    const hand = (connection: Connection) => {
+      const waiting = core._connectionQueue.shift();
+      if (waiting !== undefined) waiting(connection);
+      else {
+        core._freeConnections.push(connection);
+        events.emit('release', connection);
+      }
+    };
+    const promisePool = {
+      pool: core,
+      on: (event: string, listener: () => void) => events.on(event, listener),
+      query: async () => {},
+      getConnection: () => {
+        requests += 1;
+        const idle = core._freeConnections.pop();
+        if (idle !== undefined) return Promise.resolve(idle);
+        return new Promise<Connection>((resolve) => core._connectionQueue.push(resolve));
+      },
+    };
+    return { promisePool, core, free, queries, requests: () => requests };
+  }
+
+  it('warns without queueing behind the app while a connection was freed lately, and fails once none was', async () => {
+    const busy = mysqlPool(2);
+    busy.core._connectionQueue.push(() => {}); // an app request waiting already
+    const probe = mysqlProbe(busy.promisePool, { stalledAfterMs: 80 });
+    for (let run = 0; run < 3; run += 1) {
+      expect(await probe(never)).toMatchObject({
+        status: 'warn',
+        output: expect.stringMatching(
+          /^pool busy: all 2 connections of the pool in use or promised, [12] requests? waiting/,
+        ),
+      });
+    }
+    // One request of the check's in the queue, whatever the number of runs, and no query sent.
+    expect([busy.requests(), busy.core._connectionQueue.length, busy.queries]).toEqual([1, 2, []]);
+    await delay(100);
+    expect(await probe(never)).toMatchObject({
+      status: 'fail',
+      output: expect.stringMatching(
+        /^pool stalled: .*, none freed for \d+(\.\d)? ms \(stalledAfterMs: 80\)$/,
+      ),
+    });
+    busy.free(); // to the app's request, first in the queue
+    busy.free(); // to the check's: given back at once, to the idle list
+    await delay(0);
+    expect([busy.core._connectionQueue.length, busy.core._freeConnections.length]).toEqual([0, 1]);
+    expect(await probe(never)).toMatchObject({ status: 'pass', observedUnit: 'ms' });
+    expect(busy.queries).toEqual(['SELECT 1']);
+  });
+
+  it('counts a connection handed to the check (mysql2 says nothing of those handed to waiting requests)', async () => {
+    const busy = mysqlPool(1);
+    const probe = mysqlProbe(busy.promisePool, { stalledAfterMs: 60 });
+    expect(await probe(never)).toMatchObject({ status: 'warn' });
+    await delay(40);
+    busy.core._connectionQueue.push(() => {}); // the app asks after the check
+    busy.free(); // to the check, given back at once: to the app's request
+    await delay(40);
+    expect(await probe(never)).toMatchObject({
+      status: 'warn',
+      output: expect.stringMatching(/one freed \d/),
+    });
+    expect([busy.requests(), busy.core._connectionQueue.length]).toEqual([2, 1]);
+  });
+
+  it('gives up a request the pool has not served when its signal aborts, keeps it, and gives back whole what it gets later', async () => {
+    let lend: ((client: { query(): Promise<void>; release(error?: Error): void }) => void) | undefined;
+    let requests = 0;
+    const released: (Error | undefined)[] = [];
+    const queried: string[] = [];
+    // No counters but totalCount (occupancy unknown): every run borrows.
+    const pool = {
+      totalCount: 1,
+      query: async () => {},
+      connect: () => {
+        requests += 1;
+        return new Promise<{ query(): Promise<void>; release(error?: Error): void }>((resolve) => {
+          lend = resolve;
+        });
+      },
+    };
+    const probe = postgresProbe(pool);
+    for (let run = 0; run < 3; run += 1) {
+      const controller = new AbortController();
+      const running = Promise.resolve(probe(controller.signal)).catch((error: unknown) => error);
+      await delay(10);
+      const aborted = performance.now();
+      controller.abort(new DOMException('health check timed out after 10 ms', 'TimeoutError'));
+      expect(await running).toMatchObject({ name: 'TimeoutError' });
+      expect(performance.now() - aborted).toBeLessThan(20); // settled at the abort, not when lent
+    }
+    expect(requests).toBe(1);
+    lend?.({
+      query: async () => {
+        queried.push('SELECT 1');
+      },
+      release: (error) => released.push(error),
+    });
+    await delay(0);
+    expect([released, queried]).toEqual([[undefined], []]);
+  });
+
+  it('refuses an empty query and a stalledAfterMs that is not a positive number', () => {
+    const pool = {
+      totalCount: 0,
+      connect: async () => ({ query: async () => {}, release: () => {} }),
+      query: async () => {},
+    };
+    expect(() => postgresProbe(pool, { stalledAfterMs: 0 })).toThrow(InvalidArgumentError);
+    expect(() => postgresProbe(pool, { stalledAfterMs: Number.NaN })).toThrow(
+      'postgresProbe: stalledAfterMs must be a positive number of milliseconds (10000 by default); received NaN.',
+    );
+    expect(() => mysqlProbe(pool, '  ')).toThrow('mysqlProbe: query must be a non-empty SQL string');
   });
 });
 
