@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import { cutSlot, getMutableRequestContext } from '../http/context.js';
 import { originTarget } from '../http/path.js';
 import { type AdapterKit, type AppAdapter, inFront, isFunction } from './adapter.js';
+import { failedMountOf, watchMountErrors } from './express-failed-mount.js';
 import { expressMountResolver } from './express-mount.js';
 import { expressRouteResolver, lostMountPath } from './express-route.js';
 
@@ -144,18 +145,28 @@ export const expressAdapter: AppAdapter<ExpressLikeApp> = {
   install: (app, kit) => {
     const resolve = expressRouteResolver(app);
     const resolveMount = expressMountResolver(app);
+    // Express 4 makes the app's router with its first layer: watched from the first request then.
+    let watching = watchMountErrors(app);
     return {
       kind: 'express',
-      listener: inFront(kit, (req, res) => app(req, res, finalHandler(kit, req, res))),
+      listener: inFront(kit, (req, res) => {
+        if (!watching) watching = watchMountErrors(app);
+        app(req, res, finalHandler(kit, req, res));
+      }),
       routeOf: (req) => {
         const { route, baseUrl } = req as ExpressRequest;
         if (typeof route?.path !== 'string') {
           // A middleware mounted on a path answered (`app.use('/graphql', middleware)`, as Apollo
           // Server's and GraphQL Yoga's docs have it): its mount's pattern. One that passed the
-          // request on put `req.baseUrl` back; the kit's 404 has no route.
-          if (typeof baseUrl !== 'string' || baseUrl === '' || unrouted.has(req)) return undefined;
+          // request on put `req.baseUrl` back; the kit's 404 has no route. One that passed an
+          // error on (or a router or sub-app whose middleware did) put it back too: its mount's
+          // pattern, noted as the error left it.
+          if (unrouted.has(req)) return undefined;
           try {
-            return resolveMount(baseUrl, (req as ExpressRequest).app);
+            if (typeof baseUrl === 'string' && baseUrl !== '')
+              return resolveMount(baseUrl, (req as ExpressRequest).app);
+            const failed = failedMountOf(req);
+            return failed === undefined ? undefined : resolveMount(failed.baseUrl, failed.app);
           } catch {
             return undefined; // never let a router's oddity break the response's close
           }

@@ -151,6 +151,12 @@ function buildExpress(express) {
   // A GraphQL server as Apollo Server's and GraphQL Yoga's docs mount it: a middleware on a path,
   // which answers with no route of its own.
   app.use('/t/:tenant/graphql', (req, res) => res.json({ data: { mountedAt: req.baseUrl } }));
+  // The same, failing: its error passed on, or a router's middleware failing before any route.
+  app.use('/t/:tenant/graphql-down', (_req, _res, next) => next(new Error('graphql down')));
+  const versioned = express.Router();
+  versioned.use((_req, _res, next) => next(createError(403, 'denied')));
+  versioned.get('/notes/:id', (req, res) => res.json({ id: req.params.id }));
+  app.use('/v/:version', versioned);
   const late = express.Router();
   app.use(late);
   app.use((_req, res) => res.status(404).type('text').send('custom 404'));

@@ -120,6 +120,23 @@ describe.each(frameworks)('%s', (framework) => {
     },
   );
 
+  it.runIf(framework.startsWith('express'))(
+    "names a request whose error left a mounted middleware or router before any route by the mount's pattern",
+    async () => {
+      const app = await start(framework);
+      const sent = [
+        ['/t/acme/graphql-down', 500, '/t/:tenant/graphql-down'],
+        ['/t/beta/graphql-down', 500, '/t/:tenant/graphql-down'],
+        ['/v/1/notes/7', 403, '/v/:version'],
+      ] as const;
+      for (const [path, status] of sent) expect((await get(`${app.url}${path}`)).status).toBe(status);
+      const lines = await Promise.all(
+        sent.map(([path]) => app.waitForLine((l) => l.path === path && l.statusCode !== undefined)),
+      );
+      expect(lines.map((l) => [l.path, l.statusCode, l.route])).toEqual(sent);
+    },
+  );
+
   it("keeps /healthz and /readyz in front of the app's catch-all 404", async () => {
     const app = await start(framework);
     expect((await get(`${app.url}/nowhere`)).body).toBe('custom 404');

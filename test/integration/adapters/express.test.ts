@@ -465,3 +465,119 @@ describe.each([
     },
   );
 });
+
+describe.each([
+  ['Express 5', express],
+  ['Express 4', express4],
+])(
+  'the route of a request whose error left a mounted middleware before any route (%s)',
+  (_name, framework) => {
+    it("is the mount's pattern on its line, span and metrics (the middleware's, a router's or a sub-app's), never the path", async () => {
+      // Arrange
+      const collector = await startOtlpCollector({ grpc: false });
+      try {
+        const logs = captureLogs();
+        const emf = captureEmf();
+        const app = framework();
+        const down: express.RequestHandler = (_req, _res, next) => next(new Error('graphql down'));
+        app.use('/graphql', down);
+        app.use('/t/:tenant/graphql', (() => {
+          throw new Error('thrown');
+        }) as express.RequestHandler);
+        const v1 = framework.Router();
+        v1.use((req, _res, next) => next(req.query.deny === '1' ? createError(403, 'denied') : undefined));
+        v1.get('/items/:id', (_req, res) => {
+          res.end('item');
+        });
+        v1.use('/admin/:section', down);
+        app.use('/api/:version', v1);
+        const tenant = framework();
+        tenant.use((_req, _res, next) => next(createError(401, 'no tenant token')));
+        app.use('/s/:tenant', tenant);
+        // A mounted middleware that passes the request on, and a middleware on / that fails after it.
+        app.use('/passes', (_req, _res, next) => next());
+        app.use((req, _res, next) => next(req.path.startsWith('/passes') ? new Error('later') : undefined));
+        // Express 5 passes on a rejection of an async middleware (Express 4 leaves it unhandled).
+        const rejects = framework === express;
+        if (rejects)
+          app.use('/async/:id', async () => {
+            throw new Error('rejected');
+          });
+        const { runtime } = await startRuntime({
+          app,
+          service: 'mounts',
+          logging: { destination: logs },
+          metrics: { destination: emf, flushIntervalMs: 60_000 },
+          env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.httpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+        });
+        const url = baseUrl(runtime.server!);
+        const sent: [path: string, status: number, route: string | undefined][] = [
+          ['/graphql', 500, '/graphql'],
+          ['/graphql/deeper?x=1', 500, '/graphql'],
+          ['/t/acme/graphql', 500, '/t/:tenant/graphql'],
+          ['/t/beta/graphql', 500, '/t/:tenant/graphql'],
+          ['/api/v1/items/1?deny=1', 403, '/api/:version'], // failed before the route matched
+          ['/api/v2/items/2', 200, '/api/:version/items/:id'],
+          ['/api/v1/admin/users', 500, '/api/:version/admin/:section'],
+          ['/s/acme/anything', 401, '/s/:tenant'],
+          ['/passes/1', 500, undefined], // the error is the middleware on /'s: it has no mount
+          ...(rejects ? [['/async/7', 500, '/async/:id'] as [string, number, string]] : []),
+        ];
+
+        // Act
+        for (const [path, status] of sent) expect((await get(`${url}${path}`)).status, path).toBe(status);
+
+        // Assert
+        const lines = await Promise.all(
+          sent.map(([path]) =>
+            lineOf(logs, (l) => l.path === path.split('?')[0] && l.statusCode !== undefined && !l.seen).then(
+              (line) => Object.assign(line, { seen: true }),
+            ),
+          ),
+        );
+        expect(lines.map((l) => [l.path, l.statusCode, l.route])).toEqual(
+          sent.map(([path, status, route]) => [path.split('?')[0], status, route]),
+        );
+        await runtime.tracer.flush();
+        const spans = await collector.waitForSpans(sent.length);
+        expect(spans.map((span) => span.name).sort()).toEqual(
+          sent.map(([_path, _status, route]) => (route === undefined ? 'GET' : `GET ${route}`)).sort(),
+        );
+        await runtime.metrics.flush();
+        const routes = new Set(
+          emf
+            .documents()
+            .map((document) => document.Route)
+            .filter((route) => route !== undefined),
+        );
+        expect([...routes].sort()).toEqual(
+          [...new Set(sent.map(([_path, _status, route]) => route ?? '(none)'))].sort(),
+        );
+      } finally {
+        await stopRuntimes();
+        await collector.close();
+      }
+    });
+
+    it('is the mount of a middleware that answered itself: express.static, a sub-app (the success path)', async () => {
+      const logs = captureLogs();
+      const app = framework();
+      app.use('/assets/:build', framework.static(new URL('../../fixtures', import.meta.url).pathname));
+      const tenant = framework();
+      tenant.use((_req, res) => {
+        res.end('tenant');
+      });
+      app.use('/s/:tenant', tenant);
+      const { runtime } = await startRuntime({ app, logging: { destination: logs } });
+      const url = baseUrl(runtime.server!);
+      expect((await get(`${url}/assets/b1/tls/cert.pem`)).status).toBe(200);
+      expect((await get(`${url}/s/acme/x`)).body).toBe('tenant');
+      const lines = await Promise.all(
+        ['/assets/b1/tls/cert.pem', '/s/acme/x'].map((path) =>
+          lineOf(logs, (l) => l.path === path && l.statusCode !== undefined),
+        ),
+      );
+      expect(lines.map((l) => l.route)).toEqual(['/assets/:build', '/s/:tenant']);
+    });
+  },
+);
