@@ -169,6 +169,8 @@ export type {
   AwsBuildHandler,
   AwsBuildMiddleware,
   AwsBuildMiddlewareOptions,
+  AwsFinalizeRequestMiddleware,
+  AwsFinalizeRequestMiddlewareOptions,
   AwsHandlerContext,
   AwsHandlerOutput,
   InstrumentableAwsClient,

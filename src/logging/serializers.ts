@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { SecretsStartupError } from '../errors.js';
 import { pathWithoutQuery, peerAddress, requestPath } from '../http/path.js';
 import { causeValue } from './cause-value.js';
+import { redactedText } from './redaction.js';
 
 const serializeStdError = pino.stdSerializers.err;
 
@@ -89,6 +90,11 @@ export function serializeResponse(value: unknown): unknown {
  * - An HTTP client's error (axios: `isAxiosError`), also nested, keeps its request's method and URL
  *   without the query and its response's status: not the `ClientRequest` and response objects, nor
  *   any headers, which held the credentials in clear.
+ * - An AWS SDK v3 error (`$metadata`), also nested, without the signing details a service answers a
+ *   bad signature with (S3's `CanonicalRequest`, `StringToSign`, their `…Bytes` and
+ *   `SignatureProvided`, which the SDK copies onto the error: the canonical request holds the
+ *   `x-amz-security-token` header's value); and any error with the value of an
+ *   `x-amz-security-token` its message or stack quotes masked.
  */
 export function serializeError(value: unknown): unknown {
   try {
@@ -251,6 +257,48 @@ function safeText(read: () => unknown): string | undefined {
 /** An error as pino's serializer writes it: its fields, the nested errors serialised the same way. */
 type SerializedError = Record<string, unknown> & { raw?: unknown; aggregateErrors?: unknown };
 
+/**
+ * The fields a service's signature error (S3's `SignatureDoesNotMatch`) carries from its body, which
+ * the AWS SDK copies onto the error: the canonical request lists each signed header with its value,
+ * `x-amz-security-token` among them, and the `…Bytes` fields spell the same in hex.
+ */
+const signingDetails = [
+  'CanonicalRequest',
+  'CanonicalRequestBytes',
+  'StringToSign',
+  'StringToSignBytes',
+  'SignatureProvided',
+] as const;
+
+/** A session token in a text (a canonical request quoted in a message, a presigned URL): its value. */
+const sessionTokenInText = /(x-amz-security-token[:=]\s*)[^\s'"&<]+/gi;
+
+/** An AWS SDK v3 error: a service's (`$metadata`, `$fault`), or one the SDK threw with `$metadata`. */
+function isAwsSdkError(raw: unknown): boolean {
+  const metadata = (raw as { $metadata?: unknown } | null | undefined)?.$metadata;
+  return typeof metadata === 'object' && metadata !== null;
+}
+
+/**
+ * `serialized` (an AWS SDK error) without the signing details a service sent back, nor the raw HTTP
+ * response (`$response`: not enumerable in the SDK's versions we know, left out in case it is).
+ */
+function withoutSigningDetails(serialized: SerializedError): void {
+  for (const name of signingDetails) if (serialized[name] !== undefined) serialized[name] = undefined;
+  if (serialized.$response !== undefined) serialized.$response = undefined;
+}
+
+/**
+ * `serialized` with any session token its message or stack quotes masked: a service's answer to a
+ * bad signature may quote the canonical request, and pino's `stack` carries a cause's message too.
+ */
+function withSessionTokensMasked(serialized: SerializedError): void {
+  for (const name of ['message', 'stack'] as const) {
+    const text = serialized[name];
+    if (typeof text === 'string') serialized[name] = text.replace(sessionTokenInText, `$1${redactedText}`);
+  }
+}
+
 /** How deep nested errors are looked into for HTTP client errors. */
 const maxNesting = 8;
 
@@ -271,11 +319,14 @@ function withClientCallsOnly(serialized: SerializedError, depth: number): Serial
         url: typeof config.url === 'string' ? pathWithoutQuery(config.url) : config.url,
       };
     if (response != null) serialized.response = { status: response.status };
+  } else if (isAwsSdkError(serialized.raw)) {
+    withoutSigningDetails(serialized);
   }
+  withSessionTokensMasked(serialized);
   const prototype = Object.getPrototypeOf(serialized) as unknown;
   for (const key of Object.keys(serialized)) {
     const value = serialized[key];
-    if (Array.isArray(value) && key === 'aggregateErrors') {
+    if (Array.isArray(value) && (key === 'aggregateErrors' || key === 'failures')) {
       for (const item of value)
         if (typeof item === 'object' && item !== null)
           withClientCallsOnly(item as SerializedError, depth + 1);

@@ -36,6 +36,10 @@ export interface CallOutcome {
   readonly error?: unknown;
   /** The AWS request id, when AWS answered. */
   readonly requestId?: string | undefined;
+  /** S3's extended request id (`x-amz-id-2`), when it answered with one. */
+  readonly extendedRequestId?: string | undefined;
+  /** The response's `Content-Length`, when a successful AWS SDK call's response had one. */
+  readonly contentLength?: number | undefined;
   /** How many HTTP attempts an AWS SDK call made. */
   readonly attempts?: number | undefined;
   /** An AWS SDK call's output, for the resource fields X-Ray records. */
@@ -51,6 +55,10 @@ export interface ClientSpan {
   readonly headers: readonly PropagationHeader[];
   /** Ends the span; only the first call counts. */
   end(outcome: CallOutcome): void;
+  /**
+   * Drops the span unrecorded, for a call that sent nothing (a presigned URL); a no-op once ended.
+   */
+  discard(): void;
 }
 
 /** How a request ended, for its span. */

@@ -62,11 +62,12 @@ export type TracingBackendName = 'otel' | 'xray' | 'off';
 export interface InstrumentableAwsClient {
   readonly middlewareStack: {
     add(middleware: AwsBuildMiddleware, options: AwsBuildMiddlewareOptions): void;
+    add(middleware: AwsFinalizeRequestMiddleware, options: AwsFinalizeRequestMiddlewareOptions): void;
   };
   readonly config?: object;
 }
 
-/** The arguments of a Smithy `build` step handler, as far as the kit reads them. */
+/** The arguments of a Smithy `build` or `finalizeRequest` step handler, as far as the kit reads them. */
 export interface AwsBuildArguments {
   readonly input: object;
   readonly request: unknown;
@@ -78,7 +79,7 @@ export interface AwsHandlerOutput {
   readonly response: unknown;
 }
 
-/** A Smithy `build` step handler. */
+/** A Smithy `build` (or `finalizeRequest`) step handler. */
 export type AwsBuildHandler = (args: AwsBuildArguments) => Promise<AwsHandlerOutput>;
 
 /** The Smithy handler context, as far as the kit reads it. */
@@ -90,9 +91,21 @@ export interface AwsHandlerContext {
 /** A Smithy `build` step middleware. */
 export type AwsBuildMiddleware = (next: AwsBuildHandler, context: AwsHandlerContext) => AwsBuildHandler;
 
-/** Where the kit's middleware goes in the Smithy stack. */
+/** A Smithy `finalizeRequest` step middleware: the same shape as a `build` one. */
+export type AwsFinalizeRequestMiddleware = AwsBuildMiddleware;
+
+/** Where the kit's span middleware goes in the Smithy stack. */
 export interface AwsBuildMiddlewareOptions {
   readonly step: 'build';
+  readonly name: string;
+  readonly override?: boolean;
+  readonly tags?: string[];
+}
+
+/** Where the kit's header middleware goes in the Smithy stack: after the signer. */
+export interface AwsFinalizeRequestMiddlewareOptions {
+  readonly step: 'finalizeRequest';
+  readonly priority: 'low';
   readonly name: string;
   readonly override?: boolean;
   readonly tags?: string[];
@@ -184,7 +197,8 @@ export interface RuntimeTracer {
   /**
    * Traces an AWS SDK v3 client: each `client.send()` made inside a request or span becomes one
    * client span (not one per HTTP attempt: retries stay inside it), and its requests carry the
-   * trace header. Returns the client. Safe to call twice; a no-op when tracing is off.
+   * trace header, added after the SDK signs them (never in the signature; a presigned URL carries
+   * none and makes no span). Returns the client. Safe to call twice; a no-op when tracing is off.
    *
    * @example
    * ```ts

@@ -96,6 +96,8 @@ export function outcomeAttributes(outcome: CallOutcome): Attributes {
   const attributes: Attributes = {};
   if (outcome.statusCode !== undefined) attributes['http.response.status_code'] = outcome.statusCode;
   if (outcome.requestId !== undefined) attributes['aws.request_id'] = outcome.requestId;
+  if (outcome.extendedRequestId !== undefined)
+    attributes['aws.extended_request_id'] = outcome.extendedRequestId;
   if (outcome.attempts !== undefined && outcome.attempts > 1)
     attributes['http.request.resend_count'] = outcome.attempts - 1;
   return attributes;

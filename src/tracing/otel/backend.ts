@@ -257,6 +257,11 @@ class OtelClientSpan implements ClientSpan {
     }
     span.end();
   }
+
+  discard(): void {
+    // A span never ended is never exported: nothing else holds it.
+    this.#ended = true;
+  }
 }
 
 /**

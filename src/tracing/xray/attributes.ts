@@ -296,11 +296,19 @@ export function awsResourceFields(Aws: SdkAwsAttributes): AwsResourceFields {
  */
 export function recordOutcome(entity: XrayEntity, call: OutgoingCall, outcome: CallOutcome): void {
   const status = outcome.statusCode;
-  if (status !== undefined) {
-    entity.http = { ...entity.http, response: { status } };
+  const length = outcome.contentLength;
+  if (status !== undefined || length !== undefined) {
+    entity.http = {
+      ...entity.http,
+      response: {
+        ...(status === undefined ? {} : { status }),
+        ...(length === undefined ? {} : { content_length: length }),
+      },
+    };
   }
   if (call.kind === 'aws' && entity.aws !== undefined) {
     if (outcome.requestId !== undefined) entity.aws.request_id = outcome.requestId;
+    if (outcome.extendedRequestId !== undefined) entity.aws.id_2 = outcome.extendedRequestId;
     if (outcome.attempts !== undefined && outcome.attempts > 1) entity.aws.retries = outcome.attempts - 1;
   }
   flagStatus(entity, status);

@@ -253,4 +253,21 @@ export class XrayClientSpan implements ClientSpan {
     }
     this.subsegment.close();
   }
+
+  discard(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const parent = this.subsegment.parent as (Entity & SubsegmentParent) | undefined;
+    if (parent === undefined) return;
+    // As `close()` would, less the subsegment: the parent's count of open subsegments goes down,
+    // which sends the segment if it was waiting for this one.
+    parent.removeSubsegment(this.subsegment);
+    parent.decrementCounter();
+  }
+}
+
+/** The parent of a subsegment, as far as {@link XrayClientSpan.discard} uses it. */
+interface SubsegmentParent {
+  removeSubsegment(subsegment: Subsegment): void;
+  decrementCounter(): void;
 }

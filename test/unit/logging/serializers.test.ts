@@ -195,3 +195,58 @@ describe('serializeError writes causes', () => {
     expect(Object.keys(err).filter((key) => key.endsWith('_ERR'))).toEqual([]);
   });
 });
+
+describe('serializeError of AWS SDK errors', () => {
+  const token = 'IQoJb3JpZ2luX2VjEXAMPLEsessionTOKEN';
+  function written(err: unknown): { err: Record<string, unknown>; line: string } {
+    const logs = captureLogs();
+    createLogger({ service: 'svc', destination: logs, pretty: false }).error({ err }, 'failed');
+    return { err: logs.lines[0]!.err as Record<string, unknown>, line: JSON.stringify(logs.lines[0]) };
+  }
+  /** As the SDK builds S3's SignatureDoesNotMatch: the body's fields copied onto the error. */
+  function signatureDoesNotMatch(): Error {
+    const canonical = `GET\n/notes/n1\n\nhost:s3.amazonaws.com\nx-amz-security-token:${token}\n\nhost;x-amz-security-token\nUNSIGNED-PAYLOAD`;
+    return Object.assign(
+      new Error('The request signature we calculated does not match the signature you provided.'),
+      {
+        name: 'SignatureDoesNotMatch',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403, requestId: 'R1', extendedRequestId: 'X1', attempts: 1 },
+        Code: 'SignatureDoesNotMatch',
+        AWSAccessKeyId: 'ASIATESTKEY',
+        StringToSign: 'AWS4-HMAC-SHA256\n20260101T000000Z\n20260101/us-east-1/s3/aws4_request\nabc',
+        SignatureProvided: 'deadbeef',
+        StringToSignBytes: '41 57 53',
+        CanonicalRequest: canonical,
+        CanonicalRequestBytes: [...Buffer.from(canonical)].map((b) => b.toString(16)).join(' '),
+        RequestId: 'R1',
+        HostId: 'X1',
+      },
+    );
+  }
+
+  it('leave out the signing details S3 answers a bad signature with, itself or as a cause', () => {
+    const alone = written(signatureDoesNotMatch());
+    const nested = written(new Error('load failed', { cause: signatureDoesNotMatch() }));
+    for (const fields of [alone.err, nested.err.cause as Record<string, unknown>]) {
+      expect(fields).toMatchObject({ Code: 'SignatureDoesNotMatch', RequestId: 'R1', HostId: 'X1' });
+      expect(Object.keys(fields).filter((key) => /^(Canonical|StringToSign|Signature)/.test(key))).toEqual(
+        [],
+      );
+    }
+    expect(alone.line).not.toContain(token);
+    expect(nested.line).not.toContain(token);
+  });
+
+  it('mask a session token a message quotes (a canonical string), in the stack of the error it causes too', () => {
+    const quoted = Object.assign(
+      new Error(
+        `Signature mismatch. The Canonical String should have been 'POST\n/\n\nx-amz-security-token:${token}\n'`,
+      ),
+      { name: 'InvalidSignatureException', $fault: 'client', $metadata: { httpStatusCode: 400 } },
+    );
+    const { err, line } = written(new Error('load failed', { cause: quoted }));
+    expect(line).not.toContain(token);
+    expect(err.stack).toContain('x-amz-security-token:[REDACTED]');
+  });
+});
