@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { nodeFlags } from '../config/node-flags.js';
 
@@ -21,23 +22,34 @@ const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 
 /**
  * The most heap in use the process gets to, and what sets it: the old generation's limit that
- * `--max-old-space-size` gives (on the command line or in `NODE_OPTIONS`), else V8's whole heap limit.
- * `heap_size_limit` adds the young generation's room to the old one's, which the heap in use never
- * fills as the process runs out of memory: 320 MiB under `--max-old-space-size=128` on Node 24, where
- * the process dies at about 130 MB in use.
+ * `--max-old-space-size-percentage` (a share of the memory the process may use, which wins, as in
+ * Node) or `--max-old-space-size` gives, on the command line or in `NODE_OPTIONS`; else V8's whole
+ * heap limit. `heap_size_limit` adds the young generation's room to the old one's, which the heap in
+ * use never fills as the process runs out of memory: 320 MiB under `--max-old-space-size=128` on
+ * Node 24, where the process dies at about 130 MB in use.
  */
 function heapLimit(): { readonly bytes: number; readonly source: string } {
   const v8Limit = getHeapStatistics().heap_size_limit;
-  let flag: string | undefined;
+  let size: string | undefined;
+  let percentage: string | undefined;
   for (const given of nodeFlags(process.execArgv, process.env.NODE_OPTIONS)) {
-    if (given.startsWith('--max-old-space-size=')) flag = given;
+    if (given.startsWith('--max-old-space-size=')) size = given;
+    else if (given.startsWith('--max-old-space-size-percentage=')) percentage = given;
   }
-  const megabytes = Number(flag?.slice('--max-old-space-size='.length));
-  const bytes = megabytes * 2 ** 20;
+  const flag = percentage ?? size;
+  const value = Number(flag?.slice(flag.indexOf('=') + 1));
+  const bytes = flag === percentage ? (value / 100) * memoryAvailable() : value * 2 ** 20;
   if (flag === undefined || !(bytes > 0) || bytes >= v8Limit) {
     return { bytes: v8Limit, source: "V8's heap limit (--max-old-space-size raises it)" };
   }
-  return { bytes, source: `the heap's limit (${flag})` };
+  return { bytes: Math.floor(bytes), source: `the heap's limit (${flag})` };
+}
+
+/** The memory the process may use, as Node reads it for `--max-old-space-size-percentage`. */
+function memoryAvailable(): number {
+  const total = totalmem();
+  const constrained = process.constrainedMemory();
+  return constrained > 0 && constrained < total ? constrained : total;
 }
 
 /**
