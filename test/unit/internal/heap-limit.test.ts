@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
 import { heapLimitWarning } from '../../../src/internal/heap-limit.js';
+import { temporaryDirectory } from '../../support/temp-dir.js';
 
 const wording = { option: 'maxHeapUsedBytes', missed: 'first' };
 const saved = process.env.NODE_OPTIONS;
@@ -37,6 +40,22 @@ describe('heapLimitWarning', () => {
     expect(limitUnder('')).toBe(v8Limit);
     expect(limitUnder('--max-old-space-size=0')).toBe(v8Limit);
     expect(limitUnder(`--max-old-space-size=${Math.ceil(v8Limit / 2 ** 20) + 1}`)).toBe(v8Limit);
+  });
+
+  it("takes --max-old-space-size-percentage from Node's config file (where NODE_OPTIONS is unset), and says to raise it", () => {
+    const dir = temporaryDirectory('ark-heap-limit-');
+    const file = join(dir, 'node.config.json');
+    writeFileSync(file, JSON.stringify({ nodeOptions: { 'max-old-space-size-percentage': 1 } }));
+    const execArgv = process.execArgv;
+    process.execArgv = [...execArgv, `--experimental-config-file=${file}`];
+    try {
+      delete process.env.NODE_OPTIONS;
+      const warning = heapLimitWarning(Number.MAX_SAFE_INTEGER, wording);
+      expect(warning?.fields.heapLimit).toBe(Math.floor(0.01 * available));
+      expect(warning?.message).toMatch(/or raise --max-old-space-size-percentage$/);
+    } finally {
+      process.execArgv = execArgv;
+    }
   });
 
   it('warns of nothing under the limit', () => {
