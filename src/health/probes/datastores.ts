@@ -21,8 +21,9 @@ export interface DatabaseProbeOptions {
   query?: string;
   /**
    * On a pool whose connections are all lent to the app's own queries: the check warns (busy, still
-   * ready) without queueing behind them, as long as one was freed within this time; it fails once none
-   * has been for this long (a hung server holds them all).
+   * ready) without waiting behind them, and keeps one request in the pool's queue to run its query on
+   * the connection it gets; it fails once it has been trying this long without that query completing
+   * (a hung server: connections the app's query timeouts free prove nothing). Also bounds that query.
    * @default 10000
    */
   stalledAfterMs?: number;
@@ -35,7 +36,6 @@ interface LendingPool {
   readonly idleCount?: number;
   readonly waitingCount?: number;
   readonly options?: { readonly max?: unknown };
-  on?(event: 'release' | 'connect', listener: (error?: unknown) => void): unknown;
 }
 
 /** A `mysql2` promise pool: it lends a connection, given back by `release()` or closed by `destroy()`. */
@@ -45,7 +45,6 @@ interface MysqlPool {
     release(): void;
     destroy(): void;
   }>;
-  on?(event: 'release' | 'connection', listener: () => void): unknown;
   /** The promise pool's callback pool, whose counters are its queues' lengths. */
   readonly pool?: unknown;
 }
@@ -131,8 +130,8 @@ function mysqlOccupancy(pool: MysqlPool): PoolOccupancy | undefined {
  * On a Pool, the query runs on a client it lends, closed if the check times out (a hung query holds
  * no slot of the pool); give the pool a `connectionTimeoutMillis` too, so that opening a client is
  * bounded. While the app's own queries hold every client of the pool, the check does not queue
- * behind them: it warns (busy, still ready) as long as a client was freed within `stalledAfterMs`,
- * and fails after that.
+ * behind them: it warns (busy, still ready), queues one request to run its query on the client it
+ * gets, and fails once that query has not completed within `stalledAfterMs`.
  *
  * @param queryOrOptions the query, or {@link DatabaseProbeOptions}.
  * @throws InvalidArgumentError (`ARK_ARGUMENT_INVALID`) for an empty query or a `stalledAfterMs`
@@ -154,13 +153,6 @@ export function postgresProbe(
         giveBack: (lent, broken) => lent.release(broken),
         query: (lent) => lent.query(query),
         occupancy: () => pgOccupancy(client),
-        watch: (onFreed) => {
-          // pg-pool says when a client comes back (healthy unless with an error) and when one opens.
-          client.on?.('release', (error) => {
-            if (error === undefined || error === null) onFreed();
-          });
-          client.on?.('connect', onFreed);
-        },
       },
       stalledAfterMs,
     );
@@ -198,12 +190,6 @@ export function mysqlProbe(
         giveBack: (lent, broken) => (broken === undefined ? lent.release() : lent.destroy()),
         query: (lent) => lent.query(query),
         occupancy: () => mysqlOccupancy(client),
-        watch: (onFreed) => {
-          // mysql2 says so only when a connection goes back to the idle list or opens: one handed
-          // straight to a waiting request is seen when the check's own request is served.
-          client.on?.('release', onFreed);
-          client.on?.('connection', onFreed);
-        },
       },
       stalledAfterMs,
     );

@@ -20,13 +20,14 @@ export interface PoolLender<C> {
   query(connection: C): PromiseLike<unknown>;
   /** How full it is; `undefined` when it does not say (the check then always borrows). */
   occupancy(): PoolOccupancy | undefined;
-  /** Calls `onFreed` whenever the pool says a connection came back whole or a new one opened. */
-  watch(onFreed: () => void): void;
 }
 
-/** The probe's one request in the pool's queue, and the run waiting for it (none once abandoned). */
-interface Loan<C> {
-  taker: { resolve(connection: C): void; reject(error: unknown): void } | undefined;
+/** The probe's one request in the pool's queue, then its query on the connection lent. */
+interface Attempt {
+  /** Fulfilled when the query completes; rejected when it fails, is cut, or no connection comes. */
+  readonly done: Promise<void>;
+  /** Cuts the query if it runs (its connection is closed); a request still queued stays queued. */
+  cut(reason: Error): void;
 }
 
 /**
@@ -46,144 +47,181 @@ function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('health check aborted');
 }
 
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /**
  * A check that runs `query` on a connection a pool lends, and tells a busy pool from a dead database.
  *
+ * Only a completed query of the check's own is evidence the database answers: a pool that frees and
+ * lends connections proves nothing (a client-side query timeout frees them, whole, from a hung
+ * server). The check keeps at most one request in the pool's queue, and runs its query on the
+ * connection that request gets, whether a run still waits for it or not (bounded by
+ * `stalledAfterMs`, and by the signal of a run waiting for it).
+ *
  * While every connection is lent to the app or promised to its queued requests (the pool at its
- * limit), the check does not queue behind the app's queries — it would time out behind them and fail
- * readiness on a healthy database: it warns (busy, still ready), as long as a connection was freed
- * within `stalledAfterMs`,
- * and fails once none has been for that long (a hung server holds every connection). Evidence that
- * connections are freed: the pool's own events, and one request the check keeps in its queue, given
- * back the moment it is served. The check never has more than one request in the queue: a run that
- * gives up (its signal aborts) leaves it, and the connection it later gets is given back at once.
+ * limit), a run does not wait behind the app's queries — it would time out there and fail readiness
+ * on a healthy database: it makes sure the request is queued and warns (busy, still ready), until
+ * the check has been trying for `stalledAfterMs` without a query of its own completing; then it
+ * fails (a hung server holds every connection). The texts stay the same run after run (the health
+ * log writes each new one); the time the check has been trying is the result's `observedValue`.
  */
 export function pooledProbe<C>(pool: PoolLender<C>, stalledAfterMs: number): HealthCheck {
-  let lastFreedAt = Number.NEGATIVE_INFINITY;
-  /** When the runs first saw the pool saturated, since they last saw it not. */
-  let busySince: number | undefined;
-  let loan: Loan<C> | undefined;
-  const freed = () => {
-    lastFreedAt = performance.now();
-  };
-  pool.watch(freed);
+  /** When the check started trying since its query last completed; `undefined` right after one did. */
+  let tryingSince: number | undefined;
+  /** Why the last attempt failed, since a query last completed. */
+  let lastError: Error | undefined;
+  let current: Attempt | undefined;
 
-  /** Makes sure the probe has a request in the queue; hands its connection to `taker`, if any. */
-  const request = (taker?: Loan<C>['taker']): void => {
-    if (loan !== undefined) {
-      if (taker !== undefined) loan.taker = taker;
-      return;
-    }
-    const current: Loan<C> = { taker };
-    loan = current;
-    let lending: PromiseLike<C>;
-    try {
-      lending = pool.lend();
-    } catch (error) {
-      lending = Promise.reject(error);
-    }
-    Promise.resolve(lending).then(
-      (connection) => {
-        loan = undefined;
-        const { taker: waiting } = current;
-        if (waiting !== undefined) {
-          waiting.resolve(connection);
-          return;
-        }
-        // Nobody waits for it (a watch, or a run that gave up): it ran nothing and goes back whole,
-        // to the next request in the queue; being served is the evidence the pool moves.
-        freed();
-        pool.giveBack(connection, undefined);
+  /** The attempt under way, or a new one, started by a run that began `now`. */
+  const attempt = (now: number): Attempt => {
+    if (current !== undefined) return current;
+    tryingSince ??= now;
+    const cutter = new AbortController();
+    let querying = false;
+    const done = (async () => {
+      const connection = await pool.lend();
+      querying = true;
+      // No run may be left waiting for it (a run that gave up, or a busy pool's): without a bound
+      // of its own, a query hung on the server would hold the pool's slot for good.
+      const timer = setTimeout(
+        () =>
+          cutter.abort(
+            new DOMException(
+              `the check's query did not complete within stalledAfterMs (${stalledAfterMs} ms)`,
+              'TimeoutError',
+            ),
+          ),
+        stalledAfterMs,
+      );
+      timer.unref?.();
+      try {
+        await onLoan(connection, pool, cutter.signal);
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    const started: Attempt = {
+      done,
+      cut: (reason) => {
+        if (querying) cutter.abort(reason);
+      },
+    };
+    current = started;
+    done.then(
+      () => {
+        current = undefined;
+        tryingSince = undefined;
+        lastError = undefined;
       },
       (error: unknown) => {
-        loan = undefined;
-        current.taker?.reject(error); // an abandoned request's error has no one left to tell
+        current = undefined;
+        lastError = asError(error);
       },
     );
+    return started;
   };
-
-  const borrow = (signal: AbortSignal): Promise<C> =>
-    new Promise<C>((resolve, reject) => {
-      if (signal.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const taker: NonNullable<Loan<C>['taker']> = {
-        resolve: (connection) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(connection);
-        },
-        reject: (error) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      const onAbort = () => {
-        if (loan?.taker === taker) loan.taker = undefined;
-        reject(abortReason(signal));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      request(taker);
-    });
 
   return async (signal) => {
     const started = performance.now();
     const occupancy = pool.occupancy();
     if (isSaturated(occupancy)) {
-      busySince ??= started;
-      request();
-      const since = Math.max(lastFreedAt, busySince);
-      const full = `all ${occupancy.total} connections of the pool in use or promised, ${occupancy.waiting} ${occupancy.waiting === 1 ? 'request' : 'requests'} waiting`;
-      if (started - since <= stalledAfterMs) {
-        const lastFreed =
-          lastFreedAt === Number.NEGATIVE_INFINITY
-            ? ''
-            : `, one freed ${round(started - lastFreedAt)} ms ago`;
+      attempt(started);
+      const trying = round(started - (tryingSince ?? started));
+      const full = `all ${occupancy.max} connections in use or promised`;
+      if (trying <= stalledAfterMs) {
         return {
           status: 'warn',
-          output: `pool busy: ${full}${lastFreed}; the database was not queried`,
+          output: `pool busy: ${full}`,
+          observedValue: trying,
+          observedUnit: 'ms',
         } satisfies HealthCheckResult;
       }
+      const last = lastError === undefined ? '' : `; the last one: ${lastError.message}`;
       return {
         status: 'fail',
-        output: `pool stalled: ${full}, none freed for ${round(started - since)} ms (stalledAfterMs: ${stalledAfterMs})`,
+        output: `pool stalled: ${full}, and no query of the check completed within stalledAfterMs (${stalledAfterMs} ms)${last}`,
+        observedValue: trying,
+        observedUnit: 'ms',
       } satisfies HealthCheckResult;
     }
-    busySince = undefined;
-    const connection = await borrow(signal);
-    await onLoan(connection, pool, signal);
-    freed();
+    await within(attempt(started), signal);
     return { status: 'pass', observedValue: round(performance.now() - started), observedUnit: 'ms' };
   };
 }
 
 /**
- * Runs the query on a lent connection, and gives it back: whole when the query succeeds; closed when
- * it fails, or when the check's signal aborts while it runs (a query hung on a dead server would
- * otherwise hold the pool's slot for good).
+ * Waits for `attempt` until `signal` aborts; then cuts its query if it runs (a request still queued
+ * stays, so that the check never has more than one there), and rejects with the signal's reason.
  */
-async function onLoan<C>(connection: C, pool: PoolLender<C>, signal: AbortSignal): Promise<void> {
-  let returned = false;
-  const giveBackOnce = (broken: Error | undefined) => {
-    if (returned) return;
-    returned = true;
-    signal.removeEventListener('abort', onAbort);
-    pool.giveBack(connection, broken);
-  };
-  const onAbort = () => giveBackOnce(abortReason(signal));
-  if (signal.aborted) {
-    giveBackOnce(undefined); // lent as the check gave up: it ran nothing, and is whole
-    throw abortReason(signal);
-  }
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await pool.query(connection);
-    giveBackOnce(undefined);
-  } catch (error) {
-    // As the pools' own `query()` does: a connection whose query failed is not lent again.
-    giveBackOnce(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  }
+function within(attempt: Attempt, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      const reason = abortReason(signal);
+      attempt.cut(reason);
+      reject(reason);
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    attempt.done.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Runs the query on a lent connection, and gives it back: whole when the query succeeds; closed when
+ * it fails, or when `signal` aborts while it runs (settling at once: a query hung on a dead server
+ * may not end before the server does).
+ */
+function onLoan<C>(connection: C, pool: PoolLender<C>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let returned = false;
+    const giveBackOnce = (broken: Error | undefined) => {
+      if (returned) return false;
+      returned = true;
+      signal.removeEventListener('abort', onAbort);
+      pool.giveBack(connection, broken);
+      return true;
+    };
+    const onAbort = () => {
+      const reason = abortReason(signal);
+      if (giveBackOnce(reason)) reject(reason);
+    };
+    if (signal.aborted) {
+      giveBackOnce(undefined); // lent as the check gave up: it ran nothing, and is whole
+      reject(abortReason(signal));
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    let querying: PromiseLike<unknown>;
+    try {
+      querying = pool.query(connection);
+    } catch (error) {
+      querying = Promise.reject(error);
+    }
+    Promise.resolve(querying).then(
+      () => {
+        if (giveBackOnce(undefined)) resolve();
+      },
+      (error: unknown) => {
+        // As the pools' own `query()` do: a connection whose query failed is not lent again. A
+        // query cut before has been answered already, its connection closed.
+        if (giveBackOnce(asError(error))) reject(error);
+      },
+    );
+  });
 }
