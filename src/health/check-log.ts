@@ -21,7 +21,6 @@ export class CheckLog {
   readonly #critical: boolean;
   readonly #logger: Logger;
   #status: HealthStatus | undefined;
-  #passedOnce = false;
   /** The error texts written since the status last changed. */
   readonly #written = new Set<string>();
   #quiet = false;
@@ -33,8 +32,11 @@ export class CheckLog {
     this.#logger = logger;
   }
 
-  /** Takes the report of a run that just ended; `timedOut` when the check had not settled. */
-  record(report: HealthCheckReport, timedOut: boolean): void {
+  /**
+   * Takes the report of a run that just ended; `timedOut` when the check had not settled,
+   * `passedBefore` when an earlier run of it passed (the runner's count, not kept twice).
+   */
+  record(report: HealthCheckReport, timedOut: boolean, passedBefore: boolean): void {
     const previous = this.#status;
     this.#status = report.status;
     if (previous !== report.status) {
@@ -51,9 +53,8 @@ export class CheckLog {
     };
     if (report.status === 'pass') {
       if (previous !== undefined && previous !== 'pass') {
-        this.#logger.info(fields, `health check "${name}" ${this.#passedOnce ? 'passes again' : 'passes'}`);
+        this.#logger.info(fields, `health check "${name}" ${passedBefore ? 'passes again' : 'passes'}`);
       }
-      this.#passedOnce = true;
       return;
     }
     const output = report.output ?? '';
@@ -69,7 +70,7 @@ export class CheckLog {
       return;
     }
     this.#written.add(output);
-    if (timedOut && this.#kind === 'startup' && !this.#passedOnce) {
+    if (timedOut && this.#kind === 'startup' && !passedBefore) {
       this.#logger.info(fields, `health check "${name}" has not passed yet: still running (${output})`);
     } else if (report.status === 'warn' || !this.#critical) {
       this.#logger.warn(

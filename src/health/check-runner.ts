@@ -20,8 +20,8 @@ export interface CheckSettings {
 }
 
 /** Called with the report of each run as it ends (not again for a shared or cached one); `timedOut`
- * when the check had not settled at its timeout. */
-export type RunListener = (report: HealthCheckReport, timedOut: boolean) => void;
+ * when the check had not settled at its timeout, `passedBefore` when an earlier run passed. */
+export type RunListener = (report: HealthCheckReport, timedOut: boolean, passedBefore: boolean) => void;
 
 /**
  * A check's error text — a thrown value, or the `output` it returned — with the credentials it quotes
@@ -186,8 +186,9 @@ export class CheckRunner {
       partial = failure(`timed out after ${this.settings.timeoutMs} ms`, durationMs, componentType);
     }
     const report: HealthCheckReport = { ...partial, time: new Date().toISOString() };
+    const passedBefore = this.#passedOnce;
     if (report.status === 'pass') this.#passedOnce = true;
-    this.#onRun(report, bounded.outcome === 'timed-out');
+    this.#onRun(report, bounded.outcome === 'timed-out', passedBefore);
     return report;
   }
 }

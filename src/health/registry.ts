@@ -108,7 +108,7 @@ export class HealthRegistry {
         critical,
         componentType: options.componentType,
       },
-      (report, timedOut) => log?.record(report, timedOut),
+      (report, timedOut, passedBefore) => log?.record(report, timedOut, passedBefore),
     );
     this.#runners.set(name, runner);
     return () => {
